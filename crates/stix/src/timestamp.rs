@@ -1,0 +1,236 @@
+//! STIX timestamps (§3.2): RFC 3339, always UTC with a `Z`, any number of
+//! fractional digits. Parsed by hand: this runs on every object, and the
+//! format is narrow enough that a general date library only costs time.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A parsed STIX timestamp, ordered by instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z (negative before).
+    pub unix_seconds: i64,
+    /// Nanoseconds within the second (sub-nanosecond digits are dropped).
+    pub nanos: u32,
+    /// How many fractional digits the text had.
+    pub frac_digits: u8,
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.unix_seconds, self.nanos).cmp(&(other.unix_seconds, other.nanos))
+    }
+}
+
+/// Why a string is not a STIX timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z): {reason}")]
+pub struct TimestampError {
+    /// The text given.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z`.
+    ///
+    /// # Errors
+    /// A [`TimestampError`] naming the text and the fault: wrong shape, a
+    /// time zone other than `Z`, a month, day or time out of range.
+    pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
+        let err = |reason| TimestampError {
+            text: text.to_owned(),
+            reason,
+        };
+        let b = text.as_bytes();
+        if b.len() < 20 {
+            return Err(err("too short"));
+        }
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
+        };
+        if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return Err(err("wrong shape"));
+        }
+        let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
+            digits(0..4),
+            digits(5..7),
+            digits(8..10),
+            digits(11..13),
+            digits(14..16),
+            digits(17..19),
+        ) else {
+            return Err(err("a date or time field is not digits"));
+        };
+        let mut i = 19;
+        let mut nanos = 0u32;
+        let mut frac_digits = 0u8;
+        if b[i] == b'.' {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 9 {
+                    nanos = nanos * 10 + u32::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            let n = i - start;
+            if n == 0 {
+                return Err(err("a `.` with no fractional digits"));
+            }
+            for _ in n..9 {
+                nanos *= 10;
+            }
+            frac_digits = n.min(255) as u8;
+        }
+        if i != b.len() - 1 || b[i] != b'Z' {
+            return Err(err("must end in `Z` (UTC)"));
+        }
+        if !(1..=12).contains(&month) {
+            return Err(err("month out of range"));
+        }
+        if day == 0 || day > days_in_month(year, month) {
+            return Err(err("day out of range"));
+        }
+        if hour > 23 || min > 59 || sec > 60 {
+            return Err(err("time out of range"));
+        }
+        let days = days_from_civil(i64::from(year), month, day);
+        let unix_seconds =
+            days * 86_400 + i64::from(hour) * 3600 + i64::from(min) * 60 + i64::from(sec);
+        Ok(Timestamp {
+            unix_seconds,
+            nanos,
+            frac_digits,
+        })
+    }
+
+    /// Formats with millisecond precision, as STIX producers usually do.
+    pub fn to_millis_string(&self) -> String {
+        let days = self.unix_seconds.div_euclid(86_400);
+        let secs = self.unix_seconds.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            self.nanos / 1_000_000
+        )
+    }
+
+    /// A timestamp from Unix seconds and nanoseconds.
+    pub fn from_unix(unix_seconds: i64, nanos: u32) -> Timestamp {
+        Timestamp {
+            unix_seconds,
+            nanos,
+            frac_digits: 3,
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_millis_string())
+    }
+}
+
+fn is_leap(y: u32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_stix_forms() {
+        let t = Timestamp::parse("2016-04-06T20:03:48.000Z").unwrap();
+        assert_eq!(t.unix_seconds, 1_459_973_028);
+        assert_eq!(t.frac_digits, 3);
+        assert!(Timestamp::parse("2016-04-06T20:03:48Z").is_ok());
+        assert!(Timestamp::parse("2016-04-06T20:03:48.123456789123Z").is_ok());
+        assert!(Timestamp::parse("2016-02-29T00:00:00Z").is_ok());
+    }
+
+    #[test]
+    fn rejects_non_stix_forms() {
+        for bad in [
+            "2016-04-06T20:03:48.000+00:00",
+            "2016-04-06 20:03:48Z",
+            "2016-04-06T20:03:48.Z",
+            "2016-04-06t20:03:48Z",
+            "2016-13-06T20:03:48Z",
+            "2015-02-29T00:00:00Z",
+            "2016-04-06T24:00:00Z",
+            "2016-04-06",
+            "2016-04-06T20:03:48z",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ordering_uses_fractions() {
+        let a = Timestamp::parse("2016-04-06T20:03:48.1Z").unwrap();
+        let b = Timestamp::parse("2016-04-06T20:03:48.099999Z").unwrap();
+        assert!(b < a);
+    }
+
+    proptest! {
+        #[test]
+        fn format_then_parse_is_identity(secs in -2_000_000_000i64..8_000_000_000, ms in 0u32..1000) {
+            let t = Timestamp::from_unix(secs, ms * 1_000_000);
+            let back = Timestamp::parse(&t.to_millis_string()).unwrap();
+            prop_assert_eq!(back, t);
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\\\PC{0,40}") {
+            let _ = Timestamp::parse(&s);
+        }
+    }
+}
