@@ -1,0 +1,121 @@
+//! Parse and validate the objects of a file, in parallel, in file order.
+
+use crate::input::{Format, Item, scan};
+use accord_stix::{Issue, Object, is_valid, validate_object};
+
+/// One object after parsing and validation.
+pub struct Checked<'a> {
+    /// Byte offset of the object in the file.
+    pub offset: usize,
+    /// The object's exact text.
+    pub text: &'a str,
+    /// The parsed object, when the text is a JSON object.
+    pub object: Option<Object>,
+    /// Every issue found; an object with an error issue is invalid.
+    pub issues: Vec<Issue>,
+}
+
+impl Checked<'_> {
+    /// Whether the object parsed and has no error.
+    pub fn is_valid(&self) -> bool {
+        self.object.is_some() && is_valid(&self.issues)
+    }
+}
+
+/// What a file yields, in file order.
+pub enum Outcome<'a> {
+    /// An object and its issues.
+    Object(Checked<'a>),
+    /// A bundle's own issues, or a read fault.
+    Other(Item<'a>),
+}
+
+/// Parses and validates one object's text.
+pub fn check_text(offset: usize, text: &str) -> Checked<'_> {
+    match Object::parse(text) {
+        Ok(obj) => {
+            let issues = validate_object(&obj);
+            Checked {
+                offset,
+                text,
+                object: Some(obj),
+                issues,
+            }
+        }
+        Err(e) => Checked {
+            offset,
+            text,
+            object: None,
+            issues: vec![Issue::error(
+                accord_stix::Rule::Json,
+                accord_stix::JsonPath::root(),
+                e.to_string(),
+            )],
+        },
+    }
+}
+
+/// Scans `src` and hands batches of outcomes, in file order, to `sink`.
+///
+/// Three stages run at once: one thread scans the file into batches of
+/// `batch` items, one worker per core parses and validates batches, and the
+/// calling thread puts the results back in file order and runs `sink`. The
+/// channels between them are bounded, so memory stays flat whatever the
+/// file size.
+pub fn check_file<'a>(
+    src: &'a [u8],
+    format: Format,
+    max_object_bytes: usize,
+    batch: usize,
+    mut sink: impl FnMut(Vec<Outcome<'a>>),
+) {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (raw_tx, raw_rx) = crossbeam_channel::bounded::<(u64, Vec<Item<'a>>)>(workers * 2);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Vec<Outcome<'a>>)>(workers * 2);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut seq = 0u64;
+            let mut pending: Vec<Item<'a>> = Vec::with_capacity(batch);
+            scan(src, format, max_object_bytes, |item| {
+                pending.push(item);
+                if pending.len() >= batch {
+                    let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+                    let _ = raw_tx.send((seq, full));
+                    seq += 1;
+                }
+            });
+            if !pending.is_empty() {
+                let _ = raw_tx.send((seq, pending));
+            }
+        });
+        for _ in 0..workers {
+            let raw_rx = raw_rx.clone();
+            let done_tx = done_tx.clone();
+            s.spawn(move || {
+                for (seq, items) in raw_rx {
+                    let out = items
+                        .into_iter()
+                        .map(|item| match item {
+                            Item::Object { offset, text } => Outcome::Object(check_text(offset, text)),
+                            other => Outcome::Other(other),
+                        })
+                        .collect();
+                    if done_tx.send((seq, out)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(raw_rx);
+        let mut next = 0u64;
+        let mut early = std::collections::BTreeMap::new();
+        for (seq, out) in done_rx {
+            early.insert(seq, out);
+            while let Some(out) = early.remove(&next) {
+                sink(out);
+                next += 1;
+            }
+        }
+    });
+}

@@ -1,0 +1,295 @@
+//! Reading STIX input files: a bundle (or single object) per file, or JSON
+//! lines (one object or bundle per line). Files are memory-mapped, so memory
+//! use does not grow with file size; objects are handed over as slices of the
+//! file, with their byte offsets for error positions.
+
+use accord_stix::{Issue, Pos, read_document, validate_bundle_header};
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// How a file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Decide from the content: several JSON values on separate lines are JSON lines.
+    Auto,
+    /// One JSON document: a STIX bundle or a single object.
+    Bundle,
+    /// One JSON value (object or bundle) per line.
+    Jsonl,
+}
+
+/// A whole input file, mapped or read.
+pub struct Source {
+    /// The name to print in messages.
+    pub name: String,
+    data: Data,
+}
+
+enum Data {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Source {
+    /// Opens a file (memory-mapped) or `-` for standard input.
+    pub fn open(path: &Path) -> Result<Source> {
+        let name = path.display().to_string();
+        if name == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading standard input")?;
+            return Ok(Source {
+                name: "<stdin>".into(),
+                data: Data::Owned(buf),
+            });
+        }
+        let file = File::open(path).with_context(|| format!("opening {name}"))?;
+        let len = file
+            .metadata()
+            .with_context(|| format!("reading metadata of {name}"))?
+            .len();
+        if len == 0 || !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+            // Pipes and other special files cannot be mapped: read them.
+            let mut buf = Vec::new();
+            let mut file = file;
+            file.read_to_end(&mut buf).with_context(|| format!("reading {name}"))?;
+            return Ok(Source {
+                name,
+                data: Data::Owned(buf),
+            });
+        }
+        // SAFETY: the map is read-only and lives as long as `Source`. If another
+        // process truncates the file meanwhile, reads past the new end fault;
+        // that is the documented risk of mapping files, accepted for input files
+        // an operator hands to the CLI.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {name}"))?;
+        Ok(Source {
+            name,
+            data: Data::Mapped(map),
+        })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        }
+    }
+}
+
+/// Something found while scanning a file.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// An object's raw text.
+    Object {
+        /// Byte offset of the object in the file.
+        offset: usize,
+        /// The object's exact text.
+        text: &'a str,
+    },
+    /// Problems with a bundle's own properties (`type`, `id`, `objects`).
+    BundleIssues {
+        /// Byte offset of the bundle in the file.
+        offset: usize,
+        /// The bundle's text (for locating the issues).
+        text: &'a str,
+        /// What is wrong.
+        issues: Vec<Issue>,
+    },
+    /// A fault that stops part of the file from being read: broken JSON, a
+    /// line over the size limit, bytes that are not UTF-8.
+    Error {
+        /// Byte offset of the fault in the file.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Decides the layout of `src` when `format` is `Auto`.
+pub fn detect(src: &[u8], format: Format) -> Format {
+    if format != Format::Auto {
+        return format;
+    }
+    let start = src.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(src.len());
+    let rest = &src[start..];
+    let Some(nl) = memchr::memchr(b'\n', rest) else {
+        return Format::Bundle;
+    };
+    // JSON lines when the first line is a whole JSON value and more follows.
+    let first_is_whole =
+        serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..nl]).is_ok();
+    let more = rest[nl..].iter().any(|b| !b.is_ascii_whitespace());
+    if first_is_whole && more {
+        Format::Jsonl
+    } else {
+        Format::Bundle
+    }
+}
+
+/// Scans `src`, handing each object, bundle issue and fault to `each` in file
+/// order. Objects over `max_object_bytes` are reported and skipped without
+/// being parsed.
+pub fn scan<'a>(src: &'a [u8], format: Format, max_object_bytes: usize, mut each: impl FnMut(Item<'a>)) {
+    match detect(src, format) {
+        Format::Jsonl => {
+            let mut line_start = 0;
+            while line_start < src.len() {
+                let end = memchr::memchr(b'\n', &src[line_start..]).map_or(src.len(), |i| line_start + i);
+                let line = &src[line_start..end];
+                if line.len() > max_object_bytes {
+                    each(Item::Error {
+                        offset: line_start,
+                        message: format!(
+                            "line is {} bytes, over the limit of {max_object_bytes} bytes per object (--max-object-bytes); skipped",
+                            line.len()
+                        ),
+                    });
+                } else if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                    document(src, line_start, line, max_object_bytes, &mut each);
+                }
+                line_start = end + 1;
+            }
+        }
+        Format::Bundle | Format::Auto => document(src, 0, src, max_object_bytes, &mut each),
+    }
+}
+
+fn document<'a>(
+    _file: &'a [u8],
+    base: usize,
+    doc: &'a [u8],
+    max_object_bytes: usize,
+    each: &mut impl FnMut(Item<'a>),
+) {
+    let result = read_document(doc, |o| {
+        if o.text.len() > max_object_bytes {
+            each(Item::Error {
+                offset: base + o.offset,
+                message: format!(
+                    "object {} is {} bytes, over the limit of {max_object_bytes} bytes (--max-object-bytes); skipped",
+                    o.index,
+                    o.text.len()
+                ),
+            });
+        } else {
+            each(Item::Object {
+                offset: base + o.offset,
+                text: o.text,
+            });
+        }
+    });
+    match result {
+        Ok(info) => {
+            let issues = validate_bundle_header(&info);
+            if !issues.is_empty() {
+                let start = doc.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+                each(Item::BundleIssues {
+                    offset: base + start,
+                    text: std::str::from_utf8(&doc[start..]).unwrap_or(""),
+                    issues,
+                });
+            }
+        }
+        Err(e) => each(Item::Error {
+            offset: base + e.pos.offset,
+            message: e.message,
+        }),
+    }
+}
+
+/// Turns byte offsets into line and column, cheaply when asked in increasing order.
+pub struct LineIndex<'a> {
+    src: &'a [u8],
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineIndex<'a> {
+    /// An index over `src`.
+    pub fn new(src: &'a [u8]) -> Self {
+        LineIndex {
+            src,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// The position of byte `offset`.
+    pub fn pos(&mut self, offset: usize) -> Pos {
+        let offset = offset.min(self.src.len());
+        if offset < self.offset {
+            *self = LineIndex::new(self.src);
+        }
+        let chunk = &self.src[self.offset..offset];
+        for i in memchr::memchr_iter(b'\n', chunk) {
+            self.line += 1;
+            self.line_start = self.offset + i + 1;
+        }
+        self.offset = offset;
+        let col = String::from_utf8_lossy(&self.src[self.line_start..offset]).chars().count() + 1;
+        Pos {
+            offset,
+            line: self.line,
+            col,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(src: &str, format: Format, max: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        scan(src.as_bytes(), format, max, |i| {
+            out.push(match i {
+                Item::Object { offset, text } => format!("obj@{offset}:{text}"),
+                Item::BundleIssues { issues, .. } => format!("bundle:{}", issues.len()),
+                Item::Error { offset, message } => format!("err@{offset}:{message}"),
+            })
+        });
+        out
+    }
+
+    #[test]
+    fn detects_layouts() {
+        assert_eq!(detect(b"{\"a\":1}\n{\"b\":2}\n", Format::Auto), Format::Jsonl);
+        assert_eq!(detect(b"{\n\"a\":1}\n", Format::Auto), Format::Bundle);
+        assert_eq!(detect(b"{\"a\":1}\n", Format::Auto), Format::Bundle);
+    }
+
+    #[test]
+    fn jsonl_reports_bad_lines_and_keeps_the_rest() {
+        let src = "{\"a\":1}\n{\"b\":\n\n{\"c\":3}\n";
+        let got = items(src, Format::Jsonl, 1000);
+        assert_eq!(got[0], "obj@0:{\"a\":1}");
+        assert!(got[1].starts_with("err@"), "{got:?}");
+        assert_eq!(got[2], "obj@15:{\"c\":3}");
+    }
+
+    #[test]
+    fn oversized_lines_are_skipped_unparsed() {
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(100));
+        let src = format!("{{\"a\":1}}\n{big}\n{{\"c\":3}}\n");
+        let got = items(&src, Format::Jsonl, 50);
+        assert_eq!(got.len(), 3);
+        assert!(got[1].contains("over the limit"), "{got:?}");
+    }
+
+    #[test]
+    fn line_index_moves_forward_and_back() {
+        let src = b"ab\ncd\nef";
+        let mut li = LineIndex::new(src);
+        assert_eq!((li.pos(4).line, li.pos(4).col), (2, 2));
+        assert_eq!(li.pos(7).line, 3);
+        assert_eq!(li.pos(1).line, 1);
+    }
+}

@@ -1,0 +1,68 @@
+//! Printing what went wrong, where: `file:line:col: error[rule] id $.path: message`.
+
+use crate::check::Checked;
+use crate::input::LineIndex;
+use crate::locate::locate;
+use accord_stix::{Issue, Severity};
+use std::io::Write;
+
+/// Prints issues of one file with their positions.
+pub struct Reporter<'a> {
+    name: &'a str,
+    lines: LineIndex<'a>,
+    show_warnings: bool,
+    /// Errors printed.
+    pub errors: usize,
+    /// Warnings printed.
+    pub warnings: usize,
+}
+
+impl<'a> Reporter<'a> {
+    /// A reporter for the file `name` whose bytes are `src`.
+    pub fn new(name: &'a str, src: &'a [u8], show_warnings: bool) -> Self {
+        Reporter {
+            name,
+            lines: LineIndex::new(src),
+            show_warnings,
+            errors: 0,
+            warnings: 0,
+        }
+    }
+
+    /// Prints the issues of an object (or a bundle) whose text starts at `offset`.
+    pub fn issues(&mut self, offset: usize, text: &str, issues: &[Issue]) {
+        let stderr = std::io::stderr();
+        let mut err = stderr.lock();
+        for issue in issues {
+            if issue.severity == Severity::Warning && !self.show_warnings {
+                continue;
+            }
+            let at = offset + locate(text, issue.path.segments());
+            let pos = self.lines.pos(at);
+            let _ = writeln!(err, "{}:{}: {issue}", self.name, pos);
+            match issue.severity {
+                Severity::Error => self.errors += 1,
+                Severity::Warning => self.warnings += 1,
+            }
+        }
+    }
+
+    /// Prints the issues of a checked object.
+    pub fn checked(&mut self, c: &Checked<'_>) {
+        self.issues(c.offset, c.text, &c.issues);
+    }
+
+    /// Prints a read fault at `offset`.
+    pub fn fault(&mut self, offset: usize, message: &str) {
+        let pos = self.lines.pos(offset);
+        eprintln!("{}:{}: error[json] {message}", self.name, pos);
+        self.errors += 1;
+    }
+
+    /// Prints a store-level rejection of an object at `offset`.
+    pub fn object_error(&mut self, offset: usize, id: &str, rule: &str, message: &str) {
+        let pos = self.lines.pos(offset);
+        eprintln!("{}:{}: error[{rule}] {id} $: {message}", self.name, pos);
+        self.errors += 1;
+    }
+}
