@@ -58,7 +58,10 @@ pub fn read_document<'a>(
     src: &'a [u8],
     mut each: impl FnMut(RawObject<'a>),
 ) -> Result<DocumentInfo, DocumentError> {
-    let start = src.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(src.len());
+    let start = src
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(src.len());
     if start == src.len() {
         return Err(DocumentError {
             pos: Pos::of(src, start),
@@ -90,7 +93,12 @@ pub fn read_document<'a>(
     };
     let is_bundle = header.get("type").and_then(Value::as_str) == Some("bundle");
     if !is_bundle && !objects_seen {
-        let end = src.len() - src.iter().rev().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+        let end = src.len()
+            - src
+                .iter()
+                .rev()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(0);
         // The whole document is one object; it parsed, so it is UTF-8.
         let text = std::str::from_utf8(&src[start..end]).map_err(|e| DocumentError {
             pos: Pos::of(src, start + e.valid_up_to()),
@@ -238,15 +246,21 @@ impl<'de, F: FnMut(RawObject<'de>)> Visitor<'de> for ObjectsSeed<'_, '_, 'de, F>
 mod tests {
     use super::*;
 
-    fn collect(src: &str) -> (Result<DocumentInfo, DocumentError>, Vec<(usize, usize, String)>) {
+    /// `(index, offset, text)` of each object handed over.
+    type Seen = Vec<(usize, usize, String)>;
+
+    fn collect(src: &str) -> (Result<DocumentInfo, DocumentError>, Seen) {
         let mut got = Vec::new();
-        let r = read_document(src.as_bytes(), |o| got.push((o.index, o.offset, o.text.to_owned())));
+        let r = read_document(src.as_bytes(), |o| {
+            got.push((o.index, o.offset, o.text.to_owned()))
+        });
         (r, got)
     }
 
     #[test]
     fn bundle_objects_stream_with_offsets() {
-        let src = "{\"type\":\"bundle\",\"id\":\"bundle--x\",\"objects\":[\n {\"a\":1},\n {\"b\":2}]}";
+        let src =
+            "{\"type\":\"bundle\",\"id\":\"bundle--x\",\"objects\":[\n {\"a\":1},\n {\"b\":2}]}";
         let (r, got) = collect(src);
         let info = r.unwrap();
         assert!(info.is_bundle);

@@ -255,7 +255,10 @@ mod tests {
 
     #[test]
     fn path_display() {
-        let p = JsonPath::prop("granular_markings").index(0).key("selectors").index(1);
+        let p = JsonPath::prop("granular_markings")
+            .index(0)
+            .key("selectors")
+            .index(1);
         assert_eq!(p.to_string(), "$.granular_markings[0].selectors[1]");
         assert_eq!(JsonPath::prop("a b").to_string(), "$[\"a b\"]");
         assert_eq!(JsonPath::root().to_string(), "$");
@@ -264,8 +267,22 @@ mod tests {
     #[test]
     fn pos_of_offset() {
         let src = "ab\ncdé\nf".as_bytes();
-        assert_eq!(Pos::of(src, 0), Pos { offset: 0, line: 1, col: 1 });
-        assert_eq!(Pos::of(src, 4), Pos { offset: 4, line: 2, col: 2 });
+        assert_eq!(
+            Pos::of(src, 0),
+            Pos {
+                offset: 0,
+                line: 1,
+                col: 1
+            }
+        );
+        assert_eq!(
+            Pos::of(src, 4),
+            Pos {
+                offset: 4,
+                line: 2,
+                col: 2
+            }
+        );
         // 'f' is after a two-byte character: column counts characters.
         assert_eq!(Pos::of(src, 8).line, 3);
         assert_eq!(Pos::of(src, 8).col, 1);

@@ -18,7 +18,10 @@
 pub mod document;
 pub mod error;
 pub mod id;
+mod marking;
 pub mod object;
+pub mod sco_id;
+mod spec;
 pub mod timestamp;
 pub mod validate;
 
@@ -26,5 +29,6 @@ pub use document::{DocumentError, DocumentInfo, RawObject, read_document};
 pub use error::{Issue, JsonPath, PathSeg, Pos, Rule, Severity};
 pub use id::{Identifier, parse_identifier};
 pub use object::{Kind, Object, ObjectError};
+pub use sco_id::deterministic_sco_id;
 pub use timestamp::Timestamp;
 pub use validate::{is_valid, validate_bundle_header, validate_object};

@@ -70,7 +70,11 @@ pub const SCO_TYPES: &[&str] = &[
 ];
 
 /// The STIX 2.1 meta object types (§7).
-pub const META_TYPES: &[&str] = &["language-content", "marking-definition", "extension-definition"];
+pub const META_TYPES: &[&str] = &[
+    "language-content",
+    "marking-definition",
+    "extension-definition",
+];
 
 /// The kind of a type name, or [`Kind::Custom`] for types the specification
 /// does not define.
