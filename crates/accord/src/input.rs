@@ -196,10 +196,24 @@ fn document<'a>(
                 });
             }
         }
-        Err(e) => each(Item::Error {
-            offset: base + e.pos.offset,
-            message: e.message,
-        }),
+        Err(e) => {
+            // serde_json calls a stray non-UTF-8 byte an "invalid unicode
+            // code point"; name the byte instead.
+            let (offset, message) = match std::str::from_utf8(doc) {
+                Err(u) if u.valid_up_to() <= e.pos.offset => (
+                    u.valid_up_to(),
+                    format!(
+                        "invalid UTF-8: byte 0x{:02X} cannot start or continue a character (STIX is UTF-8 JSON)",
+                        doc[u.valid_up_to()]
+                    ),
+                ),
+                _ => (e.pos.offset, e.message),
+            };
+            each(Item::Error {
+                offset: base + offset,
+                message,
+            });
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! `accord`: the command line of an Accord node.
 
 mod check;
+mod export_cmd;
 mod generate;
+mod ingest_cmd;
 mod input;
 mod locate;
 mod report;
@@ -30,6 +32,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Validate(validate_cmd::Args),
+    Ingest(ingest_cmd::Args),
+    Export(export_cmd::Args),
     Generate(GenerateArgs),
 }
 
@@ -57,6 +61,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate_cmd::run(&args),
+        Command::Ingest(args) => ingest_cmd::run(&args),
+        Command::Export(args) => export_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -1,0 +1,229 @@
+//! `accord ingest`: validate files and store their valid objects.
+
+use crate::check::{Checked, Outcome, check_file};
+use crate::input::{Format, Item, Source};
+use crate::report::Reporter;
+use accord_store::{NewObject, Pending, PutOutcome, SqliteStore};
+use anyhow::{Context, Result, bail};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Validate STIX 2.1 files and store the valid objects in the node's database.
+///
+/// Each object is checked as `accord validate` does. Valid objects are stored
+/// durably in COLLECTION; invalid ones are reported (file:line:column, id,
+/// JSON path, what is wrong) and skipped, and the rest of the file goes on.
+/// Storing is idempotent: an object version (id and `modified`) already
+/// stored with the same content counts as a duplicate; the same version with
+/// different content is a conflict, reported, and the stored one is kept.
+///
+/// When this command prints its summary, every object counted as stored is
+/// on disk (the database is in WAL mode with synchronous commits).
+///
+/// Exit status: 0 when every object was stored or already there, 1 when any
+/// was rejected or conflicted, 2 when a file or the database failed.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord ingest ../shared/data/stix/*.json\n  \
+    accord ingest --data /var/lib/accord --collection partner-feeds feed.jsonl\n  \
+    accord generate --count 1000000 -o ind.jsonl && accord ingest ind.jsonl")]
+pub struct Args {
+    /// Files to ingest: STIX bundles, single objects, or JSON lines; `-` reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The node's data directory (created with its schema when new, migrated when old).
+    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    data: PathBuf,
+    /// The collection to store into (created on first use).
+    #[arg(long, default_value = "default")]
+    collection: String,
+    /// Where the objects came from, recorded with each one (a partner's name, a feed).
+    #[arg(long, default_value = "local")]
+    origin: String,
+    /// How the files are laid out.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+    /// Also print warnings (SHOULDs of the specification).
+    #[arg(long)]
+    warnings: bool,
+    /// Objects larger than this are reported and skipped unread.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_object_bytes: usize,
+    /// Objects per write transaction.
+    #[arg(long, default_value_t = 8192, value_name = "N")]
+    batch: usize,
+    /// Do not show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Default)]
+struct Totals {
+    seen: u64,
+    stored: u64,
+    duplicates: u64,
+    conflicts: u64,
+    rejected: u64,
+    faults: u64,
+}
+
+/// Objects submitted and not yet acknowledged, with where each came from.
+struct InFlight {
+    pending: Pending,
+    origins: Vec<(usize, String)>,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let store = SqliteStore::open(&args.data)
+        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
+    let writer = store.writer().clone();
+    let sources = args
+        .files
+        .iter()
+        .map(|p| Source::open(p))
+        .collect::<Result<Vec<_>>>()?;
+    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
+    let bar = crate::progress_bar(total_bytes, "ingesting", !args.no_progress);
+    let start = std::time::Instant::now();
+    let mut t = Totals::default();
+    let mut done_bytes = 0u64;
+    for source in &sources {
+        let src = source.bytes();
+        let mut rep = Reporter::new(&source.name, src, args.warnings);
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+        let mut failure: Option<anyhow::Error> = None;
+        check_file(src, args.format, args.max_object_bytes, args.batch, |batch| {
+            if failure.is_some() {
+                return;
+            }
+            let mut objs = Vec::with_capacity(batch.len());
+            let mut origins = Vec::with_capacity(batch.len());
+            let mut last_offset = 0;
+            for outcome in &batch {
+                match outcome {
+                    Outcome::Object(c) => {
+                        t.seen += 1;
+                        last_offset = c.offset;
+                        rep.checked(c);
+                        if let Some(new) = new_object(c, &args.collection, &args.origin) {
+                            origins.push((c.offset, new.id.to_owned()));
+                            objs.push(new);
+                        } else {
+                            t.rejected += 1;
+                        }
+                    }
+                    Outcome::Other(Item::BundleIssues { offset, text, issues }) => {
+                        rep.issues(*offset, text, issues);
+                    }
+                    Outcome::Other(Item::Error { offset, message }) => {
+                        t.faults += 1;
+                        rep.fault(*offset, message);
+                    }
+                    Outcome::Other(Item::Object { .. }) => {}
+                }
+            }
+            bar.set_position(done_bytes + last_offset as u64);
+            if objs.is_empty() {
+                return;
+            }
+            match writer.submit(&objs) {
+                Ok(pending) => in_flight.push_back(InFlight { pending, origins }),
+                Err(e) => {
+                    failure = Some(anyhow::Error::new(e));
+                    return;
+                }
+            }
+            // Keep a few batches in flight so validation overlaps the commits.
+            while in_flight.len() > 2 {
+                if let Err(e) = settle(in_flight.pop_front(), &mut rep, &mut t) {
+                    failure = Some(e);
+                    return;
+                }
+            }
+        });
+        while let Some(f) = in_flight.pop_front() {
+            if failure.is_none() {
+                if let Err(e) = settle(Some(f), &mut rep, &mut t) {
+                    failure = Some(e);
+                }
+            }
+        }
+        done_bytes += src.len() as u64;
+        if let Some(e) = failure {
+            bar.finish_and_clear();
+            print_summary(&t, args, start);
+            bail!(
+                "{e:#}\nstopped while ingesting {}: the objects counted as stored above are on disk; the failed batch was rolled back",
+                source.name
+            );
+        }
+    }
+    bar.finish_and_clear();
+    print_summary(&t, args, start);
+    Ok(if t.rejected + t.conflicts + t.faults == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn new_object<'c>(c: &'c Checked<'_>, collection: &'c str, origin: &'c str) -> Option<NewObject<'c>> {
+    if !c.is_valid() {
+        return None;
+    }
+    let obj = c.object.as_ref()?;
+    Some(NewObject {
+        raw: c.text,
+        id: obj.id()?,
+        type_name: obj.type_name()?,
+        // Cyber-observables may leave out spec_version; they are read as 2.1.
+        spec_version: obj.spec_version().unwrap_or("2.1"),
+        created: obj.created(),
+        modified: obj.modified(),
+        markings: obj.marking_refs().collect(),
+        collection,
+        origin,
+    })
+}
+
+fn settle(f: Option<InFlight>, rep: &mut Reporter<'_>, t: &mut Totals) -> Result<()> {
+    let Some(f) = f else { return Ok(()) };
+    let outcomes = f.pending.wait().context("storing a batch")?;
+    for (outcome, (offset, id)) in outcomes.iter().zip(&f.origins) {
+        match outcome {
+            PutOutcome::Stored { .. } => t.stored += 1,
+            PutOutcome::Duplicate { .. } => t.duplicates += 1,
+            PutOutcome::Conflict { existing_seq } => {
+                t.conflicts += 1;
+                rep.object_error(
+                    *offset,
+                    id,
+                    "conflict",
+                    &format!(
+                        "this version (same id and modified) is already stored with different content (store seq {existing_seq}); kept the stored one"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(t: &Totals, args: &Args, start: std::time::Instant) {
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{} objects read from {} file(s) into collection `{}` of {}: {} stored, {} duplicates, {} conflicts, {} rejected as invalid, {} unreadable parts ({:.1} s, {:.0} objects/s)",
+        t.seen,
+        args.files.len(),
+        args.collection,
+        args.data.display(),
+        t.stored,
+        t.duplicates,
+        t.conflicts,
+        t.rejected,
+        t.faults,
+        secs,
+        t.seen as f64 / secs.max(1e-9)
+    );
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of Accord on a bare machine: installs what the tests need
+# (the OASIS Python tools in .venv; Debian packages when run as root), then
+# runs the whole Cargo test suite. Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+PYTHON="${PYTHON:-python3}"
+need_apt=()
+command -v "$PYTHON" >/dev/null || need_apt+=(python3)
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v cc >/dev/null || need_apt+=(build-essential)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${need_apt[*]}; install them (as root: apt-get install ${need_apt[*]})" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import stix2validator, stix2' 2>/dev/null \
+   || ! cmp -s requirements-test.txt .venv/.requirements-installed; then
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+  cp requirements-test.txt .venv/.requirements-installed
+fi
+export ACCORD_PYTHON="$PWD/.venv/bin/python"
+
+cargo test --workspace --all-targets --locked "$@"
+# Doc tests are not part of --all-targets.
+cargo test --workspace --doc --locked
