@@ -1,1 +1,294 @@
-//! placeholder
+//! Durable storage of STIX objects for Accord.
+//!
+//! The job: keep every version of every object that enters a node, with
+//! its exact raw JSON, and serve it back by collection, type, id, version
+//! and time added, page by page, from indexes. [`Store`] is the interface
+//! (a PostgreSQL backend will implement it too); [`SqliteStore`] is the
+//! embedded backend, an SQLite database in WAL mode in a data directory.
+//!
+//! Main types:
+//! - [`NewObject`] → [`Store::put_batch`] → one [`PutOutcome`] per object:
+//!   `Stored`, `Duplicate` (the same version with the same content was
+//!   already there) or `Conflict` (the same id and version with different
+//!   content: the first one is kept, the new one is not stored).
+//! - [`Writer`]: group commit. One thread owns the write connection and
+//!   commits whatever batches are queued in one transaction, answering each
+//!   submitter once the commit is on disk.
+//! - [`Query`] → [`Store::query`] → [`Page`] of [`StoredObject`]s, ordered
+//!   by `seq`, the store's sequence number: page on with
+//!   `after_seq = last seq seen` and no object is skipped or repeated, even
+//!   while writes go on.
+//!
+//! ```
+//! use accord_store::{NewObject, PutOutcome, Query, SqliteStore, Store, VersionFilter};
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut store = SqliteStore::open(dir.path()).unwrap();
+//! let raw = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z"}"#;
+//! let obj = NewObject {
+//!     raw,
+//!     id: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+//!     type_name: "indicator",
+//!     spec_version: "2.1",
+//!     created: Some("2016-04-06T20:03:48.000Z"),
+//!     modified: Some("2016-04-06T20:03:48.000Z"),
+//!     markings: vec![],
+//!     collection: "default",
+//!     origin: "local",
+//! };
+//! let first = store.put_batch(&[obj.clone()]).unwrap();
+//! assert!(matches!(first[0], PutOutcome::Stored { .. }));
+//! // Writes are idempotent on (collection, id, version).
+//! let again = store.put_batch(&[obj]).unwrap();
+//! assert!(matches!(again[0], PutOutcome::Duplicate { .. }));
+//!
+//! let q = Query { collection: Some("default".into()), types: vec!["indicator".into()], ..Query::default() };
+//! let page = store.query(&q, 100).unwrap();
+//! assert_eq!(page.objects.len(), 1);
+//! assert_eq!(page.objects[0].raw, raw);
+//! assert!(!page.more);
+//! store.integrity_check().unwrap();
+//! ```
+//!
+//! # Guarantees
+//!
+//! - **Durability.** A batch is acknowledged (its `put_batch` or
+//!   [`Pending::wait`] returns `Ok`) only after its transaction committed
+//!   with `synchronous=FULL`: the WAL is fsynced, so the batch survives
+//!   `kill -9` and power loss. A batch is all or nothing.
+//! - **Idempotence.** Objects are keyed by (collection, id, version), the
+//!   version being `modified`, else `created`, else empty (unversioned
+//!   cyber-observables). Versions are compared as instants:
+//!   `…48Z` and `…48.000Z` are the same version. Every version is kept.
+//! - **Duplicate or conflict** is decided by a SHA-256 of the raw JSON with
+//!   the whitespace *between* tokens removed: the same serialization,
+//!   pretty-printed or not, is a duplicate; anything else (another key
+//!   order, another number spelling, another value) is a conflict.
+//! - **Order.** `seq` grows with each stored version, and `date_added`
+//!   (set by the store, microseconds, UTC) strictly grows with `seq`, so
+//!   a cursor on `seq` and a filter on `added_after` agree.
+//! - **Full disk.** A batch that does not fit fails with
+//!   [`StoreError::Full`] and is rolled back; what was stored before stays
+//!   intact, and the writer takes batches again once space is freed.
+//! - **Schema.** A fresh directory gets the current schema; an older
+//!   database is migrated forward in one transaction; a database from a
+//!   newer Accord is refused with [`StoreError::TooNew`], untouched.
+//!
+//! # Costs
+//!
+//! Every [`Query`] with a collection is read from an index range in `seq`
+//! order: `objects_coll` (collection), `objects_coll_type` (one range per
+//! type, merged), or `objects_id_version` (one range per id); `added_after`
+//! becomes a `seq` bound with one seek; "last" and "first" versions are one
+//! index seek per row. So a page costs about `limit` rows, plus the rows
+//! that other filters reject, never the size of the collection. A query
+//! without a collection walks `seq` order over all collections (meant for
+//! exports).
+//!
+//! # What it does not do
+//!
+//! It does not parse or validate STIX: the caller extracts the indexed
+//! fields (see [`NewObject`]) and the raw text is stored as given. It does
+//! not delete or rewrite objects, compute TAXII views for partners (the
+//! policy's job) or speak HTTP. It has no PostgreSQL backend yet.
+#![warn(missing_docs)]
+
+mod error;
+mod prepare;
+mod schema;
+mod sqlite;
+mod writer;
+
+pub use accord_stix::Timestamp;
+pub use error::StoreError;
+pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
+pub use writer::{Pending, Writer};
+
+/// One object to store: its raw JSON and the fields the store indexes,
+/// extracted by the caller (the store does not parse JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewObject<'a> {
+    /// The object's exact JSON text, stored and served back as is.
+    pub raw: &'a str,
+    /// `id`.
+    pub id: &'a str,
+    /// `type`.
+    pub type_name: &'a str,
+    /// `spec_version` (`"2.1"`; may be empty for 2.0 cyber-observables).
+    pub spec_version: &'a str,
+    /// `created`, if present.
+    pub created: Option<&'a str>,
+    /// `modified`, if present. The version key is `modified`, else
+    /// `created`, else the empty string; when present it must be a STIX
+    /// timestamp.
+    pub modified: Option<&'a str>,
+    /// The ids of `object_marking_refs`.
+    pub markings: Vec<&'a str>,
+    /// The collection the object goes to (created on first use).
+    pub collection: &'a str,
+    /// Where it came from: `"local"`, a partner's name, a file path.
+    pub origin: &'a str,
+}
+
+/// What happened to one object of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PutOutcome {
+    /// Stored as a new version, with this sequence number.
+    Stored {
+        /// The new version's sequence number.
+        seq: i64,
+    },
+    /// This version was already stored with the same content (up to
+    /// whitespace between JSON tokens); nothing changed.
+    Duplicate {
+        /// The stored version's sequence number.
+        seq: i64,
+    },
+    /// This version (collection, id, version) was already stored with
+    /// different content. The stored one is kept; this one is not stored.
+    Conflict {
+        /// The stored version's sequence number.
+        existing_seq: i64,
+    },
+}
+
+/// Which versions of each object a [`Query`] returns (TAXII
+/// `match[version]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VersionFilter {
+    /// The newest version of each object in its collection (TAXII's
+    /// default).
+    #[default]
+    Last,
+    /// The oldest version of each object in its collection.
+    First,
+    /// Every version.
+    All,
+    /// The versions with these timestamps (compared as instants).
+    At(Vec<Timestamp>),
+}
+
+/// What to read. Filters combine with AND; values within one list with OR.
+/// An empty list does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Only this collection (by name). TAXII queries always set it.
+    pub collection: Option<String>,
+    /// Only these ids (TAXII `match[id]`).
+    pub ids: Vec<String>,
+    /// Only these types (TAXII `match[type]`).
+    pub types: Vec<String>,
+    /// Only these spec versions (TAXII `match[spec_version]`).
+    pub spec_versions: Vec<String>,
+    /// Only objects added strictly after this instant (TAXII
+    /// `added_after`).
+    pub added_after: Option<Timestamp>,
+    /// Which versions of each object (TAXII `match[version]`).
+    pub versions: VersionFilter,
+    /// Only objects with `seq` above this: the paging cursor. Start at 0;
+    /// continue with the last `seq` of the previous page.
+    pub after_seq: i64,
+}
+
+/// One page of a [`Query`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// At most `limit` objects, in increasing `seq`.
+    pub objects: Vec<StoredObject>,
+    /// Whether more objects matched after this page.
+    pub more: bool,
+}
+
+impl Page {
+    /// The cursor for the next page: the last `seq` of this one.
+    pub fn last_seq(&self) -> Option<i64> {
+        self.objects.last().map(|o| o.seq)
+    }
+}
+
+/// One stored version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The store's sequence number: unique, and growing in commit order.
+    pub seq: i64,
+    /// The collection.
+    pub collection: String,
+    /// `id`.
+    pub id: String,
+    /// `type`.
+    pub type_name: String,
+    /// `spec_version`.
+    pub spec_version: String,
+    /// `created`, as given.
+    pub created: Option<String>,
+    /// `modified`, as given.
+    pub modified: Option<String>,
+    /// The version key, normalized to nine fractional digits
+    /// (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`), or empty for unversioned objects.
+    pub version: String,
+    /// When the store added it: RFC 3339 UTC with microseconds.
+    pub date_added: String,
+    /// Where it came from.
+    pub origin: String,
+    /// The ids of its `object_marking_refs`.
+    pub markings: Vec<String>,
+    /// SHA-256 of `raw` with the whitespace between tokens removed.
+    pub sha256: [u8; 32],
+    /// The exact JSON text as stored.
+    pub raw: String,
+}
+
+/// A collection and how many versions it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionInfo {
+    /// Its name.
+    pub name: String,
+    /// How many versions it holds.
+    pub n_versions: u64,
+}
+
+/// Durable storage of STIX objects, whatever the database.
+pub trait Store: Send {
+    /// Stores a batch atomically and durably; one outcome per object, in
+    /// order.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] (nothing stored), [`StoreError::Full`]
+    /// or [`StoreError::Write`] (the batch was rolled back; earlier data is
+    /// intact).
+    fn put_batch(&mut self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError>;
+
+    /// Up to `limit` objects matching `q` with `seq > q.after_seq`, in
+    /// increasing `seq`, and whether more match. See [`Query`].
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError>;
+
+    /// Every version of one object in a collection, oldest first (empty
+    /// when there is none).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn get_versions(&self, collection: &str, id: &str) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// How many versions are stored, in one collection or in all.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn count(&self, collection: Option<&str>) -> Result<u64, StoreError>;
+
+    /// The collections, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError>;
+
+    /// Checks the whole database: the engine's own check, then the
+    /// store's invariants (counts, `date_added` order, each object's
+    /// SHA-256). Reads everything; meant for tests and `accord` repair
+    /// tools, not for a request path.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] listing the problems, [`StoreError::Read`].
+    fn integrity_check(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,162 @@
+//! [`StoreError`]: every way the store can fail, each naming what failed
+//! and on what input (database path, batch number, object id).
+
+use std::path::PathBuf;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or configured.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer Accord, with a schema this
+    /// version does not know. Nothing was changed.
+    #[error(
+        "database {path} has schema version {found}, newer than the {supported} this Accord supports; upgrade Accord to open it"
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The newest schema version this build knows.
+        supported: i64,
+    },
+    /// The file is an SQLite database that Accord did not create.
+    #[error("{path} is not an Accord database (application_id {found:#x}, tables: {tables})")]
+    NotAccord {
+        /// The database file.
+        path: PathBuf,
+        /// Its `PRAGMA application_id`.
+        found: i64,
+        /// The tables it holds, comma-separated.
+        tables: String,
+    },
+    /// Migrating the schema forward failed; the transaction was rolled
+    /// back, so the database is still at version `from`.
+    #[error("migrating {path} from schema version {from} to {to} failed: {source}")]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// The version the database had.
+        from: i64,
+        /// The version whose migration failed.
+        to: i64,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// An object of a batch cannot be stored as given (an empty id, a
+    /// `modified` that is not a timestamp…). Nothing of the batch was
+    /// stored.
+    #[error("batch {batch}, object {index} (id `{id}`): {reason}; nothing of the batch was stored")]
+    InvalidObject {
+        /// The batch number the writer gave the submission.
+        batch: u64,
+        /// The object's position in the batch.
+        index: usize,
+        /// The object's id as given.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The disk, or the size limit set with
+    /// [`OpenOptions::max_size_bytes`](crate::OpenOptions::max_size_bytes),
+    /// is full. The batch was rolled back; everything stored before it is
+    /// intact, and the writer takes new batches once space is freed.
+    #[error(
+        "database {path} is full (disk full or size limit reached): batch {batch} of {n_objects} objects (first id `{first_id}`) was not stored; everything stored before it is intact"
+    )]
+    Full {
+        /// The database file.
+        path: PathBuf,
+        /// The batch number the writer gave the submission.
+        batch: u64,
+        /// How many objects the batch had.
+        n_objects: usize,
+        /// The id of the batch's first object.
+        first_id: String,
+    },
+    /// Writing a batch failed for another reason (I/O error, busy
+    /// database…). The batch was rolled back.
+    #[error(
+        "writing batch {batch} of {n_objects} objects (first id `{first_id}`) to {path} failed: {source}"
+    )]
+    Write {
+        /// The database file.
+        path: PathBuf,
+        /// The batch number the writer gave the submission.
+        batch: u64,
+        /// How many objects the batch had.
+        n_objects: usize,
+        /// The id of the batch's first object.
+        first_id: String,
+        /// SQLite's reason.
+        source: Box<rusqlite::Error>,
+    },
+    /// A read failed.
+    #[error("reading {what} from {path} failed: {source}")]
+    Read {
+        /// The database file.
+        path: PathBuf,
+        /// What was being read.
+        what: String,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// The database failed `PRAGMA integrity_check` or one of the store's
+    /// own consistency checks.
+    #[error("database {path} failed its integrity check: {}", problems.join("; "))]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What the checks reported.
+        problems: Vec<String>,
+    },
+    /// The writer thread is gone (it panicked, or could not start), so
+    /// the batch was not stored.
+    #[error("the writer thread of {path} has stopped; batch not stored")]
+    WriterStopped {
+        /// The database file.
+        path: PathBuf,
+    },
+}
+
+impl StoreError {
+    /// Whether this is [`StoreError::Full`].
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Full { .. })
+    }
+}
+
+/// A copy of an SQLite error. The writer answers several submitters from
+/// one failed commit, and `rusqlite::Error` is not `Clone`.
+pub(crate) fn copy_sqlite_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, msg) => {
+            rusqlite::Error::SqliteFailure(*code, msg.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
+
+/// Whether SQLite said the disk (or the page limit) is full.
+pub(crate) fn is_sqlite_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}

@@ -1,0 +1,211 @@
+//! Turning a caller's [`NewObject`] into an owned [`Row`]: checking the
+//! indexed fields, normalizing the version key and hashing the content.
+//! This runs on the submitter's thread, so many submitters hash in
+//! parallel while the single writer thread only inserts.
+
+use crate::{NewObject, StoreError};
+use accord_stix::Timestamp;
+use sha2::{Digest, Sha256};
+
+/// One object ready for the writer.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub collection: String,
+    pub id: String,
+    pub type_name: String,
+    pub spec_version: String,
+    pub created: Option<String>,
+    pub modified: Option<String>,
+    /// The normalized version key (see [`version_key`]).
+    pub version: String,
+    pub origin: String,
+    /// Marking-definition ids joined with `,`.
+    pub markings: String,
+    pub sha256: [u8; 32],
+    pub raw: String,
+}
+
+/// Checks and copies a batch. `batch` only names the batch in errors.
+pub(crate) fn prepare_batch(objs: &[NewObject<'_>], batch: u64) -> Result<Vec<Row>, StoreError> {
+    objs.iter()
+        .enumerate()
+        .map(|(index, o)| {
+            prepare(o).map_err(|reason| StoreError::InvalidObject {
+                batch,
+                index,
+                id: o.id.to_owned(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+fn prepare(o: &NewObject<'_>) -> Result<Row, String> {
+    for (name, v) in [
+        ("id", o.id),
+        ("type", o.type_name),
+        ("collection", o.collection),
+        ("raw JSON", o.raw),
+    ] {
+        if v.is_empty() {
+            return Err(format!("{name} is empty"));
+        }
+    }
+    if let Some(m) = o.markings.iter().find(|m| m.is_empty() || m.contains(',')) {
+        return Err(format!("marking `{m}` is empty or contains `,`"));
+    }
+    let key = o.modified.or(o.created).unwrap_or("");
+    let version = version_key(key).map_err(|e| format!("version timestamp: {e}"))?;
+    Ok(Row {
+        collection: o.collection.to_owned(),
+        id: o.id.to_owned(),
+        type_name: o.type_name.to_owned(),
+        spec_version: o.spec_version.to_owned(),
+        created: o.created.map(str::to_owned),
+        modified: o.modified.map(str::to_owned),
+        version,
+        origin: o.origin.to_owned(),
+        markings: o.markings.join(","),
+        sha256: content_hash(o.raw),
+        raw: o.raw.to_owned(),
+    })
+}
+
+/// The version key as stored: the empty string for unversioned objects,
+/// else the timestamp rewritten with exactly nine fractional digits,
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. Fixed width makes text order equal
+/// time order (`…48.1Z` sorts before `…48Z` as given, which is wrong) and
+/// makes `…48Z` and `…48.000Z`, the same instant, the same version.
+pub(crate) fn version_key(text: &str) -> Result<String, accord_stix::timestamp::TimestampError> {
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format_nanos(&Timestamp::parse(text)?))
+}
+
+/// A timestamp with nine fractional digits.
+pub(crate) fn format_nanos(t: &Timestamp) -> String {
+    let (date, secs) = civil(t.unix_seconds);
+    format!("{date}T{}.{:09}Z", hms(secs), t.nanos)
+}
+
+/// Microseconds since the Unix epoch as RFC 3339 UTC with six fractional
+/// digits, the form of `date_added`.
+pub(crate) fn format_micros(us: i64) -> String {
+    let (date, secs) = civil(us.div_euclid(1_000_000));
+    format!("{date}T{}.{:06}Z", hms(secs), us.rem_euclid(1_000_000))
+}
+
+/// A timestamp as microseconds since the epoch, rounded down.
+pub(crate) fn to_micros(t: &Timestamp) -> i64 {
+    t.unix_seconds
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(t.nanos / 1_000))
+}
+
+fn hms(secs: i64) -> String {
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The date `YYYY-MM-DD` of Unix seconds, and the seconds into that day.
+fn civil(unix_seconds: i64) -> (String, i64) {
+    // Howard Hinnant's civil_from_days.
+    let z = unix_seconds.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        unix_seconds.rem_euclid(86_400),
+    )
+}
+
+/// SHA-256 of the raw JSON with the whitespace *between* JSON tokens
+/// removed (space, tab, CR, LF outside strings). So the same serialization
+/// pretty-printed or minified has one hash; any other difference (key
+/// order, number spelling, escapes) gives another hash.
+pub(crate) fn content_hash(raw: &str) -> [u8; 32] {
+    let b = raw.as_bytes();
+    let mut h = Sha256::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut run_start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if c == b'"' {
+            in_string = true;
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            h.update(&b[run_start..i]);
+            run_start = i + 1;
+        }
+    }
+    h.update(&b[run_start..]);
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn version_keys_sort_by_time_and_merge_equal_instants() {
+        let a = version_key("2016-04-06T20:03:48.1Z").unwrap();
+        let b = version_key("2016-04-06T20:03:48Z").unwrap();
+        let c = version_key("2016-04-06T20:03:48.000Z").unwrap();
+        assert_eq!(b, "2016-04-06T20:03:48.000000000Z");
+        assert_eq!(b, c);
+        assert!(b < a);
+        assert_eq!(version_key("").unwrap(), "");
+        assert!(version_key("yesterday").is_err());
+    }
+
+    #[test]
+    fn micros_format() {
+        assert_eq!(format_micros(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            format_micros(1_459_973_028_123_456),
+            "2016-04-06T20:03:48.123456Z"
+        );
+        assert_eq!(format_micros(-1), "1969-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn hash_ignores_whitespace_between_tokens_only() {
+        let a = content_hash(r#"{"a":"x y","b":[1,2]}"#);
+        let b = content_hash("{ \"a\" : \"x y\",\n  \"b\": [1, 2]\r\n}");
+        let c = content_hash(r#"{"a":"xy","b":[1,2]}"#);
+        let d = content_hash(r#"{"a":"x \"y","b":[1,2]}"#);
+        let e = content_hash(r#"{"a":"x \"y", "b":[1,2]}"#);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(d, e);
+        assert_ne!(a, d);
+    }
+
+    proptest! {
+        #[test]
+        fn version_key_order_is_time_order(
+            a in -2_000_000_000i64..8_000_000_000, an in 0u32..1_000_000_000,
+            b in -2_000_000_000i64..8_000_000_000, bn in 0u32..1_000_000_000,
+        ) {
+            let ta = Timestamp::from_unix(a, an);
+            let tb = Timestamp::from_unix(b, bn);
+            let ka = version_key(&format_nanos(&ta)).unwrap();
+            let kb = version_key(&format_nanos(&tb)).unwrap();
+            prop_assert_eq!(ka.cmp(&kb), ta.cmp(&tb));
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The SQLite schema and its migrations.
+//!
+//! `PRAGMA user_version` is the schema version: the number of entries of
+//! [`MIGRATIONS`] applied. Opening a database runs the missing ones, in
+//! order, in one transaction with the new `user_version`, so a crash or an
+//! error half-way leaves the database at its old version. A database whose
+//! version is above [`LATEST`] comes from a newer Accord and is refused
+//! untouched. Migrations are append-only: a released one is never edited.
+
+use crate::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// `PRAGMA application_id` of Accord databases: "ACCD".
+pub(crate) const APPLICATION_ID: i64 = 0x4143_4344;
+
+/// The schema, one migration per version. Entry `i` takes version `i` to
+/// `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // v1: objects and collections.
+    //
+    // `seq` is the rowid, so every index below implicitly ends with it:
+    // `objects_coll` is an index on (coll_id, seq) and `objects_coll_type`
+    // on (coll_id, type, seq), which is what paging by seq needs, without
+    // storing seq twice. `objects_id_version` is unique: it makes writes
+    // idempotent on (id, version, collection) and serves match[id],
+    // first/last version and the history of one object. `date_added` grows
+    // with seq (the writer guarantees it), so `objects_date_added` turns an
+    // `added_after` into a seq bound with one seek.
+    r"
+    CREATE TABLE collections (
+        coll_id INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE objects (
+        seq          INTEGER PRIMARY KEY,
+        coll_id      INTEGER NOT NULL REFERENCES collections (coll_id),
+        id           TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        created      TEXT,
+        modified     TEXT,
+        version      TEXT NOT NULL,
+        date_added   INTEGER NOT NULL,
+        origin       TEXT NOT NULL,
+        markings     TEXT NOT NULL,
+        sha256       BLOB NOT NULL,
+        raw          TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX objects_id_version ON objects (id, version, coll_id);
+    CREATE INDEX objects_coll ON objects (coll_id);
+    CREATE INDEX objects_coll_type ON objects (coll_id, type);
+    CREATE INDEX objects_date_added ON objects (date_added);
+    ",
+    // v2: a per-collection count of stored versions, kept by the writer in
+    // the same transaction as the objects, so `count` is one row read.
+    r"
+    ALTER TABLE collections ADD COLUMN n_versions INTEGER NOT NULL DEFAULT 0;
+    UPDATE collections SET n_versions =
+        (SELECT count(*) FROM objects WHERE objects.coll_id = collections.coll_id);
+    ",
+];
+
+/// The schema version this build writes.
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to version `target` (normally [`LATEST`]).
+pub(crate) fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<(), StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(open_err)?;
+    let found = check_header(&tx, path)?;
+    if found >= target {
+        return Ok(());
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(found as usize)
+    {
+        let to = i as i64 + 1;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.pragma_update(None, "user_version", to))
+            .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_owned(),
+                from: found,
+                to,
+                source,
+            })?;
+    }
+    tx.commit().map_err(|source| StoreError::Migrate {
+        path: path.to_owned(),
+        from: found,
+        to: target,
+        source,
+    })
+}
+
+/// Checks that the database is empty or an Accord database this build can
+/// open, and returns its schema version. Runs before anything is written,
+/// so a foreign or newer database is left exactly as it was.
+pub(crate) fn check_header(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(open_err)?;
+    let app_id: i64 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(open_err)?;
+    let tables: Vec<String> = {
+        let mut st = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .map_err(open_err)?;
+        st.query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(open_err)?
+    };
+    let fresh = found == 0 && app_id == 0 && tables.is_empty();
+    if !fresh && app_id != APPLICATION_ID {
+        return Err(StoreError::NotAccord {
+            path: path.to_owned(),
+            found: app_id,
+            tables: tables.join(", "),
+        });
+    }
+    if found > LATEST {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            supported: LATEST,
+        });
+    }
+    Ok(found)
+}

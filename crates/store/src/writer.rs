@@ -1,0 +1,445 @@
+//! [`Writer`]: group commit on a dedicated thread.
+//!
+//! One thread owns the only write connection. Submitters hand it batches
+//! over a channel; it takes everything queued (up to a bound), writes it in
+//! one transaction, commits, and only then answers each submitter. With
+//! `synchronous=FULL` in WAL mode the commit returns after the WAL has
+//! been fsynced, so an answer means the batch survives a crash of the
+//! process or of the machine. Many small submissions thus share one fsync,
+//! and a single submitter can keep several batches in flight with
+//! [`Writer::submit`].
+//!
+//! If a group fails (a full disk, an I/O error), the transaction is rolled
+//! back and each batch of the group is retried alone, so one batch that
+//! does not fit cannot fail its neighbours.
+
+use crate::error::{copy_sqlite_error, is_sqlite_full};
+use crate::prepare::{Row, prepare_batch};
+use crate::{NewObject, PutOutcome, StoreError};
+use crossbeam_channel::{Receiver, Sender};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A group closes once it holds this many objects; the rest waits for the
+/// next transaction, so one commit never holds memory without bound.
+const MAX_GROUP_OBJECTS: usize = 50_000;
+
+/// How many submissions may wait in the channel before submitters block.
+const QUEUE_DEPTH: usize = 64;
+
+type Reply = Result<Vec<PutOutcome>, StoreError>;
+
+enum Msg {
+    Put {
+        batch: u64,
+        rows: Vec<Row>,
+        reply: Sender<Reply>,
+    },
+    SetMaxPages {
+        pages: i64,
+        reply: Sender<Result<(), StoreError>>,
+    },
+}
+
+/// A handle on the writer thread of one database. Clone it freely (it is
+/// `Send + Sync`); the thread stops, after finishing what is queued, when
+/// the last clone is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tx: Option<Sender<Msg>>,
+    next_batch: AtomicU64,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop once the queue is empty.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            // A panic on the writer thread has already failed its batches.
+            let _ = t.join();
+        }
+    }
+}
+
+/// A submitted batch whose outcome is not known yet.
+#[must_use = "a batch is acknowledged only when `wait` returns Ok"]
+pub struct Pending {
+    path: PathBuf,
+    rx: Receiver<Reply>,
+}
+
+impl Pending {
+    /// Waits until the batch is durable (or failed).
+    ///
+    /// # Errors
+    /// What [`Writer::put_batch`] returns.
+    pub fn wait(self) -> Result<Vec<PutOutcome>, StoreError> {
+        self.rx
+            .recv()
+            .unwrap_or(Err(StoreError::WriterStopped { path: self.path }))
+    }
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on an open, migrated write connection.
+    pub(crate) fn start(conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
+        let mut state = WriterState::new(conn, path.clone())?;
+        let thread = std::thread::Builder::new()
+            .name("accord-store-writer".into())
+            .spawn(move || state.run(&rx))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(format!("cannot start the writer thread: {e}")),
+                ),
+            })?;
+        Ok(Writer {
+            inner: Arc::new(Inner {
+                path,
+                tx: Some(tx),
+                next_batch: AtomicU64::new(1),
+                thread: Some(thread),
+            }),
+        })
+    }
+
+    /// The database file this writer writes.
+    pub fn db_path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Checks and copies a batch (on the caller's thread: the content hash
+    /// is computed here) and queues it for the writer. Call
+    /// [`Pending::wait`] for the outcome; until then the batch is not
+    /// acknowledged.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] when an object cannot be stored as
+    /// given (nothing of the batch is queued), [`StoreError::WriterStopped`]
+    /// when the writer thread is gone.
+    pub fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError> {
+        let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
+        let rows = prepare_batch(objs, batch)?;
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::Put { batch, rows, reply })?;
+        Ok(Pending {
+            path: self.inner.path.clone(),
+            rx,
+        })
+    }
+
+    /// Stores a batch and returns once it is durable, with one outcome per
+    /// object, in order. Writes are idempotent: see [`PutOutcome`].
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] (nothing stored), [`StoreError::Full`]
+    /// and [`StoreError::Write`] (the batch was rolled back, nothing else
+    /// is affected), [`StoreError::WriterStopped`].
+    pub fn put_batch(&self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
+        self.submit(objs)?.wait()
+    }
+
+    /// Limits the database file to about `bytes` (rounded down to whole
+    /// pages), or lifts the limit with `None`. A batch that would grow the
+    /// database past the limit fails with [`StoreError::Full`], exactly as
+    /// on a full disk. The limit cannot go below the current size.
+    ///
+    /// # Errors
+    /// [`StoreError::Write`] when SQLite refuses the setting,
+    /// [`StoreError::WriterStopped`].
+    pub fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::SetMaxPages {
+            pages: bytes.map_or(i64::from(u32::MAX - 1), |b| {
+                i64::try_from(b).unwrap_or(i64::MAX) / PAGE_SIZE
+            }),
+            reply,
+        })?;
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped {
+            path: self.inner.path.clone(),
+        }))
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        let stopped = || StoreError::WriterStopped {
+            path: self.inner.path.clone(),
+        };
+        self.inner
+            .tx
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(msg)
+            .map_err(|_| stopped())
+    }
+}
+
+/// The page size of new databases.
+pub(crate) const PAGE_SIZE: i64 = 4096;
+
+const INSERT_SQL: &str = "INSERT INTO objects
+    (coll_id, id, type, spec_version, created, modified, version, date_added, origin, markings, sha256, raw)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+    ON CONFLICT (id, version, coll_id) DO NOTHING";
+
+const EXISTING_SQL: &str = "SELECT seq, sha256 FROM objects INDEXED BY objects_id_version
+    WHERE id = ?1 AND version = ?2 AND coll_id = ?3";
+
+/// What the writer thread owns.
+struct WriterState {
+    conn: Connection,
+    path: PathBuf,
+    /// Collection name → coll_id, as committed.
+    collections: HashMap<String, i64>,
+    /// The newest committed `date_added`, in microseconds.
+    last_date_added: i64,
+}
+
+struct Put {
+    batch: u64,
+    rows: Vec<Row>,
+    reply: Sender<Reply>,
+}
+
+impl WriterState {
+    fn new(conn: Connection, path: PathBuf) -> Result<WriterState, StoreError> {
+        let mut s = WriterState {
+            conn,
+            path,
+            collections: HashMap::new(),
+            last_date_added: 0,
+        };
+        s.reload().map_err(|source| StoreError::Open {
+            path: s.path.clone(),
+            source,
+        })?;
+        Ok(s)
+    }
+
+    /// Reads what the writer caches from the committed state; called at
+    /// start and after a rollback, which may have dropped new collections.
+    fn reload(&mut self) -> rusqlite::Result<()> {
+        let mut st = self.conn.prepare("SELECT name, coll_id FROM collections")?;
+        self.collections = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(st);
+        self.last_date_added = self
+            .conn
+            .query_row("SELECT max(date_added) FROM objects", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .unwrap_or(0);
+        Ok(())
+    }
+
+    fn run(&mut self, rx: &Receiver<Msg>) {
+        while let Ok(first) = rx.recv() {
+            let mut group = Vec::new();
+            let mut n = 0;
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Put { batch, rows, reply } => {
+                        n += rows.len();
+                        group.push(Put { batch, rows, reply });
+                    }
+                    Msg::SetMaxPages { pages, reply } => {
+                        // Settings apply between transactions, in order.
+                        self.write_group(std::mem::take(&mut group));
+                        n = 0;
+                        let r = self.set_max_pages(pages);
+                        let _ = reply.send(r);
+                    }
+                }
+                if n < MAX_GROUP_OBJECTS {
+                    next = rx.try_recv().ok();
+                }
+            }
+            self.write_group(group);
+        }
+    }
+
+    fn set_max_pages(&mut self, pages: i64) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "max_page_count", pages)
+            .map_err(|source| StoreError::Write {
+                path: self.path.clone(),
+                batch: 0,
+                n_objects: 0,
+                first_id: String::new(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Writes a group in one transaction and answers its submitters; on
+    /// failure retries each batch alone.
+    fn write_group(&mut self, group: Vec<Put>) {
+        if group.is_empty() {
+            return;
+        }
+        match self.write_txn(&group) {
+            Ok(outcomes) => {
+                for (put, out) in group.into_iter().zip(outcomes) {
+                    // A submitter that stopped waiting does not matter.
+                    let _ = put.reply.send(Ok(out));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                let put = &group[0];
+                let _ = put.reply.send(Err(self.batch_error(put, &e)));
+            }
+            Err(_) => {
+                for put in group {
+                    self.write_group(vec![put]);
+                }
+            }
+        }
+    }
+
+    fn batch_error(&self, put: &Put, e: &rusqlite::Error) -> StoreError {
+        let first_id = put.rows.first().map(|r| r.id.clone()).unwrap_or_default();
+        if is_sqlite_full(e) {
+            StoreError::Full {
+                path: self.path.clone(),
+                batch: put.batch,
+                n_objects: put.rows.len(),
+                first_id,
+            }
+        } else {
+            StoreError::Write {
+                path: self.path.clone(),
+                batch: put.batch,
+                n_objects: put.rows.len(),
+                first_id,
+                source: Box::new(copy_sqlite_error(e)),
+            }
+        }
+    }
+
+    /// One transaction for a group. On error everything is rolled back and
+    /// the caches are reloaded from the committed state.
+    fn write_txn(&mut self, group: &[Put]) -> rusqlite::Result<Vec<Vec<PutOutcome>>> {
+        let start_date = self.last_date_added;
+        let cached = self.collections.clone();
+        match self.try_write_txn(group) {
+            Ok((outcomes, last_date)) => {
+                self.last_date_added = last_date;
+                Ok(outcomes)
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    // Rolling back cannot make things worse; if it fails the
+                    // connection is closed by SQLite's own recovery.
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                // The pre-transaction caches match the committed state;
+                // reloading also covers a failed COMMIT that did commit.
+                self.collections = cached;
+                self.last_date_added = start_date;
+                let _ = self.reload();
+                Err(e)
+            }
+        }
+    }
+
+    fn try_write_txn(&mut self, group: &[Put]) -> rusqlite::Result<(Vec<Vec<PutOutcome>>, i64)> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let now = now_micros();
+        let mut date = self.last_date_added.max(now - 1);
+        let mut added: HashMap<i64, i64> = HashMap::new();
+        let mut all = Vec::with_capacity(group.len());
+        {
+            let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
+            let mut existing = self.conn.prepare_cached(EXISTING_SQL)?;
+            for put in group {
+                let mut outcomes = Vec::with_capacity(put.rows.len());
+                for r in &put.rows {
+                    let coll = match self.collections.get(&r.collection) {
+                        Some(&c) => c,
+                        None => {
+                            self.conn.execute(
+                                "INSERT INTO collections (name) VALUES (?1)",
+                                [&r.collection],
+                            )?;
+                            let c = self.conn.last_insert_rowid();
+                            self.collections.insert(r.collection.clone(), c);
+                            c
+                        }
+                    };
+                    // date_added strictly grows with seq, whatever the clock
+                    // does, so a seq cursor and added_after agree.
+                    date += 1;
+                    let n = insert.execute(params![
+                        coll,
+                        r.id,
+                        r.type_name,
+                        r.spec_version,
+                        r.created,
+                        r.modified,
+                        r.version,
+                        date,
+                        r.origin,
+                        r.markings,
+                        &r.sha256[..],
+                        r.raw,
+                    ])?;
+                    if n == 1 {
+                        *added.entry(coll).or_default() += 1;
+                        outcomes.push(PutOutcome::Stored {
+                            seq: self.conn.last_insert_rowid(),
+                        });
+                    } else {
+                        date -= 1;
+                        let (seq, hash): (i64, Vec<u8>) = existing
+                            .query_row(params![r.id, r.version, coll], |row| {
+                                Ok((row.get(0)?, row.get(1)?))
+                            })
+                            .optional()?
+                            .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                        outcomes.push(if hash[..] == r.sha256[..] {
+                            PutOutcome::Duplicate { seq }
+                        } else {
+                            PutOutcome::Conflict { existing_seq: seq }
+                        });
+                    }
+                }
+                all.push(outcomes);
+            }
+            let mut bump = self.conn.prepare_cached(
+                "UPDATE collections SET n_versions = n_versions + ?1 WHERE coll_id = ?2",
+            )?;
+            for (coll, n) in &added {
+                bump.execute(params![n, coll])?;
+            }
+        }
+        self.conn.execute_batch("COMMIT")?;
+        Ok((all, date))
+    }
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,448 @@
+//! The store's public behaviour against a real SQLite database in a temp dir.
+
+mod common;
+
+use accord_store::{
+    NewObject, PutOutcome, Query, SqliteStore, Store, StoreError, Timestamp, VersionFilter,
+};
+use common::{borrow, indicator, observable, one};
+use std::collections::HashSet;
+
+const T1: &str = "2024-02-01T00:00:00.000Z";
+const T2: &str = "2024-03-01T00:00:00.000Z";
+const T3: &str = "2024-04-01T00:00:00.000Z";
+
+fn open() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+fn in_coll(c: &str) -> Query {
+    Query {
+        collection: Some(c.into()),
+        ..Query::default()
+    }
+}
+
+fn ids(page: &accord_store::Page) -> Vec<&str> {
+    page.objects.iter().map(|o| o.id.as_str()).collect()
+}
+
+#[test]
+fn same_object_twice_is_a_duplicate() {
+    let (_d, mut s) = open();
+    let o = indicator(1, T1, "c");
+    let first = s.put_batch(&one(&o)).unwrap();
+    let PutOutcome::Stored { seq } = first[0] else {
+        panic!("{first:?}")
+    };
+    assert_eq!(
+        s.put_batch(&one(&o)).unwrap(),
+        vec![PutOutcome::Duplicate { seq }]
+    );
+    // Pretty-printing does not change the content.
+    let mut pretty = o.clone();
+    pretty.raw = o.raw.replace(",\"", ",\n  \"").replace("\":", "\": ");
+    assert_ne!(pretty.raw, o.raw);
+    assert_eq!(
+        s.put_batch(&borrow(&[pretty])).unwrap(),
+        vec![PutOutcome::Duplicate { seq }]
+    );
+    // Twice in one batch: the second sees the first.
+    let o2 = indicator(2, T1, "c");
+    let out = s.put_batch(&borrow(&[o2.clone(), o2])).unwrap();
+    let PutOutcome::Stored { seq: s2 } = out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(out[1], PutOutcome::Duplicate { seq: s2 });
+    assert_eq!(s.count(Some("c")).unwrap(), 2);
+    s.integrity_check().unwrap();
+}
+
+#[test]
+fn same_version_other_content_is_a_conflict_and_the_first_is_kept() {
+    let (_d, mut s) = open();
+    let o = indicator(1, T1, "c");
+    let PutOutcome::Stored { seq } = s.put_batch(&one(&o)).unwrap()[0] else {
+        panic!()
+    };
+    let mut other = o.clone();
+    other.raw = o.raw.replace("\"confidence\":80", "\"confidence\":10");
+    assert_eq!(
+        s.put_batch(&one(&other)).unwrap(),
+        vec![PutOutcome::Conflict { existing_seq: seq }]
+    );
+    // The same instant spelled differently is the same version.
+    let mut respelled = o.clone();
+    respelled.modified = Some("2024-02-01T00:00:00Z".into());
+    respelled.raw = o.raw.replace(T1, "2024-02-01T00:00:00Z");
+    assert_eq!(
+        s.put_batch(&borrow(&[respelled])).unwrap(),
+        vec![PutOutcome::Conflict { existing_seq: seq }]
+    );
+    let versions = s.get_versions("c", &o.id).unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].raw, o.raw);
+    // The same id in another collection is another object.
+    let mut elsewhere = other;
+    elsewhere.collection = "d".into();
+    assert!(matches!(
+        s.put_batch(&borrow(&[elsewhere])).unwrap()[0],
+        PutOutcome::Stored { .. }
+    ));
+}
+
+#[test]
+fn every_version_is_kept_and_first_last_follow_time_not_arrival() {
+    let (_d, mut s) = open();
+    // Newest first, then oldest, then middle.
+    let vs = [
+        indicator(7, T3, "c"),
+        indicator(7, T1, "c"),
+        indicator(7, T2, "c"),
+    ];
+    for v in &vs {
+        assert!(matches!(
+            s.put_batch(&one(v)).unwrap()[0],
+            PutOutcome::Stored { .. }
+        ));
+    }
+    let hist = s.get_versions("c", &vs[0].id).unwrap();
+    let mods: Vec<_> = hist.iter().map(|o| o.modified.clone().unwrap()).collect();
+    assert_eq!(mods, [T1, T2, T3]);
+    assert_eq!(hist[0].version, "2024-02-01T00:00:00.000000000Z");
+
+    let q = |versions| Query {
+        versions,
+        ..in_coll("c")
+    };
+    let last = s.query(&q(VersionFilter::Last), 10).unwrap();
+    assert_eq!(last.objects.len(), 1);
+    assert_eq!(last.objects[0].modified.as_deref(), Some(T3));
+    let first = s.query(&q(VersionFilter::First), 10).unwrap();
+    assert_eq!(first.objects.len(), 1);
+    assert_eq!(first.objects[0].modified.as_deref(), Some(T1));
+    let all = s.query(&q(VersionFilter::All), 10).unwrap();
+    assert_eq!(all.objects.len(), 3);
+    let at = s
+        .query(
+            &q(VersionFilter::At(vec![
+                Timestamp::parse("2024-03-01T00:00:00Z").unwrap(),
+                Timestamp::parse("2030-01-01T00:00:00Z").unwrap(),
+            ])),
+            10,
+        )
+        .unwrap();
+    assert_eq!(at.objects.len(), 1);
+    assert_eq!(at.objects[0].modified.as_deref(), Some(T2));
+    // Unversioned observables: one version, which is first and last.
+    let ip = observable("ipv4-addr", 1, "c");
+    s.put_batch(&one(&ip)).unwrap();
+    let last = s.query(&q(VersionFilter::Last), 10).unwrap();
+    assert_eq!(ids(&last), [vs[0].id.as_str(), ip.id.as_str()]);
+}
+
+#[test]
+fn each_filter_selects_what_it_says() {
+    let (_d, mut s) = open();
+    let mut objs = Vec::new();
+    for n in 0..6 {
+        objs.push(indicator(n, T1, "c"));
+        objs.push(observable("ipv4-addr", n, "c"));
+        objs.push(observable("domain-name", n, "c"));
+        objs.push(indicator(100 + n, T1, "other"));
+    }
+    let mut legacy = observable("file", 9, "c");
+    legacy.spec_version = "2.0".into();
+    objs.push(legacy.clone());
+    s.put_batch(&borrow(&objs)).unwrap();
+
+    // Collection.
+    let page = s.query(&in_coll("other"), 100).unwrap();
+    assert_eq!(page.objects.len(), 6);
+    assert!(page.objects.iter().all(|o| o.collection == "other"));
+    assert_eq!(s.query(&in_coll("nope"), 100).unwrap().objects.len(), 0);
+    assert_eq!(s.query(&Query::default(), 100).unwrap().objects.len(), 25);
+
+    // Types, one and several; with and without a collection.
+    let one = Query {
+        types: vec!["domain-name".into()],
+        ..in_coll("c")
+    };
+    let page = s.query(&one, 100).unwrap();
+    assert_eq!(page.objects.len(), 6);
+    assert!(page.objects.iter().all(|o| o.type_name == "domain-name"));
+    let two = Query {
+        types: vec!["domain-name".into(), "indicator".into(), "indicator".into()],
+        ..in_coll("c")
+    };
+    let page = s.query(&two, 100).unwrap();
+    assert_eq!(page.objects.len(), 12);
+    assert!(page.objects.windows(2).all(|w| w[0].seq < w[1].seq));
+    let everywhere = Query {
+        types: vec!["indicator".into()],
+        ..Query::default()
+    };
+    assert_eq!(s.query(&everywhere, 100).unwrap().objects.len(), 12);
+
+    // Ids, with a type filter too.
+    let by_id = Query {
+        ids: vec![
+            objs[0].id.clone(),
+            objs[1].id.clone(),
+            "indicator--missing".into(),
+        ],
+        ..in_coll("c")
+    };
+    assert_eq!(
+        ids(&s.query(&by_id, 100).unwrap()),
+        [objs[0].id.as_str(), objs[1].id.as_str()]
+    );
+    let by_id_and_type = Query {
+        types: vec!["ipv4-addr".into()],
+        ..by_id
+    };
+    assert_eq!(
+        ids(&s.query(&by_id_and_type, 100).unwrap()),
+        [objs[1].id.as_str()]
+    );
+
+    // Spec version.
+    let old = Query {
+        spec_versions: vec!["2.0".into()],
+        ..in_coll("c")
+    };
+    assert_eq!(ids(&s.query(&old, 100).unwrap()), [legacy.id.as_str()]);
+
+    // Markings and origin come back as stored.
+    let got = &s.query(&in_coll("other"), 1).unwrap().objects[0];
+    assert_eq!(got.markings, objs[3].markings);
+    assert_eq!(got.origin, "local");
+    assert_eq!(got.raw, objs[3].raw);
+}
+
+#[test]
+fn added_after_is_strict_and_agrees_with_seq() {
+    let (_d, mut s) = open();
+    let a: Vec<_> = (0..5).map(|n| indicator(n, T1, "c")).collect();
+    let b: Vec<_> = (5..8).map(|n| indicator(n, T1, "c")).collect();
+    s.put_batch(&borrow(&a)).unwrap();
+    s.put_batch(&borrow(&b)).unwrap();
+    let all = s.query(&in_coll("c"), 100).unwrap().objects;
+    assert!(all.windows(2).all(|w| w[0].date_added < w[1].date_added));
+    // After the last of batch a: exactly batch b.
+    let q = Query {
+        added_after: Some(Timestamp::parse(&all[4].date_added).unwrap()),
+        ..in_coll("c")
+    };
+    let page = s.query(&q, 100).unwrap();
+    assert_eq!(page.objects, all[5..]);
+    // After the very last: nothing.
+    let q = Query {
+        added_after: Some(Timestamp::parse(&all[7].date_added).unwrap()),
+        ..in_coll("c")
+    };
+    assert!(s.query(&q, 100).unwrap().objects.is_empty());
+    // Combined with the cursor, the larger bound wins.
+    let q = Query {
+        added_after: Some(Timestamp::parse(&all[1].date_added).unwrap()),
+        after_seq: all[6].seq,
+        ..in_coll("c")
+    };
+    assert_eq!(s.query(&q, 100).unwrap().objects, all[7..]);
+}
+
+#[test]
+fn pages_cover_everything_once_with_more_flag() {
+    let (_d, mut s) = open();
+    let objs: Vec<_> = (0..50).map(|n| indicator(n, T1, "c")).collect();
+    s.put_batch(&borrow(&objs)).unwrap();
+    let mut seen = Vec::new();
+    let mut q = in_coll("c");
+    loop {
+        let page = s.query(&q, 7).unwrap();
+        assert!(page.objects.len() <= 7);
+        seen.extend(page.objects.iter().map(|o| o.id.clone()));
+        if !page.more {
+            break;
+        }
+        q.after_seq = page.last_seq().unwrap();
+    }
+    let want: Vec<_> = objs.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(seen, want);
+    // limit 0 says whether anything matches without returning it.
+    let page = s.query(&in_coll("c"), 0).unwrap();
+    assert!(page.objects.is_empty() && page.more);
+}
+
+#[test]
+fn invalid_objects_fail_the_batch_naming_index_and_id() {
+    let (_d, mut s) = open();
+    let good = indicator(1, T1, "c");
+    let mut bad = indicator(2, T1, "c");
+    bad.modified = Some("yesterday".into());
+    let err = s
+        .put_batch(&borrow(&[good.clone(), bad.clone()]))
+        .unwrap_err();
+    match &err {
+        StoreError::InvalidObject { index, id, .. } => {
+            assert_eq!(*index, 1);
+            assert_eq!(id, &bad.id);
+        }
+        other => panic!("{other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&bad.id) && msg.contains("object 1") && msg.contains("yesterday"),
+        "{msg}"
+    );
+    assert_eq!(s.count(None).unwrap(), 0);
+    let mut no_id = good.new_object();
+    no_id.id = "";
+    assert!(matches!(
+        s.put_batch(&[no_id]),
+        Err(StoreError::InvalidObject { index: 0, .. })
+    ));
+}
+
+#[test]
+fn counts_collections_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let last_added;
+    {
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        let objs: Vec<_> = (0..3)
+            .map(|n| indicator(n, T1, "a"))
+            .chain((0..2).map(|n| indicator(n, T1, "b")))
+            .collect();
+        s.put_batch(&borrow(&objs)).unwrap();
+        assert_eq!(s.count(Some("a")).unwrap(), 3);
+        assert_eq!(s.count(Some("zzz")).unwrap(), 0);
+        assert_eq!(s.count(None).unwrap(), 5);
+        let names: Vec<_> = s
+            .collections()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.n_versions))
+            .collect();
+        assert_eq!(names, [("a".to_owned(), 3), ("b".to_owned(), 2)]);
+        last_added = s.query(&Query::default(), 10).unwrap().objects[4]
+            .date_added
+            .clone();
+    }
+    let mut s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(s.count(None).unwrap(), 5);
+    s.put_batch(&borrow(&[indicator(9, T1, "a")])).unwrap();
+    let page = s
+        .query(
+            &Query {
+                added_after: Some(Timestamp::parse(&last_added).unwrap()),
+                ..Query::default()
+            },
+            10,
+        )
+        .unwrap();
+    assert_eq!(page.objects.len(), 1);
+    assert!(page.objects[0].date_added > last_added);
+    s.integrity_check().unwrap();
+}
+
+#[test]
+fn many_submitters_share_the_writer() {
+    let (_d, s) = open();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let w = s.writer().clone();
+            std::thread::spawn(move || {
+                for b in 0..25u64 {
+                    let objs: Vec<_> = (0..20)
+                        .map(|i| indicator(t * 10_000 + b * 100 + i, T1, "c"))
+                        .collect();
+                    let out = w.put_batch(&borrow(&objs)).unwrap();
+                    assert!(out.iter().all(|o| matches!(o, PutOutcome::Stored { .. })));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(s.count(Some("c")).unwrap(), 2000);
+    let seqs: HashSet<i64> = s
+        .query(&in_coll("c"), 5000)
+        .unwrap()
+        .objects
+        .iter()
+        .map(|o| o.seq)
+        .collect();
+    assert_eq!(seqs.len(), 2000);
+    s.integrity_check().unwrap();
+}
+
+#[test]
+fn submit_keeps_several_batches_in_flight() {
+    let (_d, s) = open();
+    let batches: Vec<Vec<_>> = (0..5u64)
+        .map(|b| (0..10).map(|i| indicator(b * 10 + i, T1, "c")).collect())
+        .collect();
+    let pending: Vec<_> = batches
+        .iter()
+        .map(|b| s.writer().submit(&borrow(b)).unwrap())
+        .collect();
+    let mut last = 0;
+    for p in pending {
+        for o in p.wait().unwrap() {
+            let PutOutcome::Stored { seq } = o else {
+                panic!("{o:?}")
+            };
+            assert!(seq > last);
+            last = seq;
+        }
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_accord_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let path = dir.path().join(accord_store::DB_FILE_NAME);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooNew { found: 99, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn another_programs_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(accord_store::DB_FILE_NAME);
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE mine (x)").unwrap();
+    }
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotAccord { .. }), "{err:?}");
+    assert!(err.to_string().contains("mine"), "{err}");
+}
+
+#[test]
+fn new_object_borrows_nothing_after_put() {
+    // The batch is copied before put_batch returns, so the caller's
+    // buffers can be reused at once.
+    let (_d, mut s) = open();
+    let mut buf = indicator(1, T1, "c");
+    let objs: Vec<NewObject<'_>> = borrow(std::slice::from_ref(&buf));
+    s.put_batch(&objs).unwrap();
+    drop(objs);
+    buf.raw.clear();
+    assert_eq!(s.count(None).unwrap(), 1);
+}
