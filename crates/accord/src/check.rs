@@ -1,6 +1,6 @@
 //! Parse and validate the objects of a file, in parallel, in file order.
 
-use crate::input::{Format, Item, scan};
+use crate::input::{Format, Item, Source, scan};
 use accord_stix::{Issue, Object, is_valid, validate_object};
 
 /// One object after parsing and validation.
@@ -28,6 +28,16 @@ pub enum Outcome<'a> {
     Object(Checked<'a>),
     /// A bundle's own issues, or a read fault.
     Other(Item<'a>),
+}
+
+impl Outcome<'_> {
+    /// Byte offset in the file of what this outcome is about.
+    pub fn offset(&self) -> usize {
+        match self {
+            Outcome::Object(c) => c.offset,
+            Outcome::Other(Item::Object { offset, .. } | Item::BundleIssues { offset, .. } | Item::Error { offset, .. }) => *offset,
+        }
+    }
 }
 
 /// Parses and validates one object's text.
@@ -63,12 +73,13 @@ pub fn check_text(offset: usize, text: &str) -> Checked<'_> {
 /// channels between them are bounded, so memory stays flat whatever the
 /// file size.
 pub fn check_file<'a>(
-    src: &'a [u8],
+    source: &'a Source,
     format: Format,
     max_object_bytes: usize,
     batch: usize,
     mut sink: impl FnMut(Vec<Outcome<'a>>),
 ) {
+    let src = source.bytes();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (raw_tx, raw_rx) = crossbeam_channel::bounded::<(u64, Vec<Item<'a>>)>(workers * 2);
     let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Vec<Outcome<'a>>)>(workers * 2);
@@ -109,12 +120,19 @@ pub fn check_file<'a>(
         drop(done_tx);
         drop(raw_rx);
         let mut next = 0u64;
+        let mut released = 0usize;
         let mut early = std::collections::BTreeMap::new();
         for (seq, out) in done_rx {
             early.insert(seq, out);
             while let Some(out) = early.remove(&next) {
+                let end = out.iter().map(Outcome::offset).max().unwrap_or(0);
                 sink(out);
                 next += 1;
+                // Pages before what was just handed over are done with.
+                if end >= released + (16 << 20) {
+                    source.release_before(end);
+                    released = end;
+                }
             }
         }
     });

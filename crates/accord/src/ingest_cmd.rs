@@ -93,7 +93,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let mut rep = Reporter::new(&source.name, src, args.warnings);
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut failure: Option<anyhow::Error> = None;
-        check_file(src, args.format, args.max_object_bytes, args.batch, |batch| {
+        check_file(&source, args.format, args.max_object_bytes, args.batch, |batch| {
             if failure.is_some() {
                 return;
             }

@@ -67,10 +67,30 @@ impl Source {
         // an operator hands to the CLI.
         #[allow(unsafe_code)]
         let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {name}"))?;
+        let _ = map.advise(memmap2::Advice::Sequential);
         Ok(Source {
             name,
             data: Data::Mapped(map),
         })
+    }
+
+    /// Tells the kernel the pages before `offset` will not be read again
+    /// soon, so a long file does not pile up in the process's resident
+    /// memory. Reading them again later (to report a position) is still
+    /// correct: the pages are read back from the file.
+    pub fn release_before(&self, offset: usize) {
+        if let Data::Mapped(m) = &self.data {
+            let page = 4096;
+            let len = offset / page * page;
+            if len > 0 {
+                // SAFETY: the mapping is read-only and backed by a file, so
+                // dropping its pages loses nothing: a later read faults them
+                // back in from the file. (DONTNEED is only destructive for
+                // private pages that were written to, which these never are.)
+                #[allow(unsafe_code)]
+                let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+            }
+        }
     }
 
     /// The file's bytes.

@@ -43,7 +43,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let source = Source::open(path)?;
         let src = source.bytes();
         let mut rep = Reporter::new(&source.name, src, !args.no_warnings);
-        check_file(src, args.format, args.max_object_bytes, 4096, |batch| {
+        check_file(&source, args.format, args.max_object_bytes, 4096, |batch| {
             for outcome in batch {
                 match outcome {
                     Outcome::Object(c) => {

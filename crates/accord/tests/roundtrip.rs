@@ -1,0 +1,104 @@
+//! `accord ingest` then `accord export` of the real bundles in
+//! ../shared/data/stix: the same ids and versions come out, and the OASIS
+//! stix2-validator accepts the exported bundle.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn python() -> PathBuf {
+    let p = std::env::var_os("ACCORD_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
+        PathBuf::from,
+    );
+    let ok = Command::new(&p)
+        .args(["-c", "import stix2validator"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import stix2validator: run ./test.sh, which installs the OASIS tools in .venv",
+        p.display()
+    );
+    p
+}
+
+fn ids_and_versions(v: &serde_json::Value, out: &mut BTreeSet<(String, String)>) {
+    let objects = match v.get("objects") {
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        _ => vec![v.clone()],
+    };
+    for o in objects {
+        let id = o["id"].as_str().unwrap_or_default().to_owned();
+        let version = o
+            .get("modified")
+            .or_else(|| o.get("created"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        out.insert((id, version));
+    }
+}
+
+#[test]
+fn ingest_then_export_round_trips_and_stix2_validator_accepts_it() {
+    let python = python();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&shared)
+        .expect("../shared/data/stix beside the repository")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+
+    let mut expected = BTreeSet::new();
+    for f in &files {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        ids_and_versions(&v, &mut expected);
+    }
+
+    let accord = env!("CARGO_BIN_EXE_accord");
+    let o = Command::new(accord)
+        .args(["ingest", "--data"])
+        .arg(d.join("db"))
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.join("export.json");
+    let o = Command::new(accord)
+        .args(["export", "--data"])
+        .arg(d.join("db"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let exported: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut got = BTreeSet::new();
+    ids_and_versions(&exported, &mut got);
+    assert_eq!(got, expected, "same ids and versions out as in");
+    let n_exported = exported["objects"].as_array().unwrap().len();
+    assert_eq!(n_exported, expected.len(), "each version once");
+
+    let check = Command::new(&python)
+        .args([
+            "-c",
+            "import sys\nfrom stix2validator import validate_file, ValidationOptions\n\
+             r = validate_file(sys.argv[1], ValidationOptions(version='2.1'))\n\
+             [print(e) for o in r.object_results for e in o.errors]\n\
+             sys.exit(0 if r.is_valid else 1)",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "stix2-validator rejects the export:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
