@@ -253,8 +253,13 @@ fn common(obj: &Object, out: &mut Vec<Issue>) {
     }
     let created = timestamp(obj, "created", out);
     let modified = timestamp(obj, "modified", out);
-    let needs_created = matches!(kind, Kind::Sdo | Kind::Sro | Kind::Meta);
+    // §11.2: a custom object with either timestamp is SDO-like and needs both;
+    // one with neither is a custom SCO (§11.2, new-sco extensions).
+    let custom_sdo =
+        kind == Kind::Custom && (obj.get("created").is_some() || obj.get("modified").is_some());
+    let needs_created = matches!(kind, Kind::Sdo | Kind::Sro | Kind::Meta) || custom_sdo;
     let needs_modified = matches!(kind, Kind::Sdo | Kind::Sro)
+        || custom_sdo
         || ty == "language-content"
         || ty == "extension-definition";
     if needs_created && obj.get("created").is_none() {
@@ -1150,7 +1155,7 @@ fn extensions(ty: &str, v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
                 .find(|(_, n, _)| n == key)
             {
                 Some((for_ty, _, props)) if *for_ty == ty => check_members(em, props, &eat, out),
-                Some((for_ty, _, _)) => err(
+                Some((for_ty, _, _)) => warn(
                     out,
                     Rule::Extension,
                     &eat,
