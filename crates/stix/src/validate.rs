@@ -1662,3 +1662,304 @@ fn is_base64(s: &str) -> bool {
             .iter()
             .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const IND: &str = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z","labels":["a"]}"#;
+
+    /// `base` with the members of `patch` set (null removes one).
+    fn with(base: &str, patch: Value) -> String {
+        let mut v: Value = serde_json::from_str(base).unwrap();
+        for (k, x) in patch.as_object().unwrap() {
+            if x.is_null() {
+                v.as_object_mut().unwrap().remove(k);
+            } else {
+                v[k] = x.clone();
+            }
+        }
+        v.to_string()
+    }
+
+    /// The errors of an object, as `rule path`.
+    fn errors(json: &str) -> Vec<String> {
+        validate_object(&Object::parse(json).unwrap())
+            .into_iter()
+            .filter(Issue::is_error)
+            .map(|i| format!("{} {}", i.rule, i.path))
+            .collect()
+    }
+
+    fn warnings(json: &str) -> Vec<String> {
+        validate_object(&Object::parse(json).unwrap())
+            .into_iter()
+            .filter(|i| !i.is_error())
+            .map(|i| format!("{} {}", i.rule, i.path))
+            .collect()
+    }
+
+    /// Each rule: a valid patch (no error) and an invalid one (exactly the error named).
+    #[test]
+    fn one_valid_and_one_invalid_case_per_rule() {
+        let cases: &[(&str, Value, Value, &str)] = &[
+            (
+                "confidence range",
+                json!({"confidence": 100}),
+                json!({"confidence": 101}),
+                "property-type $.confidence",
+            ),
+            (
+                "boolean",
+                json!({"revoked": true}),
+                json!({"revoked": "yes"}),
+                "property-type $.revoked",
+            ),
+            (
+                "string list",
+                json!({"labels": ["x"]}),
+                json!({"labels": []}),
+                "property-type $.labels",
+            ),
+            (
+                "required",
+                json!({}),
+                json!({"pattern": null}),
+                "required-property $.pattern",
+            ),
+            (
+                "timestamp",
+                json!({"valid_from": "2016-01-01T00:00:00.5Z"}),
+                json!({"valid_from": "2016-01-01T00:00:00+00:00"}),
+                "timestamp $.valid_from",
+            ),
+            (
+                "created millis",
+                json!({"created": "2016-04-06T20:03:48.000Z"}),
+                json!({"created": "2016-04-06T20:03:48Z"}),
+                "timestamp $.created",
+            ),
+            (
+                "valid_until later",
+                json!({"valid_until": "2016-01-01T00:00:01Z"}),
+                json!({"valid_until": "2016-01-01T00:00:00Z"}),
+                "timestamp-order $.valid_until",
+            ),
+            (
+                "created_by_ref target",
+                json!({"created_by_ref": "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}),
+                json!({"created_by_ref": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}),
+                "reference $.created_by_ref",
+            ),
+            (
+                "marking refs",
+                json!({"object_marking_refs": ["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]}),
+                json!({"object_marking_refs": ["not-an-id"]}),
+                "reference $.object_marking_refs[0]",
+            ),
+            (
+                "external reference",
+                json!({"external_references": [{"source_name": "a", "url": "https://x"}]}),
+                json!({"external_references": [{"source_name": "a"}]}),
+                "required-property $.external_references[0]",
+            ),
+            (
+                "kill chain",
+                json!({"kill_chain_phases": [{"kill_chain_name": "k", "phase_name": "p"}]}),
+                json!({"kill_chain_phases": [{"kill_chain_name": "k", "phase_name": 3}]}),
+                "property-type $.kill_chain_phases[0].phase_name",
+            ),
+            (
+                "property name",
+                json!({"x_acme": 1}),
+                json!({"x_Acme": 1}),
+                "property-name $.x_Acme",
+            ),
+            (
+                "reserved name",
+                json!({"x_severity": 1}),
+                json!({"severity": 1}),
+                "forbidden $.severity",
+            ),
+            (
+                "lang",
+                json!({"lang": "en-US"}),
+                json!({"lang": "english!"}),
+                "property-type $.lang",
+            ),
+            (
+                "granular selector",
+                json!({"granular_markings": [{"marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "selectors": ["labels.[0]"]}]}),
+                json!({"granular_markings": [{"marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "selectors": ["labels.[1]"]}]}),
+                "granular-marking $.granular_markings[0].selectors[0]",
+            ),
+            (
+                "granular ref xor lang",
+                json!({"granular_markings": [{"lang": "de", "selectors": ["pattern"]}]}),
+                json!({"granular_markings": [{"lang": "de", "marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "selectors": ["pattern"]}]}),
+                "granular-marking $.granular_markings[0]",
+            ),
+            (
+                "extension type",
+                json!({"extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 1}}}),
+                json!({"extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "other"}}}),
+                "vocabulary $.extensions.extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e.extension_type",
+            ),
+            (
+                "custom hex",
+                json!({"x_acme_hex": "0aff"}),
+                json!({"x_acme_hex": "0af"}),
+                "property-type $.x_acme_hex",
+            ),
+        ];
+        for (name, good, bad, expected) in cases {
+            let g = errors(&with(IND, good.clone()));
+            assert!(g.is_empty(), "{name}: valid case has errors {g:?}");
+            let b = errors(&with(IND, bad.clone()));
+            if expected.is_empty() {
+                assert!(!b.is_empty(), "{name}: invalid case passed");
+            } else {
+                assert_eq!(b, vec![expected.to_string()], "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn per_type_rules() {
+        let c = "2016-05-12T08:17:27.000Z";
+        let sdo = |ty: &str, extra: Value| {
+            let mut v = json!({"type": ty, "spec_version": "2.1", "id": format!("{ty}--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"), "created": c, "modified": c});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            v.to_string()
+        };
+        let cases: Vec<(String, String, &str)> = vec![
+            (sdo("opinion", json!({"opinion": "agree", "object_refs": ["note--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"]})), sdo("opinion", json!({"opinion": "maybe", "object_refs": ["note--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"]})), "vocabulary $.opinion"),
+            (sdo("location", json!({"region": "europe"})), sdo("location", json!({"city": "Paris"})), "required-property $"),
+            (sdo("malware", json!({"is_family": false})), sdo("malware", json!({"is_family": true})), "required-property $.name"),
+            (sdo("sighting", json!({"sighting_of_ref": "indicator--b01efc25-77b4-4003-b18b-f6e24b5cd9f7", "count": 0})), sdo("sighting", json!({"sighting_of_ref": "indicator--b01efc25-77b4-4003-b18b-f6e24b5cd9f7", "count": 1_000_000_000})), "property-type $.count"),
+            (sdo("sighting", json!({"sighting_of_ref": "malware--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"})), sdo("sighting", json!({"sighting_of_ref": "relationship--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"})), "reference $.sighting_of_ref"),
+            (sdo("relationship", json!({"relationship_type": "uses", "source_ref": "malware--b01efc25-77b4-4003-b18b-f6e24b5cd9f7", "target_ref": "ipv4-addr--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"})), sdo("relationship", json!({"relationship_type": "uses", "source_ref": "malware--b01efc25-77b4-4003-b18b-f6e24b5cd9f7", "target_ref": "sighting--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"})), "reference $.target_ref"),
+            (sdo("observed-data", json!({"first_observed": c, "last_observed": c, "number_observed": 1, "object_refs": ["ipv4-addr--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"]})), sdo("observed-data", json!({"first_observed": c, "last_observed": c, "number_observed": 1})), "required-property $.object_refs"),
+            (sdo("observed-data", json!({"first_observed": c, "last_observed": c, "number_observed": 999_999_999, "object_refs": ["ipv4-addr--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"]})), sdo("observed-data", json!({"first_observed": c, "last_observed": c, "number_observed": 0, "object_refs": ["ipv4-addr--b01efc25-77b4-4003-b18b-f6e24b5cd9f7"]})), "property-type $.number_observed"),
+            (r#"{"type":"ipv4-addr","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3"}"#.into(), r#"{"type":"ipv4-addr","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.300"}"#.into(), "property-type $.value"),
+            (r#"{"type":"network-traffic","id":"network-traffic--b01efc25-77b4-4003-b18b-f6e24b5cd9f7","protocols":["tcp"],"src_ref":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","extensions":{"socket-ext":{"address_family":"AF_INET"}}}"#.into(), r#"{"type":"network-traffic","id":"network-traffic--b01efc25-77b4-4003-b18b-f6e24b5cd9f7","protocols":["tcp"],"src_ref":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","extensions":{"socket-ext":{"address_family":"AF_X"}}}"#.into(), "vocabulary $.extensions.socket-ext.address_family"),
+            (r#"{"type":"process","id":"process--b01efc25-77b4-4003-b18b-f6e24b5cd9f7","pid":1}"#.into(), r#"{"type":"process","id":"process--b01efc25-77b4-5003-b18b-f6e24b5cd9f7","pid":1}"#.into(), "deterministic-id $.id"),
+            (r#"{"type":"artifact","id":"artifact--b01efc25-77b4-4003-b18b-f6e24b5cd9f7","payload_bin":"aGk="}"#.into(), r#"{"type":"artifact","id":"artifact--b01efc25-77b4-4003-b18b-f6e24b5cd9f7","payload_bin":"aGk=","decryption_key":"k"}"#.into(), "forbidden $.decryption_key"),
+            (r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9","created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","name":"TLP:WHITE","definition":{"tlp":"white"}}"#.into(), r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9","created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","name":"TLP:WHITE","definition":{"tlp":"red"}}"#.into(), "tlp $.definition"),
+        ];
+        for (good, bad, expected) in cases {
+            let g = errors(&good);
+            assert!(g.is_empty(), "valid case has errors {g:?}: {good}");
+            assert_eq!(errors(&bad), vec![expected.to_string()], "{bad}");
+        }
+    }
+
+    #[test]
+    fn null_values_are_errors() {
+        let o = IND.replace("\"labels\":[\"a\"]", "\"labels\":null");
+        assert_eq!(errors(&o), vec!["property-type $.labels"]);
+        assert!(errors(IND).is_empty());
+    }
+
+    #[test]
+    fn open_vocabularies_warn_only() {
+        let o = with(
+            IND,
+            json!({"pattern_type": "my-lang", "indicator_types": ["odd"]}),
+        );
+        assert!(errors(&o).is_empty());
+        assert_eq!(
+            warnings(&o),
+            vec![
+                "open-vocabulary $.pattern_type",
+                "open-vocabulary $.indicator_types[0]"
+            ]
+        );
+        // A non-deterministic SCO id is a SHOULD.
+        let s = r#"{"type":"ipv4-addr","id":"ipv4-addr--b01efc25-77b4-4003-b18b-f6e24b5cd9f7","value":"198.51.100.3"}"#;
+        assert!(errors(s).is_empty());
+        assert_eq!(warnings(s), vec!["deterministic-id $.id"]);
+    }
+
+    #[test]
+    fn messages_name_value_and_expectation() {
+        let o = with(IND, json!({"confidence": 250}));
+        let i = &validate_object(&Object::parse(&o).unwrap())[0];
+        assert!(
+            i.message.contains("250") && i.message.contains("0..=100"),
+            "{}",
+            i.message
+        );
+        assert_eq!(
+            i.object_id.as_deref(),
+            Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+        );
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            "[a-z_:.\\-\\[\\]0-9]{0,12}".prop_map(Value::String),
+            Just(json!("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")),
+            Just(json!("2016-01-01T00:00:00.000Z")),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,10}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    const NAMES: &[&str] = &[
+        "type",
+        "id",
+        "created",
+        "modified",
+        "spec_version",
+        "labels",
+        "confidence",
+        "granular_markings",
+        "extensions",
+        "external_references",
+        "kill_chain_phases",
+        "object_refs",
+        "hashes",
+        "value",
+        "values",
+        "body_multipart",
+        "definition",
+        "definition_type",
+        "contents",
+        "latitude",
+        "x_custom_ref",
+    ];
+
+    proptest! {
+        /// Never panics, whatever the object, and every issue's path starts
+        /// at a property the object has (or is the root, or a missing required one).
+        #[test]
+        fn never_panics_and_paths_are_rooted(
+            ty in prop::sample::select(vec!["indicator", "file", "marking-definition", "observed-data", "location", "network-traffic", "email-message", "windows-registry-key", "language-content", "x-custom", "sighting"]),
+            props in prop::collection::vec((prop::sample::select(NAMES), arb_json()), 0..8),
+        ) {
+            let mut m = Map::new();
+            m.insert("type".into(), json!(ty));
+            for (k, v) in props {
+                m.insert(k.to_string(), v);
+            }
+            let obj = Object::from_map(m);
+            for issue in validate_object(&obj) {
+                prop_assert!(!issue.message.is_empty());
+                let _ = issue.to_string();
+            }
+        }
+    }
+}
