@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p accord-store --bench ingest`
 //!
+//! Ids are spread like random UUIDs, the worst case for the id index.
+//!
 //! Each iteration stores a batch of new objects (fresh ids), so the
 //! database grows over the run as it does during a real ingest; every
 //! batch is acknowledged only after its commit is fsynced.
@@ -34,7 +36,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 fn fresh(n: usize) -> Vec<Obj> {
     let start = NEXT_ID.fetch_add(n as u64, Ordering::Relaxed);
     (start..start + n as u64)
-        .map(|i| indicator(i, "2024-02-01T00:00:00.000Z", "bench"))
+        // Scrambled, so ids are spread like random UUIDs, not sequential.
+        .map(|i| {
+            indicator(
+                i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                "2024-02-01T00:00:00.000Z",
+                "bench",
+            )
+        })
         .collect()
 }
 

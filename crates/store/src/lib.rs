@@ -77,7 +77,7 @@
 //!
 //! Every [`Query`] with a collection is read from an index range in `seq`
 //! order: `objects_coll` (collection), `objects_coll_type` (one range per
-//! type, merged), or `objects_id_version` (one range per id); `added_after`
+//! type, merged), or `objects_idh` (a hash of the id; one range per id); `added_after`
 //! becomes a `seq` bound with one seek; "last" and "first" versions are one
 //! index seek per row. So a page costs about `limit` rows, plus the rows
 //! that other filters reject, never the size of the collection. A query
@@ -284,8 +284,8 @@ pub trait Store: Send {
     fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError>;
 
     /// Checks the whole database: the engine's own check, then the
-    /// store's invariants (counts, `date_added` order, each object's
-    /// SHA-256). Reads everything; meant for tests and `accord` repair
+    /// store's invariants (one row per collection, id and version; counts;
+    /// `date_added` order; each object's SHA-256 and id hash). Reads everything; meant for tests and `accord` repair
     /// tools, not for a request path.
     ///
     /// # Errors

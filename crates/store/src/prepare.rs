@@ -23,6 +23,8 @@ pub(crate) struct Row {
     pub markings: String,
     pub sha256: [u8; 32],
     pub raw: String,
+    /// The id's key in the `objects_idh` index: see [`id_hash`].
+    pub idh: i64,
 }
 
 /// Checks and copies a batch. `batch` only names the batch in errors.
@@ -68,6 +70,7 @@ fn prepare(o: &NewObject<'_>) -> Result<Row, String> {
         markings: o.markings.join(","),
         sha256: content_hash(o.raw),
         raw: o.raw.to_owned(),
+        idh: id_hash(o.id),
     })
 }
 
@@ -123,6 +126,15 @@ fn civil(unix_seconds: i64) -> (String, i64) {
         format!("{y:04}-{m:02}-{d:02}"),
         unix_seconds.rem_euclid(86_400),
     )
+}
+
+/// The first 8 bytes of SHA-256(id), as the signed integer SQLite stores.
+/// A cryptographic hash, so crafted ids cannot pile onto one index key.
+pub(crate) fn id_hash(id: &str) -> i64 {
+    let d = Sha256::digest(id.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
 }
 
 /// SHA-256 of the raw JSON with the whitespace *between* JSON tokens

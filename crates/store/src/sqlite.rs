@@ -2,7 +2,7 @@
 //! write connection; each `SqliteStore` value has its own read connection,
 //! which WAL lets run alongside the writer, seeing only committed data.
 
-use crate::prepare::{content_hash, format_micros, to_micros};
+use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
 use crate::{
@@ -171,14 +171,16 @@ impl SqliteStore {
         let coll_cond = |c: i64| ("o.coll_id = ?".to_owned(), vec![Value::Integer(c)]);
         if !ids.is_empty() {
             for id in &ids {
-                let (mut cond, mut ps) =
-                    ("o.id = ?".to_owned(), vec![Value::Text((*id).to_owned())]);
+                let (mut cond, mut ps) = (
+                    "o.idh = ? AND o.id = ?".to_owned(),
+                    vec![Value::Integer(id_hash(id)), Value::Text((*id).to_owned())],
+                );
                 if let Some(c) = coll {
                     let (cc, cp) = coll_cond(c);
                     cond = format!("{cond} AND {cc}");
                     ps.extend(cp);
                 }
-                drivers.push(("INDEXED BY objects_id_version", cond, ps));
+                drivers.push(("INDEXED BY objects_idh", cond, ps));
             }
         } else if let (Some(c), false) = (coll, types.is_empty()) {
             for ty in &types {
@@ -234,8 +236,9 @@ impl SqliteStore {
         };
         if let Some(op) = newer_or_older {
             residual.push_str(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM objects n INDEXED BY objects_id_version
-                   WHERE n.id = o.id AND n.version {op} o.version AND n.coll_id = o.coll_id)"
+                " AND NOT EXISTS (SELECT 1 FROM objects n INDEXED BY objects_idh
+                   WHERE n.idh = o.idh AND n.id = o.id AND n.coll_id = o.coll_id
+                     AND n.version {op} o.version)"
             ));
         }
 
@@ -348,13 +351,16 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT {OBJECT_COLUMNS} FROM objects o INDEXED BY objects_id_version
+            "SELECT {OBJECT_COLUMNS} FROM objects o INDEXED BY objects_idh
              CROSS JOIN collections c ON c.coll_id = o.coll_id
-             WHERE o.id = ?1 AND o.coll_id = ?2 ORDER BY o.version"
+             WHERE o.idh = ?1 AND o.id = ?2 AND o.coll_id = ?3 ORDER BY o.version"
         );
         self.read
             .prepare_cached(&sql)
-            .and_then(|mut st| st.query_map(params![id, coll], read_object)?.collect())
+            .and_then(|mut st| {
+                st.query_map(params![id_hash(id), id, coll], read_object)?
+                    .collect()
+            })
             .map_err(self.read_err(format!("the versions of `{id}` in `{collection}`")))
     }
 
@@ -431,6 +437,19 @@ impl Store for SqliteStore {
                 ));
             }
         }
+        let duplicated: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM (SELECT 1 FROM objects
+                 GROUP BY coll_id, id, version HAVING count(*) > 1)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.read_err("the duplicate check"))?;
+        if duplicated > 0 {
+            problems.push(format!(
+                "{duplicated} (collection, id, version) keys are stored more than once"
+            ));
+        }
         let unordered: i64 = tx
             .query_row(
                 "SELECT count(*) FROM (SELECT date_added - lag(date_added) OVER (ORDER BY seq) AS d
@@ -445,21 +464,25 @@ impl Store for SqliteStore {
             ));
         }
         let mut st = tx
-            .prepare("SELECT seq, id, sha256, raw FROM objects")
+            .prepare("SELECT seq, id, sha256, raw, idh FROM objects")
             .map_err(self.read_err("the object hashes"))?;
         let mut rows = st.query([]).map_err(self.read_err("the object hashes"))?;
         while let Some(r) = rows.next().map_err(self.read_err("the object hashes"))? {
             let hash: Vec<u8> = r.get(2).map_err(self.read_err("an object hash"))?;
             let raw: String = r.get(3).map_err(self.read_err("an object's raw JSON"))?;
+            let seq: i64 = r.get(0).map_err(self.read_err("an object's seq"))?;
+            let id: String = r.get(1).map_err(self.read_err("an object's id"))?;
+            let idh: i64 = r.get(4).map_err(self.read_err("an object's id hash"))?;
+            if idh != id_hash(&id) {
+                problems.push(format!("object `{id}` (seq {seq}): wrong id hash"));
+            }
             if hash[..] != content_hash(&raw)[..] {
-                let seq: i64 = r.get(0).map_err(self.read_err("an object's seq"))?;
-                let id: String = r.get(1).map_err(self.read_err("an object's id"))?;
                 problems.push(format!(
                     "object `{id}` (seq {seq}): raw JSON does not match its SHA-256"
                 ));
-                if problems.len() >= MAX_PROBLEMS {
-                    break;
-                }
+            }
+            if problems.len() >= MAX_PROBLEMS {
+                break;
             }
         }
         if problems.is_empty() {
@@ -669,10 +692,10 @@ mod tests {
             conn.execute_batch(
                 "INSERT INTO collections (coll_id, name) VALUES (1, 'a'), (2, 'b');
                  INSERT INTO objects (seq, coll_id, id, type, spec_version, created, modified,
-                     version, date_added, origin, markings, sha256, raw)
-                 VALUES (1, 1, 'x--1', 'x', '2.1', NULL, NULL, '', 10, 'o', '', x'00', '{}'),
-                        (2, 1, 'x--2', 'x', '2.1', NULL, NULL, '', 11, 'o', '', x'00', '{}'),
-                        (3, 2, 'x--3', 'x', '2.1', NULL, NULL, '', 12, 'o', '', x'00', '{}');",
+                     version, date_added, origin, markings, sha256, raw, idh)
+                 VALUES (1, 1, 'x--1', 'x', '2.1', NULL, NULL, '', 10, 'o', '', x'00', '{}', 0),
+                        (2, 1, 'x--2', 'x', '2.1', NULL, NULL, '', 11, 'o', '', x'00', '{}', 0),
+                        (3, 2, 'x--3', 'x', '2.1', NULL, NULL, '', 12, 'o', '', x'00', '{}', 0);",
             )
             .expect("v1 data");
         }
@@ -704,7 +727,7 @@ mod tests {
         let Err(StoreError::Corrupt { problems, .. }) = s.integrity_check() else {
             panic!("placeholder hashes went unnoticed")
         };
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 6, "{problems:?}");
         assert!(problems[0].contains("x--1"), "{problems:?}");
     }
 }
