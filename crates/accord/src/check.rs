@@ -9,8 +9,10 @@ pub struct Checked<'a> {
     pub offset: usize,
     /// The object's exact text.
     pub text: &'a str,
-    /// The parsed object, when the text is a JSON object.
-    pub object: Option<Object>,
+    /// What the store indexes, when the object is valid. The parsed object
+    /// itself is dropped on the worker thread that built it: freeing it
+    /// there is cheaper than on the thread that consumes the results.
+    pub meta: Option<Meta>,
     /// Every issue found; an object with an error issue is invalid.
     pub issues: Vec<Issue>,
 }
@@ -18,7 +20,36 @@ pub struct Checked<'a> {
 impl Checked<'_> {
     /// Whether the object parsed and has no error.
     pub fn is_valid(&self) -> bool {
-        self.object.is_some() && is_valid(&self.issues)
+        self.meta.is_some()
+    }
+}
+
+/// The properties of a valid object that the store indexes.
+pub struct Meta {
+    /// `id`.
+    pub id: String,
+    /// `type`.
+    pub type_name: String,
+    /// `spec_version`; cyber-observables may leave it out and are read as 2.1.
+    pub spec_version: String,
+    /// `created`.
+    pub created: Option<String>,
+    /// `modified`.
+    pub modified: Option<String>,
+    /// The ids in `object_marking_refs`.
+    pub markings: Vec<String>,
+}
+
+impl Meta {
+    fn of(obj: &Object) -> Option<Meta> {
+        Some(Meta {
+            id: obj.id()?.to_owned(),
+            type_name: obj.type_name()?.to_owned(),
+            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
+            created: obj.created().map(str::to_owned),
+            modified: obj.modified().map(str::to_owned),
+            markings: obj.marking_refs().map(str::to_owned).collect(),
+        })
     }
 }
 
@@ -35,7 +66,11 @@ impl Outcome<'_> {
     pub fn offset(&self) -> usize {
         match self {
             Outcome::Object(c) => c.offset,
-            Outcome::Other(Item::Object { offset, .. } | Item::BundleIssues { offset, .. } | Item::Error { offset, .. }) => *offset,
+            Outcome::Other(
+                Item::Object { offset, .. }
+                | Item::BundleIssues { offset, .. }
+                | Item::Error { offset, .. },
+            ) => *offset,
         }
     }
 }
@@ -45,17 +80,22 @@ pub fn check_text(offset: usize, text: &str) -> Checked<'_> {
     match Object::parse(text) {
         Ok(obj) => {
             let issues = validate_object(&obj);
+            let meta = if is_valid(&issues) {
+                Meta::of(&obj)
+            } else {
+                None
+            };
             Checked {
                 offset,
                 text,
-                object: Some(obj),
+                meta,
                 issues,
             }
         }
         Err(e) => Checked {
             offset,
             text,
-            object: None,
+            meta: None,
             issues: vec![Issue::error(
                 accord_stix::Rule::Json,
                 accord_stix::JsonPath::root(),
@@ -107,7 +147,9 @@ pub fn check_file<'a>(
                     let out = items
                         .into_iter()
                         .map(|item| match item {
-                            Item::Object { offset, text } => Outcome::Object(check_text(offset, text)),
+                            Item::Object { offset, text } => {
+                                Outcome::Object(check_text(offset, text))
+                            }
                             other => Outcome::Other(other),
                         })
                         .collect();

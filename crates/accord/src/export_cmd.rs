@@ -78,39 +78,47 @@ pub fn run(args: &Args) -> Result<()> {
             1 << 20,
             std::fs::File::create(p).with_context(|| format!("creating {name}"))?,
         )),
-        None => Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout().lock(),
+        )),
     };
     let total = store.count(args.collection.as_deref())?;
     let bar = crate::progress_bar(total, "exporting", args.output.is_some());
     let mut n = 0u64;
-    let write = |out: &mut dyn Write, n: &mut u64, store: &SqliteStore, query: &mut Query| -> Result<()> {
-        if !args.jsonl {
-            write!(out, "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[", uuid::Uuid::new_v4())?;
-        }
-        loop {
-            let page = store.query(query, 4096).context("reading the store")?;
-            for obj in &page.objects {
-                if args.jsonl {
-                    out.write_all(one_line(&obj.raw).as_bytes())?;
-                    out.write_all(b"\n")?;
-                } else {
-                    out.write_all(if *n == 0 { b"\n" } else { b",\n" })?;
-                    out.write_all(obj.raw.as_bytes())?;
+    let write =
+        |out: &mut dyn Write, n: &mut u64, store: &SqliteStore, query: &mut Query| -> Result<()> {
+            if !args.jsonl {
+                write!(
+                    out,
+                    "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+                    uuid::Uuid::new_v4()
+                )?;
+            }
+            loop {
+                let page = store.query(query, 4096).context("reading the store")?;
+                for obj in &page.objects {
+                    if args.jsonl {
+                        out.write_all(one_line(&obj.raw).as_bytes())?;
+                        out.write_all(b"\n")?;
+                    } else {
+                        out.write_all(if *n == 0 { b"\n" } else { b",\n" })?;
+                        out.write_all(obj.raw.as_bytes())?;
+                    }
+                    *n += 1;
                 }
-                *n += 1;
+                bar.set_position(*n);
+                match page.last_seq() {
+                    Some(seq) if page.more => query.after_seq = seq,
+                    _ => break,
+                }
             }
-            bar.set_position(*n);
-            match page.last_seq() {
-                Some(seq) if page.more => query.after_seq = seq,
-                _ => break,
+            if !args.jsonl {
+                out.write_all(b"\n]}\n")?;
             }
-        }
-        if !args.jsonl {
-            out.write_all(b"\n]}\n")?;
-        }
-        out.flush()?;
-        Ok(())
-    };
+            out.flush()?;
+            Ok(())
+        };
     write(&mut out, &mut n, &store, &mut query).with_context(|| format!("writing {name}"))?;
     bar.finish_and_clear();
     eprintln!("{n} objects written to {name}");
@@ -150,7 +158,10 @@ mod tests {
 
     #[test]
     fn one_line_keeps_strings() {
-        assert_eq!(one_line("{\n  \"a b\": \"x\\\" y\\n\",\n  \"c\": [1, 2]\n}"), "{\"a b\":\"x\\\" y\\n\",\"c\":[1,2]}");
+        assert_eq!(
+            one_line("{\n  \"a b\": \"x\\\" y\\n\",\n  \"c\": [1, 2]\n}"),
+            "{\"a b\":\"x\\\" y\\n\",\"c\":[1,2]}"
+        );
         assert_eq!(one_line("{\"a\": 1}"), "{\"a\": 1}");
     }
 }

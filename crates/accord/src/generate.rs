@@ -43,18 +43,26 @@ impl Rng {
 }
 
 const SYLLABLES: &[&str] = &[
-    "ka", "ri", "mo", "tel", "sun", "var", "lin", "po", "dex", "na", "zor", "qui", "bel", "tra", "om",
-    "sek", "ul", "fin", "gar", "vex", "lo", "mi", "pra", "sto",
+    "ka", "ri", "mo", "tel", "sun", "var", "lin", "po", "dex", "na", "zor", "qui", "bel", "tra",
+    "om", "sek", "ul", "fin", "gar", "vex", "lo", "mi", "pra", "sto",
 ];
-const TLDS: &[&str] = &["com", "net", "org", "info", "io", "xyz", "top", "biz", "online", "site"];
+const TLDS: &[&str] = &[
+    "com", "net", "org", "info", "io", "xyz", "top", "biz", "online", "site",
+];
 
 fn word(rng: &mut Rng) -> String {
     let n = 2 + rng.below(3);
-    (0..n).map(|_| SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize]).collect()
+    (0..n)
+        .map(|_| SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize])
+        .collect()
 }
 
 fn domain(rng: &mut Rng) -> String {
-    format!("{}.{}", word(rng), TLDS[rng.below(TLDS.len() as u64) as usize])
+    format!(
+        "{}.{}",
+        word(rng),
+        TLDS[rng.below(TLDS.len() as u64) as usize]
+    )
 }
 
 fn ipv4(rng: &mut Rng) -> String {
@@ -64,7 +72,12 @@ fn ipv4(rng: &mut Rng) -> String {
             break a;
         }
     };
-    format!("{a}.{}.{}.{}", rng.below(256), rng.below(256), 1 + rng.below(254))
+    format!(
+        "{a}.{}.{}.{}",
+        rng.below(256),
+        rng.below(256),
+        1 + rng.below(254)
+    )
 }
 
 /// A STIX pattern and a name for a random indicator value.
@@ -72,18 +85,30 @@ fn pattern(rng: &mut Rng) -> (String, String) {
     match rng.below(10) {
         0..=2 => {
             let ip = ipv4(rng);
-            (format!("[ipv4-addr:value = '{ip}']"), format!("Malicious IP {ip}"))
+            (
+                format!("[ipv4-addr:value = '{ip}']"),
+                format!("Malicious IP {ip}"),
+            )
         }
         3..=5 => {
             let d = domain(rng);
-            (format!("[domain-name:value = '{d}']"), format!("Malicious domain {d}"))
+            (
+                format!("[domain-name:value = '{d}']"),
+                format!("Malicious domain {d}"),
+            )
         }
         6 | 7 => {
             let u = format!("http://{}/{}/{}.php", domain(rng), word(rng), word(rng));
             (format!("[url:value = '{u}']"), format!("Malicious URL {u}"))
         }
         _ => {
-            let h = format!("{:016x}{:016x}{:016x}{:016x}", rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64());
+            let h = format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                rng.next_u64(),
+                rng.next_u64(),
+                rng.next_u64(),
+                rng.next_u64()
+            );
             (
                 format!("[file:hashes.'SHA-256' = '{h}']"),
                 format!("Malware sample {}", &h[..12]),
@@ -94,12 +119,20 @@ fn pattern(rng: &mut Rng) -> (String, String) {
 
 /// Writes `count` indicators as JSON lines: valid STIX 2.1, about 600 bytes
 /// each, created in 2026 one second apart.
-pub fn indicators(count: u64, seed: u64, out: &mut dyn Write, mut tick: impl FnMut(u64)) -> std::io::Result<()> {
+pub fn indicators(
+    count: u64,
+    seed: u64,
+    out: &mut dyn Write,
+    mut tick: impl FnMut(u64),
+) -> std::io::Result<()> {
     let mut rng = Rng::new(seed);
     let base = accord_stix::Timestamp::parse("2026-01-01T00:00:00Z").map_or(0, |t| t.unix_seconds);
     for i in 0..count {
         let id = rng.uuid();
-        let t = accord_stix::Timestamp::from_unix(base + i as i64, (rng.below(1000) * 1_000_000) as u32);
+        let t = accord_stix::Timestamp::from_unix(
+            base + i as i64,
+            (rng.below(1000) * 1_000_000) as u32,
+        );
         let ts = t.to_millis_string();
         let (pat, name) = pattern(&mut rng);
         let confidence = 50 + rng.below(50);

@@ -93,55 +93,65 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let mut rep = Reporter::new(&source.name, src, args.warnings);
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut failure: Option<anyhow::Error> = None;
-        check_file(&source, args.format, args.max_object_bytes, args.batch, |batch| {
-            if failure.is_some() {
-                return;
-            }
-            let mut objs = Vec::with_capacity(batch.len());
-            let mut origins = Vec::with_capacity(batch.len());
-            let mut last_offset = 0;
-            for outcome in &batch {
-                match outcome {
-                    Outcome::Object(c) => {
-                        t.seen += 1;
-                        last_offset = c.offset;
-                        rep.checked(c);
-                        if let Some(new) = new_object(c, &args.collection, &args.origin) {
-                            origins.push((c.offset, new.id.to_owned()));
-                            objs.push(new);
-                        } else {
-                            t.rejected += 1;
+        check_file(
+            &source,
+            args.format,
+            args.max_object_bytes,
+            args.batch,
+            |batch| {
+                if failure.is_some() {
+                    return;
+                }
+                let mut objs = Vec::with_capacity(batch.len());
+                let mut origins = Vec::with_capacity(batch.len());
+                let mut last_offset = 0;
+                for outcome in &batch {
+                    match outcome {
+                        Outcome::Object(c) => {
+                            t.seen += 1;
+                            last_offset = c.offset;
+                            rep.checked(c);
+                            if let Some(new) = new_object(c, &args.collection, &args.origin) {
+                                origins.push((c.offset, new.id.to_owned()));
+                                objs.push(new);
+                            } else {
+                                t.rejected += 1;
+                            }
                         }
+                        Outcome::Other(Item::BundleIssues {
+                            offset,
+                            text,
+                            issues,
+                        }) => {
+                            rep.issues(*offset, text, issues);
+                        }
+                        Outcome::Other(Item::Error { offset, message }) => {
+                            t.faults += 1;
+                            rep.fault(*offset, message);
+                        }
+                        Outcome::Other(Item::Object { .. }) => {}
                     }
-                    Outcome::Other(Item::BundleIssues { offset, text, issues }) => {
-                        rep.issues(*offset, text, issues);
-                    }
-                    Outcome::Other(Item::Error { offset, message }) => {
-                        t.faults += 1;
-                        rep.fault(*offset, message);
-                    }
-                    Outcome::Other(Item::Object { .. }) => {}
                 }
-            }
-            bar.set_position(done_bytes + last_offset as u64);
-            if objs.is_empty() {
-                return;
-            }
-            match writer.submit(&objs) {
-                Ok(pending) => in_flight.push_back(InFlight { pending, origins }),
-                Err(e) => {
-                    failure = Some(anyhow::Error::new(e));
+                bar.set_position(done_bytes + last_offset as u64);
+                if objs.is_empty() {
                     return;
                 }
-            }
-            // Keep a few batches in flight so validation overlaps the commits.
-            while in_flight.len() > 2 {
-                if let Err(e) = settle(in_flight.pop_front(), &mut rep, &mut t) {
-                    failure = Some(e);
-                    return;
+                match writer.submit(&objs) {
+                    Ok(pending) => in_flight.push_back(InFlight { pending, origins }),
+                    Err(e) => {
+                        failure = Some(anyhow::Error::new(e));
+                        return;
+                    }
                 }
-            }
-        });
+                // Keep a few batches in flight so validation overlaps the commits.
+                while in_flight.len() > 2 {
+                    if let Err(e) = settle(in_flight.pop_front(), &mut rep, &mut t) {
+                        failure = Some(e);
+                        return;
+                    }
+                }
+            },
+        );
         while let Some(f) = in_flight.pop_front() {
             if failure.is_none() {
                 if let Err(e) = settle(Some(f), &mut rep, &mut t) {
@@ -168,20 +178,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     })
 }
 
-fn new_object<'c>(c: &'c Checked<'_>, collection: &'c str, origin: &'c str) -> Option<NewObject<'c>> {
-    if !c.is_valid() {
-        return None;
-    }
-    let obj = c.object.as_ref()?;
+fn new_object<'c>(
+    c: &'c Checked<'_>,
+    collection: &'c str,
+    origin: &'c str,
+) -> Option<NewObject<'c>> {
+    let m = c.meta.as_ref()?;
     Some(NewObject {
         raw: c.text,
-        id: obj.id()?,
-        type_name: obj.type_name()?,
-        // Cyber-observables may leave out spec_version; they are read as 2.1.
-        spec_version: obj.spec_version().unwrap_or("2.1"),
-        created: obj.created(),
-        modified: obj.modified(),
-        markings: obj.marking_refs().collect(),
+        id: &m.id,
+        type_name: &m.type_name,
+        spec_version: &m.spec_version,
+        created: m.created.as_deref(),
+        modified: m.modified.as_deref(),
+        markings: m.markings.iter().map(String::as_str).collect(),
         collection,
         origin,
     })

@@ -55,7 +55,8 @@ impl Source {
             // Pipes and other special files cannot be mapped: read them.
             let mut buf = Vec::new();
             let mut file = file;
-            file.read_to_end(&mut buf).with_context(|| format!("reading {name}"))?;
+            file.read_to_end(&mut buf)
+                .with_context(|| format!("reading {name}"))?;
             return Ok(Source {
                 name,
                 data: Data::Owned(buf),
@@ -66,7 +67,8 @@ impl Source {
         // that is the documented risk of mapping files, accepted for input files
         // an operator hands to the CLI.
         #[allow(unsafe_code)]
-        let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {name}"))?;
+        let map =
+            unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {name}"))?;
         let _ = map.advise(memmap2::Advice::Sequential);
         Ok(Source {
             name,
@@ -88,7 +90,8 @@ impl Source {
                 // back in from the file. (DONTNEED is only destructive for
                 // private pages that were written to, which these never are.)
                 #[allow(unsafe_code)]
-                let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+                let _ =
+                    unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
             }
         }
     }
@@ -136,14 +139,16 @@ pub fn detect(src: &[u8], format: Format) -> Format {
     if format != Format::Auto {
         return format;
     }
-    let start = src.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(src.len());
+    let start = src
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(src.len());
     let rest = &src[start..];
     let Some(nl) = memchr::memchr(b'\n', rest) else {
         return Format::Bundle;
     };
     // JSON lines when the first line is a whole JSON value and more follows.
-    let first_is_whole =
-        serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..nl]).is_ok();
+    let first_is_whole = serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..nl]).is_ok();
     let more = rest[nl..].iter().any(|b| !b.is_ascii_whitespace());
     if first_is_whole && more {
         Format::Jsonl
@@ -155,12 +160,18 @@ pub fn detect(src: &[u8], format: Format) -> Format {
 /// Scans `src`, handing each object, bundle issue and fault to `each` in file
 /// order. Objects over `max_object_bytes` are reported and skipped without
 /// being parsed.
-pub fn scan<'a>(src: &'a [u8], format: Format, max_object_bytes: usize, mut each: impl FnMut(Item<'a>)) {
+pub fn scan<'a>(
+    src: &'a [u8],
+    format: Format,
+    max_object_bytes: usize,
+    mut each: impl FnMut(Item<'a>),
+) {
     match detect(src, format) {
         Format::Jsonl => {
             let mut line_start = 0;
             while line_start < src.len() {
-                let end = memchr::memchr(b'\n', &src[line_start..]).map_or(src.len(), |i| line_start + i);
+                let end =
+                    memchr::memchr(b'\n', &src[line_start..]).map_or(src.len(), |i| line_start + i);
                 let line = &src[line_start..end];
                 if line.len() > max_object_bytes {
                     each(Item::Error {
@@ -208,7 +219,10 @@ fn document<'a>(
         Ok(info) => {
             let issues = validate_bundle_header(&info);
             if !issues.is_empty() {
-                let start = doc.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+                let start = doc
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(0);
                 each(Item::BundleIssues {
                     offset: base + start,
                     text: std::str::from_utf8(&doc[start..]).unwrap_or(""),
@@ -268,7 +282,10 @@ impl<'a> LineIndex<'a> {
             self.line_start = self.offset + i + 1;
         }
         self.offset = offset;
-        let col = String::from_utf8_lossy(&self.src[self.line_start..offset]).chars().count() + 1;
+        let col = String::from_utf8_lossy(&self.src[self.line_start..offset])
+            .chars()
+            .count()
+            + 1;
         Pos {
             offset,
             line: self.line,
@@ -295,7 +312,10 @@ mod tests {
 
     #[test]
     fn detects_layouts() {
-        assert_eq!(detect(b"{\"a\":1}\n{\"b\":2}\n", Format::Auto), Format::Jsonl);
+        assert_eq!(
+            detect(b"{\"a\":1}\n{\"b\":2}\n", Format::Auto),
+            Format::Jsonl
+        );
         assert_eq!(detect(b"{\n\"a\":1}\n", Format::Auto), Format::Bundle);
         assert_eq!(detect(b"{\"a\":1}\n", Format::Auto), Format::Bundle);
     }

@@ -23,7 +23,12 @@ use std::process::ExitCode;
 /// Each participant runs a node in its own jurisdiction. This command
 /// validates, stores and exports STIX 2.1 content.
 #[derive(Parser)]
-#[command(name = "accord", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "accord",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +89,10 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
             )),
             p.display().to_string(),
         ),
-        None => (Box::new(std::io::BufWriter::new(std::io::stdout().lock())), "<stdout>".into()),
+        None => (
+            Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            "<stdout>".into(),
+        ),
     };
     let bar = progress_bar(args.count, "generating", args.output.is_some());
     generate::indicators(args.count, args.seed, &mut out, |i| {

@@ -53,7 +53,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                         }
                         rep.checked(&c);
                     }
-                    Outcome::Other(Item::BundleIssues { offset, text, issues }) => {
+                    Outcome::Other(Item::BundleIssues {
+                        offset,
+                        text,
+                        issues,
+                    }) => {
                         if !accord_stix::is_valid(&issues) {
                             invalid += 1;
                         }

@@ -77,28 +77,58 @@ fn ingest_then_export_round_trips_and_stix2_validator_accepts_it() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
-    let exported: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let exported: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let mut got = BTreeSet::new();
     ids_and_versions(&exported, &mut got);
     assert_eq!(got, expected, "same ids and versions out as in");
     let n_exported = exported["objects"].as_array().unwrap().len();
     assert_eq!(n_exported, expected.len(), "each version once");
 
-    let check = Command::new(&python)
-        .args([
-            "-c",
-            "import sys\nfrom stix2validator import validate_file, ValidationOptions\n\
-             r = validate_file(sys.argv[1], ValidationOptions(version='2.1'))\n\
-             [print(e) for o in r.object_results for e in o.errors]\n\
-             sys.exit(0 if r.is_valid else 1)",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+    // stix2-validator's verdict per object, on the input files and on the
+    // export. The export must add no rejection: the only objects it may
+    // reject are those it already rejects in the input, where Accord and
+    // stix2-validator knowingly disagree (the free-form `extensions` keys of
+    // the OASIS incident example: STIX 2.1 §3.2 says those keys SHOULD be
+    // extension ids, so Accord warns; see crates/stix/tests/differential.rs).
+    let rejected = |files: &[PathBuf]| -> BTreeSet<String> {
+        let o = Command::new(&python)
+            .args([
+                "-c",
+                "import sys, json\nfrom stix2validator import validate_instance, ValidationOptions\n\
+                 opts = ValidationOptions(version='2.1')\n\
+                 for f in sys.argv[1:]:\n\
+                 \td = json.load(open(f))\n\
+                 \tfor o in d.get('objects', [d]) if d.get('type') == 'bundle' else [d]:\n\
+                 \t\tif not validate_instance(o, opts).is_valid: print(o.get('id'))",
+            ])
+            .args(files)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let before = rejected(&files);
+    let after = rejected(std::slice::from_ref(&out));
+    let new: Vec<_> = after.difference(&before).collect();
     assert!(
-        check.status.success(),
-        "stix2-validator rejects the export:\n{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
+        new.is_empty(),
+        "stix2-validator rejects exported objects it accepted in the input: {new:?}"
+    );
+    let known: BTreeSet<String> = [
+        "impact--0c9511ac-e14b-4f48-9d49-54bfc93c9b34",
+        "impact--dde347a5-e695-4b58-bc7e-00712abdc9a6",
+        "impact--5cbcf7ba-b278-4fb3-aa86-99a73743db82",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(
+        after, known,
+        "only the documented disagreements are rejected"
     );
 }

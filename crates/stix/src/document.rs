@@ -11,6 +11,7 @@ use crate::error::Pos;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// One object of a document, as raw text.
@@ -29,7 +30,8 @@ pub struct RawObject<'a> {
 pub struct DocumentInfo {
     /// Whether it was a bundle (top-level `"type": "bundle"`), as opposed to a single object.
     pub is_bundle: bool,
-    /// The top-level properties other than `objects` (for a bundle: `type`, `id`, …).
+    /// For a bundle, the top-level properties other than `objects` (`type`,
+    /// `id`, …); empty for a single object.
     pub header: Map<String, Value>,
     /// How many objects were handed over.
     pub n_objects: usize,
@@ -87,11 +89,28 @@ pub fn read_document<'a>(
     let parsed = de
         .deserialize_map(visitor)
         .and_then(|summary| de.end().map(|()| summary));
-    let (header, objects_seen, objects_not_array) = match parsed {
+    let (raw_header, objects_seen, objects_not_array) = match parsed {
         Ok(s) => s,
         Err(e) => return Err(json_error(src, &e)),
     };
-    let is_bundle = header.get("type").and_then(Value::as_str) == Some("bundle");
+    let is_bundle = raw_header
+        .iter()
+        .any(|(k, v)| k == "type" && v.get() == "\"bundle\"");
+    // The header is only parsed for bundles; a single object's members are
+    // the caller's to parse.
+    let header: Map<String, Value> = if is_bundle || objects_seen {
+        raw_header
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.into_owned(),
+                    serde_json::from_str(v.get()).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    } else {
+        Map::new()
+    };
     if !is_bundle && !objects_seen {
         let end = src.len()
             - src
@@ -151,18 +170,45 @@ struct DocVisitor<'s, 'f, 'a, F> {
     n: &'s mut usize,
 }
 
+/// A member name, borrowed from the input unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Top-level members other than `objects`, unparsed.
+type RawHeader<'de> = Vec<(Cow<'de, str>, &'de RawValue)>;
+
 impl<'de, F: FnMut(RawObject<'de>)> Visitor<'de> for DocVisitor<'_, '_, 'de, F> {
-    type Value = (Map<String, Value>, bool, bool);
+    type Value = (RawHeader<'de>, bool, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a STIX bundle or object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut header = Map::new();
+        // Members are only scanned here, not parsed: for a single object the
+        // caller parses the whole text anyway.
+        let mut header = Vec::new();
         let mut objects_seen = false;
         let mut objects_not_array = false;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             if key == "objects" && !objects_seen {
                 let is_array = map.next_value_seed(ObjectsSeed {
                     src: self.src,
@@ -172,8 +218,8 @@ impl<'de, F: FnMut(RawObject<'de>)> Visitor<'de> for DocVisitor<'_, '_, 'de, F> 
                 objects_seen = is_array;
                 objects_not_array = !is_array;
             } else {
-                let v: Value = map.next_value()?;
-                header.insert(key, v);
+                let v: &'de RawValue = map.next_value()?;
+                header.push((key, v));
             }
         }
         Ok((header, objects_seen, objects_not_array))
