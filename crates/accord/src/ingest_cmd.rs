@@ -94,7 +94,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut failure: Option<anyhow::Error> = None;
         check_file(
-            &source,
+            source,
             args.format,
             args.max_object_bytes,
             args.batch,
@@ -153,10 +153,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             },
         );
         while let Some(f) = in_flight.pop_front() {
-            if failure.is_none() {
-                if let Err(e) = settle(Some(f), &mut rep, &mut t) {
-                    failure = Some(e);
-                }
+            if failure.is_none()
+                && let Err(e) = settle(Some(f), &mut rep, &mut t)
+            {
+                failure = Some(e);
             }
         }
         done_bytes += src.len() as u64;
