@@ -144,7 +144,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                     }
                 }
                 // Keep a few batches in flight so validation overlaps the commits.
-                while in_flight.len() > 2 {
+                while in_flight.len() > 8 {
                     if let Err(e) = settle(in_flight.pop_front(), &mut rep, &mut t) {
                         failure = Some(e);
                         return;

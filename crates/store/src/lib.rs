@@ -95,6 +95,7 @@
 mod error;
 mod prepare;
 mod schema;
+mod seen;
 mod sqlite;
 mod writer;
 

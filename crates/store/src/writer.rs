@@ -15,6 +15,7 @@
 
 use crate::error::{copy_sqlite_error, is_sqlite_full};
 use crate::prepare::{Row, prepare_batch};
+use crate::seen::SeenIds;
 use crate::{NewObject, PutOutcome, StoreError};
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -27,7 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A group closes once it holds this many objects; the rest waits for the
 /// next transaction, so one commit never holds memory without bound.
-const MAX_GROUP_OBJECTS: usize = 50_000;
+const MAX_GROUP_OBJECTS: usize = 200_000;
 
 /// How many submissions may wait in the channel before submitters block.
 const QUEUE_DEPTH: usize = 64;
@@ -103,7 +104,29 @@ impl Writer {
     /// Starts the writer thread on an open, migrated write connection.
     pub(crate) fn start(conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
-        let mut state = WriterState::new(conn, path.clone())?;
+        // Checkpoints (copying the WAL into the database file) run on their
+        // own thread and connection, so a commit never waits for one.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let checkpoint_conn = Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let (ckpt_tx, ckpt_rx) = crossbeam_channel::bounded::<()>(1);
+        std::thread::Builder::new()
+            .name("accord-store-checkpoint".into())
+            .spawn(move || checkpointer(&checkpoint_conn, &ckpt_rx))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(format!("cannot start the checkpoint thread: {e}")),
+                ),
+            })?;
+        let mut state = WriterState::new(conn, path.clone(), ckpt_tx)?;
         let thread = std::thread::Builder::new()
             .name("accord-store-writer".into())
             .spawn(move || state.run(&rx))
@@ -214,6 +237,10 @@ struct WriterState {
     collections: HashMap<String, i64>,
     /// The newest committed `date_added`, in microseconds.
     last_date_added: i64,
+    /// Wakes the checkpoint thread after a commit.
+    checkpoint: Sender<()>,
+    /// The id hashes stored (or possibly stored): lets new ids skip the lookup.
+    seen: SeenIds,
 }
 
 struct Put {
@@ -223,12 +250,18 @@ struct Put {
 }
 
 impl WriterState {
-    fn new(conn: Connection, path: PathBuf) -> Result<WriterState, StoreError> {
+    fn new(
+        conn: Connection,
+        path: PathBuf,
+        checkpoint: Sender<()>,
+    ) -> Result<WriterState, StoreError> {
         let mut s = WriterState {
             conn,
             path,
             collections: HashMap::new(),
             last_date_added: 0,
+            checkpoint,
+            seen: SeenIds::with_capacity(0),
         };
         s.reload().map_err(|source| StoreError::Open {
             path: s.path.clone(),
@@ -251,6 +284,27 @@ impl WriterState {
                 r.get::<_, Option<i64>>(0)
             })?
             .unwrap_or(0);
+        self.rebuild_seen(0)
+    }
+
+    /// Refills the id filter from the index (covering scan, no table reads),
+    /// sized for at least twice what is stored.
+    fn rebuild_seen(&mut self, at_least: u64) -> rusqlite::Result<()> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM objects INDEXED BY objects_idh",
+            [],
+            |r| r.get(0),
+        )?;
+        let n = u64::try_from(n).unwrap_or(0);
+        let mut seen = SeenIds::with_capacity((2 * n).max(at_least));
+        let mut st = self
+            .conn
+            .prepare("SELECT idh FROM objects INDEXED BY objects_idh")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            seen.insert(r.get(0)?);
+        }
+        self.seen = seen;
         Ok(())
     }
 
@@ -301,6 +355,8 @@ impl WriterState {
         }
         match self.write_txn(&group) {
             Ok(outcomes) => {
+                // A full channel means a checkpoint is already due.
+                let _ = self.checkpoint.try_send(());
                 for (put, out) in group.into_iter().zip(outcomes) {
                     // A submitter that stopped waiting does not matter.
                     let _ = put.reply.send(Ok(out));
@@ -390,11 +446,15 @@ impl WriterState {
                     };
                     // The only writer checks before inserting, so
                     // (collection, id, version) stays unique.
-                    let found: Option<(i64, Vec<u8>)> = existing
-                        .query_row(params![r.idh, r.id, r.version, coll], |row| {
-                            Ok((row.get(0)?, row.get(1)?))
-                        })
-                        .optional()?;
+                    let found: Option<(i64, Vec<u8>)> = if self.seen.may_contain(r.idh) {
+                        existing
+                            .query_row(params![r.idh, r.id, r.version, coll], |row| {
+                                Ok((row.get(0)?, row.get(1)?))
+                            })
+                            .optional()?
+                    } else {
+                        None
+                    };
                     if let Some((seq, hash)) = found {
                         outcomes.push(if hash[..] == r.sha256[..] {
                             PutOutcome::Duplicate { seq }
@@ -421,6 +481,7 @@ impl WriterState {
                         r.raw,
                         r.idh,
                     ])?;
+                    self.seen.insert(r.idh);
                     *added.entry(coll).or_default() += 1;
                     outcomes.push(PutOutcome::Stored {
                         seq: self.conn.last_insert_rowid(),
@@ -436,8 +497,28 @@ impl WriterState {
             }
         }
         self.conn.execute_batch("COMMIT")?;
+        if self.seen.is_over_capacity() {
+            // The commit is done: a failed rebuild must not fail the batch.
+            // Fall back to a filter that always answers "maybe" (every id
+            // is looked up), which is slower but never wrong.
+            let cap = self.seen.capacity() * 2;
+            if self.rebuild_seen(cap).is_err() {
+                self.seen = SeenIds::saturated();
+            }
+        }
         Ok((all, date))
     }
+}
+
+/// Copies committed WAL frames into the database file whenever the writer
+/// signals a commit, without blocking it (PASSIVE). Ends when the writer
+/// stops. A failed checkpoint (a full disk, say) loses nothing: the frames
+/// stay in the WAL and the next checkpoint tries again.
+fn checkpointer(conn: &Connection, wake: &Receiver<()>) {
+    while wake.recv().is_ok() {
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 fn now_micros() -> i64 {
