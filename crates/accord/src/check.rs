@@ -1,10 +1,12 @@
 //! Parse and validate the objects of a file, in parallel, in file order.
 
-use crate::input::{Format, Item, Source, scan};
+use crate::input::{Anchor, Format, Item, Source, scan};
 use accord_stix::{Issue, Object, is_valid, validate_object};
 
 /// One object after parsing and validation.
 pub struct Checked<'a> {
+    /// The start of its line, when known.
+    pub anchor: Option<Anchor>,
     /// Byte offset of the object in the file.
     pub offset: usize,
     /// The object's exact text.
@@ -76,7 +78,7 @@ impl Outcome<'_> {
 }
 
 /// Parses and validates one object's text.
-pub fn check_text(offset: usize, text: &str) -> Checked<'_> {
+pub fn check_text(anchor: Option<Anchor>, offset: usize, text: &str) -> Checked<'_> {
     match Object::parse(text) {
         Ok(obj) => {
             let issues = validate_object(&obj);
@@ -86,6 +88,7 @@ pub fn check_text(offset: usize, text: &str) -> Checked<'_> {
                 None
             };
             Checked {
+                anchor,
                 offset,
                 text,
                 meta,
@@ -93,6 +96,7 @@ pub fn check_text(offset: usize, text: &str) -> Checked<'_> {
             }
         }
         Err(e) => Checked {
+            anchor,
             offset,
             text,
             meta: None,
@@ -127,14 +131,21 @@ pub fn check_file<'a>(
         s.spawn(move || {
             let mut seq = 0u64;
             let mut pending: Vec<Item<'a>> = Vec::with_capacity(batch);
-            scan(src, format, max_object_bytes, |item| {
-                pending.push(item);
-                if pending.len() >= batch {
-                    let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
-                    let _ = raw_tx.send((seq, full));
-                    seq += 1;
-                }
-            });
+            let skipped = |end| source.release_before(end);
+            scan(
+                src,
+                format,
+                max_object_bytes,
+                |item| {
+                    pending.push(item);
+                    if pending.len() >= batch {
+                        let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+                        let _ = raw_tx.send((seq, full));
+                        seq += 1;
+                    }
+                },
+                skipped,
+            );
             if !pending.is_empty() {
                 let _ = raw_tx.send((seq, pending));
             }
@@ -147,9 +158,11 @@ pub fn check_file<'a>(
                     let out = items
                         .into_iter()
                         .map(|item| match item {
-                            Item::Object { offset, text } => {
-                                Outcome::Object(check_text(offset, text))
-                            }
+                            Item::Object {
+                                anchor,
+                                offset,
+                                text,
+                            } => Outcome::Object(check_text(anchor, offset, text)),
                             other => Outcome::Other(other),
                         })
                         .collect();

@@ -1,7 +1,7 @@
 //! `accord ingest`: validate files and store their valid objects.
 
 use crate::check::{Checked, Outcome, check_file};
-use crate::input::{Format, Item, Source};
+use crate::input::{Anchor, Format, Item, Source};
 use crate::report::Reporter;
 use accord_store::{NewObject, Pending, PutOutcome, SqliteStore};
 use anyhow::{Context, Result, bail};
@@ -71,7 +71,7 @@ struct Totals {
 /// Objects submitted and not yet acknowledged, with where each came from.
 struct InFlight {
     pending: Pending,
-    origins: Vec<(usize, String)>,
+    origins: Vec<(Option<Anchor>, usize, String)>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -112,22 +112,27 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                             last_offset = c.offset;
                             rep.checked(c);
                             if let Some(new) = new_object(c, &args.collection, &args.origin) {
-                                origins.push((c.offset, new.id.to_owned()));
+                                origins.push((c.anchor, c.offset, new.id.to_owned()));
                                 objs.push(new);
                             } else {
                                 t.rejected += 1;
                             }
                         }
                         Outcome::Other(Item::BundleIssues {
+                            anchor,
                             offset,
                             text,
                             issues,
                         }) => {
-                            rep.issues(*offset, text, issues);
+                            rep.issues(*anchor, *offset, text, issues);
                         }
-                        Outcome::Other(Item::Error { offset, message }) => {
+                        Outcome::Other(Item::Error {
+                            anchor,
+                            offset,
+                            message,
+                        }) => {
                             t.faults += 1;
-                            rep.fault(*offset, message);
+                            rep.fault(*anchor, *offset, message);
                         }
                         Outcome::Other(Item::Object { .. }) => {}
                     }
@@ -200,13 +205,14 @@ fn new_object<'c>(
 fn settle(f: Option<InFlight>, rep: &mut Reporter<'_>, t: &mut Totals) -> Result<()> {
     let Some(f) = f else { return Ok(()) };
     let outcomes = f.pending.wait().context("storing a batch")?;
-    for (outcome, (offset, id)) in outcomes.iter().zip(&f.origins) {
+    for (outcome, (anchor, offset, id)) in outcomes.iter().zip(&f.origins) {
         match outcome {
             PutOutcome::Stored { .. } => t.stored += 1,
             PutOutcome::Duplicate { .. } => t.duplicates += 1,
             PutOutcome::Conflict { existing_seq } => {
                 t.conflicts += 1;
                 rep.object_error(
+                    *anchor,
                     *offset,
                     id,
                     "conflict",

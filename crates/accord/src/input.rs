@@ -105,11 +105,23 @@ impl Source {
     }
 }
 
+/// A known line start: lets positions be computed without counting the
+/// newlines of everything before (a 1 GB line is never read twice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    /// Byte offset of the start of the line.
+    pub offset: usize,
+    /// Its 1-based line number.
+    pub line: usize,
+}
+
 /// Something found while scanning a file.
 #[derive(Debug)]
 pub enum Item<'a> {
     /// An object's raw text.
     Object {
+        /// The start of its line, when known (JSON lines).
+        anchor: Option<Anchor>,
         /// Byte offset of the object in the file.
         offset: usize,
         /// The object's exact text.
@@ -117,6 +129,8 @@ pub enum Item<'a> {
     },
     /// Problems with a bundle's own properties (`type`, `id`, `objects`).
     BundleIssues {
+        /// The start of its line, when known (JSON lines).
+        anchor: Option<Anchor>,
         /// Byte offset of the bundle in the file.
         offset: usize,
         /// The bundle's text (for locating the issues).
@@ -127,6 +141,8 @@ pub enum Item<'a> {
     /// A fault that stops part of the file from being read: broken JSON, a
     /// line over the size limit, bytes that are not UTF-8.
     Error {
+        /// The start of its line, when known (JSON lines).
+        anchor: Option<Anchor>,
         /// Byte offset of the fault in the file.
         offset: usize,
         /// What is wrong.
@@ -159,40 +175,68 @@ pub fn detect(src: &[u8], format: Format) -> Format {
 
 /// Scans `src`, handing each object, bundle issue and fault to `each` in file
 /// order. Objects over `max_object_bytes` are reported and skipped without
-/// being parsed.
+/// being parsed; `skipped(end)` is then told the offset past the skipped
+/// line, so the caller can release the pages it spans.
 pub fn scan<'a>(
     src: &'a [u8],
     format: Format,
     max_object_bytes: usize,
     mut each: impl FnMut(Item<'a>),
+    skipped: impl Fn(usize),
 ) {
     match detect(src, format) {
         Format::Jsonl => {
             let mut line_start = 0;
+            let mut line_no = 1;
             while line_start < src.len() {
-                let end =
-                    memchr::memchr(b'\n', &src[line_start..]).map_or(src.len(), |i| line_start + i);
+                let end = find_newline(src, line_start, &skipped);
                 let line = &src[line_start..end];
+                let anchor = Some(Anchor {
+                    offset: line_start,
+                    line: line_no,
+                });
                 if line.len() > max_object_bytes {
                     each(Item::Error {
+                        anchor,
                         offset: line_start,
                         message: format!(
                             "line is {} bytes, over the limit of {max_object_bytes} bytes per object (--max-object-bytes); skipped",
                             line.len()
                         ),
                     });
+                    skipped(end);
                 } else if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                    document(src, line_start, line, max_object_bytes, &mut each);
+                    document(anchor, line_start, line, max_object_bytes, &mut each);
                 }
                 line_start = end + 1;
+                line_no += 1;
             }
         }
-        Format::Bundle | Format::Auto => document(src, 0, src, max_object_bytes, &mut each),
+        Format::Bundle | Format::Auto => document(None, 0, src, max_object_bytes, &mut each),
+    }
+}
+
+/// The offset of the next newline at or after `from` (or the end). A long
+/// line is searched a window at a time and each window passed is handed to
+/// `release`, so a 1 GB line never sits in memory whole.
+fn find_newline(src: &[u8], from: usize, release: &impl Fn(usize)) -> usize {
+    const WINDOW: usize = 16 << 20;
+    let mut start = from;
+    loop {
+        let stop = (start + WINDOW).min(src.len());
+        if let Some(i) = memchr::memchr(b'\n', &src[start..stop]) {
+            return start + i;
+        }
+        if stop == src.len() {
+            return stop;
+        }
+        release(stop);
+        start = stop;
     }
 }
 
 fn document<'a>(
-    _file: &'a [u8],
+    anchor: Option<Anchor>,
     base: usize,
     doc: &'a [u8],
     max_object_bytes: usize,
@@ -201,6 +245,7 @@ fn document<'a>(
     let result = read_document(doc, |o| {
         if o.text.len() > max_object_bytes {
             each(Item::Error {
+                anchor,
                 offset: base + o.offset,
                 message: format!(
                     "object {} is {} bytes, over the limit of {max_object_bytes} bytes (--max-object-bytes); skipped",
@@ -210,6 +255,7 @@ fn document<'a>(
             });
         } else {
             each(Item::Object {
+                anchor,
                 offset: base + o.offset,
                 text: o.text,
             });
@@ -224,6 +270,7 @@ fn document<'a>(
                     .position(|b| !b.is_ascii_whitespace())
                     .unwrap_or(0);
                 each(Item::BundleIssues {
+                    anchor,
                     offset: base + start,
                     text: std::str::from_utf8(&doc[start..]).unwrap_or(""),
                     issues,
@@ -244,6 +291,7 @@ fn document<'a>(
                 _ => (e.pos.offset, e.message),
             };
             each(Item::Error {
+                anchor,
                 offset: base + offset,
                 message,
             });
@@ -268,6 +316,20 @@ impl<'a> LineIndex<'a> {
             line: 1,
             line_start: 0,
         }
+    }
+
+    /// The position of byte `offset`, counting from `anchor` when it is
+    /// given and later than what was counted so far.
+    pub fn pos_from(&mut self, anchor: Option<Anchor>, offset: usize) -> Pos {
+        if let Some(a) = anchor
+            && a.offset > self.offset
+            && a.offset <= offset
+        {
+            self.offset = a.offset;
+            self.line = a.line;
+            self.line_start = a.offset;
+        }
+        self.pos(offset)
     }
 
     /// The position of byte `offset`.
@@ -300,13 +362,21 @@ mod tests {
 
     fn items(src: &str, format: Format, max: usize) -> Vec<String> {
         let mut out = Vec::new();
-        scan(src.as_bytes(), format, max, |i| {
-            out.push(match i {
-                Item::Object { offset, text } => format!("obj@{offset}:{text}"),
-                Item::BundleIssues { issues, .. } => format!("bundle:{}", issues.len()),
-                Item::Error { offset, message } => format!("err@{offset}:{message}"),
-            })
-        });
+        scan(
+            src.as_bytes(),
+            format,
+            max,
+            |i| {
+                out.push(match i {
+                    Item::Object { offset, text, .. } => format!("obj@{offset}:{text}"),
+                    Item::BundleIssues { issues, .. } => format!("bundle:{}", issues.len()),
+                    Item::Error {
+                        offset, message, ..
+                    } => format!("err@{offset}:{message}"),
+                })
+            },
+            |_| (),
+        );
         out
     }
 

@@ -1,7 +1,7 @@
 //! Printing what went wrong, where: `file:line:col: error[rule] id $.path: message`.
 
 use crate::check::Checked;
-use crate::input::LineIndex;
+use crate::input::{Anchor, LineIndex};
 use crate::locate::locate;
 use accord_stix::{Issue, Severity};
 use std::io::Write;
@@ -30,7 +30,7 @@ impl<'a> Reporter<'a> {
     }
 
     /// Prints the issues of an object (or a bundle) whose text starts at `offset`.
-    pub fn issues(&mut self, offset: usize, text: &str, issues: &[Issue]) {
+    pub fn issues(&mut self, anchor: Option<Anchor>, offset: usize, text: &str, issues: &[Issue]) {
         let stderr = std::io::stderr();
         let mut err = stderr.lock();
         for issue in issues {
@@ -38,7 +38,7 @@ impl<'a> Reporter<'a> {
                 continue;
             }
             let at = offset + locate(text, issue.path.segments());
-            let pos = self.lines.pos(at);
+            let pos = self.lines.pos_from(anchor, at);
             let _ = writeln!(err, "{}:{}: {issue}", self.name, pos);
             match issue.severity {
                 Severity::Error => self.errors += 1,
@@ -49,19 +49,26 @@ impl<'a> Reporter<'a> {
 
     /// Prints the issues of a checked object.
     pub fn checked(&mut self, c: &Checked<'_>) {
-        self.issues(c.offset, c.text, &c.issues);
+        self.issues(c.anchor, c.offset, c.text, &c.issues);
     }
 
     /// Prints a read fault at `offset`.
-    pub fn fault(&mut self, offset: usize, message: &str) {
-        let pos = self.lines.pos(offset);
+    pub fn fault(&mut self, anchor: Option<Anchor>, offset: usize, message: &str) {
+        let pos = self.lines.pos_from(anchor, offset);
         eprintln!("{}:{}: error[json] {message}", self.name, pos);
         self.errors += 1;
     }
 
     /// Prints a store-level rejection of an object at `offset`.
-    pub fn object_error(&mut self, offset: usize, id: &str, rule: &str, message: &str) {
-        let pos = self.lines.pos(offset);
+    pub fn object_error(
+        &mut self,
+        anchor: Option<Anchor>,
+        offset: usize,
+        id: &str,
+        rule: &str,
+        message: &str,
+    ) {
+        let pos = self.lines.pos_from(anchor, offset);
         eprintln!("{}:{}: error[{rule}] {id} $: {message}", self.name, pos);
         self.errors += 1;
     }

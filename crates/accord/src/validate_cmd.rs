@@ -38,6 +38,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<ExitCode> {
     let (mut objects, mut invalid, mut errors, mut warnings) = (0usize, 0usize, 0usize, 0usize);
+    let (mut bad_bundles, mut faults) = (0usize, 0usize);
     let start = std::time::Instant::now();
     for path in &args.files {
         let source = Source::open(path)?;
@@ -54,18 +55,23 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                         rep.checked(&c);
                     }
                     Outcome::Other(Item::BundleIssues {
+                        anchor,
                         offset,
                         text,
                         issues,
                     }) => {
                         if !accord_stix::is_valid(&issues) {
-                            invalid += 1;
+                            bad_bundles += 1;
                         }
-                        rep.issues(offset, text, &issues);
+                        rep.issues(anchor, offset, text, &issues);
                     }
-                    Outcome::Other(Item::Error { offset, message }) => {
-                        invalid += 1;
-                        rep.fault(offset, &message);
+                    Outcome::Other(Item::Error {
+                        anchor,
+                        offset,
+                        message,
+                    }) => {
+                        faults += 1;
+                        rep.fault(anchor, offset, &message);
                     }
                     Outcome::Other(Item::Object { .. }) => {}
                 }
@@ -76,12 +82,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
-        "{objects} objects checked in {} file(s): {} valid, {invalid} invalid; {errors} errors, {warnings} warnings ({:.0} objects/s)",
+        "{objects} objects checked in {} file(s): {} valid, {invalid} invalid, {bad_bundles} invalid bundle headers, {faults} unreadable parts; {errors} errors, {warnings} warnings ({:.0} objects/s)",
         args.files.len(),
         objects.saturating_sub(invalid),
         objects as f64 / secs.max(1e-9)
     );
-    Ok(if invalid == 0 && errors == 0 {
+    Ok(if invalid + bad_bundles + faults == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
