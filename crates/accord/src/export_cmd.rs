@@ -125,31 +125,13 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// The object on one line: whitespace between JSON tokens removed, nothing
-/// else changed. Text already on one line is returned as is.
+/// The object on one line: text already on one line is written as is.
 fn one_line(raw: &str) -> Cow<'_, str> {
-    if !raw.contains(['\n', '\r']) {
-        return Cow::Borrowed(raw);
+    if raw.contains(['\n', '\r']) {
+        Cow::Owned(accord_stix::compact::one_line(raw))
+    } else {
+        Cow::Borrowed(raw)
     }
-    let mut out = String::with_capacity(raw.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in raw.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if matches!(c, ' ' | '\t' | '\n' | '\r') {
-            continue;
-        }
-        out.push(c);
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]

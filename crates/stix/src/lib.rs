@@ -15,6 +15,7 @@
 //! crate's job), resolve references across objects, or touch files.
 #![warn(missing_docs)]
 
+pub mod compact;
 pub mod document;
 pub mod error;
 pub mod id;

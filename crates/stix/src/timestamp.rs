@@ -116,16 +116,28 @@ impl Timestamp {
 
     /// Formats with millisecond precision, as STIX producers usually do.
     pub fn to_millis_string(&self) -> String {
+        self.format(3)
+    }
+
+    /// Formats with exactly `frac_digits` fractional digits (at most 9;
+    /// none and no `.` for 0), truncating what does not fit.
+    pub fn format(&self, frac_digits: u8) -> String {
         let days = self.unix_seconds.div_euclid(86_400);
         let secs = self.unix_seconds.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        let mut out = format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
             secs / 3600,
             secs / 60 % 60,
-            secs % 60,
-            self.nanos / 1_000_000
-        )
+            secs % 60
+        );
+        let digits = u32::from(frac_digits.min(9));
+        if digits > 0 {
+            let frac = self.nanos / 10u32.pow(9 - digits);
+            out.push_str(&format!(".{frac:0width$}", width = digits as usize));
+        }
+        out.push('Z');
+        out
     }
 
     /// A timestamp from Unix seconds and nanoseconds.
@@ -211,6 +223,19 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn formats_any_precision() {
+        let t = Timestamp::parse("2016-04-06T20:03:48.123456789Z").unwrap();
+        assert_eq!(t.format(0), "2016-04-06T20:03:48Z");
+        assert_eq!(t.format(3), "2016-04-06T20:03:48.123Z");
+        assert_eq!(t.format(6), "2016-04-06T20:03:48.123456Z");
+        assert_eq!(t.format(9), "2016-04-06T20:03:48.123456789Z");
+        assert_eq!(
+            Timestamp::from_unix(-1, 999_999_000).format(6),
+            "1969-12-31T23:59:59.999999Z"
+        );
     }
 
     #[test]

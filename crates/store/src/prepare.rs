@@ -88,15 +88,14 @@ pub(crate) fn version_key(text: &str) -> Result<String, accord_stix::timestamp::
 
 /// A timestamp with nine fractional digits.
 pub(crate) fn format_nanos(t: &Timestamp) -> String {
-    let (date, secs) = civil(t.unix_seconds);
-    format!("{date}T{}.{:09}Z", hms(secs), t.nanos)
+    t.format(9)
 }
 
 /// Microseconds since the Unix epoch as RFC 3339 UTC with six fractional
 /// digits, the form of `date_added`.
 pub(crate) fn format_micros(us: i64) -> String {
-    let (date, secs) = civil(us.div_euclid(1_000_000));
-    format!("{date}T{}.{:06}Z", hms(secs), us.rem_euclid(1_000_000))
+    let nanos = u32::try_from(us.rem_euclid(1_000_000) * 1_000).unwrap_or(0);
+    Timestamp::from_unix(us.div_euclid(1_000_000), nanos).format(6)
 }
 
 /// A timestamp as microseconds since the epoch, rounded down.
@@ -104,28 +103,6 @@ pub(crate) fn to_micros(t: &Timestamp) -> i64 {
     t.unix_seconds
         .saturating_mul(1_000_000)
         .saturating_add(i64::from(t.nanos / 1_000))
-}
-
-fn hms(secs: i64) -> String {
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// The date `YYYY-MM-DD` of Unix seconds, and the seconds into that day.
-fn civil(unix_seconds: i64) -> (String, i64) {
-    // Howard Hinnant's civil_from_days.
-    let z = unix_seconds.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        format!("{y:04}-{m:02}-{d:02}"),
-        unix_seconds.rem_euclid(86_400),
-    )
 }
 
 /// The first 8 bytes of SHA-256(id), as the signed integer SQLite stores.
@@ -142,28 +119,10 @@ pub(crate) fn id_hash(id: &str) -> i64 {
 /// pretty-printed or minified has one hash; any other difference (key
 /// order, number spelling, escapes) gives another hash.
 pub(crate) fn content_hash(raw: &str) -> [u8; 32] {
-    let b = raw.as_bytes();
     let mut h = Sha256::new();
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut run_start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_string = false;
-            }
-        } else if c == b'"' {
-            in_string = true;
-        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-            h.update(&b[run_start..i]);
-            run_start = i + 1;
-        }
+    for part in accord_stix::compact::significant_parts(raw) {
+        h.update(part.as_bytes());
     }
-    h.update(&b[run_start..]);
     h.finalize().into()
 }
 
