@@ -16,7 +16,7 @@
 use crate::error::{copy_sqlite_error, is_sqlite_full};
 use crate::prepare::{Row, prepare_batch};
 use crate::seen::SeenIds;
-use crate::{NewObject, PutOutcome, StoreError};
+use crate::{NewObject, PutOutcome, StoreError, VersionFilter};
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -44,6 +44,12 @@ enum Msg {
     SetMaxPages {
         pages: i64,
         reply: Sender<Result<(), StoreError>>,
+    },
+    Delete {
+        collection: String,
+        id: String,
+        versions: VersionFilter,
+        reply: Sender<Result<u64, StoreError>>,
     },
 }
 
@@ -204,6 +210,31 @@ impl Writer {
         }))
     }
 
+    /// Deletes versions of one object from a collection (TAXII's DELETE of
+    /// an object, with its `match[version]`): every version, the first, the
+    /// last, or those at given timestamps. Returns how many were deleted; 0
+    /// when there was nothing to delete. Durable when it returns, like a put.
+    ///
+    /// # Errors
+    /// [`StoreError::Write`], [`StoreError::WriterStopped`].
+    pub fn delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<u64, StoreError> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::Delete {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+            versions: versions.clone(),
+            reply,
+        })?;
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped {
+            path: self.inner.path.clone(),
+        }))
+    }
+
     fn send(&self, msg: Msg) -> Result<(), StoreError> {
         let stopped = || StoreError::WriterStopped {
             path: self.inner.path.clone(),
@@ -326,6 +357,17 @@ impl WriterState {
                         let r = self.set_max_pages(pages);
                         let _ = reply.send(r);
                     }
+                    Msg::Delete {
+                        collection,
+                        id,
+                        versions,
+                        reply,
+                    } => {
+                        self.write_group(std::mem::take(&mut group));
+                        n = 0;
+                        let r = self.delete(&collection, &id, &versions);
+                        let _ = reply.send(r);
+                    }
                 }
                 if n < MAX_GROUP_OBJECTS {
                     next = rx.try_recv().ok();
@@ -333,6 +375,58 @@ impl WriterState {
             }
             self.write_group(group);
         }
+    }
+
+    fn delete(
+        &mut self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<u64, StoreError> {
+        let Some(&coll) = self.collections.get(collection) else {
+            return Ok(0);
+        };
+        let which = match versions {
+            VersionFilter::All => String::new(),
+            VersionFilter::First => {
+                " AND version = (SELECT min(version) FROM objects INDEXED BY objects_idh
+                 WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
+                    .to_owned()
+            }
+            VersionFilter::Last => {
+                " AND version = (SELECT max(version) FROM objects INDEXED BY objects_idh
+                 WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
+                    .to_owned()
+            }
+            VersionFilter::At(ts) => {
+                let list: Vec<String> = ts
+                    .iter()
+                    .map(|t| format!("'{}'", crate::prepare::format_nanos(t)))
+                    .collect();
+                format!(" AND version IN ({})", list.join(", "))
+            }
+        };
+        let sql = format!(
+            "DELETE FROM objects INDEXED BY objects_idh WHERE idh = ?1 AND id = ?2 AND coll_id = ?3{which}"
+        );
+        let err = |source: rusqlite::Error| StoreError::Write {
+            path: self.path.clone(),
+            batch: 0,
+            n_objects: 0,
+            first_id: id.to_owned(),
+            source: Box::new(source),
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let n = tx
+            .execute(&sql, params![crate::prepare::id_hash(id), id, coll])
+            .map_err(err)?;
+        tx.execute(
+            "UPDATE collections SET n_versions = n_versions - ?1 WHERE coll_id = ?2",
+            params![n as i64, coll],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n as u64)
     }
 
     fn set_max_pages(&mut self, pages: i64) -> Result<(), StoreError> {

@@ -446,3 +446,54 @@ fn new_object_borrows_nothing_after_put() {
     buf.raw.clear();
     assert_eq!(s.count(None).unwrap(), 1);
 }
+
+#[test]
+fn delete_removes_the_versions_asked_for() {
+    let (_d, mut s) = open();
+    let v1 = indicator(7, T1, "c");
+    let v2 = indicator(7, T2, "c");
+    let v3 = indicator(7, T3, "c");
+    let other = indicator(8, T1, "c");
+    s.put_batch(&borrow(&[v1.clone(), v2, v3, other])).unwrap();
+    let id = v1.id.clone();
+    let w = s.writer().clone();
+    // The first version only.
+    assert_eq!(w.delete("c", &id, &VersionFilter::First).unwrap(), 1);
+    let left: Vec<String> = s
+        .get_versions("c", &id)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.modified.unwrap())
+        .collect();
+    assert_eq!(left, vec![T2.to_owned(), T3.to_owned()]);
+    // A version by timestamp, written another way (same instant).
+    let t3 = Timestamp::parse("2024-04-01T00:00:00Z").unwrap();
+    assert_eq!(w.delete("c", &id, &VersionFilter::At(vec![t3])).unwrap(), 1);
+    // Everything that is left; then nothing; other objects untouched.
+    assert_eq!(w.delete("c", &id, &VersionFilter::All).unwrap(), 1);
+    assert_eq!(w.delete("c", &id, &VersionFilter::All).unwrap(), 0);
+    assert_eq!(
+        w.delete("no-such-collection", &id, &VersionFilter::All)
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.count(Some("c")).unwrap(), 1);
+    assert!(
+        s.query(
+            &Query {
+                ids: vec![id.clone()],
+                ..in_coll("c")
+            },
+            10
+        )
+        .unwrap()
+        .objects
+        .is_empty()
+    );
+    s.integrity_check().unwrap();
+    // A deleted version can be stored again.
+    assert!(matches!(
+        s.put_batch(&one(&v1)).unwrap()[0],
+        PutOutcome::Stored { .. }
+    ));
+}
