@@ -23,7 +23,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c 'import stix2validator, stix2' 2>/dev/null \
+if ! .venv/bin/python -c 'import stix2validator, stix2, taxii2client, medallion' 2>/dev/null \
    || ! cmp -s requirements-test.txt .venv/.requirements-installed; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
   cp requirements-test.txt .venv/.requirements-installed

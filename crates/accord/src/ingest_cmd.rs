@@ -3,8 +3,8 @@
 use crate::check::{Checked, Outcome, check_file};
 use crate::input::{Anchor, Format, Item, Source};
 use crate::report::Reporter;
-use accord_store::{NewObject, Pending, PutOutcome, SqliteStore};
-use anyhow::{Context, Result, bail};
+use accord_store::{NewObject, Pending, PutOutcome, SqliteStore, Writer};
+use anyhow::{Context, Result};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,14 +58,15 @@ pub struct Args {
     no_progress: bool,
 }
 
+/// What an ingest did.
 #[derive(Default)]
-struct Totals {
-    seen: u64,
-    stored: u64,
-    duplicates: u64,
-    conflicts: u64,
-    rejected: u64,
-    faults: u64,
+pub struct Totals {
+    pub seen: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+    pub faults: u64,
 }
 
 /// Objects submitted and not yet acknowledged, with where each came from.
@@ -77,28 +78,82 @@ struct InFlight {
 pub fn run(args: &Args) -> Result<ExitCode> {
     let store = SqliteStore::open(&args.data)
         .with_context(|| format!("opening the data directory {}", args.data.display()))?;
-    let writer = store.writer().clone();
     let sources = args
         .files
         .iter()
         .map(|p| Source::open(p))
         .collect::<Result<Vec<_>>>()?;
-    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
-    let bar = crate::progress_bar(total_bytes, "ingesting", !args.no_progress);
+    let opts = Options {
+        collection: &args.collection,
+        origin: &args.origin,
+        format: args.format,
+        warnings: args.warnings,
+        max_object_bytes: args.max_object_bytes,
+        batch: args.batch,
+        progress: !args.no_progress,
+    };
     let start = std::time::Instant::now();
+    let (t, failure) = ingest(store.writer(), &sources, &opts);
+    eprintln!("{}", t.summary(&args.collection, &args.data.display().to_string(), start.elapsed()));
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(if t.rejected + t.conflicts + t.faults == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// How to ingest.
+pub struct Options<'a> {
+    /// Store collection to write to.
+    pub collection: &'a str,
+    /// Recorded as each object's origin.
+    pub origin: &'a str,
+    /// File layout.
+    pub format: Format,
+    /// Print warnings too.
+    pub warnings: bool,
+    /// Larger objects are skipped.
+    pub max_object_bytes: usize,
+    /// Objects per batch.
+    pub batch: usize,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+impl Totals {
+    /// The one-line summary printed at the end.
+    pub fn summary(&self, collection: &str, data: &str, took: std::time::Duration) -> String {
+        let secs = took.as_secs_f64();
+        format!(
+            "{} objects read into collection `{collection}` of {data}: {} stored, {} duplicates, {} conflicts, {} rejected as invalid, {} unreadable parts ({secs:.1} s, {:.0} objects/s)",
+            self.seen,
+            self.stored,
+            self.duplicates,
+            self.conflicts,
+            self.rejected,
+            self.faults,
+            self.seen as f64 / secs.max(1e-9)
+        )
+    }
+}
+
+/// Validates and stores the objects of `sources`, reporting problems on
+/// standard error. Stops at the first store failure (a full disk), which is
+/// returned with the totals so far: what they count as stored is on disk.
+pub fn ingest(writer: &Writer, sources: &[Source], opts: &Options<'_>) -> (Totals, Option<anyhow::Error>) {
+    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
+    let bar = crate::progress_bar(total_bytes, "ingesting", opts.progress);
     let mut t = Totals::default();
     let mut done_bytes = 0u64;
-    for source in &sources {
+    for source in sources {
         let src = source.bytes();
-        let mut rep = Reporter::new(&source.name, src, args.warnings);
+        let mut rep = Reporter::new(&source.name, src, opts.warnings);
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut failure: Option<anyhow::Error> = None;
-        check_file(
-            source,
-            args.format,
-            args.max_object_bytes,
-            args.batch,
-            |batch| {
+        check_file(source, opts.format, opts.max_object_bytes, opts.batch, |batch| {
                 if failure.is_some() {
                     return;
                 }
@@ -111,7 +166,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                             t.seen += 1;
                             last_offset = c.offset;
                             rep.checked(c);
-                            if let Some(new) = new_object(c, &args.collection, &args.origin) {
+                            if let Some(new) = new_object(c, &opts.collection, opts.origin) {
                                 origins.push((c.anchor, c.offset, new.id.to_owned()));
                                 objs.push(new);
                             } else {
@@ -167,20 +222,17 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         done_bytes += src.len() as u64;
         if let Some(e) = failure {
             bar.finish_and_clear();
-            print_summary(&t, args, start);
-            bail!(
-                "{e:#}\nstopped while ingesting {}: the objects counted as stored above are on disk; the failed batch was rolled back",
-                source.name
+            return (
+                t,
+                Some(e.context(format!(
+                    "stopped while ingesting {}: the objects counted as stored are on disk; the failed batch was rolled back",
+                    source.name
+                ))),
             );
         }
     }
     bar.finish_and_clear();
-    print_summary(&t, args, start);
-    Ok(if t.rejected + t.conflicts + t.faults == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    (t, None)
 }
 
 fn new_object<'c>(
@@ -226,20 +278,3 @@ fn settle(f: Option<InFlight>, rep: &mut Reporter<'_>, t: &mut Totals) -> Result
     Ok(())
 }
 
-fn print_summary(t: &Totals, args: &Args, start: std::time::Instant) {
-    let secs = start.elapsed().as_secs_f64();
-    eprintln!(
-        "{} objects read from {} file(s) into collection `{}` of {}: {} stored, {} duplicates, {} conflicts, {} rejected as invalid, {} unreadable parts ({:.1} s, {:.0} objects/s)",
-        t.seen,
-        args.files.len(),
-        args.collection,
-        args.data.display(),
-        t.stored,
-        t.duplicates,
-        t.conflicts,
-        t.rejected,
-        t.faults,
-        secs,
-        t.seen as f64 / secs.max(1e-9)
-    );
-}

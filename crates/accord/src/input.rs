@@ -76,6 +76,14 @@ impl Source {
         })
     }
 
+    /// Bytes already in memory (embedded data), under a name for messages.
+    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Source {
+        Source {
+            name: name.into(),
+            data: Data::Owned(bytes),
+        }
+    }
+
     /// Tells the kernel the pages before `offset` will not be read again
     /// soon, so a long file does not pile up in the process's resident
     /// memory. Reading them again later (to report a position) is still

@@ -6,6 +6,7 @@ mod generate;
 mod ingest_cmd;
 mod input;
 mod locate;
+mod node_cmd;
 mod report;
 mod validate_cmd;
 
@@ -39,6 +40,9 @@ enum Command {
     Validate(validate_cmd::Args),
     Ingest(ingest_cmd::Args),
     Export(export_cmd::Args),
+    Serve(node_cmd::ServeArgs),
+    Demo(node_cmd::DemoArgs),
+    Init(node_cmd::InitArgs),
     Generate(GenerateArgs),
 }
 
@@ -68,6 +72,9 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(&args),
         Command::Ingest(args) => ingest_cmd::run(&args),
         Command::Export(args) => export_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => node_cmd::serve(&args).map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => node_cmd::demo(&args).map(|()| ExitCode::SUCCESS),
+        Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -1,0 +1,324 @@
+//! `accord serve`, `accord demo` and `accord init`: running a node.
+
+use crate::generate;
+use crate::ingest_cmd::{self, Options};
+use crate::input::{Format, Source};
+use accord_node::config::Config;
+use accord_store::{SqliteStore, Store};
+use anyhow::{Context, Result, bail};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The demo data set, built into the binary so `accord demo` works from any
+/// directory: real STIX 2.1 (OASIS examples, MISP, MITRE ATT&CK for ICS; see
+/// data/demo/stix/SOURCES.md for origins and licences).
+const DEMO_FILES: &[(&str, &[u8])] = &[
+    ("ics-attack-18.1.json", include_bytes!("../../../data/demo/stix/ics-attack-18.1.json")),
+    ("misp-stix-converter-event1-stix21.json", include_bytes!("../../../data/demo/stix/misp-stix-converter-event1-stix21.json")),
+    ("oasis-apt1.json", include_bytes!("../../../data/demo/stix/oasis-apt1.json")),
+    ("oasis-common-iep2-extension-definition.json", include_bytes!("../../../data/demo/stix/oasis-common-iep2-extension-definition.json")),
+    ("oasis-common-incident-ransom.json", include_bytes!("../../../data/demo/stix/oasis-common-incident-ransom.json")),
+    ("oasis-common-tlp2-amber-strict-marking.json", include_bytes!("../../../data/demo/stix/oasis-common-tlp2-amber-strict-marking.json")),
+    ("oasis-doc-defining-campaigns-threat-actors-intrusion-sets.json", include_bytes!("../../../data/demo/stix/oasis-doc-defining-campaigns-threat-actors-intrusion-sets.json")),
+    ("oasis-doc-identifying-a-threat-actor-profile.json", include_bytes!("../../../data/demo/stix/oasis-doc-identifying-a-threat-actor-profile.json")),
+    ("oasis-doc-indicator-for-malicious-url.json", include_bytes!("../../../data/demo/stix/oasis-doc-indicator-for-malicious-url.json")),
+    ("oasis-doc-malware-indicator-for-file-hash.json", include_bytes!("../../../data/demo/stix/oasis-doc-malware-indicator-for-file-hash.json")),
+    ("oasis-doc-sighting-of-an-indicator.json", include_bytes!("../../../data/demo/stix/oasis-doc-sighting-of-an-indicator.json")),
+    ("oasis-doc-sighting-of-observed-data.json", include_bytes!("../../../data/demo/stix/oasis-doc-sighting-of-observed-data.json")),
+    ("oasis-doc-threat-actor-leveraging-attack-patterns-and-malware.json", include_bytes!("../../../data/demo/stix/oasis-doc-threat-actor-leveraging-attack-patterns-and-malware.json")),
+    ("oasis-doc-using-granular-markings.json", include_bytes!("../../../data/demo/stix/oasis-doc-using-granular-markings.json")),
+    ("oasis-doc-using-marking-definitions.json", include_bytes!("../../../data/demo/stix/oasis-doc-using-marking-definitions.json")),
+    ("oasis-indicator-for-c2-ip-address.json", include_bytes!("../../../data/demo/stix/oasis-indicator-for-c2-ip-address.json")),
+    ("oasis-indicator-to-campaign-relationship.json", include_bytes!("../../../data/demo/stix/oasis-indicator-to-campaign-relationship.json")),
+    ("oasis-indicators-for-C2-with-COA.json", include_bytes!("../../../data/demo/stix/oasis-indicators-for-C2-with-COA.json")),
+    ("oasis-infrastructure.json", include_bytes!("../../../data/demo/stix/oasis-infrastructure.json")),
+    ("oasis-interop-objectmarking-test.json", include_bytes!("../../../data/demo/stix/oasis-interop-objectmarking-test.json")),
+    ("oasis-malicious-email-indicator-with-attachment.json", include_bytes!("../../../data/demo/stix/oasis-malicious-email-indicator-with-attachment.json")),
+    ("oasis-poisonivy.json", include_bytes!("../../../data/demo/stix/oasis-poisonivy.json")),
+];
+
+/// The demo collection's TAXII id (fixed, so scripts can name it).
+pub const DEMO_COLLECTION_ID: &str = "365fed99-08fa-fdcd-a1b3-fb247eb41d01";
+
+/// Run a node: serve TAXII 2.1 as the configuration file says.
+///
+/// The configuration (`accord.toml`; `accord init` writes a commented one)
+/// names the address, the data directory, the API roots and collections and
+/// the accounts. Logs go to standard error, one line per request with its
+/// latency; Ctrl-C or SIGTERM stops accepting and finishes the requests in
+/// flight before exiting.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord init -o accord.toml && accord serve --config accord.toml\n  \
+    RUST_LOG=debug accord serve --config /etc/accord/accord.toml")]
+pub struct ServeArgs {
+    /// The configuration file.
+    #[arg(long, short, default_value = "accord.toml")]
+    config: PathBuf,
+    /// Listen here instead of the configuration's `listen`.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+/// Start a demo node: embedded database, demo data, account demo/demo.
+///
+/// Loads real STIX 2.1 (MITRE ATT&CK for ICS, OASIS and MISP examples) and
+/// 5,000 generated indicators into DIR the first time, then serves TAXII 2.1
+/// on loopback until stopped. Any TAXII 2.1 client can read it, e.g. the
+/// OASIS taxii2-client. The demo credentials are public, so the demo refuses
+/// to listen on anything but a loopback address.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord demo\n  \
+    accord demo --listen 127.0.0.1:9000 --data /tmp/accord-demo\n  \
+    curl -u demo:demo -H 'Accept: application/taxii+json;version=2.1' http://127.0.0.1:8470/taxii2/")]
+pub struct DemoArgs {
+    /// Address to listen on (loopback only; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8470")]
+    listen: SocketAddr,
+    /// Data directory of the demo node.
+    #[arg(long, default_value = "accord-demo")]
+    data: PathBuf,
+    /// How many generated indicators to add to the real data.
+    #[arg(long, default_value_t = 5000)]
+    generated: u64,
+}
+
+/// Write a commented configuration file with one account and a fresh password.
+///
+/// The password is printed once and only its argon2 hash is written.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord init -o accord.toml --user analyst\n  \
+    accord init --listen 0.0.0.0:8470 --data /var/lib/accord -o /etc/accord/accord.toml")]
+pub struct InitArgs {
+    /// Where to write it (refuses to overwrite).
+    #[arg(short, long, default_value = "accord.toml")]
+    output: PathBuf,
+    /// The first account's name.
+    #[arg(long, default_value = "admin")]
+    user: String,
+    /// Address the node will listen on.
+    #[arg(long, default_value = "127.0.0.1:8470")]
+    listen: SocketAddr,
+    /// Data directory of the node.
+    #[arg(long, default_value = "accord-data")]
+    data: PathBuf,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("stopping: finishing the requests in flight");
+}
+
+async fn run_node(config: Config) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    if config.demo && !addr.ip().is_loopback() {
+        bail!(accord_node::NodeError::DemoNotLoopback(addr));
+    }
+    let root = config.api_roots.first().map(|r| r.name.clone()).unwrap_or_default();
+    println!("Accord node listening on http://{addr}/taxii2/ (API root http://{addr}/{root}/)");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    accord_node::serve(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    init_logs();
+    let name = args.config.display().to_string();
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {name} (write one with `accord init`)"))?;
+    let mut config = Config::parse(&text, &name)?;
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    runtime()?.block_on(run_node(config))
+}
+
+/// The demo node's configuration.
+pub fn demo_config(listen: SocketAddr, data: PathBuf) -> Result<Config> {
+    let hash = accord_node::auth::hash_password("demo").map_err(anyhow::Error::msg)?;
+    let text = format!(
+        r#"
+listen = "{listen}"
+data_dir = {data}
+title = "Accord demo node"
+description = "A demonstration node with real STIX 2.1 and generated indicators. Account demo/demo."
+demo = true
+
+[[api_roots]]
+name = "demo"
+title = "Demo API root"
+
+[[api_roots.collections]]
+id = "{DEMO_COLLECTION_ID}"
+store_name = "demo"
+alias = "demo"
+title = "Demo threat intelligence"
+description = "MITRE ATT&CK for ICS, OASIS and MISP examples, generated indicators"
+
+[[accounts]]
+name = "demo"
+password_hash = "{hash}"
+read = ["*"]
+write = ["*"]
+"#,
+        data = toml_string(&data.display().to_string()),
+    );
+    Ok(Config::parse(&text, "<demo configuration>")?)
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// Loads the demo data into `collection` when it is empty.
+pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> Result<()> {
+    if store.count(Some(collection))? > 0 {
+        return Ok(());
+    }
+    let mut sources: Vec<Source> = DEMO_FILES
+        .iter()
+        .map(|(name, bytes)| Source::from_bytes(format!("<demo>/{name}"), bytes.to_vec()))
+        .collect();
+    let mut generated_jsonl = Vec::new();
+    generate::indicators(generated, 2026, &mut generated_jsonl, |_| ()).context("generating indicators")?;
+    sources.push(Source::from_bytes("<demo>/generated.jsonl", generated_jsonl));
+    let opts = Options {
+        collection,
+        origin: "demo",
+        format: Format::Auto,
+        warnings: false,
+        max_object_bytes: 64 << 20,
+        batch: 8192,
+        progress: true,
+    };
+    let start = std::time::Instant::now();
+    let (t, failure) = ingest_cmd::ingest(store.writer(), &sources, &opts);
+    eprintln!("demo data: {}", t.summary(collection, "the demo store", start.elapsed()));
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+pub fn demo(args: &DemoArgs) -> Result<()> {
+    init_logs();
+    if !args.listen.ip().is_loopback() {
+        bail!(accord_node::NodeError::DemoNotLoopback(args.listen));
+    }
+    let config = demo_config(args.listen, args.data.clone())?;
+    {
+        let store = SqliteStore::open(&args.data)
+            .with_context(|| format!("opening the demo data directory {}", args.data.display()))?;
+        load_demo_data(&store, "demo", args.generated)?;
+    }
+    println!("demo account: user `demo`, password `demo`; collection {DEMO_COLLECTION_ID} (alias `demo`)");
+    runtime()?.block_on(run_node(config))
+}
+
+pub fn init(args: &InitArgs) -> Result<()> {
+    if args.output.exists() {
+        bail!("{} exists; not overwriting it", args.output.display());
+    }
+    let password = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let hash = accord_node::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+    let collection = uuid::Uuid::new_v4();
+    let text = format!(
+        r#"# Accord node configuration. `accord serve --config THIS_FILE` runs it.
+
+# Where TAXII 2.1 is served. Use a loopback address behind a TLS proxy, or
+# an address partners can reach.
+listen = "{listen}"
+# The embedded database (SQLite, WAL) lives here; created when missing.
+data_dir = {data}
+title = "Accord node"
+# description = "Who runs this node"
+
+[limits]
+# Largest page a client can ask for with `limit`; more is lowered to this.
+max_page_size = 1000
+# Page size when a client gives no `limit`.
+default_page_size = 100
+# Largest POST body in bytes (413 above).
+max_content_length = 104857600
+# Requests taking longer are answered 408.
+request_timeout_secs = 30
+# Requests served at once; more wait their turn.
+max_concurrent_requests = 512
+
+# An API root is served at /NAME/. The first one is the default.
+[[api_roots]]
+name = "api1"
+title = "Threat intelligence"
+
+# A collection: `id` is its TAXII id (a UUID); `store_name` is its name in
+# the store, what `accord ingest --collection` takes.
+[[api_roots.collections]]
+id = "{collection}"
+store_name = "default"
+alias = "default"
+title = "Shared indicators"
+description = "Indicators and reports shared with partners"
+
+# Accounts. `read` and `write` list collection ids, or "*" for all.
+# Passwords are stored as argon2 hashes; bearer tokens as SHA-256 (hex).
+[[accounts]]
+name = "{user}"
+password_hash = "{hash}"
+token_sha256 = []
+read = ["*"]
+write = ["*"]
+"#,
+        listen = args.listen,
+        data = toml_string(&args.data.display().to_string()),
+        user = args.user,
+    );
+    // The file must parse: check before writing it.
+    Config::parse(&text, &args.output.display().to_string())?;
+    std::fs::write(&args.output, text).with_context(|| format!("writing {}", args.output.display()))?;
+    println!(
+        "wrote {}; account `{}` has password `{password}` (shown once; only its hash is stored)",
+        args.output.display(),
+        args.user
+    );
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! One error type for the HTTP API, written as a TAXII error message
+//! (§3.6.1) with the right status. Internal failures are logged in full and
+//! answered with a generic description.
+
+use crate::taxii::{ErrorMessage, TAXII_MEDIA_TYPE};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Short summary.
+    pub title: &'static str,
+    /// What was wrong, for the client.
+    pub description: String,
+}
+
+impl ApiError {
+    /// 400: the request is malformed; `description` says how.
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Bad request", description)
+    }
+
+    /// 404: `what` does not exist (or the caller may not see it).
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not found", description)
+    }
+
+    /// 403: authenticated, but without the right.
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", description)
+    }
+
+    /// 500: something failed inside; logged, not described to the client.
+    pub fn internal(context: &str, e: &dyn std::fmt::Display) -> Self {
+        tracing::error!("{context}: {e}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            format!("the server failed while {context}; the failure is in its log"),
+        )
+    }
+
+    /// Any status.
+    pub fn new(status: StatusCode, title: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            title,
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorMessage {
+            title: self.title.to_owned(),
+            description: Some(self.description),
+            http_status: self.status.as_u16().to_string(),
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut r = (self.status, json).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(TAXII_MEDIA_TYPE),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"accord\", Bearer realm=\"accord\""),
+            );
+        }
+        r
+    }
+}

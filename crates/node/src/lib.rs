@@ -1,0 +1,70 @@
+//! The Accord node: a TAXII 2.1 server over the store, and a TAXII 2.1
+//! client to sync with partners.
+//!
+//! - [`config`]: the node's one configuration file.
+//! - [`server`]: every TAXII 2.1 endpoint; [`serve`] runs it.
+//! - [`auth`]: accounts, HTTP Basic (argon2) and bearer tokens, rights per collection.
+//! - [`query`]: TAXII filters and the opaque paging cursor.
+//!
+//! What it deliberately does not do (yet): TLS termination (put a TLS proxy
+//! in front, or wait for the follow-up), push to partners, the dashboard.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod query;
+pub mod server;
+pub mod taxii;
+
+use std::future::Future;
+
+/// Why the node cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// Demo credentials on an address other machines can reach.
+    #[error(
+        "refusing to listen on {0}: this node has the demo credentials (demo/demo), which anyone knows; listen on 127.0.0.1, or write a real configuration with `accord init`"
+    )]
+    DemoNotLoopback(std::net::SocketAddr),
+    /// The store cannot be opened.
+    #[error("opening the store: {0}")]
+    Store(#[from] accord_store::StoreError),
+    /// The socket failed.
+    #[error("serving on {addr}: {source}")]
+    Io {
+        /// The address.
+        addr: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// Serves the TAXII API on `listener` until `shutdown` completes, then
+/// finishes the requests in flight (their writes included) and returns.
+///
+/// # Errors
+/// [`NodeError`] when the demo credentials would be exposed, the store
+/// cannot be opened, or the socket fails.
+pub async fn serve(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let addr = listener.local_addr().map_err(|source| NodeError::Io {
+        addr: "listener".into(),
+        source,
+    })?;
+    if config.demo && !addr.ip().is_loopback() {
+        return Err(NodeError::DemoNotLoopback(addr));
+    }
+    let store = accord_store::SqliteStore::open(&config.data_dir)?;
+    let state = server::AppState::new(config, store);
+    axum::serve(listener, server::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| NodeError::Io {
+            addr: addr.to_string(),
+            source,
+        })
+}

@@ -1,0 +1,859 @@
+//! The TAXII 2.1 server: every endpoint of TAXII 2.1 §4 and §5 over the store.
+//!
+//! Pages are read from the store's indexes in sequence order and written as
+//! the objects' exact stored bytes. Store calls are synchronous (SQLite), so
+//! they run on tokio's blocking pool, each with a read connection from a
+//! small pool; writes go through the store's group-commit writer, so
+//! concurrent POSTs share transactions.
+
+use crate::auth::{Accounts, AuthError, Caller};
+use crate::config::{CollectionConfig, Config};
+use crate::error::ApiError;
+use crate::query::{Cursor, Params};
+use crate::taxii::{
+    ApiRoot, Collection, Collections, Discovery, Manifest, ManifestRecord, STIX_MEDIA_TYPE, Status,
+    StatusDetails, TAXII_MEDIA_TYPE, Versions,
+};
+use accord_stix::{Object, is_valid, validate_object};
+use accord_store::{
+    NewObject, Page, PutOutcome, SqliteStore, Store, StoreError, VersionFilter, Writer,
+};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Statuses kept for `GET …/status/{id}/`; the oldest are forgotten first.
+const MAX_STATUSES: usize = 10_000;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    config: Config,
+    accounts: Accounts,
+    pool: StorePool,
+    writer: Writer,
+    statuses: Mutex<StatusLog>,
+}
+
+#[derive(Default)]
+struct StatusLog {
+    by_id: HashMap<String, Status>,
+    order: VecDeque<String>,
+}
+
+/// Read connections to the store, handed out one per blocking call.
+struct StorePool {
+    free: Mutex<Vec<SqliteStore>>,
+}
+
+impl StorePool {
+    fn take(&self) -> Result<SqliteStore, StoreError> {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = free.pop().ok_or(StoreError::WriterStopped {
+            path: std::path::PathBuf::new(),
+        })?;
+        if free.is_empty() {
+            // Keep one to clone from; a clone gets its own read connection.
+            let clone = last.try_clone();
+            free.push(last);
+            clone
+        } else {
+            Ok(last)
+        }
+    }
+
+    fn give_back(&self, s: SqliteStore) {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if free.len() < 64 {
+            free.push(s);
+        }
+    }
+}
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(config: Config, store: SqliteStore) -> Arc<AppState> {
+        let writer = store.writer().clone();
+        Arc::new(AppState {
+            accounts: Accounts::new(&config.accounts),
+            config,
+            pool: StorePool {
+                free: Mutex::new(vec![store]),
+            },
+            writer,
+            statuses: Mutex::new(StatusLog::default()),
+        })
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: &'static str,
+        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = Arc::clone(self);
+        let r = tokio::task::spawn_blocking(move || {
+            let store = state.pool.take()?;
+            let r = f(&store);
+            state.pool.give_back(store);
+            r
+        })
+        .await;
+        match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ApiError::internal(what, &e)),
+            Err(e) => Err(ApiError::internal(what, &e)),
+        }
+    }
+
+    /// The caller, or 401. argon2 (tens of milliseconds) runs on the
+    /// blocking pool, never on the async workers, and only for credentials
+    /// not verified before.
+    async fn authenticate(self: &Arc<Self>, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let h = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let unauthorized = |e: AuthError| {
+            let title = match e {
+                AuthError::Missing => "Authentication required",
+                _ => "Authentication failed",
+            };
+            ApiError::new(StatusCode::UNAUTHORIZED, title, e.to_string())
+        };
+        if let Some(c) = self
+            .accounts
+            .authenticate_fast(h.as_deref())
+            .map_err(unauthorized)?
+        {
+            return Ok(c);
+        }
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || state.accounts.authenticate(h.as_deref()))
+            .await
+            .map_err(|e| ApiError::internal("checking a password", &e))?
+            .map_err(unauthorized)
+    }
+
+    fn collection(&self, root: &str, id: &str) -> Result<&CollectionConfig, ApiError> {
+        let r = self.api_root(root)?;
+        r.collections
+            .iter()
+            .find(|c| c.id == id || c.alias.as_deref() == Some(id))
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no collection `{id}` in API root `{root}`"))
+            })
+    }
+
+    fn api_root(&self, root: &str) -> Result<&crate::config::ApiRootConfig, ApiError> {
+        self.config
+            .api_roots
+            .iter()
+            .find(|r| r.name == root)
+            .ok_or_else(|| ApiError::not_found(format!("no API root `{root}` on this server")))
+    }
+}
+
+/// The router of the whole API, over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
+    let concurrency = state.config.limits.max_concurrent_requests;
+    Router::new()
+        .route("/taxii2/", get(discovery))
+        .route("/{root}/", get(api_root))
+        .route("/{root}/status/{status}/", get(status))
+        .route("/{root}/collections/", get(collections))
+        .route("/{root}/collections/{coll}/", get(collection))
+        .route("/{root}/collections/{coll}/objects/", get(get_objects).post(add_objects))
+        .route("/{root}/collections/{coll}/manifest/", get(manifest))
+        .route(
+            "/{root}/collections/{coll}/objects/{object}/",
+            get(get_object).delete(delete_object),
+        )
+        .route("/{root}/collections/{coll}/objects/{object}/versions/", get(versions))
+        .fallback(|| async { ApiError::not_found("no such TAXII endpoint on this server") })
+        // The body limit is checked by add_objects itself, so that a 413
+        // comes back as a TAXII error message.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(negotiate))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(concurrency))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(
+                    |res: &Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(status = res.status().as_u16(), latency_us = latency.as_micros() as u64, "served");
+                    },
+                ),
+        )
+        .with_state(state)
+}
+
+/// 406 unless the client accepts TAXII 2.1 JSON (TAXII 2.1 §1.6.8).
+async fn negotiate(req: axum::http::Request<Body>, next: axum::middleware::Next) -> Response {
+    if let Some(accept) = req.headers().get(header::ACCEPT) {
+        let ok = accept.to_str().is_ok_and(|a| {
+            a.split(',').any(|m| {
+                let m: String = m
+                    .split(";q=")
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let m = m.to_ascii_lowercase();
+                m == "application/taxii+json;version=2.1"
+                    || m == "application/taxii+json"
+                    || m == "application/*"
+                    || m == "*/*"
+            })
+        });
+        if !ok {
+            return ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "Not acceptable",
+                format!(
+                    "this server answers with `{TAXII_MEDIA_TYPE}`; the request accepts only `{}`",
+                    accept.to_str().unwrap_or("?")
+                ),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn taxii_json(status: StatusCode, body: &impl Serialize) -> Response {
+    let json = serde_json::to_vec(body).unwrap_or_default();
+    let mut r = (status, json).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_MEDIA_TYPE),
+    );
+    r
+}
+
+async fn discovery(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    s.authenticate(&headers).await?;
+    let roots: Vec<String> = s
+        .config
+        .api_roots
+        .iter()
+        .map(|r| format!("/{}/", r.name))
+        .collect();
+    Ok(taxii_json(
+        StatusCode::OK,
+        &Discovery {
+            title: s.config.title.clone(),
+            description: s.config.description.clone(),
+            default: roots.first().cloned(),
+            api_roots: roots,
+        },
+    ))
+}
+
+async fn api_root(
+    State(s): State<Arc<AppState>>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    s.authenticate(&headers).await?;
+    let r = s.api_root(&root)?;
+    Ok(taxii_json(
+        StatusCode::OK,
+        &ApiRoot {
+            title: r.title.clone(),
+            description: r.description.clone(),
+            versions: vec![TAXII_MEDIA_TYPE],
+            max_content_length: s.config.limits.max_content_length,
+        },
+    ))
+}
+
+fn collection_resource(c: &CollectionConfig, caller: &Caller) -> Collection {
+    Collection {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        description: c.description.clone(),
+        alias: c.alias.clone(),
+        can_read: caller.can_read(&c.id),
+        can_write: caller.can_write(&c.id),
+        media_types: vec![STIX_MEDIA_TYPE],
+    }
+}
+
+async fn collections(
+    State(s): State<Arc<AppState>>,
+    Path(root): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let r = s.api_root(&root)?;
+    let list = r
+        .collections
+        .iter()
+        .filter(|c| caller.can_read(&c.id) || caller.can_write(&c.id))
+        .map(|c| collection_resource(c, &caller))
+        .collect();
+    Ok(taxii_json(
+        StatusCode::OK,
+        &Collections { collections: list },
+    ))
+}
+
+async fn collection(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = s.collection(&root, &coll)?;
+    if !caller.can_read(&c.id) && !caller.can_write(&c.id) {
+        return Err(ApiError::forbidden(format!(
+            "account `{}` has no access to collection `{}`",
+            caller.name, c.id
+        )));
+    }
+    Ok(taxii_json(StatusCode::OK, &collection_resource(c, &caller)))
+}
+
+/// A readable collection for `caller`, or 404/403.
+fn readable<'s>(
+    s: &'s AppState,
+    caller: &Caller,
+    root: &str,
+    coll: &str,
+) -> Result<&'s CollectionConfig, ApiError> {
+    let c = s.collection(root, coll)?;
+    if !caller.can_read(&c.id) {
+        return Err(ApiError::forbidden(format!(
+            "account `{}` may not read collection `{}`",
+            caller.name, c.id
+        )));
+    }
+    Ok(c)
+}
+
+/// The query of a paged request: from its `next` cursor when there is one
+/// (whatever filters the request repeats), else from its parameters.
+fn paged_query(
+    c: &CollectionConfig,
+    endpoint: &str,
+    params: &Params,
+    extra_id: Option<&str>,
+    default_version: VersionFilter,
+) -> Result<(Cursor, accord_store::Query), ApiError> {
+    let cursor = match &params.next {
+        Some(n) => {
+            let cur = Cursor::decode(n).map_err(|e| ApiError::bad_request(e.0))?;
+            if cur.collection != c.id || cur.endpoint != endpoint {
+                return Err(ApiError::bad_request(format!(
+                    "next: this cursor belongs to another request ({} of collection {})",
+                    cur.endpoint, cur.collection
+                )));
+            }
+            cur
+        }
+        None => {
+            let mut filters = params.filters.clone();
+            if let Some(id) = extra_id {
+                filters.ids = vec![id.to_owned()];
+            }
+            Cursor {
+                collection: c.id.clone(),
+                endpoint: endpoint.to_owned(),
+                filters,
+                after_seq: 0,
+            }
+        }
+    };
+    let q = cursor
+        .filters
+        .to_query(c.store_name(), cursor.after_seq, default_version);
+    Ok((cursor, q))
+}
+
+fn page_limit(s: &AppState, params: &Params) -> usize {
+    params
+        .limit
+        .unwrap_or(s.config.limits.default_page_size)
+        .min(s.config.limits.max_page_size)
+}
+
+fn params(pairs: &[(String, String)]) -> Result<Params, ApiError> {
+    Params::parse(pairs).map_err(|e| ApiError::bad_request(e.0))
+}
+
+/// Adds the `X-TAXII-Date-Added-First/-Last` headers of a page (§3.3.1).
+fn date_headers(r: &mut Response, page: &Page) {
+    if let (Some(first), Some(last)) = (page.objects.first(), page.objects.last()) {
+        for (name, v) in [
+            ("x-taxii-date-added-first", &first.date_added),
+            ("x-taxii-date-added-last", &last.date_added),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                r.headers_mut().insert(name, v);
+            }
+        }
+    }
+}
+
+fn next_of(cursor: &Cursor, page: &Page) -> Option<String> {
+    match page.last_seq() {
+        Some(seq) if page.more => Some(
+            Cursor {
+                after_seq: seq,
+                ..cursor.clone()
+            }
+            .encode(),
+        ),
+        _ => None,
+    }
+}
+
+/// An envelope (§3.7) written from the stored bytes of each object.
+fn envelope(page: &Page, next: Option<&str>) -> Vec<u8> {
+    let size: usize = page.objects.iter().map(|o| o.raw.len() + 2).sum();
+    let mut out = Vec::with_capacity(size + 128);
+    out.extend_from_slice(b"{\"more\":");
+    out.extend_from_slice(if page.more { b"true" } else { b"false" });
+    if let Some(n) = next {
+        out.extend_from_slice(b",\"next\":");
+        out.extend_from_slice(serde_json::to_string(n).unwrap_or_default().as_bytes());
+    }
+    if !page.objects.is_empty() {
+        out.extend_from_slice(b",\"objects\":[");
+        for (i, o) in page.objects.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(o.raw.as_bytes());
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    out
+}
+
+async fn get_objects(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll)): Path<(String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = readable(&s, &caller, &root, &coll)?;
+    let params = params(&pairs)?;
+    let (cursor, q) = paged_query(c, "objects", &params, None, VersionFilter::Last)?;
+    let limit = page_limit(&s, &params);
+    let page = s
+        .read("reading objects", move |st| st.query(&q, limit))
+        .await?;
+    let next = next_of(&cursor, &page);
+    let mut r = (StatusCode::OK, envelope(&page, next.as_deref())).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_MEDIA_TYPE),
+    );
+    date_headers(&mut r, &page);
+    Ok(r)
+}
+
+async fn get_object(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll, object)): Path<(String, String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = readable(&s, &caller, &root, &coll)?;
+    let params = params(&pairs)?;
+    let (cursor, q) = paged_query(c, "object", &params, Some(&object), VersionFilter::Last)?;
+    let limit = page_limit(&s, &params);
+    let store_name = c.store_name().to_owned();
+    let id = object.clone();
+    let (page, exists) = s
+        .read("reading an object", move |st| {
+            let page = st.query(&q, limit)?;
+            let exists = !page.objects.is_empty() || !st.get_versions(&store_name, &id)?.is_empty();
+            Ok((page, exists))
+        })
+        .await?;
+    if !exists {
+        return Err(ApiError::not_found(format!(
+            "no object `{object}` in collection `{}`",
+            c.id
+        )));
+    }
+    let next = next_of(&cursor, &page);
+    let mut r = (StatusCode::OK, envelope(&page, next.as_deref())).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_MEDIA_TYPE),
+    );
+    date_headers(&mut r, &page);
+    Ok(r)
+}
+
+async fn manifest(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll)): Path<(String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = readable(&s, &caller, &root, &coll)?;
+    let params = params(&pairs)?;
+    let (cursor, q) = paged_query(c, "manifest", &params, None, VersionFilter::Last)?;
+    let limit = page_limit(&s, &params);
+    let page = s
+        .read("reading the manifest", move |st| st.query(&q, limit))
+        .await?;
+    let next = next_of(&cursor, &page);
+    let body = Manifest {
+        more: page.more,
+        next,
+        objects: page
+            .objects
+            .iter()
+            .map(|o| ManifestRecord {
+                id: o.id.clone(),
+                date_added: o.date_added.clone(),
+                version: o
+                    .modified
+                    .clone()
+                    .or_else(|| o.created.clone())
+                    .unwrap_or_else(|| o.date_added.clone()),
+                media_type: STIX_MEDIA_TYPE,
+            })
+            .collect(),
+    };
+    let mut r = taxii_json(StatusCode::OK, &body);
+    date_headers(&mut r, &page);
+    Ok(r)
+}
+
+async fn versions(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll, object)): Path<(String, String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = readable(&s, &caller, &root, &coll)?;
+    let params = params(&pairs)?;
+    let (cursor, q) = paged_query(c, "versions", &params, Some(&object), VersionFilter::All)?;
+    let limit = page_limit(&s, &params);
+    let page = s
+        .read("reading versions", move |st| st.query(&q, limit))
+        .await?;
+    if page.objects.is_empty() && params.next.is_none() {
+        return Err(ApiError::not_found(format!(
+            "no object `{object}` in collection `{}`",
+            c.id
+        )));
+    }
+    let next = next_of(&cursor, &page);
+    let mut list: Vec<String> = page
+        .objects
+        .iter()
+        .map(|o| {
+            o.modified
+                .clone()
+                .or_else(|| o.created.clone())
+                .unwrap_or_else(|| o.date_added.clone())
+        })
+        .collect();
+    list.sort_by_key(|v| accord_stix::Timestamp::parse(v).ok());
+    let mut r = taxii_json(
+        StatusCode::OK,
+        &Versions {
+            more: page.more,
+            next,
+            versions: list,
+        },
+    );
+    date_headers(&mut r, &page);
+    Ok(r)
+}
+
+async fn delete_object(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll, object)): Path<(String, String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = s.collection(&root, &coll)?;
+    if !caller.can_write(&c.id) || !caller.can_read(&c.id) {
+        return Err(ApiError::forbidden(format!(
+            "account `{}` may not delete from collection `{}` (it needs read and write)",
+            caller.name, c.id
+        )));
+    }
+    let params = params(&pairs)?;
+    let q = params
+        .filters
+        .to_query(c.store_name(), 0, VersionFilter::All);
+    if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
+        return Err(ApiError::not_found(format!(
+            "no object `{object}` with that spec_version"
+        )));
+    }
+    let writer = s.writer.clone();
+    let store_name = c.store_name().to_owned();
+    let id = object.clone();
+    let n = tokio::task::spawn_blocking(move || writer.delete(&store_name, &id, &q.versions))
+        .await
+        .map_err(|e| ApiError::internal("deleting an object", &e))?
+        .map_err(|e| ApiError::internal("deleting an object", &e))?;
+    if n == 0 {
+        return Err(ApiError::not_found(format!(
+            "no object `{object}` in collection `{}`",
+            c.id
+        )));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn status(
+    State(s): State<Arc<AppState>>,
+    Path((root, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    s.authenticate(&headers).await?;
+    s.api_root(&root)?;
+    let found = s
+        .statuses
+        .lock()
+        .ok()
+        .and_then(|log| log.by_id.get(&id).cloned());
+    match found {
+        Some(st) => Ok(taxii_json(StatusCode::OK, &st)),
+        None => Err(ApiError::not_found(format!(
+            "no status `{id}` (statuses are kept for the last {MAX_STATUSES} requests)"
+        ))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct EnvelopeIn<'a> {
+    #[serde(borrow, default)]
+    objects: Vec<&'a RawValue>,
+}
+
+/// Checks the request's Content-Type: TAXII 2.1 JSON, else 415.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let norm: String = ct
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if norm == "application/taxii+json;version=2.1" || norm == "application/taxii+json" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            format!("a POST of objects must be `{TAXII_MEDIA_TYPE}`, not `{ct}`"),
+        ))
+    }
+}
+
+async fn add_objects(
+    State(s): State<Arc<AppState>>,
+    Path((root, coll)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = s.authenticate(&headers).await?;
+    let c = s.collection(&root, &coll)?;
+    if !caller.can_write(&c.id) {
+        return Err(ApiError::forbidden(format!(
+            "account `{}` may not add to collection `{}`",
+            caller.name, c.id
+        )));
+    }
+    check_content_type(&headers)?;
+    let max = s.config.limits.max_content_length;
+    let too_big = |n: &dyn std::fmt::Display| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            format!(
+                "the envelope is {n} bytes; this API root takes at most {max} bytes (max_content_length)"
+            ),
+        )
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > max
+    {
+        return Err(too_big(&len));
+    }
+    let bytes: Bytes = axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX))
+        .await
+        .map_err(|_| too_big(&"more than that"))?;
+    let request_timestamp = accord_stix::Timestamp::from_unix(now_secs(), 0).format(6);
+    let store_name = c.store_name().to_owned();
+    let origin = format!("taxii:{}", caller.name);
+    let writer = s.writer.clone();
+    let st = tokio::task::spawn_blocking(move || {
+        ingest_envelope(&bytes, &store_name, &origin, &writer, request_timestamp)
+    })
+    .await
+    .map_err(|e| ApiError::internal("storing objects", &e))??;
+    if let Ok(mut log) = s.statuses.lock() {
+        if log.order.len() >= MAX_STATUSES
+            && let Some(old) = log.order.pop_front()
+        {
+            log.by_id.remove(&old);
+        }
+        log.order.push_back(st.id.clone());
+        log.by_id.insert(st.id.clone(), st.clone());
+    }
+    Ok(taxii_json(StatusCode::ACCEPTED, &st))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+/// Validates an envelope's objects, stores the valid ones durably and
+/// returns the status: each object a success (stored, or already there
+/// unchanged) or a failure with the validator's reason.
+fn ingest_envelope(
+    bytes: &[u8],
+    store_name: &str,
+    origin: &str,
+    writer: &Writer,
+    request_timestamp: String,
+) -> Result<Status, ApiError> {
+    let env: EnvelopeIn<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a TAXII envelope: {} at line {} column {}",
+            e.to_string().split(" at line ").next().unwrap_or(""),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let mut failures = Vec::new();
+    let mut checked: Vec<(Object, &str)> = Vec::new();
+    for (i, raw) in env.objects.iter().enumerate() {
+        match Object::parse(raw.get()) {
+            Ok(obj) => {
+                let issues = validate_object(&obj);
+                if is_valid(&issues) {
+                    checked.push((obj, raw.get()));
+                } else {
+                    let reasons: Vec<String> = issues
+                        .iter()
+                        .filter(|i| i.is_error())
+                        .map(|i| format!("{} {}: {}", i.rule, i.path, i.message))
+                        .collect();
+                    failures.push(StatusDetails {
+                        id: obj.id().unwrap_or("").to_owned(),
+                        version: obj.version_key().to_owned(),
+                        message: Some(reasons.join("; ")),
+                    });
+                }
+            }
+            Err(e) => failures.push(StatusDetails {
+                id: String::new(),
+                version: String::new(),
+                message: Some(format!("object {i} of the envelope: {e}")),
+            }),
+        }
+    }
+    let news: Vec<NewObject<'_>> = checked
+        .iter()
+        .filter_map(|(o, raw)| {
+            Some(NewObject {
+                raw,
+                id: o.id()?,
+                type_name: o.type_name()?,
+                spec_version: o.spec_version().unwrap_or("2.1"),
+                created: o.created(),
+                modified: o.modified(),
+                markings: o.marking_refs().collect(),
+                collection: store_name,
+                origin,
+            })
+        })
+        .collect();
+    let outcomes = if news.is_empty() {
+        Vec::new()
+    } else {
+        writer.put_batch(&news).map_err(|e| match e {
+            StoreError::Full { .. } => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Storage full",
+                format!("nothing of this envelope was stored: {e}"),
+            ),
+            other => ApiError::internal("storing objects", &other),
+        })?
+    };
+    let mut successes = Vec::new();
+    for (n, outcome) in news.iter().zip(outcomes) {
+        let detail = StatusDetails {
+            id: n.id.to_owned(),
+            version: n.modified.or(n.created).unwrap_or("").to_owned(),
+            message: None,
+        };
+        match outcome {
+            PutOutcome::Stored { .. } => successes.push(detail),
+            PutOutcome::Duplicate { .. } => successes.push(StatusDetails {
+                message: Some("already stored, unchanged".into()),
+                ..detail
+            }),
+            PutOutcome::Conflict { .. } => failures.push(StatusDetails {
+                message: Some(
+                    "another object with this id and version is already stored; versions are immutable".into(),
+                ),
+                ..detail
+            }),
+        }
+    }
+    Ok(Status {
+        id: uuid::Uuid::new_v4().to_string(),
+        status: "complete",
+        request_timestamp,
+        total_count: env.objects.len() as u64,
+        success_count: successes.len() as u64,
+        successes,
+        failure_count: failures.len() as u64,
+        failures,
+        pending_count: 0,
+        pendings: Vec::new(),
+    })
+}
