@@ -94,7 +94,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     };
     let start = std::time::Instant::now();
     let (t, failure) = ingest(store.writer(), &sources, &opts);
-    eprintln!("{}", t.summary(&args.collection, &args.data.display().to_string(), start.elapsed()));
+    eprintln!(
+        "{}",
+        t.summary(
+            &args.collection,
+            &args.data.display().to_string(),
+            start.elapsed()
+        )
+    );
     if let Some(e) = failure {
         return Err(e);
     }
@@ -143,7 +150,11 @@ impl Totals {
 /// Validates and stores the objects of `sources`, reporting problems on
 /// standard error. Stops at the first store failure (a full disk), which is
 /// returned with the totals so far: what they count as stored is on disk.
-pub fn ingest(writer: &Writer, sources: &[Source], opts: &Options<'_>) -> (Totals, Option<anyhow::Error>) {
+pub fn ingest(
+    writer: &Writer,
+    sources: &[Source],
+    opts: &Options<'_>,
+) -> (Totals, Option<anyhow::Error>) {
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
     let bar = crate::progress_bar(total_bytes, "ingesting", opts.progress);
     let mut t = Totals::default();
@@ -153,7 +164,12 @@ pub fn ingest(writer: &Writer, sources: &[Source], opts: &Options<'_>) -> (Total
         let mut rep = Reporter::new(&source.name, src, opts.warnings);
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut failure: Option<anyhow::Error> = None;
-        check_file(source, opts.format, opts.max_object_bytes, opts.batch, |batch| {
+        check_file(
+            source,
+            opts.format,
+            opts.max_object_bytes,
+            opts.batch,
+            |batch| {
                 if failure.is_some() {
                     return;
                 }
@@ -277,4 +293,3 @@ fn settle(f: Option<InFlight>, rep: &mut Reporter<'_>, t: &mut Totals) -> Result
     }
     Ok(())
 }
-

@@ -13,28 +13,100 @@ use std::path::PathBuf;
 /// directory: real STIX 2.1 (OASIS examples, MISP, MITRE ATT&CK for ICS; see
 /// data/demo/stix/SOURCES.md for origins and licences).
 const DEMO_FILES: &[(&str, &[u8])] = &[
-    ("ics-attack-18.1.json", include_bytes!("../../../data/demo/stix/ics-attack-18.1.json")),
-    ("misp-stix-converter-event1-stix21.json", include_bytes!("../../../data/demo/stix/misp-stix-converter-event1-stix21.json")),
-    ("oasis-apt1.json", include_bytes!("../../../data/demo/stix/oasis-apt1.json")),
-    ("oasis-common-iep2-extension-definition.json", include_bytes!("../../../data/demo/stix/oasis-common-iep2-extension-definition.json")),
-    ("oasis-common-incident-ransom.json", include_bytes!("../../../data/demo/stix/oasis-common-incident-ransom.json")),
-    ("oasis-common-tlp2-amber-strict-marking.json", include_bytes!("../../../data/demo/stix/oasis-common-tlp2-amber-strict-marking.json")),
-    ("oasis-doc-defining-campaigns-threat-actors-intrusion-sets.json", include_bytes!("../../../data/demo/stix/oasis-doc-defining-campaigns-threat-actors-intrusion-sets.json")),
-    ("oasis-doc-identifying-a-threat-actor-profile.json", include_bytes!("../../../data/demo/stix/oasis-doc-identifying-a-threat-actor-profile.json")),
-    ("oasis-doc-indicator-for-malicious-url.json", include_bytes!("../../../data/demo/stix/oasis-doc-indicator-for-malicious-url.json")),
-    ("oasis-doc-malware-indicator-for-file-hash.json", include_bytes!("../../../data/demo/stix/oasis-doc-malware-indicator-for-file-hash.json")),
-    ("oasis-doc-sighting-of-an-indicator.json", include_bytes!("../../../data/demo/stix/oasis-doc-sighting-of-an-indicator.json")),
-    ("oasis-doc-sighting-of-observed-data.json", include_bytes!("../../../data/demo/stix/oasis-doc-sighting-of-observed-data.json")),
-    ("oasis-doc-threat-actor-leveraging-attack-patterns-and-malware.json", include_bytes!("../../../data/demo/stix/oasis-doc-threat-actor-leveraging-attack-patterns-and-malware.json")),
-    ("oasis-doc-using-granular-markings.json", include_bytes!("../../../data/demo/stix/oasis-doc-using-granular-markings.json")),
-    ("oasis-doc-using-marking-definitions.json", include_bytes!("../../../data/demo/stix/oasis-doc-using-marking-definitions.json")),
-    ("oasis-indicator-for-c2-ip-address.json", include_bytes!("../../../data/demo/stix/oasis-indicator-for-c2-ip-address.json")),
-    ("oasis-indicator-to-campaign-relationship.json", include_bytes!("../../../data/demo/stix/oasis-indicator-to-campaign-relationship.json")),
-    ("oasis-indicators-for-C2-with-COA.json", include_bytes!("../../../data/demo/stix/oasis-indicators-for-C2-with-COA.json")),
-    ("oasis-infrastructure.json", include_bytes!("../../../data/demo/stix/oasis-infrastructure.json")),
-    ("oasis-interop-objectmarking-test.json", include_bytes!("../../../data/demo/stix/oasis-interop-objectmarking-test.json")),
-    ("oasis-malicious-email-indicator-with-attachment.json", include_bytes!("../../../data/demo/stix/oasis-malicious-email-indicator-with-attachment.json")),
-    ("oasis-poisonivy.json", include_bytes!("../../../data/demo/stix/oasis-poisonivy.json")),
+    (
+        "ics-attack-18.1.json",
+        include_bytes!("../../../data/demo/stix/ics-attack-18.1.json"),
+    ),
+    (
+        "misp-stix-converter-event1-stix21.json",
+        include_bytes!("../../../data/demo/stix/misp-stix-converter-event1-stix21.json"),
+    ),
+    (
+        "oasis-apt1.json",
+        include_bytes!("../../../data/demo/stix/oasis-apt1.json"),
+    ),
+    (
+        "oasis-common-iep2-extension-definition.json",
+        include_bytes!("../../../data/demo/stix/oasis-common-iep2-extension-definition.json"),
+    ),
+    (
+        "oasis-common-incident-ransom.json",
+        include_bytes!("../../../data/demo/stix/oasis-common-incident-ransom.json"),
+    ),
+    (
+        "oasis-common-tlp2-amber-strict-marking.json",
+        include_bytes!("../../../data/demo/stix/oasis-common-tlp2-amber-strict-marking.json"),
+    ),
+    (
+        "oasis-doc-defining-campaigns-threat-actors-intrusion-sets.json",
+        include_bytes!(
+            "../../../data/demo/stix/oasis-doc-defining-campaigns-threat-actors-intrusion-sets.json"
+        ),
+    ),
+    (
+        "oasis-doc-identifying-a-threat-actor-profile.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-identifying-a-threat-actor-profile.json"),
+    ),
+    (
+        "oasis-doc-indicator-for-malicious-url.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-indicator-for-malicious-url.json"),
+    ),
+    (
+        "oasis-doc-malware-indicator-for-file-hash.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-malware-indicator-for-file-hash.json"),
+    ),
+    (
+        "oasis-doc-sighting-of-an-indicator.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-sighting-of-an-indicator.json"),
+    ),
+    (
+        "oasis-doc-sighting-of-observed-data.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-sighting-of-observed-data.json"),
+    ),
+    (
+        "oasis-doc-threat-actor-leveraging-attack-patterns-and-malware.json",
+        include_bytes!(
+            "../../../data/demo/stix/oasis-doc-threat-actor-leveraging-attack-patterns-and-malware.json"
+        ),
+    ),
+    (
+        "oasis-doc-using-granular-markings.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-using-granular-markings.json"),
+    ),
+    (
+        "oasis-doc-using-marking-definitions.json",
+        include_bytes!("../../../data/demo/stix/oasis-doc-using-marking-definitions.json"),
+    ),
+    (
+        "oasis-indicator-for-c2-ip-address.json",
+        include_bytes!("../../../data/demo/stix/oasis-indicator-for-c2-ip-address.json"),
+    ),
+    (
+        "oasis-indicator-to-campaign-relationship.json",
+        include_bytes!("../../../data/demo/stix/oasis-indicator-to-campaign-relationship.json"),
+    ),
+    (
+        "oasis-indicators-for-C2-with-COA.json",
+        include_bytes!("../../../data/demo/stix/oasis-indicators-for-C2-with-COA.json"),
+    ),
+    (
+        "oasis-infrastructure.json",
+        include_bytes!("../../../data/demo/stix/oasis-infrastructure.json"),
+    ),
+    (
+        "oasis-interop-objectmarking-test.json",
+        include_bytes!("../../../data/demo/stix/oasis-interop-objectmarking-test.json"),
+    ),
+    (
+        "oasis-malicious-email-indicator-with-attachment.json",
+        include_bytes!(
+            "../../../data/demo/stix/oasis-malicious-email-indicator-with-attachment.json"
+        ),
+    ),
+    (
+        "oasis-poisonivy.json",
+        include_bytes!("../../../data/demo/stix/oasis-poisonivy.json"),
+    ),
 ];
 
 /// The demo collection's TAXII id (fixed, so scripts can name it).
@@ -153,7 +225,11 @@ async fn run_node(config: Config) -> Result<()> {
     if config.demo && !addr.ip().is_loopback() {
         bail!(accord_node::NodeError::DemoNotLoopback(addr));
     }
-    let root = config.api_roots.first().map(|r| r.name.clone()).unwrap_or_default();
+    let root = config
+        .api_roots
+        .first()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
     println!("Accord node listening on http://{addr}/taxii2/ (API root http://{addr}/{root}/)");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -220,8 +296,12 @@ pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> 
         .map(|(name, bytes)| Source::from_bytes(format!("<demo>/{name}"), bytes.to_vec()))
         .collect();
     let mut generated_jsonl = Vec::new();
-    generate::indicators(generated, 2026, &mut generated_jsonl, |_| ()).context("generating indicators")?;
-    sources.push(Source::from_bytes("<demo>/generated.jsonl", generated_jsonl));
+    generate::indicators(generated, 2026, &mut generated_jsonl, |_| ())
+        .context("generating indicators")?;
+    sources.push(Source::from_bytes(
+        "<demo>/generated.jsonl",
+        generated_jsonl,
+    ));
     let opts = Options {
         collection,
         origin: "demo",
@@ -233,7 +313,10 @@ pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> 
     };
     let start = std::time::Instant::now();
     let (t, failure) = ingest_cmd::ingest(store.writer(), &sources, &opts);
-    eprintln!("demo data: {}", t.summary(collection, "the demo store", start.elapsed()));
+    eprintln!(
+        "demo data: {}",
+        t.summary(collection, "the demo store", start.elapsed())
+    );
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
@@ -251,7 +334,9 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             .with_context(|| format!("opening the demo data directory {}", args.data.display()))?;
         load_demo_data(&store, "demo", args.generated)?;
     }
-    println!("demo account: user `demo`, password `demo`; collection {DEMO_COLLECTION_ID} (alias `demo`)");
+    println!(
+        "demo account: user `demo`, password `demo`; collection {DEMO_COLLECTION_ID} (alias `demo`)"
+    );
     runtime()?.block_on(run_node(config))
 }
 
@@ -259,7 +344,11 @@ pub fn init(args: &InitArgs) -> Result<()> {
     if args.output.exists() {
         bail!("{} exists; not overwriting it", args.output.display());
     }
-    let password = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let password = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     let hash = accord_node::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
     let collection = uuid::Uuid::new_v4();
     let text = format!(
@@ -314,7 +403,8 @@ write = ["*"]
     );
     // The file must parse: check before writing it.
     Config::parse(&text, &args.output.display().to_string())?;
-    std::fs::write(&args.output, text).with_context(|| format!("writing {}", args.output.display()))?;
+    std::fs::write(&args.output, text)
+        .with_context(|| format!("writing {}", args.output.display()))?;
     println!(
         "wrote {}; account `{}` has password `{password}` (shown once; only its hash is stored)",
         args.output.display(),
