@@ -1,0 +1,1412 @@
+//! A TAXII 2.1 client: what a node uses to read from and write to a
+//! partner's server (OASIS TAXII 2.1, §4 and §5).
+//!
+//! [`TaxiiClient`] speaks HTTP through `reqwest` with rustls. Every request
+//! carries `Accept: application/taxii+json;version=2.1` (§1.6.8.1), POSTs
+//! carry the same `Content-Type`, and every request has a timeout
+//! ([`ClientOptions`]). Answers are decoded into the TAXII resources
+//! ([`Discovery`], [`ApiRoot`], [`Collection`], [`ObjectsPage`],
+//! [`ManifestPage`], [`VersionsPage`], [`Status`]); objects are kept as raw
+//! JSON text ([`serde_json::value::RawValue`]) so that what a node stores is
+//! byte for byte what the partner sent.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), accord_node::client::ClientError> {
+//! use accord_node::client::{Auth, Filter, TaxiiClient};
+//! let client = TaxiiClient::new(
+//!     "https://taxii.example.org/",
+//!     Auth::Basic { user: "demo".into(), password: "demo".into() },
+//! )?;
+//! let discovery = client.discovery().await?;
+//! let root = discovery.default.clone().unwrap_or_default();
+//! let collections = client.collections(&root).await?;
+//! let url = client.collection_url(&root, &collections[0].id)?;
+//! let mut pages = client.object_pages(&url, Filter::new().types(["indicator"]), 100);
+//! while let Some(page) = pages.next_page().await? {
+//!     println!("{} objects, added up to {:?}", page.objects.len(), page.date_added_last);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Paging follows `next` (§3.4) and always repeats the filters and `limit`
+//! on the follow-up requests, as `taxii2-client` does: servers such as
+//! medallion 3.0.0 compare the filters of each page with the first one and
+//! fail with HTTP 500 when `limit` is missing next to `next`.
+//!
+//! What it deliberately does not do: validate STIX (see [`crate::sync`]),
+//! retry failed requests (apart from polling a status), or cache anything.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::time::Duration;
+
+/// The TAXII 2.1 media type, sent in `Accept` and in `Content-Type` (§1.6.8).
+pub const MEDIA_TYPE_TAXII: &str = "application/taxii+json;version=2.1";
+
+/// How long a response body excerpt in an error may be, in bytes.
+const BODY_EXCERPT_BYTES: usize = 300;
+
+/// How the client authenticates (TAXII 2.1 §1.6.2 leaves the choice to the
+/// server; HTTP Basic and bearer tokens are the common ones).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Auth {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// HTTP Basic (RFC 7617).
+    Basic {
+        /// The account name.
+        user: String,
+        /// Its password.
+        password: String,
+    },
+    /// `Authorization: Bearer <token>` (RFC 6750).
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    // Secrets never reach logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Basic { user, .. } => f
+                .debug_struct("Basic")
+                .field("user", user)
+                .field("password", &"<redacted>")
+                .finish(),
+            Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
+    }
+}
+
+/// Timeouts and status polling of a [`TaxiiClient`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// The longest a whole request may take, from connecting to the last
+    /// byte of the body.
+    pub request_timeout: Duration,
+    /// The longest connecting may take.
+    pub connect_timeout: Duration,
+    /// How [`TaxiiClient::add_objects`] waits for a status to complete.
+    pub poll: PollOptions,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            request_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(10),
+            poll: PollOptions::default(),
+        }
+    }
+}
+
+/// How a status resource is polled until it is `complete`: the first wait is
+/// `initial_delay`, each next one doubles up to `max_delay`, and polling
+/// stops after `max_attempts` requests or once `max_wait` has passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollOptions {
+    /// The wait before the first poll.
+    pub initial_delay: Duration,
+    /// The longest wait between two polls.
+    pub max_delay: Duration,
+    /// The most status requests.
+    pub max_attempts: u32,
+    /// The longest total wait.
+    pub max_wait: Duration,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions {
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(2),
+            max_attempts: 100,
+            max_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The filters of a TAXII 2.1 request (§3.4.1 and §3.5): every field that
+/// is set becomes a URL parameter; lists are joined with commas (values in
+/// a list are ORed, parameters are ANDed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// `added_after`: only objects added strictly after this timestamp.
+    pub added_after: Option<String>,
+    /// `match[id]`.
+    pub ids: Vec<String>,
+    /// `match[type]`.
+    pub types: Vec<String>,
+    /// `match[version]`: `first`, `last`, `all` or timestamps.
+    pub versions: Vec<String>,
+    /// `match[spec_version]`.
+    pub spec_versions: Vec<String>,
+}
+
+impl Filter {
+    /// No filter: the server's defaults (the last version of every object).
+    pub fn new() -> Filter {
+        Filter::default()
+    }
+
+    /// With `added_after`.
+    #[must_use]
+    pub fn added_after(mut self, ts: impl Into<String>) -> Filter {
+        self.added_after = Some(ts.into());
+        self
+    }
+
+    /// With `match[id]`.
+    #[must_use]
+    pub fn ids<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Filter {
+        self.ids = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With `match[type]`.
+    #[must_use]
+    pub fn types<S: Into<String>>(mut self, types: impl IntoIterator<Item = S>) -> Filter {
+        self.types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With `match[version]`.
+    #[must_use]
+    pub fn versions<S: Into<String>>(mut self, versions: impl IntoIterator<Item = S>) -> Filter {
+        self.versions = versions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With `match[spec_version]`.
+    #[must_use]
+    pub fn spec_versions<S: Into<String>>(mut self, specs: impl IntoIterator<Item = S>) -> Filter {
+        self.spec_versions = specs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The URL parameters, in a fixed order, without `limit` and `next`.
+    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(a) = &self.added_after {
+            out.push(("added_after", a.clone()));
+        }
+        for (name, list) in [
+            ("match[id]", &self.ids),
+            ("match[type]", &self.types),
+            ("match[version]", &self.versions),
+            ("match[spec_version]", &self.spec_versions),
+        ] {
+            if !list.is_empty() {
+                out.push((name, list.join(",")));
+            }
+        }
+        out
+    }
+}
+
+/// The discovery resource (§4.1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Discovery {
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `contact`.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// `default`: the URL of the default API root.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// `api_roots`: their URLs.
+    #[serde(default)]
+    pub api_roots: Vec<String>,
+}
+
+/// The API root resource (§4.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ApiRoot {
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `versions`: the TAXII media types it supports.
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// `max_content_length`: the largest POST body, in bytes.
+    #[serde(default)]
+    pub max_content_length: u64,
+}
+
+/// A collection resource (§5.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Collection {
+    /// `id`.
+    pub id: String,
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `alias`.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// `can_read`: whether this account may read objects.
+    pub can_read: bool,
+    /// `can_write`: whether this account may add objects.
+    pub can_write: bool,
+    /// `media_types`.
+    #[serde(default)]
+    pub media_types: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct CollectionsResource {
+    #[serde(default)]
+    collections: Vec<Collection>,
+}
+
+/// One page of objects: an envelope (§3.7) and the date headers (§3.4.2).
+#[derive(Debug, Default)]
+pub struct ObjectsPage {
+    /// The objects, each as the exact JSON text the server sent.
+    pub objects: Vec<Box<RawValue>>,
+    /// `more`: whether the server has more objects for this query.
+    pub more: bool,
+    /// `next`: what to send as `next` for the following page.
+    pub next: Option<String>,
+    /// `X-TAXII-Date-Added-First`: when the first object was added.
+    pub date_added_first: Option<String>,
+    /// `X-TAXII-Date-Added-Last`: when the last object was added, the
+    /// `added_after` of an incremental read that starts after this page.
+    pub date_added_last: Option<String>,
+}
+
+/// One manifest record (§5.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ManifestRecord {
+    /// The object's `id`.
+    pub id: String,
+    /// When the server added this version.
+    pub date_added: String,
+    /// The version (`modified`, else `created`, else `date_added`).
+    pub version: String,
+    /// Its media type.
+    #[serde(default)]
+    pub media_type: Option<String>,
+}
+
+/// One page of a manifest (§5.3.1) with the date headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManifestPage {
+    /// The records.
+    pub objects: Vec<ManifestRecord>,
+    /// `more`.
+    pub more: bool,
+    /// `next`.
+    pub next: Option<String>,
+    /// `X-TAXII-Date-Added-First`.
+    pub date_added_first: Option<String>,
+    /// `X-TAXII-Date-Added-Last`.
+    pub date_added_last: Option<String>,
+}
+
+/// One page of an object's versions (§5.8.1) with the date headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionsPage {
+    /// The versions, as the server lists them.
+    pub versions: Vec<String>,
+    /// `more`.
+    pub more: bool,
+    /// `next`.
+    pub next: Option<String>,
+    /// `X-TAXII-Date-Added-First`.
+    pub date_added_first: Option<String>,
+    /// `X-TAXII-Date-Added-Last`.
+    pub date_added_last: Option<String>,
+}
+
+/// The body of a paged answer, before the headers are added.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    #[serde(default = "Vec::new")]
+    objects: Vec<T>,
+    #[serde(default)]
+    more: bool,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VersionsResource {
+    #[serde(default)]
+    versions: Vec<String>,
+    #[serde(default)]
+    more: bool,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OutEnvelope<'a, T> {
+    objects: &'a [T],
+}
+
+/// The status resource of a POST (§4.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Status {
+    /// `id`: where to poll, `{api_root}/status/{id}/`.
+    pub id: String,
+    /// `status`: `pending` or `complete`.
+    pub status: String,
+    /// `request_timestamp`.
+    #[serde(default)]
+    pub request_timestamp: Option<String>,
+    /// `total_count`.
+    pub total_count: u64,
+    /// `success_count`.
+    pub success_count: u64,
+    /// `failure_count`.
+    pub failure_count: u64,
+    /// `pending_count`.
+    pub pending_count: u64,
+    /// `successes`.
+    #[serde(default)]
+    pub successes: Vec<StatusDetails>,
+    /// `failures`, each with the server's reason.
+    #[serde(default)]
+    pub failures: Vec<StatusDetails>,
+    /// `pendings`.
+    #[serde(default)]
+    pub pendings: Vec<StatusDetails>,
+}
+
+impl Status {
+    /// Whether the server has finished with every object.
+    pub fn is_complete(&self) -> bool {
+        self.status == "complete"
+    }
+}
+
+/// One object in a [`Status`] (§4.3.1, status-details).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct StatusDetails {
+    /// The object's `id`.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// Why it failed, or other words from the server.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A TAXII error message (§3.6.1), as a server sends it with a 4xx or 5xx.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TaxiiErrorMessage {
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `error_id`.
+    #[serde(default)]
+    pub error_id: Option<String>,
+    /// `error_code`.
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// `http_status` (a string in the specification; some servers send a
+    /// number).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub http_status: Option<String>,
+    /// `external_details`.
+    #[serde(default)]
+    pub external_details: Option<String>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Reads a TAXII error message from an error response's body, when it is one.
+pub fn parse_error_message(body: &[u8]) -> Option<TaxiiErrorMessage> {
+    serde_json::from_slice(body).ok()
+}
+
+/// Why a TAXII request failed. Every variant names the URL.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server answered with an HTTP error status.
+    #[error("{method} {url}: HTTP {status}{}", describe_http(.message.as_deref(), .body))]
+    Http {
+        /// The request method.
+        method: &'static str,
+        /// The request URL.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The TAXII error message, when the body was one.
+        message: Option<Box<TaxiiErrorMessage>>,
+        /// The start of the body, when it was not a TAXII error message.
+        body: String,
+    },
+    /// No connection could be made.
+    #[error("{method} {url}: cannot connect: {source}")]
+    Connect {
+        /// The request method.
+        method: &'static str,
+        /// The request URL.
+        url: String,
+        /// What failed.
+        source: reqwest::Error,
+    },
+    /// The request did not finish in time.
+    #[error("{method} {url}: no complete answer within {timeout_ms} ms")]
+    Timeout {
+        /// The request method.
+        method: &'static str,
+        /// The request URL.
+        url: String,
+        /// The configured timeout.
+        timeout_ms: u128,
+    },
+    /// The request failed while being sent or its answer while being read.
+    #[error("{method} {url}: {source}")]
+    Request {
+        /// The request method.
+        method: &'static str,
+        /// The request URL.
+        url: String,
+        /// What failed.
+        source: reqwest::Error,
+    },
+    /// The answer was not the JSON resource expected.
+    #[error(
+        "{url}: expected {expected}, found invalid JSON at line {line} column {column}: {message}"
+    )]
+    InvalidJson {
+        /// The request URL.
+        url: String,
+        /// The resource expected.
+        expected: &'static str,
+        /// 1-based line in the body.
+        line: usize,
+        /// 1-based column in the body.
+        column: usize,
+        /// serde_json's reason.
+        message: String,
+    },
+    /// A URL could not be built.
+    #[error("invalid URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server broke the protocol (e.g. `more` without a way to go on).
+    #[error("{url}: {reason}")]
+    Protocol {
+        /// The request URL.
+        url: String,
+        /// What it did.
+        reason: String,
+    },
+    /// A status did not become `complete` within the polling bounds.
+    #[error(
+        "status {} at {url} still `{}` after {attempts} polls ({waited_ms} ms): {} of {} objects done",
+        .last.id, .last.status, .last.success_count + .last.failure_count, .last.total_count
+    )]
+    StatusNotComplete {
+        /// The status URL.
+        url: String,
+        /// How many polls were made.
+        attempts: u32,
+        /// How long polling waited.
+        waited_ms: u128,
+        /// The last status seen.
+        last: Box<Status>,
+    },
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot build the HTTP client: {0}")]
+    Build(reqwest::Error),
+}
+
+fn describe_http(message: Option<&TaxiiErrorMessage>, body: &str) -> String {
+    match message {
+        Some(m) => match &m.description {
+            Some(d) => format!(": {}: {d}", m.title),
+            None => format!(": {}", m.title),
+        },
+        None if body.trim().is_empty() => String::new(),
+        None => format!(": {}", body.trim()),
+    }
+}
+
+impl ClientError {
+    /// The HTTP status, when the server answered with an error status.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            ClientError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the server refused the credentials (HTTP 401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.http_status() == Some(401)
+    }
+}
+
+/// A TAXII 2.1 client for one server.
+#[derive(Debug, Clone)]
+pub struct TaxiiClient {
+    http: reqwest::Client,
+    base: reqwest::Url,
+    auth: Auth,
+    opts: ClientOptions,
+}
+
+/// Installs ring as rustls's process-wide crypto provider unless one is
+/// installed already: reqwest is built without a provider of its own.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing the race to another thread's install is fine: any
+        // installed provider will do.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+impl TaxiiClient {
+    /// A client for the server at `base_url` (its root, e.g.
+    /// `https://taxii.example.org/`, or its discovery URL ending in
+    /// `/taxii2/`), with the default [`ClientOptions`].
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidUrl`], [`ClientError::Build`].
+    pub fn new(base_url: &str, auth: Auth) -> Result<TaxiiClient, ClientError> {
+        TaxiiClient::with_options(base_url, auth, ClientOptions::default())
+    }
+
+    /// A client with explicit timeouts and polling.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidUrl`], [`ClientError::Build`].
+    pub fn with_options(
+        base_url: &str,
+        auth: Auth,
+        opts: ClientOptions,
+    ) -> Result<TaxiiClient, ClientError> {
+        let mut base = reqwest::Url::parse(base_url).map_err(|e| ClientError::InvalidUrl {
+            url: base_url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ClientError::InvalidUrl {
+                url: base_url.to_owned(),
+                reason: format!("scheme `{}` is not http or https", base.scheme()),
+            });
+        }
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(opts.request_timeout)
+            .connect_timeout(opts.connect_timeout)
+            .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ClientError::Build)?;
+        Ok(TaxiiClient {
+            http,
+            base,
+            auth,
+            opts,
+        })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// Resolves a URL given by the server (absolute, or relative to the
+    /// base URL) and makes sure it ends with `/`, as TAXII URLs do.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidUrl`].
+    pub fn resolve(&self, url: &str) -> Result<reqwest::Url, ClientError> {
+        let mut u = self.base.join(url).map_err(|e| ClientError::InvalidUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !u.path().ends_with('/') {
+            let p = format!("{}/", u.path());
+            u.set_path(&p);
+        }
+        Ok(u)
+    }
+
+    /// `url` with path segments appended, ending with `/`.
+    fn join(&self, url: &str, segments: &[&str]) -> Result<reqwest::Url, ClientError> {
+        let mut u = self.resolve(url)?;
+        {
+            let mut segs = u
+                .path_segments_mut()
+                .map_err(|()| ClientError::InvalidUrl {
+                    url: url.to_owned(),
+                    reason: "cannot have a path".into(),
+                })?;
+            segs.pop_if_empty();
+            segs.extend(segments);
+            segs.push("");
+        }
+        Ok(u)
+    }
+
+    /// The URL of a collection of an API root:
+    /// `{api_root}collections/{id}/` (§5.2).
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidUrl`].
+    pub fn collection_url(&self, api_root_url: &str, id: &str) -> Result<String, ClientError> {
+        Ok(self
+            .join(api_root_url, &["collections", id])?
+            .as_str()
+            .to_owned())
+    }
+
+    /// The discovery URL: the base URL when it ends in `/taxii2/`, else
+    /// `{base}taxii2/` (§4.1).
+    fn discovery_url(&self) -> Result<reqwest::Url, ClientError> {
+        if self.base.path().ends_with("/taxii2/") {
+            Ok(self.base.clone())
+        } else {
+            self.join(self.base.as_str(), &["taxii2"])
+        }
+    }
+
+    /// GET the server's discovery resource (§4.1).
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn discovery(&self) -> Result<Discovery, ClientError> {
+        let url = self.discovery_url()?;
+        self.get_json(url, &[], "a discovery resource")
+            .await
+            .map(|r| r.body)
+    }
+
+    /// GET an API root's information (§4.2).
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn api_root(&self, api_root_url: &str) -> Result<ApiRoot, ClientError> {
+        let url = self.resolve(api_root_url)?;
+        self.get_json(url, &[], "an API root resource")
+            .await
+            .map(|r| r.body)
+    }
+
+    /// GET the collections of an API root (§5.1); an API root without
+    /// collections answers an empty list.
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn collections(&self, api_root_url: &str) -> Result<Vec<Collection>, ClientError> {
+        let url = self.join(api_root_url, &["collections"])?;
+        let r: Decoded<CollectionsResource> =
+            self.get_json(url, &[], "a collections resource").await?;
+        Ok(r.body.collections)
+    }
+
+    /// GET one collection (§5.2).
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn collection(
+        &self,
+        api_root_url: &str,
+        id: &str,
+    ) -> Result<Collection, ClientError> {
+        let url = self.join(api_root_url, &["collections", id])?;
+        self.get_json(url, &[], "a collection resource")
+            .await
+            .map(|r| r.body)
+    }
+
+    /// GET one page of a collection's objects (§5.4). `next` is the value
+    /// from the previous page; the filter and `limit` should be the same as
+    /// for the first page.
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn get_objects(
+        &self,
+        collection_url: &str,
+        filter: &Filter,
+        limit: Option<usize>,
+        next: Option<&str>,
+    ) -> Result<ObjectsPage, ClientError> {
+        let url = self.join(collection_url, &["objects"])?;
+        let r: Decoded<Envelope<Box<RawValue>>> = self
+            .get_json(url, &paging(filter, limit, next), "an envelope")
+            .await?;
+        Ok(objects_page(r))
+    }
+
+    /// Pages through a collection's objects, following `next`; call
+    /// [`ObjectPages::next_page`] until it returns `None`.
+    pub fn object_pages(
+        &self,
+        collection_url: &str,
+        filter: Filter,
+        limit: usize,
+    ) -> ObjectPages<'_> {
+        ObjectPages {
+            client: self,
+            collection_url: collection_url.to_owned(),
+            filter,
+            limit,
+            next: None,
+            done: false,
+            n_pages: 0,
+        }
+    }
+
+    /// Every page of a collection's objects for `filter`, `limit` objects
+    /// per request, following `next` until `more` is false.
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; what was read before is dropped (use
+    /// [`TaxiiClient::object_pages`] to keep it).
+    pub async fn get_all_objects(
+        &self,
+        collection_url: &str,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<ObjectsPage>, ClientError> {
+        let mut pages = self.object_pages(collection_url, filter.clone(), limit);
+        let mut out = Vec::new();
+        while let Some(p) = pages.next_page().await? {
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// GET one page of a collection's manifest (§5.3).
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn manifest(
+        &self,
+        collection_url: &str,
+        filter: &Filter,
+        limit: Option<usize>,
+        next: Option<&str>,
+    ) -> Result<ManifestPage, ClientError> {
+        let url = self.join(collection_url, &["manifest"])?;
+        let r: Decoded<Envelope<ManifestRecord>> = self
+            .get_json(url, &paging(filter, limit, next), "a manifest resource")
+            .await?;
+        Ok(ManifestPage {
+            objects: r.body.objects,
+            more: r.body.more,
+            next: r.body.next,
+            date_added_first: r.date_added_first,
+            date_added_last: r.date_added_last,
+        })
+    }
+
+    /// GET one object, in the versions the filter selects (§5.6; only
+    /// `added_after`, `match[version]` and `match[spec_version]` apply).
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; an unknown object is HTTP 404.
+    pub async fn object(
+        &self,
+        collection_url: &str,
+        id: &str,
+        filter: &Filter,
+        limit: Option<usize>,
+        next: Option<&str>,
+    ) -> Result<ObjectsPage, ClientError> {
+        let url = self.join(collection_url, &["objects", id])?;
+        let r: Decoded<Envelope<Box<RawValue>>> = self
+            .get_json(url, &paging(filter, limit, next), "an envelope")
+            .await?;
+        Ok(objects_page(r))
+    }
+
+    /// GET the versions of one object (§5.8; `added_after` and
+    /// `match[spec_version]` apply).
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; an unknown object is HTTP 404.
+    pub async fn object_versions(
+        &self,
+        collection_url: &str,
+        id: &str,
+        filter: &Filter,
+        limit: Option<usize>,
+        next: Option<&str>,
+    ) -> Result<VersionsPage, ClientError> {
+        let url = self.join(collection_url, &["objects", id, "versions"])?;
+        let r: Decoded<VersionsResource> = self
+            .get_json(url, &paging(filter, limit, next), "a versions resource")
+            .await?;
+        Ok(VersionsPage {
+            versions: r.body.versions,
+            more: r.body.more,
+            next: r.body.next,
+            date_added_first: r.date_added_first,
+            date_added_last: r.date_added_last,
+        })
+    }
+
+    /// DELETE one object, in the versions the filter selects (§5.7; only
+    /// `match[version]` and `match[spec_version]` apply).
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; an unknown object is HTTP 404.
+    pub async fn delete_object(
+        &self,
+        collection_url: &str,
+        id: &str,
+        filter: &Filter,
+    ) -> Result<(), ClientError> {
+        let url = self.join(collection_url, &["objects", id])?;
+        let req = self.http.delete(url.clone()).query(&filter.query_pairs());
+        self.send("DELETE", &url, req).await.map(|_| ())
+    }
+
+    /// POSTs `objects` in one envelope (§5.5), then polls the status until
+    /// it is `complete`, within [`PollOptions`], and returns it. The status
+    /// says which objects the server took and which it refused, and why.
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; [`ClientError::StatusNotComplete`] when polling
+    /// gave up.
+    pub async fn add_objects<T: Serialize>(
+        &self,
+        collection_url: &str,
+        objects: &[T],
+    ) -> Result<Status, ClientError> {
+        let first = self.post_objects(collection_url, objects).await?;
+        if first.is_complete() {
+            return Ok(first);
+        }
+        let api_root = api_root_of(collection_url)?;
+        self.wait_for_status(&api_root, first).await
+    }
+
+    /// POSTs `objects` in one envelope (§5.5) and returns the status the
+    /// server answered, without waiting for it to complete.
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn post_objects<T: Serialize>(
+        &self,
+        collection_url: &str,
+        objects: &[T],
+    ) -> Result<Status, ClientError> {
+        let url = self.join(collection_url, &["objects"])?;
+        let body =
+            serde_json::to_vec(&OutEnvelope { objects }).map_err(|e| ClientError::InvalidJson {
+                url: url.to_string(),
+                expected: "objects that serialize to JSON",
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            })?;
+        let req = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE_TAXII)
+            .body(body);
+        let resp = self.send("POST", &url, req).await?;
+        decode(&url, &resp.body, "a status resource")
+    }
+
+    /// GET a status resource (§4.3): `{api_root}status/{id}/`.
+    ///
+    /// # Errors
+    /// Any [`ClientError`].
+    pub async fn status(&self, api_root_url: &str, id: &str) -> Result<Status, ClientError> {
+        let url = self.join(api_root_url, &["status", id])?;
+        self.get_json(url, &[], "a status resource")
+            .await
+            .map(|r| r.body)
+    }
+
+    /// Polls a status until it is complete, with exponential backoff,
+    /// within [`PollOptions`].
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; [`ClientError::StatusNotComplete`] when polling
+    /// gave up.
+    pub async fn wait_for_status(
+        &self,
+        api_root_url: &str,
+        mut status: Status,
+    ) -> Result<Status, ClientError> {
+        let poll = &self.opts.poll;
+        let start = tokio::time::Instant::now();
+        let mut delay = poll.initial_delay;
+        let mut attempts = 0;
+        while !status.is_complete() {
+            let waited = start.elapsed();
+            if attempts >= poll.max_attempts || waited + delay > poll.max_wait {
+                return Err(ClientError::StatusNotComplete {
+                    url: self
+                        .join(api_root_url, &["status", &status.id])?
+                        .to_string(),
+                    attempts,
+                    waited_ms: waited.as_millis(),
+                    last: Box::new(status),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(poll.max_delay);
+            attempts += 1;
+            status = self.status(api_root_url, &status.id).await?;
+        }
+        Ok(status)
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: reqwest::Url,
+        query: &[(&'static str, String)],
+        expected: &'static str,
+    ) -> Result<Decoded<T>, ClientError> {
+        let req = self.http.get(url.clone()).query(query);
+        let resp = self.send("GET", &url, req).await?;
+        Ok(Decoded {
+            body: decode(&url, &resp.body, expected)?,
+            date_added_first: resp.date_added_first,
+            date_added_last: resp.date_added_last,
+        })
+    }
+
+    /// Sends a request with the TAXII headers and authentication, and reads
+    /// the whole answer; an HTTP error status becomes [`ClientError::Http`].
+    async fn send(
+        &self,
+        method: &'static str,
+        url: &reqwest::Url,
+        req: reqwest::RequestBuilder,
+    ) -> Result<RawResponse, ClientError> {
+        let req = req.header(reqwest::header::ACCEPT, MEDIA_TYPE_TAXII);
+        let req = match &self.auth {
+            Auth::None => req,
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        };
+        let fail = |e: reqwest::Error| {
+            let url = url.to_string();
+            if e.is_timeout() {
+                ClientError::Timeout {
+                    method,
+                    url,
+                    timeout_ms: self.opts.request_timeout.as_millis(),
+                }
+            } else if e.is_connect() {
+                ClientError::Connect {
+                    method,
+                    url,
+                    source: e,
+                }
+            } else {
+                ClientError::Request {
+                    method,
+                    url,
+                    source: e,
+                }
+            }
+        };
+        tracing::debug!(method, %url, "taxii request");
+        let resp = req.send().await.map_err(fail)?;
+        let status = resp.status();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let date_added_first = header("X-TAXII-Date-Added-First");
+        let date_added_last = header("X-TAXII-Date-Added-Last");
+        let body = resp.bytes().await.map_err(fail)?.to_vec();
+        if !status.is_success() {
+            let message = parse_error_message(&body).map(Box::new);
+            let body = if message.is_some() {
+                String::new()
+            } else {
+                excerpt(&body)
+            };
+            return Err(ClientError::Http {
+                method,
+                url: url.to_string(),
+                status: status.as_u16(),
+                message,
+                body,
+            });
+        }
+        Ok(RawResponse {
+            body,
+            date_added_first,
+            date_added_last,
+        })
+    }
+}
+
+struct RawResponse {
+    body: Vec<u8>,
+    date_added_first: Option<String>,
+    date_added_last: Option<String>,
+}
+
+struct Decoded<T> {
+    body: T,
+    date_added_first: Option<String>,
+    date_added_last: Option<String>,
+}
+
+fn decode<T: DeserializeOwned>(
+    url: &reqwest::Url,
+    body: &[u8],
+    expected: &'static str,
+) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let full = e.to_string();
+        // serde_json appends " at line L column C"; the variant has its own.
+        let message = match full.rfind(" at line ") {
+            Some(i) => full[..i].to_owned(),
+            None => full,
+        };
+        ClientError::InvalidJson {
+            url: url.to_string(),
+            expected,
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    })
+}
+
+fn objects_page(r: Decoded<Envelope<Box<RawValue>>>) -> ObjectsPage {
+    ObjectsPage {
+        objects: r.body.objects,
+        more: r.body.more,
+        next: r.body.next,
+        date_added_first: r.date_added_first,
+        date_added_last: r.date_added_last,
+    }
+}
+
+/// The query of a paged request: the filter, then `limit` and `next`.
+fn paging(
+    filter: &Filter,
+    limit: Option<usize>,
+    next: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut q = filter.query_pairs();
+    if let Some(l) = limit {
+        q.push(("limit", l.to_string()));
+    }
+    if let Some(n) = next {
+        q.push(("next", n.to_owned()));
+    }
+    q
+}
+
+/// The start of a body, as text, for an error message.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if text.len() <= BODY_EXCERPT_BYTES {
+        return text.into_owned();
+    }
+    let mut end = BODY_EXCERPT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// The API root of a collection URL: what comes before `collections/{id}/`.
+///
+/// # Errors
+/// [`ClientError::InvalidUrl`] when the URL has no `/collections/` segment.
+pub fn api_root_of(collection_url: &str) -> Result<String, ClientError> {
+    let trimmed = collection_url.trim_end_matches('/');
+    match trimmed.rfind("/collections/") {
+        Some(i) => Ok(trimmed[..=i].to_owned()),
+        None => Err(ClientError::InvalidUrl {
+            url: collection_url.to_owned(),
+            reason: "a collection URL ends with `collections/{id}/`".into(),
+        }),
+    }
+}
+
+/// Pages of a collection's objects, read one request at a time (see
+/// [`TaxiiClient::object_pages`]).
+#[derive(Debug)]
+pub struct ObjectPages<'c> {
+    client: &'c TaxiiClient,
+    collection_url: String,
+    filter: Filter,
+    limit: usize,
+    next: Option<String>,
+    done: bool,
+    n_pages: usize,
+}
+
+impl ObjectPages<'_> {
+    /// The next page, or `None` once the server said `more: false`.
+    ///
+    /// When a server says `more` without a `next` (allowed by §3.4), the
+    /// following request uses the page's `X-TAXII-Date-Added-Last` as
+    /// `added_after`.
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; [`ClientError::Protocol`] when the server says
+    /// `more` but gives no way to go on, or sends an empty page with `more`.
+    pub async fn next_page(&mut self) -> Result<Option<ObjectsPage>, ClientError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .client
+            .get_objects(
+                &self.collection_url,
+                &self.filter,
+                Some(self.limit),
+                self.next.as_deref(),
+            )
+            .await?;
+        self.n_pages += 1;
+        if !page.more {
+            self.done = true;
+        } else if page.objects.is_empty() {
+            self.done = true;
+            return Err(ClientError::Protocol {
+                url: self.collection_url.clone(),
+                reason: format!(
+                    "page {} is empty but says `more: true`; stopping rather than asking forever",
+                    self.n_pages
+                ),
+            });
+        } else if let Some(n) = &page.next {
+            self.next = Some(n.clone());
+        } else if let Some(last) = &page.date_added_last {
+            self.next = None;
+            self.filter.added_after = Some(last.clone());
+        } else {
+            self.done = true;
+            return Err(ClientError::Protocol {
+                url: self.collection_url.clone(),
+                reason: format!(
+                    "page {} says `more: true` without `next` or X-TAXII-Date-Added-Last",
+                    self.n_pages
+                ),
+            });
+        }
+        Ok(Some(page))
+    }
+
+    /// How many pages were read so far.
+    pub fn n_pages(&self) -> usize {
+        self.n_pages
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_filter_has_no_parameters() {
+        assert!(Filter::new().query_pairs().is_empty());
+    }
+
+    #[test]
+    fn filter_lists_are_joined_with_commas() {
+        let f = Filter::new()
+            .added_after("2026-01-01T00:00:00.000000Z")
+            .ids(["indicator--1", "malware--2"])
+            .types(["indicator", "malware", "relationship"])
+            .versions(["first", "last"])
+            .spec_versions(["2.1"]);
+        assert_eq!(
+            f.query_pairs(),
+            vec![
+                ("added_after", "2026-01-01T00:00:00.000000Z".to_owned()),
+                ("match[id]", "indicator--1,malware--2".to_owned()),
+                ("match[type]", "indicator,malware,relationship".to_owned()),
+                ("match[version]", "first,last".to_owned()),
+                ("match[spec_version]", "2.1".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn paging_adds_limit_and_next_after_the_filters() {
+        let f = Filter::new().types(["indicator"]);
+        assert_eq!(
+            paging(&f, Some(10), Some("abc")),
+            vec![
+                ("match[type]", "indicator".to_owned()),
+                ("limit", "10".to_owned()),
+                ("next", "abc".to_owned()),
+            ]
+        );
+        assert_eq!(paging(&Filter::new(), None, None), vec![]);
+    }
+
+    #[test]
+    fn filter_query_is_url_encoded_by_reqwest() {
+        let client = TaxiiClient::new("http://127.0.0.1:1/", Auth::None).unwrap();
+        let url = client
+            .join("http://127.0.0.1:1/api1/collections/c1/", &["objects"])
+            .unwrap();
+        let f = Filter::new()
+            .types(["indicator", "malware"])
+            .added_after("2026-01-01T00:00:00Z");
+        let req = client
+            .http
+            .get(url)
+            .query(&paging(&f, Some(5), None))
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.url().as_str(),
+            "http://127.0.0.1:1/api1/collections/c1/objects/?added_after=2026-01-01T00%3A00%3A00Z&match%5Btype%5D=indicator%2Cmalware&limit=5"
+        );
+    }
+
+    #[test]
+    fn taxii_error_message_is_parsed() {
+        let body = br#"{"title": "ProcessingError", "http_status": "400", "description": "The server did not understand the request or filter parameters: 'next' not valid"}"#;
+        let m = parse_error_message(body).unwrap();
+        assert_eq!(m.title, "ProcessingError");
+        assert_eq!(m.http_status.as_deref(), Some("400"));
+        assert_eq!(
+            m.description.as_deref(),
+            Some(
+                "The server did not understand the request or filter parameters: 'next' not valid"
+            )
+        );
+        let e = ClientError::Http {
+            method: "GET",
+            url: "http://h/api1/collections/c/objects/".into(),
+            status: 400,
+            message: Some(Box::new(m)),
+            body: String::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET http://h/api1/collections/c/objects/: HTTP 400: ProcessingError: The server did not understand the request or filter parameters: 'next' not valid"
+        );
+        assert_eq!(e.http_status(), Some(400));
+        assert!(!e.is_unauthorized());
+    }
+
+    #[test]
+    fn taxii_error_with_numeric_status_and_no_description() {
+        let m =
+            parse_error_message(br#"{"title":"Unauthorized","http_status":401,"error_code":"x"}"#)
+                .unwrap();
+        assert_eq!(m.http_status.as_deref(), Some("401"));
+        assert_eq!(m.description, None);
+        assert_eq!(m.error_code.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn non_taxii_error_bodies_are_kept_as_text() {
+        assert!(parse_error_message(b"Unauthorized Access").is_none());
+        assert!(parse_error_message(br#"{"description":"no title"}"#).is_none());
+        assert!(parse_error_message(b"[1,2]").is_none());
+        let e = ClientError::Http {
+            method: "GET",
+            url: "http://h/taxii2/".into(),
+            status: 401,
+            message: None,
+            body: "Unauthorized Access".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET http://h/taxii2/: HTTP 401: Unauthorized Access"
+        );
+        assert!(e.is_unauthorized());
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        let body = "é".repeat(BODY_EXCERPT_BYTES);
+        let e = excerpt(body.as_bytes());
+        assert!(e.len() <= BODY_EXCERPT_BYTES + '…'.len_utf8());
+        assert!(e.ends_with('…'));
+    }
+
+    #[test]
+    fn invalid_json_names_what_was_expected() {
+        let url = reqwest::Url::parse("http://h/taxii2/").unwrap();
+        let e = decode::<Discovery>(&url, b"{\"title\": 3}", "a discovery resource").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "http://h/taxii2/: expected a discovery resource, found invalid JSON at line 1 column 11: invalid type: integer `3`, expected a string"
+        );
+    }
+
+    #[test]
+    fn empty_envelope_is_an_empty_last_page() {
+        let url = reqwest::Url::parse("http://h/").unwrap();
+        let e: Envelope<Box<RawValue>> = decode(&url, b"{}", "an envelope").unwrap();
+        assert!(e.objects.is_empty());
+        assert!(!e.more);
+        assert!(e.next.is_none());
+    }
+
+    #[test]
+    fn urls_are_joined_with_trailing_slashes() {
+        let c = TaxiiClient::new("http://127.0.0.1:9", Auth::None).unwrap();
+        assert_eq!(
+            c.discovery_url().unwrap().as_str(),
+            "http://127.0.0.1:9/taxii2/"
+        );
+        assert_eq!(
+            c.collection_url("/api1", "91a7b528-80eb-42ed-a74d-c6fbd5a26116")
+                .unwrap(),
+            "http://127.0.0.1:9/api1/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/"
+        );
+        let d = TaxiiClient::new("https://h.example/taxii2/", Auth::None).unwrap();
+        assert_eq!(
+            d.discovery_url().unwrap().as_str(),
+            "https://h.example/taxii2/"
+        );
+        assert_eq!(
+            api_root_of("http://h/api1/collections/c1/").unwrap(),
+            "http://h/api1/"
+        );
+        assert!(api_root_of("http://h/api1/").is_err());
+        assert!(TaxiiClient::new("ftp://h/", Auth::None).is_err());
+    }
+
+    #[test]
+    fn secrets_are_not_debug_printed() {
+        let a = Auth::Basic {
+            user: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{a:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Auth::Bearer("tok".into())).contains("tok"));
+    }
+}
