@@ -10,10 +10,12 @@
 //! in front, or wait for the follow-up), push to partners, the dashboard.
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod query;
 pub mod server;
+pub mod sync;
 pub mod taxii;
 
 use std::future::Future;
