@@ -1,0 +1,320 @@
+//! The TAXII server's behaviour through its router, without a socket:
+//! paging under concurrent writes, limits, rights, errors.
+
+use accord_node::auth::{hash_password, token_digest};
+use accord_node::config::Config;
+use accord_node::server::{AppState, router};
+use accord_store::SqliteStore;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use tower::ServiceExt;
+
+const C1: &str = "11111111-1111-4111-8111-111111111111";
+const C2: &str = "22222222-2222-4222-8222-222222222222";
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+fn app(max_content_length: u64) -> (tempfile::TempDir, Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+data_dir = "unused"
+[limits]
+max_page_size = 50
+default_page_size = 20
+max_content_length = {max_content_length}
+[[api_roots]]
+name = "api1"
+title = "Root"
+[[api_roots.collections]]
+id = "{C1}"
+title = "One"
+[[api_roots.collections]]
+id = "{C2}"
+alias = "two"
+title = "Two"
+[[accounts]]
+name = "rw"
+password_hash = "{rw}"
+read = ["*"]
+write = ["*"]
+[[accounts]]
+name = "reader"
+password_hash = "{ro}"
+token_sha256 = ["{tok}"]
+read = ["{C1}"]
+"#,
+        rw = hash_password("rw-pass").unwrap(),
+        ro = hash_password("ro-pass").unwrap(),
+        tok = token_digest("reader-token"),
+    );
+    let config = Config::parse(&text, "test.toml").unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    (dir, router(AppState::new(config, store)))
+}
+
+fn basic(user: &str, pw: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
+    )
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("accept", TAXII)
+        .header("authorization", auth);
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", TAXII);
+            Body::from(serde_json::to_vec(&v).unwrap())
+        }
+        None => Body::empty(),
+    };
+    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, v, headers)
+}
+
+fn indicator(n: u32) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1",
+        "id": format!("indicator--{n:08x}-0000-4000-8000-000000000000"),
+        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": format!("[ipv4-addr:value = '198.51.100.{}']", n % 250),
+        "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z"
+    })
+}
+
+async fn post(app: &Router, coll: &str, objs: Vec<Value>) -> Value {
+    let (s, v, _) = call(
+        app,
+        "POST",
+        &format!("/api1/collections/{coll}/objects/"),
+        &basic("rw", "rw-pass"),
+        Some(json!({"objects": objs})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    v
+}
+
+#[tokio::test]
+async fn paging_never_skips_or_repeats_while_objects_are_added() {
+    let (_d, app) = app(1 << 20);
+    post(&app, C1, (0..95).map(indicator).collect()).await;
+    let auth = basic("rw", "rw-pass");
+    let mut seen = Vec::new();
+    let mut uri = format!("/api1/collections/{C1}/objects/?limit=10");
+    let mut added = 1000;
+    loop {
+        let (s, v, h) = call(&app, "GET", &uri, &auth, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let objs = v["objects"].as_array().cloned().unwrap_or_default();
+        if !objs.is_empty() {
+            assert!(
+                h.contains_key("x-taxii-date-added-first")
+                    && h.contains_key("x-taxii-date-added-last")
+            );
+        }
+        seen.extend(objs.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+        // Objects arrive between pages.
+        post(&app, C1, vec![indicator(added)]).await;
+        added += 1;
+        if v["more"] != json!(true) {
+            break;
+        }
+        uri = format!(
+            "/api1/collections/{C1}/objects/?next={}",
+            v["next"].as_str().unwrap()
+        );
+    }
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no object twice");
+    for n in 0..95 {
+        assert!(
+            unique.contains(&indicator(n)["id"].as_str().unwrap().to_owned()),
+            "object {n} not skipped"
+        );
+    }
+    // Objects added during paging come after the first ones, in order.
+    assert!(seen.len() >= 95);
+}
+
+#[tokio::test]
+async fn limits_are_honoured_and_clamped() {
+    let (_d, app) = app(1 << 20);
+    post(&app, C1, (0..60).map(indicator).collect()).await;
+    let auth = basic("rw", "rw-pass");
+    let (_, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(
+        v["objects"].as_array().unwrap().len(),
+        20,
+        "default page size"
+    );
+    let (_, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/?limit=1000"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(
+        v["objects"].as_array().unwrap().len(),
+        50,
+        "clamped to max_page_size"
+    );
+    assert_eq!(v["more"], json!(true));
+    let (s, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/?limit=0"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["description"].as_str().unwrap().contains("limit"), "{v}");
+}
+
+#[tokio::test]
+async fn rights_and_authentication() {
+    let (_d, app) = app(1 << 20);
+    post(&app, C1, vec![indicator(1)]).await;
+    let reader = basic("reader", "ro-pass");
+    // The reader sees only C1, read-only.
+    let (_, v, _) = call(&app, "GET", "/api1/collections/", &reader, None).await;
+    let colls = v["collections"].as_array().unwrap();
+    assert_eq!(colls.len(), 1);
+    assert_eq!(colls[0]["can_read"], json!(true));
+    assert_eq!(colls[0]["can_write"], json!(false));
+    let (s, _, _) = call(
+        &app,
+        "POST",
+        &format!("/api1/collections/{C1}/objects/"),
+        &reader,
+        Some(json!({"objects": [indicator(2)]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = call(&app, "GET", "/api1/collections/two/objects/", &reader, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Bearer token of the same account.
+    let (s, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/"),
+        "Bearer reader-token",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _, h) = call(&app, "GET", "/taxii2/", "Bearer nope", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(h.contains_key("www-authenticate"));
+    let (s, v, _) = call(&app, "GET", "/taxii2/", &basic("rw", "wrong"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["http_status"], json!("401"));
+}
+
+#[tokio::test]
+async fn bad_requests_get_taxii_errors() {
+    let (_d, app) = app(2000);
+    let auth = basic("rw", "rw-pass");
+    // Too large: 413 with a TAXII error.
+    let big: Vec<Value> = (0..20).map(indicator).collect();
+    let (s, v, _) = call(
+        &app,
+        "POST",
+        &format!("/api1/collections/{C1}/objects/"),
+        &auth,
+        Some(json!({"objects": big})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        v["description"]
+            .as_str()
+            .unwrap()
+            .contains("max_content_length")
+    );
+    // A cursor from another collection.
+    post(&app, C1, (0..3).map(indicator).collect()).await;
+    let (_, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/?limit=1"),
+        &auth,
+        None,
+    )
+    .await;
+    let next = v["next"].as_str().unwrap().to_owned();
+    let (s, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C2}/objects/?next={next}"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/?next=garbage"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Unknown things are 404s.
+    for uri in [
+        "/nope/",
+        "/api1/collections/33333333-3333-4333-8333-333333333333/",
+        "/api1/status/x/",
+        "/elsewhere",
+    ] {
+        let (s, v, _) = call(&app, "GET", uri, &auth, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{uri}: {v}");
+        assert!(v["title"].is_string());
+    }
+    // A conflicting version is a failure in the status, not an error.
+    let mut changed = indicator(1);
+    changed["pattern"] = json!("[ipv4-addr:value = '192.0.2.1']");
+    let st = post(&app, C1, vec![changed]).await;
+    assert_eq!(st["failure_count"], json!(1));
+    assert!(
+        st["failures"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already stored")
+    );
+}
