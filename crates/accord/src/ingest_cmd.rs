@@ -182,7 +182,7 @@ pub fn ingest(
                             t.seen += 1;
                             last_offset = c.offset;
                             rep.checked(c);
-                            if let Some(new) = new_object(c, &opts.collection, opts.origin) {
+                            if let Some(new) = new_object(c, opts.collection, opts.origin) {
                                 origins.push((c.anchor, c.offset, new.id.to_owned()));
                                 objs.push(new);
                             } else {

@@ -373,6 +373,15 @@ max_content_length = 104857600
 request_timeout_secs = 30
 # Requests served at once; more wait their turn.
 max_concurrent_requests = 512
+# Connections open at once; more wait in the kernel's backlog.
+max_connections = 4096
+# A connection that sends and receives nothing for this long is closed.
+idle_timeout_secs = 90
+
+# HTTPS: uncomment with your certificate chain and key (PEM).
+# [tls]
+# cert = "/etc/accord/cert.pem"
+# key = "/etc/accord/key.pem"
 
 # An API root is served at /NAME/. The first one is the default.
 [[api_roots]]

@@ -121,12 +121,22 @@ impl Accounts {
         let (scheme, rest) = header.split_once(' ').ok_or(AuthError::Malformed)?;
         if scheme.eq_ignore_ascii_case("bearer") {
             let digest: [u8; 32] = Sha256::digest(rest.trim().as_bytes()).into();
-            return self.by_token.get(&digest).cloned().map(Some).ok_or(AuthError::Denied);
+            return self
+                .by_token
+                .get(&digest)
+                .cloned()
+                .map(Some)
+                .ok_or(AuthError::Denied);
         }
         let (user, password) = basic_credentials(scheme, rest)?;
         let (_, caller) = self.by_name.get(&user).ok_or(AuthError::Denied)?;
         let key = self.key(&user, &password);
-        if self.verified.lock().map(|v| v.contains(&key)).unwrap_or(false) {
+        if self
+            .verified
+            .lock()
+            .map(|v| v.contains(&key))
+            .unwrap_or(false)
+        {
             return Ok(Some(caller.clone()));
         }
         Ok(None)

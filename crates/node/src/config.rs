@@ -75,10 +75,23 @@ pub struct Config {
     /// Accounts.
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// TLS: when set, the node serves HTTPS only.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// Set by `accord demo`: the node carries well-known demo credentials
     /// and refuses to listen anywhere but loopback.
     #[serde(default)]
     pub demo: bool,
+}
+
+/// The node's certificate and key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Limits on requests.
@@ -100,6 +113,13 @@ pub struct Limits {
     /// Requests served at once; more wait (bounded memory under load).
     #[serde(default = "default_concurrency")]
     pub max_concurrent_requests: usize,
+    /// Connections open at once; more wait in the kernel's backlog.
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
+    /// A connection that neither sends nor receives for this long is closed
+    /// (at least `request_timeout_secs` + 5, so a request is answered first).
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -110,6 +130,8 @@ impl Default for Limits {
             max_content_length: default_max_content(),
             request_timeout_secs: default_timeout(),
             max_concurrent_requests: default_concurrency(),
+            max_connections: default_connections(),
+            idle_timeout_secs: default_idle(),
         }
     }
 }
@@ -200,6 +222,12 @@ fn default_timeout() -> u64 {
 }
 fn default_concurrency() -> usize {
     512
+}
+fn default_connections() -> usize {
+    4096
+}
+fn default_idle() -> u64 {
+    90
 }
 
 impl Config {

@@ -6,13 +6,17 @@
 //! - [`auth`]: accounts, HTTP Basic (argon2) and bearer tokens, rights per collection.
 //! - [`query`]: TAXII filters and the opaque paging cursor.
 //!
-//! What it deliberately does not do (yet): TLS termination (put a TLS proxy
-//! in front, or wait for the follow-up), push to partners, the dashboard.
+//! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
+//! - [`client`]: a TAXII 2.1 client; [`sync`] pulls a partner's collection into the store.
+//!
+//! What it deliberately does not do (yet): push to partners on a schedule,
+//! the outbound policy, the dashboard.
 
 pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod listener;
 pub mod query;
 pub mod server;
 pub mod sync;
@@ -60,8 +64,34 @@ pub async fn serve(
     if config.demo && !addr.ip().is_loopback() {
         return Err(NodeError::DemoNotLoopback(addr));
     }
+    let tls = match &config.tls {
+        Some(t) => {
+            Some(
+                listener::tls_acceptor(&t.cert, &t.key).map_err(|source| NodeError::Io {
+                    addr: addr.to_string(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let limits = &config.limits;
+    let opts = listener::ListenOptions {
+        max_connections: limits.max_connections,
+        idle_timeout: std::time::Duration::from_secs(
+            limits
+                .idle_timeout_secs
+                .max(limits.request_timeout_secs + 5),
+        ),
+        handshake_timeout: std::time::Duration::from_secs(10),
+    };
     let store = accord_store::SqliteStore::open(&config.data_dir)?;
     let state = server::AppState::new(config, store);
+    let listener =
+        listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
+            addr: addr.to_string(),
+            source,
+        })?;
     axum::serve(listener, server::router(state))
         .with_graceful_shutdown(shutdown)
         .await
