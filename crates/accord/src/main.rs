@@ -43,6 +43,7 @@ enum Command {
     Serve(node_cmd::ServeArgs),
     Demo(node_cmd::DemoArgs),
     Init(node_cmd::InitArgs),
+    HashPassword(node_cmd::HashPasswordArgs),
     Generate(GenerateArgs),
 }
 
@@ -75,6 +76,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => node_cmd::serve(&args).map(|()| ExitCode::SUCCESS),
         Command::Demo(args) => node_cmd::demo(&args).map(|()| ExitCode::SUCCESS),
         Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),
+        Command::HashPassword(args) => node_cmd::hash_password(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {

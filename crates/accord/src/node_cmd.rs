@@ -421,3 +421,25 @@ write = ["*"]
     );
     Ok(())
 }
+
+/// Print the argon2 hash of a password read from standard input, for the
+/// `password_hash` of an account in accord.toml.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    printf '%s' 'correct horse battery staple' | accord hash-password")]
+pub struct HashPasswordArgs {}
+
+pub fn hash_password(_: &HashPasswordArgs) -> Result<()> {
+    let mut password = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    println!(
+        "{}",
+        accord_node::auth::hash_password(password).map_err(anyhow::Error::msg)?
+    );
+    Ok(())
+}

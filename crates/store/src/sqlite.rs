@@ -326,13 +326,23 @@ impl Store for SqliteStore {
             return Ok(Page::default());
         };
         let mut objects = Vec::new();
-        // One read transaction, so all sub-queries see the same snapshot.
-        let tx = self
-            .read
-            .unchecked_transaction()
-            .map_err(self.read_err("a read transaction"))?;
+        // Several sub-queries share one read transaction, so they see the
+        // same snapshot; a single statement is a snapshot by itself (and
+        // skipping BEGIN/COMMIT matters for point queries).
+        let tx = if plans.len() > 1 {
+            Some(
+                self.read
+                    .unchecked_transaction()
+                    .map_err(self.read_err("a read transaction"))?,
+            )
+        } else {
+            None
+        };
         for (sql, ps) in plans {
-            let mut st = tx.prepare_cached(&sql).map_err(self.read_err("objects"))?;
+            let mut st = self
+                .read
+                .prepare_cached(&sql)
+                .map_err(self.read_err("objects"))?;
             let rows = st
                 .query_map(params_from_iter(ps), read_object)
                 .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
