@@ -4,13 +4,16 @@
 //!
 //! ```text
 //! taxii_load post   URL USER PASSWORD OBJECTS ENVELOPE CLIENTS
-//! taxii_load get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS
+//! taxii_load get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS [RATE]
 //! ```
 //! URL is a collection URL (`http://127.0.0.1:8470/api1/collections/ID/`).
 //! `post` POSTs OBJECTS generated indicators in envelopes of ENVELOPE from
 //! CLIENTS concurrent clients and prints objects/s. `get-id` reads ids from a
 //! JSON-lines file of objects and GETs `objects/?match[id]=…` REQUESTS times
-//! from CLIENTS concurrent clients, printing latency percentiles.
+//! from CLIENTS concurrent clients, printing latency percentiles: as fast as
+//! the server answers (closed loop), or at RATE requests/s in all (each
+//! client paced), which shows the latency at a given load rather than the
+//! queueing of a saturated server.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,6 +114,7 @@ async fn get_id(
     ids_file: String,
     requests: usize,
     clients: usize,
+    rate: Option<f64>,
 ) {
     let text = std::fs::read_to_string(&ids_file).expect("read ids file");
     let ids: Vec<String> = text
@@ -126,7 +130,7 @@ async fn get_id(
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for k in 0..clients {
         let (ids, next, url, user, pw) = (
             ids.clone(),
             next.clone(),
@@ -137,7 +141,18 @@ async fn get_id(
         tasks.push(tokio::spawn(async move {
             let c = client();
             let mut lat = Vec::new();
+            let mut pace = rate.map(|r| {
+                // Clients start spread over one period, so the load is even, not in bursts.
+                let period = Duration::from_secs_f64(clients as f64 / r);
+                let start = tokio::time::Instant::now() + period.mul_f64(k as f64 / clients as f64);
+                let mut t = tokio::time::interval_at(start, period);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
             loop {
+                if let Some(p) = pace.as_mut() {
+                    p.tick().await;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= requests {
                     break;
@@ -181,8 +196,8 @@ async fn get_id(
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let usage = "usage: taxii_load post URL USER PASSWORD OBJECTS ENVELOPE CLIENTS | get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS";
-    assert!(a.len() == 8, "{usage}");
+    let usage = "usage: taxii_load post URL USER PASSWORD OBJECTS ENVELOPE CLIENTS | get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS [RATE]";
+    assert!(a.len() == 8 || (a.len() == 9 && a[1] == "get-id"), "{usage}");
     let n = |i: usize| a[i].parse::<usize>().expect(usage);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,6 +217,7 @@ fn main() {
             a[5].clone(),
             n(6),
             n(7),
+            a.get(8).map(|r| r.parse().expect(usage)),
         )),
         _ => panic!("{usage}"),
     }

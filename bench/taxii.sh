@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# TAXII 2.1 server benchmarks, side by side with medallion in the same run.
+#
+#   bash bench/taxii.sh          # ~6 minutes (medallion's paged GET alone is ~2 min)
+#
+# 1. taxii2-client against Accord and medallion 3.0.0 (gunicorn, memory
+#    backend): POST 5,000 indicators in envelopes of 1,000; paged GET of a
+#    5,000-object collection, limit 100 (bench/taxii_bench.py).
+# 2. The native load tool (crates/node/examples/taxii_load.rs) against
+#    `accord serve`: POST envelopes of 1,000 from 1, 2 and 4 clients; then
+#    GET match[id] on a 1,000,000-object store from 200 concurrent clients,
+#    unpaced (closed loop) and paced at 2,000 requests/s.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+build_accord
+(cd "$ROOT" && cargo build --release --locked -p accord-node --example taxii_load >&2)
+PY="$(peer_python)"
+"$PY" -c 'import gunicorn' 2>/dev/null || "$ROOT/.venv/bin/pip" install -q gunicorn==27.0.1 >&2
+LOAD="$ROOT/target/release/examples/taxii_load"
+J1M="$DATA/indicators-1m.jsonl"
+[ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
+OUT="$RUN_DIR/taxii.txt"
+{
+  echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
+  echo "== taxii2-client: Accord vs medallion (same run)"
+  "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 3 --runs-get 3 --runs-get-medallion 1 | head -12
+
+  W=$(mktemp -d "$DATA/taxii.XXXX")
+  PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  COLL=365fed99-08fa-fdcd-a1b3-fb247eb41d01
+  cat > "$W/accord.toml" <<TOML
+listen = "127.0.0.1:$PORT"
+data_dir = "$W/store"
+[limits]
+max_page_size = 1000
+[[api_roots]]
+name = "api1"
+title = "Bench"
+[[api_roots.collections]]
+id = "$COLL"
+store_name = "bench"
+title = "Bench"
+[[accounts]]
+name = "bench"
+password_hash = "$(printf 'bench-secret' | "$ACCORD" hash-password)"
+read = ["*"]
+write = ["*"]
+TOML
+  URL="http://127.0.0.1:$PORT/api1/collections/$COLL/"
+  echo "== native client: POST (durable), fresh store"
+  RUST_LOG=warn "$ACCORD" serve --config "$W/accord.toml" > "$W/log" 2>&1 & SRV=$!
+  sleep 1
+  for c in 1 2 4; do "$LOAD" post "$URL" bench bench-secret 50000 1000 "$c"; done
+  kill "$SRV"; wait "$SRV" || true
+  echo "== native client: GET match[id] on a 1,000,000-object store"
+  "$ACCORD" ingest --no-progress --data "$W/store" --collection bench "$J1M" 2>&1 | tail -1
+  RUST_LOG=warn "$ACCORD" serve --config "$W/accord.toml" > "$W/log" 2>&1 & SRV=$!
+  sleep 1
+  "$LOAD" get-id "$URL" bench bench-secret "$J1M" 2000 200 >/dev/null   # warm up: connections, password cache
+  "$LOAD" get-id "$URL" bench bench-secret "$J1M" 40000 200
+  "$LOAD" get-id "$URL" bench bench-secret "$J1M" 16000 200 2000
+  kill "$SRV"; wait "$SRV" || true
+  rm -rf "$W"
+} 2>&1 | tee "$OUT"
