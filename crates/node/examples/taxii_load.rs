@@ -197,7 +197,10 @@ async fn get_id(
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let usage = "usage: taxii_load post URL USER PASSWORD OBJECTS ENVELOPE CLIENTS | get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS [RATE]";
-    assert!(a.len() == 8 || (a.len() == 9 && a[1] == "get-id"), "{usage}");
+    assert!(
+        a.len() == 8 || (a.len() == 9 && a[1] == "get-id"),
+        "{usage}"
+    );
     let n = |i: usize| a[i].parse::<usize>().expect(usage);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
