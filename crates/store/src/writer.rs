@@ -122,7 +122,7 @@ impl Writer {
             source,
         })?;
         let (ckpt_tx, ckpt_rx) = crossbeam_channel::bounded::<()>(1);
-        std::thread::Builder::new()
+        let checkpoint_thread = std::thread::Builder::new()
             .name("accord-store-checkpoint".into())
             .spawn(move || checkpointer(&checkpoint_conn, &ckpt_rx))
             .map_err(|e| StoreError::Open {
@@ -135,7 +135,14 @@ impl Writer {
         let mut state = WriterState::new(conn, path.clone(), ckpt_tx)?;
         let thread = std::thread::Builder::new()
             .name("accord-store-writer".into())
-            .spawn(move || state.run(&rx))
+            .spawn(move || {
+                state.run(&rx);
+                // Stop the checkpoint thread and wait for its last
+                // checkpoint, so that when the last Writer handle is
+                // dropped nothing touches the database any more.
+                drop(state);
+                let _ = checkpoint_thread.join();
+            })
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
                 source: rusqlite::Error::SqliteFailure(
