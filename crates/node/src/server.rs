@@ -470,28 +470,82 @@ fn envelope(page: &Page, next: Option<&str>) -> Vec<u8> {
     out
 }
 
+/// One page of a paged read endpoint, with what the response needs.
+struct PageRead {
+    collection_id: String,
+    store_name: String,
+    params: Params,
+    page: Page,
+    next: Option<String>,
+}
+
+/// The common part of every paged read: caller, collection and its read
+/// right, parameters, cursor, the store query, the `next` cursor.
+async fn read_page(
+    s: &Arc<AppState>,
+    headers: &HeaderMap,
+    (root, coll): (&str, &str),
+    pairs: &[(String, String)],
+    (endpoint, object): (&str, Option<&str>),
+    default_version: VersionFilter,
+) -> Result<PageRead, ApiError> {
+    let caller = s.authenticate(headers).await?;
+    let c = readable(s, &caller, root, coll)?;
+    let params = params(pairs)?;
+    let (cursor, q) = paged_query(c, endpoint, &params, object, default_version)?;
+    let limit = page_limit(s, &params);
+    let what = match endpoint {
+        "manifest" => "reading the manifest",
+        "versions" => "reading versions",
+        _ => "reading objects",
+    };
+    let page = s.read(what, move |st| st.query(&q, limit)).await?;
+    let next = next_of(&cursor, &page);
+    Ok(PageRead {
+        collection_id: c.id.clone(),
+        store_name: c.store_name().to_owned(),
+        params,
+        page,
+        next,
+    })
+}
+
+/// An envelope response with its date headers.
+fn envelope_response(r: &PageRead) -> Response {
+    let mut res = (StatusCode::OK, envelope(&r.page, r.next.as_deref())).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_MEDIA_TYPE),
+    );
+    date_headers(&mut res, &r.page);
+    res
+}
+
+/// The TAXII version of a stored object: `modified`, else `created`, else
+/// when it was added (cyber-observables have no version).
+fn version_of(o: &accord_store::StoredObject) -> String {
+    o.modified
+        .clone()
+        .or_else(|| o.created.clone())
+        .unwrap_or_else(|| o.date_added.clone())
+}
+
 async fn get_objects(
     State(s): State<Arc<AppState>>,
     Path((root, coll)): Path<(String, String)>,
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = s.authenticate(&headers).await?;
-    let c = readable(&s, &caller, &root, &coll)?;
-    let params = params(&pairs)?;
-    let (cursor, q) = paged_query(c, "objects", &params, None, VersionFilter::Last)?;
-    let limit = page_limit(&s, &params);
-    let page = s
-        .read("reading objects", move |st| st.query(&q, limit))
-        .await?;
-    let next = next_of(&cursor, &page);
-    let mut r = (StatusCode::OK, envelope(&page, next.as_deref())).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(TAXII_MEDIA_TYPE),
-    );
-    date_headers(&mut r, &page);
-    Ok(r)
+    let r = read_page(
+        &s,
+        &headers,
+        (&root, &coll),
+        &pairs,
+        ("objects", None),
+        VersionFilter::Last,
+    )
+    .await?;
+    Ok(envelope_response(&r))
 }
 
 async fn get_object(
@@ -500,34 +554,31 @@ async fn get_object(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = s.authenticate(&headers).await?;
-    let c = readable(&s, &caller, &root, &coll)?;
-    let params = params(&pairs)?;
-    let (cursor, q) = paged_query(c, "object", &params, Some(&object), VersionFilter::Last)?;
-    let limit = page_limit(&s, &params);
-    let store_name = c.store_name().to_owned();
-    let id = object.clone();
-    let (page, exists) = s
-        .read("reading an object", move |st| {
-            let page = st.query(&q, limit)?;
-            let exists = !page.objects.is_empty() || !st.get_versions(&store_name, &id)?.is_empty();
-            Ok((page, exists))
-        })
-        .await?;
-    if !exists {
-        return Err(ApiError::not_found(format!(
-            "no object `{object}` in collection `{}`",
-            c.id
-        )));
+    let r = read_page(
+        &s,
+        &headers,
+        (&root, &coll),
+        &pairs,
+        ("object", Some(&object)),
+        VersionFilter::Last,
+    )
+    .await?;
+    if r.page.objects.is_empty() && r.params.next.is_none() {
+        // Nothing matched the filters: 404 only when no version exists at all.
+        let (store_name, id) = (r.store_name.clone(), object.clone());
+        let exists = s
+            .read("reading an object", move |st| {
+                Ok(!st.get_versions(&store_name, &id)?.is_empty())
+            })
+            .await?;
+        if !exists {
+            return Err(ApiError::not_found(format!(
+                "no object `{object}` in collection `{}`",
+                r.collection_id
+            )));
+        }
     }
-    let next = next_of(&cursor, &page);
-    let mut r = (StatusCode::OK, envelope(&page, next.as_deref())).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(TAXII_MEDIA_TYPE),
-    );
-    date_headers(&mut r, &page);
-    Ok(r)
+    Ok(envelope_response(&r))
 }
 
 async fn manifest(
@@ -536,36 +587,33 @@ async fn manifest(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = s.authenticate(&headers).await?;
-    let c = readable(&s, &caller, &root, &coll)?;
-    let params = params(&pairs)?;
-    let (cursor, q) = paged_query(c, "manifest", &params, None, VersionFilter::Last)?;
-    let limit = page_limit(&s, &params);
-    let page = s
-        .read("reading the manifest", move |st| st.query(&q, limit))
-        .await?;
-    let next = next_of(&cursor, &page);
+    let r = read_page(
+        &s,
+        &headers,
+        (&root, &coll),
+        &pairs,
+        ("manifest", None),
+        VersionFilter::Last,
+    )
+    .await?;
     let body = Manifest {
-        more: page.more,
-        next,
-        objects: page
+        more: r.page.more,
+        next: r.next.clone(),
+        objects: r
+            .page
             .objects
             .iter()
             .map(|o| ManifestRecord {
                 id: o.id.clone(),
                 date_added: o.date_added.clone(),
-                version: o
-                    .modified
-                    .clone()
-                    .or_else(|| o.created.clone())
-                    .unwrap_or_else(|| o.date_added.clone()),
+                version: version_of(o),
                 media_type: STIX_MEDIA_TYPE,
             })
             .collect(),
     };
-    let mut r = taxii_json(StatusCode::OK, &body);
-    date_headers(&mut r, &page);
-    Ok(r)
+    let mut res = taxii_json(StatusCode::OK, &body);
+    date_headers(&mut res, &r.page);
+    Ok(res)
 }
 
 async fn versions(
@@ -574,42 +622,33 @@ async fn versions(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = s.authenticate(&headers).await?;
-    let c = readable(&s, &caller, &root, &coll)?;
-    let params = params(&pairs)?;
-    let (cursor, q) = paged_query(c, "versions", &params, Some(&object), VersionFilter::All)?;
-    let limit = page_limit(&s, &params);
-    let page = s
-        .read("reading versions", move |st| st.query(&q, limit))
-        .await?;
-    if page.objects.is_empty() && params.next.is_none() {
+    let r = read_page(
+        &s,
+        &headers,
+        (&root, &coll),
+        &pairs,
+        ("versions", Some(&object)),
+        VersionFilter::All,
+    )
+    .await?;
+    if r.page.objects.is_empty() && r.params.next.is_none() {
         return Err(ApiError::not_found(format!(
             "no object `{object}` in collection `{}`",
-            c.id
+            r.collection_id
         )));
     }
-    let next = next_of(&cursor, &page);
-    let mut list: Vec<String> = page
-        .objects
-        .iter()
-        .map(|o| {
-            o.modified
-                .clone()
-                .or_else(|| o.created.clone())
-                .unwrap_or_else(|| o.date_added.clone())
-        })
-        .collect();
+    let mut list: Vec<String> = r.page.objects.iter().map(version_of).collect();
     list.sort_by_key(|v| accord_stix::Timestamp::parse(v).ok());
-    let mut r = taxii_json(
+    let mut res = taxii_json(
         StatusCode::OK,
         &Versions {
-            more: page.more,
-            next,
+            more: r.page.more,
+            next: r.next.clone(),
             versions: list,
         },
     );
-    date_headers(&mut r, &page);
-    Ok(r)
+    date_headers(&mut res, &r.page);
+    Ok(res)
 }
 
 async fn delete_object(
