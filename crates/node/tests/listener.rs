@@ -159,3 +159,35 @@ fn many_idle_connections_are_bounded_and_stalled_clients_are_cut_off() {
     drop(idle);
     assert!(get_discovery(addr).starts_with("HTTP/1.1 200"));
 }
+
+#[test]
+fn a_client_that_disconnects_mid_request_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _rt) = start(config(dir.path(), ""));
+    // Half an envelope, then the client goes away.
+    let body = r#"{"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z"}]}"#;
+    for cut in [0, body.len() / 2, body.len() - 1] {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "POST /api1/collections/55555555-5555-4555-8555-555555555555/objects/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Length: {}\r\n\r\n{}",
+            body.len(),
+            &body[..cut]
+        )
+        .unwrap();
+        drop(s);
+    }
+    // The node still serves, and nothing half-sent was stored.
+    assert!(get_discovery(addr).starts_with("HTTP/1.1 200"));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET /api1/collections/55555555-5555-4555-8555-555555555555/objects/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.ends_with("{\"more\":false}"), "nothing stored: {out}");
+}
