@@ -30,6 +30,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// next transaction, so one commit never holds memory without bound.
 const MAX_GROUP_OBJECTS: usize = 200_000;
 
+/// The WAL size past which the checkpoint thread makes the WAL start over
+/// (see `checkpointer`).
+const WAL_LIMIT_BYTES: u64 = 256 << 20;
+
 /// How many submissions may wait in the channel before submitters block.
 const QUEUE_DEPTH: usize = 64;
 
@@ -117,14 +121,22 @@ impl Writer {
                 path: path.clone(),
                 source,
             })?;
-        let checkpoint_conn = Connection::open(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let checkpoint_conn = Connection::open(&path)
+            .and_then(|c| {
+                c.busy_timeout(std::time::Duration::from_secs(10))
+                    .map(|()| c)
+            })
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
         let (ckpt_tx, ckpt_rx) = crossbeam_channel::bounded::<()>(1);
         let checkpoint_thread = std::thread::Builder::new()
             .name("accord-store-checkpoint".into())
-            .spawn(move || checkpointer(&checkpoint_conn, &ckpt_rx))
+            .spawn({
+                let wal = path.with_extension("sqlite-wal");
+                move || checkpointer(&checkpoint_conn, &wal, &ckpt_rx)
+            })
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
                 source: rusqlite::Error::SqliteFailure(
@@ -615,9 +627,18 @@ impl WriterState {
 /// signals a commit, without blocking it (PASSIVE). Ends when the writer
 /// stops. A failed checkpoint (a full disk, say) loses nothing: the frames
 /// stay in the WAL and the next checkpoint tries again.
-fn checkpointer(conn: &Connection, wake: &Receiver<()>) {
+fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
     while wake.recv().is_ok() {
         let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        // PASSIVE copies frames while the writer goes on appending, so the
+        // WAL never drains by itself and SQLite only starts it over once a
+        // checkpoint has caught up with every frame. Past the limit, a
+        // RESTART checkpoint waits (briefly: most frames are copied
+        // already) for the writer's current commit, finishes, and makes the
+        // next commit write the WAL from its start: the file stops growing.
+        if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_LIMIT_BYTES) {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+        }
     }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
