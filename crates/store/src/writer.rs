@@ -448,6 +448,21 @@ impl WriterState {
         Ok(n as u64)
     }
 
+    /// The hard bound on the WAL: the checkpoint thread's RESTART can lose
+    /// the race for the write lock against back-to-back commits, so past
+    /// four times [`WAL_LIMIT_BYTES`] the writer stops and truncates the WAL
+    /// itself (it holds no transaction here, so only readers of old
+    /// snapshots can delay it). Nothing is lost if it fails: the frames stay
+    /// in the WAL for the next checkpoint.
+    fn bound_wal(&mut self) {
+        let wal = self.path.with_extension("sqlite-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 4 * WAL_LIMIT_BYTES) {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+
     fn set_max_pages(&mut self, pages: i64) -> Result<(), StoreError> {
         self.conn
             .pragma_update(None, "max_page_count", pages)
@@ -474,6 +489,7 @@ impl WriterState {
                     // A submitter that stopped waiting does not matter.
                     let _ = put.reply.send(Ok(out));
                 }
+                self.bound_wal();
             }
             Err(e) if group.len() == 1 => {
                 let put = &group[0];
