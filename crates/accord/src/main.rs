@@ -8,6 +8,7 @@ mod input;
 mod locate;
 mod node_cmd;
 mod report;
+mod sync_cmd;
 mod validate_cmd;
 
 use anyhow::Result;
@@ -41,6 +42,7 @@ enum Command {
     Ingest(ingest_cmd::Args),
     Export(export_cmd::Args),
     Serve(node_cmd::ServeArgs),
+    Sync(sync_cmd::Args),
     Demo(node_cmd::DemoArgs),
     Init(node_cmd::InitArgs),
     HashPassword(node_cmd::HashPasswordArgs),
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest_cmd::run(&args),
         Command::Export(args) => export_cmd::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => node_cmd::serve(&args).map(|()| ExitCode::SUCCESS),
+        Command::Sync(args) => sync_cmd::run(&args),
         Command::Demo(args) => node_cmd::demo(&args).map(|()| ExitCode::SUCCESS),
         Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),
         Command::HashPassword(args) => node_cmd::hash_password(&args).map(|()| ExitCode::SUCCESS),

@@ -226,7 +226,17 @@ fn export_filters_by_collection_type_and_since() {
 #[test]
 fn help_teaches_by_example() {
     let dir = tempfile::tempdir().unwrap();
-    for cmd in ["validate", "ingest", "export", "generate"] {
+    for cmd in [
+        "validate",
+        "ingest",
+        "export",
+        "generate",
+        "serve",
+        "demo",
+        "init",
+        "sync",
+        "hash-password",
+    ] {
         let o = accord(&[cmd, "--help"], dir.path());
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success());

@@ -38,31 +38,7 @@ fn taxii2_client_reads_and_writes_the_demo_node() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let accord = env!("CARGO_BIN_EXE_accord");
-    let mut child = Command::new(accord)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--generated",
-            "2000",
-            "--data",
-        ])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut base = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Accord node listening on ") {
-            base = rest.split("/taxii2/").next().map(str::to_owned);
-            break;
-        }
-    }
-    let base = base.expect("the demo prints where it listens");
+    let (server, base) = demo(&data, "2000");
 
     // What the client should read: the last version of every stored object.
     let o = Command::new(accord)
@@ -111,4 +87,91 @@ fn demo_refuses_a_non_loopback_address() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
+}
+
+/// Starts `accord demo` on a free port; returns the server and its base URL.
+fn demo(data: &Path, generated: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--generated",
+            generated,
+            "--data",
+        ])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Accord node listening on ") {
+            let base = rest.split("/taxii2/").next().unwrap().to_owned();
+            return (server, base);
+        }
+    }
+    panic!("the demo never said where it listens");
+}
+
+#[test]
+fn accord_sync_pulls_a_partner_node_then_only_what_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base) = demo(&dir.path().join("partner"), "300");
+    let accord = env!("CARGO_BIN_EXE_accord");
+    let from = format!("{base}/demo/collections/demo/");
+    let ours = dir.path().join("ours");
+    let sync = |password: &str| {
+        Command::new(accord)
+            .args([
+                "sync", "--from", &from, "--user", "demo", "--into", "partner", "--data",
+            ])
+            .arg(&ours)
+            .env("ACCORD_PASSWORD", password)
+            .env_remove("ACCORD_DATA")
+            .output()
+            .unwrap()
+    };
+    let first = sync("demo");
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{err}");
+    let stored: u64 = err
+        .split(" stored,")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    // Everything the partner holds, every version.
+    let o = Command::new(accord)
+        .args([
+            "export",
+            "--versions",
+            "all",
+            "--jsonl",
+            "--collection",
+            "demo",
+            "--data",
+        ])
+        .arg(dir.path().join("partner"))
+        .output()
+        .unwrap();
+    let partner_count = String::from_utf8(o.stdout).unwrap().lines().count() as u64;
+    assert_eq!(stored, partner_count, "{err}");
+
+    // Nothing new: nothing fetched, the cursor file says where to start.
+    let again = sync("demo");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{err}");
+    assert!(err.starts_with("0 objects fetched"), "{err}");
+    assert!(ours.join("sync-state.json").exists());
+
+    // A wrong password fails clearly and changes nothing.
+    let bad = sync("nope");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("401"), "{err}");
+    drop(server);
 }
