@@ -2,6 +2,7 @@
 
 use crate::input::{Anchor, Format, Item, Source, scan};
 use accord_stix::{Issue, Object, is_valid, validate_object};
+use accord_store::ObjectMeta;
 
 /// One object after parsing and validation.
 pub struct Checked<'a> {
@@ -14,7 +15,7 @@ pub struct Checked<'a> {
     /// What the store indexes, when the object is valid. The parsed object
     /// itself is dropped on the worker thread that built it: freeing it
     /// there is cheaper than on the thread that consumes the results.
-    pub meta: Option<Meta>,
+    pub meta: Option<ObjectMeta>,
     /// Every issue found; an object with an error issue is invalid.
     pub issues: Vec<Issue>,
 }
@@ -23,35 +24,6 @@ impl Checked<'_> {
     /// Whether the object parsed and has no error.
     pub fn is_valid(&self) -> bool {
         self.meta.is_some()
-    }
-}
-
-/// The properties of a valid object that the store indexes.
-pub struct Meta {
-    /// `id`.
-    pub id: String,
-    /// `type`.
-    pub type_name: String,
-    /// `spec_version`; cyber-observables may leave it out and are read as 2.1.
-    pub spec_version: String,
-    /// `created`.
-    pub created: Option<String>,
-    /// `modified`.
-    pub modified: Option<String>,
-    /// The ids in `object_marking_refs`.
-    pub markings: Vec<String>,
-}
-
-impl Meta {
-    fn of(obj: &Object) -> Option<Meta> {
-        Some(Meta {
-            id: obj.id()?.to_owned(),
-            type_name: obj.type_name()?.to_owned(),
-            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
-            created: obj.created().map(str::to_owned),
-            modified: obj.modified().map(str::to_owned),
-            markings: obj.marking_refs().map(str::to_owned).collect(),
-        })
     }
 }
 
@@ -83,7 +55,7 @@ pub fn check_text(anchor: Option<Anchor>, offset: usize, text: &str) -> Checked<
         Ok(obj) => {
             let issues = validate_object(&obj);
             let meta = if is_valid(&issues) {
-                Meta::of(&obj)
+                ObjectMeta::from_object(&obj)
             } else {
                 None
             };

@@ -256,18 +256,9 @@ fn new_object<'c>(
     collection: &'c str,
     origin: &'c str,
 ) -> Option<NewObject<'c>> {
-    let m = c.meta.as_ref()?;
-    Some(NewObject {
-        raw: c.text,
-        id: &m.id,
-        type_name: &m.type_name,
-        spec_version: &m.spec_version,
-        created: m.created.as_deref(),
-        modified: m.modified.as_deref(),
-        markings: m.markings.iter().map(String::as_str).collect(),
-        collection,
-        origin,
-    })
+    c.meta
+        .as_ref()
+        .map(|m| m.new_object(c.text, collection, origin))
 }
 
 fn settle(f: Option<InFlight>, rep: &mut Reporter<'_>, t: &mut Totals) -> Result<()> {

@@ -16,7 +16,7 @@ use crate::taxii::{
 };
 use accord_stix::{Object, is_valid, validate_object};
 use accord_store::{
-    NewObject, Page, PutOutcome, SqliteStore, Store, StoreError, VersionFilter, Writer,
+    NewObject, ObjectMeta, Page, PutOutcome, SqliteStore, Store, StoreError, VersionFilter, Writer,
 };
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -821,15 +821,16 @@ fn ingest_envelope(
     })?;
     // Parse and validate on every core: a 1,000-object envelope is a few
     // milliseconds of work that would otherwise sit on one.
-    let results: Vec<Result<(Object, &str), StatusDetails>> = env
+    let results: Vec<Result<(ObjectMeta, &str), StatusDetails>> = env
         .objects
         .par_iter()
         .enumerate()
         .map(|(i, raw)| match Object::parse(raw.get()) {
             Ok(obj) => {
                 let issues = validate_object(&obj);
-                if is_valid(&issues) {
-                    Ok((obj, raw.get()))
+                // A valid object has a string id and type, so it has indexed fields.
+                if let (true, Some(meta)) = (is_valid(&issues), ObjectMeta::from_object(&obj)) {
+                    Ok((meta, raw.get()))
                 } else {
                     let reasons: Vec<String> = issues
                         .iter()
@@ -851,7 +852,7 @@ fn ingest_envelope(
         })
         .collect();
     let mut failures = Vec::new();
-    let mut checked: Vec<(Object, &str)> = Vec::with_capacity(results.len());
+    let mut checked: Vec<(ObjectMeta, &str)> = Vec::with_capacity(results.len());
     for r in results {
         match r {
             Ok(c) => checked.push(c),
@@ -860,19 +861,7 @@ fn ingest_envelope(
     }
     let news: Vec<NewObject<'_>> = checked
         .iter()
-        .filter_map(|(o, raw)| {
-            Some(NewObject {
-                raw,
-                id: o.id()?,
-                type_name: o.type_name()?,
-                spec_version: o.spec_version().unwrap_or("2.1"),
-                created: o.created(),
-                modified: o.modified(),
-                markings: o.marking_refs().collect(),
-                collection: store_name,
-                origin,
-            })
-        })
+        .map(|(m, raw)| m.new_object(raw, store_name, origin))
         .collect();
     let outcomes = if news.is_empty() {
         Vec::new()

@@ -24,7 +24,7 @@
 
 use crate::client::{ClientError, Filter, TaxiiClient};
 use accord_stix::{Object, Timestamp, is_valid, validate_object};
-use accord_store::{NewObject, PutOutcome, StoreError, Writer};
+use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
 use serde_json::value::RawValue;
 
 /// How a sync reads the remote collection.
@@ -388,17 +388,7 @@ fn store_page(
     }
     let batch: Vec<NewObject<'_>> = metas
         .iter()
-        .map(|(raw, m)| NewObject {
-            raw,
-            id: &m.id,
-            type_name: &m.type_name,
-            spec_version: &m.spec_version,
-            created: m.created.as_deref(),
-            modified: m.modified.as_deref(),
-            markings: m.markings.iter().map(String::as_str).collect(),
-            collection,
-            origin,
-        })
+        .map(|(raw, m)| m.new_object(raw, collection, origin))
         .collect();
     if batch.is_empty() {
         return Ok(out);
@@ -417,19 +407,9 @@ fn store_page(
     Ok(out)
 }
 
-/// What the store indexes of a valid object.
-struct Meta {
-    id: String,
-    type_name: String,
-    spec_version: String,
-    created: Option<String>,
-    modified: Option<String>,
-    markings: Vec<String>,
-}
-
 /// Parses and validates one object: its indexed fields, or its id and the
 /// validator's errors.
-fn check(raw: &str) -> Result<Meta, (Option<String>, String)> {
+fn check(raw: &str) -> Result<ObjectMeta, (Option<String>, String)> {
     let obj = Object::parse(raw).map_err(|e| (None, e.to_string()))?;
     let issues = validate_object(&obj);
     let id = obj.id().map(str::to_owned);
@@ -443,18 +423,7 @@ fn check(raw: &str) -> Result<Meta, (Option<String>, String)> {
         return Err((id, reason));
     }
     // A valid object has a string id and type.
-    match (id, obj.type_name()) {
-        (Some(id), Some(type_name)) => Ok(Meta {
-            id,
-            type_name: type_name.to_owned(),
-            // Cyber-observables may leave spec_version out; they are 2.1.
-            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
-            created: obj.created().map(str::to_owned),
-            modified: obj.modified().map(str::to_owned),
-            markings: obj.marking_refs().map(str::to_owned).collect(),
-        }),
-        (id, _) => Err((id, "the object has no string `id` or `type`".to_owned())),
-    }
+    ObjectMeta::from_object(&obj).ok_or((id, "the object has no string `id` or `type`".to_owned()))
 }
 
 #[cfg(test)]

@@ -130,6 +130,60 @@ pub struct NewObject<'a> {
     pub origin: &'a str,
 }
 
+/// The properties of a valid STIX object that the store indexes, owned, so
+/// that the parsed object can be dropped where it was parsed. Every path
+/// into the store (file ingest, TAXII POST, partner sync) goes through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// `id`.
+    pub id: String,
+    /// `type`.
+    pub type_name: String,
+    /// `spec_version`; cyber-observables may leave it out and are read as 2.1.
+    pub spec_version: String,
+    /// `created`.
+    pub created: Option<String>,
+    /// `modified`.
+    pub modified: Option<String>,
+    /// The ids in `object_marking_refs`.
+    pub markings: Vec<String>,
+}
+
+impl ObjectMeta {
+    /// The indexed properties of `obj`; `None` without a string `id` and `type`.
+    pub fn from_object(obj: &accord_stix::Object) -> Option<ObjectMeta> {
+        Some(ObjectMeta {
+            id: obj.id()?.to_owned(),
+            type_name: obj.type_name()?.to_owned(),
+            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
+            created: obj.created().map(str::to_owned),
+            modified: obj.modified().map(str::to_owned),
+            markings: obj.marking_refs().map(str::to_owned).collect(),
+        })
+    }
+
+    /// The object to store: these fields, its exact text, where it goes and
+    /// where it came from.
+    pub fn new_object<'a>(
+        &'a self,
+        raw: &'a str,
+        collection: &'a str,
+        origin: &'a str,
+    ) -> NewObject<'a> {
+        NewObject {
+            raw,
+            id: &self.id,
+            type_name: &self.type_name,
+            spec_version: &self.spec_version,
+            created: self.created.as_deref(),
+            modified: self.modified.as_deref(),
+            markings: self.markings.iter().map(String::as_str).collect(),
+            collection,
+            origin,
+        }
+    }
+}
+
 /// What happened to one object of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PutOutcome {
