@@ -2,26 +2,11 @@
 //! ../shared/data/stix: the same ids and versions come out, and the OASIS
 //! stix2-validator accepts the exported bundle.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("ACCORD_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    );
-    let ok = Command::new(&p)
-        .args(["-c", "import stix2validator"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import stix2validator: run ./test.sh, which installs the OASIS tools in .venv",
-        p.display()
-    );
-    p
-}
 
 fn ids_and_versions(v: &serde_json::Value, out: &mut BTreeSet<(String, String)>) {
     let objects = match v.get("objects") {
@@ -42,7 +27,7 @@ fn ids_and_versions(v: &serde_json::Value, out: &mut BTreeSet<(String, String)>)
 
 #[test]
 fn ingest_then_export_round_trips_and_stix2_validator_accepts_it() {
-    let python = python();
+    let python = common::python("stix2validator");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix");

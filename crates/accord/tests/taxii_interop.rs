@@ -1,26 +1,11 @@
 //! The OASIS taxii2-client against `accord demo`, as a user runs them: a real
 //! server process on 127.0.0.1, a real client in Python.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-fn python() -> PathBuf {
-    let p = std::env::var_os("ACCORD_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    );
-    let ok = Command::new(&p)
-        .args(["-c", "import taxii2client, stix2validator"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import taxii2client: run ./test.sh, which installs the OASIS tools in .venv",
-        p.display()
-    );
-    p
-}
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 /// Stops the server when the test ends, however it ends.
 struct Server(Child);
@@ -34,7 +19,7 @@ impl Drop for Server {
 
 #[test]
 fn taxii2_client_reads_and_writes_the_demo_node() {
-    let python = python();
+    let python = common::python("taxii2client, stix2validator");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let accord = env!("CARGO_BIN_EXE_accord");
