@@ -1,0 +1,559 @@
+//! C2SP tlog-tiles: tile and entry bundle paths, tile bytes from stored
+//! hashes, entry bundles, and a client that computes roots and proofs from
+//! fetched tiles alone.
+//!
+//! Paths (relative to the log's URL prefix): `tile/<L>/<N>[.p/<W>]` for the
+//! hashes at level `8·L` and `tile/entries/<N>[.p/<W>]` for the entries,
+//! where `<N>` is written in 3-digit groups, all but the last prefixed with
+//! `x` (`1234067` → `x001/x234/067`), and `.p/<W>` marks a partial tile of
+//! `W` < 256 hashes or entries. A tile is its hashes concatenated (32 bytes
+//! each); an entry bundle is each entry prefixed by its big-endian u16
+//! length.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::tree::Adapter;
+use crate::{Error, Hash, HashReader, leaf_hash};
+
+/// Tile height: a tile spans 8 levels of the tree.
+pub const TILE_HEIGHT: u8 = 8;
+/// Hashes in a full tile.
+pub const TILE_WIDTH: u32 = 1 << TILE_HEIGHT;
+
+/// What a tile holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TileKind {
+    /// Merkle tree hashes at tree level `8 * level`.
+    Hashes {
+        /// Tile level, 0 to 63.
+        level: u8,
+    },
+    /// Log entries (an entry bundle).
+    Entries,
+}
+
+/// A tile or entry bundle coordinate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tile {
+    /// Hashes (at a level) or entries.
+    pub kind: TileKind,
+    /// Index within the level.
+    pub index: u64,
+    /// Number of hashes or entries, 1 to 256 (256 = full).
+    pub width: u32,
+}
+
+impl Tile {
+    /// The path relative to the log prefix.
+    pub fn path(&self) -> String {
+        let mut s = String::from("tile/");
+        match self.kind {
+            TileKind::Hashes { level } => s.push_str(&level.to_string()),
+            TileKind::Entries => s.push_str("entries"),
+        }
+        s.push('/');
+        s.push_str(&index_path(self.index));
+        if self.width < TILE_WIDTH {
+            s.push_str(&format!(".p/{}", self.width));
+        }
+        s
+    }
+
+    /// Parses a path relative to the log prefix (no leading slash); only
+    /// the canonical form is accepted.
+    pub fn parse_path(path: &str) -> Result<Self, Error> {
+        let bad = |reason| Error::TilePath {
+            path: path.to_owned(),
+            reason,
+        };
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or_else(|| bad("not under tile/"))?;
+        let (first, rest) = rest.split_once('/').ok_or_else(|| bad("no index"))?;
+        let kind = if first == "entries" {
+            TileKind::Entries
+        } else {
+            let level: u8 = parse_decimal(first).ok_or_else(|| bad("level is not a decimal"))?;
+            if level > 63 {
+                return Err(bad("level above 63"));
+            }
+            TileKind::Hashes { level }
+        };
+        let (index_part, width) = match rest.split_once(".p/") {
+            Some((i, w)) => {
+                let w: u32 = parse_decimal(w).ok_or_else(|| bad("width is not a decimal"))?;
+                if !(1..TILE_WIDTH).contains(&w) {
+                    return Err(bad("partial width not in 1..=255"));
+                }
+                (i, w)
+            }
+            None => (rest, TILE_WIDTH),
+        };
+        let groups: Vec<&str> = index_part.split('/').collect();
+        let mut index: u64 = 0;
+        for (i, g) in groups.iter().enumerate() {
+            let last = i + 1 == groups.len();
+            let digits = if last {
+                *g
+            } else {
+                g.strip_prefix('x')
+                    .ok_or_else(|| bad("index group without x prefix"))?
+            };
+            if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("index group is not 3 digits"));
+            }
+            let d: u64 = digits.parse().map_err(|_| bad("index group"))?;
+            index = index
+                .checked_mul(1000)
+                .and_then(|v| v.checked_add(d))
+                .ok_or_else(|| bad("index overflows"))?;
+        }
+        let t = Tile { kind, index, width };
+        if t.path() != path {
+            return Err(bad("not in canonical form"));
+        }
+        Ok(t)
+    }
+
+    /// The first leaf index the tile covers.
+    pub fn start_leaf(&self) -> u64 {
+        let level = match self.kind {
+            TileKind::Hashes { level } => u32::from(level),
+            TileKind::Entries => 0,
+        };
+        self.index
+            .checked_shl((level + 1) * u32::from(TILE_HEIGHT))
+            .unwrap_or(u64::MAX)
+    }
+
+    fn to_tlog(self) -> Option<tlog_tiles::Tile> {
+        match self.kind {
+            TileKind::Hashes { level } if (1..=TILE_WIDTH).contains(&self.width) => Some(
+                tlog_tiles::Tile::new(TILE_HEIGHT, level, self.index, self.width, false),
+            ),
+            _ => None,
+        }
+    }
+
+    fn from_tlog(t: &tlog_tiles::Tile) -> Tile {
+        Tile {
+            kind: TileKind::Hashes { level: t.level() },
+            index: t.level_index(),
+            width: t.width(),
+        }
+    }
+}
+
+fn parse_decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn index_path(mut n: u64) -> String {
+    let mut s = format!("{:03}", n % 1000);
+    while n >= 1000 {
+        n /= 1000;
+        s = format!("x{:03}/{s}", n % 1000);
+    }
+    s
+}
+
+/// The hash tiles to (re)publish when the tree grows from `old_size` to
+/// `new_size` leaves: each new full tile and the new partial tiles. The
+/// entry bundles to publish are the level-0 ones with kind
+/// [`TileKind::Entries`] (see [`entry_bundles_for_growth`]).
+pub fn tiles_for_growth(old_size: u64, new_size: u64) -> Vec<Tile> {
+    if new_size <= old_size {
+        return Vec::new();
+    }
+    tlog_tiles::Tile::new_tiles(TILE_HEIGHT, old_size, new_size)
+        .iter()
+        .map(Tile::from_tlog)
+        .collect()
+}
+
+/// The entry bundles to (re)publish when the tree grows.
+pub fn entry_bundles_for_growth(old_size: u64, new_size: u64) -> Vec<Tile> {
+    tiles_for_growth(old_size, new_size)
+        .into_iter()
+        .filter(|t| t.kind == TileKind::Hashes { level: 0 })
+        .map(|t| Tile {
+            kind: TileKind::Entries,
+            ..t
+        })
+        .collect()
+}
+
+/// The tile's bytes (its hashes concatenated), read from stored hashes.
+pub fn tile_bytes<R: HashReader + ?Sized>(reader: &R, tile: &Tile) -> Result<Vec<u8>, Error> {
+    let t = tile.to_tlog().ok_or_else(|| Error::Tile {
+        path: tile.path(),
+        reason: "not a hash tile of width 1..=256".into(),
+    })?;
+    let adapter = Adapter::new(reader, "tile");
+    let r = t.read_data(&adapter);
+    adapter.finish(r)
+}
+
+/// Encodes entries as an entry bundle (big-endian u16 length prefixes).
+pub fn entry_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, Error> {
+    let total: usize = entries.iter().map(|e| e.as_ref().len() + 2).sum();
+    let mut out = Vec::with_capacity(total);
+    for (i, e) in entries.iter().enumerate() {
+        let e = e.as_ref();
+        let len = u16::try_from(e.len()).map_err(|_| Error::LeafTooLarge {
+            index: i as u64,
+            len: e.len(),
+        })?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(e);
+    }
+    Ok(out)
+}
+
+/// Splits an entry bundle into its entries.
+pub fn parse_entry_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        if rest.len() < 2 {
+            return Err(Error::Tile {
+                path: "entry bundle".into(),
+                reason: format!("truncated length prefix after {} entries", out.len()),
+            });
+        }
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        if rest.len() < 2 + len {
+            return Err(Error::Tile {
+                path: "entry bundle".into(),
+                reason: format!(
+                    "entry {} declares {len} bytes, {} remain",
+                    out.len(),
+                    rest.len() - 2
+                ),
+            });
+        }
+        out.push(&rest[2..2 + len]);
+        rest = &rest[2 + len..];
+    }
+    Ok(out)
+}
+
+/// Checks an entry bundle against the tree: each entry's leaf hash must be
+/// the leaf hash `reader` gives (use a [`TiledReader`] to check against a
+/// verified checkpoint). Returns the entries.
+pub fn verify_entry_bundle<'b, R: HashReader + ?Sized>(
+    reader: &R,
+    bundle: &Tile,
+    bytes: &'b [u8],
+) -> Result<Vec<&'b [u8]>, Error> {
+    let fail = |reason: String| Error::Tile {
+        path: bundle.path(),
+        reason,
+    };
+    if bundle.kind != TileKind::Entries {
+        return Err(fail("not an entry bundle".into()));
+    }
+    let entries = parse_entry_bundle(bytes)?;
+    if entries.len() as u64 != u64::from(bundle.width) {
+        return Err(fail(format!(
+            "{} entries, the path says {}",
+            entries.len(),
+            bundle.width
+        )));
+    }
+    let start = bundle.start_leaf();
+    let indexes: Vec<u64> = (0..u64::from(bundle.width))
+        .map(|i| crate::stored_hash_index(0, start + i))
+        .collect();
+    let adapter = Adapter::new(reader, "entry bundle");
+    let hashes = {
+        use tlog_tiles::HashReader as _;
+        let r = adapter.read_hashes(&indexes);
+        adapter.finish(r)?
+    };
+    for (i, (e, h)) in entries.iter().zip(hashes).enumerate() {
+        if leaf_hash(e) != Hash::from(h) {
+            return Err(fail(format!(
+                "entry {} does not hash to leaf {}",
+                i,
+                start + i as u64
+            )));
+        }
+    }
+    Ok(entries)
+}
+
+/// Where a client gets tiles: a map filled by HTTP GETs, a cache, or (in
+/// tests) the log itself. Returns `None` for a tile it does not have yet.
+pub trait TileSource {
+    /// The bytes served at `path` (relative to the log prefix).
+    fn tile(&self, path: &str) -> Option<Vec<u8>>;
+}
+
+impl TileSource for HashMap<String, Vec<u8>> {
+    fn tile(&self, path: &str) -> Option<Vec<u8>> {
+        self.get(path).cloned()
+    }
+}
+
+impl<F: Fn(&str) -> Option<Vec<u8>>> TileSource for F {
+    fn tile(&self, path: &str) -> Option<Vec<u8>> {
+        self(path)
+    }
+}
+
+/// A [`HashReader`] over tiles fetched from a log, for a tree whose size
+/// and root come from a verified checkpoint. Every tile is checked against
+/// the root (full tiles through their parents) before any hash is used, so
+/// roots and proofs computed over it are as good as the checkpoint.
+///
+/// When tiles are missing the read fails with [`Error::TilesMissing`]
+/// listing their paths: fetch them (in parallel), add them to the source,
+/// and ask again.
+pub struct TiledReader<'a, S: ?Sized> {
+    size: u64,
+    root: Hash,
+    source: &'a S,
+}
+
+impl<'a, S: TileSource + ?Sized> TiledReader<'a, S> {
+    /// A reader for the tree of `size` leaves with root `root`.
+    pub fn new(size: u64, root: Hash, source: &'a S) -> Self {
+        TiledReader { size, root, source }
+    }
+}
+
+/// Errors of a [`TiledReader`].
+#[derive(Debug, thiserror::Error)]
+pub enum TiledReadError {
+    /// Tiles to fetch first.
+    #[error("{} tiles missing", .0.len())]
+    Missing(Vec<String>),
+    /// A tile does not match the checkpoint or is malformed.
+    #[error("tiles do not match the tree: {0}")]
+    Invalid(String),
+}
+
+struct SourceAdapter<'a, S: ?Sized> {
+    source: &'a S,
+    missing: RefCell<Vec<String>>,
+}
+
+impl<S: TileSource + ?Sized> tlog_tiles::TileReader for SourceAdapter<'_, S> {
+    fn height(&self) -> u8 {
+        TILE_HEIGHT
+    }
+    fn read_tiles(&self, tiles: &[tlog_tiles::Tile]) -> Result<Vec<Vec<u8>>, tlog_tiles::Error> {
+        let mut out = Vec::with_capacity(tiles.len());
+        let mut missing = self.missing.borrow_mut();
+        for t in tiles {
+            let path = Tile::from_tlog(t).path();
+            match self.source.tile(&path) {
+                Some(d) => out.push(d),
+                None => missing.push(path),
+            }
+        }
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(tlog_tiles::Error::InvalidInput("missing tiles".into()))
+        }
+    }
+    fn save_tiles(&self, _tiles: &[tlog_tiles::Tile], _data: &[Vec<u8>]) {}
+}
+
+impl<S: TileSource + ?Sized> HashReader for TiledReader<'_, S> {
+    type Error = TiledReadError;
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TiledReadError> {
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = crate::stored_hash_index(0, self.size);
+        if self.size == 0 || indexes.iter().any(|&i| i >= limit) {
+            return Err(TiledReadError::Invalid(format!(
+                "stored hash index not in a tree of size {}",
+                self.size
+            )));
+        }
+        let adapter = SourceAdapter {
+            source: self.source,
+            missing: RefCell::new(Vec::new()),
+        };
+        let r = tlog_tiles::TileHashReader::new(self.size, self.root.into(), &adapter);
+        match tlog_tiles::HashReader::read_hashes(&r, indexes) {
+            Ok(v) => Ok(v.into_iter().map(Hash::from).collect()),
+            Err(e) => {
+                let missing = adapter.missing.into_inner();
+                if missing.is_empty() {
+                    Err(TiledReadError::Invalid(e.to_string()))
+                } else {
+                    Err(TiledReadError::Missing(missing))
+                }
+            }
+        }
+    }
+}
+
+impl<S: TileSource + ?Sized> TiledReader<'_, S> {
+    /// The root recomputed from the tiles (equal to the checkpoint's when
+    /// the tiles are right).
+    pub fn root(&self) -> Result<Hash, Error> {
+        with_tiles(crate::tree_root(self, self.size))
+    }
+
+    /// Inclusion proof of leaf `index` in this tree, from tiles.
+    pub fn inclusion_proof(&self, index: u64) -> Result<Vec<Hash>, Error> {
+        with_tiles(crate::inclusion_proof(self, index, self.size))
+    }
+
+    /// Consistency proof from the tree of `old_size` leaves to this one,
+    /// from tiles.
+    pub fn consistency_proof(&self, old_size: u64) -> Result<Vec<Hash>, Error> {
+        with_tiles(crate::consistency_proof(self, old_size, self.size))
+    }
+
+    /// Checks an entry bundle against this tree and returns its entries.
+    pub fn verify_entry_bundle<'b>(
+        &self,
+        bundle: &Tile,
+        bytes: &'b [u8],
+    ) -> Result<Vec<&'b [u8]>, Error> {
+        with_tiles(verify_entry_bundle(self, bundle, bytes))
+    }
+}
+
+/// Turns a [`TiledReader`]'s storage error into [`Error::TilesMissing`] or
+/// [`Error::Tile`].
+fn with_tiles<T>(r: Result<T, Error>) -> Result<T, Error> {
+    match r {
+        Err(Error::Storage {
+            source,
+            what,
+            count,
+        }) => match source.downcast::<TiledReadError>() {
+            Ok(e) => match *e {
+                TiledReadError::Missing(paths) => Err(Error::TilesMissing { paths }),
+                TiledReadError::Invalid(reason) => Err(Error::Tile {
+                    path: what.to_owned(),
+                    reason,
+                }),
+            },
+            Err(source) => Err(Error::Storage {
+                source,
+                what,
+                count,
+            }),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        let t = |level, index, width| Tile {
+            kind: TileKind::Hashes { level },
+            index,
+            width,
+        };
+        // Vectors from trillian-tessera's api/layout tests and the C2SP text.
+        for (tile, path) in [
+            (t(0, 0, 256), "tile/0/000"),
+            (t(0, 0, 255), "tile/0/000.p/255"),
+            (t(1, 0, 1), "tile/1/000.p/1"),
+            (t(15, 455_667, 256), "tile/15/x455/667"),
+            (t(3, 1_234_567, 256), "tile/3/x001/x234/567"),
+            (t(0, 1_234_067, 89), "tile/0/x001/x234/067.p/89"),
+            (
+                t(63, 999_999_999_999_999_999, 255),
+                "tile/63/x999/x999/x999/x999/x999/999.p/255",
+            ),
+            (
+                Tile {
+                    kind: TileKind::Entries,
+                    index: 123_456_789_000,
+                    width: 256,
+                },
+                "tile/entries/x123/x456/x789/000",
+            ),
+            (
+                Tile {
+                    kind: TileKind::Entries,
+                    index: 255,
+                    width: 253,
+                },
+                "tile/entries/255.p/253",
+            ),
+        ] {
+            assert_eq!(tile.path(), path);
+            assert_eq!(Tile::parse_path(path).unwrap(), tile, "{path}");
+        }
+        for bad in [
+            "tile/0/x001/x234/067.p/",
+            "tile/0/x001/x234/067.p",
+            "tile/0/x001/x234/",
+            "tile/0/x001/x234",
+            "tile/0/x001/",
+            "tile/0/x001",
+            "tile/1/x001/.p/abc",
+            "tile/64/x001/002",
+            "tile/-1/x001/002",
+            "tile/abc/x001/002",
+            "tile/8/001/002",
+            "tile/8/x001/0002",
+            "tile/8/x001/-002",
+            "tile/8/x001/002.p/256",
+            "tile/8/002.p/0",
+            "tile/08/002",
+            "tile/8/x000/002",
+            "tile/data/000",
+            "/tile/0/000",
+            "tile/0/x018/x446/x744/x073/x709/x551/616",
+        ] {
+            assert!(Tile::parse_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn growth_tiles_match_the_spec_example() {
+        // "a tree of size 70,000 will be represented by 273 full level 0
+        // tiles, one partial level 0 tile of width 112, one full level 1
+        // tile, one partial level 1 tile of width 17, and one partial level
+        // 2 tile of width 1."
+        let tiles = tiles_for_growth(0, 70_000);
+        let count = |level: u8, width: u32| {
+            tiles
+                .iter()
+                .filter(|t| t.kind == TileKind::Hashes { level } && t.width == width)
+                .count()
+        };
+        assert_eq!(count(0, 256), 273);
+        assert_eq!(count(0, 112), 1);
+        assert_eq!(count(1, 256), 1);
+        assert_eq!(count(1, 17), 1);
+        assert_eq!(count(2, 1), 1);
+        assert_eq!(tiles.len(), 277);
+        assert_eq!(entry_bundles_for_growth(0, 70_000).len(), 274);
+        assert!(tiles_for_growth(5, 5).is_empty());
+    }
+
+    #[test]
+    fn entry_bundles_round_trip() {
+        let entries: Vec<Vec<u8>> = vec![b"".to_vec(), b"a".to_vec(), vec![7; 300]];
+        let b = entry_bundle(&entries).unwrap();
+        assert_eq!(&b[..5], &[0, 0, 0, 1, b'a']);
+        let back = parse_entry_bundle(&b).unwrap();
+        assert_eq!(back, entries.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        assert!(parse_entry_bundle(&b[..b.len() - 1]).is_err());
+        assert!(parse_entry_bundle(&[0]).is_err());
+        assert!(entry_bundle(&[vec![0u8; 65536]]).is_err());
+    }
+}
