@@ -278,6 +278,14 @@ impl LogSigner {
         self.id
     }
 
+    /// Signs any note text (newline-terminated UTF-8 without other control
+    /// characters): the signed note bytes. Checkpoints use [`Self::sign`].
+    pub fn sign_text(&self, text: &str) -> Result<Vec<u8>, Error> {
+        let mut note = Note::new(text.as_bytes(), &[]).map_err(note_err)?;
+        note.add_sigs(&[self]).map_err(note_err)?;
+        Ok(note.to_bytes())
+    }
+
     /// Signs a checkpoint: the signed note, exactly as served at
     /// `<prefix>/checkpoint`.
     pub fn sign(&self, checkpoint: &Checkpoint) -> Result<SignedCheckpoint, Error> {
@@ -367,6 +375,18 @@ impl LogVerifier {
     /// Key ID.
     pub fn key_id(&self) -> u32 {
         signed_note::Verifier::key_id(&self.inner)
+    }
+
+    /// Verifies a signed note (any text) and returns its text.
+    pub fn verify_note(&self, note: &[u8]) -> Result<String, Error> {
+        let n = Note::from_bytes(note).map_err(note_err)?;
+        n.verify(&VerifierList::new(vec![Box::new(self.inner.clone())]))
+            .map_err(|e| Error::Note {
+                reason: format!("not signed by {}: {e}", self.vkey),
+            })?;
+        String::from_utf8(n.text().to_vec()).map_err(|_| Error::Note {
+            reason: "text is not UTF-8".into(),
+        })
     }
 
     /// Verifies a signed checkpoint as served: the note must carry a valid
