@@ -341,7 +341,63 @@ pub enum TiledReadError {
 
 struct SourceAdapter<'a, S: ?Sized> {
     source: &'a S,
+    size: u64,
     missing: RefCell<Vec<String>>,
+    /// Set by `save_tiles` when a fetched full tile does not hash to the
+    /// entry for it in its parent tile.
+    forged: RefCell<Option<String>>,
+}
+
+impl<S: ?Sized> SourceAdapter<'_, S> {
+    /// Authenticates every full tile against its parent tile.
+    ///
+    /// tlog_tiles 0.2's `TileHashReader` (like the Go `sumdb/tlog` code it
+    /// ports) checks only the tiles at positions `stx.len()..` of its fetch
+    /// list against their parents, but the tiles needed for the root are
+    /// deduplicated, so fewer than `stx.len()` of them come first, and the
+    /// full tiles in between (often the very tile holding a requested
+    /// leaf hash) went unchecked. Here every tile that is not one of the
+    /// root's tiles (which it does check against the root) is checked
+    /// against its parent; parents are in the list, so the chain ends at the
+    /// root.
+    fn authenticate(&self, tiles: &[tlog_tiles::Tile], data: &[Vec<u8>]) -> Result<(), String> {
+        let root_tiles: Vec<tlog_tiles::Tile> =
+            tlog_tiles::sub_tree_index(0, self.size, Vec::new())
+                .into_iter()
+                .filter_map(|x| tlog_tiles::Tile::from_index(TILE_HEIGHT, x).parent(0, self.size))
+                .collect();
+        for (t, d) in tiles.iter().zip(data) {
+            if root_tiles.contains(t) {
+                continue;
+            }
+            let path = Tile::from_tlog(t).path();
+            if t.width() != TILE_WIDTH {
+                return Err(format!(
+                    "{path}: partial tile that is not on the right edge"
+                ));
+            }
+            let parent = t
+                .parent(1, self.size)
+                .ok_or_else(|| format!("{path}: no parent tile in this tree"))?;
+            let j = tiles
+                .iter()
+                .position(|p| *p == parent)
+                .ok_or_else(|| format!("{path}: parent tile not fetched"))?;
+            let want = parent
+                .hash_at_index(
+                    &data[j],
+                    tlog_tiles::stored_hash_index(parent.level() * TILE_HEIGHT, t.level_index()),
+                )
+                .map_err(|e| format!("{path}: {e}"))?;
+            if tlog_tiles::Tile::subtree_hash(d) != want {
+                return Err(format!(
+                    "{path}: does not hash to its entry in {}",
+                    Tile::from_tlog(&parent).path()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<S: TileSource + ?Sized> tlog_tiles::TileReader for SourceAdapter<'_, S> {
@@ -364,7 +420,11 @@ impl<S: TileSource + ?Sized> tlog_tiles::TileReader for SourceAdapter<'_, S> {
             Err(tlog_tiles::Error::InvalidInput("missing tiles".into()))
         }
     }
-    fn save_tiles(&self, _tiles: &[tlog_tiles::Tile], _data: &[Vec<u8>]) {}
+    fn save_tiles(&self, tiles: &[tlog_tiles::Tile], data: &[Vec<u8>]) {
+        if let Err(e) = self.authenticate(tiles, data) {
+            *self.forged.borrow_mut() = Some(e);
+        }
+    }
 }
 
 impl<S: TileSource + ?Sized> HashReader for TiledReader<'_, S> {
@@ -382,11 +442,16 @@ impl<S: TileSource + ?Sized> HashReader for TiledReader<'_, S> {
         }
         let adapter = SourceAdapter {
             source: self.source,
+            size: self.size,
             missing: RefCell::new(Vec::new()),
+            forged: RefCell::new(None),
         };
         let r = tlog_tiles::TileHashReader::new(self.size, self.root.into(), &adapter);
         match tlog_tiles::HashReader::read_hashes(&r, indexes) {
-            Ok(v) => Ok(v.into_iter().map(Hash::from).collect()),
+            Ok(v) => match adapter.forged.into_inner() {
+                Some(e) => Err(TiledReadError::Invalid(e)),
+                None => Ok(v.into_iter().map(Hash::from).collect()),
+            },
             Err(e) => {
                 let missing = adapter.missing.into_inner();
                 if missing.is_empty() {
