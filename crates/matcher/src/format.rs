@@ -405,3 +405,118 @@ fn slots((name, r): (&'static str, Range<usize>), cap: u64, n: usize) -> Result<
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{IndexBuilder, IndexView, IndicatorMeta, Key};
+    use proptest::prelude::*;
+
+    fn sample() -> Vec<u8> {
+        let mut b = IndexBuilder::new(0);
+        let keys = [
+            Key::ip_cidr("10.0.0.0/8").unwrap(),
+            Key::ip_cidr("10.1.0.0/16").unwrap(),
+            Key::ip_cidr("10.1.2.3").unwrap(),
+            Key::ip_cidr("2001:db8::/32").unwrap(),
+            Key::ip_cidr("2001:db8::/48").unwrap(),
+            Key::ip_cidr("2001:db8::1").unwrap(),
+            Key::domain("evil.example").unwrap(),
+            Key::url("http://evil.example/").unwrap(),
+            Key::email("a@evil.example").unwrap(),
+            Key::hash_hex(&"ab".repeat(16)).unwrap(),
+            Key::hash_hex(&"ab".repeat(20)).unwrap(),
+            Key::hash_hex(&"ab".repeat(32)).unwrap(),
+            Key::hash_hex(&"ab".repeat(64)).unwrap(),
+        ];
+        for (i, k) in keys.into_iter().enumerate() {
+            let o = b.add_indicator(IndicatorMeta { id: [i as u8; 16], valid_until: None, revoked: false });
+            b.add_key(o, k.clone()).unwrap();
+            if i % 3 == 0 {
+                let o2 = b.add_indicator(IndicatorMeta { id: [0xff; 16], valid_until: None, revoked: false });
+                b.add_key(o2, k).unwrap();
+            }
+        }
+        b.build().unwrap().into_bytes()
+    }
+
+    /// Recomputes both checksums so that damage reaches the section checks
+    /// and the lookups.
+    fn reseal(b: &mut [u8]) {
+        if b.len() < HEADER_LEN {
+            return;
+        }
+        let body = checksum(&b[HEADER_LEN..]);
+        b[24..32].copy_from_slice(&body.to_le_bytes());
+        let h = hash_bytes(0x4845_4144, &b[..HEADER_LEN - 8]);
+        b[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&h.to_le_bytes());
+    }
+
+    fn exercise(v: &IndexView<'_>) {
+        let mut out = Vec::new();
+        for a in ["10.1.2.3", "10.9.9.9", "2001:db8::1", "2001:db8:1::1", "::ffff:10.1.2.3", "0.0.0.0", "255.255.255.255"] {
+            v.lookup_ip(a.parse().unwrap(), &mut out);
+        }
+        v.lookup_domain(b"a.evil.example", &mut out);
+        v.lookup_url(b"http://evil.example/", &mut out);
+        v.lookup_email(b"a@evil.example", &mut out);
+        for n in [16, 20, 32, 64] {
+            v.lookup_hash("ab".repeat(n).as_bytes(), &mut out);
+        }
+        for o in out.iter().copied().chain(0..20) {
+            let _ = v.meta(o);
+            let _ = v.indicator_id_string(o);
+        }
+        let _ = v.stats();
+    }
+
+    #[test]
+    fn sample_is_sound() {
+        let b = sample();
+        let v = IndexView::from_bytes(&b).unwrap();
+        let mut out = Vec::new();
+        v.lookup_ip("10.1.2.3".parse().unwrap(), &mut out);
+        assert_eq!(out, [0, 1, 2, 3]);
+        exercise(&v);
+    }
+
+    #[test]
+    fn header_is_840_bytes() {
+        assert_eq!(HEADER_LEN, 840);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Damage anywhere, checksums made to agree: an error or an index
+        /// whose lookups run without panicking.
+        #[test]
+        fn resealed_damage_never_panics(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..6),
+            cut in prop::option::weighted(0.1, any::<prop::sample::Index>()),
+        ) {
+            let mut b = sample();
+            for (at, val, how) in edits {
+                // Bias towards the header, where the structure is described.
+                let i = if how == 0 { at.index(b.len()) } else { at.index(HEADER_LEN) };
+                match how {
+                    0 | 1 => b[i] = val,
+                    2 => b[i] ^= 1 << (val % 8),
+                    _ => b[i] = b[i].wrapping_add(val % 3).wrapping_sub(1),
+                }
+            }
+            if let Some(c) = cut {
+                let n = c.index(b.len());
+                b.truncate(n);
+                if b.len() >= 24 {
+                    let len = b.len() as u64;
+                    b[16..24].copy_from_slice(&len.to_le_bytes());
+                }
+            }
+            reseal(&mut b);
+            if let Ok(v) = IndexView::from_bytes(&b) {
+                exercise(&v);
+            }
+        }
+    }
+}

@@ -180,8 +180,8 @@ impl Key {
     /// - surrounding ASCII whitespace is removed; a URL without
     ///   `scheme://` is taken as `http://` (so `evil.example/x` and
     ///   `//evil.example/x` are `http://evil.example/x`);
-    /// - the scheme and the host are lowercased; one trailing dot of the
-    ///   host is removed; userinfo is kept (case and all);
+    /// - the scheme and the host are lowercased; trailing dots of the host
+    ///   are removed; userinfo is kept (case and all);
     /// - the port loses leading zeros and is dropped when empty or the
     ///   scheme's default (`http`/`ws` 80, `https`/`wss` 443, `ftp` 21);
     /// - an empty path becomes `/`; the fragment (`#…`) is dropped;
@@ -552,9 +552,12 @@ pub(crate) fn normalize_url(input: &[u8], out: &mut impl Sink) -> Result<(), &'s
         percent_normalize(u, out, false);
         out.push(b'@');
     }
+    if host.first() != Some(&b'[') && host.iter().any(|&b| matches!(b, b':' | b'[' | b']')) {
+        return Err("invalid character in the host");
+    }
     let before_host = out.written().len();
     percent_normalize(host, out, true);
-    if out.written().len() > before_host && out.written().last() == Some(&b'.') {
+    while out.written().len() > before_host && out.written().last() == Some(&b'.') {
         out.pop();
     }
     if out.written().len() == before_host && !scheme.eq_ignore_ascii_case(b"file") {
