@@ -46,6 +46,9 @@ pub(crate) enum Action {
     Name,
     /// An absolute URL.
     Url,
+    /// A value that is a URL when it starts with a scheme (Zeek's
+    /// `file_desc`: the URL of a file fetched over HTTP, else free text).
+    UrlIfScheme,
     /// An HTTP request target, joined with the request's host into a URL.
     HttpUri,
     /// An HTTP host: emitted as a host and remembered for [`Action::HttpUri`].
@@ -154,6 +157,11 @@ impl Collector {
                 }
             }
             Action::Url => self.push(field, Kind::Url, val),
+            Action::UrlIfScheme => {
+                if has_scheme(b) {
+                    self.push(field, Kind::Url, val);
+                }
+            }
             Action::HttpUri => self.http_uri = Some((field, val)),
             Action::Email => {
                 if let Some((s, e)) = classify::mailbox(b) {

@@ -363,7 +363,7 @@ impl Lines {
         } else if !self.buf.is_empty() {
             self.ensure_parser(self.buf.len());
             let p = self.parser.as_mut().expect("parser");
-            if broken || !p.format().reads_unterminated_line() {
+            if broken || (!p.format().reads_unterminated_line() && !self.buf.starts_with(b"#")) {
                 sink.skipped(self.next_line, SkipReason::Truncated);
                 self.next_line += 1;
             } else {

@@ -75,6 +75,7 @@ known_fields! {
     b"sha1" => Hash false;
     b"sha256" => Hash false;
     b"fingerprint" => Hash false;
+    b"uri_sha256" => Hash false;
     b"cert_chain_fps" => Hash true;
     b"client_cert_chain_fps" => Hash true;
     b"filename" => Text false;
@@ -92,6 +93,7 @@ known_fields! {
     b"indicator" => IntelValue false;
     b"indicator_type" => IntelType false;
     b"meta.url" => Url false;
+    b"file_desc" => UrlIfScheme false;
 }
 
 #[derive(Debug, Clone, Copy)]

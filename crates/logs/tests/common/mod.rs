@@ -1,0 +1,48 @@
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use accord_logs::{Event, OwnedEvent, Sink, SkipReason};
+
+/// The shared data directory (`../shared/data` beside the checkout), read in
+/// place: some samples are GPL or CC-BY-SA and are not copied here.
+pub fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)
+}
+
+#[derive(Default, Debug)]
+pub struct Collect {
+    pub events: Vec<(u64, OwnedEvent)>,
+    pub skips: Vec<(u64, SkipReason)>,
+}
+
+impl Sink for Collect {
+    fn event(&mut self, ev: &Event<'_>) {
+        self.events.push((ev.line, OwnedEvent::from_event(ev)));
+    }
+
+    fn skipped(&mut self, line: u64, reason: SkipReason) {
+        self.skips.push((line, reason));
+    }
+}
+
+impl Collect {
+    pub fn values(&self) -> Vec<(String, accord_logs::Kind, String)> {
+        self.events
+            .iter()
+            .flat_map(|(_, e)| e.observables.iter())
+            .map(|(f, k, v)| (f.clone(), *k, String::from_utf8_lossy(v).into_owned()))
+            .collect()
+    }
+
+    pub fn has(&self, field: &str, kind: accord_logs::Kind, value: &str) -> bool {
+        self.values().iter().any(|(f, k, v)| f == field && *k == kind && v == value)
+    }
+}
+
+pub fn read_bytes(bytes: &[u8], format: Option<accord_logs::Format>) -> (Collect, accord_logs::Summary) {
+    let opts = accord_logs::Options { format, ..Default::default() };
+    let mut c = Collect::default();
+    let s = accord_logs::read_stream("test", &mut &bytes[..], &opts, &mut c);
+    (c, s)
+}
