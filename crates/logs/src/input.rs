@@ -14,7 +14,7 @@ use crate::{CsvColumns, Error, Event, Format, Parser, Sink, SkipReason, detect};
 pub struct Options {
     /// The format, or `None` to detect it from the first lines.
     pub format: Option<Format>,
-    /// Lines longer than this are skipped without being held (default 64 MiB).
+    /// Lines longer than this are skipped without being held (default 16 MiB).
     pub max_line: usize,
     /// How much is read from the source at a time (default 1 MiB).
     pub read_size: usize,
@@ -32,7 +32,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             format: None,
-            max_line: 64 << 20,
+            max_line: 16 << 20,
             read_size: 1 << 20,
             csv_delimiter: b',',
             csv_columns: None,
