@@ -2,9 +2,9 @@
 
 use std::net::IpAddr;
 
-use crate::cidr;
+use crate::{cidr, filter};
 use crate::format::{self, Tab, Writer};
-use crate::hash::{fmix32, hash_bytes};
+use crate::hash::{hash_bytes, v4_hash};
 use crate::key::{HashAlg, Key, KeyError, MAX_KEY_LEN, canonical_ip, normalize_email, normalize_url};
 use crate::table::{self, fp_of};
 use crate::{Index, IndicatorMeta};
@@ -203,15 +203,18 @@ impl IndexBuilder {
         }
 
         // IPv4 addresses: fingerprint = fmix32(address), a bijection.
-        let mut v4: Vec<(u32, u32)> =
-            self.v4_exact.iter().filter(|e| is_live(e.1)).map(|&(a, o)| (fmix32(a), o)).collect();
+        let mut v4: Vec<(u64, u32)> =
+            self.v4_exact.iter().filter(|e| is_live(e.1)).map(|&(a, o)| (v4_hash(a), o)).collect();
         v4.sort_unstable();
         let mut v4_entries = Vec::with_capacity(v4.len());
+        let mut v4_hashes = Vec::with_capacity(v4.len());
         for group in v4.chunk_by(|a, b| a.0 == b.0) {
             let p = postings.add(group.iter().map(|e| e.1))?;
-            v4_entries.push((group[0].0, p));
+            v4_entries.push((fp_of(group[0].0), p));
+            v4_hashes.push(group[0].0);
         }
         let (v4_slots, v4_cap) = table::place(&v4_entries);
+        let v4_filter = filter::build(&v4_hashes);
 
         // Prefixes.
         let c4 = {
@@ -247,6 +250,7 @@ impl IndexBuilder {
             t.items.sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then_with(|| key(a).cmp(key(b))).then(a.ord.cmp(&b.ord)));
             let mut recs = Vec::new();
             let mut entries = Vec::new();
+            let mut hashes = Vec::new();
             let (mut min_len, mut max_len) = (usize::MAX, 0);
             for g in t.items.chunk_by(|a, b| a.hash == b.hash && key(a) == key(b)) {
                 let k = key(&g[0]);
@@ -266,12 +270,13 @@ impl IndexBuilder {
                     return Err(BuildError::TooLarge { what: tab.name() });
                 }
                 entries.push((fp_of(g[0].hash), val));
+                hashes.push(g[0].hash);
             }
             if entries.is_empty() {
                 min_len = 0;
             }
             let (slots, cap) = table::place(&entries);
-            tabs.push(format::BuiltTab { slots, recs, cap, n: entries.len() as u64, min_len, max_len });
+            tabs.push(format::BuiltTab { filter: filter::build(&hashes), slots, recs, cap, n: entries.len() as u64, min_len, max_len });
         }
 
         w.param(now as u64);
@@ -293,14 +298,15 @@ impl IndexBuilder {
         w.section(valid);
         w.section(flags);
         w.section(postings.bytes());
+        w.section(v4_filter);
         w.section(v4_slots);
         for c in [c4, c6] {
             w.section(c.dir);
-            w.section(c.starts);
-            w.section(c.vals);
+            w.section(c.intervals);
             w.section(c.nodes);
         }
         for t in tabs {
+            w.section(t.filter);
             w.section(t.slots);
             w.section(t.recs);
         }

@@ -15,8 +15,7 @@ pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) struct BuiltCidr {
     pub bits: u32,
     pub dir: Vec<u8>,
-    pub starts: Vec<u8>,
-    pub vals: Vec<u8>,
+    pub intervals: Vec<u8>,
     pub nodes: Vec<u8>,
     pub n_intervals: usize,
     pub n_nodes: usize,
@@ -70,7 +69,8 @@ pub(crate) fn build<const N: usize>(mut prefixes: Vec<(u128, u128, u32)>) -> Bui
         }
     }
     let n = intervals.len();
-    let bits = if n == 0 { 0 } else { (usize::BITS - n.leading_zeros()).clamp(1, 16) };
+    // About four intervals per directory bucket.
+    let bits = if n == 0 { 0 } else { (usize::BITS - n.leading_zeros()).saturating_sub(2).clamp(1, 16) };
     let mut dir = Vec::new();
     if n > 0 {
         let shift = width_bits - bits;
@@ -82,13 +82,12 @@ pub(crate) fn build<const N: usize>(mut prefixes: Vec<(u128, u128, u32)>) -> Bui
             dir.extend_from_slice(&(i as u32).to_le_bytes());
         }
     }
-    let mut starts = Vec::with_capacity(n * N);
-    let mut vals = Vec::with_capacity(n * 4);
+    let mut iv = Vec::with_capacity(n * (N + 4));
     for &(s, v) in &intervals {
-        starts.extend_from_slice(&s.to_le_bytes()[..N]);
-        vals.extend_from_slice(&v.to_le_bytes());
+        iv.extend_from_slice(&s.to_le_bytes()[..N]);
+        iv.extend_from_slice(&v.to_le_bytes());
     }
-    BuiltCidr { bits, dir, starts, vals, nodes, n_intervals: n, n_nodes: prefixes.len() }
+    BuiltCidr { bits, dir, intervals: iv, nodes, n_intervals: n, n_nodes: prefixes.len() }
 }
 
 /// A loaded prefix set (slices of the index bytes).
@@ -96,13 +95,13 @@ pub(crate) fn build<const N: usize>(mut prefixes: Vec<(u128, u128, u32)>) -> Bui
 pub(crate) struct Cidr<'a, const N: usize> {
     pub bits: u32,
     pub dir: &'a [[u8; 4]],
-    pub starts: &'a [[u8; N]],
-    pub vals: &'a [[u8; 4]],
+    /// `(start: N bytes, innermost node: u32)` each.
+    pub intervals: &'a [u8],
     pub nodes: &'a [[u8; 8]],
 }
 
 #[inline(always)]
-fn addr<const N: usize>(b: &[u8; N]) -> u128 {
+fn addr<const N: usize>(b: &[u8]) -> u128 {
     let mut t = [0u8; 16];
     t[..N].copy_from_slice(b);
     u128::from_le_bytes(t)
@@ -117,18 +116,28 @@ impl<const N: usize> Cidr<'_, N> {
     /// Calls `f(posting)` for every prefix containing `a`, innermost first.
     #[inline]
     pub fn lookup(&self, a: u128, mut f: impl FnMut(u32)) {
-        if self.starts.is_empty() || self.bits == 0 || self.bits > 16 {
+        if self.intervals.is_empty() || self.bits == 0 || self.bits > 16 {
             return;
         }
         let j = (a >> (N as u32 * 8 - self.bits)) as usize;
         let (Some(lo), Some(hi)) = (u32_at(self.dir, j), u32_at(self.dir, j + 1)) else { return };
-        let (lo, hi) = (lo as usize, hi as usize);
-        let Some(bucket) = self.starts.get(lo..hi) else { return };
-        let p = lo + bucket.partition_point(|s| addr(s) <= a);
-        if p == 0 {
+        let stride = N + 4;
+        let start_at = |i: usize| self.intervals.get(i.saturating_mul(stride)..).and_then(|b| b.get(..N)).map(addr::<N>);
+        // First interval in the bucket starting after `a`.
+        let (mut lo, mut hi) = (lo as usize, hi as usize);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match start_at(mid) {
+                Some(s) if s <= a => lo = mid + 1,
+                Some(_) => hi = mid,
+                None => return,
+            }
+        }
+        if lo == 0 {
             return;
         }
-        let Some(mut node) = u32_at(self.vals, p - 1) else { return };
+        let Some(v) = self.intervals.get((lo - 1).saturating_mul(stride).saturating_add(N)..).and_then(|b| b.get(..4)) else { return };
+        let mut node = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
         while let Some(n) = self.nodes.get(node as usize) {
             let posting = u32::from_le_bytes([n[0], n[1], n[2], n[3]]);
             let parent = u32::from_le_bytes([n[4], n[5], n[6], n[7]]);
@@ -155,8 +164,7 @@ mod tests {
         let c = Cidr::<4> {
             bits: b.bits,
             dir: chunks(&b.dir),
-            starts: chunks(&b.starts),
-            vals: chunks(&b.vals),
+            intervals: &b.intervals,
             nodes: chunks(&b.nodes),
         };
         let mut v = Vec::new();

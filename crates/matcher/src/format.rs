@@ -8,7 +8,7 @@
 //! 16      8    total length (u64 LE) — the whole file
 //! 24      8    body checksum (u64 LE) of bytes H..total
 //! 32      8·P  parameters (u64 LE each, P = 42)
-//! …       16·S sections (offset u64, length u64; S = 29), 8-aligned, in H..total
+//! …       16·S sections (offset u64, length u64; S = 36), 8-aligned, in H..total
 //! H−8     8    header checksum of bytes 0..H−8
 //! ```
 //!
@@ -18,9 +18,9 @@
 //! intervals, nodes), then for each key table (capacity, entries, shortest
 //! key, longest key). Sections, in order: indicator ids (16 B each),
 //! `valid_until` (i64), flags (1 B: bit 0 revoked, bit 1 has
-//! `valid_until`), posting lists (u32), IPv4 slots, IPv4 prefixes
-//! (directory, interval starts, interval nodes, nodes), IPv6 prefixes (the
-//! same), then each key table (slots, records). Key tables, in order: IPv6
+//! `valid_until`), posting lists (u32), IPv4 filter, IPv4 slots, IPv4
+//! prefixes (directory, intervals, nodes), IPv6 prefixes (the same), then
+//! each key table (filter, slots, records). Key tables, in order: IPv6
 //! addresses, domains, URLs, e-mail addresses, MD5, SHA-1, SHA-256, SHA-512.
 
 use std::ops::Range;
@@ -33,7 +33,7 @@ pub const MAGIC: [u8; 8] = *b"ACCIDX\0\x01";
 pub const FORMAT_VERSION: u32 = 1;
 
 const N_PARAMS: usize = 42;
-const N_SECTIONS: usize = 29;
+const N_SECTIONS: usize = 36;
 const FIXED: usize = 32;
 pub(crate) const HEADER_LEN: usize = FIXED + 8 * N_PARAMS + 16 * N_SECTIONS + 8;
 
@@ -86,6 +86,7 @@ impl Tab {
 }
 
 pub(crate) struct BuiltTab {
+    pub filter: Vec<u8>,
     pub slots: Vec<u8>,
     pub recs: Vec<u8>,
     pub cap: u64,
@@ -191,6 +192,7 @@ pub enum LoadError {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TabL {
+    pub filter: Range<usize>,
     pub slots: Range<usize>,
     pub recs: Range<usize>,
     pub cap: u64,
@@ -205,8 +207,7 @@ pub(crate) struct CidrL {
     pub n_intervals: usize,
     pub n_nodes: usize,
     pub dir: Range<usize>,
-    pub starts: Range<usize>,
-    pub vals: Range<usize>,
+    pub intervals: Range<usize>,
     pub nodes: Range<usize>,
 }
 
@@ -219,6 +220,7 @@ pub(crate) struct Layout {
     pub valid: Range<usize>,
     pub flags: Range<usize>,
     pub postings: Range<usize>,
+    pub v4_filter: Range<usize>,
     pub v4_slots: Range<usize>,
     pub v4_cap: u64,
     pub v4_n: usize,
@@ -247,29 +249,36 @@ pub(crate) const SECTION_NAMES: [&str; N_SECTIONS] = [
     "indicator valid_until",
     "indicator flags",
     "posting lists",
+    "ipv4 filter",
     "ipv4 slots",
     "ipv4 prefix directory",
-    "ipv4 prefix starts",
     "ipv4 prefix intervals",
     "ipv4 prefix nodes",
     "ipv6 prefix directory",
-    "ipv6 prefix starts",
     "ipv6 prefix intervals",
     "ipv6 prefix nodes",
+    "ipv6 filter",
     "ipv6 slots",
     "ipv6 records",
+    "domain filter",
     "domain slots",
     "domain records",
+    "url filter",
     "url slots",
     "url records",
+    "email filter",
     "email slots",
     "email records",
+    "md5 filter",
     "md5 slots",
     "md5 records",
+    "sha1 filter",
     "sha1 slots",
     "sha1 records",
+    "sha256 filter",
     "sha256 slots",
     "sha256 records",
+    "sha512 filter",
     "sha512 slots",
     "sha512 records",
 ];
@@ -347,6 +356,7 @@ impl Layout {
         l.valid = sized(next_sec(), 8, l.n_ind)?;
         l.flags = sized(next_sec(), 1, l.n_ind)?;
         l.postings = multiple(next_sec(), 4)?;
+        l.v4_filter = multiple(next_sec(), 32)?;
         l.v4_slots = slots(next_sec(), l.v4_cap, l.v4_n)?;
         for (k, (bits, n_int, n_nodes)) in cidr_params.into_iter().enumerate() {
             let width = if k == 0 { 4 } else { 16 };
@@ -363,8 +373,7 @@ impl Layout {
             let dir_len = if n_int == 0 { 0 } else { (1usize << bits) + 1 };
             let c = CidrL {
                 dir: sized(dir, 4, dir_len)?,
-                starts: sized(next_sec(), width, c.n_intervals)?,
-                vals: sized(next_sec(), 4, c.n_intervals)?,
+                intervals: sized(next_sec(), width + 4, c.n_intervals)?,
                 nodes: sized(next_sec(), 8, c.n_nodes)?,
                 ..c
             };
@@ -376,6 +385,7 @@ impl Layout {
         }
         for (i, (cap, n, min_len, max_len)) in tab_params.into_iter().enumerate() {
             let tab = Tab::ALL[i];
+            let filter = multiple(next_sec(), 32)?;
             let slots_r = slots(next_sec(), cap, n as usize)?;
             let recs = next_sec();
             let recs = match tab.width() {
@@ -383,9 +393,10 @@ impl Layout {
                 w => sized(recs, w + 4, n as usize)?,
             };
             if min_len > max_len || max_len > crate::key::MAX_KEY_LEN as u64 {
-                return Err(bad(SECTION_NAMES[13 + 2 * i], format!("key lengths {min_len}..{max_len} out of range")));
+                return Err(bad(SECTION_NAMES[13 + 3 * i], format!("key lengths {min_len}..{max_len} out of range")));
             }
             l.tabs[i] = TabL {
+                filter,
                 slots: slots_r,
                 recs,
                 cap,
@@ -481,8 +492,8 @@ mod tests {
     }
 
     #[test]
-    fn header_is_840_bytes() {
-        assert_eq!(HEADER_LEN, 840);
+    fn header_is_952_bytes() {
+        assert_eq!(HEADER_LEN, 952);
     }
 
     proptest! {

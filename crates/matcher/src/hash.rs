@@ -69,6 +69,14 @@ pub(crate) fn fmix32(mut h: u32) -> u32 {
     h ^ (h >> 16)
 }
 
+/// 64-bit hash of an IPv4 address: the top half is [`fmix32`] (the slot
+/// fingerprint), the bottom half an independent mix (for the filter).
+#[inline(always)]
+pub(crate) fn v4_hash(a: u32) -> u64 {
+    let fp = fmix32(a);
+    (u64::from(fp) << 32) | u64::from(fmix32(fp ^ 0x9E37_79B9))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::IndicatorMeta;
 use crate::cidr::Cidr;
 use crate::format::{LoadError, SECTION_NAMES, Tab, Layout};
-use crate::hash::{fmix32, hash_bytes};
+use crate::filter;
+use crate::hash::{hash_bytes, v4_hash};
 use crate::key::{HashAlg, decode_hex, normalize_email, normalize_url, trim_domain};
 use crate::table::{self, fixed_record, fp_of, var_record};
 
@@ -83,8 +84,10 @@ impl Raw<'_> {
     fn v4(&self, a: u32, out: &mut Vec<u32>) {
         let l = self.l;
         if l.v4_n > 0 {
-            let slots = chunks::<8>(self.b, &l.v4_slots);
-            if let Some(p) = table::probe(slots, l.v4_cap, fmix32(a), |_| true) {
+            let h = v4_hash(a);
+            if filter::may_contain(chunks::<32>(self.b, &l.v4_filter), h)
+                && let Some(p) = table::probe(chunks::<8>(self.b, &l.v4_slots), l.v4_cap, fp_of(h), |_| true)
+            {
                 self.push_posting(p, out);
             }
         }
@@ -92,8 +95,7 @@ impl Raw<'_> {
             let c = Cidr::<4> {
                 bits: l.c4.bits,
                 dir: chunks(self.b, &l.c4.dir),
-                starts: chunks(self.b, &l.c4.starts),
-                vals: chunks(self.b, &l.c4.vals),
+                intervals: self.b.get(l.c4.intervals.clone()).unwrap_or(&[]),
                 nodes: chunks(self.b, &l.c4.nodes),
             };
             c.lookup(u128::from(a), |p| self.push_posting(p, out));
@@ -111,8 +113,7 @@ impl Raw<'_> {
             let c = Cidr::<16> {
                 bits: c6.bits,
                 dir: chunks(self.b, &c6.dir),
-                starts: chunks(self.b, &c6.starts),
-                vals: chunks(self.b, &c6.vals),
+                intervals: self.b.get(c6.intervals.clone()).unwrap_or(&[]),
                 nodes: chunks(self.b, &c6.nodes),
             };
             c.lookup(u128::from(a), |p| self.push_posting(p, out));
@@ -127,6 +128,9 @@ impl Raw<'_> {
             return false;
         }
         let h = hash_bytes(tab.seed(), key);
+        if !filter::may_contain(chunks::<32>(self.b, &t.filter), h) {
+            return false;
+        }
         self.find_hashed(tab, fp_of(h), key, out)
     }
 
@@ -272,10 +276,21 @@ fn stats(b: &[u8], l: &Layout) -> IndexStats {
     ];
     keys.extend(Tab::ALL.iter().map(|t| (t.name(), l.tabs[*t as usize].n)));
     let mut ranges = vec![
-        &l.ids, &l.valid, &l.flags, &l.postings, &l.v4_slots, &l.c4.dir, &l.c4.starts, &l.c4.vals, &l.c4.nodes, &l.c6.dir,
-        &l.c6.starts, &l.c6.vals, &l.c6.nodes,
+        &l.ids,
+        &l.valid,
+        &l.flags,
+        &l.postings,
+        &l.v4_filter,
+        &l.v4_slots,
+        &l.c4.dir,
+        &l.c4.intervals,
+        &l.c4.nodes,
+        &l.c6.dir,
+        &l.c6.intervals,
+        &l.c6.nodes,
     ];
     for t in &l.tabs {
+        ranges.push(&t.filter);
         ranges.push(&t.slots);
         ranges.push(&t.recs);
     }

@@ -315,25 +315,42 @@ pub(crate) fn mask128(len: u8) -> u128 {
     if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) }
 }
 
+/// Hex digit values; 0xff for a non-digit.
+const HEXVAL: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Decodes hex into `out[..s.len()/2]`; None on a non-hex digit.
+#[inline]
 pub(crate) fn decode_hex(s: &[u8], out: &mut [u8]) -> Option<()> {
     if s.len() % 2 != 0 || s.len() / 2 > out.len() {
         return None;
     }
-    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        *o = (hexval(pair[0])? << 4) | hexval(pair[1])?;
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.as_chunks::<2>().0) {
+        let (h, l) = (HEXVAL[usize::from(pair[0])], HEXVAL[usize::from(pair[1])]);
+        bad |= h | l;
+        *o = (h << 4) | (l & 0xf);
     }
-    Some(())
+    (bad & 0xf0 == 0).then_some(())
 }
 
 #[inline]
 fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let v = HEXVAL[usize::from(b)];
+    (v != 0xff).then_some(v)
 }
 
 /// Where normalised bytes go (a `Vec`: the key being built, or a lookup's

@@ -105,6 +105,7 @@
 
 mod build;
 mod cidr;
+mod filter;
 pub mod format;
 mod hash;
 mod index;

@@ -358,7 +358,7 @@ fn save_and_load_round_trip() {
 #[test]
 fn corrupt_input_is_a_clear_error() {
     let good = sample().to_bytes();
-    assert_eq!(IndexView::from_bytes(&[]).unwrap_err(), LoadError::Truncated { len: 0, need: 840 });
+    assert_eq!(IndexView::from_bytes(&[]).unwrap_err(), LoadError::Truncated { len: 0, need: 952 });
     assert!(matches!(IndexView::from_bytes(&good[..100]), Err(LoadError::Truncated { len: 100, .. })));
     assert!(matches!(IndexView::from_bytes(&good[..good.len() - 8]), Err(LoadError::Length { .. })));
     let mut longer = good.clone();
@@ -380,7 +380,7 @@ fn corrupt_input_is_a_clear_error() {
     // Unverified loading accepts it, and lookups do not panic.
     let v = IndexView::from_bytes_unverified(&m).unwrap();
     let _ = all_answers(&v);
-    for e in [LoadError::BadMagic, LoadError::BodyChecksum, LoadError::Truncated { len: 1, need: 840 }] {
+    for e in [LoadError::BadMagic, LoadError::BodyChecksum, LoadError::Truncated { len: 1, need: 952 }] {
         assert!(!e.to_string().is_empty());
     }
     // Every truncation is an error.
