@@ -357,3 +357,16 @@ mod tests {
         }
     }
 }
+
+/// The observables one value at `field` (a name of [`FIELDS`]) yields on
+/// its own (`http.url` needs its line's `http.hostname` and yields nothing
+/// here; `timestamp` is not an observable). For reference tests.
+#[doc(hidden)]
+pub fn field_observables(field: &str, value: &[u8]) -> Vec<(String, crate::Kind, Vec<u8>)> {
+    let Some(&(name, action)) = LEAVES.iter().find(|(n, _)| *n == field) else {
+        return Vec::new();
+    };
+    let mut c = Collector::default();
+    c.apply(value, FieldName::Static(name), action, Val::Line(0, value.len() as u32));
+    crate::OwnedEvent::from_collector(&c, value, &[]).observables
+}
