@@ -355,9 +355,10 @@ impl<'a, R: HashReader + ?Sized> Adapter<'a, R> {
     pub(crate) fn finish<T>(&self, r: Result<T, tlog_tiles::Error>) -> Result<T, Error> {
         match r {
             Ok(v) => Ok(v),
-            Err(e) => Err(self.err.borrow_mut().take().unwrap_or(Error::Tile {
-                path: String::new(),
-                reason: format!("{} failed in tlog_tiles: {e}", self.what),
+            Err(e) => Err(self.err.borrow_mut().take().unwrap_or(Error::Storage {
+                what: self.what,
+                count: 0,
+                source: Box::new(e),
             })),
         }
     }
