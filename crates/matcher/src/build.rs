@@ -2,12 +2,14 @@
 
 use std::net::IpAddr;
 
-use crate::{cidr, filter};
 use crate::format::{self, Tab, Writer};
 use crate::hash::{hash_bytes, v4_hash};
-use crate::key::{HashAlg, Key, KeyError, MAX_KEY_LEN, canonical_ip, normalize_email, normalize_url};
+use crate::key::{
+    HashAlg, Key, KeyError, MAX_KEY_LEN, canonical_ip, normalize_email, normalize_url,
+};
 use crate::table::{self, fp_of};
 use crate::{Index, IndicatorMeta};
+use crate::{cidr, filter};
 
 /// Most indicators one index holds (ordinals keep the top bit free).
 pub const MAX_INDICATORS: usize = (1 << 31) - 1;
@@ -50,7 +52,12 @@ struct Item {
 impl TabKeys {
     fn finish_item(&mut self, tab: Tab, start: usize, ord: u32) {
         let key = &self.arena[start..];
-        self.items.push(Item { hash: hash_bytes(tab.seed(), key), off: start, len: key.len() as u32, ord });
+        self.items.push(Item {
+            hash: hash_bytes(tab.seed(), key),
+            off: start,
+            len: key.len() as u32,
+            ord,
+        });
     }
 }
 
@@ -96,7 +103,10 @@ impl IndexBuilder {
     /// # Panics
     /// Beyond [`MAX_INDICATORS`] indicators.
     pub fn add_indicator(&mut self, meta: IndicatorMeta) -> u32 {
-        assert!(self.metas.len() < MAX_INDICATORS, "more than {MAX_INDICATORS} indicators");
+        assert!(
+            self.metas.len() < MAX_INDICATORS,
+            "more than {MAX_INDICATORS} indicators"
+        );
         self.metas.push(meta);
         (self.metas.len() - 1) as u32
     }
@@ -111,13 +121,18 @@ impl IndexBuilder {
     /// may belong to many indicators and an indicator may have many keys.
     pub fn add_key(&mut self, ordinal: u32, key: Key) -> Result<(), BuildError> {
         if ordinal as usize >= self.metas.len() {
-            return Err(BuildError::UnknownOrdinal { ordinal, count: self.metas.len() });
+            return Err(BuildError::UnknownOrdinal {
+                ordinal,
+                count: self.metas.len(),
+            });
         }
         let ord = ordinal;
         match key {
             Key::Ip(addr, len) => {
-                let (addr, len) = canonical_ip(addr, len)
-                    .ok_or_else(|| KeyError::Ip { input: format!("{addr}/{len}"), reason: "prefix length out of range" })?;
+                let (addr, len) = canonical_ip(addr, len).ok_or_else(|| KeyError::Ip {
+                    input: format!("{addr}/{len}"),
+                    reason: "prefix length out of range",
+                })?;
                 match addr {
                     IpAddr::V4(a) if len == 32 => self.v4_exact.push((u32::from(a), ord)),
                     IpAddr::V4(a) => self.v4_cidr.push((u32::from(a), len, ord)),
@@ -131,8 +146,12 @@ impl IndexBuilder {
                 }
             }
             Key::Hash(alg, digest) => {
-                if digest.len() != alg.len() {
-                    return Err(KeyError::Hash { input: crate::key::hex(&digest), reason: "length does not match the algorithm" }.into());
+                if digest.len() != alg.digest_len() {
+                    return Err(KeyError::Hash {
+                        input: crate::key::hex(&digest),
+                        reason: "length does not match the algorithm",
+                    }
+                    .into());
                 }
                 let tab = Tab::hash(alg);
                 let t = &mut self.tabs[tab as usize];
@@ -161,7 +180,11 @@ impl IndexBuilder {
                 }
                 if len > MAX_KEY_LEN {
                     t.arena.truncate(start);
-                    return Err(KeyError::Url { input: s, reason: "longer than 8192 bytes" }.into());
+                    return Err(KeyError::Url {
+                        input: s,
+                        reason: "longer than 8192 bytes",
+                    }
+                    .into());
                 }
                 t.finish_item(Tab::Url, start, ord);
             }
@@ -175,7 +198,11 @@ impl IndexBuilder {
                 }
                 if t.arena.len() - start > MAX_KEY_LEN {
                     t.arena.truncate(start);
-                    return Err(KeyError::Email { input: s, reason: "longer than 8192 bytes" }.into());
+                    return Err(KeyError::Email {
+                        input: s,
+                        reason: "longer than 8192 bytes",
+                    }
+                    .into());
                 }
                 t.finish_item(Tab::Email, start, ord);
             }
@@ -203,8 +230,12 @@ impl IndexBuilder {
         }
 
         // IPv4 addresses: fingerprint = fmix32(address), a bijection.
-        let mut v4: Vec<(u64, u32)> =
-            self.v4_exact.iter().filter(|e| is_live(e.1)).map(|&(a, o)| (v4_hash(a), o)).collect();
+        let mut v4: Vec<(u64, u32)> = self
+            .v4_exact
+            .iter()
+            .filter(|e| is_live(e.1))
+            .map(|&(a, o)| (v4_hash(a), o))
+            .collect();
         v4.sort_unstable();
         let mut v4_entries = Vec::with_capacity(v4.len());
         let mut v4_hashes = Vec::with_capacity(v4.len());
@@ -218,23 +249,41 @@ impl IndexBuilder {
 
         // Prefixes.
         let c4 = {
-            let mut v: Vec<_> = self.v4_cidr.iter().filter(|e| is_live(e.2)).copied().collect();
+            let mut v: Vec<_> = self
+                .v4_cidr
+                .iter()
+                .filter(|e| is_live(e.2))
+                .copied()
+                .collect();
             v.sort_unstable();
             let mut pre = Vec::new();
             for g in v.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                 let start = u128::from(g[0].0);
                 let size = 1u128 << (32 - u32::from(g[0].1));
-                pre.push((start, start + size - 1, postings.add(g.iter().map(|e| e.2))?));
+                pre.push((
+                    start,
+                    start + size - 1,
+                    postings.add(g.iter().map(|e| e.2))?,
+                ));
             }
             cidr::build::<4>(pre)
         };
         let c6 = {
-            let mut v: Vec<_> = self.v6_cidr.iter().filter(|e| is_live(e.2)).copied().collect();
+            let mut v: Vec<_> = self
+                .v6_cidr
+                .iter()
+                .filter(|e| is_live(e.2))
+                .copied()
+                .collect();
             v.sort_unstable();
             let mut pre = Vec::new();
             for g in v.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
                 let start = g[0].0;
-                let host = if g[0].1 == 0 { u128::MAX } else { (1u128 << (128 - u32::from(g[0].1))) - 1 };
+                let host = if g[0].1 == 0 {
+                    u128::MAX
+                } else {
+                    (1u128 << (128 - u32::from(g[0].1))) - 1
+                };
                 pre.push((start, start | host, postings.add(g.iter().map(|e| e.2))?));
             }
             cidr::build::<16>(pre)
@@ -247,12 +296,20 @@ impl IndexBuilder {
             let arena = &t.arena;
             t.items.retain(|it| is_live(it.ord));
             let key = |it: &Item| &arena[it.off..it.off + it.len as usize];
-            t.items.sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then_with(|| key(a).cmp(key(b))).then(a.ord.cmp(&b.ord)));
+            t.items.sort_unstable_by(|a, b| {
+                a.hash
+                    .cmp(&b.hash)
+                    .then_with(|| key(a).cmp(key(b)))
+                    .then(a.ord.cmp(&b.ord))
+            });
             let mut recs = Vec::new();
             let mut entries = Vec::new();
             let mut hashes = Vec::new();
             let (mut min_len, mut max_len) = (usize::MAX, 0);
-            for g in t.items.chunk_by(|a, b| a.hash == b.hash && key(a) == key(b)) {
+            for g in t
+                .items
+                .chunk_by(|a, b| a.hash == b.hash && key(a) == key(b))
+            {
                 let k = key(&g[0]);
                 min_len = min_len.min(k.len());
                 max_len = max_len.max(k.len());
@@ -276,7 +333,15 @@ impl IndexBuilder {
                 min_len = 0;
             }
             let (slots, cap) = table::place(&entries);
-            tabs.push(format::BuiltTab { filter: filter::build(&hashes), slots, recs, cap, n: entries.len() as u64, min_len, max_len });
+            tabs.push(format::BuiltTab {
+                filter: filter::build(&hashes),
+                slots,
+                recs,
+                cap,
+                n: entries.len() as u64,
+                min_len,
+                max_len,
+            });
         }
 
         w.param(now as u64);
@@ -342,7 +407,9 @@ impl Postings {
         self.0.truncate(start + 1 + k);
         self.0[start] = k as u32;
         if start >= (1 << 31) - 1 {
-            return Err(BuildError::TooLarge { what: "posting lists" });
+            return Err(BuildError::TooLarge {
+                what: "posting lists",
+            });
         }
         Ok(0x8000_0000 | start as u32)
     }

@@ -61,7 +61,11 @@ pub(crate) fn build<const N: usize>(mut prefixes: Vec<(u128, u128, u32)>) -> Bui
         emit(&mut intervals, start, node);
         stack.push((end, node));
     }
-    let max = if width_bits == 128 { u128::MAX } else { (1u128 << width_bits) - 1 };
+    let max = if width_bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << width_bits) - 1
+    };
     while let Some((top_end, _)) = stack.pop() {
         if top_end < max {
             let parent = stack.last().map_or(NONE, |t| t.1);
@@ -70,7 +74,13 @@ pub(crate) fn build<const N: usize>(mut prefixes: Vec<(u128, u128, u32)>) -> Bui
     }
     let n = intervals.len();
     // About four intervals per directory bucket.
-    let bits = if n == 0 { 0 } else { (usize::BITS - n.leading_zeros()).saturating_sub(2).clamp(1, 16) };
+    let bits = if n == 0 {
+        0
+    } else {
+        (usize::BITS - n.leading_zeros())
+            .saturating_sub(2)
+            .clamp(1, 16)
+    };
     let mut dir = Vec::new();
     if n > 0 {
         let shift = width_bits - bits;
@@ -87,7 +97,14 @@ pub(crate) fn build<const N: usize>(mut prefixes: Vec<(u128, u128, u32)>) -> Bui
         iv.extend_from_slice(&s.to_le_bytes()[..N]);
         iv.extend_from_slice(&v.to_le_bytes());
     }
-    BuiltCidr { bits, dir, intervals: iv, nodes, n_intervals: n, n_nodes: prefixes.len() }
+    BuiltCidr {
+        bits,
+        dir,
+        intervals: iv,
+        nodes,
+        n_intervals: n,
+        n_nodes: prefixes.len(),
+    }
 }
 
 /// A loaded prefix set (slices of the index bytes).
@@ -120,9 +137,16 @@ impl<const N: usize> Cidr<'_, N> {
             return;
         }
         let j = (a >> (N as u32 * 8 - self.bits)) as usize;
-        let (Some(lo), Some(hi)) = (u32_at(self.dir, j), u32_at(self.dir, j + 1)) else { return };
+        let (Some(lo), Some(hi)) = (u32_at(self.dir, j), u32_at(self.dir, j + 1)) else {
+            return;
+        };
         let stride = N + 4;
-        let start_at = |i: usize| self.intervals.get(i.saturating_mul(stride)..).and_then(|b| b.get(..N)).map(addr::<N>);
+        let start_at = |i: usize| {
+            self.intervals
+                .get(i.saturating_mul(stride)..)
+                .and_then(|b| b.get(..N))
+                .map(addr::<N>)
+        };
         // First interval in the bucket starting after `a`.
         let (mut lo, mut hi) = (lo as usize, hi as usize);
         while lo < hi {
@@ -136,7 +160,13 @@ impl<const N: usize> Cidr<'_, N> {
         if lo == 0 {
             return;
         }
-        let Some(v) = self.intervals.get((lo - 1).saturating_mul(stride).saturating_add(N)..).and_then(|b| b.get(..4)) else { return };
+        let Some(v) = self
+            .intervals
+            .get((lo - 1).saturating_mul(stride).saturating_add(N)..)
+            .and_then(|b| b.get(..4))
+        else {
+            return;
+        };
         let mut node = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
         while let Some(n) = self.nodes.get(node as usize) {
             let posting = u32::from_le_bytes([n[0], n[1], n[2], n[3]]);

@@ -45,7 +45,9 @@ pub(crate) fn build(hs: &[u64]) -> Vec<u8> {
 /// "maybe".
 #[inline(always)]
 pub(crate) fn may_contain(filter: &[[u8; 32]], h: u64) -> bool {
-    let Some(blk) = filter.get(block(h, filter.len())) else { return true };
+    let Some(blk) = filter.get(block(h, filter.len())) else {
+        return true;
+    };
     let m = mask(h as u32);
     let mut miss = 0u32;
     for (i, m) in m.iter().enumerate() {
@@ -62,11 +64,15 @@ mod tests {
 
     #[test]
     fn no_false_negatives_few_false_positives() {
-        let hs: Vec<u64> = (0..20_000u32).map(|i| hash_bytes(1, &i.to_le_bytes())).collect();
+        let hs: Vec<u64> = (0..20_000u32)
+            .map(|i| hash_bytes(1, &i.to_le_bytes()))
+            .collect();
         let f = build(&hs);
         let f = f.as_chunks::<32>().0;
         assert!(hs.iter().all(|&h| may_contain(f, h)));
-        let fp = (20_000..120_000u32).filter(|i| may_contain(f, hash_bytes(1, &i.to_le_bytes()))).count();
+        let fp = (20_000..120_000u32)
+            .filter(|i| may_contain(f, hash_bytes(1, &i.to_le_bytes())))
+            .count();
         assert!(fp < 4_000, "{fp} false positives in 100,000");
         assert!(may_contain(&[], 5));
     }

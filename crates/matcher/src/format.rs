@@ -53,7 +53,16 @@ pub(crate) enum Tab {
 
 impl Tab {
     pub const COUNT: usize = 8;
-    pub const ALL: [Tab; 8] = [Tab::V6, Tab::Domain, Tab::Url, Tab::Email, Tab::Md5, Tab::Sha1, Tab::Sha256, Tab::Sha512];
+    pub const ALL: [Tab; 8] = [
+        Tab::V6,
+        Tab::Domain,
+        Tab::Url,
+        Tab::Email,
+        Tab::Md5,
+        Tab::Sha1,
+        Tab::Sha256,
+        Tab::Sha512,
+    ];
 
     /// Fixed key width, 0 for variable-length keys.
     pub const fn width(self) -> usize {
@@ -114,7 +123,12 @@ impl Writer {
     pub fn finish(self) -> Vec<u8> {
         assert_eq!(self.params.len(), N_PARAMS);
         assert_eq!(self.sections.len(), N_SECTIONS);
-        let total: usize = HEADER_LEN + self.sections.iter().map(|s| s.len().next_multiple_of(8)).sum::<usize>();
+        let total: usize = HEADER_LEN
+            + self
+                .sections
+                .iter()
+                .map(|s| s.len().next_multiple_of(8))
+                .sum::<usize>();
         let mut out = vec![0u8; HEADER_LEN];
         out.reserve_exact(total - HEADER_LEN);
         let mut table = Vec::with_capacity(N_SECTIONS);
@@ -170,7 +184,9 @@ pub enum LoadError {
     #[error("index header is corrupt (checksum mismatch)")]
     HeaderChecksum,
     /// The header gives another total length than the bytes have.
-    #[error("index length mismatch: the header says {expected} bytes, there are {actual} (truncated or appended to)")]
+    #[error(
+        "index length mismatch: the header says {expected} bytes, there are {actual} (truncated or appended to)"
+    )]
     Length {
         /// Length in the header.
         expected: u64,
@@ -240,7 +256,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn bad(section: &'static str, reason: impl Into<String>) -> LoadError {
-    LoadError::Section { section, reason: reason.into() }
+    LoadError::Section {
+        section,
+        reason: reason.into(),
+    }
 }
 
 /// Names of the sections, in order (for errors and statistics).
@@ -288,17 +307,26 @@ impl Layout {
     /// `verify_body` also checks the body checksum (a pass over all bytes).
     pub fn parse(b: &[u8], verify_body: bool) -> Result<Layout, LoadError> {
         if b.len() < FIXED {
-            return Err(LoadError::Truncated { len: b.len(), need: HEADER_LEN });
+            return Err(LoadError::Truncated {
+                len: b.len(),
+                need: HEADER_LEN,
+            });
         }
         if b[..8] != MAGIC {
             return Err(LoadError::BadMagic);
         }
         let version = u32_at(b, 8);
         if version != FORMAT_VERSION {
-            return Err(LoadError::Version { found: version, supported: FORMAT_VERSION });
+            return Err(LoadError::Version {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         if b.len() < HEADER_LEN {
-            return Err(LoadError::Truncated { len: b.len(), need: HEADER_LEN });
+            return Err(LoadError::Truncated {
+                len: b.len(),
+                need: HEADER_LEN,
+            });
         }
         if u32_at(b, 12) as usize != HEADER_LEN
             || hash_bytes(0x4845_4144, &b[..HEADER_LEN - 8]) != u64_at(b, HEADER_LEN - 8)
@@ -307,7 +335,10 @@ impl Layout {
         }
         let total = u64_at(b, 16);
         if total != b.len() as u64 {
-            return Err(LoadError::Length { expected: total, actual: b.len() });
+            return Err(LoadError::Length {
+                expected: total,
+                actual: b.len(),
+            });
         }
         if verify_body && checksum(&b[HEADER_LEN..]) != u64_at(b, 24) {
             return Err(LoadError::BodyChecksum);
@@ -318,7 +349,10 @@ impl Layout {
             let at = FIXED + 8 * N_PARAMS + 16 * i;
             let (off, len) = (u64_at(b, at), u64_at(b, at + 8));
             if off < HEADER_LEN as u64 || off.checked_add(len).is_none_or(|end| end > total) {
-                return Err(bad(name, format!("offset {off} length {len} outside the {total}-byte index")));
+                return Err(bad(
+                    name,
+                    format!("offset {off} length {len} outside the {total}-byte index"),
+                ));
             }
             secs.push((*name, off as usize..(off + len) as usize));
         }
@@ -327,18 +361,28 @@ impl Layout {
         let mut next_param = || p.next().unwrap_or(0);
         let mut next_sec = || s.next().unwrap_or(("", 0..0));
 
-        let mut l = Layout { built_at: next_param() as i64, ..Layout::default() };
+        let mut l = Layout {
+            built_at: next_param() as i64,
+            ..Layout::default()
+        };
         let n = next_param();
-        l.n_ind = usize::try_from(n).map_err(|_| bad("indicator ids", "indicator count too large"))?;
+        l.n_ind =
+            usize::try_from(n).map_err(|_| bad("indicator ids", "indicator count too large"))?;
         let sized = |(name, r): (&'static str, Range<usize>), width: usize, count: usize| {
             if Some(r.len()) != width.checked_mul(count) {
-                return Err(bad(name, format!("{} bytes, expected {count} × {width}", r.len())));
+                return Err(bad(
+                    name,
+                    format!("{} bytes, expected {count} × {width}", r.len()),
+                ));
             }
             Ok(r)
         };
         let multiple = |(name, r): (&'static str, Range<usize>), width: usize| {
-            if r.len() % width != 0 {
-                return Err(bad(name, format!("{} bytes, not a multiple of {width}", r.len())));
+            if !r.len().is_multiple_of(width) {
+                return Err(bad(
+                    name,
+                    format!("{} bytes, not a multiple of {width}", r.len()),
+                ));
             }
             Ok(r)
         };
@@ -393,7 +437,10 @@ impl Layout {
                 w => sized(recs, w + 4, n as usize)?,
             };
             if min_len > max_len || max_len > crate::key::MAX_KEY_LEN as u64 {
-                return Err(bad(SECTION_NAMES[13 + 3 * i], format!("key lengths {min_len}..{max_len} out of range")));
+                return Err(bad(
+                    SECTION_NAMES[13 + 3 * i],
+                    format!("key lengths {min_len}..{max_len} out of range"),
+                ));
             }
             l.tabs[i] = TabL {
                 filter,
@@ -409,10 +456,22 @@ impl Layout {
     }
 }
 
-fn slots((name, r): (&'static str, Range<usize>), cap: u64, n: usize) -> Result<Range<usize>, LoadError> {
+fn slots(
+    (name, r): (&'static str, Range<usize>),
+    cap: u64,
+    n: usize,
+) -> Result<Range<usize>, LoadError> {
     let count = r.len() / 8;
-    if r.len() % 8 != 0 || cap > u64::from(u32::MAX) || (cap as usize) > count || n > count || (n > 0 && cap == 0) {
-        return Err(bad(name, format!("{} bytes for capacity {cap} and {n} entries", r.len())));
+    if !r.len().is_multiple_of(8)
+        || cap > u64::from(u32::MAX)
+        || (cap as usize) > count
+        || n > count
+        || (n > 0 && cap == 0)
+    {
+        return Err(bad(
+            name,
+            format!("{} bytes for capacity {cap} and {n} entries", r.len()),
+        ));
     }
     Ok(r)
 }
@@ -441,10 +500,18 @@ mod tests {
             Key::hash_hex(&"ab".repeat(64)).unwrap(),
         ];
         for (i, k) in keys.into_iter().enumerate() {
-            let o = b.add_indicator(IndicatorMeta { id: [i as u8; 16], valid_until: None, revoked: false });
+            let o = b.add_indicator(IndicatorMeta {
+                id: [i as u8; 16],
+                valid_until: None,
+                revoked: false,
+            });
             b.add_key(o, k.clone()).unwrap();
             if i % 3 == 0 {
-                let o2 = b.add_indicator(IndicatorMeta { id: [0xff; 16], valid_until: None, revoked: false });
+                let o2 = b.add_indicator(IndicatorMeta {
+                    id: [0xff; 16],
+                    valid_until: None,
+                    revoked: false,
+                });
                 b.add_key(o2, k).unwrap();
             }
         }
@@ -465,7 +532,15 @@ mod tests {
 
     fn exercise(v: &IndexView<'_>) {
         let mut out = Vec::new();
-        for a in ["10.1.2.3", "10.9.9.9", "2001:db8::1", "2001:db8:1::1", "::ffff:10.1.2.3", "0.0.0.0", "255.255.255.255"] {
+        for a in [
+            "10.1.2.3",
+            "10.9.9.9",
+            "2001:db8::1",
+            "2001:db8:1::1",
+            "::ffff:10.1.2.3",
+            "0.0.0.0",
+            "255.255.255.255",
+        ] {
             v.lookup_ip(a.parse().unwrap(), &mut out);
         }
         v.lookup_domain(b"a.evil.example", &mut out);

@@ -87,12 +87,17 @@ mod tests {
         assert_eq!(hash_bytes(0, b""), hash_bytes(0, b""));
         assert_ne!(hash_bytes(0, b"a"), hash_bytes(1, b"a"));
         assert_ne!(hash_bytes(0, b"a"), hash_bytes(0, b"a\0"));
-        assert_ne!(hash_bytes(0, b"0123456789abcdefX"), hash_bytes(0, b"0123456789abcdefY"));
+        assert_ne!(
+            hash_bytes(0, b"0123456789abcdefX"),
+            hash_bytes(0, b"0123456789abcdefY")
+        );
     }
 
     #[test]
     fn fmix32_is_injective_on_a_sample() {
-        let mut v: Vec<u32> = (0..100_000u32).map(|x| fmix32(x.wrapping_mul(2_654_435_761))).collect();
+        let mut v: Vec<u32> = (0..100_000u32)
+            .map(|x| fmix32(x.wrapping_mul(2_654_435_761)))
+            .collect();
         v.sort_unstable();
         v.dedup();
         assert_eq!(v.len(), 100_000);

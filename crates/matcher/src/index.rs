@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::IndicatorMeta;
 use crate::cidr::Cidr;
-use crate::format::{LoadError, SECTION_NAMES, Tab, Layout};
 use crate::filter;
+use crate::format::{Layout, LoadError, SECTION_NAMES, Tab};
 use crate::hash::{hash_bytes, v4_hash};
 use crate::key::{HashAlg, decode_hex, normalize_email, normalize_url, trim_domain};
 use crate::table::{self, fixed_record, fp_of, var_record};
@@ -86,7 +86,10 @@ impl Raw<'_> {
         if l.v4_n > 0 {
             let h = v4_hash(a);
             if filter::may_contain(chunks::<32>(self.b, &l.v4_filter), h)
-                && let Some(p) = table::probe(chunks::<8>(self.b, &l.v4_slots), l.v4_cap, fp_of(h), |_| true)
+                && let Some(p) =
+                    table::probe(chunks::<8>(self.b, &l.v4_slots), l.v4_cap, fp_of(h), |_| {
+                        true
+                    })
             {
                 self.push_posting(p, out);
             }
@@ -142,7 +145,11 @@ impl Raw<'_> {
         let mut posting = 0;
         let w = tab.width();
         let found = table::probe(slots, t.cap, fp, |val| {
-            let rec = if w == 0 { var_record(recs, val) } else { fixed_record(recs, w, val) };
+            let rec = if w == 0 {
+                var_record(recs, val)
+            } else {
+                fixed_record(recs, w, val)
+            };
             match rec {
                 Some((p, k)) if k == key => {
                     posting = p;
@@ -167,7 +174,11 @@ impl Raw<'_> {
             return;
         }
         // Only suffixes no longer than the longest stored name can match.
-        let (tail, whole) = if s.len() > t.max_len { (&s[s.len() - t.max_len - 1..], false) } else { (s, true) };
+        let (tail, whole) = if s.len() > t.max_len {
+            (&s[s.len() - t.max_len - 1..], false)
+        } else {
+            (s, true)
+        };
         with_scratch(|buf| {
             buf.extend(tail.iter().map(u8::to_ascii_lowercase));
             let buf = &buf[..];
@@ -206,7 +217,9 @@ impl Raw<'_> {
             return;
         }
         with_scratch(|buf| {
-            if normalize_email(addr, buf, false).is_ok() && (t.min_len..=t.max_len).contains(&buf.len()) {
+            if normalize_email(addr, buf, false).is_ok()
+                && (t.min_len..=t.max_len).contains(&buf.len())
+            {
                 self.find(Tab::Email, buf, out);
             }
         });
@@ -214,13 +227,15 @@ impl Raw<'_> {
 
     fn hash_hex(&self, hex: &[u8], out: &mut Vec<u32>) {
         let hex = hex.trim_ascii();
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return;
         }
-        let Some(alg) = HashAlg::from_len(hex.len() / 2) else { return };
+        let Some(alg) = HashAlg::from_len(hex.len() / 2) else {
+            return;
+        };
         let mut buf = [0u8; 64];
         if decode_hex(hex, &mut buf).is_some() {
-            self.hash_bytes(alg, &buf[..alg.len()], out);
+            self.hash_bytes(alg, &buf[..alg.digest_len()], out);
         }
     }
 
@@ -231,7 +246,7 @@ impl Raw<'_> {
             HashAlg::Sha256 => Tab::Sha256,
             HashAlg::Sha512 => Tab::Sha512,
         };
-        if digest.len() == alg.len() {
+        if digest.len() == alg.digest_len() {
             self.find(tab, digest, out);
         }
     }
@@ -241,7 +256,11 @@ impl Raw<'_> {
         let id = *chunks::<16>(self.b, &self.l.ids).get(o)?;
         let valid = i64::from_le_bytes(*chunks::<8>(self.b, &self.l.valid).get(o)?);
         let flags = *self.b.get(self.l.flags.clone())?.get(o)?;
-        Some(IndicatorMeta { id, valid_until: (flags & 2 != 0).then_some(valid), revoked: flags & 1 != 0 })
+        Some(IndicatorMeta {
+            id,
+            valid_until: (flags & 2 != 0).then_some(valid),
+            revoked: flags & 1 != 0,
+        })
     }
 }
 
@@ -297,7 +316,11 @@ fn stats(b: &[u8], l: &Layout) -> IndexStats {
     IndexStats {
         indicators: l.n_ind,
         keys,
-        sections: SECTION_NAMES.iter().zip(ranges).map(|(n, r)| (*n, r.len())).collect(),
+        sections: SECTION_NAMES
+            .iter()
+            .zip(ranges)
+            .map(|(n, r)| (*n, r.len()))
+            .collect(),
         total_bytes: b.len(),
     }
 }
@@ -305,7 +328,14 @@ fn stats(b: &[u8], l: &Layout) -> IndexStats {
 /// Formats a 16-byte id as `indicator--xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn indicator_id_string(id: &[u8; 16]) -> String {
     let h = crate::key::hex(id);
-    format!("indicator--{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "indicator--{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Parses `indicator--<uuid>` (or a bare UUID, any case) into 16 bytes.
@@ -411,7 +441,9 @@ macro_rules! lookup_api {
         /// drop hits that expired since ([`retain_live`](Self::retain_live)).
         #[inline]
         pub fn is_live(&self, ordinal: u32, now_unix: i64) -> bool {
-            self.raw().meta(ordinal).is_some_and(|m| m.is_live(now_unix))
+            self.raw()
+                .meta(ordinal)
+                .is_some_and(|m| m.is_live(now_unix))
         }
 
         /// Keeps only the ordinals in `hits` that are live at `now_unix`.
@@ -446,7 +478,10 @@ macro_rules! lookup_api {
 
         #[inline(always)]
         fn raw(&self) -> Raw<'_> {
-            Raw { b: &self.bytes, l: &self.layout }
+            Raw {
+                b: &self.bytes,
+                l: &self.layout,
+            }
         }
     };
 }
@@ -461,7 +496,10 @@ pub struct Index {
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Index").field("indicators", &self.layout.n_ind).field("bytes", &self.bytes.len()).finish()
+        f.debug_struct("Index")
+            .field("indicators", &self.layout.n_ind)
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -497,7 +535,10 @@ impl Index {
 
     /// A borrowed view (for code written against [`IndexView`]).
     pub fn view(&self) -> IndexView<'_> {
-        IndexView { bytes: &self.bytes, layout: self.layout.clone() }
+        IndexView {
+            bytes: &self.bytes,
+            layout: self.layout.clone(),
+        }
     }
 }
 
@@ -511,7 +552,10 @@ pub struct IndexView<'a> {
 
 impl std::fmt::Debug for IndexView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexView").field("indicators", &self.layout.n_ind).field("bytes", &self.bytes.len()).finish()
+        f.debug_struct("IndexView")
+            .field("indicators", &self.layout.n_ind)
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -523,18 +567,27 @@ impl<'a> IndexView<'a> {
     /// pass over the bytes: a few milliseconds per 100 MB). Corrupt or
     /// truncated input is an error, never a panic.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<IndexView<'a>, LoadError> {
-        Ok(IndexView { bytes, layout: Layout::parse(bytes, true)? })
+        Ok(IndexView {
+            bytes,
+            layout: Layout::parse(bytes, true)?,
+        })
     }
 
     /// As [`from_bytes`](Self::from_bytes) without the body checksum: O(1).
     /// Damage inside sections then goes unnoticed (lookups may give wrong
     /// answers) but still never causes a panic.
     pub fn from_bytes_unverified(bytes: &'a [u8]) -> Result<IndexView<'a>, LoadError> {
-        Ok(IndexView { bytes, layout: Layout::parse(bytes, false)? })
+        Ok(IndexView {
+            bytes,
+            layout: Layout::parse(bytes, false)?,
+        })
     }
 
     /// Copies the bytes into an owned [`Index`].
     pub fn to_index(&self) -> Index {
-        Index { bytes: self.bytes.to_vec(), layout: self.layout.clone() }
+        Index {
+            bytes: self.bytes.to_vec(),
+            layout: self.layout.clone(),
+        }
     }
 }

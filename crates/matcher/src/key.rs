@@ -28,10 +28,15 @@ pub enum HashAlg {
 
 impl HashAlg {
     /// All algorithms, in file-format order.
-    pub const ALL: [HashAlg; 4] = [HashAlg::Md5, HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha512];
+    pub const ALL: [HashAlg; 4] = [
+        HashAlg::Md5,
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+        HashAlg::Sha512,
+    ];
 
     /// Digest length in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn digest_len(self) -> usize {
         match self {
             HashAlg::Md5 => 16,
             HashAlg::Sha1 => 20,
@@ -146,21 +151,31 @@ impl Key {
     /// `10.0.0.0/8`); `::ffff:a.b.c.d/n` with n ≥ 96 becomes the IPv4
     /// `a.b.c.d/(n−96)`.
     pub fn ip_cidr(s: &str) -> Result<Key, KeyError> {
-        let err = |reason| KeyError::Ip { input: s.to_owned(), reason };
+        let err = |reason| KeyError::Ip {
+            input: s.to_owned(),
+            reason,
+        };
         let t = s.trim();
         let (a, len) = match t.split_once('/') {
             Some((a, l)) => {
                 if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(err("prefix length is not a number"));
                 }
-                (a, Some(l.parse::<u8>().map_err(|_| err("prefix length out of range"))?))
+                (
+                    a,
+                    Some(
+                        l.parse::<u8>()
+                            .map_err(|_| err("prefix length out of range"))?,
+                    ),
+                )
             }
             None => (t, None),
         };
         let addr: IpAddr = a.parse().map_err(|_| err("not an IPv4 or IPv6 address"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = len.unwrap_or(max);
-        let (addr, len) = canonical_ip(addr, len).ok_or_else(|| err("prefix length out of range"))?;
+        let (addr, len) =
+            canonical_ip(addr, len).ok_or_else(|| err("prefix length out of range"))?;
         Ok(Key::Ip(addr, len))
     }
 
@@ -171,7 +186,10 @@ impl Key {
     /// at most 253 bytes in all.
     pub fn domain(s: &str) -> Result<Key, KeyError> {
         let mut out = Vec::with_capacity(s.len());
-        normalize_domain(s.as_bytes(), &mut out).map_err(|reason| KeyError::Domain { input: s.to_owned(), reason })?;
+        normalize_domain(s.as_bytes(), &mut out).map_err(|reason| KeyError::Domain {
+            input: s.to_owned(),
+            reason,
+        })?;
         Ok(Key::Domain(string_from(out)))
     }
 
@@ -195,9 +213,15 @@ impl Key {
     /// So `HTTP://Evil.Example.:80/a%7eb#top` is `http://evil.example/a~b`.
     pub fn url(s: &str) -> Result<Key, KeyError> {
         let mut out = Vec::with_capacity(s.len() + 8);
-        normalize_url(s.as_bytes(), &mut out).map_err(|reason| KeyError::Url { input: s.to_owned(), reason })?;
+        normalize_url(s.as_bytes(), &mut out).map_err(|reason| KeyError::Url {
+            input: s.to_owned(),
+            reason,
+        })?;
         if out.len() > MAX_KEY_LEN {
-            return Err(KeyError::Url { input: s.to_owned(), reason: "longer than 8192 bytes" });
+            return Err(KeyError::Url {
+                input: s.to_owned(),
+                reason: "longer than 8192 bytes",
+            });
         }
         Ok(Key::Url(string_from(out)))
     }
@@ -207,29 +231,37 @@ impl Key {
     /// (non-empty, no whitespace or control characters).
     pub fn email(s: &str) -> Result<Key, KeyError> {
         let mut out = Vec::with_capacity(s.len());
-        normalize_email(s.as_bytes(), &mut out, true)
-            .map_err(|reason| KeyError::Email { input: s.to_owned(), reason })?;
+        normalize_email(s.as_bytes(), &mut out, true).map_err(|reason| KeyError::Email {
+            input: s.to_owned(),
+            reason,
+        })?;
         Ok(Key::Email(string_from(out)))
     }
 
     /// A file hash from hex (either case); 32, 40, 64 or 128 digits for
     /// MD5, SHA-1, SHA-256 or SHA-512.
     pub fn hash_hex(s: &str) -> Result<Key, KeyError> {
-        let err = |reason| KeyError::Hash { input: s.to_owned(), reason };
+        let err = |reason| KeyError::Hash {
+            input: s.to_owned(),
+            reason,
+        };
         let t = s.trim().as_bytes();
         let alg = HashAlg::from_len(t.len() / 2)
-            .filter(|_| t.len() % 2 == 0)
+            .filter(|_| t.len().is_multiple_of(2))
             .ok_or_else(|| err("length is not that of MD5, SHA-1, SHA-256 or SHA-512 (32, 40, 64, 128 hex digits)"))?;
         let mut buf = [0u8; 64];
         decode_hex(t, &mut buf).ok_or_else(|| err("not hexadecimal"))?;
-        Ok(Key::Hash(alg, buf[..alg.len()].to_vec()))
+        Ok(Key::Hash(alg, buf[..alg.digest_len()].to_vec()))
     }
 
     /// A file hash from hex for a named algorithm: the length must agree.
     pub fn hash_hex_alg(alg: HashAlg, s: &str) -> Result<Key, KeyError> {
         match Key::hash_hex(s)? {
             Key::Hash(a, d) if a == alg => Ok(Key::Hash(a, d)),
-            _ => Err(KeyError::Hash { input: s.to_owned(), reason: "length does not match the algorithm" }),
+            _ => Err(KeyError::Hash {
+                input: s.to_owned(),
+                reason: "length does not match the algorithm",
+            }),
         }
     }
 
@@ -237,16 +269,21 @@ impl Key {
     pub fn normalized(&self) -> Result<Key, KeyError> {
         Ok(match self {
             Key::Ip(a, l) => {
-                let (a, l) = canonical_ip(*a, *l)
-                    .ok_or_else(|| KeyError::Ip { input: format!("{a}/{l}"), reason: "prefix length out of range" })?;
+                let (a, l) = canonical_ip(*a, *l).ok_or_else(|| KeyError::Ip {
+                    input: format!("{a}/{l}"),
+                    reason: "prefix length out of range",
+                })?;
                 Key::Ip(a, l)
             }
             Key::Domain(s) => Key::domain(s)?,
             Key::Url(s) => Key::url(s)?,
             Key::Email(s) => Key::email(s)?,
             Key::Hash(alg, d) => {
-                if d.len() != alg.len() {
-                    return Err(KeyError::Hash { input: hex(d), reason: "length does not match the algorithm" });
+                if d.len() != alg.digest_len() {
+                    return Err(KeyError::Hash {
+                        input: hex(d),
+                        reason: "length does not match the algorithm",
+                    });
                 }
                 self.clone()
             }
@@ -257,7 +294,9 @@ impl Key {
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Key::Ip(a, l) if (a.is_ipv4() && *l == 32) || (a.is_ipv6() && *l == 128) => write!(f, "{a}"),
+            Key::Ip(a, l) if (a.is_ipv4() && *l == 32) || (a.is_ipv6() && *l == 128) => {
+                write!(f, "{a}")
+            }
             Key::Ip(a, l) => write!(f, "{a}/{l}"),
             Key::Domain(s) | Key::Url(s) | Key::Email(s) => f.write_str(s),
             Key::Hash(alg, d) => write!(f, "{}:{}", alg.stix_name(), hex(d)),
@@ -302,17 +341,28 @@ pub(crate) fn canonical_ip(addr: IpAddr, len: u8) -> Option<(IpAddr, u8)> {
                 let l4 = len - 96;
                 return Some((IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask32(l4))), l4));
             }
-            Some((IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask128(len))), len))
+            Some((
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask128(len))),
+                len,
+            ))
         }
     }
 }
 
 pub(crate) fn mask32(len: u8) -> u32 {
-    if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) }
+    if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len))
+    }
 }
 
 pub(crate) fn mask128(len: u8) -> u128 {
-    if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) }
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len))
+    }
 }
 
 /// Hex digit values; 0xff for a non-digit.
@@ -335,7 +385,7 @@ const HEXVAL: [u8; 256] = {
 /// Decodes hex into `out[..s.len()/2]`; None on a non-hex digit.
 #[inline]
 pub(crate) fn decode_hex(s: &[u8], out: &mut [u8]) -> Option<()> {
-    if s.len() % 2 != 0 || s.len() / 2 > out.len() {
+    if !s.len().is_multiple_of(2) || s.len() / 2 > out.len() {
         return None;
     }
     let mut bad = 0u8;
@@ -419,7 +469,11 @@ fn normalize_domain(s: &[u8], out: &mut impl Sink) -> Result<(), &'static str> {
 }
 
 /// `strict` validates (key building); lookups only normalise.
-pub(crate) fn normalize_email(s: &[u8], out: &mut impl Sink, strict: bool) -> Result<(), &'static str> {
+pub(crate) fn normalize_email(
+    s: &[u8],
+    out: &mut impl Sink,
+    strict: bool,
+) -> Result<(), &'static str> {
     let s = s.trim_ascii();
     let at = s.iter().rposition(|&b| b == b'@').ok_or("no @")?;
     let (local, domain) = (&s[..at], &s[at + 1..]);
@@ -458,12 +512,38 @@ fn push_escaped(out: &mut impl Sink, b: u8) {
     out.push(HEX_UP[usize::from(b & 15)]);
 }
 
-/// Percent-normalises `s` (see [`Key::url`]); `lower` lowercases ASCII
-/// letters (for the host).
-fn percent_normalize(s: &[u8], out: &mut impl Sink, lower: bool) {
+/// Bytes that percent-normalisation must look at: `%`, controls, space,
+/// DEL and non-ASCII (bit 0), ASCII uppercase letters (bit 1, only when
+/// lowercasing).
+const PCT_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b == b'%' || b <= b' ' || b >= 0x7f {
+            t[i] = 1;
+        } else if b.is_ascii_uppercase() {
+            t[i] = 2;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Percent-normalises `s` (see [`Key::url`]); `lower` lowercases ASCII
+/// letters (for the host). Runs of bytes that need nothing are copied
+/// whole.
+fn percent_normalize(s: &[u8], out: &mut impl Sink, lower: bool) {
+    let attention = if lower { 3 } else { 1 };
+    let mut i = 0;
+    let mut run = 0;
     while i < s.len() {
         let b = s[i];
+        if PCT_CLASS[usize::from(b)] & attention == 0 {
+            i += 1;
+            continue;
+        }
+        out.extend(&s[run..i]);
         if b == b'%' {
             if let (Some(&h), Some(&l)) = (s.get(i + 1), s.get(i + 2))
                 && let (Some(h), Some(l)) = (hexval(h), hexval(l))
@@ -475,24 +555,29 @@ fn percent_normalize(s: &[u8], out: &mut impl Sink, lower: bool) {
                     push_escaped(out, v);
                 }
                 i += 3;
+                run = i;
                 continue;
             }
             push_escaped(out, b'%');
         } else if b <= b' ' || b >= 0x7f {
             push_escaped(out, b);
         } else {
-            out.push(if lower { b.to_ascii_lowercase() } else { b });
+            out.push(b.to_ascii_lowercase());
         }
         i += 1;
+        run = i;
     }
+    out.extend(&s[run..]);
 }
 
 fn split_scheme(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let colon = s.iter().position(|&b| b == b':')?;
+    let colon = memchr::memchr(b':', s)?;
     let scheme = &s[..colon];
     let first = *scheme.first()?;
     if !first.is_ascii_alphabetic()
-        || !scheme.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        || !scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
     {
         return None;
     }
@@ -526,14 +611,17 @@ pub(crate) fn normalize_url(input: &[u8], out: &mut impl Sink) -> Result<(), &'s
         Some(x) => x,
         None => (b"http", s.strip_prefix(b"//").unwrap_or(s)),
     };
-    let end = rest.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    let (userinfo, hostport) = match authority.iter().rposition(|&b| b == b'@') {
+    let (userinfo, hostport) = match memchr::memrchr(b'@', authority) {
         Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
         None => (None, authority),
     };
     let (host, port): (&[u8], Option<&[u8]>) = if hostport.first() == Some(&b'[') {
-        let rb = hostport.iter().position(|&b| b == b']').ok_or("unterminated IPv6 literal")?;
+        let rb = hostport
+            .iter()
+            .position(|&b| b == b']')
+            .ok_or("unterminated IPv6 literal")?;
         let after = &hostport[rb + 1..];
         match after {
             [] => (&hostport[..=rb], None),
@@ -541,7 +629,7 @@ pub(crate) fn normalize_url(input: &[u8], out: &mut impl Sink) -> Result<(), &'s
             _ => return Err("characters after the IPv6 literal"),
         }
     } else {
-        match hostport.iter().rposition(|&b| b == b':') {
+        match memchr::memrchr(b':', hostport) {
             Some(c) => (&hostport[..c], Some(&hostport[c + 1..])),
             None => (hostport, None),
         }
@@ -557,12 +645,20 @@ pub(crate) fn normalize_url(input: &[u8], out: &mut impl Sink) -> Result<(), &'s
             }
             // An empty port (":" alone) is dropped; ":000" is port 0.
             let p: &[u8] = if digits.is_empty() { b"0" } else { digits };
-            if raw.is_empty() || Some(p) == default_port(scheme) { None } else { Some(p) }
+            if raw.is_empty() || Some(p) == default_port(scheme) {
+                None
+            } else {
+                Some(p)
+            }
         }
         None => None,
     };
-    for &b in scheme {
-        out.push(b.to_ascii_lowercase());
+    if scheme.iter().any(u8::is_ascii_uppercase) {
+        for &b in scheme {
+            out.push(b.to_ascii_lowercase());
+        }
+    } else {
+        out.extend(scheme);
     }
     out.extend(b"://");
     if let Some(u) = userinfo {
@@ -584,8 +680,8 @@ pub(crate) fn normalize_url(input: &[u8], out: &mut impl Sink) -> Result<(), &'s
         out.push(b':');
         out.extend(p);
     }
-    let tail = &tail[..tail.iter().position(|&b| b == b'#').unwrap_or(tail.len())];
-    let q = tail.iter().position(|&b| b == b'?').unwrap_or(tail.len());
+    let tail = &tail[..memchr::memchr(b'#', tail).unwrap_or(tail.len())];
+    let q = memchr::memchr(b'?', tail).unwrap_or(tail.len());
     let (path, query) = tail.split_at(q);
     if path.is_empty() {
         out.push(b'/');
@@ -609,27 +705,48 @@ mod tests {
 
     #[test]
     fn url_rules() {
-        assert_eq!(url("HTTP://Evil.Example:80/a%7eb"), "http://evil.example/a~b");
+        assert_eq!(
+            url("HTTP://Evil.Example:80/a%7eb"),
+            "http://evil.example/a~b"
+        );
         assert_eq!(url("http://evil.example/a~b"), "http://evil.example/a~b");
         assert_eq!(url("https://Evil.Example.:443"), "https://evil.example/");
         assert_eq!(url("https://evil.example:0443/x"), "https://evil.example/x");
-        assert_eq!(url("https://evil.example:80/x"), "https://evil.example:80/x");
+        assert_eq!(
+            url("https://evil.example:80/x"),
+            "https://evil.example:80/x"
+        );
         assert_eq!(url("http://evil.example:/x"), "http://evil.example/x");
         assert_eq!(url("http://evil.example:0/x"), "http://evil.example:0/x");
-        assert_eq!(url("http://evil.example/a%2fb%2Fc"), "http://evil.example/a%2Fb%2Fc");
+        assert_eq!(
+            url("http://evil.example/a%2fb%2Fc"),
+            "http://evil.example/a%2Fb%2Fc"
+        );
         assert_eq!(url("http://evil.example/a b"), "http://evil.example/a%20b");
-        assert_eq!(url("http://evil.example/100%"), "http://evil.example/100%25");
+        assert_eq!(
+            url("http://evil.example/100%"),
+            "http://evil.example/100%25"
+        );
         assert_eq!(url("http://evil.example/%zz"), "http://evil.example/%25zz");
         assert_eq!(url("http://evil.example/ü"), "http://evil.example/%C3%BC");
-        assert_eq!(url("http://evil.example/x?A=%41#frag"), "http://evil.example/x?A=A");
+        assert_eq!(
+            url("http://evil.example/x?A=%41#frag"),
+            "http://evil.example/x?A=A"
+        );
         assert_eq!(url("http://evil.example?q"), "http://evil.example/?q");
         assert_eq!(url("http://evil.example#f"), "http://evil.example/");
         assert_eq!(url("evil.example/x"), "http://evil.example/x");
         assert_eq!(url("//evil.example/x"), "http://evil.example/x");
         assert_eq!(url("evil.example:8080/x"), "http://evil.example:8080/x");
-        assert_eq!(url("http://User:Pw@EVIL.example/"), "http://User:Pw@evil.example/");
+        assert_eq!(
+            url("http://User:Pw@EVIL.example/"),
+            "http://User:Pw@evil.example/"
+        );
         assert_eq!(url("http://[2001:DB8::1]:80/"), "http://[2001:db8::1]/");
-        assert_eq!(url("http://[2001:db8::1]:8080"), "http://[2001:db8::1]:8080/");
+        assert_eq!(
+            url("http://[2001:db8::1]:8080"),
+            "http://[2001:db8::1]:8080/"
+        );
         assert_eq!(url("HXXP://evil.example/"), "hxxp://evil.example/");
         assert_eq!(url("ftp://evil.example:21/f"), "ftp://evil.example/f");
         assert_eq!(url("http://EVIL%2Eexample%2E/"), "http://evil.example/");
@@ -639,16 +756,30 @@ mod tests {
 
     #[test]
     fn url_errors_name_the_input() {
-        for bad in ["", "http:///x", "http://a.example:x/", "http://a.example:65536/", "http://[::1/", "http://[::1]x/"] {
+        for bad in [
+            "",
+            "http:///x",
+            "http://a.example:x/",
+            "http://a.example:65536/",
+            "http://[::1/",
+            "http://[::1]x/",
+        ] {
             let e = Key::url(bad).unwrap_err();
-            assert!(matches!(&e, KeyError::Url { input, .. } if input == bad), "{bad}: {e}");
+            assert!(
+                matches!(&e, KeyError::Url { input, .. } if input == bad),
+                "{bad}: {e}"
+            );
         }
         assert_eq!(url("http://a.example:65535/"), "http://a.example:65535/");
     }
 
     #[test]
     fn url_normalisation_is_idempotent_on_samples() {
-        for s in ["HTTP://Evil.Example:80/a%7eb", "http://x.example/%zz%41?%7e#", "a.example/ü?q=%2f"] {
+        for s in [
+            "HTTP://Evil.Example:80/a%7eb",
+            "http://x.example/%zz%41?%7e#",
+            "a.example/ü?q=%2f",
+        ] {
             let once = url(s);
             assert_eq!(url(&once), once);
         }
@@ -656,33 +787,92 @@ mod tests {
 
     #[test]
     fn domain_rules() {
-        assert_eq!(Key::domain("Evil.Example.").unwrap(), Key::Domain("evil.example".into()));
-        assert_eq!(Key::domain(" _dmarc.A-b.example ").unwrap(), Key::Domain("_dmarc.a-b.example".into()));
-        assert_eq!(Key::domain("bücher.example").unwrap(), Key::Domain("bücher.example".into()));
-        for bad in ["", ".", "a..b", ".a", "a b", "a/b", "*.a.example", &"a".repeat(64), &format!("{}a", "a.".repeat(127))] {
-            assert!(matches!(Key::domain(bad), Err(KeyError::Domain { .. })), "{bad}");
+        assert_eq!(
+            Key::domain("Evil.Example.").unwrap(),
+            Key::Domain("evil.example".into())
+        );
+        assert_eq!(
+            Key::domain(" _dmarc.A-b.example ").unwrap(),
+            Key::Domain("_dmarc.a-b.example".into())
+        );
+        assert_eq!(
+            Key::domain("bücher.example").unwrap(),
+            Key::Domain("bücher.example".into())
+        );
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            ".a",
+            "a b",
+            "a/b",
+            "*.a.example",
+            &"a".repeat(64),
+            &format!("{}a", "a.".repeat(127)),
+        ] {
+            assert!(
+                matches!(Key::domain(bad), Err(KeyError::Domain { .. })),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn email_rules() {
-        assert_eq!(Key::email("John.Doe@Evil.Example.").unwrap(), Key::Email("John.Doe@evil.example".into()));
-        assert_eq!(Key::email("\"a@b\"@x.example").unwrap(), Key::Email("\"a@b\"@x.example".into()));
-        for bad in ["", "nobody", "@x.example", "a@", "a b@x.example", "a@x..example"] {
-            assert!(matches!(Key::email(bad), Err(KeyError::Email { .. })), "{bad}");
+        assert_eq!(
+            Key::email("John.Doe@Evil.Example.").unwrap(),
+            Key::Email("John.Doe@evil.example".into())
+        );
+        assert_eq!(
+            Key::email("\"a@b\"@x.example").unwrap(),
+            Key::Email("\"a@b\"@x.example".into())
+        );
+        for bad in [
+            "",
+            "nobody",
+            "@x.example",
+            "a@",
+            "a b@x.example",
+            "a@x..example",
+        ] {
+            assert!(
+                matches!(Key::email(bad), Err(KeyError::Email { .. })),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn hash_rules() {
         let k = Key::hash_hex("D41D8CD98F00B204E9800998ECF8427E").unwrap();
-        assert_eq!(k, Key::Hash(HashAlg::Md5, vec![0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0, 0xb2, 4, 0xe9, 0x80, 9, 0x98, 0xec, 0xf8, 0x42, 0x7e]));
+        assert_eq!(
+            k,
+            Key::Hash(
+                HashAlg::Md5,
+                vec![
+                    0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0, 0xb2, 4, 0xe9, 0x80, 9, 0x98, 0xec, 0xf8,
+                    0x42, 0x7e
+                ]
+            )
+        );
         assert_eq!(k.to_string(), "MD5:d41d8cd98f00b204e9800998ecf8427e");
-        assert!(matches!(Key::hash_hex(&"a".repeat(40)).unwrap(), Key::Hash(HashAlg::Sha1, _)));
-        assert!(matches!(Key::hash_hex(&"a".repeat(64)).unwrap(), Key::Hash(HashAlg::Sha256, _)));
-        assert!(matches!(Key::hash_hex(&"a".repeat(128)).unwrap(), Key::Hash(HashAlg::Sha512, _)));
+        assert!(matches!(
+            Key::hash_hex(&"a".repeat(40)).unwrap(),
+            Key::Hash(HashAlg::Sha1, _)
+        ));
+        assert!(matches!(
+            Key::hash_hex(&"a".repeat(64)).unwrap(),
+            Key::Hash(HashAlg::Sha256, _)
+        ));
+        assert!(matches!(
+            Key::hash_hex(&"a".repeat(128)).unwrap(),
+            Key::Hash(HashAlg::Sha512, _)
+        ));
         for bad in ["", "abc", &"a".repeat(33), &"g".repeat(32), &"a".repeat(31)] {
-            assert!(matches!(Key::hash_hex(bad), Err(KeyError::Hash { .. })), "{bad}");
+            assert!(
+                matches!(Key::hash_hex(bad), Err(KeyError::Hash { .. })),
+                "{bad}"
+            );
         }
         assert!(Key::hash_hex_alg(HashAlg::Sha256, &"a".repeat(32)).is_err());
         assert!(Key::Hash(HashAlg::Sha1, vec![0; 16]).normalized().is_err());
@@ -690,15 +880,45 @@ mod tests {
 
     #[test]
     fn ip_rules() {
-        assert_eq!(Key::ip_cidr("10.1.2.3/8").unwrap(), Key::Ip("10.0.0.0".parse().unwrap(), 8));
-        assert_eq!(Key::ip_cidr("192.0.2.1").unwrap(), Key::Ip("192.0.2.1".parse().unwrap(), 32));
-        assert_eq!(Key::ip_cidr("2001:db8::1/32").unwrap(), Key::Ip("2001:db8::".parse().unwrap(), 32));
-        assert_eq!(Key::ip_cidr("::ffff:10.1.2.3/104").unwrap(), Key::Ip("10.0.0.0".parse().unwrap(), 8));
-        assert_eq!(Key::ip_cidr("::ffff:10.1.2.3").unwrap(), Key::Ip("10.1.2.3".parse().unwrap(), 32));
-        assert_eq!(Key::ip("::ffff:10.1.2.3".parse().unwrap()), Key::Ip("10.1.2.3".parse().unwrap(), 32));
+        assert_eq!(
+            Key::ip_cidr("10.1.2.3/8").unwrap(),
+            Key::Ip("10.0.0.0".parse().unwrap(), 8)
+        );
+        assert_eq!(
+            Key::ip_cidr("192.0.2.1").unwrap(),
+            Key::Ip("192.0.2.1".parse().unwrap(), 32)
+        );
+        assert_eq!(
+            Key::ip_cidr("2001:db8::1/32").unwrap(),
+            Key::Ip("2001:db8::".parse().unwrap(), 32)
+        );
+        assert_eq!(
+            Key::ip_cidr("::ffff:10.1.2.3/104").unwrap(),
+            Key::Ip("10.0.0.0".parse().unwrap(), 8)
+        );
+        assert_eq!(
+            Key::ip_cidr("::ffff:10.1.2.3").unwrap(),
+            Key::Ip("10.1.2.3".parse().unwrap(), 32)
+        );
+        assert_eq!(
+            Key::ip("::ffff:10.1.2.3".parse().unwrap()),
+            Key::Ip("10.1.2.3".parse().unwrap(), 32)
+        );
         assert_eq!(Key::ip_cidr("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
-        for bad in ["", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "10.0.0.0/x", "10.0.0.0/-1", "host"] {
-            assert!(matches!(Key::ip_cidr(bad), Err(KeyError::Ip { .. })), "{bad}");
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0/8",
+            "10.0.0.0/x",
+            "10.0.0.0/-1",
+            "host",
+        ] {
+            assert!(
+                matches!(Key::ip_cidr(bad), Err(KeyError::Ip { .. })),
+                "{bad}"
+            );
         }
     }
 }

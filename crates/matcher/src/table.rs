@@ -46,7 +46,12 @@ pub(crate) fn place(entries: &[(u32, u32)]) -> (Vec<u8>, u64) {
 
 /// Finds the first slot with `fp` whose `val` satisfies `verify`.
 #[inline(always)]
-pub(crate) fn probe(slots: &[[u8; 8]], cap: u64, fp: u32, mut verify: impl FnMut(u32) -> bool) -> Option<u32> {
+pub(crate) fn probe(
+    slots: &[[u8; 8]],
+    cap: u64,
+    fp: u32,
+    mut verify: impl FnMut(u32) -> bool,
+) -> Option<u32> {
     let mut i = home(fp, cap);
     while let Some(s) = slots.get(i) {
         let w = u64::from_le_bytes(*s);
@@ -93,7 +98,10 @@ pub(crate) fn var_record(recs: &[u8], off: u32) -> Option<(u32, &[u8])> {
     let (len, at) = if b0 < 128 {
         (usize::from(b0), off + 1)
     } else {
-        (usize::from(b0 & 0x7f) | (usize::from(*recs.get(off + 1)?) << 7), off + 2)
+        (
+            usize::from(b0 & 0x7f) | (usize::from(*recs.get(off + 1)?) << 7),
+            off + 2,
+        )
     };
     let p = recs.get(at..at + 4)?;
     let posting = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);

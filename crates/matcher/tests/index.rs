@@ -3,13 +3,18 @@
 use std::net::IpAddr;
 
 use accord_matcher::{
-    BuildError, HashAlg, Index, IndexBuilder, IndexView, IndicatorMeta, Key, KeyError, LoadError, parse_indicator_id,
+    BuildError, HashAlg, Index, IndexBuilder, IndexView, IndicatorMeta, Key, KeyError, LoadError,
+    parse_indicator_id,
 };
 
 const NOW: i64 = 1_700_000_000;
 
 fn meta(n: u8) -> IndicatorMeta {
-    IndicatorMeta { id: [n; 16], valid_until: None, revoked: false }
+    IndicatorMeta {
+        id: [n; 16],
+        valid_until: None,
+        revoked: false,
+    }
 }
 
 /// One indicator per key, ordinals in order.
@@ -46,16 +51,39 @@ fn hits_url(ix: &Index, s: &str) -> Vec<u32> {
 
 #[test]
 fn domains_match_subdomains_at_label_boundaries() {
-    let ix = index_of(&[Key::domain("evil.example").unwrap(), Key::domain("Other.Example.").unwrap()]);
-    for q in ["evil.example", "a.b.evil.example", "EVIL.example.", "  www.Evil.Example.\n", "x.EVIL.EXAMPLE"] {
+    let ix = index_of(&[
+        Key::domain("evil.example").unwrap(),
+        Key::domain("Other.Example.").unwrap(),
+    ]);
+    for q in [
+        "evil.example",
+        "a.b.evil.example",
+        "EVIL.example.",
+        "  www.Evil.Example.\n",
+        "x.EVIL.EXAMPLE",
+    ] {
         assert_eq!(hits_domain(&ix, q), [0], "{q}");
     }
-    for q in ["notevil.example", "example", "evil.example.com", "evil", "", ".", "evil.examplex", "aevil.example", "evil..example"] {
+    for q in [
+        "notevil.example",
+        "example",
+        "evil.example.com",
+        "evil",
+        "",
+        ".",
+        "evil.examplex",
+        "aevil.example",
+        "evil..example",
+    ] {
         assert!(hits_domain(&ix, q).is_empty(), "{q}");
     }
     assert_eq!(hits_domain(&ix, "deep.other.example"), [1]);
     // Parent and child indicators are both reported.
-    let ix = index_of(&[Key::domain("example").unwrap(), Key::domain("evil.example").unwrap(), Key::domain("a.evil.example").unwrap()]);
+    let ix = index_of(&[
+        Key::domain("example").unwrap(),
+        Key::domain("evil.example").unwrap(),
+        Key::domain("a.evil.example").unwrap(),
+    ]);
     assert_eq!(hits_domain(&ix, "b.a.evil.example"), [0, 1, 2]);
     assert_eq!(hits_domain(&ix, "evil.example"), [0, 1]);
     assert_eq!(hits_domain(&ix, "example."), [0]);
@@ -110,14 +138,20 @@ fn ipv6_addresses_and_prefixes() {
 
 #[test]
 fn whole_address_space_prefixes() {
-    let ix = index_of(&[Key::ip_cidr("0.0.0.0/0").unwrap(), Key::ip_cidr("255.255.255.255/32").unwrap()]);
+    let ix = index_of(&[
+        Key::ip_cidr("0.0.0.0/0").unwrap(),
+        Key::ip_cidr("255.255.255.255/32").unwrap(),
+    ]);
     assert_eq!(hits_ip(&ix, "0.0.0.0"), [0]);
     assert_eq!(hits_ip(&ix, "255.255.255.255"), [0, 1]);
 }
 
 #[test]
 fn urls_match_after_normalisation() {
-    let ix = index_of(&[Key::url("http://evil.example/a~b").unwrap(), Key::url("https://evil.example").unwrap()]);
+    let ix = index_of(&[
+        Key::url("http://evil.example/a~b").unwrap(),
+        Key::url("https://evil.example").unwrap(),
+    ]);
     for q in [
         "HTTP://Evil.Example:80/a%7eb",
         "http://evil.example/a~b",
@@ -129,7 +163,14 @@ fn urls_match_after_normalisation() {
     }
     assert_eq!(hits_url(&ix, "https://EVIL.EXAMPLE:443/"), [1]);
     assert_eq!(hits_url(&ix, "https://evil.example"), [1]);
-    for q in ["http://evil.example/A~B", "http://evil.example/a~b?", "https://evil.example/a~b", "http://evil.example:8080/a~b", "", "http://"] {
+    for q in [
+        "http://evil.example/A~B",
+        "http://evil.example/a~b?",
+        "https://evil.example/a~b",
+        "http://evil.example:8080/a~b",
+        "",
+        "http://",
+    ] {
         assert!(hits_url(&ix, q).is_empty(), "{q}");
     }
 }
@@ -155,7 +196,11 @@ fn emails_and_hashes() {
     assert_eq!(ix.lookup_email(b"Bad.Guy", &mut v), 0);
     for (i, h) in [md5, sha1, sha256, sha512].iter().enumerate() {
         v.clear();
-        assert_eq!(ix.lookup_hash(h.to_uppercase().as_bytes(), &mut v), 1, "{h}");
+        assert_eq!(
+            ix.lookup_hash(h.to_uppercase().as_bytes(), &mut v),
+            1,
+            "{h}"
+        );
         assert_eq!(v, [i as u32 + 1]);
         let mut other = h.to_string();
         other.replace_range(..1, "0");
@@ -166,7 +211,9 @@ fn emails_and_hashes() {
     assert_eq!(ix.lookup_hash(&sha256.as_bytes()[..32], &mut v), 0);
     assert_eq!(ix.lookup_hash(b"xyz", &mut v), 0);
     assert_eq!(ix.lookup_hash(&b"z".repeat(32), &mut v), 0);
-    let Key::Hash(_, d) = Key::hash_hex(sha1).unwrap() else { unreachable!() };
+    let Key::Hash(_, d) = Key::hash_hex(sha1).unwrap() else {
+        unreachable!()
+    };
     assert_eq!(ix.lookup_hash_bytes(HashAlg::Sha1, &d, &mut v), 1);
     assert_eq!(ix.lookup_hash_bytes(HashAlg::Sha256, &d, &mut v), 0);
 }
@@ -179,7 +226,8 @@ fn shared_keys_and_many_keys_per_indicator() {
     for o in [a, c, a] {
         b.add_key(o, Key::domain("evil.example").unwrap()).unwrap();
     }
-    b.add_key(a, Key::domain("www.evil.example").unwrap()).unwrap();
+    b.add_key(a, Key::domain("www.evil.example").unwrap())
+        .unwrap();
     b.add_key(a, Key::ip_cidr("10.0.0.0/8").unwrap()).unwrap();
     b.add_key(a, Key::ip_cidr("10.0.0.0/16").unwrap()).unwrap();
     let ix = b.build().unwrap();
@@ -194,15 +242,29 @@ fn shared_keys_and_many_keys_per_indicator() {
 #[test]
 fn revoked_and_expired_never_match() {
     let mut b = IndexBuilder::new(NOW);
-    let live = b.add_indicator(IndicatorMeta { id: [1; 16], valid_until: Some(NOW + 10), revoked: false });
-    let expired = b.add_indicator(IndicatorMeta { id: [2; 16], valid_until: Some(NOW), revoked: false });
-    let revoked = b.add_indicator(IndicatorMeta { id: [3; 16], valid_until: None, revoked: true });
+    let live = b.add_indicator(IndicatorMeta {
+        id: [1; 16],
+        valid_until: Some(NOW + 10),
+        revoked: false,
+    });
+    let expired = b.add_indicator(IndicatorMeta {
+        id: [2; 16],
+        valid_until: Some(NOW),
+        revoked: false,
+    });
+    let revoked = b.add_indicator(IndicatorMeta {
+        id: [3; 16],
+        valid_until: None,
+        revoked: true,
+    });
     for o in [live, expired, revoked] {
         b.add_key(o, Key::ip_cidr("192.0.2.1").unwrap()).unwrap();
         b.add_key(o, Key::domain("evil.example").unwrap()).unwrap();
     }
-    b.add_key(expired, Key::url("http://only-expired.example/").unwrap()).unwrap();
-    b.add_key(revoked, Key::ip_cidr("198.51.100.0/24").unwrap()).unwrap();
+    b.add_key(expired, Key::url("http://only-expired.example/").unwrap())
+        .unwrap();
+    b.add_key(revoked, Key::ip_cidr("198.51.100.0/24").unwrap())
+        .unwrap();
     let ix = b.build().unwrap();
     let mut v = Vec::new();
     ix.lookup_ip(ip("192.0.2.1"), &mut v);
@@ -213,14 +275,24 @@ fn revoked_and_expired_never_match() {
     assert!(ix.is_live(live, NOW + 9));
     assert!(!ix.is_live(live, NOW + 10));
     assert!(!ix.is_live(expired, NOW));
-    assert!(ix.is_live(expired, NOW - 100), "liveness is a function of the time asked about");
+    assert!(
+        ix.is_live(expired, NOW - 100),
+        "liveness is a function of the time asked about"
+    );
     assert!(!ix.is_live(revoked, NOW));
     assert!(!ix.is_live(99, NOW));
     let mut hits = vec![live, expired, revoked];
     ix.retain_live(&mut hits, NOW);
     assert_eq!(hits, [live]);
-    assert_eq!(ix.meta(expired), Some(IndicatorMeta { id: [2; 16], valid_until: Some(NOW), revoked: false }));
-    assert_eq!(ix.meta(revoked).unwrap().revoked, true);
+    assert_eq!(
+        ix.meta(expired),
+        Some(IndicatorMeta {
+            id: [2; 16],
+            valid_until: Some(NOW),
+            revoked: false
+        })
+    );
+    assert!(ix.meta(revoked).unwrap().revoked);
     assert_eq!(ix.meta(3), None);
     assert_eq!(ix.indicator_count(), 3);
     assert_eq!(ix.built_at(), NOW);
@@ -230,11 +302,24 @@ fn revoked_and_expired_never_match() {
 fn indicator_ids() {
     let s = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
     let id = parse_indicator_id(s).unwrap();
-    assert_eq!(parse_indicator_id("8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F"), Some(id));
-    assert_eq!(parse_indicator_id("indicator--8e2e2d2b17d4-4cbf-938f-98ee46b3cd3f0"), None);
-    assert_eq!(parse_indicator_id("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3g"), None);
+    assert_eq!(
+        parse_indicator_id("8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F"),
+        Some(id)
+    );
+    assert_eq!(
+        parse_indicator_id("indicator--8e2e2d2b17d4-4cbf-938f-98ee46b3cd3f0"),
+        None
+    );
+    assert_eq!(
+        parse_indicator_id("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3g"),
+        None
+    );
     let mut b = IndexBuilder::new(NOW);
-    let o = b.add_indicator(IndicatorMeta { id, valid_until: None, revoked: false });
+    let o = b.add_indicator(IndicatorMeta {
+        id,
+        valid_until: None,
+        revoked: false,
+    });
     let ix = b.build().unwrap();
     assert_eq!(ix.indicator_id_string(o).unwrap(), s);
     assert_eq!(ix.indicator_id_string(o + 1), None);
@@ -245,19 +330,32 @@ fn builder_errors() {
     let mut b = IndexBuilder::new(NOW);
     assert_eq!(
         b.add_key(0, Key::domain("a.example").unwrap()),
-        Err(BuildError::UnknownOrdinal { ordinal: 0, count: 0 })
+        Err(BuildError::UnknownOrdinal {
+            ordinal: 0,
+            count: 0
+        })
     );
     let o = b.add_indicator(meta(0));
     let e = b.add_key(o, Key::Domain("bad domain".into())).unwrap_err();
-    assert!(matches!(&e, BuildError::Key(KeyError::Domain { input, .. }) if input == "bad domain"), "{e}");
+    assert!(
+        matches!(&e, BuildError::Key(KeyError::Domain { input, .. }) if input == "bad domain"),
+        "{e}"
+    );
     assert!(e.to_string().contains("bad domain"));
-    assert!(b.add_key(o, Key::Url("http://a.example:99999/".into())).is_err());
+    assert!(
+        b.add_key(o, Key::Url("http://a.example:99999/".into()))
+            .is_err()
+    );
     assert!(b.add_key(o, Key::Email("nobody".into())).is_err());
-    assert!(b.add_key(o, Key::Hash(HashAlg::Sha256, vec![1; 16])).is_err());
+    assert!(
+        b.add_key(o, Key::Hash(HashAlg::Sha256, vec![1; 16]))
+            .is_err()
+    );
     assert!(b.add_key(o, Key::Ip(ip("10.0.0.0"), 33)).is_err());
     // Keys made from the variants are normalised by the builder.
     b.add_key(o, Key::Domain("EVIL.Example.".into())).unwrap();
-    b.add_key(o, Key::Url("HTTP://X.Example:80".into())).unwrap();
+    b.add_key(o, Key::Url("HTTP://X.Example:80".into()))
+        .unwrap();
     b.add_key(o, Key::Ip(ip("10.9.9.9"), 8)).unwrap();
     let ix = b.build().unwrap();
     assert_eq!(hits_domain(&ix, "a.evil.example"), [o]);
@@ -293,7 +391,11 @@ fn sample() -> Index {
         "hash:d41d8cd98f00b204e9800998ecf8427e",
     ];
     for (i, k) in keys.iter().enumerate() {
-        let o = b.add_indicator(IndicatorMeta { id: [i as u8; 16], valid_until: Some(NOW + 1 + i as i64), revoked: false });
+        let o = b.add_indicator(IndicatorMeta {
+            id: [i as u8; 16],
+            valid_until: Some(NOW + 1 + i as i64),
+            revoked: false,
+        });
         let (kind, v) = k.split_once(':').unwrap();
         let key = match kind {
             "ip" => Key::ip_cidr(v),
@@ -303,7 +405,8 @@ fn sample() -> Index {
             _ => Key::hash_hex(v),
         };
         b.add_key(o, key.unwrap()).unwrap();
-        b.add_key(o, Key::domain("shared.example").unwrap()).unwrap();
+        b.add_key(o, Key::domain("shared.example").unwrap())
+            .unwrap();
     }
     b.build().unwrap()
 }
@@ -315,7 +418,14 @@ fn all_answers(view: &IndexView<'_>) -> Vec<Vec<u32>> {
         f(&mut v);
         out.push(v);
     };
-    for a in ["10.1.2.3", "10.9.9.9", "2001:db8::1", "2001:db8::2", "::ffff:10.1.2.3", "8.8.8.8"] {
+    for a in [
+        "10.1.2.3",
+        "10.9.9.9",
+        "2001:db8::1",
+        "2001:db8::2",
+        "::ffff:10.1.2.3",
+        "8.8.8.8",
+    ] {
         go(&|v| view.lookup_ip(ip(a), v));
     }
     for d in ["x.evil.example", "shared.example", "example"] {
@@ -352,35 +462,66 @@ fn save_and_load_round_trip() {
     // A copy at another alignment reads the same.
     let mut shifted = vec![0u8; 3];
     shifted.extend_from_slice(&written);
-    assert_eq!(all_answers(&IndexView::from_bytes(&shifted[3..]).unwrap()), expect);
+    assert_eq!(
+        all_answers(&IndexView::from_bytes(&shifted[3..]).unwrap()),
+        expect
+    );
 }
 
 #[test]
 fn corrupt_input_is_a_clear_error() {
     let good = sample().to_bytes();
-    assert_eq!(IndexView::from_bytes(&[]).unwrap_err(), LoadError::Truncated { len: 0, need: 952 });
-    assert!(matches!(IndexView::from_bytes(&good[..100]), Err(LoadError::Truncated { len: 100, .. })));
-    assert!(matches!(IndexView::from_bytes(&good[..good.len() - 8]), Err(LoadError::Length { .. })));
+    assert_eq!(
+        IndexView::from_bytes(&[]).unwrap_err(),
+        LoadError::Truncated { len: 0, need: 952 }
+    );
+    assert!(matches!(
+        IndexView::from_bytes(&good[..100]),
+        Err(LoadError::Truncated { len: 100, .. })
+    ));
+    assert!(matches!(
+        IndexView::from_bytes(&good[..good.len() - 8]),
+        Err(LoadError::Length { .. })
+    ));
     let mut longer = good.clone();
     longer.push(0);
-    assert!(matches!(IndexView::from_bytes(&longer), Err(LoadError::Length { .. })));
+    assert!(matches!(
+        IndexView::from_bytes(&longer),
+        Err(LoadError::Length { .. })
+    ));
     let mut m = good.clone();
     m[0] ^= 1;
     assert_eq!(IndexView::from_bytes(&m).unwrap_err(), LoadError::BadMagic);
     let mut m = good.clone();
     m[8] = 9;
-    assert_eq!(IndexView::from_bytes(&m).unwrap_err(), LoadError::Version { found: 9, supported: 1 });
+    assert_eq!(
+        IndexView::from_bytes(&m).unwrap_err(),
+        LoadError::Version {
+            found: 9,
+            supported: 1
+        }
+    );
     let mut m = good.clone();
     m[40] ^= 0x10;
-    assert_eq!(IndexView::from_bytes(&m).unwrap_err(), LoadError::HeaderChecksum);
+    assert_eq!(
+        IndexView::from_bytes(&m).unwrap_err(),
+        LoadError::HeaderChecksum
+    );
     let mut m = good.clone();
     let last = m.len() - 20;
     m[last] ^= 0x01;
-    assert_eq!(IndexView::from_bytes(&m).unwrap_err(), LoadError::BodyChecksum);
+    assert_eq!(
+        IndexView::from_bytes(&m).unwrap_err(),
+        LoadError::BodyChecksum
+    );
     // Unverified loading accepts it, and lookups do not panic.
     let v = IndexView::from_bytes_unverified(&m).unwrap();
     let _ = all_answers(&v);
-    for e in [LoadError::BadMagic, LoadError::BodyChecksum, LoadError::Truncated { len: 1, need: 952 }] {
+    for e in [
+        LoadError::BadMagic,
+        LoadError::BodyChecksum,
+        LoadError::Truncated { len: 1, need: 952 },
+    ] {
         assert!(!e.to_string().is_empty());
     }
     // Every truncation is an error.
@@ -395,7 +536,10 @@ fn every_single_byte_corruption_is_caught_or_harmless() {
     for i in 0..good.len() {
         let mut m = good.clone();
         m[i] ^= 0x5a;
-        assert!(IndexView::from_bytes(&m).is_err(), "flip at {i} went unnoticed");
+        assert!(
+            IndexView::from_bytes(&m).is_err(),
+            "flip at {i} went unnoticed"
+        );
         if let Ok(v) = IndexView::from_bytes_unverified(&m) {
             let _ = all_answers(&v);
             for o in 0..10 {
@@ -418,7 +562,14 @@ fn stats_add_up() {
 
 #[test]
 fn key_parse_and_display_round_trip() {
-    for s in ["10.0.0.0/8", "192.0.2.1", "2001:db8::/32", "evil.example", "http://evil.example/a~b", "a@evil.example"] {
+    for s in [
+        "10.0.0.0/8",
+        "192.0.2.1",
+        "2001:db8::/32",
+        "evil.example",
+        "http://evil.example/a~b",
+        "a@evil.example",
+    ] {
         let k = match s {
             _ if s.contains("://") => Key::url(s),
             _ if s.contains('@') => Key::email(s),

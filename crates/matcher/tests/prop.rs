@@ -25,7 +25,11 @@ fn contains(net: IpAddr, len: u8, a: IpAddr) -> bool {
             u32::from(n) == u32::from(a) & m
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
             u128::from(n) == u128::from(a) & m
         }
         _ => false,
@@ -59,13 +63,18 @@ impl Reference {
 }
 
 fn ipv4() -> impl Strategy<Value = IpAddr> {
-    (0u8..3, 0u8..3, prop::sample::select(vec![0u8, 1, 2, 3, 127, 128, 255]))
+    (
+        0u8..3,
+        0u8..3,
+        prop::sample::select(vec![0u8, 1, 2, 3, 127, 128, 255]),
+    )
         .prop_map(|(b, c, d)| IpAddr::V4(Ipv4Addr::new(10, b, c, d)))
 }
 
 fn ipv6() -> impl Strategy<Value = IpAddr> {
     prop_oneof![
-        (0u16..3, 0u16..3, 0u16..3).prop_map(|(a, b, c)| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, a, 0, 0, 0, b, c))),
+        (0u16..3, 0u16..3, 0u16..3)
+            .prop_map(|(a, b, c)| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, a, 0, 0, 0, b, c))),
         ipv4().prop_map(|a| match a {
             IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
             v6 => v6,
@@ -75,13 +84,22 @@ fn ipv6() -> impl Strategy<Value = IpAddr> {
 
 fn ip_key() -> impl Strategy<Value = Key> {
     prop_oneof![
-        (ipv4(), prop::sample::select(vec![0u8, 8, 16, 23, 24, 25, 30, 31, 32, 32, 32])).prop_map(|(a, l)| Key::Ip(a, l)),
-        (ipv6(), prop::sample::select(vec![0u8, 32, 48, 64, 104, 120, 127, 128, 128])).prop_map(|(a, l)| Key::Ip(a, l)),
+        (
+            ipv4(),
+            prop::sample::select(vec![0u8, 8, 16, 23, 24, 25, 30, 31, 32, 32, 32])
+        )
+            .prop_map(|(a, l)| Key::Ip(a, l)),
+        (
+            ipv6(),
+            prop::sample::select(vec![0u8, 32, 48, 64, 104, 120, 127, 128, 128])
+        )
+            .prop_map(|(a, l)| Key::Ip(a, l)),
     ]
 }
 
 fn label() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "B", "evil", "Example", "x-1", "notevil", "com"]).prop_map(str::to_owned)
+    prop::sample::select(vec!["a", "B", "evil", "Example", "x-1", "notevil", "com"])
+        .prop_map(str::to_owned)
 }
 
 fn domain() -> impl Strategy<Value = String> {
@@ -100,13 +118,16 @@ fn url() -> impl Strategy<Value = String> {
         prop::sample::select(vec!["http://", "HTTP://", "https://", ""]),
         domain(),
         prop::sample::select(vec!["", ":80", ":443", ":8080", ":"]),
-        prop::sample::select(vec!["", "/", "/a~b", "/a%7eb", "/A%7Eb", "/x?y=1", "/x#f", "/%2f", "/%2F", "/ü"]),
+        prop::sample::select(vec![
+            "", "/", "/a~b", "/a%7eb", "/A%7Eb", "/x?y=1", "/x#f", "/%2f", "/%2F", "/ü",
+        ]),
     )
         .prop_map(|(s, h, p, path)| format!("{s}{h}{p}{path}"))
 }
 
 fn email() -> impl Strategy<Value = String> {
-    (prop::sample::select(vec!["a", "B", "c.d"]), domain_probe()).prop_map(|(l, d)| format!("{l}@{d}"))
+    (prop::sample::select(vec!["a", "B", "c.d"]), domain_probe())
+        .prop_map(|(l, d)| format!("{l}@{d}"))
 }
 
 const HASHES: [&str; 5] = [
@@ -118,7 +139,8 @@ const HASHES: [&str; 5] = [
 ];
 
 fn hash() -> impl Strategy<Value = String> {
-    (prop::sample::select(HASHES.to_vec()), any::<bool>()).prop_map(|(h, up)| if up { h.to_uppercase() } else { h.to_owned() })
+    (prop::sample::select(HASHES.to_vec()), any::<bool>())
+        .prop_map(|(h, up)| if up { h.to_uppercase() } else { h.to_owned() })
 }
 
 fn key() -> impl Strategy<Value = Key> {
@@ -147,7 +169,11 @@ fn build(inds: &[(Option<i64>, bool, Vec<Key>)]) -> (Index, Reference) {
     let mut b = IndexBuilder::new(NOW);
     let mut r = Vec::new();
     for (i, (valid_until, revoked, keys)) in inds.iter().enumerate() {
-        let m = IndicatorMeta { id: [i as u8; 16], valid_until: *valid_until, revoked: *revoked };
+        let m = IndicatorMeta {
+            id: [i as u8; 16],
+            valid_until: *valid_until,
+            revoked: *revoked,
+        };
         let o = b.add_indicator(m);
         for k in keys {
             b.add_key(o, k.clone()).unwrap();
