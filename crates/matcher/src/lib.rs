@@ -98,9 +98,16 @@
 //!   and probed (lowercased in a reused buffer), skipping suffixes
 //!   longer or shorter than any stored name.
 //!
-//! At 1,000,000 mixed indicators the whole index is about 52 bytes per
-//! indicator, indicator table and key bytes included (see
-//! `benches/index.rs`).
+//! - filters: each exact table has a split-block Bloom filter (8 bits per
+//!   key, about 2–3% false positives) checked before its slots, so a miss
+//!   usually touches only cache-resident memory.
+//!
+//! At 1,000,000 mixed indicators (30% IPv4, 10% IPv6, 5% CIDR, 25%
+//! domains, 15% URLs, 15% MD5/SHA-256) the whole index is 56.5 bytes per
+//! indicator, indicator table (25 B) and key bytes included, and builds in
+//! about 0.5 s (`cargo bench -p accord-matcher`; `cargo run --release -p
+//! accord-matcher --example lookup_timing` times lookups without a
+//! harness).
 #![warn(missing_docs)]
 
 mod build;
