@@ -7,7 +7,14 @@ struct Print;
 impl Sink for Print {
     fn event(&mut self, ev: &Event<'_>) {
         for o in ev.observables {
-            println!("{}\t{:?}\t{}\t{}\t{}", ev.line, ev.time, o.field, o.kind.as_str(), String::from_utf8_lossy(o.value));
+            println!(
+                "{}\t{:?}\t{}\t{}\t{}",
+                ev.line,
+                ev.time,
+                o.field,
+                o.kind.as_str(),
+                String::from_utf8_lossy(o.value)
+            );
         }
     }
 
@@ -19,7 +26,10 @@ impl Sink for Print {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let path = args.get(1).expect("usage: logdump FILE [FORMAT]");
-    let opts = Options { format: args.get(2).and_then(|f| Format::from_name(f)), ..Options::default() };
+    let opts = Options {
+        format: args.get(2).and_then(|f| Format::from_name(f)),
+        ..Options::default()
+    };
     match accord_logs::read_path(path.as_ref(), &opts, &mut Print) {
         Ok(s) => {
             eprintln!(

@@ -123,7 +123,9 @@ impl Collector {
     /// Appends a value's bytes to scratch.
     fn append(&mut self, line: &[u8], v: Val) {
         match v {
-            Val::Line(s, e) => self.scratch.extend_from_slice(&line[s as usize..e as usize]),
+            Val::Line(s, e) => self
+                .scratch
+                .extend_from_slice(&line[s as usize..e as usize]),
             Val::Scratch(s, e) => self.scratch.extend_from_within(s as usize..e as usize),
         }
     }
@@ -239,7 +241,11 @@ impl Collector {
                     self.scratch.push(b'/');
                 }
                 self.append(line, uri);
-                self.push(field, Kind::Url, Val::Scratch(s as u32, self.scratch.len() as u32));
+                self.push(
+                    field,
+                    Kind::Url,
+                    Val::Scratch(s as u32, self.scratch.len() as u32),
+                );
             }
         }
         if let (Some((field, val)), Some(Some(kind))) = (self.intel_value.take(), self.intel_kind) {
@@ -248,7 +254,11 @@ impl Collector {
                 let s = self.scratch.len();
                 self.scratch.extend_from_slice(b"http://");
                 self.append(line, val);
-                self.push(field, kind, Val::Scratch(s as u32, self.scratch.len() as u32));
+                self.push(
+                    field,
+                    kind,
+                    Val::Scratch(s as u32, self.scratch.len() as u32),
+                );
             } else if kind == Kind::Email {
                 self.apply(line, field, Action::Email, val);
             } else {
@@ -269,9 +279,17 @@ impl Collector {
                 Val::Line(s, e) => &line[s as usize..e as usize],
                 Val::Scratch(s, e) => &self.scratch[s as usize..e as usize],
             };
-            out.push(Observable { field, kind: o.kind, value });
+            out.push(Observable {
+                field,
+                kind: o.kind,
+                value,
+            });
         }
-        sink.event(&Event { line: line_no, time: self.time, observables: &out });
+        sink.event(&Event {
+            line: line_no,
+            time: self.time,
+            observables: &out,
+        });
         self.out = recycle(out);
     }
 }
@@ -281,7 +299,10 @@ pub(crate) fn has_scheme(b: &[u8]) -> bool {
     let Some(p) = memchr::memmem::find(&b[..b.len().min(16)], b"://") else {
         return false;
     };
-    p > 0 && b[..p].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    p > 0
+        && b[..p]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
 }
 
 /// The kind of a Zeek `Intel::Type`; `None` for types no index holds

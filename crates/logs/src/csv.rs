@@ -44,10 +44,17 @@ impl CsvColumns {
                 Some("text" | "filename") => Some(ColKind::Kind(Kind::Text)),
                 Some("time" | "ts" | "timestamp") => Some(ColKind::Time),
                 Some(other) => {
-                    return Err(Error::Columns { spec: spec.to_string(), reason: format!("unknown kind {other:?}") });
+                    return Err(Error::Columns {
+                        spec: spec.to_string(),
+                        reason: format!("unknown kind {other:?}"),
+                    });
                 }
             };
-            let name = if name.is_empty() { format!("column{}", i + 1) } else { name.to_string() };
+            let name = if name.is_empty() {
+                format!("column{}", i + 1)
+            } else {
+                name.to_string()
+            };
             cols.push((name.into_boxed_str(), kind));
         }
         Ok(CsvColumns { cols })
@@ -92,14 +99,18 @@ fn col_action(k: ColKind) -> Action {
 fn header_rule(name: &str) -> Rule {
     let n = name.trim().to_ascii_lowercase();
     let a = match n.as_str() {
-        "ip" | "src" | "dst" | "src_ip" | "dst_ip" | "dest_ip" | "srcip" | "dstip" | "source_ip"
-        | "destination_ip" | "sourceip" | "destinationip" | "client_ip" | "server_ip" | "ip_address"
-        | "ipaddress" | "address" | "addr" | "src_addr" | "dst_addr" | "saddr" | "daddr" | "remote_ip"
-        | "local_ip" | "id.orig_h" | "id.resp_h" => Action::Ip,
-        "domain" | "hostname" | "host" | "fqdn" | "query" | "qname" | "sni" | "server_name" | "dns_query"
-        | "rrname" => Action::Host,
+        "ip" | "src" | "dst" | "src_ip" | "dst_ip" | "dest_ip" | "srcip" | "dstip"
+        | "source_ip" | "destination_ip" | "sourceip" | "destinationip" | "client_ip"
+        | "server_ip" | "ip_address" | "ipaddress" | "address" | "addr" | "src_addr"
+        | "dst_addr" | "saddr" | "daddr" | "remote_ip" | "local_ip" | "id.orig_h" | "id.resp_h" => {
+            Action::Ip
+        }
+        "domain" | "hostname" | "host" | "fqdn" | "query" | "qname" | "sni" | "server_name"
+        | "dns_query" | "rrname" => Action::Host,
         "url" | "uri" | "referrer" | "referer" | "request_url" => Action::Url,
-        "email" | "mail" | "sender" | "recipient" | "from" | "to" | "mailfrom" | "rcptto" => Action::Email,
+        "email" | "mail" | "sender" | "recipient" | "from" | "to" | "mailfrom" | "rcptto" => {
+            Action::Email
+        }
         "md5" | "sha1" | "sha256" | "sha512" | "hash" | "file_hash" => Action::Hash,
         "filename" | "file_name" => Action::Text,
         "time" | "timestamp" | "ts" | "date" | "datetime" | "@timestamp" => Action::Time,
@@ -121,7 +132,8 @@ impl Csv {
         if let Some(cols) = columns {
             for (name, kind) in &cols.cols {
                 c.names.push(name.clone());
-                c.rules.push(kind.map_or(Rule::Ignore, |k| Rule::Act(col_action(k))));
+                c.rules
+                    .push(kind.map_or(Rule::Ignore, |k| Rule::Act(col_action(k))));
             }
         }
         c
@@ -181,8 +193,14 @@ impl Csv {
         let mapped = !self.rules.is_empty();
         if !mapped {
             for &(s, e, owned) in &self.cells {
-                let b = if owned { &c.scratch[s as usize..e as usize] } else { &line[s as usize..e as usize] };
-                let name = std::str::from_utf8(b).map_err(|_| SkipReason::InvalidUtf8)?.trim();
+                let b = if owned {
+                    &c.scratch[s as usize..e as usize]
+                } else {
+                    &line[s as usize..e as usize]
+                };
+                let name = std::str::from_utf8(b)
+                    .map_err(|_| SkipReason::InvalidUtf8)?
+                    .trim();
                 self.names.push(name.into());
                 self.rules.push(header_rule(name));
             }
@@ -198,7 +216,11 @@ impl Csv {
         }
         for (i, rule) in self.rules.iter().enumerate() {
             let (s, e, owned) = self.cells[i];
-            let val = if owned { Val::Scratch(s, e) } else { Val::Line(s, e) };
+            let val = if owned {
+                Val::Scratch(s, e)
+            } else {
+                Val::Line(s, e)
+            };
             let field = FieldName::Dyn(i as u32);
             let cell = c.bytes(line, val);
             let (a, z) = trim(cell);
@@ -217,7 +239,9 @@ impl Csv {
                         c.push(field, Kind::Url, val);
                     } else if classify::is_hash(v) {
                         c.push(field, Kind::Hash, val);
-                    } else if classify::mailbox(v) == Some((0, v.len())) && classify::is_text_domain(&v[memchr::memchr(b'@', v).unwrap_or(0) + 1..]) {
+                    } else if classify::mailbox(v) == Some((0, v.len()))
+                        && classify::is_text_domain(&v[memchr::memchr(b'@', v).unwrap_or(0) + 1..])
+                    {
                         c.push(field, Kind::Email, val);
                     }
                 }
@@ -226,7 +250,13 @@ impl Csv {
         Ok(())
     }
 
-    pub fn chunk(&mut self, c: &mut Collector, bytes: &[u8], first_line: u64, sink: &mut dyn Sink) -> u64 {
+    pub fn chunk(
+        &mut self,
+        c: &mut Collector,
+        bytes: &[u8],
+        first_line: u64,
+        sink: &mut dyn Sink,
+    ) -> u64 {
         crate::for_each_line(bytes, first_line, |no, line| {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {

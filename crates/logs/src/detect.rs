@@ -43,10 +43,15 @@ fn looks_like_csv_header(line: &[u8]) -> bool {
     let mut n = 0;
     for cell in line.split(|&b| b == b',') {
         let cell = cell.trim_ascii();
-        let cell = cell.strip_prefix(b"\"").and_then(|c| c.strip_suffix(b"\"")).unwrap_or(cell);
+        let cell = cell
+            .strip_prefix(b"\"")
+            .and_then(|c| c.strip_suffix(b"\""))
+            .unwrap_or(cell);
         if cell.is_empty()
             || cell.len() > 64
-            || !cell.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b' ' | b'@'))
+            || !cell.iter().all(|&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b' ' | b'@')
+            })
         {
             return false;
         }
@@ -63,9 +68,15 @@ mod tests {
     fn formats() {
         assert_eq!(detect(b"#separator \\x09\n#fields\tts\n"), Format::ZeekTsv);
         assert_eq!(detect(b"### comment\n{\"ts\":1}\n"), Format::ZeekJson);
-        assert_eq!(detect(b"{\"timestamp\":\"x\",\"event_type\":\"dns\"}"), Format::Eve);
+        assert_eq!(
+            detect(b"{\"timestamp\":\"x\",\"event_type\":\"dns\"}"),
+            Format::Eve
+        );
         assert_eq!(detect(b"ts,src_ip,url\n1,2,3\n"), Format::Csv);
-        assert_eq!(detect(b"Jan 1 sshd: Failed password from 1.2.3.4, port 22\n"), Format::Text);
+        assert_eq!(
+            detect(b"Jan 1 sshd: Failed password from 1.2.3.4, port 22\n"),
+            Format::Text
+        );
         assert_eq!(detect(b""), Format::Text);
     }
 }

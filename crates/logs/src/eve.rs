@@ -38,7 +38,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("http.redirect", "url"),
     ("tls.sni", "host"),
     ("tls.subject", "CN name, emailAddress"),
-    ("tls.fingerprint", "hash (SHA-1 of the certificate, colons removed)"),
+    (
+        "tls.fingerprint",
+        "hash (SHA-1 of the certificate, colons removed)",
+    ),
     ("tls.ja3.hash", "hash"),
     ("tls.ja3s.hash", "hash"),
     ("quic.sni", "host"),
@@ -105,69 +108,69 @@ const FTP_DATA: Node = 29;
 const LEAF: Node = 64;
 
 const LEAVES: &[(&str, Action)] = &[
-    ("timestamp", Action::Time),                  // 0
-    ("src_ip", Action::Ip),                       // 1
-    ("dest_ip", Action::Ip),                      // 2
-    ("flow.src_ip", Action::Ip),                  // 3
-    ("flow.dest_ip", Action::Ip),                 // 4
-    ("tunnel.src_ip", Action::Ip),                // 5
-    ("tunnel.dest_ip", Action::Ip),               // 6
-    ("alert.source.ip", Action::Ip),              // 7
-    ("alert.target.ip", Action::Ip),              // 8
-    ("dns.rrname", Action::Name),                 // 9
-    ("dns.rdata", Action::Name),                  // 10
-    ("dns.query[].rrname", Action::Name),         // 11
-    ("dns.queries[].rrname", Action::Name),       // 12
-    ("dns.answers[].rrname", Action::Name),       // 13
-    ("dns.answers[].rdata", Action::Name),        // 14
-    ("dns.authorities[].rrname", Action::Name),   // 15
-    ("dns.authorities[].rdata", Action::Name),    // 16
-    ("dns.additionals[].rrname", Action::Name),   // 17
-    ("dns.additionals[].rdata", Action::Name),    // 18
-    ("dns.grouped.A[]", Action::Ip),              // 19
-    ("dns.grouped.AAAA[]", Action::Ip),           // 20
-    ("dns.grouped.CNAME[]", Action::Name),        // 21
-    ("dns.grouped.PTR[]", Action::Name),          // 22
-    ("dns.grouped.NS[]", Action::Name),           // 23
-    ("dns.grouped.MX[]", Action::Name),           // 24
-    ("http.hostname", Action::HttpHost),          // 25
-    ("http.url", Action::HttpUri),                // 26
-    ("http.http_refer", Action::Url),             // 27
-    ("http.redirect", Action::Url),               // 28
-    ("tls.sni", Action::Host),                    // 29
-    ("tls.subject", Action::Dn),                  // 30
-    ("tls.fingerprint", Action::Fingerprint),     // 31
-    ("tls.ja3.hash", Action::Hash),               // 32
-    ("tls.ja3s.hash", Action::Hash),              // 33
-    ("quic.sni", Action::Host),                   // 34
-    ("fileinfo.filename", Action::Text),          // 35
-    ("fileinfo.md5", Action::Hash),               // 36
-    ("fileinfo.sha1", Action::Hash),              // 37
-    ("fileinfo.sha256", Action::Hash),            // 38
-    ("files[].filename", Action::Text),           // 39
-    ("files[].md5", Action::Hash),                // 40
-    ("files[].sha1", Action::Hash),               // 41
-    ("files[].sha256", Action::Hash),             // 42
-    ("smtp.helo", Action::Host),                  // 43
-    ("smtp.mail_from", Action::Email),            // 44
-    ("smtp.rcpt_to[]", Action::Email),            // 45
-    ("email.from", Action::Email),                // 46
-    ("email.to[]", Action::Email),                // 47
-    ("email.cc[]", Action::Email),                // 48
-    ("email.bcc[]", Action::Email),               // 49
-    ("email.reply_to", Action::Email),            // 50
-    ("email.url[]", Action::Url),                 // 51
-    ("email.attachment[]", Action::Text),         // 52
-    ("dhcp.assigned_ip", Action::Ip),             // 53
-    ("dhcp.client_ip", Action::Ip),               // 54
-    ("dhcp.next_server_ip", Action::Ip),          // 55
-    ("dhcp.relay_ip", Action::Ip),                // 56
-    ("dhcp.dns_servers[]", Action::Ip),           // 57
-    ("dhcp.routers[]", Action::Ip),               // 58
-    ("dhcp.hostname", Action::Host),              // 59
-    ("ssh.client.hassh.hash", Action::Hash),      // 60
-    ("ssh.server.hassh.hash", Action::Hash),      // 61
-    ("ftp_data.filename", Action::Text),          // 62
+    ("timestamp", Action::Time),                // 0
+    ("src_ip", Action::Ip),                     // 1
+    ("dest_ip", Action::Ip),                    // 2
+    ("flow.src_ip", Action::Ip),                // 3
+    ("flow.dest_ip", Action::Ip),               // 4
+    ("tunnel.src_ip", Action::Ip),              // 5
+    ("tunnel.dest_ip", Action::Ip),             // 6
+    ("alert.source.ip", Action::Ip),            // 7
+    ("alert.target.ip", Action::Ip),            // 8
+    ("dns.rrname", Action::Name),               // 9
+    ("dns.rdata", Action::Name),                // 10
+    ("dns.query[].rrname", Action::Name),       // 11
+    ("dns.queries[].rrname", Action::Name),     // 12
+    ("dns.answers[].rrname", Action::Name),     // 13
+    ("dns.answers[].rdata", Action::Name),      // 14
+    ("dns.authorities[].rrname", Action::Name), // 15
+    ("dns.authorities[].rdata", Action::Name),  // 16
+    ("dns.additionals[].rrname", Action::Name), // 17
+    ("dns.additionals[].rdata", Action::Name),  // 18
+    ("dns.grouped.A[]", Action::Ip),            // 19
+    ("dns.grouped.AAAA[]", Action::Ip),         // 20
+    ("dns.grouped.CNAME[]", Action::Name),      // 21
+    ("dns.grouped.PTR[]", Action::Name),        // 22
+    ("dns.grouped.NS[]", Action::Name),         // 23
+    ("dns.grouped.MX[]", Action::Name),         // 24
+    ("http.hostname", Action::HttpHost),        // 25
+    ("http.url", Action::HttpUri),              // 26
+    ("http.http_refer", Action::Url),           // 27
+    ("http.redirect", Action::Url),             // 28
+    ("tls.sni", Action::Host),                  // 29
+    ("tls.subject", Action::Dn),                // 30
+    ("tls.fingerprint", Action::Fingerprint),   // 31
+    ("tls.ja3.hash", Action::Hash),             // 32
+    ("tls.ja3s.hash", Action::Hash),            // 33
+    ("quic.sni", Action::Host),                 // 34
+    ("fileinfo.filename", Action::Text),        // 35
+    ("fileinfo.md5", Action::Hash),             // 36
+    ("fileinfo.sha1", Action::Hash),            // 37
+    ("fileinfo.sha256", Action::Hash),          // 38
+    ("files[].filename", Action::Text),         // 39
+    ("files[].md5", Action::Hash),              // 40
+    ("files[].sha1", Action::Hash),             // 41
+    ("files[].sha256", Action::Hash),           // 42
+    ("smtp.helo", Action::Host),                // 43
+    ("smtp.mail_from", Action::Email),          // 44
+    ("smtp.rcpt_to[]", Action::Email),          // 45
+    ("email.from", Action::Email),              // 46
+    ("email.to[]", Action::Email),              // 47
+    ("email.cc[]", Action::Email),              // 48
+    ("email.bcc[]", Action::Email),             // 49
+    ("email.reply_to", Action::Email),          // 50
+    ("email.url[]", Action::Url),               // 51
+    ("email.attachment[]", Action::Text),       // 52
+    ("dhcp.assigned_ip", Action::Ip),           // 53
+    ("dhcp.client_ip", Action::Ip),             // 54
+    ("dhcp.next_server_ip", Action::Ip),        // 55
+    ("dhcp.relay_ip", Action::Ip),              // 56
+    ("dhcp.dns_servers[]", Action::Ip),         // 57
+    ("dhcp.routers[]", Action::Ip),             // 58
+    ("dhcp.hostname", Action::Host),            // 59
+    ("ssh.client.hassh.hash", Action::Hash),    // 60
+    ("ssh.server.hassh.hash", Action::Hash),    // 61
+    ("ftp_data.filename", Action::Text),        // 62
 ];
 
 const fn leaf(i: u16) -> Node {
@@ -347,17 +350,6 @@ pub fn scan_line(line: &[u8]) -> Result<crate::OwnedEvent, crate::SkipReason> {
     Ok(crate::OwnedEvent::from_collector(&c, line, &[]))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn table_and_leaves_agree() {
-        assert_eq!(super::FIELDS.len(), super::LEAVES.len());
-        for (a, b) in super::FIELDS.iter().zip(super::LEAVES) {
-            assert_eq!(a.0, b.0);
-        }
-    }
-}
-
 /// The observables one value at `field` (a name of [`FIELDS`]) yields on
 /// its own (`http.url` needs its line's `http.hostname` and yields nothing
 /// here; `timestamp` is not an observable). For reference tests.
@@ -367,6 +359,22 @@ pub fn field_observables(field: &str, value: &[u8]) -> Vec<(String, crate::Kind,
         return Vec::new();
     };
     let mut c = Collector::default();
-    c.apply(value, FieldName::Static(name), action, Val::Line(0, value.len() as u32));
+    c.apply(
+        value,
+        FieldName::Static(name),
+        action,
+        Val::Line(0, value.len() as u32),
+    );
     crate::OwnedEvent::from_collector(&c, value, &[]).observables
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_and_leaves_agree() {
+        assert_eq!(super::FIELDS.len(), super::LEAVES.len());
+        for (a, b) in super::FIELDS.iter().zip(super::LEAVES) {
+            assert_eq!(a.0, b.0);
+        }
+    }
 }

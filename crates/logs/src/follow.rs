@@ -55,7 +55,10 @@ impl Follow {
     fn open(&mut self) -> Result<bool, Error> {
         match File::open(&self.path) {
             Ok(f) => {
-                let m = f.metadata().map_err(|source| Error::Open { path: self.path.clone(), source })?;
+                let m = f.metadata().map_err(|source| Error::Open {
+                    path: self.path.clone(),
+                    source,
+                })?;
                 self.id = (m.dev(), m.ino());
                 self.file = Some(f);
                 self.pos = 0;
@@ -63,12 +66,17 @@ impl Follow {
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(Error::Open { path: self.path.clone(), source }),
+            Err(source) => Err(Error::Open {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 
     fn drain(&mut self, sink: &mut dyn Sink) -> Result<u64, Error> {
-        let Some(f) = self.file.as_mut() else { return Ok(0) };
+        let Some(f) = self.file.as_mut() else {
+            return Ok(0);
+        };
         let mut total = 0u64;
         loop {
             match self.lines.read_from(f, sink) {
@@ -127,7 +135,12 @@ impl Follow {
     }
 
     /// Polls every `interval` until `stop()` says so.
-    pub fn run(&mut self, sink: &mut dyn Sink, interval: Duration, stop: &dyn Fn() -> bool) -> Result<(), Error> {
+    pub fn run(
+        &mut self,
+        sink: &mut dyn Sink,
+        interval: Duration,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(), Error> {
         while !stop() {
             if self.poll(sink)? == 0 {
                 std::thread::sleep(interval);
@@ -136,4 +149,3 @@ impl Follow {
         Ok(())
     }
 }
-

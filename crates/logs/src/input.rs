@@ -44,7 +44,12 @@ impl Default for Options {
 
 impl Options {
     pub(crate) fn parser(&self, format: Format) -> Parser {
-        Parser::with_csv(format, self.csv_delimiter, self.csv_columns.as_ref(), self.csv_header)
+        Parser::with_csv(
+            format,
+            self.csv_delimiter,
+            self.csv_columns.as_ref(),
+            self.csv_header,
+        )
     }
 }
 
@@ -82,19 +87,30 @@ impl Summary {
     /// Total of skipped lines (not counting [`SkipReason::HeaderChanged`],
     /// which skips nothing).
     pub fn skipped_lines(&self) -> u64 {
-        self.skipped.iter().filter(|(r, _)| **r != SkipReason::HeaderChanged).map(|(_, n)| n).sum()
+        self.skipped
+            .iter()
+            .filter(|(r, _)| **r != SkipReason::HeaderChanged)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// One line per skip sample and error: `file:line: reason`.
     pub fn report(&self) -> String {
         let mut s = String::new();
         for k in &self.skip_samples {
-            s.push_str(&format!("{}:{}: skipped: {}\n", self.file, k.line, k.reason));
+            s.push_str(&format!(
+                "{}:{}: skipped: {}\n",
+                self.file, k.line, k.reason
+            ));
         }
         let shown = self.skip_samples.len() as u64;
         let total: u64 = self.skipped.values().sum();
         if total > shown {
-            s.push_str(&format!("{}: {} more skipped lines\n", self.file, total - shown));
+            s.push_str(&format!(
+                "{}: {} more skipped lines\n",
+                self.file,
+                total - shown
+            ));
         }
         for e in &self.errors {
             s.push_str(&format!("{e}\n"));
@@ -170,7 +186,8 @@ struct ZstdFrames<R: BufRead> {
 
 impl<R: BufRead> ZstdFrames<R> {
     fn new(r: R) -> io::Result<Self> {
-        let dec = ruzstd::decoding::StreamingDecoder::new(r).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let dec = ruzstd::decoding::StreamingDecoder::new(r)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         Ok(ZstdFrames { dec: Some(dec) })
     }
 }
@@ -178,14 +195,19 @@ impl<R: BufRead> ZstdFrames<R> {
 impl<R: BufRead> Read for ZstdFrames<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let Some(dec) = self.dec.as_mut() else { return Ok(0) };
+            let Some(dec) = self.dec.as_mut() else {
+                return Ok(0);
+            };
             let n = dec.read(buf)?;
             if n > 0 || buf.is_empty() {
                 return Ok(n);
             }
             // End of a frame: check the frame is complete, then look for another.
             if !dec.decoder.is_finished() {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "zstd frame cut short"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "zstd frame cut short",
+                ));
             }
             let mut inner = self.dec.take().map(|d| d.into_inner()).expect("decoder");
             if inner.fill_buf()?.is_empty() {
@@ -207,7 +229,9 @@ pub struct Input {
 
 impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Input").field("codec", &self.codec).finish_non_exhaustive()
+        f.debug_struct("Input")
+            .field("codec", &self.codec)
+            .finish_non_exhaustive()
     }
 }
 
@@ -240,7 +264,10 @@ fn wrap(r: Box<dyn Read + Send>, codec: Option<Codec>) -> io::Result<Input> {
 /// Opens a path (`-` is stdin) and decodes it: gzip for `.gz`, zstd for
 /// `.zst`; other names (and stdin) are sniffed by their magic bytes.
 pub fn open(path: &Path) -> Result<Input, Error> {
-    let open_err = |source| Error::Open { path: path.to_path_buf(), source };
+    let open_err = |source| Error::Open {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.as_os_str() == "-" {
         return wrap(Box::new(io::stdin()), None).map_err(open_err);
     }
@@ -390,10 +417,23 @@ pub fn read_stream(name: &str, r: &mut dyn Read, opts: &Options, sink: &mut dyn 
     read_input(name, r, "plain", opts, sink)
 }
 
-fn read_input(name: &str, r: &mut dyn Read, codec: &'static str, opts: &Options, sink: &mut dyn Sink) -> Summary {
-    let mut summary = Summary { file: name.to_string(), ..Summary::default() };
+fn read_input(
+    name: &str,
+    r: &mut dyn Read,
+    codec: &'static str,
+    opts: &Options,
+    sink: &mut dyn Sink,
+) -> Summary {
+    let mut summary = Summary {
+        file: name.to_string(),
+        ..Summary::default()
+    };
     let mut lines = Lines::new(opts);
-    let mut counting = Counting { inner: sink, summary: &mut summary, max_samples: opts.max_skip_samples };
+    let mut counting = Counting {
+        inner: sink,
+        summary: &mut summary,
+        max_samples: opts.max_skip_samples,
+    };
     let mut broken = None;
     loop {
         match lines.read_from(r, &mut counting) {
@@ -416,7 +456,12 @@ fn read_input(name: &str, r: &mut dyn Read, codec: &'static str, opts: &Options,
         summary.errors.push(if codec == "plain" {
             Error::Read { file, line, source }
         } else {
-            Error::Decompress { file, line, codec, source }
+            Error::Decompress {
+                file,
+                line,
+                codec,
+                source,
+            }
         });
     }
     summary

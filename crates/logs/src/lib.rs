@@ -272,7 +272,12 @@ impl Parser {
 
     /// A reader with CSV settings: the delimiter, a column mapping, and
     /// whether the first row is a header (always, without a mapping).
-    pub fn with_csv(format: Format, delimiter: u8, columns: Option<&CsvColumns>, has_header: bool) -> Parser {
+    pub fn with_csv(
+        format: Format,
+        delimiter: u8,
+        columns: Option<&CsvColumns>,
+        has_header: bool,
+    ) -> Parser {
         let inner = match format {
             Format::ZeekTsv => Inner::ZeekTsv(zeek::ZeekTsv::default()),
             Format::ZeekJson => Inner::ZeekJson(zeek::ZeekJson::default()),
@@ -280,7 +285,11 @@ impl Parser {
             Format::Csv => Inner::Csv(csv::Csv::new(delimiter, columns, has_header)),
             Format::Text => Inner::Text,
         };
-        Parser { format, inner, c: Collector::default() }
+        Parser {
+            format,
+            inner,
+            c: Collector::default(),
+        }
     }
 
     /// The format read.
@@ -389,7 +398,10 @@ pub fn split_chunks(bytes: &[u8], target: usize) -> Vec<Chunk> {
                 None => bytes.len(),
             }
         };
-        out.push(Chunk { range: start..end, first_line: line });
+        out.push(Chunk {
+            range: start..end,
+            first_line: line,
+        });
         line += memchr::memchr_iter(b'\n', &bytes[start..end]).count() as u64;
         start = end;
     }
@@ -413,19 +425,28 @@ impl OwnedEvent {
             .map(|o| {
                 let f = match o.field {
                     collect::FieldName::Static(s) => s.to_string(),
-                    collect::FieldName::Dyn(i) => names.get(i as usize).map_or("?".into(), |s| s.to_string()),
+                    collect::FieldName::Dyn(i) => {
+                        names.get(i as usize).map_or("?".into(), |s| s.to_string())
+                    }
                 };
                 (f, o.kind, c.bytes(line, o.val).to_vec())
             })
             .collect();
-        OwnedEvent { time: c.time, observables }
+        OwnedEvent {
+            time: c.time,
+            observables,
+        }
     }
 
     /// Copies an event.
     pub fn from_event(ev: &Event<'_>) -> OwnedEvent {
         OwnedEvent {
             time: ev.time,
-            observables: ev.observables.iter().map(|o| (o.field.to_string(), o.kind, o.value.to_vec())).collect(),
+            observables: ev
+                .observables
+                .iter()
+                .map(|o| (o.field.to_string(), o.kind, o.value.to_vec()))
+                .collect(),
         }
     }
 }

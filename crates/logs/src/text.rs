@@ -20,25 +20,42 @@ const F_EMAIL: FieldName = FieldName::Static("text.email");
 const F_HASH: FieldName = FieldName::Static("text.hash");
 
 /// Field names the text reader uses.
-pub const FIELDS: &[&str] = &["text.ip", "text.domain", "text.url", "text.email", "text.hash"];
+pub const FIELDS: &[&str] = &[
+    "text.ip",
+    "text.domain",
+    "text.url",
+    "text.email",
+    "text.hash",
+];
 
 #[inline]
 fn is_word_break(c: u8) -> bool {
-    c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'`' | b'\\')
-        || c >= 0x80
-        || c < 0x20
+    c.is_ascii_whitespace()
+        || matches!(
+            c,
+            b'"' | b'\'' | b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'`' | b'\\'
+        )
+        || !(0x20..0x80).contains(&c)
 }
 
 #[inline]
 fn is_piece_break(c: u8) -> bool {
-    matches!(c, b'=' | b',' | b';' | b'|' | b'!' | b'?' | b'*' | b'&' | b'^' | b'~' | b'$')
+    matches!(
+        c,
+        b'=' | b',' | b';' | b'|' | b'!' | b'?' | b'*' | b'&' | b'^' | b'~' | b'$'
+    )
 }
 
 fn trim_punct(b: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
     while s < e && matches!(b[s], b'.' | b':' | b'-' | b'/' | b'#' | b'+' | b'@' | b'%') {
         s += 1;
     }
-    while e > s && matches!(b[e - 1], b'.' | b':' | b'-' | b'/' | b'#' | b'+' | b'@' | b'%') {
+    while e > s
+        && matches!(
+            b[e - 1],
+            b'.' | b':' | b'-' | b'/' | b'#' | b'+' | b'@' | b'%'
+        )
+    {
         e -= 1;
     }
     (s, e)
@@ -86,7 +103,10 @@ fn word(line: &[u8], s: usize, e: usize, c: &mut Collector) {
         let url = &line[us..ue];
         let p = memchr::memmem::find(url, b"://").unwrap_or(0) + 3;
         let rest = &url[p..];
-        let host_end = rest.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
+        let host_end = rest
+            .iter()
+            .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let auth = &rest[..host_end];
         // Drop userinfo.
         let at = memchr::memrchr(b'@', auth).map_or(0, |a| a + 1);
@@ -149,13 +169,18 @@ fn piece(line: &[u8], s: usize, e: usize, c: &mut Collector) {
     if first.is_ascii_digit() {
         // 1.2.3.4 or 1.2.3.4:80
         let ip_end = memchr::memchr(b':', p).unwrap_or(p.len());
-        if classify::is_ipv4(&p[..ip_end]) && (ip_end == p.len() || p[ip_end + 1..].iter().all(u8::is_ascii_digit)) {
+        if classify::is_ipv4(&p[..ip_end])
+            && (ip_end == p.len() || p[ip_end + 1..].iter().all(u8::is_ascii_digit))
+        {
             c.push(F_IP, Kind::Ip, v.sub(0, ip_end));
             return;
         }
     }
     if let Some(at) = memchr::memchr(b'@', p) {
-        if classify::mailbox(p) == Some((0, p.len())) && classify::is_text_domain(&p[at + 1..]) && local_ok(&p[..at]) {
+        if classify::mailbox(p) == Some((0, p.len()))
+            && classify::is_text_domain(&p[at + 1..])
+            && local_ok(&p[..at])
+        {
             c.push(F_EMAIL, Kind::Email, v);
         }
         return;
@@ -175,14 +200,18 @@ fn piece(line: &[u8], s: usize, e: usize, c: &mut Collector) {
             }
             return;
         }
-        if classify::is_text_domain(&p[..host_end]) && (host_end == p.len() || p[host_end + 1..].iter().all(u8::is_ascii_digit)) {
+        if classify::is_text_domain(&p[..host_end])
+            && (host_end == p.len() || p[host_end + 1..].iter().all(u8::is_ascii_digit))
+        {
             c.push(F_DOMAIN, Kind::Domain, v.sub(0, host_end));
         }
     }
 }
 
 fn local_ok(l: &[u8]) -> bool {
-    !l.is_empty() && l.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
+    !l.is_empty()
+        && l.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
 }
 
 fn trim6(b: &[u8]) -> (usize, usize) {

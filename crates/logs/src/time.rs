@@ -144,7 +144,10 @@ mod tests {
 
     #[test]
     fn epoch() {
-        assert_eq!(parse_epoch(b"1234567890.123456"), Some(1_234_567_890_123_456));
+        assert_eq!(
+            parse_epoch(b"1234567890.123456"),
+            Some(1_234_567_890_123_456)
+        );
         assert_eq!(parse_epoch(b"22.335172"), Some(22_335_172));
         assert_eq!(parse_epoch(b"10.5"), Some(10_500_000));
         assert_eq!(parse_epoch(b"7"), Some(7_000_000));
@@ -169,8 +172,14 @@ mod tests {
             parse_iso8601(b"2018-03-24T17:15:20.865716Z"),
             Some(1_521_911_720_865_716)
         );
-        assert_eq!(parse_iso8601(b"2018-03-24T17:15:20+01:00"), Some(1_521_908_120_000_000));
-        assert_eq!(parse_iso8601(b"2022-03-20T09:44:08"), Some(1_647_769_448_000_000));
+        assert_eq!(
+            parse_iso8601(b"2018-03-24T17:15:20+01:00"),
+            Some(1_521_908_120_000_000)
+        );
+        assert_eq!(
+            parse_iso8601(b"2022-03-20T09:44:08"),
+            Some(1_647_769_448_000_000)
+        );
         assert_eq!(parse_iso8601(b"2018-13-24T17:15:20Z"), None);
         assert_eq!(parse_iso8601(b"2018-03-24T17:15:20Zjunk"), None);
         assert_eq!(parse_iso8601(b"2018-03-24T17:15:20."), None);

@@ -103,7 +103,11 @@ struct Col {
     multi: bool,
 }
 
-const IGNORED: Col = Col { field: FieldName::Static(""), action: Action::Ignore, multi: false };
+const IGNORED: Col = Col {
+    field: FieldName::Static(""),
+    action: Action::Ignore,
+    multi: false,
+};
 
 /// The header state of a Zeek TSV log: what is in effect at a point of the
 /// file. Cloned to start a chunk in the middle of a file.
@@ -183,8 +187,16 @@ impl ZeekTsv {
                     multi: is_container(t),
                 },
                 (Some(b"subnet" | b"set[subnet]" | b"vector[subnet]"), _) => IGNORED,
-                (Some(t), Some(k)) => Col { field: FieldName::Static(k.name), action: k.action, multi: is_container(t) },
-                (None, Some(k)) => Col { field: FieldName::Static(k.name), action: k.action, multi: k.multi },
+                (Some(t), Some(k)) => Col {
+                    field: FieldName::Static(k.name),
+                    action: k.action,
+                    multi: is_container(t),
+                },
+                (None, Some(k)) => Col {
+                    field: FieldName::Static(k.name),
+                    action: k.action,
+                    multi: k.multi,
+                },
                 _ => IGNORED,
             };
             self.cols.push(col);
@@ -251,9 +263,8 @@ impl ZeekTsv {
         let mut col = 0usize;
         let mut start = 0usize;
         let ncols = self.cols.len();
-        let mut it = memchr::memchr_iter(self.sep, line);
         loop {
-            let end = it.next();
+            let end = crate::classify::find_byte(self.sep, &line[start..]).map(|p| p + start);
             let e = end.unwrap_or(line.len());
             if col >= ncols {
                 return Err(SkipReason::FieldCount);
@@ -281,10 +292,11 @@ impl ZeekTsv {
         }
         if rule.multi {
             let mut a = s;
-            for p in memchr::memchr_iter(self.set_sep, v).map(|p| p + s).chain(std::iter::once(e)) {
-                self.element(line, a, p, rule, c);
-                a = p + 1;
+            while let Some(p) = crate::classify::find_byte(self.set_sep, &line[a..e]) {
+                self.element(line, a, a + p, rule, c);
+                a += p + 1;
             }
+            self.element(line, a, e, rule, c);
         } else {
             self.element(line, s, e, rule, c);
         }
@@ -293,7 +305,7 @@ impl ZeekTsv {
     #[inline]
     fn element(&self, line: &[u8], s: usize, e: usize, rule: Col, c: &mut Collector) {
         let v = &line[s..e];
-        let val = if memchr::memchr(b'\\', v).is_some() {
+        let val = if crate::classify::find_byte(b'\\', v).is_some() {
             let a = c.scratch.len();
             unescape_into(v, &mut c.scratch);
             Val::Scratch(a as u32, c.scratch.len() as u32)
@@ -304,7 +316,13 @@ impl ZeekTsv {
     }
 
     /// Reads the lines of a chunk.
-    pub fn chunk(&mut self, c: &mut Collector, bytes: &[u8], first_line: u64, sink: &mut dyn Sink) -> u64 {
+    pub fn chunk(
+        &mut self,
+        c: &mut Collector,
+        bytes: &[u8],
+        first_line: u64,
+        sink: &mut dyn Sink,
+    ) -> u64 {
         crate::for_each_line(bytes, first_line, |no, line| {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
@@ -397,10 +415,10 @@ impl Rules for ZeekJson {
     }
 
     fn leave(&mut self, node: Node) {
-        if node == NESTED {
-            if let Some(m) = self.stack.pop() {
-                self.prefix.truncate(m);
-            }
+        if node == NESTED
+            && let Some(m) = self.stack.pop()
+        {
+            self.prefix.truncate(m);
         }
     }
 

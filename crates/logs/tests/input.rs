@@ -55,7 +55,9 @@ fn gzip_and_zstd_round_trips() {
     assert_eq!(c.events, want.events);
 
     // zstd, one frame and two frames.
-    let zs = |t: &[u8]| ruzstd::encoding::compress_to_vec(t, ruzstd::encoding::CompressionLevel::Fastest);
+    let zs = |t: &[u8]| {
+        ruzstd::encoding::compress_to_vec(t, ruzstd::encoding::CompressionLevel::Fastest)
+    };
     let p = dir.path().join("eve.json.zst");
     std::fs::write(&p, zs(text.as_bytes())).unwrap();
     let (c, s) = read_file(&p);
@@ -74,7 +76,10 @@ fn gzip_and_zstd_round_trips() {
     assert_eq!(c.events, want.events);
 
     // Small reads (a pipe) give the same result.
-    let opts = Options { read_size: 7, ..Options::default() };
+    let opts = Options {
+        read_size: 7,
+        ..Options::default()
+    };
     let mut c = Collect::default();
     accord_logs::read_stream("-", &mut text.as_bytes(), &opts, &mut c);
     assert_eq!(c.events, want.events);
@@ -84,7 +89,10 @@ fn gzip_and_zstd_round_trips() {
 fn missing_file_is_an_open_error() {
     let mut c = Collect::default();
     let e = read_path("/nonexistent/x.log".as_ref(), &Options::default(), &mut c).unwrap_err();
-    assert!(e.to_string().starts_with("/nonexistent/x.log: cannot open"), "{e}");
+    assert!(
+        e.to_string().starts_with("/nonexistent/x.log: cannot open"),
+        "{e}"
+    );
 }
 
 const ZEEK: &str = "#separator \\x09\n#fields\tts\tid.orig_h\tquery\n#types\ttime\taddr\tstring\n";
@@ -103,7 +111,7 @@ fn follow_growth_rotation_and_truncation() {
     w.flush().unwrap();
     f.poll(&mut c).unwrap();
     assert_eq!(c.events.len(), 1, "a partial line waits");
-    write!(w, "mple\n").unwrap();
+    writeln!(w, "mple").unwrap();
     f.poll(&mut c).unwrap();
     assert_eq!(c.events.len(), 2);
     assert!(c.has("query", Kind::Domain, "b.example"));
@@ -113,26 +121,38 @@ fn follow_growth_rotation_and_truncation() {
     // file appears at the path. The rest of the old file is read first.
     let old = dir.path().join("dns.log.1");
     std::fs::rename(&path, &old).unwrap();
-    write!(w, "3.0\t10.0.0.3\tc.example\n").unwrap();
+    writeln!(w, "3.0\t10.0.0.3\tc.example").unwrap();
     w.flush().unwrap();
     let mut w2 = std::fs::File::create(&path).unwrap();
-    write!(w2, "{ZEEK}4.0\t10.0.0.4\td.example\n").unwrap();
+    writeln!(w2, "{ZEEK}4.0\t10.0.0.4\td.example").unwrap();
     w2.flush().unwrap();
     f.poll(&mut c).unwrap();
     assert_eq!(f.rotations(), 1);
-    let names: Vec<_> = c.values().into_iter().filter(|v| v.0 == "query").map(|v| v.2).collect();
+    let names: Vec<_> = c
+        .values()
+        .into_iter()
+        .filter(|v| v.0 == "query")
+        .map(|v| v.2)
+        .collect();
     assert_eq!(names, ["a.example", "b.example", "c.example", "d.example"]);
     // The new file's lines are numbered from 1.
     assert_eq!(c.events.last().unwrap().0, 4);
 
     // Truncation (copytruncate): read again from the start.
-    write!(w2, "5.0\t10.0.0.5\te.example\n").unwrap();
+    writeln!(w2, "5.0\t10.0.0.5\te.example").unwrap();
     f.poll(&mut c).unwrap();
     let n = c.events.len();
-    let w3 = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
+    let w3 = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
     drop(w3);
-    let mut w3 = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-    write!(w3, "{ZEEK}6.0\t10.0.0.6\tf.example\n").unwrap();
+    let mut w3 = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    writeln!(w3, "{ZEEK}6.0\t10.0.0.6\tf.example").unwrap();
     f.poll(&mut c).unwrap();
     assert_eq!(f.truncations(), 1);
     assert_eq!(c.events.len(), n + 1);
@@ -141,8 +161,10 @@ fn follow_growth_rotation_and_truncation() {
 
     // run() stops when told.
     let stop = std::sync::atomic::AtomicBool::new(true);
-    f.run(&mut c, std::time::Duration::from_millis(1), &|| stop.load(std::sync::atomic::Ordering::Relaxed))
-        .unwrap();
+    f.run(&mut c, std::time::Duration::from_millis(1), &|| {
+        stop.load(std::sync::atomic::Ordering::Relaxed)
+    })
+    .unwrap();
 }
 
 #[test]
@@ -159,17 +181,35 @@ fn csv_with_header_and_with_mapping() {
     assert_eq!(c.events[0].1.time, Some(1_704_164_645_000_000));
 
     let cols = CsvColumns::parse("time:time,,dst:ip,,url:url").unwrap();
-    let opts = Options { format: Some(Format::Csv), csv_columns: Some(cols), ..Options::default() };
+    let opts = Options {
+        format: Some(Format::Csv),
+        csv_columns: Some(cols),
+        ..Options::default()
+    };
     let mut c = Collect::default();
-    accord_logs::read_stream("m", &mut &b"1700000000,x,192.0.2.9,y,https://z.example/q,extra\n"[..], &opts, &mut c);
+    accord_logs::read_stream(
+        "m",
+        &mut &b"1700000000,x,192.0.2.9,y,https://z.example/q,extra\n"[..],
+        &opts,
+        &mut c,
+    );
     assert!(c.has("dst", Kind::Ip, "192.0.2.9"));
     assert!(c.has("url", Kind::Url, "https://z.example/q"));
     assert_eq!(c.events[0].1.time, Some(1_700_000_000_000_000));
     assert!(CsvColumns::parse("a:bogus").is_err());
     // Semicolons.
-    let opts = Options { format: Some(Format::Csv), csv_delimiter: b';', ..Options::default() };
+    let opts = Options {
+        format: Some(Format::Csv),
+        csv_delimiter: b';',
+        ..Options::default()
+    };
     let mut c = Collect::default();
-    accord_logs::read_stream("m", &mut &b"ip;md5\n10.1.1.1;d41d8cd98f00b204e9800998ecf8427e\n"[..], &opts, &mut c);
+    accord_logs::read_stream(
+        "m",
+        &mut &b"ip;md5\n10.1.1.1;d41d8cd98f00b204e9800998ecf8427e\n"[..],
+        &opts,
+        &mut c,
+    );
     assert!(c.has("md5", Kind::Hash, "d41d8cd98f00b204e9800998ecf8427e"));
 }
 
@@ -192,13 +232,19 @@ fn text_finds_observables() {
         ("text.domain", Kind::Domain, "file.exe"),
     ];
     for (f, k, val) in want {
-        assert!(v.iter().any(|x| x.0 == f && x.1 == k && x.2 == val), "missing {val}: {v:?}");
+        assert!(
+            v.iter().any(|x| x.0 == f && x.1 == k && x.2 == val),
+            "missing {val}: {v:?}"
+        );
     }
     // Not addresses: times, versions, bare words.
     for bad in ["12:30:01", "1.2.3", "sshd", "root"] {
         assert!(!v.iter().any(|x| x.2 == bad), "{bad}: {v:?}");
     }
-    let (c, _) = read_bytes(b"no observables here at all\n\xff\xfe bad bytes\n", Some(Format::Text));
+    let (c, _) = read_bytes(
+        b"no observables here at all\n\xff\xfe bad bytes\n",
+        Some(Format::Text),
+    );
     assert_eq!(c.events.len(), 1);
     assert_eq!(c.skips, vec![(2, SkipReason::InvalidUtf8)]);
 }

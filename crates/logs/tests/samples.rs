@@ -74,7 +74,10 @@ const ZEEK_IGNORED: &[(&str, &str)] = &[
     ("tags", "enums"),
     ("username", "credential; personal data, never matched"),
     ("password", "credential; personal data, never matched"),
-    ("proxied", "header lines (`X-FORWARDED-FOR -> 1.2.3.4`); the client address is in id.orig_h"),
+    (
+        "proxied",
+        "header lines (`X-FORWARDED-FOR -> 1.2.3.4`); the client address is in id.orig_h",
+    ),
     ("orig_mime_types", "MIME types"),
     ("resp_mime_types", "MIME types"),
     ("mime_type", "MIME type"),
@@ -124,7 +127,10 @@ const ZEEK_IGNORED: &[(&str, &str)] = &[
     ("meta.source", "intel source name"),
     ("meta.desc", "free text"),
     ("note", "notice type"),
-    ("msg", "free text written by a script; its addresses and names are in src, dst, id.* and sub"),
+    (
+        "msg",
+        "free text written by a script; its addresses and names are in src, dst, id.* and sub",
+    ),
     ("n", "count"),
     ("peer_descr", "cluster node"),
     ("actions", "notice actions"),
@@ -138,7 +144,10 @@ const ZEEK_IGNORED: &[(&str, &str)] = &[
 
 /// EVE paths that hold no address, name, URL, hash or mailbox (exact).
 const EVE_IGNORED: &[(&str, &str)] = &[
-    ("host", "the sensor's own name (Suricata `sensor-name`), not traffic"),
+    (
+        "host",
+        "the sensor's own name (Suricata `sensor-name`), not traffic",
+    ),
     ("event_type", "enum"),
     ("flow_id", "id"),
     ("pcap_cnt", "count"),
@@ -153,7 +162,10 @@ const EVE_IGNORED: &[(&str, &str)] = &[
     ("tx_id", "id"),
     ("packet", "raw packet, base64"),
     ("payload", "raw payload, base64"),
-    ("payload_printable", "raw payload bytes; not scanned as text"),
+    (
+        "payload_printable",
+        "raw payload bytes; not scanned as text",
+    ),
     ("packet_info.linktype", "number"),
     ("metadata.flowbits[]", "rule flowbit names"),
     ("alert.action", "enum"),
@@ -210,10 +222,16 @@ const EVE_IGNORED: &[(&str, &str)] = &[
 const EVE_IGNORED_PREFIXES: &[(&str, &str)] = &[
     ("stats.", "engine counters"),
     ("tcp.", "TCP flags and state"),
-    ("flow.", "flow counters and times (flow.src_ip and flow.dest_ip are mapped)"),
+    (
+        "flow.",
+        "flow counters and times (flow.src_ip and flow.dest_ip are mapped)",
+    ),
     ("alert.metadata.", "rule metadata"),
     ("dnp3.", "DNP3 objects: numbers and flags"),
-    ("ldap.", "LDAP operations: directory DNs and attribute names, no host or address"),
+    (
+        "ldap.",
+        "LDAP operations: directory DNs and attribute names, no host or address",
+    ),
 ];
 
 fn zeek_mapped(name: &str) -> bool {
@@ -226,7 +244,10 @@ fn eve_mapped(path: &str) -> bool {
 
 fn decompressed(rel: &str) -> Vec<u8> {
     let mut v = Vec::new();
-    accord_logs::open(&shared(rel)).unwrap().read_to_end(&mut v).unwrap();
+    accord_logs::open(&shared(rel))
+        .unwrap()
+        .read_to_end(&mut v)
+        .unwrap();
     v
 }
 
@@ -244,10 +265,10 @@ fn sample_fields(bytes: &[u8]) -> Vec<(String, String)> {
             for (n, t) in names.iter().zip(t.split('\t')) {
                 out.push((n.clone(), t.to_string()));
             }
-        } else if line.starts_with('{') {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
-                walk(&v, "", &mut out);
-            }
+        } else if line.starts_with('{')
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+        {
+            walk(&v, "", &mut out);
         }
     }
     out.sort();
@@ -259,7 +280,11 @@ fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
     match v {
         serde_json::Value::Object(m) => {
             for (k, v) in m {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(v, &p, out);
             }
         }
@@ -277,7 +302,9 @@ fn check_classified(file: &str, bytes: &[u8], eve: bool) {
         let ok = if eve {
             eve_mapped(&name)
                 || EVE_IGNORED.iter().any(|(n, _)| *n == name)
-                || EVE_IGNORED_PREFIXES.iter().any(|(p, _)| name.starts_with(p))
+                || EVE_IGNORED_PREFIXES
+                    .iter()
+                    .any(|(p, _)| name.starts_with(p))
         } else {
             // Zeek JSON arrays show up as `name[]`.
             let base = name.trim_end_matches("[]");
@@ -285,12 +312,18 @@ fn check_classified(file: &str, bytes: &[u8], eve: bool) {
                 || matches!(ty.as_str(), "addr" | "set[addr]" | "vector[addr]")
                 || ZEEK_IGNORED.iter().any(|(n, _)| *n == base)
         };
-        assert!(ok, "{file}: field {name:?} ({ty}) is neither mapped nor listed as ignored");
+        assert!(
+            ok,
+            "{file}: field {name:?} ({ty}) is neither mapped nor listed as ignored"
+        );
     }
 }
 
 fn fields_seen(c: &Collect) -> BTreeSet<String> {
-    c.events.iter().flat_map(|(_, e)| e.observables.iter().map(|o| o.0.clone())).collect()
+    c.events
+        .iter()
+        .flat_map(|(_, e)| e.observables.iter().map(|o| o.0.clone()))
+        .collect()
 }
 
 fn set(v: &[&str]) -> BTreeSet<String> {
@@ -307,54 +340,339 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { file: "zeek/btest-conn.log", format: Format::ZeekTsv, events: 34, fields: &["id.orig_h", "id.resp_h"], timed: false },
-    Case { file: "zeek/btest-dns.log", format: Format::ZeekTsv, events: 34, fields: &["answers", "id.orig_h", "id.resp_h", "query"], timed: false },
-    Case { file: "zeek/btest-files-smtp.log", format: Format::ZeekTsv, events: 4, fields: &["filename", "id.orig_h", "id.resp_h"], timed: false },
-    Case { file: "zeek/btest-files-x509.log", format: Format::ZeekTsv, events: 6, fields: &["id.orig_h", "id.resp_h", "md5", "sha1", "sha256"], timed: false },
-    Case { file: "zeek/btest-http.log", format: Format::ZeekTsv, events: 14, fields: &["host", "id.orig_h", "id.resp_h", "referrer", "uri"], timed: false },
-    Case { file: "zeek/btest-intel-dns-http.log", format: Format::ZeekTsv, events: 20, fields: &["id.orig_h", "id.resp_h", "seen.indicator"], timed: false },
-    Case { file: "zeek/btest-intel-filename.log", format: Format::ZeekTsv, events: 1, fields: &["file_desc", "id.orig_h", "id.resp_h", "seen.indicator"], timed: false },
-    Case { file: "zeek/btest-intel-smtp.log", format: Format::ZeekTsv, events: 7, fields: &["id.orig_h", "id.resp_h", "seen.indicator"], timed: false },
-    Case { file: "zeek/btest-ssl.log", format: Format::ZeekTsv, events: 1, fields: &["cert_chain_fps", "id.orig_h", "id.resp_h", "server_name"], timed: false },
-    Case { file: "zeek/btest-x509.log", format: Format::ZeekTsv, events: 2, fields: &["certificate.subject", "fingerprint", "san.dns"], timed: false },
-    Case { file: "zeek/intel-input-basic.dat", format: Format::ZeekTsv, events: 1, fields: &["indicator"], timed: false },
-    Case { file: "zeek/intel-input-donotice.dat", format: Format::ZeekTsv, events: 2, fields: &["indicator", "meta.url"], timed: false },
-    Case { file: "zeek/slips-conn.log", format: Format::ZeekTsv, events: 117, fields: &["id.orig_h", "id.resp_h"], timed: true },
-    Case { file: "zeek/slips-dns.log", format: Format::ZeekTsv, events: 93, fields: &["answers", "id.orig_h", "id.resp_h", "query"], timed: true },
-    Case { file: "zeek/slips-files.log", format: Format::ZeekTsv, events: 6, fields: &["md5", "rx_hosts", "sha1", "sha256", "tx_hosts"], timed: true },
-    Case { file: "zeek/slips-ssl.log", format: Format::ZeekTsv, events: 13, fields: &["id.orig_h", "id.resp_h", "server_name", "subject"], timed: true },
-    Case { file: "zeek/slips-x509.log", format: Format::ZeekTsv, events: 2, fields: &["certificate.subject", "san.dns"], timed: true },
-    Case { file: "zeek/slips-json-conn.log", format: Format::ZeekJson, events: 576, fields: &["id.orig_h", "id.resp_h"], timed: true },
-    Case { file: "zeek/slips-json-files.log", format: Format::ZeekJson, events: 936, fields: &["md5", "rx_hosts", "sha1", "tx_hosts"], timed: true },
-    Case { file: "zeek/slips-json-http.log", format: Format::ZeekJson, events: 516, fields: &["host", "id.orig_h", "id.resp_h", "origin", "referrer", "uri"], timed: true },
-    Case { file: "zeek/wrccdc-dns-first1000.log", format: Format::ZeekTsv, events: 1000, fields: &["answers", "id.orig_h", "id.resp_h", "query"], timed: true },
-    Case { file: "zeek/wrccdc-dns.log.gz", format: Format::ZeekTsv, events: 53615, fields: &["answers", "id.orig_h", "id.resp_h", "query"], timed: true },
-    Case { file: "zeek/wrccdc-dns.json.gz", format: Format::ZeekJson, events: 53615, fields: &["answers", "id.orig_h", "id.resp_h", "query"], timed: true },
-    Case { file: "zeek/wrccdc-notice.log", format: Format::ZeekTsv, events: 207, fields: &["dst", "id.orig_h", "id.resp_h", "src", "sub"], timed: true },
-    Case { file: "zeek/wrccdc-ssl-first1000.log", format: Format::ZeekTsv, events: 1000, fields: &["cert_chain_fps", "client_cert_chain_fps", "id.orig_h", "id.resp_h", "server_name"], timed: true },
-    Case { file: "zeek/wrccdc-ssl-first1000.json", format: Format::ZeekJson, events: 1000, fields: &["cert_chain_fps", "client_cert_chain_fps", "id.orig_h", "id.resp_h", "server_name"], timed: true },
-    Case { file: "zeek/wrccdc-ssl.log.gz", format: Format::ZeekTsv, events: 49474, fields: &["cert_chain_fps", "client_cert_chain_fps", "id.orig_h", "id.resp_h", "server_name"], timed: true },
-    Case { file: "zeek/wrccdc-x509.log", format: Format::ZeekTsv, events: 348, fields: &["certificate.subject", "fingerprint", "san.dns", "san.email", "san.ip"], timed: true },
-    Case { file: "zeek/wrccdc-x509.json", format: Format::ZeekJson, events: 348, fields: &["certificate.subject", "fingerprint", "san.dns", "san.email", "san.ip"], timed: true },
-    Case { file: "suricata/eve-alert-testmyids.json", format: Format::Eve, events: 1, fields: &["dest_ip", "http.hostname", "http.url", "src_ip"], timed: true },
-    Case { file: "suricata/eve-dnp3-alert.json", format: Format::Eve, events: 4, fields: &["dest_ip", "src_ip"], timed: true },
-    Case { file: "suricata/eve-dns-tcp-flow.json", format: Format::Eve, events: 14, fields: &["dest_ip", "dns.rdata", "dns.rrname", "src_ip"], timed: true },
-    Case { file: "suricata/eve-dns.json", format: Format::Eve, events: 9, fields: &["dest_ip", "dns.rdata", "dns.rrname", "src_ip"], timed: true },
-    Case { file: "suricata/eve-fileinfo.json", format: Format::Eve, events: 1, fields: &["dest_ip", "fileinfo.filename", "http.hostname", "http.url", "src_ip"], timed: true },
-    Case { file: "suricata/eve-http-flow-stats.json", format: Format::Eve, events: 3, fields: &["dest_ip", "http.hostname", "http.url", "src_ip"], timed: true },
-    Case { file: "suricata/eve-ldap-alert-flow-stats.json", format: Format::Eve, events: 7, fields: &["dest_ip", "flow.dest_ip", "flow.src_ip", "src_ip"], timed: true },
+    Case {
+        file: "zeek/btest-conn.log",
+        format: Format::ZeekTsv,
+        events: 34,
+        fields: &["id.orig_h", "id.resp_h"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-dns.log",
+        format: Format::ZeekTsv,
+        events: 34,
+        fields: &["answers", "id.orig_h", "id.resp_h", "query"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-files-smtp.log",
+        format: Format::ZeekTsv,
+        events: 4,
+        fields: &["filename", "id.orig_h", "id.resp_h"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-files-x509.log",
+        format: Format::ZeekTsv,
+        events: 6,
+        fields: &["id.orig_h", "id.resp_h", "md5", "sha1", "sha256"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-http.log",
+        format: Format::ZeekTsv,
+        events: 14,
+        fields: &["host", "id.orig_h", "id.resp_h", "referrer", "uri"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-intel-dns-http.log",
+        format: Format::ZeekTsv,
+        events: 20,
+        fields: &["id.orig_h", "id.resp_h", "seen.indicator"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-intel-filename.log",
+        format: Format::ZeekTsv,
+        events: 1,
+        fields: &["file_desc", "id.orig_h", "id.resp_h", "seen.indicator"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-intel-smtp.log",
+        format: Format::ZeekTsv,
+        events: 7,
+        fields: &["id.orig_h", "id.resp_h", "seen.indicator"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-ssl.log",
+        format: Format::ZeekTsv,
+        events: 1,
+        fields: &["cert_chain_fps", "id.orig_h", "id.resp_h", "server_name"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/btest-x509.log",
+        format: Format::ZeekTsv,
+        events: 2,
+        fields: &["certificate.subject", "fingerprint", "san.dns"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/intel-input-basic.dat",
+        format: Format::ZeekTsv,
+        events: 1,
+        fields: &["indicator"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/intel-input-donotice.dat",
+        format: Format::ZeekTsv,
+        events: 2,
+        fields: &["indicator", "meta.url"],
+        timed: false,
+    },
+    Case {
+        file: "zeek/slips-conn.log",
+        format: Format::ZeekTsv,
+        events: 117,
+        fields: &["id.orig_h", "id.resp_h"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-dns.log",
+        format: Format::ZeekTsv,
+        events: 93,
+        fields: &["answers", "id.orig_h", "id.resp_h", "query"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-files.log",
+        format: Format::ZeekTsv,
+        events: 6,
+        fields: &["md5", "rx_hosts", "sha1", "sha256", "tx_hosts"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-ssl.log",
+        format: Format::ZeekTsv,
+        events: 13,
+        fields: &["id.orig_h", "id.resp_h", "server_name", "subject"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-x509.log",
+        format: Format::ZeekTsv,
+        events: 2,
+        fields: &["certificate.subject", "san.dns"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-json-conn.log",
+        format: Format::ZeekJson,
+        events: 576,
+        fields: &["id.orig_h", "id.resp_h"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-json-files.log",
+        format: Format::ZeekJson,
+        events: 936,
+        fields: &["md5", "rx_hosts", "sha1", "tx_hosts"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/slips-json-http.log",
+        format: Format::ZeekJson,
+        events: 516,
+        fields: &[
+            "host",
+            "id.orig_h",
+            "id.resp_h",
+            "origin",
+            "referrer",
+            "uri",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-dns-first1000.log",
+        format: Format::ZeekTsv,
+        events: 1000,
+        fields: &["answers", "id.orig_h", "id.resp_h", "query"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-dns.log.gz",
+        format: Format::ZeekTsv,
+        events: 53615,
+        fields: &["answers", "id.orig_h", "id.resp_h", "query"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-dns.json.gz",
+        format: Format::ZeekJson,
+        events: 53615,
+        fields: &["answers", "id.orig_h", "id.resp_h", "query"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-notice.log",
+        format: Format::ZeekTsv,
+        events: 207,
+        fields: &["dst", "id.orig_h", "id.resp_h", "src", "sub"],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-ssl-first1000.log",
+        format: Format::ZeekTsv,
+        events: 1000,
+        fields: &[
+            "cert_chain_fps",
+            "client_cert_chain_fps",
+            "id.orig_h",
+            "id.resp_h",
+            "server_name",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-ssl-first1000.json",
+        format: Format::ZeekJson,
+        events: 1000,
+        fields: &[
+            "cert_chain_fps",
+            "client_cert_chain_fps",
+            "id.orig_h",
+            "id.resp_h",
+            "server_name",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-ssl.log.gz",
+        format: Format::ZeekTsv,
+        events: 49474,
+        fields: &[
+            "cert_chain_fps",
+            "client_cert_chain_fps",
+            "id.orig_h",
+            "id.resp_h",
+            "server_name",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-x509.log",
+        format: Format::ZeekTsv,
+        events: 348,
+        fields: &[
+            "certificate.subject",
+            "fingerprint",
+            "san.dns",
+            "san.email",
+            "san.ip",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "zeek/wrccdc-x509.json",
+        format: Format::ZeekJson,
+        events: 348,
+        fields: &[
+            "certificate.subject",
+            "fingerprint",
+            "san.dns",
+            "san.email",
+            "san.ip",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-alert-testmyids.json",
+        format: Format::Eve,
+        events: 1,
+        fields: &["dest_ip", "http.hostname", "http.url", "src_ip"],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-dnp3-alert.json",
+        format: Format::Eve,
+        events: 4,
+        fields: &["dest_ip", "src_ip"],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-dns-tcp-flow.json",
+        format: Format::Eve,
+        events: 14,
+        fields: &["dest_ip", "dns.rdata", "dns.rrname", "src_ip"],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-dns.json",
+        format: Format::Eve,
+        events: 9,
+        fields: &["dest_ip", "dns.rdata", "dns.rrname", "src_ip"],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-fileinfo.json",
+        format: Format::Eve,
+        events: 1,
+        fields: &[
+            "dest_ip",
+            "fileinfo.filename",
+            "http.hostname",
+            "http.url",
+            "src_ip",
+        ],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-http-flow-stats.json",
+        format: Format::Eve,
+        events: 3,
+        fields: &["dest_ip", "http.hostname", "http.url", "src_ip"],
+        timed: true,
+    },
+    Case {
+        file: "suricata/eve-ldap-alert-flow-stats.json",
+        format: Format::Eve,
+        events: 7,
+        fields: &["dest_ip", "flow.dest_ip", "flow.src_ip", "src_ip"],
+        timed: true,
+    },
     Case {
         file: "suricata/eve-slips-test6-malicious.json",
         format: Format::Eve,
         events: 5000,
         fields: &[
-            "dest_ip", "dns.answers[].rdata", "dns.answers[].rrname", "dns.grouped.A[]", "dns.grouped.CNAME[]", "dns.rrname",
-            "fileinfo.filename", "files[].filename", "http.hostname", "http.http_refer", "http.url", "src_ip", "tls.fingerprint",
-            "tls.ja3.hash", "tls.ja3s.hash", "tls.sni", "tls.subject",
+            "dest_ip",
+            "dns.answers[].rdata",
+            "dns.answers[].rrname",
+            "dns.grouped.A[]",
+            "dns.grouped.CNAME[]",
+            "dns.rrname",
+            "fileinfo.filename",
+            "files[].filename",
+            "http.hostname",
+            "http.http_refer",
+            "http.url",
+            "src_ip",
+            "tls.fingerprint",
+            "tls.ja3.hash",
+            "tls.ja3s.hash",
+            "tls.sni",
+            "tls.subject",
         ],
         timed: true,
     },
-    Case { file: "suricata/eve-tls-alert.json", format: Format::Eve, events: 2, fields: &["dest_ip", "src_ip", "tls.fingerprint", "tls.sni", "tls.subject"], timed: true },
+    Case {
+        file: "suricata/eve-tls-alert.json",
+        format: Format::Eve,
+        events: 2,
+        fields: &[
+            "dest_ip",
+            "src_ip",
+            "tls.fingerprint",
+            "tls.sni",
+            "tls.subject",
+        ],
+        timed: true,
+    },
 ];
 
 #[test]
@@ -365,7 +683,12 @@ fn every_sample_parses_with_every_field_recognised() {
         let mut c = Collect::default();
         let s = read_path(&path, &Options::default(), &mut c).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.format, Some(case.format), "{}", case.file);
-        assert!(c.skips.is_empty(), "{}: unexpected skips {:?}", case.file, c.skips);
+        assert!(
+            c.skips.is_empty(),
+            "{}: unexpected skips {:?}",
+            case.file,
+            c.skips
+        );
         assert!(s.errors.is_empty(), "{}: {:?}", case.file, s.errors);
         assert_eq!(s.events, case.events, "{}", case.file);
         let seen = fields_seen(&c);
@@ -373,7 +696,11 @@ fn every_sample_parses_with_every_field_recognised() {
             failures.push(format!("{}: fields {:?}", case.file, seen));
         }
         if case.timed {
-            assert!(c.events.iter().all(|(_, e)| e.time.is_some()), "{}: an event without time", case.file);
+            assert!(
+                c.events.iter().all(|(_, e)| e.time.is_some()),
+                "{}: an event without time",
+                case.file
+            );
         }
         let bytes = decompressed(case.file);
         check_classified(case.file, &bytes, case.format == Format::Eve);
@@ -390,17 +717,33 @@ fn btest_zeek_json_baseline() {
     let mut c = Collect::default();
     let s = read_path(&path, &Options::default(), &mut c).unwrap();
     assert_eq!(s.format, Some(Format::ZeekJson));
-    assert_eq!(c.skips, vec![(1, SkipReason::NotObject), (2, SkipReason::InvalidJson)]);
+    assert_eq!(
+        c.skips,
+        vec![(1, SkipReason::NotObject), (2, SkipReason::InvalidJson)]
+    );
     assert!(c.events.is_empty());
 
-    let text = std::fs::read_to_string(&path).unwrap().replace("XXXXXXXXXX.XXXXXX", "1300475168.783842");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("XXXXXXXXXX.XXXXXX", "1300475168.783842");
     check_classified("btest-http.json.log", text.as_bytes(), false);
     let mut c = Collect::default();
     let s = read_stream("mem", &mut text.as_bytes(), &Options::default(), &mut c);
     assert_eq!(s.events, 1);
     assert_eq!(c.events[0].1.time, Some(1_300_475_168_783_842));
-    assert_eq!(fields_seen(&c), set(&["host", "id.orig_h", "id.resp_h", "uri", "uri_sha256"]));
-    assert!(c.has("uri", Kind::Url, "http://bro.org/download/CHANGES.bro-aux.txt"), "{:?}", c.values());
+    assert_eq!(
+        fields_seen(&c),
+        set(&["host", "id.orig_h", "id.resp_h", "uri", "uri_sha256"])
+    );
+    assert!(
+        c.has(
+            "uri",
+            Kind::Url,
+            "http://bro.org/download/CHANGES.bro-aux.txt"
+        ),
+        "{:?}",
+        c.values()
+    );
 }
 
 #[test]
@@ -418,12 +761,24 @@ fn sample_values() {
 
     let c = read("suricata/eve-tls-alert.json");
     assert!(c.has("tls.subject", Kind::Domain, "www.google.com"));
-    assert!(c.has("tls.fingerprint", Kind::Hash, "9086a43bf5cf1b2e4ef79796f9debab96635863f"), "{:?}", c.values());
+    assert!(
+        c.has(
+            "tls.fingerprint",
+            Kind::Hash,
+            "9086a43bf5cf1b2e4ef79796f9debab96635863f"
+        ),
+        "{:?}",
+        c.values()
+    );
 
     let c = read("suricata/eve-slips-test6-malicious.json");
     assert!(c.has("dns.grouped.A[]", Kind::Ip, "172.217.23.196"));
     assert!(c.has("dns.grouped.CNAME[]", Kind::Domain, "ddns.myedimax.com"));
-    assert!(c.has("http.http_refer", Kind::Url, "https://mp3galaxy.art/?kk=леша_свик_x_rayzen_x_миша_джер"));
+    assert!(c.has(
+        "http.http_refer",
+        Kind::Url,
+        "https://mp3galaxy.art/?kk=леша_свик_x_rayzen_x_миша_джер"
+    ));
 
     let c = read("zeek/btest-intel-smtp.log");
     assert!(c.has("seen.indicator", Kind::Email, "jan.grashofer@cern.ch"));
@@ -435,7 +790,11 @@ fn sample_values() {
 
     let c = read("zeek/wrccdc-x509.log");
     assert!(c.has("certificate.subject", Kind::Domain, "localhost.localdomain"));
-    assert!(c.has("certificate.subject", Kind::Email, "ssl-certificates@vmware.com"));
+    assert!(c.has(
+        "certificate.subject",
+        Kind::Email,
+        "ssl-certificates@vmware.com"
+    ));
     let j = read("zeek/wrccdc-x509.json");
     assert_eq!(c.values(), j.values(), "TSV and JSON of the same log agree");
 
@@ -449,14 +808,22 @@ fn sample_values() {
     assert_eq!(times_tsv, times_json);
 
     let c = read("zeek/slips-files.log");
-    assert!(c.values().iter().any(|(f, k, _)| f == "tx_hosts" && *k == Kind::Ip));
+    assert!(
+        c.values()
+            .iter()
+            .any(|(f, k, _)| f == "tx_hosts" && *k == Kind::Ip)
+    );
 }
 
 /// Reading a sample in parallel chunks gives the same events as reading it
 /// as a stream.
 #[test]
 fn chunked_reading_matches_streaming() {
-    for f in ["zeek/wrccdc-dns-first1000.log", "zeek/wrccdc-x509.json", "suricata/eve-slips-test6-malicious.json"] {
+    for f in [
+        "zeek/wrccdc-dns-first1000.log",
+        "zeek/wrccdc-x509.json",
+        "suricata/eve-slips-test6-malicious.json",
+    ] {
         let bytes = std::fs::read(shared(f)).unwrap();
         let format = accord_logs::detect(&bytes);
         let mut whole = Collect::default();

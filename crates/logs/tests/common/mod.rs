@@ -7,7 +7,9 @@ use accord_logs::{Event, OwnedEvent, Sink, SkipReason};
 /// The shared data directory (`../shared/data` beside the checkout), read in
 /// place: some samples are GPL or CC-BY-SA and are not copied here.
 pub fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
 }
 
 #[derive(Default, Debug)]
@@ -36,12 +38,20 @@ impl Collect {
     }
 
     pub fn has(&self, field: &str, kind: accord_logs::Kind, value: &str) -> bool {
-        self.values().iter().any(|(f, k, v)| f == field && *k == kind && v == value)
+        self.values()
+            .iter()
+            .any(|(f, k, v)| f == field && *k == kind && v == value)
     }
 }
 
-pub fn read_bytes(bytes: &[u8], format: Option<accord_logs::Format>) -> (Collect, accord_logs::Summary) {
-    let opts = accord_logs::Options { format, ..Default::default() };
+pub fn read_bytes(
+    bytes: &[u8],
+    format: Option<accord_logs::Format>,
+) -> (Collect, accord_logs::Summary) {
+    let opts = accord_logs::Options {
+        format,
+        ..Default::default()
+    };
     let mut c = Collect::default();
     let s = accord_logs::read_stream("test", &mut &bytes[..], &opts, &mut c);
     (c, s)
