@@ -1,6 +1,6 @@
 //! A validating, non-allocating scanner over one JSON object per line.
 //!
-//! It walks the object once, asks a [`Rules`] table what each key is, skips
+//! It walks the object once, asks a `Rules` table what each key is, skips
 //! values nobody wants (strings are skipped with `memchr2`), unescapes a
 //! string only when it is wanted and contains a backslash, and checks the
 //! grammar as it goes (UTF-8, structure, escapes, numbers, literals,
@@ -8,7 +8,7 @@
 //! reads are skipped faster: their strings, escapes and bracket nesting are
 //! checked, not the grammar between them (a wrong literal there cannot
 //! change what is extracted). Raw control characters inside strings are let
-//! through. Observables go to a [`Collector`] and are
+//! through. Observables go to a `Collector` and are
 //! only delivered by the caller after the whole line passed.
 
 use crate::SkipReason;
