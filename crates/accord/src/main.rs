@@ -7,6 +7,7 @@ mod ingest_cmd;
 mod input;
 mod locate;
 mod node_cmd;
+mod pattern_cmd;
 mod report;
 mod sync_cmd;
 mod validate_cmd;
@@ -47,6 +48,7 @@ enum Command {
     Init(node_cmd::InitArgs),
     HashPassword(node_cmd::HashPasswordArgs),
     Generate(GenerateArgs),
+    Pattern(pattern_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),
         Command::HashPassword(args) => node_cmd::hash_password(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
+        Command::Pattern(args) => pattern_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -175,6 +175,16 @@ impl Pattern {
         })
     }
 
+    /// Parses (in the STIX 2.0 dialect, see [`crate::parse_v20`]) and
+    /// prepares a pattern.
+    pub fn new_v20(src: &str) -> Result<Pattern, ParseError> {
+        let ast = crate::parser::parse_v20(src)?;
+        Pattern::from_ast(ast).map_err(|e| ParseError {
+            offset: 0,
+            message: e,
+        })
+    }
+
     /// Prepares an already parsed pattern.
     pub fn from_ast(ast: ObsExpr) -> Result<Pattern, String> {
         let mut p = Pattern {
@@ -896,14 +906,56 @@ struct Combos {
 
 impl Combos {
     fn new(items: Vec<Binding>, k: usize) -> Self {
-        let all = (0..items.len()).collect();
+        let all: Vec<usize> = (0..items.len()).collect();
+        let stack = if largest_disjoint_bound(&items, &all) < k {
+            Vec::new()
+        } else {
+            vec![(all, 0)]
+        };
         Combos {
             items,
             k,
-            stack: vec![(all, 0)],
+            stack,
             chosen: Vec::new(),
         }
     }
+}
+
+/// An upper bound on how many pairwise disjoint bindings `subset` of
+/// `items` can supply: bindings of `s` instances each use `s` distinct
+/// instances, so count instances by the smallest binding that can take
+/// them.
+fn largest_disjoint_bound(items: &[Binding], subset: &[usize]) -> usize {
+    let size = |b: &Binding| b.iter().flatten().count();
+    let Some(max) = subset.iter().map(|&i| size(&items[i])).max() else {
+        return 0;
+    };
+    if max == 0 {
+        return subset.len();
+    }
+    let mut by_size: Vec<Vec<Inst>> = vec![Vec::new(); max + 1];
+    for &i in subset {
+        let b = &items[i];
+        by_size[size(b)].extend(b.iter().flatten().copied());
+    }
+    let mut consumed: std::collections::HashSet<Inst> = std::collections::HashSet::new();
+    let mut total = 0;
+    for (s, ids) in by_size.iter_mut().enumerate().skip(1) {
+        ids.sort_unstable();
+        ids.dedup();
+        let avail: Vec<Inst> = ids
+            .iter()
+            .copied()
+            .filter(|i| !consumed.contains(i))
+            .collect();
+        total += if s < max {
+            avail.len().div_ceil(s)
+        } else {
+            avail.len() / s
+        };
+        consumed.extend(avail);
+    }
+    total
 }
 
 impl Iterator for Combos {
@@ -930,6 +982,10 @@ impl Iterator for Combos {
                 .copied()
                 .filter(|&j| disjoint(&self.items[pick], &self.items[j]))
                 .collect();
+            // Prune when the rest cannot hold enough disjoint bindings.
+            if rest.len() < need - 1 || largest_disjoint_bound(&self.items, &rest) < need - 1 {
+                continue;
+            }
             self.chosen.push(pick);
             self.stack.push((rest, 0));
         }

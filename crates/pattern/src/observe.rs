@@ -160,13 +160,6 @@ impl<'a> Observations<'a> {
             let Value::Object(sdo) = o else {
                 return Err(err(format!("not a STIX object: {o}")));
             };
-            if sdo
-                .get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t != "observed-data")
-            {
-                continue;
-            }
             let (first, last, count) = window(sdo)?;
             let map = match sdo.get("objects") {
                 Some(Value::Object(m)) => Some(m),

@@ -453,10 +453,22 @@ fn timestamp_shape(b: &[u8]) -> bool {
 /// (impossible timestamps, set literals mixing types, `REPEATS 0`,
 /// `WITHIN 0`, regular expressions that do not compile) are made here too.
 pub fn parse(src: &str) -> Result<ObsExpr, ParseError> {
+    parse_dialect(src, false)
+}
+
+/// Parses a STIX 2.0 pattern: as 2.1, and `START`/`STOP` also take
+/// timestamps written as plain strings (`START '2016-01-01T00:00:00Z'`),
+/// the 2.0 form.
+pub fn parse_v20(src: &str) -> Result<ObsExpr, ParseError> {
+    parse_dialect(src, true)
+}
+
+fn parse_dialect(src: &str, v20: bool) -> Result<ObsExpr, ParseError> {
     let mut p = Parser {
         lx: Lexer { src, pos: 0 },
         tok: Tok::Eof,
         at: 0,
+        v20,
     };
     p.bump()?;
     let e = p.observation_expressions()?;
@@ -472,6 +484,7 @@ struct Parser<'a> {
     lx: Lexer<'a>,
     tok: Tok,
     at: usize,
+    v20: bool,
 }
 
 impl Parser<'_> {
@@ -591,6 +604,8 @@ impl Parser<'_> {
     fn timestamp(&mut self) -> Result<i64, ParseError> {
         let at = self.at;
         match self.bump()? {
+            Tok::Str(s) if self.v20 => parse_timestamp(&s)
+                .ok_or_else(|| ParseError::new(at, format!("{s:?} is not a timestamp"))),
             Tok::Timestamp(i64::MIN) => {
                 Err(ParseError::new(at, "timestamp is not a real date and time"))
             }

@@ -1,0 +1,247 @@
+//! `accord pattern`: check, match and compile STIX patterns.
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use accord_pattern::{Compiled, Observations, Pattern, StixVersion, compile, parse};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+/// Work with STIX patterns: check their syntax, match them against
+/// observed data, see what the line-rate matcher can index.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(clap::Subcommand)]
+enum Sub {
+    Check(CheckArgs),
+    Match(MatchArgs),
+    Compile(CompileArgs),
+}
+
+/// Check that patterns are valid STIX 2.1 patterns.
+///
+/// Exit status 0 when every pattern is valid; otherwise each invalid one is
+/// printed with a caret under the problem and the status is 1.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord pattern check \"[ipv4-addr:value = '198.51.100.7']\"\n  \
+    accord pattern check \"[file:hashes.'SHA-256' = 'ab…'] WITHIN 300 SECONDS\" \"[url:value LIKE 'http://%.example/%']\"")]
+struct CheckArgs {
+    /// Patterns to check (quote each one for the shell).
+    #[arg(required = true)]
+    patterns: Vec<String>,
+}
+
+/// Match a pattern against observed data.
+///
+/// With --pattern: reads STIX from FILEs (bundles, JSON arrays or single
+/// objects; SCOs may sit in any of the files), prints `true` and the ids of
+/// the matching observed-data, or `false`. Exit status 0 on a match, 1 on
+/// none, 2 on an error.
+///
+/// With --batch: one JSON object a line, `{"pattern": "…", "observed":
+/// [objects], "stix_version": "2.1"}` (`stix_version` optional); prints one
+/// line per case, `{"match": true|false}` or `{"error": "…"}`.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord pattern match --pattern \"[ipv4-addr:value ISSUBSET '198.51.100.0/24']\" observed.json\n  \
+    accord pattern match --batch cases.jsonl > results.jsonl")]
+struct MatchArgs {
+    /// The pattern to evaluate.
+    #[arg(long, conflicts_with = "batch", required_unless_present = "batch")]
+    pattern: Option<String>,
+    /// JSON-lines file of cases (`-` for standard input).
+    #[arg(long)]
+    batch: Option<PathBuf>,
+    /// Observed-data form: 2.1 (`object_refs` to SCOs) or 2.0 (embedded
+    /// `objects`); detected from the data when absent.
+    #[arg(long, value_parser = ["2.0", "2.1"])]
+    stix_version: Option<String>,
+    /// Files holding observed-data and SCOs.
+    files: Vec<PathBuf>,
+}
+
+/// Show what the line-rate matcher indexes for each pattern: its keys, or
+/// why the pattern needs the evaluator.
+#[derive(clap::Args)]
+#[command(after_long_help = "Example:\n  \
+    accord pattern compile \"[domain-name:value = 'evil.example' OR ipv4-addr:value ISSUBSET '203.0.113.0/24']\"")]
+struct CompileArgs {
+    #[arg(required = true)]
+    patterns: Vec<String>,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    match &args.command {
+        Sub::Check(a) => Ok(check(a)),
+        Sub::Match(a) => match &a.batch {
+            Some(path) => batch(path, a.stix_version.as_deref()),
+            None => match_files(a),
+        },
+        Sub::Compile(a) => compile_cmd(a),
+    }
+}
+
+fn check(a: &CheckArgs) -> ExitCode {
+    let mut bad = 0;
+    for p in &a.patterns {
+        if let Err(e) = Pattern::new(p) {
+            bad += 1;
+            println!("invalid pattern:\n{}\n", e.render(p));
+        }
+    }
+    if bad == 0 {
+        println!(
+            "{} valid pattern{}",
+            a.patterns.len(),
+            if a.patterns.len() == 1 { "" } else { "s" }
+        );
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn version_of(objects: &[Value], explicit: Option<&str>) -> StixVersion {
+    match explicit {
+        Some("2.0") => StixVersion::V20,
+        Some(_) => StixVersion::V21,
+        None => {
+            let embedded = objects.iter().any(|o| {
+                o.get("type").and_then(Value::as_str) == Some("observed-data")
+                    && o.get("objects").is_some()
+                    && o.get("object_refs").is_none()
+            });
+            if embedded {
+                StixVersion::V20
+            } else {
+                StixVersion::V21
+            }
+        }
+    }
+}
+
+fn match_files(a: &MatchArgs) -> Result<ExitCode> {
+    let src = a.pattern.as_deref().unwrap_or_default();
+    let pattern =
+        Pattern::new(src).map_err(|e| anyhow::anyhow!("invalid pattern:\n{}", e.render(src)))?;
+    if a.files.is_empty() {
+        bail!("no files of observed data given");
+    }
+    let mut objects = Vec::new();
+    for f in &a.files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", f.display()))?;
+        match v {
+            Value::Array(items) => objects.extend(items),
+            Value::Object(ref m) if m.get("type").and_then(Value::as_str) == Some("bundle") => {
+                match v {
+                    Value::Object(mut m) => match m.remove("objects") {
+                        Some(Value::Array(items)) => objects.extend(items),
+                        _ => bail!("{}: bundle has no objects", f.display()),
+                    },
+                    _ => unreachable!(),
+                }
+            }
+            Value::Object(_) => objects.push(v),
+            _ => bail!("{}: expected a bundle, an array or an object", f.display()),
+        }
+    }
+    let version = version_of(&objects, a.stix_version.as_deref());
+    let obs = Observations::new(&objects, version).context("reading observed data")?;
+    let r = pattern.matches(&obs).context("matching")?;
+    println!("{}", r.matched);
+    for i in &r.observations {
+        println!("{}", obs.id(*i).unwrap_or("(observed-data without id)"));
+    }
+    Ok(if r.matched {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One batch case: `Ok(bool)` or an error message.
+fn run_case(line: &str, default_version: Option<&str>) -> std::result::Result<bool, String> {
+    let case: Value = serde_json::from_str(line).map_err(|e| format!("case is not JSON: {e}"))?;
+    let src = case
+        .get("pattern")
+        .and_then(Value::as_str)
+        .ok_or("case has no \"pattern\" string")?;
+    let Some(Value::Array(objects)) = case.get("observed") else {
+        return Err("case has no \"observed\" list".into());
+    };
+    let explicit = case
+        .get("stix_version")
+        .and_then(Value::as_str)
+        .or(default_version);
+    let version = version_of(objects, explicit.or(Some("2.1")));
+    let pattern = match version {
+        StixVersion::V20 => Pattern::new_v20(src),
+        StixVersion::V21 => Pattern::new(src),
+    }
+    .map_err(|e| format!("invalid pattern: {e}"))?;
+    let obs = Observations::new(objects, version).map_err(|e| e.to_string())?;
+    pattern
+        .matches(&obs)
+        .map(|r| r.matched)
+        .map_err(|e| e.to_string())
+}
+
+fn batch(path: &PathBuf, version: Option<&str>) -> Result<ExitCode> {
+    let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        ))
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for (n, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {} line {}", path.display(), n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v = match run_case(&line, version) {
+            Ok(m) => json!({ "match": m }),
+            Err(e) => json!({ "error": e }),
+        };
+        writeln!(out, "{v}")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compile_cmd(a: &CompileArgs) -> Result<ExitCode> {
+    let mut bad = false;
+    for p in &a.patterns {
+        match parse(p) {
+            Err(e) => {
+                bad = true;
+                println!("invalid pattern:\n{}\n", e.render(p));
+            }
+            Ok(ast) => match compile(&ast) {
+                Compiled::Keys(keys) => {
+                    println!("{p}\n  index keys:");
+                    for k in keys {
+                        println!("    {:?} {}", k.kind, k.value);
+                    }
+                }
+                Compiled::NeedsEvaluator(why) => println!("{p}\n  needs the evaluator: {why}"),
+            },
+        }
+    }
+    Ok(if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
