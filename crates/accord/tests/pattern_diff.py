@@ -29,7 +29,7 @@ under a minute on one core.  The long run (>= 100,000 cases) is
         cargo test -p accord --test pattern_differential -- --nocapture
 
 or by hand: python pattern_diff.py --seed 1 --cases 100000 --out /tmp/c.jsonl
-(a few minutes).  `--no-peer` skips the matcher (generation only).
+(10-20 minutes on one core).  `--no-peer` skips the matcher (generation only).
 
 This module is also imported by pattern_cases/port_suites.py for the spec
 patches.

@@ -12,7 +12,7 @@
 //!   specification's answer (the generator stores it as "spec").
 //!
 //! N is `ACCORD_PATTERN_DIFF_CASES` (default 3,000, under a minute). The
-//! long run, at least 100,000 cases (several minutes, mostly stix2-matcher):
+//! long run, at least 100,000 cases (10-20 minutes, nearly all of it stix2-matcher):
 //!
 //! ```text
 //! ACCORD_PATTERN_DIFF_CASES=100000 cargo test -p accord --test pattern_differential -- --nocapture
