@@ -90,7 +90,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 fn check(a: &CheckArgs) -> ExitCode {
     let mut bad = 0;
     for p in &a.patterns {
-        if let Err(e) = Pattern::new(p) {
+        if let Err(e) = accord_pattern::parse_strict(p).and_then(|ast| {
+            Pattern::from_ast(ast)
+                .map(|_| ())
+                .map_err(|m| accord_pattern::ParseError {
+                    offset: 0,
+                    message: m,
+                })
+        }) {
             bad += 1;
             println!("invalid pattern:\n{}\n", e.render(p));
         }

@@ -250,7 +250,8 @@ impl Display for ObjectPath {
 impl Display for Test {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         if let Op::Exists = self.op {
-            return write!(f, "EXISTS {}", self.path);
+            let not = if self.negated { "NOT " } else { "" };
+            return write!(f, "{not}EXISTS {}", self.path);
         }
         write!(f, "{} ", self.path)?;
         if self.negated {

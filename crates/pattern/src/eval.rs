@@ -51,6 +51,11 @@ pub struct MatchResult {
 #[derive(Debug)]
 struct Prepared {
     test: Test,
+    /// The object type is a STIX 2.1 SDO/SRO type (never matched in 2.1).
+    sdo_type: bool,
+    /// The path is plain keys without `_ref(s)`/`_hex`/`_bin` suffixes:
+    /// at most one value, found without allocating.
+    plain_keys: Option<Vec<String>>,
     like: Option<Regex>,
     like_binary: bool,
     matches: Option<(Regex, Option<regex::bytes::Regex>)>,
@@ -116,14 +121,16 @@ fn python_regex(re: &str) -> String {
     out
 }
 
+/// 9.6.1: "The DOTALL option MUST be specified".
 fn build_regex(re: &str) -> Result<Regex, String> {
-    Regex::new(&python_regex(re)).map_err(|e| format!("regular expression does not compile: {e}"))
+    Regex::new(&format!("(?s){}", python_regex(re)))
+        .map_err(|e| format!("regular expression does not compile: {e}"))
 }
 
 /// The same expression over bytes: characters below U+0100 stand for the
 /// byte of that value (Python's bytes patterns), ASCII classes.
 fn build_bytes_regex(re: &str) -> Result<regex::bytes::Regex, String> {
-    let mut s = String::from("(?-u)");
+    let mut s = String::from("(?s-u)");
     for c in python_regex(re).chars() {
         if (c as u32) >= 0x80 {
             s.push_str(&format!(r"\x{:02X}", c as u32));
@@ -148,7 +155,9 @@ pub(crate) fn check_regex(re: &str) -> Result<(), String> {
 /// character, anchored at both ends (and, as the reference's `$` does,
 /// tolerating one final newline).
 fn like_regex(like: &str) -> Result<Regex, String> {
-    let mut s = String::from("^(?:");
+    // 9.6.1: `%` is 0 or more characters and `_` any one character,
+    // newlines included.
+    let mut s = String::from("(?s)^(?:");
     for c in like.chars() {
         match c {
             '%' => s.push_str(".*"),
@@ -157,7 +166,7 @@ fn like_regex(like: &str) -> Result<Regex, String> {
             c => s.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
         }
     }
-    s.push_str(r")\n?\z");
+    s.push_str(r")\z");
     Regex::new(&s).map_err(|e| format!("LIKE operand does not compile: {e}"))
 }
 
@@ -246,8 +255,26 @@ impl Pattern {
                 CNode::Or(Box::new(self.cmp_node(a)?), Box::new(self.cmp_node(b)?))
             }
             CmpExpr::Test(t) => {
+                let plain_keys = t
+                    .path
+                    .steps
+                    .iter()
+                    .map(|st| match st {
+                        Step::Key(k)
+                            if !k.ends_with("_ref")
+                                && !k.ends_with("_refs")
+                                && !k.ends_with("_hex")
+                                && !k.ends_with("_bin") =>
+                        {
+                            Some(k.clone())
+                        }
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<String>>>();
                 let mut p = Prepared {
                     test: t.clone(),
+                    sdo_type: is_sdo_type(&t.path.object_type),
+                    plain_keys,
                     like: None,
                     like_binary: false,
                     matches: None,
@@ -275,17 +302,56 @@ impl Pattern {
         })
     }
 
+    /// Whether the pattern matches the observations (as [`Pattern::matches`]
+    /// without collecting the matching observations).
+    pub fn is_match(&self, obs: &Observations<'_>) -> Result<bool, EvalError> {
+        self.run(obs, false).map(|r| r.matched)
+    }
+
     /// Matches the pattern against the observations.
     pub fn matches(&self, obs: &Observations<'_>) -> Result<MatchResult, EvalError> {
+        self.run(obs, true)
+    }
+
+    fn run(&self, obs: &Observations<'_>, ids: bool) -> Result<MatchResult, EvalError> {
         // Every comparison is evaluated on every observation first, as the
         // reference does, so an error in the data is reported whatever the
         // rest of the pattern would decide.
+        if self.simple {
+            // Only ORs of observation expressions: the first observation
+            // of the leftmost leaf that has one is the first binding; every
+            // leaf is still evaluated everywhere.
+            let mut first: Option<(usize, usize)> = None;
+            for (li, leaf) in self.leaves.iter().enumerate() {
+                for (i, o) in obs.list.iter().enumerate() {
+                    let mut any = false;
+                    for &(_, root) in o.roots() {
+                        if self.cmp_root(leaf, o, root)? {
+                            any = true;
+                        }
+                    }
+                    if any && first.is_none_or(|(fl, _)| fl > li) {
+                        first = Some((li, i));
+                    }
+                }
+            }
+            return Ok(match first {
+                Some((_, i)) => MatchResult {
+                    matched: true,
+                    observations: if ids { vec![i] } else { Vec::new() },
+                },
+                None => MatchResult {
+                    matched: false,
+                    observations: Vec::new(),
+                },
+            });
+        }
         let mut leaves: Vec<Vec<u32>> = Vec::with_capacity(self.leaves.len());
         for leaf in &self.leaves {
             let mut hits = Vec::new();
             for (i, o) in obs.list.iter().enumerate() {
                 let mut any = false;
-                for &(_, root) in &o.roots {
+                for &(_, root) in o.roots() {
                     if self.cmp_root(leaf, o, root)? {
                         any = true;
                     }
@@ -295,20 +361,6 @@ impl Pattern {
                 }
             }
             leaves.push(hits);
-        }
-        if self.simple {
-            // Only ORs of observation expressions: the first non-empty
-            // leaf from the left is the first binding.
-            return Ok(match leaves.iter().find(|l| !l.is_empty()) {
-                Some(l) => MatchResult {
-                    matched: true,
-                    observations: vec![l[0] as usize],
-                },
-                None => MatchResult {
-                    matched: false,
-                    observations: Vec::new(),
-                },
-            });
         }
         let ctx = Ctx {
             leaves: &leaves,
@@ -361,15 +413,37 @@ impl Pattern {
         root: &Value,
     ) -> Result<bool, EvalError> {
         let t = &p.test;
-        if root.get("type").and_then(Value::as_str) != Some(t.path.object_type.as_str()) {
+        let Value::Object(m) = root else {
+            return Ok(false);
+        };
+        if crate::observe::field(m, "type").and_then(Value::as_str)
+            != Some(t.path.object_type.as_str())
+        {
             return Ok(false);
         }
-        if is_sdo_type(&t.path.object_type) && matches!(o.scope, crate::observe::Scope::V21(_)) {
+        if p.sdo_type && matches!(o.scope, crate::observe::Scope::V21(_)) {
             return Ok(false);
+        }
+        if let Some(keys) = &p.plain_keys {
+            // One value at most: walk the keys.
+            let mut v = root;
+            for k in keys {
+                match v {
+                    Value::Object(m) => match crate::observe::field(m, k) {
+                        Some(x) => v = x,
+                        None => return Ok(matches!(t.op, Op::Exists) && t.negated),
+                    },
+                    _ => return Ok(matches!(t.op, Op::Exists) && t.negated),
+                }
+            }
+            if let Op::Exists = t.op {
+                return Ok(!t.negated);
+            }
+            return self.predicate(p, &Val::Json(v)).map_err(EvalError);
         }
         let values = select(o, root, &t.path.steps)?;
         if let Op::Exists = t.op {
-            return Ok(!values.is_empty());
+            return Ok(values.is_empty() == t.negated);
         }
         for v in &values {
             if self.predicate(p, v).map_err(EvalError)? {
@@ -417,11 +491,11 @@ impl Pattern {
                 }
             }
             Op::IsSubset(net) => match v {
-                Val::Json(Value::String(s)) => crate::net::contains(net, s)?,
+                Val::Json(Value::String(s)) => crate::net::contains(net, s),
                 _ => false,
             },
             Op::IsSuperset(ip) => match v {
-                Val::Json(Value::String(s)) => crate::net::contains(s, ip)?,
+                Val::Json(Value::String(s)) => crate::net::contains(s, ip),
                 _ => false,
             },
             Op::Exists => true,
@@ -734,7 +808,9 @@ impl<'s, 'a> Ctx<'s, 'a> {
                 let d = *d;
                 Box::new(self.bindings(a).filter(move |b| {
                     let (first, last) = (self.latest_first(b), self.earliest_last(b));
-                    i128::from(first) <= i128::from(last) + d
+                    // 9.5.1: the latest MUST NOT be equal to or later than
+                    // the earliest plus the window.
+                    i128::from(first) < i128::from(last) + d
                 }))
             }
             PNode::StartStop(a, start, stop) => {
@@ -1008,8 +1084,9 @@ mod tests {
     fn like() {
         let re = like_regex("a%b_").unwrap();
         assert!(re.is_match("axxbc"));
-        assert!(re.is_match("abc\n"));
-        assert!(!re.is_match("a\nbc"));
+        // 9.6.1: `%` and `_` match newlines too; nothing trails the end.
+        assert!(!re.is_match("abc\n"));
+        assert!(re.is_match("a\nbc"));
         assert!(like_regex("50.5%").unwrap().is_match("50.5 percent"));
         assert!(!like_regex("50.5%").unwrap().is_match("5005"));
     }

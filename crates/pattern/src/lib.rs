@@ -37,7 +37,7 @@ mod value;
 pub use compile::{Compiled, HashAlg, Key, KeyKind, compile};
 pub use eval::{MatchResult, Pattern};
 pub use observe::{Observation, Observations, StixVersion};
-pub use parser::{ParseError, parse, parse_v20};
+pub use parser::{ParseError, parse, parse_strict, parse_v20};
 
 /// Matching failed on the data: a property of the wrong type, a timestamp
 /// or binary value that does not decode, an address that does not parse.

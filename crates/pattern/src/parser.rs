@@ -410,6 +410,43 @@ impl<'a> Lexer<'a> {
     }
 }
 
+/// The offset of the first byte at or after `at` that is not whitespace.
+fn skip_ws(src: &str, at: usize) -> usize {
+    let rest = &src[at.min(src.len())..];
+    at + (rest.len() - rest.trim_start_matches(is_ws).len())
+}
+
+/// Hash constants must have their algorithm's form (the validator's table:
+/// hex of the digest length).
+fn check_hash(path: &ObjectPath, op: &Op) -> Result<(), String> {
+    let Some(Step::Key(alg)) = path.steps.last() else {
+        return Ok(());
+    };
+    if path.steps.len() < 2 || !path.steps.iter().any(|s| *s == Step::Key("hashes".into())) {
+        return Ok(());
+    }
+    let (Op::Eq(Literal::Str(v)) | Op::Neq(Literal::Str(v))) = op else {
+        return Ok(());
+    };
+    let norm = alg.to_ascii_uppercase().replace('-', "");
+    let len = match norm.as_str() {
+        "MD5" => 32,
+        "SHA1" => 40,
+        "SHA224" | "SHA3224" => 56,
+        "SHA256" | "SHA3256" => 64,
+        "SHA384" | "SHA3384" => 96,
+        "SHA512" | "SHA3512" => 128,
+        _ => return Ok(()),
+    };
+    if v.len() == len && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{v}' is not a valid {alg} hash ({len} hex digits)"
+        ))
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS(.d+)?Z` with the digit ranges of the grammar.
 fn timestamp_shape(b: &[u8]) -> bool {
     let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
@@ -453,22 +490,32 @@ fn timestamp_shape(b: &[u8]) -> bool {
 /// (impossible timestamps, set literals mixing types, `REPEATS 0`,
 /// `WITHIN 0`, regular expressions that do not compile) are made here too.
 pub fn parse(src: &str) -> Result<ObsExpr, ParseError> {
-    parse_dialect(src, false)
+    parse_dialect(src, false, false)
+}
+
+/// Parses and also applies the validator's rules beyond the grammar (as
+/// the OASIS `stix2-patterns` validator does): no observation expression
+/// with two qualifiers of one kind (9.5.1 "MUST NOT have more than one
+/// Qualifier of a particular type"), and hash constants of the right form
+/// for their algorithm (`file:hashes.'SHA-256' = 'f00'` is refused).
+pub fn parse_strict(src: &str) -> Result<ObsExpr, ParseError> {
+    parse_dialect(src, false, true)
 }
 
 /// Parses a STIX 2.0 pattern: as 2.1, and `START`/`STOP` also take
 /// timestamps written as plain strings (`START '2016-01-01T00:00:00Z'`),
 /// the 2.0 form.
 pub fn parse_v20(src: &str) -> Result<ObsExpr, ParseError> {
-    parse_dialect(src, true)
+    parse_dialect(src, true, false)
 }
 
-fn parse_dialect(src: &str, v20: bool) -> Result<ObsExpr, ParseError> {
+fn parse_dialect(src: &str, v20: bool, strict: bool) -> Result<ObsExpr, ParseError> {
     let mut p = Parser {
         lx: Lexer { src, pos: 0 },
         tok: Tok::Eof,
         at: 0,
         v20,
+        strict,
     };
     p.bump()?;
     let e = p.observation_expressions()?;
@@ -485,6 +532,7 @@ struct Parser<'a> {
     tok: Tok,
     at: usize,
     v20: bool,
+    strict: bool,
 }
 
 impl Parser<'_> {
@@ -557,7 +605,21 @@ impl Parser<'_> {
             }
             _ => return Err(self.unexpected("`[` or `(` to start an observation expression")),
         };
+        let mut kinds: Vec<&'static str> = Vec::new();
         loop {
+            if self.strict {
+                if let Tok::Kw(k @ ("WITHIN" | "START" | "REPEATS")) = self.tok {
+                    if kinds.contains(&k) {
+                        return Err(ParseError::new(
+                            self.at,
+                            format!(
+                                "a second {k} qualifier on one observation expression (9.5.1 allows one of each)"
+                            ),
+                        ));
+                    }
+                    kinds.push(k);
+                }
+            }
             let q = if self.is_kw("WITHIN") {
                 self.within()?
             } else if self.is_kw("START") {
@@ -681,12 +743,19 @@ impl Parser<'_> {
             self.expect(Tok::RParen, "`AND`, `OR` or `)`")?;
             return Ok(inner);
         }
-        if self.is_kw("EXISTS") {
+        if self.is_kw("NOT") || self.is_kw("EXISTS") {
+            let negated = self.is_kw("NOT");
+            if negated {
+                self.bump()?;
+                if !self.is_kw("EXISTS") {
+                    return Err(self.unexpected("`EXISTS` after a leading `NOT`"));
+                }
+            }
             self.bump()?;
             let path = self.object_path()?;
             return Ok(CmpExpr::Test(Test {
                 path,
-                negated: false,
+                negated,
                 op: Op::Exists,
             }));
         }
@@ -696,6 +765,7 @@ impl Parser<'_> {
             self.bump()?;
         }
         let op_at = self.at;
+        let lit_at = self.lx.pos;
         let op = match self.bump()? {
             Tok::Eq => Op::Eq(self.literal(true)?),
             Tok::Neq => Op::Neq(self.literal(true)?),
@@ -722,6 +792,9 @@ impl Parser<'_> {
                 ));
             }
         };
+        if self.strict {
+            check_hash(&path, &op).map_err(|m| ParseError::new(skip_ws(self.lx.src, lit_at), m))?;
+        }
         Ok(CmpExpr::Test(Test { path, negated, op }))
     }
 
