@@ -93,14 +93,17 @@
 #![warn(missing_docs)]
 
 mod error;
+mod ledger;
 mod prepare;
 mod schema;
 mod seen;
 mod sqlite;
 mod writer;
 
+pub use accord_ledger;
 pub use accord_stix::Timestamp;
 pub use error::StoreError;
+pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, Witnessed};
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
 pub use writer::{Pending, Writer};
 

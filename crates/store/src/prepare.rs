@@ -22,6 +22,8 @@ pub(crate) struct Row {
     /// Marking-definition ids joined with `,`.
     pub markings: String,
     pub sha256: [u8; 32],
+    /// SHA-256 of the exact bytes of `raw` (the ledger record's `sha256`).
+    pub raw_sha256: [u8; 32],
     pub raw: String,
     /// The id's key in the `objects_idh` index: see [`id_hash`].
     pub idh: i64,
@@ -69,6 +71,7 @@ fn prepare(o: &NewObject<'_>) -> Result<Row, String> {
         origin: o.origin.to_owned(),
         markings: o.markings.join(","),
         sha256: content_hash(o.raw),
+        raw_sha256: Sha256::digest(o.raw.as_bytes()).into(),
         raw: o.raw.to_owned(),
         idh: id_hash(o.id),
     })

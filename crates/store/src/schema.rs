@@ -66,6 +66,54 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     UPDATE collections SET n_versions =
         (SELECT count(*) FROM objects WHERE objects.coll_id = collections.coll_id);
     ",
+    // v3: the transparency log (see `ledger.rs`). One row per leaf, written
+    // by the writer in the same transaction as the objects it records:
+    // `leaf` is the record's JCS bytes, `hashes` the stored hashes that
+    // appending this leaf completes (its leaf hash, then one per level of
+    // the subtrees it closes: 32 × (1 + trailing ones of idx) bytes, the
+    // consecutive stored-hash indexes from `stored_hash_index(0, idx)`),
+    // `seq` the object version recorded (NULL for `out` records). The
+    // other tables hold the signed checkpoints of this log, partners'
+    // cosignatures on them, the partners' checkpoints this node witnessed,
+    // and alerts with their evidence.
+    r"
+    CREATE TABLE ledger (
+        idx    INTEGER PRIMARY KEY,
+        leaf   BLOB NOT NULL,
+        hashes BLOB NOT NULL,
+        seq    INTEGER
+    );
+    CREATE TABLE ledger_checkpoints (
+        size      INTEGER PRIMARY KEY,
+        note      BLOB NOT NULL,
+        signed_at INTEGER NOT NULL
+    );
+    CREATE TABLE ledger_cosignatures (
+        size        INTEGER NOT NULL,
+        witness     TEXT NOT NULL,
+        key_id      INTEGER NOT NULL,
+        line        TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (size, witness, key_id)
+    );
+    CREATE TABLE ledger_witnessed (
+        partner     TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        root        BLOB NOT NULL,
+        note        BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (partner, size)
+    );
+    CREATE TABLE ledger_alerts (
+        id      INTEGER PRIMARY KEY,
+        partner TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        detail  TEXT NOT NULL,
+        first   BLOB,
+        second  BLOB,
+        time    INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

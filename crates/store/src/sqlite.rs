@@ -116,6 +116,11 @@ impl SqliteStore {
         &self.path
     }
 
+    /// This handle's read connection.
+    pub(crate) fn read_conn(&self) -> &Connection {
+        &self.read
+    }
+
     fn read_err(&self, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
         let path = self.path.clone();
         let what = what.into();

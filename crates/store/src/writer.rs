@@ -14,9 +14,12 @@
 //! does not fit cannot fail its neighbours.
 
 use crate::error::{copy_sqlite_error, is_sqlite_full};
+use crate::ledger::{self, LedgerSource};
+use crate::prepare::format_micros;
 use crate::prepare::{Row, prepare_batch};
 use crate::seen::SeenIds;
 use crate::{NewObject, PutOutcome, StoreError, VersionFilter};
+use accord_ledger::{Decision, Direction, ExchangeRecord};
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -43,6 +46,8 @@ enum Msg {
     Put {
         batch: u64,
         rows: Vec<Row>,
+        source: LedgerSource,
+        records: Vec<Vec<u8>>,
         reply: Sender<Reply>,
     },
     SetMaxPages {
@@ -63,6 +68,8 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     inner: Arc<Inner>,
+    /// Recorded in the ledger for the objects this handle stores.
+    source: LedgerSource,
 }
 
 struct Inner {
@@ -169,12 +176,65 @@ impl Writer {
                 next_batch: AtomicU64::new(1),
                 thread: Some(thread),
             }),
+            source: LedgerSource::Local,
         })
     }
 
     /// The database file this writer writes.
     pub fn db_path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// A handle on the same writer whose stored objects are logged as
+    /// received from `partner` (`in` records) rather than `local` ones.
+    #[must_use]
+    pub fn received_from(&self, partner: &str) -> Writer {
+        Writer {
+            inner: self.inner.clone(),
+            source: if partner.is_empty() {
+                LedgerSource::Local
+            } else {
+                LedgerSource::Partner(partner.to_owned())
+            },
+        }
+    }
+
+    /// Appends exchange records that record no stored object (objects
+    /// sent: `out` records) to the ledger, in the next group commit, and
+    /// returns once they are durable, with the index of the first.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] when a record is not valid (nothing is
+    /// appended), [`StoreError::Write`], [`StoreError::WriterStopped`].
+    pub fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
+        let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
+        let mut leaves = Vec::with_capacity(records.len());
+        for (index, r) in records.iter().enumerate() {
+            r.validate().map_err(|e| StoreError::InvalidObject {
+                batch,
+                index,
+                id: r.object_id.clone(),
+                reason: format!("ledger record: {e}"),
+            })?;
+            leaves.push(r.to_leaf_bytes());
+        }
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::Put {
+            batch,
+            rows: Vec::new(),
+            source: LedgerSource::Local,
+            records: leaves,
+            reply,
+        })?;
+        Pending {
+            path: self.inner.path.clone(),
+            rx,
+        }
+        .wait()
+        .map(|_| ())
     }
 
     /// Checks and copies a batch (on the caller's thread: the content hash
@@ -190,7 +250,13 @@ impl Writer {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
         let rows = prepare_batch(objs, batch)?;
         let (reply, rx) = crossbeam_channel::bounded(1);
-        self.send(Msg::Put { batch, rows, reply })?;
+        self.send(Msg::Put {
+            batch,
+            rows,
+            source: self.source.clone(),
+            records: Vec::new(),
+            reply,
+        })?;
         Ok(Pending {
             path: self.inner.path.clone(),
             rx,
@@ -291,11 +357,15 @@ struct WriterState {
     checkpoint: Sender<()>,
     /// The id hashes stored (or possibly stored): lets new ids skip the lookup.
     seen: SeenIds,
+    /// The number of leaves in the ledger, as committed.
+    ledger_size: u64,
 }
 
 struct Put {
     batch: u64,
     rows: Vec<Row>,
+    source: LedgerSource,
+    records: Vec<Vec<u8>>,
     reply: Sender<Reply>,
 }
 
@@ -312,6 +382,7 @@ impl WriterState {
             last_date_added: 0,
             checkpoint,
             seen: SeenIds::with_capacity(0),
+            ledger_size: 0,
         };
         s.reload().map_err(|source| StoreError::Open {
             path: s.path.clone(),
@@ -334,6 +405,7 @@ impl WriterState {
                 r.get::<_, Option<i64>>(0)
             })?
             .unwrap_or(0);
+        self.ledger_size = ledger::size_of(&self.conn)?;
         self.rebuild_seen(0)
     }
 
@@ -365,9 +437,21 @@ impl WriterState {
             let mut next = Some(first);
             while let Some(msg) = next.take() {
                 match msg {
-                    Msg::Put { batch, rows, reply } => {
-                        n += rows.len();
-                        group.push(Put { batch, rows, reply });
+                    Msg::Put {
+                        batch,
+                        rows,
+                        source,
+                        records,
+                        reply,
+                    } => {
+                        n += rows.len() + records.len();
+                        group.push(Put {
+                            batch,
+                            rows,
+                            source,
+                            records,
+                            reply,
+                        });
                     }
                     Msg::SetMaxPages { pages, reply } => {
                         // Settings apply between transactions, in order.
@@ -527,6 +611,7 @@ impl WriterState {
     /// the caches are reloaded from the committed state.
     fn write_txn(&mut self, group: &[Put]) -> rusqlite::Result<Vec<Vec<PutOutcome>>> {
         let start_date = self.last_date_added;
+        let start_ledger = self.ledger_size;
         let cached = self.collections.clone();
         match self.try_write_txn(group) {
             Ok((outcomes, last_date)) => {
@@ -543,6 +628,7 @@ impl WriterState {
                 // reloading also covers a failed COMMIT that did commit.
                 self.collections = cached;
                 self.last_date_added = start_date;
+                self.ledger_size = start_ledger;
                 let _ = self.reload();
                 Err(e)
             }
@@ -555,6 +641,9 @@ impl WriterState {
         let mut date = self.last_date_added.max(now - 1);
         let mut added: HashMap<i64, i64> = HashMap::new();
         let mut all = Vec::with_capacity(group.len());
+        // The ledger leaves of this transaction, with the object seq each
+        // records.
+        let mut leaves: Vec<(Vec<u8>, Option<i64>)> = Vec::new();
         {
             let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
             let mut existing = self.conn.prepare_cached(EXISTING_SQL)?;
@@ -612,10 +701,11 @@ impl WriterState {
                     ])?;
                     self.seen.insert(r.idh);
                     *added.entry(coll).or_default() += 1;
-                    outcomes.push(PutOutcome::Stored {
-                        seq: self.conn.last_insert_rowid(),
-                    });
+                    let seq = self.conn.last_insert_rowid();
+                    leaves.push((stored_record(r, &put.source, date), Some(seq)));
+                    outcomes.push(PutOutcome::Stored { seq });
                 }
+                leaves.extend(put.records.iter().map(|l| (l.clone(), None)));
                 all.push(outcomes);
             }
             let mut bump = self.conn.prepare_cached(
@@ -624,6 +714,11 @@ impl WriterState {
             for (coll, n) in &added {
                 bump.execute(params![n, coll])?;
             }
+        }
+        // The log grows in the same transaction as the objects it records.
+        if !leaves.is_empty() {
+            let appended = ledger::append(&self.conn, self.ledger_size, &leaves)?;
+            self.ledger_size = appended.new_size;
         }
         self.conn.execute_batch("COMMIT")?;
         if self.seen.is_over_capacity() {
@@ -657,6 +752,25 @@ fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
         }
     }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+/// The JCS bytes of the ledger record of a stored object.
+fn stored_record(r: &Row, source: &LedgerSource, date_added: i64) -> Vec<u8> {
+    let (direction, partner) = match source {
+        LedgerSource::Local => (Direction::Local, None),
+        LedgerSource::Partner(p) => (Direction::In, Some(p.clone())),
+    };
+    ExchangeRecord {
+        direction,
+        partner,
+        collection: r.collection.clone(),
+        object_id: r.id.clone(),
+        modified: r.modified.clone(),
+        sha256: accord_ledger::Hash(r.raw_sha256).to_hex(),
+        decision: Decision::Stored,
+        time: format_micros(date_added),
+    }
+    .to_leaf_bytes()
 }
 
 fn now_micros() -> i64 {

@@ -124,4 +124,19 @@ fn acknowledged_objects_survive_kill_9() {
         "{stored} stored < {total_acked} acknowledged"
     );
     assert_eq!(stored % BATCH, 0, "a partial batch was stored: {stored}");
+    // The ledger committed with the objects: one leaf per stored version,
+    // and every stored hash recomputes from the leaves.
+    assert_eq!(
+        store.ledger_size().unwrap(),
+        stored,
+        "ledger and store disagree"
+    );
+    let check = store.ledger_check().unwrap();
+    assert_eq!(check.size, stored);
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    let (size, root) = store.ledger_head().unwrap();
+    assert_eq!(
+        root,
+        accord_store::accord_ledger::tree_root(&check.hashes, size).unwrap()
+    );
 }

@@ -1,0 +1,143 @@
+//! The ledger in the store: every stored version is a leaf written in the
+//! same transaction; proofs, tiles and checks read it back.
+
+mod common;
+
+use accord_store::accord_ledger::{
+    self, Decision, Direction, ExchangeRecord, Hash, Tile, TileKind, TiledReader,
+    verify_consistency, verify_inclusion,
+};
+use accord_store::{SqliteStore, Store};
+use common::{borrow, indicator};
+use std::collections::HashMap;
+
+fn out_record(i: u64) -> ExchangeRecord {
+    ExchangeRecord {
+        direction: Direction::Out,
+        partner: Some("cert.partner".into()),
+        collection: "c".into(),
+        object_id: format!("indicator--{i:08x}-0000-4000-8000-000000000000"),
+        modified: Some("2024-01-01T00:00:00.000Z".into()),
+        sha256: Hash([7; 32]).to_hex(),
+        decision: Decision::Sent,
+        time: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+#[test]
+fn every_stored_version_is_a_leaf_and_proofs_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let objs: Vec<_> = (0..700)
+        .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
+        .collect();
+    store.put_batch(&borrow(&objs[..300])).unwrap();
+    // Duplicates are not new versions: no leaf.
+    store.put_batch(&borrow(&objs[..10])).unwrap();
+    assert_eq!(store.ledger_size().unwrap(), 300);
+    let (s1, r1) = store.ledger_head().unwrap();
+    // Received from a partner: `in` records.
+    let w = store.writer().received_from("cert.partner");
+    w.put_batch(&borrow(&objs[300..])).unwrap();
+    store
+        .writer()
+        .log_records(&[out_record(1), out_record(2)])
+        .unwrap();
+    let (s2, r2) = store.ledger_head().unwrap();
+    assert_eq!(s2, 702);
+    assert_eq!(store.count(None).unwrap(), 700);
+
+    let entries = store.ledger_entries(0, s2).unwrap();
+    assert_eq!(entries.len(), 702);
+    let first = ExchangeRecord::from_leaf_bytes(&entries[0].leaf).unwrap();
+    assert_eq!(first.direction, Direction::Local);
+    assert_eq!(first.object_id, objs[0].id);
+    assert_eq!(
+        first.sha256,
+        Hash(<sha2::Sha256 as sha2::Digest>::digest(objs[0].raw.as_bytes()).into()).to_hex()
+    );
+    let inrec = ExchangeRecord::from_leaf_bytes(&entries[300].leaf).unwrap();
+    assert_eq!(inrec.direction, Direction::In);
+    assert_eq!(inrec.partner.as_deref(), Some("cert.partner"));
+    let out = ExchangeRecord::from_leaf_bytes(&entries[701].leaf).unwrap();
+    assert_eq!(out, out_record(2));
+    assert_eq!(entries[701].seq, None);
+
+    for (i, size) in [
+        (0, 1),
+        (5, 300),
+        (299, 300),
+        (300, 702),
+        (701, 702),
+        (123, 555),
+    ] {
+        let (leaf, proof) = store.ledger_inclusion_proof(i, size).unwrap();
+        assert_eq!(leaf, accord_ledger::leaf_hash(&entries[i as usize].leaf));
+        let root = store.ledger_root(size).unwrap();
+        verify_inclusion(&leaf, i, size, &proof, &root).unwrap();
+    }
+    let proof = store.ledger_consistency_proof(s1, s2).unwrap();
+    verify_consistency(s1, s2, &r1, &r2, &proof).unwrap();
+    assert!(store.ledger_inclusion_proof(702, 702).is_err());
+
+    // A client holding only (size, root) reads the log through tiles.
+    let mut tiles: HashMap<String, Vec<u8>> = HashMap::new();
+    for t in accord_ledger::tiles::tiles_for_growth(0, s2)
+        .into_iter()
+        .chain(accord_ledger::tiles::entry_bundles_for_growth(0, s2))
+    {
+        tiles.insert(t.path(), store.ledger_tile(&t).unwrap().expect("tile"));
+    }
+    let reader = TiledReader::new(s2, r2, &tiles);
+    assert_eq!(reader.root().unwrap(), r2);
+    let bundle = Tile {
+        kind: TileKind::Entries,
+        index: 2,
+        width: 702 - 512,
+    };
+    let got = reader
+        .verify_entry_bundle(&bundle, &tiles[&bundle.path()])
+        .unwrap();
+    assert_eq!(got[0], entries[512].leaf.as_slice());
+    // Tiles past the log are not there.
+    assert!(
+        store
+            .ledger_tile(&Tile {
+                kind: TileKind::Entries,
+                index: 3,
+                width: 256
+            })
+            .unwrap()
+            .is_none()
+    );
+
+    let check = store.ledger_check().unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert_eq!(accord_ledger::tree_root(&check.hashes, s2).unwrap(), r2);
+}
+
+#[test]
+fn tampering_behind_the_store_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let objs: Vec<_> = (0..50)
+        .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
+        .collect();
+    store.put_batch(&borrow(&objs)).unwrap();
+    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    // A rewritten record: the leaf no longer hashes to its stored hash.
+    conn.execute(
+        "UPDATE ledger SET leaf = replace(leaf, 'local', 'local ') WHERE idx = 17",
+        [],
+    )
+    .unwrap();
+    // An object rewritten behind the log: its record's sha256 no longer matches.
+    conn.execute(
+        "UPDATE objects SET raw = replace(raw, 'Malicious', 'Harmless') WHERE seq = (SELECT seq FROM ledger WHERE idx = 33)",
+        [],
+    )
+    .unwrap();
+    let check = store.ledger_check().unwrap();
+    let idx: Vec<u64> = check.problems.iter().map(|p| p.index).collect();
+    assert_eq!(idx, vec![17, 17, 33], "{:?}", check.problems);
+}
