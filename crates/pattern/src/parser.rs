@@ -607,18 +607,16 @@ impl Parser<'_> {
         };
         let mut kinds: Vec<&'static str> = Vec::new();
         loop {
-            if self.strict {
-                if let Tok::Kw(k @ ("WITHIN" | "START" | "REPEATS")) = self.tok {
-                    if kinds.contains(&k) {
-                        return Err(ParseError::new(
-                            self.at,
-                            format!(
-                                "a second {k} qualifier on one observation expression (9.5.1 allows one of each)"
-                            ),
-                        ));
-                    }
-                    kinds.push(k);
+            if let (true, Tok::Kw(k @ ("WITHIN" | "START" | "REPEATS"))) = (self.strict, &self.tok)
+            {
+                let k: &'static str = k;
+                if kinds.contains(&k) {
+                    let msg = format!(
+                        "a second {k} qualifier on one observation expression (9.5.1 allows one of each)"
+                    );
+                    return Err(ParseError::new(self.at, msg));
                 }
+                kinds.push(k);
             }
             let q = if self.is_kw("WITHIN") {
                 self.within()?
