@@ -605,10 +605,15 @@ impl Parser<'_> {
             }
             _ => return Err(self.unexpected("`[` or `(` to start an observation expression")),
         };
+        // Duplicate qualifiers are refused after a bracketed expression, as
+        // the reference validator does (it lets `([…]) WITHIN 5 SECONDS
+        // WITHIN 6 SECONDS` through).
+        let check_dups = self.strict
+            && matches!(e, ObsExpr::Simple(_))
+            && self.lx.src[..self.at].trim_end().ends_with(']');
         let mut kinds: Vec<&'static str> = Vec::new();
         loop {
-            if let (true, Tok::Kw(k @ ("WITHIN" | "START" | "REPEATS"))) = (self.strict, &self.tok)
-            {
+            if let (true, Tok::Kw(k @ ("WITHIN" | "START" | "REPEATS"))) = (check_dups, &self.tok) {
                 let k: &'static str = k;
                 if kinds.contains(&k) {
                     let msg = format!(
