@@ -6,9 +6,11 @@ mod generate;
 mod ingest_cmd;
 mod input;
 mod locate;
+mod match_cmd;
 mod node_cmd;
 mod pattern_cmd;
 mod report;
+mod sighting;
 mod sync_cmd;
 mod validate_cmd;
 
@@ -49,6 +51,7 @@ enum Command {
     HashPassword(node_cmd::HashPasswordArgs),
     Generate(GenerateArgs),
     Pattern(pattern_cmd::Args),
+    Match(match_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::HashPassword(args) => node_cmd::hash_password(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Pattern(args) => pattern_cmd::run(&args),
+        Command::Match(args) => match_cmd::run(&args),
     };
     match result {
         Ok(code) => code,
