@@ -5,6 +5,7 @@ mod export_cmd;
 mod generate;
 mod ingest_cmd;
 mod input;
+mod ledger_cmd;
 mod locate;
 mod match_cmd;
 mod node_cmd;
@@ -52,6 +53,7 @@ enum Command {
     Generate(GenerateArgs),
     Pattern(pattern_cmd::Args),
     Match(match_cmd::Args),
+    Ledger(ledger_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Pattern(args) => pattern_cmd::run(&args),
         Command::Match(args) => match_cmd::run(&args),
+        Command::Ledger(args) => ledger_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -176,6 +176,9 @@ pub struct InitArgs {
     /// Data directory of the node.
     #[arg(long, default_value = "accord-data")]
     data: PathBuf,
+    /// The node's name: its transparency log's origin is `accord.NAME/log`.
+    #[arg(long, default_value = "node")]
+    name: String,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -257,6 +260,9 @@ pub fn demo_config(listen: SocketAddr, data: PathBuf) -> Result<Config> {
 listen = "{listen}"
 data_dir = {data}
 title = "Accord demo node"
+
+[ledger]
+origin = "accord.demo/log"
 description = "A demonstration node with real STIX 2.1 and generated indicators. Account demo/demo."
 demo = true
 
@@ -329,6 +335,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         bail!(accord_node::NodeError::DemoNotLoopback(args.listen));
     }
     let config = demo_config(args.listen, args.data.clone())?;
+    accord_node::ledger_api::LedgerKeys::for_config(&config)
+        .context("creating the demo node's ledger key")?;
     {
         let store = SqliteStore::open(&args.data)
             .with_context(|| format!("opening the demo data directory {}", args.data.display()))?;
@@ -378,6 +386,25 @@ max_connections = 4096
 # A connection that sends and receives nothing for this long is closed.
 idle_timeout_secs = 90
 
+# The transparency log of every exchange. Its signing keys (log and
+# witness, C2SP signer key strings, mode 0600) are in `key_file`, created
+# by `accord init`; `accord ledger key` prints the verifier key partners
+# need. The origin names the log in its checkpoints.
+[ledger]
+origin = "{origin}"
+# key_file = "{data_plain}/ledger.key"
+
+# Partners whose logs this node witnesses on `accord sync` and audits with
+# `accord ledger audit`: their base URL, their keys (`accord ledger key` on
+# their node), the account they use here and the one this node uses there.
+# [[partners]]
+# name = "cert-b"
+# url = "https://taxii.cert-b.example/"
+# verifier_key = "accord.cert-b/log+01234567+AQ..."
+# witness_key = "accord.cert-b/witness+89abcdef+BA..."
+# account = "cert-b"
+# user = "cert-a"
+
 # HTTPS: uncomment with your certificate chain and key (PEM).
 # [tls]
 # cert = "/etc/accord/cert.pem"
@@ -408,16 +435,29 @@ write = ["*"]
 "#,
         listen = args.listen,
         data = toml_string(&args.data.display().to_string()),
+        data_plain = args.data.display(),
         user = args.user,
+        origin = accord_node::ledger_api::default_origin(&args.name),
     );
     // The file must parse: check before writing it.
-    Config::parse(&text, &args.output.display().to_string())?;
+    let config = Config::parse(&text, &args.output.display().to_string())?;
+    let key_path = accord_node::ledger_api::key_path(&config);
+    let keys = accord_node::ledger_api::LedgerKeys::load_or_create(
+        &key_path,
+        config.ledger.origin.as_deref().unwrap_or("accord.node/log"),
+    )
+    .context("creating the ledger key")?;
     std::fs::write(&args.output, text)
         .with_context(|| format!("writing {}", args.output.display()))?;
     println!(
         "wrote {}; account `{}` has password `{password}` (shown once; only its hash is stored)",
         args.output.display(),
         args.user
+    );
+    println!(
+        "ledger key in {} (mode 0600); partners verify this node's log with:\n{}",
+        key_path.display(),
+        keys.log.verifier_key()
     );
     Ok(())
 }

@@ -82,6 +82,51 @@ pub struct Config {
     /// and refuses to listen anywhere but loopback.
     #[serde(default)]
     pub demo: bool,
+    /// The transparency log: its key and origin.
+    #[serde(default)]
+    pub ledger: LedgerConfig,
+    /// Partner nodes: whose logs this node witnesses and audits.
+    #[serde(default)]
+    pub partners: Vec<PartnerConfig>,
+}
+
+/// The node's transparency log.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// The log's origin (also its key's name), e.g. `accord.cert-a/log`;
+    /// used when the key file is created. The key file's name wins.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The signer key file (C2SP signer key string, mode 0600);
+    /// `DATA_DIR/ledger.key` by default.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// A partner node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerConfig {
+    /// Its name: the `partner` of the `in` records of what it sends here.
+    pub name: String,
+    /// Its base URL (where `/ledger/checkpoint` is served), e.g.
+    /// `https://taxii.partner.example/`.
+    pub url: String,
+    /// Its log's verifier key string (`accord ledger key` on its node).
+    pub verifier_key: String,
+    /// Its witness key string (cosignatures it returns); printed by
+    /// `accord ledger key` on its node.
+    #[serde(default)]
+    pub witness_key: Option<String>,
+    /// The account it uses on this node: the `partner` of this node's
+    /// `out` records to it. Its `name` when absent.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The account this node uses on it (password in $ACCORD_PASSWORD):
+    /// the `partner` its `out` records to this node carry.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// The node's certificate and key.

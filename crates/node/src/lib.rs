@@ -16,6 +16,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ledger_api;
 pub mod listener;
 pub mod query;
 pub mod server;

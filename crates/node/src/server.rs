@@ -41,6 +41,7 @@ pub struct AppState {
     pool: StorePool,
     writer: Writer,
     statuses: Mutex<StatusLog>,
+    pub(crate) ledger: crate::ledger_api::LedgerState,
 }
 
 #[derive(Default)]
@@ -93,6 +94,7 @@ impl AppState {
         let writer = store.writer().clone();
         Arc::new(AppState {
             accounts: Accounts::new(&config.accounts),
+            ledger: crate::ledger_api::LedgerState::new(&config),
             config,
             pool: StorePool {
                 free: Mutex::new(vec![store]),
@@ -132,10 +134,44 @@ impl AppState {
         }
     }
 
+    /// The store's writer.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Runs `f` with a read connection on the blocking pool (ledger reads,
+    /// whose errors are already API errors).
+    pub(crate) async fn read_ledger<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal("the ledger", &e))?;
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let store = state
+                .pool
+                .take()
+                .map_err(|e| ApiError::internal("the ledger", &e))?;
+            let r = f(&store);
+            state.pool.give_back(store);
+            r
+        })
+        .await
+        .map_err(|e| ApiError::internal("the ledger", &e))?
+    }
+
     /// The caller, or 401. argon2 (tens of milliseconds) runs on the
     /// blocking pool, never on the async workers, and only for credentials
     /// not verified before.
-    async fn authenticate(self: &Arc<Self>, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    pub(crate) async fn authenticate(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+    ) -> Result<Caller, ApiError> {
         let h = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -197,6 +233,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(get_object).delete(delete_object),
         )
         .route("/{root}/collections/{coll}/objects/{object}/versions/", get(versions))
+        .merge(crate::ledger_api::routes())
         .fallback(|| async { ApiError::not_found("no such TAXII endpoint on this server") })
         // The body limit is checked by add_objects itself, so that a 413
         // comes back as a TAXII error message.
@@ -223,7 +260,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// 406 unless the client accepts TAXII 2.1 JSON (TAXII 2.1 §1.6.8).
 async fn negotiate(req: axum::http::Request<Body>, next: axum::middleware::Next) -> Response {
-    if let Some(accept) = req.headers().get(header::ACCEPT) {
+    // The ledger endpoints serve C2SP formats (text, tiles) and JSON.
+    if !req.uri().path().starts_with("/ledger/")
+        && let Some(accept) = req.headers().get(header::ACCEPT)
+    {
         let ok = accept.to_str().is_ok_and(|a| {
             a.split(',').any(|m| {
                 let m: String = m
@@ -472,6 +512,7 @@ fn envelope(page: &Page, next: Option<&str>) -> Vec<u8> {
 
 /// One page of a paged read endpoint, with what the response needs.
 struct PageRead {
+    caller: String,
     collection_id: String,
     store_name: String,
     params: Params,
@@ -502,6 +543,7 @@ async fn read_page(
     let page = s.read(what, move |st| st.query(&q, limit)).await?;
     let next = next_of(&cursor, &page);
     Ok(PageRead {
+        caller: caller.name.clone(),
         collection_id: c.id.clone(),
         store_name: c.store_name().to_owned(),
         params,
@@ -545,6 +587,7 @@ async fn get_objects(
         VersionFilter::Last,
     )
     .await?;
+    crate::ledger_api::log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
     Ok(envelope_response(&r))
 }
 
@@ -578,6 +621,7 @@ async fn get_object(
             )));
         }
     }
+    crate::ledger_api::log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
     Ok(envelope_response(&r))
 }
 
@@ -777,7 +821,10 @@ async fn add_objects(
     let request_timestamp = accord_stix::Timestamp::from_unix(now_secs(), 0).format(6);
     let store_name = c.store_name().to_owned();
     let origin = format!("taxii:{}", caller.name);
-    let writer = s.writer.clone();
+    // Logged as received from the posting account.
+    let writer = s
+        .writer
+        .received_from(&s.ledger.partner_label(&caller.name));
     let st = tokio::task::spawn_blocking(move || {
         ingest_envelope(&bytes, &store_name, &origin, &writer, request_timestamp)
     })

@@ -1,0 +1,467 @@
+//! `accord ledger …`: the node's transparency log from the command line.
+
+use accord_node::client::Auth;
+use accord_node::config::{Config, PartnerConfig};
+use accord_node::ledger_api::{
+    self, KEY_FILE, LedgerClient, LedgerKeys, audit_partner, consistency_json, inclusion_json,
+};
+use accord_store::SqliteStore;
+use accord_store::accord_ledger::{ExchangeRecord, LogVerifier, tree_root};
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The node's transparency log: keys, checkpoints, entries, proofs, checks.
+///
+/// Every object the node stores or sends is a leaf of an RFC 9162 Merkle
+/// tree: an exchange record (direction, partner, collection, object id and
+/// version, SHA-256 of the exact bytes, decision, time) as RFC 8785 JSON.
+/// Checkpoints are C2SP signed notes; partners verify and cosign them.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord ledger key --data accord-data\n  \
+    accord ledger checkpoint\n  \
+    accord ledger entries --from 0 --to 10 --json\n  \
+    accord ledger prove --index 3 --size 10 --json\n  \
+    accord ledger consistency --from 5 --to 10 --json\n  \
+    accord ledger verify\n  \
+    ACCORD_PASSWORD=... accord ledger audit --config accord.toml --partner cert-b")]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// The node's data directory.
+    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    data: PathBuf,
+    /// The node's configuration (its data directory, key file and partners
+    /// override --data).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum Sub {
+    /// Print the node's verifier key string (last line); partners put it
+    /// in their `[[partners]]` as `verifier_key`.
+    Key {
+        #[command(flatten)]
+        common: Common,
+        /// JSON: origin, verifier_key, witness_key.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the latest signed checkpoint, exactly as served (with the
+    /// cosignatures held).
+    Checkpoint {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print entries FROM..TO (TO excluded), one `{"index", "record"}` a line.
+    Entries {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Exclusive; the log's size when absent.
+        #[arg(long)]
+        to: Option<u64>,
+        /// JSON lines (the only format; accepted for symmetry).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the inclusion proof of leaf INDEX in the tree of SIZE leaves.
+    Prove {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        index: u64,
+        /// The log's size when absent.
+        #[arg(long)]
+        size: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the consistency proof between two tree sizes.
+    Consistency {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        from: u64,
+        /// The log's size when absent.
+        #[arg(long)]
+        to: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute every hash from the stored records, check each record
+    /// against the object it records, and the latest checkpoint and its
+    /// signature. Names the first bad index; exit 1 if anything is wrong.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the alerts raised by witnessing and audits (split views,
+    /// inconsistent or rolled-back checkpoints); exit 1 if there are any.
+    Alerts {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check, both ways, that the exchanges with a partner are in its log:
+    /// fetches its checkpoint, tiles and entry bundles, verifies them, and
+    /// reports missing, altered and extra entries. Exit 1 on any finding.
+    /// The password for the partner's `user` is read from $ACCORD_PASSWORD.
+    Audit {
+        #[command(flatten)]
+        common: Common,
+        /// The partner's name in `[[partners]]`.
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+struct Node {
+    data: PathBuf,
+    key: PathBuf,
+    config: Option<Config>,
+}
+
+fn node(c: &Common) -> Result<Node> {
+    match &c.config {
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {name}"))?;
+            let config = Config::parse(&text, &name)?;
+            Ok(Node {
+                data: config.data_dir.clone(),
+                key: ledger_api::key_path(&config),
+                config: Some(config),
+            })
+        }
+        None => Ok(Node {
+            data: c.data.clone(),
+            key: c.data.join(KEY_FILE),
+            config: None,
+        }),
+    }
+}
+
+fn open(n: &Node) -> Result<SqliteStore> {
+    SqliteStore::open(&n.data)
+        .with_context(|| format!("opening the data directory {}", n.data.display()))
+}
+
+fn keys(n: &Node) -> Result<LedgerKeys> {
+    LedgerKeys::load(&n.key).with_context(|| {
+        "the node has no ledger key: `accord init` creates one, `accord serve` creates one on first start"
+    })
+}
+
+/// Finds a partner in the configuration.
+pub fn partner<'c>(config: Option<&'c Config>, name: &str) -> Result<&'c PartnerConfig> {
+    let Some(config) = config else {
+        bail!("partners are configured in accord.toml: pass --config");
+    };
+    config
+        .partners
+        .iter()
+        .find(|p| p.name == name)
+        .with_context(|| format!("no partner `{name}` in [[partners]]"))
+}
+
+/// The credentials for a partner: its `user` and $ACCORD_PASSWORD, or
+/// $ACCORD_TOKEN.
+pub fn partner_auth(p: &PartnerConfig) -> Auth {
+    if let Ok(t) = std::env::var("ACCORD_TOKEN") {
+        return Auth::Bearer(t);
+    }
+    match (&p.user, std::env::var("ACCORD_PASSWORD")) {
+        (Some(u), Ok(pw)) => Auth::Basic {
+            user: u.clone(),
+            password: pw,
+        },
+        _ => Auth::None,
+    }
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        Sub::Key { common, json } => {
+            let n = node(common)?;
+            let k = keys(&n)?;
+            if *json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({
+                        "origin": k.origin(),
+                        "verifier_key": k.log.verifier_key(),
+                        "witness_key": k.witness.verifier_key(),
+                    })
+                )?;
+            } else {
+                writeln!(out, "origin: {}", k.origin())?;
+                writeln!(out, "witness key: {}", k.witness.verifier_key())?;
+                writeln!(out, "{}", k.log.verifier_key())?;
+            }
+        }
+        Sub::Checkpoint { common } => {
+            let n = node(common)?;
+            let (k, store) = (keys(&n)?, open(&n)?);
+            out.write_all(&ledger_api::served_checkpoint(&store, &k)?)?;
+        }
+        Sub::Entries {
+            common, from, to, ..
+        } => {
+            let n = node(common)?;
+            let store = open(&n)?;
+            let to = match to {
+                Some(t) => *t,
+                None => store.ledger_size()?,
+            };
+            let mut at = *from;
+            while at < to {
+                let chunk = store.ledger_entries(at, to.min(at + 10_000))?;
+                if chunk.is_empty() {
+                    break;
+                }
+                for e in &chunk {
+                    let rec = ExchangeRecord::from_leaf_bytes(&e.leaf)
+                        .with_context(|| format!("leaf {} is not a canonical record", e.index))?;
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"index": e.index, "record": rec})
+                    )?;
+                    at = e.index + 1;
+                }
+            }
+        }
+        Sub::Prove {
+            common,
+            index,
+            size,
+            json,
+        } => {
+            let n = node(common)?;
+            let store = open(&n)?;
+            let size = match size {
+                Some(s) => *s,
+                None => store.ledger_size()?,
+            };
+            if *index >= size {
+                bail!("leaf {index} is not in a tree of size {size}");
+            }
+            let p = inclusion_json(&store, *index, size)?;
+            if *json {
+                writeln!(out, "{}", serde_json::to_string(&p)?)?;
+            } else {
+                writeln!(out, "leaf {} in tree size {}", p.index, p.tree_size)?;
+                writeln!(out, "leaf hash {}", p.leaf_hash)?;
+                for h in &p.audit_path {
+                    writeln!(out, "  {h}")?;
+                }
+            }
+        }
+        Sub::Consistency {
+            common,
+            from,
+            to,
+            json,
+        } => {
+            let n = node(common)?;
+            let store = open(&n)?;
+            let to = match to {
+                Some(s) => *s,
+                None => store.ledger_size()?,
+            };
+            if *from > to || to > store.ledger_size()? {
+                bail!("no consistency proof from {from} to {to} in this log");
+            }
+            let p = consistency_json(&store, *from, to)?;
+            if *json {
+                writeln!(out, "{}", serde_json::to_string(&p)?)?;
+            } else {
+                writeln!(out, "from size {} to {}", p.first, p.second)?;
+                for h in &p.consistency_path {
+                    writeln!(out, "  {h}")?;
+                }
+            }
+        }
+        Sub::Verify { common, json } => return verify(common, *json),
+        Sub::Alerts { common, json } => {
+            let n = node(common)?;
+            let alerts = open(&n)?.ledger_alerts()?;
+            for a in &alerts {
+                if *json {
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({
+                            "id": a.id, "partner": a.partner, "kind": a.kind,
+                            "detail": a.detail, "time": a.time,
+                            "first": a.first.as_deref().map(String::from_utf8_lossy),
+                            "second": a.second.as_deref().map(String::from_utf8_lossy),
+                        })
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "alert {} [{}] {} {}: {}",
+                        a.id, a.time, a.partner, a.kind, a.detail
+                    )?;
+                }
+            }
+            if !*json {
+                eprintln!("{} alert(s)", alerts.len());
+            }
+            return Ok(if alerts.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        Sub::Audit {
+            common,
+            partner: name,
+            json,
+        } => {
+            let n = node(common)?;
+            let p = partner(n.config.as_ref(), name)?;
+            let store = open(&n)?;
+            let client = LedgerClient::new(&p.url, partner_auth(p))?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let report = rt.block_on(audit_partner(&store, p, &client))?;
+            if *json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                for f in &report.findings {
+                    writeln!(
+                        out,
+                        "{} {} {} {} (here: {}, there: {}): {}",
+                        f.kind,
+                        f.direction,
+                        f.object_id,
+                        f.modified.as_deref().unwrap_or("-"),
+                        f.local_index.map_or("-".into(), |i| i.to_string()),
+                        f.partner_index.map_or("-".into(), |i| i.to_string()),
+                        f.detail
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "audited {} records with `{}` against its log of size {}: {} finding(s)",
+                    report.checked,
+                    report.partner,
+                    report.partner_size,
+                    report.findings.len()
+                )?;
+            }
+            return Ok(if report.findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(common: &Common, json: bool) -> Result<ExitCode> {
+    let n = node(common)?;
+    let store = open(&n)?;
+    let check = store.ledger_check()?;
+    let mut problems: Vec<(Option<u64>, String)> = check
+        .problems
+        .iter()
+        .map(|p| (Some(p.index), p.reason.clone()))
+        .collect();
+    let mut checkpoint_size = None;
+    match store.ledger_latest_checkpoint()? {
+        None => {}
+        Some((size, note)) => {
+            checkpoint_size = Some(size);
+            match keys(&n) {
+                Err(e) => problems.push((None, format!("cannot check the checkpoint: {e:#}"))),
+                Ok(k) => {
+                    let v = LogVerifier::from_verifier_key(&k.log.verifier_key())?;
+                    match v.open(&note, k.origin()) {
+                        Err(e) => problems.push((
+                            None,
+                            format!("the checkpoint of size {size} does not verify: {e}"),
+                        )),
+                        Ok(_) if size > check.size => problems.push((
+                            Some(check.size),
+                            format!(
+                                "the checkpoint signs size {size}; the log has only {} leaves",
+                                check.size
+                            ),
+                        )),
+                        Ok(cp) => {
+                            let root = tree_root(&check.hashes, size)?;
+                            if root != cp.checkpoint.root {
+                                problems.push((
+                                    None,
+                                    format!(
+                                        "the leaves give root {root} at size {size}; the signed checkpoint says {}",
+                                        cp.checkpoint.root
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    problems.sort_by_key(|(i, _)| i.unwrap_or(u64::MAX));
+    let first_bad = problems.iter().find_map(|(i, _)| *i);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "size": check.size,
+                "checkpoint_size": checkpoint_size,
+                "ok": problems.is_empty(),
+                "first_bad_index": first_bad,
+                "problems": problems.iter().map(|(i, r)| serde_json::json!({"index": i, "reason": r})).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        for (i, r) in &problems {
+            match i {
+                Some(i) => println!("index {i}: {r}"),
+                None => println!("{r}"),
+            }
+        }
+        match (first_bad, problems.is_empty()) {
+            (_, true) => println!(
+                "ledger OK: {} leaves recomputed{}",
+                check.size,
+                checkpoint_size.map_or(String::new(), |s| format!(
+                    "; checkpoint of size {s} verified"
+                ))
+            ),
+            (Some(i), false) => println!("ledger BAD: first bad index {i}"),
+            (None, false) => println!("ledger BAD"),
+        }
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
