@@ -79,6 +79,57 @@ pub fn format_micros(t: i64) -> String {
     )
 }
 
+/// The common form `YYYY-MM-DDTHH:MM:SS[.f{1,}]Z` at fixed positions.
+#[inline]
+fn canonical(b: &[u8]) -> Option<i64> {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let d = |i: usize| -> Option<u32> {
+        let c = b[i].wrapping_sub(b'0');
+        (c < 10).then_some(u32::from(c))
+    };
+    let two = |i: usize| Some(d(i)? * 10 + d(i + 1)?);
+    let year = i64::from(two(0)? * 100 + two(2)?);
+    let (mo, day, h, mi, sec) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
+    let mut us = 0u32;
+    let end = match b[19] {
+        b'Z' => 20,
+        b'.' => {
+            let mut i = 20;
+            let mut k = 0;
+            while let Some(v) = b.get(i).and_then(|_| d(i)) {
+                if k < 6 {
+                    us = us * 10 + v;
+                }
+                k += 1;
+                i += 1;
+            }
+            if k == 0 {
+                return None;
+            }
+            for _ in k..6 {
+                us *= 10;
+            }
+            if b.get(i) != Some(&b'Z') {
+                return None;
+            }
+            i + 1
+        }
+        _ => return None,
+    };
+    if end != b.len() {
+        return None;
+    }
+    micros_from_fields(year, mo, day, h, mi, sec, us)
+}
+
 /// Reads 1 or 2 ASCII digits (as `strptime` does for `%m`, `%d`, `%H`, …).
 fn one_or_two(b: &[u8], i: &mut usize) -> Option<u32> {
     let d0 = *b.get(*i)?;
@@ -107,10 +158,15 @@ fn expect(b: &[u8], i: &mut usize, c: u8) -> Option<()> {
 /// 1–6 digits (longer fractions are truncated to microseconds), a trailing
 /// `Z`, no lower-case letters. `None` when it is not such a timestamp.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    if s.bytes().any(|b| b.is_ascii_lowercase()) || s.chars().any(char::is_lowercase) {
+    let b = s.as_bytes();
+    if let Some(t) = canonical(b) {
+        return Some(t);
+    }
+    if s.bytes().any(|b| b.is_ascii_lowercase())
+        || (!s.is_ascii() && s.chars().any(char::is_lowercase))
+    {
         return None;
     }
-    let b = s.as_bytes();
     let mut i = 0;
     let mut year = 0i64;
     for _ in 0..4 {
