@@ -260,9 +260,6 @@ pub fn demo_config(listen: SocketAddr, data: PathBuf) -> Result<Config> {
 listen = "{listen}"
 data_dir = {data}
 title = "Accord demo node"
-
-[ledger]
-origin = "accord.demo/log"
 description = "A demonstration node with real STIX 2.1 and generated indicators. Account demo/demo."
 demo = true
 
@@ -282,6 +279,9 @@ name = "demo"
 password_hash = "{hash}"
 read = ["*"]
 write = ["*"]
+
+[ledger]
+origin = "accord.demo/log"
 "#,
         data = toml_string(&data.display().to_string()),
     );

@@ -20,7 +20,8 @@ use std::process::ExitCode;
 ///
 /// Exit status: 0 when everything fetched was stored or already there, 1 when
 /// some objects were rejected or conflicted, 2 when the sync failed (what was
-/// stored before the failure stays, and the cursor is not moved past it).
+/// stored before the failure stays, and the cursor is not moved past it), 3
+/// when witnessing the partner's log raised an alert (`accord ledger alerts`).
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     ACCORD_PASSWORD=demo accord sync --from http://127.0.0.1:8470/demo/collections/demo/ --user demo --into partner-demo\n  \
@@ -50,6 +51,15 @@ pub struct Args {
     /// Objects per request.
     #[arg(long, default_value_t = 500)]
     page: usize,
+    /// The node's configuration: with it, a partner in `[[partners]]`
+    /// whose `url` the --from URL starts with (or --partner) is witnessed:
+    /// its log's checkpoint is fetched, verified, checked for consistency
+    /// with the last one held, kept, cosigned, and the cosignature returned.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The partner (its name in `[[partners]]`) to witness.
+    #[arg(long, requires = "config")]
+    partner: Option<String>,
 }
 
 fn state_path(data: &Path) -> PathBuf {
@@ -135,19 +145,44 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             args.from
         );
     }
-    let client = TaxiiClient::new(&args.from, auth).context("setting up the TAXII client")?;
-    let store = SqliteStore::open(&args.data)
-        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
-    let mut state = load_state(&args.data)?;
+    let config = match &args.config {
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {name}"))?;
+            Some(accord_node::config::Config::parse(&text, &name)?)
+        }
+        None => None,
+    };
+    let partner = match (&config, &args.partner) {
+        (Some(c), Some(name)) => Some(crate::ledger_cmd::partner(Some(c), name)?.clone()),
+        (Some(c), None) => c
+            .partners
+            .iter()
+            .find(|p| args.from.starts_with(p.url.trim_end_matches('/')))
+            .cloned(),
+        _ => None,
+    };
+    let data = config
+        .as_ref()
+        .map_or(args.data.clone(), |c| c.data_dir.clone());
+    let client =
+        TaxiiClient::new(&args.from, auth.clone()).context("setting up the TAXII client")?;
+    let store = SqliteStore::open(&data)
+        .with_context(|| format!("opening the data directory {}", data.display()))?;
+    let mut state = load_state(&data)?;
     let key = format!("{} -> {}", args.from, args.into);
-    let origin = args.origin.clone().unwrap_or_else(|| {
-        args.from
-            .split("//")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or("partner")
-            .to_owned()
-    });
+    let origin = args
+        .origin
+        .clone()
+        .or_else(|| partner.as_ref().map(|p| p.name.clone()))
+        .unwrap_or_else(|| {
+            args.from
+                .split("//")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("partner")
+                .to_owned()
+        });
     let opts = SyncOptions {
         since: if args.full {
             None
@@ -161,13 +196,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Stored objects are logged as received from the partner.
+    let writer = store.writer().received_from(&origin);
     let result = rt.block_on(sync_collection(
-        &client,
-        &args.from,
-        store.writer(),
-        &args.into,
-        &origin,
-        &opts,
+        &client, &args.from, &writer, &args.into, &origin, &opts,
     ));
     let (report, failure) = match result {
         Ok(r) => (r, None),
@@ -176,11 +208,36 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     print_report(&report, args);
     if let Some(next) = &report.next_added_after {
         state.insert(key, next.clone());
-        save_state(&args.data, &state)?;
+        save_state(&data, &state)?;
     }
     if let Some(e) = failure {
         return Err(anyhow::Error::new(e)
             .context("the sync stopped; what is counted as stored above is on disk"));
+    }
+    if let (Some(p), Some(c)) = (&partner, &config) {
+        let keys = accord_node::ledger_api::LedgerKeys::for_config(c)?;
+        let lc = accord_node::ledger_api::LedgerClient::new(&p.url, auth)?;
+        let w = rt
+            .block_on(accord_node::ledger_api::witness_partner(
+                &store, &keys, p, &lc,
+            ))
+            .with_context(|| format!("witnessing {}'s log", p.name))?;
+        eprintln!(
+            "witnessed {}'s log at size {}: {}{}{}",
+            p.name,
+            w.size,
+            w.outcome,
+            if w.cosigned { ", cosigned" } else { "" },
+            if w.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", w.detail)
+            }
+        );
+        if w.is_alert() {
+            eprintln!("ALERT: see `accord ledger alerts`");
+            return Ok(ExitCode::from(3));
+        }
     }
     Ok(
         if report.rejected.is_empty() && report.conflicts.is_empty() {

@@ -717,6 +717,9 @@ impl WriterState {
         }
         // The log grows in the same transaction as the objects it records.
         if !leaves.is_empty() {
+            // Read under the write lock: another process (`accord sync`
+            // beside a running server) may have appended since.
+            self.ledger_size = ledger::size_of(&self.conn)?;
             let appended = ledger::append(&self.conn, self.ledger_size, &leaves)?;
             self.ledger_size = appended.new_size;
         }

@@ -1,0 +1,384 @@
+//! The transparency log end to end, with real node processes: the
+//! independent Python verifier against a running demo node, tampering
+//! named by `accord ledger verify`, two nodes witnessing each other, an
+//! audit, and a split view caught by the witness.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const ACCORD: &str = env!("CARGO_BIN_EXE_accord");
+
+/// Stops the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_listening(mut child: Child) -> (Server, String) {
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Accord node listening on ") {
+            let base = rest.split("/taxii2/").next().unwrap().to_owned();
+            return (server, base);
+        }
+    }
+    panic!("the node never said where it listens");
+}
+
+fn accord(args: &[&str]) -> Output {
+    Command::new(ACCORD)
+        .args(args)
+        .env_remove("ACCORD_DATA")
+        .env_remove("ACCORD_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn accord_pw(args: &[&str], password: &str) -> Output {
+    Command::new(ACCORD)
+        .args(args)
+        .env_remove("ACCORD_DATA")
+        .env("ACCORD_PASSWORD", password)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn independent_verifier_passes_and_tampering_is_named() {
+    let python = common::python("cryptography");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let child = Command::new(ACCORD)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--generated",
+            "700",
+            "--data",
+        ])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (server, base) = wait_listening(child);
+    // The key file is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("ledger.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Objects sent are logged: read a page as a partner would.
+    let before = accord(&["ledger", "entries", "--json", "--data", p(&data)]);
+    let n_before = String::from_utf8_lossy(&before.stdout).lines().count();
+    assert!(n_before > 700, "{}", text(&before));
+    let page = Command::new("curl")
+        .args([
+            "-sf",
+            "-u",
+            "demo:demo",
+            &format!("{base}/demo/collections/demo/objects/?limit=5"),
+        ])
+        .output()
+        .unwrap();
+    assert!(page.status.success());
+    let key = accord(&["ledger", "key", "--data", p(&data)]);
+    let vkey = String::from_utf8(key.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    let entries = accord(&["ledger", "entries", "--json", "--data", p(&data)]);
+    let lines: Vec<String> = String::from_utf8(entries.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), n_before + 5);
+    assert!(lines.last().unwrap().contains(r#""direction":"out""#));
+    assert!(lines.last().unwrap().contains(r#""partner":"demo""#));
+    let file = dir.path().join("entries.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ledger_verify.py");
+    let o = Command::new(&python)
+        .arg(&script)
+        .args([&base, "demo", "demo", &vkey])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).starts_with("OK accord.demo/log"), "{}", text(&o));
+    // The served checkpoint is what `accord ledger checkpoint` prints.
+    let served = Command::new("curl")
+        .args([
+            "-sf",
+            "-u",
+            "demo:demo",
+            &format!("{base}/ledger/checkpoint"),
+        ])
+        .output()
+        .unwrap();
+    let cli = accord(&["ledger", "checkpoint", "--data", p(&data)]);
+    assert_eq!(served.stdout, cli.stdout);
+    drop(server);
+
+    let ok = accord(&["ledger", "verify", "--data", p(&data)]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    // Edit one stored record behind the node's back.
+    let o = Command::new(&python)
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+             c.execute(\"UPDATE ledger SET leaf = CAST(replace(CAST(leaf AS TEXT), 'stored', 'stored ') AS BLOB) WHERE idx = 123\"); c.commit()",
+        ])
+        .arg(data.join("accord.sqlite"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let bad = accord(&["ledger", "verify", "--data", p(&data)]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(text(&bad).contains("first bad index 123"), "{}", text(&bad));
+}
+
+/// `accord init` for a node named `name` listening on a fixed free port;
+/// returns (config path, password, port).
+fn init(dir: &Path, name: &str, user: &str) -> (std::path::PathBuf, String, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.join(format!("{name}.toml"));
+    let o = accord(&[
+        "init",
+        "-o",
+        p(&config),
+        "--user",
+        user,
+        "--name",
+        name,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data",
+        p(&dir.join(name)),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    let password = out
+        .split("has password `")
+        .nth(1)
+        .and_then(|s| s.split('`').next())
+        .unwrap()
+        .to_owned();
+    (config, password, port)
+}
+
+fn keys(config: &Path) -> serde_json::Value {
+    let o = accord(&["ledger", "key", "--json", "--config", p(config)]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn add_partner(config: &Path, name: &str, port: u16, k: &serde_json::Value, user: &str) {
+    let mut t = std::fs::read_to_string(config).unwrap();
+    t.push_str(&format!(
+        "\n[[partners]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{port}/\"\nverifier_key = \"{}\"\nwitness_key = \"{}\"\naccount = \"{name}\"\nuser = \"{user}\"\n",
+        k["verifier_key"].as_str().unwrap(),
+        k["witness_key"].as_str().unwrap(),
+    ));
+    std::fs::write(config, t).unwrap();
+}
+
+fn serve(config: &Path) -> Server {
+    let child = Command::new(ACCORD)
+        .args(["serve", "--config", p(config)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_listening(child).0
+}
+
+fn ingest(dir: &Path, data: &Path, seed: &str, count: &str, collection: &str) {
+    let file = dir.join(format!("gen-{seed}.jsonl"));
+    let o = accord(&["generate", "--count", count, "--seed", seed, "-o", p(&file)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = accord(&[
+        "ingest",
+        "--data",
+        p(data),
+        "--collection",
+        collection,
+        p(&file),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Node a has an account `b` for node b, and the other way round.
+    let (a_toml, a_pw, a_port) = init(d, "a", "b");
+    let (b_toml, b_pw, b_port) = init(d, "b", "a");
+    let (ka, kb) = (keys(&a_toml), keys(&b_toml));
+    add_partner(&a_toml, "b", b_port, &kb, "a");
+    add_partner(&b_toml, "a", a_port, &ka, "b");
+    ingest(d, &d.join("a"), "1", "300", "default");
+    ingest(d, &d.join("b"), "2", "200", "default");
+    let a = serve(&a_toml);
+    let b = serve(&b_toml);
+
+    // b pulls from a and witnesses a's log.
+    let from_a = format!("http://127.0.0.1:{a_port}/api1/collections/default/");
+    let o = accord_pw(
+        &[
+            "sync",
+            "--config",
+            p(&b_toml),
+            "--from",
+            &from_a,
+            "--user",
+            "b",
+            "--into",
+            "from-a",
+        ],
+        &a_pw,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("witnessed a's log at size 600: accepted, cosigned"),
+        "{out}"
+    );
+    // a now serves its checkpoint with b's cosignature.
+    let cp = accord(&["ledger", "checkpoint", "--config", p(&a_toml)]);
+    assert!(
+        text(&cp).contains("\u{2014} accord.b/witness "),
+        "{}",
+        text(&cp)
+    );
+
+    // a pulls from b and witnesses b's log.
+    let from_b = format!("http://127.0.0.1:{b_port}/api1/collections/default/");
+    let o = accord_pw(
+        &[
+            "sync",
+            "--config",
+            p(&a_toml),
+            "--from",
+            &from_b,
+            "--user",
+            "a",
+            "--into",
+            "from-b",
+        ],
+        &b_pw,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("accepted, cosigned"), "{out}");
+    let cp = accord(&["ledger", "checkpoint", "--config", p(&b_toml)]);
+    assert!(
+        text(&cp).contains("\u{2014} accord.a/witness "),
+        "{}",
+        text(&cp)
+    );
+
+    // Audits both ways find nothing amiss.
+    let o = accord_pw(
+        &["ledger", "audit", "--config", p(&b_toml), "--partner", "a"],
+        &a_pw,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("audited 500 records"), "{}", text(&o));
+    let o = accord_pw(
+        &["ledger", "audit", "--config", p(&a_toml), "--partner", "b"],
+        &b_pw,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = accord(&["ledger", "alerts", "--config", p(&b_toml)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Node a shows b another history: the same key over another data
+    // directory, with 600 other leaves (b witnessed size 600).
+    drop(a);
+    let a2 = d.join("a2");
+    std::fs::create_dir_all(&a2).unwrap();
+    std::fs::copy(d.join("a/ledger.key"), a2.join("ledger.key")).unwrap();
+    ingest(d, &a2, "3", "600", "elsewhere");
+    let a2_toml = d.join("a2.toml");
+    std::fs::write(
+        &a2_toml,
+        std::fs::read_to_string(&a_toml)
+            .unwrap()
+            .replace(&format!("{}\"", p(&d.join("a"))), &format!("{}\"", p(&a2))),
+    )
+    .unwrap();
+    let _a2 = serve(&a2_toml);
+    let o = accord_pw(
+        &[
+            "sync",
+            "--config",
+            p(&b_toml),
+            "--from",
+            &from_a,
+            "--user",
+            "b",
+            "--into",
+            "from-a",
+        ],
+        &a_pw,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(out.contains("split-view"), "{out}");
+    let o = accord(&["ledger", "alerts", "--json", "--config", p(&b_toml)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let alert: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(alert["kind"], "split-view");
+    assert_eq!(alert["partner"], "a");
+    // Both signed notes are kept: same origin and size, different roots.
+    let (n1, n2) = (
+        alert["first"].as_str().unwrap(),
+        alert["second"].as_str().unwrap(),
+    );
+    assert_eq!(
+        n1.lines().take(2).collect::<Vec<_>>(),
+        ["accord.a/log", "600"]
+    );
+    assert_eq!(
+        n2.lines().take(2).collect::<Vec<_>>(),
+        ["accord.a/log", "600"]
+    );
+    assert_ne!(n1.lines().nth(2), n2.lines().nth(2));
+    drop(b);
+}
