@@ -46,9 +46,11 @@ pub struct Args {
     /// Write one object per line instead of a bundle.
     #[arg(long)]
     jsonl: bool,
-    /// Output file (standard output when absent).
+    /// Output file (standard output when absent; a directory for --format suricata-*).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    tool: crate::tool_export::ToolArgs,
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
@@ -56,6 +58,14 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    if args.tool.format != crate::tool_export::ToolFormat::Stix {
+        return crate::tool_export::run(
+            &args.data,
+            args.collection.as_deref(),
+            &args.tool,
+            args.output.as_deref(),
+        );
+    }
     let store = SqliteStore::open(&args.data)
         .with_context(|| format!("opening the data directory {}", args.data.display()))?;
     let mut query = Query {

@@ -2,6 +2,7 @@
 
 mod check;
 mod export_cmd;
+mod gen_logs;
 mod generate;
 mod ingest_cmd;
 mod input;
@@ -13,6 +14,7 @@ mod pattern_cmd;
 mod report;
 mod sighting;
 mod sync_cmd;
+mod tool_export;
 mod validate_cmd;
 
 use anyhow::Result;
@@ -53,6 +55,7 @@ enum Command {
     Generate(GenerateArgs),
     Pattern(pattern_cmd::Args),
     Match(match_cmd::Args),
+    GenerateLogs(gen_logs::Args),
     Ledger(ledger_cmd::Args),
 }
 
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Pattern(args) => pattern_cmd::run(&args),
         Command::Match(args) => match_cmd::run(&args),
+        Command::GenerateLogs(args) => gen_logs::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Ledger(args) => ledger_cmd::run(&args),
     };
     match result {

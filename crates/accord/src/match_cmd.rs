@@ -578,10 +578,7 @@ impl Sink for MatchSink<'_, '_> {
         for o in ev.observables {
             self.scratch.clear();
             let n = match o.kind {
-                Kind::Ip => match std::str::from_utf8(o.value)
-                    .ok()
-                    .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-                {
+                Kind::Ip => match parse_ip(o.value) {
                     Some(ip) => view.lookup_ip(ip, &mut self.scratch),
                     None => 0,
                 },
@@ -621,6 +618,38 @@ impl Sink for MatchSink<'_, '_> {
         if self.c.samples.len() < MAX_SAMPLES {
             self.c.samples.push((self.file, line, reason));
         }
+    }
+}
+
+/// Dotted-quad IPv4 without going through `str` (the common case), else
+/// the standard parser (IPv6).
+#[inline]
+fn parse_ip(b: &[u8]) -> Option<std::net::IpAddr> {
+    let slow = || std::str::from_utf8(b).ok()?.parse().ok();
+    let mut a = 0u32;
+    let mut part = 0u32;
+    let mut digits = 0;
+    let mut dots = 0;
+    for &c in b {
+        match c {
+            // No leading zeros and at most 255, as the standard parser.
+            b'0'..=b'9' if !(digits == 1 && part == 0) && digits < 3 => {
+                part = part * 10 + u32::from(c - b'0');
+                digits += 1;
+            }
+            b'.' if digits > 0 && dots < 3 && part <= 255 => {
+                a = a << 8 | part;
+                part = 0;
+                digits = 0;
+                dots += 1;
+            }
+            _ => return slow(),
+        }
+    }
+    if dots == 3 && digits > 0 && part <= 255 {
+        Some(std::net::IpAddr::V4((a << 8 | part).into()))
+    } else {
+        slow()
     }
 }
 
@@ -1246,4 +1275,30 @@ fn append_hits(p: &Path, hits: &[Hit], names: &[String], view: &IndexView<'_>) -
         .with_context(|| format!("opening {}", p.display()))?;
     f.write_all(&data)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_ip_agrees_with_std() {
+        for s in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "0.0.0.0",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            "::1",
+            "fe80::1",
+            "1.2.3.4 ",
+            "",
+            "1234.1.1.1",
+            "10.0.0.01",
+            "2001:db8::1.2.3.4",
+        ] {
+            assert_eq!(super::parse_ip(s.as_bytes()), s.parse().ok(), "{s}");
+        }
+    }
 }
