@@ -155,6 +155,12 @@ struct Sidecar {
     /// (ordinal, pattern, STIX 2.0 dialect).
     evaluator: Vec<(u32, String, bool)>,
     stats: LoadStats,
+    /// What the index was built from (`store:<dir>:<collections>` or `file:<path>`).
+    #[serde(default)]
+    source: String,
+    /// For a store: the highest `seq` read; a newer indicator version makes the index stale.
+    #[serde(default)]
+    max_seq: i64,
 }
 
 struct Loader {
@@ -359,20 +365,47 @@ fn load_indicators(args: &Args, now: i64) -> Result<Indicators> {
             mtime(&db).max(mtime(&wal))
         }
     };
+    let source = match &args.indicators {
+        Some(p) => format!("file:{}", p.display()),
+        None => format!(
+            "store:{}:{}",
+            args.data.display(),
+            args.collections.join(",")
+        ),
+    };
     if let Some(ix) = &args.index {
         let side_path = sidecar_path(ix);
-        let fresh = match (mtime(ix), mtime(&side_path), source_time) {
-            (Some(a), Some(b), Some(s)) => a > s && b > s,
-            _ => false,
+        let side: Option<Sidecar> = std::fs::read(&side_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|s: &Sidecar| s.source == source);
+        let fresh = match (&side, &args.indicators) {
+            (None, _) => false,
+            // A file: the index is newer than it.
+            (Some(_), Some(_)) => match (mtime(ix), mtime(&side_path), source_time) {
+                (Some(a), Some(b), Some(s)) => a > s && b > s,
+                _ => false,
+            },
+            // The store: no indicator version was stored since.
+            (Some(side), None) => {
+                let store = SqliteStore::open(&args.data).with_context(|| {
+                    format!("opening the data directory {}", args.data.display())
+                })?;
+                let q = Query {
+                    types: vec!["indicator".into()],
+                    versions: VersionFilter::All,
+                    after_seq: side.max_seq,
+                    ..Query::default()
+                };
+                store
+                    .query(&q, 1)
+                    .map(|p| p.objects.is_empty())
+                    .unwrap_or(false)
+            }
         };
-        if fresh {
+        if let (true, Some(side)) = (fresh, side) {
             let map = map_file(ix)?;
             IndexView::from_bytes(&map).context("reading the index file")?;
-            let side: Sidecar = serde_json::from_slice(
-                &std::fs::read(&side_path)
-                    .with_context(|| format!("reading {}", side_path.display()))?,
-            )
-            .with_context(|| format!("reading {}", side_path.display()))?;
             let evaluator = compile_evaluator(&side);
             return Ok(Indicators {
                 bytes: IndexBytes::Mapped(map),
@@ -414,6 +447,7 @@ fn load_indicators(args: &Args, now: i64) -> Result<Indicators> {
                 loop {
                     let page = store.query(&q, 8192).context("reading indicators")?;
                     for o in &page.objects {
+                        l.side.max_seq = l.side.max_seq.max(o.seq);
                         l.add(&o.raw);
                     }
                     match page.last_seq() {
@@ -424,7 +458,8 @@ fn load_indicators(args: &Args, now: i64) -> Result<Indicators> {
             }
         }
     }
-    let side = l.side;
+    let mut side = l.side;
+    side.source = source;
     let index = l.b.build().context("building the index")?;
     if let Some(ix) = &args.index {
         let tmp = ix.with_extension("tmp");
@@ -499,8 +534,11 @@ impl Counts {
         for (r, n) in o.skipped {
             *self.skipped.entry(r).or_default() += n;
         }
-        self.samples.extend(o.samples);
-        self.errors.extend(o.errors);
+        // Bounded (follow mode merges a sink per poll).
+        let room = 1000usize.saturating_sub(self.samples.len());
+        self.samples.extend(o.samples.into_iter().take(room));
+        let room = 1000usize.saturating_sub(self.errors.len());
+        self.errors.extend(o.errors.into_iter().take(room));
     }
 }
 
@@ -1143,8 +1181,13 @@ fn summary(
     s.push('\n');
     let mut samples = c.samples.clone();
     samples.sort();
-    for (f, line, r) in samples.iter().take(MAX_SAMPLES) {
-        s.push_str(&format!("  {}:{line}: skipped: {r}\n", names[*f as usize]));
+    let mut per_file: BTreeMap<u32, usize> = BTreeMap::new();
+    for (f, line, r) in &samples {
+        let n = per_file.entry(*f).or_default();
+        *n += 1;
+        if *n <= MAX_SAMPLES {
+            s.push_str(&format!("  {}:{line}: skipped: {r}\n", names[*f as usize]));
+        }
     }
     for e in &c.errors {
         s.push_str(&format!("  {e}\n"));
