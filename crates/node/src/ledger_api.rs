@@ -327,14 +327,21 @@ pub struct LedgerState {
 }
 
 impl LedgerState {
-    /// Loads (or creates) the node's keys and reads the partners' witness keys.
+    /// Loads the node's keys (created by `accord init`, `accord demo` or
+    /// [`crate::serve`]; without them the checkpoint endpoints answer 503)
+    /// and reads the partners' witness keys.
     pub fn new(config: &Config) -> LedgerState {
-        let keys = match LedgerKeys::for_config(config) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                tracing::error!("the ledger endpoints are off: {e}");
-                None
+        let path = key_path(config);
+        let keys = if path.exists() {
+            match LedgerKeys::load(&path) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::error!("the ledger checkpoint endpoints are off: {e}");
+                    None
+                }
             }
+        } else {
+            None
         };
         let witnesses = config
             .partners

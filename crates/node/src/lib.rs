@@ -87,6 +87,10 @@ pub async fn serve(
         handshake_timeout: std::time::Duration::from_secs(10),
     };
     let store = accord_store::SqliteStore::open(&config.data_dir)?;
+    // The ledger's keys: created on first start if `accord init` did not.
+    if let Err(e) = ledger_api::LedgerKeys::for_config(&config) {
+        tracing::error!("{e}");
+    }
     let state = server::AppState::new(config, store);
     let listener =
         listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
