@@ -360,3 +360,72 @@ fn generated_logs_agree_with_the_python_baseline() {
     assert!(ours.values().sum::<u64>() >= planted);
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn follow_mode_reads_growth_and_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let ind = write_indicators(dir.path());
+    let log = dir.path().join("eve.json");
+    let line = |n: u32| {
+        format!(
+            "{{\"timestamp\":\"2024-05-01T00:00:0{n}.000000+0000\",\"event_type\":\"flow\",\"src_ip\":\"10.16.1.11\",\"dest_ip\":\"192.0.2.{n}\"}}\n"
+        )
+    };
+    std::fs::write(&log, line(1)).unwrap();
+    let h = dir.path().join("hits.jsonl");
+    let out = dir.path().join("s.json");
+    let child = accord()
+        .args([
+            "match",
+            "--follow",
+            "--follow-for",
+            "4",
+            "--flush",
+            "1",
+            "--indicators",
+        ])
+        .arg(&ind)
+        .arg("--out")
+        .arg(&out)
+        .arg("--data")
+        .arg(dir.path().join("none"))
+        .arg("--hits")
+        .arg(&h)
+        .arg(&log)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(line(2).as_bytes())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    // Rotation: the old file moves away, a new one takes its name.
+    std::fs::rename(&log, dir.path().join("eve.json.1")).unwrap();
+    std::fs::write(&log, line(3)).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let got: Vec<(u64, String)> = hits(&h)
+        .iter()
+        .map(|v| {
+            (
+                v["line"].as_u64().unwrap(),
+                v["time"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "2024-05-01T00:00:01.000Z".to_owned()),
+            (2, "2024-05-01T00:00:02.000Z".to_owned()),
+            (1, "2024-05-01T00:00:03.000Z".to_owned())
+        ],
+        "{err}"
+    );
+    assert!(out.exists());
+}
