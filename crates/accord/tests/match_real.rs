@@ -2,7 +2,6 @@
 //! with planted indicators: the hits must be exactly those an independent
 //! reading of the samples (serde_json, a Zeek TSV split) finds.
 
-
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
