@@ -823,13 +823,13 @@ fn match_bytes(ctx: &Ctx<'_>, file: u32, bytes: &[u8], job: &Job<'_>) -> (Vec<Hi
         .format
         .unwrap_or_else(|| accord_logs::detect(&bytes[..bytes.len().min(64 << 10)]));
     // An unterminated last line of a Zeek TSV log may be cut mid-column.
-    let mut tail_cut = None;
+    let mut tail_cut = false;
     let mut body = bytes;
     if !bytes.is_empty() && !bytes.ends_with(b"\n") && !format.reads_unterminated_line() {
         let start = memchr::memrchr(b'\n', bytes).map_or(0, |p| p + 1);
         if !bytes[start..].starts_with(b"#") {
             body = &bytes[..start];
-            tail_cut = Some(memchr::memchr_iter(b'\n', body).count() as u64 + 1);
+            tail_cut = true;
         }
     }
     let base = Parser::with_csv(
@@ -839,25 +839,32 @@ fn match_bytes(ctx: &Ctx<'_>, file: u32, bytes: &[u8], job: &Job<'_>) -> (Vec<Hi
         job.opts.csv_header,
     );
     let target = (body.len() / (job.threads * 16).max(1)).clamp(256 << 10, 8 << 20);
-    let chunks = accord_logs::split_chunks(body, target);
+    // Cut at newlines without counting lines first (a serial pass): each
+    // chunk is read as if it started at line 1, and its hits and skips are
+    // renumbered once every chunk's line count is known.
+    let chunks = cut(body, target);
     let parsers = base.chunk_parsers(body, &chunks);
     let next = AtomicUsize::new(0);
     let max_line = job.opts.max_line;
-    let results: Vec<(Vec<Hit>, Counts)> = std::thread::scope(|s| {
+    type Done = (usize, std::ops::Range<usize>, std::ops::Range<usize>, u64);
+    let results: Vec<(Vec<Hit>, Counts, Vec<Done>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..job.threads.min(chunks.len()).max(1))
             .map(|_| {
                 s.spawn(|| {
                     let mut sink = MatchSink::new(ctx, file);
+                    let mut done: Vec<Done> = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(ch) = chunks.get(i) else { break };
                         let mut p = parsers[i].clone();
                         let piece = &body[ch.range.clone()];
-                        sink.c.lines +=
-                            read_guarded(&mut p, piece, ch.first_line, max_line, &mut sink);
+                        let (h0, s0) = (sink.hits.len(), sink.c.samples.len());
+                        let n = read_guarded(&mut p, piece, 1, max_line, &mut sink);
+                        sink.c.lines += n;
+                        done.push((i, h0..sink.hits.len(), s0..sink.c.samples.len(), n));
                         job.bar.inc(piece.len() as u64);
                     }
-                    (sink.hits, sink.c)
+                    (sink.hits, sink.c, done)
                 })
             })
             .collect();
@@ -866,19 +873,63 @@ fn match_bytes(ctx: &Ctx<'_>, file: u32, bytes: &[u8], job: &Job<'_>) -> (Vec<Hi
             .map(|w| w.join().expect("matching worker panicked"))
             .collect()
     });
+    // Line offset of each chunk.
+    let mut lines_in = vec![0u64; chunks.len()];
+    for (_, _, done) in &results {
+        for (i, _, _, n) in done {
+            lines_in[*i] = *n;
+        }
+    }
+    let mut offset = Vec::with_capacity(chunks.len());
+    let mut total = 0u64;
+    for n in &lines_in {
+        offset.push(total);
+        total += n;
+    }
     let mut hits = Vec::new();
     let mut counts = Counts::default();
-    for (h, c) in results {
+    for (mut h, mut c, done) in results {
+        for (i, hr, sr, _) in done {
+            for hit in &mut h[hr] {
+                hit.line += offset[i];
+            }
+            for smp in &mut c.samples[sr] {
+                smp.1 += offset[i];
+            }
+        }
         hits.extend(h);
         counts.merge(c);
     }
-    if let Some(line) = tail_cut {
+    if tail_cut {
         counts.lines += 1;
         *counts.skipped.entry(SkipReason::Truncated).or_default() += 1;
-        counts.samples.push((file, line, SkipReason::Truncated));
+        counts
+            .samples
+            .push((file, total + 1, SkipReason::Truncated));
         job.bar.inc((bytes.len() - body.len()) as u64);
     }
     (hits, counts)
+}
+
+/// Cuts `bytes` into chunks of about `target` bytes ending at newlines
+/// (`first_line` left at 1: see [`match_bytes`]).
+fn cut(bytes: &[u8], target: usize) -> Vec<accord_logs::Chunk> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let want = (start + target.max(1)).min(bytes.len());
+        let end = if want == bytes.len() {
+            bytes.len()
+        } else {
+            memchr::memchr(b'\n', &bytes[want..]).map_or(bytes.len(), |p| want + p + 1)
+        };
+        out.push(accord_logs::Chunk {
+            range: start..end,
+            first_line: 1,
+        });
+        start = end;
+    }
+    out
 }
 
 /// A stream (compressed file, stdin, pipe): read sequentially.
