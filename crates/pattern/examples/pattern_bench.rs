@@ -146,6 +146,17 @@ fn matcher_key(kind: &KeyKind, value: &str) -> Option<MKey> {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    if std::env::args().any(|a| a == "--read-only") {
+        // For profiling: reading observations and matching, nothing else.
+        let b = one_ip("198.51.100.7");
+        let hit = Pattern::new("[ipv4-addr:value = '198.51.100.7']").expect("valid");
+        let r = rate(Duration::from_secs(3), || {
+            let obs = Observations::new(&b, StixVersion::V21).expect("observations");
+            hit.is_match(&obs).expect("match")
+        });
+        println!("{r:.0}/s");
+        return;
+    }
     let budget = Duration::from_millis(if quick { 200 } else { 1000 });
 
     // a) single comparison, as the peer's bench_single.

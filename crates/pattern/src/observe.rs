@@ -84,42 +84,91 @@ fn err(msg: impl Into<String>) -> EvalError {
     EvalError(msg.into())
 }
 
-fn str_field<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, EvalError> {
-    match field(o, key) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(err(format!("`{key}` must be a string, got {other}"))),
-        None => Err(err(format!("object has no `{key}`"))),
-    }
+/// A cyber-observable (anything but observed-data) under its id.
+fn sco_entry(o: &Value) -> Option<(&str, &Value)> {
+    let (t, id) = type_and_id(o.as_object()?);
+    (t?.as_str()? != "observed-data").then_some((id?.as_str()?, o))
 }
 
-/// `first_observed`, `last_observed` and `number_observed` of one SDO.
-fn window(sdo: &Map<String, Value>) -> Result<(i64, i64, u64), EvalError> {
-    let missing =
-        || err("observed-data must have all of number_observed, first_observed, last_observed");
-    let n = field(sdo, "number_observed").ok_or_else(missing)?;
-    let first = field(sdo, "first_observed").ok_or_else(missing)?;
-    let last = field(sdo, "last_observed").ok_or_else(missing)?;
-    let count = match n {
-        Value::Number(n) => n.as_u64().filter(|&n| n >= 1),
-        Value::Bool(true) => Some(1),
-        _ => None,
+/// `type` and `id` of an object, in one pass over its properties.
+#[inline]
+fn type_and_id(m: &Map<String, Value>) -> (Option<&Value>, Option<&Value>) {
+    if m.len() > 12 {
+        return (m.get("type"), m.get("id"));
     }
-    .ok_or_else(|| {
-        err(format!(
-            "invalid number_observed (must be an integer >= 1): {n}"
-        ))
-    })?;
-    let ts = |k: &str, v: &Value| -> Result<i64, EvalError> {
-        let Value::String(s) = v else {
-            return Err(err(format!("`{k}` must be a string, got {v}")));
+    let (mut t, mut id) = (None, None);
+    for (k, v) in m {
+        match k.as_str() {
+            "type" => t = Some(v),
+            "id" => id = Some(v),
+            _ => {}
+        }
+    }
+    (t, id)
+}
+
+/// The properties of an observed-data the matcher reads, in one pass.
+#[derive(Default)]
+struct SdoFields<'v> {
+    kind: Option<&'v Value>,
+    id: Option<&'v Value>,
+    object_refs: Option<&'v Value>,
+    number_observed: Option<&'v Value>,
+    first_observed: Option<&'v Value>,
+    last_observed: Option<&'v Value>,
+}
+
+impl<'v> SdoFields<'v> {
+    fn read(m: &'v Map<String, Value>) -> Self {
+        let mut f = SdoFields::default();
+        for (k, v) in m {
+            let slot = match k.as_str() {
+                "type" => &mut f.kind,
+                "id" => &mut f.id,
+                "object_refs" => &mut f.object_refs,
+                "number_observed" => &mut f.number_observed,
+                "first_observed" => &mut f.first_observed,
+                "last_observed" => &mut f.last_observed,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        f
+    }
+
+    /// `first_observed`, `last_observed` and `number_observed`.
+    fn window(&self) -> Result<(i64, i64, u64), EvalError> {
+        let missing =
+            || err("observed-data must have all of number_observed, first_observed, last_observed");
+        let n = self.number_observed.ok_or_else(missing)?;
+        let first = self.first_observed.ok_or_else(missing)?;
+        let last = self.last_observed.ok_or_else(missing)?;
+        let count = match n {
+            Value::Number(n) => n.as_u64().filter(|&n| n >= 1),
+            Value::Bool(true) => Some(1),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            err(format!(
+                "invalid number_observed (must be an integer >= 1): {n}"
+            ))
+        })?;
+        fn ts<'s>(k: &str, v: &'s Value) -> Result<(&'s str, i64), EvalError> {
+            let Value::String(s) = v else {
+                return Err(err(format!("`{k}` must be a string, got {v}")));
+            };
+            let t = parse_timestamp(s)
+                .ok_or_else(|| err(format!("invalid timestamp in `{k}`: {s:?}")))?;
+            Ok((s, t))
+        }
+        let (fs, f) = ts("first_observed", first)?;
+        // Often the same instant: parse it once.
+        let l = match last {
+            Value::String(ls) if ls == fs => f,
+            _ => ts("last_observed", last)?.1,
         };
-        parse_timestamp(s).ok_or_else(|| err(format!("invalid timestamp in `{k}`: {s:?}")))
-    };
-    Ok((
-        ts("first_observed", first)?,
-        ts("last_observed", last)?,
-        count,
-    ))
+        Ok((f, l, count))
+    }
 }
 
 impl<'a> Observations<'a> {
@@ -142,43 +191,47 @@ impl<'a> Observations<'a> {
             let Value::Object(m) = o else {
                 return Err(err(format!("not a STIX object: {o}")));
             };
-            if str_field(m, "type")? == "observed-data" {
-                n_sdos += 1;
-            } else {
-                str_field(m, "id")?;
+            let (t, id) = type_and_id(m);
+            match t {
+                Some(Value::String(t)) if t == "observed-data" => n_sdos += 1,
+                Some(Value::String(_)) => match id {
+                    Some(Value::String(_)) => {}
+                    Some(other) => return Err(err(format!("`id` must be a string, got {other}"))),
+                    None => return Err(err("object has no `id`")),
+                },
+                Some(other) => return Err(err(format!("`type` must be a string, got {other}"))),
+                None => return Err(err("object has no `type`")),
             }
         }
-        let is_sco = |o: &Value| o.get("type").and_then(Value::as_str) != Some("observed-data");
         // Later objects with the same id replace earlier ones.
-        let index: Option<HashMap<&'a str, &'a Value>> = (objects.len() > 16).then(|| {
-            objects
-                .iter()
-                .filter(|o| is_sco(o))
-                .filter_map(|o| Some((o.as_object().and_then(|m| field(m, "id"))?.as_str()?, o)))
-                .collect()
-        });
+        let index: Option<HashMap<&'a str, &'a Value>> =
+            (objects.len() > 16).then(|| objects.iter().filter_map(sco_entry).collect());
         let find = |id: &str| -> Option<(&'a str, &'a Value)> {
             match &index {
                 Some(map) => map.get_key_value(id).map(|(k, v)| (*k, *v)),
-                None => objects.iter().rev().find_map(|o| {
-                    let m = o.as_object()?;
-                    let oid = field(m, "id")?.as_str()?;
-                    (oid == id && field(m, "type").and_then(Value::as_str) != Some("observed-data"))
-                        .then_some((oid, o))
-                }),
+                None => objects
+                    .iter()
+                    .rev()
+                    .filter_map(sco_entry)
+                    .find(|(oid, _)| *oid == id),
             }
         };
         let mut list = Vec::with_capacity(n_sdos);
         for own in objects {
             let Value::Object(sdo) = own else { continue };
-            if field(sdo, "type").and_then(Value::as_str) != Some("observed-data") {
+            let f = SdoFields::read(sdo);
+            if f.kind.and_then(Value::as_str) != Some("observed-data") {
                 continue;
             }
-            let Some(refs) = field(sdo, "object_refs") else {
+            let Some(refs) = f.object_refs else {
                 return Err(err("STIX 2.1 observed-data must have `object_refs`"));
             };
-            let (first, last, count) = window(sdo)?;
-            let own_id = str_field(sdo, "id")?;
+            let (first, last, count) = f.window()?;
+            let own_id = match f.id {
+                Some(Value::String(s)) => s.as_str(),
+                Some(other) => return Err(err(format!("`id` must be a string, got {other}"))),
+                None => return Err(err("object has no `id`")),
+            };
             let mut scope = Vec::with_capacity(1 + refs.as_array().map_or(0, Vec::len));
             scope.push((own_id, own));
             if let Value::Array(refs) = refs {
@@ -219,7 +272,7 @@ impl<'a> Observations<'a> {
             let Value::Object(sdo) = o else {
                 return Err(err(format!("not a STIX object: {o}")));
             };
-            let (first, last, count) = window(sdo)?;
+            let (first, last, count) = SdoFields::read(sdo).window()?;
             let map = match field(sdo, "objects") {
                 Some(Value::Object(m)) => Some(m),
                 _ => None,

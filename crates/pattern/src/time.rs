@@ -5,7 +5,8 @@
 /// Days from 1970-01-01 to the given civil date (proleptic Gregorian).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
+    // Years are 1..=9999 here, so `y` is never negative.
+    let era = y / 400;
     let yoe = y - era * 400;
     let m = i64::from(m);
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
@@ -91,11 +92,12 @@ fn canonical(b: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let d = |i: usize| -> Option<u32> {
+    #[inline(always)]
+    fn d(b: &[u8], i: usize) -> Option<u32> {
         let c = b[i].wrapping_sub(b'0');
         (c < 10).then_some(u32::from(c))
-    };
-    let two = |i: usize| Some(d(i)? * 10 + d(i + 1)?);
+    }
+    let two = |i: usize| Some(d(b, i)? * 10 + d(b, i + 1)?);
     let year = i64::from(two(0)? * 100 + two(2)?);
     let (mo, day, h, mi, sec) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
     let mut us = 0u32;
@@ -104,7 +106,7 @@ fn canonical(b: &[u8]) -> Option<i64> {
         b'.' => {
             let mut i = 20;
             let mut k = 0;
-            while let Some(v) = b.get(i).and_then(|_| d(i)) {
+            while let Some(v) = (i < b.len()).then(|| d(b, i)).flatten() {
                 if k < 6 {
                     us = us * 10 + v;
                 }
