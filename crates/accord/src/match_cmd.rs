@@ -1051,7 +1051,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let mut counts = Counts::default();
     let mut bytes_read = 0u64;
     if args.follow {
-        follow(args, &ctx, &opts, &names, &ind, store.as_ref(), now_us)?;
+        follow(args, &ctx, &opts, &names, &ind, store.as_ref())?;
         return Ok(ExitCode::SUCCESS);
     }
     let total: u64 = args
@@ -1315,7 +1315,6 @@ fn follow(
     names: &[String],
     ind: &Indicators,
     store: Option<&SqliteStore>,
-    _started: i64,
 ) -> Result<()> {
     let mut followers: Vec<accord_logs::Follow> = args
         .logs
@@ -1355,14 +1354,12 @@ fn follow(
             last_flush = Instant::now();
         }
         if done {
-            let lines: u64 = followers.iter().map(|f| f.next_line() - 1).sum();
             eprintln!(
                 "followed {} file(s): {} events, {} hits",
                 names.len(),
                 group(all.events),
                 group(total_hits)
             );
-            let _ = lines;
             return Ok(());
         }
         if got == 0 {
