@@ -4,7 +4,9 @@ use accord_store::SqliteStore;
 use std::time::Instant;
 
 fn main() {
-    let dir = std::env::args().nth(1).expect("usage: ledger_proof_timing DATA_DIR");
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: ledger_proof_timing DATA_DIR");
     let store = SqliteStore::open(std::path::Path::new(&dir)).expect("open");
     let size = store.ledger_size().expect("size");
     assert!(size > 1, "empty log");
@@ -21,5 +23,7 @@ fn main() {
         store.ledger_consistency_proof(first, size).expect("proof");
     }
     let cons = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-    println!("size {size}: inclusion proof {incl:.1} µs, consistency proof {cons:.1} µs (mean of {n})");
+    println!(
+        "size {size}: inclusion proof {incl:.1} µs, consistency proof {cons:.1} µs (mean of {n})"
+    );
 }
