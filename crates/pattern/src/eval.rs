@@ -389,7 +389,12 @@ impl Pattern {
         })
     }
 
-    fn cmp_root(&self, c: &CNode, o: &Observation<'_>, root: &Value) -> Result<bool, EvalError> {
+    fn cmp_root<'a>(
+        &self,
+        c: &CNode,
+        o: &Observation<'a>,
+        root: &'a Value,
+    ) -> Result<bool, EvalError> {
         Ok(match c {
             // No short-circuit: both sides are evaluated, for their errors.
             CNode::And(a, b) => {
@@ -406,11 +411,11 @@ impl Pattern {
         })
     }
 
-    fn test_root(
+    fn test_root<'a>(
         &self,
         p: &Prepared,
-        o: &Observation<'_>,
-        root: &Value,
+        o: &Observation<'a>,
+        root: &'a Value,
     ) -> Result<bool, EvalError> {
         let t = &p.test;
         let Value::Object(m) = root else {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::EvalError;
 use crate::time::parse_timestamp;
@@ -59,7 +60,7 @@ pub(crate) fn field<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v Valu
 #[derive(Debug)]
 pub(crate) enum Scope<'a> {
     /// The observed-data and the SCOs its `object_refs` name, in order.
-    V21(Vec<(&'a str, &'a Value)>),
+    V21(SmallVec<[(&'a str, &'a Value); 4]>),
     /// The observed-data's `objects`.
     V20(Option<&'a Map<String, Value>>),
 }
@@ -77,7 +78,7 @@ impl<'a> Scope<'a> {
 /// All observations of one match.
 #[derive(Debug, Default)]
 pub struct Observations<'a> {
-    pub(crate) list: Vec<Observation<'a>>,
+    pub(crate) list: SmallVec<[Observation<'a>; 1]>,
 }
 
 fn err(msg: impl Into<String>) -> EvalError {
@@ -216,7 +217,7 @@ impl<'a> Observations<'a> {
                     .find(|(oid, _)| *oid == id),
             }
         };
-        let mut list = Vec::with_capacity(n_sdos);
+        let mut list: SmallVec<[Observation<'a>; 1]> = SmallVec::with_capacity(n_sdos);
         for own in objects {
             let Value::Object(sdo) = own else { continue };
             let f = SdoFields::read(sdo);
@@ -232,7 +233,7 @@ impl<'a> Observations<'a> {
                 Some(other) => return Err(err(format!("`id` must be a string, got {other}"))),
                 None => return Err(err("object has no `id`")),
             };
-            let mut scope = Vec::with_capacity(1 + refs.as_array().map_or(0, Vec::len));
+            let mut scope: SmallVec<[(&'a str, &'a Value); 4]> = SmallVec::new();
             scope.push((own_id, own));
             if let Value::Array(refs) = refs {
                 for r in refs {
@@ -267,7 +268,7 @@ impl<'a> Observations<'a> {
     }
 
     fn v20(objects: &'a [Value]) -> Result<Self, EvalError> {
-        let mut list = Vec::new();
+        let mut list: SmallVec<[Observation<'a>; 1]> = SmallVec::new();
         for o in objects {
             let Value::Object(sdo) = o else {
                 return Err(err(format!("not a STIX object: {o}")));
