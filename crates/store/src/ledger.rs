@@ -57,14 +57,39 @@ impl HashReader for ConnHashes<'_> {
     type Error = rusqlite::Error;
 
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, rusqlite::Error> {
-        let mut st = self
-            .0
-            .prepare_cached("SELECT hashes FROM ledger WHERE idx = ?1")?;
+        // The rows that hold the wanted hashes, fetched in one statement
+        // (a proof needs O(log n) of them; one query each cost ~2 µs).
+        let located: Vec<(i64, usize)> = indexes
+            .iter()
+            .map(|&i| {
+                let (leaf, pos) = locate(i);
+                i64::try_from(leaf)
+                    .map(|l| (l, pos))
+                    .map_err(|_| rusqlite::Error::QueryReturnedNoRows)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut rows: Vec<i64> = located.iter().map(|(l, _)| *l).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let mut blobs: Vec<(i64, Vec<u8>)> = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(64) {
+            let sql = format!(
+                "SELECT idx, hashes FROM ledger WHERE idx IN ({})",
+                vec!["?"; chunk.len()].join(",")
+            );
+            let mut st = self.0.prepare_cached(&sql)?;
+            let mut q = st.query(rusqlite::params_from_iter(chunk.iter()))?;
+            while let Some(r) = q.next()? {
+                blobs.push((r.get(0)?, r.get(1)?));
+            }
+        }
+        blobs.sort_unstable_by_key(|(i, _)| *i);
         let mut out = Vec::with_capacity(indexes.len());
-        for &i in indexes {
-            let (leaf, pos) = locate(i);
-            let leaf = i64::try_from(leaf).map_err(|_| rusqlite::Error::QueryReturnedNoRows)?;
-            let blob: Vec<u8> = st.query_row([leaf], |r| r.get(0))?;
+        for (leaf, pos) in located {
+            let blob = blobs
+                .binary_search_by_key(&leaf, |(i, _)| *i)
+                .map(|k| &blobs[k].1)
+                .map_err(|_| rusqlite::Error::QueryReturnedNoRows)?;
             let h = blob
                 .get(pos * HASH_SIZE..(pos + 1) * HASH_SIZE)
                 .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
