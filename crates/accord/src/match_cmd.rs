@@ -111,25 +111,25 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
 // ---------------------------------------------------------------------------
 // Indicators
 
-/// The fields of an indicator that matching needs.
+/// The fields of an indicator that matching and the tool exports need.
 #[derive(Deserialize)]
-struct IndIn<'a> {
+pub(crate) struct IndIn<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Option<Cow<'a, str>>,
+    pub ty: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    pub id: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    pattern: Option<Cow<'a, str>>,
+    pub pattern: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    pattern_type: Option<Cow<'a, str>>,
+    pub pattern_type: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    pattern_version: Option<Cow<'a, str>>,
+    pub pattern_version: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    valid_until: Option<Cow<'a, str>>,
+    pub valid_until: Option<Cow<'a, str>>,
     #[serde(default)]
-    revoked: bool,
+    pub revoked: bool,
     #[serde(borrow)]
-    created_by_ref: Option<Cow<'a, str>>,
+    pub created_by_ref: Option<Cow<'a, str>>,
 }
 
 /// How the indicators were read.

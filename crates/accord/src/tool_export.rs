@@ -11,7 +11,6 @@ use accord_pattern::{Compiled, KeyKind};
 use accord_store::{Query, SqliteStore, Store, Timestamp, VersionFilter};
 use anyhow::{Context, Result, bail};
 use base64::Engine;
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -51,19 +50,7 @@ pub struct ToolArgs {
     pub sid_base: u64,
 }
 
-#[derive(Deserialize)]
-struct IndIn<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pattern: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pattern_type: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    valid_until: Option<Cow<'a, str>>,
-    #[serde(default)]
-    revoked: bool,
-}
+use crate::match_cmd::IndIn;
 
 /// One exported value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

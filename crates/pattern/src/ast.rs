@@ -119,7 +119,8 @@ impl Literal {
 
 // ---------------------------------------------------------------- printing
 
-const KEYWORDS: &[&str] = &[
+/// The grammar's keywords (`true`/`false` included): never bare names.
+pub(crate) const KEYWORDS: &[&str] = &[
     "AND",
     "OR",
     "NOT",

@@ -112,28 +112,6 @@ impl fmt::Display for Tok {
     }
 }
 
-const KEYWORDS: [&str; 19] = [
-    "AND",
-    "OR",
-    "NOT",
-    "FOLLOWEDBY",
-    "LIKE",
-    "MATCHES",
-    "ISSUPERSET",
-    "ISSUBSET",
-    "EXISTS",
-    "LAST",
-    "IN",
-    "START",
-    "STOP",
-    "SECONDS",
-    "WITHIN",
-    "REPEATS",
-    "TIMES",
-    "true",
-    "false",
-];
-
 fn is_ws(c: char) -> bool {
     matches!(
         c,
@@ -390,7 +368,7 @@ impl<'a> Lexer<'a> {
         let text = &self.src[self.pos..self.pos + i];
         // Without a hyphen, a keyword wins over an identifier of the same
         // length (keywords come first in the grammar).
-        if !hyphen && let Some(kw) = KEYWORDS.iter().find(|k| **k == text) {
+        if !hyphen && let Some(kw) = crate::ast::KEYWORDS.iter().find(|k| **k == text) {
             return (
                 i,
                 match *kw {
