@@ -205,12 +205,58 @@ pub(crate) fn parse_verifier_key(
     Ok((name.to_owned(), id, vk))
 }
 
+/// An Ed25519 note key: name, key ID for its signature type, and the
+/// private key. The log's signer and a witness's cosigner differ only in
+/// the signature type byte.
+#[derive(Clone)]
+pub(crate) struct NamedKey {
+    pub(crate) name: String,
+    pub(crate) id: u32,
+    pub(crate) key: SigningKey,
+    alg: u8,
+}
+
+impl NamedKey {
+    pub(crate) fn from_seed(name: &str, seed: &[u8; 32], alg: u8) -> Result<Self, Error> {
+        check_key_name(name)?;
+        let key = SigningKey::from_bytes(seed);
+        let id = key_id(name, alg, key.verifying_key().as_bytes());
+        Ok(NamedKey {
+            name: name.to_owned(),
+            id,
+            key,
+            alg,
+        })
+    }
+
+    pub(crate) fn generate<R: rand_core::CryptoRngCore + ?Sized>(
+        name: &str,
+        rng: &mut R,
+        alg: u8,
+    ) -> Result<Self, Error> {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        Self::from_seed(name, &seed, alg)
+    }
+
+    pub(crate) fn from_signer_key(skey: &str, alg: u8) -> Result<Self, Error> {
+        let (name, key) = parse_signer_key(skey, alg)?;
+        Self::from_seed(&name, key.as_bytes(), alg)
+    }
+
+    pub(crate) fn signer_key(&self) -> String {
+        signer_key_string(&self.name, self.alg, &self.key)
+    }
+
+    pub(crate) fn verifier_key(&self) -> String {
+        verifier_key_string(&self.name, self.alg, self.key.verifying_key().as_bytes())
+    }
+}
+
 /// The node's log signing key (Ed25519, note signature type 0x01).
 #[derive(Clone)]
 pub struct LogSigner {
-    name: String,
-    id: u32,
-    key: SigningKey,
+    k: NamedKey,
 }
 
 impl std::fmt::Debug for LogSigner {
@@ -224,14 +270,7 @@ impl LogSigner {
     /// The key derived from a 32-byte Ed25519 seed. `name` is the key name,
     /// normally the log's origin.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, Error> {
-        check_key_name(name)?;
-        let key = SigningKey::from_bytes(seed);
-        let id = key_id(name, ALG_ED25519, key.verifying_key().as_bytes());
-        Ok(LogSigner {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        NamedKey::from_seed(name, seed, ALG_ED25519).map(|k| LogSigner { k })
     }
 
     /// A new random key.
@@ -239,27 +278,24 @@ impl LogSigner {
         name: &str,
         rng: &mut R,
     ) -> Result<Self, Error> {
-        let mut seed = [0u8; 32];
-        rng.fill_bytes(&mut seed);
-        Self::from_seed(name, &seed)
+        NamedKey::generate(name, rng, ALG_ED25519).map(|k| LogSigner { k })
     }
 
     /// Reads a signer key string `PRIVATE+KEY+name+id+base64(0x01 || seed)`
     /// (the Go `note` package's format).
     pub fn from_signer_key(skey: &str) -> Result<Self, Error> {
-        let (name, key) = parse_signer_key(skey, ALG_ED25519)?;
-        Self::from_seed(&name, key.as_bytes())
+        NamedKey::from_signer_key(skey, ALG_ED25519).map(|k| LogSigner { k })
     }
 
     /// The signer key string (secret: for the node's key file only).
     pub fn signer_key(&self) -> String {
-        signer_key_string(&self.name, ALG_ED25519, &self.key)
+        self.k.signer_key()
     }
 
     /// The verifier key string `name+id+base64(0x01 || public key)`, which
     /// partners configure.
     pub fn verifier_key(&self) -> String {
-        verifier_key_string(&self.name, ALG_ED25519, self.key.verifying_key().as_bytes())
+        self.k.verifier_key()
     }
 
     /// The matching verifier.
@@ -270,12 +306,12 @@ impl LogSigner {
 
     /// Key name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.k.name
     }
 
     /// Key ID.
     pub fn key_id(&self) -> u32 {
-        self.id
+        self.k.id
     }
 
     /// Signs any note text (newline-terminated UTF-8 without other control
@@ -301,13 +337,13 @@ impl LogSigner {
 
 impl NoteSignerTrait for LogSigner {
     fn name(&self) -> &str {
-        &self.name
+        &self.k.name
     }
     fn key_id(&self) -> u32 {
-        self.id
+        self.k.id
     }
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ed25519_dalek::SignatureError> {
-        Ok(self.key.sign(msg).to_bytes().to_vec())
+        Ok(self.k.key.sign(msg).to_bytes().to_vec())
     }
 }
 

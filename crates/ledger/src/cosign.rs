@@ -8,13 +8,10 @@
 //! big-endian u64 of POSIX seconds, and the Ed25519 signature covers
 //! `cosignature/v1\ntime <timestamp>\n` followed by the checkpoint body.
 
-use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
+use ed25519_dalek::{Signer as _, Verifier as _};
 use signed_note::{Note, VerifierList};
 
-use crate::checkpoint::{
-    check_key_name, key_id, note_err, note_signatures, parse_signer_key, parse_verifier_key,
-    signer_key_string, verifier_key_string,
-};
+use crate::checkpoint::{NamedKey, note_err, note_signatures, parse_verifier_key};
 use crate::{Error, SignedCheckpoint};
 
 /// Signature type byte of Ed25519 `cosignature/v1` (C2SP tlog-cosignature).
@@ -30,9 +27,7 @@ pub fn cosignature_message(body: &[u8], timestamp: u64) -> Vec<u8> {
 /// A witness's cosigning key.
 #[derive(Clone)]
 pub struct WitnessSigner {
-    name: String,
-    id: u32,
-    key: SigningKey,
+    k: NamedKey,
 }
 
 impl std::fmt::Debug for WitnessSigner {
@@ -46,14 +41,7 @@ impl WitnessSigner {
     /// key name (a schema-less URL naming the node's witness). Use a key
     /// that is not also the node's log key.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, Error> {
-        check_key_name(name)?;
-        let key = SigningKey::from_bytes(seed);
-        let id = key_id(name, ALG_COSIGNATURE_V1, key.verifying_key().as_bytes());
-        Ok(WitnessSigner {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        NamedKey::from_seed(name, seed, ALG_COSIGNATURE_V1).map(|k| WitnessSigner { k })
     }
 
     /// A new random key.
@@ -61,29 +49,22 @@ impl WitnessSigner {
         name: &str,
         rng: &mut R,
     ) -> Result<Self, Error> {
-        let mut seed = [0u8; 32];
-        rng.fill_bytes(&mut seed);
-        Self::from_seed(name, &seed)
+        NamedKey::generate(name, rng, ALG_COSIGNATURE_V1).map(|k| WitnessSigner { k })
     }
 
     /// Reads `PRIVATE+KEY+name+id+base64(0x04 || seed)`.
     pub fn from_signer_key(skey: &str) -> Result<Self, Error> {
-        let (name, key) = parse_signer_key(skey, ALG_COSIGNATURE_V1)?;
-        Self::from_seed(&name, key.as_bytes())
+        NamedKey::from_signer_key(skey, ALG_COSIGNATURE_V1).map(|k| WitnessSigner { k })
     }
 
     /// The signer key string (secret).
     pub fn signer_key(&self) -> String {
-        signer_key_string(&self.name, ALG_COSIGNATURE_V1, &self.key)
+        self.k.signer_key()
     }
 
     /// The verifier key string `name+id+base64(0x04 || public key)`.
     pub fn verifier_key(&self) -> String {
-        verifier_key_string(
-            &self.name,
-            ALG_COSIGNATURE_V1,
-            self.key.verifying_key().as_bytes(),
-        )
+        self.k.verifier_key()
     }
 
     /// The matching verifier.
@@ -94,12 +75,12 @@ impl WitnessSigner {
 
     /// Key name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.k.name
     }
 
     /// Key ID.
     pub fn key_id(&self) -> u32 {
-        self.id
+        self.k.id
     }
 
     /// Cosigns a checkpoint at `timestamp` (POSIX seconds, at most 2^63-1):
@@ -114,7 +95,7 @@ impl WitnessSigner {
     ) -> Result<SignedCheckpoint, Error> {
         if timestamp > i64::MAX as u64 {
             return Err(Error::Cosignature {
-                name: self.name.clone(),
+                name: self.k.name.clone(),
                 reason: format!("timestamp {timestamp} exceeds 2^63-1"),
             });
         }
@@ -138,13 +119,17 @@ struct Timed<'a> {
 
 impl signed_note::Signer for Timed<'_> {
     fn name(&self) -> &str {
-        &self.key.name
+        &self.key.k.name
     }
     fn key_id(&self) -> u32 {
-        self.key.id
+        self.key.k.id
     }
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ed25519_dalek::SignatureError> {
-        let sig = self.key.key.sign(&cosignature_message(msg, self.timestamp));
+        let sig = self
+            .key
+            .k
+            .key
+            .sign(&cosignature_message(msg, self.timestamp));
         let mut out = Vec::with_capacity(72);
         out.extend_from_slice(&self.timestamp.to_be_bytes());
         out.extend_from_slice(&sig.to_bytes());
