@@ -156,7 +156,9 @@ fn independent_verifier_passes_and_tampering_is_named() {
         .args([
             "-c",
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
-             c.execute(\"UPDATE ledger SET leaf = CAST(replace(CAST(leaf AS TEXT), 'stored', 'stored ') AS BLOB) WHERE idx = 123\"); c.commit()",
+             f,b=c.execute('SELECT first, leaves FROM ledger_chunks WHERE first <= 123 ORDER BY first DESC LIMIT 1').fetchone(); \
+             p=bytes(b).split(b'\\n'); p[123-f]=p[123-f].replace(b'stored', b'stored '); \
+             c.execute('UPDATE ledger_chunks SET leaves = ? WHERE first = ?', (b'\\n'.join(p), f)); c.commit()",
         ])
         .arg(data.join("accord.sqlite"))
         .output()

@@ -227,7 +227,14 @@ impl ExchangeRecord {
 /// RFC 8785 §3.2.2.2 string serialization (as ECMAScript JSON.stringify).
 fn jcs_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    // Most text needs no escape: copy the run before the first byte that
+    // does in one go.
+    let clean = s
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(s.len());
+    out.push_str(&s[..clean]);
+    for c in s[clean..].chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),

@@ -50,6 +50,14 @@ impl<'a> Iterator for SignificantParts<'a> {
                     self.escaped = true;
                 } else if c == b'"' {
                     self.in_string = false;
+                } else {
+                    // Jump to the next quote or backslash: strings are
+                    // most of an object's bytes.
+                    match memchr::memchr2(b'"', b'\\', &b[self.pos..]) {
+                        Some(k) => self.pos += k,
+                        None => self.pos = b.len(),
+                    }
+                    continue;
                 }
             } else if c == b'"' {
                 self.in_string = true;

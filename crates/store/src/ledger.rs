@@ -4,13 +4,24 @@
 //! transaction as the objects they record, so the log and the store never
 //! disagree.
 //!
-//! Layout (schema v3): table `ledger` has one row per leaf: `idx`, `leaf`
-//! (the record's JCS bytes), `hashes` (the stored hashes that appending
-//! this leaf completes, in stored-hash-index order: its leaf hash, then the
-//! hash of each subtree it closes) and `seq` (the object version recorded,
-//! for `in` and `local` records). A stored hash at (level `l`, index `k`)
-//! lives in the row of leaf `(k << l) + 2^l - 1`, at offset `32·l`: one
-//! primary-key read. An append of one leaf is one row insert.
+//! Layout (schema v4). Leaves are kept in *chunks*: runs of consecutive
+//! leaves appended in one transaction that never cross a 256-leaf boundary
+//! (the width of a C2SP tile), one row of `ledger_chunks` each:
+//! `first` (the index of its first leaf), `n`, `hashes` (the stored hashes
+//! its leaves complete, in stored-hash-index order: a leaf's own hash, then
+//! the hash of each subtree it closes; for consecutive leaves this is one
+//! contiguous range of stored indexes, starting at
+//! `stored_hash_index(0, first)`), `seqs` (the object version each leaf
+//! records, 8 bytes little-endian each, 0 for `out` records) and `leaves`
+//! (the records' JCS bytes joined by `\n`, which JCS never emits). A bulk
+//! ingest thus writes one row per 256 objects instead of one per object.
+//!
+//! Stored hashes of level 8 and above (one per 256 leaves, and fewer up the
+//! tree) are also kept in `ledger_upper`, keyed by stored index. A proof
+//! needs at most a few hashes of levels 0–7 (all within the one or two
+//! 256-leaf blocks it touches, so one or two chunk reads) and up to ~20
+//! upper hashes, read with one `IN (…)` query on that small table: a proof
+//! costs the same few reads at 10⁸ leaves as at 10⁵.
 //!
 //! Besides the leaves: the node's signed checkpoints
 //! (`ledger_checkpoints`), partners' cosignature lines on them
@@ -22,11 +33,18 @@
 use crate::prepare::format_micros;
 use crate::{SqliteStore, StoreError};
 use accord_ledger::{
-    Appended, ExchangeRecord, HASH_SIZE, Hash, HashReader, Tile, TileKind, append_leaves,
-    consistency_proof, inclusion_proof, split_stored_hash_index, stored_hash_index, tree_root,
+    Appended, ExchangeRecord, HASH_SIZE, Hash, HashReader, Tile, TileKind, append_leaf_hashes,
+    append_leaves, consistency_proof, inclusion_proof, split_stored_hash_index, stored_hash_index,
+    tree_root,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
+
+/// Leaves per block: a chunk never crosses a multiple of this.
+pub(crate) const BLOCK: u64 = 256;
+
+/// Stored hashes of this level and above are also kept in `ledger_upper`.
+const UPPER_LEVEL: u8 = 8;
 
 /// Who an object being stored came from, for its ledger record: set on a
 /// [`Writer`](crate::Writer) handle with
@@ -41,85 +59,161 @@ pub enum LedgerSource {
     Partner(String),
 }
 
-/// The stored hashes of the `ledger` table, read through one connection
-/// (the writer's, inside its transaction, or a reader's).
+/// The stored hashes of the ledger, read through one connection (the
+/// writer's, inside its transaction, or a reader's).
 pub(crate) struct ConnHashes<'a>(pub &'a Connection);
 
-/// The leaf whose row holds stored hash `index`, and the hash's position in
-/// that row.
-fn locate(index: u64) -> (u64, usize) {
+/// The leaf whose append completes stored hash `index`.
+fn completing_leaf(index: u64) -> u64 {
     let (level, k) = split_stored_hash_index(index);
-    let leaf = (k << level) + (1u64 << level) - 1;
-    (leaf, usize::from(level))
+    (k << level) + (1u64 << level) - 1
+}
+
+fn not_stored() -> rusqlite::Error {
+    rusqlite::Error::QueryReturnedNoRows
+}
+
+fn to_i64(n: u64) -> rusqlite::Result<i64> {
+    i64::try_from(n).map_err(|_| not_stored())
+}
+
+fn hash_at(blob: &[u8], pos: u64) -> rusqlite::Result<Hash> {
+    let at = usize::try_from(pos).map_err(|_| not_stored())? * HASH_SIZE;
+    let h = blob.get(at..at + HASH_SIZE).ok_or_else(not_stored)?;
+    Hash::from_slice(h).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
+    })
+}
+
+/// A chunk's `first`, `n` and `hashes`.
+struct ChunkHashes {
+    first: u64,
+    n: u64,
+    hashes: Vec<u8>,
+}
+
+/// The chunk holding leaf `leaf`, if any.
+fn chunk_hashes_of(conn: &Connection, leaf: u64) -> rusqlite::Result<Option<ChunkHashes>> {
+    let mut st = conn.prepare_cached(
+        "SELECT first, n, hashes FROM ledger_chunks WHERE first <= ?1 ORDER BY first DESC LIMIT 1",
+    )?;
+    let c = st
+        .query_row([to_i64(leaf)?], |r| {
+            Ok(ChunkHashes {
+                first: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(u64::MAX),
+                n: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                hashes: r.get(2)?,
+            })
+        })
+        .optional()?;
+    Ok(c.filter(|c| leaf < c.first.saturating_add(c.n)))
 }
 
 impl HashReader for ConnHashes<'_> {
     type Error = rusqlite::Error;
 
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, rusqlite::Error> {
-        // The rows that hold the wanted hashes, fetched in one statement
-        // (a proof needs O(log n) of them; one query each cost ~2 µs).
-        let located: Vec<(i64, usize)> = indexes
+        let mut out: Vec<Option<Hash>> = vec![None; indexes.len()];
+        // Upper levels: one query on the small table.
+        let upper: Vec<(usize, i64)> = indexes
             .iter()
-            .map(|&i| {
-                let (leaf, pos) = locate(i);
-                i64::try_from(leaf)
-                    .map(|l| (l, pos))
-                    .map_err(|_| rusqlite::Error::QueryReturnedNoRows)
-            })
+            .enumerate()
+            .filter(|(_, i)| split_stored_hash_index(**i).0 >= UPPER_LEVEL)
+            .map(|(pos, &i)| to_i64(i).map(|i| (pos, i)))
             .collect::<Result<_, _>>()?;
-        let mut rows: Vec<i64> = located.iter().map(|(l, _)| *l).collect();
-        rows.sort_unstable();
-        rows.dedup();
-        let mut blobs: Vec<(i64, Vec<u8>)> = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(64) {
-            let sql = format!(
-                "SELECT idx, hashes FROM ledger WHERE idx IN ({})",
-                vec!["?"; chunk.len()].join(",")
-            );
-            let mut st = self.0.prepare_cached(&sql)?;
-            let mut q = st.query(rusqlite::params_from_iter(chunk.iter()))?;
-            while let Some(r) = q.next()? {
-                blobs.push((r.get(0)?, r.get(1)?));
+        if !upper.is_empty() {
+            let mut keys: Vec<i64> = upper.iter().map(|(_, i)| *i).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut found: Vec<(i64, Vec<u8>)> = Vec::with_capacity(keys.len());
+            for chunk in keys.chunks(64) {
+                let sql = format!(
+                    "SELECT idx, hash FROM ledger_upper WHERE idx IN ({})",
+                    vec!["?"; chunk.len()].join(",")
+                );
+                let mut st = self.0.prepare_cached(&sql)?;
+                let mut q = st.query(rusqlite::params_from_iter(chunk.iter()))?;
+                while let Some(r) = q.next()? {
+                    found.push((r.get(0)?, r.get(1)?));
+                }
+            }
+            found.sort_unstable_by_key(|(i, _)| *i);
+            for (pos, i) in upper {
+                let k = found
+                    .binary_search_by_key(&i, |(i, _)| *i)
+                    .map_err(|_| not_stored())?;
+                out[pos] = Some(hash_at(&found[k].1, 0)?);
             }
         }
-        blobs.sort_unstable_by_key(|(i, _)| *i);
-        let mut out = Vec::with_capacity(indexes.len());
-        for (leaf, pos) in located {
-            let blob = blobs
-                .binary_search_by_key(&leaf, |(i, _)| *i)
-                .map(|k| &blobs[k].1)
-                .map_err(|_| rusqlite::Error::QueryReturnedNoRows)?;
-            let h = blob
-                .get(pos * HASH_SIZE..(pos + 1) * HASH_SIZE)
-                .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-            out.push(Hash::from_slice(h).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
-            })?);
+        // Lower levels: the chunks of the leaves that complete them (a
+        // proof's all lie in one or two 256-leaf blocks).
+        let mut chunks: Vec<ChunkHashes> = Vec::new();
+        for (pos, &i) in indexes.iter().enumerate() {
+            if out[pos].is_some() {
+                continue;
+            }
+            let leaf = completing_leaf(i);
+            let c = match chunks
+                .iter()
+                .position(|c| c.first <= leaf && leaf < c.first + c.n)
+            {
+                Some(c) => c,
+                None => {
+                    chunks.push(chunk_hashes_of(self.0, leaf)?.ok_or_else(not_stored)?);
+                    chunks.len() - 1
+                }
+            };
+            let c = &chunks[c];
+            out[pos] = Some(hash_at(&c.hashes, i - stored_hash_index(0, c.first))?);
         }
-        Ok(out)
+        out.into_iter().map(|h| h.ok_or_else(not_stored)).collect()
     }
 }
 
 /// The number of leaves, read through `conn`.
 pub(crate) fn size_of(conn: &Connection) -> rusqlite::Result<u64> {
-    let n: Option<i64> = conn.query_row("SELECT max(idx) FROM ledger", [], |r| r.get(0))?;
-    Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0) + 1))
+    let n: Option<i64> = conn
+        .query_row(
+            "SELECT first + n FROM ledger_chunks ORDER BY first DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
 }
 
 fn ledger_err(e: accord_ledger::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
-/// Appends leaves (JCS bytes and the object seq they record) to a log of
-/// `size` leaves, inside the caller's transaction.
+/// A leaf to append: its bytes (a record's JCS), their leaf hash (computed
+/// by the submitter) and the object version it records.
+pub(crate) struct NewLeaf<'a> {
+    pub bytes: &'a [u8],
+    pub hash: Hash,
+    pub seq: Option<i64>,
+}
+
+/// Appends leaves to a log of `size` leaves, inside the caller's
+/// transaction: one `ledger_chunks` row per run of leaves within a
+/// 256-leaf block, and a `ledger_upper` row per stored hash of level 8 or
+/// more.
 pub(crate) fn append(
     conn: &Connection,
     size: u64,
-    leaves: &[(Vec<u8>, Option<i64>)],
+    leaves: &[NewLeaf<'_>],
 ) -> rusqlite::Result<Appended> {
-    let bytes: Vec<&[u8]> = leaves.iter().map(|(l, _)| l.as_slice()).collect();
-    let appended = append_leaves(&ConnHashes(conn), size, &bytes).map_err(|e| match e {
+    if let Some(j) = leaves.iter().position(|l| l.bytes.contains(&b'\n')) {
+        return Err(ledger_err(accord_ledger::Error::Checkpoint {
+            reason: format!("leaf {} contains a newline: not JCS", size + j as u64),
+        }));
+    }
+    let appended = append_leaf_hashes(
+        &ConnHashes(conn),
+        size,
+        leaves.iter().map(|l| l.hash).collect(),
+    )
+    .map_err(|e| match e {
         accord_ledger::Error::Storage { source, .. } => {
             match source.downcast::<rusqlite::Error>() {
                 Ok(e) => *e,
@@ -128,26 +222,154 @@ pub(crate) fn append(
         }
         e => ledger_err(e),
     })?;
-    debug_assert_eq!(appended.first_index, stored_hash_index(0, size));
-    let mut insert =
-        conn.prepare_cached("INSERT INTO ledger (idx, leaf, hashes, seq) VALUES (?1, ?2, ?3, ?4)")?;
-    let mut at = 0usize;
-    let mut buf = Vec::with_capacity(HASH_SIZE * 8);
-    for (j, (leaf, seq)) in leaves.iter().enumerate() {
-        let idx = size + j as u64;
-        let n = 1 + idx.trailing_ones() as usize;
-        buf.clear();
-        for h in appended.hashes.get(at..at + n).ok_or_else(|| {
+    let base = stored_hash_index(0, size);
+    debug_assert_eq!(appended.first_index, base);
+    let mut chunk_insert = conn.prepare_cached(
+        "INSERT INTO ledger_chunks (first, n, hashes, seqs, leaves) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut upper_insert =
+        conn.prepare_cached("INSERT INTO ledger_upper (idx, hash) VALUES (?1, ?2)")?;
+    let (mut hashes, mut seqs, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut j = 0usize;
+    while j < leaves.len() {
+        let first = size + j as u64;
+        let end = (size + leaves.len() as u64).min((first / BLOCK + 1) * BLOCK);
+        let n = usize::try_from(end - first).map_err(|_| not_stored())?;
+        let lo = usize::try_from(stored_hash_index(0, first) - base).map_err(|_| not_stored())?;
+        let hi = usize::try_from(stored_hash_index(0, end) - base).map_err(|_| not_stored())?;
+        let run = appended.hashes.get(lo..hi).ok_or_else(|| {
             ledger_err(accord_ledger::Error::Checkpoint {
-                reason: format!("append returned too few hashes at leaf {idx}"),
+                reason: format!("append returned too few hashes for leaves {first}..{end}"),
             })
-        })? {
-            buf.extend_from_slice(h.as_bytes());
+        })?;
+        hashes.clear();
+        for (k, h) in run.iter().enumerate() {
+            hashes.extend_from_slice(h.as_bytes());
+            let idx = base + (lo + k) as u64;
+            if split_stored_hash_index(idx).0 >= UPPER_LEVEL {
+                upper_insert.execute(params![to_i64(idx)?, &h.as_bytes()[..]])?;
+            }
         }
-        at += n;
-        insert.execute(params![idx as i64, leaf, &buf, seq])?;
+        seqs.clear();
+        bytes.clear();
+        for (k, l) in leaves[j..j + n].iter().enumerate() {
+            seqs.extend_from_slice(&l.seq.unwrap_or(0).to_le_bytes());
+            if k > 0 {
+                bytes.push(b'\n');
+            }
+            bytes.extend_from_slice(l.bytes);
+        }
+        chunk_insert.execute(params![to_i64(first)?, n as i64, &hashes, &seqs, &bytes])?;
+        j += n;
     }
     Ok(appended)
+}
+
+/// One chunk as stored, split into its leaves.
+struct Chunk {
+    first: u64,
+    hashes: Vec<u8>,
+    seqs: Vec<Option<i64>>,
+    leaves: Vec<Vec<u8>>,
+}
+
+impl Chunk {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Chunk, String>> {
+        let first = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(u64::MAX);
+        let n = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
+        let hashes: Vec<u8> = r.get_ref(2)?.as_bytes()?.to_vec();
+        let seq_bytes = r.get_ref(3)?.as_bytes()?;
+        // Text or blob: a leaf edited behind the store may have changed type.
+        let leaf_bytes = r.get_ref(4)?.as_bytes()?;
+        let leaves: Vec<Vec<u8>> = leaf_bytes
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect();
+        if leaves.len() != n || seq_bytes.len() != 8 * n {
+            return Ok(Err(format!(
+                "the chunk of leaves from {first} records {n} leaves but holds {} leaves and {} seqs",
+                leaves.len(),
+                seq_bytes.len() / 8
+            )));
+        }
+        let seqs = seq_bytes
+            .chunks_exact(8)
+            .map(|b| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Some(i64::from_le_bytes(a)).filter(|&s| s != 0)
+            })
+            .collect();
+        Ok(Ok(Chunk {
+            first,
+            hashes,
+            seqs,
+            leaves,
+        }))
+    }
+}
+
+/// Moves a schema-v3 log (one `ledger` row per leaf) into chunks and
+/// drops the old table; part of the v4 migration's transaction.
+pub(crate) fn migrate_v3_rows(conn: &Connection) -> rusqlite::Result<()> {
+    let mut st = conn.prepare("SELECT idx, leaf, hashes, seq FROM ledger ORDER BY idx")?;
+    let mut rows = st.query([])?;
+    let mut chunk_insert = conn.prepare(
+        "INSERT INTO ledger_chunks (first, n, hashes, seqs, leaves) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut upper_insert = conn.prepare("INSERT INTO ledger_upper (idx, hash) VALUES (?1, ?2)")?;
+    let (mut hashes, mut seqs, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first = 0u64;
+    let mut n = 0u64;
+    let mut flush = |first: u64,
+                     n: u64,
+                     hashes: &mut Vec<u8>,
+                     seqs: &mut Vec<u8>,
+                     bytes: &mut Vec<u8>|
+     -> rusqlite::Result<()> {
+        if n > 0 {
+            chunk_insert.execute(params![
+                to_i64(first)?,
+                to_i64(n)?,
+                &*hashes,
+                &*seqs,
+                &*bytes
+            ])?;
+        }
+        hashes.clear();
+        seqs.clear();
+        bytes.clear();
+        Ok(())
+    };
+    while let Some(r) = rows.next()? {
+        let idx = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(u64::MAX);
+        let leaf = r.get_ref(1)?.as_bytes()?;
+        let stored = r.get_ref(2)?.as_bytes()?;
+        let seq: Option<i64> = r.get(3)?;
+        if idx != first + n || (n > 0 && idx % BLOCK == 0) {
+            flush(first, n, &mut hashes, &mut seqs, &mut bytes)?;
+            first = idx;
+            n = 0;
+        }
+        let base = stored_hash_index(0, idx);
+        for (k, h) in stored.chunks(HASH_SIZE).enumerate() {
+            let s = base + k as u64;
+            if split_stored_hash_index(s).0 >= UPPER_LEVEL {
+                upper_insert.execute(params![to_i64(s)?, h])?;
+            }
+        }
+        hashes.extend_from_slice(stored);
+        seqs.extend_from_slice(&seq.unwrap_or(0).to_le_bytes());
+        if n > 0 {
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(leaf);
+        n += 1;
+    }
+    flush(first, n, &mut hashes, &mut seqs, &mut bytes)?;
+    drop(rows);
+    drop(st);
+    conn.execute_batch("DROP TABLE ledger")
 }
 
 /// A leaf of the log.
@@ -284,29 +506,41 @@ impl SqliteStore {
     /// Leaves `from..to` (fewer if the log is shorter).
     ///
     /// # Errors
-    /// [`StoreError::Read`].
+    /// [`StoreError::Read`], also when a chunk is malformed.
     pub fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError> {
+        let what = "ledger entries";
         let mut st = self
             .read_conn()
             .prepare_cached(
-                "SELECT idx, leaf, seq FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                "SELECT first, n, hashes, seqs, leaves FROM ledger_chunks
+                 WHERE first >= coalesce((SELECT first FROM ledger_chunks WHERE first <= ?1
+                                          ORDER BY first DESC LIMIT 1), 0)
+                   AND first < ?2 ORDER BY first",
             )
-            .map_err(self.lerr("ledger entries"))?;
-        st.query_map(
-            params![
+            .map_err(self.lerr(what))?;
+        let mut rows = st
+            .query(params![
                 i64::try_from(from).unwrap_or(i64::MAX),
                 i64::try_from(to).unwrap_or(i64::MAX)
-            ],
-            |r| {
-                Ok(LedgerEntry {
-                    index: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                    leaf: r.get_ref(1)?.as_bytes()?.to_vec(),
-                    seq: r.get(2)?,
-                })
-            },
-        )
-        .and_then(Iterator::collect)
-        .map_err(self.lerr("ledger entries"))
+            ])
+            .map_err(self.lerr(what))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.lerr(what))? {
+            let chunk = Chunk::from_row(r)
+                .map_err(self.lerr(what))?
+                .map_err(|reason| StoreError::Read {
+                    path: self.db_path().to_owned(),
+                    what: what.to_owned(),
+                    source: ledger_err(accord_ledger::Error::Checkpoint { reason }),
+                })?;
+            for (k, (leaf, seq)) in chunk.leaves.into_iter().zip(chunk.seqs).enumerate() {
+                let index = chunk.first + k as u64;
+                if (from..to).contains(&index) {
+                    out.push(LedgerEntry { index, leaf, seq });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The leaf hash of `index` and its inclusion proof in the tree of
@@ -397,11 +631,11 @@ impl SqliteStore {
             .unchecked_transaction()
             .map_err(self.lerr("a read transaction"))?;
         let mut st = tx
-            .prepare(
-                "SELECT l.idx, l.leaf, l.hashes, l.seq, o.raw FROM ledger l
-                 LEFT JOIN objects o ON o.seq = l.seq ORDER BY l.idx",
-            )
+            .prepare("SELECT first, n, hashes, seqs, leaves FROM ledger_chunks ORDER BY first")
             .map_err(self.lerr("the ledger"))?;
+        let mut object = tx
+            .prepare("SELECT raw FROM objects WHERE seq = ?1")
+            .map_err(self.lerr("an object"))?;
         let mut rows = st.query([]).map_err(self.lerr("the ledger"))?;
         let mut hashes: Vec<Hash> = Vec::new();
         let mut problems = Vec::new();
@@ -412,70 +646,152 @@ impl SqliteStore {
                 problems.push(LedgerProblem { index, reason });
             }
         };
-        while let Some(r) = rows.next().map_err(self.lerr("the ledger"))? {
-            let idx: i64 = r.get(0).map_err(self.lerr("a ledger index"))?;
-            let idx = u64::try_from(idx).unwrap_or(u64::MAX);
-            // Text or blob: a leaf edited behind the store may have changed type.
-            let leaf: Vec<u8> = r
-                .get_ref(1)
-                .and_then(|v| v.as_bytes().map_err(Into::into))
-                .map_err(self.lerr("a ledger leaf"))?
-                .to_vec();
-            let stored: Vec<u8> = r.get(2).map_err(self.lerr("ledger hashes"))?;
-            let seq: Option<i64> = r.get(3).map_err(self.lerr("a ledger seq"))?;
-            let raw: Option<String> = r.get(4).map_err(self.lerr("an object"))?;
-            if idx != size {
+        'chunks: while let Some(r) = rows.next().map_err(self.lerr("the ledger"))? {
+            let chunk = match Chunk::from_row(r).map_err(self.lerr("a ledger chunk"))? {
+                Ok(c) => c,
+                Err(reason) => {
+                    problem(&mut problems, size, reason);
+                    break;
+                }
+            };
+            if chunk.first != size {
                 problem(
                     &mut problems,
                     size,
-                    format!("leaf {size} is missing (next stored leaf is {idx})"),
+                    format!(
+                        "leaf {size} is missing (next stored leaf is {})",
+                        chunk.first
+                    ),
                 );
                 break;
             }
-            match ExchangeRecord::from_leaf_bytes(&leaf) {
-                Ok(rec) => {
-                    if let (Some(seq), Some(raw)) = (seq, &raw) {
-                        let h = Hash(sha2::Sha256::digest(raw.as_bytes()).into());
-                        if h.to_hex() != rec.sha256 {
-                            problem(
-                                &mut problems,
-                                idx,
-                                format!(
-                                    "object `{}` (seq {seq}) no longer has the bytes recorded (sha256 {} recorded, {} stored)",
-                                    rec.object_id,
-                                    rec.sha256,
-                                    h.to_hex()
-                                ),
-                            );
+            let base = stored_hash_index(0, chunk.first);
+            for (leaf, seq) in chunk.leaves.iter().zip(&chunk.seqs) {
+                let idx = size;
+                match ExchangeRecord::from_leaf_bytes(leaf) {
+                    Ok(rec) => {
+                        let raw: Option<String> = match seq {
+                            Some(seq) => object
+                                .query_row([seq], |r| r.get(0))
+                                .optional()
+                                .map_err(self.lerr("an object"))?,
+                            None => None,
+                        };
+                        if let (Some(seq), Some(raw)) = (seq, &raw) {
+                            let h = Hash(sha2::Sha256::digest(raw.as_bytes()).into());
+                            if h.to_hex() != rec.sha256 {
+                                problem(
+                                    &mut problems,
+                                    idx,
+                                    format!(
+                                        "object `{}` (seq {seq}) no longer has the bytes recorded (sha256 {} recorded, {} stored)",
+                                        rec.object_id,
+                                        rec.sha256,
+                                        h.to_hex()
+                                    ),
+                                );
+                            }
                         }
                     }
+                    Err(e) => problem(&mut problems, idx, format!("not a canonical record: {e}")),
                 }
-                Err(e) => problem(&mut problems, idx, format!("not a canonical record: {e}")),
+                let appended = append_leaves(&hashes, size, &[leaf])
+                    .map_err(|e| self.proof_err("recomputing the ledger", e))?;
+                let lo = usize::try_from(appended.first_index - base).unwrap_or(usize::MAX);
+                let Some(stored) = lo
+                    .checked_mul(HASH_SIZE)
+                    .and_then(|lo| chunk.hashes.get(lo..lo + appended.hashes.len() * HASH_SIZE))
+                else {
+                    problem(
+                        &mut problems,
+                        idx,
+                        "the chunk holding this leaf lacks its stored hashes".to_owned(),
+                    );
+                    break 'chunks;
+                };
+                let mut recomputed = Vec::with_capacity(stored.len());
+                for h in &appended.hashes {
+                    recomputed.extend_from_slice(h.as_bytes());
+                }
+                if stored.get(..HASH_SIZE) != recomputed.get(..HASH_SIZE) {
+                    bad_leaf = true;
+                    problem(
+                        &mut problems,
+                        idx,
+                        "the leaf does not hash to its stored leaf hash".to_owned(),
+                    );
+                } else if recomputed != stored && !bad_leaf {
+                    // After a bad leaf every subtree above it differs too:
+                    // only the first cause is named.
+                    problem(
+                        &mut problems,
+                        idx,
+                        "a stored subtree hash differs from the recomputed one".to_owned(),
+                    );
+                }
+                hashes.extend(appended.hashes);
+                size += 1;
             }
-            let appended = append_leaves(&hashes, size, &[&leaf])
-                .map_err(|e| self.proof_err("recomputing the ledger", e))?;
-            let mut recomputed = Vec::with_capacity(stored.len());
-            for h in &appended.hashes {
-                recomputed.extend_from_slice(h.as_bytes());
-            }
-            if stored.get(..HASH_SIZE) != recomputed.get(..HASH_SIZE) {
-                bad_leaf = true;
+            if chunk.hashes.len() != (stored_hash_index(0, size) - base) as usize * HASH_SIZE {
                 problem(
                     &mut problems,
-                    idx,
-                    "the leaf does not hash to its stored leaf hash".to_owned(),
-                );
-            } else if recomputed != stored && !bad_leaf {
-                // After a bad leaf every subtree above it differs too: only
-                // the first cause is named.
-                problem(
-                    &mut problems,
-                    idx,
-                    "a stored subtree hash differs from the recomputed one".to_owned(),
+                    chunk.first,
+                    "the chunk holds more stored hashes than its leaves complete".to_owned(),
                 );
             }
-            hashes.extend(appended.hashes);
-            size += 1;
+        }
+        drop(rows);
+        // The upper levels' copies must be exactly the recomputed hashes.
+        let mut st = tx
+            .prepare("SELECT idx, hash FROM ledger_upper ORDER BY idx")
+            .map_err(self.lerr("the ledger's upper levels"))?;
+        let mut rows = st
+            .query([])
+            .map_err(self.lerr("the ledger's upper levels"))?;
+        let mut expected = (0..hashes.len() as u64)
+            .filter(|&i| split_stored_hash_index(i).0 >= UPPER_LEVEL)
+            .peekable();
+        while let Some(r) = rows
+            .next()
+            .map_err(self.lerr("the ledger's upper levels"))?
+        {
+            let idx = u64::try_from(r.get::<_, i64>(0).map_err(self.lerr("an upper hash"))?)
+                .unwrap_or(u64::MAX);
+            let h = r.get_ref(1).and_then(|v| v.as_bytes().map_err(Into::into));
+            let h = h.map_err(self.lerr("an upper hash"))?;
+            let (level, k) = split_stored_hash_index(idx);
+            let leaf = completing_leaf(idx);
+            while let Some(e) = expected.next_if(|&e| e < idx) {
+                let (l, k) = split_stored_hash_index(e);
+                problem(
+                    &mut problems,
+                    completing_leaf(e),
+                    format!(
+                        "the upper-level copy of the stored hash of level {l} index {k} is missing"
+                    ),
+                );
+            }
+            let _ = expected.next_if_eq(&idx);
+            let ok = usize::try_from(idx)
+                .ok()
+                .and_then(|i| hashes.get(i))
+                .is_some_and(|r| r.as_bytes()[..] == *h);
+            if !ok && !bad_leaf {
+                problem(
+                    &mut problems,
+                    leaf,
+                    format!(
+                        "the stored hash of level {level} index {k} (upper levels) differs from the recomputed one"
+                    ),
+                );
+            }
+        }
+        if expected.next().is_some() {
+            problem(
+                &mut problems,
+                size,
+                "upper-level copies of stored hashes are missing at the end of the log".to_owned(),
+            );
         }
         Ok(LedgerCheck {
             size,
@@ -672,14 +988,129 @@ use sha2::Digest as _;
 mod tests {
     use super::*;
 
+    /// A log written in the v3 layout (one row per leaf) reads the same
+    /// after the v4 migration moved it into chunks.
     #[test]
-    fn stored_hash_rows() {
-        // Leaf 3 closes levels 1 and 2: its row holds indexes 4, 5, 6.
+    fn v3_rows_migrate_into_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        crate::schema::migrate(&mut conn, &path, 3).unwrap();
+        let size = 700u64;
+        let leaves: Vec<Vec<u8>> = (0..size)
+            .map(|i| format!("{{\"leaf\":{i}}}").into_bytes())
+            .collect();
+        let appended = append_leaves(&[][..], 0, &leaves).unwrap();
+        let mut at = 0usize;
+        for (i, leaf) in leaves.iter().enumerate() {
+            let n = 1 + (i as u64).trailing_ones() as usize;
+            let blob: Vec<u8> = appended.hashes[at..at + n]
+                .iter()
+                .flat_map(|h| h.0)
+                .collect();
+            at += n;
+            conn.execute(
+                "INSERT INTO ledger (idx, leaf, hashes, seq) VALUES (?1, ?2, ?3, ?4)",
+                params![i as i64, leaf, blob, (i % 3 != 0).then_some(i as i64 + 1)],
+            )
+            .unwrap();
+        }
+        crate::schema::migrate(&mut conn, &path, 4).unwrap();
+        assert_eq!(size_of(&conn).unwrap(), size);
+        let all: Vec<u64> = (0..appended.hashes.len() as u64).collect();
+        assert_eq!(
+            ConnHashes(&conn).read_hashes(&all).unwrap(),
+            appended.hashes
+        );
+        // Chunks stop at 256-leaf boundaries.
+        let firsts: Vec<i64> = conn
+            .prepare("SELECT first FROM ledger_chunks ORDER BY first")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(firsts, vec![0, 256, 512]);
+        let upper: i64 = conn
+            .query_row("SELECT count(*) FROM ledger_upper", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(upper, 3, "levels 8 (twice) and 9");
+        assert!(
+            conn.query_row(
+                "SELECT 1 FROM sqlite_schema WHERE name = 'ledger'",
+                [],
+                |_| Ok(())
+            )
+            .optional()
+            .unwrap()
+            .is_none()
+        );
+    }
+
+    /// Appends in pieces of every awkward size land in chunks that never
+    /// cross a 256-leaf block and read back exactly.
+    #[test]
+    fn appends_in_pieces_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        crate::schema::migrate(&mut conn, &path, crate::schema::LATEST).unwrap();
+        let mut all_leaves: Vec<Vec<u8>> = Vec::new();
+        let mut size = 0u64;
+        for piece in [1usize, 2, 255, 3, 300, 1, 511, 40] {
+            let leaves: Vec<Vec<u8>> = (0..piece)
+                .map(|i| format!("{{\"n\":{}}}", size + i as u64).into_bytes())
+                .collect();
+            let new: Vec<NewLeaf<'_>> = leaves
+                .iter()
+                .enumerate()
+                .map(|(i, l)| NewLeaf {
+                    bytes: l,
+                    hash: accord_ledger::leaf_hash(l),
+                    seq: Some(size as i64 + i as i64 + 1),
+                })
+                .collect();
+            let tx = conn.unchecked_transaction().unwrap();
+            let a = append(&tx, size, &new).unwrap();
+            tx.commit().unwrap();
+            size = a.new_size;
+            all_leaves.extend(leaves);
+        }
+        assert_eq!(size_of(&conn).unwrap(), size);
+        let expected = append_leaves(&[][..], 0, &all_leaves).unwrap();
+        let all: Vec<u64> = (0..expected.hashes.len() as u64).collect();
+        assert_eq!(
+            ConnHashes(&conn).read_hashes(&all).unwrap(),
+            expected.hashes
+        );
+        assert_eq!(
+            tree_root(&ConnHashes(&conn), size).unwrap(),
+            tree_root(&expected.hashes[..], size).unwrap()
+        );
+        let crossing: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM ledger_chunks WHERE first / 256 != (first + n - 1) / 256",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(crossing, 0);
+        assert!(
+            ConnHashes(&conn)
+                .read_hashes(&[expected.hashes.len() as u64])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn completing_leaves() {
+        // Leaf 3 closes levels 1 and 2: it completes indexes 4, 5, 6.
         assert_eq!(stored_hash_index(0, 3), 4);
-        assert_eq!(locate(4), (3, 0));
-        assert_eq!(locate(5), (3, 1));
-        assert_eq!(locate(6), (3, 2));
-        assert_eq!(locate(stored_hash_index(1, 0)), (1, 1));
-        assert_eq!(locate(stored_hash_index(0, 6)), (6, 0));
+        assert_eq!(completing_leaf(4), 3);
+        assert_eq!(completing_leaf(5), 3);
+        assert_eq!(completing_leaf(6), 3);
+        assert_eq!(completing_leaf(stored_hash_index(1, 0)), 1);
+        assert_eq!(completing_leaf(stored_hash_index(0, 6)), 6);
+        assert_eq!(completing_leaf(stored_hash_index(8, 1)), 511);
     }
 }

@@ -3,7 +3,9 @@
 //! This runs on the submitter's thread, so many submitters hash in
 //! parallel while the single writer thread only inserts.
 
+use crate::ledger::LedgerSource;
 use crate::{NewObject, StoreError};
+use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
 use accord_stix::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -22,19 +24,30 @@ pub(crate) struct Row {
     /// Marking-definition ids joined with `,`.
     pub markings: String,
     pub sha256: [u8; 32],
-    /// SHA-256 of the exact bytes of `raw` (the ledger record's `sha256`).
-    pub raw_sha256: [u8; 32],
     pub raw: String,
     /// The id's key in the `objects_idh` index: see [`id_hash`].
     pub idh: i64,
+    /// The JCS bytes of this object's ledger record, should it be stored.
+    pub leaf: Vec<u8>,
+    /// Their RFC 9162 leaf hash.
+    pub leaf_hash: Hash,
 }
 
-/// Checks and copies a batch. `batch` only names the batch in errors.
-pub(crate) fn prepare_batch(objs: &[NewObject<'_>], batch: u64) -> Result<Vec<Row>, StoreError> {
+/// Checks and copies a batch, and builds each object's ledger record (as
+/// received from `source`, at `time_micros`): all of it on the caller's
+/// thread, so the single writer thread only inserts. `batch` only names
+/// the batch in errors.
+pub(crate) fn prepare_batch(
+    objs: &[NewObject<'_>],
+    batch: u64,
+    source: &LedgerSource,
+    time_micros: i64,
+) -> Result<Vec<Row>, StoreError> {
+    let time = format_micros(time_micros);
     objs.iter()
         .enumerate()
         .map(|(index, o)| {
-            prepare(o).map_err(|reason| StoreError::InvalidObject {
+            prepare(o, source, &time).map_err(|reason| StoreError::InvalidObject {
                 batch,
                 index,
                 id: o.id.to_owned(),
@@ -44,7 +57,7 @@ pub(crate) fn prepare_batch(objs: &[NewObject<'_>], batch: u64) -> Result<Vec<Ro
         .collect()
 }
 
-fn prepare(o: &NewObject<'_>) -> Result<Row, String> {
+fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, String> {
     for (name, v) in [
         ("id", o.id),
         ("type", o.type_name),
@@ -60,7 +73,25 @@ fn prepare(o: &NewObject<'_>) -> Result<Row, String> {
     }
     let key = o.modified.or(o.created).unwrap_or("");
     let version = version_key(key).map_err(|e| format!("version timestamp: {e}"))?;
+    let (sha256, raw_sha256) = content_and_raw_hash(o.raw);
+    let (direction, partner) = match source {
+        LedgerSource::Local => (Direction::Local, None),
+        LedgerSource::Partner(p) => (Direction::In, Some(p.clone())),
+    };
+    let leaf = ExchangeRecord {
+        direction,
+        partner,
+        collection: o.collection.to_owned(),
+        object_id: o.id.to_owned(),
+        modified: o.modified.map(str::to_owned),
+        sha256: Hash(raw_sha256).to_hex(),
+        decision: Decision::Stored,
+        time: time.to_owned(),
+    }
+    .to_leaf_bytes();
     Ok(Row {
+        leaf_hash: accord_ledger::leaf_hash(&leaf),
+        leaf,
         collection: o.collection.to_owned(),
         id: o.id.to_owned(),
         type_name: o.type_name.to_owned(),
@@ -70,8 +101,7 @@ fn prepare(o: &NewObject<'_>) -> Result<Row, String> {
         version,
         origin: o.origin.to_owned(),
         markings: o.markings.join(","),
-        sha256: content_hash(o.raw),
-        raw_sha256: Sha256::digest(o.raw.as_bytes()).into(),
+        sha256,
         raw: o.raw.to_owned(),
         idh: id_hash(o.id),
     })
@@ -122,11 +152,25 @@ pub(crate) fn id_hash(id: &str) -> i64 {
 /// pretty-printed or minified has one hash; any other difference (key
 /// order, number spelling, escapes) gives another hash.
 pub(crate) fn content_hash(raw: &str) -> [u8; 32] {
+    content_and_raw_hash(raw).0
+}
+
+/// [`content_hash`] and SHA-256 of the exact bytes of `raw`: one pass over
+/// the bytes when `raw` has no whitespace between tokens (the usual case:
+/// the two are then equal).
+pub(crate) fn content_and_raw_hash(raw: &str) -> ([u8; 32], [u8; 32]) {
     let mut h = Sha256::new();
-    for part in accord_stix::compact::significant_parts(raw) {
+    let mut whole = false;
+    for (i, part) in accord_stix::compact::significant_parts(raw).enumerate() {
+        whole = i == 0 && part.len() == raw.len();
         h.update(part.as_bytes());
     }
-    h.finalize().into()
+    let content: [u8; 32] = h.finalize().into();
+    if whole {
+        (content, content)
+    } else {
+        (content, Sha256::digest(raw.as_bytes()).into())
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +211,21 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(d, e);
         assert_ne!(a, d);
+        for raw in [
+            r#"{"a":"x y","b":[1,2]}"#,
+            "{ \"a\" : \"x y\" }",
+            " {}",
+            "{} ",
+            "",
+        ] {
+            let (c, r) = content_and_raw_hash(raw);
+            assert_eq!(c, content_hash(raw));
+            assert_eq!(
+                r,
+                <[u8; 32]>::from(Sha256::digest(raw.as_bytes())),
+                "{raw:?}"
+            );
+        }
     }
 
     proptest! {

@@ -114,7 +114,32 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         time    INTEGER NOT NULL
     );
     ",
+    // v4: the log's leaves in chunks of up to 256 (see `ledger.rs`): one
+    // row per run of leaves appended together within a 256-leaf block, and
+    // the stored hashes of level 8 and above copied into `ledger_upper`, so
+    // ingest writes one ledger row per 256 objects and a proof reads a few
+    // rows at any log size. `ledger::migrate_v3_rows` moves the v3 rows and
+    // drops the old table in the same transaction.
+    r"
+    CREATE TABLE ledger_chunks (
+        first  INTEGER PRIMARY KEY,
+        n      INTEGER NOT NULL,
+        hashes BLOB NOT NULL,
+        seqs   BLOB NOT NULL,
+        leaves BLOB NOT NULL
+    );
+    CREATE TABLE ledger_upper (
+        idx  INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL
+    );
+    ",
 ];
+
+/// Rust steps run right after a migration's SQL, in its transaction:
+/// (version reached, step).
+const MIGRATION_STEPS: &[(i64, MigrationStep)] = &[(4, crate::ledger::migrate_v3_rows)];
+
+type MigrationStep = fn(&rusqlite::Connection) -> rusqlite::Result<()>;
 
 /// The schema version this build writes.
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -140,6 +165,12 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result
     {
         let to = i as i64 + 1;
         tx.execute_batch(sql)
+            .and_then(|()| {
+                MIGRATION_STEPS
+                    .iter()
+                    .filter(|(v, _)| *v == to)
+                    .try_for_each(|(_, step)| step(&tx))
+            })
             .and_then(|()| tx.pragma_update(None, "user_version", to))
             .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
             .map_err(|source| StoreError::Migrate {

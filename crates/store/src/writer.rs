@@ -15,11 +15,10 @@
 
 use crate::error::{copy_sqlite_error, is_sqlite_full};
 use crate::ledger::{self, LedgerSource};
-use crate::prepare::format_micros;
 use crate::prepare::{Row, prepare_batch};
 use crate::seen::SeenIds;
 use crate::{NewObject, PutOutcome, StoreError, VersionFilter};
-use accord_ledger::{Decision, Direction, ExchangeRecord};
+use accord_ledger::ExchangeRecord;
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -46,8 +45,9 @@ enum Msg {
     Put {
         batch: u64,
         rows: Vec<Row>,
-        source: LedgerSource,
-        records: Vec<Vec<u8>>,
+        /// Leaves that record no stored object (`out` records): JCS
+        /// bytes and leaf hash.
+        records: Vec<(Vec<u8>, accord_ledger::Hash)>,
         reply: Sender<Reply>,
     },
     SetMaxPages {
@@ -216,7 +216,9 @@ impl Writer {
                 id: r.object_id.clone(),
                 reason: format!("ledger record: {e}"),
             })?;
-            leaves.push(r.to_leaf_bytes());
+            let leaf = r.to_leaf_bytes();
+            let hash = accord_ledger::leaf_hash(&leaf);
+            leaves.push((leaf, hash));
         }
         if leaves.is_empty() {
             return Ok(());
@@ -225,7 +227,6 @@ impl Writer {
         self.send(Msg::Put {
             batch,
             rows: Vec::new(),
-            source: LedgerSource::Local,
             records: leaves,
             reply,
         })?;
@@ -248,12 +249,11 @@ impl Writer {
     /// when the writer thread is gone.
     pub fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
-        let rows = prepare_batch(objs, batch)?;
+        let rows = prepare_batch(objs, batch, &self.source, now_micros())?;
         let (reply, rx) = crossbeam_channel::bounded(1);
         self.send(Msg::Put {
             batch,
             rows,
-            source: self.source.clone(),
             records: Vec::new(),
             reply,
         })?;
@@ -364,8 +364,7 @@ struct WriterState {
 struct Put {
     batch: u64,
     rows: Vec<Row>,
-    source: LedgerSource,
-    records: Vec<Vec<u8>>,
+    records: Vec<(Vec<u8>, accord_ledger::Hash)>,
     reply: Sender<Reply>,
 }
 
@@ -440,7 +439,6 @@ impl WriterState {
                     Msg::Put {
                         batch,
                         rows,
-                        source,
                         records,
                         reply,
                     } => {
@@ -448,7 +446,6 @@ impl WriterState {
                         group.push(Put {
                             batch,
                             rows,
-                            source,
                             records,
                             reply,
                         });
@@ -642,8 +639,8 @@ impl WriterState {
         let mut added: HashMap<i64, i64> = HashMap::new();
         let mut all = Vec::with_capacity(group.len());
         // The ledger leaves of this transaction, with the object seq each
-        // records.
-        let mut leaves: Vec<(Vec<u8>, Option<i64>)> = Vec::new();
+        // records (built and hashed by the submitters).
+        let mut leaves: Vec<ledger::NewLeaf<'_>> = Vec::new();
         {
             let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
             let mut existing = self.conn.prepare_cached(EXISTING_SQL)?;
@@ -702,10 +699,18 @@ impl WriterState {
                     self.seen.insert(r.idh);
                     *added.entry(coll).or_default() += 1;
                     let seq = self.conn.last_insert_rowid();
-                    leaves.push((stored_record(r, &put.source, date), Some(seq)));
+                    leaves.push(ledger::NewLeaf {
+                        bytes: &r.leaf,
+                        hash: r.leaf_hash,
+                        seq: Some(seq),
+                    });
                     outcomes.push(PutOutcome::Stored { seq });
                 }
-                leaves.extend(put.records.iter().map(|l| (l.clone(), None)));
+                leaves.extend(put.records.iter().map(|(bytes, hash)| ledger::NewLeaf {
+                    bytes,
+                    hash: *hash,
+                    seq: None,
+                }));
                 all.push(outcomes);
             }
             let mut bump = self.conn.prepare_cached(
@@ -755,25 +760,6 @@ fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
         }
     }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-}
-
-/// The JCS bytes of the ledger record of a stored object.
-fn stored_record(r: &Row, source: &LedgerSource, date_added: i64) -> Vec<u8> {
-    let (direction, partner) = match source {
-        LedgerSource::Local => (Direction::Local, None),
-        LedgerSource::Partner(p) => (Direction::In, Some(p.clone())),
-    };
-    ExchangeRecord {
-        direction,
-        partner,
-        collection: r.collection.clone(),
-        object_id: r.id.clone(),
-        modified: r.modified.clone(),
-        sha256: accord_ledger::Hash(r.raw_sha256).to_hex(),
-        decision: Decision::Stored,
-        time: format_micros(date_added),
-    }
-    .to_leaf_bytes()
 }
 
 fn now_micros() -> i64 {

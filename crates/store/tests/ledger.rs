@@ -125,16 +125,31 @@ fn tampering_behind_the_store_is_named() {
         .collect();
     store.put_batch(&borrow(&objs)).unwrap();
     let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    // The 50 leaves are one chunk (first = 0).
+    let (leaves, seqs): (Vec<u8>, Vec<u8>) = conn
+        .query_row(
+            "SELECT leaves, seqs FROM ledger_chunks WHERE first = 0",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
     // A rewritten record: the leaf no longer hashes to its stored hash.
+    let mut parts: Vec<Vec<u8>> = leaves.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    assert_eq!(parts.len(), 50);
+    parts[17] = String::from_utf8(parts[17].clone())
+        .unwrap()
+        .replace("local", "local ")
+        .into_bytes();
     conn.execute(
-        "UPDATE ledger SET leaf = replace(leaf, 'local', 'local ') WHERE idx = 17",
-        [],
+        "UPDATE ledger_chunks SET leaves = ?1 WHERE first = 0",
+        [parts.join(&b'\n')],
     )
     .unwrap();
     // An object rewritten behind the log: its record's sha256 no longer matches.
+    let seq33 = i64::from_le_bytes(seqs[33 * 8..34 * 8].try_into().unwrap());
     conn.execute(
-        "UPDATE objects SET raw = replace(raw, 'Malicious', 'Harmless') WHERE seq = (SELECT seq FROM ledger WHERE idx = 33)",
-        [],
+        "UPDATE objects SET raw = replace(raw, 'Malicious', 'Harmless') WHERE seq = ?1",
+        [seq33],
     )
     .unwrap();
     let check = store.ledger_check().unwrap();
