@@ -60,8 +60,22 @@ pub enum LedgerSource {
 }
 
 /// The stored hashes of the ledger, read through one connection (the
-/// writer's, inside its transaction, or a reader's).
-pub(crate) struct ConnHashes<'a>(pub &'a Connection);
+/// writer's, inside its transaction, or a reader's). Chunks read are kept
+/// for the life of the value (one proof, one append), so a second read in
+/// the same block costs no query.
+pub(crate) struct ConnHashes<'a> {
+    conn: &'a Connection,
+    chunks: std::cell::RefCell<Vec<ChunkHashes>>,
+}
+
+impl<'a> ConnHashes<'a> {
+    pub(crate) fn new(conn: &'a Connection) -> ConnHashes<'a> {
+        ConnHashes {
+            conn,
+            chunks: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+}
 
 /// The leaf whose append completes stored hash `index`.
 fn completing_leaf(index: u64) -> u64 {
@@ -83,6 +97,25 @@ fn hash_at(blob: &[u8], pos: u64) -> rusqlite::Result<Hash> {
     Hash::from_slice(h).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
     })
+}
+
+/// `SELECT idx, hash FROM ledger_upper WHERE idx IN (?, …)` with `arity`
+/// parameters (8, 24 or 64).
+fn upper_sql(arity: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        [8, 24, 64].map(|n| {
+            format!(
+                "SELECT idx, hash FROM ledger_upper WHERE idx IN ({})",
+                vec!["?"; n].join(",")
+            )
+        })
+    });
+    match arity {
+        0..=8 => &sql[0],
+        9..=24 => &sql[1],
+        _ => &sql[2],
+    }
 }
 
 /// A chunk's `first`, `n` and `hashes`.
@@ -127,12 +160,21 @@ impl HashReader for ConnHashes<'_> {
             keys.dedup();
             let mut found: Vec<(i64, Vec<u8>)> = Vec::with_capacity(keys.len());
             for chunk in keys.chunks(64) {
-                let sql = format!(
-                    "SELECT idx, hash FROM ledger_upper WHERE idx IN ({})",
-                    vec!["?"; chunk.len()].join(",")
-                );
-                let mut st = self.0.prepare_cached(&sql)?;
-                let mut q = st.query(rusqlite::params_from_iter(chunk.iter()))?;
+                // The list is padded (repeating its last key) to one of
+                // three lengths, so three cached statements serve every
+                // read: preparing one costs more than the read itself.
+                let arity = [8, 24, 64]
+                    .into_iter()
+                    .find(|&a| a >= chunk.len())
+                    .unwrap_or(64);
+                let mut st = self.conn.prepare_cached(upper_sql(arity))?;
+                let last = *chunk.last().unwrap_or(&0);
+                let padded = chunk
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat(last))
+                    .take(arity);
+                let mut q = st.query(rusqlite::params_from_iter(padded))?;
                 while let Some(r) = q.next()? {
                     found.push((r.get(0)?, r.get(1)?));
                 }
@@ -147,7 +189,7 @@ impl HashReader for ConnHashes<'_> {
         }
         // Lower levels: the chunks of the leaves that complete them (a
         // proof's all lie in one or two 256-leaf blocks).
-        let mut chunks: Vec<ChunkHashes> = Vec::new();
+        let mut chunks = self.chunks.borrow_mut();
         for (pos, &i) in indexes.iter().enumerate() {
             if out[pos].is_some() {
                 continue;
@@ -159,7 +201,7 @@ impl HashReader for ConnHashes<'_> {
             {
                 Some(c) => c,
                 None => {
-                    chunks.push(chunk_hashes_of(self.0, leaf)?.ok_or_else(not_stored)?);
+                    chunks.push(chunk_hashes_of(self.conn, leaf)?.ok_or_else(not_stored)?);
                     chunks.len() - 1
                 }
             };
@@ -209,7 +251,7 @@ pub(crate) fn append(
         }));
     }
     let appended = append_leaf_hashes(
-        &ConnHashes(conn),
+        &ConnHashes::new(conn),
         size,
         leaves.iter().map(|l| l.hash).collect(),
     )
@@ -484,7 +526,7 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Read`] (also when `size` exceeds the log).
     pub fn ledger_root(&self, size: u64) -> Result<Hash, StoreError> {
-        tree_root(&ConnHashes(self.read_conn()), size)
+        tree_root(&ConnHashes::new(self.read_conn()), size)
             .map_err(|e| self.proof_err(&format!("the ledger root at size {size}"), e))
     }
 
@@ -498,8 +540,8 @@ impl SqliteStore {
             .unchecked_transaction()
             .map_err(self.lerr("a read transaction"))?;
         let size = size_of(&tx).map_err(self.lerr("the ledger size"))?;
-        let root =
-            tree_root(&ConnHashes(&tx), size).map_err(|e| self.proof_err("the ledger root", e))?;
+        let root = tree_root(&ConnHashes::new(&tx), size)
+            .map_err(|e| self.proof_err("the ledger root", e))?;
         Ok((size, root))
     }
 
@@ -555,7 +597,13 @@ impl SqliteStore {
         size: u64,
     ) -> Result<(Hash, Vec<Hash>), StoreError> {
         let what = format!("the inclusion proof of leaf {index} at size {size}");
-        let r = ConnHashes(self.read_conn());
+        // One read transaction: one snapshot, and the locks taken once
+        // rather than per statement.
+        let tx = self
+            .read_conn()
+            .unchecked_transaction()
+            .map_err(self.lerr("a read transaction"))?;
+        let r = ConnHashes::new(&tx);
         let proof = inclusion_proof(&r, index, size).map_err(|e| self.proof_err(&what, e))?;
         let leaf = r
             .read_hashes(&[stored_hash_index(0, index)])
@@ -573,7 +621,11 @@ impl SqliteStore {
         first: u64,
         second: u64,
     ) -> Result<Vec<Hash>, StoreError> {
-        consistency_proof(&ConnHashes(self.read_conn()), first, second).map_err(|e| {
+        let tx = self
+            .read_conn()
+            .unchecked_transaction()
+            .map_err(self.lerr("a read transaction"))?;
+        consistency_proof(&ConnHashes::new(&tx), first, second).map_err(|e| {
             self.proof_err(
                 &format!("the consistency proof from {first} to {second}"),
                 e,
@@ -609,7 +661,7 @@ impl SqliteStore {
                 if shift >= 64 || need > size {
                     return Ok(None);
                 }
-                accord_ledger::tiles::tile_bytes(&ConnHashes(self.read_conn()), tile)
+                accord_ledger::tiles::tile_bytes(&ConnHashes::new(self.read_conn()), tile)
                     .map(Some)
                     .map_err(|e| self.proof_err(&format!("tile {}", tile.path()), e))
             }
@@ -798,6 +850,33 @@ impl SqliteStore {
             hashes,
             problems,
         })
+    }
+
+    /// Appends `leaves` as they are (not exchange records) in one
+    /// transaction of its own, and returns the new size. Only for building
+    /// large benchmark fixtures (a 10⁸-leaf log of real records would not
+    /// fit on the benchmark machine's disk); a node never calls it.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (the write failed).
+    #[cfg(feature = "bench-fixtures")]
+    pub fn ledger_append_synthetic(&self, leaves: &[Vec<u8>]) -> Result<u64, StoreError> {
+        let mut conn = self.meta_conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(self.lerr("a write transaction"))?;
+        let size = size_of(&tx).map_err(self.lerr("the ledger size"))?;
+        let new: Vec<NewLeaf<'_>> = leaves
+            .iter()
+            .map(|l| NewLeaf {
+                bytes: l,
+                hash: accord_ledger::leaf_hash(l),
+                seq: None,
+            })
+            .collect();
+        let appended = append(&tx, size, &new).map_err(self.lerr("appending leaves"))?;
+        tx.commit().map_err(self.lerr("committing leaves"))?;
+        Ok(appended.new_size)
     }
 
     /// Saves a signed checkpoint of this log (idempotent per size).
@@ -1019,7 +1098,7 @@ mod tests {
         assert_eq!(size_of(&conn).unwrap(), size);
         let all: Vec<u64> = (0..appended.hashes.len() as u64).collect();
         assert_eq!(
-            ConnHashes(&conn).read_hashes(&all).unwrap(),
+            ConnHashes::new(&conn).read_hashes(&all).unwrap(),
             appended.hashes
         );
         // Chunks stop at 256-leaf boundaries.
@@ -1080,11 +1159,11 @@ mod tests {
         let expected = append_leaves(&[][..], 0, &all_leaves).unwrap();
         let all: Vec<u64> = (0..expected.hashes.len() as u64).collect();
         assert_eq!(
-            ConnHashes(&conn).read_hashes(&all).unwrap(),
+            ConnHashes::new(&conn).read_hashes(&all).unwrap(),
             expected.hashes
         );
         assert_eq!(
-            tree_root(&ConnHashes(&conn), size).unwrap(),
+            tree_root(&ConnHashes::new(&conn), size).unwrap(),
             tree_root(&expected.hashes[..], size).unwrap()
         );
         let crossing: i64 = conn
@@ -1096,7 +1175,7 @@ mod tests {
             .unwrap();
         assert_eq!(crossing, 0);
         assert!(
-            ConnHashes(&conn)
+            ConnHashes::new(&conn)
                 .read_hashes(&[expected.hashes.len() as u64])
                 .is_err()
         );

@@ -156,3 +156,37 @@ fn tampering_behind_the_store_is_named() {
     let idx: Vec<u64> = check.problems.iter().map(|p| p.index).collect();
     assert_eq!(idx, vec![17, 17, 33], "{:?}", check.problems);
 }
+
+#[test]
+fn a_rewritten_upper_level_hash_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let objs: Vec<_> = (0..300)
+        .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
+        .collect();
+    store.put_batch(&borrow(&objs)).unwrap();
+    assert!(store.ledger_check().unwrap().problems.is_empty());
+    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    // Leaf 255 completes the first level-8 subtree: its copy is the one
+    // upper-level row.
+    let n = conn
+        .execute("UPDATE ledger_upper SET hash = zeroblob(32)", [])
+        .unwrap();
+    assert_eq!(n, 1);
+    let check = store.ledger_check().unwrap();
+    let idx: Vec<u64> = check.problems.iter().map(|p| p.index).collect();
+    assert_eq!(idx, vec![255], "{:?}", check.problems);
+    assert!(
+        check.problems[0].reason.contains("level 8"),
+        "{:?}",
+        check.problems
+    );
+    conn.execute("DELETE FROM ledger_upper", []).unwrap();
+    let check = store.ledger_check().unwrap();
+    assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
+    assert!(
+        check.problems[0].reason.contains("missing"),
+        "{:?}",
+        check.problems
+    );
+}
