@@ -66,6 +66,7 @@ pub enum LedgerSource {
 pub(crate) struct ConnHashes<'a> {
     conn: &'a Connection,
     chunks: std::cell::RefCell<Vec<ChunkHashes>>,
+    upper: Option<&'a UpperCache>,
 }
 
 impl<'a> ConnHashes<'a> {
@@ -73,9 +74,33 @@ impl<'a> ConnHashes<'a> {
         ConnHashes {
             conn,
             chunks: std::cell::RefCell::new(Vec::new()),
+            upper: None,
+        }
+    }
+
+    /// Reads through `cache` for the upper levels. Only for a reader's
+    /// connection: it sees committed hashes only, and a committed stored
+    /// hash never changes (the log is append-only).
+    pub(crate) fn cached(conn: &'a Connection, cache: &'a UpperCache) -> ConnHashes<'a> {
+        ConnHashes {
+            upper: Some(cache),
+            ..ConnHashes::new(conn)
         }
     }
 }
+
+/// Upper-level stored hashes already read, shared by the read connections
+/// of one store. The hashes near the top of the tree are on every proof's
+/// path (and the right edge on every proof at the current size), so most
+/// of a proof's upper reads are answered here; the rest cost one query.
+/// Bounded: cleared when it reaches [`UPPER_CACHE_MAX`] entries.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UpperCache(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, Hash>>>,
+);
+
+/// At most this many cached hashes (~50 MB).
+const UPPER_CACHE_MAX: usize = 1 << 20;
 
 /// The leaf whose append completes stored hash `index`.
 fn completing_leaf(index: u64) -> u64 {
@@ -148,12 +173,23 @@ impl HashReader for ConnHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, rusqlite::Error> {
         let mut out: Vec<Option<Hash>> = vec![None; indexes.len()];
         // Upper levels: one query on the small table.
-        let upper: Vec<(usize, i64)> = indexes
+        let mut upper: Vec<(usize, i64)> = indexes
             .iter()
             .enumerate()
             .filter(|(_, i)| split_stored_hash_index(**i).0 >= UPPER_LEVEL)
             .map(|(pos, &i)| to_i64(i).map(|i| (pos, i)))
             .collect::<Result<_, _>>()?;
+        if let Some(cache) = self.upper
+            && let Ok(map) = cache.0.lock()
+        {
+            upper.retain(|&(pos, i)| match map.get(&i.cast_unsigned()) {
+                Some(h) => {
+                    out[pos] = Some(*h);
+                    false
+                }
+                None => true,
+            });
+        }
         if !upper.is_empty() {
             let mut keys: Vec<i64> = upper.iter().map(|(_, i)| *i).collect();
             keys.sort_unstable();
@@ -180,11 +216,23 @@ impl HashReader for ConnHashes<'_> {
                 }
             }
             found.sort_unstable_by_key(|(i, _)| *i);
-            for (pos, i) in upper {
+            for &(pos, i) in &upper {
                 let k = found
                     .binary_search_by_key(&i, |(i, _)| *i)
                     .map_err(|_| not_stored())?;
                 out[pos] = Some(hash_at(&found[k].1, 0)?);
+            }
+            if let Some(cache) = self.upper
+                && let Ok(mut map) = cache.0.lock()
+            {
+                if map.len() + upper.len() > UPPER_CACHE_MAX {
+                    map.clear();
+                }
+                for (pos, i) in upper {
+                    if let Some(h) = out[pos] {
+                        map.insert(i.cast_unsigned(), h);
+                    }
+                }
             }
         }
         // Lower levels: the chunks of the leaves that complete them (a
@@ -526,8 +574,11 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Read`] (also when `size` exceeds the log).
     pub fn ledger_root(&self, size: u64) -> Result<Hash, StoreError> {
-        tree_root(&ConnHashes::new(self.read_conn()), size)
-            .map_err(|e| self.proof_err(&format!("the ledger root at size {size}"), e))
+        tree_root(
+            &ConnHashes::cached(self.read_conn(), self.upper_cache()),
+            size,
+        )
+        .map_err(|e| self.proof_err(&format!("the ledger root at size {size}"), e))
     }
 
     /// The current size and root, read in one snapshot.
@@ -540,7 +591,7 @@ impl SqliteStore {
             .unchecked_transaction()
             .map_err(self.lerr("a read transaction"))?;
         let size = size_of(&tx).map_err(self.lerr("the ledger size"))?;
-        let root = tree_root(&ConnHashes::new(&tx), size)
+        let root = tree_root(&ConnHashes::cached(&tx, self.upper_cache()), size)
             .map_err(|e| self.proof_err("the ledger root", e))?;
         Ok((size, root))
     }
@@ -603,7 +654,7 @@ impl SqliteStore {
             .read_conn()
             .unchecked_transaction()
             .map_err(self.lerr("a read transaction"))?;
-        let r = ConnHashes::new(&tx);
+        let r = ConnHashes::cached(&tx, self.upper_cache());
         let proof = inclusion_proof(&r, index, size).map_err(|e| self.proof_err(&what, e))?;
         let leaf = r
             .read_hashes(&[stored_hash_index(0, index)])
@@ -625,12 +676,14 @@ impl SqliteStore {
             .read_conn()
             .unchecked_transaction()
             .map_err(self.lerr("a read transaction"))?;
-        consistency_proof(&ConnHashes::new(&tx), first, second).map_err(|e| {
-            self.proof_err(
-                &format!("the consistency proof from {first} to {second}"),
-                e,
-            )
-        })
+        consistency_proof(&ConnHashes::cached(&tx, self.upper_cache()), first, second).map_err(
+            |e| {
+                self.proof_err(
+                    &format!("the consistency proof from {first} to {second}"),
+                    e,
+                )
+            },
+        )
     }
 
     /// The bytes of a C2SP tile or entry bundle, if the log has grown far
@@ -661,9 +714,12 @@ impl SqliteStore {
                 if shift >= 64 || need > size {
                     return Ok(None);
                 }
-                accord_ledger::tiles::tile_bytes(&ConnHashes::new(self.read_conn()), tile)
-                    .map(Some)
-                    .map_err(|e| self.proof_err(&format!("tile {}", tile.path()), e))
+                accord_ledger::tiles::tile_bytes(
+                    &ConnHashes::cached(self.read_conn(), self.upper_cache()),
+                    tile,
+                )
+                .map(Some)
+                .map_err(|e| self.proof_err(&format!("tile {}", tile.path()), e))
             }
         }
     }
