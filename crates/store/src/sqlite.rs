@@ -11,6 +11,8 @@ use crate::{
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -48,6 +50,10 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     read: Connection,
+    /// Collection ids already read: a collection's id never changes once
+    /// committed (collections are never deleted), so each read need not
+    /// look it up in a statement (and a read transaction) of its own.
+    coll_ids: RefCell<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -89,7 +95,12 @@ impl SqliteStore {
             writer.set_max_size_bytes(opts.max_size_bytes)?;
         }
         let read = open_reader(&path)?;
-        Ok(SqliteStore { path, writer, read })
+        Ok(SqliteStore {
+            path,
+            writer,
+            read,
+            coll_ids: RefCell::default(),
+        })
     }
 
     /// Another handle on the same database, for another thread: it shares
@@ -103,6 +114,7 @@ impl SqliteStore {
             path: self.path.clone(),
             writer: self.writer.clone(),
             read: open_reader(&self.path)?,
+            coll_ids: RefCell::default(),
         })
     }
 
@@ -128,10 +140,18 @@ impl SqliteStore {
     }
 
     fn coll_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        self.read
+        if let Some(&c) = self.coll_ids.borrow().get(name) {
+            return Ok(Some(c));
+        }
+        let c: Option<i64> = self
+            .read
             .prepare_cached("SELECT coll_id FROM collections WHERE name = ?1")
             .and_then(|mut st| st.query_row([name], |r| r.get(0)).optional())
-            .map_err(self.read_err(format!("collection `{name}`")))
+            .map_err(self.read_err(format!("collection `{name}`")))?;
+        if let Some(c) = c {
+            self.coll_ids.borrow_mut().insert(name.to_owned(), c);
+        }
+        Ok(c)
     }
 
     /// The SQL and parameters of each sub-query of `q`; `None` when the
@@ -561,6 +581,18 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
         .map_err(open_err)?;
     conn.pragma_update(None, "cache_size", -65_536)
         .map_err(open_err)?;
+    // The query planner stability guarantee: a plan never depends on the
+    // values bound. Without it SQLite marks `LIMIT ?` (and `= ?` compared
+    // with 0 or 1, such as the first collection's `coll_id`) as
+    // "re-prepare when rebound", and since the statement cache clears the
+    // bindings, every reuse of a cached read statement parsed and planned
+    // it again (half the CPU of a point read). The reads name their
+    // indexes (`INDEXED BY`), so no plan is lost.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(open_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
