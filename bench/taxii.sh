@@ -10,19 +10,28 @@
 #    `accord serve`: POST envelopes of 1,000 from 1, 2 and 4 clients; then
 #    GET match[id] on a 1,000,000-object store from 200 concurrent clients,
 #    unpaced (closed loop) and paced at 2,000 requests/s.
+#
+#   ONLY=get-id bash bench/taxii.sh   # only the GET match[id] part (~2 min):
+#       3 closed-loop runs, then 3 runs at each rate of RATES (default 2000)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 build_accord
 (cd "$ROOT" && cargo build --release --locked -p accord-node --example taxii_load >&2)
+# The builds go to CARGO_TARGET_DIR when it is set.
+ACCORD="${CARGO_TARGET_DIR:-$ROOT/target}/release/accord"
+ONLY="${ONLY:-}"
+RATES="${RATES:-2000}"
 PY="$(peer_python)"
-"$PY" -c 'import gunicorn' 2>/dev/null || "$ROOT/.venv/bin/pip" install -q gunicorn==27.0.1 >&2
-LOAD="$ROOT/target/release/examples/taxii_load"
+[ -n "$ONLY" ] || "$PY" -c 'import gunicorn' 2>/dev/null || "$ROOT/.venv/bin/pip" install -q gunicorn==27.0.1 >&2
+LOAD="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/taxii_load"
 J1M="$DATA/indicators-1m.jsonl"
 [ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
 OUT="$RUN_DIR/taxii.txt"
 {
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
-  echo "== taxii2-client: Accord vs medallion (same run)"
-  "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 3 --runs-get 3 --runs-get-medallion 1 | head -12
+  if [ -z "$ONLY" ]; then
+    echo "== taxii2-client: Accord vs medallion (same run)"
+    "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 3 --runs-get 3 --runs-get-medallion 1 | head -12
+  fi
 
   W=$(mktemp -d "$DATA/taxii.XXXX")
   PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -46,18 +55,27 @@ read = ["*"]
 write = ["*"]
 TOML
   URL="http://127.0.0.1:$PORT/api1/collections/$COLL/"
-  echo "== native client: POST (durable), fresh store"
-  RUST_LOG=warn "$ACCORD" serve --config "$W/accord.toml" > "$W/log" 2>&1 & SRV=$!
-  sleep 1
-  for c in 1 2 4; do "$LOAD" post "$URL" bench bench-secret 50000 1000 "$c"; done
-  kill "$SRV"; wait "$SRV" || true
+  if [ -z "$ONLY" ]; then
+    echo "== native client: POST (durable), fresh store"
+    RUST_LOG=warn "$ACCORD" serve --config "$W/accord.toml" > "$W/log" 2>&1 & SRV=$!
+    sleep 1
+    for c in 1 2 4; do "$LOAD" post "$URL" bench bench-secret 50000 1000 "$c"; done
+    kill "$SRV"; wait "$SRV" || true
+  fi
   echo "== native client: GET match[id] on a 1,000,000-object store"
   "$ACCORD" ingest --no-progress --data "$W/store" --collection bench "$J1M" 2>&1 | tail -1
   RUST_LOG=warn "$ACCORD" serve --config "$W/accord.toml" > "$W/log" 2>&1 & SRV=$!
   sleep 1
   "$LOAD" get-id "$URL" bench bench-secret "$J1M" 2000 200 >/dev/null   # warm up: connections, password cache
-  "$LOAD" get-id "$URL" bench bench-secret "$J1M" 40000 200
-  "$LOAD" get-id "$URL" bench bench-secret "$J1M" 16000 200 2000
+  if [ -z "$ONLY" ]; then
+    "$LOAD" get-id "$URL" bench bench-secret "$J1M" 40000 200
+    "$LOAD" get-id "$URL" bench bench-secret "$J1M" 16000 200 2000
+  else
+    for i in 1 2 3; do RUST_LOG=warn "$LOAD" get-id "$URL" bench bench-secret "$J1M" 40000 200; done
+    for r in $RATES; do
+      for i in 1 2 3; do RUST_LOG=warn "$LOAD" get-id "$URL" bench bench-secret "$J1M" $((r * 8)) 200 "$r"; done
+    done
+  fi
   kill "$SRV"; wait "$SRV" || true
   rm -rf "$W"
 } 2>&1 | tee "$OUT"

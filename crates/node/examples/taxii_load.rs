@@ -13,7 +13,9 @@
 //! from CLIENTS concurrent clients, printing latency percentiles: as fast as
 //! the server answers (closed loop), or at RATE requests/s in all (each
 //! client paced), which shows the latency at a given load rather than the
-//! queueing of a saturated server.
+//! queueing of a saturated server. `get-id` speaks plain HTTP/1.1 itself
+//! (keep-alive, one connection per client), so that the load tool costs
+//! little of the CPU it shares with the server.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -107,6 +109,91 @@ async fn post(
     );
 }
 
+/// A minimal HTTP/1.1 keep-alive client for `get-id`: one connection, one
+/// request at a time, requests written from a reused buffer and responses
+/// read by `Content-Length`. reqwest costs several times the server's own
+/// CPU per request, and the load tool shares the cores with the server.
+struct RawClient {
+    addr: String,
+    conn: Option<tokio::net::TcpStream>,
+    req: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    fn new(addr: &str) -> RawClient {
+        RawClient {
+            addr: addr.to_owned(),
+            conn: None,
+            req: Vec::with_capacity(512),
+            buf: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Sends the request in `self.req` and returns the status and the body's
+    /// length; reconnects once if the server closed an idle connection.
+    async fn send(&mut self) -> std::io::Result<(u16, usize)> {
+        for attempt in 0..2 {
+            if self.conn.is_none() {
+                let c = tokio::net::TcpStream::connect(&self.addr).await?;
+                c.set_nodelay(true)?;
+                self.conn = Some(c);
+            }
+            match self.round_trip().await {
+                Ok(r) => return Ok(r),
+                Err(e) if attempt == 0 && self.buf.is_empty() => {
+                    let _ = e;
+                    self.conn = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!()
+    }
+
+    async fn round_trip(&mut self) -> std::io::Result<(u16, usize)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
+        self.buf.clear();
+        let conn = self.conn.as_mut().ok_or_else(|| bad("no connection"))?;
+        conn.write_all(&self.req).await?;
+        let mut chunk = [0u8; 16 * 1024];
+        let (head_end, status, len) = loop {
+            let n = conn.read(&mut chunk).await?;
+            if n == 0 {
+                self.conn = None;
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..i]).map_err(|_| bad("head"))?;
+                let status: u16 = head
+                    .get(9..12)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| bad("status line"))?;
+                let len = head
+                    .split("\r\n")
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .ok_or_else(|| bad("no Content-Length"))?;
+                break (i + 4, status, len);
+            }
+        };
+        while self.buf.len() < head_end + len {
+            let n = conn.read(&mut chunk).await?;
+            if n == 0 {
+                self.conn = None;
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        Ok((status, len))
+    }
+}
+
 async fn get_id(
     url: String,
     user: String,
@@ -116,6 +203,8 @@ async fn get_id(
     clients: usize,
     rate: Option<f64>,
 ) {
+    use base64::Engine as _;
+    use std::io::Write as _;
     let text = std::fs::read_to_string(&ids_file).expect("read ids file");
     let ids: Vec<String> = text
         .lines()
@@ -125,22 +214,30 @@ async fn get_id(
             Some(l[i..end].to_owned())
         })
         .collect();
+    drop(text);
     assert!(!ids.is_empty(), "no ids in {ids_file}");
+    let rest = url
+        .strip_prefix("http://")
+        .expect("get-id speaks plain http:// only");
+    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+    // Everything but the id, as the request is written.
+    let head = Arc::new((
+        format!("GET {path}objects/?match%5Bid%5D="),
+        format!(
+            " HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nAccept: {TAXII}\r\n\r\n"
+        ),
+    ));
+    let addr = Arc::new(addr.to_owned());
     let ids = Arc::new(ids);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for k in 0..clients {
-        let (ids, next, url, user, pw) = (
-            ids.clone(),
-            next.clone(),
-            url.clone(),
-            user.clone(),
-            pw.clone(),
-        );
+        let (ids, next, head, addr) = (ids.clone(), next.clone(), head.clone(), addr.clone());
         tasks.push(tokio::spawn(async move {
-            let c = client();
-            let mut lat = Vec::new();
+            let mut c = RawClient::new(&addr);
+            let mut lat = Vec::with_capacity(requests / clients + 1);
             let mut pace = rate.map(|r| {
                 // Clients start spread over one period, so the load is even, not in bursts.
                 let period = Duration::from_secs_f64(clients as f64 / r);
@@ -159,19 +256,13 @@ async fn get_id(
                 }
                 // Spread over the whole store, deterministically.
                 let id = &ids[(i.wrapping_mul(2_654_435_761)) % ids.len()];
+                c.req.clear();
+                let _ = write!(c.req, "{}{id}{}", head.0, head.1);
                 let t = Instant::now();
-                let r = c
-                    .get(format!("{url}objects/"))
-                    .query(&[("match[id]", id.as_str())])
-                    .basic_auth(&user, Some(&pw))
-                    .header("Accept", TAXII)
-                    .send()
-                    .await
-                    .expect("GET");
-                assert_eq!(r.status(), 200);
-                let body = r.bytes().await.expect("body");
+                let (status, len) = c.send().await.expect("GET");
                 lat.push(t.elapsed());
-                assert!(body.len() > 100, "object {id} came back");
+                assert_eq!(status, 200, "GET {id} answered {status}");
+                assert!(len > 100, "object {id} came back");
             }
             lat
         }));

@@ -16,18 +16,18 @@
 //! - Witnessing ([`witness_partner`]) and auditing ([`audit_partner`]) a
 //!   partner's log, run by `accord sync` and `accord ledger audit`.
 //! - Objects sent are logged as `out` records before the response leaves
-//!   ([`log_sent`]).
+//!   (`server::log_sent`, through one appending thread).
 
 use crate::client::Auth;
 use crate::config::{Config, PartnerConfig};
 use crate::error::ApiError;
 use crate::server::AppState;
 use accord_ledger::{
-    Checkpoint, Decision, Direction, ExchangeRecord, Hash, LogSigner, LogVerifier,
-    SignedCheckpoint, Tile, TiledReader, WitnessOutcome, WitnessSigner, WitnessVerifier,
-    verify_consistency, witness_checkpoint,
+    Checkpoint, Direction, ExchangeRecord, Hash, LogSigner, LogVerifier, SignedCheckpoint, Tile,
+    TiledReader, WitnessOutcome, WitnessSigner, WitnessVerifier, verify_consistency,
+    witness_checkpoint,
 };
-use accord_store::{SqliteStore, StoreError, StoredObject};
+use accord_store::{SqliteStore, StoreError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -602,49 +602,12 @@ async fn cosignature(
     Ok(json(&serde_json::json!({ "accepted": names })))
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     accord_stix::Timestamp::from_unix(i64::try_from(d.as_secs()).unwrap_or(0), d.subsec_nanos())
         .format(6)
-}
-
-/// Logs objects about to be sent to `account` as `out` records (decision
-/// `sent`), durably, before the response leaves.
-///
-/// # Errors
-/// 500 when the records cannot be written: nothing is sent unlogged.
-pub async fn log_sent(
-    s: &Arc<AppState>,
-    account: &str,
-    collection_id: &str,
-    objects: &[StoredObject],
-) -> Result<(), ApiError> {
-    if objects.is_empty() {
-        return Ok(());
-    }
-    let time = now_rfc3339();
-    let account = s.ledger.partner_label(account);
-    let account = account.as_str();
-    let records: Vec<ExchangeRecord> = objects
-        .iter()
-        .map(|o| ExchangeRecord {
-            direction: Direction::Out,
-            partner: Some(account.to_owned()),
-            collection: collection_id.to_owned(),
-            object_id: o.id.clone(),
-            modified: o.modified.clone(),
-            sha256: Hash(<sha2::Sha256 as sha2::Digest>::digest(o.raw.as_bytes()).into()).to_hex(),
-            decision: Decision::Sent,
-            time: time.clone(),
-        })
-        .collect();
-    let writer = s.writer().clone();
-    tokio::task::spawn_blocking(move || writer.log_records(&records))
-        .await
-        .map_err(|e| ApiError::internal("logging objects sent", &e))?
-        .map_err(|e| ApiError::internal("logging objects sent", &e))
 }
 
 // ---------------------------------------------------------------------------

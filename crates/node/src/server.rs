@@ -1,10 +1,13 @@
 //! The TAXII 2.1 server: every endpoint of TAXII 2.1 §4 and §5 over the store.
 //!
 //! Pages are read from the store's indexes in sequence order and written as
-//! the objects' exact stored bytes. Store calls are synchronous (SQLite), so
-//! they run on tokio's blocking pool, each with a read connection from a
-//! small pool; writes go through the store's group-commit writer, so
-//! concurrent POSTs share transactions.
+//! the objects' exact stored bytes. Store calls are synchronous (SQLite):
+//! a point read (a few `match[id]` rows, a few microseconds on the id
+//! index) runs right on the async worker with a pooled read connection,
+//! since any hand-off costs more than the read; every longer read runs on
+//! tokio's blocking pool. Writes go through the store's group-commit
+//! writer, so concurrent POSTs share transactions, and the `out` records of
+//! concurrent GETs are gathered by one thread into one ledger append.
 
 use crate::auth::{Accounts, AuthError, Caller};
 use crate::config::{CollectionConfig, Config};
@@ -14,9 +17,11 @@ use crate::taxii::{
     ApiRoot, Collection, Collections, Discovery, Manifest, ManifestRecord, STIX_MEDIA_TYPE, Status,
     StatusDetails, TAXII_MEDIA_TYPE, Versions,
 };
+use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
 use accord_stix::{Object, is_valid, validate_object};
 use accord_store::{
-    NewObject, ObjectMeta, Page, PutOutcome, SqliteStore, Store, StoreError, VersionFilter, Writer,
+    NewObject, ObjectMeta, Page, PutOutcome, SqliteStore, Store, StoreError, StoredObject,
+    VersionFilter, Writer,
 };
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -40,6 +45,7 @@ pub struct AppState {
     accounts: Accounts,
     pool: StorePool,
     writer: Writer,
+    sent_log: SentLog,
     statuses: Mutex<StatusLog>,
     pub(crate) ledger: crate::ledger_api::LedgerState,
 }
@@ -88,6 +94,173 @@ impl StorePool {
     }
 }
 
+/// What a GET waits on: its `out` records, and where to say they are durable.
+type SentBatch = (
+    Vec<ExchangeRecord>,
+    tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+);
+
+/// The `out` records of objects sent, appended by one thread.
+///
+/// Every GET that serves objects waits until their `out` records are
+/// durable. Blocking a pool thread per waiting GET (200 clients: 200 parked
+/// threads, each woken by the commit) cost more than the read itself; here
+/// the GETs queue their records and await a oneshot, and the thread gathers
+/// whatever is queued into one `log_records` call (one writer message, one
+/// commit), so a burst of GETs shares one append. A failed combined append
+/// is retried request by request, so each GET gets its own outcome as
+/// before.
+struct SentLog {
+    tx: Mutex<Option<std::sync::mpsc::Sender<SentBatch>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// At most this many requests' records go into one append.
+const MAX_SENT_BATCH: usize = 1024;
+
+impl SentLog {
+    fn start(writer: Writer) -> SentLog {
+        let (tx, rx) = std::sync::mpsc::channel::<SentBatch>();
+        let thread = std::thread::Builder::new()
+            .name("accord-sent-log".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_SENT_BATCH {
+                        match rx.try_recv() {
+                            Ok(b) => batch.push(b),
+                            Err(_) => break,
+                        }
+                    }
+                    SentLog::append(&writer, batch);
+                }
+            })
+            .ok();
+        SentLog {
+            tx: Mutex::new(thread.as_ref().map(|_| tx)),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    fn append(writer: &Writer, mut batch: Vec<SentBatch>) {
+        if batch.len() == 1 {
+            if let Some((records, reply)) = batch.pop() {
+                let _ = reply.send(writer.log_records(&records));
+            }
+            return;
+        }
+        let lens: Vec<usize> = batch.iter().map(|(r, _)| r.len()).collect();
+        let mut all = Vec::with_capacity(lens.iter().sum());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (records, reply) in batch {
+            all.extend(records);
+            replies.push(reply);
+        }
+        if writer.log_records(&all).is_ok() {
+            for reply in replies {
+                let _ = reply.send(Ok(()));
+            }
+            return;
+        }
+        // One request's records (or the disk) failed: each on its own.
+        let mut rest = all.into_iter();
+        for (n, reply) in lens.into_iter().zip(replies) {
+            let records: Vec<ExchangeRecord> = rest.by_ref().take(n).collect();
+            let _ = reply.send(writer.log_records(&records));
+        }
+    }
+
+    /// Appends `records` and returns once they are durable.
+    async fn log(&self, records: Vec<ExchangeRecord>) -> Result<(), ApiError> {
+        let what = "logging objects sent";
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let sent = self
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|tx| tx.send((records, reply)).is_ok());
+        if sent != Some(true) {
+            return Err(ApiError::internal(
+                what,
+                &"the ledger logging thread is not running",
+            ));
+        }
+        done.await
+            .map_err(|e| ApiError::internal(what, &e))?
+            .map_err(|e| ApiError::internal(what, &e))
+    }
+}
+
+impl Drop for SentLog {
+    /// Stops the thread once it has appended what is queued, so the store's
+    /// writer is released when the server is.
+    fn drop(&mut self) {
+        drop(
+            self.tx
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
+        if let Some(t) = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Logs objects about to be sent to `account` as `out` records (decision
+/// `sent`, the SHA-256 of the exact bytes sent) and returns once they are
+/// durable: nothing is sent before its records are. They are appended
+/// through [`SentLog`].
+async fn log_sent(
+    s: &AppState,
+    account: &str,
+    collection_id: &str,
+    objects: &[StoredObject],
+) -> Result<(), ApiError> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let time = crate::ledger_api::now_rfc3339();
+    let account = s.ledger.partner_label(account);
+    let records: Vec<ExchangeRecord> = objects
+        .iter()
+        .map(|o| ExchangeRecord {
+            direction: Direction::Out,
+            partner: Some(account.clone()),
+            collection: collection_id.to_owned(),
+            object_id: o.id.clone(),
+            modified: o.modified.clone(),
+            sha256: Hash(<sha2::Sha256 as sha2::Digest>::digest(o.raw.as_bytes()).into()).to_hex(),
+            decision: Decision::Sent,
+            time: time.clone(),
+        })
+        .collect();
+    s.sent_log.log(records).await
+}
+
+/// Whether `q` reads at most a few rows by the id index, so it can run on
+/// the async worker: a few ids, each yielding one version (`first`,
+/// `last`), the listed versions, or all of them within `limit`.
+fn is_point_read(q: &accord_store::Query, limit: usize) -> bool {
+    const MAX_POINT_ROWS: usize = 16;
+    let per_id = match &q.versions {
+        VersionFilter::First | VersionFilter::Last => 1,
+        VersionFilter::At(ts) => ts.len(),
+        VersionFilter::All => limit.saturating_add(1),
+    };
+    !q.ids.is_empty()
+        && q.ids
+            .len()
+            .saturating_mul(per_id.min(limit.saturating_add(1)))
+            <= MAX_POINT_ROWS
+}
+
 impl AppState {
     /// State over an open store.
     pub fn new(config: Config, store: SqliteStore) -> Arc<AppState> {
@@ -102,9 +275,25 @@ impl AppState {
                     std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
                 ),
             },
+            sent_log: SentLog::start(writer.clone()),
             writer,
             statuses: Mutex::new(StatusLog::default()),
         })
+    }
+
+    /// Runs a short read (a few rows by index) with a pooled read
+    /// connection right here on the async worker: a point read by the id
+    /// index takes a few microseconds, less than handing it to the blocking
+    /// pool and back. Only for reads bounded by [`is_point_read`].
+    fn read_now<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError>,
+    ) -> Result<T, ApiError> {
+        let store = self.pool.take().map_err(|e| ApiError::internal(what, &e))?;
+        let r = f(&store);
+        self.pool.give_back(store);
+        r.map_err(|e| ApiError::internal(what, &e))
     }
 
     /// Runs `f` with a read connection on the blocking pool.
@@ -132,11 +321,6 @@ impl AppState {
             Ok(Err(e)) => Err(ApiError::internal(what, &e)),
             Err(e) => Err(ApiError::internal(what, &e)),
         }
-    }
-
-    /// The store's writer.
-    pub(crate) fn writer(&self) -> &Writer {
-        &self.writer
     }
 
     /// Runs `f` with a read connection on the blocking pool (ledger reads,
@@ -540,7 +724,11 @@ async fn read_page(
         "versions" => "reading versions",
         _ => "reading objects",
     };
-    let page = s.read(what, move |st| st.query(&q, limit)).await?;
+    let page = if is_point_read(&q, limit) {
+        s.read_now(what, |st| st.query(&q, limit))?
+    } else {
+        s.read(what, move |st| st.query(&q, limit)).await?
+    };
     let next = next_of(&cursor, &page);
     Ok(PageRead {
         caller: caller.name.clone(),
@@ -587,7 +775,7 @@ async fn get_objects(
         VersionFilter::Last,
     )
     .await?;
-    crate::ledger_api::log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
+    log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
     Ok(envelope_response(&r))
 }
 
@@ -621,7 +809,7 @@ async fn get_object(
             )));
         }
     }
-    crate::ledger_api::log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
+    log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
     Ok(envelope_response(&r))
 }
 

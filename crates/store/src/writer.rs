@@ -36,6 +36,13 @@ const MAX_GROUP_OBJECTS: usize = 200_000;
 /// (see `checkpointer`).
 const WAL_LIMIT_BYTES: u64 = 256 << 20;
 
+/// The WAL size at which the checkpoint thread copies it into the database
+/// (SQLite's own default is 1,000 pages; ours are 16 KiB).
+const CHECKPOINT_BYTES: u64 = 16 << 20;
+
+/// Commits idle this long, the checkpoint thread copies what is left.
+const CHECKPOINT_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How many submissions may wait in the channel before submitters block.
 const QUEUE_DEPTH: usize = 64;
 
@@ -742,12 +749,33 @@ impl WriterState {
     }
 }
 
-/// Copies committed WAL frames into the database file whenever the writer
-/// signals a commit, without blocking it (PASSIVE). Ends when the writer
-/// stops. A failed checkpoint (a full disk, say) loses nothing: the frames
-/// stay in the WAL and the next checkpoint tries again.
+/// Copies committed WAL frames into the database file, without blocking
+/// the writer (PASSIVE), once the WAL holds [`CHECKPOINT_BYTES`] or when
+/// commits have stopped for [`CHECKPOINT_IDLE`]. Not after every commit: a
+/// checkpoint costs an fsync of the database file, which competes with the
+/// writer's own at every small commit (a TAXII GET's `out` records), and it
+/// grows the file, which makes every memory-mapped reader remap it. Ends
+/// when the writer stops. A failed checkpoint (a full disk, say) loses
+/// nothing: the frames stay in the WAL and the next checkpoint tries again.
 fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
-    while wake.recv().is_ok() {
+    let wal_len = || std::fs::metadata(wal).map_or(0, |m| m.len());
+    let mut pending = false;
+    loop {
+        match wake.recv_timeout(CHECKPOINT_IDLE) {
+            Ok(()) => {
+                pending = true;
+                if wal_len() < CHECKPOINT_BYTES {
+                    continue;
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if !pending {
+                    continue;
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+        pending = false;
         let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
         // PASSIVE copies frames while the writer goes on appending, so the
         // WAL never drains by itself and SQLite only starts it over once a
@@ -755,7 +783,7 @@ fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
         // RESTART checkpoint waits (briefly: most frames are copied
         // already) for the writer's current commit, finishes, and makes the
         // next commit write the WAL from its start: the file stops growing.
-        if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_LIMIT_BYTES) {
+        if wal_len() > WAL_LIMIT_BYTES {
             let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
         }
     }
