@@ -156,9 +156,10 @@ fn independent_verifier_passes_and_tampering_is_named() {
         .args([
             "-c",
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
-             f,b=c.execute('SELECT first, leaves FROM ledger_chunks WHERE first <= 123 ORDER BY first DESC LIMIT 1').fetchone(); \
-             p=bytes(b).split(b'\\n'); p[123-f]=p[123-f].replace(b'stored', b'stored '); \
-             c.execute('UPDATE ledger_chunks SET leaves = ? WHERE first = ?', (b'\\n'.join(p), f)); c.commit()",
+             f,b,q=c.execute('SELECT first, leaves, seqs FROM ledger_chunks WHERE first <= 123 ORDER BY first DESC LIMIT 1').fetchone(); \
+             p=bytes(b).split(b'\\n'); k=123-f; assert p[k]==b'#', p[k]; \
+             seq=int.from_bytes(bytes(q)[8*k:8*k+8], 'little'); \
+             c.execute('UPDATE objects SET raw = raw || \\' \\' WHERE seq = ?', (seq,)); c.commit()",
         ])
         .arg(data.join("accord.sqlite"))
         .output()

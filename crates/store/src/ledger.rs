@@ -33,9 +33,9 @@
 use crate::prepare::format_micros;
 use crate::{SqliteStore, StoreError};
 use accord_ledger::{
-    Appended, ExchangeRecord, HASH_SIZE, Hash, HashReader, Tile, TileKind, append_leaf_hashes,
-    append_leaves, consistency_proof, inclusion_proof, split_stored_hash_index, stored_hash_index,
-    tree_root,
+    Appended, Decision, Direction, ExchangeRecord, HASH_SIZE, Hash, HashReader, Tile, TileKind,
+    append_leaf_hashes, consistency_proof, inclusion_proof, split_stored_hash_index,
+    stored_hash_index, tree_root,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
@@ -282,6 +282,115 @@ pub(crate) struct NewLeaf<'a> {
     pub bytes: &'a [u8],
     pub hash: Hash,
     pub seq: Option<i64>,
+    /// The record is rebuilt from the object row `seq` (its `ledger_src`
+    /// holds the rest): the chunk keeps `#` instead of the bytes.
+    pub rebuild: bool,
+}
+
+/// What a stored object's ledger record holds beyond its row, as kept in
+/// `objects.ledger_src`: `direction:len:partner` then the time, where
+/// `len` is the partner's length in bytes, `-0` for no partner.
+#[cfg_attr(feature = "bench-no-ledger", allow(dead_code))]
+pub(crate) fn record_source(direction: Direction, partner: Option<&str>, time: &str) -> String {
+    let p = partner.unwrap_or("");
+    let mut s = String::with_capacity(16 + p.len() + time.len());
+    s.push_str(direction.as_str());
+    s.push(':');
+    if partner.is_none() {
+        s.push('-');
+    }
+    s.push_str(&p.len().to_string());
+    s.push(':');
+    s.push_str(p);
+    s.push_str(time);
+    s
+}
+
+/// Inverse of [`record_source`].
+fn parse_record_source(src: &str) -> Option<(Direction, Option<&str>, &str)> {
+    let (direction, rest) = src.split_once(':')?;
+    let direction = match direction {
+        "in" => Direction::In,
+        "out" => Direction::Out,
+        "local" => Direction::Local,
+        _ => return None,
+    };
+    let (len, rest) = rest.split_once(':')?;
+    let (none, len) = match len.strip_prefix('-') {
+        Some(l) => (true, l),
+        None => (false, len),
+    };
+    let len: usize = len.parse().ok()?;
+    let partner = rest.get(..len)?;
+    let time = rest.get(len..)?;
+    Some((direction, (!none).then_some(partner), time))
+}
+
+/// The JCS bytes of the record of stored object version `seq`: rebuilt
+/// from its row, or as kept when it was deleted. `Err` says why it cannot
+/// be had.
+pub(crate) fn stored_record(
+    conn: &Connection,
+    seq: i64,
+) -> rusqlite::Result<Result<Vec<u8>, String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT c.name, o.id, o.modified, o.raw, o.ledger_src FROM objects o
+         JOIN collections c ON c.coll_id = o.coll_id WHERE o.seq = ?1",
+    )?;
+    let row = st
+        .query_row([seq], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .optional()?;
+    if let Some((collection, id, modified, raw, src)) = row {
+        let Some(src) = src else {
+            return Ok(Err(format!(
+                "object `{id}` (seq {seq}) has no ledger source to rebuild its record from"
+            )));
+        };
+        let Some((direction, partner, time)) = parse_record_source(&src) else {
+            return Ok(Err(format!(
+                "object `{id}` (seq {seq}) has a malformed ledger source {src:?}"
+            )));
+        };
+        return Ok(Ok(ExchangeRecord {
+            direction,
+            partner: partner.map(str::to_owned),
+            collection,
+            object_id: id,
+            modified,
+            sha256: Hash(sha2::Sha256::digest(raw.as_bytes()).into()).to_hex(),
+            decision: Decision::Stored,
+            time: time.to_owned(),
+        }
+        .to_leaf_bytes()));
+    }
+    let kept: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT leaf FROM ledger_detached WHERE seq = ?1")?
+        .query_row([seq], |r| Ok(r.get_ref(0)?.as_bytes()?.to_vec()))
+        .optional()?;
+    Ok(kept.ok_or_else(|| {
+        format!("its object (seq {seq}) is gone and no copy of its record was kept")
+    }))
+}
+
+/// Keeps the records of the stored versions about to be deleted (rows
+/// `seqs`), inside the delete's transaction.
+pub(crate) fn detach(conn: &Connection, seqs: &[i64]) -> rusqlite::Result<()> {
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO ledger_detached (seq, leaf) VALUES (?1, ?2)")?;
+    for &seq in seqs {
+        if let Ok(leaf) = stored_record(conn, seq)? {
+            insert.execute(params![seq, leaf])?;
+        }
+    }
+    Ok(())
 }
 
 /// Appends leaves to a log of `size` leaves, inside the caller's
@@ -347,7 +456,11 @@ pub(crate) fn append(
             if k > 0 {
                 bytes.push(b'\n');
             }
-            bytes.extend_from_slice(l.bytes);
+            if l.rebuild {
+                bytes.push(b'#');
+            } else {
+                bytes.extend_from_slice(l.bytes);
+            }
         }
         chunk_insert.execute(params![to_i64(first)?, n as i64, &hashes, &seqs, &bytes])?;
         j += n;
@@ -355,34 +468,37 @@ pub(crate) fn append(
     Ok(appended)
 }
 
-/// One chunk as stored, split into its leaves.
+/// One chunk as stored, split into its leaves (a stored object's record
+/// rebuilt from its row, or why it cannot be).
 struct Chunk {
     first: u64,
     hashes: Vec<u8>,
     seqs: Vec<Option<i64>>,
-    leaves: Vec<Vec<u8>>,
+    leaves: Vec<Result<Vec<u8>, String>>,
+    /// Whether each leaf was rebuilt from its object row (`#`).
+    rebuilt: Vec<bool>,
 }
 
 impl Chunk {
-    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Chunk, String>> {
+    fn from_row(
+        conn: &Connection,
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<Result<Chunk, String>> {
         let first = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(u64::MAX);
         let n = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
         let hashes: Vec<u8> = r.get_ref(2)?.as_bytes()?.to_vec();
         let seq_bytes = r.get_ref(3)?.as_bytes()?;
         // Text or blob: a leaf edited behind the store may have changed type.
         let leaf_bytes = r.get_ref(4)?.as_bytes()?;
-        let leaves: Vec<Vec<u8>> = leaf_bytes
-            .split(|&b| b == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect();
-        if leaves.len() != n || seq_bytes.len() != 8 * n {
+        let lines: Vec<&[u8]> = leaf_bytes.split(|&b| b == b'\n').collect();
+        if lines.len() != n || seq_bytes.len() != 8 * n {
             return Ok(Err(format!(
                 "the chunk of leaves from {first} records {n} leaves but holds {} leaves and {} seqs",
-                leaves.len(),
+                lines.len(),
                 seq_bytes.len() / 8
             )));
         }
-        let seqs = seq_bytes
+        let seqs: Vec<Option<i64>> = seq_bytes
             .chunks_exact(8)
             .map(|b| {
                 let mut a = [0u8; 8];
@@ -390,11 +506,21 @@ impl Chunk {
                 Some(i64::from_le_bytes(a)).filter(|&s| s != 0)
             })
             .collect();
+        let rebuilt = lines.iter().map(|l| *l == b"#").collect();
+        let mut leaves = Vec::with_capacity(n);
+        for (line, seq) in lines.into_iter().zip(&seqs) {
+            leaves.push(match (line, seq) {
+                (b"#", Some(seq)) => stored_record(conn, *seq)?,
+                (b"#", None) => Err("a rebuilt record without its object's seq".to_owned()),
+                (bytes, _) => Ok(bytes.to_vec()),
+            });
+        }
         Ok(Ok(Chunk {
             first,
             hashes,
             seqs,
             leaves,
+            rebuilt,
         }))
     }
 }
@@ -619,7 +745,7 @@ impl SqliteStore {
             .map_err(self.lerr(what))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(self.lerr(what))? {
-            let chunk = Chunk::from_row(r)
+            let chunk = Chunk::from_row(self.read_conn(), r)
                 .map_err(self.lerr(what))?
                 .map_err(|reason| StoreError::Read {
                     path: self.db_path().to_owned(),
@@ -629,6 +755,11 @@ impl SqliteStore {
             for (k, (leaf, seq)) in chunk.leaves.into_iter().zip(chunk.seqs).enumerate() {
                 let index = chunk.first + k as u64;
                 if (from..to).contains(&index) {
+                    let leaf = leaf.map_err(|reason| StoreError::Read {
+                        path: self.db_path().to_owned(),
+                        what: format!("ledger entry {index}"),
+                        source: ledger_err(accord_ledger::Error::Checkpoint { reason }),
+                    })?;
                     out.push(LedgerEntry { index, leaf, seq });
                 }
             }
@@ -755,7 +886,7 @@ impl SqliteStore {
             }
         };
         'chunks: while let Some(r) = rows.next().map_err(self.lerr("the ledger"))? {
-            let chunk = match Chunk::from_row(r).map_err(self.lerr("a ledger chunk"))? {
+            let chunk = match Chunk::from_row(&tx, r).map_err(self.lerr("a ledger chunk"))? {
                 Ok(c) => c,
                 Err(reason) => {
                     problem(&mut problems, size, reason);
@@ -774,36 +905,80 @@ impl SqliteStore {
                 break;
             }
             let base = stored_hash_index(0, chunk.first);
-            for (leaf, seq) in chunk.leaves.iter().zip(&chunk.seqs) {
+            for ((leaf, seq), &was_rebuilt) in
+                chunk.leaves.iter().zip(&chunk.seqs).zip(&chunk.rebuilt)
+            {
                 let idx = size;
-                match ExchangeRecord::from_leaf_bytes(leaf) {
-                    Ok(rec) => {
-                        let raw: Option<String> = match seq {
-                            Some(seq) => object
-                                .query_row([seq], |r| r.get(0))
-                                .optional()
-                                .map_err(self.lerr("an object"))?,
-                            None => None,
-                        };
-                        if let (Some(seq), Some(raw)) = (seq, &raw) {
-                            let h = Hash(sha2::Sha256::digest(raw.as_bytes()).into());
-                            if h.to_hex() != rec.sha256 {
-                                problem(
-                                    &mut problems,
-                                    idx,
-                                    format!(
-                                        "object `{}` (seq {seq}) no longer has the bytes recorded (sha256 {} recorded, {} stored)",
-                                        rec.object_id,
-                                        rec.sha256,
-                                        h.to_hex()
-                                    ),
-                                );
+                let lo = usize::try_from(stored_hash_index(0, idx) - base).unwrap_or(usize::MAX);
+                let stored_leaf_hash = lo
+                    .checked_mul(HASH_SIZE)
+                    .and_then(|lo| chunk.hashes.get(lo..lo + HASH_SIZE))
+                    .and_then(|h| Hash::from_slice(h).ok());
+                let Some(stored_leaf_hash) = stored_leaf_hash else {
+                    problem(
+                        &mut problems,
+                        idx,
+                        "the chunk holding this leaf lacks its stored hashes".to_owned(),
+                    );
+                    break 'chunks;
+                };
+                // A record rebuilt from its object row carries the object's
+                // current bytes: a changed object shows as a changed leaf.
+                let rebuilt = leaf.is_ok() && was_rebuilt;
+                let leaf_hash = match leaf {
+                    Ok(leaf) => {
+                        match ExchangeRecord::from_leaf_bytes(leaf) {
+                            Ok(rec) => {
+                                let raw: Option<String> = match seq {
+                                    Some(seq) if !rebuilt => object
+                                        .query_row([seq], |r| r.get(0))
+                                        .optional()
+                                        .map_err(self.lerr("an object"))?,
+                                    _ => None,
+                                };
+                                if let (Some(seq), Some(raw)) = (seq, &raw) {
+                                    let h = Hash(sha2::Sha256::digest(raw.as_bytes()).into());
+                                    if h.to_hex() != rec.sha256 {
+                                        problem(
+                                            &mut problems,
+                                            idx,
+                                            format!(
+                                                "object `{}` (seq {seq}) no longer has the bytes recorded (sha256 {} recorded, {} stored)",
+                                                rec.object_id,
+                                                rec.sha256,
+                                                h.to_hex()
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                problem(&mut problems, idx, format!("not a canonical record: {e}"))
                             }
                         }
+                        accord_ledger::leaf_hash(leaf)
                     }
-                    Err(e) => problem(&mut problems, idx, format!("not a canonical record: {e}")),
+                    Err(reason) => {
+                        // Go on with the stored leaf hash, so the leaves
+                        // after this one are still checked.
+                        bad_leaf = true;
+                        problem(&mut problems, idx, reason.clone());
+                        stored_leaf_hash
+                    }
+                };
+                if leaf.is_ok() && leaf_hash != stored_leaf_hash {
+                    bad_leaf = true;
+                    problem(
+                        &mut problems,
+                        idx,
+                        if rebuilt {
+                            "the record rebuilt from its object does not hash to its stored leaf hash: the object's bytes or its ledger source were changed".to_owned()
+                        } else {
+                            "the leaf does not hash to its stored leaf hash".to_owned()
+                        },
+                    );
                 }
-                let appended = append_leaves(&hashes, size, &[leaf])
+                let appended = append_leaf_hashes(&hashes, size, vec![leaf_hash])
                     .map_err(|e| self.proof_err("recomputing the ledger", e))?;
                 let lo = usize::try_from(appended.first_index - base).unwrap_or(usize::MAX);
                 let Some(stored) = lo
@@ -822,12 +997,7 @@ impl SqliteStore {
                     recomputed.extend_from_slice(h.as_bytes());
                 }
                 if stored.get(..HASH_SIZE) != recomputed.get(..HASH_SIZE) {
-                    bad_leaf = true;
-                    problem(
-                        &mut problems,
-                        idx,
-                        "the leaf does not hash to its stored leaf hash".to_owned(),
-                    );
+                    // Named above.
                 } else if recomputed != stored && !bad_leaf {
                     // After a bad leaf every subtree above it differs too:
                     // only the first cause is named.
@@ -928,6 +1098,7 @@ impl SqliteStore {
                 bytes: l,
                 hash: accord_ledger::leaf_hash(l),
                 seq: None,
+                rebuild: false,
             })
             .collect();
         let appended = append(&tx, size, &new).map_err(self.lerr("appending leaves"))?;
@@ -1122,6 +1293,7 @@ use sha2::Digest as _;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accord_ledger::append_leaves;
 
     /// A log written in the v3 layout (one row per leaf) reads the same
     /// after the v4 migration moved it into chunks.
@@ -1203,6 +1375,7 @@ mod tests {
                     bytes: l,
                     hash: accord_ledger::leaf_hash(l),
                     seq: Some(size as i64 + i as i64 + 1),
+                    rebuild: false,
                 })
                 .collect();
             let tx = conn.unchecked_transaction().unwrap();

@@ -31,6 +31,10 @@ pub(crate) struct Row {
     pub leaf: Vec<u8>,
     /// Their RFC 9162 leaf hash.
     pub leaf_hash: Hash,
+    /// What the record holds beyond the object row (direction, partner,
+    /// time; see `ledger::record_source`), stored in the row so the record
+    /// can be rebuilt from it. `None` when the log is compiled out.
+    pub ledger_src: Option<String>,
 }
 
 /// Checks and copies a batch, and builds each object's ledger record (as
@@ -82,10 +86,16 @@ fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, 
         LedgerSource::Partner(p) => (Direction::In, Some(p.clone())),
     };
     #[cfg(feature = "bench-no-ledger")]
-    let leaf = {
+    let (leaf, ledger_src) = {
         let _ = (raw_sha256, direction, partner, time);
-        Vec::new()
+        (Vec::new(), None)
     };
+    #[cfg(not(feature = "bench-no-ledger"))]
+    let ledger_src = Some(crate::ledger::record_source(
+        direction,
+        partner.as_deref(),
+        time,
+    ));
     #[cfg(not(feature = "bench-no-ledger"))]
     let leaf = accord_ledger::ExchangeRecord {
         direction,
@@ -104,6 +114,7 @@ fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, 
         #[cfg(not(feature = "bench-no-ledger"))]
         leaf_hash: accord_ledger::leaf_hash(&leaf),
         leaf,
+        ledger_src,
         collection: o.collection.to_owned(),
         id: o.id.to_owned(),
         type_name: o.type_name.to_owned(),

@@ -133,6 +133,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         hash BLOB NOT NULL
     );
     ",
+    // v5: the ledger record of a stored object is no longer stored as
+    // bytes but rebuilt from the object row (it is a function of the
+    // collection, id, `modified`, the raw bytes' SHA-256, and `ledger_src`:
+    // direction, partner and time, as a JSON array); its chunk line is `#`.
+    // The record bytes were a third of ingest's bytes. A deleted version's
+    // record is kept in `ledger_detached` (by seq) in the delete's
+    // transaction, and seqs are never reused (`store_meta.seq_hwm`, the
+    // highest seq ever assigned), so a seq names one object version forever.
+    r"
+    ALTER TABLE objects ADD COLUMN ledger_src TEXT;
+    CREATE TABLE ledger_detached (
+        seq  INTEGER PRIMARY KEY,
+        leaf BLOB NOT NULL
+    );
+    CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    INSERT INTO store_meta (key, value) SELECT 'seq_hwm', coalesce(max(seq), 0) FROM objects;
+    ",
 ];
 
 /// Rust steps run right after a migration's SQL, in its transaction:

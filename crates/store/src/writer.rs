@@ -346,8 +346,8 @@ impl Writer {
 pub(crate) const PAGE_SIZE: i64 = 16_384;
 
 const INSERT_SQL: &str = "INSERT INTO objects
-    (coll_id, id, type, spec_version, created, modified, version, date_added, origin, markings, sha256, raw, idh)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    (coll_id, id, type, spec_version, created, modified, version, date_added, origin, markings, sha256, raw, idh, seq, ledger_src)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
 const EXISTING_SQL: &str = "SELECT seq, sha256 FROM objects INDEXED BY objects_idh
     WHERE idh = ?1 AND id = ?2 AND version = ?3 AND coll_id = ?4";
@@ -524,6 +524,18 @@ impl WriterState {
             source: Box::new(source),
         };
         let tx = self.conn.transaction().map_err(err)?;
+        // The ledger records of the versions deleted are rebuilt from their
+        // rows: keep them first.
+        let doomed: Vec<i64> = tx
+            .prepare(&format!(
+                "SELECT seq FROM objects INDEXED BY objects_idh WHERE idh = ?1 AND id = ?2 AND coll_id = ?3{which} AND ledger_src IS NOT NULL"
+            ))
+            .and_then(|mut st| {
+                st.query_map(params![crate::prepare::id_hash(id), id, coll], |r| r.get(0))?
+                    .collect()
+            })
+            .map_err(err)?;
+        ledger::detach(&tx, &doomed).map_err(err)?;
         let n = tx
             .execute(&sql, params![crate::prepare::id_hash(id), id, coll])
             .map_err(err)?;
@@ -641,6 +653,16 @@ impl WriterState {
 
     fn try_write_txn(&mut self, group: &[Put]) -> rusqlite::Result<(Vec<Vec<PutOutcome>>, i64)> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Read under the write lock (another process may have written):
+        // seqs continue from the highest ever assigned, never reusing the
+        // seq of a deleted version (its ledger record names it).
+        let first_seq: i64 = self.conn.query_row(
+            "SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'seq_hwm'), 0),
+                        coalesce((SELECT max(seq) FROM objects), 0)) + 1",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut next_seq = first_seq;
         let now = now_micros();
         let mut date = self.last_date_added.max(now - 1);
         let mut added: HashMap<i64, i64> = HashMap::new();
@@ -702,14 +724,18 @@ impl WriterState {
                         &r.sha256[..],
                         r.raw,
                         r.idh,
+                        next_seq,
+                        r.ledger_src,
                     ])?;
+                    let seq = next_seq;
+                    next_seq += 1;
                     self.seen.insert(r.idh);
                     *added.entry(coll).or_default() += 1;
-                    let seq = self.conn.last_insert_rowid();
                     leaves.push(ledger::NewLeaf {
                         bytes: &r.leaf,
                         hash: r.leaf_hash,
                         seq: Some(seq),
+                        rebuild: r.ledger_src.is_some(),
                     });
                     outcomes.push(PutOutcome::Stored { seq });
                 }
@@ -717,6 +743,7 @@ impl WriterState {
                     bytes,
                     hash: *hash,
                     seq: None,
+                    rebuild: false,
                 }));
                 all.push(outcomes);
             }
@@ -725,6 +752,13 @@ impl WriterState {
             )?;
             for (coll, n) in &added {
                 bump.execute(params![n, coll])?;
+            }
+            if next_seq > first_seq {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'seq_hwm'",
+                    )?
+                    .execute([next_seq - 1])?;
             }
         }
         // The log grows in the same transaction as the objects it records.

@@ -124,37 +124,104 @@ fn tampering_behind_the_store_is_named() {
         .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
         .collect();
     store.put_batch(&borrow(&objs)).unwrap();
-    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
-    // The 50 leaves are one chunk (first = 0).
-    let (leaves, seqs): (Vec<u8>, Vec<u8>) = conn
-        .query_row(
-            "SELECT leaves, seqs FROM ledger_chunks WHERE first = 0",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    // Leaves 50 and 51: `out` records, kept as bytes.
+    store
+        .writer()
+        .log_records(&[out_record(1), out_record(2)])
         .unwrap();
-    // A rewritten record: the leaf no longer hashes to its stored hash.
-    let mut parts: Vec<Vec<u8>> = leaves.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
-    assert_eq!(parts.len(), 50);
-    parts[17] = String::from_utf8(parts[17].clone())
-        .unwrap()
-        .replace("local", "local ")
-        .into_bytes();
+    let conn = rusqlite::Connection::open(store.db_path()).unwrap();
+    let seq_of = |leaf: usize| -> i64 {
+        let seqs: Vec<u8> = conn
+            .query_row("SELECT seqs FROM ledger_chunks WHERE first = 0", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        i64::from_le_bytes(seqs[leaf * 8..leaf * 8 + 8].try_into().unwrap())
+    };
+    // A stored object's record is rebuilt from its row: changing what the
+    // row says of the exchange (here the direction) changes the leaf.
     conn.execute(
-        "UPDATE ledger_chunks SET leaves = ?1 WHERE first = 0",
-        [parts.join(&b'\n')],
+        "UPDATE objects SET ledger_src = replace(ledger_src, 'local:', 'in:') WHERE seq = ?1",
+        [seq_of(17)],
     )
     .unwrap();
-    // An object rewritten behind the log: its record's sha256 no longer matches.
-    let seq33 = i64::from_le_bytes(seqs[33 * 8..34 * 8].try_into().unwrap());
+    // An object rewritten behind the log: its record no longer hashes right.
     conn.execute(
         "UPDATE objects SET raw = replace(raw, 'Malicious', 'Harmless') WHERE seq = ?1",
-        [seq33],
+        [seq_of(33)],
+    )
+    .unwrap();
+    // A rewritten `out` record (kept as bytes in its chunk, the second
+    // transaction's: first = 50).
+    let chunk = |first: i64| -> Vec<u8> {
+        conn.query_row(
+            "SELECT leaves FROM ledger_chunks WHERE first = ?1",
+            [first],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(chunk(0).split(|&b| b == b'\n').nth(10), Some(&b"#"[..]));
+    let leaves = chunk(50);
+    let mut parts: Vec<Vec<u8>> = leaves.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    assert_eq!(parts.len(), 2);
+    parts[1] = String::from_utf8(parts[1].clone())
+        .unwrap()
+        .replace("sent", "sent ")
+        .into_bytes();
+    conn.execute(
+        "UPDATE ledger_chunks SET leaves = ?1 WHERE first = 50",
+        [parts.join(&b'\n')],
     )
     .unwrap();
     let check = store.ledger_check().unwrap();
     let idx: Vec<u64> = check.problems.iter().map(|p| p.index).collect();
-    assert_eq!(idx, vec![17, 17, 33], "{:?}", check.problems);
+    assert_eq!(idx, vec![17, 33, 51, 51], "{:?}", check.problems);
+    assert!(
+        check.problems[1].reason.contains("object"),
+        "{:?}",
+        check.problems
+    );
+    // An object deleted behind the store: its record cannot be had.
+    conn.execute("DELETE FROM objects WHERE seq = ?1", [seq_of(40)])
+        .unwrap();
+    let check = store.ledger_check().unwrap();
+    let p40 = check.problems.iter().find(|p| p.index == 40).unwrap();
+    assert!(p40.reason.contains("is gone"), "{p40:?}");
+}
+
+/// A version deleted through the store keeps its record (the leaf reads
+/// the same and the log verifies), and its seq is never given again.
+#[test]
+fn deleted_versions_keep_their_records_and_seqs_are_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let objs: Vec<_> = (0..5)
+        .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
+        .collect();
+    let out = store.put_batch(&borrow(&objs)).unwrap();
+    let last_seq = match out[4] {
+        accord_store::PutOutcome::Stored { seq } => seq,
+        ref o => panic!("{o:?}"),
+    };
+    let before = store.ledger_entries(0, 5).unwrap();
+    // Delete the newest row: a plain rowid table would hand its seq out again.
+    let n = store
+        .writer()
+        .delete("c", &objs[4].id, &accord_store::VersionFilter::All)
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(store.ledger_entries(0, 5).unwrap(), before);
+    let again = store
+        .put_batch(&borrow(&[indicator(99, "2024-01-01T00:00:00.000Z", "c")]))
+        .unwrap();
+    match again[0] {
+        accord_store::PutOutcome::Stored { seq } => assert!(seq > last_seq, "{seq} reused"),
+        ref o => panic!("{o:?}"),
+    }
+    let check = store.ledger_check().unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert_eq!(check.size, 6);
 }
 
 #[test]
