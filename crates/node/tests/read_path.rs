@@ -7,14 +7,12 @@ use accord_node::config::Config;
 use accord_node::server::{AppState, router};
 use accord_store::SqliteStore;
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+mod common;
 
 const C1: &str = "11111111-1111-4111-8111-111111111111";
-const TAXII: &str = "application/taxii+json;version=2.1";
 
 fn app(dir: &std::path::Path) -> Router {
     let text = format!(
@@ -38,33 +36,10 @@ write = ["*"]
     router(AppState::new(config, SqliteStore::open(dir).unwrap()))
 }
 
+/// One request as the `rw` account: status and JSON body.
 async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("rw:rw-pass")
-    );
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("accept", TAXII)
-        .header("authorization", auth);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", TAXII);
-            Body::from(serde_json::to_vec(&v).unwrap())
-        }
-        None => Body::empty(),
-    };
-    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let v = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
+    let (status, v, _) =
+        common::call(app, method, uri, &common::basic("rw", "rw-pass"), body).await;
     (status, v)
 }
 

@@ -6,16 +6,15 @@ use accord_node::config::Config;
 use accord_node::server::{AppState, router};
 use accord_store::SqliteStore;
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use tower::ServiceExt;
+
+mod common;
+use common::{basic, call};
 
 const C1: &str = "11111111-1111-4111-8111-111111111111";
 const C2: &str = "22222222-2222-4222-8222-222222222222";
-const TAXII: &str = "application/taxii+json;version=2.1";
 
 fn app(max_content_length: u64) -> (tempfile::TempDir, Router) {
     let dir = tempfile::tempdir().unwrap();
@@ -54,46 +53,6 @@ read = ["{C1}"]
     let config = Config::parse(&text, "test.toml").unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     (dir, router(AppState::new(config, store)))
-}
-
-fn basic(user: &str, pw: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
-    )
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    auth: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value, axum::http::HeaderMap) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("accept", TAXII)
-        .header("authorization", auth);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", TAXII);
-            Body::from(serde_json::to_vec(&v).unwrap())
-        }
-        None => Body::empty(),
-    };
-    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let v = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, v, headers)
 }
 
 fn indicator(n: u32) -> Value {
