@@ -138,18 +138,20 @@ pub(crate) fn signer_key_string(name: &str, alg: u8, key: &SigningKey) -> String
     )
 }
 
-/// Parses `PRIVATE+KEY+name+id+base64(alg || seed)` with the given type.
-pub(crate) fn parse_signer_key(skey: &str, alg: u8) -> Result<(String, SigningKey), Error> {
-    let bad = |reason: &str| Error::Key {
-        what: "signer key".into(),
-        reason: reason.to_owned(),
-    };
-    let rest = skey
-        .strip_prefix("PRIVATE+KEY+")
-        .ok_or_else(|| bad("does not start with PRIVATE+KEY+"))?;
-    let mut parts = rest.splitn(3, '+');
+/// Splits `name+id+base64(alg || 32 bytes)`, the shape shared by signer
+/// and verifier keys: the name (checked), the id, and the 32 key bytes
+/// (checked to follow the type byte `alg`). `form` and `bytes` name the
+/// expected shape and what the 32 bytes are, in errors.
+fn split_key<'a>(
+    text: &'a str,
+    alg: u8,
+    form: &str,
+    bytes: &str,
+    bad: impl Fn(&str) -> Error,
+) -> Result<(&'a str, u32, [u8; 32]), Error> {
+    let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad("expected PRIVATE+KEY+<name>+<id>+<key>"));
+        return Err(bad(&format!("expected {form}")));
     };
     check_key_name(name)?;
     if id.len() != 8 {
@@ -159,11 +161,24 @@ pub(crate) fn parse_signer_key(skey: &str, alg: u8) -> Result<(String, SigningKe
     let key = BASE64.decode(key).map_err(|_| bad("key is not base64"))?;
     if key.len() != 33 || key[0] != alg {
         return Err(bad(&format!(
-            "key is not type 0x{alg:02x} followed by a 32-byte Ed25519 seed"
+            "key is not type 0x{alg:02x} followed by a 32-byte Ed25519 {bytes}"
         )));
     }
-    let mut seed = [0u8; 32];
-    seed.copy_from_slice(&key[1..]);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&key[1..]);
+    Ok((name, id, out))
+}
+
+/// Parses `PRIVATE+KEY+name+id+base64(alg || seed)` with the given type.
+pub(crate) fn parse_signer_key(skey: &str, alg: u8) -> Result<(String, SigningKey), Error> {
+    let bad = |reason: &str| Error::Key {
+        what: "signer key".into(),
+        reason: reason.to_owned(),
+    };
+    let rest = skey
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or_else(|| bad("does not start with PRIVATE+KEY+"))?;
+    let (name, id, seed) = split_key(rest, alg, "PRIVATE+KEY+<name>+<id>+<key>", "seed", bad)?;
     let sk = SigningKey::from_bytes(&seed);
     if key_id(name, alg, sk.verifying_key().as_bytes()) != id {
         return Err(bad("key id does not match the key"));
@@ -180,23 +195,7 @@ pub(crate) fn parse_verifier_key(
         what: format!("verifier key {vkey:?}"),
         reason: reason.to_owned(),
     };
-    let mut parts = vkey.splitn(3, '+');
-    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad("expected <name>+<id>+<key>"));
-    };
-    check_key_name(name)?;
-    if id.len() != 8 {
-        return Err(bad("key id is not 8 hex digits"));
-    }
-    let id = u32::from_str_radix(id, 16).map_err(|_| bad("key id is not 8 hex digits"))?;
-    let key = BASE64.decode(key).map_err(|_| bad("key is not base64"))?;
-    if key.len() != 33 || key[0] != alg {
-        return Err(bad(&format!(
-            "key is not type 0x{alg:02x} followed by a 32-byte Ed25519 public key"
-        )));
-    }
-    let mut pk = [0u8; 32];
-    pk.copy_from_slice(&key[1..]);
+    let (name, id, pk) = split_key(vkey, alg, "<name>+<id>+<key>", "public key", bad)?;
     if key_id(name, alg, &pk) != id {
         return Err(bad("key id does not match name and key"));
     }
