@@ -261,20 +261,23 @@ fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
 
     // b pulls from a and witnesses a's log.
     let from_a = format!("http://127.0.0.1:{a_port}/api1/collections/default/");
-    let o = accord_pw(
-        &[
-            "sync",
-            "--config",
-            p(&b_toml),
-            "--from",
-            &from_a,
-            "--user",
-            "b",
-            "--into",
-            "from-a",
-        ],
-        &a_pw,
-    );
+    let sync_b_from_a = || {
+        accord_pw(
+            &[
+                "sync",
+                "--config",
+                p(&b_toml),
+                "--from",
+                &from_a,
+                "--user",
+                "b",
+                "--into",
+                "from-a",
+            ],
+            &a_pw,
+        )
+    };
+    let o = sync_b_from_a();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(
@@ -346,20 +349,7 @@ fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
     )
     .unwrap();
     let _a2 = serve(&a2_toml);
-    let o = accord_pw(
-        &[
-            "sync",
-            "--config",
-            p(&b_toml),
-            "--from",
-            &from_a,
-            "--user",
-            "b",
-            "--into",
-            "from-a",
-        ],
-        &a_pw,
-    );
+    let o = sync_b_from_a();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(3), "{out}");
     assert!(out.contains("split-view"), "{out}");
