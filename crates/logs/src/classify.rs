@@ -7,9 +7,16 @@ use crate::Kind;
 /// short fields of a log line, `memchr` past 32 bytes.
 #[inline(always)]
 pub fn find_byte(needle: u8, b: &[u8]) -> Option<usize> {
+    find_any([needle], b)
+}
+
+/// Position of the first byte of `b` that is one of `needles` (one or
+/// two of them): eight bytes at a time (SWAR) over the first 32 bytes,
+/// where the short fields and strings of a log line end, then `memchr`.
+#[inline(always)]
+pub fn find_any<const N: usize>(needles: [u8; N], b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let pat = ONES * u64::from(needle);
     let mut i = 0;
     while i + 8 <= b.len() && i < 32 {
         let w = u64::from_le_bytes([
@@ -21,17 +28,31 @@ pub fn find_byte(needle: u8, b: &[u8]) -> Option<usize> {
             b[i + 5],
             b[i + 6],
             b[i + 7],
-        ]) ^ pat;
-        let m = w.wrapping_sub(ONES) & !w & HIGH;
+        ]);
+        // A zero byte of `w ^ pattern` is a match; the lowest flagged byte
+        // of each mask is a true one, so the lowest of their union is too.
+        let mut m = 0;
+        for n in needles {
+            let x = w ^ (ONES * u64::from(n));
+            m |= x.wrapping_sub(ONES) & !x;
+        }
+        let m = m & HIGH;
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    if i < 32 {
-        return b[i..].iter().position(|&c| c == needle).map(|p| p + i);
-    }
-    memchr::memchr(needle, &b[i..]).map(|p| p + i)
+    let rest = &b[i..];
+    let found = if i < 32 {
+        rest.iter().position(|c| needles.contains(c))
+    } else {
+        match needles.as_slice() {
+            [a] => memchr::memchr(*a, rest),
+            [a, c] => memchr::memchr2(*a, *c, rest),
+            _ => rest.iter().position(|c| needles.contains(c)),
+        }
+    };
+    found.map(|p| p + i)
 }
 
 /// Is `b` an IPv4 address in dotted-quad form (`1.2.3.4`, no leading zeros
@@ -251,6 +272,22 @@ pub fn dn_parts(b: &[u8], mut f: impl FnMut(bool, usize, usize)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn find_any_is_the_first_match(
+            // A small alphabet, so matches fall anywhere (and often
+            // after the first 32 bytes, past the SWAR part).
+            b in proptest::collection::vec(0u8..6, 0..80),
+            x in 0u8..6,
+            y in 0u8..6,
+        ) {
+            let naive1 = b.iter().position(|&c| c == x);
+            let naive2 = b.iter().position(|&c| c == x || c == y);
+            proptest::prop_assert_eq!(find_byte(x, &b), naive1);
+            proptest::prop_assert_eq!(find_any([x, y], &b), naive2);
+        }
+    }
 
     #[test]
     fn ips() {

@@ -53,42 +53,10 @@ impl From<Bad> for SkipReason {
     }
 }
 
-/// Position of the first `"` or `\\` in `b`: eight bytes at a time for the
-/// short strings that make up most of a log line, `memchr2` past 32 bytes.
+/// Position of the first `"` or `\\` in `b` (see `classify::find_any`).
 #[inline(always)]
 fn find_quote(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while i + 8 <= b.len() && i < 32 {
-        let w = u64::from_le_bytes([
-            b[i],
-            b[i + 1],
-            b[i + 2],
-            b[i + 3],
-            b[i + 4],
-            b[i + 5],
-            b[i + 6],
-            b[i + 7],
-        ]);
-        let q = w ^ (ONES * u64::from(b'"'));
-        let s = w ^ (ONES * u64::from(b'\\'));
-        let m = (q.wrapping_sub(ONES) & !q | s.wrapping_sub(ONES) & !s) & HIGH;
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    if i < 32 {
-        while i < b.len() {
-            if b[i] == b'"' || b[i] == b'\\' {
-                return Some(i);
-            }
-            i += 1;
-        }
-        return None;
-    }
-    memchr::memchr2(b'"', b'\\', &b[i..]).map(|p| p + i)
+    crate::classify::find_any([b'"', b'\\'], b)
 }
 
 struct Scan<'a, 'r, R: Rules> {
