@@ -273,6 +273,18 @@ pub fn dn_parts(b: &[u8], mut f: impl FnMut(bool, usize, usize)) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn find_any_past_the_first_32_bytes() {
+        let mut b = vec![b'a'; 70];
+        b[40] = b'"';
+        b[55] = b'\\';
+        assert_eq!(find_byte(b'"', &b), Some(40));
+        assert_eq!(find_any([b'\\', b'"'], &b), Some(40));
+        assert_eq!(find_byte(b'\\', &b), Some(55));
+        assert_eq!(find_byte(b'x', &b), None);
+        assert_eq!(find_any([b'x', b'y'], &b[..37]), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn find_any_is_the_first_match(
