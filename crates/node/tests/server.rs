@@ -277,3 +277,75 @@ async fn bad_requests_get_taxii_errors() {
             .contains("already stored")
     );
 }
+
+/// An envelope is validated and stored in pieces of 256 objects: invalid
+/// objects, duplicates and conflicts in every piece are reported by their
+/// place in the whole envelope, and every valid object is stored.
+#[tokio::test]
+async fn a_large_envelope_reports_each_object_across_pieces() {
+    let (_d, app) = app(1 << 24);
+    // 1 and 600 exist beforehand: the same (a duplicate) and changed (a conflict).
+    post(&app, C1, vec![indicator(1), indicator(600)]).await;
+    let mut objs: Vec<Value> = (0..700).map(indicator).collect();
+    let mut conflict = indicator(600);
+    conflict["pattern"] = json!("[ipv4-addr:value = '192.0.2.1']");
+    objs[600] = conflict;
+    // Broken objects in the first, second and last piece.
+    for i in [5usize, 300, 699] {
+        objs[i].as_object_mut().unwrap().remove("pattern");
+    }
+    objs[257] = json!("not an object");
+    let st = post(&app, C1, objs).await;
+    assert_eq!(st["total_count"], json!(700));
+    assert_eq!(st["failure_count"], json!(5), "{st}");
+    assert_eq!(st["success_count"], json!(695));
+    let failures = st["failures"].as_array().unwrap();
+    let ids: Vec<&str> = failures.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    for n in [5u32, 300, 699, 600] {
+        assert!(
+            ids.contains(&format!("indicator--{n:08x}-0000-4000-8000-000000000000").as_str()),
+            "{n}: {ids:?}"
+        );
+    }
+    assert!(
+        failures.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("object 257 of the envelope")),
+        "{failures:?}"
+    );
+    let dup = st["successes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == indicator(1)["id"])
+        .unwrap();
+    assert_eq!(dup["message"], json!("already stored, unchanged"));
+    // Everything valid is there: 0..700 less the four broken ones, and
+    // 600 in its first version.
+    let (s, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/manifest/?limit=50"),
+        &basic("rw", "rw-pass"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["more"], json!(true));
+    let mut n = 0;
+    let mut next = None::<String>;
+    loop {
+        let uri = match &next {
+            Some(c) => format!("/api1/collections/{C1}/manifest/?limit=50&next={c}"),
+            None => format!("/api1/collections/{C1}/manifest/?limit=50"),
+        };
+        let (_, v, _) = call(&app, "GET", &uri, &basic("rw", "rw-pass"), None).await;
+        n += v["objects"].as_array().unwrap().len();
+        match v["next"].as_str() {
+            Some(c) if v["more"] == json!(true) => next = Some(c.to_owned()),
+            _ => break,
+        }
+    }
+    assert_eq!(n, 700 - 4);
+}

@@ -125,6 +125,51 @@ impl Timestamp {
         let days = self.unix_seconds.div_euclid(86_400);
         let secs = self.unix_seconds.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
+        let Ok(y4 @ 0..=9999) = u32::try_from(y) else {
+            // Outside RFC 3339's four-digit years: no fixed layout.
+            return self.format_slow(y, m, d, secs, frac_digits);
+        };
+        if self.nanos >= 1_000_000_000 {
+            return self.format_slow(y, m, d, secs, frac_digits);
+        }
+        // Written digit by digit: this runs for every stored object.
+        let mut out = [0u8; 30];
+        let put = |out: &mut [u8], at: usize, v: u32, width: usize| {
+            let mut v = v;
+            for i in (0..width).rev() {
+                out[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(&mut out, 0, y4, 4);
+        out[4] = b'-';
+        put(&mut out, 5, m, 2);
+        out[7] = b'-';
+        put(&mut out, 8, d, 2);
+        out[10] = b'T';
+        put(&mut out, 11, (secs / 3600) as u32, 2);
+        out[13] = b':';
+        put(&mut out, 14, (secs / 60 % 60) as u32, 2);
+        out[16] = b':';
+        put(&mut out, 17, (secs % 60) as u32, 2);
+        let mut len = 19;
+        let digits = usize::from(frac_digits.min(9));
+        if digits > 0 {
+            out[19] = b'.';
+            put(
+                &mut out,
+                20,
+                self.nanos / 10u32.pow(9 - digits as u32),
+                digits,
+            );
+            len = 20 + digits;
+        }
+        out[len] = b'Z';
+        out[..=len].iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// [`Timestamp::format`] with `format!`, for years outside 0..=9999.
+    fn format_slow(&self, y: i64, m: u32, d: u32, secs: i64, frac_digits: u8) -> String {
         let mut out = format!(
             "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
             secs / 3600,
@@ -258,6 +303,16 @@ mod tests {
         }
 
         #[test]
+        /// The digit-by-digit `format` writes what `format!` writes, for
+        /// every year (the slow path outside 0..=9999) and precision.
+        #[test]
+        fn format_matches_format_macro(secs in -70_000_000_000i64..400_000_000_000, nanos in 0u32..1_000_000_000, digits in 0u8..12) {
+            let t = Timestamp::from_unix(secs, nanos);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let want = t.format_slow(y, m, d, secs.rem_euclid(86_400), digits);
+            prop_assert_eq!(t.format(digits), want);
+        }
+
         fn parse_never_panics(s in "\\\\PC{0,40}") {
             let _ = Timestamp::parse(&s);
         }

@@ -162,6 +162,49 @@ impl SqliteStore {
         Ok(c)
     }
 
+    /// The seq of the first object added after `micros`, by a binary
+    /// search over seq (the rowid): `date_added` strictly grows with seq,
+    /// so this is a few dozen rowid seeks at any size, without an index.
+    fn first_seq_added_after(&self, micros: i64) -> rusqlite::Result<Option<i64>> {
+        let mut at = self.read.prepare_cached(
+            "SELECT seq, date_added FROM objects WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+        )?;
+        // The first row at or past `seq`: (its seq, its date_added).
+        let mut row_at = |seq: i64| -> rusqlite::Result<Option<(i64, i64)>> {
+            at.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        };
+        let Some((mut lo, _)) = row_at(i64::MIN)? else {
+            return Ok(None);
+        };
+        let Some((last, last_date)) = self
+            .read
+            .prepare_cached("SELECT seq, date_added FROM objects ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        if last_date <= micros {
+            return Ok(None);
+        }
+        // Smallest x in lo..=hi whose first row at or past x was added
+        // after `micros` (true at `last`, and monotone in x); rows skipped
+        // past a probe that was too early are skipped whole.
+        let mut hi = last;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match row_at(mid)? {
+                Some((_, d)) if d > micros => hi = mid,
+                Some((s, _)) => lo = s + 1,
+                // Rows at or past `last` exist: only a concurrent delete
+                // gets here; the answer is then `last`'s.
+                None => lo = hi,
+            }
+        }
+        Ok(row_at(lo)?.map(|(s, _)| s))
+    }
+
     /// The SQL and parameters of each sub-query of `q`; `None` when the
     /// answer is known to be empty (unknown collection, nothing added
     /// after `added_after`).
@@ -177,13 +220,8 @@ impl SqliteStore {
         if let Some(t) = &q.added_after {
             // date_added grows with seq, so "added after t" is "seq at or
             // past the first object added after t".
-            let first: Option<i64> = self
-                .read
-                .prepare_cached(
-                    "SELECT seq FROM objects INDEXED BY objects_date_added
-                     WHERE date_added > ?1 ORDER BY date_added LIMIT 1",
-                )
-                .and_then(|mut st| st.query_row([to_micros(t)], |r| r.get(0)).optional())
+            let first = self
+                .first_seq_added_after(to_micros(t))
                 .map_err(self.read_err(format!("the first object added after {t}")))?;
             match first {
                 Some(s) => after = after.max(s - 1),

@@ -407,9 +407,12 @@ impl WriterState {
         drop(st);
         self.last_date_added = self
             .conn
-            .query_row("SELECT max(date_added) FROM objects", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })?
+            .query_row(
+                "SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
             .unwrap_or(0);
         self.ledger_size = ledger::size_of(&self.conn)?;
         self.rebuild_seen(0)
@@ -656,15 +659,20 @@ impl WriterState {
         // Read under the write lock (another process may have written):
         // seqs continue from the highest ever assigned, never reusing the
         // seq of a deleted version (its ledger record names it).
-        let first_seq: i64 = self.conn.query_row(
+        // So is the newest date_added, which another process may have set.
+        let (first_seq, newest_date): (i64, Option<i64>) = self.conn.query_row(
             "SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'seq_hwm'), 0),
-                        coalesce((SELECT max(seq) FROM objects), 0)) + 1",
+                        coalesce((SELECT max(seq) FROM objects), 0)) + 1,
+                    (SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1)",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let mut next_seq = first_seq;
         let now = now_micros();
-        let mut date = self.last_date_added.max(now - 1);
+        let mut date = self
+            .last_date_added
+            .max(newest_date.unwrap_or(0))
+            .max(now - 1);
         let mut added: HashMap<i64, i64> = HashMap::new();
         let mut all = Vec::with_capacity(group.len());
         // The ledger leaves of this transaction, with the object seq each
