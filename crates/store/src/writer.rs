@@ -126,11 +126,21 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread on an open, migrated write connection.
-    pub(crate) fn start(conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
+    pub(crate) fn start(mut conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
         // Checkpoints (copying the WAL into the database file) run on their
-        // own thread and connection, so a commit never waits for one.
+        // own thread and connection, so a commit never waits for one. The
+        // hook (set after the pragma, which would replace it) tells that
+        // thread how many frames the WAL holds after each commit.
+        let wal_frames = Arc::new(AtomicU64::new(0));
         conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .and_then(|()| {
+                let frames = Arc::clone(&wal_frames);
+                conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, n: i32| {
+                    frames.store(u64::try_from(n).unwrap_or(0), Ordering::Relaxed);
+                    Ok(())
+                }))
+            })
             .map_err(|source| StoreError::Open {
                 path: path.clone(),
                 source,
@@ -149,7 +159,7 @@ impl Writer {
             .name("accord-store-checkpoint".into())
             .spawn({
                 let wal = path.with_extension("sqlite-wal");
-                move || checkpointer(&checkpoint_conn, &wal, &ckpt_rx)
+                move || checkpointer(&checkpoint_conn, &wal, &wal_frames, &ckpt_rx)
             })
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
@@ -792,21 +802,38 @@ impl WriterState {
 }
 
 /// Copies committed WAL frames into the database file, without blocking
-/// the writer (PASSIVE), once the WAL holds [`CHECKPOINT_BYTES`] or when
-/// commits have stopped for [`CHECKPOINT_IDLE`]. Not after every commit: a
-/// checkpoint costs an fsync of the database file, which competes with the
-/// writer's own at every small commit (a TAXII GET's `out` records), and it
-/// grows the file, which makes every memory-mapped reader remap it. Ends
-/// when the writer stops. A failed checkpoint (a full disk, say) loses
-/// nothing: the frames stay in the WAL and the next checkpoint tries again.
-fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
+/// the writer (PASSIVE), once [`CHECKPOINT_BYTES`] of frames were committed
+/// since the last checkpoint, or when commits have stopped for
+/// [`CHECKPOINT_IDLE`]. Not after every commit: a checkpoint costs an fsync
+/// of the database file, which competes with the writer's own at every
+/// small commit (a TAXII GET's `out` records), and it grows the file,
+/// which makes every memory-mapped reader remap it. `wal_frames` is the
+/// WAL's frame count after the last commit (from the writer's WAL hook):
+/// the WAL file's length says nothing once SQLite writes it again from the
+/// start. Ends when the writer stops. A failed checkpoint (a full disk,
+/// say) loses nothing: the frames stay in the WAL for the next one.
+fn checkpointer(conn: &Connection, wal: &Path, wal_frames: &AtomicU64, wake: &Receiver<()>) {
     let wal_len = || std::fs::metadata(wal).map_or(0, |m| m.len());
+    let page = conn
+        .pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))
+        .ok()
+        .and_then(|p| u64::try_from(p).ok())
+        .unwrap_or(4096)
+        .max(512);
+    let due_frames = CHECKPOINT_BYTES / page;
     let mut pending = false;
+    // Frames of the WAL already copied by the last checkpoint.
+    let mut backfilled = 0u64;
     loop {
         match wake.recv_timeout(CHECKPOINT_IDLE) {
             Ok(()) => {
                 pending = true;
-                if wal_len() < CHECKPOINT_BYTES {
+                let frames = wal_frames.load(Ordering::Relaxed);
+                if frames < backfilled {
+                    // The WAL started over.
+                    backfilled = 0;
+                }
+                if frames - backfilled < due_frames {
                     continue;
                 }
             }
@@ -818,15 +845,25 @@ fn checkpointer(conn: &Connection, wal: &Path, wake: &Receiver<()>) {
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
         pending = false;
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        // (busy, frames in the WAL, frames copied).
+        if let Ok((_, _, copied)) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        }) {
+            backfilled = u64::try_from(copied).unwrap_or(0);
+        }
         // PASSIVE copies frames while the writer goes on appending, so the
         // WAL never drains by itself and SQLite only starts it over once a
         // checkpoint has caught up with every frame. Past the limit, a
-        // RESTART checkpoint waits (briefly: most frames are copied
-        // already) for the writer's current commit, finishes, and makes the
-        // next commit write the WAL from its start: the file stops growing.
+        // TRUNCATE checkpoint waits (briefly: most frames are copied
+        // already) for the writer's current commit, finishes, and empties
+        // the file: the next commit writes the WAL from its start.
         if wal_len() > WAL_LIMIT_BYTES {
-            let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            backfilled = 0;
         }
     }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -560,3 +560,29 @@ fn delete_removes_the_versions_asked_for() {
         PutOutcome::Stored { .. }
     ));
 }
+
+/// Commits that never pause still get checkpointed: once 16 MiB of WAL
+/// frames were committed since the last checkpoint, the checkpoint thread
+/// copies them into the database file (it used to go by the WAL file's
+/// length, which stops saying anything once SQLite reuses the file).
+#[test]
+fn back_to_back_commits_are_checkpointed_without_a_pause() {
+    let (dir, s) = open();
+    let db = dir.path().join(accord_store::DB_FILE_NAME);
+    let start = std::fs::metadata(&db).unwrap().len();
+    let w = s.writer().clone();
+    let mut grew = false;
+    // Each batch is ~200 KiB of rows: 16 MiB is ~80 commits, each a few
+    // milliseconds, far from the 0.5 s pause that also checkpoints.
+    for b in 0..600u64 {
+        let objs: Vec<_> = (0..300)
+            .map(|n| indicator(b * 1_000 + n, T1, "c"))
+            .collect();
+        w.put_batch(&borrow(&objs)).unwrap();
+        if std::fs::metadata(&db).unwrap().len() > start + (8 << 20) {
+            grew = true;
+            break;
+        }
+    }
+    assert!(grew, "no checkpoint during 600 back-to-back commits");
+}
