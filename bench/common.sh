@@ -27,3 +27,11 @@ machine() {
 
 # Median of numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# Where a run writes its raw output: $RUN_DIR/NAME.txt, or NAME-2.txt,
+# NAME-3.txt… when earlier runs of the day are there (they are kept).
+run_file() {
+  local f="$RUN_DIR/$1.txt" n=2
+  while [ -e "$f" ]; do f="$RUN_DIR/$1-$n.txt"; n=$((n + 1)); done
+  echo "$f"
+}

@@ -26,7 +26,7 @@ NOLOG="$NOLOG_TARGET/release/accord"
   --example ledger_synth --example ledger_proof_timing >&2)
 J1M="$DATA/indicators-1m.jsonl"
 [ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
-OUT="$RUN_DIR/ledger.txt"
+OUT="$(run_file ledger)"
 
 rate() { # binary -> objects/s of one fresh ingest
   local dir; dir=$(mktemp -d "$DATA/ledger.XXXX")

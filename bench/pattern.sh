@@ -10,7 +10,7 @@ source "$(dirname "$0")/common.sh"
 PY="$(peer_python)"
 "$PY" -c 'import stix2matcher' 2>/dev/null || "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements-test.txt" >&2
 (cd "$ROOT" && cargo build --release --locked -p accord-pattern --example pattern_bench >&2)
-OUT="$RUN_DIR/pattern.txt"
+OUT="$(run_file pattern)"
 PEER_JSON="$DATA/matcher-peer.json"
 {
   echo "# $(date -u +%FT%TZ) $(machine); load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -41,5 +41,5 @@ sleep 1
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
   echo "1,000-object collection:      $("$PY" "$ROOT/bench/scale_pages.py" "http://127.0.0.1:$PORT/api1/collections/$SMALL/" bench bench-secret 200 500)"
   echo "10,000,000-object collection: $("$PY" "$ROOT/bench/scale_pages.py" "http://127.0.0.1:$PORT/api1/collections/$BIG/" bench bench-secret 200 5001000)"
-} | tee "$RUN_DIR/scale.txt"
+} | tee "$(run_file scale)"
 kill "$SRV"; wait "$SRV" || true

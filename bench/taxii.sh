@@ -25,12 +25,12 @@ PY="$(peer_python)"
 LOAD="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/taxii_load"
 J1M="$DATA/indicators-1m.jsonl"
 [ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
-OUT="$RUN_DIR/taxii.txt"
+OUT="$(run_file taxii)"
 {
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
   if [ -z "$ONLY" ]; then
     echo "== taxii2-client: Accord vs medallion (same run)"
-    "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 3 --runs-get 3 --runs-get-medallion 1 | head -12
+    "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 5 --runs-get 3 --runs-get-medallion 1 | head -12
   fi
 
   W=$(mktemp -d "$DATA/taxii.XXXX")

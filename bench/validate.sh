@@ -50,4 +50,4 @@ a1m=$(for _ in $(seq "$RUNS"); do rate "$J1M"; done | median)
   printf "stix2-validator 3.3.2, 10k bundle, library call: %.0f objects/s (median of %s: %s)\n" "$peer_med" "$RUNS" "$(echo $peer | tr '\n' ' ')"
   printf "accord validate, same 10k bundle, whole command: %.0f objects/s  ratio %.0fx\n" "$a10k" "$(awk -v a="$a10k" -v p="$peer_med" 'BEGIN {print a / p}')"
   printf "accord validate, 1M indicators JSON lines: %.0f objects/s  ratio %.0fx\n" "$a1m" "$(awk -v a="$a1m" -v p="$peer_med" 'BEGIN {print a / p}')"
-} | tee "$RUN_DIR/validate.txt"
+} | tee "$(run_file validate)"
