@@ -31,7 +31,7 @@ OUT="$(run_file taxii)"
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
   if [ -z "$ONLY" ]; then
     echo "== taxii2-client: Accord vs medallion (same run)"
-    "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 5 --runs-get 3 --runs-get-medallion 1 | head -12
+    "$PY" "$ROOT/bench/taxii_bench.py" --runs-post 5 --runs-get 3 --runs-get-medallion 1
   fi
 
   W=$(mktemp -d "$DATA/taxii.XXXX")

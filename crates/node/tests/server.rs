@@ -18,6 +18,11 @@ const C2: &str = "22222222-2222-4222-8222-222222222222";
 
 fn app(max_content_length: u64) -> (tempfile::TempDir, Router) {
     let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    (dir, app_on(max_content_length, store))
+}
+
+fn app_on(max_content_length: u64, store: SqliteStore) -> Router {
     let text = format!(
         r#"
 data_dir = "unused"
@@ -51,8 +56,7 @@ read = ["{C1}"]
         tok = token_digest("reader-token"),
     );
     let config = Config::parse(&text, "test.toml").unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    (dir, router(AppState::new(config, store)))
+    router(AppState::new(config, store))
 }
 
 fn indicator(n: u32) -> Value {
@@ -348,4 +352,72 @@ async fn a_large_envelope_reports_each_object_across_pieces() {
         }
     }
     assert_eq!(n, 700 - 4);
+}
+
+/// A store that fills up part-way through an envelope: the pieces stored
+/// are successes, the objects of the pieces refused are failures naming
+/// the full store, and what the status calls stored is there. When nothing
+/// fits, the POST is a 507.
+#[tokio::test]
+async fn a_full_store_part_way_through_an_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let writer = store.writer().clone();
+    let app = app_on(1 << 24, store);
+    post(&app, C1, vec![indicator(1_000_000)]).await;
+    let db = dir.path().join(accord_store::DB_FILE_NAME);
+    let wal = dir
+        .path()
+        .join(format!("{}-wal", accord_store::DB_FILE_NAME));
+    let used = std::fs::metadata(&db).map_or(0, |m| m.len())
+        + std::fs::metadata(&wal).map_or(0, |m| m.len());
+    // Room for a piece or two of 256 small indicators, not for 1,000.
+    writer.set_max_size_bytes(Some(used + 160 * 1024)).unwrap();
+    let st = post(&app, C1, (0..1_000).map(indicator).collect()).await;
+    let (ok, failed) = (
+        st["success_count"].as_u64().unwrap(),
+        st["failure_count"].as_u64().unwrap(),
+    );
+    assert_eq!(ok + failed, 1_000, "{st}");
+    assert!(ok > 0 && failed > 0, "{ok} stored, {failed} failed");
+    for f in st["failures"].as_array().unwrap() {
+        let m = f["message"].as_str().unwrap();
+        assert!(m.starts_with("not stored: ") && m.contains("full"), "{m}");
+    }
+    for s in st["successes"].as_array().unwrap().iter().step_by(50) {
+        let id = s["id"].as_str().unwrap();
+        let (code, v, _) = call(
+            &app,
+            "GET",
+            &format!("/api1/collections/{C1}/objects/{id}/"),
+            &basic("rw", "rw-pass"),
+            None,
+        )
+        .await;
+        assert_eq!(code, StatusCode::OK, "{id}: {v}");
+    }
+    // Nothing fits any more (the limit clamps to the current size; a piece
+    // of 256 just failed): the request fails as a whole.
+    writer.set_max_size_bytes(Some(0)).unwrap();
+    let (code, v, _) = call(
+        &app,
+        "POST",
+        &format!("/api1/collections/{C1}/objects/"),
+        &basic("rw", "rw-pass"),
+        Some(json!({"objects": (2_000..2_256).map(indicator).collect::<Vec<_>>()})),
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{} stored",
+        v["success_count"]
+    );
+    assert!(
+        v["description"]
+            .as_str()
+            .unwrap()
+            .contains("nothing of this envelope was stored"),
+        "{v}"
+    );
 }
