@@ -1087,7 +1087,8 @@ fn ingest_envelope(
         ))
     })?;
     let mut failures = Vec::new();
-    // Per piece: its valid objects' metadata, and the writer's answer.
+    // Per piece: the status entries of its valid objects, and the writer's
+    // answer.
     let mut pieces = Vec::new();
     for (p, piece) in env.objects.chunks(PIECE).enumerate() {
         let results: Vec<Result<(ObjectMeta, &str), StatusDetails>> = piece
@@ -1109,26 +1110,25 @@ fn ingest_envelope(
             .iter()
             .map(|(m, raw)| m.new_object(raw, store_name, origin))
             .collect();
-        let pending = writer.submit(&news);
-        pieces.push((checked, pending));
+        let details: Vec<StatusDetails> = news
+            .iter()
+            .map(|n| StatusDetails {
+                id: n.id.to_owned(),
+                version: n.modified.or(n.created).unwrap_or("").to_owned(),
+                message: None,
+            })
+            .collect();
+        pieces.push((details, writer.submit(&news)));
     }
     let mut successes = Vec::new();
     let mut first_error = None;
     let mut stored_any = false;
-    for (checked, pending) in pieces {
-        let details = checked.iter().map(|(m, raw)| {
-            let n = m.new_object(raw, store_name, origin);
-            StatusDetails {
-                id: n.id.to_owned(),
-                version: n.modified.or(n.created).unwrap_or("").to_owned(),
-                message: None,
-            }
-        });
+    for (details, pending) in pieces {
         let outcomes = match pending.and_then(accord_store::Pending::wait) {
             Ok(o) => o,
             Err(e) => {
                 let why = format!("not stored: {e}");
-                failures.extend(details.map(|d| StatusDetails {
+                failures.extend(details.into_iter().map(|d| StatusDetails {
                     message: Some(why.clone()),
                     ..d
                 }));
@@ -1137,7 +1137,7 @@ fn ingest_envelope(
             }
         };
         stored_any = true;
-        for (detail, outcome) in details.zip(outcomes) {
+        for (detail, outcome) in details.into_iter().zip(outcomes) {
             match outcome {
                 PutOutcome::Stored { .. } => successes.push(detail),
                 PutOutcome::Duplicate { .. } => successes.push(StatusDetails {

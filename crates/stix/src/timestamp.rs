@@ -302,7 +302,6 @@ mod tests {
             prop_assert_eq!(back, t);
         }
 
-        #[test]
         /// The digit-by-digit `format` writes what `format!` writes, for
         /// every year (the slow path outside 0..=9999) and precision.
         #[test]
@@ -313,6 +312,7 @@ mod tests {
             prop_assert_eq!(t.format(digits), want);
         }
 
+        #[test]
         fn parse_never_panics(s in "\\\\PC{0,40}") {
             let _ = Timestamp::parse(&s);
         }

@@ -845,14 +845,10 @@ fn checkpointer(conn: &Connection, wal: &Path, wal_frames: &AtomicU64, wake: &Re
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
         pending = false;
-        // (busy, frames in the WAL, frames copied).
-        if let Ok((_, _, copied)) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        }) {
+        // Its row is (busy, frames in the WAL, frames copied).
+        if let Ok(copied) =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2))
+        {
             backfilled = u64::try_from(copied).unwrap_or(0);
         }
         // PASSIVE copies frames while the writer goes on appending, so the
