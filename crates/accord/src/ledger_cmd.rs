@@ -6,7 +6,7 @@ use accord_node::ledger_api::{
     self, KEY_FILE, LedgerClient, LedgerKeys, audit_partner, consistency_json, inclusion_json,
 };
 use accord_store::SqliteStore;
-use accord_store::accord_ledger::{ExchangeRecord, LogVerifier, tree_root};
+use accord_store::accord_ledger::{ExchangeRecord, LogVerifier};
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -383,14 +383,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 fn verify(common: &Common, json: bool) -> Result<ExitCode> {
     let n = node(common)?;
     let store = open(&n)?;
-    let check = store.ledger_check()?;
+    let latest = store.ledger_latest_checkpoint()?;
+    // The root at the signed size is recomputed in the same pass.
+    let check = store.ledger_check_at(&latest.iter().map(|(size, _)| *size).collect::<Vec<_>>())?;
     let mut problems: Vec<(Option<u64>, String)> = check
         .problems
         .iter()
         .map(|p| (Some(p.index), p.reason.clone()))
         .collect();
     let mut checkpoint_size = None;
-    match store.ledger_latest_checkpoint()? {
+    match latest {
         None => {}
         Some((size, note)) => {
             checkpoint_size = Some(size);
@@ -411,7 +413,12 @@ fn verify(common: &Common, json: bool) -> Result<ExitCode> {
                             ),
                         )),
                         Ok(cp) => {
-                            let root = tree_root(&check.hashes, size)?;
+                            let root = check
+                                .roots
+                                .iter()
+                                .find(|(n, _)| *n == size)
+                                .map(|(_, r)| *r)
+                                .context("the root at the checkpoint's size was not recomputed")?;
                             if root != cp.checkpoint.root {
                                 problems.push((
                                     None,

@@ -613,11 +613,50 @@ pub struct LedgerProblem {
 pub struct LedgerCheck {
     /// Leaves read.
     pub size: u64,
-    /// Every stored hash, recomputed from the leaves alone (a
-    /// [`HashReader`] for roots at any size up to `size`).
-    pub hashes: Vec<Hash>,
+    /// The root recomputed from the leaves alone at `size`.
+    pub root: Hash,
+    /// The roots recomputed at the sizes asked for that the log reaches
+    /// (see [`SqliteStore::ledger_check_at`]), in increasing size.
+    pub roots: Vec<(u64, Hash)>,
     /// Problems, in leaf order (at most 100).
     pub problems: Vec<LedgerProblem>,
+}
+
+/// The right edge of a tree being rebuilt leaf by leaf: the complete
+/// subtrees of the leaves so far, largest first, with their levels. All a
+/// full check needs to keep (at most 64 hashes), whatever the log's size.
+#[derive(Default)]
+struct Edge(Vec<(u8, Hash)>);
+
+impl Edge {
+    /// Appends a leaf hash; returns the stored hashes it completes: the
+    /// leaf's own, then one per subtree it closes (the `k`-th at level `k`).
+    fn push(&mut self, leaf: Hash) -> Vec<Hash> {
+        let mut out = vec![leaf];
+        let (mut h, mut level) = (leaf, 0u8);
+        while let Some(&(l, left)) = self.0.last() {
+            if l != level {
+                break;
+            }
+            self.0.pop();
+            h = accord_ledger::node_hash(&left, &h);
+            level += 1;
+            out.push(h);
+        }
+        self.0.push((level, h));
+        out
+    }
+
+    /// RFC 9162 root of the leaves so far: the subtrees folded right to left.
+    fn root(&self) -> Hash {
+        let mut it = self.0.iter().rev();
+        let Some(&(_, last)) = it.next() else {
+            return accord_ledger::EMPTY_ROOT;
+        };
+        it.fold(last, |right, (_, left)| {
+            accord_ledger::node_hash(left, &right)
+        })
+    }
 }
 
 /// A checkpoint of a partner's log that this node witnessed.
@@ -859,11 +898,22 @@ impl SqliteStore {
     /// each leaf must be a valid record in canonical form, its stored
     /// hashes must be the recomputed ones, and a record of a stored object
     /// must carry the SHA-256 of that object's exact bytes (when the object
-    /// is still there). Reads the whole log.
+    /// is still there). Reads the whole log, in one pass; memory is the
+    /// tree's right edge plus the upper-level hashes (1 in 256), not every
+    /// hash.
     ///
     /// # Errors
     /// [`StoreError::Read`].
     pub fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
+        self.ledger_check_at(&[])
+    }
+
+    /// [`SqliteStore::ledger_check`], also giving the roots recomputed at
+    /// `sizes` (a signed checkpoint's size, say) in [`LedgerCheck::roots`].
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    pub fn ledger_check_at(&self, sizes: &[u64]) -> Result<LedgerCheck, StoreError> {
         const MAX: usize = 100;
         let tx = self
             .read_conn()
@@ -876,7 +926,17 @@ impl SqliteStore {
             .prepare("SELECT raw FROM objects WHERE seq = ?1")
             .map_err(self.lerr("an object"))?;
         let mut rows = st.query([]).map_err(self.lerr("the ledger"))?;
-        let mut hashes: Vec<Hash> = Vec::new();
+        let mut edge = Edge::default();
+        // The recomputed hashes of level UPPER_LEVEL and up, by index.
+        let mut upper: Vec<(u64, Hash)> = Vec::new();
+        let mut wanted: Vec<u64> = sizes.iter().copied().filter(|&n| n > 0).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut wanted = wanted.into_iter().peekable();
+        let mut roots = Vec::new();
+        if sizes.contains(&0) {
+            roots.push((0, accord_ledger::EMPTY_ROOT));
+        }
         let mut problems = Vec::new();
         let mut size = 0u64;
         let mut bad_leaf = false;
@@ -978,12 +1038,12 @@ impl SqliteStore {
                         },
                     );
                 }
-                let appended = append_leaf_hashes(&hashes, size, vec![leaf_hash])
-                    .map_err(|e| self.proof_err("recomputing the ledger", e))?;
-                let lo = usize::try_from(appended.first_index - base).unwrap_or(usize::MAX);
+                let first_index = stored_hash_index(0, idx);
+                let completed = edge.push(leaf_hash);
+                let lo = usize::try_from(first_index - base).unwrap_or(usize::MAX);
                 let Some(stored) = lo
                     .checked_mul(HASH_SIZE)
-                    .and_then(|lo| chunk.hashes.get(lo..lo + appended.hashes.len() * HASH_SIZE))
+                    .and_then(|lo| chunk.hashes.get(lo..lo + completed.len() * HASH_SIZE))
                 else {
                     problem(
                         &mut problems,
@@ -993,7 +1053,7 @@ impl SqliteStore {
                     break 'chunks;
                 };
                 let mut recomputed = Vec::with_capacity(stored.len());
-                for h in &appended.hashes {
+                for h in &completed {
                     recomputed.extend_from_slice(h.as_bytes());
                 }
                 if stored.get(..HASH_SIZE) != recomputed.get(..HASH_SIZE) {
@@ -1007,8 +1067,15 @@ impl SqliteStore {
                         "a stored subtree hash differs from the recomputed one".to_owned(),
                     );
                 }
-                hashes.extend(appended.hashes);
+                upper.extend(
+                    (first_index..)
+                        .zip(completed)
+                        .skip(usize::from(UPPER_LEVEL)),
+                );
                 size += 1;
+                if wanted.next_if_eq(&size).is_some() {
+                    roots.push((size, edge.root()));
+                }
             }
             if chunk.hashes.len() != (stored_hash_index(0, size) - base) as usize * HASH_SIZE {
                 problem(
@@ -1026,9 +1093,7 @@ impl SqliteStore {
         let mut rows = st
             .query([])
             .map_err(self.lerr("the ledger's upper levels"))?;
-        let mut expected = (0..hashes.len() as u64)
-            .filter(|&i| split_stored_hash_index(i).0 >= UPPER_LEVEL)
-            .peekable();
+        let mut expected = upper.iter().map(|&(i, _)| i).peekable();
         while let Some(r) = rows
             .next()
             .map_err(self.lerr("the ledger's upper levels"))?
@@ -1050,10 +1115,9 @@ impl SqliteStore {
                 );
             }
             let _ = expected.next_if_eq(&idx);
-            let ok = usize::try_from(idx)
-                .ok()
-                .and_then(|i| hashes.get(i))
-                .is_some_and(|r| r.as_bytes()[..] == *h);
+            let ok = upper
+                .binary_search_by_key(&idx, |&(i, _)| i)
+                .is_ok_and(|at| upper[at].1.as_bytes()[..] == *h);
             if !ok && !bad_leaf {
                 problem(
                     &mut problems,
@@ -1073,7 +1137,8 @@ impl SqliteStore {
         }
         Ok(LedgerCheck {
             size,
-            hashes,
+            root: edge.root(),
+            roots,
             problems,
         })
     }

@@ -111,9 +111,18 @@ fn every_stored_version_is_a_leaf_and_proofs_verify() {
             .is_none()
     );
 
-    let check = store.ledger_check().unwrap();
+    let check = store.ledger_check_at(&[s2, 0]).unwrap();
     assert!(check.problems.is_empty(), "{:?}", check.problems);
-    assert_eq!(accord_ledger::tree_root(&check.hashes, s2).unwrap(), r2);
+    assert_eq!(check.roots, vec![(0, accord_ledger::EMPTY_ROOT), (s2, r2)]);
+    assert_eq!(check.root, store.ledger_head().unwrap().1);
+    // The check keeps only the tree's right edge: its root at every size
+    // is the one the stored hashes give.
+    let every: Vec<u64> = (1..=s2).collect();
+    let check = store.ledger_check_at(&every).unwrap();
+    assert_eq!(check.roots.len(), every.len());
+    for (size, root) in check.roots {
+        assert_eq!(root, store.ledger_root(size).unwrap(), "size {size}");
+    }
 }
 
 #[test]
