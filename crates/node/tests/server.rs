@@ -69,6 +69,12 @@ fn indicator(n: u32) -> Value {
     })
 }
 
+/// A GET as the `rw` account: status and JSON body.
+async fn get_as_rw(app: &Router, uri: &str) -> (StatusCode, Value) {
+    let (s, v, _) = call(app, "GET", uri, &basic("rw", "rw-pass"), None).await;
+    (s, v)
+}
+
 async fn post(app: &Router, coll: &str, objs: Vec<Value>) -> Value {
     let (s, v, _) = call(
         app,
@@ -327,24 +333,16 @@ async fn a_large_envelope_reports_each_object_across_pieces() {
     assert_eq!(dup["message"], json!("already stored, unchanged"));
     // Everything valid is there: 0..700 less the four broken ones, and
     // 600 in its first version.
-    let (s, v, _) = call(
-        &app,
-        "GET",
-        &format!("/api1/collections/{C1}/manifest/?limit=50"),
-        &basic("rw", "rw-pass"),
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["more"], json!(true));
-    let mut n = 0;
+    let (mut n, mut pages) = (0, 0);
     let mut next = None::<String>;
     loop {
+        pages += 1;
         let uri = match &next {
             Some(c) => format!("/api1/collections/{C1}/manifest/?limit=50&next={c}"),
             None => format!("/api1/collections/{C1}/manifest/?limit=50"),
         };
-        let (_, v, _) = call(&app, "GET", &uri, &basic("rw", "rw-pass"), None).await;
+        let (s, v) = get_as_rw(&app, &uri).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
         n += v["objects"].as_array().unwrap().len();
         match v["next"].as_str() {
             Some(c) if v["more"] == json!(true) => next = Some(c.to_owned()),
@@ -352,6 +350,8 @@ async fn a_large_envelope_reports_each_object_across_pieces() {
         }
     }
     assert_eq!(n, 700 - 4);
+    // The first page said `more`: 696 in pages of 50.
+    assert_eq!(pages, 14);
 }
 
 /// A store that fills up part-way through an envelope: the pieces stored
@@ -386,14 +386,7 @@ async fn a_full_store_part_way_through_an_envelope() {
     }
     for s in st["successes"].as_array().unwrap().iter().step_by(50) {
         let id = s["id"].as_str().unwrap();
-        let (code, v, _) = call(
-            &app,
-            "GET",
-            &format!("/api1/collections/{C1}/objects/{id}/"),
-            &basic("rw", "rw-pass"),
-            None,
-        )
-        .await;
+        let (code, v) = get_as_rw(&app, &format!("/api1/collections/{C1}/objects/{id}/")).await;
         assert_eq!(code, StatusCode::OK, "{id}: {v}");
     }
     // Nothing fits any more (the limit clamps to the current size; a piece

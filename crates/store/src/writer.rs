@@ -368,7 +368,9 @@ struct WriterState {
     path: PathBuf,
     /// Collection name → coll_id, as committed.
     collections: HashMap<String, i64>,
-    /// The newest committed `date_added`, in microseconds.
+    /// The newest `date_added` this writer committed, in microseconds:
+    /// each transaction also reads the newest row's under the write lock,
+    /// and this keeps dates growing past rows deleted since.
     last_date_added: i64,
     /// Wakes the checkpoint thread after a commit.
     checkpoint: Sender<()>,
@@ -415,15 +417,6 @@ impl WriterState {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         drop(st);
-        self.last_date_added = self
-            .conn
-            .query_row(
-                "SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .unwrap_or(0);
         self.ledger_size = ledger::size_of(&self.conn)?;
         self.rebuild_seen(0)
     }
