@@ -101,7 +101,7 @@ pub use detect::detect;
 pub use error::Error;
 pub use follow::Follow;
 pub use input::{Lines, Options, Skip, Summary, open, read_path, read_stream};
-pub use time::{parse_epoch, parse_iso8601};
+pub use time::{parse_any, parse_epoch, parse_iso8601};
 
 use collect::Collector;
 

@@ -112,7 +112,10 @@ fn reference(root: &Map<String, Value>) -> (Option<i64>, Vec<Obs>) {
             continue;
         };
         match *field {
-            "timestamp" => time = accord_logs::parse_iso8601(s.as_bytes()),
+            // Epoch seconds are accepted as well as ISO 8601; an empty
+            // string is no value and leaves an earlier one in place.
+            "timestamp" if s.is_empty() => {}
+            "timestamp" => time = accord_logs::parse_any(s.as_bytes()),
             "http.url" => url = Some(s.clone().into_bytes()),
             f => {
                 let obs = field_observables(f, s.as_bytes());
@@ -145,6 +148,25 @@ fn reference(root: &Map<String, Value>) -> (Option<i64>, Vec<Obs>) {
     }
     out.sort();
     (time, out)
+}
+
+/// Cases proptest once found, kept as plain tests (its regression file
+/// cannot be placed beside an integration test).
+#[test]
+fn timestamp_forms() {
+    for (line, want) in [
+        (r#"{"timestamp":["0"]}"#, Some(0)),
+        (r#"{"timestamp":"1.5"}"#, Some(1_500_000)),
+        (
+            r#"{"timestamp":["1970-01-01T00:00:01Z",""]}"#,
+            Some(1_000_000),
+        ),
+        (r#"{"timestamp":"yesterday"}"#, None),
+    ] {
+        assert_eq!(scan_line(line.as_bytes()).unwrap().time, want, "{line}");
+        let obj: Map<String, Value> = serde_json::from_str(line).unwrap();
+        assert_eq!(reference(&obj).0, want, "reference on {line}");
+    }
 }
 
 proptest! {
