@@ -1,7 +1,7 @@
 //! Parse and validate the objects of a file, in parallel, in file order.
 
 use crate::input::{Anchor, Format, Item, Source, scan};
-use accord_stix::{Issue, Object, is_valid, validate_object};
+use accord_stix::{Doc, Issue, is_valid, validate_doc};
 use accord_store::ObjectMeta;
 
 /// One object after parsing and validation.
@@ -51,11 +51,11 @@ impl Outcome<'_> {
 
 /// Parses and validates one object's text.
 pub fn check_text(anchor: Option<Anchor>, offset: usize, text: &str) -> Checked<'_> {
-    match Object::parse(text) {
+    match Doc::parse(text) {
         Ok(obj) => {
-            let issues = validate_object(&obj);
+            let issues = validate_doc(&obj);
             let meta = if is_valid(&issues) {
-                ObjectMeta::from_object(&obj)
+                ObjectMeta::from_doc(&obj)
             } else {
                 None
             };

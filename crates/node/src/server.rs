@@ -18,7 +18,7 @@ use crate::taxii::{
     StatusDetails, TAXII_MEDIA_TYPE, Versions,
 };
 use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
-use accord_stix::{Object, is_valid, validate_object};
+use accord_stix::{Doc, is_valid, validate_doc};
 use accord_store::{
     NewObject, ObjectMeta, Page, PutOutcome, SqliteStore, Store, StoreError, StoredObject,
     VersionFilter, Writer,
@@ -1033,14 +1033,14 @@ async fn add_objects(
 /// Parses and validates object `i` of an envelope: its indexed fields, or
 /// the failure to report with the validator's reasons.
 fn check_object(i: usize, raw: &str) -> Result<(ObjectMeta, &str), StatusDetails> {
-    let obj = Object::parse(raw).map_err(|e| StatusDetails {
+    let obj = Doc::parse(raw).map_err(|e| StatusDetails {
         id: String::new(),
         version: String::new(),
         message: Some(format!("object {i} of the envelope: {e}")),
     })?;
-    let issues = validate_object(&obj);
+    let issues = validate_doc(&obj);
     // A valid object has a string id and type, so it has indexed fields.
-    if let (true, Some(meta)) = (is_valid(&issues), ObjectMeta::from_object(&obj)) {
+    if let (true, Some(meta)) = (is_valid(&issues), ObjectMeta::from_doc(&obj)) {
         return Ok((meta, raw));
     }
     let reasons: Vec<String> = issues

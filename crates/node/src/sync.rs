@@ -23,7 +23,7 @@
 //! cursor anywhere: the caller stores `next_added_after`.
 
 use crate::client::{ClientError, Filter, TaxiiClient};
-use accord_stix::{Object, Timestamp, is_valid, validate_object};
+use accord_stix::{Doc, Timestamp, is_valid, validate_doc};
 use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
 use serde_json::value::RawValue;
 
@@ -410,8 +410,8 @@ fn store_page(
 /// Parses and validates one object: its indexed fields, or its id and the
 /// validator's errors.
 fn check(raw: &str) -> Result<ObjectMeta, (Option<String>, String)> {
-    let obj = Object::parse(raw).map_err(|e| (None, e.to_string()))?;
-    let issues = validate_object(&obj);
+    let obj = Doc::parse(raw).map_err(|e| (None, e.to_string()))?;
+    let issues = validate_doc(&obj);
     let id = obj.id().map(str::to_owned);
     if !is_valid(&issues) {
         let reason = issues
@@ -423,7 +423,7 @@ fn check(raw: &str) -> Result<ObjectMeta, (Option<String>, String)> {
         return Err((id, reason));
     }
     // A valid object has a string id and type.
-    ObjectMeta::from_object(&obj).ok_or((id, "the object has no string `id` or `type`".to_owned()))
+    ObjectMeta::from_doc(&obj).ok_or((id, "the object has no string `id` or `type`".to_owned()))
 }
 
 #[cfg(test)]

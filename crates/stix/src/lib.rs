@@ -17,6 +17,7 @@
 
 pub mod compact;
 pub mod document;
+pub mod dom;
 pub mod error;
 pub mod id;
 mod marking;
@@ -27,9 +28,10 @@ pub mod timestamp;
 pub mod validate;
 
 pub use document::{DocumentError, DocumentInfo, RawObject, read_document};
+pub use dom::Doc;
 pub use error::{Issue, JsonPath, PathSeg, Pos, Rule, Severity};
 pub use id::{Identifier, parse_identifier};
 pub use object::{Kind, Object, ObjectError};
 pub use sco_id::deterministic_sco_id;
 pub use timestamp::Timestamp;
-pub use validate::{is_valid, validate_bundle_header, validate_object};
+pub use validate::{is_valid, validate_bundle_header, validate_doc, validate_object};

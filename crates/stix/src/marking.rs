@@ -8,10 +8,9 @@
 //! (extension-definition--60a3c5c5-…, cti-stix-common-objects): an object
 //! with one of those ids, or carrying that extension, must be the standard one.
 
+use crate::dom::{Doc, Value};
 use crate::error::{Issue, JsonPath, Rule};
-use crate::object::Object;
 use crate::spec::{TLP1, TLP1_CREATED, TLP2, TLP2_CREATED, TLP2_EXTENSION};
-use serde_json::Value;
 
 /// The properties a standard TLP 1.0 marking definition has (§7.2.1.4).
 const TLP1_PROPERTIES: &[&str] = &[
@@ -28,7 +27,7 @@ fn tlp(out: &mut Vec<Issue>, path: JsonPath, msg: String) {
     out.push(Issue::error(Rule::Tlp, path, msg));
 }
 
-pub(crate) fn marking_definition(obj: &Object, out: &mut Vec<Issue>) {
+pub(crate) fn marking_definition(obj: &Doc<'_>, out: &mut Vec<Issue>) {
     let m = obj.as_map();
     let id = obj.id().unwrap_or_default();
     let def_type = m.get("definition_type").and_then(Value::as_str);
@@ -79,15 +78,14 @@ pub(crate) fn marking_definition(obj: &Object, out: &mut Vec<Issue>) {
             ),
             Some((_, colour, name)) => {
                 let want_def = serde_json::json!({ "tlp": colour });
-                let checks: [(&str, Option<Value>); 4] = [
-                    ("definition_type", Some(Value::String("tlp".into()))),
-                    ("name", Some(Value::String((*name).into()))),
-                    ("created", Some(Value::String(TLP1_CREATED.into()))),
-                    ("definition", Some(want_def)),
+                let checks: [(&str, serde_json::Value); 4] = [
+                    ("definition_type", "tlp".into()),
+                    ("name", (*name).into()),
+                    ("created", TLP1_CREATED.into()),
+                    ("definition", want_def),
                 ];
                 for (prop, want) in checks {
-                    let want = want.unwrap_or(Value::Null);
-                    if m.get(prop) != Some(&want) {
+                    if m.get(prop).map(Value::to_serde) != Some(want.clone()) {
                         tlp(
                             out,
                             JsonPath::prop(prop),

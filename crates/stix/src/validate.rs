@@ -13,15 +13,30 @@
 //! [`JsonPath`] only when an issue is made.
 
 use crate::document::DocumentInfo;
+use crate::dom::{Doc, Map, Value};
 use crate::error::{Issue, JsonPath, Rule};
 use crate::id::{is_valid_type_name, parse_identifier};
-use crate::object::{Kind, Object, json_type_name, kind_of_type};
+use crate::object::{Kind, Object, kind_of_type};
 use crate::spec::{self, Prop, Target, Ty};
 use crate::timestamp::Timestamp;
-use serde_json::{Map, Value};
 
 /// Validates one object against the rules of STIX 2.1.
+///
+/// The rules run on the borrowed tree ([`validate_doc`]); an owned object
+/// is written out and read back as one, which costs a little more than
+/// [`Doc::parse`] of the received text (what the ingest paths use).
 pub fn validate_object(obj: &Object) -> Vec<Issue> {
+    let text = obj.to_json();
+    match Doc::parse(&text) {
+        Ok(doc) => validate_doc(&doc),
+        // An object's own JSON always reads back.
+        Err(e) => vec![Issue::error(Rule::Json, JsonPath::root(), e.to_string())],
+    }
+}
+
+/// Validates one object, parsed with [`Doc::parse`], against the rules of
+/// STIX 2.1.
+pub fn validate_doc(obj: &Doc<'_>) -> Vec<Issue> {
     let mut out = Vec::new();
     common(obj, &mut out);
     if let Some(ty) = obj.type_name() {
@@ -49,7 +64,7 @@ pub fn validate_bundle_header(info: &DocumentInfo) -> Vec<Issue> {
         return out;
     }
     let h = &info.header;
-    match h.get("type").and_then(Value::as_str) {
+    match h.get("type").and_then(serde_json::Value::as_str) {
         Some("bundle") => {}
         Some(other) => out.push(Issue::error(
             Rule::Bundle,
@@ -62,7 +77,7 @@ pub fn validate_bundle_header(info: &DocumentInfo) -> Vec<Issue> {
             "bundle has no `type`",
         )),
     }
-    match h.get("id").and_then(Value::as_str) {
+    match h.get("id").and_then(serde_json::Value::as_str) {
         Some(id) => match parse_identifier(id) {
             Ok(p) if p.type_name == "bundle" => {}
             Ok(_) => out.push(Issue::error(
@@ -89,7 +104,10 @@ pub fn validate_bundle_header(info: &DocumentInfo) -> Vec<Issue> {
             "`objects` must be an array of STIX objects",
         ));
     }
-    let id = h.get("id").and_then(Value::as_str).map(str::to_owned);
+    let id = h
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
     for issue in &mut out {
         issue.object_id.clone_from(&id);
     }
@@ -146,7 +164,7 @@ fn warn(out: &mut Vec<Issue>, rule: Rule, at: &Loc<'_>, msg: String) {
 }
 
 /// A short rendering of a value for messages.
-fn show(v: &Value) -> String {
+fn show(v: &Value<'_>) -> String {
     let s = match v {
         Value::String(s) => format!("{:?}", s),
         Value::Object(_) | Value::Array(_) => serde_json::to_string(v).unwrap_or_default(),
@@ -160,14 +178,14 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn found(v: &Value) -> String {
-    format!("{} {}", json_type_name(v), show(v))
+fn found(v: &Value<'_>) -> String {
+    format!("{} {}", v.type_name(), show(v))
 }
 
 // ---------------------------------------------------------------------------
 // Common properties (§3.2)
 
-fn common(obj: &Object, out: &mut Vec<Issue>) {
+fn common(obj: &Doc<'_>, out: &mut Vec<Issue>) {
     let ty = match obj.get("type") {
         Some(Value::String(t)) => t.as_str(),
         Some(other) => {
@@ -307,7 +325,7 @@ fn common(obj: &Object, out: &mut Vec<Issue>) {
 }
 
 /// Checks a timestamp property when present; returns it when it parses.
-pub(crate) fn timestamp(obj: &Object, name: &str, out: &mut Vec<Issue>) -> Option<Timestamp> {
+pub(crate) fn timestamp(obj: &Doc<'_>, name: &str, out: &mut Vec<Issue>) -> Option<Timestamp> {
     match obj.get(name)? {
         Value::String(s) => match Timestamp::parse(s) {
             Ok(t) => Some(t),
@@ -340,7 +358,7 @@ const HANDLED: &[&str] = &["type", "id", "spec_version", "created", "modified"];
 // ---------------------------------------------------------------------------
 // The engine
 
-fn rules(obj: &Object, ty: &str, out: &mut Vec<Issue>) {
+fn rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
     let map = obj.as_map();
     let spec = spec::type_spec(ty);
     let own: &'static [Prop] = spec.map_or(&[], |s| s.props);
@@ -404,7 +422,7 @@ fn rules(obj: &Object, ty: &str, out: &mut Vec<Issue>) {
 }
 
 /// §3.1 property names; §11.1 custom properties.
-fn custom_property(name: &str, v: &Value, spec_type: bool, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn custom_property(name: &str, v: &Value<'_>, spec_type: bool, at: &Loc<'_>, out: &mut Vec<Issue>) {
     if spec::RESERVED_PROPERTIES.contains(&name) {
         err(
             out,
@@ -438,7 +456,7 @@ fn custom_property(name: &str, v: &Value, spec_type: bool, at: &Loc<'_>, out: &m
 
 /// The suffix rules of §3.1 (`_ref`, `_refs`, `_hex`, `_bin`) and the
 /// list/dictionary rules of §2, for properties the specification does not define.
-fn custom_value(name: &str, v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn custom_value(name: &str, v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     if name.ends_with("_ref") || name.ends_with("_refs") {
         // §3.1 reserves the suffixes for identifier references; for
         // properties this specification does not define, a SHOULD.
@@ -479,7 +497,7 @@ fn is_property_name(s: &str) -> bool {
 }
 
 /// Checks one value against its type; `at` names where it is.
-fn check_value(v: &Value, ty: Ty, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn check_value(v: &Value<'_>, ty: Ty, at: &Loc<'_>, out: &mut Vec<Issue>) {
     match ty {
         Ty::Str => {
             if !v.is_string() {
@@ -667,10 +685,10 @@ fn check_value(v: &Value, ty: Ty, at: &Loc<'_>, out: &mut Vec<Issue>) {
 
 /// A non-empty list whose items each pass `each` (§2.8).
 fn list(
-    v: &Value,
+    v: &Value<'_>,
     at: &Loc<'_>,
     out: &mut Vec<Issue>,
-    each: impl Fn(&Value, &Loc<'_>, &mut Vec<Issue>),
+    each: impl Fn(&Value<'_>, &Loc<'_>, &mut Vec<Issue>),
 ) {
     match v {
         Value::Array(a) if a.is_empty() => err(
@@ -697,7 +715,7 @@ fn list(
 }
 
 /// §2.9 identifier, pointing at an allowed type.
-fn reference(v: &Value, target: Target, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn reference(v: &Value<'_>, target: Target, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let Some(s) = v.as_str() else {
         err(
             out,
@@ -755,7 +773,7 @@ fn reference(v: &Value, target: Target, at: &Loc<'_>, out: &mut Vec<Issue>) {
 }
 
 /// §2.4: a dictionary has at least one key; keys are 1-250 of `[a-zA-Z0-9_-]`.
-fn dictionary(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn dictionary(v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let Some(m) = v.as_object() else {
         err(
             out,
@@ -796,7 +814,7 @@ fn dictionary(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
 }
 
 /// §2.5 hashes: keys from hash-algorithm-ov (or custom), values of the right form.
-fn hashes(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn hashes(v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let Some(m) = v.as_object() else {
         err(
             out,
@@ -865,7 +883,7 @@ fn hashes(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
 }
 
 /// §2.10: `kill_chain_name` and `phase_name`, both strings.
-fn kill_chain_phase(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn kill_chain_phase(v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let Some(m) = v.as_object() else {
         err(
             out,
@@ -892,7 +910,7 @@ fn kill_chain_phase(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
 }
 
 /// §2.6 external reference: `source_name`, plus one of `description`, `url`, `external_id`.
-fn external_reference(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn external_reference(v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let Some(m) = v.as_object() else {
         err(
             out,
@@ -921,7 +939,7 @@ fn external_reference(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
     }
     if !["description", "url", "external_id"]
         .iter()
-        .any(|k| m.contains_key(*k))
+        .any(|k| m.contains_key(k))
     {
         err(out, Rule::RequiredProperty, at, "an external reference must have at least one of `description`, `url`, `external_id` besides `source_name` (§2.6)".into());
     }
@@ -932,12 +950,7 @@ fn external_reference(v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
 
 /// Checks the members of a nested object against a table (predefined
 /// extensions, MIME parts, registry values).
-fn check_members(
-    m: &Map<String, Value>,
-    props: &'static [Prop],
-    at: &Loc<'_>,
-    out: &mut Vec<Issue>,
-) {
+fn check_members(m: &Map<'_>, props: &'static [Prop], at: &Loc<'_>, out: &mut Vec<Issue>) {
     for (k, v) in m {
         let kat = at.key(k);
         if let Some(p) = spec::find_prop(props, k) {
@@ -968,7 +981,7 @@ fn check_members(
     }
 }
 
-fn order(obj: &Object, later: &str, earlier: &str, strict: bool, out: &mut Vec<Issue>) {
+fn order(obj: &Doc<'_>, later: &str, earlier: &str, strict: bool, out: &mut Vec<Issue>) {
     let (Some(l), Some(e)) = (obj.get_str(later), obj.get_str(earlier)) else {
         return;
     };
@@ -993,7 +1006,7 @@ fn order(obj: &Object, later: &str, earlier: &str, strict: bool, out: &mut Vec<I
 // ---------------------------------------------------------------------------
 // Granular markings (§7.2.3) and extensions (§7.3, §11)
 
-fn granular_markings(obj: &Object, v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn granular_markings(obj: &Doc<'_>, v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let own_id = obj.id();
     list(v, at, out, |gm, gat, out| {
         let Some(m) = gm.as_object() else {
@@ -1057,7 +1070,7 @@ fn granular_markings(obj: &Object, v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>
 
 /// §7.2.3.1: a selector is a dotted path of property names and `[n]` list
 /// indices (`external_references.[0].url`) that MUST resolve within the object.
-pub(crate) fn resolve_selector(obj: &Map<String, Value>, sel: &str) -> Result<(), String> {
+pub(crate) fn resolve_selector(obj: &Map<'_>, sel: &str) -> Result<(), String> {
     let mut segs = sel.split('.');
     let first = segs.next().unwrap_or_default();
     let mut cur = obj
@@ -1086,7 +1099,7 @@ pub(crate) fn resolve_selector(obj: &Map<String, Value>, sel: &str) -> Result<()
     Ok(())
 }
 
-fn has_toplevel_extension(map: &Map<String, Value>) -> bool {
+fn has_toplevel_extension(map: &Map<'_>) -> bool {
     map.get("extensions")
         .and_then(Value::as_object)
         .is_some_and(|exts| {
@@ -1097,7 +1110,7 @@ fn has_toplevel_extension(map: &Map<String, Value>) -> bool {
         })
 }
 
-fn extensions(ty: &str, v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
+fn extensions(ty: &str, v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issue>) {
     let Some(exts) = v.as_object() else {
         err(
             out,
@@ -1189,11 +1202,11 @@ fn extensions(ty: &str, v: &Value, at: &Loc<'_>, out: &mut Vec<Issue>) {
 // ---------------------------------------------------------------------------
 // Co-constraints of single types
 
-fn has(map: &Map<String, Value>, k: &str) -> bool {
+fn has(map: &Map<'_>, k: &str) -> bool {
     map.contains_key(k)
 }
 
-fn type_rules(obj: &Object, ty: &str, out: &mut Vec<Issue>) {
+fn type_rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
     let m = obj.as_map();
     let root = Loc::Root;
     match ty {
@@ -1533,14 +1546,14 @@ fn type_rules(obj: &Object, ty: &str, out: &mut Vec<Issue>) {
 }
 
 /// §2.9: deterministic ids of cyber-observables.
-fn sco_id_rules(obj: &Object, ty: &str, out: &mut Vec<Issue>) {
+fn sco_id_rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
     if kind_of_type(ty) != Kind::Sco {
         return;
     }
     let Some(Ok(id)) = obj.id().map(parse_identifier) else {
         return;
     };
-    match crate::sco_id::deterministic_sco_id(obj) {
+    match crate::sco_id::deterministic_sco_id(&Object::from_map(obj.as_map().to_serde())) {
         Some(expected) => {
             if obj.id() != Some(expected.as_str()) {
                 out.push(Issue::warning(
@@ -1562,7 +1575,7 @@ fn sco_id_rules(obj: &Object, ty: &str, out: &mut Vec<Issue>) {
     }
 }
 
-fn address(m: &Map<String, Value>, what: &str, ok: fn(&str) -> bool, out: &mut Vec<Issue>) {
+fn address(m: &Map<'_>, what: &str, ok: fn(&str) -> bool, out: &mut Vec<Issue>) {
     if let Some(v) = m.get("value").and_then(Value::as_str)
         && !ok(v)
     {
@@ -1667,7 +1680,7 @@ fn is_base64(s: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     const IND: &str = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z","labels":["a"]}"#;
 

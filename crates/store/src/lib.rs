@@ -153,6 +153,19 @@ pub struct ObjectMeta {
 }
 
 impl ObjectMeta {
+    /// The indexed properties of a parsed object; `None` without a string
+    /// `id` and `type`.
+    pub fn from_doc(obj: &accord_stix::Doc<'_>) -> Option<ObjectMeta> {
+        Some(ObjectMeta {
+            id: obj.id()?.to_owned(),
+            type_name: obj.type_name()?.to_owned(),
+            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
+            created: obj.created().map(str::to_owned),
+            modified: obj.modified().map(str::to_owned),
+            markings: obj.marking_refs().map(str::to_owned).collect(),
+        })
+    }
+
     /// The indexed properties of `obj`; `None` without a string `id` and `type`.
     pub fn from_object(obj: &accord_stix::Object) -> Option<ObjectMeta> {
         Some(ObjectMeta {
