@@ -126,6 +126,20 @@ pub enum StoreError {
         /// What the checks reported.
         problems: Vec<String>,
     },
+    /// The batch was committed but syncing the WAL to disk failed, so it
+    /// may not survive a power cut or an OS crash: it is not acknowledged.
+    /// After such a failure the writer acknowledges nothing more (a later
+    /// sync that succeeds does not prove earlier pages reached the disk);
+    /// restart the node once the disk is healthy.
+    #[error(
+        "syncing {path} to disk failed, so what was written is not known to be durable and is not acknowledged: {source}"
+    )]
+    NotDurable {
+        /// The database file.
+        path: PathBuf,
+        /// The operating system's reason (of the first failure).
+        source: std::io::Error,
+    },
     /// The writer thread is gone (it panicked, or could not start), so
     /// the batch was not stored.
     #[error("the writer thread of {path} has stopped; batch not stored")]

@@ -53,7 +53,8 @@
 //!
 //! - **Durability.** A batch is acknowledged (its `put_batch` or
 //!   [`Pending::wait`] returns `Ok`) only after its transaction committed
-//!   with `synchronous=FULL`: the WAL is fsynced, so the batch survives
+//!   and the WAL was fsynced (by the writer's sync thread, which covers
+//!   every commit before it with one fsync), so the batch survives
 //!   `kill -9` and power loss. A batch is all or nothing.
 //! - **Idempotence.** Objects are keyed by (collection, id, version), the
 //!   version being `modified`, else `created`, else empty (unversioned

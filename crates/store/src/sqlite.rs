@@ -599,11 +599,11 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
             )),
         )));
     }
-    // FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at
-    // commit, so a commit acknowledged just before a power cut or an OS
-    // crash can vanish (it survives a killed process either way). An
-    // acknowledgement from the store means "durable", so every commit
-    // syncs; group commit is what keeps that cheap.
+    // FULL for the migrations: in WAL mode NORMAL does not fsync the WAL
+    // at commit, so a commit just before a power cut or an OS crash can
+    // vanish (it survives a killed process either way). `Writer::start`
+    // then switches this connection to NORMAL and fsyncs on its sync
+    // thread before acknowledging anything (see `writer.rs`).
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(open_err)?;
     // A big page cache keeps the random-order id index in memory during
