@@ -42,6 +42,7 @@ impl Outcome<'_> {
             Outcome::Object(c) => c.offset,
             Outcome::Other(
                 Item::Object { offset, .. }
+                | Item::Line { offset, .. }
                 | Item::BundleIssues { offset, .. }
                 | Item::Error { offset, .. },
             ) => *offset,
@@ -49,24 +50,60 @@ impl Outcome<'_> {
     }
 }
 
+/// Validates one parsed object.
+fn check_doc<'a>(
+    anchor: Option<Anchor>,
+    offset: usize,
+    text: &'a str,
+    obj: &Doc<'_>,
+) -> Checked<'a> {
+    let issues = validate_doc(obj);
+    let meta = if is_valid(&issues) {
+        ObjectMeta::from_doc(obj)
+    } else {
+        None
+    };
+    Checked {
+        anchor,
+        offset,
+        text,
+        meta,
+        issues,
+    }
+}
+
+/// The outcomes of one item: an object parsed and validated; a JSON line
+/// (`Item::Line`) parsed as one object, or, when that fails, read as a
+/// document, which finds the fault and its position; anything else as it is.
+fn check_item<'a>(item: Item<'a>, max_object_bytes: usize, out: &mut Vec<Outcome<'a>>) {
+    match item {
+        Item::Object {
+            anchor,
+            offset,
+            text,
+        } => out.push(Outcome::Object(check_text(anchor, offset, text))),
+        Item::Line {
+            anchor,
+            offset,
+            text,
+        } => match Doc::parse(text) {
+            Ok(obj) => out.push(Outcome::Object(check_doc(anchor, offset, text, &obj))),
+            Err(_) => crate::input::document(
+                anchor,
+                offset,
+                text.as_bytes(),
+                max_object_bytes,
+                &mut |i| check_item(i, max_object_bytes, out),
+            ),
+        },
+        other => out.push(Outcome::Other(other)),
+    }
+}
+
 /// Parses and validates one object's text.
 pub fn check_text(anchor: Option<Anchor>, offset: usize, text: &str) -> Checked<'_> {
     match Doc::parse(text) {
-        Ok(obj) => {
-            let issues = validate_doc(&obj);
-            let meta = if is_valid(&issues) {
-                ObjectMeta::from_doc(&obj)
-            } else {
-                None
-            };
-            Checked {
-                anchor,
-                offset,
-                text,
-                meta,
-                issues,
-            }
-        }
+        Ok(obj) => check_doc(anchor, offset, text, &obj),
         Err(e) => Checked {
             anchor,
             offset,
@@ -127,17 +164,10 @@ pub fn check_file<'a>(
             let done_tx = done_tx.clone();
             s.spawn(move || {
                 for (seq, items) in raw_rx {
-                    let out = items
-                        .into_iter()
-                        .map(|item| match item {
-                            Item::Object {
-                                anchor,
-                                offset,
-                                text,
-                            } => Outcome::Object(check_text(anchor, offset, text)),
-                            other => Outcome::Other(other),
-                        })
-                        .collect();
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        check_item(item, max_object_bytes, &mut out);
+                    }
                     if done_tx.send((seq, out)).is_err() {
                         break;
                     }

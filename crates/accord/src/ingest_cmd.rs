@@ -205,7 +205,7 @@ pub fn ingest(
                             t.faults += 1;
                             rep.fault(*anchor, *offset, message);
                         }
-                        Outcome::Other(Item::Object { .. }) => {}
+                        Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
                     }
                 }
                 bar.set_position(done_bytes + last_offset as u64);

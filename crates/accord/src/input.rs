@@ -135,6 +135,18 @@ pub enum Item<'a> {
         /// The object's exact text.
         text: &'a str,
     },
+    /// A JSON line that can only be a single object, if it is JSON at all
+    /// (see [`single_object_line`]): handed over unread, so the worker that
+    /// parses the object reads it once. When it does not parse, the worker
+    /// reads it with [`document`] for the error and its position.
+    Line {
+        /// The start of its line.
+        anchor: Option<Anchor>,
+        /// Byte offset of the object in the file.
+        offset: usize,
+        /// The line without its surrounding whitespace.
+        text: &'a str,
+    },
     /// Problems with a bundle's own properties (`type`, `id`, `objects`).
     BundleIssues {
         /// The start of its line, when known (JSON lines).
@@ -213,6 +225,12 @@ pub fn scan<'a>(
                         ),
                     });
                     skipped(end);
+                } else if let Some((lead, text)) = single_object_line(line) {
+                    each(Item::Line {
+                        anchor,
+                        offset: line_start + lead,
+                        text,
+                    });
                 } else if line.iter().any(|b| !b.is_ascii_whitespace()) {
                     document(anchor, line_start, line, max_object_bytes, &mut each);
                 }
@@ -243,7 +261,28 @@ fn find_newline(src: &[u8], from: usize, release: &impl Fn(usize)) -> usize {
     }
 }
 
-fn document<'a>(
+/// A JSON line that, if it parses, is one object and not a bundle: it
+/// starts with `{`, is UTF-8, and neither `"objects"` nor `"bundle"` nor a
+/// `\u` escape (which could spell either) appears in it. Returns the
+/// number of leading whitespace bytes and the trimmed text. Anything else
+/// goes through [`document`], which finds bundles and their objects.
+fn single_object_line(line: &[u8]) -> Option<(usize, &str)> {
+    let lead = line.iter().position(|b| !b.is_ascii_whitespace())?;
+    let end = line.len() - line.iter().rev().position(|b| !b.is_ascii_whitespace())?;
+    let t = &line[lead..end];
+    if t.first() != Some(&b'{')
+        || memchr::memmem::find(t, b"\\u").is_some()
+        || memchr::memmem::find(t, b"\"objects\"").is_some()
+        || memchr::memmem::find(t, b"\"bundle\"").is_some()
+    {
+        return None;
+    }
+    std::str::from_utf8(t).ok().map(|s| (lead, s))
+}
+
+/// Reads one document (a whole file, or one JSON line): a bundle's objects
+/// one by one, or a single object whole.
+pub(crate) fn document<'a>(
     anchor: Option<Anchor>,
     base: usize,
     doc: &'a [u8],
@@ -370,22 +409,77 @@ mod tests {
 
     fn items(src: &str, format: Format, max: usize) -> Vec<String> {
         let mut out = Vec::new();
+        fn show(i: Item<'_>, max: usize, out: &mut Vec<String>) {
+            out.push(match i {
+                Item::Object { offset, text, .. } => format!("obj@{offset}:{text}"),
+                // As the checker reads it: one object, or a document.
+                Item::Line {
+                    anchor,
+                    offset,
+                    text,
+                } => {
+                    if accord_stix::Doc::parse(text).is_ok() {
+                        format!("obj@{offset}:{text}")
+                    } else {
+                        document(anchor, offset, text.as_bytes(), max, &mut |i| {
+                            show(i, max, out)
+                        });
+                        return;
+                    }
+                }
+                Item::BundleIssues { issues, .. } => format!("bundle:{}", issues.len()),
+                Item::Error {
+                    offset, message, ..
+                } => format!("err@{offset}:{message}"),
+            });
+        }
         scan(
             src.as_bytes(),
             format,
             max,
-            |i| {
-                out.push(match i {
+            |i| show(i, max, &mut out),
+            |_| (),
+        );
+        out
+    }
+
+    /// A JSON line handed over unread (`Item::Line`) comes out, once
+    /// checked, exactly as reading it as a document gives: same objects,
+    /// same faults at the same offsets.
+    #[test]
+    fn unread_lines_read_as_documents_do() {
+        let lines = [
+            r#"{"type":"indicator","id":"indicator--1"}"#,
+            r#"  {"type":"x", "a": [1, {"b": null}]}  "#,
+            r#"{"type":"x","a": }"#,
+            r#"{"type":"x"} trailing"#,
+            r#"{"type":"x","a":"unterminated"#,
+            r#"{"type":"bundle","id":"bundle--1","objects":[{"type":"x"},{"type":"y"}]}"#,
+            r#"{"type":"bundl\u0065","objects":[{"type":"x"}]}"#,
+            r#"{"type":"observed-data","objects":{"0":{"type":"file"}}}"#,
+            r#"{"a":"\u00e9"}"#,
+            r#"[1,2]"#,
+        ];
+        let src = lines.join("\n");
+        let got = items(&src, Format::Jsonl, 1 << 20);
+        let mut want = Vec::new();
+        let mut start = 0;
+        for l in lines {
+            let mut each = |i: Item<'_>| {
+                want.push(match i {
                     Item::Object { offset, text, .. } => format!("obj@{offset}:{text}"),
                     Item::BundleIssues { issues, .. } => format!("bundle:{}", issues.len()),
                     Item::Error {
                         offset, message, ..
                     } => format!("err@{offset}:{message}"),
+                    Item::Line { .. } => unreachable!(),
                 })
-            },
-            |_| (),
-        );
-        out
+            };
+            document(None, start, l.as_bytes(), 1 << 20, &mut each);
+            start += l.len() + 1;
+        }
+        assert_eq!(got, want);
+        assert!(got.iter().filter(|g| g.starts_with("err@")).count() >= 3, "{got:?}");
     }
 
     #[test]

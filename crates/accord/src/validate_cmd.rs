@@ -73,7 +73,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                         faults += 1;
                         rep.fault(anchor, offset, &message);
                     }
-                    Outcome::Other(Item::Object { .. }) => {}
+                    Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
                 }
             }
         });

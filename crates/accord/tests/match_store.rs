@@ -378,8 +378,10 @@ fn follow_mode_reads_growth_and_rotation() {
         .args([
             "match",
             "--follow",
+            // Long enough after the rotation (at ~2.2 s) for a slow,
+            // loaded machine to notice it and read the new file.
             "--follow-for",
-            "4",
+            "8",
             "--flush",
             "1",
             "--indicators",
