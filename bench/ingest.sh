@@ -29,6 +29,6 @@ rss1m=$(echo "$results" | awk '{print $2}' | median)
 rss100k=$(one "$J100K" | awk '{print $2}')
 {
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
-  echo "accord ingest 1M indicators (durable, synchronous=FULL): $rate objects/s (median of $RUNS: $(echo "$results" | awk '{print $1}' | tr '\n' ' '))"
+  echo "accord ingest 1M indicators (durable: acknowledged after the WAL fsync): $rate objects/s (median of $RUNS: $(echo "$results" | awk '{print $1}' | tr '\n' ' '))"
   echo "peak RSS: $((rss100k / 1024)) MiB at 100k objects, $((rss1m / 1024)) MiB at 1M objects"
 } | tee "$(run_file ingest)"
