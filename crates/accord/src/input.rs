@@ -479,7 +479,10 @@ mod tests {
             start += l.len() + 1;
         }
         assert_eq!(got, want);
-        assert!(got.iter().filter(|g| g.starts_with("err@")).count() >= 3, "{got:?}");
+        assert!(
+            got.iter().filter(|g| g.starts_with("err@")).count() >= 3,
+            "{got:?}"
+        );
     }
 
     #[test]
