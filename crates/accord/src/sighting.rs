@@ -122,8 +122,8 @@ pub fn put(w: &Writer, objects: &[String], collection: &str) -> Result<()> {
     let parsed: Vec<(ObjectMeta, &str)> = objects
         .iter()
         .map(|t| {
-            let o = Object::parse(t).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let m = ObjectMeta::from_object(&o).context("object without id or type")?;
+            let o = accord_stix::Doc::parse(t).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let m = ObjectMeta::from_doc(&o).context("object without id or type")?;
             Ok((m, t.as_str()))
         })
         .collect::<Result<_>>()?;

@@ -167,18 +167,6 @@ impl ObjectMeta {
         })
     }
 
-    /// The indexed properties of `obj`; `None` without a string `id` and `type`.
-    pub fn from_object(obj: &accord_stix::Object) -> Option<ObjectMeta> {
-        Some(ObjectMeta {
-            id: obj.id()?.to_owned(),
-            type_name: obj.type_name()?.to_owned(),
-            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
-            created: obj.created().map(str::to_owned),
-            modified: obj.modified().map(str::to_owned),
-            markings: obj.marking_refs().map(str::to_owned).collect(),
-        })
-    }
-
     /// The object to store: these fields, its exact text, where it goes and
     /// where it came from.
     pub fn new_object<'a>(

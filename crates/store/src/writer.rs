@@ -167,54 +167,27 @@ impl Writer {
                 source,
             })?;
         let (ckpt_tx, ckpt_rx) = crossbeam_channel::bounded::<()>(1);
-        let checkpoint_thread = std::thread::Builder::new()
-            .name("accord-store-checkpoint".into())
-            .spawn({
-                let wal = path.with_extension("sqlite-wal");
-                move || checkpointer(&checkpoint_conn, &wal, &wal_frames, &ckpt_rx)
-            })
-            .map_err(|e| StoreError::Open {
-                path: path.clone(),
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                    Some(format!("cannot start the checkpoint thread: {e}")),
-                ),
-            })?;
+        let checkpoint_thread = spawn("accord-store-checkpoint", &path, {
+            let wal = path.with_extension("sqlite-wal");
+            move || checkpointer(&checkpoint_conn, &wal, &wal_frames, &ckpt_rx)
+        })?;
         let (sync_tx, sync_rx) = crossbeam_channel::unbounded::<Vec<Synced>>();
-        let sync_thread = std::thread::Builder::new()
-            .name("accord-store-sync".into())
-            .spawn({
-                let path = path.clone();
-                move || syncer(&path, &sync_rx)
-            })
-            .map_err(|e| StoreError::Open {
-                path: path.clone(),
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                    Some(format!("cannot start the sync thread: {e}")),
-                ),
-            })?;
+        let sync_thread = spawn("accord-store-sync", &path, {
+            let path = path.clone();
+            move || syncer(&path, &sync_rx)
+        })?;
         let mut state = WriterState::new(conn, path.clone(), ckpt_tx, sync_tx)?;
-        let thread = std::thread::Builder::new()
-            .name("accord-store-writer".into())
-            .spawn(move || {
-                state.run(&rx);
-                // Let the syncer answer what is committed, then stop the
-                // checkpoint thread and wait for its last checkpoint, so
-                // that when the last Writer handle is dropped every answer
-                // is sent and nothing touches the database any more.
-                state.sync = None;
-                let _ = sync_thread.join();
-                drop(state);
-                let _ = checkpoint_thread.join();
-            })
-            .map_err(|e| StoreError::Open {
-                path: path.clone(),
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                    Some(format!("cannot start the writer thread: {e}")),
-                ),
-            })?;
+        let thread = spawn("accord-store-writer", &path, move || {
+            state.run(&rx);
+            // Let the syncer answer what is committed, then stop the
+            // checkpoint thread and wait for its last checkpoint, so
+            // that when the last Writer handle is dropped every answer
+            // is sent and nothing touches the database any more.
+            state.sync = None;
+            let _ = sync_thread.join();
+            drop(state);
+            let _ = checkpoint_thread.join();
+        })?;
         Ok(Writer {
             inner: Arc::new(Inner {
                 path,
@@ -990,6 +963,24 @@ fn sync_wal(wal: &Path, dir_synced: &mut Option<u64>) -> std::io::Result<()> {
         *dir_synced = Some(ino);
     }
     Ok(())
+}
+
+/// Starts a named thread of the writer; failing to is an open error.
+fn spawn<T: Send + 'static>(
+    name: &str,
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!("cannot start thread {name}: {e}")),
+            ),
+        })
 }
 
 #[cfg(test)]
