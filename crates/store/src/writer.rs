@@ -606,7 +606,7 @@ impl WriterState {
                     group
                         .into_iter()
                         .zip(outcomes)
-                        .map(|(put, out)| Synced::Put(put.reply, out))
+                        .map(|(put, out)| Synced::Put(put.reply, out, put.rows))
                         .collect(),
                 );
                 self.bound_wal();
@@ -635,9 +635,9 @@ impl WriterState {
         // No syncer (it cannot stop before the writer): never acknowledge
         // what was not synced.
         for job in unsent {
-            job.answer(Err(StoreError::WriterStopped {
+            drop(job.answer(Err(StoreError::WriterStopped {
                 path: self.path.clone(),
-            }));
+            })));
         }
     }
 
@@ -898,20 +898,25 @@ fn now_micros() -> i64 {
 
 /// Committed work waiting for the WAL to reach the disk.
 enum Synced {
-    Put(Sender<Reply>, Vec<PutOutcome>),
+    /// A put's answer, with its rows: the syncer frees them once every
+    /// answer is sent, so the writer thread does not (freeing a group's
+    /// rows was about a tenth of its time in bulk ingest).
+    Put(Sender<Reply>, Vec<PutOutcome>, Vec<Row>),
     Delete(Sender<Result<u64, StoreError>>, u64),
 }
 
 impl Synced {
     /// Sends the outcome, or `err` instead of it. A submitter that stopped
-    /// waiting does not matter.
-    fn answer(self, err: Result<(), StoreError>) {
+    /// waiting does not matter. Returns the put's rows, to be freed.
+    fn answer(self, err: Result<(), StoreError>) -> Vec<Row> {
         match self {
-            Synced::Put(reply, out) => {
+            Synced::Put(reply, out, rows) => {
                 let _ = reply.send(err.map(|()| out));
+                rows
             }
             Synced::Delete(reply, n) => {
                 let _ = reply.send(err.map(|()| n));
+                Vec::new()
             }
         }
     }
@@ -936,15 +941,19 @@ fn syncer(db: &Path, rx: &Receiver<Vec<Synced>>) {
         {
             failed = Some((e.kind(), e.to_string()));
         }
-        for job in jobs {
-            job.answer(match &failed {
-                None => Ok(()),
-                Some((kind, msg)) => Err(StoreError::NotDurable {
-                    path: db.to_owned(),
-                    source: std::io::Error::new(*kind, msg.clone()),
-                }),
-            });
-        }
+        let spent: Vec<Vec<Row>> = jobs
+            .into_iter()
+            .map(|job| {
+                job.answer(match &failed {
+                    None => Ok(()),
+                    Some((kind, msg)) => Err(StoreError::NotDurable {
+                        path: db.to_owned(),
+                        source: std::io::Error::new(*kind, msg.clone()),
+                    }),
+                })
+            })
+            .collect();
+        drop(spent);
     }
 }
 
@@ -989,7 +998,10 @@ mod tests {
 
     fn put_job() -> (Synced, Receiver<Reply>) {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        (Synced::Put(tx, vec![PutOutcome::Stored { seq: 1 }]), rx)
+        (
+            Synced::Put(tx, vec![PutOutcome::Stored { seq: 1 }], Vec::new()),
+            rx,
+        )
     }
 
     #[test]
