@@ -1,0 +1,163 @@
+//! SQLite's own insert rate for Accord's `objects` table: the ceiling of
+//! durable ingest with this store, whatever the rest of Accord costs.
+//!
+//! It opens a fresh store through the public API (so the schema is the
+//! real one, indexes included), closes it, and then inserts pre-built rows
+//! straight through rusqlite on one thread, exactly as the writer thread's
+//! INSERT does, in transactions of `BATCH` rows: no validation, no ledger,
+//! no duplicate check, nothing else running. Every column value is
+//! computed before the clock starts.
+//!
+//! ```text
+//! cargo run --release -p accord-store --example sqlite_floor -- bench/data/indicators-1m.jsonl
+//! ```
+//!
+//! Two runs: `synchronous=NORMAL` with one fdatasync of the WAL after each
+//! commit (what "durable" costs the writer when nothing overlaps it), and
+//! `synchronous=OFF` with no sync at all (SQLite's CPU alone).
+
+use accord_store::SqliteStore;
+use rusqlite::{Connection, params};
+use sha2::{Digest, Sha256};
+use std::io::BufRead;
+use std::time::Instant;
+
+const BATCH: usize = 10_000;
+
+struct Row {
+    id: String,
+    type_name: String,
+    spec_version: String,
+    created: Option<String>,
+    modified: Option<String>,
+    origin: String,
+    markings: String,
+    sha256: [u8; 32],
+    raw: String,
+    idh: i64,
+    ledger_src: String,
+}
+
+fn row(raw: String) -> Row {
+    let v: serde_json::Value = serde_json::from_str(&raw).expect("a JSON object per line");
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    let id = s("id").expect("an id");
+    let idh = {
+        let d = Sha256::digest(id.as_bytes());
+        i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+    };
+    let markings = v
+        .get("object_marking_refs")
+        .and_then(|m| m.as_array())
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    Row {
+        type_name: s("type").expect("a type"),
+        spec_version: s("spec_version").unwrap_or_else(|| "2.1".into()),
+        created: s("created"),
+        modified: s("modified"),
+        origin: "local".into(),
+        markings,
+        sha256: Sha256::digest(raw.as_bytes()).into(),
+        idh,
+        ledger_src: r#"["local",null,"2026-11-28T10:00:00.000000Z"]"#.into(),
+        id,
+        raw,
+    }
+}
+
+/// Rows per second, counting the insert thread's time only: the time of
+/// the checkpoints (which the writer leaves to another thread) is left out.
+fn run(dir: &std::path::Path, rows: &[Row], synchronous: &str) -> f64 {
+    drop(SqliteStore::open(dir).expect("a fresh store"));
+    let db = dir.join(accord_store::DB_FILE_NAME);
+    let conn = Connection::open(&db).expect("open the store's database");
+    conn.pragma_update(None, "synchronous", synchronous)
+        .expect("synchronous");
+    conn.pragma_update(None, "cache_size", -131_072)
+        .expect("cache_size");
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .expect("wal_autocheckpoint");
+    conn.execute("INSERT INTO collections (name) VALUES ('floor')", [])
+        .expect("a collection");
+    let coll = conn.last_insert_rowid();
+    let wal = std::fs::OpenOptions::new()
+        .read(true)
+        .open(db.with_extension("sqlite-wal"))
+        .expect("the WAL");
+    let start = Instant::now();
+    let mut checkpointing = std::time::Duration::ZERO;
+    let mut seq = 0i64;
+    for chunk in rows.chunks(BATCH) {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO objects
+                     (coll_id, id, type, spec_version, created, modified, version, date_added,
+                      origin, markings, sha256, raw, idh, seq, ledger_src)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )
+                .expect("prepare");
+            for r in chunk {
+                seq += 1;
+                insert
+                    .execute(params![
+                        coll,
+                        r.id,
+                        r.type_name,
+                        r.spec_version,
+                        r.created,
+                        r.modified,
+                        r.modified,
+                        seq,
+                        r.origin,
+                        r.markings,
+                        &r.sha256[..],
+                        r.raw,
+                        r.idh,
+                        seq,
+                        r.ledger_src,
+                    ])
+                    .expect("insert");
+            }
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+        if synchronous != "OFF" {
+            wal.sync_data().expect("fdatasync the WAL");
+        }
+        // Keep the WAL bounded as the writer's checkpoint thread does.
+        if seq % 200_000 == 0 {
+            let t = Instant::now();
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .expect("checkpoint");
+            checkpointing += t.elapsed();
+        }
+    }
+    rows.len() as f64 / (start.elapsed() - checkpointing).as_secs_f64()
+}
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: sqlite_floor FILE.jsonl (one STIX object a line)");
+    let file = std::fs::File::open(&path).expect("open the input");
+    let rows: Vec<Row> = std::io::BufReader::new(file)
+        .lines()
+        .map(|l| row(l.expect("read a line")))
+        .collect();
+    eprintln!("{} rows prepared from {path}", rows.len());
+    for synchronous in ["NORMAL", "OFF"] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let rate = run(dir.path(), &rows, synchronous);
+        println!(
+            "sqlite floor, synchronous={synchronous}: {} rows in transactions of {BATCH}: {rate:.0} rows/s",
+            rows.len()
+        );
+    }
+}
