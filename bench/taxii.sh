@@ -75,9 +75,14 @@ TOML
   # on a node that has been serving for a while (a WAL file still growing
   # makes each fsync also commit the file system's metadata).
   for i in 1 2 3; do RUST_LOG=warn "$LOAD" get-id "$URL" bench bench-secret "$J1M" 40000 200; done
+  # The disk's own flush latency just before and just after the paced
+  # runs: a GET is answered once its `out` records are durable, so its
+  # percentiles cannot beat the disk's (bench/fsync_probe.py).
+  "$PY" "$ROOT/bench/fsync_probe.py" "$W/probe" 8
   for r in $RATES; do
     for i in 1 2 3; do RUST_LOG=warn "$LOAD" get-id "$URL" bench bench-secret "$J1M" $((r * 8)) 200 "$r"; done
   done
+  "$PY" "$ROOT/bench/fsync_probe.py" "$W/probe" 8
   kill "$SRV"; wait "$SRV" || true
   rm -rf "$W"
 } 2>&1 | tee "$OUT"
