@@ -9,14 +9,17 @@
 # 2. The native load tool (crates/node/examples/taxii_load.rs) against
 #    `accord serve`: POST envelopes of 1,000 from 1, 2 and 4 clients; then
 #    GET match[id] on a 1,000,000-object store from 200 concurrent clients,
-#    unpaced (closed loop, 3 runs) and paced at 2,000 requests/s (3 runs).
+#    unpaced (closed loop, 3 runs) and paced at 2,000 requests/s (3 runs);
+#    the closed loop also against a server that does no work at all
+#    (baseline_server), and the disk's own fdatasync latency beside the
+#    paced runs.
 #
 #   ONLY=get-id bash bench/taxii.sh   # only the GET match[id] part (~2 min):
 #       3 closed-loop runs, then 3 runs at each rate of RATES (default 2000)
 #       (the full run does the same after the POSTs)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 build_accord
-(cd "$ROOT" && cargo build --release --locked -p accord-node --example taxii_load >&2)
+(cd "$ROOT" && cargo build --release --locked -p accord-node --example taxii_load --example baseline_server >&2)
 # The builds go to CARGO_TARGET_DIR when it is set.
 ACCORD="${CARGO_TARGET_DIR:-$ROOT/target}/release/accord"
 ONLY="${ONLY:-}"
@@ -24,6 +27,7 @@ RATES="${RATES:-2000}"
 PY="$(peer_python)"
 [ -n "$ONLY" ] || "$PY" -c 'import gunicorn' 2>/dev/null || "$ROOT/.venv/bin/pip" install -q gunicorn==27.0.1 >&2
 LOAD="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/taxii_load"
+BASELINE="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/baseline_server"
 J1M="$DATA/indicators-1m.jsonl"
 [ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
 OUT="$(run_file taxii)"
@@ -75,6 +79,16 @@ TOML
   # on a node that has been serving for a while (a WAL file still growing
   # makes each fsync also commit the file system's metadata).
   for i in 1 2 3; do RUST_LOG=warn "$LOAD" get-id "$URL" bench bench-secret "$J1M" 40000 200; done
+  # The same closed loop against a server that does no work at all
+  # (crates/node/examples/baseline_server.rs: one fixed envelope, same
+  # tokio/axum/hyper stack): the floor any server's latency has here.
+  BPORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$BASELINE" "127.0.0.1:$BPORT" & BSRV=$!
+  sleep 0.5
+  BURL="http://127.0.0.1:$BPORT/api1/collections/$COLL/"
+  "$LOAD" get-id "$BURL" bench bench-secret "$J1M" 2000 200 >/dev/null
+  for i in 1 2 3; do echo "baseline (no-op server) $("$LOAD" get-id "$BURL" bench bench-secret "$J1M" 200000 200)"; done
+  kill "$BSRV"; wait "$BSRV" || true
   # The disk's own flush latency just before and just after the paced
   # runs: a GET is answered once its `out` records are durable, so its
   # percentiles cannot beat the disk's (bench/fsync_probe.py).
