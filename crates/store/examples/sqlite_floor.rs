@@ -3,8 +3,8 @@
 //!
 //! It opens a fresh store through the public API (so the schema is the
 //! real one, indexes included), closes it, and then inserts pre-built rows
-//! straight through rusqlite on one thread, exactly as the writer thread's
-//! INSERT does, in transactions of `ROWS_PER_TXN` rows (default 25,000,
+//! straight through rusqlite on one thread with the writer thread's own
+//! INSERT statement, in transactions of `ROWS_PER_TXN` rows (default 25,000,
 //! about the writer's mean group in a bulk ingest): no validation, no ledger,
 //! no duplicate check, nothing else running. Every column value is
 //! computed before the clock starts.
@@ -105,12 +105,7 @@ fn run(dir: &std::path::Path, rows: &[Row], batch: usize, synchronous: &str, min
         conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
         {
             let mut insert = conn
-                .prepare_cached(
-                    "INSERT INTO objects
-                     (coll_id, id, type, spec_version, created, modified, version, date_added,
-                      origin, markings, sha256, raw, idh, seq, ledger_src)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                )
+                .prepare_cached(accord_store::OBJECT_INSERT_SQL)
                 .expect("prepare");
             let mut insert_min = conn
                 .prepare_cached("INSERT INTO floor_min (seq, raw, idh) VALUES (?1, ?2, ?3)")

@@ -106,6 +106,8 @@ pub use accord_stix::Timestamp;
 pub use error::StoreError;
 pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, Witnessed};
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
+#[doc(hidden)]
+pub use writer::INSERT_SQL as OBJECT_INSERT_SQL;
 pub use writer::{Pending, Writer};
 
 /// One object to store: its raw JSON and the fields the store indexes,

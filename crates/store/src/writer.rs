@@ -357,7 +357,9 @@ impl Writer {
 /// ingest than 4 KiB ones.
 pub(crate) const PAGE_SIZE: i64 = 16_384;
 
-const INSERT_SQL: &str = "INSERT INTO objects
+/// The writer's one statement for a new object version (public only so
+/// that `examples/sqlite_floor.rs` times exactly this statement).
+pub const INSERT_SQL: &str = "INSERT INTO objects
     (coll_id, id, type, spec_version, created, modified, version, date_added, origin, markings, sha256, raw, idh, seq, ledger_src)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
