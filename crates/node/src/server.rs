@@ -18,6 +18,7 @@ use crate::taxii::{
     StatusDetails, TAXII_MEDIA_TYPE, Versions,
 };
 use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
+use accord_stix::CommonProps;
 use accord_stix::{Doc, is_valid, validate_doc};
 use accord_store::{
     NewObject, ObjectMeta, Page, PutOutcome, SqliteStore, Store, StoreError, StoredObject,

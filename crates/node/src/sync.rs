@@ -23,6 +23,7 @@
 //! cursor anywhere: the caller stores `next_added_after`.
 
 use crate::client::{ClientError, Filter, TaxiiClient};
+use accord_stix::CommonProps;
 use accord_stix::{Doc, Timestamp, is_valid, validate_doc};
 use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
 use serde_json::value::RawValue;

@@ -15,7 +15,7 @@
 //! map keeps its first position and takes the last value, as
 //! `serde_json::Map` does.
 
-use crate::object::{Kind, ObjectError, kind_of_type};
+use crate::object::{CommonProps, ObjectError};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -424,52 +424,6 @@ impl<'a> Doc<'a> {
         self.map.get(name)
     }
 
-    /// A property when it is a string.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.map.get(name).and_then(Value::as_str)
-    }
-
-    /// `type`, when it is a string.
-    pub fn type_name(&self) -> Option<&str> {
-        self.get_str("type")
-    }
-
-    /// `id`, when it is a string.
-    pub fn id(&self) -> Option<&str> {
-        self.get_str("id")
-    }
-
-    /// `spec_version`, when it is a string.
-    pub fn spec_version(&self) -> Option<&str> {
-        self.get_str("spec_version")
-    }
-
-    /// `created`, when it is a string.
-    pub fn created(&self) -> Option<&str> {
-        self.get_str("created")
-    }
-
-    /// `modified`, when it is a string.
-    pub fn modified(&self) -> Option<&str> {
-        self.get_str("modified")
-    }
-
-    /// The kind of this object's type.
-    pub fn kind(&self) -> Kind {
-        self.type_name().map_or(Kind::Custom, kind_of_type)
-    }
-
-    /// Whether this object is versioned like an SDO (has `created`).
-    pub fn is_versioned(&self) -> bool {
-        self.map.contains_key("created")
-    }
-
-    /// `modified`, else `created`, else the empty string (see
-    /// [`crate::Object::version_key`]).
-    pub fn version_key(&self) -> &str {
-        self.modified().or_else(|| self.created()).unwrap_or("")
-    }
-
     /// The ids in `object_marking_refs` that are strings.
     pub fn marking_refs(&self) -> impl Iterator<Item = &str> {
         self.map
@@ -478,6 +432,16 @@ impl<'a> Doc<'a> {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
+    }
+}
+
+impl CommonProps for Doc<'_> {
+    fn get_str(&self, name: &str) -> Option<&str> {
+        self.map.get(name).and_then(Value::as_str)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
     }
 }
 

@@ -31,7 +31,7 @@ pub use document::{DocumentError, DocumentInfo, RawObject, read_document};
 pub use dom::Doc;
 pub use error::{Issue, JsonPath, PathSeg, Pos, Rule, Severity};
 pub use id::{Identifier, parse_identifier};
-pub use object::{Kind, Object, ObjectError};
+pub use object::{CommonProps, Kind, Object, ObjectError};
 pub use sco_id::deterministic_sco_id;
 pub use timestamp::Timestamp;
 pub use validate::{is_valid, validate_bundle_header, validate_doc, validate_object};

@@ -8,6 +8,7 @@
 //! (extension-definition--60a3c5c5-…, cti-stix-common-objects): an object
 //! with one of those ids, or carrying that extension, must be the standard one.
 
+use crate::CommonProps;
 use crate::dom::{Doc, Value};
 use crate::error::{Issue, JsonPath, Rule};
 use crate::spec::{TLP1, TLP1_CREATED, TLP2, TLP2_CREATED, TLP2_EXTENSION};

@@ -198,54 +198,6 @@ impl Object {
         self.map.get(name)
     }
 
-    /// A property when it is a string.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.map.get(name).and_then(Value::as_str)
-    }
-
-    /// `type`, when it is a string.
-    pub fn type_name(&self) -> Option<&str> {
-        self.get_str("type")
-    }
-
-    /// `id`, when it is a string.
-    pub fn id(&self) -> Option<&str> {
-        self.get_str("id")
-    }
-
-    /// `spec_version`, when it is a string.
-    pub fn spec_version(&self) -> Option<&str> {
-        self.get_str("spec_version")
-    }
-
-    /// `created`, when it is a string.
-    pub fn created(&self) -> Option<&str> {
-        self.get_str("created")
-    }
-
-    /// `modified`, when it is a string.
-    pub fn modified(&self) -> Option<&str> {
-        self.get_str("modified")
-    }
-
-    /// The kind of this object's type.
-    pub fn kind(&self) -> Kind {
-        self.type_name().map_or(Kind::Custom, kind_of_type)
-    }
-
-    /// Whether this object is versioned like an SDO (has `created`), as
-    /// opposed to an SCO, which has no versions.
-    pub fn is_versioned(&self) -> bool {
-        self.map.contains_key("created")
-    }
-
-    /// The string that tells this version apart from the object's other
-    /// versions: `modified`, else `created` (marking definitions), else
-    /// the empty string (cyber-observables are not versioned).
-    pub fn version_key(&self) -> &str {
-        self.modified().or_else(|| self.created()).unwrap_or("")
-    }
-
     /// The ids in `object_marking_refs` that are strings.
     pub fn marking_refs(&self) -> impl Iterator<Item = &str> {
         self.map
@@ -272,6 +224,70 @@ impl fmt::Display for Object {
 impl serde::Serialize for Object {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.map.serialize(s)
+    }
+}
+
+/// The common properties of a STIX object, read the same way from an owned
+/// [`Object`] and from a borrowed [`crate::Doc`]. Each is `None` when the
+/// property is missing or not a string.
+pub trait CommonProps {
+    /// A property when it is a string.
+    fn get_str(&self, name: &str) -> Option<&str>;
+
+    /// Whether the object has the property, whatever its value.
+    fn has(&self, name: &str) -> bool;
+
+    /// `type`, when it is a string.
+    fn type_name(&self) -> Option<&str> {
+        self.get_str("type")
+    }
+
+    /// `id`, when it is a string.
+    fn id(&self) -> Option<&str> {
+        self.get_str("id")
+    }
+
+    /// `spec_version`, when it is a string.
+    fn spec_version(&self) -> Option<&str> {
+        self.get_str("spec_version")
+    }
+
+    /// `created`, when it is a string.
+    fn created(&self) -> Option<&str> {
+        self.get_str("created")
+    }
+
+    /// `modified`, when it is a string.
+    fn modified(&self) -> Option<&str> {
+        self.get_str("modified")
+    }
+
+    /// The kind of this object's type.
+    fn kind(&self) -> Kind {
+        self.type_name().map_or(Kind::Custom, kind_of_type)
+    }
+
+    /// Whether this object is versioned like an SDO (has `created`), as
+    /// opposed to an SCO, which has no versions.
+    fn is_versioned(&self) -> bool {
+        self.has("created")
+    }
+
+    /// The string that tells this version apart from the object's other
+    /// versions: `modified`, else `created` (marking definitions), else
+    /// the empty string (cyber-observables are not versioned).
+    fn version_key(&self) -> &str {
+        self.modified().or_else(|| self.created()).unwrap_or("")
+    }
+}
+
+impl CommonProps for Object {
+    fn get_str(&self, name: &str) -> Option<&str> {
+        self.map.get(name).and_then(Value::as_str)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
     }
 }
 

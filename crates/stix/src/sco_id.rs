@@ -15,6 +15,7 @@
 //! which generic canonicalizers do not expect, and the subset needed (strings,
 //! integers, objects, lists) is small.
 
+use crate::CommonProps;
 use crate::object::Object;
 use crate::spec;
 use serde_json::{Map, Value};

@@ -12,6 +12,7 @@
 //! Paths are built as borrowed [`Loc`] chains on the stack and turned into a
 //! [`JsonPath`] only when an issue is made.
 
+use crate::CommonProps;
 use crate::document::DocumentInfo;
 use crate::dom::{Doc, Map, Value};
 use crate::error::{Issue, JsonPath, Rule};

@@ -93,6 +93,7 @@
 //! policy's job) or speak HTTP. It has no PostgreSQL backend yet.
 #![warn(missing_docs)]
 
+use accord_stix::CommonProps;
 mod error;
 mod ledger;
 mod prepare;
