@@ -45,10 +45,7 @@ fn row(raw: String) -> Row {
     let v: serde_json::Value = serde_json::from_str(&raw).expect("a JSON object per line");
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
     let id = s("id").expect("an id");
-    let idh = {
-        let d = Sha256::digest(id.as_bytes());
-        i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
-    };
+    let idh = accord_store::object_id_hash(&id);
     let markings = v
         .get("object_marking_refs")
         .and_then(|m| m.as_array())

@@ -106,6 +106,8 @@ pub use accord_ledger;
 pub use accord_stix::Timestamp;
 pub use error::StoreError;
 pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, Witnessed};
+#[doc(hidden)]
+pub use prepare::id_hash as object_id_hash;
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
 #[doc(hidden)]
 pub use writer::INSERT_SQL as OBJECT_INSERT_SQL;

@@ -174,7 +174,7 @@ pub(crate) fn to_micros(t: &Timestamp) -> i64 {
 
 /// The first 8 bytes of SHA-256(id), as the signed integer SQLite stores.
 /// A cryptographic hash, so crafted ids cannot pile onto one index key.
-pub(crate) fn id_hash(id: &str) -> i64 {
+pub fn id_hash(id: &str) -> i64 {
     let d = Sha256::digest(id.as_bytes());
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
