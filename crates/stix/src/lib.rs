@@ -15,6 +15,7 @@
 //! crate's job), resolve references across objects, or touch files.
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod compact;
 pub mod document;
 pub mod dom;
@@ -27,6 +28,7 @@ mod spec;
 pub mod timestamp;
 pub mod validate;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use document::{DocumentError, DocumentInfo, RawObject, read_document};
 pub use dom::Doc;
 pub use error::{Issue, JsonPath, PathSeg, Pos, Rule, Severity};

@@ -193,6 +193,20 @@ impl Timestamp {
             frac_digits: 3,
         }
     }
+
+    /// A timestamp from Unix microseconds (negative ones are before 1970).
+    ///
+    /// ```
+    /// use accord_stix::Timestamp;
+    /// let t = Timestamp::from_unix_micros(1_462_522_628_123_456);
+    /// assert_eq!(t.format(6), "2016-05-06T08:17:08.123456Z");
+    /// assert_eq!(t.to_millis_string(), "2016-05-06T08:17:08.123Z");
+    /// ```
+    pub fn from_unix_micros(micros: i64) -> Timestamp {
+        // rem_euclid is in 0..1_000_000, so the nanoseconds fit in u32.
+        let nanos = (micros.rem_euclid(1_000_000) * 1_000) as u32;
+        Timestamp::from_unix(micros.div_euclid(1_000_000), nanos)
+    }
 }
 
 impl fmt::Display for Timestamp {
