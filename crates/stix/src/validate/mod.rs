@@ -5,7 +5,7 @@
 //! of the property and a message naming the value found and what was expected.
 //!
 //! The per-type facts (properties, their types, required ones, reference
-//! targets, vocabularies) are tables in [`crate::spec`]; this module is the
+//! targets, vocabularies) are tables in `crate::spec`; this module is the
 //! engine that walks them, plus the co-constraints that tables cannot say.
 //! One file per concern:
 //!
@@ -20,7 +20,7 @@
 //! - `report`: where an issue is ([`JsonPath`] built lazily) and how it is pushed.
 //!
 //! Architecture invariant: nothing here allocates unless it reports an issue.
-//! Paths are built as borrowed [`Loc`] chains on the stack and turned into a
+//! Paths are built as borrowed `Loc` chains on the stack and turned into a
 //! [`JsonPath`] only when an issue is made.
 
 mod common;
