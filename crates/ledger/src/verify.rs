@@ -478,6 +478,18 @@ mod tests {
     }
 
     #[test]
+    fn completing_leaves() {
+        // Leaf 3 closes levels 1 and 2: it completes indexes 4, 5, 6.
+        assert_eq!(stored_hash_index(0, 3), 4);
+        assert_eq!(completing_leaf(4), 3);
+        assert_eq!(completing_leaf(5), 3);
+        assert_eq!(completing_leaf(6), 3);
+        assert_eq!(completing_leaf(stored_hash_index(1, 0)), 1);
+        assert_eq!(completing_leaf(stored_hash_index(0, 6)), 6);
+        assert_eq!(completing_leaf(stored_hash_index(8, 1)), 511);
+    }
+
+    #[test]
     fn an_empty_log_has_the_empty_root() {
         let check = TreeVerifier::new(&[3], 8).finish();
         assert_eq!((check.size, check.root), (0, EMPTY_ROOT));
