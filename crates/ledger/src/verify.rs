@@ -72,8 +72,12 @@ pub struct FedLeaf<'a> {
     pub object: Option<ObjectBytes>,
 }
 
-/// Recomputes a log's stored hashes from its leaves, fed in order; see the
-/// [module](self) docs.
+/// Recomputes a log's stored hashes from its leaves, fed in order: runs of
+/// consecutive leaves, each with the stored hashes its leaves complete
+/// ([`TreeVerifier::feed_run`]), then the store's second copy of the
+/// hashes of the upper levels ([`TreeVerifier::feed_upper_copy`]). Memory
+/// is the tree's right edge (at most 64 hashes) plus 1 in `2^upper_level`
+/// recomputed hashes, whatever the log's size.
 ///
 /// Reporting rules: problems are in leaf order, at most
 /// [`MAX_PROBLEMS`]; after a leaf whose bytes do not hash to its stored
