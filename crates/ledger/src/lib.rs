@@ -43,6 +43,9 @@
 //!   prefixes). [`TiledReader`] lets a client that holds only a verified
 //!   checkpoint compute the root, proofs and verified entries from tiles
 //!   fetched with plain GETs.
+//! - **Verification** ([`TreeVerifier`]): a stored log's hashes recomputed
+//!   from its leaves alone, fed run by run in bounded memory, with the
+//!   problems named ([`LedgerCheck`]).
 //! - **Witnessing** ([`witness`]): a new checkpoint from a partner is
 //!   accepted (to store and cosign), unchanged, a rollback, a split view
 //!   (two signed roots for one size: kept as [`witness::SplitViewEvidence`])
@@ -123,6 +126,7 @@ mod hash;
 mod record;
 pub mod tiles;
 mod tree;
+mod verify;
 pub mod witness;
 
 pub use checkpoint::*;
@@ -132,4 +136,5 @@ pub use hash::*;
 pub use record::*;
 pub use tiles::{Tile, TileKind, TileSource, TiledReader};
 pub use tree::*;
+pub use verify::{FedLeaf, LedgerCheck, LedgerProblem, MAX_PROBLEMS, ObjectBytes, TreeVerifier};
 pub use witness::{WitnessOutcome, witness_checkpoint};

@@ -79,6 +79,13 @@ pub fn split_stored_hash_index(index: u64) -> (u8, u64) {
     tlog_tiles::split_stored_hash_index(index)
 }
 
+/// The leaf whose append completes stored hash `index` (of level `l`
+/// and position `k`: leaf `k·2^l + 2^l − 1`).
+pub fn completing_leaf(index: u64) -> u64 {
+    let (level, k) = split_stored_hash_index(index);
+    (k << level) + (1u64 << level) - 1
+}
+
 /// How many hashes are stored for a tree of `size` leaves; also the stored
 /// index at which the next append writes.
 pub fn stored_hash_count(size: u64) -> u64 {

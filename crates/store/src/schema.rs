@@ -66,7 +66,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     UPDATE collections SET n_versions =
         (SELECT count(*) FROM objects WHERE objects.coll_id = collections.coll_id);
     ",
-    // v3: the transparency log (see `ledger.rs`). One row per leaf, written
+    // v3: the transparency log (see `ledger/mod.rs`). One row per leaf, written
     // by the writer in the same transaction as the objects it records:
     // `leaf` is the record's JCS bytes, `hashes` the stored hashes that
     // appending this leaf completes (its leaf hash, then one per level of
@@ -114,7 +114,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         time    INTEGER NOT NULL
     );
     ",
-    // v4: the log's leaves in chunks of up to 256 (see `ledger.rs`): one
+    // v4: the log's leaves in chunks of up to 256 (see `ledger/mod.rs`): one
     // row per run of leaves appended together within a 256-leaf block, and
     // the stored hashes of level 8 and above copied into `ledger_upper`, so
     // ingest writes one ledger row per 256 objects and a proof reads a few

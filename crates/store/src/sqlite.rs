@@ -603,7 +603,7 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // at commit, so a commit just before a power cut or an OS crash can
     // vanish (it survives a killed process either way). `Writer::start`
     // then switches this connection to NORMAL and fsyncs on its sync
-    // thread before acknowledging anything (see `writer.rs`).
+    // thread before acknowledging anything (see `writer/mod.rs`).
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(open_err)?;
     // A big page cache keeps the random-order id index in memory during

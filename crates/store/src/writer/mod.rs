@@ -1,0 +1,384 @@
+//! [`Writer`]: group commit on a dedicated thread.
+//!
+//! One thread owns the only write connection. Submitters hand it batches
+//! over a channel; it takes everything queued (up to a bound), writes it in
+//! one transaction and commits. A second thread, the syncer, then fsyncs
+//! the WAL and only then answers each submitter, so an answer means the
+//! batch survives a crash of the process or of the machine. The writer
+//! connection runs with `synchronous=NORMAL` (its commit writes the WAL but
+//! does not fsync it) and goes straight on to the next transaction while
+//! the syncer waits for the disk: one fsync covers every commit made before
+//! it started, and the writer's CPU work overlaps the disk's. (With
+//! `synchronous=FULL` the writer sat idle in each commit's fsync; about a
+//! fifth of bulk ingest.) Many small submissions thus share one fsync, and a
+//! single submitter can keep several batches in flight with
+//! [`Writer::submit`].
+//!
+//! Other connections may see a commit before it is durable. Nothing leaves
+//! the node that way: the TAXII server answers a GET only once the `out`
+//! records of that GET are durable, and they are committed after, so
+//! synced after, anything the GET read.
+//!
+//! If a group fails (a full disk, an I/O error), the transaction is rolled
+//! back and each batch of the group is retried alone, so one batch that
+//! does not fit cannot fail its neighbours.
+
+mod checkpointer;
+mod state;
+mod sync_thread;
+
+use checkpointer::checkpointer;
+pub use state::INSERT_SQL;
+pub(crate) use state::PAGE_SIZE;
+use state::WriterState;
+use sync_thread::{Synced, syncer};
+
+use crate::ledger::LedgerSource;
+use crate::prepare::{Row, prepare_batch};
+use crate::{NewObject, PutOutcome, StoreError, VersionFilter};
+use accord_ledger::ExchangeRecord;
+use crossbeam_channel::{Receiver, Sender};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A group closes once it holds this many objects; the rest waits for the
+/// next transaction, so one commit never holds memory without bound.
+const MAX_GROUP_OBJECTS: usize = 200_000;
+
+/// The WAL size past which the checkpoint thread makes the WAL start over
+/// (see `checkpointer`).
+const WAL_LIMIT_BYTES: u64 = 256 << 20;
+
+/// The WAL size at which the checkpoint thread copies it into the database
+/// (SQLite's own default is 1,000 pages; ours are 16 KiB).
+const CHECKPOINT_BYTES: u64 = 16 << 20;
+
+/// Commits idle this long, the checkpoint thread copies what is left.
+const CHECKPOINT_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How many submissions may wait in the channel before submitters block.
+const QUEUE_DEPTH: usize = 64;
+
+type Reply = Result<Vec<PutOutcome>, StoreError>;
+
+enum Msg {
+    Put {
+        batch: u64,
+        rows: Vec<Row>,
+        /// Leaves that record no stored object (`out` records): JCS
+        /// bytes and leaf hash.
+        records: Vec<(Vec<u8>, accord_ledger::Hash)>,
+        reply: Sender<Reply>,
+    },
+    SetMaxPages {
+        pages: i64,
+        reply: Sender<Result<(), StoreError>>,
+    },
+    Delete {
+        collection: String,
+        id: String,
+        versions: VersionFilter,
+        reply: Sender<Result<u64, StoreError>>,
+    },
+}
+
+/// A handle on the writer thread of one database. Clone it freely (it is
+/// `Send + Sync`); the thread stops, after finishing what is queued, when
+/// the last clone is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    inner: Arc<Inner>,
+    /// Recorded in the ledger for the objects this handle stores.
+    source: LedgerSource,
+}
+
+struct Inner {
+    path: PathBuf,
+    tx: Option<Sender<Msg>>,
+    next_batch: AtomicU64,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop once the queue is empty.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            // A panic on the writer thread has already failed its batches.
+            let _ = t.join();
+        }
+    }
+}
+
+/// A submitted batch whose outcome is not known yet.
+#[must_use = "a batch is acknowledged only when `wait` returns Ok"]
+pub struct Pending {
+    path: PathBuf,
+    rx: Receiver<Reply>,
+}
+
+impl Pending {
+    /// Waits until the batch is durable (or failed).
+    ///
+    /// # Errors
+    /// What [`Writer::put_batch`] returns.
+    pub fn wait(self) -> Result<Vec<PutOutcome>, StoreError> {
+        self.rx
+            .recv()
+            .unwrap_or(Err(StoreError::WriterStopped { path: self.path }))
+    }
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on an open, migrated write connection.
+    pub(crate) fn start(mut conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
+        // Checkpoints (copying the WAL into the database file) run on their
+        // own thread and connection, so a commit never waits for one. The
+        // hook (set after the pragma, which would replace it) tells that
+        // thread how many frames the WAL holds after each commit.
+        let wal_frames = Arc::new(AtomicU64::new(0));
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            // The syncer fsyncs after each commit (see the module docs).
+            .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|()| {
+                let frames = Arc::clone(&wal_frames);
+                conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, n: i32| {
+                    frames.store(u64::try_from(n).unwrap_or(0), Ordering::Relaxed);
+                    Ok(())
+                }))
+            })
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let checkpoint_conn = Connection::open(&path)
+            .and_then(|c| {
+                c.busy_timeout(std::time::Duration::from_secs(10))
+                    .map(|()| c)
+            })
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let (ckpt_tx, ckpt_rx) = crossbeam_channel::bounded::<()>(1);
+        let checkpoint_thread = spawn("accord-store-checkpoint", &path, {
+            let wal = path.with_extension("sqlite-wal");
+            move || checkpointer(&checkpoint_conn, &wal, &wal_frames, &ckpt_rx)
+        })?;
+        let (sync_tx, sync_rx) = crossbeam_channel::unbounded::<Vec<Synced>>();
+        let sync_thread = spawn("accord-store-sync", &path, {
+            let path = path.clone();
+            move || syncer(&path, &sync_rx)
+        })?;
+        let mut state = WriterState::new(conn, path.clone(), ckpt_tx, sync_tx)?;
+        let thread = spawn("accord-store-writer", &path, move || {
+            state.run(&rx);
+            // Let the syncer answer what is committed, then stop the
+            // checkpoint thread and wait for its last checkpoint, so
+            // that when the last Writer handle is dropped every answer
+            // is sent and nothing touches the database any more.
+            state.sync = None;
+            let _ = sync_thread.join();
+            drop(state);
+            let _ = checkpoint_thread.join();
+        })?;
+        Ok(Writer {
+            inner: Arc::new(Inner {
+                path,
+                tx: Some(tx),
+                next_batch: AtomicU64::new(1),
+                thread: Some(thread),
+            }),
+            source: LedgerSource::Local,
+        })
+    }
+
+    /// The database file this writer writes.
+    pub fn db_path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// A handle on the same writer whose stored objects are logged as
+    /// received from `partner` (`in` records) rather than `local` ones.
+    #[must_use]
+    pub fn received_from(&self, partner: &str) -> Writer {
+        Writer {
+            inner: self.inner.clone(),
+            source: if partner.is_empty() {
+                LedgerSource::Local
+            } else {
+                LedgerSource::Partner(partner.to_owned())
+            },
+        }
+    }
+
+    /// Appends exchange records that record no stored object (objects
+    /// sent: `out` records) to the ledger, in the next group commit, and
+    /// returns once they are durable, with the index of the first.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] when a record is not valid (nothing is
+    /// appended), [`StoreError::Write`], [`StoreError::WriterStopped`].
+    pub fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
+        let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
+        let mut leaves = Vec::with_capacity(records.len());
+        for (index, r) in records.iter().enumerate() {
+            r.validate().map_err(|e| StoreError::InvalidObject {
+                batch,
+                index,
+                id: r.object_id.clone(),
+                reason: format!("ledger record: {e}"),
+            })?;
+            let leaf = r.to_leaf_bytes();
+            let hash = accord_ledger::leaf_hash(&leaf);
+            leaves.push((leaf, hash));
+        }
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::Put {
+            batch,
+            rows: Vec::new(),
+            records: leaves,
+            reply,
+        })?;
+        Pending {
+            path: self.inner.path.clone(),
+            rx,
+        }
+        .wait()
+        .map(|_| ())
+    }
+
+    /// Checks and copies a batch (on the caller's thread: the content hash
+    /// is computed here) and queues it for the writer. Call
+    /// [`Pending::wait`] for the outcome; until then the batch is not
+    /// acknowledged.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] when an object cannot be stored as
+    /// given (nothing of the batch is queued), [`StoreError::WriterStopped`]
+    /// when the writer thread is gone.
+    pub fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError> {
+        let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
+        let rows = prepare_batch(objs, batch, &self.source, now_micros())?;
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::Put {
+            batch,
+            rows,
+            records: Vec::new(),
+            reply,
+        })?;
+        Ok(Pending {
+            path: self.inner.path.clone(),
+            rx,
+        })
+    }
+
+    /// Stores a batch and returns once it is durable, with one outcome per
+    /// object, in order. Writes are idempotent: see [`PutOutcome`].
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] (nothing stored), [`StoreError::Full`]
+    /// and [`StoreError::Write`] (the batch was rolled back, nothing else
+    /// is affected), [`StoreError::WriterStopped`].
+    pub fn put_batch(&self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
+        self.submit(objs)?.wait()
+    }
+
+    /// Limits the database file to about `bytes` (rounded down to whole
+    /// pages), or lifts the limit with `None`. A batch that would grow the
+    /// database past the limit fails with [`StoreError::Full`], exactly as
+    /// on a full disk. The limit cannot go below the current size.
+    ///
+    /// # Errors
+    /// [`StoreError::Write`] when SQLite refuses the setting,
+    /// [`StoreError::WriterStopped`].
+    pub fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::SetMaxPages {
+            pages: bytes.map_or(i64::from(u32::MAX - 1), |b| {
+                i64::try_from(b).unwrap_or(i64::MAX) / PAGE_SIZE
+            }),
+            reply,
+        })?;
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped {
+            path: self.inner.path.clone(),
+        }))
+    }
+
+    /// Deletes versions of one object from a collection (TAXII's DELETE of
+    /// an object, with its `match[version]`): every version, the first, the
+    /// last, or those at given timestamps. Returns how many were deleted; 0
+    /// when there was nothing to delete. Durable when it returns, like a put.
+    ///
+    /// # Errors
+    /// [`StoreError::Write`], [`StoreError::WriterStopped`].
+    pub fn delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<u64, StoreError> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        self.send(Msg::Delete {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+            versions: versions.clone(),
+            reply,
+        })?;
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped {
+            path: self.inner.path.clone(),
+        }))
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        let stopped = || StoreError::WriterStopped {
+            path: self.inner.path.clone(),
+        };
+        self.inner
+            .tx
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(msg)
+            .map_err(|_| stopped())
+    }
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Starts a named thread of the writer; failing to is an open error.
+fn spawn<T: Send + 'static>(
+    name: &str,
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!("cannot start thread {name}: {e}")),
+            ),
+        })
+}

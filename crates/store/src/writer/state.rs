@@ -1,0 +1,490 @@
+//! The writer thread: groups queued submissions into transactions, writes
+//! objects and their ledger leaves, deletes, and hands committed work to
+//! the syncer.
+
+use super::{MAX_GROUP_OBJECTS, Msg, Reply, Synced, WAL_LIMIT_BYTES, now_micros};
+use crate::error::{copy_sqlite_error, is_sqlite_full};
+use crate::ledger;
+use crate::prepare::Row;
+use crate::seen::SeenIds;
+use crate::{PutOutcome, StoreError, VersionFilter};
+use crossbeam_channel::{Receiver, Sender};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// The page size of new databases. Rows are ~1 KB of raw JSON and
+/// columns; 16 KiB pages hold many, which measured about 35% faster bulk
+/// ingest than 4 KiB ones.
+pub(crate) const PAGE_SIZE: i64 = 16_384;
+
+/// The writer's one statement for a new object version (public only so
+/// that `examples/sqlite_floor.rs` times exactly this statement).
+pub const INSERT_SQL: &str = "INSERT INTO objects
+    (coll_id, id, type, spec_version, created, modified, version, date_added, origin, markings, sha256, raw, idh, seq, ledger_src)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+const EXISTING_SQL: &str = "SELECT seq, sha256 FROM objects INDEXED BY objects_idh
+    WHERE idh = ?1 AND id = ?2 AND version = ?3 AND coll_id = ?4";
+
+/// What the writer thread owns.
+pub(super) struct WriterState {
+    conn: Connection,
+    path: PathBuf,
+    /// Collection name → coll_id, as committed.
+    collections: HashMap<String, i64>,
+    /// The newest `date_added` this writer committed, in microseconds:
+    /// each transaction also reads the newest row's under the write lock,
+    /// and this keeps dates growing past rows deleted since.
+    last_date_added: i64,
+    /// Wakes the checkpoint thread after a commit.
+    checkpoint: Sender<()>,
+    /// Hands committed work to the syncer, which answers it once durable
+    /// (`None` once the writer stops).
+    pub(super) sync: Option<Sender<Vec<Synced>>>,
+    /// The id hashes stored (or possibly stored): lets new ids skip the lookup.
+    seen: SeenIds,
+    /// The number of leaves in the ledger, as committed.
+    ledger_size: u64,
+}
+
+struct Put {
+    batch: u64,
+    rows: Vec<Row>,
+    records: Vec<(Vec<u8>, accord_ledger::Hash)>,
+    reply: Sender<Reply>,
+}
+
+impl WriterState {
+    pub(super) fn new(
+        conn: Connection,
+        path: PathBuf,
+        checkpoint: Sender<()>,
+        sync: Sender<Vec<Synced>>,
+    ) -> Result<WriterState, StoreError> {
+        let mut s = WriterState {
+            conn,
+            path,
+            collections: HashMap::new(),
+            last_date_added: 0,
+            checkpoint,
+            sync: Some(sync),
+            seen: SeenIds::with_capacity(0),
+            ledger_size: 0,
+        };
+        s.reload().map_err(|source| StoreError::Open {
+            path: s.path.clone(),
+            source,
+        })?;
+        Ok(s)
+    }
+
+    /// Reads what the writer caches from the committed state; called at
+    /// start and after a rollback, which may have dropped new collections.
+    fn reload(&mut self) -> rusqlite::Result<()> {
+        let mut st = self.conn.prepare("SELECT name, coll_id FROM collections")?;
+        self.collections = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(st);
+        self.ledger_size = ledger::size_of(&self.conn)?;
+        self.rebuild_seen(0)
+    }
+
+    /// Refills the id filter from the index (covering scan, no table reads),
+    /// sized for at least twice what is stored.
+    fn rebuild_seen(&mut self, at_least: u64) -> rusqlite::Result<()> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM objects INDEXED BY objects_idh",
+            [],
+            |r| r.get(0),
+        )?;
+        let n = u64::try_from(n).unwrap_or(0);
+        let mut seen = SeenIds::with_capacity((2 * n).max(at_least));
+        let mut st = self
+            .conn
+            .prepare("SELECT idh FROM objects INDEXED BY objects_idh")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            seen.insert(r.get(0)?);
+        }
+        self.seen = seen;
+        Ok(())
+    }
+
+    pub(super) fn run(&mut self, rx: &Receiver<Msg>) {
+        while let Ok(first) = rx.recv() {
+            let mut group = Vec::new();
+            let mut n = 0;
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Put {
+                        batch,
+                        rows,
+                        records,
+                        reply,
+                    } => {
+                        n += rows.len() + records.len();
+                        group.push(Put {
+                            batch,
+                            rows,
+                            records,
+                            reply,
+                        });
+                    }
+                    Msg::SetMaxPages { pages, reply } => {
+                        // Settings apply between transactions, in order.
+                        self.write_group(std::mem::take(&mut group));
+                        n = 0;
+                        let r = self.set_max_pages(pages);
+                        let _ = reply.send(r);
+                    }
+                    Msg::Delete {
+                        collection,
+                        id,
+                        versions,
+                        reply,
+                    } => {
+                        self.write_group(std::mem::take(&mut group));
+                        n = 0;
+                        match self.delete(&collection, &id, &versions) {
+                            Ok(n) => self.after_sync(vec![Synced::Delete(reply, n)]),
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                            }
+                        }
+                    }
+                }
+                if n < MAX_GROUP_OBJECTS {
+                    next = rx.try_recv().ok();
+                }
+            }
+            self.write_group(group);
+        }
+    }
+
+    fn delete(
+        &mut self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<u64, StoreError> {
+        let Some(&coll) = self.collections.get(collection) else {
+            return Ok(0);
+        };
+        let which = match versions {
+            VersionFilter::All => String::new(),
+            VersionFilter::First => {
+                " AND version = (SELECT min(version) FROM objects INDEXED BY objects_idh
+                 WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
+                    .to_owned()
+            }
+            VersionFilter::Last => {
+                " AND version = (SELECT max(version) FROM objects INDEXED BY objects_idh
+                 WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
+                    .to_owned()
+            }
+            VersionFilter::At(ts) => {
+                let list: Vec<String> = ts
+                    .iter()
+                    .map(|t| format!("'{}'", crate::prepare::format_nanos(t)))
+                    .collect();
+                format!(" AND version IN ({})", list.join(", "))
+            }
+        };
+        let sql = format!(
+            "DELETE FROM objects INDEXED BY objects_idh WHERE idh = ?1 AND id = ?2 AND coll_id = ?3{which}"
+        );
+        let err = |source: rusqlite::Error| StoreError::Write {
+            path: self.path.clone(),
+            batch: 0,
+            n_objects: 0,
+            first_id: id.to_owned(),
+            source: Box::new(source),
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        // The ledger records of the versions deleted are rebuilt from their
+        // rows: keep them first.
+        let doomed: Vec<i64> = tx
+            .prepare(&format!(
+                "SELECT seq FROM objects INDEXED BY objects_idh WHERE idh = ?1 AND id = ?2 AND coll_id = ?3{which} AND ledger_src IS NOT NULL"
+            ))
+            .and_then(|mut st| {
+                st.query_map(params![crate::prepare::id_hash(id), id, coll], |r| r.get(0))?
+                    .collect()
+            })
+            .map_err(err)?;
+        ledger::detach(&tx, &doomed).map_err(err)?;
+        let n = tx
+            .execute(&sql, params![crate::prepare::id_hash(id), id, coll])
+            .map_err(err)?;
+        tx.execute(
+            "UPDATE collections SET n_versions = n_versions - ?1 WHERE coll_id = ?2",
+            params![n as i64, coll],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n as u64)
+    }
+
+    /// The hard bound on the WAL: the checkpoint thread's RESTART can lose
+    /// the race for the write lock against back-to-back commits, so past
+    /// four times [`WAL_LIMIT_BYTES`] the writer stops and truncates the WAL
+    /// itself (it holds no transaction here, so only readers of old
+    /// snapshots can delay it). Nothing is lost if it fails: the frames stay
+    /// in the WAL for the next checkpoint.
+    fn bound_wal(&mut self) {
+        let wal = self.path.with_extension("sqlite-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 4 * WAL_LIMIT_BYTES) {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+
+    fn set_max_pages(&mut self, pages: i64) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "max_page_count", pages)
+            .map_err(|source| StoreError::Write {
+                path: self.path.clone(),
+                batch: 0,
+                n_objects: 0,
+                first_id: String::new(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Writes a group in one transaction and answers its submitters; on
+    /// failure retries each batch alone.
+    fn write_group(&mut self, group: Vec<Put>) {
+        if group.is_empty() {
+            return;
+        }
+        match self.write_txn(&group) {
+            Ok(outcomes) => {
+                // A full channel means a checkpoint is already due.
+                let _ = self.checkpoint.try_send(());
+                self.after_sync(
+                    group
+                        .into_iter()
+                        .zip(outcomes)
+                        .map(|(put, out)| Synced::Put(put.reply, out, put.rows))
+                        .collect(),
+                );
+                self.bound_wal();
+            }
+            Err(e) if group.len() == 1 => {
+                let put = &group[0];
+                let _ = put.reply.send(Err(self.batch_error(put, &e)));
+            }
+            Err(_) => {
+                for put in group {
+                    self.write_group(vec![put]);
+                }
+            }
+        }
+    }
+
+    /// Answers committed work once the syncer has made it durable.
+    fn after_sync(&self, done: Vec<Synced>) {
+        let unsent = match &self.sync {
+            Some(tx) => match tx.send(done) {
+                Ok(()) => return,
+                Err(e) => e.into_inner(),
+            },
+            None => done,
+        };
+        // No syncer (it cannot stop before the writer): never acknowledge
+        // what was not synced.
+        for job in unsent {
+            drop(job.answer(Err(StoreError::WriterStopped {
+                path: self.path.clone(),
+            })));
+        }
+    }
+
+    fn batch_error(&self, put: &Put, e: &rusqlite::Error) -> StoreError {
+        let first_id = put.rows.first().map(|r| r.id.clone()).unwrap_or_default();
+        if is_sqlite_full(e) {
+            StoreError::Full {
+                path: self.path.clone(),
+                batch: put.batch,
+                n_objects: put.rows.len(),
+                first_id,
+            }
+        } else {
+            StoreError::Write {
+                path: self.path.clone(),
+                batch: put.batch,
+                n_objects: put.rows.len(),
+                first_id,
+                source: Box::new(copy_sqlite_error(e)),
+            }
+        }
+    }
+
+    /// One transaction for a group. On error everything is rolled back and
+    /// the caches are reloaded from the committed state.
+    fn write_txn(&mut self, group: &[Put]) -> rusqlite::Result<Vec<Vec<PutOutcome>>> {
+        let start_date = self.last_date_added;
+        let start_ledger = self.ledger_size;
+        let cached = self.collections.clone();
+        match self.try_write_txn(group) {
+            Ok((outcomes, last_date)) => {
+                self.last_date_added = last_date;
+                Ok(outcomes)
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    // Rolling back cannot make things worse; if it fails the
+                    // connection is closed by SQLite's own recovery.
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                // The pre-transaction caches match the committed state;
+                // reloading also covers a failed COMMIT that did commit.
+                self.collections = cached;
+                self.last_date_added = start_date;
+                self.ledger_size = start_ledger;
+                let _ = self.reload();
+                Err(e)
+            }
+        }
+    }
+
+    fn try_write_txn(&mut self, group: &[Put]) -> rusqlite::Result<(Vec<Vec<PutOutcome>>, i64)> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Read under the write lock (another process may have written):
+        // seqs continue from the highest ever assigned, never reusing the
+        // seq of a deleted version (its ledger record names it).
+        // So is the newest date_added, which another process may have set.
+        let (first_seq, newest_date): (i64, Option<i64>) = self.conn.query_row(
+            "SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'seq_hwm'), 0),
+                        coalesce((SELECT max(seq) FROM objects), 0)) + 1,
+                    (SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut next_seq = first_seq;
+        let now = now_micros();
+        let mut date = self
+            .last_date_added
+            .max(newest_date.unwrap_or(0))
+            .max(now - 1);
+        let mut added: HashMap<i64, i64> = HashMap::new();
+        let mut all = Vec::with_capacity(group.len());
+        // The ledger leaves of this transaction, with the object seq each
+        // records (built and hashed by the submitters).
+        let mut leaves: Vec<ledger::NewLeaf<'_>> = Vec::new();
+        {
+            let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
+            let mut existing = self.conn.prepare_cached(EXISTING_SQL)?;
+            for put in group {
+                let mut outcomes = Vec::with_capacity(put.rows.len());
+                for r in &put.rows {
+                    let coll = match self.collections.get(&r.collection) {
+                        Some(&c) => c,
+                        None => {
+                            self.conn.execute(
+                                "INSERT INTO collections (name) VALUES (?1)",
+                                [&r.collection],
+                            )?;
+                            let c = self.conn.last_insert_rowid();
+                            self.collections.insert(r.collection.clone(), c);
+                            c
+                        }
+                    };
+                    // The only writer checks before inserting, so
+                    // (collection, id, version) stays unique.
+                    let found: Option<(i64, Vec<u8>)> = if self.seen.may_contain(r.idh) {
+                        existing
+                            .query_row(params![r.idh, r.id, r.version, coll], |row| {
+                                Ok((row.get(0)?, row.get(1)?))
+                            })
+                            .optional()?
+                    } else {
+                        None
+                    };
+                    if let Some((seq, hash)) = found {
+                        outcomes.push(if hash[..] == r.sha256[..] {
+                            PutOutcome::Duplicate { seq }
+                        } else {
+                            PutOutcome::Conflict { existing_seq: seq }
+                        });
+                        continue;
+                    }
+                    // date_added strictly grows with seq, whatever the clock
+                    // does, so a seq cursor and added_after agree.
+                    date += 1;
+                    insert.execute(params![
+                        coll,
+                        r.id,
+                        r.type_name,
+                        r.spec_version,
+                        r.created,
+                        r.modified,
+                        r.version,
+                        date,
+                        r.origin,
+                        r.markings,
+                        &r.sha256[..],
+                        r.raw,
+                        r.idh,
+                        next_seq,
+                        r.ledger_src,
+                    ])?;
+                    let seq = next_seq;
+                    next_seq += 1;
+                    self.seen.insert(r.idh);
+                    *added.entry(coll).or_default() += 1;
+                    leaves.push(ledger::NewLeaf {
+                        bytes: &r.leaf,
+                        hash: r.leaf_hash,
+                        seq: Some(seq),
+                        rebuild: r.ledger_src.is_some(),
+                    });
+                    outcomes.push(PutOutcome::Stored { seq });
+                }
+                leaves.extend(put.records.iter().map(|(bytes, hash)| ledger::NewLeaf {
+                    bytes,
+                    hash: *hash,
+                    seq: None,
+                    rebuild: false,
+                }));
+                all.push(outcomes);
+            }
+            let mut bump = self.conn.prepare_cached(
+                "UPDATE collections SET n_versions = n_versions + ?1 WHERE coll_id = ?2",
+            )?;
+            for (coll, n) in &added {
+                bump.execute(params![n, coll])?;
+            }
+            if next_seq > first_seq {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE store_meta SET value = max(value, ?1) WHERE key = 'seq_hwm'",
+                    )?
+                    .execute([next_seq - 1])?;
+            }
+        }
+        // The log grows in the same transaction as the objects it records.
+        if !leaves.is_empty() && cfg!(not(feature = "bench-no-ledger")) {
+            // Read under the write lock: another process (`accord sync`
+            // beside a running server) may have appended since.
+            self.ledger_size = ledger::size_of(&self.conn)?;
+            let appended = ledger::append(&self.conn, self.ledger_size, &leaves)?;
+            self.ledger_size = appended.new_size;
+        }
+        self.conn.execute_batch("COMMIT")?;
+        if self.seen.is_over_capacity() {
+            // The commit is done: a failed rebuild must not fail the batch.
+            // Fall back to a filter that always answers "maybe" (every id
+            // is looked up), which is slower but never wrong.
+            let cap = self.seen.capacity() * 2;
+            if self.rebuild_seen(cap).is_err() {
+                self.seen = SeenIds::saturated();
+            }
+        }
+        Ok((all, date))
+    }
+}
