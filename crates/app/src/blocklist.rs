@@ -452,7 +452,6 @@ pub fn suricata(
     Ok((files, skipped))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,8 @@ pub(crate) mod tests {
     use super::*;
 
     /// A small valid configuration.
-    pub(crate) const MINIMAL: &str = "data_dir = \"d\"\n[[api_roots]]\nname = \"api1\"\n";
+    pub(crate) const MINIMAL: &str =
+        "data_dir = \"d\"\n[[api_roots]]\nname = \"api1\"\ntitle = \"t\"\n";
 
     #[test]
     fn errors_name_the_file() {

@@ -262,6 +262,9 @@ mod tests {
         assert!(compile(&p, true).is_some());
         let sigma = t.replace("\"pattern_version\"", "\"pattern_type\":\"sigma\",\"x\"");
         assert!(read(&sigma).unwrap().stix_pattern.is_none());
-        assert!(read(r#"{"type":"malware","id":"malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}"#).is_none());
+        assert!(
+            read(r#"{"type":"malware","id":"malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}"#)
+                .is_none()
+        );
     }
 }

@@ -259,7 +259,10 @@ mod tests {
             Auth::None
         );
         // No partner: nothing unless the command line asks.
-        assert_eq!(resolve_credentials(&d, None, env(&both)).unwrap(), Auth::None);
+        assert_eq!(
+            resolve_credentials(&d, None, env(&both)).unwrap(),
+            Auth::None
+        );
     }
 
     #[test]
@@ -267,7 +270,8 @@ mod tests {
         let p = partner(None, Some("acct-b"));
         assert_eq!(p.account(), "acct-b");
         assert_eq!(partner(None, None).account(), "cert-b");
-        let mut c = accord_node::config::Config::parse(crate::config::tests::MINIMAL, "<test>").unwrap();
+        let mut c =
+            accord_node::config::Config::parse(crate::config::tests::MINIMAL, "<test>").unwrap();
         c.partners.push(p.config().clone());
         assert_eq!(
             Partner::by_account(&c, "acct-b").map(|p| p.name().to_owned()),
@@ -275,13 +279,17 @@ mod tests {
         );
         assert!(Partner::by_account(&c, "cert-b").is_none());
         assert_eq!(
-            Partner::serving(&c, "https://b.example/api1/collections/x/").map(|p| p.name().to_owned()),
+            Partner::serving(&c, "https://b.example/api1/collections/x/")
+                .map(|p| p.name().to_owned()),
             Some("cert-b".into())
         );
         assert!(matches!(
             Partner::named(Some(&c), "zz"),
             Err(PartnerError::Unknown(_))
         ));
-        assert!(matches!(Partner::named(None, "zz"), Err(PartnerError::NoConfig)));
+        assert!(matches!(
+            Partner::named(None, "zz"),
+            Err(PartnerError::NoConfig)
+        ));
     }
 }

@@ -51,7 +51,7 @@ pub enum SightingError {
         /// The collection.
         collection: String,
         /// The store's reason.
-        source: accord_store::StoreError,
+        source: Box<accord_store::StoreError>,
     },
 }
 
@@ -179,7 +179,8 @@ pub fn put(w: &Writer, objects: &[String], collection: &str) -> Result<(), Sight
         .iter()
         .map(|t| {
             let o = accord_stix::Doc::parse(t).map_err(|e| bad(e.to_string()))?;
-            let m = ObjectMeta::from_doc(&o).ok_or_else(|| bad("object without id or type".into()))?;
+            let m =
+                ObjectMeta::from_doc(&o).ok_or_else(|| bad("object without id or type".into()))?;
             Ok((m, t.as_str()))
         })
         .collect::<Result<_, SightingError>>()?;
@@ -188,11 +189,10 @@ pub fn put(w: &Writer, objects: &[String], collection: &str) -> Result<(), Sight
             .iter()
             .map(|(m, t)| m.new_object(t, collection, "accord match"))
             .collect();
-        w.put_batch(&objs)
-            .map_err(|source| SightingError::Store {
-                collection: collection.to_owned(),
-                source,
-            })?;
+        w.put_batch(&objs).map_err(|source| SightingError::Store {
+            collection: collection.to_owned(),
+            source: Box::new(source),
+        })?;
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ pub enum SyncFailure {
         /// The collection URL.
         url: String,
         /// The client's reason.
-        source: accord_node::client::ClientError,
+        source: Box<accord_node::client::ClientError>,
     },
     /// The store could not be opened, or the cursor read or saved.
     #[error("{what} in {data}: {source}")]
@@ -42,7 +42,7 @@ pub enum SyncFailure {
         /// The data directory.
         data: PathBuf,
         /// The store's reason.
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// `sync-state.json` could not be read or renamed.
     #[error("importing the sync cursors of {path}: {message}")]
@@ -59,10 +59,9 @@ pub enum SyncFailure {
     /// cursor was moved to the last page stored.
     #[error("the sync stopped; what is counted as stored above is on disk: {source}")]
     Pull {
-        /// What the pull did before it stopped.
-        report: Box<SyncReport>,
-        /// Why it stopped.
-        source: accord_node::sync::SyncError,
+        /// Why it stopped, with what the pull did before
+        /// (`SyncError::report`).
+        source: Box<accord_node::sync::SyncError>,
     },
     /// Witnessing the partner's log failed.
     #[error("witnessing {partner}'s log: {source}")]
@@ -70,7 +69,7 @@ pub enum SyncFailure {
         /// The partner.
         partner: String,
         /// The reason.
-        source: accord_node::ledger_api::LedgerError,
+        source: Box<accord_node::ledger_api::LedgerError>,
     },
 }
 
@@ -135,7 +134,7 @@ pub fn import_legacy_cursors(store: &SqliteStore, data: &Path) -> Result<usize, 
         .map_err(|source| SyncFailure::Store {
             what: "importing the sync cursors",
             data: data.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
     let mut done = path.clone().into_os_string();
     done.push(".imported");
@@ -173,15 +172,18 @@ pub fn sync(
     if !req.from.ends_with('/') || !req.from.contains("/collections/") {
         return Err(SyncFailure::NotACollectionUrl(req.from.clone()));
     }
-    let client = TaxiiClient::new(&req.from, req.auth.clone()).map_err(|source| {
-        SyncFailure::Client {
+    let client =
+        TaxiiClient::new(&req.from, req.auth.clone()).map_err(|source| SyncFailure::Client {
             url: req.from.clone(),
-            source,
-        }
-    })?;
+            source: Box::new(source),
+        })?;
     let store_err = |what| {
         let data = req.data.clone();
-        move |source| SyncFailure::Store { what, data, source }
+        move |source| SyncFailure::Store {
+            what,
+            data,
+            source: Box::new(source),
+        }
     };
     let store = SqliteStore::open(&req.data).map_err(store_err("opening the data directory"))?;
     import_legacy_cursors(&store, &req.data)?;
@@ -221,8 +223,7 @@ pub fn sync(
     }
     if let Some(source) = failure {
         return Err(SyncFailure::Pull {
-            report: Box::new(report),
-            source,
+            source: Box::new(source),
         });
     }
     let witness = match &req.witness {
@@ -230,7 +231,7 @@ pub fn sync(
         Some((p, config)) => {
             let werr = |source| SyncFailure::Witness {
                 partner: p.name().to_owned(),
-                source,
+                source: Box::new(source),
             };
             let keys = LedgerKeys::for_config(config).map_err(werr)?;
             let lc = LedgerClient::new(p.url(), req.auth.clone()).map_err(werr)?;
@@ -274,7 +275,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         std::fs::write(dir.path().join(LEGACY_STATE_FILE), "[").unwrap();
-        let e = import_legacy_cursors(&store, dir.path()).unwrap_err().to_string();
+        let e = import_legacy_cursors(&store, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(LEGACY_STATE_FILE), "{e}");
         assert!(dir.path().join(LEGACY_STATE_FILE).exists());
     }

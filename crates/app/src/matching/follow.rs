@@ -73,4 +73,3 @@ pub(crate) fn follow(
         }
     }
 }
-

@@ -89,9 +89,9 @@ impl Loader {
         // becomes valid (`Sidecar::not_before`).
         let not_yet = v.not_yet_valid(now);
         if not_yet {
-            let f = v.valid_from.map_or(i64::MAX, |f| {
-                f.unix_seconds + i64::from(f.nanos > 0)
-            });
+            let f = v
+                .valid_from
+                .map_or(i64::MAX, |f| f.unix_seconds + i64::from(f.nanos > 0));
             self.side.not_before = Some(self.side.not_before.map_or(f, |n| n.min(f)));
         }
         let meta = IndicatorMeta {
@@ -388,4 +388,3 @@ fn compile_evaluator(side: &Sidecar) -> Vec<(u32, Pattern)> {
         })
         .collect()
 }
-

@@ -44,7 +44,7 @@ pub enum MatchError {
         /// What was being done, on which data directory.
         what: String,
         /// The store's reason.
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// Something given is unusable (a format name, a column map, an index
     /// file, an indicator file).
@@ -65,7 +65,10 @@ pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> 
 
 pub(crate) fn store_err(what: impl Into<String>) -> impl FnOnce(StoreError) -> MatchError {
     let what = what.into();
-    move |source| MatchError::Store { what, source }
+    move |source| MatchError::Store {
+        what,
+        source: Box::new(source),
+    }
 }
 
 /// What to match, against what, and where the results go.

@@ -152,4 +152,3 @@ pub fn append_hits(
         .map_err(io_err(format!("writing {}", p.display())))?;
     Ok(())
 }
-

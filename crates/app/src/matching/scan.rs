@@ -210,7 +210,6 @@ fn parse_ip(b: &[u8]) -> Option<std::net::IpAddr> {
     }
 }
 
-
 /// Reads `bytes` with `p`, skipping (as [`SkipReason::TooLong`]) lines
 /// longer than `max_line`. Returns the number of lines.
 fn read_guarded(
@@ -258,7 +257,12 @@ pub(crate) struct Job<'a> {
 }
 
 /// A memory-mapped plain file, in parallel chunks.
-pub(crate) fn match_bytes(ctx: &Ctx<'_>, file: u32, bytes: &[u8], job: &Job<'_>) -> (Vec<Hit>, Counts) {
+pub(crate) fn match_bytes(
+    ctx: &Ctx<'_>,
+    file: u32,
+    bytes: &[u8],
+    job: &Job<'_>,
+) -> (Vec<Hit>, Counts) {
     let format = job
         .format
         .unwrap_or_else(|| accord_logs::detect(&bytes[..bytes.len().min(64 << 10)]));
@@ -373,7 +377,12 @@ fn cut(bytes: &[u8], target: usize) -> Vec<accord_logs::Chunk> {
 }
 
 /// A stream (compressed file, stdin, pipe): read sequentially.
-pub(crate) fn match_stream(ctx: &Ctx<'_>, file: u32, path: &Path, job: &Job<'_>) -> (Vec<Hit>, Counts) {
+pub(crate) fn match_stream(
+    ctx: &Ctx<'_>,
+    file: u32,
+    path: &Path,
+    job: &Job<'_>,
+) -> (Vec<Hit>, Counts) {
     let mut sink = MatchSink::new(ctx, file);
     match accord_logs::read_path(path, job.opts, &mut sink) {
         Ok(sum) => {

@@ -127,4 +127,3 @@ pub fn summary(
     ));
     s
 }
-
