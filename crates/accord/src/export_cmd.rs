@@ -2,7 +2,6 @@
 
 use accord_store::{Query, SqliteStore, Store, Timestamp, VersionFilter};
 use anyhow::{Context, Result};
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -68,7 +67,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let store = SqliteStore::open(&args.data)
         .with_context(|| format!("opening the data directory {}", args.data.display()))?;
-    let mut query = Query {
+    let query = Query {
         collection: args.collection.clone(),
         types: args.types.clone(),
         added_after: args.since,
@@ -94,66 +93,14 @@ pub fn run(args: &Args) -> Result<()> {
         )),
     };
     let total = store.count(args.collection.as_deref())?;
-    let bar = crate::progress_bar(total, "exporting", args.output.is_some());
-    let mut n = 0u64;
-    let write =
-        |out: &mut dyn Write, n: &mut u64, store: &SqliteStore, query: &mut Query| -> Result<()> {
-            if !args.jsonl {
-                write!(
-                    out,
-                    "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
-                    uuid::Uuid::new_v4()
-                )?;
-            }
-            loop {
-                let page = store.query(query, 4096).context("reading the store")?;
-                for obj in &page.objects {
-                    if args.jsonl {
-                        out.write_all(one_line(&obj.raw).as_bytes())?;
-                        out.write_all(b"\n")?;
-                    } else {
-                        out.write_all(if *n == 0 { b"\n" } else { b",\n" })?;
-                        out.write_all(obj.raw.as_bytes())?;
-                    }
-                    *n += 1;
-                }
-                bar.set_position(*n);
-                match page.last_seq() {
-                    Some(seq) if page.more => query.after_seq = seq,
-                    _ => break,
-                }
-            }
-            if !args.jsonl {
-                out.write_all(b"\n]}\n")?;
-            }
-            out.flush()?;
-            Ok(())
-        };
-    write(&mut out, &mut n, &store, &mut query).with_context(|| format!("writing {name}"))?;
-    bar.finish_and_clear();
+    let bar = crate::Bar(crate::progress_bar(
+        total,
+        "exporting",
+        args.output.is_some(),
+    ));
+    let n = accord_app::export::export(&store, query, args.jsonl, &mut out, &bar)
+        .map_err(crate::flat)
+        .with_context(|| format!("writing {name}"))?;
     eprintln!("{n} objects written to {name}");
     Ok(())
-}
-
-/// The object on one line: text already on one line is written as is.
-fn one_line(raw: &str) -> Cow<'_, str> {
-    if raw.contains(['\n', '\r']) {
-        Cow::Owned(accord_stix::compact::one_line(raw))
-    } else {
-        Cow::Borrowed(raw)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::one_line;
-
-    #[test]
-    fn one_line_keeps_strings() {
-        assert_eq!(
-            one_line("{\n  \"a b\": \"x\\\" y\\n\",\n  \"c\": [1, 2]\n}"),
-            "{\"a b\":\"x\\\" y\\n\",\"c\":[1,2]}"
-        );
-        assert_eq!(one_line("{\"a\": 1}"), "{\"a\": 1}");
-    }
 }

@@ -12,7 +12,7 @@
 //! value (an address inside a CIDR, a subdomain of a domain) in one field.
 //! Same seed and sizes, same bytes.
 
-use crate::generate::Rng;
+use accord_app::generate::Rng;
 use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -301,7 +301,7 @@ fn write_indicators(args: &Args, mut out: impl Write, mut tsv: impl Write) -> Re
             ),
             id = id,
             ts = ts,
-            ident = crate::generate::IDENTITY_ID,
+            ident = accord_app::generate::IDENTITY_ID,
             pat = serde_json::Value::String(pattern(k, &v)),
         )?;
         writeln!(tsv, "{}\t{v}\tindicator--{id}", kind_name(k))?;

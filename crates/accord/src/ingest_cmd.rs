@@ -1,11 +1,11 @@
 //! `accord ingest`: validate files and store their valid objects.
 
-use crate::check::{Checked, Outcome, check_file};
-use crate::input::{Anchor, Format, Item, Source};
+use crate::InputFormat as Format;
 use crate::report::Reporter;
-use accord_store::{NewObject, Pending, PutOutcome, SqliteStore, Writer};
+use accord_app::ingest::{Options, ingest};
+use accord_app::input::Source;
+use accord_store::SqliteStore;
 use anyhow::{Context, Result};
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,42 +58,32 @@ pub struct Args {
     no_progress: bool,
 }
 
-/// What an ingest did.
-#[derive(Default)]
-pub struct Totals {
-    pub seen: u64,
-    pub stored: u64,
-    pub duplicates: u64,
-    pub conflicts: u64,
-    pub rejected: u64,
-    pub faults: u64,
-}
-
-/// Objects submitted and not yet acknowledged, with where each came from.
-struct InFlight {
-    pending: Pending,
-    origins: Vec<(Option<Anchor>, usize, String)>,
-}
-
 pub fn run(args: &Args) -> Result<ExitCode> {
     let store = SqliteStore::open(&args.data)
         .with_context(|| format!("opening the data directory {}", args.data.display()))?;
     let sources = args
         .files
         .iter()
-        .map(|p| Source::open(p))
+        .map(|p| Source::open(p).map_err(crate::flat))
         .collect::<Result<Vec<_>>>()?;
     let opts = Options {
         collection: &args.collection,
         origin: &args.origin,
-        format: args.format,
-        warnings: args.warnings,
+        format: args.format.into(),
         max_object_bytes: args.max_object_bytes,
         batch: args.batch,
-        progress: !args.no_progress,
     };
     let start = std::time::Instant::now();
-    let (t, failure) = ingest(store.writer(), &sources, &opts);
+    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
+    let bar = crate::Bar(crate::progress_bar(
+        total_bytes,
+        "ingesting",
+        !args.no_progress,
+    ));
+    let warnings = args.warnings;
+    let (t, failure) = ingest(store.writer(), &sources, &opts, &bar, |s| {
+        Box::new(Reporter::new(&s.name, s.bytes(), warnings))
+    });
     eprintln!(
         "{}",
         t.summary(
@@ -103,184 +93,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         )
     );
     if let Some(e) = failure {
-        return Err(e);
+        return Err(crate::flat(e));
     }
     Ok(if t.rejected + t.conflicts + t.faults == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-/// How to ingest.
-pub struct Options<'a> {
-    /// Store collection to write to.
-    pub collection: &'a str,
-    /// Recorded as each object's origin.
-    pub origin: &'a str,
-    /// File layout.
-    pub format: Format,
-    /// Print warnings too.
-    pub warnings: bool,
-    /// Larger objects are skipped.
-    pub max_object_bytes: usize,
-    /// Objects per batch.
-    pub batch: usize,
-    /// Show a progress bar on a terminal.
-    pub progress: bool,
-}
-
-impl Totals {
-    /// The one-line summary printed at the end.
-    pub fn summary(&self, collection: &str, data: &str, took: std::time::Duration) -> String {
-        let secs = took.as_secs_f64();
-        format!(
-            "{} objects read into collection `{collection}` of {data}: {} stored, {} duplicates, {} conflicts, {} rejected as invalid, {} unreadable parts ({secs:.1} s, {:.0} objects/s)",
-            self.seen,
-            self.stored,
-            self.duplicates,
-            self.conflicts,
-            self.rejected,
-            self.faults,
-            self.seen as f64 / secs.max(1e-9)
-        )
-    }
-}
-
-/// Validates and stores the objects of `sources`, reporting problems on
-/// standard error. Stops at the first store failure (a full disk), which is
-/// returned with the totals so far: what they count as stored is on disk.
-pub fn ingest(
-    writer: &Writer,
-    sources: &[Source],
-    opts: &Options<'_>,
-) -> (Totals, Option<anyhow::Error>) {
-    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
-    let bar = crate::progress_bar(total_bytes, "ingesting", opts.progress);
-    let mut t = Totals::default();
-    let mut done_bytes = 0u64;
-    for source in sources {
-        let src = source.bytes();
-        let mut rep = Reporter::new(&source.name, src, opts.warnings);
-        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-        let mut failure: Option<anyhow::Error> = None;
-        check_file(
-            source,
-            opts.format,
-            opts.max_object_bytes,
-            opts.batch,
-            |batch| {
-                if failure.is_some() {
-                    return;
-                }
-                let mut objs = Vec::with_capacity(batch.len());
-                let mut origins = Vec::with_capacity(batch.len());
-                let mut last_offset = 0;
-                for outcome in &batch {
-                    match outcome {
-                        Outcome::Object(c) => {
-                            t.seen += 1;
-                            last_offset = c.offset;
-                            rep.checked(c);
-                            if let Some(new) = new_object(c, opts.collection, opts.origin) {
-                                origins.push((c.anchor, c.offset, new.id.to_owned()));
-                                objs.push(new);
-                            } else {
-                                t.rejected += 1;
-                            }
-                        }
-                        Outcome::Other(Item::BundleIssues {
-                            anchor,
-                            offset,
-                            text,
-                            issues,
-                        }) => {
-                            rep.issues(*anchor, *offset, text, issues);
-                        }
-                        Outcome::Other(Item::Error {
-                            anchor,
-                            offset,
-                            message,
-                        }) => {
-                            t.faults += 1;
-                            rep.fault(*anchor, *offset, message);
-                        }
-                        Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
-                    }
-                }
-                bar.set_position(done_bytes + last_offset as u64);
-                if objs.is_empty() {
-                    return;
-                }
-                match writer.submit(&objs) {
-                    Ok(pending) => in_flight.push_back(InFlight { pending, origins }),
-                    Err(e) => {
-                        failure = Some(anyhow::Error::new(e));
-                        return;
-                    }
-                }
-                // Keep a few batches in flight so validation overlaps the commits.
-                while in_flight.len() > 8 {
-                    if let Err(e) = settle(in_flight.pop_front(), &mut rep, &mut t) {
-                        failure = Some(e);
-                        return;
-                    }
-                }
-            },
-        );
-        while let Some(f) = in_flight.pop_front() {
-            if failure.is_none()
-                && let Err(e) = settle(Some(f), &mut rep, &mut t)
-            {
-                failure = Some(e);
-            }
-        }
-        done_bytes += src.len() as u64;
-        if let Some(e) = failure {
-            bar.finish_and_clear();
-            return (
-                t,
-                Some(e.context(format!(
-                    "stopped while ingesting {}: the objects counted as stored are on disk; the failed batch was rolled back",
-                    source.name
-                ))),
-            );
-        }
-    }
-    bar.finish_and_clear();
-    (t, None)
-}
-
-fn new_object<'c>(
-    c: &'c Checked<'_>,
-    collection: &'c str,
-    origin: &'c str,
-) -> Option<NewObject<'c>> {
-    c.meta
-        .as_ref()
-        .map(|m| m.new_object(c.text, collection, origin))
-}
-
-fn settle(f: Option<InFlight>, rep: &mut Reporter<'_>, t: &mut Totals) -> Result<()> {
-    let Some(f) = f else { return Ok(()) };
-    let outcomes = f.pending.wait().context("storing a batch")?;
-    for (outcome, (anchor, offset, id)) in outcomes.iter().zip(&f.origins) {
-        match outcome {
-            PutOutcome::Stored { .. } => t.stored += 1,
-            PutOutcome::Duplicate { .. } => t.duplicates += 1,
-            PutOutcome::Conflict { existing_seq } => {
-                t.conflicts += 1;
-                rep.object_error(
-                    *anchor,
-                    *offset,
-                    id,
-                    "conflict",
-                    &format!(
-                        "this version (same id and modified) is already stored with different content (store seq {existing_seq}); kept the stored one"
-                    ),
-                );
-            }
-        }
-    }
-    Ok(())
 }

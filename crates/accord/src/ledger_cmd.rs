@@ -1,7 +1,7 @@
 //! `accord ledger …`: the node's transparency log from the command line.
 
-use accord_node::client::Auth;
-use accord_node::config::{Config, PartnerConfig};
+use accord_app::partner::{CredentialChoice, Partner, credentials};
+use accord_node::config::Config;
 use accord_node::ledger_api::{
     self, KEY_FILE, LedgerClient, LedgerKeys, audit_partner, consistency_json, inclusion_json,
 };
@@ -138,9 +138,7 @@ struct Node {
 fn node(c: &Common) -> Result<Node> {
     match &c.config {
         Some(p) => {
-            let name = p.display().to_string();
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {name}"))?;
-            let config = Config::parse(&text, &name)?;
+            let config = accord_app::config::load(p).map_err(crate::flat)?;
             Ok(Node {
                 data: config.data_dir.clone(),
                 key: ledger_api::key_path(&config),
@@ -164,33 +162,6 @@ fn keys(n: &Node) -> Result<LedgerKeys> {
     LedgerKeys::load(&n.key).with_context(|| {
         "the node has no ledger key: `accord init` creates one, `accord serve` creates one on first start"
     })
-}
-
-/// Finds a partner in the configuration.
-pub fn partner<'c>(config: Option<&'c Config>, name: &str) -> Result<&'c PartnerConfig> {
-    let Some(config) = config else {
-        bail!("partners are configured in accord.toml: pass --config");
-    };
-    config
-        .partners
-        .iter()
-        .find(|p| p.name == name)
-        .with_context(|| format!("no partner `{name}` in [[partners]]"))
-}
-
-/// The credentials for a partner: its `user` and $ACCORD_PASSWORD, or
-/// $ACCORD_TOKEN.
-pub fn partner_auth(p: &PartnerConfig) -> Auth {
-    if let Ok(t) = std::env::var("ACCORD_TOKEN") {
-        return Auth::Bearer(t);
-    }
-    match (&p.user, std::env::var("ACCORD_PASSWORD")) {
-        (Some(u), Ok(pw)) => Auth::Basic {
-            user: u.clone(),
-            password: pw,
-        },
-        _ => Auth::None,
-    }
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
@@ -337,14 +308,15 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             json,
         } => {
             let n = node(common)?;
-            let p = partner(n.config.as_ref(), name)?;
+            let p = Partner::named(n.config.as_ref(), name).map_err(crate::flat)?;
+            let auth = credentials(&CredentialChoice::Default, Some(&p)).map_err(crate::flat)?;
             let store = open(&n)?;
-            let client = LedgerClient::new(&p.url, partner_auth(p))?;
+            let client = LedgerClient::new(p.url(), auth)?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            let report = rt.block_on(audit_partner(&store, p, &client))?;
+            let report = rt.block_on(audit_partner(&store, p.config(), &client))?;
             if *json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
             } else {

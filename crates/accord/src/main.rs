@@ -1,22 +1,19 @@
 //! `accord`: the command line of an Accord node.
 
-mod check;
 mod export_cmd;
 mod gen_logs;
-mod generate;
 mod ingest_cmd;
-mod input;
 mod ledger_cmd;
 mod locate;
 mod match_cmd;
 mod node_cmd;
 mod pattern_cmd;
 mod report;
-mod sighting;
 mod sync_cmd;
 mod tool_export;
 mod validate_cmd;
 
+use accord_app::generate;
 use anyhow::Result;
 
 #[global_allocator]
@@ -130,6 +127,48 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
     .with_context(|| format!("writing {name}"))?;
     bar.finish_and_clear();
     Ok(())
+}
+
+/// An error of the app crate as one message: its text already names the
+/// cause, so its source chain is not printed again.
+pub fn flat<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// How an input file is laid out (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// Decide from the content: several JSON values on separate lines are JSON lines.
+    Auto,
+    /// One JSON document: a STIX bundle or a single object.
+    Bundle,
+    /// One JSON value (object or bundle) per line.
+    Jsonl,
+}
+
+impl From<InputFormat> for accord_app::input::Format {
+    fn from(f: InputFormat) -> Self {
+        match f {
+            InputFormat::Auto => accord_app::input::Format::Auto,
+            InputFormat::Bundle => accord_app::input::Format::Bundle,
+            InputFormat::Jsonl => accord_app::input::Format::Jsonl,
+        }
+    }
+}
+
+/// A progress bar as the app crate's [`accord_app::Progress`].
+pub struct Bar(pub indicatif::ProgressBar);
+
+impl accord_app::Progress for Bar {
+    fn set_position(&self, pos: u64) {
+        self.0.set_position(pos);
+    }
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// A progress bar on standard error when it is a terminal and `enabled`; hidden otherwise.

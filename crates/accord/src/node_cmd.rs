@@ -1,8 +1,8 @@
 //! `accord serve`, `accord demo` and `accord init`: running a node.
 
-use crate::generate;
-use crate::ingest_cmd::{self, Options};
-use crate::input::{Format, Source};
+use accord_app::generate;
+use accord_app::ingest::{Options, ingest};
+use accord_app::input::{Format, Source};
 use accord_node::config::Config;
 use accord_store::{SqliteStore, Store};
 use anyhow::{Context, Result, bail};
@@ -242,10 +242,7 @@ async fn run_node(config: Config) -> Result<()> {
 
 pub fn serve(args: &ServeArgs) -> Result<()> {
     init_logs();
-    let name = args.config.display().to_string();
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {name} (write one with `accord init`)"))?;
-    let mut config = Config::parse(&text, &name)?;
+    let mut config = accord_app::config::load(&args.config).map_err(crate::flat)?;
     if let Some(l) = args.listen {
         config.listen = l;
     }
@@ -312,19 +309,21 @@ pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> 
         collection,
         origin: "demo",
         format: Format::Auto,
-        warnings: false,
         max_object_bytes: 64 << 20,
         batch: 8192,
-        progress: true,
     };
     let start = std::time::Instant::now();
-    let (t, failure) = ingest_cmd::ingest(store.writer(), &sources, &opts);
+    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
+    let bar = crate::Bar(crate::progress_bar(total_bytes, "ingesting", true));
+    let (t, failure) = ingest(store.writer(), &sources, &opts, &bar, |s| {
+        Box::new(crate::report::Reporter::new(&s.name, s.bytes(), false))
+    });
     eprintln!(
         "demo data: {}",
         t.summary(collection, "the demo store", start.elapsed())
     );
     match failure {
-        Some(e) => Err(e),
+        Some(e) => Err(crate::flat(e)),
         None => Ok(()),
     }
 }

@@ -1,8 +1,8 @@
 //! Printing what went wrong, where: `file:line:col: error[rule] id $.path: message`.
 
-use crate::check::Checked;
-use crate::input::{Anchor, LineIndex};
 use crate::locate::locate;
+use accord_app::check::Checked;
+use accord_app::input::{Anchor, LineIndex};
 use accord_stix::{Issue, Severity};
 use std::io::Write;
 
@@ -71,5 +71,27 @@ impl<'a> Reporter<'a> {
         let pos = self.lines.pos_from(anchor, offset);
         eprintln!("{}:{}: error[{rule}] {id} $: {message}", self.name, pos);
         self.errors += 1;
+    }
+}
+
+impl accord_app::ingest::IngestReport for Reporter<'_> {
+    fn checked(&mut self, c: &Checked<'_>) {
+        Reporter::checked(self, c);
+    }
+    fn issues(&mut self, anchor: Option<Anchor>, offset: usize, text: &str, issues: &[Issue]) {
+        Reporter::issues(self, anchor, offset, text, issues);
+    }
+    fn fault(&mut self, anchor: Option<Anchor>, offset: usize, message: &str) {
+        Reporter::fault(self, anchor, offset, message);
+    }
+    fn object_error(
+        &mut self,
+        anchor: Option<Anchor>,
+        offset: usize,
+        id: &str,
+        rule: &str,
+        message: &str,
+    ) {
+        Reporter::object_error(self, anchor, offset, id, rule, message);
     }
 }

@@ -1,8 +1,9 @@
 //! `accord validate`: check files against the STIX 2.1 specification.
 
-use crate::check::{Outcome, check_file};
-use crate::input::{Format, Item, Source};
+use crate::InputFormat as Format;
 use crate::report::Reporter;
+use accord_app::check::{Outcome, check_file};
+use accord_app::input::{Item, Source};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,42 +42,48 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let (mut bad_bundles, mut faults) = (0usize, 0usize);
     let start = std::time::Instant::now();
     for path in &args.files {
-        let source = Source::open(path)?;
+        let source = Source::open(path).map_err(crate::flat)?;
         let src = source.bytes();
         let mut rep = Reporter::new(&source.name, src, !args.no_warnings);
-        check_file(&source, args.format, args.max_object_bytes, 4096, |batch| {
-            for outcome in batch {
-                match outcome {
-                    Outcome::Object(c) => {
-                        objects += 1;
-                        if !c.is_valid() {
-                            invalid += 1;
+        check_file(
+            &source,
+            args.format.into(),
+            args.max_object_bytes,
+            4096,
+            |batch| {
+                for outcome in batch {
+                    match outcome {
+                        Outcome::Object(c) => {
+                            objects += 1;
+                            if !c.is_valid() {
+                                invalid += 1;
+                            }
+                            rep.checked(&c);
                         }
-                        rep.checked(&c);
-                    }
-                    Outcome::Other(Item::BundleIssues {
-                        anchor,
-                        offset,
-                        text,
-                        issues,
-                    }) => {
-                        if !accord_stix::is_valid(&issues) {
-                            bad_bundles += 1;
+                        Outcome::Other(Item::BundleIssues {
+                            anchor,
+                            offset,
+                            text,
+                            issues,
+                        }) => {
+                            if !accord_stix::is_valid(&issues) {
+                                bad_bundles += 1;
+                            }
+                            rep.issues(anchor, offset, text, &issues);
                         }
-                        rep.issues(anchor, offset, text, &issues);
+                        Outcome::Other(Item::Error {
+                            anchor,
+                            offset,
+                            message,
+                        }) => {
+                            faults += 1;
+                            rep.fault(anchor, offset, &message);
+                        }
+                        Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
                     }
-                    Outcome::Other(Item::Error {
-                        anchor,
-                        offset,
-                        message,
-                    }) => {
-                        faults += 1;
-                        rep.fault(anchor, offset, &message);
-                    }
-                    Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
                 }
-            }
-        });
+            },
+        );
         errors += rep.errors;
         warnings += rep.warnings;
     }

@@ -146,12 +146,17 @@ fn accord_sync_pulls_a_partner_node_then_only_what_is_new() {
     let partner_count = String::from_utf8(o.stdout).unwrap().lines().count() as u64;
     assert_eq!(stored, partner_count, "{err}");
 
-    // Nothing new: nothing fetched, the cursor file says where to start.
+    // Nothing new: nothing fetched, the cursor in the store says where to start.
     let again = sync("demo");
     let err = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{err}");
     assert!(err.starts_with("0 objects fetched"), "{err}");
-    assert!(ours.join("sync-state.json").exists());
+    let cursor = accord_store::SqliteStore::open(&ours)
+        .unwrap()
+        .sync_cursor(&format!("{from} -> partner"))
+        .unwrap();
+    assert!(cursor.is_some());
+    assert!(!ours.join("sync-state.json").exists());
 
     // A wrong password fails clearly and changes nothing.
     let bad = sync("nope");

@@ -100,6 +100,7 @@ mod prepare;
 mod schema;
 mod seen;
 mod sqlite;
+mod sync_state;
 mod writer;
 
 pub use accord_ledger;

@@ -161,6 +161,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r"
     DROP INDEX objects_date_added;
     ",
+    // v7: the cursors of `accord sync` (see `sync_state.rs`): per pull
+    // (`<partner collection URL> -> <local collection>`), the partner's
+    // `X-TAXII-Date-Added-Last` to resume from. Until v7 they were kept in
+    // `sync-state.json` beside the database.
+    r"
+    CREATE TABLE sync_cursors (
+        key         TEXT PRIMARY KEY,
+        added_after TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Rust steps run right after a migration's SQL, in its transaction:

@@ -14,10 +14,46 @@
 use accord_logs::Kind;
 use accord_stix::{Object, Timestamp};
 use accord_store::{NewObject, ObjectMeta, Writer};
-use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why the node identity could not be read or sightings not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SightingError {
+    /// `node-identity.json` is not JSON or has no `id`.
+    #[error("reading the node identity {path}: {message}")]
+    BadIdentity {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `node-identity.json` could not be written.
+    #[error("saving the node identity to {path}: {source}")]
+    SaveIdentity {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// An object to store does not parse, or has no id or type.
+    #[error("object to store in `{collection}` is not a STIX object: {message}")]
+    BadObject {
+        /// The collection it was for.
+        collection: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store refused the batch.
+    #[error("storing sightings in `{collection}`: {source}")]
+    Store {
+        /// The collection.
+        collection: String,
+        /// The store's reason.
+        source: Box<accord_store::StoreError>,
+    },
+}
 
 /// The collection holding every sighting.
 pub const SIGHTINGS_COLLECTION: &str = "sightings";
@@ -92,47 +128,71 @@ pub fn new_identity() -> String {
 /// The node's identity: read from `<data>/node-identity.json`, or created,
 /// saved there and stored in the `node` collection when `writer` is given.
 /// Returns (id, JSON text).
-pub fn node_identity(data: &Path, writer: Option<&Writer>) -> Result<(String, String)> {
+///
+/// # Errors
+/// [`SightingError::BadIdentity`], [`SightingError::SaveIdentity`], or a
+/// store error storing it.
+pub fn node_identity(
+    data: &Path,
+    writer: Option<&Writer>,
+) -> Result<(String, String), SightingError> {
     let path = data.join("node-identity.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        let v: Value = serde_json::from_str(&text)
-            .with_context(|| format!("reading the node identity {}", path.display()))?;
+        let bad = |message: String| SightingError::BadIdentity {
+            path: path.clone(),
+            message,
+        };
+        let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let id = v["id"]
             .as_str()
-            .context("node-identity.json has no id")?
+            .ok_or_else(|| bad("node-identity.json has no id".into()))?
             .to_owned();
         return Ok((id, text.trim().to_owned()));
     }
     let text = new_identity();
-    let v: Value = serde_json::from_str(&text)?;
+    let v: Value = serde_json::from_str(&text).unwrap_or_default();
     let id = v["id"].as_str().unwrap_or_default().to_owned();
     if let Some(w) = writer {
         std::fs::create_dir_all(data).ok();
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, format!("{text}\n"))
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .with_context(|| format!("saving the node identity to {}", path.display()))?;
+            .map_err(|source| SightingError::SaveIdentity {
+                path: path.clone(),
+                source,
+            })?;
         put(w, std::slice::from_ref(&text), NODE_COLLECTION)?;
     }
     Ok((id, text))
 }
 
 /// Stores objects (JSON texts) into a collection.
-pub fn put(w: &Writer, objects: &[String], collection: &str) -> Result<()> {
+///
+/// # Errors
+/// [`SightingError::BadObject`], [`SightingError::Store`].
+pub fn put(w: &Writer, objects: &[String], collection: &str) -> Result<(), SightingError> {
+    let bad = |message: String| SightingError::BadObject {
+        collection: collection.to_owned(),
+        message,
+    };
     let parsed: Vec<(ObjectMeta, &str)> = objects
         .iter()
         .map(|t| {
-            let o = accord_stix::Doc::parse(t).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let m = ObjectMeta::from_doc(&o).context("object without id or type")?;
+            let o = accord_stix::Doc::parse(t).map_err(|e| bad(e.to_string()))?;
+            let m =
+                ObjectMeta::from_doc(&o).ok_or_else(|| bad("object without id or type".into()))?;
             Ok((m, t.as_str()))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<_, SightingError>>()?;
     for batch in parsed.chunks(8192) {
         let objs: Vec<NewObject<'_>> = batch
             .iter()
             .map(|(m, t)| m.new_object(t, collection, "accord match"))
             .collect();
-        w.put_batch(&objs).context("storing sightings")?;
+        w.put_batch(&objs).map_err(|source| SightingError::Store {
+            collection: collection.to_owned(),
+            source: Box::new(source),
+        })?;
     }
     Ok(())
 }
@@ -338,7 +398,14 @@ impl Sightings {
 
     /// Stores everything: `sightings` and the producers' outboxes. Returns
     /// the outbox collections written, with their sighting counts.
-    pub fn store(&self, w: &Writer, identity: &str) -> Result<BTreeMap<String, usize>> {
+    ///
+    /// # Errors
+    /// As [`put`].
+    pub fn store(
+        &self,
+        w: &Writer,
+        identity: &str,
+    ) -> Result<BTreeMap<String, usize>, SightingError> {
         let mut all: Vec<String> = vec![identity.to_owned()];
         all.extend(self.evidence.values().cloned());
         all.extend(self.sightings.iter().map(|(t, _, _)| t.clone()));

@@ -4,13 +4,36 @@
 //! file, with their byte offsets for error positions.
 
 use accord_stix::{Issue, Pos, read_document, validate_bundle_header};
-use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+/// An input file that could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {name}: {source}")]
+pub struct InputError {
+    /// What was being done: `opening`, `reading`, `mapping`, …
+    pub action: &'static str,
+    /// The file (`standard input` for `-`).
+    pub name: String,
+    /// The operating system's reason.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl InputError {
+    fn new(action: &'static str, name: &str) -> impl FnOnce(std::io::Error) -> InputError {
+        let name = name.to_owned();
+        move |source| InputError {
+            action,
+            name,
+            source,
+        }
+    }
+}
+
 /// How a file is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Decide from the content: several JSON values on separate lines are JSON lines.
     Auto,
@@ -34,29 +57,32 @@ enum Data {
 
 impl Source {
     /// Opens a file (memory-mapped) or `-` for standard input.
-    pub fn open(path: &Path) -> Result<Source> {
+    ///
+    /// # Errors
+    /// [`InputError`] naming the file and what failed.
+    pub fn open(path: &Path) -> Result<Source, InputError> {
         let name = path.display().to_string();
         if name == "-" {
             let mut buf = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut buf)
-                .context("reading standard input")?;
+                .map_err(InputError::new("reading", "standard input"))?;
             return Ok(Source {
                 name: "<stdin>".into(),
                 data: Data::Owned(buf),
             });
         }
-        let file = File::open(path).with_context(|| format!("opening {name}"))?;
+        let file = File::open(path).map_err(InputError::new("opening", &name))?;
         let len = file
             .metadata()
-            .with_context(|| format!("reading metadata of {name}"))?
+            .map_err(InputError::new("reading metadata of", &name))?
             .len();
         if len == 0 || !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
             // Pipes and other special files cannot be mapped: read them.
             let mut buf = Vec::new();
             let mut file = file;
             file.read_to_end(&mut buf)
-                .with_context(|| format!("reading {name}"))?;
+                .map_err(InputError::new("reading", &name))?;
             return Ok(Source {
                 name,
                 data: Data::Owned(buf),
@@ -68,7 +94,7 @@ impl Source {
         // an operator hands to the CLI.
         #[allow(unsafe_code)]
         let map =
-            unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {name}"))?;
+            unsafe { memmap2::Mmap::map(&file) }.map_err(InputError::new("mapping", &name))?;
         let _ = map.advise(memmap2::Advice::Sequential);
         Ok(Source {
             name,

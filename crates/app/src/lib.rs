@@ -1,0 +1,45 @@
+//! `accord-app`: the workflows of an Accord node, as plain functions and
+//! types with typed errors, shared by the `accord` command line and (later)
+//! the server. Presentation (argument parsing, progress bars, printing
+//! positions) stays with the callers.
+//!
+//! - [`input`] and [`check`]: reading STIX files and validating them in
+//!   parallel, in file order; [`ingest`]: storing the valid objects.
+//! - [`export`]: the store's objects as a bundle or JSON lines.
+//! - [`indicators`]: the one indicator → liveness → pattern → index keys
+//!   path, used by [`matching`] and [`blocklist`].
+//! - [`matching`] and [`sighting`]: logs against indicators, hits, sightings.
+//! - [`blocklist`]: live indicators as files for Suricata, Zeek, DNS RPZ, CSV.
+//! - [`config`]: reading `accord.toml`; [`partner`]: partners and their
+//!   credentials; [`sync`]: pulling a partner's collection, cursor in the store.
+//! - [`generate`]: deterministic generated indicators (benchmarks, demo).
+
+pub mod blocklist;
+pub mod check;
+pub mod config;
+pub mod export;
+pub mod generate;
+pub mod indicators;
+pub mod ingest;
+pub mod input;
+pub mod matching;
+pub mod partner;
+pub mod sighting;
+pub mod sync;
+
+/// Progress of a long workflow, in bytes or objects; a progress bar in the
+/// command line, nothing (`()`) elsewhere.
+pub trait Progress: Sync {
+    /// The position is now `pos`.
+    fn set_position(&self, pos: u64);
+    /// `n` more were done.
+    fn inc(&self, n: u64);
+    /// Done: remove the display.
+    fn finish(&self);
+}
+
+impl Progress for () {
+    fn set_position(&self, _: u64) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+}

@@ -1,0 +1,75 @@
+//! Follow mode: keep reading growing logs, writing sightings every flush.
+
+use super::load::Indicators;
+use super::output::{append_hits, write_sightings};
+use super::scan::{Counts, Ctx, MatchSink};
+use super::summary::group;
+use super::{MatchError, MatchOptions};
+use crate::sighting::{self, Hit};
+use accord_store::SqliteStore;
+use std::time::{Duration, Instant};
+
+/// Follows the logs until `follow_for` passes (forever without it),
+/// writing hits and sightings every `flush` seconds and printing a line
+/// for each flush to `on_flush`. Returns the closing line.
+///
+/// # Errors
+/// [`MatchError`] from writing hits or sightings.
+pub(crate) fn follow(
+    args: &MatchOptions,
+    ctx: &Ctx<'_>,
+    names: &[String],
+    ind: &Indicators,
+    store: Option<&SqliteStore>,
+    on_flush: &mut dyn FnMut(&str),
+) -> Result<String, MatchError> {
+    let mut followers: Vec<accord_logs::Follow> = args
+        .logs
+        .iter()
+        .map(|p| accord_logs::Follow::new(p, &args.log_options))
+        .collect();
+    let start = Instant::now();
+    let mut last_flush = Instant::now();
+    let mut all = Counts::default();
+    let mut pending: Vec<Hit> = Vec::new();
+    let mut total_hits = 0u64;
+    loop {
+        let mut got = 0;
+        for (i, f) in followers.iter_mut().enumerate() {
+            let mut sink = MatchSink::new(ctx, i as u32);
+            match f.poll(&mut sink) {
+                Ok(n) => got += n,
+                Err(e) => sink.c.errors.push(e.to_string()),
+            }
+            pending.extend(sink.hits);
+            all.merge(sink.c);
+        }
+        let done = args
+            .follow_for
+            .is_some_and(|s| start.elapsed() >= Duration::from_secs_f64(s));
+        if (done || last_flush.elapsed() >= Duration::from_secs(args.flush)) && !pending.is_empty()
+        {
+            let view = ind.view()?;
+            pending.sort_by_key(|h| (h.file, h.line, h.ord));
+            if let Some(p) = &args.hits {
+                append_hits(p, &pending, names, &view)?;
+            }
+            let msg = write_sightings(args, &pending, ind, &view, store, sighting::now_micros())?;
+            total_hits += pending.len() as u64;
+            on_flush(&format!("{} hits; {msg}", pending.len()));
+            pending.clear();
+            last_flush = Instant::now();
+        }
+        if done {
+            return Ok(format!(
+                "followed {} file(s): {} events, {} hits\n",
+                names.len(),
+                group(all.events),
+                group(total_hits)
+            ));
+        }
+        if got == 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The summary printed after a match: lines, events, skips, indicators,
+//! hits, throughput.
+
+use super::load::Indicators;
+use super::scan::{Counts, MAX_SAMPLES};
+use crate::sighting::Hit;
+use accord_logs::{Kind, SkipReason};
+use accord_matcher::IndexView;
+use std::collections::BTreeMap;
+
+/// `n` with thousands separators.
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The summary of a match, several lines.
+#[allow(clippy::too_many_arguments)]
+pub fn summary(
+    c: &Counts,
+    hits: &[Hit],
+    ind: &Indicators,
+    view: &IndexView<'_>,
+    names: &[String],
+    secs: f64,
+    bytes: u64,
+    threads: usize,
+    written: &str,
+) -> String {
+    let mut s = String::new();
+    let skipped: u64 = c
+        .skipped
+        .iter()
+        .filter(|(r, _)| **r != SkipReason::HeaderChanged)
+        .map(|(_, n)| n)
+        .sum();
+    s.push_str(&format!(
+        "read {} lines from {} file(s): {} events, {} observables, {} lines skipped",
+        group(c.lines),
+        names.len(),
+        group(c.events),
+        group(c.observables),
+        group(skipped)
+    ));
+    if !c.skipped.is_empty() {
+        let parts: Vec<String> = c
+            .skipped
+            .iter()
+            .map(|(r, n)| format!("{} {r}", group(*n)))
+            .collect();
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if c.before_since > 0 {
+        s.push_str(&format!(
+            "; {} events before --since ignored",
+            group(c.before_since)
+        ));
+    }
+    s.push('\n');
+    let mut samples = c.samples.clone();
+    samples.sort();
+    let mut per_file: BTreeMap<u32, usize> = BTreeMap::new();
+    for (f, line, r) in &samples {
+        let n = per_file.entry(*f).or_default();
+        *n += 1;
+        if *n <= MAX_SAMPLES {
+            s.push_str(&format!("  {}:{line}: skipped: {r}\n", names[*f as usize]));
+        }
+    }
+    for e in &c.errors {
+        s.push_str(&format!("  {e}\n"));
+    }
+    let st = &ind.side.stats;
+    s.push_str(&format!(
+        "indicators: {} ({} through the index, {} through the pattern evaluator, {} revoked or expired, {} not STIX patterns, {} unparsable patterns, {} unusable keys){}\n",
+        group(st.indicators),
+        group(st.keyed),
+        group(st.evaluated),
+        group(st.dead),
+        group(st.not_stix),
+        group(st.bad_pattern),
+        group(st.bad_keys),
+        if ind.reused { "; index reused from file" } else { "" }
+    ));
+    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut inds = std::collections::HashSet::new();
+    for h in hits {
+        *by_kind
+            .entry(h.kind.map_or("pattern", Kind::as_str))
+            .or_default() += 1;
+        inds.insert(h.ord);
+    }
+    let kinds: Vec<String> = by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {}", group(*n)))
+        .collect();
+    s.push_str(&format!(
+        "hits: {} on {} indicators{}\n",
+        group(hits.len() as u64),
+        group(inds.len() as u64),
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    ));
+    if !written.is_empty() {
+        s.push_str(written);
+        s.push('\n');
+    }
+    let stats = view.stats();
+    s.push_str(&format!(
+        "throughput: {:.2} s, {} lines/s, {:.0} MB/s on {threads} thread(s); index {:.1} MB = {:.1} B/indicator, loaded in {:.2} s\n",
+        secs,
+        group((c.lines as f64 / secs.max(1e-9)) as u64),
+        bytes as f64 / 1e6 / secs.max(1e-9),
+        stats.total_bytes as f64 / 1e6,
+        stats.bytes_per_indicator(),
+        ind.load_secs
+    ));
+    s
+}

@@ -1,0 +1,295 @@
+//! Partners: the other nodes named in the configuration's `[[partners]]`,
+//! which account each uses here, and the credentials this node uses there.
+//!
+//! # Credentials: one precedence
+//!
+//! [`resolve_credentials`] decides what this node sends to a partner, in
+//! this order:
+//!
+//! 1. an explicit choice on the command line: `--token` (the bearer token in
+//!    `$ACCORD_TOKEN`, which must be set) or `--user NAME` (HTTP Basic, the
+//!    password in `$ACCORD_PASSWORD`, which must be set);
+//! 2. for a configured partner with a `user`: that user and
+//!    `$ACCORD_PASSWORD`, when it is set;
+//! 3. for a configured partner: `$ACCORD_TOKEN`, when it is set;
+//! 4. no credentials.
+//!
+//! Secrets come from the environment only, never from the command line or
+//! the configuration file.
+//!
+//! # Accounts
+//!
+//! A partner logs in here as its `account`, or its `name` when absent; the
+//! `partner` label of the exchange records with that account is the
+//! partner's name (the mapping `ledger_api::LedgerState::partner_label`
+//! applies on the server). This node logs in at the partner as `user`.
+
+use accord_node::client::Auth;
+use accord_node::config::{Config, PartnerConfig};
+
+/// Environment variable holding the password for HTTP Basic.
+pub const PASSWORD_ENV: &str = "ACCORD_PASSWORD";
+/// Environment variable holding a bearer token.
+pub const TOKEN_ENV: &str = "ACCORD_TOKEN";
+
+/// Why a partner or its credentials could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum PartnerError {
+    /// A partner was named but no configuration was given.
+    #[error("partners are configured in accord.toml: pass --config")]
+    NoConfig,
+    /// No partner of that name.
+    #[error("no partner `{0}` in [[partners]]")]
+    Unknown(String),
+    /// `--token` without `$ACCORD_TOKEN`.
+    #[error("--token needs the token in ${TOKEN_ENV}")]
+    NoToken,
+    /// `--user` without `$ACCORD_PASSWORD`.
+    #[error("--user needs the password in ${PASSWORD_ENV}")]
+    NoPassword,
+}
+
+/// A configured partner.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    config: PartnerConfig,
+}
+
+impl Partner {
+    /// The partner as configured.
+    pub fn new(config: PartnerConfig) -> Partner {
+        Partner { config }
+    }
+
+    /// Every partner of a configuration, in its order.
+    pub fn all(config: &Config) -> Vec<Partner> {
+        config.partners.iter().cloned().map(Partner::new).collect()
+    }
+
+    /// The partner called `name` in `config`.
+    ///
+    /// # Errors
+    /// [`PartnerError::NoConfig`] without a configuration,
+    /// [`PartnerError::Unknown`] when no partner has that name.
+    pub fn named(config: Option<&Config>, name: &str) -> Result<Partner, PartnerError> {
+        let config = config.ok_or(PartnerError::NoConfig)?;
+        config
+            .partners
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .map(Partner::new)
+            .ok_or_else(|| PartnerError::Unknown(name.to_owned()))
+    }
+
+    /// The partner whose base `url` the collection URL `url` starts with.
+    pub fn serving(config: &Config, url: &str) -> Option<Partner> {
+        config
+            .partners
+            .iter()
+            .find(|p| url.starts_with(p.url.trim_end_matches('/')))
+            .cloned()
+            .map(Partner::new)
+    }
+
+    /// The partner whose account here is `account`.
+    pub fn by_account(config: &Config, account: &str) -> Option<Partner> {
+        Partner::all(config)
+            .into_iter()
+            .find(|p| p.account() == account)
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> &str {
+        &self.config.url
+    }
+
+    /// The account it logs in as on this node: `account`, else its name.
+    pub fn account(&self) -> &str {
+        self.config.account.as_deref().unwrap_or(&self.config.name)
+    }
+
+    /// The account this node logs in as on the partner, if configured.
+    pub fn user(&self) -> Option<&str> {
+        self.config.user.as_deref()
+    }
+
+    /// The configuration entry (what the ledger functions take).
+    pub fn config(&self) -> &PartnerConfig {
+        &self.config
+    }
+}
+
+/// What the command line chose, if anything.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CredentialChoice {
+    /// Nothing on the command line.
+    #[default]
+    Default,
+    /// `--token`: the bearer token in `$ACCORD_TOKEN`.
+    Token,
+    /// `--user NAME`: HTTP Basic with the password in `$ACCORD_PASSWORD`.
+    User(String),
+}
+
+/// The credentials to use (see the module documentation for the order),
+/// reading the environment through `env`.
+///
+/// # Errors
+/// [`PartnerError::NoToken`], [`PartnerError::NoPassword`] when the
+/// command line asked for a secret the environment does not hold.
+pub fn resolve_credentials(
+    choice: &CredentialChoice,
+    partner: Option<&Partner>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Auth, PartnerError> {
+    match choice {
+        CredentialChoice::Token => {
+            return env(TOKEN_ENV)
+                .map(Auth::Bearer)
+                .ok_or(PartnerError::NoToken);
+        }
+        CredentialChoice::User(user) => {
+            return env(PASSWORD_ENV)
+                .map(|password| Auth::Basic {
+                    user: user.clone(),
+                    password,
+                })
+                .ok_or(PartnerError::NoPassword);
+        }
+        CredentialChoice::Default => {}
+    }
+    let Some(p) = partner else {
+        return Ok(Auth::None);
+    };
+    if let (Some(user), Some(password)) = (p.user(), env(PASSWORD_ENV)) {
+        return Ok(Auth::Basic {
+            user: user.to_owned(),
+            password,
+        });
+    }
+    Ok(env(TOKEN_ENV).map_or(Auth::None, Auth::Bearer))
+}
+
+/// [`resolve_credentials`] over the process environment.
+///
+/// # Errors
+/// As [`resolve_credentials`].
+pub fn credentials(
+    choice: &CredentialChoice,
+    partner: Option<&Partner>,
+) -> Result<Auth, PartnerError> {
+    resolve_credentials(choice, partner, |k| std::env::var(k).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partner(user: Option<&str>, account: Option<&str>) -> Partner {
+        Partner::new(PartnerConfig {
+            name: "cert-b".into(),
+            url: "https://b.example/".into(),
+            verifier_key: String::new(),
+            witness_key: None,
+            account: account.map(str::to_owned),
+            user: user.map(str::to_owned),
+        })
+    }
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    fn basic(user: &str, password: &str) -> Auth {
+        Auth::Basic {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    #[test]
+    fn the_command_line_comes_first() {
+        let both = [(TOKEN_ENV, "t"), (PASSWORD_ENV, "pw")];
+        let p = partner(Some("a"), None);
+        let token = resolve_credentials(&CredentialChoice::Token, Some(&p), env(&both)).unwrap();
+        assert_eq!(token, Auth::Bearer("t".into()));
+        let user =
+            resolve_credentials(&CredentialChoice::User("x".into()), Some(&p), env(&both)).unwrap();
+        assert_eq!(user, basic("x", "pw"));
+        assert!(matches!(
+            resolve_credentials(&CredentialChoice::Token, None, env(&[])),
+            Err(PartnerError::NoToken)
+        ));
+        assert!(matches!(
+            resolve_credentials(&CredentialChoice::User("x".into()), None, env(&[])),
+            Err(PartnerError::NoPassword)
+        ));
+    }
+
+    #[test]
+    fn then_the_partners_user_then_a_token_then_nothing() {
+        let both = [(TOKEN_ENV, "t"), (PASSWORD_ENV, "pw")];
+        let d = CredentialChoice::Default;
+        let with_user = partner(Some("a"), None);
+        let without = partner(None, None);
+        assert_eq!(
+            resolve_credentials(&d, Some(&with_user), env(&both)).unwrap(),
+            basic("a", "pw")
+        );
+        assert_eq!(
+            resolve_credentials(&d, Some(&without), env(&both)).unwrap(),
+            Auth::Bearer("t".into())
+        );
+        assert_eq!(
+            resolve_credentials(&d, Some(&with_user), env(&[(TOKEN_ENV, "t")])).unwrap(),
+            Auth::Bearer("t".into())
+        );
+        assert_eq!(
+            resolve_credentials(&d, Some(&with_user), env(&[])).unwrap(),
+            Auth::None
+        );
+        // No partner: nothing unless the command line asks.
+        assert_eq!(
+            resolve_credentials(&d, None, env(&both)).unwrap(),
+            Auth::None
+        );
+    }
+
+    #[test]
+    fn accounts_map_to_partners() {
+        let p = partner(None, Some("acct-b"));
+        assert_eq!(p.account(), "acct-b");
+        assert_eq!(partner(None, None).account(), "cert-b");
+        let mut c =
+            accord_node::config::Config::parse(crate::config::tests::MINIMAL, "<test>").unwrap();
+        c.partners.push(p.config().clone());
+        assert_eq!(
+            Partner::by_account(&c, "acct-b").map(|p| p.name().to_owned()),
+            Some("cert-b".into())
+        );
+        assert!(Partner::by_account(&c, "cert-b").is_none());
+        assert_eq!(
+            Partner::serving(&c, "https://b.example/api1/collections/x/")
+                .map(|p| p.name().to_owned()),
+            Some("cert-b".into())
+        );
+        assert!(matches!(
+            Partner::named(Some(&c), "zz"),
+            Err(PartnerError::Unknown(_))
+        ));
+        assert!(matches!(
+            Partner::named(None, "zz"),
+            Err(PartnerError::NoConfig)
+        ));
+    }
+}
