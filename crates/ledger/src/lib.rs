@@ -132,4 +132,4 @@ pub use hash::*;
 pub use record::*;
 pub use tiles::{Tile, TileKind, TileSource, TiledReader};
 pub use tree::*;
-pub use witness::{WitnessOutcome, witness_checkpoint};
+pub use witness::{RollbackEvidence, WitnessOutcome, proof_range, witness_checkpoint};
