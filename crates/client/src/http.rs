@@ -85,14 +85,9 @@ pub(crate) async fn read_body(
     if announced.is_some_and(|n| n > cap) {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(
-        usize::try_from(announced.unwrap_or(0).min(cap)).unwrap_or(0),
-    );
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| fail(method, url, opts, e))?
-    {
+    let mut body =
+        Vec::with_capacity(usize::try_from(announced.unwrap_or(0).min(cap)).unwrap_or(0));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(method, url, opts, e))? {
         if (body.len() + chunk.len()) as u64 > cap {
             return Err(too_large());
         }

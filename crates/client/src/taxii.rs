@@ -499,8 +499,7 @@ impl TaxiiClient {
         };
         let date_added_first = header("X-TAXII-Date-Added-First");
         let date_added_last = header("X-TAXII-Date-Added-Last");
-        let body =
-            http::read_body(&mut resp, method, url.as_str(), &self.opts).await?;
+        let body = http::read_body(&mut resp, method, url.as_str(), &self.opts).await?;
         if !status.is_success() {
             let message = parse_error_message(&body).map(Box::new);
             let body = if message.is_some() {

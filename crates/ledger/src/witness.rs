@@ -349,12 +349,14 @@ mod tests {
         let mut other = MemoryLog::new();
         other.append(&[b"a", b"B"]).unwrap();
         let forked = checkpoint(&key, &other);
-        let WitnessOutcome::SplitView(e) =
-            decide(&log, Some(&latest), Some(&at_two), &forked, &v)
+        let WitnessOutcome::SplitView(e) = decide(&log, Some(&latest), Some(&at_two), &forked, &v)
         else {
             panic!("split view expected");
         };
-        assert_eq!((e.size, &e.first, &e.second), (2, &at_two.note, &forked.note));
+        assert_eq!(
+            (e.size, &e.first, &e.second),
+            (2, &at_two.note, &forked.note)
+        );
         // Without the older checkpoint at hand, the same offer is a fork.
         assert!(matches!(
             decide(&log, Some(&latest), None, &forked, &v),

@@ -43,11 +43,7 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        if let Some(c) = state
-            .accounts
-            .authenticate_fast(h)
-            .map_err(unauthorized)?
-        {
+        if let Some(c) = state.accounts.authenticate_fast(h).map_err(unauthorized)? {
             return Ok(Authenticated(c));
         }
         let h = h.map(str::to_owned);

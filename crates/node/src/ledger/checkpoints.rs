@@ -5,8 +5,8 @@
 use super::LedgerError;
 use super::keys::{LedgerKeys, key_path};
 use crate::config::Config;
-use accord_ledger::{Checkpoint, Hash, SignedCheckpoint, WitnessVerifier};
 pub use accord_client::{ConsistencyJson, InclusionJson};
+use accord_ledger::{Checkpoint, Hash, SignedCheckpoint, WitnessVerifier};
 use accord_store::{SqliteStore, StoreError};
 use base64::Engine as _;
 use std::collections::{HashMap, HashSet};
@@ -204,7 +204,6 @@ impl LedgerState {
     }
 }
 
-
 /// The inclusion proof as JSON.
 ///
 /// # Errors
@@ -239,4 +238,3 @@ pub fn consistency_json(
         consistency_path: path.iter().map(Hash::to_base64).collect(),
     })
 }
-

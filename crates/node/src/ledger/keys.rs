@@ -130,4 +130,3 @@ impl LedgerKeys {
         LedgerKeys::load_or_create(&key_path(config), &origin)
     }
 }
-

@@ -63,4 +63,3 @@ pub enum LedgerError {
     #[error("{0}")]
     Inconsistent(String),
 }
-

@@ -82,10 +82,7 @@ pub async fn witness_partner(
         // The log grew: no proof is an error.
         Some((first, second)) if second == size => client.consistency(first, second).await?,
         // It shrank: no proof is a fork.
-        Some((first, second)) => client
-            .consistency(first, second)
-            .await
-            .unwrap_or_default(),
+        Some((first, second)) => client.consistency(first, second).await.unwrap_or_default(),
         None => Vec::new(),
     };
     // Decide.
@@ -388,4 +385,3 @@ pub async fn audit_partner(
         findings,
     })
 }
-

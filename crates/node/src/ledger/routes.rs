@@ -7,7 +7,9 @@
 //! negotiation.
 
 use super::LedgerError;
-use super::checkpoints::{accept_cosignatures, consistency_json, inclusion_json, served_checkpoint};
+use super::checkpoints::{
+    accept_cosignatures, consistency_json, inclusion_json, served_checkpoint,
+};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
@@ -172,9 +174,7 @@ async fn cosignature(
         ApiError::new(
             e.status(),
             "Bad cosignature request",
-            format!(
-                "{e} (a cosigned checkpoint is at most {COSIGNATURE_BODY_LIMIT} bytes here)"
-            ),
+            format!("{e} (a cosigned checkpoint is at most {COSIGNATURE_BODY_LIMIT} bytes here)"),
         )
     })?;
     let st = Arc::clone(&s);
@@ -187,4 +187,3 @@ async fn cosignature(
         .await?;
     Ok(json(&serde_json::json!({ "accepted": names })))
 }
-

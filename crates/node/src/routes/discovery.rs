@@ -6,7 +6,9 @@ use crate::config::CollectionConfig;
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
-use crate::taxii::{ApiRoot, Collection, Collections, Discovery, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE};
+use crate::taxii::{
+    ApiRoot, Collection, Collections, Discovery, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE,
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -252,4 +252,3 @@ fn ingest_envelope(
         pendings: Vec::new(),
     })
 }
-

@@ -15,11 +15,11 @@ use crate::error::ApiError;
 use crate::query::{Cursor, Params};
 use crate::state::{AppState, is_point_read};
 use crate::taxii::TAXII_MEDIA_TYPE;
+use accord_store::{Page, Store, VersionFilter};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use accord_store::{Page, Store, VersionFilter};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -35,7 +35,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/{root}/collections/{coll}/objects/",
             get(objects::get_objects).post(ingest::add_objects),
         )
-        .route("/{root}/collections/{coll}/manifest/", get(objects::manifest))
+        .route(
+            "/{root}/collections/{coll}/manifest/",
+            get(objects::manifest),
+        )
         .route(
             "/{root}/collections/{coll}/objects/{object}/",
             get(objects::get_object).delete(objects::delete_object),

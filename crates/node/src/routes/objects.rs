@@ -1,12 +1,12 @@
 //! Objects (§5.3, §5.4 POST is in [`super::ingest`]), one object (§5.5,
 //! §5.6 DELETE), its versions (§5.7) and the manifest (§5.3 manifest).
 
-use accord_store::Store;
 use super::{date_headers, envelope_response, params, read_page, taxii_json, version_of};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::{AppState, log_sent};
 use crate::taxii::{Manifest, ManifestRecord, STIX_MEDIA_TYPE, Versions};
+use accord_store::Store;
 use accord_store::VersionFilter;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
