@@ -234,7 +234,8 @@ pub fn sync(
                 source: Box::new(source),
             };
             let keys = LedgerKeys::for_config(config).map_err(werr)?;
-            let lc = LedgerClient::new(p.url(), req.auth.clone()).map_err(werr)?;
+            let lc = LedgerClient::new(p.url(), req.auth.clone())
+                .map_err(|e| werr(ledger_api::LedgerError::Remote(e)))?;
             Some(
                 rt.block_on(ledger_api::witness_partner(&store, &keys, p.config(), &lc))
                     .map_err(werr)?,

@@ -137,4 +137,4 @@ pub use record::*;
 pub use tiles::{Tile, TileKind, TileSource, TiledReader};
 pub use tree::*;
 pub use verify::{FedLeaf, LedgerCheck, LedgerProblem, MAX_PROBLEMS, ObjectBytes, TreeVerifier};
-pub use witness::{WitnessOutcome, witness_checkpoint};
+pub use witness::{RollbackEvidence, WitnessOutcome, proof_range, witness_checkpoint};

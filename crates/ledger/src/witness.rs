@@ -1,6 +1,10 @@
-//! Witnessing a partner's log (pure): given the checkpoint last held for
-//! the partner and a new signed checkpoint with a consistency proof, decide
+//! Witnessing a partner's log (pure): given the checkpoints held for the
+//! partner and a new signed checkpoint with a consistency proof, decide
 //! whether to store and cosign it, or to raise an alert with evidence.
+//!
+//! The whole decision is [`witness_checkpoint`]; a caller only fetches
+//! (the offered note, then the proof [`proof_range`] names), calls it once
+//! and records the [`WitnessOutcome`].
 
 use crate::{Error, Hash, LogVerifier, SignedCheckpoint, verify_consistency};
 
@@ -14,14 +18,9 @@ pub enum WitnessOutcome {
     /// cosign it again with a fresh timestamp).
     Unchanged,
     /// The offered tree is smaller than the one held: a stale or replayed
-    /// checkpoint; not cosigned. (With a consistency proof from the offered
-    /// size to the held one, a caller can tell stale from forked.)
-    Rollback {
-        /// Size held.
-        held_size: u64,
-        /// Size offered.
-        offered_size: u64,
-    },
+    /// checkpoint (or, when no valid consistency proof connects them, a
+    /// fork); not cosigned. Raise an alert with the evidence.
+    Rollback(RollbackEvidence),
     /// Two different roots signed by the log for one size: a split view.
     /// Keep the evidence and raise an alert.
     SplitView(SplitViewEvidence),
@@ -80,6 +79,23 @@ pub struct InconsistencyEvidence {
     pub proof: Vec<Hash>,
 }
 
+/// A smaller checkpoint offered after a larger one was witnessed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RollbackEvidence {
+    /// Size held.
+    pub held_size: u64,
+    /// Size offered.
+    pub offered_size: u64,
+    /// The note held.
+    pub held: Vec<u8>,
+    /// The note offered.
+    pub offered: Vec<u8>,
+    /// Whether the consistency proof from the offered size to the held one
+    /// fails: then the log's two signed checkpoints are a fork, not merely
+    /// a stale one replayed.
+    pub forked: bool,
+}
+
 /// If two signed checkpoints of the same log claim the same size with
 /// different roots, the split-view evidence.
 pub fn split_view(a: &SignedCheckpoint, b: &SignedCheckpoint) -> Option<SplitViewEvidence> {
@@ -94,37 +110,67 @@ pub fn split_view(a: &SignedCheckpoint, b: &SignedCheckpoint) -> Option<SplitVie
         })
 }
 
+/// The consistency proof [`witness_checkpoint`] needs, as `(first,
+/// second)` sizes, to decide on a checkpoint of `offered_size` given the
+/// latest one held: from the held size to the offered one when the log
+/// grew, from the offered size to the held one when it shrank (to tell a
+/// stale checkpoint from a fork); `None` on first sight or the same size.
+pub fn proof_range(held: Option<&SignedCheckpoint>, offered_size: u64) -> Option<(u64, u64)> {
+    let h = held?.checkpoint.size;
+    match offered_size.cmp(&h) {
+        std::cmp::Ordering::Greater => Some((h, offered_size)),
+        std::cmp::Ordering::Less => Some((offered_size, h)),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
 /// Decides on an offered checkpoint note from the log `origin` signed by
-/// `log`, given the latest checkpoint held for that log (`None` on first
-/// contact: trust on first use) and a consistency proof from the held size
-/// to the offered size.
+/// `log`, given the latest checkpoint held for that log (`held`, `None` on
+/// first sight: trust on first use), the one held for the offered size if
+/// any (`at_size`, which need not be the latest), and the consistency proof
+/// [`proof_range`] names (empty when it names none).
+///
+/// In order: another root for a size already witnessed is a
+/// [`WitnessOutcome::SplitView`]; first sight is accepted; a smaller size
+/// is a [`WitnessOutcome::Rollback`] (forked when the proof from the
+/// offered size to the held one fails); the same size and root is
+/// [`WitnessOutcome::Unchanged`]; a larger size is accepted when the proof
+/// holds, else [`WitnessOutcome::Inconsistent`].
 ///
 /// Errors (not outcomes) when the offered note is malformed, not signed by
 /// the log, or names another origin: such a note is not the log's
 /// statement and proves nothing.
 pub fn witness_checkpoint(
     held: Option<&SignedCheckpoint>,
+    at_size: Option<&SignedCheckpoint>,
     offered_note: &[u8],
     proof: &[Hash],
     origin: &str,
     log: &LogVerifier,
 ) -> Result<WitnessOutcome, Error> {
     let offered = log.open(offered_note, origin)?;
+    for same in [at_size, held].into_iter().flatten() {
+        if let Some(e) = split_view(same, &offered) {
+            return Ok(WitnessOutcome::SplitView(e));
+        }
+    }
     let Some(held) = held else {
         return Ok(WitnessOutcome::Accepted(offered));
     };
     let (h, o) = (&held.checkpoint, &offered.checkpoint);
     if o.size < h.size {
-        return Ok(WitnessOutcome::Rollback {
+        let forked = verify_consistency(o.size, h.size, &o.root, &h.root, proof).is_err();
+        return Ok(WitnessOutcome::Rollback(RollbackEvidence {
             held_size: h.size,
             offered_size: o.size,
-        });
+            held: held.note.clone(),
+            offered: offered.note,
+            forked,
+        }));
     }
     if o.size == h.size {
-        return Ok(match split_view(held, &offered) {
-            Some(e) => WitnessOutcome::SplitView(e),
-            None => WitnessOutcome::Unchanged,
-        });
+        // Same origin, size and root (another root was a split view above).
+        return Ok(WitnessOutcome::Unchanged);
     }
     match verify_consistency(h.size, o.size, &h.root, &o.root, proof) {
         Ok(()) => Ok(WitnessOutcome::Accepted(offered)),
@@ -153,46 +199,122 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn grows_consistently() {
-        let (key, mut log) = setup();
-        let v = key.verifier();
-        log.append(&[b"a", b"b", b"c"]).unwrap();
-        let first = checkpoint(&key, &log);
-        let WitnessOutcome::Accepted(held) =
-            witness_checkpoint(None, &first.note, &[], ORIGIN, &v).unwrap()
-        else {
-            panic!("first contact is accepted");
+    /// The decision as a caller makes it: the proof `proof_range` names,
+    /// from the honest log `log`.
+    fn decide(
+        log: &MemoryLog,
+        held: Option<&SignedCheckpoint>,
+        at_size: Option<&SignedCheckpoint>,
+        offered: &SignedCheckpoint,
+        v: &LogVerifier,
+    ) -> WitnessOutcome {
+        let proof = match proof_range(held, offered.checkpoint.size) {
+            Some((a, b)) => consistency_proof(log, a, b).unwrap(),
+            None => Vec::new(),
         };
-        log.append(&[b"d", b"e"]).unwrap();
-        let second = checkpoint(&key, &log);
-        let proof = consistency_proof(&log, 3, 5).unwrap();
-        assert_eq!(
-            witness_checkpoint(Some(&held), &second.note, &proof, ORIGIN, &v).unwrap(),
-            WitnessOutcome::Accepted(second.clone())
-        );
-        assert_eq!(
-            witness_checkpoint(Some(&second), &second.note, &[], ORIGIN, &v).unwrap(),
-            WitnessOutcome::Unchanged
-        );
-        assert_eq!(
-            witness_checkpoint(Some(&second), &held.note, &[], ORIGIN, &v).unwrap(),
-            WitnessOutcome::Rollback {
-                held_size: 5,
-                offered_size: 3
-            }
-        );
-        // A wrong proof.
-        let mut bad = proof.clone();
-        bad[0].0[0] ^= 1;
-        assert!(matches!(
-            witness_checkpoint(Some(&held), &second.note, &bad, ORIGIN, &v).unwrap(),
-            WitnessOutcome::Inconsistent(_)
-        ));
+        witness_checkpoint(held, at_size, &offered.note, &proof, ORIGIN, v).unwrap()
     }
 
     #[test]
-    fn split_view_is_evidence() {
+    fn first_sight_is_accepted() {
+        let (key, mut log) = setup();
+        log.append(&[b"a", b"b", b"c"]).unwrap();
+        let first = checkpoint(&key, &log);
+        assert_eq!(proof_range(None, 3), None);
+        assert_eq!(
+            decide(&log, None, None, &first, &key.verifier()),
+            WitnessOutcome::Accepted(first.clone())
+        );
+    }
+
+    #[test]
+    fn consistent_growth_is_accepted_and_the_same_checkpoint_unchanged() {
+        let (key, mut log) = setup();
+        let v = key.verifier();
+        log.append(&[b"a", b"b", b"c"]).unwrap();
+        let held = checkpoint(&key, &log);
+        log.append(&[b"d", b"e"]).unwrap();
+        let second = checkpoint(&key, &log);
+        assert_eq!(proof_range(Some(&held), 5), Some((3, 5)));
+        assert_eq!(
+            decide(&log, Some(&held), None, &second, &v),
+            WitnessOutcome::Accepted(second.clone())
+        );
+        assert_eq!(proof_range(Some(&second), 5), None);
+        assert_eq!(
+            decide(&log, Some(&second), Some(&second), &second, &v),
+            WitnessOutcome::Unchanged
+        );
+    }
+
+    #[test]
+    fn growth_with_a_wrong_proof_is_inconsistent() {
+        let (key, mut log) = setup();
+        let v = key.verifier();
+        log.append(&[b"a", b"b", b"c"]).unwrap();
+        let held = checkpoint(&key, &log);
+        log.append(&[b"d", b"e"]).unwrap();
+        let second = checkpoint(&key, &log);
+        let mut bad = consistency_proof(&log, 3, 5).unwrap();
+        bad[0].0[0] ^= 1;
+        let WitnessOutcome::Inconsistent(e) =
+            witness_checkpoint(Some(&held), None, &second.note, &bad, ORIGIN, &v).unwrap()
+        else {
+            panic!("inconsistent expected");
+        };
+        assert_eq!((e.held, e.offered, e.proof), (held.note, second.note, bad));
+    }
+
+    #[test]
+    fn a_stale_checkpoint_is_a_rollback() {
+        let (key, mut log) = setup();
+        let v = key.verifier();
+        log.append(&[b"a", b"b", b"c"]).unwrap();
+        let old = checkpoint(&key, &log);
+        log.append(&[b"d", b"e"]).unwrap();
+        let held = checkpoint(&key, &log);
+        assert_eq!(proof_range(Some(&held), 3), Some((3, 5)));
+        assert_eq!(
+            decide(&log, Some(&held), None, &old, &v),
+            WitnessOutcome::Rollback(RollbackEvidence {
+                held_size: 5,
+                offered_size: 3,
+                held: held.note.clone(),
+                offered: old.note.clone(),
+                forked: false,
+            })
+        );
+    }
+
+    #[test]
+    fn a_smaller_checkpoint_without_a_valid_proof_is_a_forked_rollback() {
+        let (key, mut log) = setup();
+        let v = key.verifier();
+        log.append(&[b"a", b"b", b"c", b"d", b"e"]).unwrap();
+        let held = checkpoint(&key, &log);
+        // The log signs a smaller tree that is not a prefix of the held one.
+        let mut other = MemoryLog::new();
+        other.append(&[b"a", b"X", b"c"]).unwrap();
+        let forked = checkpoint(&key, &other);
+        let proof = consistency_proof(&log, 3, 5).unwrap();
+        let WitnessOutcome::Rollback(e) =
+            witness_checkpoint(Some(&held), None, &forked.note, &proof, ORIGIN, &v).unwrap()
+        else {
+            panic!("rollback expected");
+        };
+        assert!(e.forked);
+        assert_eq!((e.held_size, e.offered_size), (5, 3));
+        // No proof at all is no evidence of consistency either.
+        let WitnessOutcome::Rollback(e) =
+            witness_checkpoint(Some(&held), None, &forked.note, &[], ORIGIN, &v).unwrap()
+        else {
+            panic!("rollback expected");
+        };
+        assert!(e.forked);
+    }
+
+    #[test]
+    fn another_root_for_the_latest_size_is_a_split_view() {
         let (key, mut log) = setup();
         let v = key.verifier();
         log.append(&[b"a", b"b"]).unwrap();
@@ -201,11 +323,12 @@ mod tests {
         other.append(&[b"a", b"B"]).unwrap();
         let forked = checkpoint(&key, &other);
         let WitnessOutcome::SplitView(e) =
-            witness_checkpoint(Some(&honest), &forked.note, &[], ORIGIN, &v).unwrap()
+            witness_checkpoint(Some(&honest), None, &forked.note, &[], ORIGIN, &v).unwrap()
         else {
             panic!("split view expected");
         };
         assert_eq!(e.size, 2);
+        assert_eq!((&e.first, &e.second), (&honest.note, &forked.note));
         e.verify(&v).unwrap();
         // Evidence does not verify under another key, nor when not a fork.
         let other_key = LogSigner::from_seed(ORIGIN, &[10; 32]).unwrap();
@@ -216,14 +339,42 @@ mod tests {
     }
 
     #[test]
+    fn another_root_for_an_older_witnessed_size_is_a_split_view_not_a_rollback() {
+        let (key, mut log) = setup();
+        let v = key.verifier();
+        log.append(&[b"a", b"b"]).unwrap();
+        let at_two = checkpoint(&key, &log);
+        log.append(&[b"c", b"d"]).unwrap();
+        let latest = checkpoint(&key, &log);
+        let mut other = MemoryLog::new();
+        other.append(&[b"a", b"B"]).unwrap();
+        let forked = checkpoint(&key, &other);
+        let WitnessOutcome::SplitView(e) = decide(&log, Some(&latest), Some(&at_two), &forked, &v)
+        else {
+            panic!("split view expected");
+        };
+        assert_eq!(
+            (e.size, &e.first, &e.second),
+            (2, &at_two.note, &forked.note)
+        );
+        // Without the older checkpoint at hand, the same offer is a fork.
+        assert!(matches!(
+            decide(&log, Some(&latest), None, &forked, &v),
+            WitnessOutcome::Rollback(RollbackEvidence { forked: true, .. })
+        ));
+    }
+
+    #[test]
     fn unsigned_or_foreign_notes_are_errors() {
         let (key, mut log) = setup();
         log.append(&[b"a"]).unwrap();
         let cp = checkpoint(&key, &log);
         let stranger = LogSigner::from_seed(ORIGIN, &[11; 32]).unwrap();
-        assert!(witness_checkpoint(None, &cp.note, &[], ORIGIN, &stranger.verifier()).is_err());
+        assert!(
+            witness_checkpoint(None, None, &cp.note, &[], ORIGIN, &stranger.verifier()).is_err()
+        );
         assert!(matches!(
-            witness_checkpoint(None, &cp.note, &[], "other/log", &key.verifier()),
+            witness_checkpoint(None, None, &cp.note, &[], "other/log", &key.verifier()),
             Err(Error::OriginMismatch { .. })
         ));
     }

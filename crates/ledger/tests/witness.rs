@@ -69,7 +69,7 @@ fn partners_witness_and_clients_count_cosignatures() {
         for (w, held) in [(&witness_b, &mut held_b), (&witness_c, &mut held_c)] {
             let old = held.as_ref().map_or(0, |h| h.checkpoint.size);
             let proof = consistency_proof(&a.log, old, a.log.size()).unwrap();
-            match witness_checkpoint(held.as_ref(), &note, &proof, A, &a_verifier).unwrap() {
+            match witness_checkpoint(held.as_ref(), None, &note, &proof, A, &a_verifier).unwrap() {
                 WitnessOutcome::Accepted(c) => {
                     let cosigned = w.cosign(&c, time).unwrap();
                     note = cosigned.note.clone();
@@ -104,7 +104,7 @@ fn a_split_view_is_kept_as_evidence_anyone_can_check() {
     // One witness is shown c1, and later c2.
     let v = honest.key.verifier();
     let WitnessOutcome::SplitView(evidence) =
-        witness_checkpoint(Some(&c1), &c2.note, &[], A, &v).unwrap()
+        witness_checkpoint(Some(&c1), None, &c2.note, &[], A, &v).unwrap()
     else {
         panic!("split view");
     };

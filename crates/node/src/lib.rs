@@ -2,26 +2,39 @@
 //! client to sync with partners.
 //!
 //! - [`config`]: the node's one configuration file.
-//! - [`server`]: every TAXII 2.1 endpoint; [`serve`] runs it.
-//! - [`auth`]: accounts, HTTP Basic (argon2) and bearer tokens, rights per collection.
+//! - [`server`]: the router (route groups and their layers); [`serve`] runs it.
+//! - [`state`]: [`state::AppState`], what every handler shares.
+//! - `routes`: the TAXII 2.1 endpoints, by resource.
+//! - [`ledger`]: the node's transparency log (keys, checkpoints, the
+//!   `/ledger/` routes, witnessing and auditing partners).
+//! - [`auth`]: accounts, HTTP Basic (argon2) and bearer tokens, rights per
+//!   collection; [`extract::Authenticated`], the caller as an extractor.
 //! - [`query`]: TAXII filters and the opaque paging cursor.
 //!
 //! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
-//! - [`client`]: a TAXII 2.1 client; [`sync`] pulls a partner's collection into the store.
+//! - [`sync`] pulls a partner's collection into the store, with the TAXII
+//!   client of [`accord_client`].
 //!
 //! What it deliberately does not do (yet): push to partners on a schedule,
 //! the outbound policy, the dashboard.
 
 pub mod auth;
-pub mod client;
 pub mod config;
 pub mod error;
-pub mod ledger_api;
+pub mod extract;
+pub mod ledger;
 pub mod listener;
 pub mod query;
+pub(crate) mod routes;
 pub mod server;
+pub mod state;
 pub mod sync;
 pub mod taxii;
+
+// transitional re-export (issue 15)
+pub use accord_client as client;
+// transitional re-export (issue 15)
+pub mod ledger_api;
 
 use std::future::Future;
 
@@ -88,7 +101,7 @@ pub async fn serve(
     };
     let store = accord_store::SqliteStore::open(&config.data_dir)?;
     // The ledger's keys: created on first start if `accord init` did not.
-    if let Err(e) = ledger_api::LedgerKeys::for_config(&config) {
+    if let Err(e) = ledger::LedgerKeys::for_config(&config) {
         tracing::error!("{e}");
     }
     let state = server::AppState::new(config, store);

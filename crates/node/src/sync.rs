@@ -22,7 +22,7 @@
 //! local objects the partner deleted (TAXII has no tombstones), or keep the
 //! cursor anywhere: the caller stores `next_added_after`.
 
-use crate::client::{ClientError, Filter, TaxiiClient};
+use accord_client::{ClientError, Filter, TaxiiClient};
 use accord_stix::CommonProps;
 use accord_stix::{Doc, Timestamp, is_valid, validate_doc};
 use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};

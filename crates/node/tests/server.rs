@@ -414,3 +414,88 @@ async fn a_full_store_part_way_through_an_envelope() {
         "{v}"
     );
 }
+
+/// One request with a chosen `Accept` and a raw body: status and body.
+async fn raw(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    accept: &str,
+    auth: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("accept", accept);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The TAXII group negotiates the media type (also for unknown paths); the
+/// ledger group does not, authenticates like TAXII, and takes at most a
+/// few KiB in its POST.
+#[tokio::test]
+async fn route_groups_have_their_own_layers() {
+    let (_d, app) = app(1_000_000);
+    let auth = basic("rw", "rw-pass");
+    let text = "text/plain";
+    for uri in ["/taxii2/", "/api1/", "/elsewhere"] {
+        let (s, b) = raw(&app, "GET", uri, text, Some(&auth), Vec::new()).await;
+        assert_eq!(s, StatusCode::NOT_ACCEPTABLE, "{uri}: {b}");
+    }
+    // No key file for this node: the checkpoint is 503, not 406.
+    let (s, b) = raw(&app, "GET", "/ledger/checkpoint", text, Some(&auth), vec![]).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    let (s, b) = raw(
+        &app,
+        "GET",
+        "/ledger/proof/inclusion?index=0&size=1",
+        text,
+        Some(&auth),
+        vec![],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b.contains("no leaf 0"), "{b}");
+    let (s, b) = raw(&app, "GET", "/ledger/nothing", text, Some(&auth), vec![]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let (s, _) = raw(&app, "GET", "/ledger/checkpoint", text, None, vec![]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // The cosignature POST: a small body reaches the handler (503: no
+    // keys), a large one is refused with a TAXII error naming the limit.
+    let (s, b) = raw(
+        &app,
+        "POST",
+        "/ledger/cosignature",
+        text,
+        Some(&auth),
+        b"note".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    let (s, b) = raw(
+        &app,
+        "POST",
+        "/ledger/cosignature",
+        text,
+        Some(&auth),
+        vec![b'x'; 9000],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    let v: Value = serde_json::from_str(&b).unwrap();
+    assert!(v["description"].as_str().unwrap().contains("8192"), "{b}");
+}

@@ -1,332 +1,22 @@
-//! A TAXII 2.1 client: what a node uses to read from and write to a
-//! partner's server (OASIS TAXII 2.1, §4 and §5).
-//!
-//! [`TaxiiClient`] speaks HTTP through `reqwest` with rustls. Every request
-//! carries `Accept: application/taxii+json;version=2.1` (§1.6.8.1), POSTs
-//! carry the same `Content-Type`, and every request has a timeout
-//! ([`ClientOptions`]). Answers are decoded into the TAXII resources
-//! ([`Discovery`], [`ApiRoot`], [`Collection`], [`ObjectsPage`],
-//! [`ManifestPage`], [`VersionsPage`], [`Status`]); objects are kept as raw
-//! JSON text ([`serde_json::value::RawValue`]) so that what a node stores is
-//! byte for byte what the partner sent.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), accord_node::client::ClientError> {
-//! use accord_node::client::{Auth, Filter, TaxiiClient};
-//! let client = TaxiiClient::new(
-//!     "https://taxii.example.org/",
-//!     Auth::Basic { user: "demo".into(), password: "demo".into() },
-//! )?;
-//! let discovery = client.discovery().await?;
-//! let root = discovery.default.clone().unwrap_or_default();
-//! let collections = client.collections(&root).await?;
-//! let url = client.collection_url(&root, &collections[0].id)?;
-//! let mut pages = client.object_pages(&url, Filter::new().types(["indicator"]), 100);
-//! while let Some(page) = pages.next_page().await? {
-//!     println!("{} objects, added up to {:?}", page.objects.len(), page.date_added_last);
-//! }
-//! # Ok(()) }
-//! ```
-//!
-//! Paging follows `next` (§3.4) and always repeats the filters and `limit`
-//! on the follow-up requests, as `taxii2-client` does: servers such as
-//! medallion 3.0.0 compare the filters of each page with the first one and
-//! fail with HTTP 500 when `limit` is missing next to `next`.
-//!
-//! What it deliberately does not do: validate STIX (see [`crate::sync`]),
-//! retry failed requests (apart from polling a status), or cache anything.
+//! [`TaxiiClient`]: the TAXII 2.1 requests (§4 and §5), paging that
+//! follows `next` ([`ObjectPages`]) and status polling.
 
+use crate::error::ClientError;
+use crate::http;
+use crate::ledger::LedgerClient;
+use crate::resources::*;
+use crate::{Auth, ClientOptions, MEDIA_TYPE_TAXII};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use std::time::Duration;
-
-/// The TAXII 2.1 media type, sent in `Accept` and in `Content-Type` (§1.6.8).
-pub const MEDIA_TYPE_TAXII: &str = "application/taxii+json;version=2.1";
 
 /// How long a response body excerpt in an error may be, in bytes.
 const BODY_EXCERPT_BYTES: usize = 300;
-
-/// How the client authenticates (TAXII 2.1 §1.6.2 leaves the choice to the
-/// server; HTTP Basic and bearer tokens are the common ones).
-#[derive(Clone, Default, PartialEq, Eq)]
-pub enum Auth {
-    /// No `Authorization` header.
-    #[default]
-    None,
-    /// HTTP Basic (RFC 7617).
-    Basic {
-        /// The account name.
-        user: String,
-        /// Its password.
-        password: String,
-    },
-    /// `Authorization: Bearer <token>` (RFC 6750).
-    Bearer(String),
-}
-
-impl std::fmt::Debug for Auth {
-    // Secrets never reach logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::None => f.write_str("None"),
-            Auth::Basic { user, .. } => f
-                .debug_struct("Basic")
-                .field("user", user)
-                .field("password", &"<redacted>")
-                .finish(),
-            Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
-        }
-    }
-}
-
-/// Timeouts and status polling of a [`TaxiiClient`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientOptions {
-    /// The longest a whole request may take, from connecting to the last
-    /// byte of the body.
-    pub request_timeout: Duration,
-    /// The longest connecting may take.
-    pub connect_timeout: Duration,
-    /// How [`TaxiiClient::add_objects`] waits for a status to complete.
-    pub poll: PollOptions,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            request_timeout: Duration::from_secs(300),
-            connect_timeout: Duration::from_secs(10),
-            poll: PollOptions::default(),
-        }
-    }
-}
-
-/// How a status resource is polled until it is `complete`: the first wait is
-/// `initial_delay`, each next one doubles up to `max_delay`, and polling
-/// stops after `max_attempts` requests or once `max_wait` has passed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollOptions {
-    /// The wait before the first poll.
-    pub initial_delay: Duration,
-    /// The longest wait between two polls.
-    pub max_delay: Duration,
-    /// The most status requests.
-    pub max_attempts: u32,
-    /// The longest total wait.
-    pub max_wait: Duration,
-}
-
-impl Default for PollOptions {
-    fn default() -> Self {
-        PollOptions {
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(2),
-            max_attempts: 100,
-            max_wait: Duration::from_secs(120),
-        }
-    }
-}
-
-/// The filters of a TAXII 2.1 request (§3.4.1 and §3.5): every field that
-/// is set becomes a URL parameter; lists are joined with commas (values in
-/// a list are ORed, parameters are ANDed).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// `added_after`: only objects added strictly after this timestamp.
-    pub added_after: Option<String>,
-    /// `match[id]`.
-    pub ids: Vec<String>,
-    /// `match[type]`.
-    pub types: Vec<String>,
-    /// `match[version]`: `first`, `last`, `all` or timestamps.
-    pub versions: Vec<String>,
-    /// `match[spec_version]`.
-    pub spec_versions: Vec<String>,
-}
-
-impl Filter {
-    /// No filter: the server's defaults (the last version of every object).
-    pub fn new() -> Filter {
-        Filter::default()
-    }
-
-    /// With `added_after`.
-    #[must_use]
-    pub fn added_after(mut self, ts: impl Into<String>) -> Filter {
-        self.added_after = Some(ts.into());
-        self
-    }
-
-    /// With `match[id]`.
-    #[must_use]
-    pub fn ids<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Filter {
-        self.ids = ids.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// With `match[type]`.
-    #[must_use]
-    pub fn types<S: Into<String>>(mut self, types: impl IntoIterator<Item = S>) -> Filter {
-        self.types = types.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// With `match[version]`.
-    #[must_use]
-    pub fn versions<S: Into<String>>(mut self, versions: impl IntoIterator<Item = S>) -> Filter {
-        self.versions = versions.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// With `match[spec_version]`.
-    #[must_use]
-    pub fn spec_versions<S: Into<String>>(mut self, specs: impl IntoIterator<Item = S>) -> Filter {
-        self.spec_versions = specs.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The URL parameters, in a fixed order, without `limit` and `next`.
-    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        if let Some(a) = &self.added_after {
-            out.push(("added_after", a.clone()));
-        }
-        for (name, list) in [
-            ("match[id]", &self.ids),
-            ("match[type]", &self.types),
-            ("match[version]", &self.versions),
-            ("match[spec_version]", &self.spec_versions),
-        ] {
-            if !list.is_empty() {
-                out.push((name, list.join(",")));
-            }
-        }
-        out
-    }
-}
-
-/// The discovery resource (§4.1.1).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Discovery {
-    /// `title`.
-    pub title: String,
-    /// `description`.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// `contact`.
-    #[serde(default)]
-    pub contact: Option<String>,
-    /// `default`: the URL of the default API root.
-    #[serde(default)]
-    pub default: Option<String>,
-    /// `api_roots`: their URLs.
-    #[serde(default)]
-    pub api_roots: Vec<String>,
-}
-
-/// The API root resource (§4.2.1).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ApiRoot {
-    /// `title`.
-    pub title: String,
-    /// `description`.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// `versions`: the TAXII media types it supports.
-    #[serde(default)]
-    pub versions: Vec<String>,
-    /// `max_content_length`: the largest POST body, in bytes.
-    #[serde(default)]
-    pub max_content_length: u64,
-}
-
-/// A collection resource (§5.2.1).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Collection {
-    /// `id`.
-    pub id: String,
-    /// `title`.
-    pub title: String,
-    /// `description`.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// `alias`.
-    #[serde(default)]
-    pub alias: Option<String>,
-    /// `can_read`: whether this account may read objects.
-    pub can_read: bool,
-    /// `can_write`: whether this account may add objects.
-    pub can_write: bool,
-    /// `media_types`.
-    #[serde(default)]
-    pub media_types: Vec<String>,
-}
 
 #[derive(Deserialize)]
 struct CollectionsResource {
     #[serde(default)]
     collections: Vec<Collection>,
-}
-
-/// One page of objects: an envelope (§3.7) and the date headers (§3.4.2).
-#[derive(Debug, Default)]
-pub struct ObjectsPage {
-    /// The objects, each as the exact JSON text the server sent.
-    pub objects: Vec<Box<RawValue>>,
-    /// `more`: whether the server has more objects for this query.
-    pub more: bool,
-    /// `next`: what to send as `next` for the following page.
-    pub next: Option<String>,
-    /// `X-TAXII-Date-Added-First`: when the first object was added.
-    pub date_added_first: Option<String>,
-    /// `X-TAXII-Date-Added-Last`: when the last object was added, the
-    /// `added_after` of an incremental read that starts after this page.
-    pub date_added_last: Option<String>,
-}
-
-/// One manifest record (§5.3.1).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ManifestRecord {
-    /// The object's `id`.
-    pub id: String,
-    /// When the server added this version.
-    pub date_added: String,
-    /// The version (`modified`, else `created`, else `date_added`).
-    pub version: String,
-    /// Its media type.
-    #[serde(default)]
-    pub media_type: Option<String>,
-}
-
-/// One page of a manifest (§5.3.1) with the date headers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ManifestPage {
-    /// The records.
-    pub objects: Vec<ManifestRecord>,
-    /// `more`.
-    pub more: bool,
-    /// `next`.
-    pub next: Option<String>,
-    /// `X-TAXII-Date-Added-First`.
-    pub date_added_first: Option<String>,
-    /// `X-TAXII-Date-Added-Last`.
-    pub date_added_last: Option<String>,
-}
-
-/// One page of an object's versions (§5.8.1) with the date headers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VersionsPage {
-    /// The versions, as the server lists them.
-    pub versions: Vec<String>,
-    /// `more`.
-    pub more: bool,
-    /// `next`.
-    pub next: Option<String>,
-    /// `X-TAXII-Date-Added-First`.
-    pub date_added_first: Option<String>,
-    /// `X-TAXII-Date-Added-Last`.
-    pub date_added_last: Option<String>,
 }
 
 /// The body of a paged answer, before the headers are added.
@@ -355,216 +45,6 @@ struct OutEnvelope<'a, T> {
     objects: &'a [T],
 }
 
-/// The status resource of a POST (§4.3.1).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Status {
-    /// `id`: where to poll, `{api_root}/status/{id}/`.
-    pub id: String,
-    /// `status`: `pending` or `complete`.
-    pub status: String,
-    /// `request_timestamp`.
-    #[serde(default)]
-    pub request_timestamp: Option<String>,
-    /// `total_count`.
-    pub total_count: u64,
-    /// `success_count`.
-    pub success_count: u64,
-    /// `failure_count`.
-    pub failure_count: u64,
-    /// `pending_count`.
-    pub pending_count: u64,
-    /// `successes`.
-    #[serde(default)]
-    pub successes: Vec<StatusDetails>,
-    /// `failures`, each with the server's reason.
-    #[serde(default)]
-    pub failures: Vec<StatusDetails>,
-    /// `pendings`.
-    #[serde(default)]
-    pub pendings: Vec<StatusDetails>,
-}
-
-impl Status {
-    /// Whether the server has finished with every object.
-    pub fn is_complete(&self) -> bool {
-        self.status == "complete"
-    }
-}
-
-/// One object in a [`Status`] (§4.3.1, status-details).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct StatusDetails {
-    /// The object's `id`.
-    pub id: String,
-    /// Its version.
-    pub version: String,
-    /// Why it failed, or other words from the server.
-    #[serde(default)]
-    pub message: Option<String>,
-}
-
-/// A TAXII error message (§3.6.1), as a server sends it with a 4xx or 5xx.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct TaxiiErrorMessage {
-    /// `title`.
-    pub title: String,
-    /// `description`.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// `error_id`.
-    #[serde(default)]
-    pub error_id: Option<String>,
-    /// `error_code`.
-    #[serde(default)]
-    pub error_code: Option<String>,
-    /// `http_status` (a string in the specification; some servers send a
-    /// number).
-    #[serde(default, deserialize_with = "string_or_number")]
-    pub http_status: Option<String>,
-    /// `external_details`.
-    #[serde(default)]
-    pub external_details: Option<String>,
-}
-
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
-}
-
-/// Reads a TAXII error message from an error response's body, when it is one.
-pub fn parse_error_message(body: &[u8]) -> Option<TaxiiErrorMessage> {
-    serde_json::from_slice(body).ok()
-}
-
-/// Why a TAXII request failed. Every variant names the URL.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The server answered with an HTTP error status.
-    #[error("{method} {url}: HTTP {status}{}", describe_http(.message.as_deref(), .body))]
-    Http {
-        /// The request method.
-        method: &'static str,
-        /// The request URL.
-        url: String,
-        /// The HTTP status code.
-        status: u16,
-        /// The TAXII error message, when the body was one.
-        message: Option<Box<TaxiiErrorMessage>>,
-        /// The start of the body, when it was not a TAXII error message.
-        body: String,
-    },
-    /// No connection could be made.
-    #[error("{method} {url}: cannot connect: {source}")]
-    Connect {
-        /// The request method.
-        method: &'static str,
-        /// The request URL.
-        url: String,
-        /// What failed.
-        source: reqwest::Error,
-    },
-    /// The request did not finish in time.
-    #[error("{method} {url}: no complete answer within {timeout_ms} ms")]
-    Timeout {
-        /// The request method.
-        method: &'static str,
-        /// The request URL.
-        url: String,
-        /// The configured timeout.
-        timeout_ms: u128,
-    },
-    /// The request failed while being sent or its answer while being read.
-    #[error("{method} {url}: {source}")]
-    Request {
-        /// The request method.
-        method: &'static str,
-        /// The request URL.
-        url: String,
-        /// What failed.
-        source: reqwest::Error,
-    },
-    /// The answer was not the JSON resource expected.
-    #[error(
-        "{url}: expected {expected}, found invalid JSON at line {line} column {column}: {message}"
-    )]
-    InvalidJson {
-        /// The request URL.
-        url: String,
-        /// The resource expected.
-        expected: &'static str,
-        /// 1-based line in the body.
-        line: usize,
-        /// 1-based column in the body.
-        column: usize,
-        /// serde_json's reason.
-        message: String,
-    },
-    /// A URL could not be built.
-    #[error("invalid URL `{url}`: {reason}")]
-    InvalidUrl {
-        /// The URL as given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The server broke the protocol (e.g. `more` without a way to go on).
-    #[error("{url}: {reason}")]
-    Protocol {
-        /// The request URL.
-        url: String,
-        /// What it did.
-        reason: String,
-    },
-    /// A status did not become `complete` within the polling bounds.
-    #[error(
-        "status {} at {url} still `{}` after {attempts} polls ({waited_ms} ms): {} of {} objects done",
-        .last.id, .last.status, .last.success_count + .last.failure_count, .last.total_count
-    )]
-    StatusNotComplete {
-        /// The status URL.
-        url: String,
-        /// How many polls were made.
-        attempts: u32,
-        /// How long polling waited.
-        waited_ms: u128,
-        /// The last status seen.
-        last: Box<Status>,
-    },
-    /// The HTTP client could not be built (TLS setup).
-    #[error("cannot build the HTTP client: {0}")]
-    Build(reqwest::Error),
-}
-
-fn describe_http(message: Option<&TaxiiErrorMessage>, body: &str) -> String {
-    match message {
-        Some(m) => match &m.description {
-            Some(d) => format!(": {}: {d}", m.title),
-            None => format!(": {}", m.title),
-        },
-        None if body.trim().is_empty() => String::new(),
-        None => format!(": {}", body.trim()),
-    }
-}
-
-impl ClientError {
-    /// The HTTP status, when the server answered with an error status.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            ClientError::Http { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether the server refused the credentials (HTTP 401).
-    pub fn is_unauthorized(&self) -> bool {
-        self.http_status() == Some(401)
-    }
-}
-
 /// A TAXII 2.1 client for one server.
 #[derive(Debug, Clone)]
 pub struct TaxiiClient {
@@ -572,16 +52,6 @@ pub struct TaxiiClient {
     base: reqwest::Url,
     auth: Auth,
     opts: ClientOptions,
-}
-
-/// Installs ring as rustls's process-wide crypto provider unless one is
-/// installed already: reqwest is built without a provider of its own.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing the race to another thread's install is fine: any
-        // installed provider will do.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 impl TaxiiClient {
@@ -618,13 +88,7 @@ impl TaxiiClient {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(opts.request_timeout)
-            .connect_timeout(opts.connect_timeout)
-            .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ClientError::Build)?;
+        let http = http::build(&opts)?;
         Ok(TaxiiClient {
             http,
             base,
@@ -636,6 +100,22 @@ impl TaxiiClient {
     /// The options in use.
     pub fn options(&self) -> &ClientOptions {
         &self.opts
+    }
+
+    /// A client for the ledger endpoints of the same server, on this
+    /// client's connections, credentials and options (its size cap
+    /// lowered to [`crate::LEDGER_MAX_RESPONSE_BYTES`] at most).
+    pub fn ledger(&self) -> LedgerClient {
+        let mut opts = self.opts.clone();
+        opts.max_response_bytes = opts
+            .max_response_bytes
+            .min(crate::LEDGER_MAX_RESPONSE_BYTES);
+        LedgerClient::from_parts(
+            self.http.clone(),
+            self.base.clone(),
+            self.auth.clone(),
+            opts,
+        )
     }
 
     /// Resolves a URL given by the server (absolute, or relative to the
@@ -1006,35 +486,10 @@ impl TaxiiClient {
         req: reqwest::RequestBuilder,
     ) -> Result<RawResponse, ClientError> {
         let req = req.header(reqwest::header::ACCEPT, MEDIA_TYPE_TAXII);
-        let req = match &self.auth {
-            Auth::None => req,
-            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
-            Auth::Bearer(token) => req.bearer_auth(token),
-        };
-        let fail = |e: reqwest::Error| {
-            let url = url.to_string();
-            if e.is_timeout() {
-                ClientError::Timeout {
-                    method,
-                    url,
-                    timeout_ms: self.opts.request_timeout.as_millis(),
-                }
-            } else if e.is_connect() {
-                ClientError::Connect {
-                    method,
-                    url,
-                    source: e,
-                }
-            } else {
-                ClientError::Request {
-                    method,
-                    url,
-                    source: e,
-                }
-            }
-        };
+        let req = http::authorize(req, &self.auth);
+        let fail = |e: reqwest::Error| http::fail(method, url.as_str(), &self.opts, e);
         tracing::debug!(method, %url, "taxii request");
-        let resp = req.send().await.map_err(fail)?;
+        let mut resp = req.send().await.map_err(fail)?;
         let status = resp.status();
         let header = |name: &str| {
             resp.headers()
@@ -1044,7 +499,7 @@ impl TaxiiClient {
         };
         let date_added_first = header("X-TAXII-Date-Added-First");
         let date_added_last = header("X-TAXII-Date-Added-Last");
-        let body = resp.bytes().await.map_err(fail)?.to_vec();
+        let body = http::read_body(&mut resp, method, url.as_str(), &self.opts).await?;
         if !status.is_success() {
             let message = parse_error_message(&body).map(Box::new);
             let body = if message.is_some() {

@@ -1,0 +1,65 @@
+//! The node's transparency log over HTTP, and the partner side of it.
+//!
+//! Files: [`keys`] (the key file, [`LedgerKeys`]), [`checkpoints`]
+//! (signing and serving checkpoints, accepting cosignatures, the proofs as
+//! JSON), [`routes`] (the `/ledger/` HTTP routes), [`partner`] (witnessing
+//! and auditing a partner's log through [`accord_client::LedgerClient`]).
+//!
+//! - Keys: the node's log key (Ed25519, C2SP signed-note signer key) and
+//!   its witness key (`cosignature/v1`), one per line in the key file
+//!   (`DATA_DIR/ledger.key`, mode 0600), created by `accord init` / `accord
+//!   demo` or on first start. The log's origin is the log key's name.
+//! - Checkpoints are signed on demand: the latest one is signed when the
+//!   log has grown since the last one, kept in the store, and served with
+//!   the partners' cosignatures on it appended.
+//! - Endpoints (any authenticated account, like TAXII reads):
+//!   `GET /ledger/checkpoint`, `GET /ledger/tile/<L>/<N>[.p/<W>]`,
+//!   `GET /ledger/tile/entries/<N>[.p/<W>]` (C2SP tlog-tiles),
+//!   `GET /ledger/proof/inclusion?index=&size=`,
+//!   `GET /ledger/proof/consistency?first=&second=` (JSON), and
+//!   `POST /ledger/cosignature` (a partner returns its cosigned note).
+//! - Witnessing ([`witness_partner`]) and auditing ([`audit_partner`]) a
+//!   partner's log, run by `accord sync` and `accord ledger audit`.
+//! - Objects sent are logged as `out` records before the response leaves
+//!   (`state::log_sent`, through one appending thread).
+
+use std::path::PathBuf;
+
+pub mod checkpoints;
+pub mod keys;
+pub mod partner;
+pub(crate) mod routes;
+
+pub use checkpoints::{
+    LedgerState, accept_cosignatures, consistency_json, inclusion_json, latest_checkpoint,
+    served_checkpoint,
+};
+pub use keys::{KEY_FILE, LedgerKeys, default_origin, key_path};
+pub use partner::{AuditFinding, AuditReport, WitnessReport, audit_partner, witness_partner};
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The key file cannot be read, written or parsed.
+    #[error("ledger key {path}: {reason}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] accord_store::StoreError),
+    /// A format or proof check failed.
+    #[error(transparent)]
+    Ledger(#[from] accord_ledger::Error),
+    /// A partner's node could not be asked or answered nonsense (the
+    /// error names the URL).
+    #[error(transparent)]
+    Remote(#[from] accord_client::ClientError),
+    /// This node's own log contradicts a checkpoint it signed.
+    #[error("{0}")]
+    Inconsistent(String),
+}

@@ -1,0 +1,387 @@
+//! The partner side: witnessing ([`witness_partner`]) and auditing
+//! ([`audit_partner`]) a partner's log, run by `accord sync` and `accord
+//! ledger audit`, over [`accord_client::LedgerClient`].
+
+use super::LedgerError;
+use super::keys::LedgerKeys;
+use crate::config::PartnerConfig;
+use accord_client::LedgerClient;
+use accord_ledger::{
+    Direction, ExchangeRecord, LogVerifier, Tile, TiledReader, WitnessOutcome, proof_range,
+    witness_checkpoint,
+};
+use accord_store::SqliteStore;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// What witnessing a partner's checkpoint concluded.
+#[derive(Debug, Clone, Serialize)]
+pub struct WitnessReport {
+    /// The partner.
+    pub partner: String,
+    /// `accepted`, `unchanged`, `rollback`, `split-view`, `inconsistent`.
+    pub outcome: String,
+    /// The size offered.
+    pub size: u64,
+    /// Whether the cosignature was returned to the partner.
+    pub cosigned: bool,
+    /// Details.
+    pub detail: String,
+}
+
+impl WitnessReport {
+    /// Whether an alert was raised.
+    pub fn is_alert(&self) -> bool {
+        matches!(
+            self.outcome.as_str(),
+            "rollback" | "split-view" | "inconsistent"
+        )
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Witnesses a partner's log: fetches its checkpoint and the consistency
+/// proof [`proof_range`] names against the last one held, lets the pure
+/// [`witness_checkpoint`] decide, and records the outcome: an accepted
+/// checkpoint is kept, cosigned and the cosignature POSTed back (also for
+/// an unchanged one); a split view (another root for a size already
+/// witnessed), an inconsistent proof or a rollback (forked, when no valid
+/// proof connects the two) is kept as an alert with both signed notes, and
+/// logged at error level.
+///
+/// # Errors
+/// [`LedgerError`] when the partner cannot be asked, or its note is not
+/// signed by its key (which proves nothing, so no alert).
+pub async fn witness_partner(
+    store: &SqliteStore,
+    keys: &LedgerKeys,
+    partner: &PartnerConfig,
+    client: &LedgerClient,
+) -> Result<WitnessReport, LedgerError> {
+    let verifier = LogVerifier::from_verifier_key(&partner.verifier_key)?;
+    let origin = verifier.name().to_owned();
+    // Fetch: the offered note, what is held, and the proof the decision needs.
+    let note = client.checkpoint().await?;
+    let offered = verifier.open(&note, &origin)?;
+    let size = offered.checkpoint.size;
+    let same = store.ledger_witnessed(&partner.name, Some(size))?;
+    let at_size = match &same {
+        Some(w) => Some(verifier.open(&w.note, &origin)?),
+        None => None,
+    };
+    let held = match store.ledger_witnessed(&partner.name, None)? {
+        Some(w) => Some(verifier.open(&w.note, &origin)?),
+        None => None,
+    };
+    let proof = match proof_range(held.as_ref(), size) {
+        // The log grew: no proof is an error.
+        Some((first, second)) if second == size => client.consistency(first, second).await?,
+        // It shrank: no proof is a fork.
+        Some((first, second)) => client.consistency(first, second).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    // Decide.
+    let outcome = witness_checkpoint(
+        held.as_ref(),
+        at_size.as_ref(),
+        &note,
+        &proof,
+        &origin,
+        &verifier,
+    )?;
+    // Record.
+    let mut report = WitnessReport {
+        partner: partner.name.clone(),
+        outcome: String::new(),
+        size,
+        cosigned: false,
+        detail: String::new(),
+    };
+    let alert = |report: &mut WitnessReport,
+                 kind: &str,
+                 detail: String,
+                 first: &[u8],
+                 second: &[u8]|
+     -> Result<(), LedgerError> {
+        tracing::error!(partner = %partner.name, kind, "{detail}");
+        store.ledger_add_alert(&partner.name, kind, &detail, Some(first), Some(second))?;
+        report.outcome = kind.into();
+        report.detail = detail;
+        Ok(())
+    };
+    match outcome {
+        WitnessOutcome::Accepted(cp) => {
+            store.ledger_save_witnessed(&partner.name, size, &cp.checkpoint.root, &note)?;
+            report.outcome = "accepted".into();
+        }
+        WitnessOutcome::Unchanged => report.outcome = "unchanged".into(),
+        WitnessOutcome::SplitView(e) => {
+            let detail = match (&same, &at_size) {
+                (Some(w), Some(h)) => format!(
+                    "split view: {origin} signed two roots for size {size} ({} received {}, {} now)",
+                    h.checkpoint.root, w.received_at, offered.checkpoint.root
+                ),
+                _ => format!("split view: {origin} signed two roots for size {}", e.size),
+            };
+            alert(&mut report, "split-view", detail, &e.first, &e.second)?;
+            return Ok(report);
+        }
+        WitnessOutcome::Rollback(e) => {
+            let detail = format!(
+                "rollback: {origin} offered size {} after size {} was witnessed{}",
+                e.offered_size,
+                e.held_size,
+                if e.forked {
+                    "; no valid consistency proof between them (a fork)"
+                } else {
+                    ""
+                }
+            );
+            let kind = if e.forked { "inconsistent" } else { "rollback" };
+            alert(&mut report, kind, detail, &e.held, &e.offered)?;
+            return Ok(report);
+        }
+        WitnessOutcome::Inconsistent(e) => {
+            let detail = format!(
+                "inconsistent: {origin}'s checkpoint of size {size} does not extend the one held; the consistency proof fails"
+            );
+            alert(&mut report, "inconsistent", detail, &e.held, &e.offered)?;
+            return Ok(report);
+        }
+    }
+    let cosigned = keys.witness.cosign(&offered, unix_now())?;
+    match client.post_cosignature(&cosigned.note).await {
+        Ok(()) => report.cosigned = true,
+        Err(e) => {
+            tracing::warn!(partner = %partner.name, "returning the cosignature: {e}");
+            report.detail = format!("cosignature not accepted: {e}");
+        }
+    }
+    Ok(report)
+}
+
+/// One discrepancy found by an audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditFinding {
+    /// `missing` (recorded here, not in the partner's log), `altered`
+    /// (same object version, other bytes), `extra` (in the partner's log,
+    /// not recorded here), `unrecorded` (sent from here, not recorded as
+    /// received there).
+    pub kind: String,
+    /// `in` (what the partner sent here) or `out` (what was sent to it).
+    pub direction: String,
+    /// The object id.
+    pub object_id: String,
+    /// Its version.
+    pub modified: Option<String>,
+    /// Index in this node's log, if there.
+    pub local_index: Option<u64>,
+    /// Index in the partner's log, if there.
+    pub partner_index: Option<u64>,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// The result of [`audit_partner`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    /// The partner.
+    pub partner: String,
+    /// The partner's checkpoint size audited.
+    pub partner_size: u64,
+    /// Records of this node about the partner that were checked.
+    pub checked: u64,
+    /// Every discrepancy.
+    pub findings: Vec<AuditFinding>,
+}
+
+type Key3 = (String, Option<String>, String);
+
+/// Audits the exchanges with a partner both ways against its log: fetches
+/// its signed checkpoint, every entry bundle and the hash tiles, verifies
+/// each entry against the checkpoint (so each is proven included), then
+/// compares: every object received from the partner must be an `out`
+/// record in its log to this node's account there (`missing`, or
+/// `altered` if the bytes differ), every `out` record there to this node
+/// must have been recorded here (`extra`), and every object sent to it
+/// should be an `in` record there (`unrecorded`).
+///
+/// # Errors
+/// [`LedgerError`] when the partner cannot be read or its log does not
+/// verify against its own checkpoint.
+pub async fn audit_partner(
+    store: &SqliteStore,
+    partner: &PartnerConfig,
+    client: &LedgerClient,
+) -> Result<AuditReport, LedgerError> {
+    let verifier = LogVerifier::from_verifier_key(&partner.verifier_key)?;
+    let note = client.checkpoint().await?;
+    let cp = verifier.open(&note, verifier.name())?.checkpoint;
+    if let Some(w) = store.ledger_witnessed(&partner.name, Some(cp.size))? {
+        let held = verifier.open(&w.note, verifier.name())?;
+        if held.checkpoint.root != cp.root {
+            let detail = format!(
+                "split view: {} signed two roots for size {}",
+                cp.origin, cp.size
+            );
+            tracing::error!(partner = %partner.name, "{detail}");
+            store.ledger_add_alert(
+                &partner.name,
+                "split-view",
+                &detail,
+                Some(&w.note),
+                Some(&note),
+            )?;
+        }
+    }
+    // Mirror the log with plain GETs, then authenticate it.
+    let mut tiles: HashMap<String, Vec<u8>> = HashMap::new();
+    let wanted: Vec<Tile> = accord_ledger::tiles::tiles_for_growth(0, cp.size)
+        .into_iter()
+        .chain(accord_ledger::tiles::entry_bundles_for_growth(0, cp.size))
+        .collect();
+    for t in &wanted {
+        let path = t.path();
+        let rel = path.strip_prefix("tile/").unwrap_or(&path);
+        let bytes = client.tile(rel).await?;
+        tiles.insert(path, bytes);
+    }
+    let reader = TiledReader::new(cp.size, cp.root, &tiles);
+    if reader.root()? != cp.root {
+        return Err(LedgerError::Inconsistent(format!(
+            "{}'s tiles do not give the root of its checkpoint",
+            partner.name
+        )));
+    }
+    let mut theirs: Vec<(u64, ExchangeRecord)> = Vec::new();
+    for t in wanted
+        .iter()
+        .filter(|t| t.kind == accord_ledger::TileKind::Entries)
+    {
+        let entries = reader.verify_entry_bundle(t, &tiles[&t.path()])?;
+        for (i, e) in entries.iter().enumerate() {
+            if let Ok(r) = ExchangeRecord::from_leaf_bytes(e) {
+                theirs.push((t.start_leaf() + i as u64, r));
+            }
+        }
+    }
+    let me_there = partner.user.clone().unwrap_or_default();
+    let them_here = partner.name.clone();
+    // Their out records to this node, and their in records (from anyone).
+    let mut their_out: HashMap<Key3, u64> = HashMap::new();
+    let mut their_out_versions: HashMap<(String, Option<String>), (u64, String)> = HashMap::new();
+    let mut their_in: HashSet<Key3> = HashSet::new();
+    for (i, r) in &theirs {
+        let k = (r.object_id.clone(), r.modified.clone(), r.sha256.clone());
+        match r.direction {
+            Direction::Out if r.partner.as_deref() == Some(me_there.as_str()) => {
+                their_out.insert(k, *i);
+                their_out_versions.insert(
+                    (r.object_id.clone(), r.modified.clone()),
+                    (*i, r.sha256.clone()),
+                );
+            }
+            Direction::In => {
+                their_in.insert(k);
+            }
+            _ => {}
+        }
+    }
+    let size = store.ledger_size()?;
+    let mut my_in: HashSet<Key3> = HashSet::new();
+    let mut findings = Vec::new();
+    let mut checked = 0;
+    let mut from = 0;
+    while from < size {
+        let chunk = store.ledger_entries(from, from + 10_000)?;
+        for e in &chunk {
+            let Ok(r) = ExchangeRecord::from_leaf_bytes(&e.leaf) else {
+                continue;
+            };
+            let k = (r.object_id.clone(), r.modified.clone(), r.sha256.clone());
+            let finding = |kind: &str, dir: &str, partner_index, detail: String| AuditFinding {
+                kind: kind.into(),
+                direction: dir.into(),
+                object_id: r.object_id.clone(),
+                modified: r.modified.clone(),
+                local_index: Some(e.index),
+                partner_index,
+                detail,
+            };
+            match r.direction {
+                Direction::In if r.partner.as_deref() == Some(partner.name.as_str()) => {
+                    checked += 1;
+                    if their_out.contains_key(&k) {
+                        // Present: proven included by the verified bundle.
+                    } else if let Some((pi, sha)) =
+                        their_out_versions.get(&(r.object_id.clone(), r.modified.clone()))
+                    {
+                        findings.push(finding(
+                            "altered",
+                            "in",
+                            Some(*pi),
+                            format!(
+                                "received with sha256 {}, the partner logged {sha}",
+                                r.sha256
+                            ),
+                        ));
+                    } else {
+                        findings.push(finding(
+                            "missing",
+                            "in",
+                            None,
+                            format!(
+                                "received from {} but not in its log as sent to `{me_there}`",
+                                partner.name
+                            ),
+                        ));
+                    }
+                    my_in.insert(k);
+                }
+                Direction::Out if r.partner.as_deref() == Some(them_here.as_str()) => {
+                    checked += 1;
+                    if !their_in.contains(&k) {
+                        findings.push(finding(
+                            "unrecorded",
+                            "out",
+                            None,
+                            format!("sent to `{them_here}` but not recorded as received in its log (it may have held it already)"),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        from += 10_000;
+    }
+    let mut extra: Vec<(&Key3, &u64)> = their_out
+        .iter()
+        .filter(|(k, _)| !my_in.contains(*k))
+        .collect();
+    extra.sort_by_key(|(_, i)| **i);
+    for (k, i) in extra {
+        findings.push(AuditFinding {
+            kind: "extra".into(),
+            direction: "in".into(),
+            object_id: k.0.clone(),
+            modified: k.1.clone(),
+            local_index: None,
+            partner_index: Some(*i),
+            detail: format!(
+                "{} logged it as sent to `{me_there}`; not recorded as received here (a duplicate of a version held, or never received)",
+                partner.name
+            ),
+        });
+    }
+    Ok(AuditReport {
+        partner: partner.name.clone(),
+        partner_size: cp.size,
+        checked,
+        findings,
+    })
+}

@@ -1,0 +1,360 @@
+//! The state every handler shares ([`AppState`]): configuration,
+//! accounts, the pool of store read connections, the store's writer, the
+//! thread that logs objects sent, the last POST statuses and the ledger's
+//! keys. Both route groups (TAXII, [`crate::routes`]; ledger,
+//! [`crate::ledger`]) use it; it uses neither.
+
+use crate::auth::Accounts;
+use crate::config::{CollectionConfig, Config};
+use crate::error::ApiError;
+use crate::ledger::checkpoints::LedgerState;
+use crate::taxii::Status;
+use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
+use accord_store::{SqliteStore, StoreError, StoredObject, VersionFilter, Writer};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// Statuses kept for `GET …/status/{id}/`; the oldest are forgotten first.
+pub(crate) const MAX_STATUSES: usize = 10_000;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub(crate) config: Config,
+    pub(crate) accounts: Accounts,
+    pool: StorePool,
+    pub(crate) writer: Writer,
+    sent_log: SentLog,
+    pub(crate) statuses: Mutex<StatusLog>,
+    pub(crate) ledger: LedgerState,
+}
+
+/// The statuses of the last POSTs, by id, oldest first in `order`.
+#[derive(Default)]
+pub(crate) struct StatusLog {
+    pub(crate) by_id: HashMap<String, Status>,
+    pub(crate) order: VecDeque<String>,
+}
+
+/// Read connections to the store, handed out one per blocking call.
+///
+/// At most `permits` reads run at once (a few per core): more would only
+/// add threads and SQLite connections competing for the same cores. The
+/// connections are kept for the life of the server.
+struct StorePool {
+    free: Mutex<Vec<SqliteStore>>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl StorePool {
+    fn take(&self) -> Result<SqliteStore, StoreError> {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = free.pop().ok_or(StoreError::WriterStopped {
+            path: std::path::PathBuf::new(),
+        })?;
+        if free.is_empty() {
+            // Keep one to clone from; a clone gets its own read connection.
+            let clone = last.try_clone();
+            free.push(last);
+            clone
+        } else {
+            Ok(last)
+        }
+    }
+
+    fn give_back(&self, s: SqliteStore) {
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        free.push(s);
+    }
+}
+
+/// What a GET waits on: its `out` records, and where to say they are durable.
+type SentBatch = (
+    Vec<ExchangeRecord>,
+    tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+);
+
+/// The `out` records of objects sent, appended by one thread.
+///
+/// Every GET that serves objects waits until their `out` records are
+/// durable. Blocking a pool thread per waiting GET (200 clients: 200 parked
+/// threads, each woken by the commit) cost more than the read itself; here
+/// the GETs queue their records and await a oneshot, and the thread gathers
+/// whatever is queued into one `log_records` call (one writer message, one
+/// commit), so a burst of GETs shares one append. A failed combined append
+/// is retried request by request, so each GET gets its own outcome as
+/// before.
+struct SentLog {
+    tx: Mutex<Option<std::sync::mpsc::Sender<SentBatch>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// At most this many requests' records go into one append.
+const MAX_SENT_BATCH: usize = 1024;
+
+impl SentLog {
+    fn start(writer: Writer) -> SentLog {
+        let (tx, rx) = std::sync::mpsc::channel::<SentBatch>();
+        let thread = std::thread::Builder::new()
+            .name("accord-sent-log".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_SENT_BATCH {
+                        match rx.try_recv() {
+                            Ok(b) => batch.push(b),
+                            Err(_) => break,
+                        }
+                    }
+                    SentLog::append(&writer, batch);
+                }
+            })
+            .ok();
+        SentLog {
+            tx: Mutex::new(thread.as_ref().map(|_| tx)),
+            thread: Mutex::new(thread),
+        }
+    }
+
+    fn append(writer: &Writer, mut batch: Vec<SentBatch>) {
+        if batch.len() == 1 {
+            if let Some((records, reply)) = batch.pop() {
+                let _ = reply.send(writer.log_records(&records));
+            }
+            return;
+        }
+        let lens: Vec<usize> = batch.iter().map(|(r, _)| r.len()).collect();
+        let mut all = Vec::with_capacity(lens.iter().sum());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (records, reply) in batch {
+            all.extend(records);
+            replies.push(reply);
+        }
+        if writer.log_records(&all).is_ok() {
+            for reply in replies {
+                let _ = reply.send(Ok(()));
+            }
+            return;
+        }
+        // One request's records (or the disk) failed: each on its own.
+        let mut rest = all.into_iter();
+        for (n, reply) in lens.into_iter().zip(replies) {
+            let records: Vec<ExchangeRecord> = rest.by_ref().take(n).collect();
+            let _ = reply.send(writer.log_records(&records));
+        }
+    }
+
+    /// Appends `records` and returns once they are durable.
+    async fn log(&self, records: Vec<ExchangeRecord>) -> Result<(), ApiError> {
+        let what = "logging objects sent";
+        let (reply, done) = tokio::sync::oneshot::channel();
+        let sent = self
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|tx| tx.send((records, reply)).is_ok());
+        if sent != Some(true) {
+            return Err(ApiError::internal(
+                what,
+                &"the ledger logging thread is not running",
+            ));
+        }
+        done.await
+            .map_err(|e| ApiError::internal(what, &e))?
+            .map_err(|e| ApiError::internal(what, &e))
+    }
+}
+
+impl Drop for SentLog {
+    /// Stops the thread once it has appended what is queued, so the store's
+    /// writer is released when the server is.
+    fn drop(&mut self) {
+        drop(
+            self.tx
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
+        if let Some(t) = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Logs objects about to be sent to `account` as `out` records (decision
+/// `sent`, the SHA-256 of the exact bytes sent) and returns once they are
+/// durable: nothing is sent before its records are. They are appended
+/// through [`SentLog`].
+pub(crate) async fn log_sent(
+    s: &AppState,
+    account: &str,
+    collection_id: &str,
+    objects: &[StoredObject],
+) -> Result<(), ApiError> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let time = now_rfc3339();
+    let account = s.ledger.partner_label(account);
+    let records: Vec<ExchangeRecord> = objects
+        .iter()
+        .map(|o| ExchangeRecord {
+            direction: Direction::Out,
+            partner: Some(account.clone()),
+            collection: collection_id.to_owned(),
+            object_id: o.id.clone(),
+            modified: o.modified.clone(),
+            sha256: Hash(<sha2::Sha256 as sha2::Digest>::digest(o.raw.as_bytes()).into()).to_hex(),
+            decision: Decision::Sent,
+            time: time.clone(),
+        })
+        .collect();
+    s.sent_log.log(records).await
+}
+
+/// Whether `q` reads at most a few rows by the id index, so it can run on
+/// the async worker: a few ids, each yielding one version (`first`,
+/// `last`), the listed versions, or all of them within `limit`.
+pub(crate) fn is_point_read(q: &accord_store::Query, limit: usize) -> bool {
+    const MAX_POINT_ROWS: usize = 16;
+    let per_id = match &q.versions {
+        VersionFilter::First | VersionFilter::Last => 1,
+        VersionFilter::At(ts) => ts.len(),
+        VersionFilter::All => limit.saturating_add(1),
+    };
+    !q.ids.is_empty()
+        && q.ids
+            .len()
+            .saturating_mul(per_id.min(limit.saturating_add(1)))
+            <= MAX_POINT_ROWS
+}
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(config: Config, store: SqliteStore) -> Arc<AppState> {
+        let writer = store.writer().clone();
+        Arc::new(AppState {
+            accounts: Accounts::new(&config.accounts),
+            ledger: LedgerState::new(&config),
+            config,
+            pool: StorePool {
+                free: Mutex::new(vec![store]),
+                permits: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+                ),
+            },
+            sent_log: SentLog::start(writer.clone()),
+            writer,
+            statuses: Mutex::new(StatusLog::default()),
+        })
+    }
+
+    /// Runs a short read (a few rows by index) with a pooled read
+    /// connection right here on the async worker: a point read by the id
+    /// index takes a few microseconds, less than handing it to the blocking
+    /// pool and back. Only for reads bounded by [`is_point_read`].
+    pub(crate) fn read_now<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError>,
+    ) -> Result<T, ApiError> {
+        let store = self.pool.take().map_err(|e| ApiError::internal(what, &e))?;
+        let r = f(&store);
+        self.pool.give_back(store);
+        r.map_err(|e| ApiError::internal(what, &e))
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    pub(crate) async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: &'static str,
+        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(what, &e))?;
+        let state = Arc::clone(self);
+        let r = tokio::task::spawn_blocking(move || {
+            let store = state.pool.take()?;
+            let r = f(&store);
+            state.pool.give_back(store);
+            r
+        })
+        .await;
+        match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ApiError::internal(what, &e)),
+            Err(e) => Err(ApiError::internal(what, &e)),
+        }
+    }
+
+    /// Runs `f` with a read connection on the blocking pool (ledger reads,
+    /// whose errors are already API errors).
+    pub(crate) async fn read_ledger<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal("the ledger", &e))?;
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let store = state
+                .pool
+                .take()
+                .map_err(|e| ApiError::internal("the ledger", &e))?;
+            let r = f(&store);
+            state.pool.give_back(store);
+            r
+        })
+        .await
+        .map_err(|e| ApiError::internal("the ledger", &e))?
+    }
+
+    /// The collection `id` (or alias) of API root `root`, or 404.
+    pub(crate) fn collection(&self, root: &str, id: &str) -> Result<&CollectionConfig, ApiError> {
+        let r = self.api_root(root)?;
+        r.collections
+            .iter()
+            .find(|c| c.id == id || c.alias.as_deref() == Some(id))
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no collection `{id}` in API root `{root}`"))
+            })
+    }
+
+    /// The API root `root`, or 404.
+    pub(crate) fn api_root(&self, root: &str) -> Result<&crate::config::ApiRootConfig, ApiError> {
+        self.config
+            .api_roots
+            .iter()
+            .find(|r| r.name == root)
+            .ok_or_else(|| ApiError::not_found(format!("no API root `{root}` on this server")))
+    }
+}
+
+/// Now, as an RFC 3339 timestamp with microseconds (the `time` of `out`
+/// records).
+pub(crate) fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    accord_stix::Timestamp::from_unix(i64::try_from(d.as_secs()).unwrap_or(0), d.subsec_nanos())
+        .format(6)
+}
