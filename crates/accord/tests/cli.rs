@@ -16,13 +16,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn shared_stix() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix")
-}
-
+/// The real STIX bundles (`stix/`, copied in the repository).
 fn stix_files() -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(shared_stix())
-        .expect("../shared/data/stix beside the repository")
+    let dir = accord_testkit::fixture("stix");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();

@@ -3,8 +3,6 @@
 //! named by `accord ledger verify`, two nodes witnessing each other, an
 //! audit, and a split view caught by the witness.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -66,7 +64,7 @@ fn p(path: &Path) -> &str {
 
 #[test]
 fn independent_verifier_passes_and_tampering_is_named() {
-    let python = common::python("cryptography");
+    let python = accord_testkit::python("cryptography");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let child = Command::new(ACCORD)

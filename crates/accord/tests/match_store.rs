@@ -2,8 +2,6 @@
 //! a wrong hit; sightings land in the store and validate; generated logs
 //! agree with an independent Python implementation.
 
-mod common;
-
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,12 +12,8 @@ fn accord() -> Command {
     Command::new(env!("CARGO_BIN_EXE_accord"))
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn sample(rel: &str) -> PathBuf {
-    root().join("../shared/data").join(rel)
+fn root() -> &'static Path {
+    accord_testkit::repo_root()
 }
 
 const IP_IND: &str = "indicator--00000000-0000-4000-8000-000000000001";
@@ -89,7 +83,10 @@ fn bad_lines_are_counted_and_reported() {
     drop(f);
 
     // A Zeek log whose last line is cut.
-    let conn = std::fs::read_to_string(sample("zeek/btest-conn.log")).unwrap();
+    let Some(wrccdc) = accord_testkit::data("zeek/wrccdc-dns-first1000.log") else {
+        return;
+    };
+    let conn = std::fs::read_to_string(accord_testkit::fixture("zeek/btest-conn.log")).unwrap();
     let cut = dir.path().join("cut.log");
     // Cut the third data row in the middle (the file then ends without a newline).
     let third = conn
@@ -105,7 +102,7 @@ fn bad_lines_are_counted_and_reported() {
     let gz_full = dir.path().join("dns.log.gz");
     let out = Command::new("gzip")
         .arg("-c")
-        .arg(sample("zeek/wrccdc-dns-first1000.log"))
+        .arg(&wrccdc)
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -178,7 +175,7 @@ fn zeek_rows_without_header_are_skipped() {
 
 #[test]
 fn sightings_land_in_the_store_and_validate() {
-    let py = common::python("stix2validator");
+    let py = accord_testkit::python("stix2validator");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
     let ind = write_indicators(dir.path());
@@ -189,8 +186,8 @@ fn sightings_land_in_the_store_and_validate() {
         ind.as_os_str(),
     ]);
     let logs = [
-        sample("suricata/eve-dns.json"),
-        sample("suricata/eve-tls-alert.json"),
+        accord_testkit::fixture("suricata/eve-dns.json"),
+        accord_testkit::fixture("suricata/eve-tls-alert.json"),
     ];
     let mut args: Vec<&std::ffi::OsStr> = vec![
         "match".as_ref(),

@@ -18,8 +18,6 @@
 //! ACCORD_PATTERN_DIFF_CASES=100000 cargo test -p accord --test pattern_differential -- --nocapture
 //! ```
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -484,7 +482,7 @@ fn generate(py: &Path, seed: u64, cases: usize, out: &Path) {
 
 #[test]
 fn differential_against_stix2_matcher() {
-    let py = common::python("stix2matcher");
+    let py = accord_testkit::python("stix2matcher");
     let n: usize = std::env::var("ACCORD_PATTERN_DIFF_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -546,7 +544,7 @@ fn differential_against_stix2_matcher() {
 
 #[test]
 fn generator_is_deterministic() {
-    let py = common::python("stix2matcher");
+    let py = accord_testkit::python("stix2matcher");
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
     generate(&py, 42, 300, &a);

@@ -1,11 +1,9 @@
 //! `accord ingest` then `accord export` of the real bundles in
-//! ../shared/data/stix: the same ids and versions come out, and the OASIS
+//! `stix/` (the copy in the repository, `data/demo/stix`): the same ids and versions come out, and the OASIS
 //! stix2-validator accepts the exported bundle.
 
-mod common;
-
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn ids_and_versions(v: &serde_json::Value, out: &mut BTreeSet<(String, String)>) {
@@ -27,12 +25,12 @@ fn ids_and_versions(v: &serde_json::Value, out: &mut BTreeSet<(String, String)>)
 
 #[test]
 fn ingest_then_export_round_trips_and_stix2_validator_accepts_it() {
-    let python = common::python("stix2validator");
+    let python = accord_testkit::python("stix2validator");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&shared)
-        .expect("../shared/data/stix beside the repository")
+    let stix = accord_testkit::fixture("stix");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&stix)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", stix.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();

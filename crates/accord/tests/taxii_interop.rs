@@ -1,8 +1,6 @@
 //! The OASIS taxii2-client against `accord demo`, as a user runs them: a real
 //! server process on 127.0.0.1, a real client in Python.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,7 +17,7 @@ impl Drop for Server {
 
 #[test]
 fn taxii2_client_reads_and_writes_the_demo_node() {
-    let python = common::python("taxii2client, stix2validator");
+    let python = accord_testkit::python("taxii2client, stix2validator");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let accord = env!("CARGO_BIN_EXE_accord");

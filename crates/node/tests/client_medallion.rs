@@ -13,7 +13,7 @@ use accord_node::sync::{SyncOptions, sync_collection};
 use accord_store::{SqliteStore, Store};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,21 +23,6 @@ const API_ROOT: &str = "api1";
 const FEED: &str = "91a7b528-80eb-42ed-a74d-c6fbd5a26116";
 const READ_ONLY: &str = "52892447-4d7e-4f70-b94d-d7f22742ff63";
 const MAX_PAGE_SIZE: usize = 100;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("ACCORD_PYTHON")
-        .map_or_else(|| workspace_root().join(".venv/bin/python"), PathBuf::from);
-    assert!(
-        p.exists(),
-        "no Python with medallion at {}: run ./test.sh (it makes .venv with medallion 3.0.0), or set ACCORD_PYTHON",
-        p.display()
-    );
-    p
-}
 
 /// A medallion process, killed when dropped (also when a test panics).
 struct Medallion {
@@ -75,7 +60,7 @@ impl Medallion {
     /// Starts medallion with an empty writable collection and an empty
     /// read-only one, and waits (bounded) until it answers discovery.
     async fn start() -> Medallion {
-        let python = python();
+        let python = accord_testkit::python("medallion");
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -197,7 +182,7 @@ fn basic() -> Auth {
 /// parses `"1.0.0"` as a timestamp, and answers every later GET of the
 /// collection with HTTP 500.
 fn demo_objects() -> Vec<Value> {
-    let dir = workspace_root().join("data/demo/stix");
+    let dir = accord_testkit::fixture("stix");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,11 +1,12 @@
-//! Every bundle in `shared/data/stix` (real data from OASIS, MITRE ATT&CK and
-//! MISP) must validate with zero errors.
+//! Every bundle in `stix/` (real data from OASIS, MITRE ATT&CK and MISP,
+//! copied in the repository as `data/demo/stix`) must validate with zero
+//! errors.
 
 use accord_stix::{Object, is_valid, read_document, validate_bundle_header, validate_object};
 use std::path::PathBuf;
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix")
+    accord_testkit::fixture("stix")
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Differential test: Accord against the OASIS `stix2-validator` (3.3.2).
 //!
-//! Cases: (a) every bundle in `shared/data/stix`; (b) invalid (and a few
+//! Cases: (a) every bundle in `stix/` (copied in the repository as
+//! `data/demo/stix`); (b) invalid (and a few
 //! valid) variants derived from real objects of those bundles, each wrapped in
 //! a one-object bundle. All documents go to `stix2_validator_driver.py` in one
 //! Python process. The test asserts that both sides give the same verdict
@@ -8,9 +9,9 @@
 //! [`KNOWN_DISAGREEMENTS`]; it fails when a new disagreement appears *or* a
 //! listed one disappears.
 //!
-//! The Python is `<workspace>/.venv/bin/python` (env `ACCORD_PYTHON`
-//! overrides). If it or the `stix2validator` module is missing the test fails
-//! and says to run `./test.sh`, which installs it.
+//! The Python is [`accord_testkit::python`]: `<workspace>/.venv/bin/python`
+//! (env `ACCORD_PYTHON` overrides). If it or the `stix2validator` module is
+//! missing the test fails and says to run `./test.sh`, which installs it.
 
 use accord_stix::{Object, is_valid, read_document, validate_bundle_header, validate_object};
 use serde_json::{Map, Value, json};
@@ -19,12 +20,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn data_dir() -> PathBuf {
-    workspace().join("../shared/data/stix")
+    accord_testkit::fixture("stix")
 }
 
 /// A documented disagreement: the case name, Accord's verdict, and why.
@@ -298,26 +295,8 @@ fn accord_verdict(doc: &Value) -> (bool, Vec<String>) {
     (errors.is_empty(), errors)
 }
 
-fn python() -> PathBuf {
-    std::env::var_os("ACCORD_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
 fn python_verdicts(cases: &[Case]) -> Vec<(bool, Vec<String>)> {
-    let py = python();
-    let hint = "run ./test.sh at the workspace root, which creates .venv and installs stix2-validator 3.3.2 (or set ACCORD_PYTHON)";
-    assert!(py.exists(), "no Python at {}: {hint}", py.display());
-    let probe = Command::new(&py)
-        .args(["-c", "import stix2validator"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {hint}", py.display()));
-    assert!(
-        probe.status.success(),
-        "{} cannot import stix2validator ({}); {hint}",
-        py.display(),
-        String::from_utf8_lossy(&probe.stderr).trim()
-    );
+    let py = accord_testkit::python("stix2validator");
     let dir = std::env::temp_dir().join(format!("accord-differential-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("cases.jsonl");

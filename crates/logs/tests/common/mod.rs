@@ -1,16 +1,6 @@
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use accord_logs::{Event, OwnedEvent, Sink, SkipReason};
-
-/// The shared data directory (`../shared/data` beside the checkout), read in
-/// place: some samples are GPL or CC-BY-SA and are not copied here.
-pub fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel)
-}
 
 #[derive(Default, Debug)]
 pub struct Collect {
