@@ -1,10 +1,11 @@
 //! `accord ledger …`: the node's transparency log from the command line.
 
-use accord_app::partner::{CredentialChoice, Partner, credentials};
-use accord_node::config::Config;
-use accord_node::ledger_api::{
-    self, KEY_FILE, LedgerClient, LedgerKeys, audit_partner, consistency_json, inclusion_json,
+use accord_app::config::Config;
+use accord_app::ledger::{
+    self, KEY_FILE, LedgerKeys, audit_partner, consistency_json, inclusion_json,
 };
+use accord_app::partner::{CredentialChoice, Partner, credentials};
+use accord_client::LedgerClient;
 use accord_store::SqliteStore;
 use accord_store::accord_ledger::{ExchangeRecord, LogVerifier};
 use anyhow::{Context, Result, bail};
@@ -141,7 +142,7 @@ fn node(c: &Common) -> Result<Node> {
             let config = accord_app::config::load(p).map_err(crate::flat)?;
             Ok(Node {
                 data: config.data_dir.clone(),
-                key: ledger_api::key_path(&config),
+                key: ledger::key_path(&config),
                 config: Some(config),
             })
         }
@@ -189,7 +190,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         Sub::Checkpoint { common } => {
             let n = node(common)?;
             let (k, store) = (keys(&n)?, open(&n)?);
-            out.write_all(&ledger_api::served_checkpoint(&store, &k)?)?;
+            out.write_all(&ledger::served_checkpoint(&store, &k)?)?;
         }
         Sub::Entries {
             common, from, to, ..

@@ -1,9 +1,9 @@
 //! `accord serve`, `accord demo` and `accord init`: running a node.
 
+use accord_app::config::Config;
 use accord_app::generate;
 use accord_app::ingest::{Options, ingest};
 use accord_app::input::{Format, Source};
-use accord_node::config::Config;
 use accord_store::{SqliteStore, Store};
 use anyhow::{Context, Result, bail};
 use std::net::SocketAddr;
@@ -334,7 +334,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         bail!(accord_node::NodeError::DemoNotLoopback(args.listen));
     }
     let config = demo_config(args.listen, args.data.clone())?;
-    accord_node::ledger_api::LedgerKeys::for_config(&config)
+    accord_app::ledger::LedgerKeys::for_config(&config)
         .context("creating the demo node's ledger key")?;
     {
         let store = SqliteStore::open(&args.data)
@@ -436,12 +436,12 @@ write = ["*"]
         data = toml_string(&args.data.display().to_string()),
         data_plain = args.data.display(),
         user = args.user,
-        origin = accord_node::ledger_api::default_origin(&args.name),
+        origin = accord_app::ledger::default_origin(&args.name),
     );
     // The file must parse: check before writing it.
     let config = Config::parse(&text, &args.output.display().to_string())?;
-    let key_path = accord_node::ledger_api::key_path(&config);
-    let keys = accord_node::ledger_api::LedgerKeys::load_or_create(
+    let key_path = accord_app::ledger::key_path(&config);
+    let keys = accord_app::ledger::LedgerKeys::load_or_create(
         &key_path,
         config.ledger.origin.as_deref().unwrap_or("accord.node/log"),
     )

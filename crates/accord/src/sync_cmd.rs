@@ -1,8 +1,8 @@
 //! `accord sync`: pull a partner's TAXII collection into the local store.
 
 use accord_app::partner::{CredentialChoice, Partner, credentials};
+use accord_app::pull::SyncReport;
 use accord_app::sync::{SyncRequest, sync};
-use accord_node::sync::SyncReport;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,8 +1,389 @@
-//! Reading the node's configuration (`accord.toml`): the one place every
-//! workflow that needs it (serve, init, ledger, sync) reads and parses it.
+//! The node's configuration: one TOML file (`accord.toml`), and [`load`],
+//! the one place every workflow that needs it (serve, init, ledger, sync)
+//! reads and parses it.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8470"
+//! data_dir = "accord-data"
+//! title = "Accord node"
+//!
+//! [limits]
+//! max_page_size = 1000
+//! max_content_length = 104857600
+//!
+//! [[api_roots]]
+//! name = "api1"
+//! title = "Threat intelligence"
+//!
+//! [[api_roots.collections]]
+//! id = "8f3c6a0e-1b2d-4e5f-9a7b-0c1d2e3f4a5b"
+//! store_name = "default"
+//! title = "Indicators"
+//!
+//! [[accounts]]
+//! name = "analyst"
+//! password_hash = "$argon2id$v=19$..."
+//! read = ["*"]
+//! write = ["8f3c6a0e-1b2d-4e5f-9a7b-0c1d2e3f4a5b"]
+//! ```
 
-use accord_node::config::{Config, ConfigError};
+use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The TOML does not parse or has the wrong shape.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// toml's description, with line and column.
+        message: String,
+    },
+    /// The file parses but says something impossible.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Data directory (the store).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The server's title in discovery.
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// API roots, in order; the first is the default.
+    pub api_roots: Vec<ApiRootConfig>,
+    /// Accounts.
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    /// TLS: when set, the node serves HTTPS only.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Set by `accord demo`: the node carries well-known demo credentials
+    /// and refuses to listen anywhere but loopback.
+    #[serde(default)]
+    pub demo: bool,
+    /// The transparency log: its key and origin.
+    #[serde(default)]
+    pub ledger: LedgerConfig,
+    /// Partner nodes: whose logs this node witnesses and audits.
+    #[serde(default)]
+    pub partners: Vec<PartnerConfig>,
+}
+
+/// The node's transparency log.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// The log's origin (also its key's name), e.g. `accord.cert-a/log`;
+    /// used when the key file is created. The key file's name wins.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The signer key file (C2SP signer key string, mode 0600);
+    /// `DATA_DIR/ledger.key` by default.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// A partner node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerConfig {
+    /// Its name: the `partner` of the `in` records of what it sends here.
+    pub name: String,
+    /// Its base URL (where `/ledger/checkpoint` is served), e.g.
+    /// `https://taxii.partner.example/`.
+    pub url: String,
+    /// Its log's verifier key string (`accord ledger key` on its node).
+    pub verifier_key: String,
+    /// Its witness key string (cosignatures it returns); printed by
+    /// `accord ledger key` on its node.
+    #[serde(default)]
+    pub witness_key: Option<String>,
+    /// The account it uses on this node: the `partner` of this node's
+    /// `out` records to it. Its `name` when absent.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The account this node uses on it (password in $ACCORD_PASSWORD):
+    /// the `partner` its `out` records to this node carry.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// The node's certificate and key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Limits on requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest `limit` honoured on a page (larger ones are lowered to this).
+    #[serde(default = "default_max_page")]
+    pub max_page_size: usize,
+    /// Page size when the client gives no `limit`.
+    #[serde(default = "default_page")]
+    pub default_page_size: usize,
+    /// Largest request body, in bytes (413 above).
+    #[serde(default = "default_max_content")]
+    pub max_content_length: u64,
+    /// A request taking longer than this is answered 408/503 and dropped.
+    #[serde(default = "default_timeout")]
+    pub request_timeout_secs: u64,
+    /// Requests served at once; more wait (bounded memory under load).
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_requests: usize,
+    /// Connections open at once; more wait in the kernel's backlog.
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
+    /// A connection that neither sends nor receives for this long is closed
+    /// (at least `request_timeout_secs` + 5, so a request is answered first).
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_page_size: default_max_page(),
+            default_page_size: default_page(),
+            max_content_length: default_max_content(),
+            request_timeout_secs: default_timeout(),
+            max_concurrent_requests: default_concurrency(),
+            max_connections: default_connections(),
+            idle_timeout_secs: default_idle(),
+        }
+    }
+}
+
+/// One API root.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiRootConfig {
+    /// Its path segment: the root is served at `/{name}/`.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its collections.
+    #[serde(default)]
+    pub collections: Vec<CollectionConfig>,
+}
+
+/// One collection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionConfig {
+    /// Its UUID (the TAXII collection id).
+    pub id: String,
+    /// The collection's name in the store (what `accord ingest --collection` takes);
+    /// the id when absent.
+    #[serde(default)]
+    pub store_name: Option<String>,
+    /// Short name usable in URLs in place of the id.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl CollectionConfig {
+    /// The collection's name in the store.
+    pub fn store_name(&self) -> &str {
+        self.store_name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// One account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// User name (HTTP Basic).
+    pub name: String,
+    /// argon2 PHC string of the password (`accord init` writes one).
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// SHA-256 (hex) of bearer tokens this account accepts.
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
+    /// Collection ids it may read; `*` for all.
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Collection ids it may write; `*` for all.
+    #[serde(default)]
+    pub write: Vec<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8470))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("accord-data")
+}
+fn default_title() -> String {
+    "Accord node".to_owned()
+}
+fn default_max_page() -> usize {
+    1000
+}
+fn default_page() -> usize {
+    100
+}
+fn default_max_content() -> u64 {
+    100 << 20
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_concurrency() -> usize {
+    512
+}
+fn default_connections() -> usize {
+    4096
+}
+fn default_idle() -> u64 {
+    90
+}
+
+impl Config {
+    /// Parses and checks a configuration; `path` only names it in errors.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and what is wrong (toml reports line and column).
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        c.check(path)?;
+        Ok(c)
+    }
+
+    fn check(&self, path: &str) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if self.api_roots.is_empty() {
+            return Err(bad("at least one [[api_roots]] is needed".into()));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for root in &self.api_roots {
+            if root.name.is_empty()
+                || !root
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(bad(format!(
+                    "api root name `{}` must be letters, digits, `-` or `_` (it is a URL path segment)",
+                    root.name
+                )));
+            }
+            if root.name == "taxii2" {
+                return Err(bad(
+                    "`taxii2` is the discovery path; name the api root otherwise".into(),
+                ));
+            }
+            for c in &root.collections {
+                if uuid::Uuid::parse_str(&c.id).is_err() {
+                    return Err(bad(format!("collection id `{}` is not a UUID", c.id)));
+                }
+                if !ids.insert(c.id.clone()) {
+                    return Err(bad(format!("collection id `{}` appears twice", c.id)));
+                }
+            }
+        }
+        if self.limits.max_page_size == 0 || self.limits.default_page_size == 0 {
+            return Err(bad("page sizes must be at least 1".into()));
+        }
+        for a in &self.accounts {
+            if a.password_hash.is_none() && a.token_sha256.is_empty() {
+                return Err(bad(format!(
+                    "account `{}` has neither a password_hash nor a token",
+                    a.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    const MIN: &str = r#"
+[[api_roots]]
+name = "api1"
+title = "Root"
+[[api_roots.collections]]
+id = "8f3c6a0e-1b2d-4e5f-9a7b-0c1d2e3f4a5b"
+title = "Indicators"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(MIN, "t.toml").unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8470");
+        assert_eq!(c.limits.max_page_size, 1000);
+        assert_eq!(
+            c.api_roots[0].collections[0].store_name(),
+            "8f3c6a0e-1b2d-4e5f-9a7b-0c1d2e3f4a5b"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_fault() {
+        let e = Config::parse("listen = 3", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("x.toml:"), "{e}");
+        let e = Config::parse(
+            &MIN.replace("8f3c6a0e-1b2d-4e5f-9a7b-0c1d2e3f4a5b", "nope"),
+            "x.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`nope` is not a UUID"), "{e}");
+        let e = Config::parse(&format!("{MIN}\nbogus = 1\n"), "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
+    }
+}
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +419,7 @@ pub fn load(path: &Path) -> Result<Config, LoadConfigError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// A small valid configuration.
     pub(crate) const MINIMAL: &str =

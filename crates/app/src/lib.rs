@@ -22,8 +22,10 @@ pub mod generate;
 pub mod indicators;
 pub mod ingest;
 pub mod input;
+pub mod ledger;
 pub mod matching;
 pub mod partner;
+pub mod pull;
 pub mod sighting;
 pub mod sync;
 

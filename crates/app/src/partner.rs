@@ -21,11 +21,11 @@
 //!
 //! A partner logs in here as its `account`, or its `name` when absent; the
 //! `partner` label of the exchange records with that account is the
-//! partner's name (the mapping `ledger_api::LedgerState::partner_label`
+//! partner's name (the mapping `ledger::LedgerState::partner_label`
 //! applies on the server). This node logs in at the partner as `user`.
 
-use accord_node::client::Auth;
-use accord_node::config::{Config, PartnerConfig};
+use crate::config::{Config, PartnerConfig};
+use accord_client::Auth;
 
 /// Environment variable holding the password for HTTP Basic.
 pub const PASSWORD_ENV: &str = "ACCORD_PASSWORD";
@@ -270,8 +270,7 @@ mod tests {
         let p = partner(None, Some("acct-b"));
         assert_eq!(p.account(), "acct-b");
         assert_eq!(partner(None, None).account(), "cert-b");
-        let mut c =
-            accord_node::config::Config::parse(crate::config::tests::MINIMAL, "<test>").unwrap();
+        let mut c = crate::config::Config::parse(crate::config::tests::MINIMAL, "<test>").unwrap();
         c.partners.push(p.config().clone());
         assert_eq!(
             Partner::by_account(&c, "acct-b").map(|p| p.name().to_owned()),

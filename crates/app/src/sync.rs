@@ -8,11 +8,12 @@
 //! imported into the store (cursors the store already has win) and renamed
 //! `sync-state.json.imported`, so upgrading users keep their cursors.
 
+use crate::config::Config;
+use crate::ledger::{self, LedgerKeys, WitnessReport};
 use crate::partner::Partner;
-use accord_node::client::{Auth, TaxiiClient};
-use accord_node::config::Config;
-use accord_node::ledger_api::{self, LedgerClient, LedgerKeys, WitnessReport};
-use accord_node::sync::{SyncOptions, SyncReport, sync_collection};
+use crate::pull::{SyncOptions, SyncReport, sync_collection};
+use accord_client::LedgerClient;
+use accord_client::{Auth, TaxiiClient};
 use accord_store::{SqliteStore, StoreError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub enum SyncFailure {
         /// The collection URL.
         url: String,
         /// The client's reason.
-        source: Box<accord_node::client::ClientError>,
+        source: Box<accord_client::ClientError>,
     },
     /// The store could not be opened, or the cursor read or saved.
     #[error("{what} in {data}: {source}")]
@@ -61,7 +62,7 @@ pub enum SyncFailure {
     Pull {
         /// Why it stopped, with what the pull did before
         /// (`SyncError::report`).
-        source: Box<accord_node::sync::SyncError>,
+        source: Box<crate::pull::SyncError>,
     },
     /// Witnessing the partner's log failed.
     #[error("witnessing {partner}'s log: {source}")]
@@ -69,7 +70,7 @@ pub enum SyncFailure {
         /// The partner.
         partner: String,
         /// The reason.
-        source: Box<accord_node::ledger_api::LedgerError>,
+        source: Box<crate::ledger::LedgerError>,
     },
 }
 
@@ -235,9 +236,9 @@ pub fn sync(
             };
             let keys = LedgerKeys::for_config(config).map_err(werr)?;
             let lc = LedgerClient::new(p.url(), req.auth.clone())
-                .map_err(|e| werr(ledger_api::LedgerError::Remote(e)))?;
+                .map_err(|e| werr(ledger::LedgerError::Remote(e)))?;
             Some(
-                rt.block_on(ledger_api::witness_partner(&store, &keys, p.config(), &lc))
+                rt.block_on(ledger::witness_partner(&store, &keys, p.config(), &lc))
                     .map_err(werr)?,
             )
         }

@@ -7,7 +7,7 @@
 //! successful check is remembered as a keyed SHA-256 of the credentials, so
 //! later requests with the same credentials cost one hash.
 
-use crate::config::AccountConfig;
+use accord_app::config::AccountConfig;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use sha2::{Digest, Sha256};

@@ -1,40 +1,31 @@
-//! The Accord node: a TAXII 2.1 server over the store, and a TAXII 2.1
-//! client to sync with partners.
+//! The Accord node's HTTP face: the TAXII 2.1 server and the ledger's
+//! routes over the store. The workflows it serves (configuration, the
+//! exchange seam, ledger keys and checkpoints) live in `accord-app`; this
+//! crate only speaks HTTP.
 //!
-//! - [`config`]: the node's one configuration file.
 //! - [`server`]: the router (route groups and their layers); [`serve`] runs it.
 //! - [`state`]: [`state::AppState`], what every handler shares.
 //! - `routes`: the TAXII 2.1 endpoints, by resource.
-//! - [`ledger`]: the node's transparency log (keys, checkpoints, the
-//!   `/ledger/` routes, witnessing and auditing partners).
+//! - [`ledger_routes`]: the `/ledger/` routes (checkpoint, tiles, proofs,
+//!   cosignatures).
 //! - [`auth`]: accounts, HTTP Basic (argon2) and bearer tokens, rights per
 //!   collection; [`extract::Authenticated`], the caller as an extractor.
 //! - [`query`]: TAXII filters and the opaque paging cursor.
-//!
 //! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
-//! - [`sync`] pulls a partner's collection into the store, with the TAXII
-//!   client of [`accord_client`].
 //!
 //! What it deliberately does not do (yet): push to partners on a schedule,
-//! the outbound policy, the dashboard.
+//! the dashboard.
 
 pub mod auth;
-pub mod config;
 pub mod error;
 pub mod extract;
-pub mod ledger;
+pub mod ledger_routes;
 pub mod listener;
 pub mod query;
 pub(crate) mod routes;
 pub mod server;
 pub mod state;
-pub mod sync;
 pub mod taxii;
-
-// transitional re-export (issue 15)
-pub use accord_client as client;
-// transitional re-export (issue 15)
-pub mod ledger_api;
 
 use std::future::Future;
 
@@ -67,7 +58,7 @@ pub enum NodeError {
 /// [`NodeError`] when the demo credentials would be exposed, the store
 /// cannot be opened, or the socket fails.
 pub async fn serve(
-    config: config::Config,
+    config: accord_app::config::Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
@@ -101,7 +92,7 @@ pub async fn serve(
     };
     let store = accord_store::SqliteStore::open(&config.data_dir)?;
     // The ledger's keys: created on first start if `accord init` did not.
-    if let Err(e) = ledger::LedgerKeys::for_config(&config) {
+    if let Err(e) = accord_app::ledger::LedgerKeys::for_config(&config) {
         tracing::error!("{e}");
     }
     let state = server::AppState::new(config, store);

@@ -6,9 +6,9 @@
 //!   TAXII 2.1 JSON) and the TAXII body limit (`max_content_length`,
 //!   checked by the POST handler itself so that a 413 is a TAXII error
 //!   message). Unknown paths get its 404.
-//! - The ledger group ([`crate::ledger::routes`]), mounted at `/ledger`:
+//! - The ledger group ([`accord_app::ledger::routes`]), mounted at `/ledger`:
 //!   C2SP formats and JSON, so no TAXII negotiation, and a small body limit
-//!   ([`crate::ledger::routes::COSIGNATURE_BODY_LIMIT`]) for the one POST.
+//!   ([`crate::ledger_routes::COSIGNATURE_BODY_LIMIT`]) for the one POST.
 //! - A future UI group: see [`router`].
 //!
 //! Shared by all: a bound on concurrent requests, a request timeout, and
@@ -24,7 +24,7 @@
 //! concurrent GETs are gathered by one thread into one ledger append.
 
 use crate::error::ApiError;
-use crate::ledger::routes::COSIGNATURE_BODY_LIMIT;
+use crate::ledger_routes::COSIGNATURE_BODY_LIMIT;
 use crate::taxii::TAXII_MEDIA_TYPE;
 use axum::Router;
 use axum::body::Body;
@@ -52,7 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(negotiate));
     // Ledger: C2SP formats (text, tiles) and JSON, no negotiation; its one
     // POST takes a cosigned note of a few hundred bytes.
-    let ledger = crate::ledger::routes::routes()
+    let ledger = crate::ledger_routes::routes()
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(COSIGNATURE_BODY_LIMIT));
     // A future UI group goes here, as its own `Router<Arc<AppState>>` with

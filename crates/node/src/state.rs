@@ -5,10 +5,10 @@
 //! [`crate::ledger`]) use it; it uses neither.
 
 use crate::auth::Accounts;
-use crate::config::{CollectionConfig, Config};
 use crate::error::ApiError;
-use crate::ledger::checkpoints::LedgerState;
 use crate::taxii::Status;
+use accord_app::config::{CollectionConfig, Config};
+use accord_app::ledger::checkpoints::LedgerState;
 use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
 use accord_store::{SqliteStore, StoreError, StoredObject, VersionFilter, Writer};
 use std::collections::{HashMap, VecDeque};
@@ -340,7 +340,10 @@ impl AppState {
     }
 
     /// The API root `root`, or 404.
-    pub(crate) fn api_root(&self, root: &str) -> Result<&crate::config::ApiRootConfig, ApiError> {
+    pub(crate) fn api_root(
+        &self,
+        root: &str,
+    ) -> Result<&accord_app::config::ApiRootConfig, ApiError> {
         self.config
             .api_roots
             .iter()

@@ -2,10 +2,10 @@
 //! 127.0.0.1: the partner's server on one store, the client and sync writing
 //! into another.
 
+use accord_app::config::Config;
+use accord_app::pull::{SyncOptions, sync_collection};
+use accord_client::{Auth, TaxiiClient};
 use accord_node::auth::hash_password;
-use accord_node::client::{Auth, TaxiiClient};
-use accord_node::config::Config;
-use accord_node::sync::{SyncOptions, sync_collection};
 use accord_store::{NewObject, Query, SqliteStore, Store, VersionFilter};
 
 const COLL: &str = "44444444-4444-4444-8444-444444444444";

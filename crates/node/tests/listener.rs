@@ -2,8 +2,8 @@
 //! here, a bound on connections, and idle or stalled clients cut off while
 //! the others are served.
 
+use accord_app::config::Config;
 use accord_node::auth::hash_password;
-use accord_node::config::Config;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;

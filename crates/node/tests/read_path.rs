@@ -2,8 +2,8 @@
 //! object read on the async workers, and their `out` records, gathered by
 //! one thread into shared ledger appends, are all durable and all there.
 
+use accord_app::config::Config;
 use accord_node::auth::hash_password;
-use accord_node::config::Config;
 use accord_node::server::{AppState, router};
 use accord_store::SqliteStore;
 use axum::Router;

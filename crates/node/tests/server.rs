@@ -1,8 +1,8 @@
 //! The TAXII server's behaviour through its router, without a socket:
 //! paging under concurrent writes, limits, rights, errors.
 
+use accord_app::config::Config;
 use accord_node::auth::{hash_password, token_digest};
-use accord_node::config::Config;
 use accord_node::server::{AppState, router};
 use accord_store::SqliteStore;
 use axum::Router;

@@ -2,13 +2,13 @@
 
 use super::taxii_json;
 use crate::auth::Caller;
-use crate::config::CollectionConfig;
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
 use crate::taxii::{
     ApiRoot, Collection, Collections, Discovery, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE,
 };
+use accord_app::config::CollectionConfig;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;

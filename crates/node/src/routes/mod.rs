@@ -10,11 +10,11 @@ pub(crate) mod objects;
 pub(crate) mod status;
 
 use crate::auth::Caller;
-use crate::config::CollectionConfig;
 use crate::error::ApiError;
 use crate::query::{Cursor, Params};
 use crate::state::{AppState, is_point_read};
 use crate::taxii::TAXII_MEDIA_TYPE;
+use accord_app::config::CollectionConfig;
 use accord_store::{Page, Store, VersionFilter};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -27,15 +27,14 @@ use std::path::PathBuf;
 
 pub mod checkpoints;
 pub mod keys;
-pub mod partner;
-pub(crate) mod routes;
+pub mod witness;
 
 pub use checkpoints::{
     LedgerState, accept_cosignatures, consistency_json, inclusion_json, latest_checkpoint,
     served_checkpoint,
 };
 pub use keys::{KEY_FILE, LedgerKeys, default_origin, key_path};
-pub use partner::{AuditFinding, AuditReport, WitnessReport, audit_partner, witness_partner};
+pub use witness::{AuditFinding, AuditReport, WitnessReport, audit_partner, witness_partner};
 
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -6,13 +6,13 @@
 //! body limit ([`COSIGNATURE_BODY_LIMIT`]) and no TAXII media-type
 //! negotiation.
 
-use super::LedgerError;
-use super::checkpoints::{
-    accept_cosignatures, consistency_json, inclusion_json, served_checkpoint,
-};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
+use accord_app::ledger::LedgerError;
+use accord_app::ledger::checkpoints::{
+    accept_cosignatures, consistency_json, inclusion_json, served_checkpoint,
+};
 use accord_ledger::Tile;
 use axum::Router;
 use axum::body::Bytes;
@@ -75,11 +75,8 @@ async fn checkpoint(
     let note = s
         .read_ledger(move |store| {
             let l = &st.ledger;
-            let keys = l.keys.as_ref().ok_or_else(no_keys)?;
-            let _g = l
-                .sign
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let keys = l.keys().ok_or_else(no_keys)?;
+            let _g = l.signing();
             served_checkpoint(store, keys).map_err(ledger_api_err)
         })
         .await?;
@@ -181,8 +178,8 @@ async fn cosignature(
     let names = s
         .read_ledger(move |store| {
             let l = &st.ledger;
-            let keys = l.keys.as_ref().ok_or_else(no_keys)?;
-            accept_cosignatures(store, keys, &body, &l.witnesses).map_err(ledger_api_err)
+            let keys = l.keys().ok_or_else(no_keys)?;
+            accept_cosignatures(store, keys, &body, l.witnesses()).map_err(ledger_api_err)
         })
         .await?;
     Ok(json(&serde_json::json!({ "accepted": names })))

@@ -8,8 +8,8 @@
 //! `max_page_size` silently, and `next` sessions expire 30 s after the
 //! first page (these tests read far faster).
 
-use accord_node::client::{Auth, ClientError, ClientOptions, Filter, TaxiiClient};
-use accord_node::sync::{SyncOptions, sync_collection};
+use accord_app::pull::{SyncOptions, sync_collection};
+use accord_client::{Auth, ClientError, ClientOptions, Filter, TaxiiClient};
 use accord_store::{SqliteStore, Store};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -250,11 +250,7 @@ fn id_of(raw: &serde_json::value::RawValue) -> String {
 }
 
 /// Posts `objs` in envelopes of 100; returns each envelope's status.
-async fn post_all(
-    client: &TaxiiClient,
-    url: &str,
-    objs: &[Value],
-) -> Vec<accord_node::client::Status> {
+async fn post_all(client: &TaxiiClient, url: &str, objs: &[Value]) -> Vec<accord_client::Status> {
     let mut out = Vec::new();
     for env in objs.chunks(100) {
         let st = client.add_objects(url, env).await.unwrap();
@@ -421,7 +417,7 @@ async fn client_speaks_taxii_2_1_with_medallion() {
         .as_str()
         .unwrap()
         .to_owned();
-    let versions_of = |page: accord_node::client::ObjectsPage| -> Vec<String> {
+    let versions_of = |page: accord_client::ObjectsPage| -> Vec<String> {
         page.objects
             .iter()
             .map(|o| {

@@ -135,17 +135,34 @@ pub fn accept_cosignatures(
 /// not be read: the endpoints then answer 503) and the partners' witness
 /// keys.
 pub struct LedgerState {
-    pub(crate) keys: Option<LedgerKeys>,
-    pub(crate) witnesses: Vec<WitnessVerifier>,
+    keys: Option<LedgerKeys>,
+    witnesses: Vec<WitnessVerifier>,
     /// Partner accounts: account name → partner name.
     partner_of: HashMap<String, String>,
     /// Serializes signing, so one size is signed once.
-    pub(crate) sign: std::sync::Mutex<()>,
+    sign: std::sync::Mutex<()>,
 }
 
 impl LedgerState {
+    /// The node's keys; `None` when the key file could not be read.
+    pub fn keys(&self) -> Option<&LedgerKeys> {
+        self.keys.as_ref()
+    }
+
+    /// The partners' witness keys, whose cosignatures this node accepts.
+    pub fn witnesses(&self) -> &[WitnessVerifier] {
+        &self.witnesses
+    }
+
+    /// Holds the signing lock: one checkpoint size is signed once.
+    pub fn signing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.sign
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Loads the node's keys (created by `accord init`, `accord demo` or
-    /// [`crate::serve`]; without them the checkpoint endpoints answer 503)
+    /// `accord serve`; without them the checkpoint endpoints answer 503)
     /// and reads the partners' witness keys.
     pub fn new(config: &Config) -> LedgerState {
         let path = key_path(config);
