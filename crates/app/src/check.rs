@@ -1,7 +1,7 @@
 //! Parse and validate the objects of a file, in parallel, in file order.
 
 use crate::input::{Anchor, Format, Item, Source, scan};
-use accord_stix::{Doc, Issue, is_valid, validate_doc};
+use accord_stix::{Doc, Issue};
 use accord_store::ObjectMeta;
 
 /// One object after parsing and validation.
@@ -57,12 +57,7 @@ fn check_doc<'a>(
     text: &'a str,
     obj: &Doc<'_>,
 ) -> Checked<'a> {
-    let issues = validate_doc(obj);
-    let meta = if is_valid(&issues) {
-        ObjectMeta::from_doc(obj)
-    } else {
-        None
-    };
+    let (meta, issues) = crate::exchange::inspect(obj);
     Checked {
         anchor,
         offset,

@@ -1,6 +1,6 @@
 //! `accord-app`: the workflows of an Accord node, as plain functions and
-//! types with typed errors, shared by the `accord` command line and (later)
-//! the server. Presentation (argument parsing, progress bars, printing
+//! types with typed errors, shared by the `accord` command line and the
+//! server (`accord-node`, which only adds HTTP). Presentation (argument parsing, progress bars, printing
 //! positions) stays with the callers.
 //!
 //! - [`input`] and [`check`]: reading STIX files and validating them in
@@ -10,13 +10,21 @@
 //!   path, used by [`matching`] and [`blocklist`].
 //! - [`matching`] and [`sighting`]: logs against indicators, hits, sightings.
 //! - [`blocklist`]: live indicators as files for Suricata, Zeek, DNS RPZ, CSV.
-//! - [`config`]: reading `accord.toml`; [`partner`]: partners and their
-//!   credentials; [`sync`]: pulling a partner's collection, cursor in the store.
+//! - [`exchange`]: the one seam every object crosses: `admit` on the way
+//!   in (ingest, TAXII POST, sync), `release` on the way out (TAXII reads),
+//!   under a [`exchange::Policy`].
+//! - [`config`]: reading `accord.toml`; [`partner`]: partners, the account ↔
+//!   partner mapping and their credentials; [`pull`]: reading a partner's
+//!   TAXII collection into the store; [`sync`]: the sync workflow, cursor in
+//!   the store, witnessing the partner's log.
+//! - [`ledger`]: the node's log keys, checkpoints and cosignatures,
+//!   witnessing and auditing partners' logs.
 //! - [`generate`]: deterministic generated indicators (benchmarks, demo).
 
 pub mod blocklist;
 pub mod check;
 pub mod config;
+pub mod exchange;
 pub mod export;
 pub mod generate;
 pub mod indicators;

@@ -21,8 +21,8 @@
 //!
 //! A partner logs in here as its `account`, or its `name` when absent; the
 //! `partner` label of the exchange records with that account is the
-//! partner's name (the mapping `ledger::LedgerState::partner_label`
-//! applies on the server). This node logs in at the partner as `user`.
+//! partner's name ([`Partners::counterparty`], the one mapping, used by the
+//! server for every exchange). This node logs in at the partner as `user`.
 
 use crate::config::{Config, PartnerConfig};
 use accord_client::Auth;
@@ -94,9 +94,7 @@ impl Partner {
 
     /// The partner whose account here is `account`.
     pub fn by_account(config: &Config, account: &str) -> Option<Partner> {
-        Partner::all(config)
-            .into_iter()
-            .find(|p| p.account() == account)
+        Partners::new(config).by_account(account).cloned()
     }
 
     /// Its name.
@@ -122,6 +120,46 @@ impl Partner {
     /// The configuration entry (what the ledger functions take).
     pub fn config(&self) -> &PartnerConfig {
         &self.config
+    }
+}
+
+/// Every configured partner, built once from the configuration, with the
+/// account ↔ partner mapping the server applies to each request.
+#[derive(Debug, Clone, Default)]
+pub struct Partners {
+    list: Vec<Partner>,
+    by_account: std::collections::HashMap<String, usize>,
+}
+
+impl Partners {
+    /// The partners of `config`.
+    pub fn new(config: &Config) -> Partners {
+        let list = Partner::all(config);
+        let by_account = list
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.account().to_owned(), i))
+            .collect();
+        Partners { list, by_account }
+    }
+
+    /// Every partner, in the configuration's order.
+    pub fn iter(&self) -> impl Iterator<Item = &Partner> {
+        self.list.iter()
+    }
+
+    /// The partner that logs in here as `account`.
+    pub fn by_account(&self, account: &str) -> Option<&Partner> {
+        self.by_account.get(account).map(|&i| &self.list[i])
+    }
+
+    /// Who `account` is in an exchange: the partner it belongs to, else
+    /// the account itself.
+    pub fn counterparty<'a>(&'a self, account: &'a str) -> crate::exchange::Counterparty<'a> {
+        match self.by_account(account) {
+            Some(p) => crate::exchange::Counterparty::Partner(p.name()),
+            None => crate::exchange::Counterparty::Account(account),
+        }
     }
 }
 

@@ -22,14 +22,14 @@
 //! local objects the partner deleted (TAXII has no tombstones), or keep the
 //! cursor anywhere: the caller stores `next_added_after`.
 
+use crate::exchange::{Admission, Counterparty, Exchange, Refusal};
 use accord_client::{ClientError, Filter, TaxiiClient};
-use accord_stix::CommonProps;
-use accord_stix::{Doc, Timestamp, is_valid, validate_doc};
+use accord_stix::Timestamp;
 use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
 use serde_json::value::RawValue;
 
 /// How a sync reads the remote collection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Read only objects added after this (TAXII `added_after`): the
     /// `next_added_after` of the previous sync, or `None` for everything.
@@ -39,6 +39,11 @@ pub struct SyncOptions {
     /// More filters for the remote query (`added_after` is taken from
     /// `since`).
     pub filter: Filter,
+    /// The seam every object read passes through ([`Exchange::admit`]).
+    pub exchange: Exchange,
+    /// The configured partner the collection belongs to, when known (the
+    /// counterparty the seam is told about; else the origin).
+    pub partner: Option<String>,
 }
 
 impl Default for SyncOptions {
@@ -50,6 +55,8 @@ impl Default for SyncOptions {
             since: None,
             page_limit: 500,
             filter: Filter::new().versions(["all"]),
+            exchange: Exchange::default(),
+            partner: None,
         }
     }
 }
@@ -301,11 +308,12 @@ pub async fn sync_collection(
         let origin = origin.to_owned();
         let n = report.pages;
         let objects = page.objects;
+        let opts = opts.clone();
         in_flight = Some(InFlight {
             page: n,
             safe_cursor,
             task: tokio::task::spawn_blocking(move || {
-                store_page(&writer, n, &objects, &collection, &origin)
+                store_page(&writer, &opts, n, &objects, &collection, &origin)
             }),
         });
     }
@@ -364,6 +372,7 @@ async fn settle(
 /// Parses, validates and stores one page (on a blocking thread).
 fn store_page(
     writer: &Writer,
+    opts: &SyncOptions,
     page: usize,
     objects: &[Box<RawValue>],
     collection: &str,
@@ -376,8 +385,12 @@ fn store_page(
         rejected: Vec::new(),
     };
     let mut metas = Vec::with_capacity(objects.len());
+    let from = match &opts.partner {
+        Some(p) => Counterparty::Partner(p),
+        None => Counterparty::Account(origin),
+    };
     for (index, raw) in objects.iter().enumerate() {
-        match check(raw.get()) {
+        match check(&opts.exchange, from, raw.get()) {
             Ok(meta) => metas.push((raw.get(), meta)),
             Err((id, reason)) => out.rejected.push(Rejected {
                 id,
@@ -408,23 +421,28 @@ fn store_page(
     Ok(out)
 }
 
-/// Parses and validates one object: its indexed fields, or its id and the
-/// validator's errors.
-fn check(raw: &str) -> Result<ObjectMeta, (Option<String>, String)> {
-    let obj = Doc::parse(raw).map_err(|e| (None, e.to_string()))?;
-    let issues = validate_doc(&obj);
-    let id = obj.id().map(str::to_owned);
-    if !is_valid(&issues) {
-        let reason = issues
-            .iter()
-            .filter(|i| i.is_error())
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err((id, reason));
+/// Admits one object through the seam: its indexed fields, or its id and
+/// why it was refused (the validator's errors, one per line).
+fn check(
+    exchange: &Exchange,
+    from: Counterparty<'_>,
+    raw: &str,
+) -> Result<ObjectMeta, (Option<String>, String)> {
+    match exchange.admit(from, raw) {
+        Admission::Admitted { meta, .. } => Ok(meta),
+        Admission::Rejected(r) => {
+            let reason = match r.refusal {
+                Refusal::Invalid(issues) => issues
+                    .iter()
+                    .filter(|i| i.is_error())
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                other => other.to_string(),
+            };
+            Err((r.id, reason))
+        }
     }
-    // A valid object has a string id and type.
-    ObjectMeta::from_doc(&obj).ok_or((id, "the object has no string `id` or `type`".to_owned()))
 }
 
 #[cfg(test)]
@@ -457,6 +475,8 @@ mod tests {
     #[test]
     fn invalid_objects_are_rejected_with_the_validators_reason() {
         let (id, reason) = check(
+            &Exchange::default(),
+            Counterparty::Account("t"),
             r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z"}"#,
         )
         .err()
@@ -466,14 +486,16 @@ mod tests {
             Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
         );
         assert!(reason.contains("pattern"), "{reason}");
-        let (id, reason) = check("[1]").err().unwrap();
+        let (id, reason) = check(&Exchange::default(), Counterparty::Account("t"), "[1]")
+            .err()
+            .unwrap();
         assert_eq!(id, None);
         assert!(reason.contains("expected a JSON object"), "{reason}");
     }
 
     #[test]
     fn sco_without_spec_version_is_stored_as_2_1() {
-        let m = check(r#"{"type":"ipv4-addr","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}"#)
+        let m = check(&Exchange::default(), Counterparty::Account("t"), r#"{"type":"ipv4-addr","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}"#)
             .ok()
             .unwrap();
         assert_eq!(m.spec_version, "2.1");

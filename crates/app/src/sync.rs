@@ -201,6 +201,7 @@ pub fn sync(
     let opts = SyncOptions {
         since,
         page_limit: req.page.max(1),
+        partner: partner.map(|p| p.name().to_owned()),
         ..SyncOptions::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -8,8 +8,10 @@ use crate::auth::Accounts;
 use crate::error::ApiError;
 use crate::taxii::Status;
 use accord_app::config::{CollectionConfig, Config};
+use accord_app::exchange::{Counterparty, Exchange, Release};
 use accord_app::ledger::checkpoints::LedgerState;
-use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
+use accord_app::partner::Partners;
+use accord_ledger::ExchangeRecord;
 use accord_store::{SqliteStore, StoreError, StoredObject, VersionFilter, Writer};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -26,6 +28,10 @@ pub struct AppState {
     sent_log: SentLog,
     pub(crate) statuses: Mutex<StatusLog>,
     pub(crate) ledger: LedgerState,
+    /// The configured partners: who each account is in an exchange.
+    pub(crate) partners: Partners,
+    /// The exchange seam: what may enter and what may leave.
+    pub(crate) exchange: Exchange,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -192,35 +198,25 @@ impl Drop for SentLog {
     }
 }
 
-/// Logs objects about to be sent to `account` as `out` records (decision
-/// `sent`, the SHA-256 of the exact bytes sent) and returns once they are
-/// durable: nothing is sent before its records are. They are appended
-/// through [`SentLog`].
-pub(crate) async fn log_sent(
+/// Passes the objects about to be sent to `account` through the exchange
+/// seam, appends one `out` record per object saying what the seam decided
+/// (sent, redacted, withheld; the SHA-256 of the bytes that leave) and
+/// returns the decisions once the records are durable: nothing is sent
+/// before its record is. The records are appended through [`SentLog`].
+pub(crate) async fn release(
     s: &AppState,
     account: &str,
     collection_id: &str,
     objects: &[StoredObject],
-) -> Result<(), ApiError> {
+) -> Result<Vec<Release>, ApiError> {
     if objects.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let time = now_rfc3339();
-    let account = s.ledger.partner_label(account);
-    let records: Vec<ExchangeRecord> = objects
-        .iter()
-        .map(|o| ExchangeRecord {
-            direction: Direction::Out,
-            partner: Some(account.clone()),
-            collection: collection_id.to_owned(),
-            object_id: o.id.clone(),
-            modified: o.modified.clone(),
-            sha256: Hash(<sha2::Sha256 as sha2::Digest>::digest(o.raw.as_bytes()).into()).to_hex(),
-            decision: Decision::Sent,
-            time: time.clone(),
-        })
-        .collect();
-    s.sent_log.log(records).await
+    let to = s.counterparty(account);
+    let released = s.exchange.release(to, objects);
+    let records = Exchange::out_records(to, collection_id, objects, &released, &now_rfc3339());
+    s.sent_log.log(records).await?;
+    Ok(released)
 }
 
 /// Whether `q` reads at most a few rows by the id index, so it can run on
@@ -241,12 +237,21 @@ pub(crate) fn is_point_read(q: &accord_store::Query, limit: usize) -> bool {
 }
 
 impl AppState {
-    /// State over an open store.
+    /// State over an open store, with the default exchange policy
+    /// ([`accord_app::exchange::SendAll`]).
     pub fn new(config: Config, store: SqliteStore) -> Arc<AppState> {
+        AppState::with_exchange(config, store, Exchange::default())
+    }
+
+    /// State over an open store, applying `exchange` to every object
+    /// received and sent.
+    pub fn with_exchange(config: Config, store: SqliteStore, exchange: Exchange) -> Arc<AppState> {
         let writer = store.writer().clone();
         Arc::new(AppState {
             accounts: Accounts::new(&config.accounts),
             ledger: LedgerState::new(&config),
+            partners: Partners::new(&config),
+            exchange,
             config,
             pool: StorePool {
                 free: Mutex::new(vec![store]),
@@ -258,6 +263,11 @@ impl AppState {
             writer,
             statuses: Mutex::new(StatusLog::default()),
         })
+    }
+
+    /// Who `account` is in an exchange: its partner, else the account.
+    pub(crate) fn counterparty<'a>(&'a self, account: &'a str) -> Counterparty<'a> {
+        self.partners.counterparty(account)
     }
 
     /// Runs a short read (a few rows by index) with a pooled read

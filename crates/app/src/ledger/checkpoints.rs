@@ -9,7 +9,7 @@ pub use accord_client::{ConsistencyJson, InclusionJson};
 use accord_ledger::{Checkpoint, Hash, SignedCheckpoint, WitnessVerifier};
 use accord_store::{SqliteStore, StoreError};
 use base64::Engine as _;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -137,8 +137,6 @@ pub fn accept_cosignatures(
 pub struct LedgerState {
     keys: Option<LedgerKeys>,
     witnesses: Vec<WitnessVerifier>,
-    /// Partner accounts: account name → partner name.
-    partner_of: HashMap<String, String>,
     /// Serializes signing, so one size is signed once.
     sign: std::sync::Mutex<()>,
 }
@@ -191,33 +189,11 @@ impl LedgerState {
                 }
             })
             .collect();
-        let partner_of = config
-            .partners
-            .iter()
-            .map(|p| {
-                (
-                    p.account.clone().unwrap_or_else(|| p.name.clone()),
-                    p.name.clone(),
-                )
-            })
-            .collect();
         LedgerState {
             keys,
             witnesses,
-            partner_of,
             sign: std::sync::Mutex::new(()),
         }
-    }
-}
-
-impl LedgerState {
-    /// The `partner` of records of exchanges with `account`: the partner's
-    /// name when the account is a configured partner's, else the account.
-    pub fn partner_label(&self, account: &str) -> String {
-        self.partner_of
-            .get(account)
-            .cloned()
-            .unwrap_or_else(|| account.to_owned())
     }
 }
 

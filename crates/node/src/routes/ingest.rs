@@ -6,8 +6,7 @@ use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::{AppState, MAX_STATUSES};
 use crate::taxii::{Status, StatusDetails, TAXII_MEDIA_TYPE};
-use accord_stix::CommonProps;
-use accord_stix::{Doc, is_valid, validate_doc};
+use accord_app::exchange::{Admission, Counterparty, Exchange, Refusal};
 use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -85,11 +84,29 @@ pub(crate) async fn add_objects(
     let store_name = c.store_name().to_owned();
     let origin = format!("taxii:{}", caller.name);
     // Logged as received from the posting account.
-    let writer = s
-        .writer
-        .received_from(&s.ledger.partner_label(&caller.name));
+    let from = s.counterparty(&caller.name);
+    let writer = s.writer.received_from(from.label().unwrap_or(&caller.name));
+    // The counterparty, owned, for the blocking task.
+    let (is_partner, who) = (
+        matches!(from, Counterparty::Partner(_)),
+        from.label().unwrap_or(&caller.name).to_owned(),
+    );
+    let exchange = s.exchange.clone();
     let st = tokio::task::spawn_blocking(move || {
-        ingest_envelope(&bytes, &store_name, &origin, &writer, request_timestamp)
+        let from = if is_partner {
+            Counterparty::Partner(&who)
+        } else {
+            Counterparty::Account(&who)
+        };
+        let seam = (&exchange, from);
+        ingest_envelope(
+            &bytes,
+            &store_name,
+            &origin,
+            &writer,
+            request_timestamp,
+            seam,
+        )
     })
     .await
     .map_err(|e| ApiError::internal("storing objects", &e))??;
@@ -105,29 +122,29 @@ pub(crate) async fn add_objects(
     Ok(taxii_json(StatusCode::ACCEPTED, &st))
 }
 
-/// Parses and validates object `i` of an envelope: its indexed fields, or
-/// the failure to report with the validator's reasons.
-fn check_object(i: usize, raw: &str) -> Result<(ObjectMeta, &str), StatusDetails> {
-    let obj = Doc::parse(raw).map_err(|e| StatusDetails {
-        id: String::new(),
-        version: String::new(),
-        message: Some(format!("object {i} of the envelope: {e}")),
-    })?;
-    let issues = validate_doc(&obj);
-    // A valid object has a string id and type, so it has indexed fields.
-    if let (true, Some(meta)) = (is_valid(&issues), ObjectMeta::from_doc(&obj)) {
-        return Ok((meta, raw));
+/// Admits object `i` of an envelope through the exchange seam: its indexed
+/// fields, or the failure to report with the validator's (or the
+/// policy's) reasons.
+fn check_object<'r>(
+    exchange: &Exchange,
+    from: Counterparty<'_>,
+    i: usize,
+    raw: &'r str,
+) -> Result<(ObjectMeta, &'r str), StatusDetails> {
+    match exchange.admit(from, raw) {
+        Admission::Admitted { meta, .. } => Ok((meta, raw)),
+        Admission::Rejected(r) => {
+            let message = match (&r.refusal, &r.id) {
+                (Refusal::Unparsable(e), None) => format!("object {i} of the envelope: {e}"),
+                (refusal, _) => refusal.to_string(),
+            };
+            Err(StatusDetails {
+                id: r.id.unwrap_or_default(),
+                version: r.version,
+                message: Some(message),
+            })
+        }
     }
-    let reasons: Vec<String> = issues
-        .iter()
-        .filter(|i| i.is_error())
-        .map(|i| format!("{} {}: {}", i.rule, i.path, i.message))
-        .collect();
-    Err(StatusDetails {
-        id: obj.id().unwrap_or("").to_owned(),
-        version: obj.version_key().to_owned(),
-        message: Some(reasons.join("; ")),
-    })
 }
 
 fn now_secs() -> i64 {
@@ -152,6 +169,7 @@ fn ingest_envelope(
     origin: &str,
     writer: &Writer,
     request_timestamp: String,
+    (exchange, from): (&Exchange, Counterparty<'_>),
 ) -> Result<Status, ApiError> {
     let env: EnvelopeIn<'_> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
@@ -169,7 +187,7 @@ fn ingest_envelope(
         let results: Vec<Result<(ObjectMeta, &str), StatusDetails>> = piece
             .par_iter()
             .enumerate()
-            .map(|(i, raw)| check_object(p * PIECE + i, raw.get()))
+            .map(|(i, raw)| check_object(exchange, from, p * PIECE + i, raw.get()))
             .collect();
         let mut checked: Vec<(ObjectMeta, &str)> = Vec::with_capacity(results.len());
         for r in results {

@@ -15,6 +15,7 @@ use crate::query::{Cursor, Params};
 use crate::state::{AppState, is_point_read};
 use crate::taxii::TAXII_MEDIA_TYPE;
 use accord_app::config::CollectionConfig;
+use accord_app::exchange::{Release, sent_bytes};
 use accord_store::{Page, Store, VersionFilter};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -154,7 +155,7 @@ fn next_of(cursor: &Cursor, page: &Page) -> Option<String> {
 }
 
 /// An envelope (§3.7) written from the stored bytes of each object.
-fn envelope(page: &Page, next: Option<&str>) -> Vec<u8> {
+fn envelope(page: &Page, released: &[Release], next: Option<&str>) -> Vec<u8> {
     let size: usize = page.objects.iter().map(|o| o.raw.len() + 2).sum();
     let mut out = Vec::with_capacity(size + 128);
     out.extend_from_slice(b"{\"more\":");
@@ -163,13 +164,14 @@ fn envelope(page: &Page, next: Option<&str>) -> Vec<u8> {
         out.extend_from_slice(b",\"next\":");
         out.extend_from_slice(serde_json::to_string(n).unwrap_or_default().as_bytes());
     }
-    if !page.objects.is_empty() {
+    let mut sent = sent_bytes(&page.objects, released).peekable();
+    if sent.peek().is_some() {
         out.extend_from_slice(b",\"objects\":[");
-        for (i, o) in page.objects.iter().enumerate() {
+        for (i, raw) in sent.enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(o.raw.as_bytes());
+            out.extend_from_slice(raw.as_bytes());
         }
         out.push(b']');
     }
@@ -223,8 +225,12 @@ pub(crate) async fn read_page(
 }
 
 /// An envelope response with its date headers.
-pub(crate) fn envelope_response(r: &PageRead) -> Response {
-    let mut res = (StatusCode::OK, envelope(&r.page, r.next.as_deref())).into_response();
+pub(crate) fn envelope_response(r: &PageRead, released: &[Release]) -> Response {
+    let mut res = (
+        StatusCode::OK,
+        envelope(&r.page, released, r.next.as_deref()),
+    )
+        .into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(TAXII_MEDIA_TYPE),

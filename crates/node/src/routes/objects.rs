@@ -4,8 +4,9 @@
 use super::{date_headers, envelope_response, params, read_page, taxii_json, version_of};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
-use crate::state::{AppState, log_sent};
+use crate::state::{AppState, release};
 use crate::taxii::{Manifest, ManifestRecord, STIX_MEDIA_TYPE, Versions};
+use accord_app::exchange::Release;
 use accord_store::Store;
 use accord_store::VersionFilter;
 use axum::extract::{Path, Query, State};
@@ -28,8 +29,8 @@ pub(crate) async fn get_objects(
         VersionFilter::Last,
     )
     .await?;
-    log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
-    Ok(envelope_response(&r))
+    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
+    Ok(envelope_response(&r, &released))
 }
 
 pub(crate) async fn get_object(
@@ -62,8 +63,36 @@ pub(crate) async fn get_object(
             )));
         }
     }
-    log_sent(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
-    Ok(envelope_response(&r))
+    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
+    if !r.page.objects.is_empty() && !r.page.more && released.iter().all(withheld) {
+        // Every version the caller could see is withheld from it: to the
+        // caller the object does not exist.
+        return Err(ApiError::not_found(format!(
+            "no object `{object}` in collection `{}`",
+            r.collection_id
+        )));
+    }
+    Ok(envelope_response(&r, &released))
+}
+
+/// Whether the seam withholds the object.
+fn withheld(r: &Release) -> bool {
+    matches!(r, Release::Withhold { .. })
+}
+
+/// The objects of a page the seam lets `caller` see (manifest and
+/// versions list objects without sending them, so no `out` record).
+fn visible<'p>(
+    s: &AppState,
+    caller: &str,
+    objects: &'p [accord_store::StoredObject],
+) -> impl Iterator<Item = &'p accord_store::StoredObject> {
+    let released = s.exchange.release(s.counterparty(caller), objects);
+    objects
+        .iter()
+        .zip(released)
+        .filter(|(_, r)| !withheld(r))
+        .map(|(o, _)| o)
 }
 
 pub(crate) async fn manifest(
@@ -84,10 +113,7 @@ pub(crate) async fn manifest(
     let body = Manifest {
         more: r.page.more,
         next: r.next.clone(),
-        objects: r
-            .page
-            .objects
-            .iter()
+        objects: visible(&s, &r.caller, &r.page.objects)
             .map(|o| ManifestRecord {
                 id: o.id.clone(),
                 date_added: o.date_added.clone(),
@@ -116,13 +142,15 @@ pub(crate) async fn versions(
         VersionFilter::All,
     )
     .await?;
-    if r.page.objects.is_empty() && r.params.next.is_none() {
+    let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects)
+        .map(version_of)
+        .collect();
+    if list.is_empty() && r.params.next.is_none() && !r.page.more {
         return Err(ApiError::not_found(format!(
             "no object `{object}` in collection `{}`",
             r.collection_id
         )));
     }
-    let mut list: Vec<String> = r.page.objects.iter().map(version_of).collect();
     list.sort_by_key(|v| accord_stix::Timestamp::parse(v).ok());
     let mut res = taxii_json(
         StatusCode::OK,

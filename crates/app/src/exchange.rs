@@ -1,0 +1,287 @@
+//! The exchange seam: the one place where objects cross the node's edge.
+//!
+//! Every inbound path (file ingest, TAXII POST, partner sync; later MISP
+//! and the hotline) passes each object through [`Exchange::admit`]: parse,
+//! validate against STIX 2.1, extract the indexed fields, then ask the
+//! [`Policy`] whether this counterparty may give it. Every outbound path
+//! (TAXII objects, one object, manifest and versions; later push,
+//! sightings sent back, hotline messages) passes each object through
+//! [`Exchange::release`], which answers [`Release::Send`],
+//! [`Release::Redact`] (other bytes go out) or [`Release::Withhold`] (with
+//! a reason); [`Exchange::out_records`] turns those answers into the `out`
+//! records of the log, so the log says exactly what the seam decided.
+//!
+//! The default policy, [`SendAll`], admits every valid object and sends
+//! every object unchanged: the agreements of the federation work plug in
+//! here as another [`Policy`]. The seam is pure: no I/O, no clock (the
+//! caller passes the time of the exchange).
+
+use std::sync::Arc;
+
+use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
+use accord_stix::{CommonProps, Doc, Issue, is_valid, validate_doc};
+use accord_store::{ObjectMeta, StoredObject};
+use sha2::Digest;
+
+/// Who is on the other side of an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counterparty<'a> {
+    /// This node itself (a file ingested by its operator, demo data).
+    Local,
+    /// A configured partner, by name.
+    Partner(&'a str),
+    /// An account that is not a configured partner, by name.
+    Account(&'a str),
+}
+
+impl Counterparty<'_> {
+    /// The name the log's records give it (`None` for the node itself).
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            Counterparty::Local => None,
+            Counterparty::Partner(n) | Counterparty::Account(n) => Some(n),
+        }
+    }
+}
+
+/// What the policy says about one object about to leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Release {
+    /// Send the stored bytes unchanged.
+    Send,
+    /// Send these bytes instead; `fields` names what was removed or
+    /// rewritten (JSON paths or property names).
+    Redact {
+        /// The object as it leaves.
+        raw: String,
+        /// What was removed or rewritten.
+        fields: Vec<String>,
+    },
+    /// Do not send it.
+    Withhold {
+        /// Why: the agreement clause or rule.
+        reason: String,
+    },
+}
+
+/// The rules of the seam. Both methods see one object at a time and do no
+/// I/O; a policy that needs state (agreements, a residency map) holds it.
+pub trait Policy: Send + Sync {
+    /// Whether `from` may give this valid object. `Err` is the reason it
+    /// is refused, recorded and reported to the sender.
+    fn admit(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
+        let _ = (from, obj);
+        Ok(())
+    }
+
+    /// What of `obj` may leave for `to`.
+    fn release(&self, to: Counterparty<'_>, obj: &StoredObject) -> Release {
+        let _ = (to, obj);
+        Release::Send
+    }
+}
+
+/// Admits every valid object and sends every object unchanged: a node with
+/// no agreements configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SendAll;
+
+impl Policy for SendAll {}
+
+/// Why an object was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The text is not a JSON object.
+    Unparsable(String),
+    /// It breaks rules of STIX 2.1 (the validator's issues; errors among
+    /// them).
+    Invalid(Vec<Issue>),
+    /// It is valid, and the policy refuses it.
+    Policy(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unparsable(e) => write!(f, "{e}"),
+            Refusal::Invalid(issues) => {
+                let mut first = true;
+                for i in issues.iter().filter(|i| i.is_error()) {
+                    if !first {
+                        f.write_str("; ")?;
+                    }
+                    first = false;
+                    write!(f, "{} {}: {}", i.rule, i.path, i.message)?;
+                }
+                Ok(())
+            }
+            Refusal::Policy(r) => write!(f, "refused by the exchange policy: {r}"),
+        }
+    }
+}
+
+/// An object that was not admitted: what could be read of it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Its `id`, when it has a string one.
+    pub id: Option<String>,
+    /// Its version key (`modified`, else `created`, else empty).
+    pub version: String,
+    /// Why.
+    pub refusal: Refusal,
+}
+
+/// The outcome of admitting a parsed object: its indexed fields and every
+/// issue the validator found (warnings included), or why it was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Valid and allowed: store it.
+    Admitted {
+        /// The fields the store indexes.
+        meta: ObjectMeta,
+        /// The validator's warnings (no errors).
+        issues: Vec<Issue>,
+    },
+    /// Not stored.
+    Rejected(Rejected),
+}
+
+/// The exchange seam of a node: its policy, applied to every object in and
+/// out. Cheap to clone.
+#[derive(Clone)]
+pub struct Exchange {
+    policy: Arc<dyn Policy>,
+}
+
+impl Default for Exchange {
+    fn default() -> Exchange {
+        Exchange::new(Arc::new(SendAll))
+    }
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange").finish_non_exhaustive()
+    }
+}
+
+impl Exchange {
+    /// A seam applying `policy`.
+    pub fn new(policy: Arc<dyn Policy>) -> Exchange {
+        Exchange { policy }
+    }
+
+    /// Validates a parsed object and asks the policy whether `from` may
+    /// give it.
+    pub fn admit_doc(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Admission {
+        let (meta, issues) = inspect(obj);
+        let rejected = |refusal| {
+            Admission::Rejected(Rejected {
+                id: obj.id().map(str::to_owned),
+                version: obj.version_key().to_owned(),
+                refusal,
+            })
+        };
+        let Some(meta) = meta else {
+            return rejected(if is_valid(&issues) {
+                Refusal::Unparsable("the object has no string `id` or `type`".to_owned())
+            } else {
+                Refusal::Invalid(issues)
+            });
+        };
+        match self.policy.admit(from, obj) {
+            Ok(()) => Admission::Admitted { meta, issues },
+            Err(reason) => rejected(Refusal::Policy(reason)),
+        }
+    }
+
+    /// Parses `raw` as one object, then [`Exchange::admit_doc`].
+    pub fn admit(&self, from: Counterparty<'_>, raw: &str) -> Admission {
+        match Doc::parse(raw) {
+            Ok(obj) => self.admit_doc(from, &obj),
+            Err(e) => Admission::Rejected(Rejected {
+                id: None,
+                version: String::new(),
+                refusal: Refusal::Unparsable(e.to_string()),
+            }),
+        }
+    }
+
+    /// What of each object may leave for `to`, in order.
+    pub fn release(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
+        objects.iter().map(|o| self.policy.release(to, o)).collect()
+    }
+
+    /// The `out` records of `objects` released to `to` from `collection`
+    /// at `time` (RFC 3339): one per object, with the decision taken and
+    /// the SHA-256 of the bytes sent (of the stored bytes when withheld).
+    pub fn out_records(
+        to: Counterparty<'_>,
+        collection: &str,
+        objects: &[StoredObject],
+        released: &[Release],
+        time: &str,
+    ) -> Vec<ExchangeRecord> {
+        let partner = to.label().unwrap_or("local").to_owned();
+        objects
+            .iter()
+            .zip(released)
+            .map(|(o, r)| {
+                let (bytes, decision) = match r {
+                    Release::Send => (o.raw.as_bytes(), Decision::Sent),
+                    Release::Redact { raw, fields } => (
+                        raw.as_bytes(),
+                        Decision::Redacted {
+                            fields: fields.clone(),
+                        },
+                    ),
+                    Release::Withhold { reason } => (
+                        o.raw.as_bytes(),
+                        Decision::Withheld {
+                            reason: reason.clone(),
+                        },
+                    ),
+                };
+                ExchangeRecord {
+                    direction: Direction::Out,
+                    partner: Some(partner.clone()),
+                    collection: collection.to_owned(),
+                    object_id: o.id.clone(),
+                    modified: o.modified.clone(),
+                    sha256: Hash(sha2::Sha256::digest(bytes).into()).to_hex(),
+                    decision,
+                    time: time.to_owned(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The validation step of [`Exchange::admit_doc`], on its own: every issue
+/// the validator finds in `obj` and, when it is valid, the fields the store
+/// indexes. File checking (`accord validate`, the node operator's own
+/// `accord ingest`, whose counterparty is the node itself and so always
+/// admitted) runs exactly this.
+pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
+    let issues = validate_doc(obj);
+    // A valid object has a string id and type, so it has indexed fields.
+    let meta = if is_valid(&issues) {
+        ObjectMeta::from_doc(obj)
+    } else {
+        None
+    };
+    (meta, issues)
+}
+
+/// The bytes that leave for each released object, in order, skipping the
+/// withheld ones.
+pub fn sent_bytes<'a>(
+    objects: &'a [StoredObject],
+    released: &'a [Release],
+) -> impl Iterator<Item = &'a str> {
+    objects.iter().zip(released).filter_map(|(o, r)| match r {
+        Release::Send => Some(o.raw.as_str()),
+        Release::Redact { raw, .. } => Some(raw.as_str()),
+        Release::Withhold { .. } => None,
+    })
+}
