@@ -72,6 +72,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         format: args.format.into(),
         max_object_bytes: args.max_object_bytes,
         batch: args.batch,
+        // No agreements are configured yet: the node's own data is admitted.
+        exchange: accord_app::exchange::Exchange::default(),
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();

@@ -311,6 +311,8 @@ pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> 
         format: Format::Auto,
         max_object_bytes: 64 << 20,
         batch: 8192,
+        // No agreements are configured yet: the node's own data is admitted.
+        exchange: accord_app::exchange::Exchange::default(),
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();

@@ -46,6 +46,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let src = source.bytes();
         let mut rep = Reporter::new(&source.name, src, !args.no_warnings);
         check_file(
+            accord_app::check::Seam::validation(),
             &source,
             args.format.into(),
             args.max_object_bytes,

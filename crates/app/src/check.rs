@@ -1,7 +1,8 @@
 //! Parse and validate the objects of a file, in parallel, in file order.
 
+use crate::exchange::{Counterparty, Exchange};
 use crate::input::{Anchor, Format, Item, Source, scan};
-use accord_stix::{Doc, Issue};
+use accord_stix::{CommonProps, Doc, Issue, JsonPath, Rule};
 use accord_store::ObjectMeta;
 
 /// One object after parsing and validation.
@@ -50,14 +51,52 @@ impl Outcome<'_> {
     }
 }
 
-/// Validates one parsed object.
+/// Who the objects of a file come from, and the seam they cross: for
+/// `accord ingest`, the node itself ([`Counterparty::Local`]) under the
+/// node's policy; for `accord validate`, nothing is admitted anywhere and
+/// [`Seam::validation`] applies no policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Seam<'s> {
+    /// The node's exchange seam.
+    pub exchange: &'s Exchange,
+    /// Who gives the objects.
+    pub from: Counterparty<'s>,
+}
+
+/// The seam of a check that stores nothing: validation only.
+static VALIDATION: std::sync::LazyLock<Exchange> = std::sync::LazyLock::new(Exchange::default);
+
+impl Seam<'static> {
+    /// Validation only (the default policy admits every valid object).
+    pub fn validation() -> Seam<'static> {
+        Seam {
+            exchange: &VALIDATION,
+            from: Counterparty::Local,
+        }
+    }
+}
+
+/// Validates one parsed object, then asks the seam's policy.
 fn check_doc<'a>(
+    seam: Seam<'_>,
     anchor: Option<Anchor>,
     offset: usize,
     text: &'a str,
     obj: &Doc<'_>,
 ) -> Checked<'a> {
-    let (meta, issues) = crate::exchange::inspect(obj);
+    let (mut meta, mut issues) = crate::exchange::inspect(obj);
+    if meta.is_some()
+        && let Err(reason) = seam.exchange.admits(seam.from, obj)
+    {
+        meta = None;
+        let mut refusal = Issue::error(
+            Rule::Policy,
+            JsonPath::root(),
+            format!("refused by the exchange policy: {reason}"),
+        );
+        refusal.object_id = obj.id().map(str::to_owned);
+        issues.push(refusal);
+    }
     Checked {
         anchor,
         offset,
@@ -70,25 +109,30 @@ fn check_doc<'a>(
 /// The outcomes of one item: an object parsed and validated; a JSON line
 /// (`Item::Line`) parsed as one object, or, when that fails, read as a
 /// document, which finds the fault and its position; anything else as it is.
-fn check_item<'a>(item: Item<'a>, max_object_bytes: usize, out: &mut Vec<Outcome<'a>>) {
+fn check_item<'a>(
+    seam: Seam<'_>,
+    item: Item<'a>,
+    max_object_bytes: usize,
+    out: &mut Vec<Outcome<'a>>,
+) {
     match item {
         Item::Object {
             anchor,
             offset,
             text,
-        } => out.push(Outcome::Object(check_text(anchor, offset, text))),
+        } => out.push(Outcome::Object(check_text(seam, anchor, offset, text))),
         Item::Line {
             anchor,
             offset,
             text,
         } => match Doc::parse(text) {
-            Ok(obj) => out.push(Outcome::Object(check_doc(anchor, offset, text, &obj))),
+            Ok(obj) => out.push(Outcome::Object(check_doc(seam, anchor, offset, text, &obj))),
             Err(_) => crate::input::document(
                 anchor,
                 offset,
                 text.as_bytes(),
                 max_object_bytes,
-                &mut |i| check_item(i, max_object_bytes, out),
+                &mut |i| check_item(seam, i, max_object_bytes, out),
             ),
         },
         other => out.push(Outcome::Other(other)),
@@ -96,9 +140,14 @@ fn check_item<'a>(item: Item<'a>, max_object_bytes: usize, out: &mut Vec<Outcome
 }
 
 /// Parses and validates one object's text.
-pub fn check_text(anchor: Option<Anchor>, offset: usize, text: &str) -> Checked<'_> {
+pub fn check_text<'a>(
+    seam: Seam<'_>,
+    anchor: Option<Anchor>,
+    offset: usize,
+    text: &'a str,
+) -> Checked<'a> {
     match Doc::parse(text) {
-        Ok(obj) => check_doc(anchor, offset, text, &obj),
+        Ok(obj) => check_doc(seam, anchor, offset, text, &obj),
         Err(e) => Checked {
             anchor,
             offset,
@@ -121,6 +170,7 @@ pub fn check_text(anchor: Option<Anchor>, offset: usize, text: &str) -> Checked<
 /// channels between them are bounded, so memory stays flat whatever the
 /// file size.
 pub fn check_file<'a>(
+    seam: Seam<'_>,
     source: &'a Source,
     format: Format,
     max_object_bytes: usize,
@@ -161,7 +211,7 @@ pub fn check_file<'a>(
                 for (seq, items) in raw_rx {
                     let mut out = Vec::with_capacity(items.len());
                     for item in items {
-                        check_item(item, max_object_bytes, &mut out);
+                        check_item(seam, item, max_object_bytes, &mut out);
                     }
                     if done_tx.send((seq, out)).is_err() {
                         break;

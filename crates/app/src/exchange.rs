@@ -189,10 +189,19 @@ impl Exchange {
                 Refusal::Invalid(issues)
             });
         };
-        match self.policy.admit(from, obj) {
+        match self.admits(from, obj) {
             Ok(()) => Admission::Admitted { meta, issues },
             Err(reason) => rejected(Refusal::Policy(reason)),
         }
+    }
+
+    /// The policy step of [`Exchange::admit_doc`] alone, for a valid
+    /// object: whether `from` may give it (`Err`: why not).
+    ///
+    /// # Errors
+    /// The policy's reason for refusing the object.
+    pub fn admits(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
+        self.policy.admit(from, obj)
     }
 
     /// Parses `raw` as one object, then [`Exchange::admit_doc`].
@@ -259,9 +268,8 @@ impl Exchange {
 
 /// The validation step of [`Exchange::admit_doc`], on its own: every issue
 /// the validator finds in `obj` and, when it is valid, the fields the store
-/// indexes. File checking (`accord validate`, the node operator's own
-/// `accord ingest`, whose counterparty is the node itself and so always
-/// admitted) runs exactly this.
+/// indexes. File checking (`accord validate`, `accord ingest`) runs this,
+/// then [`Exchange::admits`], keeping the warnings for its report.
 pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
     let issues = validate_doc(obj);
     // A valid object has a string id and type, so it has indexed fields.
@@ -284,4 +292,144 @@ pub fn sent_bytes<'a>(
         Release::Redact { raw, .. } => Some(raw.as_str()),
         Release::Withhold { .. } => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Seam, check_text};
+
+    const VALID: &str = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z"}"#;
+
+    /// Refuses everything from partner `b`.
+    struct NotFromB;
+    impl Policy for NotFromB {
+        fn admit(&self, from: Counterparty<'_>, _: &Doc<'_>) -> Result<(), String> {
+            match from {
+                Counterparty::Partner("b") => Err("no agreement with b".into()),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn admit_validates_then_asks_the_policy() {
+        let ex = Exchange::new(Arc::new(NotFromB));
+        let Admission::Admitted { meta, issues } = ex.admit(Counterparty::Partner("a"), VALID)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(meta.type_name, "indicator");
+        assert!(issues.iter().all(|i| !i.is_error()));
+        let Admission::Rejected(r) = ex.admit(Counterparty::Partner("b"), VALID) else {
+            panic!("admitted")
+        };
+        assert_eq!(
+            r.id.as_deref(),
+            Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+        );
+        assert_eq!(r.version, "2016-04-06T20:03:48.000Z");
+        assert_eq!(r.refusal, Refusal::Policy("no agreement with b".into()));
+        // Invalid STIX is refused before the policy is asked.
+        let invalid = VALID.replace(r#""pattern_type":"stix","#, "");
+        let Admission::Rejected(r) = ex.admit(Counterparty::Partner("a"), &invalid) else {
+            panic!("admitted")
+        };
+        assert!(matches!(r.refusal, Refusal::Invalid(_)), "{:?}", r.refusal);
+        assert!(
+            r.refusal.to_string().contains("pattern_type"),
+            "{}",
+            r.refusal
+        );
+        let Admission::Rejected(r) = ex.admit(Counterparty::Local, "[1]") else {
+            panic!("admitted")
+        };
+        assert!(matches!(r.refusal, Refusal::Unparsable(_)));
+        assert_eq!(r.id, None);
+    }
+
+    #[test]
+    fn file_checks_take_the_same_steps() {
+        let ex = Exchange::new(Arc::new(NotFromB));
+        let ok = check_text(Seam::validation(), None, 0, VALID);
+        assert!(ok.is_valid());
+        let seam = Seam {
+            exchange: &ex,
+            from: Counterparty::Partner("b"),
+        };
+        let refused = check_text(seam, None, 0, VALID);
+        assert!(!refused.is_valid());
+        let issue = refused.issues.last().unwrap();
+        assert_eq!(issue.rule, accord_stix::Rule::Policy);
+        assert!(
+            issue.message.contains("no agreement with b"),
+            "{}",
+            issue.message
+        );
+    }
+
+    #[test]
+    fn release_and_out_records_agree() {
+        struct Mixed;
+        impl Policy for Mixed {
+            fn release(&self, _: Counterparty<'_>, o: &StoredObject) -> Release {
+                match o.seq {
+                    1 => Release::Send,
+                    2 => Release::Redact {
+                        raw: "{}".into(),
+                        fields: vec!["pattern".into()],
+                    },
+                    _ => Release::Withhold {
+                        reason: "TLP:RED".into(),
+                    },
+                }
+            }
+        }
+        let obj = |seq: i64| StoredObject {
+            seq,
+            collection: "c".into(),
+            id: format!("indicator--{seq}"),
+            type_name: "indicator".into(),
+            spec_version: "2.1".into(),
+            created: None,
+            modified: Some("2016-04-06T20:03:48.000Z".into()),
+            version: String::new(),
+            date_added: String::new(),
+            origin: "local".into(),
+            markings: vec![],
+            sha256: [0; 32],
+            raw: format!("{{\"n\":{seq}}}"),
+        };
+        let objects = [obj(1), obj(2), obj(3)];
+        let ex = Exchange::new(Arc::new(Mixed));
+        let to = Counterparty::Partner("b");
+        let released = ex.release(to, &objects);
+        let sent: Vec<&str> = sent_bytes(&objects, &released).collect();
+        assert_eq!(sent, [r#"{"n":1}"#, "{}"]);
+        let records =
+            Exchange::out_records(to, "coll", &objects, &released, "2026-12-06T00:00:00Z");
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].decision, Decision::Sent);
+        assert_eq!(
+            records[1].decision,
+            Decision::Redacted {
+                fields: vec!["pattern".into()]
+            }
+        );
+        assert_eq!(
+            records[2].decision,
+            Decision::Withheld {
+                reason: "TLP:RED".into()
+            }
+        );
+        // The hash is of what left: the redacted bytes, not the stored ones.
+        assert_eq!(
+            records[1].sha256,
+            Hash(sha2::Sha256::digest(b"{}").into()).to_hex()
+        );
+        for r in &records {
+            assert_eq!(r.partner.as_deref(), Some("b"));
+            r.validate().unwrap();
+        }
+    }
 }

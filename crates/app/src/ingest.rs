@@ -75,6 +75,9 @@ pub struct Options<'a> {
     pub max_object_bytes: usize,
     /// Objects per batch.
     pub batch: usize,
+    /// The node's exchange seam; the objects come from the node itself
+    /// ([`crate::exchange::Counterparty::Local`]).
+    pub exchange: crate::exchange::Exchange,
 }
 
 impl Totals {
@@ -114,7 +117,12 @@ pub fn ingest<'s>(
         let rep = rep.as_mut();
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut failure: Option<StoreError> = None;
+        let seam = crate::check::Seam {
+            exchange: &opts.exchange,
+            from: crate::exchange::Counterparty::Local,
+        };
         check_file(
+            seam,
             source,
             opts.format,
             opts.max_object_bytes,

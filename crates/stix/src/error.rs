@@ -56,6 +56,9 @@ pub enum Rule {
     Bundle,
     /// Two objects in one input share id and `modified` but differ in content.
     Conflict,
+    /// Valid STIX that the node's exchange policy refuses from this sender
+    /// (not a rule of the specification).
+    Policy,
 }
 
 impl Rule {
@@ -81,6 +84,7 @@ impl Rule {
             Rule::DeterministicId => "deterministic-id",
             Rule::Bundle => "bundle",
             Rule::Conflict => "conflict",
+            Rule::Policy => "policy",
         }
     }
 }
