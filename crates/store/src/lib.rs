@@ -101,6 +101,7 @@ mod schema;
 mod seen;
 mod sqlite;
 mod sync_state;
+mod traits;
 mod writer;
 
 pub use accord_ledger;
@@ -110,6 +111,7 @@ pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, W
 #[doc(hidden)]
 pub use prepare::id_hash as object_id_hash;
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
+pub use traits::{Backend, LedgerRead, LedgerWrite, ObjectRead, ObjectWrite, SyncCursors};
 #[doc(hidden)]
 pub use writer::INSERT_SQL as OBJECT_INSERT_SQL;
 pub use writer::{Pending, Writer};

@@ -5,10 +5,7 @@
 use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
-use crate::{
-    CollectionInfo, NewObject, Page, PutOutcome, Query, Store, StoreError, StoredObject,
-    VersionFilter,
-};
+use crate::{CollectionInfo, Page, Query, StoreError, StoredObject, VersionFilter};
 use accord_stix::{Clock, SystemClock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -417,11 +414,9 @@ fn read_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredObject> {
     })
 }
 
-impl Store for SqliteStore {
-    fn put_batch(&mut self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
-        self.writer.put_batch(objs)
-    }
-
+/// The bodies of the object reads ([`Store`](crate::Store) comes with
+/// [`Backend`](crate::Backend), through these).
+impl crate::ObjectRead for SqliteStore {
     fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
         let Some(plans) = self.plan(q, limit)? else {
             return Ok(Page::default());
@@ -687,6 +682,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 mod tests {
     use super::*;
     use crate::schema::MIGRATIONS;
+    use crate::{NewObject, PutOutcome, Store};
 
     fn obj<'a>(
         raw: &'a str,

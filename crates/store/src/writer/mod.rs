@@ -190,8 +190,7 @@ impl Writer {
             let path = path.clone();
             move || syncer(&path, &sync_rx)
         })?;
-        let mut state =
-            WriterState::new(conn, path.clone(), Arc::clone(&clock), ckpt_tx, sync_tx)?;
+        let mut state = WriterState::new(conn, path.clone(), Arc::clone(&clock), ckpt_tx, sync_tx)?;
         let thread = spawn("accord-store-writer", &path, move || {
             state.run(&rx);
             // Let the syncer answer what is committed, then stop the
