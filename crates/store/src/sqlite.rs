@@ -72,7 +72,8 @@ impl OpenOptions {
     }
 }
 
-/// The SQLite backend of [`Store`]. See the crate documentation.
+/// The SQLite backend: implements [`Backend`](crate::Backend) (and so
+/// [`Store`](crate::Store)). See the crate documentation.
 pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
