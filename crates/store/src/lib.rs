@@ -2,9 +2,30 @@
 //!
 //! The job: keep every version of every object that enters a node, with
 //! its exact raw JSON, and serve it back by collection, type, id, version
-//! and time added, page by page, from indexes. [`Store`] is the interface
-//! (a PostgreSQL backend will implement it too); [`SqliteStore`] is the
-//! embedded backend, an SQLite database in WAL mode in a data directory.
+//! and time added, page by page, from indexes. [`SqliteStore`] is the
+//! embedded backend, an SQLite database in WAL mode in a data directory;
+//! code that must not depend on the backend takes the capability traits
+//! below instead.
+//!
+//! # The boundary: capability traits
+//!
+//! | trait           | methods | guarantees a backend must keep |
+//! |-----------------|---------|--------------------------------|
+//! | [`ObjectRead`]  | `query`, `get_versions`, `count`, `collections`, `integrity_check` | committed data only, one snapshot per query; pages in increasing `seq` that neither skip nor repeat while writes go on; a page costs about `limit` rows |
+//! | [`ObjectWrite`] | `submit`, `put_batch`, `delete`, `log_records`, `received_from`, `set_max_size_bytes`, `to_shared` | durable before `Ok`; all or nothing per batch; idempotent on (collection, id, version); `seq` never reused and `date_added` strictly growing with it; each stored version's ledger record in the same transaction; `out` records durable (and ordered after what was read) before `log_records` returns, so a GET answered after it sends nothing that could be lost |
+//! | [`LedgerRead`]  | `ledger_size`, `ledger_root`, `ledger_head`, `ledger_entries`, `ledger_inclusion_proof`, `ledger_consistency_proof`, `ledger_tile`, `ledger_latest_checkpoint`, `ledger_checkpoint_at`, `ledger_cosignatures`, `ledger_witnessed`, `ledger_alerts`, `ledger_check(_at)` | an append-only log; head read in one snapshot; RFC 9162 proofs and C2SP tiles |
+//! | [`LedgerWrite`] | `ledger_save_checkpoint`, `ledger_add_cosignature`, `ledger_save_witnessed`, `ledger_add_alert` | durable on return; checkpoints idempotent per size |
+//! | [`SyncCursors`] | `sync_cursor`, `sync_cursors`, `set_sync_cursor`, `import_sync_cursors` | durable on return; an import never overwrites |
+//! | [`Backend`]     | the four read/ledger/cursor traits, plus `new_handle` (another handle for another thread) and `writer` | a handle is `Send`, used by one thread at a time; the writer is `Send + Sync`, shared |
+//!
+//! A second backend (PostgreSQL, say) implements [`Backend`] (and so
+//! [`ObjectRead`], [`LedgerRead`], [`LedgerWrite`], [`SyncCursors`]) for
+//! its handle and [`ObjectWrite`] for its writer; [`Store`], the original
+//! six-method interface kept for existing callers, then comes with it.
+//! [`Writer`] stays a concrete type: it is the SQLite backend's group-commit
+//! handle, and implements [`ObjectWrite`]. The time the store stamps
+//! (`date_added`, ledger record times, the ledger's small tables) comes
+//! from the clock given in [`OpenOptions::clock`].
 //!
 //! Main types:
 //! - [`NewObject`] → [`Store::put_batch`] → one [`PutOutcome`] per object:
@@ -90,7 +111,10 @@
 //! It does not parse or validate STIX: the caller extracts the indexed
 //! fields (see [`NewObject`]) and the raw text is stored as given. It does
 //! not delete or rewrite objects, compute TAXII views for partners (the
-//! policy's job) or speak HTTP. It has no PostgreSQL backend yet.
+//! policy's job) or speak HTTP. SQLite is its only backend today: a
+//! PostgreSQL one would implement the traits above (see the table), and
+//! nothing outside this crate and the place a node is assembled needs to
+//! name [`SqliteStore`].
 #![warn(missing_docs)]
 
 use accord_stix::CommonProps;
@@ -101,6 +125,7 @@ mod schema;
 mod seen;
 mod sqlite;
 mod sync_state;
+mod traits;
 mod writer;
 
 pub use accord_ledger;
@@ -110,6 +135,7 @@ pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, W
 #[doc(hidden)]
 pub use prepare::id_hash as object_id_hash;
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
+pub use traits::{Backend, LedgerRead, LedgerWrite, ObjectRead, ObjectWrite, SyncCursors};
 #[doc(hidden)]
 pub use writer::INSERT_SQL as OBJECT_INSERT_SQL;
 pub use writer::{Pending, Writer};
@@ -312,7 +338,12 @@ pub struct CollectionInfo {
     pub n_versions: u64,
 }
 
-/// Durable storage of STIX objects, whatever the database.
+/// Durable storage of STIX objects, whatever the database: the original
+/// six-method interface, kept so that existing callers compile unchanged.
+/// It is implemented for every [`Backend`] (through [`ObjectRead`] and the
+/// backend's writer); new code takes the capability traits instead. Its
+/// read methods share their names with [`ObjectRead`]'s: import one of the
+/// two in a module, not both.
 pub trait Store: Send {
     /// Stores a batch atomically and durably; one outcome per object, in
     /// order.

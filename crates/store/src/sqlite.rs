@@ -5,15 +5,14 @@
 use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
-use crate::{
-    CollectionInfo, NewObject, Page, PutOutcome, Query, Store, StoreError, StoredObject,
-    VersionFilter,
-};
+use crate::{CollectionInfo, Page, Query, StoreError, StoredObject, VersionFilter};
+use accord_stix::{Clock, SystemClock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The database file's name inside the data directory.
@@ -24,15 +23,43 @@ pub const DB_FILE_NAME: &str = "accord.sqlite";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options for [`SqliteStore::open_with`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct OpenOptions {
     max_size_bytes: Option<u64>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            max_size_bytes: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("max_size_bytes", &self.max_size_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OpenOptions {
-    /// The defaults: no size limit.
+    /// The defaults: no size limit, the system clock.
     pub fn new() -> OpenOptions {
         OpenOptions::default()
+    }
+
+    /// The clock that stamps `date_added`, the ledger records' times and
+    /// the times of checkpoints, cosignatures, witnessed checkpoints and
+    /// alerts ([`SystemClock`] by default). Whatever it reads, `date_added`
+    /// strictly grows with `seq`: a clock standing still or going back
+    /// gives each new version the previous one's plus a microsecond.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> OpenOptions {
+        self.clock = clock;
+        self
     }
 
     /// Caps the database file at about `bytes`; writes past it fail with
@@ -45,7 +72,8 @@ impl OpenOptions {
     }
 }
 
-/// The SQLite backend of [`Store`]. See the crate documentation.
+/// The SQLite backend: implements [`Backend`](crate::Backend) (and so
+/// [`Store`](crate::Store)). See the crate documentation.
 pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
@@ -92,7 +120,7 @@ impl SqliteStore {
         let path = dir.join(DB_FILE_NAME);
         let mut conn = open_writer(&path)?;
         schema::migrate(&mut conn, &path, LATEST)?;
-        let writer = Writer::start(conn, path.clone())?;
+        let writer = Writer::start(conn, path.clone(), Arc::clone(&opts.clock))?;
         if opts.max_size_bytes.is_some() {
             writer.set_max_size_bytes(opts.max_size_bytes)?;
         }
@@ -387,11 +415,9 @@ fn read_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredObject> {
     })
 }
 
-impl Store for SqliteStore {
-    fn put_batch(&mut self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
-        self.writer.put_batch(objs)
-    }
-
+/// The bodies of the object reads ([`Store`](crate::Store) comes with
+/// [`Backend`](crate::Backend), through these).
+impl crate::ObjectRead for SqliteStore {
     fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
         let Some(plans) = self.plan(q, limit)? else {
             return Ok(Page::default());
@@ -657,6 +683,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 mod tests {
     use super::*;
     use crate::schema::MIGRATIONS;
+    use crate::{NewObject, PutOutcome, Store};
 
     fn obj<'a>(
         raw: &'a str,

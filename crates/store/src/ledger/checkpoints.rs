@@ -1,6 +1,5 @@
 //! The node's signed checkpoints and the cosignatures partners gave them.
 
-use super::now_micros;
 use crate::{SqliteStore, StoreError};
 use rusqlite::{OptionalExtension, params};
 
@@ -13,7 +12,7 @@ impl SqliteStore {
         self.meta_conn()?
             .execute(
                 "INSERT OR IGNORE INTO ledger_checkpoints (size, note, signed_at) VALUES (?1, ?2, ?3)",
-                params![size as i64, note, now_micros()],
+                params![size as i64, note, self.now_micros()],
             )
             .map(|_| ())
             .map_err(self.lerr("saving a checkpoint"))
@@ -65,7 +64,7 @@ impl SqliteStore {
             .execute(
                 "INSERT OR REPLACE INTO ledger_cosignatures (size, witness, key_id, line, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![size as i64, witness, i64::from(key_id), line, now_micros()],
+                params![size as i64, witness, i64::from(key_id), line, self.now_micros()],
             )
             .map(|_| ())
             .map_err(self.lerr("saving a cosignature"))

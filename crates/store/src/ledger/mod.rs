@@ -105,13 +105,13 @@ fn ledger_err(e: accord_ledger::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
 impl SqliteStore {
+    /// Now, by the store's clock (see [`crate::OpenOptions::clock`]), for
+    /// the times of the ledger's small tables.
+    fn now_micros(&self) -> i64 {
+        self.writer().clock().now_micros()
+    }
+
     fn lerr(&self, what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError {
         let path = self.db_path().to_owned();
         let what = what.to_owned();

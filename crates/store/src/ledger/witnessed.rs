@@ -1,7 +1,6 @@
 //! Partners' checkpoints this node witnessed, and alerts with their
 //! evidence.
 
-use super::now_micros;
 use crate::prepare::format_micros;
 use crate::{SqliteStore, StoreError};
 use accord_ledger::Hash;
@@ -55,7 +54,7 @@ impl SqliteStore {
             .execute(
                 "INSERT OR IGNORE INTO ledger_witnessed (partner, size, root, note, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![partner, size as i64, &root.0[..], note, now_micros()],
+                params![partner, size as i64, &root.0[..], note, self.now_micros()],
             )
             .map(|_| ())
             .map_err(self.lerr("saving a witnessed checkpoint"))
@@ -106,7 +105,7 @@ impl SqliteStore {
             .execute(
                 "INSERT INTO ledger_alerts (partner, kind, detail, first, second, time)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![partner, kind, detail, first, second, now_micros()],
+                params![partner, kind, detail, first, second, self.now_micros()],
             )
             .map(|_| ())
             .map_err(self.lerr("saving an alert"))

@@ -37,13 +37,13 @@ use crate::ledger::LedgerSource;
 use crate::prepare::{Row, prepare_batch};
 use crate::{NewObject, PutOutcome, StoreError, VersionFilter};
 use accord_ledger::ExchangeRecord;
+use accord_stix::Clock;
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A group closes once it holds this many objects; the rest waits for the
 /// next transaction, so one commit never holds memory without bound.
@@ -98,6 +98,8 @@ pub struct Writer {
 
 struct Inner {
     path: PathBuf,
+    /// Stamps `date_added` and the ledger records' times.
+    clock: Arc<dyn Clock>,
     tx: Option<Sender<Msg>>,
     next_batch: AtomicU64,
     thread: Option<JoinHandle<()>>,
@@ -142,8 +144,13 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on an open, migrated write connection.
-    pub(crate) fn start(mut conn: Connection, path: PathBuf) -> Result<Writer, StoreError> {
+    /// Starts the writer thread on an open, migrated write connection;
+    /// `clock` stamps `date_added` and the ledger records' times.
+    pub(crate) fn start(
+        mut conn: Connection,
+        path: PathBuf,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Writer, StoreError> {
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
         // Checkpoints (copying the WAL into the database file) run on their
         // own thread and connection, so a commit never waits for one. The
@@ -183,7 +190,7 @@ impl Writer {
             let path = path.clone();
             move || syncer(&path, &sync_rx)
         })?;
-        let mut state = WriterState::new(conn, path.clone(), ckpt_tx, sync_tx)?;
+        let mut state = WriterState::new(conn, path.clone(), Arc::clone(&clock), ckpt_tx, sync_tx)?;
         let thread = spawn("accord-store-writer", &path, move || {
             state.run(&rx);
             // Let the syncer answer what is committed, then stop the
@@ -198,6 +205,7 @@ impl Writer {
         Ok(Writer {
             inner: Arc::new(Inner {
                 path,
+                clock,
                 tx: Some(tx),
                 next_batch: AtomicU64::new(1),
                 thread: Some(thread),
@@ -209,6 +217,12 @@ impl Writer {
     /// The database file this writer writes.
     pub fn db_path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The clock that stamps what this writer stores (the store's, see
+    /// [`OpenOptions::clock`](crate::OpenOptions::clock)).
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
     }
 
     /// A handle on the same writer whose stored objects are logged as
@@ -275,7 +289,7 @@ impl Writer {
     /// when the writer thread is gone.
     pub fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
-        let rows = prepare_batch(objs, batch, &self.source, now_micros())?;
+        let rows = prepare_batch(objs, batch, &self.source, self.inner.clock.now_micros())?;
         let (reply, rx) = crossbeam_channel::bounded(1);
         self.send(Msg::Put {
             batch,
@@ -357,12 +371,6 @@ impl Writer {
             .send(msg)
             .map_err(|_| stopped())
     }
-}
-
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// Starts a named thread of the writer; failing to is an open error.

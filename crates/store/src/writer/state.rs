@@ -2,16 +2,18 @@
 //! objects and their ledger leaves, deletes, and hands committed work to
 //! the syncer.
 
-use super::{MAX_GROUP_OBJECTS, Msg, Reply, Synced, WAL_LIMIT_BYTES, now_micros};
+use super::{MAX_GROUP_OBJECTS, Msg, Reply, Synced, WAL_LIMIT_BYTES};
 use crate::error::{copy_sqlite_error, is_sqlite_full};
 use crate::ledger;
 use crate::prepare::Row;
 use crate::seen::SeenIds;
 use crate::{PutOutcome, StoreError, VersionFilter};
+use accord_stix::Clock;
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The page size of new databases. Rows are ~1 KB of raw JSON and
 /// columns; 16 KiB pages hold many, which measured about 35% faster bulk
@@ -31,6 +33,8 @@ const EXISTING_SQL: &str = "SELECT seq, sha256 FROM objects INDEXED BY objects_i
 pub(super) struct WriterState {
     conn: Connection,
     path: PathBuf,
+    /// Stamps `date_added` (kept strictly growing whatever it reads).
+    clock: Arc<dyn Clock>,
     /// Collection name → coll_id, as committed.
     collections: HashMap<String, i64>,
     /// The newest `date_added` this writer committed, in microseconds:
@@ -59,12 +63,14 @@ impl WriterState {
     pub(super) fn new(
         conn: Connection,
         path: PathBuf,
+        clock: Arc<dyn Clock>,
         checkpoint: Sender<()>,
         sync: Sender<Vec<Synced>>,
     ) -> Result<WriterState, StoreError> {
         let mut s = WriterState {
             conn,
             path,
+            clock,
             collections: HashMap::new(),
             last_date_added: 0,
             checkpoint,
@@ -366,7 +372,7 @@ impl WriterState {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let mut next_seq = first_seq;
-        let now = now_micros();
+        let now = self.clock.now_micros();
         let mut date = self
             .last_date_added
             .max(newest_date.unwrap_or(0))

@@ -1,0 +1,571 @@
+//! The store's capabilities, one trait each, so that the application layer
+//! and the node depend on what they do with a store rather than on
+//! [`SqliteStore`](crate::SqliteStore):
+//!
+//! | trait           | what it gives                                          |
+//! |-----------------|--------------------------------------------------------|
+//! | [`ObjectRead`]  | objects: queries by page, versions, counts, checks     |
+//! | [`ObjectWrite`] | objects in (group commit), deletes, `out` records      |
+//! | [`LedgerRead`]  | the transparency log: size, roots, proofs, tiles, checkpoints, witnessed checkpoints, alerts, the full check |
+//! | [`LedgerWrite`] | the ledger's small tables: checkpoints, cosignatures, witnessed checkpoints, alerts |
+//! | [`SyncCursors`] | the cursors of `accord sync`                           |
+//! | [`Backend`]     | all the reads above on one handle, plus a fresh handle for another thread and the writer |
+//!
+//! A handle ([`Backend`] and its read traits) is `Send` but not `Sync`: it
+//! owns a read connection and caches, used by one thread at a time (a
+//! server keeps a pool of them, one per blocking call). The writer
+//! ([`ObjectWrite`]) is `Send + Sync` and shared by every thread.
+//!
+//! **Why [`Writer`] stays a concrete type and [`ObjectWrite`] is a trait
+//! too.** [`Writer`] is the SQLite backend's group-commit handle (one
+//! thread owning the write connection, a syncer fsyncing the WAL); a
+//! PostgreSQL backend would commit differently and have its own handle.
+//! So `Writer` keeps its inherent methods (existing code calls them, with
+//! no dynamic dispatch) and implements [`ObjectWrite`], which is what code
+//! that must not name the backend takes (`&dyn ObjectWrite`,
+//! `Arc<dyn ObjectWrite>`). [`Pending`], what [`ObjectWrite::submit`]
+//! returns, is backend-neutral: the receiving end of one batch's outcome;
+//! a second backend in this crate answers its submitters through it too.
+//!
+//! **[`Store`](crate::Store)** is the original six-method interface, kept
+//! so that existing callers compile unchanged; it is implemented for every
+//! [`Backend`]. Its methods have the same names as [`ObjectRead`]'s: import
+//! one of the two traits in a module, not both.
+//!
+//! Every method of these traits has the same name and meaning as the
+//! inherent method of [`SqliteStore`](crate::SqliteStore) or [`Writer`] it
+//! delegates to, so code moves from the concrete type to a trait without
+//! renaming calls (only `import_sync_cursors` takes a slice instead of an
+//! iterator, `received_from` returns an `Arc<dyn ObjectWrite>`, and
+//! [`Backend::writer`] a `&dyn ObjectWrite`).
+
+use crate::{
+    Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, Pending, PutOutcome, Query,
+    SqliteStore, StoreError, StoredObject, VersionFilter, Witnessed, Writer,
+};
+use accord_ledger::{ExchangeRecord, Hash, Tile};
+use std::sync::Arc;
+
+/// Reading objects: the TAXII GET path and exports.
+///
+/// Guarantees a backend must keep: a read sees only committed data, and one
+/// [`ObjectRead::query`] call reads one snapshot; pages come in increasing
+/// `seq`, and paging with `after_seq = last seq seen` neither skips nor
+/// repeats an object while writes go on; `date_added` strictly grows with
+/// `seq`, so `added_after` and the `seq` cursor agree; a page costs about
+/// `limit` rows (index ranges), never the size of a collection.
+pub trait ObjectRead {
+    /// Up to `limit` objects matching `q` with `seq > q.after_seq`, in
+    /// increasing `seq`, and whether more match. See [`Query`].
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError>;
+
+    /// Every version of one object in a collection, oldest first (empty
+    /// when there is none).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn get_versions(&self, collection: &str, id: &str) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// How many versions are stored, in one collection or in all.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn count(&self, collection: Option<&str>) -> Result<u64, StoreError>;
+
+    /// The collections, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError>;
+
+    /// Checks the whole database: the engine's own check, then the store's
+    /// invariants (one row per collection, id and version; counts;
+    /// `date_added` order; each object's SHA-256 and id hash). Reads
+    /// everything; for tests and repair tools, not a request path.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] listing the problems, [`StoreError::Read`].
+    fn integrity_check(&self) -> Result<(), StoreError>;
+}
+
+/// Writing objects and `out` records: ingest, TAXII POST and DELETE,
+/// partner sync, and the records of objects sent.
+///
+/// Guarantees a backend must keep:
+/// - **Durability.** A put, delete or [`ObjectWrite::log_records`] returns
+///   `Ok` (a [`Pending`] answers `Ok`) only once it survives a crash of the
+///   process and of the machine; a batch is all or nothing.
+/// - **Idempotence.** Objects are keyed by (collection, id, version); the
+///   same version with the same content (up to whitespace between JSON
+///   tokens) is a [`PutOutcome::Duplicate`], with other content a
+///   [`PutOutcome::Conflict`] that keeps the first. Every version is kept.
+/// - **Order.** Each stored version gets the next `seq` (never reused, not
+///   even after a delete) and a `date_added` strictly after the previous
+///   one's, whatever the clock does.
+/// - **The ledger.** Each stored version's exchange record (`local`, or
+///   `in` for a handle from [`ObjectWrite::received_from`]) is appended in
+///   the same transaction as the object, so the log and the objects never
+///   disagree.
+/// - **Out records before answers.** [`ObjectWrite::log_records`] returns
+///   once the records are durable, and they are committed after anything a
+///   reader could have read before the call: a server that waits for it
+///   before answering a GET never sends an object whose `out` record, or
+///   the object itself, could be lost.
+pub trait ObjectWrite: Send + Sync + std::fmt::Debug {
+    /// Checks a batch and queues it; [`Pending::wait`] gives the outcome,
+    /// and until then the batch is not acknowledged.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] (nothing of the batch is queued),
+    /// [`StoreError::WriterStopped`].
+    fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError>;
+
+    /// Stores a batch and returns once it is durable, one outcome per
+    /// object, in order.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] (nothing stored), [`StoreError::Full`]
+    /// and [`StoreError::Write`] (the batch was rolled back),
+    /// [`StoreError::WriterStopped`].
+    fn put_batch(&self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
+        self.submit(objs)?.wait()
+    }
+
+    /// Deletes versions of one object from a collection; returns how many
+    /// were deleted. Durable when it returns.
+    ///
+    /// # Errors
+    /// [`StoreError::Write`], [`StoreError::WriterStopped`].
+    fn delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<u64, StoreError>;
+
+    /// Appends exchange records that record no stored object (`out`
+    /// records) and returns once they are durable.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidObject`] (nothing appended),
+    /// [`StoreError::Write`], [`StoreError::WriterStopped`].
+    fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError>;
+
+    /// A handle on the same writer whose stored objects are recorded as
+    /// received from `partner` (`in` records; `local` for an empty name).
+    fn received_from(&self, partner: &str) -> Arc<dyn ObjectWrite>;
+
+    /// Caps the database at about `bytes` (`None` lifts the cap): writes
+    /// past it fail with [`StoreError::Full`], as on a full disk.
+    ///
+    /// # Errors
+    /// [`StoreError::Write`], [`StoreError::WriterStopped`].
+    fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError>;
+
+    /// This handle, shared (to keep in a server's state or move to a
+    /// thread).
+    fn to_shared(&self) -> Arc<dyn ObjectWrite>;
+}
+
+/// Reading the transparency log and its small tables.
+///
+/// Guarantees a backend must keep: the log only grows (an entry once
+/// committed never changes); [`LedgerRead::ledger_head`] reads size and
+/// root in one snapshot; proofs are RFC 9162's and tiles C2SP's, so any
+/// verifier checks them against a signed checkpoint.
+pub trait LedgerRead {
+    /// The number of leaves in the log.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_size(&self) -> Result<u64, StoreError>;
+
+    /// The root of the tree of the first `size` leaves.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (also when `size` exceeds the log).
+    fn ledger_root(&self, size: u64) -> Result<Hash, StoreError>;
+
+    /// The current size and root, read in one snapshot.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_head(&self) -> Result<(u64, Hash), StoreError>;
+
+    /// Leaves `from..to` (fewer if the log is shorter).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// The leaf hash of `index` and its inclusion proof in the tree of
+    /// `size` leaves.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (also when `index >= size` or `size` exceeds
+    /// the log).
+    fn ledger_inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<(Hash, Vec<Hash>), StoreError>;
+
+    /// The consistency proof between sizes `first` and `second`.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// The bytes of a C2SP tile or entry bundle, `None` while the log is
+    /// too short to hold it.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_tile(&self, tile: &Tile) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The latest signed checkpoint of this log: (size, note).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+
+    /// The signed checkpoint of this log at `size`, if one was signed.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The cosignature lines held for the checkpoint of `size`.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError>;
+
+    /// A partner's checkpoint witnessed at `size`, or (with `None`) the
+    /// largest one.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_witnessed(
+        &self,
+        partner: &str,
+        size: Option<u64>,
+    ) -> Result<Option<Witnessed>, StoreError>;
+
+    /// Every alert, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_alerts(&self) -> Result<Vec<Alert>, StoreError>;
+
+    /// Recomputes every stored hash from the leaves and compares, also
+    /// giving the roots at `sizes`. Reads the whole log.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_check_at(&self, sizes: &[u64]) -> Result<LedgerCheck, StoreError>;
+
+    /// [`LedgerRead::ledger_check_at`] without extra roots.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
+        self.ledger_check_at(&[])
+    }
+}
+
+/// Writing the ledger's small tables (not the log itself, which only the
+/// object writer appends to).
+///
+/// Guarantees a backend must keep: each call is durable when it returns;
+/// saving a checkpoint or a witnessed checkpoint is idempotent per (partner,)
+/// size; a cosignature replaces the same witness key's older one; alerts
+/// are only added, never changed.
+pub trait LedgerWrite {
+    /// Saves a signed checkpoint of this log (idempotent per size).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (the write failed).
+    fn ledger_save_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError>;
+
+    /// Keeps a witness's cosignature line on the checkpoint of `size`.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (the write failed).
+    fn ledger_add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        key_id: u32,
+        line: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Keeps a partner's checkpoint this node witnessed.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (the write failed).
+    fn ledger_save_witnessed(
+        &self,
+        partner: &str,
+        size: u64,
+        root: &Hash,
+        note: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// Raises an alert, kept with its evidence.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] (the write failed).
+    fn ledger_add_alert(
+        &self,
+        partner: &str,
+        kind: &str,
+        detail: &str,
+        first: Option<&[u8]>,
+        second: Option<&[u8]>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The cursors of `accord sync`, one per pull.
+///
+/// Guarantees a backend must keep: [`SyncCursors::set_sync_cursor`] is
+/// durable when it returns; an import is one transaction and never
+/// overwrites a cursor the store has.
+pub trait SyncCursors {
+    /// The saved cursor of the pull `key`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn sync_cursor(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every saved cursor, by key.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn sync_cursors(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Saves (replaces) the cursor of the pull `key`; durable on return.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`], [`StoreError::Read`] (the write failed).
+    fn set_sync_cursor(&self, key: &str, added_after: &str) -> Result<(), StoreError>;
+
+    /// Imports `(key, cursor)` pairs in one transaction, keeping the
+    /// cursors the store already has; returns how many were added.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`], [`StoreError::Read`] (nothing imported).
+    fn import_sync_cursors(&self, cursors: &[(&str, &str)]) -> Result<usize, StoreError>;
+}
+
+/// One handle on a store, as a server holds it: every read capability,
+/// the ledger's small writes, another handle for another thread, and the
+/// shared writer. What a second backend implements (with [`ObjectWrite`]
+/// for its writer); [`Store`](crate::Store) then comes with it.
+pub trait Backend: ObjectRead + LedgerRead + LedgerWrite + SyncCursors + Send {
+    /// Another handle on the same store, for another thread: it shares the
+    /// writer and has its own read connection (the SQLite backend's
+    /// [`SqliteStore::try_clone`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the new connection cannot be opened.
+    fn new_handle(&self) -> Result<Box<dyn Backend>, StoreError>;
+
+    /// The store's writer (clone it with [`ObjectWrite::to_shared`]).
+    fn writer(&self) -> &dyn ObjectWrite;
+}
+
+impl ObjectWrite for Writer {
+    fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError> {
+        Writer::submit(self, objs)
+    }
+
+    fn put_batch(&self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
+        Writer::put_batch(self, objs)
+    }
+
+    fn delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+    ) -> Result<u64, StoreError> {
+        Writer::delete(self, collection, id, versions)
+    }
+
+    fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
+        Writer::log_records(self, records)
+    }
+
+    fn received_from(&self, partner: &str) -> Arc<dyn ObjectWrite> {
+        Arc::new(Writer::received_from(self, partner))
+    }
+
+    fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError> {
+        Writer::set_max_size_bytes(self, bytes)
+    }
+
+    fn to_shared(&self) -> Arc<dyn ObjectWrite> {
+        Arc::new(self.clone())
+    }
+}
+
+impl LedgerRead for SqliteStore {
+    fn ledger_size(&self) -> Result<u64, StoreError> {
+        SqliteStore::ledger_size(self)
+    }
+
+    fn ledger_root(&self, size: u64) -> Result<Hash, StoreError> {
+        SqliteStore::ledger_root(self, size)
+    }
+
+    fn ledger_head(&self) -> Result<(u64, Hash), StoreError> {
+        SqliteStore::ledger_head(self)
+    }
+
+    fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError> {
+        SqliteStore::ledger_entries(self, from, to)
+    }
+
+    fn ledger_inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<(Hash, Vec<Hash>), StoreError> {
+        SqliteStore::ledger_inclusion_proof(self, index, size)
+    }
+
+    fn ledger_consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, StoreError> {
+        SqliteStore::ledger_consistency_proof(self, first, second)
+    }
+
+    fn ledger_tile(&self, tile: &Tile) -> Result<Option<Vec<u8>>, StoreError> {
+        SqliteStore::ledger_tile(self, tile)
+    }
+
+    fn ledger_latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        SqliteStore::ledger_latest_checkpoint(self)
+    }
+
+    fn ledger_checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        SqliteStore::ledger_checkpoint_at(self, size)
+    }
+
+    fn ledger_cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
+        SqliteStore::ledger_cosignatures(self, size)
+    }
+
+    fn ledger_witnessed(
+        &self,
+        partner: &str,
+        size: Option<u64>,
+    ) -> Result<Option<Witnessed>, StoreError> {
+        SqliteStore::ledger_witnessed(self, partner, size)
+    }
+
+    fn ledger_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        SqliteStore::ledger_alerts(self)
+    }
+
+    fn ledger_check_at(&self, sizes: &[u64]) -> Result<LedgerCheck, StoreError> {
+        SqliteStore::ledger_check_at(self, sizes)
+    }
+
+    fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
+        SqliteStore::ledger_check(self)
+    }
+}
+
+impl LedgerWrite for SqliteStore {
+    fn ledger_save_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        SqliteStore::ledger_save_checkpoint(self, size, note)
+    }
+
+    fn ledger_add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        key_id: u32,
+        line: &str,
+    ) -> Result<(), StoreError> {
+        SqliteStore::ledger_add_cosignature(self, size, witness, key_id, line)
+    }
+
+    fn ledger_save_witnessed(
+        &self,
+        partner: &str,
+        size: u64,
+        root: &Hash,
+        note: &[u8],
+    ) -> Result<(), StoreError> {
+        SqliteStore::ledger_save_witnessed(self, partner, size, root, note)
+    }
+
+    fn ledger_add_alert(
+        &self,
+        partner: &str,
+        kind: &str,
+        detail: &str,
+        first: Option<&[u8]>,
+        second: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::ledger_add_alert(self, partner, kind, detail, first, second)
+    }
+}
+
+impl SyncCursors for SqliteStore {
+    fn sync_cursor(&self, key: &str) -> Result<Option<String>, StoreError> {
+        SqliteStore::sync_cursor(self, key)
+    }
+
+    fn sync_cursors(&self) -> Result<Vec<(String, String)>, StoreError> {
+        SqliteStore::sync_cursors(self)
+    }
+
+    fn set_sync_cursor(&self, key: &str, added_after: &str) -> Result<(), StoreError> {
+        SqliteStore::set_sync_cursor(self, key, added_after)
+    }
+
+    fn import_sync_cursors(&self, cursors: &[(&str, &str)]) -> Result<usize, StoreError> {
+        SqliteStore::import_sync_cursors(self, cursors.iter().copied())
+    }
+}
+
+impl Backend for SqliteStore {
+    fn new_handle(&self) -> Result<Box<dyn Backend>, StoreError> {
+        Ok(Box::new(SqliteStore::try_clone(self)?))
+    }
+
+    fn writer(&self) -> &dyn ObjectWrite {
+        SqliteStore::writer(self)
+    }
+}
+
+impl<T: Backend + ?Sized> crate::Store for T {
+    fn put_batch(&mut self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
+        Backend::writer(self).put_batch(objs)
+    }
+
+    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
+        ObjectRead::query(self, q, limit)
+    }
+
+    fn get_versions(&self, collection: &str, id: &str) -> Result<Vec<StoredObject>, StoreError> {
+        ObjectRead::get_versions(self, collection, id)
+    }
+
+    fn count(&self, collection: Option<&str>) -> Result<u64, StoreError> {
+        ObjectRead::count(self, collection)
+    }
+
+    fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError> {
+        ObjectRead::collections(self)
+    }
+
+    fn integrity_check(&self) -> Result<(), StoreError> {
+        ObjectRead::integrity_check(self)
+    }
+}
