@@ -3,7 +3,7 @@
 //! [`sync_collection`] pages through a remote collection with a
 //! [`TaxiiClient`], validates every object with the STIX rules of
 //! `accord_stix`, stores the valid ones through the store's group-commit
-//! [`Writer`], and reports the invalid ones with the validator's reasons.
+//! writer ([`ObjectWrite`]), and reports the invalid ones with the validator's reasons.
 //! It returns a [`SyncReport`] whose `next_added_after` is the cursor of
 //! the next incremental sync: the newest `X-TAXII-Date-Added-Last` the
 //! server sent (TAXII 2.1 §3.4.2), so a sync where nothing changed costs one
