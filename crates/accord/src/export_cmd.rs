@@ -1,9 +1,11 @@
 //! `accord export`: write stored objects as a STIX 2.1 bundle or JSON lines.
 
-use accord_store::{Query, SqliteStore, Store, Timestamp, VersionFilter};
+use accord_stix::Clock;
+use accord_store::{ObjectRead, OpenOptions, Query, SqliteStore, Timestamp, VersionFilter};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Which versions of each object to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,17 +58,18 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).map_err(|e| e.to_string())
 }
 
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<()> {
+    let store = SqliteStore::open_with(&args.data, &OpenOptions::new().clock(Arc::clone(clock)))
+        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
     if args.tool.format != crate::tool_export::ToolFormat::Stix {
         return crate::tool_export::run(
-            &args.data,
+            &store,
+            &**clock,
             args.collection.as_deref(),
             &args.tool,
             args.output.as_deref(),
         );
     }
-    let store = SqliteStore::open(&args.data)
-        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
     let query = Query {
         collection: args.collection.clone(),
         types: args.types.clone(),

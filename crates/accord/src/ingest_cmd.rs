@@ -4,10 +4,12 @@ use crate::InputFormat as Format;
 use crate::report::Reporter;
 use accord_app::ingest::{Options, ingest};
 use accord_app::input::Source;
-use accord_store::SqliteStore;
+use accord_stix::Clock;
+use accord_store::{OpenOptions, SqliteStore};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Validate STIX 2.1 files and store the valid objects in the node's database.
 ///
@@ -58,8 +60,8 @@ pub struct Args {
     no_progress: bool,
 }
 
-pub fn run(args: &Args) -> Result<ExitCode> {
-    let store = SqliteStore::open(&args.data)
+pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    let store = SqliteStore::open_with(&args.data, &OpenOptions::new().clock(Arc::clone(clock)))
         .with_context(|| format!("opening the data directory {}", args.data.display()))?;
     let sources = args
         .files

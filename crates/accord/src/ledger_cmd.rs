@@ -6,12 +6,14 @@ use accord_app::ledger::{
 };
 use accord_app::partner::{CredentialChoice, Partner, credentials};
 use accord_client::LedgerClient;
-use accord_store::SqliteStore;
+use accord_stix::Clock;
 use accord_store::accord_ledger::{ExchangeRecord, LogVerifier};
+use accord_store::{Backend, OpenOptions, SqliteStore};
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The node's transparency log: keys, checkpoints, entries, proofs, checks.
 ///
@@ -154,9 +156,11 @@ fn node(c: &Common) -> Result<Node> {
     }
 }
 
-fn open(n: &Node) -> Result<SqliteStore> {
-    SqliteStore::open(&n.data)
-        .with_context(|| format!("opening the data directory {}", n.data.display()))
+/// The node's store (the one place this command names its backend).
+fn open(n: &Node, clock: &Arc<dyn Clock>) -> Result<Box<dyn Backend>> {
+    let store = SqliteStore::open_with(&n.data, &OpenOptions::new().clock(Arc::clone(clock)))
+        .with_context(|| format!("opening the data directory {}", n.data.display()))?;
+    Ok(Box::new(store))
 }
 
 fn keys(n: &Node) -> Result<LedgerKeys> {
@@ -165,7 +169,7 @@ fn keys(n: &Node) -> Result<LedgerKeys> {
     })
 }
 
-pub fn run(args: &Args) -> Result<ExitCode> {
+pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match &args.command {
         Sub::Key { common, json } => {
@@ -189,14 +193,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         }
         Sub::Checkpoint { common } => {
             let n = node(common)?;
-            let (k, store) = (keys(&n)?, open(&n)?);
-            out.write_all(&ledger::served_checkpoint(&store, &k)?)?;
+            let (k, store) = (keys(&n)?, open(&n, clock)?);
+            out.write_all(&ledger::served_checkpoint(&*store, &k)?)?;
         }
         Sub::Entries {
             common, from, to, ..
         } => {
             let n = node(common)?;
-            let store = open(&n)?;
+            let store = open(&n, clock)?;
             let to = match to {
                 Some(t) => *t,
                 None => store.ledger_size()?,
@@ -226,7 +230,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             json,
         } => {
             let n = node(common)?;
-            let store = open(&n)?;
+            let store = open(&n, clock)?;
             let size = match size {
                 Some(s) => *s,
                 None => store.ledger_size()?,
@@ -234,7 +238,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             if *index >= size {
                 bail!("leaf {index} is not in a tree of size {size}");
             }
-            let p = inclusion_json(&store, *index, size)?;
+            let p = inclusion_json(&*store, *index, size)?;
             if *json {
                 writeln!(out, "{}", serde_json::to_string(&p)?)?;
             } else {
@@ -252,7 +256,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             json,
         } => {
             let n = node(common)?;
-            let store = open(&n)?;
+            let store = open(&n, clock)?;
             let to = match to {
                 Some(s) => *s,
                 None => store.ledger_size()?,
@@ -260,7 +264,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             if *from > to || to > store.ledger_size()? {
                 bail!("no consistency proof from {from} to {to} in this log");
             }
-            let p = consistency_json(&store, *from, to)?;
+            let p = consistency_json(&*store, *from, to)?;
             if *json {
                 writeln!(out, "{}", serde_json::to_string(&p)?)?;
             } else {
@@ -270,10 +274,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 }
             }
         }
-        Sub::Verify { common, json } => return verify(common, *json),
+        Sub::Verify { common, json } => return verify(common, *json, clock),
         Sub::Alerts { common, json } => {
             let n = node(common)?;
-            let alerts = open(&n)?.ledger_alerts()?;
+            let alerts = open(&n, clock)?.ledger_alerts()?;
             for a in &alerts {
                 if *json {
                     writeln!(
@@ -311,13 +315,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             let n = node(common)?;
             let p = Partner::named(n.config.as_ref(), name).map_err(crate::flat)?;
             let auth = credentials(&CredentialChoice::Default, Some(&p)).map_err(crate::flat)?;
-            let store = open(&n)?;
+            let store = open(&n, clock)?;
             let client = LedgerClient::new(p.url(), auth)?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            let report = rt.block_on(audit_partner(&store, p.config(), &client))?;
+            let report = rt.block_on(audit_partner(&*store, p.config(), &client))?;
             if *json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;
             } else {
@@ -353,9 +357,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(common: &Common, json: bool) -> Result<ExitCode> {
+fn verify(common: &Common, json: bool, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let n = node(common)?;
-    let store = open(&n)?;
+    let store = open(&n, clock)?;
     let latest = store.ledger_latest_checkpoint()?;
     // The root at the signed size is recomputed in the same pass.
     let check = store.ledger_check_at(&latest.iter().map(|(size, _)| *size).collect::<Vec<_>>())?;

@@ -14,7 +14,9 @@ mod tool_export;
 mod validate_cmd;
 
 use accord_app::generate;
+use accord_stix::{Clock, SystemClock};
 use anyhow::Result;
+use std::sync::Arc;
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -78,20 +80,23 @@ struct GenerateArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The one clock of the command: the stores it opens stamp with it, and
+    // whatever it does at "now" reads it.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let result = match cli.command {
         Command::Validate(args) => validate_cmd::run(&args),
-        Command::Ingest(args) => ingest_cmd::run(&args),
-        Command::Export(args) => export_cmd::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Ingest(args) => ingest_cmd::run(&args, &clock),
+        Command::Export(args) => export_cmd::run(&args, &clock).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => node_cmd::serve(&args).map(|()| ExitCode::SUCCESS),
-        Command::Sync(args) => sync_cmd::run(&args),
-        Command::Demo(args) => node_cmd::demo(&args).map(|()| ExitCode::SUCCESS),
+        Command::Sync(args) => sync_cmd::run(&args, &clock),
+        Command::Demo(args) => node_cmd::demo(&args, &clock).map(|()| ExitCode::SUCCESS),
         Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),
         Command::HashPassword(args) => node_cmd::hash_password(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Pattern(args) => pattern_cmd::run(&args),
-        Command::Match(args) => match_cmd::run(&args),
+        Command::Match(args) => match_cmd::run(&args, &clock),
         Command::GenerateLogs(args) => gen_logs::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Ledger(args) => ledger_cmd::run(&args),
+        Command::Ledger(args) => ledger_cmd::run(&args, &clock),
     };
     match result {
         Ok(code) => code,

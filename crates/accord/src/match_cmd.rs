@@ -2,10 +2,12 @@
 //! sightings (the workflow is `accord_app::matching`).
 
 use accord_app::matching::{self, MatchOptions};
-use accord_store::Timestamp;
+use accord_stix::Clock;
+use accord_store::{Backend, OpenOptions, SqliteStore, StoreError, Timestamp};
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Run logs (Zeek, Suricata EVE, CSV, text) against every indicator and write sightings.
 ///
@@ -90,7 +92,7 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).map_err(|e| e.to_string())
 }
 
-pub fn run(args: &Args) -> Result<ExitCode> {
+pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let log_options = matching::log_options(&args.format, args.columns.as_deref(), args.csv_header)
         .map_err(crate::flat)?;
     let threads = args
@@ -120,8 +122,17 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     } else {
         crate::progress_bar(matching::total_bytes(&opts), "matching", !args.no_progress)
     });
-    let report =
-        matching::run(&opts, &bar, &mut |line| eprintln!("{line}")).map_err(crate::flat)?;
+    // The store, opened only when the match needs it.
+    let open = |data: &Path| -> Result<Box<dyn Backend>, StoreError> {
+        Ok(Box::new(SqliteStore::open_with(
+            data,
+            &OpenOptions::new().clock(Arc::clone(clock)),
+        )?))
+    };
+    let report = matching::run(&opts, &open, &**clock, &bar, &mut |line| {
+        eprintln!("{line}")
+    })
+    .map_err(crate::flat)?;
     eprint!("{}", report.summary);
     Ok(ExitCode::SUCCESS)
 }

@@ -4,10 +4,12 @@ use accord_app::config::Config;
 use accord_app::generate;
 use accord_app::ingest::{Options, ingest};
 use accord_app::input::{Format, Source};
-use accord_store::{SqliteStore, Store};
+use accord_stix::Clock;
+use accord_store::{Backend, OpenOptions, SqliteStore};
 use anyhow::{Context, Result, bail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The demo data set, built into the binary so `accord demo` works from any
 /// directory: real STIX 2.1 (OASIS examples, MISP, MITRE ATT&CK for ICS; see
@@ -290,7 +292,7 @@ fn toml_string(s: &str) -> String {
 }
 
 /// Loads the demo data into `collection` when it is empty.
-pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> Result<()> {
+pub fn load_demo_data(store: &dyn Backend, collection: &str, generated: u64) -> Result<()> {
     if store.count(Some(collection))? > 0 {
         return Ok(());
     }
@@ -330,7 +332,7 @@ pub fn load_demo_data(store: &SqliteStore, collection: &str, generated: u64) -> 
     }
 }
 
-pub fn demo(args: &DemoArgs) -> Result<()> {
+pub fn demo(args: &DemoArgs, clock: &Arc<dyn Clock>) -> Result<()> {
     init_logs();
     if !args.listen.ip().is_loopback() {
         bail!(accord_node::NodeError::DemoNotLoopback(args.listen));
@@ -339,8 +341,11 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     accord_app::ledger::LedgerKeys::for_config(&config)
         .context("creating the demo node's ledger key")?;
     {
-        let store = SqliteStore::open(&args.data)
-            .with_context(|| format!("opening the demo data directory {}", args.data.display()))?;
+        let store =
+            SqliteStore::open_with(&args.data, &OpenOptions::new().clock(Arc::clone(clock)))
+                .with_context(|| {
+                    format!("opening the demo data directory {}", args.data.display())
+                })?;
         load_demo_data(&store, "demo", args.generated)?;
     }
     println!(

@@ -3,9 +3,12 @@
 use accord_app::partner::{CredentialChoice, Partner, credentials};
 use accord_app::pull::SyncReport;
 use accord_app::sync::{SyncRequest, sync};
+use accord_stix::Clock;
+use accord_store::{Backend, OpenOptions, SqliteStore, StoreError};
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Pull a TAXII 2.1 collection from a partner into the local store.
 ///
@@ -97,7 +100,7 @@ fn print_report(r: &SyncReport, args: &Args) {
     );
 }
 
-pub fn run(args: &Args) -> Result<ExitCode> {
+pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let config = match &args.config {
         Some(p) => Some(accord_app::config::load(p).map_err(crate::flat)?),
         None => None,
@@ -128,7 +131,14 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         auth,
         witness: partner.zip(config),
     };
-    let outcome = sync(&req, |r| print_report(r, args)).map_err(crate::flat)?;
+    // The store, opened once the request is checked.
+    let open = |data: &Path| -> Result<Box<dyn Backend>, StoreError> {
+        Ok(Box::new(SqliteStore::open_with(
+            data,
+            &OpenOptions::new().clock(Arc::clone(clock)),
+        )?))
+    };
+    let outcome = sync(&req, &open, &**clock, |r| print_report(r, args)).map_err(crate::flat)?;
     if let Some(w) = &outcome.witness {
         eprintln!(
             "witnessed {}'s log at size {}: {}{}{}",

@@ -3,7 +3,8 @@
 //! (the workflow is `accord_app::blocklist`).
 
 use accord_app::blocklist::{collect, csv, plain, rpz, suricata, zeek_intel};
-use accord_store::{SqliteStore, Timestamp};
+use accord_stix::Clock;
+use accord_store::ObjectRead;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -40,25 +41,18 @@ pub struct ToolArgs {
     pub sid_base: u64,
 }
 
-/// Runs a tool export. `output`: a file (a directory for the Suricata formats).
+/// Runs a tool export of the indicators of `store` live at `clock`'s now.
+/// `output`: a file (a directory for the Suricata formats).
 pub fn run(
-    data: &Path,
+    store: &dyn ObjectRead,
+    clock: &dyn Clock,
     collection: Option<&str>,
     args: &ToolArgs,
     output: Option<&Path>,
 ) -> Result<()> {
-    let store = SqliteStore::open(data)
-        .with_context(|| format!("opening the data directory {}", data.display()))?;
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let now = since_epoch.as_secs();
-    let c = collect(
-        &store,
-        collection,
-        Timestamp::from_unix(now as i64, since_epoch.subsec_nanos()),
-    )
-    .map_err(crate::flat)?;
+    let now_ts = clock.now_timestamp();
+    let now = u64::try_from(now_ts.unix_seconds).unwrap_or(0);
+    let c = collect(store, collection, now_ts).map_err(crate::flat)?;
     let mut note = String::new();
     let text = match args.format {
         ToolFormat::Stix => bail!("--format stix is the default export"),

@@ -12,7 +12,7 @@
 
 use crate::indicators::{self, CompiledPattern};
 use accord_matcher::{HashAlg, Key};
-use accord_store::{Query, SqliteStore, Store, StoreError, Timestamp, VersionFilter};
+use accord_store::{ObjectRead, Query, StoreError, Timestamp, VersionFilter};
 use base64::Engine;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -64,7 +64,7 @@ pub struct Collected {
 /// # Errors
 /// [`BlocklistError::Store`].
 pub fn collect(
-    store: &SqliteStore,
+    store: &dyn ObjectRead,
     collection: Option<&str>,
     now: Timestamp,
 ) -> Result<Collected, BlocklistError> {

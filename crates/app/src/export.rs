@@ -3,7 +3,7 @@
 //! page by page so memory stays flat whatever the collection size.
 
 use crate::Progress;
-use accord_store::{Query, SqliteStore, Store, StoreError};
+use accord_store::{ObjectRead, Query, StoreError};
 use std::borrow::Cow;
 use std::io::Write;
 
@@ -25,7 +25,7 @@ pub enum ExportError {
 /// # Errors
 /// [`ExportError`]; the caller names the output.
 pub fn export(
-    store: &SqliteStore,
+    store: &dyn ObjectRead,
     mut query: Query,
     jsonl: bool,
     out: &mut dyn Write,
@@ -77,6 +77,7 @@ pub fn one_line(raw: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accord_store::SqliteStore;
 
     #[test]
     fn one_line_keeps_strings() {

@@ -6,7 +6,7 @@ use crate::Progress;
 use crate::check::{Checked, Outcome, check_file};
 use crate::input::{Anchor, Format, Item, Source};
 use accord_stix::Issue;
-use accord_store::{NewObject, Pending, PutOutcome, StoreError, Writer};
+use accord_store::{NewObject, ObjectWrite, Pending, PutOutcome, StoreError};
 use std::collections::VecDeque;
 
 /// Where an ingest reports what it finds in one file.
@@ -103,7 +103,7 @@ impl Totals {
 /// failure (a full disk), which is returned with the totals so far: what
 /// they count as stored is on disk.
 pub fn ingest<'s>(
-    writer: &Writer,
+    writer: &dyn ObjectWrite,
     sources: &'s [Source],
     opts: &Options<'_>,
     progress: &dyn Progress,

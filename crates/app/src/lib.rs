@@ -20,6 +20,15 @@
 //! - [`ledger`]: the node's log keys, checkpoints and cosignatures,
 //!   witnessing and auditing partners' logs.
 //! - [`generate`]: deterministic generated indicators (benchmarks, demo).
+//!
+//! The store and the time come from the caller: functions take the
+//! narrowest capability trait of `accord_store` they need (`&dyn
+//! ObjectRead`, `&dyn ObjectWrite`, `&dyn LedgerRead`, `&dyn SyncCursors`,
+//! `&dyn Backend`, or a generic bound when they need several), never the
+//! SQLite backend itself; the workflows that open the store only on some
+//! paths ([`matching::run`], [`sync::sync`]) take an [`OpenStore`] from the
+//! binary instead. Whatever needs the time takes an
+//! [`accord_stix::Clock`] (or a time read from one) from its caller.
 
 pub mod blocklist;
 pub mod check;
@@ -36,6 +45,16 @@ pub mod partner;
 pub mod pull;
 pub mod sighting;
 pub mod sync;
+
+/// Opens the node's store in a data directory, as the binary chooses (the
+/// `accord` command opens SQLite). Given to the workflows that open the
+/// store only when a path needs it, so that the paths that need none (a
+/// match from an indicator file into a bundle, a sync with a malformed
+/// URL) never touch the data directory.
+pub type OpenStore<'a> =
+    &'a dyn Fn(
+        &std::path::Path,
+    ) -> Result<Box<dyn accord_store::Backend>, accord_store::StoreError>;
 
 /// Progress of a long workflow, in bytes or objects; a progress bar in the
 /// command line, nothing (`()`) elsewhere.

@@ -3,7 +3,7 @@
 //! [`sync_collection`] pages through a remote collection with a
 //! [`TaxiiClient`], validates every object with the STIX rules of
 //! `accord_stix`, stores the valid ones through the store's group-commit
-//! [`Writer`], and reports the invalid ones with the validator's reasons.
+//! writer ([`ObjectWrite`]), and reports the invalid ones with the validator's reasons.
 //! It returns a [`SyncReport`] whose `next_added_after` is the cursor of
 //! the next incremental sync: the newest `X-TAXII-Date-Added-Last` the
 //! server sent (TAXII 2.1 §3.4.2), so a sync where nothing changed costs one
@@ -25,7 +25,7 @@
 use crate::exchange::{Admission, Counterparty, Exchange, Refusal};
 use accord_client::{ClientError, Filter, TaxiiClient};
 use accord_stix::Timestamp;
-use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
+use accord_store::{NewObject, ObjectMeta, ObjectWrite, PutOutcome, StoreError};
 use serde_json::value::RawValue;
 
 /// How a sync reads the remote collection.
@@ -250,7 +250,7 @@ fn parse_ts(s: &str) -> Option<(Timestamp, String)> {
 pub async fn sync_collection(
     client: &TaxiiClient,
     remote_collection_url: &str,
-    writer: &Writer,
+    writer: &dyn ObjectWrite,
     local_collection: &str,
     origin: &str,
     opts: &SyncOptions,
@@ -303,7 +303,7 @@ pub async fn sync_collection(
         if page.objects.is_empty() {
             continue;
         }
-        let writer = writer.clone();
+        let writer = writer.to_shared();
         let collection = local_collection.to_owned();
         let origin = origin.to_owned();
         let n = report.pages;
@@ -313,7 +313,7 @@ pub async fn sync_collection(
             page: n,
             safe_cursor,
             task: tokio::task::spawn_blocking(move || {
-                store_page(&writer, &opts, n, &objects, &collection, &origin)
+                store_page(&*writer, &opts, n, &objects, &collection, &origin)
             }),
         });
     }
@@ -371,7 +371,7 @@ async fn settle(
 
 /// Parses, validates and stores one page (on a blocking thread).
 fn store_page(
-    writer: &Writer,
+    writer: &dyn ObjectWrite,
     opts: &SyncOptions,
     page: usize,
     objects: &[Box<RawValue>],

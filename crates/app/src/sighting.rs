@@ -13,7 +13,7 @@
 
 use accord_logs::Kind;
 use accord_stix::{Object, Timestamp};
-use accord_store::{NewObject, ObjectMeta, Writer};
+use accord_store::{NewObject, ObjectMeta, ObjectWrite};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -89,18 +89,6 @@ pub fn ts_from_micros(us: i64) -> String {
     Timestamp::from_unix(s, ns).to_millis_string()
 }
 
-/// Now, as a STIX timestamp.
-pub fn now_ts() -> String {
-    ts_from_micros(now_micros())
-}
-
-/// Now in Unix microseconds.
-pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -109,9 +97,10 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// A fresh node identity object (JSON text).
-pub fn new_identity() -> String {
-    let now = now_ts();
+/// A fresh node identity object (JSON text), created at `now_us` (Unix
+/// microseconds).
+pub fn new_identity(now_us: i64) -> String {
+    let now = ts_from_micros(now_us);
     json!({
         "type": "identity",
         "spec_version": "2.1",
@@ -126,15 +115,16 @@ pub fn new_identity() -> String {
 }
 
 /// The node's identity: read from `<data>/node-identity.json`, or created,
-/// saved there and stored in the `node` collection when `writer` is given.
-/// Returns (id, JSON text).
+/// saved there and stored in the `node` collection when `writer` is given;
+/// a new identity is created at `now_us`. Returns (id, JSON text).
 ///
 /// # Errors
 /// [`SightingError::BadIdentity`], [`SightingError::SaveIdentity`], or a
 /// store error storing it.
 pub fn node_identity(
     data: &Path,
-    writer: Option<&Writer>,
+    writer: Option<&dyn ObjectWrite>,
+    now_us: i64,
 ) -> Result<(String, String), SightingError> {
     let path = data.join("node-identity.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
@@ -149,7 +139,7 @@ pub fn node_identity(
             .to_owned();
         return Ok((id, text.trim().to_owned()));
     }
-    let text = new_identity();
+    let text = new_identity(now_us);
     let v: Value = serde_json::from_str(&text).unwrap_or_default();
     let id = v["id"].as_str().unwrap_or_default().to_owned();
     if let Some(w) = writer {
@@ -170,7 +160,7 @@ pub fn node_identity(
 ///
 /// # Errors
 /// [`SightingError::BadObject`], [`SightingError::Store`].
-pub fn put(w: &Writer, objects: &[String], collection: &str) -> Result<(), SightingError> {
+pub fn put(w: &dyn ObjectWrite, objects: &[String], collection: &str) -> Result<(), SightingError> {
     let bad = |message: String| SightingError::BadObject {
         collection: collection.to_owned(),
         message,
@@ -403,7 +393,7 @@ impl Sightings {
     /// As [`put`].
     pub fn store(
         &self,
-        w: &Writer,
+        w: &dyn ObjectWrite,
         identity: &str,
     ) -> Result<BTreeMap<String, usize>, SightingError> {
         let mut all: Vec<String> = vec![identity.to_owned()];

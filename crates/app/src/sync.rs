@@ -8,13 +8,15 @@
 //! imported into the store (cursors the store already has win) and renamed
 //! `sync-state.json.imported`, so upgrading users keep their cursors.
 
+use crate::OpenStore;
 use crate::config::Config;
 use crate::ledger::{self, LedgerKeys, WitnessReport};
 use crate::partner::Partner;
 use crate::pull::{SyncOptions, SyncReport, sync_collection};
 use accord_client::LedgerClient;
 use accord_client::{Auth, TaxiiClient};
-use accord_store::{SqliteStore, StoreError};
+use accord_stix::Clock;
+use accord_store::{StoreError, SyncCursors};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -81,7 +83,8 @@ pub struct SyncRequest {
     pub from: String,
     /// The local collection.
     pub into: String,
-    /// The data directory.
+    /// The data directory of `store` (where a legacy `sync-state.json` is
+    /// looked for; named in errors).
     pub data: PathBuf,
     /// Recorded as each object's origin; the partner's name, else the
     /// URL's host, when absent.
@@ -117,7 +120,7 @@ pub fn cursor_key(from: &str, into: &str) -> String {
 /// [`SyncFailure::LegacyState`] when the file is unreadable or not a JSON
 /// object of strings, [`SyncFailure::Store`] when the import fails (the file
 /// is then left in place).
-pub fn import_legacy_cursors(store: &SqliteStore, data: &Path) -> Result<usize, SyncFailure> {
+pub fn import_legacy_cursors(store: &dyn SyncCursors, data: &Path) -> Result<usize, SyncFailure> {
     let path = data.join(LEGACY_STATE_FILE);
     let legacy = |message: String| SyncFailure::LegacyState {
         path: path.clone(),
@@ -130,8 +133,12 @@ pub fn import_legacy_cursors(store: &SqliteStore, data: &Path) -> Result<usize, 
     };
     let state: BTreeMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|e| legacy(e.to_string()))?;
+    let pairs: Vec<(&str, &str)> = state
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let n = store
-        .import_sync_cursors(state.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .import_sync_cursors(&pairs)
         .map_err(|source| SyncFailure::Store {
             what: "importing the sync cursors",
             data: data.to_owned(),
@@ -158,16 +165,19 @@ pub fn origin_of(from: &str, origin: Option<&str>, partner: Option<&Partner>) ->
         })
 }
 
-/// Pulls `req.from` into `req.into`, from the saved cursor unless
-/// `req.full`, saves the new cursor, then witnesses the partner's log when
-/// `req.witness` is given. `on_pulled` sees the pull's report before the
-/// witnessing starts (and also when the pull failed).
+/// Pulls `req.from` into `req.into` of the store `open` opens on
+/// `req.data` (once the URL and the client are checked), from the saved cursor unless `req.full`, saves the new
+/// cursor, then witnesses the partner's log when `req.witness` is given,
+/// cosigning at `clock`'s time. `on_pulled` sees the pull's report before
+/// the witnessing starts (and also when the pull failed).
 ///
 /// # Errors
 /// [`SyncFailure`]; on [`SyncFailure::Pull`] the cursor was still moved
 /// past what was stored.
 pub fn sync(
     req: &SyncRequest,
+    open: OpenStore<'_>,
+    clock: &dyn Clock,
     on_pulled: impl FnOnce(&SyncReport),
 ) -> Result<SyncOutcome, SyncFailure> {
     if !req.from.ends_with('/') || !req.from.contains("/collections/") {
@@ -186,8 +196,9 @@ pub fn sync(
             source: Box::new(source),
         }
     };
-    let store = SqliteStore::open(&req.data).map_err(store_err("opening the data directory"))?;
-    import_legacy_cursors(&store, &req.data)?;
+    let store = open(&req.data).map_err(store_err("opening the data directory"))?;
+    let store = &*store;
+    import_legacy_cursors(store, &req.data)?;
     let key = cursor_key(&req.from, &req.into);
     let since = if req.full {
         None
@@ -211,7 +222,7 @@ pub fn sync(
     // Stored objects are logged as received from the partner.
     let writer = store.writer().received_from(&origin);
     let result = rt.block_on(sync_collection(
-        &client, &req.from, &writer, &req.into, &origin, &opts,
+        &client, &req.from, &*writer, &req.into, &origin, &opts,
     ));
     let (report, failure) = match result {
         Ok(r) => (r, None),
@@ -239,8 +250,14 @@ pub fn sync(
             let lc = LedgerClient::new(p.url(), req.auth.clone())
                 .map_err(|e| werr(ledger::LedgerError::Remote(e)))?;
             Some(
-                rt.block_on(ledger::witness_partner(&store, &keys, p.config(), &lc))
-                    .map_err(werr)?,
+                rt.block_on(ledger::witness_partner(
+                    store,
+                    &keys,
+                    clock,
+                    p.config(),
+                    &lc,
+                ))
+                .map_err(werr)?,
             )
         }
     };
@@ -250,6 +267,7 @@ pub fn sync(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accord_store::SqliteStore;
 
     #[test]
     fn legacy_cursors_are_imported_once_and_the_file_renamed() {

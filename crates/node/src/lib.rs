@@ -90,12 +90,24 @@ pub async fn serve(
         ),
         handshake_timeout: std::time::Duration::from_secs(10),
     };
-    let store = accord_store::SqliteStore::open(&config.data_dir)?;
+    // Where the node is assembled: the one place it names its backend, and
+    // the one clock, shared by the store and the handlers.
+    let clock: std::sync::Arc<dyn accord_stix::Clock> =
+        std::sync::Arc::new(accord_stix::SystemClock);
+    let store = accord_store::SqliteStore::open_with(
+        &config.data_dir,
+        &accord_store::OpenOptions::new().clock(std::sync::Arc::clone(&clock)),
+    )?;
     // The ledger's keys: created on first start if `accord init` did not.
     if let Err(e) = accord_app::ledger::LedgerKeys::for_config(&config) {
         tracing::error!("{e}");
     }
-    let state = server::AppState::new(config, store);
+    let state = server::AppState::with_clock(
+        config,
+        Box::new(store),
+        accord_app::exchange::Exchange::default(),
+        clock,
+    );
     let listener =
         listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
             addr: addr.to_string(),

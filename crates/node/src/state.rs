@@ -12,7 +12,8 @@ use accord_app::exchange::{Counterparty, Exchange, Release};
 use accord_app::ledger::checkpoints::LedgerState;
 use accord_app::partner::Partners;
 use accord_ledger::ExchangeRecord;
-use accord_store::{SqliteStore, StoreError, StoredObject, VersionFilter, Writer};
+use accord_stix::{Clock, SystemClock};
+use accord_store::{Backend, ObjectWrite, StoreError, StoredObject, VersionFilter};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +25,11 @@ pub struct AppState {
     pub(crate) config: Config,
     pub(crate) accounts: Accounts,
     pool: StorePool,
-    pub(crate) writer: Writer,
+    /// The store's writer, shared by every request.
+    pub(crate) writer: Arc<dyn ObjectWrite>,
+    /// The one clock of the node: the times it stamps on statuses and
+    /// `out` records (the store stamps with the clock it was opened with).
+    pub(crate) clock: Arc<dyn Clock>,
     sent_log: SentLog,
     pub(crate) statuses: Mutex<StatusLog>,
     pub(crate) ledger: LedgerState,
@@ -47,12 +52,12 @@ pub(crate) struct StatusLog {
 /// add threads and SQLite connections competing for the same cores. The
 /// connections are kept for the life of the server.
 struct StorePool {
-    free: Mutex<Vec<SqliteStore>>,
+    free: Mutex<Vec<Box<dyn Backend>>>,
     permits: tokio::sync::Semaphore,
 }
 
 impl StorePool {
-    fn take(&self) -> Result<SqliteStore, StoreError> {
+    fn take(&self) -> Result<Box<dyn Backend>, StoreError> {
         let mut free = self
             .free
             .lock()
@@ -62,7 +67,7 @@ impl StorePool {
         })?;
         if free.is_empty() {
             // Keep one to clone from; a clone gets its own read connection.
-            let clone = last.try_clone();
+            let clone = last.new_handle();
             free.push(last);
             clone
         } else {
@@ -70,7 +75,7 @@ impl StorePool {
         }
     }
 
-    fn give_back(&self, s: SqliteStore) {
+    fn give_back(&self, s: Box<dyn Backend>) {
         let mut free = self
             .free
             .lock()
@@ -104,7 +109,7 @@ struct SentLog {
 const MAX_SENT_BATCH: usize = 1024;
 
 impl SentLog {
-    fn start(writer: Writer) -> SentLog {
+    fn start(writer: Arc<dyn ObjectWrite>) -> SentLog {
         let (tx, rx) = std::sync::mpsc::channel::<SentBatch>();
         let thread = std::thread::Builder::new()
             .name("accord-sent-log".into())
@@ -117,7 +122,7 @@ impl SentLog {
                             Err(_) => break,
                         }
                     }
-                    SentLog::append(&writer, batch);
+                    SentLog::append(&*writer, batch);
                 }
             })
             .ok();
@@ -127,7 +132,7 @@ impl SentLog {
         }
     }
 
-    fn append(writer: &Writer, mut batch: Vec<SentBatch>) {
+    fn append(writer: &dyn ObjectWrite, mut batch: Vec<SentBatch>) {
         if batch.len() == 1 {
             if let Some((records, reply)) = batch.pop() {
                 let _ = reply.send(writer.log_records(&records));
@@ -214,7 +219,13 @@ pub(crate) async fn release(
     }
     let to = s.counterparty(account);
     let released = s.exchange.release(to, objects);
-    let records = Exchange::out_records(to, collection_id, objects, &released, &now_rfc3339());
+    let records = Exchange::out_records(
+        to,
+        collection_id,
+        objects,
+        &released,
+        &s.clock.now_rfc3339(),
+    );
     s.sent_log.log(records).await?;
     Ok(released)
 }
@@ -239,14 +250,32 @@ pub(crate) fn is_point_read(q: &accord_store::Query, limit: usize) -> bool {
 impl AppState {
     /// State over an open store, with the default exchange policy
     /// ([`accord_app::exchange::SendAll`]).
-    pub fn new(config: Config, store: SqliteStore) -> Arc<AppState> {
+    pub fn new(config: Config, store: Box<dyn Backend>) -> Arc<AppState> {
         AppState::with_exchange(config, store, Exchange::default())
     }
 
     /// State over an open store, applying `exchange` to every object
-    /// received and sent.
-    pub fn with_exchange(config: Config, store: SqliteStore, exchange: Exchange) -> Arc<AppState> {
-        let writer = store.writer().clone();
+    /// received and sent, with the system clock.
+    pub fn with_exchange(
+        config: Config,
+        store: Box<dyn Backend>,
+        exchange: Exchange,
+    ) -> Arc<AppState> {
+        AppState::with_clock(config, store, exchange, Arc::new(SystemClock))
+    }
+
+    /// State over an open store, applying `exchange` to every object
+    /// received and sent, taking the time from `clock` (the POST statuses'
+    /// `request_timestamp`, the `out` records' `time`). Give the store the
+    /// same clock when opening it, so that `date_added` and the ledger's
+    /// times agree with it.
+    pub fn with_clock(
+        config: Config,
+        store: Box<dyn Backend>,
+        exchange: Exchange,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<AppState> {
+        let writer = store.writer().to_shared();
         Arc::new(AppState {
             accounts: Accounts::new(&config.accounts),
             ledger: LedgerState::new(&config),
@@ -259,8 +288,9 @@ impl AppState {
                     std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
                 ),
             },
-            sent_log: SentLog::start(writer.clone()),
+            sent_log: SentLog::start(Arc::clone(&writer)),
             writer,
+            clock,
             statuses: Mutex::new(StatusLog::default()),
         })
     }
@@ -277,10 +307,10 @@ impl AppState {
     pub(crate) fn read_now<T>(
         &self,
         what: &'static str,
-        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError>,
+        f: impl FnOnce(&dyn Backend) -> Result<T, StoreError>,
     ) -> Result<T, ApiError> {
         let store = self.pool.take().map_err(|e| ApiError::internal(what, &e))?;
-        let r = f(&store);
+        let r = f(&*store);
         self.pool.give_back(store);
         r.map_err(|e| ApiError::internal(what, &e))
     }
@@ -289,7 +319,7 @@ impl AppState {
     pub(crate) async fn read<T: Send + 'static>(
         self: &Arc<Self>,
         what: &'static str,
-        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Backend) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let _permit = self
             .pool
@@ -300,7 +330,7 @@ impl AppState {
         let state = Arc::clone(self);
         let r = tokio::task::spawn_blocking(move || {
             let store = state.pool.take()?;
-            let r = f(&store);
+            let r = f(&*store);
             state.pool.give_back(store);
             r
         })
@@ -316,7 +346,7 @@ impl AppState {
     /// whose errors are already API errors).
     pub(crate) async fn read_ledger<T: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        f: impl FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let _permit = self
             .pool
@@ -330,7 +360,7 @@ impl AppState {
                 .pool
                 .take()
                 .map_err(|e| ApiError::internal("the ledger", &e))?;
-            let r = f(&store);
+            let r = f(&*store);
             state.pool.give_back(store);
             r
         })
@@ -360,14 +390,4 @@ impl AppState {
             .find(|r| r.name == root)
             .ok_or_else(|| ApiError::not_found(format!("no API root `{root}` on this server")))
     }
-}
-
-/// Now, as an RFC 3339 timestamp with microseconds (the `time` of `out`
-/// records).
-pub(crate) fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    accord_stix::Timestamp::from_unix(i64::try_from(d.as_secs()).unwrap_or(0), d.subsec_nanos())
-        .format(6)
 }

@@ -70,7 +70,7 @@ read = ["{COLL}"]
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = accord_node::server::AppState::new(config, partner_store);
+    let state = accord_node::server::AppState::new(config, Box::new(partner_store));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, accord_node::server::router(state))

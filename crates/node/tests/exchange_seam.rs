@@ -86,7 +86,7 @@ verifier_key = "{vkey}"
             .verifier_key(),
     );
     let config = Config::parse(&text, "test.toml").unwrap();
-    let state = AppState::with_exchange(config, store, Exchange::new(policy));
+    let state = AppState::with_exchange(config, Box::new(store), Exchange::new(policy));
     (dir, router(state), reader)
 }
 

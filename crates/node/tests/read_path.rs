@@ -33,7 +33,10 @@ write = ["*"]
         rw = hash_password("rw-pass").unwrap(),
     );
     let config = Config::parse(&text, "test.toml").unwrap();
-    router(AppState::new(config, SqliteStore::open(dir).unwrap()))
+    router(AppState::new(
+        config,
+        Box::new(SqliteStore::open(dir).unwrap()),
+    ))
 }
 
 /// One request as the `rw` account: status and JSON body.

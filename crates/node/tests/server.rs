@@ -56,7 +56,7 @@ read = ["{C1}"]
         tok = token_digest("reader-token"),
     );
     let config = Config::parse(&text, "test.toml").unwrap();
-    router(AppState::new(config, store))
+    router(AppState::new(config, Box::new(store)))
 }
 
 fn indicator(n: u32) -> Value {

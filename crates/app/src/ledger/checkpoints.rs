@@ -7,7 +7,7 @@ use super::keys::{LedgerKeys, key_path};
 use crate::config::Config;
 pub use accord_client::{ConsistencyJson, InclusionJson};
 use accord_ledger::{Checkpoint, Hash, SignedCheckpoint, WitnessVerifier};
-use accord_store::{SqliteStore, StoreError};
+use accord_store::{LedgerRead, LedgerWrite, StoreError};
 use base64::Engine as _;
 use std::collections::HashSet;
 
@@ -40,8 +40,8 @@ fn line_key(line: &str) -> Option<(&str, u32)> {
 /// # Errors
 /// [`LedgerError`]; [`LedgerError::Inconsistent`] when a checkpoint signed
 /// earlier for this size has another root (the log was rewritten).
-pub fn latest_checkpoint(
-    store: &SqliteStore,
+pub fn latest_checkpoint<S: LedgerRead + LedgerWrite + ?Sized>(
+    store: &S,
     keys: &LedgerKeys,
 ) -> Result<SignedCheckpoint, LedgerError> {
     let (size, root) = store.ledger_head()?;
@@ -67,7 +67,10 @@ pub fn latest_checkpoint(
 ///
 /// # Errors
 /// [`LedgerError`].
-pub fn served_checkpoint(store: &SqliteStore, keys: &LedgerKeys) -> Result<Vec<u8>, LedgerError> {
+pub fn served_checkpoint<S: LedgerRead + LedgerWrite + ?Sized>(
+    store: &S,
+    keys: &LedgerKeys,
+) -> Result<Vec<u8>, LedgerError> {
     let cp = latest_checkpoint(store, keys)?;
     let mut note = cp.note;
     let have: HashSet<String> = signature_lines(&String::from_utf8_lossy(&note))
@@ -89,8 +92,8 @@ pub fn served_checkpoint(store: &SqliteStore, keys: &LedgerKeys) -> Result<Vec<u
 /// # Errors
 /// [`LedgerError`] when the note is not one of this log's checkpoints or
 /// carries no valid cosignature of a known witness.
-pub fn accept_cosignatures(
-    store: &SqliteStore,
+pub fn accept_cosignatures<S: LedgerRead + LedgerWrite + ?Sized>(
+    store: &S,
     keys: &LedgerKeys,
     note: &[u8],
     witnesses: &[WitnessVerifier],
@@ -202,7 +205,7 @@ impl LedgerState {
 /// # Errors
 /// [`StoreError`] (also for an index or size outside the log).
 pub fn inclusion_json(
-    store: &SqliteStore,
+    store: &dyn LedgerRead,
     index: u64,
     size: u64,
 ) -> Result<InclusionJson, StoreError> {
@@ -220,7 +223,7 @@ pub fn inclusion_json(
 /// # Errors
 /// [`StoreError`].
 pub fn consistency_json(
-    store: &SqliteStore,
+    store: &dyn LedgerRead,
     first: u64,
     second: u64,
 ) -> Result<ConsistencyJson, StoreError> {

@@ -10,7 +10,8 @@ use accord_ledger::{
     Direction, ExchangeRecord, LogVerifier, Tile, TiledReader, WitnessOutcome, proof_range,
     witness_checkpoint,
 };
-use accord_store::SqliteStore;
+use accord_stix::Clock;
+use accord_store::{LedgerRead, LedgerWrite};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -39,12 +40,6 @@ impl WitnessReport {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Witnesses a partner's log: fetches its checkpoint and the consistency
 /// proof [`proof_range`] names against the last one held, lets the pure
 /// [`witness_checkpoint`] decide, and records the outcome: an accepted
@@ -52,14 +47,15 @@ fn unix_now() -> u64 {
 /// an unchanged one); a split view (another root for a size already
 /// witnessed), an inconsistent proof or a rollback (forked, when no valid
 /// proof connects the two) is kept as an alert with both signed notes, and
-/// logged at error level.
+/// logged at error level. The cosignature is timestamped with `clock`.
 ///
 /// # Errors
 /// [`LedgerError`] when the partner cannot be asked, or its note is not
 /// signed by its key (which proves nothing, so no alert).
-pub async fn witness_partner(
-    store: &SqliteStore,
+pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
+    store: &S,
     keys: &LedgerKeys,
+    clock: &dyn Clock,
     partner: &PartnerConfig,
     client: &LedgerClient,
 ) -> Result<WitnessReport, LedgerError> {
@@ -154,7 +150,9 @@ pub async fn witness_partner(
             return Ok(report);
         }
     }
-    let cosigned = keys.witness.cosign(&offered, unix_now())?;
+    let cosigned = keys
+        .witness
+        .cosign(&offered, u64::try_from(clock.now_unix_secs()).unwrap_or(0))?;
     match client.post_cosignature(&cosigned.note).await {
         Ok(()) => report.cosigned = true,
         Err(e) => {
@@ -214,8 +212,8 @@ type Key3 = (String, Option<String>, String);
 /// # Errors
 /// [`LedgerError`] when the partner cannot be read or its log does not
 /// verify against its own checkpoint.
-pub async fn audit_partner(
-    store: &SqliteStore,
+pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
+    store: &S,
     partner: &PartnerConfig,
     client: &LedgerClient,
 ) -> Result<AuditReport, LedgerError> {

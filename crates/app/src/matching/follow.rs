@@ -4,23 +4,28 @@ use super::load::Indicators;
 use super::output::{append_hits, write_sightings};
 use super::scan::{Counts, Ctx, MatchSink};
 use super::summary::group;
-use super::{MatchError, MatchOptions};
-use crate::sighting::{self, Hit};
-use accord_store::SqliteStore;
+use super::{MatchError, MatchOptions, OpenStore};
+use crate::sighting::Hit;
+use accord_stix::Clock;
+use accord_store::Backend;
 use std::time::{Duration, Instant};
 
 /// Follows the logs until `follow_for` passes (forever without it),
 /// writing hits and sightings every `flush` seconds and printing a line
-/// for each flush to `on_flush`. Returns the closing line.
+/// for each flush to `on_flush`, each flush's sightings timed by `clock`.
+/// Returns the closing line.
 ///
 /// # Errors
 /// [`MatchError`] from writing hits or sightings.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn follow(
     args: &MatchOptions,
     ctx: &Ctx<'_>,
     names: &[String],
     ind: &Indicators,
-    store: Option<&SqliteStore>,
+    store: Option<&dyn Backend>,
+    open: OpenStore<'_>,
+    clock: &dyn Clock,
     on_flush: &mut dyn FnMut(&str),
 ) -> Result<String, MatchError> {
     let mut followers: Vec<accord_logs::Follow> = args
@@ -54,7 +59,7 @@ pub(crate) fn follow(
             if let Some(p) = &args.hits {
                 append_hits(p, &pending, names, &view)?;
             }
-            let msg = write_sightings(args, &pending, ind, &view, store, sighting::now_micros())?;
+            let msg = write_sightings(args, &pending, ind, &view, store, open, clock.now_micros())?;
             total_hits += pending.len() as u64;
             on_flush(&format!("{} hits; {msg}", pending.len()));
             pending.clear();

@@ -2,11 +2,11 @@
 //! indicator path ([`crate::indicators`]), built into an index, and the
 //! index cache (`--index FILE` and its `FILE.meta.json` sidecar).
 
-use super::{MatchError, MatchOptions, io_err, store_err};
+use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::indicators::{self, CompiledPattern};
 use accord_matcher::{Index, IndexBuilder, IndexView, IndicatorMeta};
 use accord_pattern::Pattern;
-use accord_store::{Query, SqliteStore, Store, Timestamp, VersionFilter};
+use accord_store::{Query, Timestamp, VersionFilter};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -227,7 +227,11 @@ pub(crate) fn map_with(p: &Path, populate: bool) -> Result<memmap2::Mmap, MatchE
     Ok(m)
 }
 
-pub(crate) fn load_indicators(args: &MatchOptions, now: i64) -> Result<Indicators, MatchError> {
+pub(crate) fn load_indicators(
+    args: &MatchOptions,
+    open: OpenStore<'_>,
+    now: i64,
+) -> Result<Indicators, MatchError> {
     let start = Instant::now();
     let source_time = match &args.indicators {
         Some(p) => mtime(p),
@@ -262,7 +266,7 @@ pub(crate) fn load_indicators(args: &MatchOptions, now: i64) -> Result<Indicator
             },
             // The store: no indicator version was stored since.
             (Some(side), None) => {
-                let store = SqliteStore::open(&args.data).map_err(store_err(format!(
+                let store = open(&args.data).map_err(store_err(format!(
                     "opening the data directory {}",
                     args.data.display()
                 )))?;
@@ -313,7 +317,7 @@ pub(crate) fn load_indicators(args: &MatchOptions, now: i64) -> Result<Indicator
                     args.data.display()
                 )));
             }
-            let store = SqliteStore::open(&args.data).map_err(store_err(format!(
+            let store = open(&args.data).map_err(store_err(format!(
                 "opening the data directory {}",
                 args.data.display()
             )))?;

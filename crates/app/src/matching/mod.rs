@@ -20,8 +20,11 @@ pub mod summary;
 use crate::Progress;
 use crate::sighting::{self, Hit};
 use accord_logs::Format;
-use accord_store::{SqliteStore, StoreError, Timestamp};
+use accord_stix::Clock;
+use accord_store::{StoreError, Timestamp};
 use std::path::PathBuf;
+
+pub(crate) use crate::OpenStore;
 use std::time::Instant;
 
 pub use load::{Indicators, LoadStats};
@@ -165,19 +168,24 @@ pub fn log_names(opts: &MatchOptions) -> Vec<String> {
 /// Runs a match: loads the indicators, reads every log (or follows them),
 /// writes hits and sightings, and returns the summary. `progress` is told
 /// the bytes read (the total is [`total_bytes`]); in follow mode,
-/// `on_flush` gets a line per flush.
+/// `on_flush` gets a line per flush. `open` opens the store when one is
+/// needed (indicators from the store, checking an index file against it,
+/// sightings to store, the node identity); `clock` is now (which indicators are live, the sightings'
+/// times).
 ///
 /// # Errors
 /// [`MatchError`] naming the file or store that failed.
 pub fn run(
     opts: &MatchOptions,
+    open: OpenStore<'_>,
+    clock: &dyn Clock,
     progress: &dyn Progress,
     on_flush: &mut dyn FnMut(&str),
 ) -> Result<MatchReport, MatchError> {
     let threads = opts.threads.max(1);
-    let now_us = sighting::now_micros();
+    let now_us = clock.now_micros();
     let now_s = now_us.div_euclid(1_000_000);
-    let ind = load::load_indicators(opts, now_s)?;
+    let ind = load::load_indicators(opts, open, now_s)?;
     let view = ind.view()?;
     let ctx = scan::Ctx {
         view: view.clone(),
@@ -192,7 +200,7 @@ pub fn run(
 
     // Where the sightings go.
     let store = if opts.out.is_none() && !opts.no_sightings {
-        Some(SqliteStore::open(&opts.data).map_err(store_err(format!(
+        Some(open(&opts.data).map_err(store_err(format!(
             "opening the data directory {}",
             opts.data.display()
         )))?)
@@ -205,7 +213,16 @@ pub fn run(
     let mut counts = Counts::default();
     let mut bytes_read = 0u64;
     if opts.follow {
-        let summary = follow::follow(opts, &ctx, &names, &ind, store.as_ref(), on_flush)?;
+        let summary = follow::follow(
+            opts,
+            &ctx,
+            &names,
+            &ind,
+            store.as_deref(),
+            open,
+            clock,
+            on_flush,
+        )?;
         return Ok(MatchReport { summary });
     }
     for (i, path) in opts.logs.iter().enumerate() {
@@ -238,7 +255,8 @@ pub fn run(
     if let Some(p) = &opts.hits {
         output::write_hits(p, &hits, &names, &view)?;
     }
-    let written = output::write_sightings(opts, &hits, &ind, &view, store.as_ref(), now_us)?;
+    let written =
+        output::write_sightings(opts, &hits, &ind, &view, store.as_deref(), open, now_us)?;
     Ok(MatchReport {
         summary: summary::summary(
             &counts, &hits, &ind, &view, &names, match_secs, bytes_read, threads, &written,

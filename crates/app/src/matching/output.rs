@@ -2,11 +2,11 @@
 //! store (the `sightings` collection and the producers' outboxes).
 
 use super::load::Indicators;
-use super::{MatchError, MatchOptions, io_err, store_err};
+use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::sighting::{self, Hit};
 use accord_logs::Kind;
 use accord_matcher::IndexView;
-use accord_store::SqliteStore;
+use accord_store::Backend;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
@@ -43,7 +43,9 @@ pub fn write_hits(
     Ok(())
 }
 
-/// Writes the sightings; returns a line saying where they went.
+/// Writes the sightings, made at `now_us`; returns a line saying where
+/// they went. Without `store`, an existing node's store is opened with
+/// `open` for its identity.
 ///
 /// # Errors
 /// [`MatchError`] naming the file or store.
@@ -52,24 +54,25 @@ pub fn write_sightings(
     hits: &[Hit],
     ind: &Indicators,
     view: &IndexView<'_>,
-    store: Option<&SqliteStore>,
+    store: Option<&dyn Backend>,
+    open: OpenStore<'_>,
     now_us: i64,
 ) -> Result<String, MatchError> {
     if args.no_sightings {
         return Ok("sightings not written (--no-sightings)".into());
     }
     let (node_id, identity) = if let Some(s) = store {
-        sighting::node_identity(&args.data, Some(s.writer()))?
+        sighting::node_identity(&args.data, Some(s.writer()), now_us)?
     } else if args.data.join(accord_store::DB_FILE_NAME).exists() {
         // --out with an existing node: its identity (created and stored once).
-        let s = SqliteStore::open(&args.data).map_err(store_err(format!(
+        let s = open(&args.data).map_err(store_err(format!(
             "opening the data directory {}",
             args.data.display()
         )))?;
-        sighting::node_identity(&args.data, Some(s.writer()))?
+        sighting::node_identity(&args.data, Some(s.writer()), now_us)?
     } else {
         // --out without a node: a one-off identity, written in the bundle.
-        let t = sighting::new_identity();
+        let t = sighting::new_identity(now_us);
         let v: Value = serde_json::from_str(&t).unwrap_or_default();
         (v["id"].as_str().unwrap_or_default().to_owned(), t)
     };
@@ -82,7 +85,7 @@ fn write_with(
     hits: &[Hit],
     ind: &Indicators,
     view: &IndexView<'_>,
-    store: Option<&SqliteStore>,
+    store: Option<&dyn Backend>,
     now_us: i64,
     node_id: &str,
     identity: &str,

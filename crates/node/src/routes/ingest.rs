@@ -7,7 +7,7 @@ use crate::extract::Authenticated;
 use crate::state::{AppState, MAX_STATUSES};
 use crate::taxii::{Status, StatusDetails, TAXII_MEDIA_TYPE};
 use accord_app::exchange::{Admission, Counterparty, Exchange, Refusal};
-use accord_store::{NewObject, ObjectMeta, PutOutcome, StoreError, Writer};
+use accord_store::{NewObject, ObjectMeta, ObjectWrite, PutOutcome, StoreError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -80,7 +80,7 @@ pub(crate) async fn add_objects(
     let bytes: Bytes = axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX))
         .await
         .map_err(|_| too_big(&"more than that"))?;
-    let request_timestamp = accord_stix::Timestamp::from_unix(now_secs(), 0).format(6);
+    let request_timestamp = accord_stix::Timestamp::from_unix(s.clock.now_unix_secs(), 0).format(6);
     let store_name = c.store_name().to_owned();
     let origin = format!("taxii:{}", caller.name);
     // Logged as received from the posting account.
@@ -103,7 +103,7 @@ pub(crate) async fn add_objects(
             &bytes,
             &store_name,
             &origin,
-            &writer,
+            &*writer,
             request_timestamp,
             seam,
         )
@@ -147,12 +147,6 @@ fn check_object<'r>(
     }
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
-}
-
 /// Objects per piece of an envelope: each piece is validated (on every
 /// core) and queued for the writer while the writer stores the previous
 /// one, so the writer starts on a 1,000-object envelope after a quarter of
@@ -167,7 +161,7 @@ fn ingest_envelope(
     bytes: &[u8],
     store_name: &str,
     origin: &str,
-    writer: &Writer,
+    writer: &dyn ObjectWrite,
     request_timestamp: String,
     (exchange, from): (&Exchange, Counterparty<'_>),
 ) -> Result<Status, ApiError> {

@@ -16,7 +16,7 @@ use crate::state::{AppState, is_point_read};
 use crate::taxii::TAXII_MEDIA_TYPE;
 use accord_app::config::CollectionConfig;
 use accord_app::exchange::{Release, sent_bytes};
-use accord_store::{Page, Store, VersionFilter};
+use accord_store::{Page, VersionFilter};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -7,7 +7,6 @@ use crate::extract::Authenticated;
 use crate::state::{AppState, release};
 use crate::taxii::{Manifest, ManifestRecord, STIX_MEDIA_TYPE, Versions};
 use accord_app::exchange::Release;
-use accord_store::Store;
 use accord_store::VersionFilter;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
