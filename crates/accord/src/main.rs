@@ -87,7 +87,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(&args),
         Command::Ingest(args) => ingest_cmd::run(&args, &clock),
         Command::Export(args) => export_cmd::run(&args, &clock).map(|()| ExitCode::SUCCESS),
-        Command::Serve(args) => node_cmd::serve(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => node_cmd::serve(&args, &clock).map(|()| ExitCode::SUCCESS),
         Command::Sync(args) => sync_cmd::run(&args, &clock),
         Command::Demo(args) => node_cmd::demo(&args, &clock).map(|()| ExitCode::SUCCESS),
         Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),

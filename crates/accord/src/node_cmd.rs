@@ -222,7 +222,7 @@ async fn shutdown_signal() {
     tracing::info!("stopping: finishing the requests in flight");
 }
 
-async fn run_node(config: Config) -> Result<()> {
+async fn run_node(config: Config, clock: Arc<dyn Clock>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -238,17 +238,17 @@ async fn run_node(config: Config) -> Result<()> {
     println!("Accord node listening on http://{addr}/taxii2/ (API root http://{addr}/{root}/)");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    accord_node::serve(config, listener, shutdown_signal()).await?;
+    accord_node::serve(config, clock, listener, shutdown_signal()).await?;
     Ok(())
 }
 
-pub fn serve(args: &ServeArgs) -> Result<()> {
+pub fn serve(args: &ServeArgs, clock: &Arc<dyn Clock>) -> Result<()> {
     init_logs();
     let mut config = accord_app::config::load(&args.config).map_err(crate::flat)?;
     if let Some(l) = args.listen {
         config.listen = l;
     }
-    runtime()?.block_on(run_node(config))
+    runtime()?.block_on(run_node(config, Arc::clone(clock)))
 }
 
 /// The demo node's configuration.
@@ -351,7 +351,7 @@ pub fn demo(args: &DemoArgs, clock: &Arc<dyn Clock>) -> Result<()> {
     println!(
         "demo account: user `demo`, password `demo`; collection {DEMO_COLLECTION_ID} (alias `demo`)"
     );
-    runtime()?.block_on(run_node(config))
+    runtime()?.block_on(run_node(config, Arc::clone(clock)))
 }
 
 pub fn init(args: &InitArgs) -> Result<()> {

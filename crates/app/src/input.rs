@@ -162,9 +162,9 @@ pub enum Item<'a> {
         text: &'a str,
     },
     /// A JSON line that can only be a single object, if it is JSON at all
-    /// (see [`single_object_line`]): handed over unread, so the worker that
+    /// (see `single_object_line`): handed over unread, so the worker that
     /// parses the object reads it once. When it does not parse, the worker
-    /// reads it with [`document`] for the error and its position.
+    /// reads it with `document` for the error and its position.
     Line {
         /// The start of its line.
         anchor: Option<Anchor>,

@@ -369,7 +369,7 @@ impl TaxiiClient {
     }
 
     /// POSTs `objects` in one envelope (§5.5), then polls the status until
-    /// it is `complete`, within [`PollOptions`], and returns it. The status
+    /// it is `complete`, within [`PollOptions`](crate::PollOptions), and returns it. The status
     /// says which objects the server took and which it refused, and why.
     ///
     /// # Errors
@@ -428,7 +428,7 @@ impl TaxiiClient {
     }
 
     /// Polls a status until it is complete, with exponential backoff,
-    /// within [`PollOptions`].
+    /// within [`PollOptions`](crate::PollOptions).
     ///
     /// # Errors
     /// Any [`ClientError`]; [`ClientError::StatusNotComplete`] when polling

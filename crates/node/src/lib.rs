@@ -51,7 +51,8 @@ pub enum NodeError {
     },
 }
 
-/// Serves the TAXII API on `listener` until `shutdown` completes, then
+/// Serves the TAXII API on `listener`, reading the time from `clock`,
+/// until `shutdown` completes, then
 /// finishes the requests in flight (their writes included) and returns.
 ///
 /// # Errors
@@ -59,6 +60,7 @@ pub enum NodeError {
 /// cannot be opened, or the socket fails.
 pub async fn serve(
     config: accord_app::config::Config,
+    clock: std::sync::Arc<dyn accord_stix::Clock>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
@@ -90,10 +92,8 @@ pub async fn serve(
         ),
         handshake_timeout: std::time::Duration::from_secs(10),
     };
-    // Where the node is assembled: the one place it names its backend, and
-    // the one clock, shared by the store and the handlers.
-    let clock: std::sync::Arc<dyn accord_stix::Clock> =
-        std::sync::Arc::new(accord_stix::SystemClock);
+    // Where the node is assembled: the one place it names its backend; the
+    // caller's clock is shared by the store and the handlers.
     let store = accord_store::SqliteStore::open_with(
         &config.data_dir,
         &accord_store::OpenOptions::new().clock(std::sync::Arc::clone(&clock)),

@@ -1,12 +1,12 @@
 //! The router: the route groups, each with its own layers, under the
 //! layers every request shares.
 //!
-//! - The TAXII group ([`crate::routes`]): every endpoint of TAXII 2.1 §4
+//! - The TAXII group (`crate::routes`): every endpoint of TAXII 2.1 §4
 //!   and §5, with media-type negotiation (406 unless the client accepts
 //!   TAXII 2.1 JSON) and the TAXII body limit (`max_content_length`,
 //!   checked by the POST handler itself so that a 413 is a TAXII error
 //!   message). Unknown paths get its 404.
-//! - The ledger group ([`accord_app::ledger::routes`]), mounted at `/ledger`:
+//! - The ledger group ([`crate::ledger_routes`]), mounted at `/ledger`:
 //!   C2SP formats and JSON, so no TAXII negotiation, and a small body limit
 //!   ([`crate::ledger_routes::COSIGNATURE_BODY_LIMIT`]) for the one POST.
 //! - A future UI group: see [`router`].

@@ -1,8 +1,8 @@
 //! The state every handler shares ([`AppState`]): configuration,
 //! accounts, the pool of store read connections, the store's writer, the
 //! thread that logs objects sent, the last POST statuses and the ledger's
-//! keys. Both route groups (TAXII, [`crate::routes`]; ledger,
-//! [`crate::ledger`]) use it; it uses neither.
+//! keys. Both route groups (TAXII, `crate::routes`; ledger,
+//! [`crate::ledger_routes`]) use it; it uses neither.
 
 use crate::auth::Accounts;
 use crate::error::ApiError;

@@ -48,9 +48,14 @@ fn start(config: Config) -> (SocketAddr, tokio::runtime::Runtime) {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move {
-        accord_node::serve(config, listener, std::future::pending())
-            .await
-            .unwrap();
+        accord_node::serve(
+            config,
+            std::sync::Arc::new(accord_stix::SystemClock),
+            listener,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
     });
     (addr, rt)
 }

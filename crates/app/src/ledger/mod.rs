@@ -1,9 +1,10 @@
-//! The node's transparency log over HTTP, and the partner side of it.
+//! The node's transparency log: its keys, its checkpoints, and the partner
+//! side of it. (Its HTTP routes are `accord_node::ledger_routes`.)
 //!
 //! Files: [`keys`] (the key file, [`LedgerKeys`]), [`checkpoints`]
 //! (signing and serving checkpoints, accepting cosignatures, the proofs as
-//! JSON), [`routes`] (the `/ledger/` HTTP routes), [`partner`] (witnessing
-//! and auditing a partner's log through [`accord_client::LedgerClient`]).
+//! JSON), [`witness`] (witnessing and auditing a partner's log through
+//! [`accord_client::LedgerClient`]).
 //!
 //! - Keys: the node's log key (Ed25519, C2SP signed-note signer key) and
 //!   its witness key (`cosignature/v1`), one per line in the key file
