@@ -4,8 +4,9 @@
 # to show that a refactor stays within noise of the commit before it.
 #
 #   bash bench/ab.sh BASE_COMMIT              # ~6 minutes, RUNS=3
+#   A_BIN=/path/to/accord bash bench/ab.sh BASE_COMMIT   # A already built
 #
-# BASE_COMMIT is checked out in a git worktree under bench/data/ab-base and
+# Unless A_BIN is given, BASE_COMMIT is checked out in a git worktree under bench/data/ab-base and
 # built in release mode there; B is the working tree. Workloads: `accord
 # ingest` of 1,000,000 generated indicators (fresh data dir each run),
 # `accord validate` of the same file, `accord match` of the bench's EVE log
@@ -17,11 +18,16 @@ BASE="${1:?usage: bench/ab.sh BASE_COMMIT}"
 RUNS="${RUNS:-3}"
 build_accord
 B="${CARGO_TARGET_DIR:-$ROOT/target}/release/accord"
-WT="$DATA/ab-base"
-if [ ! -d "$WT" ]; then git -C "$ROOT" worktree add -q --detach "$WT" "$BASE"; fi
-git -C "$WT" checkout -q --detach "$BASE"
-(cd "$WT" && cargo build --release --locked -p accord >&2)
-A="$WT/target/release/accord"
+if [ -n "${A_BIN:-}" ]; then
+  # A build of BASE made elsewhere (its commit is taken on trust).
+  A="$A_BIN"; A_COMMIT="$BASE"
+else
+  WT="$DATA/ab-base"
+  if [ ! -d "$WT" ]; then git -C "$ROOT" worktree add -q --detach "$WT" "$BASE"; fi
+  git -C "$WT" checkout -q --detach "$BASE"
+  (cd "$WT" && cargo build --release --locked -p accord >&2)
+  A="$WT/target/release/accord"; A_COMMIT=$(git -C "$WT" rev-parse --short HEAD)
+fi
 J1M="$DATA/indicators-1m.jsonl"
 [ -s "$J1M" ] || "$B" generate --count 1000000 -o "$J1M"
 M="$DATA/match"
@@ -45,7 +51,7 @@ rm -f "$M"/ab-a.bin* "$M"/ab-b.bin*
 match_eve "$A" a >/dev/null; match_eve "$B" b >/dev/null
 
 {
-  echo "date: $(date -u +%FT%TZ)  A: $(git -C "$WT" rev-parse --short HEAD)  B: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo '+dirty')  machine: $(machine)  runs: $RUNS interleaved"
+  echo "date: $(date -u +%FT%TZ)  A: $A_COMMIT  B: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo '+dirty')  machine: $(machine)  runs: $RUNS interleaved"
   for w in ingest validate match export; do
     as=(); bs=()
     for _ in $(seq "$RUNS"); do
