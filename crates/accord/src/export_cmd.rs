@@ -1,7 +1,7 @@
 //! `accord export`: write stored objects as a STIX 2.1 bundle or JSON lines.
 
 use accord_stix::Clock;
-use accord_store::{ObjectRead, OpenOptions, Query, SqliteStore, Timestamp, VersionFilter};
+use accord_store::{ObjectRead, Query, Timestamp, VersionFilter};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,7 +30,7 @@ pub enum Versions {
     accord export --jsonl --versions last | wc -l")]
 pub struct Args {
     /// The node's data directory.
-    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// Only this collection (all collections when absent).
     #[arg(long)]
@@ -59,8 +59,7 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<()> {
-    let store = SqliteStore::open_with(&args.data, &OpenOptions::new().clock(Arc::clone(clock)))
-        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
+    let store = crate::data_dir::open_existing(&args.data, clock)?;
     if args.tool.format != crate::tool_export::ToolFormat::Stix {
         return crate::tool_export::run(
             &store,

@@ -5,8 +5,7 @@ use crate::report::Reporter;
 use accord_app::ingest::{Options, ingest};
 use accord_app::input::Source;
 use accord_stix::Clock;
-use accord_store::{OpenOptions, SqliteStore};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,7 +34,7 @@ pub struct Args {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The node's data directory (created with its schema when new, migrated when old).
-    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// The collection to store into (created on first use).
     #[arg(long, default_value = "default")]
@@ -61,8 +60,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
-    let store = SqliteStore::open_with(&args.data, &OpenOptions::new().clock(Arc::clone(clock)))
-        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
+    let store = crate::data_dir::open_or_create(&args.data, clock)?;
     let sources = args
         .files
         .iter()

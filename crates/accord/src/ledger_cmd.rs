@@ -7,8 +7,8 @@ use accord_app::ledger::{
 use accord_app::partner::{CredentialChoice, Partner, credentials};
 use accord_client::LedgerClient;
 use accord_stix::Clock;
+use accord_store::Backend;
 use accord_store::accord_ledger::{ExchangeRecord, LogVerifier};
-use accord_store::{Backend, OpenOptions, SqliteStore};
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -38,7 +38,7 @@ pub struct Args {
 #[derive(clap::Args, Clone)]
 struct Common {
     /// The node's data directory.
-    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// The node's configuration (its data directory, key file and partners
     /// override --data).
@@ -136,6 +136,8 @@ struct Node {
     data: PathBuf,
     key: PathBuf,
     config: Option<Config>,
+    /// The configuration file that named `data`, if one did.
+    config_path: Option<PathBuf>,
 }
 
 fn node(c: &Common) -> Result<Node> {
@@ -146,20 +148,25 @@ fn node(c: &Common) -> Result<Node> {
                 data: config.data_dir.clone(),
                 key: ledger::key_path(&config),
                 config: Some(config),
+                config_path: Some(p.clone()),
             })
         }
         None => Ok(Node {
             data: c.data.clone(),
             key: c.data.join(KEY_FILE),
             config: None,
+            config_path: None,
         }),
     }
 }
 
 /// The node's store (the one place this command names its backend).
 fn open(n: &Node, clock: &Arc<dyn Clock>) -> Result<Box<dyn Backend>> {
-    let store = SqliteStore::open_with(&n.data, &OpenOptions::new().clock(Arc::clone(clock)))
-        .with_context(|| format!("opening the data directory {}", n.data.display()))?;
+    let store =
+        crate::data_dir::open_existing(&n.data, clock).map_err(|e| match &n.config_path {
+            Some(p) => e.context(format!("the data_dir of {}", p.display())),
+            None => e,
+        })?;
     Ok(Box::new(store))
 }
 
@@ -193,7 +200,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         }
         Sub::Checkpoint { common } => {
             let n = node(common)?;
-            let (k, store) = (keys(&n)?, open(&n, clock)?);
+            // The store first: a wrong directory is named as such.
+            let store = open(&n, clock)?;
+            let k = keys(&n)?;
             out.write_all(&ledger::served_checkpoint(&*store, &k)?)?;
         }
         Sub::Entries {

@@ -1,5 +1,6 @@
 //! `accord`: the command line of an Accord node.
 
+mod data_dir;
 mod export_cmd;
 mod gen_logs;
 mod ingest_cmd;
@@ -90,7 +91,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => node_cmd::serve(&args, &clock).map(|()| ExitCode::SUCCESS),
         Command::Sync(args) => sync_cmd::run(&args, &clock),
         Command::Demo(args) => node_cmd::demo(&args, &clock).map(|()| ExitCode::SUCCESS),
-        Command::Init(args) => node_cmd::init(&args).map(|()| ExitCode::SUCCESS),
+        Command::Init(args) => node_cmd::init(&args, &clock).map(|()| ExitCode::SUCCESS),
         Command::HashPassword(args) => node_cmd::hash_password(&args).map(|()| ExitCode::SUCCESS),
         Command::Generate(args) => run_generate(&args).map(|()| ExitCode::SUCCESS),
         Command::Pattern(args) => pattern_cmd::run(&args),
@@ -130,7 +131,12 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
     })
     .and_then(|()| out.flush())
     .with_context(|| format!("writing {name}"))?;
-    bar.finish_and_clear();
+    bar.set_position(args.count);
+    finish_bar(&bar);
+    if args.output.is_some() {
+        // Standard output is the data otherwise: only a file is announced.
+        eprintln!("wrote {} indicators to {name}", args.count);
+    }
     Ok(())
 }
 
@@ -171,8 +177,21 @@ impl accord_app::Progress for Bar {
     fn inc(&self, n: u64) {
         self.0.inc(n);
     }
+    /// A bar that reached its end stays on screen, full, above the
+    /// summary that follows; one that did not (a failure) is removed.
     fn finish(&self) {
-        self.0.finish_and_clear();
+        finish_bar(&self.0);
+    }
+}
+
+/// Ends `bar`: drawn full and left on screen when its work reached the end
+/// (so the last thing a user sees of it is not a stale position), cleared
+/// otherwise.
+pub fn finish_bar(bar: &indicatif::ProgressBar) {
+    if bar.length().is_some_and(|len| bar.position() >= len) {
+        bar.finish();
+    } else {
+        bar.finish_and_clear();
     }
 }
 
@@ -185,7 +204,9 @@ pub fn progress_bar(len: u64, what: &str, enabled: bool) -> indicatif::ProgressB
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {bytes:>9}/{total_bytes} {bytes_per_sec} eta {eta}",
+            // Under 80 columns: a line that wraps is not cleared on redraw,
+            // and stale copies of the bar would stay on screen.
+            "{msg:>10} [{bar:25}] {bytes:>9}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),

@@ -33,7 +33,7 @@ pub struct Args {
     logs: Vec<PathBuf>,
     /// The node's data directory: indicators are read from it (unless
     /// `--indicators`) and sightings written to it (unless `--out`).
-    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// Read indicators from this STIX bundle or JSON-lines file instead of the store.
     #[arg(long, value_name = "FILE")]
@@ -122,11 +122,24 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     } else {
         crate::progress_bar(matching::total_bytes(&opts), "matching", !args.no_progress)
     });
+    // `match` never creates a store: indicators read from it, or sightings
+    // stored in it, need an existing node.
+    let indicators_from_store = args.indicators.is_none();
+    let sightings_to_store = args.out.is_none() && !args.no_sightings;
+    if indicators_from_store || sightings_to_store {
+        crate::data_dir::require_store(&args.data).map_err(|e| {
+            if indicators_from_store {
+                e
+            } else {
+                e.context("sightings go to the store unless --out FILE or --no-sightings")
+            }
+        })?;
+    }
     // The store, opened only when the match needs it.
     let open = |data: &Path| -> Result<Box<dyn Backend>, StoreError> {
         Ok(Box::new(SqliteStore::open_with(
             data,
-            &OpenOptions::new().clock(Arc::clone(clock)),
+            &OpenOptions::new().create(false).clock(Arc::clone(clock)),
         )?))
     };
     let report = matching::run(&opts, &open, &**clock, &bar, &mut |line| {

@@ -5,7 +5,7 @@ use accord_app::generate;
 use accord_app::ingest::{Options, ingest};
 use accord_app::input::{Format, Source};
 use accord_stix::Clock;
-use accord_store::{Backend, OpenOptions, SqliteStore};
+use accord_store::{Backend, ObjectRead};
 use anyhow::{Context, Result, bail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -111,6 +111,13 @@ const DEMO_FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// Where `accord demo` listens unless told otherwise.
+pub const DEMO_LISTEN: &str = "127.0.0.1:8470";
+
+/// The `listen` that `accord init` writes unless told otherwise: not the
+/// demo's, so a node and the demo can run side by side.
+pub const INIT_LISTEN: &str = "127.0.0.1:8480";
+
 /// The demo collection's TAXII id (fixed, so scripts can name it).
 pub const DEMO_COLLECTION_ID: &str = "365fed99-08fa-fdcd-a1b3-fb247eb41d01";
 
@@ -137,8 +144,11 @@ pub struct ServeArgs {
 /// Start a demo node: embedded database, demo data, account demo/demo.
 ///
 /// Loads real STIX 2.1 (MITRE ATT&CK for ICS, OASIS and MISP examples) and
-/// 5,000 generated indicators into DIR the first time, then serves TAXII 2.1
-/// on loopback until stopped. Any TAXII 2.1 client can read it, e.g. the
+/// 5,000 generated indicators into the collection `demo` of the node's data
+/// directory (the one every other command uses: --data, $ACCORD_DATA or
+/// ./accord-data), then serves TAXII 2.1 on loopback until stopped. A store
+/// already there is reused, and the demo data is loaded only once: start
+/// fresh with `rm -rf DIR` or another --data. Any TAXII 2.1 client can read it, e.g. the
 /// OASIS taxii2-client. The demo credentials are public, so the demo refuses
 /// to listen on anything but a loopback address.
 #[derive(clap::Args)]
@@ -148,10 +158,10 @@ pub struct ServeArgs {
     curl -u demo:demo -H 'Accept: application/taxii+json;version=2.1' http://127.0.0.1:8470/taxii2/")]
 pub struct DemoArgs {
     /// Address to listen on (loopback only; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8470")]
+    #[arg(long, default_value = DEMO_LISTEN)]
     listen: SocketAddr,
-    /// Data directory of the demo node.
-    #[arg(long, default_value = "accord-demo")]
+    /// The node's data directory (created with the demo data when new).
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// How many generated indicators to add to the real data.
     #[arg(long, default_value_t = 5000)]
@@ -172,11 +182,11 @@ pub struct InitArgs {
     /// The first account's name.
     #[arg(long, default_value = "admin")]
     user: String,
-    /// Address the node will listen on.
-    #[arg(long, default_value = "127.0.0.1:8470")]
+    /// Address the node will listen on (the demo's is 8470, so both can run).
+    #[arg(long, default_value = INIT_LISTEN)]
     listen: SocketAddr,
-    /// Data directory of the node.
-    #[arg(long, default_value = "accord-data")]
+    /// The node's data directory (its store is created there).
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// The node's name: its transparency log's origin is `accord.NAME/log`.
     #[arg(long, default_value = "node")]
@@ -222,10 +232,19 @@ async fn shutdown_signal() {
     tracing::info!("stopping: finishing the requests in flight");
 }
 
-async fn run_node(config: Config, clock: Arc<dyn Clock>) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
+/// Where a node's listening address comes from, to name in a bind error.
+pub enum ListenFrom<'a> {
+    /// `accord serve`: `--listen` or the configuration's `listen`.
+    Serve(&'a std::path::Path),
+    /// `accord demo`: `--listen`.
+    Demo,
+}
+
+async fn run_node(config: Config, clock: Arc<dyn Clock>, from: ListenFrom<'_>) -> Result<()> {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => return Err(bind_error(config.listen, &e, &from)),
+    };
     let addr = listener.local_addr().context("reading the bound address")?;
     if config.demo && !addr.ip().is_loopback() {
         bail!(accord_node::NodeError::DemoNotLoopback(addr));
@@ -242,13 +261,91 @@ async fn run_node(config: Config, clock: Arc<dyn Clock>) -> Result<()> {
     Ok(())
 }
 
+/// The error of a node that cannot listen on `addr`: the address, why, and,
+/// when the port is taken, what holds it (when it can be found) and the
+/// option that picks another.
+fn bind_error(addr: SocketAddr, e: &std::io::Error, from: &ListenFrom<'_>) -> anyhow::Error {
+    if e.kind() != std::io::ErrorKind::AddrInUse {
+        return anyhow::anyhow!("cannot listen on {addr}: {e}");
+    }
+    let holder = port_holder(addr.port())
+        .map(|h| format!(" (held by {h})"))
+        .unwrap_or_default();
+    let other = SocketAddr::new(addr.ip(), addr.port().wrapping_add(1).max(1));
+    let hint = match from {
+        ListenFrom::Serve(config) => format!(
+            "give another address with --listen {other}, or change `listen` in {}",
+            config.display()
+        ),
+        ListenFrom::Demo => format!("give another address with --listen {other}"),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: the port is already in use{holder}; {hint}")
+}
+
+/// The process listening on TCP `port`, as `pid N (name)`, when Linux's
+/// /proc tells (only processes this user may inspect); `None` elsewhere.
+fn port_holder(port: u16) -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    // The socket inodes listening on the port (state 0A is LISTEN).
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
+                continue;
+            };
+            let p = local
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok());
+            if p == Some(port) && *state == "0A" && *inode != "0" {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    for proc in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = proc.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(proc.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(link) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            if inodes.iter().any(|i| link.as_os_str() == i.as_str()) {
+                let comm = std::fs::read_to_string(proc.path().join("comm")).unwrap_or_default();
+                return Some(format!("pid {pid} ({})", comm.trim()));
+            }
+        }
+    }
+    None
+}
+
 pub fn serve(args: &ServeArgs, clock: &Arc<dyn Clock>) -> Result<()> {
     init_logs();
     let mut config = accord_app::config::load(&args.config).map_err(crate::flat)?;
     if let Some(l) = args.listen {
         config.listen = l;
     }
-    runtime()?.block_on(run_node(config, Arc::clone(clock)))
+    runtime()?.block_on(run_node(
+        config,
+        Arc::clone(clock),
+        ListenFrom::Serve(&args.config),
+    ))
 }
 
 /// The demo node's configuration.
@@ -338,23 +435,34 @@ pub fn demo(args: &DemoArgs, clock: &Arc<dyn Clock>) -> Result<()> {
         bail!(accord_node::NodeError::DemoNotLoopback(args.listen));
     }
     let config = demo_config(args.listen, args.data.clone())?;
+    let existed = crate::data_dir::has_store(&args.data);
     accord_app::ledger::LedgerKeys::for_config(&config)
         .context("creating the demo node's ledger key")?;
     {
-        let store =
-            SqliteStore::open_with(&args.data, &OpenOptions::new().clock(Arc::clone(clock)))
-                .with_context(|| {
-                    format!("opening the demo data directory {}", args.data.display())
-                })?;
+        let store = crate::data_dir::open_or_create(&args.data, clock)?;
+        let dir = args.data.display();
+        if existed {
+            let total = store.count(None)?;
+            let demo = store.count(Some("demo"))?;
+            let what = if demo > 0 {
+                format!("{demo} in the demo collection: the demo data is not loaded again")
+            } else {
+                "none in the demo collection: adding the demo data".to_owned()
+            };
+            eprintln!(
+                "using the existing store in {dir} ({total} objects, {what}); to start fresh: `rm -rf {dir}`, or `accord demo --data OTHER_DIR`"
+            );
+        }
         load_demo_data(&store, "demo", args.generated)?;
     }
     println!(
-        "demo account: user `demo`, password `demo`; collection {DEMO_COLLECTION_ID} (alias `demo`)"
+        "demo account: user `demo`, password `demo`; collection {DEMO_COLLECTION_ID} (alias `demo`); data in {}",
+        args.data.display()
     );
-    runtime()?.block_on(run_node(config, Arc::clone(clock)))
+    runtime()?.block_on(run_node(config, Arc::clone(clock), ListenFrom::Demo))
 }
 
-pub fn init(args: &InitArgs) -> Result<()> {
+pub fn init(args: &InitArgs, clock: &Arc<dyn Clock>) -> Result<()> {
     if args.output.exists() {
         bail!("{} exists; not overwriting it", args.output.display());
     }
@@ -371,7 +479,7 @@ pub fn init(args: &InitArgs) -> Result<()> {
 # Where TAXII 2.1 is served. Use a loopback address behind a TLS proxy, or
 # an address partners can reach.
 listen = "{listen}"
-# The embedded database (SQLite, WAL) lives here; created when missing.
+# The embedded database (SQLite, WAL) lives here (`accord init` created it).
 data_dir = {data}
 title = "Accord node"
 # description = "Who runs this node"
@@ -453,6 +561,9 @@ write = ["*"]
         config.ledger.origin.as_deref().unwrap_or("accord.node/log"),
     )
     .context("creating the ledger key")?;
+    // The node's store, so that the commands reading it (`export`,
+    // `ledger …`) find one in the configured data directory.
+    drop(crate::data_dir::open_or_create(&config.data_dir, clock)?);
     std::fs::write(&args.output, text)
         .with_context(|| format!("writing {}", args.output.display()))?;
     println!(

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "user")]
     token: bool,
     /// The node's data directory.
-    #[arg(long, env = "ACCORD_DATA", default_value = "accord-data")]
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
     /// Recorded as each object's origin (the partner's name); the URL's host by default.
     #[arg(long)]

@@ -194,6 +194,9 @@ pub fn ingest<'s>(
             }
         }
         done_bytes += src.len() as u64;
+        // The batches report where their last object starts: the file's
+        // end (its last object's bytes, a closing bracket) is done too.
+        progress.set_position(done_bytes);
         if let Some(source_err) = failure {
             progress.finish();
             return (

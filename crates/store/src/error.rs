@@ -15,6 +15,20 @@ pub enum StoreError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The directory holds no store, and the store was opened with
+    /// [`OpenOptions::create`](crate::OpenOptions::create)`(false)`.
+    /// Nothing was created.
+    #[error("no Accord store in {}: {}", dir.display(), if *dir_exists {
+        format!("the directory has no {}", crate::DB_FILE_NAME)
+    } else {
+        "the directory does not exist".to_owned()
+    })]
+    NoStore {
+        /// The data directory.
+        dir: PathBuf,
+        /// Whether the directory itself exists.
+        dir_exists: bool,
+    },
     /// The database could not be opened or configured.
     #[error("cannot open database {path}: {source}")]
     Open {
@@ -150,6 +164,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether this is [`StoreError::NoStore`].
+    pub fn is_no_store(&self) -> bool {
+        matches!(self, StoreError::NoStore { .. })
+    }
+
     /// Whether this is [`StoreError::Full`].
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Full { .. })

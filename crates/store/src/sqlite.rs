@@ -27,6 +27,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct OpenOptions {
     max_size_bytes: Option<u64>,
     clock: Arc<dyn Clock>,
+    create: bool,
 }
 
 impl Default for OpenOptions {
@@ -34,6 +35,7 @@ impl Default for OpenOptions {
         OpenOptions {
             max_size_bytes: None,
             clock: Arc::new(SystemClock),
+            create: true,
         }
     }
 }
@@ -42,12 +44,14 @@ impl std::fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenOptions")
             .field("max_size_bytes", &self.max_size_bytes)
+            .field("create", &self.create)
             .finish_non_exhaustive()
     }
 }
 
 impl OpenOptions {
-    /// The defaults: no size limit, the system clock.
+    /// The defaults: no size limit, the system clock, create the store
+    /// when it is missing.
     pub fn new() -> OpenOptions {
         OpenOptions::default()
     }
@@ -59,6 +63,16 @@ impl OpenOptions {
     /// gives each new version the previous one's plus a microsecond.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> OpenOptions {
         self.clock = clock;
+        self
+    }
+
+    /// Whether a missing store is created (the default) or refused with
+    /// [`StoreError::NoStore`]. Commands that only read a node's store
+    /// (export, match, the ledger's) open it with `create(false)`, so a
+    /// mistyped or empty data directory is an error, not a new empty store;
+    /// nothing is created on disk then, not even the directory.
+    pub fn create(mut self, create: bool) -> OpenOptions {
+        self.create = create;
         self
     }
 
@@ -111,8 +125,15 @@ impl SqliteStore {
     /// [`SqliteStore::open`] with options.
     ///
     /// # Errors
-    /// As [`SqliteStore::open`].
+    /// As [`SqliteStore::open`]; [`StoreError::NoStore`] when `dir` holds
+    /// no store and [`OpenOptions::create`] is false.
     pub fn open_with(dir: &Path, opts: &OpenOptions) -> Result<SqliteStore, StoreError> {
+        if !opts.create && !dir.join(DB_FILE_NAME).is_file() {
+            return Err(StoreError::NoStore {
+                dir: dir.to_owned(),
+                dir_exists: dir.is_dir(),
+            });
+        }
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
             source,

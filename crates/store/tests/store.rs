@@ -586,3 +586,39 @@ fn back_to_back_commits_are_checkpointed_without_a_pause() {
     }
     assert!(grew, "no checkpoint during 600 back-to-back commits");
 }
+
+#[test]
+fn create_false_refuses_a_directory_without_a_store_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_create = accord_store::OpenOptions::new().create(false);
+    // A directory that does not exist: refused, and still absent.
+    let missing = dir.path().join("missing");
+    let err = SqliteStore::open_with(&missing, &no_create).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NoStore { dir, dir_exists: false } if dir == &missing),
+        "{err:?}"
+    );
+    assert!(err.is_no_store());
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(!missing.exists());
+    // An empty directory: refused, and still empty.
+    let err = SqliteStore::open_with(dir.path(), &no_create).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NoStore {
+                dir_exists: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(accord_store::DB_FILE_NAME),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // Once a store is there, `create(false)` opens it.
+    drop(SqliteStore::open(dir.path()).unwrap());
+    SqliteStore::open_with(dir.path(), &no_create).unwrap();
+}

@@ -255,8 +255,17 @@ pub fn run(
     if let Some(p) = &opts.hits {
         output::write_hits(p, &hits, &names, &view)?;
     }
-    let written =
+    let mut written =
         output::write_sightings(opts, &hits, &ind, &view, store.as_deref(), open, now_us)?;
+    if let Some(p) = &opts.hits {
+        // Every file the match wrote is named in its summary.
+        let line = format!("{} hits written to {}", hits.len(), p.display());
+        written = if written.is_empty() {
+            line
+        } else {
+            format!("{written}\n{line}")
+        };
+    }
     Ok(MatchReport {
         summary: summary::summary(
             &counts, &hits, &ind, &view, &names, match_secs, bytes_read, threads, &written,
