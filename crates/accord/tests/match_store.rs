@@ -375,10 +375,10 @@ fn follow_mode_reads_growth_and_rotation() {
         .args([
             "match",
             "--follow",
-            // Long enough after the rotation (at ~2.2 s) for a slow,
-            // loaded machine to notice it and read the new file.
+            // Each step below waits for the hits of the one before, so
+            // this only bounds the whole run on a slow, loaded machine.
             "--follow-for",
-            "8",
+            "20",
             "--flush",
             "1",
             "--indicators",
@@ -394,14 +394,25 @@ fn follow_mode_reads_growth_and_rotation() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // Hits are flushed every second: wait until `n` are in the file.
+    let wait_for = |n: usize| {
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&h).map_or(0, |t| t.lines().count()) < n {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(15),
+                "no hit {n} within 15 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for(1);
     std::fs::OpenOptions::new()
         .append(true)
         .open(&log)
         .unwrap()
         .write_all(line(2).as_bytes())
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    wait_for(2);
     // Rotation: the old file moves away, a new one takes its name.
     std::fs::rename(&log, dir.path().join("eve.json.1")).unwrap();
     std::fs::write(&log, line(3)).unwrap();
