@@ -93,7 +93,14 @@ fn ingest(dir: &Path, data: &Path, seed: &str, count: &str) {
     );
     assert!(o.status.success(), "{}", text(&o));
     let o = accord(
-        &["ingest", "--data", p(data), "--collection", "default", p(&file)],
+        &[
+            "ingest",
+            "--data",
+            p(data),
+            "--collection",
+            "default",
+            p(&file),
+        ],
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -184,13 +191,21 @@ fn audit_counts_exchanges_recorded_before_the_partner_was_configured() {
     assert!(out.contains("audited 300 records with `a`"), "{out}");
     assert!(out.contains(": 0 finding(s)"), "{out}");
     assert!(
-        out.contains("note: 40 object(s) `a` logged as sent here are recorded as received from `someone`"),
+        out.contains(
+            "note: 40 object(s) `a` logged as sent here are recorded as received from `someone`"
+        ),
         "{out}"
     );
     // The JSON report carries both counts.
     let o = accord(
         &[
-            "ledger", "audit", "--json", "--config", p(&b_toml), "--partner", "a",
+            "ledger",
+            "audit",
+            "--json",
+            "--config",
+            p(&b_toml),
+            "--partner",
+            "a",
         ],
         Some(&a_pw),
     );

@@ -152,8 +152,13 @@ fn lower_first(s: String) -> String {
 
 /// The cause of `e`: the error an I/O error wraps (whose own `source`
 /// skips it), else its `source`.
-fn cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
-    match e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+fn cause<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    match e
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
         Some(inner) => Some(inner),
         None => e.source(),
     }
@@ -225,10 +230,7 @@ impl ClientError {
                 message,
                 body,
                 ..
-            } => format!(
-                "HTTP {status}{}",
-                describe_http(message.as_deref(), body)
-            ),
+            } => format!("HTTP {status}{}", describe_http(message.as_deref(), body)),
             ClientError::Connect { url, source, .. } => {
                 if is_tls(source) {
                     format!(
