@@ -68,7 +68,7 @@ pub enum SyncFailure {
         source: Box<crate::pull::SyncError>,
     },
     /// Witnessing the partner's log failed.
-    #[error("witnessing {partner}'s log: {source}")]
+    #[error("witnessing {partner}'s log: {source}{}", ledger_hint(.source))]
     Witness {
         /// The partner.
         partner: String,
@@ -77,16 +77,29 @@ pub enum SyncFailure {
     },
 }
 
+/// The hint for an HTTP 401 answer.
+fn credentials_hint() -> String {
+    use crate::partner::{PASSWORD_ENV, TOKEN_ENV};
+    format!(
+        " (hint: check the user name, from --user or the partner's `user`, and ${PASSWORD_ENV}, or the token in ${TOKEN_ENV})"
+    )
+}
+
+/// The hint for a witnessing that failed on an HTTP 401 answer.
+fn ledger_hint(e: &crate::ledger::LedgerError) -> String {
+    match e {
+        crate::ledger::LedgerError::Remote(c) if c.is_unauthorized() => credentials_hint(),
+        _ => String::new(),
+    }
+}
+
 /// The message of a stopped pull: the pull's own, a hint for the usual
 /// answers (401, 403, 404), and what was kept when something was stored.
 fn describe_pull(e: &crate::pull::SyncError) -> String {
-    use crate::partner::{PASSWORD_ENV, TOKEN_ENV};
     let mut text = e.to_string();
     if let crate::pull::SyncError::Remote { url, source, .. } = e {
         match source.http_status() {
-            Some(401) => text.push_str(&format!(
-                " (hint: check the user name, from --user or the partner's `user`, and ${PASSWORD_ENV}, or the token in ${TOKEN_ENV})"
-            )),
+            Some(401) => text.push_str(&credentials_hint()),
             Some(403) => text.push_str(" (hint: the account may not read this collection)"),
             Some(404) => {
                 if let Ok(root) = accord_client::api_root_of(url) {
