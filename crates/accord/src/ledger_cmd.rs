@@ -355,6 +355,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                     report.partner_size,
                     report.findings.len()
                 )?;
+                for note in report.notes() {
+                    writeln!(out, "note: {note}")?;
+                }
             }
             return Ok(if report.findings.is_empty() {
                 ExitCode::SUCCESS

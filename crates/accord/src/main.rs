@@ -102,7 +102,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("accord: error: {e:#}");
+            eprintln!("accord: error: {}", message(&e));
             ExitCode::from(2)
         }
     }
@@ -141,9 +141,31 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
 }
 
 /// An error of the app crate as one message: its text already names the
-/// cause, so its source chain is not printed again.
+/// cause, so its source chain is not printed again (the convention of
+/// `accord_app`'s documentation, "Error messages").
 pub fn flat<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::anyhow!("{e}")
+}
+
+/// The one line printed for a failed command: the error's chain from the
+/// outer action to the cause, `: `-separated, each fact once. The
+/// binary's own contexts (`creating FILE`) are followed by their cause; a
+/// cause whose text the line already holds (a library error whose message
+/// includes its source, which it may also expose through `source()`) is
+/// not repeated.
+pub fn message(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// How an input file is laid out (`--format`).

@@ -138,7 +138,14 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             &OpenOptions::new().clock(Arc::clone(clock)),
         )?))
     };
-    let outcome = sync(&req, &open, &**clock, |r| print_report(r, args)).map_err(crate::flat)?;
+    // A pull that failed before its first page has nothing to report: the
+    // error says what failed.
+    let outcome = sync(&req, &open, &**clock, |r| {
+        if r.pages > 0 {
+            print_report(r, args);
+        }
+    })
+    .map_err(crate::flat)?;
     if let Some(w) = &outcome.witness {
         eprintln!(
             "witnessed {}'s log at size {}: {}{}{}",

@@ -29,6 +29,29 @@
 //! paths ([`matching::run`], [`sync::sync`]) take an [`OpenStore`] from the
 //! binary instead. Whatever needs the time takes an
 //! [`accord_stix::Clock`] (or a time read from one) from its caller.
+//!
+//! # Error messages
+//!
+//! One convention for the workspace: **an error's message is complete and
+//! says each fact once**, from the outer action to the cause, with a hint
+//! where one exists (`sync from http://…/objects/: HTTP 401: wrong user
+//! name, password or token (hint: …)`). So:
+//!
+//! - an error that wraps another includes the inner message in its own
+//!   (`{source}`), or the part of it that its own text does not already
+//!   say (`sync from {url}: {reason}` with
+//!   [`accord_client::ClientError::reason`]), and never restates a fact
+//!   the inner message names (the URL, the path, the status);
+//! - `source()` is not used for display: an error may expose its cause
+//!   there for programs that inspect it, but a printer prints the
+//!   outermost message (`{e}`). The `accord` binary turns these errors
+//!   into one `anyhow` message (its `flat`), and its printer, which walks
+//!   an `anyhow` chain for the binary's own contexts, skips a cause the
+//!   line already holds;
+//! - an error from outside whose text leaves out its cause (`reqwest`'s)
+//!   is rendered with its cause when it is wrapped
+//!   ([`accord_client::ClientError`] does this, and does not expose the
+//!   `reqwest` error through `source()`).
 
 pub mod blocklist;
 pub mod check;

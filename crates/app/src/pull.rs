@@ -109,8 +109,9 @@ pub struct SyncReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
-    /// Reading from the remote server failed.
-    #[error("syncing {url} into `{collection}`: {source}")]
+    /// Reading from the remote server failed. The message names the
+    /// request that failed once (`sync from URL/objects/: HTTP 401: …`).
+    #[error("sync from {}: {}", request_url(.url, .source), .source.reason())]
     Remote {
         /// The remote collection.
         url: String,
@@ -122,7 +123,7 @@ pub enum SyncError {
         report: Box<SyncReport>,
     },
     /// Storing failed (a full disk, an I/O error).
-    #[error("syncing {url} into `{collection}`: storing page {page}: {source}")]
+    #[error("sync from {url} into `{collection}`: storing page {page}: {source}")]
     Store {
         /// The remote collection.
         url: String,
@@ -136,7 +137,7 @@ pub enum SyncError {
         report: Box<SyncReport>,
     },
     /// A blocking task panicked or was cancelled.
-    #[error("syncing {url} into `{collection}`: storing page {page} did not finish: {reason}")]
+    #[error("sync from {url} into `{collection}`: storing page {page} did not finish: {reason}")]
     Task {
         /// The remote collection.
         url: String,
@@ -149,6 +150,14 @@ pub enum SyncError {
         /// What was done before, with a safe cursor to resume from.
         report: Box<SyncReport>,
     },
+}
+
+/// The URL of the request that failed, else the collection's.
+fn request_url<'a>(collection_url: &'a str, e: &'a ClientError) -> &'a str {
+    match e.url() {
+        "" => collection_url,
+        u => u,
+    }
 }
 
 impl SyncError {

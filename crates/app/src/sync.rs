@@ -30,7 +30,7 @@ pub enum SyncFailure {
     #[error("--from must be a collection URL ending in /collections/ID/, not `{0}`")]
     NotACollectionUrl(String),
     /// The TAXII client could not be set up.
-    #[error("setting up the TAXII client for {url}: {source}")]
+    #[error("sync from {url}: {}", .source.reason())]
     Client {
         /// The collection URL.
         url: String,
@@ -59,21 +59,65 @@ pub enum SyncFailure {
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
     /// The pull stopped; what `report` counts as stored is on disk and the
-    /// cursor was moved to the last page stored.
-    #[error("the sync stopped; what is counted as stored above is on disk: {source}")]
+    /// cursor was moved to the last page stored. The message is the
+    /// pull's, with a hint for the usual HTTP failures.
+    #[error("{}", describe_pull(.source))]
     Pull {
         /// Why it stopped, with what the pull did before
         /// (`SyncError::report`).
         source: Box<crate::pull::SyncError>,
     },
     /// Witnessing the partner's log failed.
-    #[error("witnessing {partner}'s log: {source}")]
+    #[error("witnessing {partner}'s log: {source}{}", ledger_hint(.source))]
     Witness {
         /// The partner.
         partner: String,
         /// The reason.
         source: Box<crate::ledger::LedgerError>,
     },
+}
+
+/// The hint for an HTTP 401 answer.
+fn credentials_hint() -> String {
+    use crate::partner::{PASSWORD_ENV, TOKEN_ENV};
+    format!(
+        " (hint: check the user name, from --user or the partner's `user`, and ${PASSWORD_ENV}, or the token in ${TOKEN_ENV})"
+    )
+}
+
+/// The hint for a witnessing that failed on an HTTP 401 answer.
+fn ledger_hint(e: &crate::ledger::LedgerError) -> String {
+    match e {
+        crate::ledger::LedgerError::Remote(c) if c.is_unauthorized() => credentials_hint(),
+        _ => String::new(),
+    }
+}
+
+/// The message of a stopped pull: the pull's own, a hint for the usual
+/// answers (401, 403, 404), and what was kept when something was stored.
+fn describe_pull(e: &crate::pull::SyncError) -> String {
+    let mut text = e.to_string();
+    if let crate::pull::SyncError::Remote { url, source, .. } = e {
+        match source.http_status() {
+            Some(401) => text.push_str(&credentials_hint()),
+            Some(403) => text.push_str(" (hint: the account may not read this collection)"),
+            Some(404) => {
+                if let Ok(root) = accord_client::api_root_of(url) {
+                    text.push_str(&format!(
+                        " (hint: check the collection id; {root}collections/ lists them)"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let stored = e.report().stored;
+    if stored > 0 {
+        text.push_str(&format!(
+            "; the {stored} object(s) stored before stay, and the next sync resumes after them"
+        ));
+    }
+    text
 }
 
 /// What to pull, from where, into where.

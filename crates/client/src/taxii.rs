@@ -768,7 +768,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "GET http://h/api1/collections/c/objects/: HTTP 400: ProcessingError: The server did not understand the request or filter parameters: 'next' not valid"
+            "GET http://h/api1/collections/c/objects/: HTTP 400: The server did not understand the request or filter parameters: 'next' not valid"
         );
         assert_eq!(e.http_status(), Some(400));
         assert!(!e.is_unauthorized());

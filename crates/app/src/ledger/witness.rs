@@ -13,7 +13,7 @@ use accord_ledger::{
 use accord_stix::Clock;
 use accord_store::{LedgerRead, LedgerWrite};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What witnessing a partner's checkpoint concluded.
 #[derive(Debug, Clone, Serialize)]
@@ -196,6 +196,41 @@ pub struct AuditReport {
     pub checked: u64,
     /// Every discrepancy.
     pub findings: Vec<AuditFinding>,
+    /// Records here under another label that names this partner, counted
+    /// as its records (label → records): exchanges recorded before the
+    /// partner was configured carry the origin of the sync (the host of
+    /// its URL, what `accord sync` records without `--config`) or the
+    /// account it logged in as, not its name.
+    pub attributed: BTreeMap<String, u64>,
+    /// Objects the partner logged as sent to this node that are recorded
+    /// here as received under a label that does not name it (e.g. an
+    /// `--origin` given before the partner was configured): held, so not
+    /// `extra` findings, but not attributed either (label → objects).
+    pub other_labels: BTreeMap<String, u64>,
+}
+
+impl AuditReport {
+    /// What the audit attributed or set aside, one sentence each (empty
+    /// when every record carried the partner's name).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .attributed
+            .iter()
+            .map(|(label, n)| {
+                format!(
+                    "{n} record(s) here carry `{label}` (recorded before `{}` was configured) and were counted as its",
+                    self.partner
+                )
+            })
+            .collect();
+        notes.extend(self.other_labels.iter().map(|(label, n)| {
+            format!(
+                "{n} object(s) `{}` logged as sent here are recorded as received from `{label}`, a label not configured for it: held, so not findings",
+                self.partner
+            )
+        }));
+        notes
+    }
 }
 
 type Key3 = (String, Option<String>, String);
@@ -208,6 +243,13 @@ type Key3 = (String, Option<String>, String);
 /// `altered` if the bytes differ), every `out` record there to this node
 /// must have been recorded here (`extra`), and every object sent to it
 /// should be an `in` record there (`unrecorded`).
+///
+/// This node's records name the partner by its name, or, when they were
+/// recorded before it was configured, by the host of its URL (the origin
+/// of a sync without `--config`) or the account it uses here: those count
+/// as its records ([`AuditReport::attributed`]). An object the partner
+/// logged as sent here that is recorded under any other label is held, so
+/// it is no `extra` finding ([`AuditReport::other_labels`]).
 ///
 /// # Errors
 /// [`LedgerError`] when the partner cannot be read or its log does not
@@ -270,6 +312,21 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
     }
     let me_there = partner.user.clone().unwrap_or_default();
     let them_here = partner.name.clone();
+    // The labels this node's records may name the partner by: its name;
+    // before it was configured, the host of its URL (what a sync records
+    // as origin) or the account it uses here.
+    let account = partner.account.clone().unwrap_or_else(|| them_here.clone());
+    let host = crate::sync::origin_of(&partner.url, None, None);
+    let is_in_label = |l: &str| l == them_here || l == host || l == account;
+    let is_out_label = |l: &str| l == them_here || l == account;
+    let mut attributed: BTreeMap<String, u64> = BTreeMap::new();
+    let mut attribute = |label: &str| {
+        if label != them_here {
+            *attributed.entry(label.to_owned()).or_default() += 1;
+        }
+    };
+    // Objects the partner sent here recorded under another label.
+    let mut held_elsewhere: HashMap<Key3, String> = HashMap::new();
     // Their out records to this node, and their in records (from anyone).
     let mut their_out: HashMap<Key3, u64> = HashMap::new();
     let mut their_out_versions: HashMap<(String, Option<String>), (u64, String)> = HashMap::new();
@@ -312,8 +369,9 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
                 detail,
             };
             match r.direction {
-                Direction::In if r.partner.as_deref() == Some(partner.name.as_str()) => {
+                Direction::In if r.partner.as_deref().is_some_and(is_in_label) => {
                     checked += 1;
+                    attribute(r.partner.as_deref().unwrap_or_default());
                     if their_out.contains_key(&k) {
                         // Present: proven included by the verified bundle.
                     } else if let Some((pi, sha)) =
@@ -341,8 +399,9 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
                     }
                     my_in.insert(k);
                 }
-                Direction::Out if r.partner.as_deref() == Some(them_here.as_str()) => {
+                Direction::Out if r.partner.as_deref().is_some_and(is_out_label) => {
                     checked += 1;
+                    attribute(r.partner.as_deref().unwrap_or_default());
                     if !their_in.contains(&k) {
                         findings.push(finding(
                             "unrecorded",
@@ -351,6 +410,11 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
                             format!("sent to `{them_here}` but not recorded as received in its log (it may have held it already)"),
                         ));
                     }
+                }
+                Direction::In if their_out.contains_key(&k) => {
+                    held_elsewhere
+                        .entry(k)
+                        .or_insert_with(|| r.partner.clone().unwrap_or_default());
                 }
                 _ => {}
             }
@@ -362,7 +426,12 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
         .filter(|(k, _)| !my_in.contains(*k))
         .collect();
     extra.sort_by_key(|(_, i)| **i);
+    let mut other_labels: BTreeMap<String, u64> = BTreeMap::new();
     for (k, i) in extra {
+        if let Some(label) = held_elsewhere.get(k) {
+            *other_labels.entry(label.clone()).or_default() += 1;
+            continue;
+        }
         findings.push(AuditFinding {
             kind: "extra".into(),
             direction: "in".into(),
@@ -381,5 +450,7 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
         partner_size: cp.size,
         checked,
         findings,
+        attributed,
+        other_labels,
     })
 }

@@ -391,7 +391,12 @@ pub(crate) fn match_stream(
                 .errors
                 .extend(sum.errors.iter().map(|e| e.to_string()));
         }
-        Err(e) => sink.c.errors.push(format!("{}: {e}", job.name)),
+        // The reader's errors name the file already; only a mapping
+        // error does not.
+        Err(e @ accord_logs::Error::Columns { .. }) => {
+            sink.c.errors.push(format!("{}: {e}", job.name));
+        }
+        Err(e) => sink.c.errors.push(e.to_string()),
     }
     if let Ok(m) = std::fs::metadata(path) {
         job.bar.inc(m.len());
