@@ -19,7 +19,9 @@ use std::sync::Arc;
 /// the `sightings` collection (and, per producer of the indicator, in
 /// `sightings-to-<identity id>`) or written to `--out` as a bundle.
 ///
-/// Exit status: 0 when the logs were read (hits or not), 2 on failure.
+/// Exit status: 0 when every log was read (hits or not), 2 on failure
+/// (a log that could not be opened or read to its end, the store, an
+/// output file).
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord match /var/log/zeek/current/*.log\n  \
@@ -134,5 +136,13 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     })
     .map_err(crate::flat)?;
     eprint!("{}", report.summary);
+    if report.read_errors > 0 {
+        // What could be read was matched and its sightings written; the
+        // run still failed, as an input could not be read.
+        anyhow::bail!(
+            "{} read error(s) in the logs (listed above); what could be read was matched",
+            report.read_errors
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

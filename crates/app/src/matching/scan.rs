@@ -391,7 +391,8 @@ pub(crate) fn match_stream(
                 .errors
                 .extend(sum.errors.iter().map(|e| e.to_string()));
         }
-        Err(e) => sink.c.errors.push(format!("{}: {e}", job.name)),
+        // The input layer's error names the path already.
+        Err(e) => sink.c.errors.push(e.to_string()),
     }
     if let Ok(m) = std::fs::metadata(path) {
         job.bar.inc(m.len());
