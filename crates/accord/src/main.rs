@@ -76,7 +76,7 @@ enum Command {
 /// writes the same bytes.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord generate --count 1000000 -o indicators.jsonl\n  \
+    accord generate --count 100000 -o indicators.jsonl\n  \
     accord generate --count 10 | accord validate -")]
 struct GenerateArgs {
     /// How many indicators to write.

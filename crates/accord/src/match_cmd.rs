@@ -24,11 +24,11 @@ use std::sync::Arc;
 /// output file).
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord match /var/log/zeek/current/*.log\n  \
-    accord match --indicators feed.json --out sightings.json eve.json.gz\n  \
-    accord match --hits hits.jsonl --evidence --threads 4 eve.json\n  \
-    accord match --format csv --columns 'time,src:ip,dst:ip,,url:url' fw.csv\n  \
-    accord match --follow /var/log/suricata/eve.json")]
+    accord match data/demo/logs/*.log\n  \
+    accord match --indicators data/demo/stix/oasis-apt1.json --out sightings.json data/demo/logs/eve.json\n  \
+    accord match --hits hits.jsonl --evidence --threads 4 data/demo/logs/eve.json\n  \
+    accord match --format csv --columns 'time,src:ip,dst:ip,,url:url' data/demo/logs/fw.csv\n  \
+    accord match --follow data/demo/logs/eve.json")]
 pub struct Args {
     /// Log files (plain, .gz, .zst); `-` reads standard input.
     #[arg(required = true)]

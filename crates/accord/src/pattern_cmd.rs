@@ -30,7 +30,7 @@ enum Sub {
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord pattern check \"[ipv4-addr:value = '198.51.100.7']\"\n  \
-    accord pattern check \"[file:hashes.'SHA-256' = 'ab…'] WITHIN 300 SECONDS\" \"[url:value LIKE 'http://%.example/%']\"")]
+    accord pattern check \"[file:hashes.'SHA-256' = 'ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c'] WITHIN 300 SECONDS\" \"[url:value LIKE 'http://%.example/%']\"")]
 struct CheckArgs {
     /// Patterns to check (quote each one for the shell).
     #[arg(required = true)]
@@ -49,8 +49,8 @@ struct CheckArgs {
 /// line per case, `{"match": true|false}` or `{"error": "…"}`.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord pattern match --pattern \"[ipv4-addr:value ISSUBSET '198.51.100.0/24']\" observed.json\n  \
-    accord pattern match --batch cases.jsonl > results.jsonl")]
+    accord pattern match --pattern \"[ipv4-addr:value ISSUBSET '198.51.100.0/24']\" data/demo/observed.json\n  \
+    accord pattern match --batch data/demo/pattern-cases.jsonl > results.jsonl")]
 struct MatchArgs {
     /// The pattern to evaluate.
     #[arg(long, conflicts_with = "batch", required_unless_present = "batch")]

@@ -234,7 +234,6 @@ pub fn run(
     }
     for (i, path) in opts.logs.iter().enumerate() {
         let job = scan::Job {
-            name: names[i].clone(),
             format: opts.log_options.format,
             opts: &opts.log_options,
             threads,

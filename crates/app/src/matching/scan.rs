@@ -249,7 +249,6 @@ fn read_guarded(
 }
 
 pub(crate) struct Job<'a> {
-    pub(crate) name: String,
     pub(crate) format: Option<Format>,
     pub(crate) opts: &'a accord_logs::Options,
     pub(crate) threads: usize,
