@@ -28,7 +28,7 @@ use std::sync::Arc;
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord ingest data/demo/stix/*.json\n  \
-    accord ingest --data node-b --collection partner-feeds data/demo/stix/misp-stix-converter-event1-stix21.json\n  \
+    accord ingest --data node-b --collection partner-feeds data/demo/stix/oasis-poisonivy.json\n  \
     accord generate --count 10000 -o ind.jsonl && accord ingest ind.jsonl")]
 pub struct Args {
     /// Files to ingest: STIX bundles, single objects, or JSON lines; `-` reads standard input.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord match data/demo/logs/*.log\n  \
-    accord match --indicators data/demo/stix/oasis-apt1.json --out sightings.json data/demo/logs/eve.json\n  \
+    accord match --indicators data/demo/stix/oasis-apt1.json --out s.json data/demo/logs/eve.json\n  \
     accord match --hits hits.jsonl --evidence --threads 4 data/demo/logs/eve.json\n  \
     accord match --format csv --columns 'time,src:ip,dst:ip,,url:url' data/demo/logs/fw.csv\n  \
     accord match --follow data/demo/logs/eve.json")]

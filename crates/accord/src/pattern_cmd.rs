@@ -30,7 +30,8 @@ enum Sub {
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord pattern check \"[ipv4-addr:value = '198.51.100.7']\"\n  \
-    accord pattern check \"[file:hashes.'SHA-256' = 'ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c'] WITHIN 300 SECONDS\" \"[url:value LIKE 'http://%.example/%']\"")]
+    accord pattern check \"[file:name = 'invoice.exe'] WITHIN 300 SECONDS\"\n  \
+    accord pattern check \"[url:value LIKE 'http://%.example/%']\" \"[email-addr:value = 'a@b.example']\"")]
 struct CheckArgs {
     /// Patterns to check (quote each one for the shell).
     #[arg(required = true)]
@@ -49,7 +50,7 @@ struct CheckArgs {
 /// line per case, `{"match": true|false}` or `{"error": "…"}`.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord pattern match --pattern \"[ipv4-addr:value ISSUBSET '198.51.100.0/24']\" data/demo/observed.json\n  \
+    accord pattern match --pattern \"[ipv4-addr:value = '198.51.100.7']\" data/demo/observed.json\n  \
     accord pattern match --batch data/demo/pattern-cases.jsonl > results.jsonl")]
 struct MatchArgs {
     /// The pattern to evaluate.
@@ -70,7 +71,7 @@ struct MatchArgs {
 /// why the pattern needs the evaluator.
 #[derive(clap::Args)]
 #[command(after_long_help = "Example:\n  \
-    accord pattern compile \"[domain-name:value = 'evil.example' OR ipv4-addr:value ISSUBSET '203.0.113.0/24']\"")]
+    accord pattern compile \"[domain-name:value = 'evil.example' OR ipv4-addr:value = '203.0.113.7']\"")]
 struct CompileArgs {
     #[arg(required = true)]
     patterns: Vec<String>,

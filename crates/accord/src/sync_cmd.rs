@@ -30,8 +30,9 @@ use std::sync::Arc;
 /// is not moved past it).
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    ACCORD_PASSWORD=demo accord sync --from http://127.0.0.1:8470/demo/collections/demo/ --user demo --into partner-demo\n  \
-    ACCORD_TOKEN=... accord sync --from https://partner.example/api1/collections/ID/ --into partner --full")]
+    export ACCORD_PASSWORD=demo\n  \
+    accord sync --from http://127.0.0.1:8470/demo/collections/demo/ --user demo --into partner-demo\n  \
+    ACCORD_TOKEN=... accord sync --from https://b.example/api1/collections/ID/ --into b --full")]
 pub struct Args {
     /// The partner's collection URL (…/collections/ID/).
     #[arg(long, value_name = "URL")]
