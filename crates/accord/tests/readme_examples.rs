@@ -286,7 +286,11 @@ fn readme_examples_run_as_written() {
     let lines = readme_examples();
     // The README's examples: validate, ingest, export, pattern, ledger,
     // match, blocklists. Fewer means the extraction broke.
-    assert!(lines.len() >= 20, "only {} examples found: {lines:#?}", lines.len());
+    assert!(
+        lines.len() >= 20,
+        "only {} examples found: {lines:#?}",
+        lines.len()
+    );
     let dir = new_user_dir();
     let failures = run_all(&lines, dir.path(), "README.md");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -296,8 +300,18 @@ fn readme_examples_run_as_written() {
 fn help_examples_run_as_written() {
     let all = help_examples();
     let names: Vec<&str> = all.iter().map(|(s, _)| s.as_str()).collect();
-    for want in ["validate", "ingest", "pattern match", "match", "ledger", "init"] {
-        assert!(names.contains(&want), "no examples of `{want}` in {names:?}");
+    for want in [
+        "validate",
+        "ingest",
+        "pattern match",
+        "match",
+        "ledger",
+        "init",
+    ] {
+        assert!(
+            names.contains(&want),
+            "no examples of `{want}` in {names:?}"
+        );
     }
     let mut failures = Vec::new();
     for (sub, lines) in &all {
