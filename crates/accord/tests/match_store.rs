@@ -118,22 +118,25 @@ fn bad_lines_are_counted_and_reported() {
     for threads in ["1", "2"] {
         // The gzip stream cut short is an input that could not be read to
         // its end: exit 2, after matching and reporting everything else.
-        let o = run_code(2, &[
-            "match".as_ref(),
-            "--indicators".as_ref(),
-            ind.as_os_str(),
-            "--out".as_ref(),
-            dir.path().join("s.json").as_os_str(),
-            "--data".as_ref(),
-            dir.path().join("none").as_os_str(),
-            "--hits".as_ref(),
-            h.as_os_str(),
-            "--threads".as_ref(),
-            threads.as_ref(),
-            eve.as_os_str(),
-            cut.as_os_str(),
-            gz_full.as_os_str(),
-        ]);
+        let o = run_code(
+            2,
+            &[
+                "match".as_ref(),
+                "--indicators".as_ref(),
+                ind.as_os_str(),
+                "--out".as_ref(),
+                dir.path().join("s.json").as_os_str(),
+                "--data".as_ref(),
+                dir.path().join("none").as_os_str(),
+                "--hits".as_ref(),
+                h.as_os_str(),
+                "--threads".as_ref(),
+                threads.as_ref(),
+                eve.as_os_str(),
+                cut.as_os_str(),
+                gz_full.as_os_str(),
+            ],
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         let e = eve.display().to_string();
         for want in [
