@@ -26,7 +26,7 @@ pub enum Versions {
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord export -o everything.json\n  \
-    accord export --collection partner-feeds --type indicator --since 2026-11-01T00:00:00Z -o new.json\n  \
+    accord export --collection default --type indicator --since 2026-11-01T00:00:00Z -o new.json\n  \
     accord export --jsonl --versions last | wc -l")]
 pub struct Args {
     /// The node's data directory.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// Write a seeded benchmark data set: indicators, a Suricata EVE log and Zeek conn/dns logs with planted hits.
 #[derive(clap::Args)]
 #[command(after_long_help = "Example:\n  \
-    accord generate-logs --out bench/data/match --indicators 1000000 --lines 2000000")]
+    accord generate-logs --out gen-logs --indicators 10000 --lines 20000")]
 pub struct Args {
     /// Output directory (indicators.jsonl, iocs.tsv, eve.json, conn.log, dns.log, meta.json).
     #[arg(long)]

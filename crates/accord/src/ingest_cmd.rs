@@ -26,9 +26,9 @@ use std::sync::Arc;
 /// was rejected or conflicted, 2 when a file or the database failed.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord ingest ../shared/data/stix/*.json\n  \
-    accord ingest --data /var/lib/accord --collection partner-feeds feed.jsonl\n  \
-    accord generate --count 1000000 -o ind.jsonl && accord ingest ind.jsonl")]
+    accord ingest data/demo/stix/*.json\n  \
+    accord ingest --data node-b --collection partner-feeds data/demo/stix/oasis-poisonivy.json\n  \
+    accord generate --count 10000 -o ind.jsonl && accord ingest ind.jsonl")]
 pub struct Args {
     /// Files to ingest: STIX bundles, single objects, or JSON lines; `-` reads standard input.
     #[arg(required = true)]

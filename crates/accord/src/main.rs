@@ -35,12 +35,24 @@ use std::process::ExitCode;
     name = "accord",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit status table, the same for every command (also in README.md).
+const EXIT_STATUS: &str = "Exit status (every command):
+  0  all done.
+  1  done, with findings: invalid objects (validate, ingest, sync), an invalid
+     pattern (pattern check, pattern compile), no match (pattern match), a log
+     that does not verify (ledger verify), alerts (ledger alerts, sync's
+     witnessing), findings of an audit (ledger audit).
+  2  failed: an input could not be read, a partner could not be reached, a
+     store or configuration could not be opened, an output could not be
+     written, or the command line is wrong.";
 
 #[derive(Subcommand)]
 enum Command {
@@ -65,7 +77,7 @@ enum Command {
 /// writes the same bytes.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord generate --count 1000000 -o indicators.jsonl\n  \
+    accord generate --count 100000 -o indicators.jsonl\n  \
     accord generate --count 10 | accord validate -")]
 struct GenerateArgs {
     /// How many indicators to write.

@@ -19,14 +19,16 @@ use std::sync::Arc;
 /// the `sightings` collection (and, per producer of the indicator, in
 /// `sightings-to-<identity id>`) or written to `--out` as a bundle.
 ///
-/// Exit status: 0 when the logs were read (hits or not), 2 on failure.
+/// Exit status: 0 when every log was read (hits or not), 2 on failure
+/// (a log that could not be opened or read to its end, the store, an
+/// output file).
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord match /var/log/zeek/current/*.log\n  \
-    accord match --indicators feed.json --out sightings.json eve.json.gz\n  \
-    accord match --hits hits.jsonl --evidence --threads 4 eve.json\n  \
-    accord match --format csv --columns 'time,src:ip,dst:ip,,url:url' fw.csv\n  \
-    accord match --follow /var/log/suricata/eve.json")]
+    accord match data/demo/logs/*.log\n  \
+    accord match --indicators data/demo/stix/oasis-apt1.json --out s.json data/demo/logs/eve.json\n  \
+    accord match --hits hits.jsonl --evidence --threads 4 data/demo/logs/eve.json\n  \
+    accord match --format csv --columns 'time,src:ip,dst:ip,,url:url' data/demo/logs/fw.csv\n  \
+    accord match --follow data/demo/logs/eve.json")]
 pub struct Args {
     /// Log files (plain, .gz, .zst); `-` reads standard input.
     #[arg(required = true)]
@@ -147,5 +149,13 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     })
     .map_err(crate::flat)?;
     eprint!("{}", report.summary);
+    if report.read_errors > 0 {
+        // What could be read was matched and its sightings written; the
+        // run still failed, as an input could not be read.
+        anyhow::bail!(
+            "{} read error(s) in the logs (listed above); what could be read was matched",
+            report.read_errors
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -131,7 +131,7 @@ pub const DEMO_COLLECTION_ID: &str = "365fed99-08fa-fdcd-a1b3-fb247eb41d01";
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord init -o accord.toml && accord serve --config accord.toml\n  \
-    RUST_LOG=debug accord serve --config /etc/accord/accord.toml")]
+    RUST_LOG=debug accord serve --config accord.toml")]
 pub struct ServeArgs {
     /// The configuration file.
     #[arg(long, short, default_value = "accord.toml")]
@@ -174,7 +174,7 @@ pub struct DemoArgs {
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord init -o accord.toml --user analyst\n  \
-    accord init --listen 0.0.0.0:8470 --data /var/lib/accord -o /etc/accord/accord.toml")]
+    accord init --listen 0.0.0.0:8471 --data node-data -o node.toml")]
 pub struct InitArgs {
     /// Where to write it (refuses to overwrite).
     #[arg(short, long, default_value = "accord.toml")]

@@ -30,7 +30,8 @@ enum Sub {
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord pattern check \"[ipv4-addr:value = '198.51.100.7']\"\n  \
-    accord pattern check \"[file:hashes.'SHA-256' = 'ab…'] WITHIN 300 SECONDS\" \"[url:value LIKE 'http://%.example/%']\"")]
+    accord pattern check \"[file:name = 'invoice.exe'] WITHIN 300 SECONDS\"\n  \
+    accord pattern check \"[url:value LIKE 'http://%.example/%']\" \"[email-addr:value = 'a@b.example']\"")]
 struct CheckArgs {
     /// Patterns to check (quote each one for the shell).
     #[arg(required = true)]
@@ -49,8 +50,8 @@ struct CheckArgs {
 /// line per case, `{"match": true|false}` or `{"error": "…"}`.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord pattern match --pattern \"[ipv4-addr:value ISSUBSET '198.51.100.0/24']\" observed.json\n  \
-    accord pattern match --batch cases.jsonl > results.jsonl")]
+    accord pattern match --pattern \"[ipv4-addr:value = '198.51.100.7']\" data/demo/observed.json\n  \
+    accord pattern match --batch data/demo/pattern-cases.jsonl > results.jsonl")]
 struct MatchArgs {
     /// The pattern to evaluate.
     #[arg(long, conflicts_with = "batch", required_unless_present = "batch")]
@@ -70,7 +71,7 @@ struct MatchArgs {
 /// why the pattern needs the evaluator.
 #[derive(clap::Args)]
 #[command(after_long_help = "Example:\n  \
-    accord pattern compile \"[domain-name:value = 'evil.example' OR ipv4-addr:value ISSUBSET '203.0.113.0/24']\"")]
+    accord pattern compile \"[domain-name:value = 'evil.example' OR ipv4-addr:value = '203.0.113.7']\"")]
 struct CompileArgs {
     #[arg(required = true)]
     patterns: Vec<String>,

@@ -24,13 +24,15 @@ use std::sync::Arc;
 /// a configured partner's `user` with $ACCORD_PASSWORD, else $ACCORD_TOKEN.
 ///
 /// Exit status: 0 when everything fetched was stored or already there, 1 when
-/// some objects were rejected or conflicted, 2 when the sync failed (what was
-/// stored before the failure stays, and the cursor is not moved past it), 3
-/// when witnessing the partner's log raised an alert (`accord ledger alerts`).
+/// some objects were rejected or conflicted or witnessing the partner's log
+/// raised an alert (printed as `ALERT`; see `accord ledger alerts`), 2 when
+/// the sync failed (what was stored before the failure stays, and the cursor
+/// is not moved past it).
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    ACCORD_PASSWORD=demo accord sync --from http://127.0.0.1:8470/demo/collections/demo/ --user demo --into partner-demo\n  \
-    ACCORD_TOKEN=... accord sync --from https://partner.example/api1/collections/ID/ --into partner --full")]
+    export ACCORD_PASSWORD=demo\n  \
+    accord sync --from http://127.0.0.1:8470/demo/collections/demo/ --user demo --into partner-demo\n  \
+    ACCORD_TOKEN=... accord sync --from https://b.example/api1/collections/ID/ --into b --full")]
 pub struct Args {
     /// The partner's collection URL (…/collections/ID/).
     #[arg(long, value_name = "URL")]
@@ -161,7 +163,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         );
         if w.is_alert() {
             eprintln!("ALERT: see `accord ledger alerts`");
-            return Ok(ExitCode::from(3));
+            return Ok(ExitCode::from(1));
         }
     }
     let report = &outcome.report;

@@ -19,9 +19,9 @@ use std::process::ExitCode;
 /// when a file cannot be read.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord validate bundle.json\n  \
-    accord validate --no-warnings feeds/*.jsonl\n  \
-    curl -s https://example.org/feed.json | accord validate -")]
+    accord validate data/demo/stix/oasis-apt1.json\n  \
+    accord validate --no-warnings data/demo/stix/*.json\n  \
+    accord export | accord validate -")]
 pub struct Args {
     /// Files to check: STIX bundles, single objects, or JSON lines; `-` reads standard input.
     #[arg(required = true)]

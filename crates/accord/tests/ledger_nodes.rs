@@ -349,8 +349,10 @@ fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
     let _a2 = serve(&a2_toml);
     let o = sync_b_from_a();
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(3), "{out}");
+    // An alert is a finding: exit 1, with `ALERT` said.
+    assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("split-view"), "{out}");
+    assert!(out.contains("ALERT"), "{out}");
     let o = accord(&["ledger", "alerts", "--json", "--config", p(&b_toml)]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let alert: serde_json::Value =

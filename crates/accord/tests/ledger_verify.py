@@ -14,8 +14,13 @@ consistency proofs of several sizes from the node's endpoints; entry
 bundles served at /ledger/tile/entries/. Prints OK or exits 1.
 """
 import base64, hashlib, json, sys, urllib.request
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.exceptions import InvalidSignature
+try:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.exceptions import InvalidSignature
+except ImportError:
+    sys.exit("ledger_verify.py needs the Python package `cryptography`: "
+             "`pip install cryptography`, or run it with .venv/bin/python "
+             "(./test.sh installs it there)")
 
 def fail(msg):
     print("FAIL:", msg); sys.exit(1)

@@ -149,6 +149,10 @@ pub fn log_options(
 pub struct MatchReport {
     /// The summary to print.
     pub summary: String,
+    /// How many read errors there were (a log that could not be opened, a
+    /// read or decompression error inside one); each is named in `summary`.
+    /// Always 0 in follow mode, where a missing file may appear later.
+    pub read_errors: usize,
 }
 
 /// The display names of the logs (`<stdin>` for `-`).
@@ -223,11 +227,13 @@ pub fn run(
             clock,
             on_flush,
         )?;
-        return Ok(MatchReport { summary });
+        return Ok(MatchReport {
+            summary,
+            read_errors: 0,
+        });
     }
     for (i, path) in opts.logs.iter().enumerate() {
         let job = scan::Job {
-            name: names[i].clone(),
             format: opts.log_options.format,
             opts: &opts.log_options,
             threads,
@@ -270,6 +276,7 @@ pub fn run(
         summary: summary::summary(
             &counts, &hits, &ind, &view, &names, match_secs, bytes_read, threads, &written,
         ),
+        read_errors: counts.errors.len(),
     })
 }
 

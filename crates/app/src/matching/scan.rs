@@ -249,7 +249,6 @@ fn read_guarded(
 }
 
 pub(crate) struct Job<'a> {
-    pub(crate) name: String,
     pub(crate) format: Option<Format>,
     pub(crate) opts: &'a accord_logs::Options,
     pub(crate) threads: usize,
@@ -394,7 +393,7 @@ pub(crate) fn match_stream(
         // The reader's errors name the file already; only a mapping
         // error does not.
         Err(e @ accord_logs::Error::Columns { .. }) => {
-            sink.c.errors.push(format!("{}: {e}", job.name));
+            sink.c.errors.push(format!("{}: {e}", path.display()));
         }
         Err(e) => sink.c.errors.push(e.to_string()),
     }
