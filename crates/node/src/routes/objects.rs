@@ -25,7 +25,7 @@ pub(crate) async fn get_objects(
         (&root, &coll),
         &pairs,
         ("objects", None),
-        VersionFilter::Last,
+        VersionFilter::last(),
     )
     .await?;
     let released = release(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
@@ -44,7 +44,7 @@ pub(crate) async fn get_object(
         (&root, &coll),
         &pairs,
         ("object", Some(&object)),
-        VersionFilter::Last,
+        VersionFilter::last(),
     )
     .await?;
     if r.page.objects.is_empty() && r.params.next.is_none() {
@@ -106,7 +106,7 @@ pub(crate) async fn manifest(
         (&root, &coll),
         &pairs,
         ("manifest", None),
-        VersionFilter::Last,
+        VersionFilter::last(),
     )
     .await?;
     let body = Manifest {
@@ -138,7 +138,7 @@ pub(crate) async fn versions(
         (&root, &coll),
         &pairs,
         ("versions", Some(&object)),
-        VersionFilter::All,
+        VersionFilter::all(),
     )
     .await?;
     let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects)
@@ -179,7 +179,7 @@ pub(crate) async fn delete_object(
     let params = params(&pairs)?;
     let q = params
         .filters
-        .to_query(c.store_name(), 0, VersionFilter::All);
+        .to_query(c.store_name(), 0, VersionFilter::all());
     if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
         return Err(ApiError::not_found(format!(
             "no object `{object}` with that spec_version"
