@@ -145,10 +145,23 @@ pub(crate) async fn versions(
         .map(version_of)
         .collect();
     if list.is_empty() && r.params.next.is_none() && !r.page.more {
-        return Err(ApiError::not_found(format!(
-            "no object `{object}` in collection `{}`",
-            r.collection_id
-        )));
+        // 404 when the object does not exist (or every version the caller
+        // could see is withheld from it); an object whose versions the
+        // filters (`added_after`, `match[spec_version]`) all leave out is
+        // an empty list, as for one object (§5.7: 404 is "the API Root,
+        // Collection ID and/or Object ID are not found").
+        let (store_name, id) = (r.store_name.clone(), object.clone());
+        let exists = !r.page.objects.is_empty()
+            || s.read("reading versions", move |st| {
+                Ok(!st.get_versions(&store_name, &id)?.is_empty())
+            })
+            .await?;
+        if !exists || !r.page.objects.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "no object `{object}` in collection `{}`",
+                r.collection_id
+            )));
+        }
     }
     list.sort_by_key(|v| accord_stix::Timestamp::parse(v).ok());
     let mut res = taxii_json(
