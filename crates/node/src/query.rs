@@ -47,7 +47,16 @@ pub struct Params {
 pub struct ParamError(pub String);
 
 impl Params {
-    /// Reads the query string's pairs. Lists may be comma-separated or repeated.
+    /// Reads the query string's pairs. Lists may be comma-separated or
+    /// repeated; values within one field are ORed (§3.4: "If multiple
+    /// values are present, the match is treated as a logical OR"), fields
+    /// are ANDed.
+    ///
+    /// An unknown parameter, `match[<field>]` included, is refused rather
+    /// than ignored (as medallion does): §3.6.1 answers "The server did not
+    /// understand the request or filter parameters" with 400, and ignoring a
+    /// filter would send the client more than it asked for
+    /// (`tests/filters_differential.rs` lists this difference).
     ///
     /// # Errors
     /// A [`ParamError`] naming the parameter and its bad value.

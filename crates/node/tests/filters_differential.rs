@@ -389,8 +389,11 @@ fn ts(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
 }
 
+/// An instant: seconds and nanoseconds.
+type Instant = (i64, u32);
+
 /// The instant of a timestamp (its `==` also compares how it was spelled).
-fn instant(s: &str) -> (i64, u32) {
+fn instant(s: &str) -> Instant {
     let t = ts(s);
     (t.unix_seconds, t.nanos)
 }
@@ -433,7 +436,7 @@ fn spec_answer(case: &Case, rows: &[Row], quirks: &[Quirk]) -> Answer {
         .iter()
         .filter(|r| !quirks.contains(&Quirk::AddedAfterBeforeVersion) || other_filters(r))
         .collect();
-    let mut ends: BTreeMap<&str, ((i64, u32), (i64, u32))> = BTreeMap::new();
+    let mut ends: BTreeMap<&str, (Instant, Instant)> = BTreeMap::new();
     for r in &pool {
         let v = instant(&r.version);
         ends.entry(r.id.as_str())
@@ -443,7 +446,7 @@ fn spec_answer(case: &Case, rows: &[Row], quirks: &[Quirk]) -> Answer {
             })
             .or_insert((v, v));
     }
-    let at: Vec<(i64, u32)> = versions
+    let at: Vec<Instant> = versions
         .iter()
         .filter(|v| !matches!(**v, "first" | "last" | "all"))
         .map(|v| instant(v))
@@ -692,4 +695,165 @@ async fn filters_agree_with_the_specification_and_medallion() {
         );
     }
     assert!(nonempty * 2 > n_cases, "too few cases return anything");
+}
+
+/// A request with its own `Accept` and `Content-Type`: status and the
+/// response's `Content-Type`.
+async fn raw(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    accept: &str,
+    content_type: Option<&str>,
+) -> (StatusCode, Option<String>) {
+    use tower::ServiceExt as _;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("accept", accept)
+        .header("authorization", basic(USER, PASSWORD));
+    if let Some(c) = content_type {
+        req = req.header("content-type", c);
+    }
+    let body = if method == "POST" {
+        axum::body::Body::from(r#"{"objects":[]}"#)
+    } else {
+        axum::body::Body::empty()
+    };
+    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+        .map(str::to_owned);
+    (res.status(), ct)
+}
+
+/// The error cases of §3.4 and §3.6.1 on every read endpoint: a malformed
+/// timestamp or `limit`, or an unknown filter field, is 400 with a TAXII
+/// error message; an `Accept` the server cannot answer is 406; a POST body
+/// that is not TAXII JSON is 415.
+#[tokio::test]
+async fn filter_errors_are_taxii_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(7);
+    let objs = dataset(&mut rng);
+    let (app, rows) = load_accord(dir.path(), &objs);
+    let id = &rows[0].id;
+    let base = format!("/api1/collections/{COLL}");
+    let endpoints = [
+        format!("{base}/objects/"),
+        format!("{base}/manifest/"),
+        format!("{base}/objects/{id}/"),
+        format!("{base}/objects/{id}/versions/"),
+    ];
+    let taxii = Some(common::TAXII.to_owned());
+    for e in &endpoints {
+        for bad in [
+            "added_after=yesterday",
+            "added_after=2024-13-01T00:00:00Z",
+            "match%5Bversion%5D=first,newest",
+            "match%5Bversion%5D=2024-02-01T00:00:00",
+            "limit=0",
+            "limit=-1",
+            "limit=ten",
+            "match%5Bcolour%5D=red",
+            "next=not-a-cursor",
+        ] {
+            let uri = format!("{e}?{bad}");
+            let (s, ct) = raw(&app, "GET", &uri, common::TAXII, None).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}");
+            assert_eq!(ct, taxii, "{uri}");
+        }
+        let (s, _) = raw(&app, "GET", e, "application/xml", None).await;
+        assert_eq!(s, StatusCode::NOT_ACCEPTABLE, "{e}");
+        let (s, ct) = raw(&app, "GET", e, common::TAXII, None).await;
+        assert_eq!((s, ct.clone()), (StatusCode::OK, taxii.clone()), "{e}");
+    }
+    for ct in [
+        "application/json",
+        "text/plain",
+        "application/taxii+json;version=2.0",
+    ] {
+        let (s, _) = raw(
+            &app,
+            "POST",
+            &format!("{base}/objects/"),
+            common::TAXII,
+            Some(ct),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct}");
+    }
+    let (s, _) = raw(
+        &app,
+        "POST",
+        &format!("{base}/objects/"),
+        common::TAXII,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "no Content-Type");
+}
+
+/// The issue's examples through the HTTP API: `first,last` on a
+/// five-version object gives the first and the last version;
+/// `last,first,<t>` gives those three; the manifest says the same; paging
+/// one at a time repeats nothing.
+#[tokio::test]
+async fn the_issues_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let times = [
+        "2018-08-08T01:50:00.000Z",
+        "2018-08-08T01:51:00.000Z",
+        "2018-08-08T01:52:00.000Z",
+        "2018-08-08T01:53:01.345Z",
+        "2018-08-08T01:54:00.000Z",
+    ];
+    let id = "indicator--6770298f-0fd8-471a-ab8c-1c658a46574e";
+    let objs: Vec<Value> = [3, 0, 4, 1, 2]
+        .iter()
+        .map(|&i| {
+            json!({"type": "indicator", "spec_version": "2.1", "id": id,
+                   "created": times[0], "modified": times[i], "pattern_type": "stix",
+                   "pattern": "[ipv4-addr:value = '198.51.100.1']",
+                   "valid_from": "2018-01-01T00:00:00Z"})
+        })
+        .collect();
+    let (app, _) = load_accord(dir.path(), &objs);
+    let base = format!("/api1/collections/{COLL}");
+    let auth = basic(USER, PASSWORD);
+    for (filter, want) in [
+        ("first,last", vec![times[0], times[4]]),
+        (
+            "last,first,2018-08-08T01:53:01.345Z",
+            vec![times[0], times[3], times[4]],
+        ),
+    ] {
+        for (path, key) in [
+            (format!("{base}/objects/"), "modified"),
+            (format!("{base}/objects/{id}/"), "modified"),
+            (format!("{base}/manifest/"), "version"),
+        ] {
+            for limit in ["", "&limit=1"] {
+                let mut got = Vec::new();
+                let mut uri = format!("{path}?match%5Bversion%5D={filter}{limit}");
+                loop {
+                    let (s, v, _) = call(&app, "GET", &uri, &auth, None).await;
+                    assert_eq!(s, StatusCode::OK, "{uri}: {v}");
+                    for o in v["objects"].as_array().into_iter().flatten() {
+                        got.push(o[key].as_str().unwrap().to_owned());
+                    }
+                    match v["next"].as_str() {
+                        Some(n) if v["more"] == json!(true) => {
+                            uri = format!("{path}?next={n}{limit}");
+                        }
+                        _ => break,
+                    }
+                }
+                got.sort();
+                assert_eq!(got, want, "{path} with {filter}{limit}");
+            }
+        }
+    }
 }
