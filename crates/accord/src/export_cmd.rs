@@ -74,9 +74,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<()> {
         types: args.types.clone(),
         added_after: args.since,
         versions: match args.versions {
-            Versions::All => VersionFilter::All,
-            Versions::Last => VersionFilter::Last,
-            Versions::First => VersionFilter::First,
+            Versions::All => VersionFilter::all(),
+            Versions::Last => VersionFilter::last(),
+            Versions::First => VersionFilter::first(),
         },
         ..Query::default()
     };

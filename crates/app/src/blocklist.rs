@@ -72,7 +72,7 @@ pub fn collect(
     let mut q = Query {
         collection: collection.map(str::to_owned),
         types: vec!["indicator".into()],
-        versions: VersionFilter::Last,
+        versions: VersionFilter::last(),
         ..Query::default()
     };
     let mut seen = BTreeSet::new();

@@ -47,7 +47,16 @@ pub struct Params {
 pub struct ParamError(pub String);
 
 impl Params {
-    /// Reads the query string's pairs. Lists may be comma-separated or repeated.
+    /// Reads the query string's pairs. Lists may be comma-separated or
+    /// repeated; values within one field are ORed (§3.4: "If multiple
+    /// values are present, the match is treated as a logical OR"), fields
+    /// are ANDed.
+    ///
+    /// An unknown parameter, `match[<field>]` included, is refused rather
+    /// than ignored (as medallion does): §3.6.1 answers "The server did not
+    /// understand the request or filter parameters" with 400, and ignoring a
+    /// filter would send the client more than it asked for
+    /// (`tests/filters_differential.rs` lists this difference).
     ///
     /// # Errors
     /// A [`ParamError`] naming the parameter and its bad value.
@@ -106,35 +115,21 @@ impl Filters {
         after_seq: i64,
         default_version: VersionFilter,
     ) -> Query {
-        let mut ts = Vec::new();
-        let mut all = false;
-        let mut first = false;
-        let mut last = false;
-        for v in &self.versions {
-            match v.as_str() {
-                "all" => all = true,
-                "first" => first = true,
-                "last" => last = true,
-                other => ts.extend(Timestamp::parse(other).ok()),
-            }
-        }
-        let versions = if all {
-            VersionFilter::All
-        } else if !ts.is_empty() || (first && last) {
-            // Timestamps, possibly with first/last: the store takes one
-            // filter, so "all" then narrowed is not possible; serve the
-            // listed versions (first/last together means both ends: all).
-            if first && last && ts.is_empty() {
-                VersionFilter::All
-            } else {
-                VersionFilter::At(ts)
-            }
-        } else if first {
-            VersionFilter::First
-        } else if last {
-            VersionFilter::Last
-        } else {
+        // The union of every value given (§3.4: "If multiple values are
+        // present, the match is treated as a logical OR").
+        let versions = if self.versions.is_empty() {
             default_version
+        } else {
+            let mut v = VersionFilter::at(Vec::new());
+            for x in &self.versions {
+                match x.as_str() {
+                    "all" => v.all = true,
+                    "first" => v.first = true,
+                    "last" => v.last = true,
+                    other => v.at.extend(Timestamp::parse(other).ok()),
+                }
+            }
+            v
         };
         Query {
             collection: Some(store_collection.to_owned()),
@@ -206,9 +201,34 @@ mod tests {
         .unwrap();
         assert_eq!(p.filters.types, ["indicator", "malware", "tool"]);
         assert_eq!(p.limit, Some(10));
-        let q = p.filters.to_query("default", 5, VersionFilter::Last);
+        let q = p.filters.to_query("default", 5, VersionFilter::last());
         assert_eq!(q.after_seq, 5);
-        assert!(matches!(q.versions, VersionFilter::At(ref t) if t.len() == 1));
+        assert!(q.versions.first && !q.versions.last && !q.versions.all);
+        assert_eq!(q.versions.at.len(), 1);
+    }
+
+    /// The issue's examples: every value of `match[version]` counts.
+    #[test]
+    fn version_values_are_a_union() {
+        let q = |v: &str| {
+            Params::parse(&pairs(&[("match[version]", v)]))
+                .unwrap()
+                .filters
+                .to_query("c", 0, VersionFilter::last())
+                .versions
+        };
+        let both = q("first,last");
+        assert!(both.first && both.last && !both.all && both.at.is_empty());
+        let three = q("last,first,2018-08-08T01:53:01.345Z");
+        assert!(three.first && three.last && !three.all);
+        assert_eq!(
+            three.at,
+            [Timestamp::parse("2018-08-08T01:53:01.345Z").unwrap()]
+        );
+        assert_eq!(three.max_per_object(), Some(3));
+        assert!(q("first,all").all);
+        let none = Filters::default().to_query("c", 0, VersionFilter::all());
+        assert_eq!(none.versions, VersionFilter::all());
     }
 
     #[test]

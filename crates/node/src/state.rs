@@ -13,7 +13,7 @@ use accord_app::ledger::checkpoints::LedgerState;
 use accord_app::partner::Partners;
 use accord_ledger::ExchangeRecord;
 use accord_stix::{Clock, SystemClock};
-use accord_store::{Backend, ObjectWrite, StoreError, StoredObject, VersionFilter};
+use accord_store::{Backend, ObjectWrite, StoreError, StoredObject};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -235,11 +235,10 @@ pub(crate) async fn release(
 /// `last`), the listed versions, or all of them within `limit`.
 pub(crate) fn is_point_read(q: &accord_store::Query, limit: usize) -> bool {
     const MAX_POINT_ROWS: usize = 16;
-    let per_id = match &q.versions {
-        VersionFilter::First | VersionFilter::Last => 1,
-        VersionFilter::At(ts) => ts.len(),
-        VersionFilter::All => limit.saturating_add(1),
-    };
+    let per_id = q
+        .versions
+        .max_per_object()
+        .unwrap_or(limit.saturating_add(1));
     !q.ids.is_empty()
         && q.ids
             .len()

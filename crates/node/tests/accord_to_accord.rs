@@ -115,7 +115,7 @@ read = ["{COLL}"]
             &Query {
                 collection: Some("from-partner".into()),
                 ids: vec!["indicator--00000007-0000-4000-8000-000000000000".into()],
-                versions: VersionFilter::All,
+                versions: VersionFilter::all(),
                 ..Query::default()
             },
             10,

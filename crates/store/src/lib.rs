@@ -244,19 +244,82 @@ pub enum PutOutcome {
 }
 
 /// Which versions of each object a [`Query`] returns (TAXII
-/// `match[version]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum VersionFilter {
-    /// The newest version of each object in its collection (TAXII's
-    /// default).
-    #[default]
-    Last,
-    /// The oldest version of each object in its collection.
-    First,
-    /// Every version.
-    All,
+/// `match[version]`): the union of what each part selects, so
+/// `first,last` is both ends of each object's history (one version when it
+/// has only one) and `last,first,<t>` adds the version at `t`. A filter
+/// that selects nothing (no flag, no timestamp) returns nothing.
+///
+/// "First" and "last" are taken over all the versions of the object in its
+/// collection, whatever the query's other filters (`added_after`, spec
+/// version): every filter of a [`Query`] is ANDed with this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionFilter {
+    /// Every version (`all`); the other parts then add nothing.
+    pub all: bool,
+    /// The oldest version of each object (`first`).
+    pub first: bool,
+    /// The newest version of each object (`last`, TAXII's default).
+    pub last: bool,
     /// The versions with these timestamps (compared as instants).
-    At(Vec<Timestamp>),
+    pub at: Vec<Timestamp>,
+}
+
+impl Default for VersionFilter {
+    /// [`VersionFilter::last`], TAXII's default.
+    fn default() -> VersionFilter {
+        VersionFilter::last()
+    }
+}
+
+impl VersionFilter {
+    const NONE: VersionFilter = VersionFilter {
+        all: false,
+        first: false,
+        last: false,
+        at: Vec::new(),
+    };
+
+    /// Every version.
+    pub fn all() -> VersionFilter {
+        VersionFilter {
+            all: true,
+            ..VersionFilter::NONE
+        }
+    }
+
+    /// The oldest version of each object.
+    pub fn first() -> VersionFilter {
+        VersionFilter {
+            first: true,
+            ..VersionFilter::NONE
+        }
+    }
+
+    /// The newest version of each object.
+    pub fn last() -> VersionFilter {
+        VersionFilter {
+            last: true,
+            ..VersionFilter::NONE
+        }
+    }
+
+    /// The versions with these timestamps.
+    pub fn at(ts: Vec<Timestamp>) -> VersionFilter {
+        VersionFilter {
+            at: ts,
+            ..VersionFilter::NONE
+        }
+    }
+
+    /// At most how many versions of one object this selects; `None` for
+    /// every version.
+    pub fn max_per_object(&self) -> Option<usize> {
+        if self.all {
+            None
+        } else {
+            Some(usize::from(self.first) + usize::from(self.last) + self.at.len())
+        }
+    }
 }
 
 /// What to read. Filters combine with AND; values within one list with OR.

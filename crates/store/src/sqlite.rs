@@ -5,7 +5,7 @@
 use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
-use crate::{CollectionInfo, Page, Query, StoreError, StoredObject, VersionFilter};
+use crate::{CollectionInfo, Page, Query, StoreError, StoredObject};
 use accord_stix::{Clock, SystemClock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -340,26 +340,38 @@ impl SqliteStore {
                 .map(|v| Value::Text(v.clone()))
                 .collect(),
         );
-        let newer_or_older = match &q.versions {
-            VersionFilter::All => None,
-            VersionFilter::Last => Some(">"),
-            VersionFilter::First => Some("<"),
-            VersionFilter::At(ts) => {
-                add_in(
-                    "o.version",
-                    ts.iter()
-                        .map(|t| Value::Text(crate::prepare::format_nanos(t)))
-                        .collect(),
-                );
-                None
+        // The version filter: a union of per-row conditions, each one
+        // index seek (a newer or an older version of the same object, by
+        // the id index) or a comparison; a row that is both first and last
+        // is one row, so it is returned once.
+        if !q.versions.all {
+            let mut parts: Vec<String> = Vec::new();
+            if !q.versions.at.is_empty() {
+                let mut ts: Vec<String> = q
+                    .versions
+                    .at
+                    .iter()
+                    .map(crate::prepare::format_nanos)
+                    .collect();
+                ts.sort_unstable();
+                ts.dedup();
+                parts.push(format!("o.version IN ({})", vec!["?"; ts.len()].join(", ")));
+                residual_ps.extend(ts.into_iter().map(Value::Text));
             }
-        };
-        if let Some(op) = newer_or_older {
-            residual.push_str(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM objects n INDEXED BY objects_idh
-                   WHERE n.idh = o.idh AND n.id = o.id AND n.coll_id = o.coll_id
-                     AND n.version {op} o.version)"
-            ));
+            for (on, op) in [(q.versions.last, ">"), (q.versions.first, "<")] {
+                if on {
+                    parts.push(format!(
+                        "NOT EXISTS (SELECT 1 FROM objects n INDEXED BY objects_idh
+                           WHERE n.idh = o.idh AND n.id = o.id AND n.coll_id = o.coll_id
+                             AND n.version {op} o.version)"
+                    ));
+                }
+            }
+            if parts.is_empty() {
+                // Selects no version at all.
+                return Ok(None);
+            }
+            residual.push_str(&format!(" AND ({})", parts.join(" OR ")));
         }
 
         let plans = drivers
@@ -704,7 +716,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 mod tests {
     use super::*;
     use crate::schema::MIGRATIONS;
-    use crate::{NewObject, PutOutcome, Store};
+    use crate::{NewObject, PutOutcome, Store, VersionFilter};
 
     fn obj<'a>(
         raw: &'a str,
@@ -734,7 +746,7 @@ mod tests {
                 "collection",
                 Query {
                     collection: c(),
-                    versions: VersionFilter::All,
+                    versions: VersionFilter::all(),
                     ..Query::default()
                 },
             ),
@@ -749,7 +761,7 @@ mod tests {
                 "collection, first",
                 Query {
                     collection: c(),
-                    versions: VersionFilter::First,
+                    versions: VersionFilter::first(),
                     ..Query::default()
                 },
             ),
@@ -775,7 +787,31 @@ mod tests {
                 "versions at",
                 Query {
                     collection: c(),
-                    versions: VersionFilter::At(vec![t]),
+                    versions: VersionFilter::at(vec![t]),
+                    ..Query::default()
+                },
+            ),
+            (
+                "first, last and two versions",
+                Query {
+                    collection: c(),
+                    versions: VersionFilter {
+                        first: true,
+                        last: true,
+                        ..VersionFilter::at(vec![t, t])
+                    },
+                    ..Query::default()
+                },
+            ),
+            (
+                "one id, first and last",
+                Query {
+                    collection: c(),
+                    ids: vec!["a--1".into()],
+                    versions: VersionFilter {
+                        first: true,
+                        ..VersionFilter::last()
+                    },
                     ..Query::default()
                 },
             ),

@@ -217,7 +217,7 @@ fn deleted_versions_keep_their_records_and_seqs_are_not_reused() {
     // Delete the newest row: a plain rowid table would hand its seq out again.
     let n = store
         .writer()
-        .delete("c", &objs[4].id, &accord_store::VersionFilter::All)
+        .delete("c", &objs[4].id, &accord_store::VersionFilter::all())
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(store.ledger_entries(0, 5).unwrap(), before);

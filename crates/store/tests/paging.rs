@@ -56,7 +56,7 @@ proptest! {
         let page_of = |s: &SqliteStore, coll: usize, limit: usize, cursor: &mut [i64; 2], read: &mut [Vec<i64>; 2]| {
             let q = Query {
                 collection: Some(COLLS[coll].into()),
-                versions: VersionFilter::All,
+                versions: VersionFilter::all(),
                 after_seq: cursor[coll],
                 ..Query::default()
             };

@@ -117,17 +117,17 @@ fn every_version_is_kept_and_first_last_follow_time_not_arrival() {
         versions,
         ..in_coll("c")
     };
-    let last = s.query(&q(VersionFilter::Last), 10).unwrap();
+    let last = s.query(&q(VersionFilter::last()), 10).unwrap();
     assert_eq!(last.objects.len(), 1);
     assert_eq!(last.objects[0].modified.as_deref(), Some(T3));
-    let first = s.query(&q(VersionFilter::First), 10).unwrap();
+    let first = s.query(&q(VersionFilter::first()), 10).unwrap();
     assert_eq!(first.objects.len(), 1);
     assert_eq!(first.objects[0].modified.as_deref(), Some(T1));
-    let all = s.query(&q(VersionFilter::All), 10).unwrap();
+    let all = s.query(&q(VersionFilter::all()), 10).unwrap();
     assert_eq!(all.objects.len(), 3);
     let at = s
         .query(
-            &q(VersionFilter::At(vec![
+            &q(VersionFilter::at(vec![
                 Timestamp::parse("2024-03-01T00:00:00Z").unwrap(),
                 Timestamp::parse("2030-01-01T00:00:00Z").unwrap(),
             ])),
@@ -139,7 +139,7 @@ fn every_version_is_kept_and_first_last_follow_time_not_arrival() {
     // Unversioned observables: one version, which is first and last.
     let ip = observable("ipv4-addr", 1, "c");
     s.put_batch(&one(&ip)).unwrap();
-    let last = s.query(&q(VersionFilter::Last), 10).unwrap();
+    let last = s.query(&q(VersionFilter::last()), 10).unwrap();
     assert_eq!(ids(&last), [vs[0].id.as_str(), ip.id.as_str()]);
 }
 
@@ -275,7 +275,8 @@ fn added_after_matches_a_plain_filter_across_gaps() {
     for (i, o) in all.iter().enumerate() {
         if i == 0 || i == all.len() - 1 || i % 7 == 3 || (100..140).contains(&i) {
             assert_eq!(
-                w.delete(&o.collection, &o.id, &VersionFilter::All).unwrap(),
+                w.delete(&o.collection, &o.id, &VersionFilter::all())
+                    .unwrap(),
                 1
             );
         }
@@ -521,7 +522,7 @@ fn delete_removes_the_versions_asked_for() {
     let id = v1.id.clone();
     let w = s.writer().clone();
     // The first version only.
-    assert_eq!(w.delete("c", &id, &VersionFilter::First).unwrap(), 1);
+    assert_eq!(w.delete("c", &id, &VersionFilter::first()).unwrap(), 1);
     let left: Vec<String> = s
         .get_versions("c", &id)
         .unwrap()
@@ -531,12 +532,12 @@ fn delete_removes_the_versions_asked_for() {
     assert_eq!(left, vec![T2.to_owned(), T3.to_owned()]);
     // A version by timestamp, written another way (same instant).
     let t3 = Timestamp::parse("2024-04-01T00:00:00Z").unwrap();
-    assert_eq!(w.delete("c", &id, &VersionFilter::At(vec![t3])).unwrap(), 1);
+    assert_eq!(w.delete("c", &id, &VersionFilter::at(vec![t3])).unwrap(), 1);
     // Everything that is left; then nothing; other objects untouched.
-    assert_eq!(w.delete("c", &id, &VersionFilter::All).unwrap(), 1);
-    assert_eq!(w.delete("c", &id, &VersionFilter::All).unwrap(), 0);
+    assert_eq!(w.delete("c", &id, &VersionFilter::all()).unwrap(), 1);
+    assert_eq!(w.delete("c", &id, &VersionFilter::all()).unwrap(), 0);
     assert_eq!(
-        w.delete("no-such-collection", &id, &VersionFilter::All)
+        w.delete("no-such-collection", &id, &VersionFilter::all())
             .unwrap(),
         0
     );
@@ -621,4 +622,114 @@ fn create_false_refuses_a_directory_without_a_store_and_creates_nothing() {
     // Once a store is there, `create(false)` opens it.
     drop(SqliteStore::open(dir.path()).unwrap());
     SqliteStore::open_with(dir.path(), &no_create).unwrap();
+}
+
+/// `match[version]` values are a union (TAXII 2.1 §3.4: "If multiple
+/// values are present, the match is treated as a logical OR"): `first,last`
+/// on a five-version object is two versions, on a one-version object one;
+/// `last,first,<t>` is three; paged one at a time, nothing is repeated or
+/// skipped.
+#[test]
+fn version_filters_are_a_union() {
+    let (_d, mut s) = open();
+    let times = [
+        "2018-08-08T01:50:00.000Z",
+        "2018-08-08T01:51:00.000Z",
+        "2018-08-08T01:52:00.000Z",
+        "2018-08-08T01:53:01.345Z",
+        "2018-08-08T01:54:00.000Z",
+    ];
+    // Stored out of order: first and last are by version, not by seq.
+    let five: Vec<_> = [2, 0, 4, 3, 1]
+        .iter()
+        .map(|&i| indicator(1, times[i], "c"))
+        .collect();
+    s.put_batch(&borrow(&five)).unwrap();
+    let single = indicator(2, times[0], "c");
+    s.put_batch(&one(&single)).unwrap();
+    let ts = |t: &str| Timestamp::parse(t).unwrap();
+    let versions_of = |f: VersionFilter, limit: usize| {
+        let mut q = Query {
+            versions: f,
+            ..in_coll("c")
+        };
+        let mut got = Vec::new();
+        loop {
+            let page = s.query(&q, limit).unwrap();
+            got.extend(
+                page.objects
+                    .iter()
+                    .map(|o| (o.id.clone(), o.modified.clone().unwrap())),
+            );
+            match (page.more, page.last_seq()) {
+                (true, Some(seq)) => q.after_seq = seq,
+                _ => break,
+            }
+        }
+        got.sort();
+        got
+    };
+    let id1 = five[0].id.clone();
+    let id2 = single.id.clone();
+    let want = |v: &[(&str, &str)]| {
+        let mut w: Vec<(String, String)> = v
+            .iter()
+            .map(|(i, t)| ((*i).to_owned(), (*t).to_owned()))
+            .collect();
+        w.sort();
+        w
+    };
+    let first_last = VersionFilter {
+        first: true,
+        last: true,
+        ..VersionFilter::at(Vec::new())
+    };
+    for limit in [1, 2, 10] {
+        assert_eq!(
+            versions_of(first_last.clone(), limit),
+            want(&[(&id1, times[0]), (&id1, times[4]), (&id2, times[0])]),
+            "first,last with limit {limit}"
+        );
+        let mut three = first_last.clone();
+        three.at = vec![ts(times[3]), ts("2030-01-01T00:00:00Z")];
+        assert_eq!(
+            versions_of(three, limit),
+            want(&[
+                (&id1, times[0]),
+                (&id1, times[3]),
+                (&id1, times[4]),
+                (&id2, times[0])
+            ]),
+            "last,first,<t> with limit {limit}"
+        );
+        let mut at_last = VersionFilter::last();
+        at_last.at = vec![ts(times[1]), ts(times[0])];
+        assert_eq!(
+            versions_of(at_last, limit),
+            want(&[
+                (&id1, times[0]),
+                (&id1, times[1]),
+                (&id1, times[4]),
+                (&id2, times[0])
+            ]),
+            "last,<t>,<t> with limit {limit}"
+        );
+        assert_eq!(versions_of(VersionFilter::at(Vec::new()), limit), []);
+        let mut all = VersionFilter::first();
+        all.all = true;
+        assert_eq!(versions_of(all, limit).len(), 6);
+    }
+    // DELETE takes the same union.
+    let w = s.writer().clone();
+    assert_eq!(w.delete("c", &id1, &first_last).unwrap(), 2);
+    assert_eq!(
+        versions_of(VersionFilter::all(), 10),
+        want(&[
+            (&id1, times[1]),
+            (&id1, times[2]),
+            (&id1, times[3]),
+            (&id2, times[0])
+        ])
+    );
+    s.integrity_check().unwrap();
 }

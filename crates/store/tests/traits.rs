@@ -73,7 +73,7 @@ fn drive(store: &dyn Backend) {
     // Reads, page by page: every version once, in seq order.
     let all = Query {
         collection: Some("c".into()),
-        versions: VersionFilter::All,
+        versions: VersionFilter::all(),
         ..Query::default()
     };
     let read = objects(store, &all, 2);
@@ -178,7 +178,7 @@ fn drive(store: &dyn Backend) {
 
     // Delete through the writer.
     let gone = w
-        .delete("c", &newer.id, &VersionFilter::All)
+        .delete("c", &newer.id, &VersionFilter::all())
         .expect("delete");
     assert_eq!(gone, 2);
     assert!(
@@ -244,7 +244,7 @@ fn the_injected_clock_stamps_date_added_and_ledger_times() {
         .query(
             &Query {
                 collection: Some("c".into()),
-                versions: VersionFilter::All,
+                versions: VersionFilter::all(),
                 ..Query::default()
             },
             10,

@@ -72,7 +72,7 @@ impl Loader {
             return;
         };
         let id = ind.id_bytes;
-        // Several versions of one indicator (a store with VersionFilter::Last
+        // Several versions of one indicator (a store with VersionFilter::last()
         // gives one per collection): the first one read is kept.
         self.side.stats.indicators += 1;
         let Some(pattern) = ind.stix_pattern else {
@@ -272,7 +272,7 @@ pub(crate) fn load_indicators(
                 )))?;
                 let q = Query {
                     types: vec!["indicator".into()],
-                    versions: VersionFilter::All,
+                    versions: VersionFilter::all(),
                     after_seq: side.max_seq,
                     ..Query::default()
                 };
@@ -330,7 +330,7 @@ pub(crate) fn load_indicators(
                 let mut q = Query {
                     collection: c,
                     types: vec!["indicator".into()],
-                    versions: VersionFilter::Last,
+                    versions: VersionFilter::last(),
                     ..Query::default()
                 };
                 loop {

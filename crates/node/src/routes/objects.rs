@@ -25,7 +25,7 @@ pub(crate) async fn get_objects(
         (&root, &coll),
         &pairs,
         ("objects", None),
-        VersionFilter::Last,
+        VersionFilter::last(),
     )
     .await?;
     let released = release(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
@@ -44,7 +44,7 @@ pub(crate) async fn get_object(
         (&root, &coll),
         &pairs,
         ("object", Some(&object)),
-        VersionFilter::Last,
+        VersionFilter::last(),
     )
     .await?;
     if r.page.objects.is_empty() && r.params.next.is_none() {
@@ -106,7 +106,7 @@ pub(crate) async fn manifest(
         (&root, &coll),
         &pairs,
         ("manifest", None),
-        VersionFilter::Last,
+        VersionFilter::last(),
     )
     .await?;
     let body = Manifest {
@@ -138,17 +138,30 @@ pub(crate) async fn versions(
         (&root, &coll),
         &pairs,
         ("versions", Some(&object)),
-        VersionFilter::All,
+        VersionFilter::all(),
     )
     .await?;
     let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects)
         .map(version_of)
         .collect();
     if list.is_empty() && r.params.next.is_none() && !r.page.more {
-        return Err(ApiError::not_found(format!(
-            "no object `{object}` in collection `{}`",
-            r.collection_id
-        )));
+        // 404 when the object does not exist (or every version the caller
+        // could see is withheld from it); an object whose versions the
+        // filters (`added_after`, `match[spec_version]`) all leave out is
+        // an empty list, as for one object (§5.7: 404 is "the API Root,
+        // Collection ID and/or Object ID are not found").
+        let (store_name, id) = (r.store_name.clone(), object.clone());
+        let exists = !r.page.objects.is_empty()
+            || s.read("reading versions", move |st| {
+                Ok(!st.get_versions(&store_name, &id)?.is_empty())
+            })
+            .await?;
+        if !exists || !r.page.objects.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "no object `{object}` in collection `{}`",
+                r.collection_id
+            )));
+        }
     }
     list.sort_by_key(|v| accord_stix::Timestamp::parse(v).ok());
     let mut res = taxii_json(
@@ -179,7 +192,7 @@ pub(crate) async fn delete_object(
     let params = params(&pairs)?;
     let q = params
         .filters
-        .to_query(c.store_name(), 0, VersionFilter::All);
+        .to_query(c.store_name(), 0, VersionFilter::all());
     if !q.spec_versions.is_empty() && !q.spec_versions.iter().any(|v| v == "2.1") {
         return Err(ApiError::not_found(format!(
             "no object `{object}` with that spec_version"

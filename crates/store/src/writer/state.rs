@@ -179,25 +179,31 @@ impl WriterState {
         let Some(&coll) = self.collections.get(collection) else {
             return Ok(0);
         };
-        let which = match versions {
-            VersionFilter::All => String::new(),
-            VersionFilter::First => {
-                " AND version = (SELECT min(version) FROM objects INDEXED BY objects_idh
-                 WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
-                    .to_owned()
+        let which = if versions.all {
+            String::new()
+        } else {
+            let mut parts: Vec<String> = Vec::new();
+            for (on, f) in [(versions.first, "min"), (versions.last, "max")] {
+                if on {
+                    parts.push(format!(
+                        "version = (SELECT {f}(version) FROM objects INDEXED BY objects_idh
+                         WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
+                    ));
+                }
             }
-            VersionFilter::Last => {
-                " AND version = (SELECT max(version) FROM objects INDEXED BY objects_idh
-                 WHERE idh = ?1 AND id = ?2 AND coll_id = ?3)"
-                    .to_owned()
-            }
-            VersionFilter::At(ts) => {
-                let list: Vec<String> = ts
+            if !versions.at.is_empty() {
+                // Formatted here: nine fractional digits and `Z`, nothing to quote.
+                let list: Vec<String> = versions
+                    .at
                     .iter()
                     .map(|t| format!("'{}'", crate::prepare::format_nanos(t)))
                     .collect();
-                format!(" AND version IN ({})", list.join(", "))
+                parts.push(format!("version IN ({})", list.join(", ")));
             }
+            if parts.is_empty() {
+                return Ok(0);
+            }
+            format!(" AND ({})", parts.join(" OR "))
         };
         let sql = format!(
             "DELETE FROM objects INDEXED BY objects_idh WHERE idh = ?1 AND id = ?2 AND coll_id = ?3{which}"
