@@ -41,10 +41,9 @@ use crate::spec::{self, Prop};
 
 use common::{HANDLED, common, order};
 use extensions::{extensions, has_toplevel_extension};
-use formats::is_language_tag;
 use granular::granular_markings;
 use report::{Loc, err};
-use types::type_rules;
+use types::{language_tag, type_rules};
 use values::{check_value, custom_property};
 
 /// Validates one object against the rules of STIX 2.1.
@@ -170,7 +169,7 @@ fn rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
         }
         match name {
             "granular_markings" => granular_markings(obj, v, &at, out),
-            "extensions" => extensions(ty, v, &at, out),
+            "extensions" => extensions(map, ty, v, &at, out),
             _ => {
                 if let Some(p) =
                     spec::find_prop(own, name).or_else(|| spec::find_prop(spec::COMMON, name))
@@ -197,15 +196,8 @@ fn rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
             order(obj, later, earlier, strict, out);
         }
     }
-    if let Some(v) = map.get("lang").and_then(Value::as_str)
-        && !is_language_tag(v)
-    {
-        err(
-            out,
-            Rule::PropertyType,
-            &root.key("lang"),
-            format!("`lang` {v:?} is not an RFC 5646 language tag (§3.2)"),
-        );
+    if let Some(v) = map.get("lang").and_then(Value::as_str) {
+        language_tag(v, &root.key("lang"), "§3.2 `lang`", out);
     }
     type_rules(obj, ty, out);
 }
