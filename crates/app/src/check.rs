@@ -345,3 +345,69 @@ fn line_column(src: &[u8], offset: usize) -> (usize, usize) {
     let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
     (line, offset - start + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Vec<String> {
+        let source = Source::from_bytes("t", text.as_bytes().to_vec());
+        let mut got = Vec::new();
+        check_file(
+            Seam::validation(),
+            &source,
+            Format::Auto,
+            1 << 20,
+            2,
+            |batch| {
+                for o in batch {
+                    match o {
+                        Outcome::Object(c) => {
+                            for i in &c.issues {
+                                got.push(format!("{}@{} {}", i.rule, c.offset, i.message));
+                            }
+                            got.push(format!("object@{}", c.offset));
+                        }
+                        Outcome::Other(Item::BundleIssues { issues, .. }) => {
+                            got.extend(issues.iter().map(|i| format!("{} {}", i.rule, i.message)));
+                        }
+                        Outcome::Other(Item::Error { message, .. }) => got.push(message),
+                        Outcome::Other(_) => {}
+                    }
+                }
+            },
+        );
+        got
+    }
+
+    const A: &str = r#"{"type":"identity","spec_version":"2.1","id":"identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","name":"A"}"#;
+
+    #[test]
+    fn a_top_level_array_is_read_as_objects_with_one_warning() {
+        let got = run(&format!("[\n{A},\n{A}\n]\n"));
+        assert_eq!(
+            got.iter().filter(|g| g.starts_with("bundle ")).count(),
+            1,
+            "{got:?}"
+        );
+        assert_eq!(
+            got.iter().filter(|g| g.starts_with("object@")).count(),
+            2,
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn one_version_twice_with_different_content_is_reported() {
+        let b = A.replace("\"A\"", "\"B\"");
+        let got = run(&format!("{A}\n{A}\n{b}\n"));
+        let conflicts: Vec<_> = got.iter().filter(|g| g.starts_with("conflict")).collect();
+        assert_eq!(conflicts.len(), 1, "{got:?}");
+        let at = 2 * (A.len() + 1);
+        assert!(
+            conflicts[0].starts_with(&format!("conflict@{at} ")),
+            "{got:?}"
+        );
+        assert!(conflicts[0].contains("line 1, column 1"), "{got:?}");
+    }
+}

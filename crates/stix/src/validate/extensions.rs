@@ -178,16 +178,37 @@ fn is_sco(obj: &Map<'_>, ty: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::check_cases;
+    use super::super::test_support::{check_cases, errors};
     use serde_json::json;
 
     #[test]
     fn one_valid_and_one_invalid_case_per_rule() {
-        check_cases(&[(
-            "extension type",
-            json!({"extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 1}}}),
-            json!({"extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "other"}}}),
-            "vocabulary $.extensions.extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e.extension_type",
-        )]);
+        check_cases(&[
+            (
+                "extension type",
+                json!({"extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 1}}}),
+                json!({"extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "other"}}}),
+                "vocabulary $.extensions.extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e.extension_type",
+            ),
+            (
+                "custom object extension only on SCOs (§11.3)",
+                json!({}),
+                json!({"extensions": {"availability": {"availability_impact": 70}}}),
+                "extension $.extensions.availability",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn custom_object_extensions_on_scos_end_with_ext() {
+        let file = r#"{"type":"file","spec_version":"2.1","id":"file--fb0419a8-f09c-57f8-be64-71a80417591c","name":"a.exe","extensions":EXT}"#;
+        let ok = file.replace("EXT", r#"{"x-acme-ext":{"rank":5}}"#);
+        assert!(errors(&ok).is_empty(), "{:?}", errors(&ok));
+        let bad = file.replace("EXT", r#"{"acme":{"rank":5}}"#);
+        assert_eq!(errors(&bad), vec!["extension $.extensions.acme"]);
+        // A new-sdo custom type is not an SCO: the OASIS incident-core
+        // `impact` with an `availability` key.
+        let impact = r#"{"type":"impact","spec_version":"2.1","id":"impact--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2023-01-01T00:00:00.000Z","modified":"2023-01-01T00:00:00.000Z","extensions":{"extension-definition--7cc33dd6-f6a1-489b-98ea-522d351d71b9":{"extension_type":"new-sdo"},"availability":{"availability_impact":70}}}"#;
+        assert_eq!(errors(impact), vec!["extension $.extensions.availability"]);
     }
 }

@@ -741,6 +741,38 @@ mod tests {
     }
 
     #[test]
+    fn typed_dictionary_values_at_any_depth() {
+        let nt = r#"{"type":"network-traffic","spec_version":"2.1","id":"network-traffic--2568d22a-8998-58eb-99ec-3c8ca74f527d","protocols":["tcp"],"src_ref":"ipv4-addr--4d22aae0-2bf9-5427-8819-e4f6abf20a53","extensions":{"http-request-ext":{"request_method":"get","request_value":"/","request_header":H}}}"#;
+        assert!(errors(&nt.replace('H', r#"{"User-Agent":["Mozilla"]}"#)).is_empty());
+        for bad in [r#"{"User-Agent":"Mozilla"}"#, r#"{"User-Agent":[42]}"#] {
+            let issues = super::super::validate_object(
+                &crate::object::Object::parse(&nt.replace('H', bad)).unwrap(),
+            );
+            let e: Vec<_> = issues.iter().filter(|i| i.is_error()).collect();
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(e[0].message.contains("§6.12.2"), "{}", e[0].message);
+        }
+        let x509 = r#"{"type":"x509-certificate","spec_version":"2.1","id":"x509-certificate--463d7b2a-8516-5a50-a3d7-6f801465d5de","serial_number":"1","x509_v3_extensions":{"basic_constraints":5}}"#;
+        assert_eq!(
+            errors(x509),
+            vec!["property-type $.x509_v3_extensions.basic_constraints"]
+        );
+    }
+
+    #[test]
+    fn citation_text_in_url_warns() {
+        let o = with(
+            IND,
+            json!({"external_references": [{"source_name": "a", "url": "Dragos. (n.d.)"}]}),
+        );
+        assert!(errors(&o).is_empty());
+        assert_eq!(
+            warnings(&o),
+            vec!["property-type $.external_references[0].url"]
+        );
+    }
+
+    #[test]
     fn open_vocabularies_warn_only() {
         let o = with(
             IND,
