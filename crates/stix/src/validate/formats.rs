@@ -159,9 +159,11 @@ pub(crate) fn is_language_tag(s: &str) -> bool {
             extlangs += 1;
         } else if stage <= 1 && p.len() == 4 && alpha(p) {
             stage = 2;
-        } else if stage <= 2 && ((p.len() == 2 && alpha(p)) || (p.len() == 3 && digits(p))) {
-            stage = 3;
-        } else if p.len() >= 5 || (p.len() == 4 && p.as_bytes()[0].is_ascii_digit()) {
+        } else if (stage <= 2 && ((p.len() == 2 && alpha(p)) || (p.len() == 3 && digits(p))))
+            || p.len() >= 5
+            || (p.len() == 4 && p.as_bytes()[0].is_ascii_digit())
+        {
+            // A region (at most one, before variants), or a variant.
             stage = 3;
         } else {
             return false;
