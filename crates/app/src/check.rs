@@ -224,9 +224,11 @@ pub fn check_file<'a>(
         let mut next = 0u64;
         let mut released = 0usize;
         let mut early = std::collections::BTreeMap::new();
+        let mut versions = Versions::default();
         for (seq, out) in done_rx {
             early.insert(seq, out);
-            while let Some(out) = early.remove(&next) {
+            while let Some(mut out) = early.remove(&next) {
+                versions.check(src, &mut out);
                 let end = out.iter().map(Outcome::offset).max().unwrap_or(0);
                 sink(out);
                 next += 1;
@@ -238,4 +240,174 @@ pub fn check_file<'a>(
             }
         }
     });
+}
+
+/// The versions seen so far in one file, to find two objects with the same
+/// `id` and `modified` but different content: a store keeps one version
+/// per (`id`, `modified`), so the second would be dropped silently (§3.2
+/// `modified`: a new version has a new `modified`). Keyed by a 64-bit hash
+/// of `id` and `modified`, the value the byte offset of the first object:
+/// 16 bytes per version, and the texts are compared only when two keys
+/// collide.
+#[derive(Default)]
+struct Versions {
+    first: std::collections::HashMap<u64, usize, std::hash::BuildHasherDefault<PreHashed>>,
+}
+
+impl Versions {
+    /// Adds the valid objects of a batch (in file order); a later object
+    /// whose version was seen with other content gets a warning naming
+    /// both positions.
+    fn check(&mut self, src: &[u8], out: &mut [Outcome<'_>]) {
+        for o in out {
+            let Outcome::Object(c) = o else { continue };
+            let Some(meta) = &c.meta else { continue };
+            let Some(modified) = meta.modified.as_deref() else {
+                continue;
+            };
+            let key = version_key(&meta.id, modified);
+            match self.first.entry(key) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(c.offset);
+                }
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let earlier = *e.get();
+                    let Some(text) = object_at(src, earlier) else {
+                        continue;
+                    };
+                    if text == c.text || !same_version(text, &meta.id, modified) {
+                        continue;
+                    }
+                    let (line, column) = line_column(src, earlier);
+                    let mut issue = Issue::warning(
+                        Rule::Conflict,
+                        JsonPath::prop("modified"),
+                        format!(
+                            "{} with `modified` {modified} appears twice in this file with different content: first at line {line}, column {column} (byte {earlier}), again here; a store keeps one version per `id` and `modified`, so one of them will be lost",
+                            meta.id
+                        ),
+                    );
+                    issue.object_id = Some(meta.id.clone());
+                    c.issues.push(issue);
+                }
+            }
+        }
+    }
+}
+
+/// A hash of (`id`, `modified`): FNV-1a over both, with a separator.
+fn version_key(id: &str, modified: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes().chain(std::iter::once(0)).chain(modified.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Passes a key that is already a hash through unchanged.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The text of the JSON object that starts at `offset`.
+fn object_at(src: &[u8], offset: usize) -> Option<&str> {
+    let mut it = serde_json::Deserializer::from_slice(src.get(offset..)?)
+        .into_iter::<&serde_json::value::RawValue>();
+    it.next()?.ok().map(|r| r.get())
+}
+
+/// Whether the object `text` has this `id` and `modified`.
+fn same_version(text: &str, id: &str, modified: &str) -> bool {
+    Doc::parse(text).is_ok_and(|d| {
+        d.id() == Some(id)
+            && d.get("modified").and_then(accord_stix::dom::Value::as_str) == Some(modified)
+    })
+}
+
+/// The 1-based line and column of a byte offset.
+fn line_column(src: &[u8], offset: usize) -> (usize, usize) {
+    let before = &src[..offset.min(src.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    (line, offset - start + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Vec<String> {
+        let source = Source::from_bytes("t", text.as_bytes().to_vec());
+        let mut got = Vec::new();
+        check_file(
+            Seam::validation(),
+            &source,
+            Format::Auto,
+            1 << 20,
+            2,
+            |batch| {
+                for o in batch {
+                    match o {
+                        Outcome::Object(c) => {
+                            for i in &c.issues {
+                                got.push(format!("{}@{} {}", i.rule, c.offset, i.message));
+                            }
+                            got.push(format!("object@{}", c.offset));
+                        }
+                        Outcome::Other(Item::BundleIssues { issues, .. }) => {
+                            got.extend(issues.iter().map(|i| format!("{} {}", i.rule, i.message)));
+                        }
+                        Outcome::Other(Item::Error { message, .. }) => got.push(message),
+                        Outcome::Other(_) => {}
+                    }
+                }
+            },
+        );
+        got
+    }
+
+    const A: &str = r#"{"type":"identity","spec_version":"2.1","id":"identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","name":"A"}"#;
+
+    #[test]
+    fn a_top_level_array_is_read_as_objects_with_one_warning() {
+        let got = run(&format!("[\n{A},\n{A}\n]\n"));
+        assert_eq!(
+            got.iter().filter(|g| g.starts_with("bundle ")).count(),
+            1,
+            "{got:?}"
+        );
+        assert_eq!(
+            got.iter().filter(|g| g.starts_with("object@")).count(),
+            2,
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn one_version_twice_with_different_content_is_reported() {
+        let b = A.replace("\"A\"", "\"B\"");
+        let got = run(&format!("{A}\n{A}\n{b}\n"));
+        let conflicts: Vec<_> = got.iter().filter(|g| g.starts_with("conflict")).collect();
+        assert_eq!(conflicts.len(), 1, "{got:?}");
+        let at = 2 * (A.len() + 1);
+        assert!(
+            conflicts[0].starts_with(&format!("conflict@{at} ")),
+            "{got:?}"
+        );
+        assert!(conflicts[0].contains("line 1, column 1"), "{got:?}");
+    }
 }

@@ -3,7 +3,7 @@
 //! use does not grow with file size; objects are handed over as slices of the
 //! file, with their byte offsets for error positions.
 
-use accord_stix::{Issue, Pos, read_document, validate_bundle_header};
+use accord_stix::{Issue, JsonPath, Pos, Rule, read_document, validate_bundle_header};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -315,6 +315,13 @@ pub(crate) fn document<'a>(
     max_object_bytes: usize,
     each: &mut impl FnMut(Item<'a>),
 ) {
+    let start = doc
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if doc.get(start) == Some(&b'[') {
+        return array(anchor, base, doc, start, max_object_bytes, each);
+    }
     let result = read_document(doc, |o| {
         if o.text.len() > max_object_bytes {
             each(Item::Error {
@@ -370,6 +377,110 @@ pub(crate) fn document<'a>(
             });
         }
     }
+}
+
+/// A document whose top level is a JSON array, as some exporters write:
+/// read as a list of objects, each checked on its own, with one warning
+/// that it is not a bundle (§8: a bundle is an object whose `objects`
+/// holds them). Elements are handed over as they are read, so a broken
+/// array still yields every element before the fault.
+fn array<'a>(
+    anchor: Option<Anchor>,
+    base: usize,
+    doc: &'a [u8],
+    start: usize,
+    max_object_bytes: usize,
+    each: &mut impl FnMut(Item<'a>),
+) {
+    use serde::de::{Deserializer as _, SeqAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    each(Item::BundleIssues {
+        anchor,
+        offset: base + start,
+        text: std::str::from_utf8(&doc[start..]).unwrap_or(""),
+        issues: vec![Issue::warning(
+            Rule::Bundle,
+            JsonPath::root(),
+            "the top level is a JSON array, not a bundle: read as a list of objects (§8: STIX content is exchanged as a bundle, an object with `type` `bundle` whose `objects` holds them)",
+        )],
+    });
+    struct Elements<'a, 'f, F> {
+        doc: &'a [u8],
+        base: usize,
+        anchor: Option<Anchor>,
+        max: usize,
+        each: &'f mut F,
+    }
+    impl<'a, F: FnMut(Item<'a>)> Visitor<'a> for Elements<'a, '_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON array of STIX objects")
+        }
+        fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut index = 0usize;
+            while let Some(raw) = seq.next_element::<&'a RawValue>()? {
+                let text = raw.get();
+                let offset = self.base + (text.as_ptr() as usize - self.doc.as_ptr() as usize);
+                if !text.starts_with('{') {
+                    (self.each)(Item::Error {
+                        anchor: self.anchor,
+                        offset,
+                        message: format!(
+                            "element {index} of the top-level array is not a JSON object (a STIX object)"
+                        ),
+                    });
+                } else if text.len() > self.max {
+                    (self.each)(Item::Error {
+                        anchor: self.anchor,
+                        offset,
+                        message: format!(
+                            "object {index} is {} bytes, over the limit of {} bytes (--max-object-bytes); skipped",
+                            text.len(),
+                            self.max
+                        ),
+                    });
+                } else {
+                    (self.each)(Item::Object {
+                        anchor: self.anchor,
+                        offset,
+                        text,
+                    });
+                }
+                index += 1;
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(doc);
+    let visitor = Elements {
+        doc,
+        base,
+        anchor,
+        max: max_object_bytes,
+        each,
+    };
+    if let Err(e) = (&mut de).deserialize_seq(visitor).and_then(|()| de.end()) {
+        // serde_json's line and column, turned back into a byte offset.
+        let offset = offset_of(doc, e.line(), e.column());
+        each(Item::Error {
+            anchor,
+            offset: base + offset,
+            message: e.to_string(),
+        });
+    }
+}
+
+/// The byte offset of a 1-based line and column (as serde_json reports them).
+fn offset_of(doc: &[u8], line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match memchr::memchr(b'\n', &doc[start..]) {
+            Some(i) => start += i + 1,
+            None => break,
+        }
+    }
+    (start + column.saturating_sub(1)).min(doc.len())
 }
 
 /// Turns byte offsets into line and column, cheaply when asked in increasing order.

@@ -39,6 +39,21 @@ pub(crate) enum Ty {
     OpenList(&'static [&'static str]),
     /// A dictionary (§2.4): a non-empty object with keys of 1-250 of `[a-zA-Z0-9_-]`.
     Dict,
+    /// A dictionary (§2.4) whose every value is of the given type (the
+    /// dictionaries whose values the specification types: HTTP and e-mail
+    /// headers, environment variables, IPFIX, EXIF tags, ...).
+    /// The section is the one that types the values, for messages.
+    DictOf(&'static Ty, &'static str),
+    /// A string or an integer (the values of `ipfix` and `exif_tags`).
+    StrOrInt,
+    /// A string or a non-empty list of strings (e-mail header values: one
+    /// occurrence or a repeated header).
+    StrOrStrList,
+    /// A JSON object whose members are checked against a table (a spec type
+    /// such as `x509-v3-extensions-type`); other members are custom properties.
+    Struct(&'static [Prop]),
+    /// A non-empty list of such objects.
+    StructList(&'static [Prop]),
     /// A hashes dictionary (§2.5).
     Hashes,
     /// A non-empty list of kill chain phases (§2.10).
@@ -493,7 +508,10 @@ pub(crate) static TYPES: &[TypeSpec] = &[
             p("message_id", Ty::Str),
             p("subject", Ty::Str),
             p("received_lines", Ty::StrList),
-            p("additional_header_fields", Ty::Dict),
+            p(
+                "additional_header_fields",
+                Ty::DictOf(&Ty::StrOrStrList, "§6.6"),
+            ),
             p("body", Ty::Str),
             p("body_multipart", Ty::ObjList),
             p("raw_email_ref", Ty::Ref(Target::Types(&["artifact"]))),
@@ -574,7 +592,7 @@ pub(crate) static TYPES: &[TypeSpec] = &[
             p("dst_byte_count", GE0),
             p("src_packets", GE0),
             p("dst_packets", GE0),
-            p("ipfix", Ty::Dict),
+            p("ipfix", Ty::DictOf(&Ty::StrOrInt, "§6.12")),
             p("src_payload_ref", Ty::Ref(Target::Types(&["artifact"]))),
             p("dst_payload_ref", Ty::Ref(Target::Types(&["artifact"]))),
             p(
@@ -606,7 +624,7 @@ pub(crate) static TYPES: &[TypeSpec] = &[
             p("created_time", Ty::Ts),
             p("cwd", Ty::Str),
             p("command_line", Ty::Str),
-            p("environment_variables", Ty::Dict),
+            p("environment_variables", Ty::DictOf(&Ty::Str, "§6.13")),
             p(
                 "opened_connection_refs",
                 Ty::RefList(Target::Types(&["network-traffic"])),
@@ -688,7 +706,7 @@ pub(crate) static TYPES: &[TypeSpec] = &[
             p("subject_public_key_algorithm", Ty::Str),
             p("subject_public_key_modulus", Ty::Str),
             p("subject_public_key_exponent", GE0),
-            p("x509_v3_extensions", Ty::Obj),
+            p("x509_v3_extensions", Ty::Struct(X509_V3_EXTENSIONS)),
         ],
         &["hashes", "serial_number"],
     ),
@@ -756,7 +774,13 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
     (
         "file",
         "ntfs-ext",
-        &[p("sid", Ty::Str), p("alternate_data_streams", Ty::ObjList)],
+        &[
+            p("sid", Ty::Str),
+            p(
+                "alternate_data_streams",
+                Ty::StructList(NTFS_ALTERNATE_DATA_STREAM),
+            ),
+        ],
     ),
     // §6.7.4
     (
@@ -765,7 +789,7 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
         &[
             p("version", Ty::Str),
             p("is_optimized", Ty::Bool),
-            p("document_info_dict", Ty::Dict),
+            p("document_info_dict", Ty::DictOf(&Ty::Str, "§6.7.4")),
             p("pdfid0", Ty::Str),
             p("pdfid1", Ty::Str),
         ],
@@ -778,7 +802,7 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
             p("image_height", GE0),
             p("image_width", GE0),
             p("bits_per_pixel", GE0),
-            p("exif_tags", Ty::Dict),
+            p("exif_tags", Ty::DictOf(&Ty::StrOrInt, "§6.7.5")),
         ],
     ),
     // §6.7.6
@@ -796,8 +820,8 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
             p("size_of_optional_header", GE0),
             p("characteristics_hex", Ty::Hex),
             p("file_header_hashes", Ty::Hashes),
-            p("optional_header", Ty::Obj),
-            p("sections", Ty::ObjList),
+            p("optional_header", Ty::Struct(PE_OPTIONAL_HEADER)),
+            p("sections", Ty::StructList(PE_SECTION)),
         ],
     ),
     // §6.12.2
@@ -808,7 +832,7 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
             req("request_method", Ty::Str),
             req("request_value", Ty::Str),
             p("request_version", Ty::Str),
-            p("request_header", Ty::Dict),
+            p("request_header", Ty::DictOf(&Ty::StrList, "§6.12.2")),
             p("message_body_length", GE0),
             p(
                 "message_body_data_ref",
@@ -830,7 +854,10 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
             req("address_family", Ty::Enum(NETWORK_SOCKET_ADDRESS_FAMILY)),
             p("is_blocking", Ty::Bool),
             p("is_listening", Ty::Bool),
-            p("options", Ty::Dict),
+            p(
+                "options",
+                Ty::DictOf(&Ty::Int(i64::MIN, i64::MAX), "§6.12.4"),
+            ),
             p("socket_type", Ty::Enum(NETWORK_SOCKET_TYPE)),
             p("socket_descriptor", GE0),
             p("socket_handle", Ty::Int(i64::MIN, i64::MAX)),
@@ -882,6 +909,81 @@ pub(crate) static PREDEFINED_EXTENSIONS: &[(&str, &str, &[Prop])] = &[
             p("shell", Ty::Str),
         ],
     ),
+];
+
+/// `x509-v3-extensions-type` (§6.18.2): every property a string but the
+/// two private-key-usage timestamps.
+pub(crate) const X509_V3_EXTENSIONS: &[Prop] = &[
+    p("basic_constraints", Ty::Str),
+    p("name_constraints", Ty::Str),
+    p("policy_constraints", Ty::Str),
+    p("key_usage", Ty::Str),
+    p("extended_key_usage", Ty::Str),
+    p("subject_key_identifier", Ty::Str),
+    p("authority_key_identifier", Ty::Str),
+    p("subject_alternative_name", Ty::Str),
+    p("issuer_alternative_name", Ty::Str),
+    p("subject_directory_attributes", Ty::Str),
+    p("crl_distribution_points", Ty::Str),
+    p("inhibit_any_policy", Ty::Str),
+    p("private_key_usage_period_not_before", Ty::Ts),
+    p("private_key_usage_period_not_after", Ty::Ts),
+    p("certificate_policies", Ty::Str),
+    p("policy_mappings", Ty::Str),
+];
+
+/// `alternate-data-stream-type` (§6.7.3.1): the items of `ntfs-ext`
+/// `alternate_data_streams`.
+pub(crate) const NTFS_ALTERNATE_DATA_STREAM: &[Prop] = &[
+    req("name", Ty::Str),
+    p("hashes", Ty::Hashes),
+    p("size", GE0),
+];
+
+/// `windows-pe-section-type` (§6.7.6.3): the items of `windows-pebinary-ext`
+/// `sections`.
+pub(crate) const PE_SECTION: &[Prop] = &[
+    req("name", Ty::Str),
+    p("size", GE0),
+    p("entropy", Ty::Float(f64::MIN, f64::MAX)),
+    p("hashes", Ty::Hashes),
+];
+
+const ANY_INT: Ty = Ty::Int(i64::MIN, i64::MAX);
+
+/// `windows-pe-optional-header-type` (§6.7.6.2).
+pub(crate) const PE_OPTIONAL_HEADER: &[Prop] = &[
+    p("magic_hex", Ty::Hex),
+    p("major_linker_version", ANY_INT),
+    p("minor_linker_version", ANY_INT),
+    p("size_of_code", GE0),
+    p("size_of_initialized_data", GE0),
+    p("size_of_uninitialized_data", GE0),
+    p("address_of_entry_point", ANY_INT),
+    p("base_of_code", ANY_INT),
+    p("base_of_data", ANY_INT),
+    p("image_base", ANY_INT),
+    p("section_alignment", ANY_INT),
+    p("file_alignment", ANY_INT),
+    p("major_os_version", ANY_INT),
+    p("minor_os_version", ANY_INT),
+    p("major_image_version", ANY_INT),
+    p("minor_image_version", ANY_INT),
+    p("major_subsystem_version", ANY_INT),
+    p("minor_subsystem_version", ANY_INT),
+    p("win32_version_value_hex", Ty::Hex),
+    p("size_of_image", GE0),
+    p("size_of_headers", GE0),
+    p("checksum_hex", Ty::Hex),
+    p("subsystem_hex", Ty::Hex),
+    p("dll_characteristics_hex", Ty::Hex),
+    p("size_of_stack_reserve", GE0),
+    p("size_of_stack_commit", GE0),
+    p("size_of_heap_reserve", GE0),
+    p("size_of_heap_commit", GE0),
+    p("loader_flags_hex", Ty::Hex),
+    p("number_of_rva_and_sizes", ANY_INT),
+    p("hashes", Ty::Hashes),
 ];
 
 /// The `body_multipart` items of `email-message` (§6.6.2, mime-part-type).

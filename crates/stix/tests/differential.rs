@@ -160,36 +160,6 @@ const KNOWN_DISAGREEMENTS: &[Known] = &[
         why: NO_SPEC_VERSION,
     },
     Known {
-        case: "bundle:oasis-common-incident-ransom.json",
-        accord_valid: true,
-        why: EXTENSION_KEY_IS_A_SHOULD,
-    },
-    Known {
-        case: "impact:as-is",
-        accord_valid: true,
-        why: EXTENSION_KEY_IS_A_SHOULD,
-    },
-    Known {
-        case: "impact:drop:impact_category",
-        accord_valid: true,
-        why: EXTENSION_KEY_IS_A_SHOULD,
-    },
-    Known {
-        case: "impact:drop:description",
-        accord_valid: true,
-        why: EXTENSION_KEY_IS_A_SHOULD,
-    },
-    Known {
-        case: "impact:drop:superseded_by_ref",
-        accord_valid: true,
-        why: EXTENSION_KEY_IS_A_SHOULD,
-    },
-    Known {
-        case: "indicator:extension-key-free-name",
-        accord_valid: true,
-        why: EXTENSION_KEY_IS_A_SHOULD,
-    },
-    Known {
         case: "extension-definition:drop:created_by_ref",
         accord_valid: false,
         why: "Accord is right. STIX 2.1 §7.3 (Extension Definition) lists `created_by_ref` as required: \"created_by_ref (required) identifier\". The validator's extension-definition.json schema omits it from `required`.",
@@ -235,6 +205,26 @@ const KNOWN_DISAGREEMENTS: &[Known] = &[
         why: "Accord is right. STIX 2.1 §7.2.3, lang: \"If the marking_ref property is not present, this property MUST be present.\" A granular marking with `lang` and no `marking_ref` is valid; the validator's granular-marking.json requires `marking_ref`.",
     },
     Known {
+        case: "indicator:custom-extension-on-sdo",
+        accord_valid: false,
+        why: "Accord is right. A key of `extensions` that is neither an extension-definition id nor a predefined extension of the type is a custom object extension, and STIX 2.1 §11.3 (Custom Object Extensions) defines those for STIX Cyber-observable Objects only (\"There are use cases where additional information may need to be communicated with a STIX Cyber-observable Object, beyond what is defined in a predefined object extension\"; the extension mechanism for other objects is the extension-definition of §7.3). The validator's core.json accepts any `*-ext` key on any object.",
+    },
+    Known {
+        case: "process:environment_variables-not-string",
+        accord_valid: false,
+        why: "Accord is right. STIX 2.1 §6.13, environment_variables: \"Each key in the dictionary MUST be a string that corresponds to the name of the environment variable, and each corresponding value MUST be a string that corresponds to the value of the environment variable.\" The validator's process.json only asks for a dictionary.",
+    },
+    Known {
+        case: "software:languages-uppercase",
+        accord_valid: true,
+        why: "Accord is right. STIX 2.1 §6.14, languages: \"The value of each list member MUST be a language code conformant to [RFC5646]\", and RFC 5646 §2.1.1: \"Language tags and their subtags, including private use and extensions, are to be treated as case insensitive\"; the lowercase of a language subtag is a formatting convention, so `ENG` is the well-formed tag `eng`. Accord warns about the case. The validator's software.json pattern wants lowercase (`[a-z]{2}...|[a-z]{3}`).",
+    },
+    Known {
+        case: "indicator:extref-url-citation",
+        accord_valid: true,
+        why: "Accord is right to warn only. STIX 2.1 §2.5 (external-reference) types `url` as a string, \"A URL reference to an external resource\", with no MUST on its form; real producers (MITRE ATT&CK ICS) put citation text there. Accord warns that it is not a URL; the validator's external-reference.json has `format: uri` and rejects the object.",
+    },
+    Known {
         case: "tlp2:amber-strict-says-red",
         accord_valid: false,
         why: TLP2,
@@ -248,9 +238,6 @@ const KNOWN_DISAGREEMENTS: &[Known] = &[
 
 /// Objects without `spec_version`.
 const NO_SPEC_VERSION: &str = "Accord is right. STIX 2.1 §3.2 makes spec_version required on SDOs, SROs and the meta objects (and §11.2 on custom objects): \"The value of this property MUST be 2.1 for STIX Objects defined according to this specification. If objects are found where this property is not present, the implicit value for all STIX Objects other than SCOs is 2.0.\" Such an object is STIX 2.0 content, not a valid 2.1 object. The validator treats it as 2.0 (validator.py find_version, `_20_in_21_bundle`) and passes it against the 2.0 schemas.";
-
-/// `extensions` keys that are neither extension-definition ids nor `*-ext`.
-const EXTENSION_KEY_IS_A_SHOULD: &str = "Accord is right. STIX 2.1 §3.2, extensions: \"Dictionary keys SHOULD be the id of a STIX Extension object or the name of a predefined object extension found in this specification\" -- a SHOULD, so Accord warns. The validator's core.json patternProperties + additionalProperties:false make it an error. (The OASIS incident-core example, a new-sdo `impact` with `monetary`/`availability` sub-extensions, is the real-world case.)";
 
 /// TLP 2.0 marking definitions.
 const TLP2: &str = "Accord is right. STIX 2.1 §7.2.1.4 fixes the TLP 1.0 marking definitions (\"The following standard marking definitions MUST be used to reference or represent TLP markings. Other instances of tlp-marking MUST NOT be used or created.\"); the OASIS CTI TC's TLP 2.0 extension (extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d, cti-stix-common-objects) fixes the five TLP 2.0 ones the same way. stix2-validator 3.3.2 has no TLP 2.0 rule.";

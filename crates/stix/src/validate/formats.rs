@@ -69,18 +69,143 @@ pub(super) fn is_cpe23(s: &str) -> bool {
         )
 }
 
-/// Whether `s` is a well-formed RFC 5646 language tag (syntax only: a
-/// primary language of 2-3 letters or a private-use `x-` tag, then subtags
-/// of 1-8 letters or digits).
+/// The irregular grandfathered tags of RFC 5646 §2.1 (`irregular` in the
+/// ABNF): well-formed although they match no other production. The
+/// `regular` grandfathered tags (`art-lojban`, `zh-min-nan`, ...) already
+/// match `langtag`.
+const IRREGULAR_TAGS: &[&str] = &[
+    "en-GB-oed",
+    "i-ami",
+    "i-bnn",
+    "i-default",
+    "i-enochian",
+    "i-hak",
+    "i-klingon",
+    "i-lux",
+    "i-mingo",
+    "i-navajo",
+    "i-pwn",
+    "i-tao",
+    "i-tay",
+    "i-tsu",
+    "sgn-BE-FR",
+    "sgn-BE-NL",
+    "sgn-CH-DE",
+];
+
+/// Whether `s` is a well-formed RFC 5646 language tag: it matches the
+/// `Language-Tag` production of RFC 5646 §2.1, case-insensitively
+/// ("Language tags and their subtags ... are to be treated as case
+/// insensitive", §2.1.1):
+///
+/// ```text
+/// langtag   = language ["-" script] ["-" region] *("-" variant)
+///             *("-" extension) ["-" privateuse]
+/// language  = 2*3ALPHA ["-" extlang] / 4ALPHA / 5*8ALPHA
+/// extlang   = 3ALPHA *2("-" 3ALPHA)
+/// script    = 4ALPHA
+/// region    = 2ALPHA / 3DIGIT
+/// variant   = 5*8alphanum / (DIGIT 3alphanum)
+/// extension = singleton 1*("-" (2*8alphanum))
+/// privateuse = "x" 1*("-" (1*8alphanum))
+/// ```
+///
+/// plus the grandfathered tags. Validity against the IANA subtag registry
+/// (§2.2.9: "valid" tags) is not checked: the registry is large and changes.
 pub(crate) fn is_language_tag(s: &str) -> bool {
+    if s.len() < 2 || s.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-')) {
+        return false;
+    }
+    if IRREGULAR_TAGS.iter().any(|g| g.eq_ignore_ascii_case(s)) {
+        return true;
+    }
+    let alpha = |p: &str| p.bytes().all(|b| b.is_ascii_alphabetic());
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
     let mut parts = s.split('-');
     let first = parts.next().unwrap_or_default();
-    let primary_ok = ((2..=3).contains(&first.len()) || (5..=8).contains(&first.len()))
-        && first.bytes().all(|b| b.is_ascii_alphabetic());
-    let private = first.eq_ignore_ascii_case("x") || first.eq_ignore_ascii_case("i");
-    (primary_ok || private)
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-        && !s.ends_with('-')
+    if first.eq_ignore_ascii_case("x") {
+        return private_use(parts);
+    }
+    if !(2..=8).contains(&first.len()) || !alpha(first) {
+        return false;
+    }
+    // 0: extlang, script, region or variant may follow; 1: script, region
+    // or variant; 2: region or variant; 3: variant; 4: extensions only.
+    let mut stage = if first.len() <= 3 { 0 } else { 1 };
+    let mut extlangs = 0;
+    // A singleton waiting for its first subtag.
+    let mut pending = false;
+    while let Some(p) = parts.next() {
+        if p.is_empty() || p.len() > 8 {
+            return false;
+        }
+        if p.len() == 1 {
+            if pending {
+                return false;
+            }
+            if p.eq_ignore_ascii_case("x") {
+                return private_use(parts);
+            }
+            stage = 4;
+            pending = true;
+            continue;
+        }
+        if stage == 4 {
+            // 2*8alphanum after a singleton.
+            pending = false;
+            continue;
+        }
+        if stage == 0 && p.len() == 3 && alpha(p) && extlangs < 3 {
+            extlangs += 1;
+        } else if stage <= 1 && p.len() == 4 && alpha(p) {
+            stage = 2;
+        } else if (stage <= 2 && ((p.len() == 2 && alpha(p)) || (p.len() == 3 && digits(p))))
+            || p.len() >= 5
+            || (p.len() == 4 && p.as_bytes()[0].is_ascii_digit())
+        {
+            // A region (at most one, before variants), or a variant.
+            stage = 3;
+        } else {
+            return false;
+        }
+    }
+    !pending
+}
+
+/// `1*("-" (1*8alphanum))` after the `x` of a private-use sequence.
+fn private_use<'a>(parts: impl Iterator<Item = &'a str>) -> bool {
+    let mut n = 0;
+    for p in parts {
+        if !(1..=8).contains(&p.len()) {
+            return false;
+        }
+        n += 1;
+    }
+    n > 0
+}
+
+/// Whether the primary language subtag of a (well-formed) tag is in the
+/// case RFC 5646 §2.1.1 recommends: lowercase.
+pub(crate) fn is_lowercase_language(s: &str) -> bool {
+    let first = s.split('-').next().unwrap_or_default();
+    !first.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// Whether `s` has the form of an absolute URI (RFC 3986 §3): a scheme
+/// (a letter, then letters, digits, `+`, `-`, `.`), a colon, then a
+/// non-empty rest without whitespace or control characters.
+pub(super) fn is_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let sb = scheme.as_bytes();
+    !sb.is_empty()
+        && sb[0].is_ascii_alphabetic()
+        && sb
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+        && !rest.is_empty()
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 pub(super) fn is_base64(s: &str) -> bool {
@@ -117,6 +242,49 @@ mod tests {
         assert!(!is_cpe23("cpe:2.3:a:microsoft:word") && !is_cpe23("cpe:/a:microsoft"));
         assert!(is_language_tag("en") && is_language_tag("en-US") && is_language_tag("x-klingon"));
         assert!(!is_language_tag("english!") && !is_language_tag("en-") && !is_language_tag("e"));
+        for ok in [
+            "de",
+            "ENG",
+            "eng",
+            "zh-Hant-TW",
+            "sr-Latn-RS",
+            "es-419",
+            "zh-yue-HK",
+            "sl-rozaj-biske",
+            "de-CH-1901",
+            "en-US-u-islamcal",
+            "en-a-bbb-x-a-ccc",
+            "x-whatever",
+            "i-klingon",
+            "en-GB-oed",
+            "art-lojban",
+            "zh-min-nan",
+            "hy-Latn-IT-arevela",
+            "qaa-Qaaa-QM-x-southern",
+        ] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in [
+            "!!",
+            "",
+            "a",
+            "en_US",
+            "en--US",
+            "de-419-DE",
+            "a-DE",
+            "ar-a-aaa-b-bbb-a-ccc-",
+            "en-a",
+            "x",
+            "x-",
+            "abcdefghi",
+            "en-US-x-toolongsubtag",
+            "en-a-b",
+            "12",
+            "en-Latn-Latn",
+            "zh-aaa-bbb-ccc-ddd",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
         assert!(is_base64("aGk=") && is_base64("") && !is_base64("aGk") && !is_base64("a==="));
         assert!(
             is_property_name("x_acme") && !is_property_name("x_Acme") && !is_property_name("ab")

@@ -19,6 +19,61 @@
 //! - `formats`: format checks of single strings (addresses, CPE, language tags);
 //! - `report`: where an issue is ([`JsonPath`] built lazily) and how it is pushed.
 //!
+//! # What is checked, section by section (STIX 2.1 OS, 10 June 2021)
+//!
+//! Checked (an error unless marked SHOULD, which warns):
+//!
+//! - §2.1-2.14 value types: booleans, integers and their ranges, floats,
+//!   hex and binary, lists non-empty (§2.8), dictionaries (§2.4: non-empty,
+//!   key form), hashes (§2.5: algorithm key form, hex lengths of the
+//!   algorithms the vocabulary defines, string values), external references
+//!   (§2.5: `source_name` and one of `description`/`url`/`external_id`;
+//!   a `url` that is not a URI warns), identifiers (§2.9), kill chain phases
+//!   (§2.10), open vocabularies (SHOULD), enumerations, timestamps (§2.14).
+//! - §3.1 property names and the reserved names; §3.2 common properties,
+//!   which ones each kind requires, millisecond precision of `created` and
+//!   `modified`, `modified` ≥ `created`, `lang` a well-formed RFC 5646 tag.
+//! - Dictionaries whose values the specification types, at any depth:
+//!   `request_header` (§6.12.2, lists of strings), `additional_header_fields`
+//!   (§6.6, strings or lists of strings), `environment_variables` (§6.13,
+//!   strings), `document_info_dict` (§6.7.4, strings), `exif_tags` (§6.7.5)
+//!   and `ipfix` (§6.12, strings or integers), socket `options` (§6.12.4,
+//!   integers), `hashes` everywhere they appear, and the typed structures
+//!   `x509_v3_extensions` (§6.18.2), PE `optional_header` and `sections`
+//!   (§6.7.6), NTFS `alternate_data_streams` (§6.7.3), MIME parts (§6.6.2),
+//!   registry values (§6.17.2).
+//! - §4, §5, §6, §7: each type's properties, required ones, reference
+//!   targets, vocabularies and co-constraints (`types`); timestamp orders
+//!   of `spec::TIMESTAMP_ORDER`; deterministic SCO ids (SHOULD).
+//! - Language tags (RFC 5646 ABNF, case-insensitive; lowercase language
+//!   subtag a SHOULD): `lang` (§3.2), software `languages` (§6.14),
+//!   language-content `contents` keys (§7.1), granular-marking `lang`.
+//! - §7.2 markings (TLP 1.0 and 2.0 fixed objects, granular selectors);
+//!   §7.3 extension definitions and the `extensions` property: an
+//!   extension-definition key needs `extension_type`; a predefined `*-ext`
+//!   is checked against its table; any other key is a custom object
+//!   extension (§11.3), allowed on SCOs only and named `*-ext`.
+//! - §8 bundle header; in files (`accord_app::check`), one version (`id`,
+//!   `modified`) twice with different content warns (`Rule::Conflict`).
+//!
+//! Deliberately not checked, and why:
+//!
+//! - Validity of language tags against the IANA subtag registry (RFC 5646
+//!   §2.2.9): a large, changing table; only well-formedness is checked, so
+//!   `eng` (ISO 639-2, where the registry has `en`) passes.
+//! - `external_references[].url` as a strict URI: the specification types it
+//!   as a string; a non-URI warns.
+//! - Properties an extension-definition's `schema` adds (§7.3): the schema
+//!   is a document elsewhere; Accord checks the envelope only.
+//! - Whether references resolve, `object_modified` matches a version,
+//!   `revoked` objects are not modified later: rules across objects, which
+//!   need the store (the check of one object cannot see others).
+//! - MIME types, character sets (`name_enc`), IPFIX element names, CPE and
+//!   SWID beyond their form: registries outside the specification; the
+//!   SHOULDs of naming (`x_` prefixes warn, case-preserved header names).
+//! - Pattern semantics beyond the grammar and the validator's strict rules
+//!   (`accord_pattern::parse_strict`).
+//!
 //! Architecture invariant: nothing here allocates unless it reports an issue.
 //! Paths are built as borrowed `Loc` chains on the stack and turned into a
 //! [`JsonPath`] only when an issue is made.
@@ -41,10 +96,9 @@ use crate::spec::{self, Prop};
 
 use common::{HANDLED, common, order};
 use extensions::{extensions, has_toplevel_extension};
-use formats::is_language_tag;
 use granular::granular_markings;
 use report::{Loc, err};
-use types::type_rules;
+use types::{language_tag, type_rules};
 use values::{check_value, custom_property};
 
 /// Validates one object against the rules of STIX 2.1.
@@ -170,7 +224,7 @@ fn rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
         }
         match name {
             "granular_markings" => granular_markings(obj, v, &at, out),
-            "extensions" => extensions(ty, v, &at, out),
+            "extensions" => extensions(map, ty, v, &at, out),
             _ => {
                 if let Some(p) =
                     spec::find_prop(own, name).or_else(|| spec::find_prop(spec::COMMON, name))
@@ -197,15 +251,8 @@ fn rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
             order(obj, later, earlier, strict, out);
         }
     }
-    if let Some(v) = map.get("lang").and_then(Value::as_str)
-        && !is_language_tag(v)
-    {
-        err(
-            out,
-            Rule::PropertyType,
-            &root.key("lang"),
-            format!("`lang` {v:?} is not an RFC 5646 language tag (§3.2)"),
-        );
+    if let Some(v) = map.get("lang").and_then(Value::as_str) {
+        language_tag(v, &root.key("lang"), "§3.2 `lang`", out);
     }
     type_rules(obj, ty, out);
 }

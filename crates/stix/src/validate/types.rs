@@ -7,7 +7,8 @@
 //! per family of types sharing a rule).
 
 use super::formats::{
-    is_cpe23, is_ipv4_value, is_ipv6_value, is_language_tag, is_mac, is_property_name,
+    is_cpe23, is_ipv4_value, is_ipv6_value, is_language_tag, is_lowercase_language, is_mac,
+    is_property_name,
 };
 use super::report::{Loc, err, found, warn};
 use super::values::check_members;
@@ -342,6 +343,16 @@ fn own_property_required(m: &Map<'_>, ty: &str, out: &mut Vec<Issue>) {
 
 /// §6.14: `cpe` is a CPE 2.3 formatted string.
 fn software(m: &Map<'_>, out: &mut Vec<Issue>) {
+    // "The value of each list member MUST be a language code conformant
+    // to [RFC5646]."
+    if let Some(Value::Array(langs)) = m.get("languages") {
+        let lat = Loc::Root.key("languages");
+        for (i, l) in langs.iter().enumerate() {
+            if let Some(t) = l.as_str() {
+                language_tag(t, &lat.idx(i), "§6.14 `languages`", out);
+            }
+        }
+    }
     if let Some(cpe) = m.get("cpe").and_then(Value::as_str)
         && !is_cpe23(cpe)
     {
@@ -415,6 +426,31 @@ fn sco_id_rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
     }
 }
 
+/// An RFC 5646 language tag (`lang` §3.2, software `languages` §6.14,
+/// language-content `contents` keys §7.1): an error unless well-formed
+/// ([`is_language_tag`], case-insensitive as RFC 5646 §2.1.1 requires); a
+/// warning when the primary language subtag is not in the lowercase the
+/// RFC recommends (`ENG` is the well-formed tag `eng`).
+pub(super) fn language_tag(tag: &str, at: &Loc<'_>, section: &str, out: &mut Vec<Issue>) {
+    if !is_language_tag(tag) {
+        err(
+            out,
+            Rule::PropertyType,
+            at,
+            format!("{tag:?} is not a well-formed RFC 5646 language tag ({section})"),
+        );
+    } else if !is_lowercase_language(tag) {
+        warn(
+            out,
+            Rule::PropertyType,
+            at,
+            format!(
+                "language tag {tag:?}: RFC 5646 §2.1.1 writes the language subtag in lowercase ({section}; tags are case-insensitive, so this is only a convention)"
+            ),
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Meta objects (marking-definition has its own module, `crate::marking`)
 
@@ -434,14 +470,7 @@ fn language_content(m: &Map<'_>, out: &mut Vec<Issue>) {
     }
     for (lang, tr) in c {
         let lat = cat.key(lang);
-        if !is_language_tag(lang) {
-            err(
-                out,
-                Rule::PropertyType,
-                &lat,
-                format!("`contents` key {lang:?} must be an RFC 5646 language tag (§7.1)"),
-            );
-        }
+        language_tag(lang, &lat, "§7.1 `contents` key", out);
         match tr.as_object() {
             Some(tm) => {
                 for k in tm.keys() {

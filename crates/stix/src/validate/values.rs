@@ -3,7 +3,7 @@
 //! lists, dictionaries, hashes, kill chain phases, external references),
 //! and the suffix rules for custom properties (§3.1, §11.1).
 
-use super::formats::{is_base64, is_property_name};
+use super::formats::{is_base64, is_property_name, is_url};
 use super::report::{Loc, err, found, show, warn};
 use crate::dom::{Map, Value};
 use crate::error::{Issue, Rule};
@@ -231,6 +231,55 @@ pub(super) fn check_value(v: &Value<'_>, ty: Ty, at: &Loc<'_>, out: &mut Vec<Iss
             check_value(x, Ty::Open(vals), at, out)
         }),
         Ty::Dict => dictionary(v, at, out),
+        Ty::DictOf(inner, section) => {
+            dictionary(v, at, out);
+            if let Some(m) = v.as_object() {
+                for (k, x) in m {
+                    let before = out.len();
+                    check_value(x, *inner, &at.key(k), out);
+                    for i in &mut out[before..] {
+                        i.message.push_str(&format!(
+                            " (each value of {} must be {}, {section})",
+                            at.name(),
+                            describe(*inner)
+                        ));
+                    }
+                }
+            }
+        }
+        Ty::StrOrInt => {
+            let ok = v.is_string()
+                || matches!(v, Value::Number(n) if n.as_i64().is_some() || n.as_u64().is_some());
+            if !ok {
+                err(
+                    out,
+                    Rule::PropertyType,
+                    at,
+                    format!(
+                        "{} must be a string or an integer, found {}",
+                        at.name(),
+                        found(v)
+                    ),
+                );
+            }
+        }
+        Ty::StrOrStrList => {
+            if !v.is_string() {
+                check_value(v, Ty::StrList, at, out);
+            }
+        }
+        Ty::Struct(props) => match v.as_object() {
+            Some(m) => check_members(m, props, at, out),
+            None => err(
+                out,
+                Rule::PropertyType,
+                at,
+                format!("{} must be a JSON object, found {}", at.name(), found(v)),
+            ),
+        },
+        Ty::StructList(props) => list(v, at, out, |x, at, out| {
+            check_value(x, Ty::Struct(props), at, out)
+        }),
         Ty::Hashes => hashes(v, at, out),
         Ty::KillChain => list(v, at, out, kill_chain_phase),
         Ty::ExtRefs => list(v, at, out, external_reference),
@@ -271,6 +320,18 @@ pub(super) fn check_value(v: &Value<'_>, ty: Ty, at: &Loc<'_>, out: &mut Vec<Iss
             }
         }
         Ty::ObjList => list(v, at, out, |x, at, out| check_value(x, Ty::Obj, at, out)),
+    }
+}
+
+/// What a value of `ty` is, for messages about dictionary values.
+fn describe(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Str => "a string",
+        Ty::StrList => "a list of strings",
+        Ty::StrOrInt => "a string or an integer",
+        Ty::StrOrStrList => "a string or a list of strings",
+        Ty::Int(..) => "an integer",
+        _ => "of its type",
     }
 }
 
@@ -528,6 +589,21 @@ pub(super) fn external_reference(v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issu
             check_value(x, Ty::Str, &at.key(name), out);
         }
     }
+    // §2.6 types `url` as a string ("A URL reference to an external
+    // resource"); producers put citation text there. Not a MUST: a warning.
+    if let Some(u) = m.get("url").and_then(Value::as_str)
+        && !is_url(u)
+    {
+        warn(
+            out,
+            Rule::PropertyType,
+            &at.key("url"),
+            format!(
+                "`url` {} is not a URL (§2.6: a URL reference to an external resource)",
+                show_str(u)
+            ),
+        );
+    }
     if !["description", "url", "external_id"]
         .iter()
         .any(|k| m.contains_key(k))
@@ -536,6 +612,16 @@ pub(super) fn external_reference(v: &Value<'_>, at: &Loc<'_>, out: &mut Vec<Issu
     }
     if let Some(h) = m.get("hashes") {
         hashes(h, &at.key("hashes"), out);
+    }
+}
+
+/// A string for a message, cut at 80 characters.
+fn show_str(s: &str) -> String {
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut:?}...")
+    } else {
+        format!("{s:?}")
     }
 }
 
@@ -652,6 +738,38 @@ mod tests {
                 "property-type $.x_acme_hex",
             ),
         ]);
+    }
+
+    #[test]
+    fn typed_dictionary_values_at_any_depth() {
+        let nt = r#"{"type":"network-traffic","spec_version":"2.1","id":"network-traffic--2568d22a-8998-58eb-99ec-3c8ca74f527d","protocols":["tcp"],"src_ref":"ipv4-addr--4d22aae0-2bf9-5427-8819-e4f6abf20a53","extensions":{"http-request-ext":{"request_method":"get","request_value":"/","request_header":H}}}"#;
+        assert!(errors(&nt.replace('H', r#"{"User-Agent":["Mozilla"]}"#)).is_empty());
+        for bad in [r#"{"User-Agent":"Mozilla"}"#, r#"{"User-Agent":[42]}"#] {
+            let issues = super::super::validate_object(
+                &crate::object::Object::parse(&nt.replace('H', bad)).unwrap(),
+            );
+            let e: Vec<_> = issues.iter().filter(|i| i.is_error()).collect();
+            assert_eq!(e.len(), 1, "{bad}: {e:?}");
+            assert!(e[0].message.contains("§6.12.2"), "{}", e[0].message);
+        }
+        let x509 = r#"{"type":"x509-certificate","spec_version":"2.1","id":"x509-certificate--463d7b2a-8516-5a50-a3d7-6f801465d5de","serial_number":"1","x509_v3_extensions":{"basic_constraints":5}}"#;
+        assert_eq!(
+            errors(x509),
+            vec!["property-type $.x509_v3_extensions.basic_constraints"]
+        );
+    }
+
+    #[test]
+    fn citation_text_in_url_warns() {
+        let o = with(
+            IND,
+            json!({"external_references": [{"source_name": "a", "url": "Dragos. (n.d.)"}]}),
+        );
+        assert!(errors(&o).is_empty());
+        assert_eq!(
+            warnings(&o),
+            vec!["property-type $.external_references[0].url"]
+        );
     }
 
     #[test]

@@ -885,5 +885,119 @@ pub(super) fn cases() -> Vec<Case> {
             m.insert("description".into(), Value::Null);
         }),
     );
+    // (issue 25) extension keys (§11.3), typed dictionary values, language
+    // tags (RFC 5646), citation text in `external_references[].url`.
+    add(
+        "indicator:custom-extension-on-sdo".into(),
+        set(&ind, |m| {
+            m.insert("extensions".into(), json!({"acme-ext": {"rank": 5}}));
+        }),
+    );
+    add(
+        "file:custom-extension-ok".into(),
+        set(&s("file"), |m| {
+            m.insert("extensions".into(), json!({"x-acme-ext": {"rank": 5}}));
+        }),
+    );
+    add(
+        "file:custom-extension-no-ext-suffix".into(),
+        set(&s("file"), |m| {
+            m.insert("extensions".into(), json!({"acme": {"rank": 5}}));
+        }),
+    );
+    let nt = s("network-traffic");
+    for (name, header) in [
+        (
+            "request_header-ok",
+            json!({"User-Agent": ["Mozilla Firefox"]}),
+        ),
+        (
+            "request_header-string",
+            json!({"User-Agent": "Mozilla Firefox"}),
+        ),
+        ("request_header-number", json!({"User-Agent": [42]})),
+    ] {
+        add(
+            format!("network-traffic:{name}"),
+            set(&nt, |m| {
+                m.insert("extensions".into(), json!({"http-request-ext": {"request_method": "get", "request_value": "/", "request_header": header}}));
+            }),
+        );
+    }
+    add(
+        "network-traffic:ipfix-object-value".into(),
+        set(&nt, |m| {
+            m.insert("ipfix".into(), json!({"minimumIpTotalLength": {"a": 1}}));
+        }),
+    );
+    add(
+        "process:environment_variables-not-string".into(),
+        set(&s("process"), |m| {
+            m.insert("environment_variables".into(), json!({"PATH": 42}));
+        }),
+    );
+    add(
+        "process:environment_variables-ok".into(),
+        set(&s("process"), |m| {
+            m.insert("environment_variables".into(), json!({"PATH": "/bin"}));
+        }),
+    );
+    add(
+        "email-message:additional_header_fields-number".into(),
+        set(&s("email-message"), |m| {
+            m.insert("additional_header_fields".into(), json!({"X-Mailer": 42}));
+        }),
+    );
+    add(
+        "email-message:additional_header_fields-ok".into(),
+        set(&s("email-message"), |m| {
+            m.insert(
+                "additional_header_fields".into(),
+                json!({"X-Mailer": "Mutt", "Received": ["a", "b"]}),
+            );
+        }),
+    );
+    add(
+        "x509-certificate:v3-extension-not-string".into(),
+        set(&s("x509-certificate"), |m| {
+            m.insert("x509_v3_extensions".into(), json!({"basic_constraints": 5}));
+        }),
+    );
+    add(
+        "x509-certificate:v3-extension-ok".into(),
+        set(&s("x509-certificate"), |m| {
+            m.insert(
+                "x509_v3_extensions".into(),
+                json!({"basic_constraints": "critical,CA:TRUE"}),
+            );
+        }),
+    );
+    for (name, langs) in [
+        ("languages-ok", json!(["en", "de-CH", "eng"])),
+        ("languages-uppercase", json!(["ENG"])),
+        ("languages-bang", json!(["!!"])),
+    ] {
+        add(
+            format!("software:{name}"),
+            set(&s("software"), |m| {
+                m.insert("languages".into(), langs);
+            }),
+        );
+    }
+    add(
+        "indicator:lang-not-a-tag".into(),
+        set(&ind, |m| {
+            m.insert("lang".into(), json!("!!"));
+        }),
+    );
+    add(
+        "indicator:extref-url-citation".into(),
+        set(&ind, |m| {
+            m.insert(
+                "external_references".into(),
+                json!([{"source_name": "Dragos", "url": "Dragos. (n.d.). Threat groups."}]),
+            );
+        }),
+    );
     cases
 }
