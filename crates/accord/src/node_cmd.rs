@@ -32,10 +32,6 @@ const DEMO_FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../data/demo/stix/oasis-common-iep2-extension-definition.json"),
     ),
     (
-        "oasis-common-incident-ransom.json",
-        include_bytes!("../../../data/demo/stix/oasis-common-incident-ransom.json"),
-    ),
-    (
         "oasis-common-tlp2-amber-strict-marking.json",
         include_bytes!("../../../data/demo/stix/oasis-common-tlp2-amber-strict-marking.json"),
     ),

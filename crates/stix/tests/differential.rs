@@ -1,7 +1,7 @@
 //! Differential test: Accord against the OASIS `stix2-validator` (3.3.2).
 //!
-//! Cases: (a) every bundle in `stix/` (copied in the repository as
-//! `data/demo/stix`); (b) invalid (and a few
+//! Cases: (a) every bundle of `data/demo/stix` and of
+//! `data/fixtures/stix-invalid` (real bundles that break a MUST); (b) invalid (and a few
 //! valid) variants derived from real objects of those bundles, each wrapped in
 //! a one-object bundle. All documents go to `stix2_validator_driver.py` in one
 //! Python process. The test asserts that both sides give the same verdict
@@ -328,8 +328,13 @@ fn python_verdicts(cases: &[Case]) -> Vec<(bool, Vec<String>)> {
 // Cases
 
 fn shared_bundles() -> Vec<(String, Value)> {
-    let mut files: Vec<_> = std::fs::read_dir(data_dir())
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", data_dir().display()))
+    // The demo's bundles, and the real ones kept out of the demo because
+    // they break a MUST.
+    let mut files: Vec<_> = [data_dir(), accord_testkit::fixture("stix-invalid")]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(d).unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display()))
+        })
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
