@@ -102,16 +102,11 @@ fn ingest_then_export_round_trips_and_stix2_validator_accepts_it() {
         new.is_empty(),
         "stix2-validator rejects exported objects it accepted in the input: {new:?}"
     );
-    let known: BTreeSet<String> = [
-        "impact--0c9511ac-e14b-4f48-9d49-54bfc93c9b34",
-        "impact--dde347a5-e695-4b58-bc7e-00712abdc9a6",
-        "impact--5cbcf7ba-b278-4fb3-aa86-99a73743db82",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect();
-    assert_eq!(
-        after, known,
-        "only the documented disagreements are rejected"
+    // Everything Accord stores from the demo data, stix2-validator accepts
+    // too (the one OASIS bundle both reject, custom extensions on an SDO,
+    // is kept out of it in data/fixtures/stix-invalid).
+    assert!(
+        after.is_empty(),
+        "stix2-validator rejects exported objects: {after:?}"
     );
 }
