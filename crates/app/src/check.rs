@@ -19,6 +19,9 @@ pub struct Checked<'a> {
     pub meta: Option<ObjectMeta>,
     /// Every issue found; an object with an error issue is invalid.
     pub issues: Vec<Issue>,
+    /// A hash of (`id`, `modified`) of a valid versioned object, computed
+    /// on the worker when the seam asks for repeated versions.
+    pub version_key: Option<u64>,
 }
 
 impl Checked<'_> {
@@ -61,6 +64,11 @@ pub struct Seam<'s> {
     pub exchange: &'s Exchange,
     /// Who gives the objects.
     pub from: Counterparty<'s>,
+    /// Whether to report the same `id` and `modified` twice in one file with
+    /// different content. `accord validate` asks for it; ingest does not,
+    /// since the store reports such a conflict itself and the check keeps
+    /// 16 bytes per version for the whole file.
+    pub repeated_versions: bool,
 }
 
 /// The seam of a check that stores nothing: validation only.
@@ -72,6 +80,7 @@ impl Seam<'static> {
         Seam {
             exchange: &VALIDATION,
             from: Counterparty::Local,
+            repeated_versions: true,
         }
     }
 }
@@ -97,12 +106,17 @@ fn check_doc<'a>(
         refusal.object_id = obj.id().map(str::to_owned);
         issues.push(refusal);
     }
+    let version_key = match &meta {
+        Some(m) if seam.repeated_versions => m.modified.as_deref().map(|v| version_key(&m.id, v)),
+        _ => None,
+    };
     Checked {
         anchor,
         offset,
         text,
         meta,
         issues,
+        version_key,
     }
 }
 
@@ -153,6 +167,7 @@ pub fn check_text<'a>(
             offset,
             text,
             meta: None,
+            version_key: None,
             issues: vec![Issue::error(
                 accord_stix::Rule::Json,
                 accord_stix::JsonPath::root(),
@@ -228,7 +243,9 @@ pub fn check_file<'a>(
         for (seq, out) in done_rx {
             early.insert(seq, out);
             while let Some(mut out) = early.remove(&next) {
-                versions.check(src, &mut out);
+                if seam.repeated_versions {
+                    versions.check(src, &mut out);
+                }
                 let end = out.iter().map(Outcome::offset).max().unwrap_or(0);
                 sink(out);
                 next += 1;
@@ -261,11 +278,12 @@ impl Versions {
     fn check(&mut self, src: &[u8], out: &mut [Outcome<'_>]) {
         for o in out {
             let Outcome::Object(c) = o else { continue };
-            let Some(meta) = &c.meta else { continue };
+            let (Some(key), Some(meta)) = (c.version_key, &c.meta) else {
+                continue;
+            };
             let Some(modified) = meta.modified.as_deref() else {
                 continue;
             };
-            let key = version_key(&meta.id, modified);
             match self.first.entry(key) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(c.offset);

@@ -356,6 +356,7 @@ mod tests {
         let seam = Seam {
             exchange: &ex,
             from: Counterparty::Partner("b"),
+            repeated_versions: false,
         };
         let refused = check_text(seam, None, 0, VALID);
         assert!(!refused.is_valid());
