@@ -311,12 +311,8 @@ pub(crate) fn load_indicators(
             })?;
         }
         None => {
-            if !args.data.join(accord_store::DB_FILE_NAME).exists() {
-                return Err(MatchError::Invalid(format!(
-                    "no store in {} (give --data DIR of a node, or --indicators FILE)",
-                    args.data.display()
-                )));
-            }
+            // The opener refuses a directory without a store (it never
+            // creates one for a match).
             let store = open(&args.data).map_err(store_err(format!(
                 "opening the data directory {}",
                 args.data.display()
