@@ -3,64 +3,10 @@
 //! named by `accord ledger verify`, two nodes witnessing each other, an
 //! audit, and a split view caught by the witness.
 
-use std::io::{BufRead, BufReader};
+mod common;
+use common::{ACCORD, accord, accord_pw, ingest, init, p, serve, text, wait_listening};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-
-const ACCORD: &str = env!("CARGO_BIN_EXE_accord");
-
-/// Stops the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_listening(mut child: Child) -> (Server, String) {
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Accord node listening on ") {
-            let base = rest.split("/taxii2/").next().unwrap().to_owned();
-            return (server, base);
-        }
-    }
-    panic!("the node never said where it listens");
-}
-
-fn accord(args: &[&str]) -> Output {
-    Command::new(ACCORD)
-        .args(args)
-        .env_remove("ACCORD_DATA")
-        .env_remove("ACCORD_PASSWORD")
-        .output()
-        .unwrap()
-}
-
-fn accord_pw(args: &[&str], password: &str) -> Output {
-    Command::new(ACCORD)
-        .args(args)
-        .env_remove("ACCORD_DATA")
-        .env("ACCORD_PASSWORD", password)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use std::process::{Command, Stdio};
 
 #[test]
 fn independent_verifier_passes_and_tampering_is_named() {
@@ -168,39 +114,6 @@ fn independent_verifier_passes_and_tampering_is_named() {
     assert!(text(&bad).contains("first bad index 123"), "{}", text(&bad));
 }
 
-/// `accord init` for a node named `name` listening on a fixed free port;
-/// returns (config path, password, port).
-fn init(dir: &Path, name: &str, user: &str) -> (std::path::PathBuf, String, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.join(format!("{name}.toml"));
-    let o = accord(&[
-        "init",
-        "-o",
-        p(&config),
-        "--user",
-        user,
-        "--name",
-        name,
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data",
-        p(&dir.join(name)),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let out = text(&o);
-    let password = out
-        .split("has password `")
-        .nth(1)
-        .and_then(|s| s.split('`').next())
-        .unwrap()
-        .to_owned();
-    (config, password, port)
-}
-
 fn keys(config: &Path) -> serde_json::Value {
     let o = accord(&["ledger", "key", "--json", "--config", p(config)]);
     assert!(o.status.success(), "{}", text(&o));
@@ -215,31 +128,6 @@ fn add_partner(config: &Path, name: &str, port: u16, k: &serde_json::Value, user
         k["witness_key"].as_str().unwrap(),
     ));
     std::fs::write(config, t).unwrap();
-}
-
-fn serve(config: &Path) -> Server {
-    let child = Command::new(ACCORD)
-        .args(["serve", "--config", p(config)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_listening(child).0
-}
-
-fn ingest(dir: &Path, data: &Path, seed: &str, count: &str, collection: &str) {
-    let file = dir.join(format!("gen-{seed}.jsonl"));
-    let o = accord(&["generate", "--count", count, "--seed", seed, "-o", p(&file)]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = accord(&[
-        "ingest",
-        "--data",
-        p(data),
-        "--collection",
-        collection,
-        p(&file),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
