@@ -3,50 +3,13 @@
 //! listening) and of `accord match` on a log that cannot be opened is one
 //! line that names the URL or path once, the status once, and a hint.
 
-use std::io::{BufRead, BufReader};
+mod common;
+use common::demo;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const ACCORD: &str = env!("CARGO_BIN_EXE_accord");
+use common::ACCORD;
 const DEMO_COLLECTION: &str = "365fed99-08fa-fdcd-a1b3-fb247eb41d01";
-
-/// Stops the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `accord demo` on a free port; returns the server and its base URL.
-fn demo(data: &Path) -> (Server, String) {
-    let mut child = Command::new(ACCORD)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--generated",
-            "10",
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Accord node listening on ") {
-            let base = rest.split("/taxii2/").next().unwrap().to_owned();
-            return (server, base);
-        }
-    }
-    panic!("the demo never said where it listens");
-}
 
 /// `accord sync --from URL` as user `demo` with `password`, into a fresh
 /// data directory under `dir`.
@@ -84,7 +47,7 @@ fn once(text: &str, fact: &str) {
 #[test]
 fn sync_failures_name_each_fact_once_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, base) = demo(&dir.path().join("demo"));
+    let (_server, base) = demo(&dir.path().join("demo"), "10");
     let url = format!("{base}/demo/collections/{DEMO_COLLECTION}/");
 
     // A wrong password.
@@ -137,7 +100,7 @@ fn a_refused_connection_names_the_url_once() {
 #[test]
 fn a_log_that_cannot_be_opened_is_named_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, _) = demo(&dir.path().join("demo"));
+    let (_server, _) = demo(&dir.path().join("demo"), "10");
     let log = dir.path().join("missing.log");
     let o = Command::new(ACCORD)
         .arg("match")

@@ -1,19 +1,10 @@
 //! The OASIS taxii2-client against `accord demo`, as a user runs them: a real
 //! server process on 127.0.0.1, a real client in Python.
 
-use std::io::{BufRead, BufReader};
+mod common;
+use common::demo;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// Stops the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
 
 #[test]
 fn taxii2_client_reads_and_writes_the_demo_node() {
@@ -70,34 +61,6 @@ fn demo_refuses_a_non_loopback_address() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
-}
-
-/// Starts `accord demo` on a free port; returns the server and its base URL.
-fn demo(data: &Path, generated: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--generated",
-            generated,
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Accord node listening on ") {
-            let base = rest.split("/taxii2/").next().unwrap().to_owned();
-            return (server, base);
-        }
-    }
-    panic!("the demo never said where it listens");
 }
 
 #[test]

@@ -132,3 +132,23 @@ pub fn ingest(dir: &Path, data: &Path, seed: &str, count: &str, collection: &str
     ]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// `accord demo` with `generated` generated indicators on a free port, its
+/// store in `data`; returns the server and its base URL.
+pub fn demo(data: &Path, generated: &str) -> (Server, String) {
+    let child = Command::new(ACCORD)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--generated",
+            generated,
+            "--data",
+        ])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_listening(child)
+}
