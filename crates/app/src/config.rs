@@ -87,9 +87,13 @@ pub struct Config {
     /// The transparency log: its key and origin.
     #[serde(default)]
     pub ledger: LedgerConfig,
-    /// Partner nodes: whose logs this node witnesses and audits.
+    /// Partner nodes: what flows to and from each under its agreement,
+    /// how this node syncs with it, and whose logs it witnesses and audits.
     #[serde(default)]
     pub partners: Vec<PartnerConfig>,
+    /// What this node's law says may not leave, or only reduced.
+    #[serde(default)]
+    pub residency: accord_policy::Residency,
 }
 
 /// The node's transparency log.
@@ -129,6 +133,74 @@ pub struct PartnerConfig {
     /// the `partner` its `out` records to this node carry.
     #[serde(default)]
     pub user: Option<String>,
+    /// Its jurisdiction (ISO 3166-1 alpha-2, e.g. `DE`).
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+    /// The API root at the partner (its path segment, e.g. `api1`).
+    #[serde(default)]
+    pub api_root: Option<String>,
+    /// What this node sends it.
+    #[serde(default)]
+    pub outbound: accord_policy::Outbound,
+    /// What this node accepts from it.
+    #[serde(default)]
+    pub inbound: accord_policy::Inbound,
+    /// How this node syncs with it.
+    #[serde(default)]
+    pub sync: PartnerSync,
+}
+
+/// How a node syncs with one partner (`[partners.sync]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSync {
+    /// Collection ids at the partner this node pulls from.
+    #[serde(default)]
+    pub pull: Vec<String>,
+    /// The collection id at the partner this node pushes into (POST).
+    #[serde(default)]
+    pub push: Option<String>,
+    /// The local collection (store name) where what the partner sends is
+    /// kept: pulled objects, and what it POSTs. `from-NAME` when absent.
+    #[serde(default)]
+    pub into: Option<String>,
+    /// Seconds between two sync rounds in `accord serve` (0: no scheduler
+    /// for this partner).
+    #[serde(default = "default_sync_interval")]
+    pub interval_secs: u64,
+}
+
+impl Default for PartnerSync {
+    fn default() -> PartnerSync {
+        PartnerSync {
+            pull: Vec::new(),
+            push: None,
+            into: None,
+            interval_secs: default_sync_interval(),
+        }
+    }
+}
+
+fn default_sync_interval() -> u64 {
+    60
+}
+
+impl PartnerConfig {
+    /// The agreement with this partner, both directions.
+    pub fn agreement(&self) -> accord_policy::Agreement {
+        accord_policy::Agreement {
+            outbound: self.outbound.clone(),
+            inbound: self.inbound.clone(),
+        }
+    }
+
+    /// The local collection where what it sends is kept.
+    pub fn received_collection(&self) -> String {
+        self.sync
+            .into
+            .clone()
+            .unwrap_or_else(|| format!("from-{}", self.name))
+    }
 }
 
 /// The node's certificate and key.

@@ -237,6 +237,11 @@ mod tests {
             witness_key: None,
             account: account.map(str::to_owned),
             user: user.map(str::to_owned),
+            jurisdiction: None,
+            api_root: None,
+            outbound: Default::default(),
+            inbound: Default::default(),
+            sync: Default::default(),
         })
     }
 
