@@ -94,10 +94,7 @@ fn check(a: &CheckArgs) -> ExitCode {
         if let Err(e) = accord_pattern::parse_strict(p).and_then(|ast| {
             Pattern::from_ast(ast)
                 .map(|_| ())
-                .map_err(|m| accord_pattern::ParseError {
-                    offset: 0,
-                    message: m,
-                })
+                .map_err(|m| accord_pattern::ParseError::new(0, m))
         }) {
             bad += 1;
             println!("invalid pattern:\n{}\n", e.render(p));

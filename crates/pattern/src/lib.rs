@@ -37,7 +37,10 @@ mod value;
 pub use compile::{Compiled, HashAlg, Key, KeyKind, compile};
 pub use eval::{MatchResult, Pattern};
 pub use observe::{Observation, Observations, StixVersion};
-pub use parser::{ParseError, parse, parse_strict, parse_v20};
+pub use parser::{
+    Limit, Limits, ParseError, parse, parse_limited, parse_strict, parse_strict_limited, parse_v20,
+    parse_v20_limited,
+};
 
 /// Matching failed on the data: a property of the wrong type, a timestamp
 /// or binary value that does not decode, an address that does not parse.

@@ -14,13 +14,89 @@ use crate::time::parse_timestamp;
 pub struct ParseError {
     pub offset: usize,
     pub message: String,
+    /// The bound of [`Limits`] the pattern exceeds, when that is the
+    /// reason it is refused (`None`: the pattern is not valid).
+    pub limit: Option<Limit>,
+}
+
+/// Bounds on a pattern, checked while it is parsed so that no pattern
+/// from outside can make the parser, the evaluator, the compiler or any
+/// other recursive walk over its tree run out of stack or time.
+///
+/// The tree's depth is bounded by these (a chain `a OR b OR …` nests to
+/// the left, so `max_comparisons` bounds it too), and every walk over it in
+/// this crate is safe at the deepest tree the defaults admit on a 2 MiB
+/// thread stack (`tests/limits.rs` checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest pattern text, in bytes (`[limits] pattern_max_len`).
+    pub max_len: usize,
+    /// Deepest nesting of `[` and `(` (`[limits] pattern_max_depth`).
+    pub max_depth: usize,
+    /// Most comparisons in one pattern, each member of an `IN (…)` set and
+    /// each qualifier counted as one (`[limits] pattern_max_comparisons`).
+    pub max_comparisons: usize,
+}
+
+impl Limits {
+    /// Default of [`Limits::max_len`]: 256 KiB.
+    pub const DEFAULT_MAX_LEN: usize = 256 * 1024;
+    /// Default of [`Limits::max_depth`]: 64.
+    pub const DEFAULT_MAX_DEPTH: usize = 64;
+    /// Default of [`Limits::max_comparisons`]: 500.
+    pub const DEFAULT_MAX_COMPARISONS: usize = 500;
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_len: Limits::DEFAULT_MAX_LEN,
+            max_depth: Limits::DEFAULT_MAX_DEPTH,
+            max_comparisons: Limits::DEFAULT_MAX_COMPARISONS,
+        }
+    }
+}
+
+/// Which bound of [`Limits`] a pattern exceeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`Limits::max_len`]
+    Length,
+    /// [`Limits::max_depth`]
+    Depth,
+    /// [`Limits::max_comparisons`]
+    Comparisons,
+}
+
+impl Limit {
+    /// The setting in `accord.toml` `[limits]` that raises this bound.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Limit::Length => "pattern_max_len",
+            Limit::Depth => "pattern_max_depth",
+            Limit::Comparisons => "pattern_max_comparisons",
+        }
+    }
 }
 
 impl ParseError {
-    fn new(offset: usize, message: impl Into<String>) -> Self {
+    /// An error at byte `offset` with `message`.
+    pub fn new(offset: usize, message: impl Into<String>) -> Self {
         ParseError {
             offset,
             message: message.into(),
+            limit: None,
+        }
+    }
+
+    fn over(offset: usize, limit: Limit, what: &str, max: usize) -> Self {
+        ParseError {
+            offset,
+            message: format!(
+                "pattern limit exceeded: {what} is more than {max} (the limit `{}`)",
+                limit.setting()
+            ),
+            limit: Some(limit),
         }
     }
 
@@ -467,8 +543,16 @@ fn timestamp_shape(b: &[u8]) -> bool {
 /// valid. Semantic checks that the reference tools only make when matching
 /// (impossible timestamps, set literals mixing types, `REPEATS 0`,
 /// `WITHIN 0`, regular expressions that do not compile) are made here too.
+///
+/// The pattern is held to the default [`Limits`]; [`parse_limited`] takes
+/// others.
 pub fn parse(src: &str) -> Result<ObsExpr, ParseError> {
-    parse_dialect(src, false, false)
+    parse_dialect(src, false, false, &Limits::default())
+}
+
+/// [`parse`] within `limits`.
+pub fn parse_limited(src: &str, limits: &Limits) -> Result<ObsExpr, ParseError> {
+    parse_dialect(src, false, false, limits)
 }
 
 /// Parses and also applies the validator's rules beyond the grammar (as
@@ -477,23 +561,49 @@ pub fn parse(src: &str) -> Result<ObsExpr, ParseError> {
 /// Qualifier of a particular type"), and hash constants of the right form
 /// for their algorithm (`file:hashes.'SHA-256' = 'f00'` is refused).
 pub fn parse_strict(src: &str) -> Result<ObsExpr, ParseError> {
-    parse_dialect(src, false, true)
+    parse_dialect(src, false, true, &Limits::default())
+}
+
+/// [`parse_strict`] within `limits`.
+pub fn parse_strict_limited(src: &str, limits: &Limits) -> Result<ObsExpr, ParseError> {
+    parse_dialect(src, false, true, limits)
 }
 
 /// Parses a STIX 2.0 pattern: as 2.1, and `START`/`STOP` also take
 /// timestamps written as plain strings (`START '2016-01-01T00:00:00Z'`),
 /// the 2.0 form.
 pub fn parse_v20(src: &str) -> Result<ObsExpr, ParseError> {
-    parse_dialect(src, true, false)
+    parse_dialect(src, true, false, &Limits::default())
 }
 
-fn parse_dialect(src: &str, v20: bool, strict: bool) -> Result<ObsExpr, ParseError> {
+/// [`parse_v20`] within `limits`.
+pub fn parse_v20_limited(src: &str, limits: &Limits) -> Result<ObsExpr, ParseError> {
+    parse_dialect(src, true, false, limits)
+}
+
+fn parse_dialect(
+    src: &str,
+    v20: bool,
+    strict: bool,
+    limits: &Limits,
+) -> Result<ObsExpr, ParseError> {
+    if src.len() > limits.max_len {
+        return Err(ParseError::over(
+            limits.max_len,
+            Limit::Length,
+            &format!("the pattern's length ({} bytes)", src.len()),
+            limits.max_len,
+        ));
+    }
     let mut p = Parser {
         lx: Lexer { src, pos: 0 },
         tok: Tok::Eof,
         at: 0,
         v20,
         strict,
+        limits: *limits,
+        depth: 0,
+        comparisons: 0,
     };
     p.bump()?;
     let e = p.observation_expressions()?;
@@ -511,9 +621,42 @@ struct Parser<'a> {
     at: usize,
     v20: bool,
     strict: bool,
+    limits: Limits,
+    /// Current nesting of `[` and `(`.
+    depth: usize,
+    /// Comparisons (and set members) read so far.
+    comparisons: usize,
 }
 
 impl Parser<'_> {
+    /// Enters one level of nesting at the current token.
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(ParseError::over(
+                self.at,
+                Limit::Depth,
+                "the nesting of `[` and `(`",
+                self.limits.max_depth,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` comparisons at byte `at`.
+    fn count(&mut self, at: usize, n: usize) -> Result<(), ParseError> {
+        self.comparisons += n;
+        if self.comparisons > self.limits.max_comparisons {
+            return Err(ParseError::over(
+                at,
+                Limit::Comparisons,
+                "the number of comparisons, set members and qualifiers",
+                self.limits.max_comparisons,
+            ));
+        }
+        Ok(())
+    }
+
     fn bump(&mut self) -> Result<Tok, ParseError> {
         let (at, tok) = self.lx.next()?;
         self.at = at;
@@ -570,15 +713,19 @@ impl Parser<'_> {
     fn observation_expression(&mut self) -> Result<ObsExpr, ParseError> {
         let mut e = match self.tok {
             Tok::LBrack => {
+                self.enter()?;
                 self.bump()?;
                 let c = self.comparison_or()?;
                 self.expect(Tok::RBrack, "`AND`, `OR` or `]`")?;
+                self.depth -= 1;
                 ObsExpr::Simple(c)
             }
             Tok::LParen => {
+                self.enter()?;
                 self.bump()?;
                 let inner = self.observation_expressions()?;
                 self.expect(Tok::RParen, "`AND`, `OR`, `FOLLOWEDBY`, a qualifier or `)`")?;
+                self.depth -= 1;
                 inner
             }
             _ => return Err(self.unexpected("`[` or `(` to start an observation expression")),
@@ -600,6 +747,11 @@ impl Parser<'_> {
                     return Err(ParseError::new(self.at, msg));
                 }
                 kinds.push(k);
+            }
+            if matches!(self.tok, Tok::Kw("WITHIN" | "START" | "REPEATS")) {
+                // Each qualifier wraps the expression in one more node: it
+                // counts as a term, as a comparison does.
+                self.count(self.at, 1)?;
             }
             let q = if self.is_kw("WITHIN") {
                 self.within()?
@@ -719,11 +871,14 @@ impl Parser<'_> {
 
     fn prop_test(&mut self) -> Result<CmpExpr, ParseError> {
         if self.tok == Tok::LParen {
+            self.enter()?;
             self.bump()?;
             let inner = self.comparison_or()?;
             self.expect(Tok::RParen, "`AND`, `OR` or `)`")?;
+            self.depth -= 1;
             return Ok(inner);
         }
+        self.count(self.at, 1)?;
         if self.is_kw("NOT") || self.is_kw("EXISTS") {
             let negated = self.is_kw("NOT");
             if negated {
@@ -838,6 +993,10 @@ impl Parser<'_> {
                 ));
             }
             items.push(lit);
+            if items.len() > 1 {
+                // The first member was counted as the comparison itself.
+                self.count(at, 1)?;
+            }
             match self.tok {
                 Tok::Comma => {
                     self.bump()?;

@@ -97,20 +97,14 @@ impl Pattern {
     /// Parses and prepares a pattern.
     pub fn new(src: &str) -> Result<Pattern, ParseError> {
         let ast = parse(src)?;
-        Pattern::from_ast(ast).map_err(|e| ParseError {
-            offset: 0,
-            message: e,
-        })
+        Pattern::from_ast(ast).map_err(|e| ParseError::new(0, e))
     }
 
     /// Parses (in the STIX 2.0 dialect, see [`crate::parse_v20`]) and
     /// prepares a pattern.
     pub fn new_v20(src: &str) -> Result<Pattern, ParseError> {
         let ast = crate::parser::parse_v20(src)?;
-        Pattern::from_ast(ast).map_err(|e| ParseError {
-            offset: 0,
-            message: e,
-        })
+        Pattern::from_ast(ast).map_err(|e| ParseError::new(0, e))
     }
 
     /// Prepares an already parsed pattern.
@@ -173,52 +167,58 @@ impl Pattern {
             CmpExpr::Or(a, b) => {
                 CNode::Or(Box::new(self.cmp_node(a)?), Box::new(self.cmp_node(b)?))
             }
-            CmpExpr::Test(t) => {
-                let plain_keys = t
-                    .path
-                    .steps
-                    .iter()
-                    .map(|st| match st {
-                        Step::Key(k)
-                            if !k.ends_with("_ref")
-                                && !k.ends_with("_refs")
-                                && !k.ends_with("_hex")
-                                && !k.ends_with("_bin") =>
-                        {
-                            Some(k.clone())
-                        }
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<String>>>();
-                let mut p = Prepared {
-                    test: t.clone(),
-                    sdo_type: is_sdo_type(&t.path.object_type),
-                    plain_keys,
-                    like: None,
-                    like_binary: false,
-                    matches: None,
-                };
-                match &t.op {
-                    Op::Like(s) => {
-                        let nfc: String = s.nfc().collect();
-                        p.like_binary = is_binary_like(&nfc);
-                        p.like = Some(like_regex(&nfc)?);
-                    }
-                    Op::Matches(s) => {
-                        let nfc: String = s.nfc().collect();
-                        let bytes = if nfc.chars().all(|c| (c as u32) < 0x100) {
-                            Some(build_bytes_regex(&nfc)?)
-                        } else {
-                            None
-                        };
-                        p.matches = Some((build_regex(&nfc)?, bytes));
-                    }
-                    _ => {}
-                }
-                self.tests.push(p);
-                CNode::Test(self.tests.len() - 1)
-            }
+            CmpExpr::Test(t) => self.prepare(t)?,
         })
+    }
+
+    /// Prepares one comparison. Kept out of [`Pattern::cmp_node`] so that
+    /// the recursive frame stays small (chains of comparisons nest as deep
+    /// as the parser's limits allow).
+    #[inline(never)]
+    fn prepare(&mut self, t: &Test) -> Result<CNode, String> {
+        let plain_keys = t
+            .path
+            .steps
+            .iter()
+            .map(|st| match st {
+                Step::Key(k)
+                    if !k.ends_with("_ref")
+                        && !k.ends_with("_refs")
+                        && !k.ends_with("_hex")
+                        && !k.ends_with("_bin") =>
+                {
+                    Some(k.clone())
+                }
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>();
+        let mut p = Prepared {
+            test: t.clone(),
+            sdo_type: is_sdo_type(&t.path.object_type),
+            plain_keys,
+            like: None,
+            like_binary: false,
+            matches: None,
+        };
+        match &t.op {
+            Op::Like(s) => {
+                let nfc: String = s.nfc().collect();
+                p.like_binary = is_binary_like(&nfc);
+                p.like = Some(like_regex(&nfc)?);
+            }
+            Op::Matches(s) => {
+                let nfc: String = s.nfc().collect();
+                let bytes = if nfc.chars().all(|c| (c as u32) < 0x100) {
+                    Some(build_bytes_regex(&nfc)?)
+                } else {
+                    None
+                };
+                p.matches = Some((build_regex(&nfc)?, bytes));
+            }
+            _ => {}
+        }
+        self.tests.push(p);
+        Ok(CNode::Test(self.tests.len() - 1))
     }
 
     /// Whether the pattern matches the observations (as [`Pattern::matches`]
