@@ -270,8 +270,17 @@ impl Exchange {
 /// the validator finds in `obj` and, when it is valid, the fields the store
 /// indexes. File checking (`accord validate`, `accord ingest`) runs this,
 /// then [`Exchange::admits`], keeping the warnings for its report.
+///
+/// An indicator whose `pattern_type` is `stix` must have a pattern that
+/// parses within the default [`accord_pattern::Limits`] and passes the
+/// validator's strict rules (as stix2-validator requires): a pattern that
+/// nests too deep, is too long or has too many comparisons never reaches
+/// the store, where every reader would have to skip it.
 pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
-    let issues = validate_doc(obj);
+    let mut issues = validate_doc(obj);
+    if let Some(issue) = pattern_issue(obj) {
+        issues.push(issue);
+    }
     // A valid object has a string id and type, so it has indexed fields.
     let meta = if is_valid(&issues) {
         ObjectMeta::from_doc(obj)
@@ -279,6 +288,31 @@ pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
         None
     };
     (meta, issues)
+}
+
+/// The error of an indicator whose STIX pattern does not parse (strict
+/// rules, default limits), if it is one.
+fn pattern_issue(obj: &Doc<'_>) -> Option<Issue> {
+    if obj.get("type").and_then(|v| v.as_str()) != Some("indicator")
+        || obj.get("pattern_type").and_then(|v| v.as_str()) != Some("stix")
+    {
+        return None;
+    }
+    let pattern = obj.get("pattern")?.as_str()?;
+    let limits = accord_pattern::Limits::default();
+    let parsed = if obj.get("pattern_version").and_then(|v| v.as_str()) == Some("2.0") {
+        accord_pattern::parse_v20_limited(pattern, &limits)
+    } else {
+        accord_pattern::parse_strict_limited(pattern, &limits)
+    };
+    let e = parsed.err()?;
+    let mut issue = Issue::error(
+        accord_stix::Rule::Pattern,
+        accord_stix::JsonPath::root().key("pattern"),
+        format!("the pattern is not valid STIX patterning: {e}"),
+    );
+    issue.object_id = obj.id().map(str::to_owned);
+    Some(issue)
 }
 
 /// The bytes that leave for each released object, in order, skipping the

@@ -198,6 +198,53 @@ pub fn to_key(kind: KeyKind, value: &str) -> Option<Key> {
 mod tests {
     use super::*;
 
+    /// Issue 17: an indicator whose pattern nests 100,000 parentheses.
+    fn poisoned() -> String {
+        let n = 100_000;
+        let p = format!("{}[ipv4-addr:value = '1.2.3.4']{}", "(".repeat(n), ")".repeat(n));
+        serde_json::json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2016-04-06T20:03:48.000Z", "modified": "2016-04-06T20:03:48.000Z",
+            "pattern": p, "pattern_type": "stix", "valid_from": "2016-01-01T00:00:00Z"
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_pattern_beyond_the_limits_is_refused_at_the_seam() {
+        let text = poisoned();
+        let doc = accord_stix::Doc::parse(&text).unwrap();
+        let (meta, issues) = crate::exchange::inspect(&doc);
+        assert!(meta.is_none());
+        let e = issues
+            .iter()
+            .find(|i| i.rule == accord_stix::Rule::Pattern)
+            .expect("a pattern error");
+        assert!(e.message.contains("pattern_max_depth"), "{}", e.message);
+        // An invalid pattern too, as stix2-validator says.
+        let bad = text.replace(&"(".repeat(100_000), "").replace(&")".repeat(100_000), "");
+        let bad = bad.replace("'1.2.3.4']", "'1.2.3.4'");
+        let doc = accord_stix::Doc::parse(&bad).unwrap();
+        assert!(crate::exchange::inspect(&doc).0.is_none());
+    }
+
+    #[test]
+    fn a_poisoned_stored_pattern_is_skipped_not_a_crash() {
+        let text = poisoned();
+        let ind = read(&text).expect("an indicator");
+        let src = ind.stix_pattern.clone().flatten().unwrap();
+        assert!(compile(&src, false).is_none());
+        let mut out = crate::blocklist::Collected::default();
+        crate::blocklist::collect_one(
+            &text,
+            ts("2024-01-01T00:00:00Z"),
+            &mut Default::default(),
+            &mut out,
+        );
+        assert_eq!((out.unusable, out.entries.len()), (1, 0));
+    }
+
     fn ts(s: &str) -> Timestamp {
         Timestamp::parse(s).unwrap()
     }

@@ -20,9 +20,16 @@ pub struct LoadStats {
     pub dead: u64,
     pub not_stix: u64,
     pub bad_pattern: u64,
+    /// The first [`NAMED_SKIPS`] indicators skipped for a pattern that does
+    /// not parse (or exceeds the pattern limits), by id.
+    #[serde(default)]
+    pub bad_pattern_ids: Vec<String>,
     pub bad_keys: u64,
     pub not_indicators: u64,
 }
+
+/// How many skipped indicators [`LoadStats::bad_pattern_ids`] names.
+pub const NAMED_SKIPS: usize = 20;
 
 /// What the index does not hold: producers and evaluator patterns. Saved
 /// beside an `--index` file as `<FILE>.meta.json`.
@@ -110,6 +117,9 @@ impl Loader {
         }
         let Some(compiled) = indicators::compile(src, ind.v20) else {
             self.side.stats.bad_pattern += 1;
+            if self.side.stats.bad_pattern_ids.len() < NAMED_SKIPS {
+                self.side.stats.bad_pattern_ids.push(ind.id.to_string());
+            }
             return;
         };
         let ord = self.b.add_indicator(meta);

@@ -89,6 +89,14 @@ pub fn summary(
         group(st.bad_keys),
         if ind.reused { "; index reused from file" } else { "" }
     ));
+    if !st.bad_pattern_ids.is_empty() {
+        let more = st.bad_pattern.saturating_sub(st.bad_pattern_ids.len() as u64);
+        s.push_str(&format!(
+            "skipped, pattern does not parse: {}{}\n",
+            st.bad_pattern_ids.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+    }
     let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
     let mut inds = std::collections::HashSet::new();
     for h in hits {
