@@ -201,7 +201,11 @@ mod tests {
     /// Issue 17: an indicator whose pattern nests 100,000 parentheses.
     fn poisoned() -> String {
         let n = 100_000;
-        let p = format!("{}[ipv4-addr:value = '1.2.3.4']{}", "(".repeat(n), ")".repeat(n));
+        let p = format!(
+            "{}[ipv4-addr:value = '1.2.3.4']{}",
+            "(".repeat(n),
+            ")".repeat(n)
+        );
         serde_json::json!({
             "type": "indicator", "spec_version": "2.1",
             "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
@@ -223,7 +227,9 @@ mod tests {
             .expect("a pattern error");
         assert!(e.message.contains("pattern_max_depth"), "{}", e.message);
         // An invalid pattern too, as stix2-validator says.
-        let bad = text.replace(&"(".repeat(100_000), "").replace(&")".repeat(100_000), "");
+        let bad = text
+            .replace(&"(".repeat(100_000), "")
+            .replace(&")".repeat(100_000), "");
         let bad = bad.replace("'1.2.3.4']", "'1.2.3.4'");
         let doc = accord_stix::Doc::parse(&bad).unwrap();
         assert!(crate::exchange::inspect(&doc).0.is_none());

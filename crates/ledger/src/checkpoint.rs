@@ -350,6 +350,7 @@ impl NoteSignerTrait for LogSigner {
 /// expose a note's signatures).
 pub(crate) fn note_signatures(note: &[u8]) -> Result<Vec<signed_note::Signature>, Error> {
     // Validates the whole note first.
+    check_note_bounds(note)?;
     Note::from_bytes(note).map_err(note_err)?;
     let text = std::str::from_utf8(note).map_err(|_| Error::Note {
         reason: "not UTF-8".into(),
@@ -362,6 +363,36 @@ pub(crate) fn note_signatures(note: &[u8]) -> Result<Vec<signed_note::Signature>
         .split('\n')
         .map(|line| signed_note::Signature::from_bytes(line.as_bytes()).map_err(note_err))
         .collect()
+}
+
+/// Largest signed note read, in bytes (C2SP signed-note; the bound of the
+/// `signed_note` crate, checked here first so the error names it).
+pub const MAX_NOTE_BYTES: usize = 1_000_000;
+/// Most signature lines in a signed note (the log's and cosignatures).
+pub const MAX_NOTE_SIGNATURES: usize = 100;
+
+/// Refuses a note beyond [`MAX_NOTE_BYTES`] or with more than
+/// [`MAX_NOTE_SIGNATURES`] signature lines, naming the limit.
+pub(crate) fn check_note_bounds(note: &[u8]) -> Result<(), Error> {
+    if note.len() > MAX_NOTE_BYTES {
+        return Err(Error::Note {
+            reason: format!(
+                "note is {} bytes, more than the limit of {MAX_NOTE_BYTES}",
+                note.len()
+            ),
+        });
+    }
+    if let Some(at) = note.windows(2).rposition(|w| w == b"\n\n") {
+        let lines = note[at + 2..].iter().filter(|&&b| b == b'\n').count();
+        if lines > MAX_NOTE_SIGNATURES {
+            return Err(Error::Note {
+                reason: format!(
+                    "note has {lines} signature lines, more than the limit of {MAX_NOTE_SIGNATURES}"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn note_err(e: signed_note::NoteError) -> Error {
@@ -414,6 +445,7 @@ impl LogVerifier {
 
     /// Verifies a signed note (any text) and returns its text.
     pub fn verify_note(&self, note: &[u8]) -> Result<String, Error> {
+        check_note_bounds(note)?;
         let n = Note::from_bytes(note).map_err(note_err)?;
         n.verify(&VerifierList::new(vec![Box::new(self.inner.clone())]))
             .map_err(|e| Error::Note {
@@ -428,6 +460,7 @@ impl LogVerifier {
     /// signature by this key, and its body must be a checkpoint with the
     /// given origin. Other signatures (cosignatures) are kept, unverified.
     pub fn open(&self, note: &[u8], origin: &str) -> Result<SignedCheckpoint, Error> {
+        check_note_bounds(note)?;
         let n = Note::from_bytes(note).map_err(note_err)?;
         n.verify(&VerifierList::new(vec![Box::new(self.inner.clone())]))
             .map_err(|e| Error::Note {
@@ -470,6 +503,41 @@ impl SignedCheckpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_note_with_10000_signature_lines_is_refused_by_name() {
+        let signer = LogSigner::from_seed("example.org/log", &[7; 32]).unwrap();
+        let cp = Checkpoint::new("example.org/log", 1, Hash([1; 32])).unwrap();
+        let signed = signer.sign(&cp).unwrap();
+        let text = String::from_utf8(signed.note.clone()).unwrap();
+        let line = text.rsplit_once("\n\n").unwrap().1.to_owned();
+        let mut note = text.clone();
+        for _ in 0..10_000 {
+            note.push_str(&line);
+        }
+        let v = signer.verifier();
+        for e in [
+            v.open(note.as_bytes(), "example.org/log").unwrap_err(),
+            v.verify_note(note.as_bytes()).unwrap_err(),
+            SignedCheckpoint {
+                checkpoint: cp.clone(),
+                note: note.clone().into_bytes(),
+            }
+            .signers()
+            .unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("more than the limit of 100"), "{e}");
+        }
+        let big = format!("{}{}", text, "x".repeat(MAX_NOTE_BYTES));
+        assert!(
+            v.verify_note(big.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("bytes")
+        );
+        // The ordinary note still opens.
+        v.open(&signed.note, "example.org/log").unwrap();
+    }
 
     fn signer() -> LogSigner {
         LogSigner::from_seed("accord.example/ledger", &[7u8; 32]).unwrap()

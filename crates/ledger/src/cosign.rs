@@ -223,6 +223,7 @@ impl WitnessVerifier {
             name: self.name.clone(),
             reason,
         };
+        crate::checkpoint::check_note_bounds(note)?;
         let n = Note::from_bytes(note).map_err(note_err)?;
         n.verify(&VerifierList::new(vec![Box::new(self.clone())]))
             .map_err(|e| fail(e.to_string()))?;

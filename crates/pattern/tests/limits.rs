@@ -5,8 +5,8 @@
 //! trees the default limits admit runs on an ordinary thread stack.
 
 use accord_pattern::{
-    Limit, Limits, Observations, Pattern, StixVersion, compile, parse, parse_limited,
-    parse_strict, parse_v20,
+    Limit, Limits, Observations, Pattern, StixVersion, compile, parse, parse_limited, parse_strict,
+    parse_v20,
 };
 
 const CMP: &str = "ipv4-addr:value = '198.51.100.7'";
@@ -25,7 +25,10 @@ fn deep_parentheses_are_a_named_error_not_a_stack_overflow() {
                 let e = r.expect_err("too deep");
                 assert_eq!(e.limit, Some(Limit::Depth), "{e}");
                 assert!(e.message.contains("pattern_max_depth"), "{e}");
-                assert!(e.offset <= 70, "the error is at the first level too deep: {e}");
+                assert!(
+                    e.offset <= 70,
+                    "the error is at the first level too deep: {e}"
+                );
             }
             assert!(Pattern::new(p).is_err());
         }
@@ -72,7 +75,9 @@ fn comparison_and_length_limits() {
         max_comparisons: 3,
     };
     assert_eq!(
-        parse_limited(&format!("(([{CMP}]))"), &small).unwrap_err().limit,
+        parse_limited(&format!("(([{CMP}]))"), &small)
+            .unwrap_err()
+            .limit,
         Some(Limit::Depth)
     );
     parse_limited(&format!("([{CMP}])"), &small).expect("within");

@@ -90,11 +90,17 @@ pub fn summary(
         if ind.reused { "; index reused from file" } else { "" }
     ));
     if !st.bad_pattern_ids.is_empty() {
-        let more = st.bad_pattern.saturating_sub(st.bad_pattern_ids.len() as u64);
+        let more = st
+            .bad_pattern
+            .saturating_sub(st.bad_pattern_ids.len() as u64);
         s.push_str(&format!(
             "skipped, pattern does not parse: {}{}\n",
             st.bad_pattern_ids.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
