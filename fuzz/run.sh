@@ -63,7 +63,8 @@ for t in "${targets[@]}"; do
     tail -40 "$log"
     status=1
   fi
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' ||
+    grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#' || echo '?')
   echo "fuzz $t: $runs executions in ${secs}s"
 done
 exit $status

@@ -14,7 +14,9 @@ impl Sink for Count {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, log)) = data.split_first() else { return };
+    let Some((&sel, log)) = data.split_first() else {
+        return;
+    };
     let format = match sel % 6 {
         0 => Some(Format::ZeekTsv),
         1 => Some(Format::ZeekJson),

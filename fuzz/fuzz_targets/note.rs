@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = witness.verifier().verify(data);
     let _ = accord_ledger::verified_cosignatures(data, &[witness.verifier()]);
     if let Ok(cp) = Checkpoint::parse_body(data) {
-        let sc = SignedCheckpoint { checkpoint: cp, note: data.to_vec() };
+        let sc = SignedCheckpoint {
+            checkpoint: cp,
+            note: data.to_vec(),
+        };
         let _ = sc.signers();
     }
     if let Ok(text) = std::str::from_utf8(data) {
