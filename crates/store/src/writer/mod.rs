@@ -248,6 +248,17 @@ impl Writer {
     /// appended), [`StoreError::Write`], [`StoreError::WriterStopped`].
     pub fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
+        // A record without a salt gets a fresh one here (see
+        // `accord_ledger::ExchangeRecord::salt`).
+        let records =
+            crate::ledger::salted(records).map_err(|reason| StoreError::InvalidObject {
+                batch,
+                index: 0,
+                id: records
+                    .first()
+                    .map_or_else(String::new, |r| r.object_id.clone()),
+                reason,
+            })?;
         let mut leaves = Vec::with_capacity(records.len());
         for (index, r) in records.iter().enumerate() {
             r.validate().map_err(|e| StoreError::InvalidObject {
