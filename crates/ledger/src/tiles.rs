@@ -14,7 +14,7 @@
 //!
 //! A node serves an entry bundle in full only to its own accounts; to a
 //! partner it serves the records that partner is party to, and every other
-//! entry as a *redacted entry*: the 77 bytes
+//! entry as a *redacted entry*: the 79 bytes
 //! `{"redacted":"<leaf hash as 64 lowercase hex digits>"}` in place of the
 //! leaf, under the same u16 length prefix ([`redacted_entry`],
 //! [`BundleEntry`], [`entry_bundle_redacted`]). A verifier takes a redacted
