@@ -7,7 +7,9 @@
 //!
 //! - **Leaves** are [`ExchangeRecord`]s as RFC 8785 (JCS) canonical JSON
 //!   ([`ExchangeRecord::to_leaf_bytes`]), e.g.
-//!   `{"collection":"indicators","decision":{"action":"sent"},"direction":"out","modified":"…","object_id":"indicator--…","partner":"cert.example","sha256":"<hex>","time":"2026-11-28T02:40:00Z"}`.
+//!   `{"collection":"indicators","decision":{"action":"sent"},"direction":"out","modified":"…","object_id":"indicator--…","partner":"cert.example","salt":"<32 hex>","sha256":"<hex>","time":"2026-11-28T02:40:00Z"}`
+//!   (the salt, 128 random bits the store draws, is absent from records
+//!   written before salts existed).
 //!   The decision is tagged by `action`: `sent`, `redacted` (with
 //!   `fields`), `withheld` (with `reason`) for `out`; `stored`, or
 //!   `rejected` (with `reason`) for `in`; `stored` for `local`.
