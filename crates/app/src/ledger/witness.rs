@@ -248,9 +248,10 @@ type Key3 = (String, Option<String>, String);
 /// Audits the exchanges with a partner both ways against its log: fetches
 /// its signed checkpoint, every entry bundle and the hash tiles, verifies
 /// each entry against the checkpoint (so each is proven included; an entry
-/// served redacted, an exchange this node is not party to, by the leaf hash
-/// it carries, counted in [`AuditReport::redacted`]), then compares: every object received from the partner must be an `out`
-/// record in its log to this node's account there (`missing`, or
+/// served redacted, an exchange this node is not party to, by the leaf
+/// hash it carries, counted in [`AuditReport::redacted`]), then compares:
+/// every object received from the partner must be an `out` record in its
+/// log to this node's account there (`missing`, or
 /// `altered` if the bytes differ), every `out` record there to this node
 /// must have been recorded here (`extra`), and every object sent to it
 /// should be an `in` record there (`unrecorded`).
