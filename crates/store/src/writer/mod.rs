@@ -241,7 +241,8 @@ impl Writer {
 
     /// Appends exchange records that record no stored object (objects
     /// sent: `out` records) to the ledger, in the next group commit, and
-    /// returns once they are durable, with the index of the first.
+    /// returns once they are durable, with the index of the first. A
+    /// record without a salt is given a fresh random one.
     ///
     /// # Errors
     /// [`StoreError::InvalidObject`] when a record is not valid (nothing is
