@@ -260,6 +260,8 @@ impl Exchange {
                     sha256: Hash(sha2::Sha256::digest(bytes).into()).to_hex(),
                     decision,
                     time: time.to_owned(),
+                    // The store gives each record a fresh salt.
+                    salt: None,
                 }
             })
             .collect()
