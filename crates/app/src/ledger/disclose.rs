@@ -73,12 +73,16 @@ impl EntryReader {
 
     /// Whether the entry `leaf` is shown in full to this reader: always for
     /// [`EntryReader::Full`]; for a partner, when it is a record whose
-    /// `partner` is one of its labels.
+    /// `partner` is one of its labels, except what was withheld from it
+    /// (which would name an object it was not sent).
     pub fn shows(&self, leaf: &[u8]) -> bool {
         match self {
             EntryReader::Full => true,
             EntryReader::Partner { labels, .. } => ExchangeRecord::from_leaf_bytes(leaf)
                 .ok()
+                // What was withheld from it names an object it was not
+                // sent: that record is redacted for it too.
+                .filter(|r| !matches!(r.decision, accord_ledger::Decision::Withheld { .. }))
                 .and_then(|r| r.partner)
                 .is_some_and(|p| labels.contains(&p)),
         }
@@ -168,6 +172,13 @@ mod tests {
         }
         assert!(!b.shows(&leaf(Direction::Out, Some("c"))));
         assert!(!b.shows(&leaf(Direction::Local, None)));
+        // What was withheld from b names an object b was not sent.
+        let mut withheld = ExchangeRecord::from_leaf_bytes(&leaf(Direction::Out, Some("b"))).unwrap();
+        withheld.decision = Decision::Withheld {
+            reason: "TLP:RED never leaves".into(),
+        };
+        assert!(!b.shows(&withheld.to_leaf_bytes()));
+        assert!(EntryReader::Full.shows(&withheld.to_leaf_bytes()));
         assert!(!b.shows(b"not a record"));
         assert!(EntryReader::Full.shows(&leaf(Direction::Out, Some("c"))));
         assert!(EntryReader::Full.shows(b"not a record"));
