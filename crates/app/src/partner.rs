@@ -372,7 +372,10 @@ mod tests {
         let e = resolve_credentials(&d, Some(&p), env(&[(PASSWORD_ENV, "pw")]))
             .unwrap_err()
             .to_string();
-        assert_eq!(e, "partner `cert-b`: password_env names $PW_EU, which is not set");
+        assert_eq!(
+            e,
+            "partner `cert-b`: password_env names $PW_EU, which is not set"
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pw");
         std::fs::write(&file, "from-file\nignored\n").unwrap();
@@ -386,11 +389,13 @@ mod tests {
         let e = resolve_credentials(&d, Some(&Partner::new(c)), env(&both))
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("partner `cert-b`: password_file ") && e.contains("missing"), "{e}");
+        assert!(
+            e.starts_with("partner `cert-b`: password_file ") && e.contains("missing"),
+            "{e}"
+        );
         // The command line still comes first.
         assert_eq!(
-            resolve_credentials(&CredentialChoice::User("x".into()), Some(&p), env(&both))
-                .unwrap(),
+            resolve_credentials(&CredentialChoice::User("x".into()), Some(&p), env(&both)).unwrap(),
             basic("x", "pw")
         );
     }

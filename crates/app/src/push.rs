@@ -45,7 +45,11 @@ pub fn partner_origin(partner: &str) -> String {
 /// `outbound.collections` when given, else every collection of `local`
 /// except the collections where partners' objects are received
 /// ([`PartnerConfig::received_collection`] of every partner).
-pub fn pushed_collections(config: &Config, partner: &PartnerConfig, local: &[String]) -> Vec<String> {
+pub fn pushed_collections(
+    config: &Config,
+    partner: &PartnerConfig,
+    local: &[String],
+) -> Vec<String> {
     if !partner.outbound.collections.is_empty() {
         return partner.outbound.collections.clone();
     }
@@ -202,15 +206,16 @@ pub async fn push(
             }
             let bytes: Vec<&str> = sent_bytes(&objects, &released).collect();
             if !bytes.is_empty() {
-                let status = client
-                    .add_raw_objects(target.url, &bytes)
-                    .await
-                    .map_err(|source| PushError::Remote {
-                        partner: target.partner.to_owned(),
-                        collection: collection.clone(),
-                        source,
-                        report: Box::new(report.clone()),
-                    })?;
+                let status =
+                    client
+                        .add_raw_objects(target.url, &bytes)
+                        .await
+                        .map_err(|source| PushError::Remote {
+                            partner: target.partner.to_owned(),
+                            collection: collection.clone(),
+                            source,
+                            report: Box::new(report.clone()),
+                        })?;
                 report.batches += 1;
                 report.accepted += status.success_count;
                 for f in &status.failures {
@@ -270,7 +275,10 @@ mod tests {
         );
         let mut only = c.partners[1].clone();
         only.outbound.collections = vec!["other".into()];
-        assert_eq!(pushed_collections(&c, &only, &local), vec!["other".to_owned()]);
+        assert_eq!(
+            pushed_collections(&c, &only, &local),
+            vec!["other".to_owned()]
+        );
         assert_eq!(push_cursor_key("a", "default"), "push a <- default");
     }
 }

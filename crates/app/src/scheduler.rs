@@ -42,8 +42,7 @@ use crate::ledger::{self, LedgerKeys, WitnessReport};
 use crate::partner::{CredentialChoice, Partner, credentials};
 use crate::pull::{SyncError, SyncOptions, SyncReport, sync_collection};
 use crate::push::{
-    DEFAULT_PUSH_BATCH, PushError, PushReport, PushTarget, partner_origin, push,
-    pushed_collections,
+    DEFAULT_PUSH_BATCH, PushError, PushReport, PushTarget, partner_origin, push, pushed_collections,
 };
 use crate::sync::cursor_key;
 use accord_client::{ClientError, ClientOptions, TaxiiClient};
@@ -216,7 +215,10 @@ impl RoundReport {
             ));
         }
         if let Some(w) = &self.witness {
-            s.push_str(&format!("; witnessed its log at size {}: {}", w.size, w.outcome));
+            s.push_str(&format!(
+                "; witnessed its log at size {}: {}",
+                w.size, w.outcome
+            ));
         }
         s
     }
@@ -622,7 +624,8 @@ fn partner_loop(
         {
             tracing::info!("{}", r.summary());
         }
-        let write = moved || last_written.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(600));
+        let write =
+            moved || last_written.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(600));
         let delay = match record_round(
             store,
             name,

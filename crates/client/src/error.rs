@@ -329,12 +329,9 @@ impl ClientError {
     pub fn is_transient(&self) -> bool {
         match self {
             ClientError::Connect { source, .. } => !is_tls(source),
-            ClientError::Timeout { .. }
-            | ClientError::StatusNotComplete { .. } => true,
+            ClientError::Timeout { .. } | ClientError::StatusNotComplete { .. } => true,
             ClientError::Request { source, .. } => !source.is_redirect() && !is_tls(source),
-            ClientError::Http { status, .. } => {
-                matches!(status, 408 | 429) || *status >= 500
-            }
+            ClientError::Http { status, .. } => matches!(status, 408 | 429) || *status >= 500,
             _ => false,
         }
     }

@@ -799,8 +799,17 @@ mod tests {
             None,
         ] {
             let e = check_media_type(&url, bad).unwrap_err().to_string();
-            assert!(e.starts_with("http://h/taxii2/: the answer's Content-Type is"), "{e}");
-            assert!(!ClientError::Protocol { url: String::new(), reason: e }.is_transient());
+            assert!(
+                e.starts_with("http://h/taxii2/: the answer's Content-Type is"),
+                "{e}"
+            );
+            assert!(
+                !ClientError::Protocol {
+                    url: String::new(),
+                    reason: e
+                }
+                .is_transient()
+            );
         }
     }
 

@@ -80,7 +80,11 @@ async fn a_slow_drip_is_cut_off_at_the_request_deadline() {
     let start = Instant::now();
     let e = c.discovery().await.unwrap_err();
     assert!(matches!(e, ClientError::Timeout { .. }), "{e:?}");
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(e.to_string().contains(&format!("{base}taxii2/")), "{e}");
     assert!(e.is_transient());
 }

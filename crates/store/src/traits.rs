@@ -40,8 +40,8 @@
 //! [`Backend::writer`] a `&dyn ObjectWrite`).
 
 use crate::{
-    Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending, PutOutcome, Query,
-    SqliteStore, StoreError, StoredObject, VersionFilter, Witnessed, Writer,
+    Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
+    PutOutcome, Query, SqliteStore, StoreError, StoredObject, VersionFilter, Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
 use std::sync::Arc;
