@@ -287,7 +287,7 @@ fn two_nodes_push_and_pull_both_ways_and_resume_without_loss_or_duplicates() {
         assert_eq!((p.pages, p.fetched, p.stored), (1, 0, 0), "{}", r.summary());
         let push = r.push.unwrap();
         assert_eq!((push.batches, push.considered), (0, 0), "{push:?}");
-        assert!(!r.witness.is_some());
+        assert!(r.witness.is_none());
     }
 
     // b goes down; a keeps adding; its round fails (may pass: not paused).
