@@ -133,6 +133,18 @@ pub struct PartnerConfig {
     /// the `partner` its `out` records to this node carry.
     #[serde(default)]
     pub user: Option<String>,
+    /// The environment variable holding the password of `user` at this
+    /// partner (e.g. `ACCORD_PASSWORD_EU`), so that a server syncing with
+    /// several partners holds one secret per partner. Must be set when
+    /// named. `$ACCORD_PASSWORD` when neither this nor `password_file` is
+    /// given.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// A file holding the password of `user` at this partner (its first
+    /// line; e.g. a systemd credential or a mounted secret, mode 0600).
+    /// Wins over `password_env`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     /// Its jurisdiction (ISO 3166-1 alpha-2, e.g. `DE`).
     #[serde(default)]
     pub jurisdiction: Option<String>,

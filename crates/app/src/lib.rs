@@ -15,8 +15,11 @@
 //!   under a [`exchange::Policy`].
 //! - [`config`]: reading `accord.toml`; [`partner`]: partners, the account ↔
 //!   partner mapping and their credentials; [`pull`]: reading a partner's
-//!   TAXII collection into the store; [`sync`]: the sync workflow, cursor in
-//!   the store, witnessing the partner's log.
+//!   TAXII collection into the store; [`push`]: sending this node's new
+//!   objects to a partner; [`sync`]: the sync workflow, cursor in the
+//!   store, witnessing the partner's log; [`scheduler`]: rounds of pull,
+//!   push and witnessing per partner, on a schedule in `accord serve`,
+//!   with backoff, pausing and health kept in the store.
 //! - [`ledger`]: the node's log keys, checkpoints and cosignatures,
 //!   witnessing and auditing partners' logs.
 //! - [`generate`]: deterministic generated indicators (benchmarks, demo).
@@ -66,6 +69,8 @@ pub mod ledger;
 pub mod matching;
 pub mod partner;
 pub mod pull;
+pub mod push;
+pub mod scheduler;
 pub mod sighting;
 pub mod sync;
 

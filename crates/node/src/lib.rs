@@ -13,8 +13,10 @@
 //! - [`query`]: TAXII filters and the opaque paging cursor.
 //! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
 //!
-//! What it deliberately does not do (yet): push to partners on a schedule,
-//! the dashboard.
+//! [`serve`] also runs the partners' sync scheduler
+//! ([`accord_app::scheduler`]) until shutdown.
+//!
+//! What it deliberately does not do (yet): the dashboard.
 
 pub mod auth;
 pub mod error;
@@ -102,22 +104,35 @@ pub async fn serve(
     if let Err(e) = accord_app::ledger::LedgerKeys::for_config(&config) {
         tracing::error!("{e}");
     }
-    let state = server::AppState::with_clock(
-        config,
-        Box::new(store),
-        accord_app::exchange::Exchange::default(),
-        clock,
-    );
     let listener =
         listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
             addr: addr.to_string(),
             source,
         })?;
-    axum::serve(listener, server::router(state))
+    let exchange = accord_app::exchange::Exchange::default();
+    // The scheduler: a round of pull, push and witnessing per partner with
+    // a non-zero `interval_secs`, each on its own thread and store handle,
+    // through the same exchange seam as the server.
+    let federation = std::sync::Arc::new(accord_app::scheduler::Federation::new(
+        config.clone(),
+        exchange.clone(),
+        std::sync::Arc::clone(&clock),
+        accord_app::scheduler::SchedulerOptions::default(),
+    ));
+    let scheduler = accord_app::scheduler::Scheduler::start(federation, &store)?;
+    if !scheduler.partners().is_empty() {
+        tracing::info!(partners = ?scheduler.partners(), "syncing with partners");
+    }
+    let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
+    let served = axum::serve(listener, server::router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|source| NodeError::Io {
             addr: addr.to_string(),
             source,
-        })
+        });
+    // Stop the partners' rounds (joining their threads off the async
+    // workers).
+    let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
+    served
 }
