@@ -53,6 +53,8 @@
 //!   ([`accord_client::ClientError`] does this, and does not expose the
 //!   `reqwest` error through `source()`).
 
+pub mod agreement_check;
+pub mod agreement_log;
 pub mod blocklist;
 pub mod check;
 pub mod config;
@@ -66,6 +68,7 @@ pub mod ledger;
 pub mod matching;
 pub mod partner;
 pub mod pull;
+pub mod reciprocity;
 pub mod sighting;
 pub mod sync;
 

@@ -38,7 +38,13 @@ pub fn tlp_config_name(t: Tlp) -> &'static str {
     }
 }
 
-const LEVELS: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+const LEVELS: [Tlp; 5] = [
+    Tlp::Clear,
+    Tlp::Green,
+    Tlp::Amber,
+    Tlp::AmberStrict,
+    Tlp::Red,
+];
 
 /// `a`, `a and b`, `a, b and c`.
 fn list(items: &[String]) -> String {
@@ -129,15 +135,29 @@ pub fn outbound(partner: &str, o: &Outbound) -> String {
     if !o.labels_include.is_empty() {
         head.push_str(&format!(
             " labelled {}",
-            list_or(&o.labels_include.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>())
+            list_or(
+                &o.labels_include
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+            )
         ));
     }
-    head.push_str(&format!(", up to {} ({})", tlp_name(max), above(max, "never sent")));
+    head.push_str(&format!(
+        ", up to {} ({})",
+        tlp_name(max),
+        above(max, "never sent")
+    ));
     parts.push(head);
     if !o.labels_exclude.is_empty() {
         parts.push(format!(
             "never objects labelled {}",
-            list_or(&o.labels_exclude.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>())
+            list_or(
+                &o.labels_exclude
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect::<Vec<_>>()
+            )
         ));
     }
     for c in [
@@ -281,7 +301,10 @@ mod tests {
             ..Outbound::default()
         };
         let s = outbound("b", &o);
-        assert!(s.contains("up to TLP:AMBER+STRICT (RED is never sent)"), "{s}");
+        assert!(
+            s.contains("up to TLP:AMBER+STRICT (RED is never sent)"),
+            "{s}"
+        );
         let o = Outbound {
             max_tlp: Tlp::Clear,
             types: TypeSet(vec!["indicator".into(), "malware".into()]),
@@ -294,10 +317,16 @@ mod tests {
         };
         let s = outbound("b", &o);
         assert!(s.starts_with("We send b: only indicator and malware from every collection its account may read labelled `share`, up to TLP:CLEAR (GREEN, AMBER, AMBER+STRICT and RED are never sent)"), "{s}");
-        assert!(s.contains("never objects labelled `internal` or `draft`"), "{s}");
+        assert!(
+            s.contains("never objects labelled `internal` or `draft`"),
+            "{s}"
+        );
         assert!(s.contains("personal data: objects withheld"), "{s}");
         assert!(s.contains("sightings do not go back"), "{s}");
-        assert!(s.contains("b may share onward TLP:CLEAR and TLP:GREEN objects"), "{s}");
+        assert!(
+            s.contains("b may share onward TLP:CLEAR and TLP:GREEN objects"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -361,7 +390,10 @@ mod tests {
         assert!(s.starts_with("This node is under the law of CN."), "{s}");
         assert!(s.contains("(203.0.113.0/24, 2001:db8::/32)"), "{s}");
         assert!(s.contains("Personal data: e-mail addresses"), "{s}");
-        assert!(s.ends_with("Important data: `x_grid_topology` (any value)."), "{s}");
+        assert!(
+            s.ends_with("Important data: `x_grid_topology` (any value)."),
+            "{s}"
+        );
     }
 
     #[test]
