@@ -337,12 +337,8 @@ fn show(config: &Config, name: &str, json: bool) -> Result<ExitCode> {
 
 /// Reads `path` as an editable document.
 fn read_doc(path: &Path) -> Result<(String, toml_edit::DocumentMut)> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "reading {} (write one with `accord init`)",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {} (write one with `accord init`)", path.display()))?;
     let doc = text
         .parse::<toml_edit::DocumentMut>()
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -488,8 +484,7 @@ fn add(a: &AddArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
 
 fn remove(path: &Path, name: &str, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let before = load(path)?;
-    Partner::named(Some(&before), name)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Partner::named(Some(&before), name).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let (_, mut doc) = read_doc(path)?;
     let Some(toml_edit::Item::ArrayOfTables(aot)) = doc.get_mut("partners") else {
         bail!(
@@ -592,8 +587,10 @@ async fn check_one(p: &Partner) -> Checked {
         Ok(v) => Some(v),
         Err(e) => {
             r.keys_match = false;
-            r.problems
-                .push(format!("verifier_key `{}` does not parse: {e}", c.verifier_key));
+            r.problems.push(format!(
+                "verifier_key `{}` does not parse: {e}",
+                c.verifier_key
+            ));
             None
         }
     };
@@ -671,10 +668,7 @@ fn check(path: &Path, name: Option<&str>, json: bool) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let results: Vec<Checked> = partners
-        .iter()
-        .map(|p| rt.block_on(check_one(p)))
-        .collect();
+    let results: Vec<Checked> = partners.iter().map(|p| rt.block_on(check_one(p))).collect();
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(

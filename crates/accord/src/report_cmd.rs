@@ -72,8 +72,15 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let head = [
-                "PARTNER", "MONTH", "SENT", "REDACTED", "RECEIVED", "WITHHELD", "REJECTED",
-                "SIGHTINGS", "MEDIAN DELAY",
+                "PARTNER",
+                "MONTH",
+                "SENT",
+                "REDACTED",
+                "RECEIVED",
+                "WITHHELD",
+                "REJECTED",
+                "SIGHTINGS",
+                "MEDIAN DELAY",
             ];
             let mut rows: Vec<(Vec<String>, &Month)> = Vec::new();
             for p in &r.partners {
