@@ -386,10 +386,10 @@ fn add(a: &AddArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             a.verifier_key, a.name
         );
     }
-    if let Some(k) = &a.witness_key {
-        if let Err(e) = WitnessVerifier::from_verifier_key(k) {
-            eprintln!("warning: the witness key `{k}` does not parse ({e})");
-        }
+    if let Some(k) = &a.witness_key
+        && let Err(e) = WitnessVerifier::from_verifier_key(k)
+    {
+        eprintln!("warning: the witness key `{k}` does not parse ({e})");
     }
     let (_, mut doc) = read_doc(path)?;
     let mut t = Table::new();
@@ -594,12 +594,12 @@ async fn check_one(p: &Partner) -> Checked {
             None
         }
     };
-    if let Some(k) = &c.witness_key {
-        if let Err(e) = WitnessVerifier::from_verifier_key(k) {
-            r.keys_match = false;
-            r.problems
-                .push(format!("witness_key `{k}` does not parse: {e}"));
-        }
+    if let Some(k) = &c.witness_key
+        && let Err(e) = WitnessVerifier::from_verifier_key(k)
+    {
+        r.keys_match = false;
+        r.problems
+            .push(format!("witness_key `{k}` does not parse: {e}"));
     }
     let auth = match credentials(&CredentialChoice::Default, Some(p)) {
         Ok(a) => a,

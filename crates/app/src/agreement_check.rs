@@ -63,6 +63,10 @@ pub fn parse_cidr(text: &str) -> Result<(std::net::IpAddr, u8), String> {
     Ok((ip, len))
 }
 
+fn not_alpha2(j: &str) -> String {
+    format!("jurisdiction `{j}` is not an ISO 3166-1 alpha-2 code (two capital letters, e.g. `DE`)")
+}
+
 /// Checks the agreements of `config`; `path` names the file in the error.
 ///
 /// # Errors
@@ -71,15 +75,10 @@ pub fn check(config: &Config, path: &str) -> Result<(), AgreementCheckError> {
     let mut faults = Vec::new();
     let mut fault = |place: String, message: String| faults.push(AgreementFault { place, message });
     let r = &config.residency;
-    if let Some(j) = &r.jurisdiction {
-        if !is_alpha2(j) {
-            fault(
-                "[residency]".into(),
-                format!(
-                    "jurisdiction `{j}` is not an ISO 3166-1 alpha-2 code (two capital letters, e.g. `DE`)"
-                ),
-            );
-        }
+    if let Some(j) = &r.jurisdiction
+        && !is_alpha2(j)
+    {
+        fault("[residency]".into(), not_alpha2(j));
     }
     for c in &r.customer_ranges {
         if let Err(e) = parse_cidr(c) {
@@ -111,15 +110,10 @@ pub fn check(config: &Config, path: &str) -> Result<(), AgreementCheckError> {
                 format!("account `{account}` is already another partner's"),
             );
         }
-        if let Some(j) = &p.jurisdiction {
-            if !is_alpha2(j) {
-                fault(
-                    place.clone(),
-                    format!(
-                        "jurisdiction `{j}` is not an ISO 3166-1 alpha-2 code (two capital letters, e.g. `DE`)"
-                    ),
-                );
-            }
+        if let Some(j) = &p.jurisdiction
+            && !is_alpha2(j)
+        {
+            fault(place.clone(), not_alpha2(j));
         }
         for c in &p.outbound.collections {
             if !collections.contains(&c.as_str()) {
