@@ -632,12 +632,15 @@ async fn check_one(p: &Partner) -> Checked {
                     Ok(cp) => r.checkpoint_size = Some(cp.checkpoint.size),
                     Err(e) => {
                         r.keys_match = false;
+                        // The partner's bytes: bounded, and control
+                        // characters escaped before they reach a terminal.
                         let first = String::from_utf8_lossy(&note)
                             .lines()
                             .next()
                             .unwrap_or("")
                             .chars()
                             .take(200)
+                            .flat_map(char::escape_debug)
                             .collect::<String>();
                         r.problems.push(format!(
                             "its checkpoint (origin `{first}`) does not verify under verifier_key `{}`: {e}; the key is wrong, or the partner's log key changed",

@@ -396,6 +396,63 @@ mod tests {
         );
     }
 
+    /// Every combination of level, category actions, onward and sightings:
+    /// the sentence names the level that actually leaves (never RED), each
+    /// category once, and reads as one sentence.
+    #[test]
+    fn every_outbound_combination_reads_truthfully() {
+        let actions = [
+            CategoryAction::Allow,
+            CategoryAction::Remove,
+            CategoryAction::Truncate,
+            CategoryAction::Pseudonymise,
+            CategoryAction::Withhold,
+        ];
+        let mut n = 0;
+        for max in LEVELS {
+            for personal in actions {
+                for customer_address in actions {
+                    for important in actions {
+                        for onward in [Onward::None, Onward::Clear, Onward::Green] {
+                            for sightings in [true, false] {
+                                let o = Outbound {
+                                    max_tlp: max,
+                                    sightings,
+                                    onward,
+                                    categories: Categories {
+                                        personal,
+                                        customer_address,
+                                        important,
+                                    },
+                                    ..Outbound::default()
+                                };
+                                let s = outbound("p", &o);
+                                n += 1;
+                                let shown = max.min(Tlp::AmberStrict);
+                                assert!(s.contains(&format!("up to {} (", tlp_name(shown))), "{s}");
+                                assert!(!s.contains("up to TLP:RED"), "{s}");
+                                assert!(
+                                    s.contains("RED is never sent")
+                                        || s.contains("and RED are never sent"),
+                                    "{s}"
+                                );
+                                for name in
+                                    ["personal data", "customer addresses", "important data"]
+                                {
+                                    assert_eq!(s.matches(name).count(), 1, "{name}: {s}");
+                                }
+                                assert_eq!(s.contains("sightings go back"), sightings, "{s}");
+                                assert!(s.starts_with("We send p: ") && s.ends_with('.'), "{s}");
+                                assert_eq!(s.matches('.').count(), 1, "{s}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(n, 5 * 125 * 3 * 2);
+    }
+
     #[test]
     fn tlp_names() {
         assert_eq!(tlp_name(Tlp::AmberStrict), "TLP:AMBER+STRICT");
