@@ -56,6 +56,8 @@
 //!   ([`accord_client::ClientError`] does this, and does not expose the
 //!   `reqwest` error through `source()`).
 
+pub mod agreement_check;
+pub mod agreement_log;
 pub mod blocklist;
 pub mod check;
 pub mod config;
@@ -70,6 +72,7 @@ pub mod matching;
 pub mod partner;
 pub mod pull;
 pub mod push;
+pub mod reciprocity;
 pub mod scheduler;
 pub mod sighting;
 pub mod sync;

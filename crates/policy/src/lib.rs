@@ -6,6 +6,7 @@
 //!   `[partners.inbound]` under each `[[partners]]`).
 
 pub mod agreement;
+pub mod describe;
 
 pub use agreement::{
     Agreement, Categories, CategoryAction, CategoryRule, DataCategory, Inbound, Onward, Outbound,
