@@ -10,6 +10,7 @@
 //!   path, used by [`matching`] and [`blocklist`].
 //! - [`matching`] and [`sighting`]: logs against indicators, hits, sightings.
 //! - [`blocklist`]: live indicators as files for Suricata, Zeek, DNS RPZ, CSV.
+//! - [`agreements`]: the partners' agreements as the seam's policy.
 //! - [`exchange`]: the one seam every object crosses: `admit` on the way
 //!   in (ingest, TAXII POST, sync), `release` on the way out (TAXII reads),
 //!   under a [`exchange::Policy`].
@@ -53,6 +54,7 @@
 //!   ([`accord_client::ClientError`] does this, and does not expose the
 //!   `reqwest` error through `source()`).
 
+pub mod agreements;
 pub mod blocklist;
 pub mod check;
 pub mod config;

@@ -41,6 +41,9 @@ pub enum NodeError {
     /// The store cannot be opened.
     #[error("opening the store: {0}")]
     Store(#[from] accord_store::StoreError),
+    /// The agreements cannot be applied (residency rules, pseudonym secret).
+    #[error("{0}")]
+    Agreements(#[from] accord_app::agreements::AgreementError),
     /// The socket failed.
     #[error("serving on {addr}: {source}")]
     Io {
@@ -102,12 +105,9 @@ pub async fn serve(
     if let Err(e) = accord_app::ledger::LedgerKeys::for_config(&config) {
         tracing::error!("{e}");
     }
-    let state = server::AppState::with_clock(
-        config,
-        Box::new(store),
-        accord_app::exchange::Exchange::default(),
-        clock,
-    );
+    // The partners' agreements decide what enters and leaves.
+    let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
+    let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
     let listener =
         listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
             addr: addr.to_string(),
