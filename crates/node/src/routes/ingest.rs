@@ -127,6 +127,10 @@ pub(crate) async fn add_objects(
     Ok(taxii_json(StatusCode::ACCEPTED, &st))
 }
 
+/// An admitted object of an envelope: its indexed fields, its text and the
+/// policy's flags.
+type Checked<'r> = (ObjectMeta, &'r str, Vec<String>);
+
 /// Admits object `i` of an envelope through the exchange seam: its indexed
 /// fields, or the failure to report with the validator's (or the
 /// policy's) reasons.
@@ -135,7 +139,7 @@ fn check_object<'r>(
     from: Counterparty<'_>,
     i: usize,
     raw: &'r str,
-) -> Result<(ObjectMeta, &'r str, Vec<String>), StatusDetails> {
+) -> Result<Checked<'r>, StatusDetails> {
     match exchange.admit(from, raw) {
         Admission::Admitted { meta, flags, .. } => {
             for f in &flags {
@@ -192,12 +196,12 @@ fn ingest_envelope(
     // answer.
     let mut pieces = Vec::new();
     for (p, piece) in env.objects.chunks(PIECE).enumerate() {
-        let results: Vec<Result<(ObjectMeta, &str, Vec<String>), StatusDetails>> = piece
+        let results: Vec<Result<Checked<'_>, StatusDetails>> = piece
             .par_iter()
             .enumerate()
             .map(|(i, raw)| check_object(exchange, from, p * PIECE + i, raw.get()))
             .collect();
-        let mut checked: Vec<(ObjectMeta, &str, Vec<String>)> = Vec::with_capacity(results.len());
+        let mut checked: Vec<Checked<'_>> = Vec::with_capacity(results.len());
         for r in results {
             match r {
                 Ok(c) => checked.push(c),
