@@ -184,9 +184,10 @@ fn partners(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // The operator's own rounds: the same exchange seam as `accord serve`.
+    let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
     let fed = Federation::new(
         config,
-        accord_app::exchange::Exchange::default(),
+        exchange,
         Arc::clone(clock),
         SchedulerOptions::default(),
     );

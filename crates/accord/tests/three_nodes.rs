@@ -104,7 +104,12 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
     let nodes: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("nodes.json")).unwrap()).unwrap();
     for n in ["cn", "us", "eu"] {
-        assert!(nodes[n]["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+        assert!(
+            nodes[n]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
         assert!(nodes[n]["partner_accounts"].as_object().unwrap().len() == 2);
     }
 
@@ -221,14 +226,14 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
             ],
             pw,
         );
-        assert_eq!(o.status.code(), Some(0), "{node} audits {partner}: {}", text(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{node} audits {partner}: {}",
+            text(&o)
+        );
     }
-    let o = accord(&[
-        "ledger",
-        "entries",
-        "--data",
-        p(&dir.join("cn/data")),
-    ]);
+    let o = accord(&["ledger", "entries", "--data", p(&dir.join("cn/data"))]);
     let entries = text(&o);
     assert!(entries.contains("\"redacted\""), "{entries}");
     assert!(entries.contains("\"withheld\""), "{entries}");
@@ -255,7 +260,11 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let _ = script("sync.sh", dir, base);
-    assert_eq!(held(dir, "us", "from-cn").len(), 2, "us is unaffected by eu");
+    assert_eq!(
+        held(dir, "us", "from-cn").len(),
+        2,
+        "us is unaffected by eu"
+    );
     let up = script("up.sh", dir, base);
     assert!(up.status.success(), "{}", text(&up));
     let round = script("sync.sh", dir, base);

@@ -74,6 +74,17 @@ pub trait Policy: Send + Sync {
         Ok(())
     }
 
+    /// Whether `from` may give this valid object, with flags: `Ok` holds
+    /// facts about an admitted object that the caller logs as warnings and
+    /// records (e.g. a producer the agreement does not name), `Err` the
+    /// reason it is refused. By default, [`Policy::admit`] with no flags.
+    ///
+    /// # Errors
+    /// The reason the object is refused.
+    fn assess(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<Vec<String>, String> {
+        self.admit(from, obj).map(|()| Vec::new())
+    }
+
     /// What of `obj` may leave for `to`.
     fn release(&self, to: Counterparty<'_>, obj: &StoredObject) -> Release {
         let _ = (to, obj);
@@ -141,6 +152,9 @@ pub enum Admission {
         meta: ObjectMeta,
         /// The validator's warnings (no errors).
         issues: Vec<Issue>,
+        /// The policy's flags ([`Policy::assess`]): stored, and to be
+        /// logged as warnings and reported.
+        flags: Vec<String>,
     },
     /// Not stored.
     Rejected(Rejected),
@@ -189,8 +203,12 @@ impl Exchange {
                 Refusal::Invalid(issues)
             });
         };
-        match self.admits(from, obj) {
-            Ok(()) => Admission::Admitted { meta, issues },
+        match self.policy.assess(from, obj) {
+            Ok(flags) => Admission::Admitted {
+                meta,
+                issues,
+                flags,
+            },
             Err(reason) => rejected(Refusal::Policy(reason)),
         }
     }
@@ -317,7 +335,7 @@ mod tests {
     #[test]
     fn admit_validates_then_asks_the_policy() {
         let ex = Exchange::new(Arc::new(NotFromB));
-        let Admission::Admitted { meta, issues } = ex.admit(Counterparty::Partner("a"), VALID)
+        let Admission::Admitted { meta, issues, .. } = ex.admit(Counterparty::Partner("a"), VALID)
         else {
             panic!("refused")
         };

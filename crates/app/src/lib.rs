@@ -10,6 +10,7 @@
 //!   path, used by [`matching`] and [`blocklist`].
 //! - [`matching`] and [`sighting`]: logs against indicators, hits, sightings.
 //! - [`blocklist`]: live indicators as files for Suricata, Zeek, DNS RPZ, CSV.
+//! - [`agreements`]: the partners' agreements as the seam's policy.
 //! - [`exchange`]: the one seam every object crosses: `admit` on the way
 //!   in (ingest, TAXII POST, sync), `release` on the way out (TAXII reads),
 //!   under a [`exchange::Policy`].
@@ -58,6 +59,7 @@
 
 pub mod agreement_check;
 pub mod agreement_log;
+pub mod agreements;
 pub mod blocklist;
 pub mod check;
 pub mod config;

@@ -43,6 +43,9 @@ pub enum NodeError {
     /// The store cannot be opened.
     #[error("opening the store: {0}")]
     Store(#[from] accord_store::StoreError),
+    /// The agreements cannot be applied (residency rules, pseudonym secret).
+    #[error("{0}")]
+    Agreements(#[from] accord_app::agreements::AgreementError),
     /// The socket failed.
     #[error("serving on {addr}: {source}")]
     Io {
@@ -109,7 +112,9 @@ pub async fn serve(
             addr: addr.to_string(),
             source,
         })?;
-    let exchange = accord_app::exchange::Exchange::default();
+    // The partners' agreements decide what enters and leaves, for the
+    // server and the scheduler alike.
+    let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
     // The scheduler: a round of pull, push and witnessing per partner with
     // a non-zero `interval_secs`, each on its own thread and store handle,
     // through the same exchange seam as the server.

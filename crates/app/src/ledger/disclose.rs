@@ -173,7 +173,8 @@ mod tests {
         assert!(!b.shows(&leaf(Direction::Out, Some("c"))));
         assert!(!b.shows(&leaf(Direction::Local, None)));
         // What was withheld from b names an object b was not sent.
-        let mut withheld = ExchangeRecord::from_leaf_bytes(&leaf(Direction::Out, Some("b"))).unwrap();
+        let mut withheld =
+            ExchangeRecord::from_leaf_bytes(&leaf(Direction::Out, Some("b"))).unwrap();
         withheld.decision = Decision::Withheld {
             reason: "TLP:RED never leaves".into(),
         };
