@@ -26,3 +26,14 @@ need_dir() {
     exit 2
   fi
 }
+
+# Whether process PID runs (a killed node whose parent has not reaped it
+# yet is a zombie: kill -0 still succeeds on it).
+alive() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [ -r "/proc/$pid/status" ] && grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"; then
+    return 1
+  fi
+  return 0
+}

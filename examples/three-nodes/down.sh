@@ -9,7 +9,7 @@ for node in "${NODES[@]}"; do
   pid="$(cat "$pidf")"
   if kill "$pid" 2>/dev/null; then
     for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
+      alive "$pid" || break
       sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null || true

@@ -186,7 +186,7 @@ done
 # 3. Start them, and wait until each serves.
 for node in "${NODES[@]}"; do
   pidf="$DIR/$node/serve.pid"
-  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+  if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then
     continue
   fi
   : >"$DIR/$node/serve.log"
@@ -198,7 +198,7 @@ for node in "${NODES[@]}"; do
     if grep -q "listening on" "$DIR/$node/serve.log" 2>/dev/null; then
       break
     fi
-    if ! kill -0 "$(cat "$DIR/$node/serve.pid")" 2>/dev/null; then
+    if ! alive "$(cat "$DIR/$node/serve.pid")"; then
       echo "up.sh: node $node did not start:" >&2
       cat "$DIR/$node/serve.log" >&2
       exit 1

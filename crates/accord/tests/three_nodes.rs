@@ -70,10 +70,15 @@ fn indicator(uuid: &str, description: &str, ip: &str, marking: Option<&str>) -> 
 
 /// Every object of `collection` in the store of `node`, as JSON.
 fn held(dir: &Path, node: &str, collection: &str) -> Vec<serde_json::Value> {
+    held_in(&dir.join(node).join("data"), collection)
+}
+
+/// Every object of `collection` in the store in `data`, as JSON.
+fn held_in(data: &Path, collection: &str) -> Vec<serde_json::Value> {
     let o = accord(&[
         "export",
         "--data",
-        p(&dir.join(node).join("data")),
+        p(data),
         "--collection",
         collection,
         "--jsonl",
@@ -91,6 +96,33 @@ fn ids(objects: &[serde_json::Value]) -> Vec<&str> {
     let mut v: Vec<&str> = objects.iter().map(|o| o["id"].as_str().unwrap()).collect();
     v.sort_unstable();
     v
+}
+
+/// Every entry bundle of the log at `base` as `user` reads it, as text
+/// (entries are JSON records, or `{"redacted":…}`).
+fn entry_bundles(base: &str, user: &str, password: &str) -> String {
+    let get = |path: &str| {
+        let o = Command::new("curl")
+            .args(["-sf", "-u", &format!("{user}:{password}")])
+            .arg(format!("{base}/ledger/{path}"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "GET {path} as {user}: {}", text(&o));
+        o.stdout
+    };
+    let note = String::from_utf8(get("checkpoint")).unwrap();
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let mut all = String::new();
+    for k in 0..size.div_ceil(256) {
+        let w = (size - 256 * k).min(256);
+        let path = if w == 256 {
+            format!("tile/entries/{k:03}")
+        } else {
+            format!("tile/entries/{k:03}.p/{w}")
+        };
+        all.push_str(&String::from_utf8_lossy(&get(&path)));
+    }
+    all
 }
 
 #[test]
@@ -207,7 +239,7 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
         pw_us_at_eu,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let probe = held(dir, "probe", "probe");
+    let probe = held_in(&dir.join("probe"), "probe");
     assert!(probe.is_empty(), "onward sharing leaked: {probe:#?}");
 
     // Both logs record the exchange, and audits agree on both sides.

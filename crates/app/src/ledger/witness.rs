@@ -7,8 +7,8 @@ use super::keys::LedgerKeys;
 use crate::config::PartnerConfig;
 use accord_client::LedgerClient;
 use accord_ledger::{
-    Direction, ExchangeRecord, LogVerifier, Tile, TiledReader, WitnessOutcome, proof_range,
-    witness_checkpoint,
+    Decision, Direction, ExchangeRecord, LogVerifier, Tile, TiledReader, WitnessOutcome,
+    proof_range, witness_checkpoint,
 };
 use accord_stix::Clock;
 use accord_store::{LedgerRead, LedgerWrite};
@@ -355,12 +355,13 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
     // of exchanges with it: each `out` record shown is to this node,
     // whatever label the partner gives it. One that shows everything is
     // read by the label this node logs in as.
+    let withheld = |r: &ExchangeRecord| matches!(r.decision, Decision::Withheld { .. });
     let to_me =
         |r: &ExchangeRecord| redacted > 0 || r.partner.as_deref() == Some(me_there.as_str());
     for (i, r) in &theirs {
         let k = (r.object_id.clone(), r.modified.clone(), r.sha256.clone());
         match r.direction {
-            Direction::Out if to_me(r) => {
+            Direction::Out if to_me(r) && !withheld(r) => {
                 their_out.insert(k, *i);
                 their_out_versions.insert(
                     (r.object_id.clone(), r.modified.clone()),
@@ -425,7 +426,10 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
                     }
                     my_in.insert(k);
                 }
-                Direction::Out if r.partner.as_deref().is_some_and(is_out_label) => {
+                // Nothing left with a withheld object: nothing to find there.
+                Direction::Out
+                    if r.partner.as_deref().is_some_and(is_out_label) && !withheld(&r) =>
+                {
                     checked += 1;
                     attribute(r.partner.as_deref().unwrap_or_default());
                     if !their_in.contains(&k) {
