@@ -239,6 +239,27 @@ impl Exchange {
         objects.iter().map(|o| self.policy.release(to, o)).collect()
     }
 
+    /// [`Exchange::release`] for a read that selected objects by their
+    /// stored id (one object, its versions, `match[id]`): an object whose
+    /// id the policy rewrote (a cyber-observable whose id derives from
+    /// personal data) is withheld, since answering a question about the
+    /// original id would confirm a guessed value.
+    pub fn release_by_id(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
+        objects
+            .iter()
+            .map(|o| match self.policy.release(to, o) {
+                Release::Redact { raw, .. } if released_id(&raw).as_deref() != Some(&o.id) => {
+                    Release::Withhold {
+                        reason: "its id derives from data this partner may not see; \
+                                 not served by that id"
+                            .to_owned(),
+                    }
+                }
+                r => r,
+            })
+            .collect()
+    }
+
     /// The `out` records of `objects` released to `to` from `collection`
     /// at `time` (RFC 3339): one per object, with the decision taken and
     /// the SHA-256 of the bytes sent (of the stored bytes when withheld).
@@ -299,6 +320,15 @@ pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
         None
     };
     (meta, issues)
+}
+
+/// The `id` of an object as it leaves (`None` when it has no string id).
+pub fn released_id(raw: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    serde_json::from_str::<Id>(raw).ok().map(|i| i.id)
 }
 
 /// The bytes that leave for each released object, in order, skipping the

@@ -215,3 +215,72 @@ async fn a_partner_receives_what_its_agreement_allows() {
         "{text}"
     );
 }
+
+/// A cyber-observable whose id derives from personal data leaves with
+/// another id; asked for by its original id (one object, its versions,
+/// `match[id]`, the manifest), the node answers as if it did not exist, so
+/// a partner cannot confirm a guessed address by its UUIDv5.
+#[tokio::test]
+async fn a_guessed_id_confirms_nothing() {
+    let (_dir, app, _store) = app();
+    // The UUIDv5 of {"value":"victim@example.cn"}: what a partner guessing
+    // the address would compute.
+    let addr = json!({
+        "type": "email-addr", "spec_version": "2.1",
+        "id": "email-addr--2d77a846-6264-5d51-b586-e43822ea1ea3",
+        "value": "victim.zhang@example.cn"
+    });
+    let id = addr["id"].as_str().unwrap().to_owned();
+    post(&app, "analyst", vec![addr]).await;
+    // Listed, it leaves pseudonymised under another id.
+    let listed = objects(&app, "eu").await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_ne!(listed[0]["id"], id.as_str());
+    assert!(!listed[0].to_string().contains("victim"), "{listed:?}");
+    let (s, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/manifest/"),
+        &basic("eu", "pw"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["objects"][0]["id"], listed[0]["id"], "{v}");
+    // Asked for by the original id: nothing.
+    for path in [
+        format!("/api1/collections/{C1}/objects/{id}/"),
+        format!("/api1/collections/{C1}/objects/{id}/versions/"),
+    ] {
+        let (s, v, _) = call(&app, "GET", &path, &basic("eu", "pw"), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+    }
+    for what in ["objects", "manifest"] {
+        let (s, v, _) = call(
+            &app,
+            "GET",
+            &format!("/api1/collections/{C1}/{what}/?match[id]={id}"),
+            &basic("eu", "pw"),
+            None,
+        )
+        .await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::NOT_FOUND,
+            "{what}: {s} {v}"
+        );
+        assert!(
+            v["objects"].as_array().is_none_or(Vec::is_empty),
+            "{what}: {v}"
+        );
+    }
+    // The node's own analyst still reads it by id.
+    let (s, v, _) = call(
+        &app,
+        "GET",
+        &format!("/api1/collections/{C1}/objects/{id}/"),
+        &basic("analyst", "pw"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
