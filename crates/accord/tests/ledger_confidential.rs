@@ -163,8 +163,14 @@ fn a_partner_sees_its_own_records_and_only_hashes_of_the_others() {
         })
         .collect();
     // 500 objects (a's 300, sent to b, and b's 200), their 500 contents,
-    // 800 salts (300 local, 300 out, 200 in records).
-    assert_eq!(secret.len(), 500 + 500 + 800);
+    // 800 salts (300 local, 300 out, 200 in records); and the local records
+    // of a's agreements (one per partner: id, hash, salt).
+    let agreements = mine
+        .iter()
+        .filter(|r| r["collection"] == "accord:agreements")
+        .count();
+    assert_eq!(agreements, 2);
+    assert_eq!(secret.len(), 500 + 500 + 800 + 3 * agreements);
 
     // c reads a's entry bundles: its 100 records in full, every other
     // entry redacted.
