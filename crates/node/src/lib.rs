@@ -82,16 +82,7 @@ pub async fn serve(
         }
         None => None,
     };
-    let limits = &config.limits;
-    let opts = listener::ListenOptions {
-        max_connections: limits.max_connections,
-        idle_timeout: std::time::Duration::from_secs(
-            limits
-                .idle_timeout_secs
-                .max(limits.request_timeout_secs + 5),
-        ),
-        handshake_timeout: std::time::Duration::from_secs(10),
-    };
+    let opts = listener::ListenOptions::from_limits(&config.limits);
     // Where the node is assembled: the one place it names its backend; the
     // caller's clock is shared by the store and the handlers.
     let store = accord_store::SqliteStore::open_with(
@@ -113,11 +104,6 @@ pub async fn serve(
             addr: addr.to_string(),
             source,
         })?;
-    axum::serve(listener, server::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| NodeError::Io {
-            addr: addr.to_string(),
-            source,
-        })
+    listener.serve(server::router(state), shutdown).await;
+    Ok(())
 }
