@@ -558,4 +558,120 @@ mod tests {
             AuthError::Denied
         );
     }
+
+    fn limits(per_address: u32, per_account: u32) -> Limits {
+        Limits {
+            failed_logins_per_address: per_address,
+            failed_logins_per_account: per_account,
+            failed_login_refill_secs: 60,
+            ..Limits::default()
+        }
+    }
+
+    fn configs() -> Vec<AccountConfig> {
+        accounts().by_name.values().map(|(c, _)| c.clone()).collect()
+    }
+
+    #[test]
+    fn failed_logins_are_throttled_per_address_before_argon2() {
+        let a = Accounts::with_limits(&configs(), &limits(3, 100));
+        let evil: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
+        let good: Option<IpAddr> = Some("198.51.100.1".parse().unwrap());
+        for _ in 0..3 {
+            assert_eq!(
+                a.authenticate(Some(&basic("ana", "wrong")), evil).unwrap_err(),
+                AuthError::Denied
+            );
+        }
+        // The fourth is refused without a check, even with the right password.
+        let t = Instant::now();
+        match a.authenticate(Some(&basic("ana", "s3cret")), evil).unwrap_err() {
+            AuthError::Throttled {
+                who,
+                retry_after_secs,
+            } => {
+                assert_eq!(who, "from this address");
+                assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}");
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_millis(5), "no argon2 ran");
+        // Another address logs in to the same account.
+        assert_eq!(
+            a.authenticate(Some(&basic("ana", "s3cret")), good).unwrap().name,
+            "ana"
+        );
+        // Now remembered: the throttled address is served with right credentials.
+        assert_eq!(
+            a.authenticate(Some(&basic("ana", "s3cret")), evil).unwrap().name,
+            "ana"
+        );
+        // An IPv6 client is its /64.
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(address_key(v6a), address_key(v6b));
+        assert_ne!(
+            address_key(v6a),
+            address_key("2001:db8:1:3::1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn failed_logins_are_throttled_per_account_and_successes_give_back() {
+        let a = Accounts::with_limits(&configs(), &limits(100, 2));
+        let from = |i: u8| Some(IpAddr::from([192, 0, 2, i]));
+        // A success spends nothing.
+        for i in 0..4 {
+            let r = a.reserve(Some(&basic("bob", "pw")), from(i)).unwrap();
+            assert_eq!(
+                a.verify_password(Some(&basic("bob", "pw")), r)
+                    .map(|c| c.name),
+                Ok("bob".to_owned())
+            );
+        }
+        // Two failures from two addresses spend bob's burst.
+        for i in 0..2 {
+            assert_eq!(
+                a.authenticate(Some(&basic("bob", "x")), from(10 + i))
+                    .unwrap_err(),
+                AuthError::Denied
+            );
+        }
+        assert!(matches!(
+            a.authenticate(Some(&basic("bob", "x")), from(20)).unwrap_err(),
+            AuthError::Throttled { ref who, .. } if who.contains("`bob`")
+        ));
+        // Another account is not affected; an unknown one spends nothing.
+        assert_eq!(
+            a.authenticate(Some(&basic("ana", "s3cret")), from(20))
+                .unwrap()
+                .name,
+            "ana"
+        );
+        for _ in 0..10 {
+            assert_eq!(
+                a.authenticate(Some(&basic("nobody", "x")), from(30))
+                    .unwrap_err(),
+                AuthError::Denied
+            );
+        }
+        assert!(lock(&a.throttle.by_account).map.len() <= 2);
+    }
+
+    #[test]
+    fn buckets_refill_and_stay_bounded() {
+        let mut b: Buckets<u32> = Buckets::new(2, Duration::from_secs(10), 4);
+        let t0 = Instant::now();
+        b.take(&1, t0);
+        b.take(&1, t0);
+        assert_eq!(b.wait(&1, t0), 10);
+        assert_eq!(b.wait(&1, t0 + Duration::from_secs(4)), 6);
+        assert_eq!(b.wait(&1, t0 + Duration::from_secs(10)), 0);
+        for k in 2..100 {
+            b.take(&k, t0);
+            assert!(b.map.len() <= 4);
+        }
+        b.give_back(&99, t0);
+        assert!(!b.map.contains_key(&99), "a full bucket is forgotten");
+    }
 }
