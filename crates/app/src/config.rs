@@ -653,11 +653,21 @@ pub(crate) mod tests {
         let c = with("max_connections_per_address = 8\nfailed_login_refill_secs = 2").unwrap();
         assert_eq!(c.limits.max_connections_per_address, 8);
         assert_eq!(c.limits.failed_login_refill_secs, 2);
-        let e = with("header_read_timeout_secs = 0").unwrap_err().to_string();
-        assert!(e.contains("l.toml") && e.contains("header_read_timeout_secs"), "{e}");
+        let e = with("header_read_timeout_secs = 0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("l.toml") && e.contains("header_read_timeout_secs"),
+            "{e}"
+        );
         let e = with("max_header_bytes = 100").unwrap_err().to_string();
         assert!(e.contains("max_header_bytes is 100"), "{e}");
-        let e = with("max_conections_per_address = 8").unwrap_err().to_string();
-        assert!(e.contains("max_conections_per_address"), "unknown keys refused: {e}");
+        let e = with("max_conections_per_address = 8")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_conections_per_address"),
+            "unknown keys refused: {e}"
+        );
     }
 }

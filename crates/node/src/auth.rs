@@ -145,9 +145,8 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         if !self.map.contains_key(key) && self.map.len() >= self.max {
             let burst = self.burst;
             let refill = self.refill.as_secs_f64();
-            self.map.retain(|_, b| {
-                b.tokens + now.duration_since(b.at).as_secs_f64() / refill < burst
-            });
+            self.map
+                .retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() / refill < burst);
             if self.map.len() >= self.max {
                 self.map.clear();
             }
@@ -223,7 +222,11 @@ impl LoginThrottle {
     ///
     /// # Errors
     /// [`AuthError::Throttled`] when either bucket is empty; nothing is spent then.
-    pub fn reserve(&self, address: Option<IpAddr>, account: &str) -> Result<Reservation, AuthError> {
+    pub fn reserve(
+        &self,
+        address: Option<IpAddr>,
+        account: &str,
+    ) -> Result<Reservation, AuthError> {
         let address = address.map(address_key);
         let now = Instant::now();
         let mut by_address = lock(&self.by_address);
@@ -525,10 +528,15 @@ mod tests {
         assert!(ana.can_read("anything") && ana.can_write("c1") && !ana.can_write("c2"));
         // The second time comes from the cache, same answer.
         assert_eq!(
-            a.authenticate(Some(&basic("ana", "s3cret")), None).unwrap().name,
+            a.authenticate(Some(&basic("ana", "s3cret")), None)
+                .unwrap()
+                .name,
             "ana"
         );
-        assert_eq!(a.authenticate(Some("Bearer tok-1"), None).unwrap().name, "ana");
+        assert_eq!(
+            a.authenticate(Some("Bearer tok-1"), None).unwrap().name,
+            "ana"
+        );
         let bob = a.authenticate(Some(&basic("bob", "pw")), None).unwrap();
         assert!(bob.can_read("c2") && !bob.can_read("c1") && !bob.can_write("c2"));
     }
@@ -546,11 +554,13 @@ mod tests {
             AuthError::Malformed
         );
         assert_eq!(
-            a.authenticate(Some(&basic("ana", "wrong")), None).unwrap_err(),
+            a.authenticate(Some(&basic("ana", "wrong")), None)
+                .unwrap_err(),
             AuthError::Denied
         );
         assert_eq!(
-            a.authenticate(Some(&basic("eve", "s3cret")), None).unwrap_err(),
+            a.authenticate(Some(&basic("eve", "s3cret")), None)
+                .unwrap_err(),
             AuthError::Denied
         );
         assert_eq!(
@@ -569,7 +579,11 @@ mod tests {
     }
 
     fn configs() -> Vec<AccountConfig> {
-        accounts().by_name.values().map(|(c, _)| c.clone()).collect()
+        accounts()
+            .by_name
+            .values()
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 
     #[test]
@@ -579,13 +593,17 @@ mod tests {
         let good: Option<IpAddr> = Some("198.51.100.1".parse().unwrap());
         for _ in 0..3 {
             assert_eq!(
-                a.authenticate(Some(&basic("ana", "wrong")), evil).unwrap_err(),
+                a.authenticate(Some(&basic("ana", "wrong")), evil)
+                    .unwrap_err(),
                 AuthError::Denied
             );
         }
         // The fourth is refused without a check, even with the right password.
         let t = Instant::now();
-        match a.authenticate(Some(&basic("ana", "s3cret")), evil).unwrap_err() {
+        match a
+            .authenticate(Some(&basic("ana", "s3cret")), evil)
+            .unwrap_err()
+        {
             AuthError::Throttled {
                 who,
                 retry_after_secs,
@@ -598,12 +616,16 @@ mod tests {
         assert!(t.elapsed() < Duration::from_millis(5), "no argon2 ran");
         // Another address logs in to the same account.
         assert_eq!(
-            a.authenticate(Some(&basic("ana", "s3cret")), good).unwrap().name,
+            a.authenticate(Some(&basic("ana", "s3cret")), good)
+                .unwrap()
+                .name,
             "ana"
         );
         // Now remembered: the throttled address is served with right credentials.
         assert_eq!(
-            a.authenticate(Some(&basic("ana", "s3cret")), evil).unwrap().name,
+            a.authenticate(Some(&basic("ana", "s3cret")), evil)
+                .unwrap()
+                .name,
             "ana"
         );
         // An IPv6 client is its /64.

@@ -67,7 +67,9 @@ impl ApiError {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Request too large",
-            format!("{what} is {len} bytes; this server takes at most {limit} bytes there ({setting})"),
+            format!(
+                "{what} is {len} bytes; this server takes at most {limit} bytes there ({setting})"
+            ),
         )
     }
 

@@ -179,7 +179,14 @@ impl NodeListener {
             open: Mutex::new(HashMap::new()),
             max: opts.max_connections_per_address.max(1),
         });
-        tokio::spawn(accept_loop(tcp, tls, opts.clone(), permits, per_address, tx));
+        tokio::spawn(accept_loop(
+            tcp,
+            tls,
+            opts.clone(),
+            permits,
+            per_address,
+            tx,
+        ));
         Ok(NodeListener { rx, local, opts })
     }
 

@@ -88,7 +88,9 @@ pub(crate) async fn add_objects(
                 ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "Request body not received",
-                    format!("reading the envelope failed: {e} (body_read_timeout_secs bounds a pause)"),
+                    format!(
+                        "reading the envelope failed: {e} (body_read_timeout_secs bounds a pause)"
+                    ),
                 )
             }
         })?;
