@@ -230,7 +230,7 @@ def main():
         print(json.dumps({
             "part": "slow connections", "attempted": slow_n,
             "max_connections_per_address": per_address or "default (256)",
-            "attacker_max_open_at_once": held[0],
+            "attacker_open_at_once_client_view": held[0],
             "legit_get_taxii2": {"n": len(lat), "status": codes,
                                  "p50_ms": round(lat[len(lat) // 2], 2),
                                  "p99_ms": round(lat[int(len(lat) * 0.99) - 1], 2),
