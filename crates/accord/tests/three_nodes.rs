@@ -265,6 +265,31 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
             text(&o)
         );
     }
+    // cn's log as its partners read it: each sees its own exchanges in
+    // full, and nothing of what was withheld from it nor of the others'.
+    let cn_url = nodes["cn"]["url"].as_str().unwrap();
+    let as_partner = |who: &str| {
+        let pw = nodes["cn"]["partner_accounts"][who]["password"]
+            .as_str()
+            .unwrap();
+        entry_bundles(cn_url, who, pw)
+    };
+    let seen_by_us = as_partner("us");
+    let seen_by_eu = as_partner("eu");
+    for secret in ["11111111-1111", "22222222-2222", "\"eu\""] {
+        assert!(
+            !seen_by_us.contains(secret),
+            "us sees {secret}: {seen_by_us}"
+        );
+    }
+    assert!(seen_by_us.contains("33333333-3333"), "{seen_by_us}");
+    assert!(seen_by_eu.contains("11111111-1111"), "{seen_by_eu}");
+    for secret in ["22222222-2222", "\"us\""] {
+        assert!(
+            !seen_by_eu.contains(secret),
+            "eu sees {secret}: {seen_by_eu}"
+        );
+    }
     let o = accord(&["ledger", "entries", "--data", p(&dir.join("cn/data"))]);
     let entries = text(&o);
     assert!(entries.contains("\"redacted\""), "{entries}");

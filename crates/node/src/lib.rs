@@ -87,16 +87,7 @@ pub async fn serve(
         }
         None => None,
     };
-    let limits = &config.limits;
-    let opts = listener::ListenOptions {
-        max_connections: limits.max_connections,
-        idle_timeout: std::time::Duration::from_secs(
-            limits
-                .idle_timeout_secs
-                .max(limits.request_timeout_secs + 5),
-        ),
-        handshake_timeout: std::time::Duration::from_secs(10),
-    };
+    let opts = listener::ListenOptions::from_limits(&config.limits);
     // Where the node is assembled: the one place it names its backend; the
     // caller's clock is shared by the store and the handlers.
     let store = accord_store::SqliteStore::open_with(
@@ -129,15 +120,9 @@ pub async fn serve(
         tracing::info!(partners = ?scheduler.partners(), "syncing with partners");
     }
     let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
-    let served = axum::serve(listener, server::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| NodeError::Io {
-            addr: addr.to_string(),
-            source,
-        });
+    listener.serve(server::router(state), shutdown).await;
     // Stop the partners' rounds (joining their threads off the async
     // workers).
     let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
-    served
+    Ok(())
 }

@@ -282,7 +282,7 @@ impl AppState {
     ) -> Arc<AppState> {
         let writer = store.writer().to_shared();
         Arc::new(AppState {
-            accounts: Accounts::new(&config.accounts),
+            accounts: Accounts::with_limits(&config.accounts, &config.limits),
             ledger: LedgerState::new(&config),
             partners: Partners::new(&config),
             exchange,

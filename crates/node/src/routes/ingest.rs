@@ -79,7 +79,21 @@ pub(crate) async fn add_objects(
     }
     let bytes: Bytes = axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX))
         .await
-        .map_err(|_| too_big(&"more than that"))?;
+        .map_err(|e| {
+            let e = e.into_inner();
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_big(&"more than that")
+            } else {
+                // A pause longer than body_read_timeout_secs, or a broken body.
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Request body not received",
+                    format!(
+                        "reading the envelope failed: {e} (body_read_timeout_secs bounds a pause)"
+                    ),
+                )
+            }
+        })?;
     let request_timestamp = accord_stix::Timestamp::from_unix(s.clock.now_unix_secs(), 0).format(6);
     let store_name = c.store_name().to_owned();
     // Logged as received from the posting account; what a partner sends
