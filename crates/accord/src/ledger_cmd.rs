@@ -19,8 +19,10 @@ use std::sync::Arc;
 ///
 /// Every object the node stores or sends is a leaf of an RFC 9162 Merkle
 /// tree: an exchange record (direction, partner, collection, object id and
-/// version, SHA-256 of the exact bytes, decision, time) as RFC 8785 JSON.
-/// Checkpoints are C2SP signed notes; partners verify and cosign them.
+/// version, SHA-256 of the exact bytes, decision, time, a random salt) as
+/// RFC 8785 JSON. Checkpoints are C2SP signed notes; partners verify and
+/// cosign them. A partner reads the records of its own exchanges; the
+/// others it is served as leaf hashes only.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord ledger key --data accord-data\n  \
@@ -120,7 +122,10 @@ enum Sub {
     /// Check, both ways, that the exchanges with a partner are in its log:
     /// fetches its checkpoint, tiles and entry bundles, verifies them, and
     /// reports missing, altered and extra entries. Exit 1 on any finding.
-    /// The password for the partner's `user` is read from $ACCORD_PASSWORD.
+    /// Entries of exchanges this node is not party to are served redacted
+    /// (their leaf hashes only): they are verified against the tree and
+    /// counted. The password for the partner's `user` is read from
+    /// $ACCORD_PASSWORD.
     Audit {
         #[command(flatten)]
         common: Common,

@@ -8,8 +8,10 @@ mod ledger_cmd;
 mod locate;
 mod match_cmd;
 mod node_cmd;
+mod partner_cmd;
 mod pattern_cmd;
 mod report;
+mod report_cmd;
 mod sync_cmd;
 mod tool_export;
 mod validate_cmd;
@@ -49,7 +51,8 @@ const EXIT_STATUS: &str = "Exit status (every command):
   1  done, with findings: invalid objects (validate, ingest, sync), an invalid
      pattern (pattern check, pattern compile), no match (pattern match), a log
      that does not verify (ledger verify), alerts (ledger alerts, sync's
-     witnessing), findings of an audit (ledger audit).
+     witnessing), findings of an audit (ledger audit), a partner whose keys do
+     not match or an agreement fault (partner check).
   2  failed: an input could not be read, a partner could not be reached, a
      store or configuration could not be opened, an output could not be
      written, or the command line is wrong.";
@@ -69,6 +72,8 @@ enum Command {
     Match(match_cmd::Args),
     GenerateLogs(gen_logs::Args),
     Ledger(ledger_cmd::Args),
+    Partner(partner_cmd::Args),
+    Report(report_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -110,6 +115,8 @@ fn main() -> ExitCode {
         Command::Match(args) => match_cmd::run(&args, &clock),
         Command::GenerateLogs(args) => gen_logs::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Ledger(args) => ledger_cmd::run(&args, &clock),
+        Command::Partner(args) => partner_cmd::run(&args, &clock),
+        Command::Report(args) => report_cmd::run(&args, &clock),
     };
     match result {
         Ok(code) => code,

@@ -337,6 +337,7 @@ pub fn serve(args: &ServeArgs, clock: &Arc<dyn Clock>) -> Result<()> {
     if let Some(l) = args.listen {
         config.listen = l;
     }
+    crate::partner_cmd::at_serve_start(&args.config, &config, clock)?;
     runtime()?.block_on(run_node(
         config,
         Arc::clone(clock),

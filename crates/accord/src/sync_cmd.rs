@@ -28,18 +28,38 @@ use std::sync::Arc;
 /// raised an alert (printed as `ALERT`; see `accord ledger alerts`), 2 when
 /// the sync failed (what was stored before the failure stays, and the cursor
 /// is not moved past it).
+///
+/// With `--config` and without `--from`, it runs rounds with the configured
+/// partners (`[[partners]]` with `[partners.sync]`), one or every one:
+/// pull each `pull` collection, push new releasable objects to the `push`
+/// collection, witness the partner's log, as `accord serve` does every
+/// `interval_secs`; `--once` runs one round and exits, without it rounds
+/// repeat until interrupted. `--resume` lifts the pause the scheduler put
+/// on a failing partner; `--status` prints each partner's sync health.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     export ACCORD_PASSWORD=demo\n  \
     accord sync --from http://127.0.0.1:8470/demo/collections/demo/ --user demo --into partner-demo\n  \
-    ACCORD_TOKEN=... accord sync --from https://b.example/api1/collections/ID/ --into b --full")]
+    ACCORD_TOKEN=... accord sync --from https://b.example/api1/collections/ID/ --into b --full\n  \
+    accord sync --config accord.toml --partner cert-b --once\n  \
+    accord sync --config accord.toml --partner cert-b --resume")]
 pub struct Args {
     /// The partner's collection URL (…/collections/ID/).
-    #[arg(long, value_name = "URL")]
-    from: String,
+    #[arg(long, value_name = "URL", requires = "into")]
+    from: Option<String>,
     /// The local collection to store into.
-    #[arg(long, value_name = "NAME")]
-    into: String,
+    #[arg(long, value_name = "NAME", requires = "from")]
+    into: Option<String>,
+    /// Without --from: one round with the configured partner(s), then exit.
+    #[arg(long, conflicts_with = "from")]
+    once: bool,
+    /// Without --from: lift the partner's pause (all partners' without
+    /// --partner) and exit.
+    #[arg(long, conflicts_with_all = ["from", "once"])]
+    resume: bool,
+    /// Without --from: print each partner's sync health and exit.
+    #[arg(long, conflicts_with_all = ["from", "once", "resume"])]
+    status: bool,
     /// User name for HTTP Basic; the password is read from $ACCORD_PASSWORD.
     #[arg(long)]
     user: Option<String>,
@@ -64,12 +84,13 @@ pub struct Args {
     /// with the last one held, kept, cosigned, and the cosignature returned.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The partner (its name in `[[partners]]`) to witness.
+    /// The partner (its name in `[[partners]]`): with --from, the one to
+    /// witness; without, the one to sync with (every partner when absent).
     #[arg(long, requires = "config")]
     partner: Option<String>,
 }
 
-fn print_report(r: &SyncReport, args: &Args) {
+fn print_report(r: &SyncReport, from: &str, into: &str) {
     for rej in r.rejected.iter().take(20) {
         eprintln!(
             "rejected {} (page {}, object {}): {}",
@@ -92,8 +113,8 @@ fn print_report(r: &SyncReport, args: &Args) {
         "{} objects fetched in {} page(s) from {} into `{}`: {} stored, {} duplicates, {} conflicts, {} rejected; next sync from {}",
         r.fetched,
         r.pages,
-        args.from,
-        args.into,
+        from,
+        into,
         r.stored,
         r.duplicates,
         r.conflicts.len(),
@@ -103,13 +124,138 @@ fn print_report(r: &SyncReport, args: &Args) {
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    match (&args.from, &args.into) {
+        (Some(from), Some(into)) => pull_one(args, from, into, clock),
+        _ => partners(args, clock),
+    }
+}
+
+/// `accord sync --config C [--partner P] [--once|--resume|--status]`.
+fn partners(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    use accord_app::scheduler::{Federation, SchedulerOptions, record_round, resume, run_round};
+    let Some(path) = &args.config else {
+        anyhow::bail!(
+            "accord sync needs --from URL --into NAME, or --config with [[partners]] to sync with them"
+        );
+    };
+    let config = accord_app::config::load(path).map_err(crate::flat)?;
+    let selected: Vec<Partner> = match &args.partner {
+        Some(name) => vec![Partner::named(Some(&config), name).map_err(crate::flat)?],
+        None => Partner::all(&config),
+    };
+    if selected.is_empty() {
+        anyhow::bail!("{} has no [[partners]] to sync with", path.display());
+    }
+    let store = SqliteStore::open_with(
+        &config.data_dir,
+        &OpenOptions::new().clock(Arc::clone(clock)),
+    )
+    .map_err(|e| anyhow::anyhow!("opening the store in {}: {e}", config.data_dir.display()))?;
+    if args.status {
+        let healths = accord_store::SyncCursors::partner_healths(&store).map_err(crate::flat)?;
+        for p in &selected {
+            match healths.iter().find(|h| h.partner == p.name()) {
+                None => println!("{}: no round yet", p.name()),
+                Some(h) => println!(
+                    "{}: {}; last success {}; {} failure(s) in a row{}",
+                    p.name(),
+                    if h.paused { "PAUSED" } else { "active" },
+                    h.last_success.as_deref().unwrap_or("never"),
+                    h.failures,
+                    match (&h.paused_reason, &h.last_error) {
+                        (Some(r), _) => format!("; paused because: {r}"),
+                        (None, Some(e)) if h.failures > 0 => format!("; last error: {e}"),
+                        _ => String::new(),
+                    }
+                ),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.resume {
+        for p in &selected {
+            let was = resume(&store, p.name()).map_err(crate::flat)?;
+            eprintln!(
+                "{}: {}",
+                p.name(),
+                if was { "resumed" } else { "was not paused" }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The operator's own rounds: the same exchange seam as `accord serve`.
+    let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
+    let fed = Federation::new(
+        config,
+        exchange,
+        Arc::clone(clock),
+        SchedulerOptions::default(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut code = ExitCode::SUCCESS;
+    loop {
+        for p in &selected {
+            let outcome = rt.block_on(run_round(&fed, &store, p));
+            match &outcome {
+                Ok(r) => {
+                    eprintln!("{}", r.summary());
+                    if r.push.as_ref().is_some_and(|p| !p.refused.is_empty()) {
+                        code = ExitCode::from(1);
+                    }
+                    if r.witness.as_ref().is_some_and(|w| w.is_alert()) {
+                        code = ExitCode::from(1);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("{}", e.report.summary());
+                    eprintln!("error: {e}");
+                    code = ExitCode::from(2);
+                }
+            }
+            // A round by hand counts like a scheduled one: a success lifts
+            // a pause, a failure counts (and may pause the partner).
+            let h = record_round(
+                &store,
+                p.name(),
+                &outcome,
+                SchedulerOptions::default().max_failures,
+                &clock.now_rfc3339(),
+                true,
+            )
+            .map_err(crate::flat)?;
+            if h.paused {
+                eprintln!(
+                    "{} is paused; after fixing the cause: accord sync --config {} --partner {} --resume",
+                    p.name(),
+                    path.display(),
+                    p.name()
+                );
+            }
+        }
+        if args.once {
+            return Ok(code);
+        }
+        let interval = selected
+            .iter()
+            .map(|p| p.config().sync.interval_secs)
+            .filter(|&s| s > 0)
+            .min()
+            .unwrap_or(60);
+        std::thread::sleep(std::time::Duration::from_secs(interval));
+    }
+}
+
+/// `accord sync --from URL --into NAME`.
+fn pull_one(args: &Args, from: &str, into: &str, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let config = match &args.config {
         Some(p) => Some(accord_app::config::load(p).map_err(crate::flat)?),
         None => None,
     };
     let partner = match (&config, &args.partner) {
         (Some(c), Some(name)) => Some(Partner::named(Some(c), name).map_err(crate::flat)?),
-        (Some(c), None) => Partner::serving(c, &args.from),
+        (Some(c), None) => Partner::serving(c, from),
         _ => None,
     };
     let choice = if args.token {
@@ -124,8 +270,8 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         .as_ref()
         .map_or(args.data.clone(), |c| c.data_dir.clone());
     let req = SyncRequest {
-        from: args.from.clone(),
-        into: args.into.clone(),
+        from: from.to_owned(),
+        into: into.to_owned(),
         data,
         origin: args.origin.clone(),
         full: args.full,
@@ -144,7 +290,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     // error says what failed.
     let outcome = sync(&req, &open, &**clock, |r| {
         if r.pages > 0 {
-            print_report(r, args);
+            print_report(r, from, into);
         }
     })
     .map_err(crate::flat)?;

@@ -167,7 +167,8 @@ fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(
-        out.contains("witnessed a's log at size 600: accepted, cosigned"),
+        // 600 objects and the `local` record of a's agreement with b (`accord serve`).
+        out.contains("witnessed a's log at size 601: accepted, cosigned"),
         "{out}"
     );
     // a now serves its checkpoint with b's cosignature.
@@ -220,7 +221,8 @@ fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // Node a shows b another history: the same key over another data
-    // directory, with 600 other leaves (b witnessed size 600).
+    // directory, with 601 other leaves (600 objects and the agreement; b
+    // witnessed size 601).
     drop(a);
     let a2 = d.join("a2");
     std::fs::create_dir_all(&a2).unwrap();
@@ -254,11 +256,11 @@ fn two_nodes_witness_each_other_audit_and_catch_a_split_view() {
     );
     assert_eq!(
         n1.lines().take(2).collect::<Vec<_>>(),
-        ["accord.a/log", "600"]
+        ["accord.a/log", "601"]
     );
     assert_eq!(
         n2.lines().take(2).collect::<Vec<_>>(),
-        ["accord.a/log", "600"]
+        ["accord.a/log", "601"]
     );
     assert_ne!(n1.lines().nth(2), n2.lines().nth(2));
     drop(b);

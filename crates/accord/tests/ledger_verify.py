@@ -5,13 +5,20 @@ Knows only the published formats (RFC 9162 hashing, C2SP tlog-checkpoint,
 signed-note, tlog-tiles, RFC 8785 records), not Accord's code. Uses hashlib
 and `cryptography` (Ed25519) only.
 
-usage: ledger_verify.py BASE_URL USER PASSWORD VERIFIER_KEY ENTRIES_JSONL
+usage: ledger_verify.py BASE_URL USER PASSWORD VERIFIER_KEY ENTRIES_JSONL|-
 
 Checks: the served checkpoint's signature under VERIFIER_KEY; the root
 recomputed from the entries (`accord ledger entries --json`, whose records
 re-encoded as JCS are the leaves); inclusion proofs of several leaves and
 consistency proofs of several sizes from the node's endpoints; entry
 bundles served at /ledger/tile/entries/. Prints OK or exits 1.
+
+With `-` for ENTRIES_JSONL the leaves are read from every entry bundle
+USER is served, as a partner sees the log: an entry of an exchange USER is
+not party to is served redacted, as `{"redacted":"<leaf hash hex>"}`, and
+its leaf hash is taken as given (the root recomputed over all of them
+must still be the signed one); every other entry must be a canonical
+(JCS) record that names its partner.
 """
 import base64, hashlib, json, sys, urllib.request
 try:
@@ -103,10 +110,67 @@ def check_note(note, vkey):
     if origin != name: fail(f"origin {origin} is not the key's name {name}")
     return origin, size, root
 
+def split_bundle(b):  # C2SP tlog-tiles entry bundle: u16 big-endian length prefixes
+    got = []
+    while b:
+        if len(b) < 2: fail("truncated length prefix in an entry bundle")
+        n = int.from_bytes(b[:2], "big")
+        if len(b) < 2 + n: fail("truncated entry in an entry bundle")
+        got.append(b[2:2 + n]); b = b[2 + n:]
+    return got
+
+def redacted_hash(e):  # the leaf hash of a redacted entry, or None
+    pre, suf = b'{"redacted":"', b'"}'
+    if len(e) == len(pre) + 64 + len(suf) and e.startswith(pre) and e.endswith(suf):
+        h = e[len(pre):-len(suf)].decode("ascii", "replace")
+        if all(c in "0123456789abcdef" for c in h): return bytes.fromhex(h)
+    return None
+
+def bundle_path(k, w):
+    n, groups = k // 1000, []
+    while n > 0:
+        groups.insert(0, f"x{n % 1000:03d}"); n //= 1000
+    return "/ledger/tile/entries/" + "/".join(groups + [f"{k % 1000:03d}"]) + ("" if w == 256 else f".p/{w}")
+
+def served_leaves(base, user, pw, size):
+    """Every entry bundle as USER is served it: (leaf or None, leaf hash)."""
+    out = []
+    for k in range((size + 255) // 256):
+        w = min(256, size - 256 * k)
+        got = split_bundle(get(base, bundle_path(k, w), user, pw))
+        if len(got) != w: fail(f"entry bundle {k} holds {len(got)} entries, not {w}")
+        for e in got:
+            h = redacted_hash(e)
+            if h is not None:
+                out.append((None, h))
+                continue
+            try: rec = json.loads(e)
+            except ValueError: fail(f"entry {len(out)} is neither a record nor redacted")
+            if jcs(rec) != e: fail(f"entry {len(out)} is not canonical (RFC 8785)")
+            if "partner" not in rec: fail(f"entry {len(out)} is a local record, served to a partner")
+            out.append((e, leaf_hash(e)))
+    return out
+
 def main():
     base, user, pw, vkey, entries_file = sys.argv[1:6]
     note = get(base, "/ledger/checkpoint", user, pw).decode()
     origin, size, root = check_note(note, vkey)
+    if entries_file == "-":
+        served = served_leaves(base, user, pw, size)
+        lh = [h for _, h in served]
+        if mth(lh) != root: fail("root recomputed from the served bundles differs from the checkpoint")
+        redacted = sum(1 for l, _ in served if l is None)
+        shown = [l for l, _ in served if l is not None]
+        if not shown: fail(f"{user} is shown no record of its own")
+        partners = {json.loads(l)["partner"] for l in shown}
+        if len(partners) != 1: fail(f"{user} is shown records of several partners: {sorted(partners)}")
+        i = next(i for i, (l, _) in enumerate(served) if l is not None)
+        p = json.loads(get(base, f"/ledger/proof/inclusion?index={i}&size={size}", user, pw))
+        b64 = lambda xs: [base64.b64decode(x) for x in xs]
+        if not verify_inclusion(i, size, lh[i], b64(p["audit_path"]), root): fail(f"inclusion {i}")
+        print(f"OK {origin} size {size} as {user}: signature, root over {len(shown)} records "
+              f"and {redacted} redacted, inclusion")
+        return
     entries = [json.loads(l) for l in open(entries_file) if l.strip()]
     if [e["index"] for e in entries] != list(range(len(entries))): fail("entries are not 0..n")
     if len(entries) < size: fail(f"{len(entries)} entries for a checkpoint of size {size}")
@@ -128,10 +192,12 @@ def main():
     # C2SP tlog-tiles entry bundles: the first bundle, full or partial.
     w = min(size, 256)
     path = "/ledger/tile/entries/000" + ("" if w == 256 else f".p/{w}")
-    b, got = get(base, path, user, pw), []
-    while b:
-        n = int.from_bytes(b[:2], "big"); got.append(b[2:2 + n]); b = b[2 + n:]
-    if got != leaves[:w]: fail("entry bundle differs from the entries")
+    got = split_bundle(get(base, path, user, pw))
+    if len(got) != w: fail(f"the first entry bundle holds {len(got)} entries, not {w}")
+    for i, e in enumerate(got):  # a redacted entry carries the leaf hash
+        h = redacted_hash(e)
+        if (e != leaves[i]) if h is None else (h != lh[i]):
+            fail(f"entry {i} of the bundle differs from the entries")
     print(f"OK {origin} size {size}: signature, root, inclusion, consistency, entry bundle")
 
 if __name__ == "__main__":

@@ -133,6 +133,18 @@ pub struct PartnerConfig {
     /// the `partner` its `out` records to this node carry.
     #[serde(default)]
     pub user: Option<String>,
+    /// The environment variable holding the password of `user` at this
+    /// partner (e.g. `ACCORD_PASSWORD_EU`), so that a server syncing with
+    /// several partners holds one secret per partner. Must be set when
+    /// named. `$ACCORD_PASSWORD` when neither this nor `password_file` is
+    /// given.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// A file holding the password of `user` at this partner (its first
+    /// line; e.g. a systemd credential or a mounted secret, mode 0600).
+    /// Wins over `password_env`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     /// Its jurisdiction (ISO 3166-1 alpha-2, e.g. `DE`).
     #[serde(default)]
     pub jurisdiction: Option<String>,
@@ -229,7 +241,8 @@ pub struct Limits {
     /// A request taking longer than this is answered 408/503 and dropped.
     #[serde(default = "default_timeout")]
     pub request_timeout_secs: u64,
-    /// Requests served at once; more wait (bounded memory under load).
+    /// Requests served at once; more are answered at once with 503 and
+    /// `Retry-After` (bounded memory and latency under load).
     #[serde(default = "default_concurrency")]
     pub max_concurrent_requests: usize,
     /// Connections open at once; more wait in the kernel's backlog.
@@ -239,6 +252,52 @@ pub struct Limits {
     /// (at least `request_timeout_secs` + 5, so a request is answered first).
     #[serde(default = "default_idle")]
     pub idle_timeout_secs: u64,
+    // -- Server limits against slow and abusive clients (issue 17). --
+    /// Connections open at once from one client address (an IPv6 client
+    /// is its /64); a new connection beyond this is closed at once, so one
+    /// client cannot take every slot of `max_connections`.
+    #[serde(default = "default_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// A request's line and headers must arrive within this many seconds
+    /// of the connection being ready for it (opened, or the previous
+    /// response sent), else the connection is closed: so this is also how
+    /// long an idle keep-alive connection is kept.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Longest pause, in seconds, between two pieces of a request body;
+    /// the whole request is still bounded by `request_timeout_secs`.
+    #[serde(default = "default_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// Largest request line and headers together, in bytes (431 above;
+    /// at least 8192).
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Largest body of a POST to `/ledger/` (a cosigned checkpoint), in
+    /// bytes (413 above).
+    #[serde(default = "default_max_ledger_body")]
+    pub max_ledger_body_length: usize,
+    /// Largest body of any other request than a TAXII POST or a ledger
+    /// POST (GET, DELETE: they take none), in bytes (413 above).
+    #[serde(default = "default_max_other_body")]
+    pub max_other_body_length: usize,
+    /// Failed password logins allowed from one client address in a burst;
+    /// beyond it, password checks from that address are answered 429 with
+    /// `Retry-After` before argon2 runs. Credentials verified before
+    /// (and bearer tokens) are never throttled.
+    #[serde(default = "default_failed_logins_per_address")]
+    pub failed_logins_per_address: u32,
+    /// Failed password logins allowed for one account in a burst, from
+    /// anywhere; beyond it, as for an address.
+    #[serde(default = "default_failed_logins_per_account")]
+    pub failed_logins_per_account: u32,
+    /// One more failed login is allowed (per address and per account)
+    /// every this many seconds once a burst is spent.
+    #[serde(default = "default_failed_login_refill")]
+    pub failed_login_refill_secs: u64,
+    /// Password checks (argon2, deliberately slow) running at once;
+    /// 0 means half the cores, at least one. Others wait their turn.
+    #[serde(default)]
+    pub max_concurrent_password_checks: usize,
 }
 
 impl Default for Limits {
@@ -251,7 +310,56 @@ impl Default for Limits {
             max_concurrent_requests: default_concurrency(),
             max_connections: default_connections(),
             idle_timeout_secs: default_idle(),
+            max_connections_per_address: default_connections_per_address(),
+            header_read_timeout_secs: default_header_read_timeout(),
+            body_read_timeout_secs: default_body_read_timeout(),
+            max_header_bytes: default_max_header_bytes(),
+            max_ledger_body_length: default_max_ledger_body(),
+            max_other_body_length: default_max_other_body(),
+            failed_logins_per_address: default_failed_logins_per_address(),
+            failed_logins_per_account: default_failed_logins_per_account(),
+            failed_login_refill_secs: default_failed_login_refill(),
+            max_concurrent_password_checks: 0,
         }
+    }
+}
+
+impl Limits {
+    /// The server limits that would leave the node unable to serve: a
+    /// zero bound or timeout, or headers too small for a real request.
+    fn check(&self) -> Result<(), String> {
+        let l = self;
+        for (name, v) in [
+            ("max_concurrent_requests", l.max_concurrent_requests as u64),
+            ("max_connections", l.max_connections as u64),
+            (
+                "max_connections_per_address",
+                l.max_connections_per_address as u64,
+            ),
+            ("request_timeout_secs", l.request_timeout_secs),
+            ("header_read_timeout_secs", l.header_read_timeout_secs),
+            ("body_read_timeout_secs", l.body_read_timeout_secs),
+            ("failed_login_refill_secs", l.failed_login_refill_secs),
+            (
+                "failed_logins_per_address",
+                u64::from(l.failed_logins_per_address),
+            ),
+            (
+                "failed_logins_per_account",
+                u64::from(l.failed_logins_per_account),
+            ),
+        ] {
+            if v == 0 {
+                return Err(format!("[limits] {name} must be at least 1"));
+            }
+        }
+        if l.max_header_bytes < 8192 {
+            return Err(format!(
+                "[limits] max_header_bytes is {}; it must be at least 8192",
+                l.max_header_bytes
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -348,6 +456,33 @@ fn default_connections() -> usize {
 fn default_idle() -> u64 {
     90
 }
+fn default_connections_per_address() -> usize {
+    256
+}
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_body_read_timeout() -> u64 {
+    10
+}
+fn default_max_header_bytes() -> usize {
+    32 * 1024
+}
+fn default_max_ledger_body() -> usize {
+    8 * 1024
+}
+fn default_max_other_body() -> usize {
+    4 * 1024
+}
+fn default_failed_logins_per_address() -> u32 {
+    10
+}
+fn default_failed_logins_per_account() -> u32 {
+    30
+}
+fn default_failed_login_refill() -> u64 {
+    6
+}
 
 impl Config {
     /// Parses and checks a configuration; `path` only names it in errors.
@@ -401,6 +536,7 @@ impl Config {
         if self.limits.max_page_size == 0 || self.limits.default_page_size == 0 {
             return Err(bad("page sizes must be at least 1".into()));
         }
+        self.limits.check().map_err(bad)?;
         for a in &self.accounts {
             if a.password_hash.is_none() && a.token_sha256.is_empty() {
                 return Err(bad(format!(
@@ -516,5 +652,34 @@ pub(crate) mod tests {
         std::fs::write(&p, MINIMAL).unwrap();
         let c = load(&p).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("d"));
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_refuse_what_cannot_serve() {
+        let c = Config::parse(MINIMAL, "m.toml").unwrap();
+        assert_eq!(c.limits.max_connections_per_address, 256);
+        assert_eq!(c.limits.header_read_timeout_secs, 10);
+        assert_eq!(c.limits.max_ledger_body_length, 8192);
+        assert_eq!(c.limits.failed_logins_per_address, 10);
+        let with = |extra: &str| Config::parse(&format!("{MINIMAL}[limits]\n{extra}\n"), "l.toml");
+        let c = with("max_connections_per_address = 8\nfailed_login_refill_secs = 2").unwrap();
+        assert_eq!(c.limits.max_connections_per_address, 8);
+        assert_eq!(c.limits.failed_login_refill_secs, 2);
+        let e = with("header_read_timeout_secs = 0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("l.toml") && e.contains("header_read_timeout_secs"),
+            "{e}"
+        );
+        let e = with("max_header_bytes = 100").unwrap_err().to_string();
+        assert!(e.contains("max_header_bytes is 100"), "{e}");
+        let e = with("max_conections_per_address = 8")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_conections_per_address"),
+            "unknown keys refused: {e}"
+        );
     }
 }

@@ -74,6 +74,17 @@ pub trait Policy: Send + Sync {
         Ok(())
     }
 
+    /// Whether `from` may give this valid object, with flags: `Ok` holds
+    /// facts about an admitted object that the caller logs as warnings and
+    /// records (e.g. a producer the agreement does not name), `Err` the
+    /// reason it is refused. By default, [`Policy::admit`] with no flags.
+    ///
+    /// # Errors
+    /// The reason the object is refused.
+    fn assess(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<Vec<String>, String> {
+        self.admit(from, obj).map(|()| Vec::new())
+    }
+
     /// What of `obj` may leave for `to`.
     fn release(&self, to: Counterparty<'_>, obj: &StoredObject) -> Release {
         let _ = (to, obj);
@@ -141,6 +152,9 @@ pub enum Admission {
         meta: ObjectMeta,
         /// The validator's warnings (no errors).
         issues: Vec<Issue>,
+        /// The policy's flags ([`Policy::assess`]): stored, and to be
+        /// logged as warnings and reported.
+        flags: Vec<String>,
     },
     /// Not stored.
     Rejected(Rejected),
@@ -189,8 +203,12 @@ impl Exchange {
                 Refusal::Invalid(issues)
             });
         };
-        match self.admits(from, obj) {
-            Ok(()) => Admission::Admitted { meta, issues },
+        match self.policy.assess(from, obj) {
+            Ok(flags) => Admission::Admitted {
+                meta,
+                issues,
+                flags,
+            },
             Err(reason) => rejected(Refusal::Policy(reason)),
         }
     }
@@ -219,6 +237,27 @@ impl Exchange {
     /// What of each object may leave for `to`, in order.
     pub fn release(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
         objects.iter().map(|o| self.policy.release(to, o)).collect()
+    }
+
+    /// [`Exchange::release`] for a read that selected objects by their
+    /// stored id (one object, its versions, `match[id]`): an object whose
+    /// id the policy rewrote (a cyber-observable whose id derives from
+    /// personal data) is withheld, since answering a question about the
+    /// original id would confirm a guessed value.
+    pub fn release_by_id(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
+        objects
+            .iter()
+            .map(|o| match self.policy.release(to, o) {
+                Release::Redact { raw, .. } if released_id(&raw).as_deref() != Some(&o.id) => {
+                    Release::Withhold {
+                        reason: "its id derives from data this partner may not see; \
+                                 not served by that id"
+                            .to_owned(),
+                    }
+                }
+                r => r,
+            })
+            .collect()
     }
 
     /// The `out` records of `objects` released to `to` from `collection`
@@ -260,6 +299,8 @@ impl Exchange {
                     sha256: Hash(sha2::Sha256::digest(bytes).into()).to_hex(),
                     decision,
                     time: time.to_owned(),
+                    // The store gives each record a fresh salt.
+                    salt: None,
                 }
             })
             .collect()
@@ -315,6 +356,15 @@ fn pattern_issue(obj: &Doc<'_>) -> Option<Issue> {
     Some(issue)
 }
 
+/// The `id` of an object as it leaves (`None` when it has no string id).
+pub fn released_id(raw: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    serde_json::from_str::<Id>(raw).ok().map(|i| i.id)
+}
+
 /// The bytes that leave for each released object, in order, skipping the
 /// withheld ones.
 pub fn sent_bytes<'a>(
@@ -349,7 +399,7 @@ mod tests {
     #[test]
     fn admit_validates_then_asks_the_policy() {
         let ex = Exchange::new(Arc::new(NotFromB));
-        let Admission::Admitted { meta, issues } = ex.admit(Counterparty::Partner("a"), VALID)
+        let Admission::Admitted { meta, issues, .. } = ex.admit(Counterparty::Partner("a"), VALID)
         else {
             panic!("refused")
         };

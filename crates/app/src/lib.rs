@@ -10,13 +10,17 @@
 //!   path, used by [`matching`] and [`blocklist`].
 //! - [`matching`] and [`sighting`]: logs against indicators, hits, sightings.
 //! - [`blocklist`]: live indicators as files for Suricata, Zeek, DNS RPZ, CSV.
+//! - [`agreements`]: the partners' agreements as the seam's policy.
 //! - [`exchange`]: the one seam every object crosses: `admit` on the way
 //!   in (ingest, TAXII POST, sync), `release` on the way out (TAXII reads),
 //!   under a [`exchange::Policy`].
 //! - [`config`]: reading `accord.toml`; [`partner`]: partners, the account ↔
 //!   partner mapping and their credentials; [`pull`]: reading a partner's
-//!   TAXII collection into the store; [`sync`]: the sync workflow, cursor in
-//!   the store, witnessing the partner's log.
+//!   TAXII collection into the store; [`push`]: sending this node's new
+//!   objects to a partner; [`sync`]: the sync workflow, cursor in the
+//!   store, witnessing the partner's log; [`scheduler`]: rounds of pull,
+//!   push and witnessing per partner, on a schedule in `accord serve`,
+//!   with backoff, pausing and health kept in the store.
 //! - [`ledger`]: the node's log keys, checkpoints and cosignatures,
 //!   witnessing and auditing partners' logs.
 //! - [`generate`]: deterministic generated indicators (benchmarks, demo).
@@ -53,6 +57,9 @@
 //!   ([`accord_client::ClientError`] does this, and does not expose the
 //!   `reqwest` error through `source()`).
 
+pub mod agreement_check;
+pub mod agreement_log;
+pub mod agreements;
 pub mod blocklist;
 pub mod check;
 pub mod config;
@@ -66,6 +73,9 @@ pub mod ledger;
 pub mod matching;
 pub mod partner;
 pub mod pull;
+pub mod push;
+pub mod reciprocity;
+pub mod scheduler;
 pub mod sighting;
 pub mod sync;
 

@@ -9,13 +9,15 @@
 //! 1. an explicit choice on the command line: `--token` (the bearer token in
 //!    `$ACCORD_TOKEN`, which must be set) or `--user NAME` (HTTP Basic, the
 //!    password in `$ACCORD_PASSWORD`, which must be set);
-//! 2. for a configured partner with a `user`: that user and
-//!    `$ACCORD_PASSWORD`, when it is set;
+//! 2. for a configured partner with a `user`: that user and its
+//!    password: the first line of its `password_file` when configured (it
+//!    must be readable), else the variable its `password_env` names when
+//!    configured (it must be set), else `$ACCORD_PASSWORD` when it is set;
 //! 3. for a configured partner: `$ACCORD_TOKEN`, when it is set;
 //! 4. no credentials.
 //!
-//! Secrets come from the environment only, never from the command line or
-//! the configuration file.
+//! Secrets come from the environment or a file the configuration names,
+//! never from the command line or the configuration file itself.
 //!
 //! # Accounts
 //!
@@ -47,6 +49,24 @@ pub enum PartnerError {
     /// `--user` without `$ACCORD_PASSWORD`.
     #[error("--user needs the password in ${PASSWORD_ENV}")]
     NoPassword,
+    /// A partner's `password_env` names a variable that is not set.
+    #[error("partner `{partner}`: password_env names ${var}, which is not set")]
+    PasswordEnvUnset {
+        /// The partner.
+        partner: String,
+        /// The variable.
+        var: String,
+    },
+    /// A partner's `password_file` cannot be read or is empty.
+    #[error("partner `{partner}`: password_file {}: {reason}", .path.display())]
+    PasswordFile {
+        /// The partner.
+        partner: String,
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// A configured partner.
@@ -205,13 +225,41 @@ pub fn resolve_credentials(
     let Some(p) = partner else {
         return Ok(Auth::None);
     };
-    if let (Some(user), Some(password)) = (p.user(), env(PASSWORD_ENV)) {
-        return Ok(Auth::Basic {
-            user: user.to_owned(),
-            password,
-        });
+    if let Some(user) = p.user() {
+        let c = p.config();
+        let password = if let Some(path) = &c.password_file {
+            Some(read_password_file(p.name(), path)?)
+        } else if let Some(var) = &c.password_env {
+            Some(env(var).ok_or_else(|| PartnerError::PasswordEnvUnset {
+                partner: p.name().to_owned(),
+                var: var.clone(),
+            })?)
+        } else {
+            env(PASSWORD_ENV)
+        };
+        if let Some(password) = password {
+            return Ok(Auth::Basic {
+                user: user.to_owned(),
+                password,
+            });
+        }
     }
     Ok(env(TOKEN_ENV).map_or(Auth::None, Auth::Bearer))
+}
+
+/// The first line of a partner's `password_file`.
+fn read_password_file(partner: &str, path: &std::path::Path) -> Result<String, PartnerError> {
+    let fail = |reason: String| PartnerError::PasswordFile {
+        partner: partner.to_owned(),
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        return Err(fail("the first line is empty".into()));
+    }
+    Ok(line.to_owned())
 }
 
 /// [`resolve_credentials`] over the process environment.
@@ -237,6 +285,8 @@ mod tests {
             witness_key: None,
             account: account.map(str::to_owned),
             user: user.map(str::to_owned),
+            password_env: None,
+            password_file: None,
             jurisdiction: None,
             api_root: None,
             outbound: Default::default(),
@@ -305,6 +355,48 @@ mod tests {
         assert_eq!(
             resolve_credentials(&d, None, env(&both)).unwrap(),
             Auth::None
+        );
+    }
+
+    #[test]
+    fn a_partner_names_its_own_password_env_or_file() {
+        let both = [(PASSWORD_ENV, "pw"), ("PW_EU", "eu")];
+        let d = CredentialChoice::Default;
+        let mut c = partner(Some("a"), None).config().clone();
+        c.password_env = Some("PW_EU".into());
+        let p = Partner::new(c.clone());
+        assert_eq!(
+            resolve_credentials(&d, Some(&p), env(&both)).unwrap(),
+            basic("a", "eu")
+        );
+        let e = resolve_credentials(&d, Some(&p), env(&[(PASSWORD_ENV, "pw")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "partner `cert-b`: password_env names $PW_EU, which is not set"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\nignored\n").unwrap();
+        c.password_file = Some(file.clone());
+        let p = Partner::new(c.clone());
+        assert_eq!(
+            resolve_credentials(&d, Some(&p), env(&both)).unwrap(),
+            basic("a", "from-file")
+        );
+        c.password_file = Some(dir.path().join("missing"));
+        let e = resolve_credentials(&d, Some(&Partner::new(c)), env(&both))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("partner `cert-b`: password_file ") && e.contains("missing"),
+            "{e}"
+        );
+        // The command line still comes first.
+        assert_eq!(
+            resolve_credentials(&CredentialChoice::User("x".into()), Some(&p), env(&both)).unwrap(),
+            basic("x", "pw")
         );
     }
 

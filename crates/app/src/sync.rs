@@ -29,6 +29,10 @@ pub enum SyncFailure {
     /// The URL is not a TAXII collection URL.
     #[error("--from must be a collection URL ending in /collections/ID/, not `{0}`")]
     NotACollectionUrl(String),
+    /// The partners' agreements could not be set up (the residency rules,
+    /// the pseudonym secret).
+    #[error("setting up the agreements: {0}")]
+    Agreements(String),
     /// The TAXII client could not be set up.
     #[error("sync from {url}: {}", .source.reason())]
     Client {
@@ -252,11 +256,24 @@ pub fn sync(
             .map_err(store_err("reading the sync cursor"))?
     };
     let partner = req.witness.as_ref().map(|(p, _)| p);
-    let origin = origin_of(&req.from, req.origin.as_deref(), partner);
+    // The label of the `in` records: the partner's name, else the origin.
+    let label = origin_of(&req.from, req.origin.as_deref(), partner);
+    // A configured partner's objects are stored as the scheduler stores
+    // them (origin `partner:NAME`, so that they are never sent back nor
+    // onward against its agreement) and admitted under its agreement.
+    let (origin, exchange) = match &req.witness {
+        Some((p, config)) if req.origin.is_none() => {
+            let exchange = crate::agreements::exchange_for(config, &config.data_dir)
+                .map_err(|e| SyncFailure::Agreements(e.to_string()))?;
+            (crate::push::partner_origin(p.name()), exchange)
+        }
+        _ => (label.clone(), crate::exchange::Exchange::default()),
+    };
     let opts = SyncOptions {
         since,
         page_limit: req.page.max(1),
         partner: partner.map(|p| p.name().to_owned()),
+        exchange,
         ..SyncOptions::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -264,7 +281,7 @@ pub fn sync(
         .build()
         .map_err(SyncFailure::Runtime)?;
     // Stored objects are logged as received from the partner.
-    let writer = store.writer().received_from(&origin);
+    let writer = store.writer().received_from(&label);
     let result = rt.block_on(sync_collection(
         &client, &req.from, &*writer, &req.into, &origin, &opts,
     ));

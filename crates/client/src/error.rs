@@ -319,6 +319,34 @@ impl ClientError {
         }
     }
 
+    /// Whether the failure is the kind that may pass by itself, so that a
+    /// retry later makes sense: no connection (other than a TLS failure),
+    /// a timeout, a broken transfer, HTTP 408, 429 and 5xx, a status that
+    /// did not complete. Everything else (a TLS failure, an answer that is
+    /// not the JSON or media type expected, an over-cap body, a protocol
+    /// breach, HTTP 4xx) says something is wrong with the partner or the
+    /// configuration, and repeating the request will not help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Connect { source, .. } => !is_tls(source),
+            ClientError::Timeout { .. } | ClientError::StatusNotComplete { .. } => true,
+            ClientError::Request { source, .. } => !source.is_redirect() && !is_tls(source),
+            ClientError::Http { status, .. } => matches!(status, 408 | 429) || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// Whether the request failed in the TLS layer (a certificate not
+    /// trusted, a handshake refused).
+    pub fn is_tls(&self) -> bool {
+        match self {
+            ClientError::Connect { source, .. } | ClientError::Request { source, .. } => {
+                is_tls(source)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the server refused the credentials (HTTP 401).
     pub fn is_unauthorized(&self) -> bool {
         self.http_status() == Some(401)

@@ -20,12 +20,57 @@ fn ensure_crypto_provider() {
 pub(crate) fn build(opts: &ClientOptions) -> Result<reqwest::Client, ClientError> {
     ensure_crypto_provider();
     reqwest::Client::builder()
+        .redirect(same_origin_redirects())
         .timeout(opts.request_timeout)
         .connect_timeout(opts.connect_timeout)
         .read_timeout(opts.read_timeout)
         .user_agent(concat!("accord/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(ClientError::Build)
+}
+
+/// The most redirects followed for one request.
+pub(crate) const MAX_REDIRECTS: usize = 5;
+
+/// A redirect that [`same_origin_redirects`] refused.
+#[derive(Debug)]
+struct RedirectRefused(String);
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// Follows a redirect only to the same origin (scheme, host and port) as
+/// the request redirected, at most [`MAX_REDIRECTS`] times: a partner's
+/// server must not send this node's credentials, or its requests, to
+/// another host.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(prev) = attempt.previous().last() else {
+            return attempt.follow();
+        };
+        let to = attempt.url();
+        if attempt.previous().len() > MAX_REDIRECTS {
+            let msg = format!("more than {MAX_REDIRECTS} redirects (the last to {to})");
+            return attempt.error(RedirectRefused(msg));
+        }
+        if to.scheme() != prev.scheme()
+            || to.host_str() != prev.host_str()
+            || to.port_or_known_default() != prev.port_or_known_default()
+        {
+            let msg = format!(
+                "refused a redirect to another origin: {to} (only redirects within {}://{} are followed)",
+                prev.scheme(),
+                prev.host_str().unwrap_or(""),
+            );
+            return attempt.error(RedirectRefused(msg));
+        }
+        attempt.follow()
+    })
 }
 
 /// `req` with the `Authorization` of `auth`.

@@ -388,6 +388,50 @@ impl TaxiiClient {
         self.wait_for_status(&api_root, first).await
     }
 
+    /// POSTs objects given as JSON texts (each one object, e.g. the exact
+    /// bytes a store holds) in one envelope, then polls the status as
+    /// [`TaxiiClient::add_objects`] does. The texts are copied into the
+    /// envelope as they are, not parsed again: the caller vouches that
+    /// each is one JSON value.
+    ///
+    /// # Errors
+    /// Any [`ClientError`]; [`ClientError::StatusNotComplete`] when polling
+    /// gave up.
+    pub async fn add_raw_objects(
+        &self,
+        collection_url: &str,
+        objects: &[&str],
+    ) -> Result<Status, ClientError> {
+        let url = self.join(collection_url, &["objects"])?;
+        let len = objects.iter().map(|o| o.len() + 1).sum::<usize>() + 16;
+        let mut body = Vec::with_capacity(len);
+        body.extend_from_slice(b"{\"objects\":[");
+        for (i, o) in objects.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(o.as_bytes());
+        }
+        body.extend_from_slice(b"]}");
+        let first = self.post_body(&url, body).await?;
+        if first.is_complete() {
+            return Ok(first);
+        }
+        let api_root = api_root_of(collection_url)?;
+        self.wait_for_status(&api_root, first).await
+    }
+
+    async fn post_body(&self, url: &reqwest::Url, body: Vec<u8>) -> Result<Status, ClientError> {
+        let req = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE_TAXII)
+            .body(body);
+        let resp = self.send("POST", url, req).await?;
+        check_media_type(url, resp.content_type.as_deref())?;
+        decode(url, &resp.body, "a status resource")
+    }
+
     /// POSTs `objects` in one envelope (§5.5) and returns the status the
     /// server answered, without waiting for it to complete.
     ///
@@ -407,13 +451,7 @@ impl TaxiiClient {
                 column: e.column(),
                 message: e.to_string(),
             })?;
-        let req = self
-            .http
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE_TAXII)
-            .body(body);
-        let resp = self.send("POST", &url, req).await?;
-        decode(&url, &resp.body, "a status resource")
+        self.post_body(&url, body).await
     }
 
     /// GET a status resource (§4.3): `{api_root}status/{id}/`.
@@ -470,6 +508,7 @@ impl TaxiiClient {
     ) -> Result<Decoded<T>, ClientError> {
         let req = self.http.get(url.clone()).query(query);
         let resp = self.send("GET", &url, req).await?;
+        check_media_type(&url, resp.content_type.as_deref())?;
         Ok(Decoded {
             body: decode(&url, &resp.body, expected)?,
             date_added_first: resp.date_added_first,
@@ -478,8 +517,28 @@ impl TaxiiClient {
     }
 
     /// Sends a request with the TAXII headers and authentication, and reads
-    /// the whole answer; an HTTP error status becomes [`ClientError::Http`].
+    /// the whole answer within [`ClientOptions::request_timeout`] from the
+    /// first byte sent to the last byte read (a server dripping bytes
+    /// slowly enough to pass the read timeout is still cut off); an HTTP
+    /// error status becomes [`ClientError::Http`].
     async fn send(
+        &self,
+        method: &'static str,
+        url: &reqwest::Url,
+        req: reqwest::RequestBuilder,
+    ) -> Result<RawResponse, ClientError> {
+        let deadline = self.opts.request_timeout;
+        match tokio::time::timeout(deadline, self.send_within(method, url, req)).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Timeout {
+                method,
+                url: url.to_string(),
+                timeout_ms: deadline.as_millis(),
+            }),
+        }
+    }
+
+    async fn send_within(
         &self,
         method: &'static str,
         url: &reqwest::Url,
@@ -499,6 +558,7 @@ impl TaxiiClient {
         };
         let date_added_first = header("X-TAXII-Date-Added-First");
         let date_added_last = header("X-TAXII-Date-Added-Last");
+        let content_type = header("Content-Type");
         let body = http::read_body(&mut resp, method, url.as_str(), &self.opts).await?;
         if !status.is_success() {
             let message = parse_error_message(&body).map(Box::new);
@@ -517,6 +577,7 @@ impl TaxiiClient {
         }
         Ok(RawResponse {
             body,
+            content_type,
             date_added_first,
             date_added_last,
         })
@@ -525,6 +586,7 @@ impl TaxiiClient {
 
 struct RawResponse {
     body: Vec<u8>,
+    content_type: Option<String>,
     date_added_first: Option<String>,
     date_added_last: Option<String>,
 }
@@ -533,6 +595,39 @@ struct Decoded<T> {
     body: T,
     date_added_first: Option<String>,
     date_added_last: Option<String>,
+}
+
+/// Checks that a successful TAXII answer says it is TAXII 2.1 JSON
+/// (`application/taxii+json`, with `version=2.1` or no version; §1.6.8):
+/// an HTML login page or a proxy's error page is refused before it is
+/// parsed.
+///
+/// # Errors
+/// [`ClientError::Protocol`] naming the media type found.
+fn check_media_type(url: &reqwest::Url, content_type: Option<&str>) -> Result<(), ClientError> {
+    let refuse = |found: &str| ClientError::Protocol {
+        url: url.to_string(),
+        reason: format!(
+            "the answer's Content-Type is {found}, not {MEDIA_TYPE_TAXII}: not a TAXII 2.1 server, or a proxy or login page in the way"
+        ),
+    };
+    let Some(ct) = content_type else {
+        return Err(refuse("missing"));
+    };
+    let mut parts = ct.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("");
+    if !essence.eq_ignore_ascii_case("application/taxii+json") {
+        return Err(refuse(&format!("`{ct}`")));
+    }
+    for p in parts {
+        if let Some((k, v)) = p.split_once('=')
+            && k.trim().eq_ignore_ascii_case("version")
+            && v.trim().trim_matches('"') != "2.1"
+        {
+            return Err(refuse(&format!("`{ct}`")));
+        }
+    }
+    Ok(())
 }
 
 fn decode<T: DeserializeOwned>(
@@ -686,6 +781,37 @@ impl ObjectPages<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_taxii_2_1_json_answers_are_read() {
+        let url = reqwest::Url::parse("http://h/taxii2/").unwrap();
+        for ok in [
+            "application/taxii+json;version=2.1",
+            "application/taxii+json; version=2.1",
+            "Application/TAXII+json",
+        ] {
+            assert!(check_media_type(&url, Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            Some("text/html; charset=utf-8"),
+            Some("application/json"),
+            Some("application/taxii+json;version=2.0"),
+            None,
+        ] {
+            let e = check_media_type(&url, bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("http://h/taxii2/: the answer's Content-Type is"),
+                "{e}"
+            );
+            assert!(
+                !ClientError::Protocol {
+                    url: String::new(),
+                    reason: e
+                }
+                .is_transient()
+            );
+        }
+    }
 
     #[test]
     fn empty_filter_has_no_parameters() {

@@ -48,6 +48,7 @@ fn record(i: u64) -> ExchangeRecord {
             fields: vec!["x_contact_email".into()],
         },
         time: "2026-11-28T02:40:01.123Z".into(),
+        salt: Some(accord_ledger::salt_hex(&[(i % 251) as u8; 16])),
     }
 }
 

@@ -7,7 +7,9 @@
 //!
 //! - **Leaves** are [`ExchangeRecord`]s as RFC 8785 (JCS) canonical JSON
 //!   ([`ExchangeRecord::to_leaf_bytes`]), e.g.
-//!   `{"collection":"indicators","decision":{"action":"sent"},"direction":"out","modified":"…","object_id":"indicator--…","partner":"cert.example","sha256":"<hex>","time":"2026-11-28T02:40:00Z"}`.
+//!   `{"collection":"indicators","decision":{"action":"sent"},"direction":"out","modified":"…","object_id":"indicator--…","partner":"cert.example","salt":"<32 hex>","sha256":"<hex>","time":"2026-11-28T02:40:00Z"}`
+//!   (the salt, 128 random bits the store draws, is absent from records
+//!   written before salts existed).
 //!   The decision is tagged by `action`: `sent`, `redacted` (with
 //!   `fields`), `withheld` (with `reason`) for `out`; `stored`, or
 //!   `rejected` (with `reason`) for `in`; `stored` for `local`.
@@ -43,6 +45,12 @@
 //!   prefixes). [`TiledReader`] lets a client that holds only a verified
 //!   checkpoint compute the root, proofs and verified entries from tiles
 //!   fetched with plain GETs.
+//! - **Confidentiality**: every record carries a random 128-bit `salt`
+//!   (assigned by the store), so a leaf hash reveals nothing a dictionary
+//!   can find; a partner is served the entries of exchanges it is not party
+//!   to as redacted entries, `{"redacted":"<leaf hash hex>"}`
+//!   ([`BundleEntry`], [`tiles::redacted_entry`]), which verify against the
+//!   tree like any other entry.
 //! - **Verification** ([`TreeVerifier`]): a stored log's hashes recomputed
 //!   from its leaves alone, fed run by run in bounded memory, with the
 //!   problems named ([`LedgerCheck`]).
@@ -67,6 +75,7 @@
 //!     sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
 //!     decision: Decision::Redacted { fields: vec!["x_contact_email".into()] },
 //!     time: "2026-11-28T02:40:01Z".into(),
+//!     salt: Some(salt_hex(&[9; 16])),
 //! };
 //! record.validate()?;
 //! let mut log = MemoryLog::new();
@@ -134,7 +143,7 @@ pub use cosign::*;
 pub use error::{BoxError, Error};
 pub use hash::*;
 pub use record::*;
-pub use tiles::{Tile, TileKind, TileSource, TiledReader};
+pub use tiles::{BundleEntry, Tile, TileKind, TileSource, TiledReader};
 pub use tree::*;
 pub use verify::{FedLeaf, LedgerCheck, LedgerProblem, MAX_PROBLEMS, ObjectBytes, TreeVerifier};
 pub use witness::{RollbackEvidence, WitnessOutcome, proof_range, witness_checkpoint};

@@ -65,8 +65,16 @@ pub enum Decision {
 /// `to_leaf_bytes` gives the RFC 8785 canonical JSON; its members, sorted:
 /// `collection`, `decision`, `direction`, `modified` (omitted when the object
 /// has none, e.g. a STIX cyber-observable), `object_id`, `partner` (omitted
-/// for `local`), `sha256` (lowercase hex of the exact bytes sent or
-/// received), `time` (RFC 3339, when the exchange happened).
+/// for `local`), `salt` (omitted in records written before salts existed),
+/// `sha256` (lowercase hex of the exact bytes sent or received), `time`
+/// (RFC 3339, when the exchange happened).
+///
+/// The salt makes the leaf hash unguessable: a partner that is shown only
+/// the leaf hash of a record it is not party to (a redacted entry, see
+/// [`crate::tiles::BundleEntry`]) cannot confirm a guess of its object id,
+/// content or partner by hashing candidate records. This crate draws no
+/// randomness: the store assigns each new record a fresh salt
+/// ([`salt_hex`] of 16 random bytes) when it has none.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRecord {
@@ -88,10 +96,36 @@ pub struct ExchangeRecord {
     pub decision: Decision,
     /// RFC 3339 time of the exchange.
     pub time: String,
+    /// [`SALT_HEX_LEN`] lowercase hex digits (128 random bits) that make
+    /// the leaf hash unguessable; `None` only in records written before
+    /// salts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+}
+
+/// Length of a record's salt: 32 lowercase hex digits (16 random bytes).
+pub const SALT_HEX_LEN: usize = 32;
+
+/// A salt for [`ExchangeRecord::salt`] from 16 bytes the caller drew from
+/// a cryptographic random source.
+pub fn salt_hex(random: &[u8; SALT_HEX_LEN / 2]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(SALT_HEX_LEN);
+    for b in random {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    s
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl ExchangeRecord {
     /// Checks the record's shape: `sha256` is 64 lowercase hex digits, the
+    /// salt (when present) [`SALT_HEX_LEN`] lowercase hex digits, the
     /// decision fits the direction, `partner` is present exactly when the
     /// direction is not `local`, `time` looks like RFC 3339 and text fields
     /// are not empty.
@@ -102,15 +136,18 @@ impl ExchangeRecord {
                 reason: reason.to_owned(),
             })
         };
-        if self.sha256.len() != 64
-            || !self
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if self.sha256.len() != 64 || !is_lower_hex(&self.sha256) {
             return bad(
                 "sha256",
                 &format!("{:?} is not 64 lowercase hex digits", self.sha256),
+            );
+        }
+        if let Some(salt) = &self.salt
+            && (salt.len() != SALT_HEX_LEN || !is_lower_hex(salt))
+        {
+            return bad(
+                "salt",
+                &format!("{salt:?} is not {SALT_HEX_LEN} lowercase hex digits"),
             );
         }
         if self.collection.is_empty() {
@@ -195,6 +232,10 @@ impl ExchangeRecord {
         if let Some(p) = &self.partner {
             s.push_str(",\"partner\":");
             jcs_string(&mut s, p);
+        }
+        if let Some(salt) = &self.salt {
+            s.push_str(",\"salt\":");
+            jcs_string(&mut s, salt);
         }
         s.push_str(",\"sha256\":");
         jcs_string(&mut s, &self.sha256);
@@ -310,6 +351,7 @@ mod tests {
                 fields: vec!["x_contact_email".into(), "description".into()],
             },
             time: "2026-11-28T02:40:00Z".into(),
+            salt: None,
         }
     }
 
@@ -329,6 +371,42 @@ mod tests {
             ExchangeRecord::from_leaf_bytes(got.as_bytes()).unwrap(),
             rec()
         );
+    }
+
+    #[test]
+    fn a_salt_sits_between_partner_and_sha256_and_changes_the_hash() {
+        let mut r = rec();
+        r.salt = Some(salt_hex(&[0xa5; 16]));
+        r.validate().unwrap();
+        let got = String::from_utf8(r.to_leaf_bytes()).unwrap();
+        assert!(
+            got.contains(concat!(
+                r#""partner":"cert.example.cn","salt":"a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5","#,
+                r#""sha256":"#
+            )),
+            "{got}"
+        );
+        // (tests/records.rs checks salted records against a general JCS writer.)
+        assert_eq!(ExchangeRecord::from_leaf_bytes(got.as_bytes()).unwrap(), r);
+        // Two salts, two leaf hashes for the same exchange; no salt, a third.
+        let mut other = r.clone();
+        other.salt = Some(salt_hex(&[0x5a; 16]));
+        assert_ne!(r.leaf_hash(), other.leaf_hash());
+        assert_ne!(r.leaf_hash(), rec().leaf_hash());
+        // An unsalted record (written before salts) still parses as it was.
+        let old = rec().to_leaf_bytes();
+        assert!(!String::from_utf8_lossy(&old).contains("salt"));
+        assert_eq!(ExchangeRecord::from_leaf_bytes(&old).unwrap().salt, None);
+    }
+
+    #[test]
+    fn a_malformed_salt_is_named() {
+        for bad in ["", "abc", &"A".repeat(32), &"g".repeat(32), &"a".repeat(33)] {
+            let mut r = rec();
+            r.salt = Some(bad.to_owned());
+            let e = r.validate().unwrap_err().to_string();
+            assert!(e.contains("salt"), "{bad:?}: {e}");
+        }
     }
 
     #[test]

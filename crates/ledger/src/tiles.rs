@@ -9,6 +9,24 @@
 //! `W` < 256 hashes or entries. A tile is its hashes concatenated (32 bytes
 //! each); an entry bundle is each entry prefixed by its big-endian u16
 //! length.
+//!
+//! # Redacted entries
+//!
+//! A node serves an entry bundle in full only to its own accounts; to a
+//! partner it serves the records that partner is party to, and every other
+//! entry as a *redacted entry*: the 79 bytes
+//! `{"redacted":"<leaf hash as 64 lowercase hex digits>"}` in place of the
+//! leaf, under the same u16 length prefix ([`redacted_entry`],
+//! [`BundleEntry`], [`entry_bundle_redacted`]). A verifier takes a redacted
+//! entry's leaf hash as given: the tree still binds it (the bundle is
+//! checked against the hash tiles, which are authenticated by the
+//! checkpoint), so the partner verifies every record it is shown and learns
+//! of the others only their number and leaf hashes, which the records'
+//! salts ([`crate::ExchangeRecord::salt`]) make useless to a dictionary
+//! attack. A record's leaf never has this form (its canonical JSON starts
+//! with `{"collection":`), so the two cannot be confused in Accord's log;
+//! a log of other leaves that could take this exact form should not be
+//! served redacted.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -215,6 +233,96 @@ pub fn entry_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// Prefix of a redacted entry: `{"redacted":"`, then 64 lowercase hex
+/// digits of the leaf hash, then `"}` (see the module docs).
+const REDACTED_PREFIX: &[u8] = b"{\"redacted\":\"";
+const REDACTED_SUFFIX: &[u8] = b"\"}";
+/// Length of a redacted entry in bytes.
+pub const REDACTED_ENTRY_LEN: usize = REDACTED_PREFIX.len() + 64 + REDACTED_SUFFIX.len();
+
+/// The redacted form of an entry whose leaf hash is `leaf_hash`:
+/// `{"redacted":"<64 lowercase hex digits>"}`.
+pub fn redacted_entry(leaf_hash: &Hash) -> Vec<u8> {
+    let mut out = Vec::with_capacity(REDACTED_ENTRY_LEN);
+    out.extend_from_slice(REDACTED_PREFIX);
+    out.extend_from_slice(leaf_hash.to_hex().as_bytes());
+    out.extend_from_slice(REDACTED_SUFFIX);
+    out
+}
+
+/// One entry of an entry bundle as served: the leaf itself, or only its
+/// leaf hash (a redacted entry, see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleEntry<'a> {
+    /// The leaf's bytes.
+    Leaf(&'a [u8]),
+    /// A redacted entry: only the leaf's RFC 9162 leaf hash.
+    Redacted(Hash),
+}
+
+impl<'a> BundleEntry<'a> {
+    /// Reads one entry: a redacted entry when the bytes are exactly the
+    /// redacted form (lowercase hex, nothing else), else a leaf.
+    pub fn parse(bytes: &'a [u8]) -> BundleEntry<'a> {
+        if bytes.len() == REDACTED_ENTRY_LEN
+            && let Some(hex) = bytes
+                .strip_prefix(REDACTED_PREFIX)
+                .and_then(|r| r.strip_suffix(REDACTED_SUFFIX))
+            && hex
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            && let Ok(hex) = std::str::from_utf8(hex)
+            && let Ok(h) = Hash::from_hex(hex)
+        {
+            return BundleEntry::Redacted(h);
+        }
+        BundleEntry::Leaf(bytes)
+    }
+
+    /// The entry's RFC 9162 leaf hash: computed from the leaf, or as given.
+    pub fn leaf_hash(&self) -> Hash {
+        match self {
+            BundleEntry::Leaf(b) => leaf_hash(b),
+            BundleEntry::Redacted(h) => *h,
+        }
+    }
+
+    /// The leaf's bytes, unless redacted.
+    pub fn leaf(&self) -> Option<&'a [u8]> {
+        match self {
+            BundleEntry::Leaf(b) => Some(b),
+            BundleEntry::Redacted(_) => None,
+        }
+    }
+
+    /// Whether only the leaf hash was served.
+    pub fn is_redacted(&self) -> bool {
+        matches!(self, BundleEntry::Redacted(_))
+    }
+}
+
+/// Encodes entries as an entry bundle in which the entries `show` refuses
+/// (given each entry's position in `entries` and its bytes) are replaced by
+/// their redacted form.
+pub fn entry_bundle_redacted<E: AsRef<[u8]>>(
+    entries: &[E],
+    mut show: impl FnMut(usize, &[u8]) -> bool,
+) -> Result<Vec<u8>, Error> {
+    let served: Vec<std::borrow::Cow<'_, [u8]>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let e = e.as_ref();
+            if show(i, e) {
+                std::borrow::Cow::Borrowed(e)
+            } else {
+                std::borrow::Cow::Owned(redacted_entry(&leaf_hash(e)))
+            }
+        })
+        .collect();
+    entry_bundle(&served)
+}
+
 /// Splits an entry bundle into its entries.
 pub fn parse_entry_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
     let mut out = Vec::new();
@@ -243,14 +351,15 @@ pub fn parse_entry_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
     Ok(out)
 }
 
-/// Checks an entry bundle against the tree: each entry's leaf hash must be
-/// the leaf hash `reader` gives (use a [`TiledReader`] to check against a
-/// verified checkpoint). Returns the entries.
+/// Checks an entry bundle against the tree: each entry's leaf hash (of its
+/// bytes, or as given by a redacted entry) must be the leaf hash `reader`
+/// gives (use a [`TiledReader`] to check against a verified checkpoint).
+/// Returns the entries, redacted ones as [`BundleEntry::Redacted`].
 pub fn verify_entry_bundle<'b, R: HashReader + ?Sized>(
     reader: &R,
     bundle: &Tile,
     bytes: &'b [u8],
-) -> Result<Vec<&'b [u8]>, Error> {
+) -> Result<Vec<BundleEntry<'b>>, Error> {
     let fail = |reason: String| Error::Tile {
         path: bundle.path(),
         reason,
@@ -258,7 +367,10 @@ pub fn verify_entry_bundle<'b, R: HashReader + ?Sized>(
     if bundle.kind != TileKind::Entries {
         return Err(fail("not an entry bundle".into()));
     }
-    let entries = parse_entry_bundle(bytes)?;
+    let entries: Vec<BundleEntry<'b>> = parse_entry_bundle(bytes)?
+        .into_iter()
+        .map(BundleEntry::parse)
+        .collect();
     if entries.len() as u64 != u64::from(bundle.width) {
         return Err(fail(format!(
             "{} entries, the path says {}",
@@ -277,9 +389,14 @@ pub fn verify_entry_bundle<'b, R: HashReader + ?Sized>(
         adapter.finish(r)?
     };
     for (i, (e, h)) in entries.iter().zip(hashes).enumerate() {
-        if leaf_hash(e) != Hash::from(h) {
+        if e.leaf_hash() != Hash::from(h) {
             return Err(fail(format!(
-                "entry {} does not hash to leaf {}",
+                "{} {} does not hash to leaf {}",
+                if e.is_redacted() {
+                    "the leaf hash of redacted entry"
+                } else {
+                    "entry"
+                },
                 i,
                 start + i as u64
             )));
@@ -482,12 +599,13 @@ impl<S: TileSource + ?Sized> TiledReader<'_, S> {
         with_tiles(crate::consistency_proof(self, old_size, self.size))
     }
 
-    /// Checks an entry bundle against this tree and returns its entries.
+    /// Checks an entry bundle (redacted entries included) against this
+    /// tree and returns its entries.
     pub fn verify_entry_bundle<'b>(
         &self,
         bundle: &Tile,
         bytes: &'b [u8],
-    ) -> Result<Vec<&'b [u8]>, Error> {
+    ) -> Result<Vec<BundleEntry<'b>>, Error> {
         with_tiles(verify_entry_bundle(self, bundle, bytes))
     }
 }
@@ -608,6 +726,52 @@ mod tests {
         assert_eq!(tiles.len(), 277);
         assert_eq!(entry_bundles_for_growth(0, 70_000).len(), 274);
         assert!(tiles_for_growth(5, 5).is_empty());
+    }
+
+    #[test]
+    fn redacted_entries_round_trip_and_only_the_exact_form_is_one() {
+        let h = leaf_hash(b"a leaf");
+        let r = redacted_entry(&h);
+        assert_eq!(r.len(), REDACTED_ENTRY_LEN);
+        assert_eq!(
+            String::from_utf8(r.clone()).unwrap(),
+            format!("{{\"redacted\":\"{}\"}}", h.to_hex())
+        );
+        assert_eq!(BundleEntry::parse(&r), BundleEntry::Redacted(h));
+        assert_eq!(BundleEntry::parse(&r).leaf_hash(), h);
+        assert_eq!(BundleEntry::parse(&r).leaf(), None);
+        // Not the exact form: a leaf like any other.
+        let upper = format!("{{\"redacted\":\"{}\"}}", h.to_hex().to_uppercase());
+        let spaced = format!("{{\"redacted\": \"{}\"}}", h.to_hex());
+        let short = format!("{{\"redacted\":\"{}\"}}", &h.to_hex()[1..]);
+        for other in [
+            upper.as_bytes(),
+            spaced.as_bytes(),
+            short.as_bytes(),
+            b"{}",
+            b"",
+        ] {
+            let e = BundleEntry::parse(other);
+            assert_eq!(e, BundleEntry::Leaf(other), "{other:?}");
+            assert_eq!(e.leaf_hash(), leaf_hash(other));
+            assert!(!e.is_redacted());
+        }
+        // Through a bundle: shown entries keep their bytes.
+        let entries: Vec<&[u8]> = vec![b"one", b"two", b"three"];
+        let b = entry_bundle_redacted(&entries, |i, e| i == 0 || e == b"three").unwrap();
+        let back: Vec<BundleEntry<'_>> = parse_entry_bundle(&b)
+            .unwrap()
+            .into_iter()
+            .map(BundleEntry::parse)
+            .collect();
+        assert_eq!(
+            back,
+            vec![
+                BundleEntry::Leaf(b"one"),
+                BundleEntry::Redacted(leaf_hash(b"two")),
+                BundleEntry::Leaf(b"three")
+            ]
+        );
     }
 
     #[test]

@@ -406,6 +406,7 @@ mod tests {
             sha256: crate::leaf_hash(&i.to_le_bytes()).to_hex(),
             decision: Decision::Stored,
             time: "2026-11-28T02:40:01Z".into(),
+            salt: None,
         }
         .to_leaf_bytes()
     }

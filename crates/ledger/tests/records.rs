@@ -36,9 +36,20 @@ fn record() -> impl Strategy<Value = ExchangeRecord> {
         "[0-9a-f]{64}",
         decision(),
         any::<String>(),
+        prop::option::of("[0-9a-f]{32}"),
     )
         .prop_map(
-            |(direction, partner, collection, object_id, modified, sha256, decision, time)| {
+            |(
+                direction,
+                partner,
+                collection,
+                object_id,
+                modified,
+                sha256,
+                decision,
+                time,
+                salt,
+            )| {
                 ExchangeRecord {
                     direction,
                     partner,
@@ -48,6 +59,7 @@ fn record() -> impl Strategy<Value = ExchangeRecord> {
                     sha256,
                     decision,
                     time,
+                    salt,
                 }
             },
         )
@@ -78,6 +90,7 @@ fn escapes_and_non_ascii_follow_rfc8785() {
             reason: "tab\there".into(),
         },
         time: "2026-01-01T00:00:00Z".into(),
+        salt: Some("0123456789abcdef0123456789abcdef".into()),
     };
     let s = String::from_utf8(r.to_leaf_bytes()).unwrap();
     assert!(
@@ -86,6 +99,10 @@ fn escapes_and_non_ascii_follow_rfc8785() {
     );
     assert!(s.contains(r#""reason":"tab\there""#), "{s}");
     assert!(!s.contains("modified"));
+    assert!(
+        s.contains(r#""salt":"0123456789abcdef0123456789abcdef","sha256""#),
+        "{s}"
+    );
     assert_eq!(s.as_bytes(), jcs(&r));
 }
 
@@ -108,6 +125,7 @@ fn records_go_into_the_log() {
                 }
             },
             time: "2026-11-28T03:00:00Z".into(),
+            salt: Some(accord_ledger::salt_hex(&[i as u8; 16])),
         })
         .collect();
     for r in &records {

@@ -5,10 +5,14 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use accord_ledger::tiles::{entry_bundle, entry_bundles_for_growth, tile_bytes, tiles_for_growth};
+use accord_ledger::tiles::{
+    entry_bundle, entry_bundle_redacted, entry_bundles_for_growth, redacted_entry, tile_bytes,
+    tiles_for_growth,
+};
 use accord_ledger::{
-    Checkpoint, Error, Hash, HashReader, LogSigner, MemoryLog, NotStored, TileKind, TiledReader,
-    consistency_proof, inclusion_proof, leaf_hash, tree_root, verify_consistency, verify_inclusion,
+    BundleEntry, Checkpoint, Error, Hash, HashReader, LogSigner, MemoryLog, NotStored, TileKind,
+    TiledReader, consistency_proof, inclusion_proof, leaf_hash, tree_root, verify_consistency,
+    verify_inclusion,
 };
 
 /// What a log would serve: every tile and bundle published as it grew.
@@ -72,7 +76,7 @@ fn proofs_from_tiles_equal_proofs_from_the_log() {
     for b in entry_bundles_for_growth(0, n) {
         let bytes = &served[&b.path()];
         let entries = client.verify_entry_bundle(&b, bytes).unwrap();
-        assert_eq!(entries[0], log.entry(b.start_leaf()).unwrap());
+        assert_eq!(entries[0].leaf(), Some(log.entry(b.start_leaf()).unwrap()));
     }
     // An older checkpoint's view (a partial tile published then) works too.
     let client = TiledReader::new(69_999, tree_root(&log, 69_999).unwrap(), &served);
@@ -144,6 +148,52 @@ fn missing_tiles_are_listed_and_tampering_is_caught() {
     bad.insert("tile/0/004".into(), forged_tile);
     let r = TiledReader::new(n, root, &bad).verify_entry_bundle(&b, &forged_bundle);
     assert!(matches!(r, Err(Error::Tile { .. })), "{r:?}");
+}
+
+#[test]
+fn redacted_entries_verify_and_a_false_leaf_hash_is_caught() {
+    let n = 600;
+    let log = big_log(n);
+    let mut served = HashMap::new();
+    publish(&log, &[n], &mut served);
+    let root = log.root().unwrap();
+    // The second bundle, every third entry shown.
+    let b = entry_bundles_for_growth(0, n)[1];
+    let start = b.start_leaf();
+    let entries: Vec<&[u8]> = (start..start + u64::from(b.width))
+        .map(|i| log.entry(i).unwrap())
+        .collect();
+    let redacted = entry_bundle_redacted(&entries, |i, _| i % 3 == 0).unwrap();
+    for shown in [0usize, 3, 255] {
+        let leaf = String::from_utf8_lossy(entries[shown]).into_owned();
+        assert!(String::from_utf8_lossy(&redacted).contains(&leaf));
+    }
+    assert!(!String::from_utf8_lossy(&redacted).contains(&format!("entry {}", start + 1)));
+    let client = TiledReader::new(n, root, &served);
+    let got = client.verify_entry_bundle(&b, &redacted).unwrap();
+    assert_eq!(got.len(), 256);
+    assert_eq!(got.iter().filter(|e| e.is_redacted()).count(), 256 - 86);
+    for (i, e) in got.iter().enumerate() {
+        assert_eq!(e.leaf_hash(), leaf_hash(entries[i]), "entry {i}");
+        if i % 3 == 0 {
+            assert_eq!(*e, BundleEntry::Leaf(entries[i]));
+        } else {
+            assert_eq!(*e, BundleEntry::Redacted(leaf_hash(entries[i])));
+        }
+    }
+    // A redacted entry that claims another leaf hash does not verify.
+    let mut lying: Vec<Vec<u8>> = entries.iter().map(|e| e.to_vec()).collect();
+    lying[7] = redacted_entry(&leaf_hash(b"something else"));
+    let e = client
+        .verify_entry_bundle(&b, &entry_bundle(&lying).unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(&format!(
+            "the leaf hash of redacted entry 7 does not hash to leaf {}",
+            start + 7
+        )),
+        "{e}"
+    );
 }
 
 /// Fake stored hashes for a tree too large to build: hash i is derived from

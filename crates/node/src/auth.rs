@@ -6,13 +6,26 @@
 //! request would cap the server at a few dozen requests per second. A
 //! successful check is remembered as a keyed SHA-256 of the credentials, so
 //! later requests with the same credentials cost one hash.
+//!
+//! A flood of wrong passwords must not buy argon2 time: before a password
+//! is checked, a token bucket per client address and one per account
+//! ([`LoginThrottle`]) must each hold a failed login to spend (a success
+//! gives it back); an empty bucket is answered
+//! [`AuthError::Throttled`] (429 with `Retry-After`) without running
+//! argon2, and at most a few checks run at once
+//! ([`Accounts::password_checks`]). Cached credentials and bearer tokens
+//! never reach the throttle, so a client that logged in before is served
+//! while its account or address is under attack.
 
-use accord_app::config::AccountConfig;
+use accord_app::config::{AccountConfig, Limits};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -50,6 +63,204 @@ pub enum AuthError {
     /// Unknown user, wrong password or unknown token.
     #[error("wrong user name, password or token")]
     Denied,
+    /// Too many failed logins lately from this address or for this
+    /// account: the password was not checked.
+    #[error(
+        "too many failed logins {who} lately; the password was not checked; try again in {retry_after_secs} s"
+    )]
+    Throttled {
+        /// `from this address` or `for account NAME`.
+        who: String,
+        /// When a check will be allowed again, in seconds.
+        retry_after_secs: u64,
+    },
+}
+
+/// Most verified credentials remembered; the set is emptied when full.
+const MAX_VERIFIED: usize = 4096;
+/// Most client addresses with a throttle bucket; when full, buckets that
+/// have refilled are dropped, and if none has, all are.
+const MAX_THROTTLED_ADDRESSES: usize = 65_536;
+
+/// The key of a client address for per-address bounds: an IPv4 address,
+/// or the /64 of an IPv6 address (one host usually has a whole /64).
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// A token bucket: `burst` tokens, one more every `refill`.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Token buckets by key, bounded in number.
+struct Buckets<K> {
+    map: HashMap<K, Bucket>,
+    burst: f64,
+    refill: Duration,
+    max: usize,
+}
+
+impl<K: Hash + Eq + Clone> Buckets<K> {
+    fn new(burst: u32, refill: Duration, max: usize) -> Self {
+        Buckets {
+            map: HashMap::new(),
+            burst: f64::from(burst.max(1)),
+            refill: refill.max(Duration::from_millis(1)),
+            max,
+        }
+    }
+
+    fn level(&self, b: &Bucket, now: Instant) -> f64 {
+        let earned = now.duration_since(b.at).as_secs_f64() / self.refill.as_secs_f64();
+        (b.tokens + earned).min(self.burst)
+    }
+
+    /// Seconds until `key` has a token (0: it has one now).
+    fn wait(&self, key: &K, now: Instant) -> u64 {
+        let Some(b) = self.map.get(key) else {
+            return 0;
+        };
+        let level = self.level(b, now);
+        if level >= 1.0 {
+            0
+        } else {
+            ((1.0 - level) * self.refill.as_secs_f64()).ceil().max(1.0) as u64
+        }
+    }
+
+    /// Spends one token of `key` (call after [`Buckets::wait`] said 0).
+    fn take(&mut self, key: &K, now: Instant) {
+        if !self.map.contains_key(key) && self.map.len() >= self.max {
+            let burst = self.burst;
+            let refill = self.refill.as_secs_f64();
+            self.map
+                .retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() / refill < burst);
+            if self.map.len() >= self.max {
+                self.map.clear();
+            }
+        }
+        let level = match self.map.get(key) {
+            Some(b) => self.level(b, now),
+            None => self.burst,
+        };
+        self.map.insert(
+            key.clone(),
+            Bucket {
+                tokens: level - 1.0,
+                at: now,
+            },
+        );
+    }
+
+    /// Gives one token of `key` back (the login it was spent on succeeded).
+    fn give_back(&mut self, key: &K, now: Instant) {
+        if let Some(b) = self.map.get(key).copied() {
+            let level = (self.level(&b, now) + 1.0).min(self.burst);
+            if level >= self.burst {
+                self.map.remove(key);
+            } else {
+                self.map.insert(
+                    key.clone(),
+                    Bucket {
+                        tokens: level,
+                        at: now,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Failed-login throttling, per client address and per account: a password
+/// is checked only when both buckets hold a failed login to spend.
+pub struct LoginThrottle {
+    by_address: Mutex<Buckets<Option<IpAddr>>>,
+    by_account: Mutex<Buckets<String>>,
+}
+
+/// A failed login spent before a password check; [`LoginThrottle::succeeded`]
+/// gives it back.
+#[derive(Debug)]
+pub struct Reservation {
+    address: Option<IpAddr>,
+    account: String,
+}
+
+impl LoginThrottle {
+    /// Throttling as `limits` says (`failed_logins_per_address`,
+    /// `failed_logins_per_account`, `failed_login_refill_secs`).
+    pub fn new(limits: &Limits) -> LoginThrottle {
+        let refill = Duration::from_secs(limits.failed_login_refill_secs.max(1));
+        LoginThrottle {
+            by_address: Mutex::new(Buckets::new(
+                limits.failed_logins_per_address,
+                refill,
+                MAX_THROTTLED_ADDRESSES,
+            )),
+            by_account: Mutex::new(Buckets::new(
+                limits.failed_logins_per_account,
+                refill,
+                usize::MAX,
+            )),
+        }
+    }
+
+    /// Spends a failed login of `address` (None: unknown) and of `account`
+    /// before checking a password, or says how long to wait.
+    ///
+    /// # Errors
+    /// [`AuthError::Throttled`] when either bucket is empty; nothing is spent then.
+    pub fn reserve(
+        &self,
+        address: Option<IpAddr>,
+        account: &str,
+    ) -> Result<Reservation, AuthError> {
+        let address = address.map(address_key);
+        let now = Instant::now();
+        let mut by_address = lock(&self.by_address);
+        let mut by_account = lock(&self.by_account);
+        let wait = by_address.wait(&address, now);
+        if wait > 0 {
+            return Err(AuthError::Throttled {
+                who: "from this address".into(),
+                retry_after_secs: wait,
+            });
+        }
+        let account = account.to_owned();
+        let wait = by_account.wait(&account, now);
+        if wait > 0 {
+            return Err(AuthError::Throttled {
+                who: format!("for account `{account}`"),
+                retry_after_secs: wait,
+            });
+        }
+        by_address.take(&address, now);
+        by_account.take(&account, now);
+        Ok(Reservation { address, account })
+    }
+
+    /// The password checked with `r` was right: its failed login is given back.
+    pub fn succeeded(&self, r: Reservation) {
+        let now = Instant::now();
+        lock(&self.by_address).give_back(&r.address, now);
+        lock(&self.by_account).give_back(&r.account, now);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The accounts of a node.
@@ -59,6 +270,10 @@ pub struct Accounts {
     /// Keyed hashes of credentials already verified with argon2.
     verified: Mutex<HashSet<[u8; 32]>>,
     cache_key: [u8; 32],
+    /// Failed-login throttling, checked before argon2 runs.
+    pub throttle: LoginThrottle,
+    /// Password checks (argon2) running at once; others wait for a permit.
+    pub password_checks: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn caller(a: &AccountConfig) -> Caller {
@@ -72,8 +287,17 @@ fn caller(a: &AccountConfig) -> Caller {
 }
 
 impl Accounts {
-    /// The accounts of a configuration.
+    /// The accounts of a configuration, with the default [`Limits`].
     pub fn new(accounts: &[AccountConfig]) -> Accounts {
+        Accounts::with_limits(accounts, &Limits::default())
+    }
+
+    /// The accounts of a configuration, throttled as `limits` says.
+    pub fn with_limits(accounts: &[AccountConfig], limits: &Limits) -> Accounts {
+        let checks = match limits.max_concurrent_password_checks {
+            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            n => n,
+        };
         let mut by_token = HashMap::new();
         for a in accounts {
             for t in &a.token_sha256 {
@@ -95,20 +319,54 @@ impl Accounts {
             by_token,
             verified: Mutex::new(HashSet::new()),
             cache_key,
+            throttle: LoginThrottle::new(limits),
+            password_checks: std::sync::Arc::new(tokio::sync::Semaphore::new(checks)),
         }
     }
 
-    /// Authenticates the value of an `Authorization` header. Runs argon2
-    /// when the credentials were not verified before: call it off the async
-    /// runtime, or use [`Accounts::authenticate_fast`] first.
+    /// Authenticates the value of an `Authorization` header from a client
+    /// at `address`. Runs argon2 when the credentials were not verified
+    /// before and the throttle allows: call it off the async runtime, or
+    /// use [`Accounts::authenticate_fast`], [`Accounts::reserve`] and
+    /// [`Accounts::verify_password`] (what the server does).
     ///
     /// # Errors
-    /// [`AuthError`] saying whether credentials are missing, malformed or wrong.
-    pub fn authenticate(&self, header: Option<&str>) -> Result<Caller, AuthError> {
+    /// [`AuthError`] saying whether credentials are missing, malformed,
+    /// wrong, or not checked because of too many failures.
+    pub fn authenticate(
+        &self,
+        header: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> Result<Caller, AuthError> {
         match self.authenticate_fast(header)? {
             Some(c) => Ok(c),
-            None => self.verify_password(header),
+            None => {
+                let r = self.reserve(header, address)?;
+                self.verify_password(header, r)
+            }
         }
+    }
+
+    /// Before a password check (after [`Accounts::authenticate_fast`]
+    /// answered `Ok(None)`): spends a failed login of the client's address
+    /// and of the account, or refuses at once.
+    ///
+    /// # Errors
+    /// [`AuthError::Throttled`]; or the header's own fault.
+    pub fn reserve(
+        &self,
+        header: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> Result<Reservation, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let (scheme, rest) = header.split_once(' ').ok_or(AuthError::Malformed)?;
+        let (user, _) = basic_credentials(scheme, rest)?;
+        // An unknown account costs no argon2 and is refused at once, and
+        // spends nothing (so the buckets stay bounded by the accounts).
+        if !self.by_name.contains_key(&user) {
+            return Err(AuthError::Denied);
+        }
+        self.throttle.reserve(address, &user)
     }
 
     /// The cheap part of authentication: bearer tokens, and passwords
@@ -129,6 +387,7 @@ impl Accounts {
                 .ok_or(AuthError::Denied);
         }
         let (user, password) = basic_credentials(scheme, rest)?;
+        // An unknown account costs no argon2: refused at once.
         let (_, caller) = self.by_name.get(&user).ok_or(AuthError::Denied)?;
         let key = self.key(&user, &password);
         if self
@@ -142,8 +401,24 @@ impl Accounts {
         Ok(None)
     }
 
-    /// Verifies Basic credentials with argon2 (slow by design) and remembers success.
-    fn verify_password(&self, header: Option<&str>) -> Result<Caller, AuthError> {
+    /// Verifies Basic credentials with argon2 (slow by design: call it
+    /// off the async runtime, holding a [`Accounts::password_checks`]
+    /// permit) and remembers success; a success gives back the failed
+    /// login `reservation` spent.
+    ///
+    /// # Errors
+    /// [`AuthError::Denied`] for a wrong password; or the header's own fault.
+    pub fn verify_password(
+        &self,
+        header: Option<&str>,
+        reservation: Reservation,
+    ) -> Result<Caller, AuthError> {
+        let caller = self.check_password(header)?;
+        self.throttle.succeeded(reservation);
+        Ok(caller)
+    }
+
+    fn check_password(&self, header: Option<&str>) -> Result<Caller, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let (scheme, rest) = header.split_once(' ').ok_or(AuthError::Malformed)?;
         let (user, password) = basic_credentials(scheme, rest)?;
@@ -154,6 +429,9 @@ impl Accounts {
             .verify_password(password.as_bytes(), &parsed)
             .map_err(|_| AuthError::Denied)?;
         if let Ok(mut v) = self.verified.lock() {
+            if v.len() >= MAX_VERIFIED {
+                v.clear();
+            }
             v.insert(self.key(&user, &password));
         }
         Ok(caller.clone())
@@ -246,41 +524,176 @@ mod tests {
     #[test]
     fn basic_and_bearer() {
         let a = accounts();
-        let ana = a.authenticate(Some(&basic("ana", "s3cret"))).unwrap();
+        let ana = a.authenticate(Some(&basic("ana", "s3cret")), None).unwrap();
         assert!(ana.can_read("anything") && ana.can_write("c1") && !ana.can_write("c2"));
         // The second time comes from the cache, same answer.
         assert_eq!(
-            a.authenticate(Some(&basic("ana", "s3cret"))).unwrap().name,
+            a.authenticate(Some(&basic("ana", "s3cret")), None)
+                .unwrap()
+                .name,
             "ana"
         );
-        assert_eq!(a.authenticate(Some("Bearer tok-1")).unwrap().name, "ana");
-        let bob = a.authenticate(Some(&basic("bob", "pw"))).unwrap();
+        assert_eq!(
+            a.authenticate(Some("Bearer tok-1"), None).unwrap().name,
+            "ana"
+        );
+        let bob = a.authenticate(Some(&basic("bob", "pw")), None).unwrap();
         assert!(bob.can_read("c2") && !bob.can_read("c1") && !bob.can_write("c2"));
     }
 
     #[test]
     fn failures() {
         let a = accounts();
-        assert_eq!(a.authenticate(None).unwrap_err(), AuthError::Missing);
+        assert_eq!(a.authenticate(None, None).unwrap_err(), AuthError::Missing);
         assert_eq!(
-            a.authenticate(Some("Digest x")).unwrap_err(),
+            a.authenticate(Some("Digest x"), None).unwrap_err(),
             AuthError::Malformed
         );
         assert_eq!(
-            a.authenticate(Some("Basic !!!")).unwrap_err(),
+            a.authenticate(Some("Basic !!!"), None).unwrap_err(),
             AuthError::Malformed
         );
         assert_eq!(
-            a.authenticate(Some(&basic("ana", "wrong"))).unwrap_err(),
+            a.authenticate(Some(&basic("ana", "wrong")), None)
+                .unwrap_err(),
             AuthError::Denied
         );
         assert_eq!(
-            a.authenticate(Some(&basic("eve", "s3cret"))).unwrap_err(),
+            a.authenticate(Some(&basic("eve", "s3cret")), None)
+                .unwrap_err(),
             AuthError::Denied
         );
         assert_eq!(
-            a.authenticate(Some("Bearer tok-2")).unwrap_err(),
+            a.authenticate(Some("Bearer tok-2"), None).unwrap_err(),
             AuthError::Denied
         );
+    }
+
+    fn limits(per_address: u32, per_account: u32) -> Limits {
+        Limits {
+            failed_logins_per_address: per_address,
+            failed_logins_per_account: per_account,
+            failed_login_refill_secs: 60,
+            ..Limits::default()
+        }
+    }
+
+    fn configs() -> Vec<AccountConfig> {
+        accounts()
+            .by_name
+            .values()
+            .map(|(c, _)| c.clone())
+            .collect()
+    }
+
+    #[test]
+    fn failed_logins_are_throttled_per_address_before_argon2() {
+        let a = Accounts::with_limits(&configs(), &limits(3, 100));
+        let evil: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
+        let good: Option<IpAddr> = Some("198.51.100.1".parse().unwrap());
+        for _ in 0..3 {
+            assert_eq!(
+                a.authenticate(Some(&basic("ana", "wrong")), evil)
+                    .unwrap_err(),
+                AuthError::Denied
+            );
+        }
+        // The fourth is refused without a check, even with the right password.
+        let t = Instant::now();
+        match a
+            .authenticate(Some(&basic("ana", "s3cret")), evil)
+            .unwrap_err()
+        {
+            AuthError::Throttled {
+                who,
+                retry_after_secs,
+            } => {
+                assert_eq!(who, "from this address");
+                assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}");
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_millis(5), "no argon2 ran");
+        // Another address logs in to the same account.
+        assert_eq!(
+            a.authenticate(Some(&basic("ana", "s3cret")), good)
+                .unwrap()
+                .name,
+            "ana"
+        );
+        // Now remembered: the throttled address is served with right credentials.
+        assert_eq!(
+            a.authenticate(Some(&basic("ana", "s3cret")), evil)
+                .unwrap()
+                .name,
+            "ana"
+        );
+        // An IPv6 client is its /64.
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(address_key(v6a), address_key(v6b));
+        assert_ne!(
+            address_key(v6a),
+            address_key("2001:db8:1:3::1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn failed_logins_are_throttled_per_account_and_successes_give_back() {
+        let a = Accounts::with_limits(&configs(), &limits(100, 2));
+        let from = |i: u8| Some(IpAddr::from([192, 0, 2, i]));
+        // A success spends nothing.
+        for i in 0..4 {
+            let r = a.reserve(Some(&basic("bob", "pw")), from(i)).unwrap();
+            assert_eq!(
+                a.verify_password(Some(&basic("bob", "pw")), r)
+                    .map(|c| c.name),
+                Ok("bob".to_owned())
+            );
+        }
+        // Two failures from two addresses spend bob's burst.
+        for i in 0..2 {
+            assert_eq!(
+                a.authenticate(Some(&basic("bob", "x")), from(10 + i))
+                    .unwrap_err(),
+                AuthError::Denied
+            );
+        }
+        assert!(matches!(
+            a.authenticate(Some(&basic("bob", "x")), from(20)).unwrap_err(),
+            AuthError::Throttled { ref who, .. } if who.contains("`bob`")
+        ));
+        // Another account is not affected; an unknown one spends nothing.
+        assert_eq!(
+            a.authenticate(Some(&basic("ana", "s3cret")), from(20))
+                .unwrap()
+                .name,
+            "ana"
+        );
+        for _ in 0..10 {
+            assert_eq!(
+                a.authenticate(Some(&basic("nobody", "x")), from(30))
+                    .unwrap_err(),
+                AuthError::Denied
+            );
+        }
+        assert!(lock(&a.throttle.by_account).map.len() <= 2);
+    }
+
+    #[test]
+    fn buckets_refill_and_stay_bounded() {
+        let mut b: Buckets<u32> = Buckets::new(2, Duration::from_secs(10), 4);
+        let t0 = Instant::now();
+        b.take(&1, t0);
+        b.take(&1, t0);
+        assert_eq!(b.wait(&1, t0), 10);
+        assert_eq!(b.wait(&1, t0 + Duration::from_secs(4)), 6);
+        assert_eq!(b.wait(&1, t0 + Duration::from_secs(10)), 0);
+        for k in 2..100 {
+            b.take(&k, t0);
+            assert!(b.map.len() <= 4);
+        }
+        b.give_back(&99, t0);
+        assert!(!b.map.contains_key(&99), "a full bucket is forgotten");
     }
 }

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub title: &'static str,
     /// What was wrong, for the client.
     pub description: String,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -49,7 +51,32 @@ impl ApiError {
             status,
             title,
             description: description.into(),
+            retry_after: None,
         }
+    }
+
+    /// 503: the server is at its bound of concurrent requests; the client
+    /// may retry after `secs` seconds.
+    pub fn busy(description: impl Into<String>, secs: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "Busy", description).retry_after(secs)
+    }
+
+    /// 413: the request body is larger than `limit` bytes (`setting`
+    /// names the bound).
+    pub fn too_large(what: &str, len: &dyn std::fmt::Display, limit: u64, setting: &str) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            format!(
+                "{what} is {len} bytes; this server takes at most {limit} bytes there ({setting})"
+            ),
+        )
+    }
+
+    /// The same error with a `Retry-After` of `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 }
 
@@ -66,6 +93,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(TAXII_MEDIA_TYPE),
         );
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -13,9 +13,10 @@
 use crate::auth::{AuthError, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The authenticated caller of a request; a request without valid
@@ -27,6 +28,16 @@ pub struct Authenticated(pub Caller);
 fn unauthorized(e: AuthError) -> ApiError {
     let title = match e {
         AuthError::Missing => "Authentication required",
+        AuthError::Throttled {
+            retry_after_secs, ..
+        } => {
+            return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed logins",
+                e.to_string(),
+            )
+            .retry_after(retry_after_secs);
+        }
         _ => "Authentication failed",
     };
     ApiError::new(StatusCode::UNAUTHORIZED, title, e.to_string())
@@ -46,12 +57,28 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         if let Some(c) = state.accounts.authenticate_fast(h).map_err(unauthorized)? {
             return Ok(Authenticated(c));
         }
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        // Spent before argon2 runs, given back when the password is right.
+        let reservation = state.accounts.reserve(h, address).map_err(unauthorized)?;
+        let permit = Arc::clone(&state.accounts.password_checks)
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::internal("checking a password", &e))?;
         let h = h.map(str::to_owned);
         let state = Arc::clone(state);
-        tokio::task::spawn_blocking(move || state.accounts.authenticate(h.as_deref()))
-            .await
-            .map_err(|e| ApiError::internal("checking a password", &e))?
-            .map(Authenticated)
-            .map_err(unauthorized)
+        // The permit goes with the check: a request that times out while
+        // argon2 runs does not free a slot before argon2 is done.
+        tokio::task::spawn_blocking(move || {
+            let r = state.accounts.verify_password(h.as_deref(), reservation);
+            drop(permit);
+            r
+        })
+        .await
+        .map_err(|e| ApiError::internal("checking a password", &e))?
+        .map(Authenticated)
+        .map_err(unauthorized)
     }
 }

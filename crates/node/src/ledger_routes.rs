@@ -5,14 +5,24 @@
 //! Mounted at `/ledger` by [`crate::server::router`], with their own
 //! body limit ([`COSIGNATURE_BODY_LIMIT`]) and no TAXII media-type
 //! negotiation.
+//!
+//! What each caller is shown ([`accord_app::ledger::disclose`]): an entry
+//! bundle (`/ledger/tile/entries/…`) is served in full to the node's own
+//! accounts; to a configured partner's account, every entry of an exchange
+//! it is not party to (other partners', local records) is a redacted entry,
+//! `{"redacted":"<leaf hash, 64 lowercase hex>"}` under the same u16
+//! length prefix. Everything else these routes serve is hashes of salted
+//! records, the same for every caller: hash tiles, the checkpoint (size
+//! and root), an inclusion proof (the leaf hash and its audit path) and a
+//! consistency proof.
 
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
-use accord_app::ledger::LedgerError;
 use accord_app::ledger::checkpoints::{
     accept_cosignatures, consistency_json, inclusion_json, served_checkpoint,
 };
+use accord_app::ledger::{EntryReader, LedgerError, served_tile};
 use accord_ledger::Tile;
 use axum::Router;
 use axum::body::Bytes;
@@ -86,15 +96,14 @@ async fn checkpoint(
 async fn tile(
     State(s): State<Arc<AppState>>,
     Path(path): Path<String>,
-    Authenticated(_): Authenticated,
+    Authenticated(caller): Authenticated,
 ) -> Result<Response, ApiError> {
     let t = Tile::parse_path(&format!("tile/{path}"))
         .map_err(|e| ApiError::not_found(e.to_string()))?;
+    let reader = EntryReader::for_account(&s.partners, &caller.name);
     let bytes = s
         .read_ledger(move |store| {
-            store
-                .ledger_tile(&t)
-                .map_err(|e| ApiError::internal("reading a tile", &e))
+            served_tile(store, &t, &reader).map_err(|e| ApiError::internal("reading a tile", &e))
         })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("tile/{path} is beyond the log")))?;

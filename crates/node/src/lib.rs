@@ -13,8 +13,10 @@
 //! - [`query`]: TAXII filters and the opaque paging cursor.
 //! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
 //!
-//! What it deliberately does not do (yet): push to partners on a schedule,
-//! the dashboard.
+//! [`serve`] also runs the partners' sync scheduler
+//! ([`accord_app::scheduler`]) until shutdown.
+//!
+//! What it deliberately does not do (yet): the dashboard.
 
 pub mod auth;
 pub mod error;
@@ -41,6 +43,9 @@ pub enum NodeError {
     /// The store cannot be opened.
     #[error("opening the store: {0}")]
     Store(#[from] accord_store::StoreError),
+    /// The agreements cannot be applied (residency rules, pseudonym secret).
+    #[error("{0}")]
+    Agreements(#[from] accord_app::agreements::AgreementError),
     /// The socket failed.
     #[error("serving on {addr}: {source}")]
     Io {
@@ -82,16 +87,7 @@ pub async fn serve(
         }
         None => None,
     };
-    let limits = &config.limits;
-    let opts = listener::ListenOptions {
-        max_connections: limits.max_connections,
-        idle_timeout: std::time::Duration::from_secs(
-            limits
-                .idle_timeout_secs
-                .max(limits.request_timeout_secs + 5),
-        ),
-        handshake_timeout: std::time::Duration::from_secs(10),
-    };
+    let opts = listener::ListenOptions::from_limits(&config.limits);
     // Where the node is assembled: the one place it names its backend; the
     // caller's clock is shared by the store and the handlers.
     let store = accord_store::SqliteStore::open_with(
@@ -102,22 +98,31 @@ pub async fn serve(
     if let Err(e) = accord_app::ledger::LedgerKeys::for_config(&config) {
         tracing::error!("{e}");
     }
-    let state = server::AppState::with_clock(
-        config,
-        Box::new(store),
-        accord_app::exchange::Exchange::default(),
-        clock,
-    );
     let listener =
         listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
             addr: addr.to_string(),
             source,
         })?;
-    axum::serve(listener, server::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| NodeError::Io {
-            addr: addr.to_string(),
-            source,
-        })
+    // The partners' agreements decide what enters and leaves, for the
+    // server and the scheduler alike.
+    let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
+    // The scheduler: a round of pull, push and witnessing per partner with
+    // a non-zero `interval_secs`, each on its own thread and store handle,
+    // through the same exchange seam as the server.
+    let federation = std::sync::Arc::new(accord_app::scheduler::Federation::new(
+        config.clone(),
+        exchange.clone(),
+        std::sync::Arc::clone(&clock),
+        accord_app::scheduler::SchedulerOptions::default(),
+    ));
+    let scheduler = accord_app::scheduler::Scheduler::start(federation, &store)?;
+    if !scheduler.partners().is_empty() {
+        tracing::info!(partners = ?scheduler.partners(), "syncing with partners");
+    }
+    let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
+    listener.serve(server::router(state), shutdown).await;
+    // Stop the partners' rounds (joining their threads off the async
+    // workers).
+    let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
+    Ok(())
 }

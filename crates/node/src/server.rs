@@ -8,11 +8,18 @@
 //!   message). Unknown paths get its 404.
 //! - The ledger group ([`crate::ledger_routes`]), mounted at `/ledger`:
 //!   C2SP formats and JSON, so no TAXII negotiation, and a small body limit
-//!   ([`crate::ledger_routes::COSIGNATURE_BODY_LIMIT`]) for the one POST.
+//!   (`max_ledger_body_length`) for the one POST.
 //! - A future UI group: see [`router`].
 //!
-//! Shared by all: a bound on concurrent requests, a request timeout, and
-//! the request trace.
+//! Shared by all: a bound on concurrent requests (beyond it a fast 503
+//! with `Retry-After`, not a queue), a request timeout, a body limit per
+//! route (a declared `Content-Length` over it is answered 413 before
+//! anything is read: TAXII POST `max_content_length`, ledger POST
+//! `max_ledger_body_length`, any other request `max_other_body_length`),
+//! a bound on the pause between two pieces of a body
+//! (`body_read_timeout_secs`), and the request trace. Header read
+//! timeouts, header size and connection bounds are the listener's
+//! ([`crate::listener`]).
 //!
 //! Pages are read from the store's indexes in sequence order and written as
 //! the objects' exact stored bytes. Store calls are synchronous (SQLite):
@@ -24,15 +31,15 @@
 //! concurrent GETs are gathered by one thread into one ledger append.
 
 use crate::error::ApiError;
-use crate::ledger_routes::COSIGNATURE_BODY_LIMIT;
 use crate::taxii::TAXII_MEDIA_TYPE;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 pub use crate::state::AppState;
 
@@ -42,30 +49,48 @@ async fn not_found() -> ApiError {
 
 /// The router of the whole API, over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    let timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    let concurrency = state.config.limits.max_concurrent_requests;
-    // TAXII: negotiation; the body limit is checked by add_objects itself,
-    // so that a 413 comes back as a TAXII error message.
+    let limits = &state.config.limits;
+    let timeout = Duration::from_secs(limits.request_timeout_secs);
+    let body_timeout = Duration::from_secs(limits.body_read_timeout_secs.max(1));
+    let in_flight = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
+    let (taxii_post, ledger_post, other) = (
+        limits.max_content_length,
+        limits.max_ledger_body_length as u64,
+        limits.max_other_body_length as u64,
+    );
+    // TAXII: negotiation; the body limit of a POST is checked again by
+    // add_objects while it reads, for a body without a Content-Length.
     let taxii = crate::routes::routes()
         .fallback(not_found)
         .layer(DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn(negotiate));
+        .layer(axum::middleware::from_fn(negotiate))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            body_limit(req, next, (taxii_post, "max_content_length"), other)
+        }));
     // Ledger: C2SP formats (text, tiles) and JSON, no negotiation; its one
     // POST takes a cosigned note of a few hundred bytes.
     let ledger = crate::ledger_routes::routes()
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(COSIGNATURE_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(limits.max_ledger_body_length))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            body_limit(req, next, (ledger_post, "max_ledger_body_length"), other)
+        }));
     // A future UI group goes here, as its own `Router<Arc<AppState>>` with
     // its own layers (sessions, CSRF, HTML errors) nested at its own
     // prefix, e.g. `.nest("/ui", ui)`; the groups above stay as they are.
     Router::new()
         .merge(taxii)
         .nest("/ledger", ledger)
-        .layer(tower::limit::ConcurrencyLimitLayer::new(concurrency))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            shed(Arc::clone(&in_flight), req, next)
+        }))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<Body>| {
@@ -78,6 +103,51 @@ pub fn router(state: Arc<AppState>) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// At most `max_concurrent_requests` requests in the handlers at once; one
+/// more is answered 503 with `Retry-After: 1` at once (a queue would only
+/// turn overload into timeouts and memory).
+async fn shed(
+    in_flight: Arc<Semaphore>,
+    req: axum::http::Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    match in_flight.try_acquire_owned() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => ApiError::busy(
+            "this server is answering as many requests as it takes at once (max_concurrent_requests); retry in a second",
+            1,
+        )
+        .into_response(),
+    }
+}
+
+/// 413 at once for a declared body over the route's limit: `post` for a
+/// POST (its bound and the setting's name), `other` for any other method.
+async fn body_limit(
+    req: axum::http::Request<Body>,
+    next: axum::middleware::Next,
+    post: (u64, &'static str),
+    other: u64,
+) -> Response {
+    let (limit, setting) = if req.method() == Method::POST {
+        post
+    } else {
+        (other, "max_other_body_length")
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(len) = declared
+        && len > limit
+    {
+        let what = format!("the body of {} {}", req.method(), req.uri().path());
+        return ApiError::too_large(&what, &len, limit, setting).into_response();
+    }
+    next.run(req).await
 }
 
 /// 406 unless the client accepts TAXII 2.1 JSON (TAXII 2.1 §1.6.8).

@@ -208,17 +208,23 @@ impl Drop for SentLog {
 /// (sent, redacted, withheld; the SHA-256 of the bytes that leave) and
 /// returns the decisions once the records are durable: nothing is sent
 /// before its record is. The records are appended through [`SentLog`].
+/// `by_id`: the read selected objects by id ([`Exchange::release_by_id`]).
 pub(crate) async fn release(
     s: &AppState,
     account: &str,
     collection_id: &str,
     objects: &[StoredObject],
+    by_id: bool,
 ) -> Result<Vec<Release>, ApiError> {
     if objects.is_empty() {
         return Ok(Vec::new());
     }
     let to = s.counterparty(account);
-    let released = s.exchange.release(to, objects);
+    let released = if by_id {
+        s.exchange.release_by_id(to, objects)
+    } else {
+        s.exchange.release(to, objects)
+    };
     let records = Exchange::out_records(
         to,
         collection_id,
@@ -276,7 +282,7 @@ impl AppState {
     ) -> Arc<AppState> {
         let writer = store.writer().to_shared();
         Arc::new(AppState {
-            accounts: Accounts::new(&config.accounts),
+            accounts: Accounts::with_limits(&config.accounts, &config.limits),
             ledger: LedgerState::new(&config),
             partners: Partners::new(&config),
             exchange,

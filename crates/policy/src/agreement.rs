@@ -9,7 +9,7 @@
 //! [[residency.rules]]                  # more data the law names
 //! category = "important"               # personal | important
 //! path = "x_grid_topology"             # a property name, or TYPE.property
-//! kind = "any"                         # any | text | email | phone | ip
+//! kind = "any"                         # any | email | phone | ip
 //!
 //! [[partners]]
 //! name = "eu"

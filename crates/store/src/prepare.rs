@@ -52,11 +52,27 @@ pub(crate) fn prepare_batch(
     use rayon::prelude::*;
     const PARALLEL_FROM: usize = 256;
     let time = format_micros(time_micros);
-    let one = |o: &NewObject<'_>| prepare(o, source, &time);
-    let results: Vec<Result<Row, String>> = if objs.len() >= PARALLEL_FROM {
-        objs.par_iter().with_min_len(64).map(one).collect()
+    // No records under `bench-no-ledger`: no salts either.
+    let salts = if cfg!(feature = "bench-no-ledger") {
+        Ok(vec![String::new(); objs.len()])
     } else {
-        objs.iter().map(one).collect()
+        crate::ledger::draw_salts(objs.len())
+    }
+    .map_err(|reason| StoreError::InvalidObject {
+        batch,
+        index: 0,
+        id: objs.first().map_or_else(String::new, |o| o.id.to_owned()),
+        reason,
+    })?;
+    let one = |(o, salt): (&NewObject<'_>, &String)| prepare(o, source, &time, salt);
+    let results: Vec<Result<Row, String>> = if objs.len() >= PARALLEL_FROM {
+        objs.par_iter()
+            .zip(salts.par_iter())
+            .with_min_len(64)
+            .map(one)
+            .collect()
+    } else {
+        objs.iter().zip(&salts).map(one).collect()
     };
     results
         .into_iter()
@@ -72,7 +88,12 @@ pub(crate) fn prepare_batch(
         .collect()
 }
 
-fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, String> {
+fn prepare(
+    o: &NewObject<'_>,
+    source: &LedgerSource,
+    time: &str,
+    salt: &str,
+) -> Result<Row, String> {
     for (name, v) in [
         ("id", o.id),
         ("type", o.type_name),
@@ -98,7 +119,7 @@ fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, 
     };
     #[cfg(feature = "bench-no-ledger")]
     let (leaf, ledger_src) = {
-        let _ = (raw_sha256, direction, partner, time);
+        let _ = (raw_sha256, direction, partner, time, salt);
         (Vec::new(), None)
     };
     #[cfg(not(feature = "bench-no-ledger"))]
@@ -106,6 +127,7 @@ fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, 
         direction,
         partner.as_deref(),
         time,
+        Some(salt),
     ));
     #[cfg(not(feature = "bench-no-ledger"))]
     let leaf = accord_ledger::ExchangeRecord {
@@ -117,6 +139,7 @@ fn prepare(o: &NewObject<'_>, source: &LedgerSource, time: &str) -> Result<Row, 
         sha256: Hash(raw_sha256).to_hex(),
         decision: accord_ledger::Decision::Stored,
         time: time.to_owned(),
+        salt: Some(salt.to_owned()),
     }
     .to_leaf_bytes();
     Ok(Row {

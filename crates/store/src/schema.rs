@@ -171,6 +171,22 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         added_after TEXT NOT NULL
     ) WITHOUT ROWID;
     ",
+    // v8: the health of each partner's sync (see `sync_state.rs`): the
+    // last success, the last error, consecutive failures, and whether the
+    // scheduler paused it until an operator resumes it. The push cursors
+    // (a store seq per partner and local collection) live in
+    // `sync_cursors` under keys `push NAME <- COLLECTION`.
+    r"
+    CREATE TABLE partner_health (
+        partner       TEXT PRIMARY KEY,
+        last_success  TEXT,
+        last_error    TEXT,
+        last_error_at TEXT,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        paused        INTEGER NOT NULL DEFAULT 0,
+        paused_reason TEXT
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Rust steps run right after a migration's SQL, in its transaction:

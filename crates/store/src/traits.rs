@@ -8,7 +8,7 @@
 //! | [`ObjectWrite`] | objects in (group commit), deletes, `out` records      |
 //! | [`LedgerRead`]  | the transparency log: size, roots, proofs, tiles, checkpoints, witnessed checkpoints, alerts, the full check |
 //! | [`LedgerWrite`] | the ledger's small tables: checkpoints, cosignatures, witnessed checkpoints, alerts |
-//! | [`SyncCursors`] | the cursors of `accord sync`                           |
+//! | [`SyncCursors`] | the cursors of `accord sync`, partners' sync health    |
 //! | [`Backend`]     | all the reads above on one handle, plus a fresh handle for another thread and the writer |
 //!
 //! A handle ([`Backend`] and its read traits) is `Send` but not `Sync`: it
@@ -40,8 +40,8 @@
 //! [`Backend::writer`] a `&dyn ObjectWrite`).
 
 use crate::{
-    Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, Pending, PutOutcome, Query,
-    SqliteStore, StoreError, StoredObject, VersionFilter, Witnessed, Writer,
+    Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
+    PutOutcome, Query, SqliteStore, StoreError, StoredObject, VersionFilter, Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
 use std::sync::Arc;
@@ -329,7 +329,8 @@ pub trait LedgerWrite {
     ) -> Result<(), StoreError>;
 }
 
-/// The cursors of `accord sync`, one per pull.
+/// The cursors of `accord sync` (one per pull, and one per partner and
+/// local collection pushed) and each partner's sync health.
 ///
 /// Guarantees a backend must keep: [`SyncCursors::set_sync_cursor`] is
 /// durable when it returns; an import is one transaction and never
@@ -359,6 +360,24 @@ pub trait SyncCursors {
     /// # Errors
     /// [`StoreError::Open`], [`StoreError::Read`] (nothing imported).
     fn import_sync_cursors(&self, cursors: &[(&str, &str)]) -> Result<usize, StoreError>;
+
+    /// The sync health of `partner`, if a round ever ran.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn partner_health(&self, partner: &str) -> Result<Option<PartnerHealth>, StoreError>;
+
+    /// The sync health of every partner that ever had a round, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn partner_healths(&self) -> Result<Vec<PartnerHealth>, StoreError>;
+
+    /// Saves (replaces) a partner's sync health; durable on return.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`], [`StoreError::Read`] (the write failed).
+    fn set_partner_health(&self, health: &PartnerHealth) -> Result<(), StoreError>;
 }
 
 /// One handle on a store, as a server holds it: every read capability,
@@ -531,6 +550,18 @@ impl SyncCursors for SqliteStore {
 
     fn import_sync_cursors(&self, cursors: &[(&str, &str)]) -> Result<usize, StoreError> {
         SqliteStore::import_sync_cursors(self, cursors.iter().copied())
+    }
+
+    fn partner_health(&self, partner: &str) -> Result<Option<PartnerHealth>, StoreError> {
+        SqliteStore::partner_health(self, partner)
+    }
+
+    fn partner_healths(&self) -> Result<Vec<PartnerHealth>, StoreError> {
+        SqliteStore::partner_healths(self)
+    }
+
+    fn set_partner_health(&self, health: &PartnerHealth) -> Result<(), StoreError> {
+        SqliteStore::set_partner_health(self, health)
     }
 }
 

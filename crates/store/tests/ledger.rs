@@ -21,6 +21,7 @@ fn out_record(i: u64) -> ExchangeRecord {
         sha256: Hash([7; 32]).to_hex(),
         decision: Decision::Sent,
         time: "2026-01-01T00:00:00Z".into(),
+        salt: None,
     }
 }
 
@@ -60,7 +61,15 @@ fn every_stored_version_is_a_leaf_and_proofs_verify() {
     assert_eq!(inrec.direction, Direction::In);
     assert_eq!(inrec.partner.as_deref(), Some("cert.partner"));
     let out = ExchangeRecord::from_leaf_bytes(&entries[701].leaf).unwrap();
-    assert_eq!(out, out_record(2));
+    // The store salted it.
+    assert!(out.salt.is_some());
+    assert_eq!(
+        ExchangeRecord {
+            salt: None,
+            ..out.clone()
+        },
+        out_record(2)
+    );
     assert_eq!(entries[701].seq, None);
 
     for (i, size) in [
@@ -98,7 +107,7 @@ fn every_stored_version_is_a_leaf_and_proofs_verify() {
     let got = reader
         .verify_entry_bundle(&bundle, &tiles[&bundle.path()])
         .unwrap();
-    assert_eq!(got[0], entries[512].leaf.as_slice());
+    assert_eq!(got[0].leaf(), Some(entries[512].leaf.as_slice()));
     // Tiles past the log are not there.
     assert!(
         store
@@ -123,6 +132,69 @@ fn every_stored_version_is_a_leaf_and_proofs_verify() {
     for (size, root) in check.roots {
         assert_eq!(root, store.ledger_root(size).unwrap(), "size {size}");
     }
+}
+
+#[test]
+fn every_record_gets_a_salt_of_its_own_that_survives_rebuilds_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let objs: Vec<_> = (0..600)
+        .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
+        .collect();
+    // Local, from a partner (a large batch, prepared in parallel), and
+    // `out` records: one without a salt, one that brings its own.
+    store.put_batch(&borrow(&objs[..10])).unwrap();
+    let w = store.writer().received_from("cert.partner");
+    w.put_batch(&borrow(&objs[10..])).unwrap();
+    let own = "00112233445566778899aabbccddeeff";
+    store
+        .writer()
+        .log_records(&[
+            out_record(1),
+            ExchangeRecord {
+                salt: Some(own.into()),
+                ..out_record(2)
+            },
+        ])
+        .unwrap();
+    let size = store.ledger_size().unwrap();
+    assert_eq!(size, 602);
+    let records: Vec<ExchangeRecord> = store
+        .ledger_entries(0, size)
+        .unwrap()
+        .iter()
+        .map(|e| ExchangeRecord::from_leaf_bytes(&e.leaf).unwrap())
+        .collect();
+    let mut salts = std::collections::HashSet::new();
+    for r in &records {
+        r.validate().unwrap();
+        let salt = r.salt.clone().expect("a salt");
+        assert_eq!(salt.len(), accord_ledger::SALT_HEX_LEN);
+        assert!(salts.insert(salt), "a salt given twice");
+    }
+    assert_eq!(records[601].salt.as_deref(), Some(own));
+    // Rebuilt from the object rows, the records are what was logged: the
+    // salt is kept with the row.
+    let (_, root) = store.ledger_head().unwrap();
+    let check = store.ledger_check_at(&[size]).unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert_eq!(check.roots, vec![(size, root)]);
+    // A record whose salt is malformed is refused, nothing appended.
+    let bad = ExchangeRecord {
+        salt: Some("not hex".into()),
+        ..out_record(3)
+    };
+    let e = store.writer().log_records(&[bad]).unwrap_err().to_string();
+    assert!(e.contains("salt"), "{e}");
+    assert_eq!(store.ledger_size().unwrap(), size);
+    // Deleted, the record (salt included) is kept as it was.
+    let before = store.ledger_entries(3, 4).unwrap();
+    store
+        .writer()
+        .delete("c", &objs[3].id, &accord_store::VersionFilter::all())
+        .unwrap();
+    assert_eq!(store.ledger_entries(3, 4).unwrap(), before);
+    assert!(store.ledger_check().unwrap().problems.is_empty());
 }
 
 #[test]

@@ -127,6 +127,7 @@ fn drive(store: &dyn Backend) {
         sha256: "00".repeat(32),
         decision: Decision::Sent,
         time: "2024-04-01T00:00:00.000000Z".into(),
+        salt: None,
     };
     w.log_records(std::slice::from_ref(&sent)).expect("log out");
     assert_eq!(store.ledger_size().expect("size"), 7);

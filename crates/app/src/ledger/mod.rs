@@ -3,7 +3,8 @@
 //!
 //! Files: [`keys`] (the key file, [`LedgerKeys`]), [`checkpoints`]
 //! (signing and serving checkpoints, accepting cosignatures, the proofs as
-//! JSON), [`witness`] (witnessing and auditing a partner's log through
+//! JSON), [`disclose`] (what each reader is shown of the entries),
+//! [`witness`] (witnessing and auditing a partner's log through
 //! [`accord_client::LedgerClient`]).
 //!
 //! - Keys: the node's log key (Ed25519, C2SP signed-note signer key) and
@@ -19,6 +20,11 @@
 //!   `GET /ledger/proof/inclusion?index=&size=`,
 //!   `GET /ledger/proof/consistency?first=&second=` (JSON), and
 //!   `POST /ledger/cosignature` (a partner returns its cosigned note).
+//! - Confidentiality ([`disclose`]): every record is salted; a partner's
+//!   account is served the entries of exchanges it is not party to as
+//!   redacted entries (`{"redacted":"<leaf hash hex>"}`), the node's own
+//!   accounts every entry. Hash tiles, checkpoints and proofs are hashes
+//!   only, the same for everyone.
 //! - Witnessing ([`witness_partner`]) and auditing ([`audit_partner`]) a
 //!   partner's log, run by `accord sync` and `accord ledger audit`.
 //! - Objects sent are logged as `out` records before the response leaves
@@ -27,6 +33,7 @@
 use std::path::PathBuf;
 
 pub mod checkpoints;
+pub mod disclose;
 pub mod keys;
 pub mod witness;
 
@@ -34,6 +41,7 @@ pub use checkpoints::{
     LedgerState, accept_cosignatures, consistency_json, inclusion_json, latest_checkpoint,
     served_checkpoint,
 };
+pub use disclose::{EntryReader, served_tile};
 pub use keys::{KEY_FILE, LedgerKeys, default_origin, key_path};
 pub use witness::{AuditFinding, AuditReport, WitnessReport, audit_partner, witness_partner};
 

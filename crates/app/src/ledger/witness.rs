@@ -7,8 +7,8 @@ use super::keys::LedgerKeys;
 use crate::config::PartnerConfig;
 use accord_client::LedgerClient;
 use accord_ledger::{
-    Direction, ExchangeRecord, LogVerifier, Tile, TiledReader, WitnessOutcome, proof_range,
-    witness_checkpoint,
+    Decision, Direction, ExchangeRecord, LogVerifier, Tile, TiledReader, WitnessOutcome,
+    proof_range, witness_checkpoint,
 };
 use accord_stix::Clock;
 use accord_store::{LedgerRead, LedgerWrite};
@@ -192,6 +192,10 @@ pub struct AuditReport {
     pub partner: String,
     /// The partner's checkpoint size audited.
     pub partner_size: u64,
+    /// Entries of the partner's log served redacted (exchanges this node
+    /// is not party to): verified against the tree by their leaf hashes,
+    /// their contents not seen.
+    pub redacted: u64,
     /// Records of this node about the partner that were checked.
     pub checked: u64,
     /// Every discrepancy.
@@ -223,6 +227,12 @@ impl AuditReport {
                 )
             })
             .collect();
+        if self.redacted > 0 {
+            notes.push(format!(
+                "{} of the {} entries of `{}`'s log were served redacted (exchanges this node is not party to): verified by their leaf hashes, contents not seen",
+                self.redacted, self.partner_size, self.partner
+            ));
+        }
         notes.extend(self.other_labels.iter().map(|(label, n)| {
             format!(
                 "{n} object(s) `{}` logged as sent here are recorded as received from `{label}`, a label not configured for it: held, so not findings",
@@ -237,9 +247,11 @@ type Key3 = (String, Option<String>, String);
 
 /// Audits the exchanges with a partner both ways against its log: fetches
 /// its signed checkpoint, every entry bundle and the hash tiles, verifies
-/// each entry against the checkpoint (so each is proven included), then
-/// compares: every object received from the partner must be an `out`
-/// record in its log to this node's account there (`missing`, or
+/// each entry against the checkpoint (so each is proven included; an entry
+/// served redacted, an exchange this node is not party to, by the leaf
+/// hash it carries, counted in [`AuditReport::redacted`]), then compares:
+/// every object received from the partner must be an `out` record in its
+/// log to this node's account there (`missing`, or
 /// `altered` if the bytes differ), every `out` record there to this node
 /// must have been recorded here (`extra`), and every object sent to it
 /// should be an `in` record there (`unrecorded`).
@@ -298,15 +310,23 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
             partner.name
         )));
     }
+    // Every entry is verified against the tree; a redacted entry (an
+    // exchange this node is not party to) by the leaf hash it carries.
     let mut theirs: Vec<(u64, ExchangeRecord)> = Vec::new();
+    let mut redacted = 0u64;
     for t in wanted
         .iter()
         .filter(|t| t.kind == accord_ledger::TileKind::Entries)
     {
         let entries = reader.verify_entry_bundle(t, &tiles[&t.path()])?;
         for (i, e) in entries.iter().enumerate() {
-            if let Ok(r) = ExchangeRecord::from_leaf_bytes(e) {
-                theirs.push((t.start_leaf() + i as u64, r));
+            match e.leaf() {
+                None => redacted += 1,
+                Some(leaf) => {
+                    if let Ok(r) = ExchangeRecord::from_leaf_bytes(leaf) {
+                        theirs.push((t.start_leaf() + i as u64, r));
+                    }
+                }
             }
         }
     }
@@ -331,10 +351,17 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
     let mut their_out: HashMap<Key3, u64> = HashMap::new();
     let mut their_out_versions: HashMap<(String, Option<String>), (u64, String)> = HashMap::new();
     let mut their_in: HashSet<Key3> = HashSet::new();
+    // A partner that redacts per reader shows this node only the records
+    // of exchanges with it: each `out` record shown is to this node,
+    // whatever label the partner gives it. One that shows everything is
+    // read by the label this node logs in as.
+    let withheld = |r: &ExchangeRecord| matches!(r.decision, Decision::Withheld { .. });
+    let to_me =
+        |r: &ExchangeRecord| redacted > 0 || r.partner.as_deref() == Some(me_there.as_str());
     for (i, r) in &theirs {
         let k = (r.object_id.clone(), r.modified.clone(), r.sha256.clone());
         match r.direction {
-            Direction::Out if r.partner.as_deref() == Some(me_there.as_str()) => {
+            Direction::Out if to_me(r) && !withheld(r) => {
                 their_out.insert(k, *i);
                 their_out_versions.insert(
                     (r.object_id.clone(), r.modified.clone()),
@@ -399,7 +426,10 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
                     }
                     my_in.insert(k);
                 }
-                Direction::Out if r.partner.as_deref().is_some_and(is_out_label) => {
+                // Nothing left with a withheld object: nothing to find there.
+                Direction::Out
+                    if r.partner.as_deref().is_some_and(is_out_label) && !withheld(&r) =>
+                {
                     checked += 1;
                     attribute(r.partner.as_deref().unwrap_or_default());
                     if !their_in.contains(&k) {
@@ -448,6 +478,7 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
     Ok(AuditReport {
         partner: partner.name.clone(),
         partner_size: cp.size,
+        redacted,
         checked,
         findings,
         attributed,

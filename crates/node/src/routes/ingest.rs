@@ -79,12 +79,31 @@ pub(crate) async fn add_objects(
     }
     let bytes: Bytes = axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX))
         .await
-        .map_err(|_| too_big(&"more than that"))?;
+        .map_err(|e| {
+            let e = e.into_inner();
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_big(&"more than that")
+            } else {
+                // A pause longer than body_read_timeout_secs, or a broken body.
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Request body not received",
+                    format!(
+                        "reading the envelope failed: {e} (body_read_timeout_secs bounds a pause)"
+                    ),
+                )
+            }
+        })?;
     let request_timestamp = accord_stix::Timestamp::from_unix(s.clock.now_unix_secs(), 0).format(6);
     let store_name = c.store_name().to_owned();
-    let origin = format!("taxii:{}", caller.name);
-    // Logged as received from the posting account.
+    // Logged as received from the posting account; what a partner sends
+    // is kept as the partner's (`partner:NAME`), which decides where it
+    // may go onward.
     let from = s.counterparty(&caller.name);
+    let origin = match from {
+        Counterparty::Partner(name) => format!("partner:{name}"),
+        _ => format!("taxii:{}", caller.name),
+    };
     let writer = s.writer.received_from(from.label().unwrap_or(&caller.name));
     // The counterparty, owned, for the blocking task.
     let (is_partner, who) = (
@@ -122,6 +141,10 @@ pub(crate) async fn add_objects(
     Ok(taxii_json(StatusCode::ACCEPTED, &st))
 }
 
+/// An admitted object of an envelope: its indexed fields, its text and the
+/// policy's flags.
+type Checked<'r> = (ObjectMeta, &'r str, Vec<String>);
+
 /// Admits object `i` of an envelope through the exchange seam: its indexed
 /// fields, or the failure to report with the validator's (or the
 /// policy's) reasons.
@@ -130,9 +153,18 @@ fn check_object<'r>(
     from: Counterparty<'_>,
     i: usize,
     raw: &'r str,
-) -> Result<(ObjectMeta, &'r str), StatusDetails> {
+) -> Result<Checked<'r>, StatusDetails> {
     match exchange.admit(from, raw) {
-        Admission::Admitted { meta, .. } => Ok((meta, raw)),
+        Admission::Admitted { meta, flags, .. } => {
+            for f in &flags {
+                tracing::warn!(
+                    "object {} from {}: {f}",
+                    meta.id,
+                    from.label().unwrap_or("local")
+                );
+            }
+            Ok((meta, raw, flags))
+        }
         Admission::Rejected(r) => {
             let message = match (&r.refusal, &r.id) {
                 (Refusal::Unparsable(e), None) => format!("object {i} of the envelope: {e}"),
@@ -178,12 +210,12 @@ fn ingest_envelope(
     // answer.
     let mut pieces = Vec::new();
     for (p, piece) in env.objects.chunks(PIECE).enumerate() {
-        let results: Vec<Result<(ObjectMeta, &str), StatusDetails>> = piece
+        let results: Vec<Result<Checked<'_>, StatusDetails>> = piece
             .par_iter()
             .enumerate()
             .map(|(i, raw)| check_object(exchange, from, p * PIECE + i, raw.get()))
             .collect();
-        let mut checked: Vec<(ObjectMeta, &str)> = Vec::with_capacity(results.len());
+        let mut checked: Vec<Checked<'_>> = Vec::with_capacity(results.len());
         for r in results {
             match r {
                 Ok(c) => checked.push(c),
@@ -195,14 +227,16 @@ fn ingest_envelope(
         }
         let news: Vec<NewObject<'_>> = checked
             .iter()
-            .map(|(m, raw)| m.new_object(raw, store_name, origin))
+            .map(|(m, raw, _)| m.new_object(raw, store_name, origin))
             .collect();
+        // An admitted object the policy flagged says so in its status.
         let details: Vec<StatusDetails> = news
             .iter()
-            .map(|n| StatusDetails {
+            .zip(&checked)
+            .map(|(n, (_, _, flags))| StatusDetails {
                 id: n.id.to_owned(),
                 version: n.modified.or(n.created).unwrap_or("").to_owned(),
-                message: None,
+                message: (!flags.is_empty()).then(|| format!("flagged: {}", flags.join("; "))),
             })
             .collect();
         pieces.push((details, writer.submit(&news)));
@@ -228,7 +262,10 @@ fn ingest_envelope(
             match outcome {
                 PutOutcome::Stored { .. } => successes.push(detail),
                 PutOutcome::Duplicate { .. } => successes.push(StatusDetails {
-                    message: Some("already stored, unchanged".into()),
+                    message: Some(match detail.message {
+                        Some(m) => format!("already stored, unchanged; {m}"),
+                        None => "already stored, unchanged".into(),
+                    }),
                     ..detail
                 }),
                 PutOutcome::Conflict { .. } => failures.push(StatusDetails {

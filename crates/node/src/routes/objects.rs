@@ -28,7 +28,8 @@ pub(crate) async fn get_objects(
         VersionFilter::last(),
     )
     .await?;
-    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
+    let by_id = !r.params.filters.ids.is_empty();
+    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects, by_id).await?;
     Ok(envelope_response(&r, &released))
 }
 
@@ -62,7 +63,7 @@ pub(crate) async fn get_object(
             )));
         }
     }
-    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects).await?;
+    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects, true).await?;
     if !r.page.objects.is_empty() && !r.page.more && released.iter().all(withheld) {
         // Every version the caller could see is withheld from it: to the
         // caller the object does not exist.
@@ -79,19 +80,31 @@ fn withheld(r: &Release) -> bool {
     matches!(r, Release::Withhold { .. })
 }
 
-/// The objects of a page the seam lets `caller` see (manifest and
-/// versions list objects without sending them, so no `out` record).
+/// The objects of a page the seam lets `caller` see, each with the id it
+/// leaves with (a cyber-observable whose id derives from data the caller
+/// may not see leaves with another), for the manifest and versions, which
+/// list objects without sending them (so no `out` record). `by_id`: the
+/// read selected objects by id ([`accord_app::exchange::Exchange::release_by_id`]).
 fn visible<'p>(
     s: &AppState,
     caller: &str,
     objects: &'p [accord_store::StoredObject],
-) -> impl Iterator<Item = &'p accord_store::StoredObject> {
-    let released = s.exchange.release(s.counterparty(caller), objects);
-    objects
-        .iter()
-        .zip(released)
-        .filter(|(_, r)| !withheld(r))
-        .map(|(o, _)| o)
+    by_id: bool,
+) -> impl Iterator<Item = (&'p accord_store::StoredObject, String)> {
+    let to = s.counterparty(caller);
+    let released = if by_id {
+        s.exchange.release_by_id(to, objects)
+    } else {
+        s.exchange.release(to, objects)
+    };
+    objects.iter().zip(released).filter_map(|(o, r)| match r {
+        Release::Send => Some((o, o.id.clone())),
+        Release::Redact { raw, .. } => Some((
+            o,
+            accord_app::exchange::released_id(&raw).unwrap_or_else(|| o.id.clone()),
+        )),
+        Release::Withhold { .. } => None,
+    })
 }
 
 pub(crate) async fn manifest(
@@ -112,14 +125,19 @@ pub(crate) async fn manifest(
     let body = Manifest {
         more: r.page.more,
         next: r.next.clone(),
-        objects: visible(&s, &r.caller, &r.page.objects)
-            .map(|o| ManifestRecord {
-                id: o.id.clone(),
-                date_added: o.date_added.clone(),
-                version: version_of(o),
-                media_type: STIX_MEDIA_TYPE,
-            })
-            .collect(),
+        objects: visible(
+            &s,
+            &r.caller,
+            &r.page.objects,
+            !r.params.filters.ids.is_empty(),
+        )
+        .map(|(o, id)| ManifestRecord {
+            id,
+            date_added: o.date_added.clone(),
+            version: version_of(o),
+            media_type: STIX_MEDIA_TYPE,
+        })
+        .collect(),
     };
     let mut res = taxii_json(StatusCode::OK, &body);
     date_headers(&mut res, &r.page);
@@ -141,8 +159,8 @@ pub(crate) async fn versions(
         VersionFilter::all(),
     )
     .await?;
-    let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects)
-        .map(version_of)
+    let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects, true)
+        .map(|(o, _)| version_of(o))
         .collect();
     if list.is_empty() && r.params.next.is_none() && !r.page.more {
         // 404 when the object does not exist (or every version the caller

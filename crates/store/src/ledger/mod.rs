@@ -73,6 +73,44 @@ pub enum LedgerSource {
     Partner(String),
 }
 
+/// `n` fresh salts for new records ([`accord_ledger::salt_hex`] of 16
+/// bytes each from the operating system's random source, drawn in one
+/// call). `Err` names what failed.
+pub(crate) fn draw_salts(n: usize) -> Result<Vec<String>, String> {
+    const SALT_BYTES: usize = accord_ledger::SALT_HEX_LEN / 2;
+    let mut random = vec![0u8; n * SALT_BYTES];
+    getrandom::getrandom(&mut random).map_err(|e| {
+        format!("drawing the salts of {n} ledger records from the OS random source: {e}")
+    })?;
+    Ok(random
+        .chunks_exact(SALT_BYTES)
+        .map(|c| {
+            let mut b = [0u8; SALT_BYTES];
+            b.copy_from_slice(c);
+            accord_ledger::salt_hex(&b)
+        })
+        .collect())
+}
+
+/// `records` with a fresh salt given to each that has none (those that
+/// have one keep it).
+pub(crate) fn salted(
+    records: &[accord_ledger::ExchangeRecord],
+) -> Result<Vec<accord_ledger::ExchangeRecord>, String> {
+    let missing = records.iter().filter(|r| r.salt.is_none()).count();
+    let mut salts = draw_salts(missing)?.into_iter();
+    Ok(records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r.salt.is_none() {
+                r.salt = salts.next();
+            }
+            r
+        })
+        .collect())
+}
+
 fn not_stored() -> rusqlite::Error {
     rusqlite::Error::QueryReturnedNoRows
 }

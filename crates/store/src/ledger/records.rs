@@ -7,12 +7,20 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Digest as _;
 
 /// What a stored object's ledger record holds beyond its row, as kept in
-/// `objects.ledger_src`: `direction:len:partner` then the time, where
-/// `len` is the partner's length in bytes, `-0` for no partner.
+/// `objects.ledger_src`: `direction:len:partner`, then the time, then
+/// `;` and the record's salt, where `len` is the partner's length in bytes,
+/// `-0` for no partner. Rows written before salts existed have no `;salt`
+/// (the time never holds a `;`): their records are rebuilt unsalted, as
+/// they were logged.
 #[cfg_attr(feature = "bench-no-ledger", allow(dead_code))]
-pub(crate) fn record_source(direction: Direction, partner: Option<&str>, time: &str) -> String {
+pub(crate) fn record_source(
+    direction: Direction,
+    partner: Option<&str>,
+    time: &str,
+    salt: Option<&str>,
+) -> String {
     let p = partner.unwrap_or("");
-    let mut s = String::with_capacity(16 + p.len() + time.len());
+    let mut s = String::with_capacity(50 + p.len() + time.len() + salt.map_or(0, str::len));
     s.push_str(direction.as_str());
     s.push(':');
     if partner.is_none() {
@@ -22,11 +30,24 @@ pub(crate) fn record_source(direction: Direction, partner: Option<&str>, time: &
     s.push(':');
     s.push_str(p);
     s.push_str(time);
+    if let Some(salt) = salt {
+        s.push(';');
+        s.push_str(salt);
+    }
     s
 }
 
+/// What [`record_source`] wrote.
+#[derive(Debug, PartialEq, Eq)]
+struct Source<'a> {
+    direction: Direction,
+    partner: Option<&'a str>,
+    time: &'a str,
+    salt: Option<&'a str>,
+}
+
 /// Inverse of [`record_source`].
-fn parse_record_source(src: &str) -> Option<(Direction, Option<&str>, &str)> {
+fn parse_record_source(src: &str) -> Option<Source<'_>> {
     let (direction, rest) = src.split_once(':')?;
     let direction = match direction {
         "in" => Direction::In,
@@ -41,8 +62,17 @@ fn parse_record_source(src: &str) -> Option<(Direction, Option<&str>, &str)> {
     };
     let len: usize = len.parse().ok()?;
     let partner = rest.get(..len)?;
-    let time = rest.get(len..)?;
-    Some((direction, (!none).then_some(partner), time))
+    let rest = rest.get(len..)?;
+    let (time, salt) = match rest.split_once(';') {
+        Some((time, salt)) => (time, Some(salt)),
+        None => (rest, None),
+    };
+    Some(Source {
+        direction,
+        partner: (!none).then_some(partner),
+        time,
+        salt,
+    })
 }
 
 /// The JCS bytes of the record of stored object version `seq`: rebuilt
@@ -73,7 +103,13 @@ pub(crate) fn stored_record(
                 "object `{id}` (seq {seq}) has no ledger source to rebuild its record from"
             )));
         };
-        let Some((direction, partner, time)) = parse_record_source(&src) else {
+        let Some(Source {
+            direction,
+            partner,
+            time,
+            salt,
+        }) = parse_record_source(&src)
+        else {
             return Ok(Err(format!(
                 "object `{id}` (seq {seq}) has a malformed ledger source {src:?}"
             )));
@@ -87,6 +123,7 @@ pub(crate) fn stored_record(
             sha256: Hash(sha2::Sha256::digest(raw.as_bytes()).into()).to_hex(),
             decision: Decision::Stored,
             time: time.to_owned(),
+            salt: salt.map(str::to_owned),
         }
         .to_leaf_bytes()));
     }
@@ -110,4 +147,49 @@ pub(crate) fn detach(conn: &Connection, seqs: &[i64]) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_sources_round_trip_with_and_without_a_salt() {
+        let salt = "0123456789abcdef0123456789abcdef";
+        for (direction, partner, time, salt) in [
+            (
+                Direction::Local,
+                None,
+                "2026-01-01T00:00:00.000000Z",
+                Some(salt),
+            ),
+            (
+                Direction::In,
+                Some("cert:b;x"),
+                "2026-01-01T00:00:00Z",
+                Some(salt),
+            ),
+            (Direction::In, Some(""), "2026-01-01T00:00:00Z", None),
+            (Direction::Local, None, "2026-01-01T00:00:00Z", None),
+        ] {
+            let src = record_source(direction, partner, time, salt);
+            assert_eq!(
+                parse_record_source(&src),
+                Some(Source {
+                    direction,
+                    partner,
+                    time,
+                    salt
+                }),
+                "{src}"
+            );
+        }
+        // A row written before salts: no salt.
+        assert_eq!(
+            parse_record_source("in:6:cert.b2026-01-01T00:00:00Z")
+                .unwrap()
+                .salt,
+            None
+        );
+    }
 }

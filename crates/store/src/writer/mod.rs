@@ -241,13 +241,25 @@ impl Writer {
 
     /// Appends exchange records that record no stored object (objects
     /// sent: `out` records) to the ledger, in the next group commit, and
-    /// returns once they are durable, with the index of the first.
+    /// returns once they are durable, with the index of the first. A
+    /// record without a salt is given a fresh random one.
     ///
     /// # Errors
     /// [`StoreError::InvalidObject`] when a record is not valid (nothing is
     /// appended), [`StoreError::Write`], [`StoreError::WriterStopped`].
     pub fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
+        // A record without a salt gets a fresh one here (see
+        // `accord_ledger::ExchangeRecord::salt`).
+        let records =
+            crate::ledger::salted(records).map_err(|reason| StoreError::InvalidObject {
+                batch,
+                index: 0,
+                id: records
+                    .first()
+                    .map_or_else(String::new, |r| r.object_id.clone()),
+                reason,
+            })?;
         let mut leaves = Vec::with_capacity(records.len());
         for (index, r) in records.iter().enumerate() {
             r.validate().map_err(|e| StoreError::InvalidObject {
