@@ -241,6 +241,11 @@ impl Rules {
     /// The categories found inside string `s` at `c` (the whole-value
     /// categories, `c.any`, are the caller's), references included.
     pub fn detect(&self, c: &Ctx, s: &str) -> Cats {
+        if is_timestamp(s) {
+            // Most strings of an object; no address, number or reference
+            // fits in one.
+            return 0;
+        }
         let mut cats = self.ref_cats(s);
         let email = self.email_cats(c);
         let phone = c.phone
@@ -273,6 +278,9 @@ impl Rules {
     /// The values found inside `s` at `c`, each with its categories (none
     /// empty), sorted and not overlapping.
     pub fn spans(&self, c: &Ctx, s: &str) -> Vec<(Span, Cats)> {
+        if is_timestamp(s) {
+            return Vec::new();
+        }
         let mut v = Vec::new();
         let email = self.email_cats(c);
         let phone = c.phone
@@ -311,6 +319,28 @@ impl Rules {
 }
 
 /// A string that may hold an IP address: a dot or two colons.
+/// Whether `s` is a STIX timestamp (`YYYY-MM-DDTHH:MM:SS[.s+]Z`): only
+/// digits and `-:.TZ` in that shape, so it holds no e-mail address, phone
+/// number, IP address or reference.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b.len() <= 40
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[b.len() - 1] == b'Z'
+        && b[..b.len() - 1].iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'.',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 fn maybe_ip(s: &str) -> bool {
     let b = s.as_bytes();
     memchr::memchr(b'.', b).is_some() || memchr::memchr_iter(b':', b).nth(1).is_some()
@@ -328,5 +358,31 @@ fn whole_personal(ty: &str, individual: bool, key: &str) -> bool {
         "identity" => individual && matches!(key, "name" | "contact_information"),
         "x509-certificate" => key == "subject",
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::is_timestamp;
+
+    #[test]
+    fn timestamps_are_told_apart_from_data() {
+        for t in [
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00.000Z",
+            "2026-01-01T00:00:00.123456789Z",
+        ] {
+            assert!(is_timestamp(t), "{t}");
+        }
+        for s in [
+            "2026-01-01T00:00:00",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01T00:00:00.000Z 203.0.113.7",
+            "203.0.113.7 2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00.a@b.cZ",
+            "::ffff:2026-01-01T00:00:00Z",
+        ] {
+            assert!(!is_timestamp(s), "{s}");
+        }
     }
 }

@@ -190,7 +190,14 @@ impl<'a> Scanner<'a, '_> {
             if ctx.depth == 0 {
                 self.top_key = key.clone();
             }
-            let key_cats = self.rules.detect(ctx, &key);
+            // A name of lowercase letters and `_` (every STIX property)
+            // can hold no address, number or reference.
+            let plain = key.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
+            let key_cats = if plain {
+                0
+            } else {
+                self.rules.detect(ctx, &key)
+            };
             self.found(key_cats);
             let child = self.rules.child(ctx, self.ty, false, &key);
             self.found(child.any & !ctx.any);
