@@ -74,9 +74,19 @@ TOML
 until grep -q "listening on" "$W/a.log"; do sleep 0.1; done
 
 echo "== sync of $N objects a -> b (policy and log on), then b's own ingest of the same file" >&2
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+ta_s0=$(ticks "$(cat "$W/a.pid")")
 t0=$(date +%s.%N)
-"$ACCORD" sync --config "$W/b.toml" --once >"$W/sync.out" 2>&1 || { cat "$W/sync.out" >&2; exit 1; }
+if [ -n "${PERF_SYNC:-}" ]; then
+  perf record -F 499 -g -a -o "$PERF_SYNC" -- /usr/bin/time -f "CPU %U %S" -o "$W/sync.time" "$ACCORD" sync --config "$W/b.toml" --once >"$W/sync.out" 2>&1 || { cat "$W/sync.out" >&2; exit 1; }
+else
+  /usr/bin/time -f "CPU %U %S" -o "$W/sync.time" "$ACCORD" sync --config "$W/b.toml" --once >"$W/sync.out" 2>&1 || { cat "$W/sync.out" >&2; exit 1; }
+fi
 t1=$(date +%s.%N)
+ta_s1=$(ticks "$(cat "$W/a.pid")")
+sync_cpu=$(awk '/^CPU/ {printf "%.1f s user + %.1f s sys", $2, $3}' "$W/sync.time")
+a_cpu=$(awk -v t=$((ta_s1 - ta_s0)) -v hz="$hz" 'BEGIN {printf "%.1f s", t / hz}')
 sync_rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN {printf "%d", n / (b - a)}')
 stored=$(sed -n 's/.*pulled \([0-9]*\) from.*/\1/p' "$W/sync.out" | head -1)
 redacted=$(grep -c '"action":"redacted"' <("$ACCORD" ledger entries --data "$W/a") || true)
@@ -89,16 +99,18 @@ sed -i 's/^interval_secs = 0$/interval_secs = 1/' "$W/b.toml"
 "$ACCORD" serve --config "$W/b.toml" >"$W/b.log" 2>&1 & echo $! >"$W/b.pid"
 until grep -q "listening on" "$W/b.log"; do sleep 0.1; done
 sleep 3
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 gets() { grep -c "GET path=/api1/collections/$COLL/objects/" "$W/a.log" || true; }
 tb0=$(ticks "$(cat "$W/b.pid")"); ta0=$(ticks "$(cat "$W/a.pid")"); g0=$(gets)
-sleep "$IDLE_SECS"
+if [ -n "${PERF:-}" ]; then
+  perf record -F 999 -g -p "$(cat "$W/b.pid")" -o "$PERF" -- sleep "$IDLE_SECS" 2>/dev/null
+else
+  sleep "$IDLE_SECS"
+fi
 tb1=$(ticks "$(cat "$W/b.pid")"); ta1=$(ticks "$(cat "$W/a.pid")"); g1=$(gets)
-hz=$(getconf CLK_TCK)
 rounds=$((g1 - g0))
 {
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
-  echo "sync of $N objects a -> b, policy and log on: $sync_rate objects/s ($stored pulled; $redacted released redacted at a)"
+  echo "sync of $N objects a -> b, policy and log on: $sync_rate objects/s ($stored pulled; $redacted released redacted at a); CPU: b's accord sync $sync_cpu, a (serving) $a_cpu, in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f s", b - a}')"
   echo "b's own accord ingest of the same file, same run: $ingest_rate objects/s"
   echo "sync / ingest: $(awk -v a="$sync_rate" -v b="$ingest_rate" 'BEGIN {printf "%.2f", a / b}')"
   echo "idle: $rounds rounds in ${IDLE_SECS} s; CPU of b (the syncing node) per round: $(awk -v t=$((tb1 - tb0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}'); of a (answering): $(awk -v t=$((ta1 - ta0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}')"

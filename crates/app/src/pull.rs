@@ -269,9 +269,11 @@ pub async fn sync_collection(
     let mut pages = client.object_pages(remote_collection_url, filter, opts.page_limit.max(1));
     let mut report = SyncReport::default();
     let mut cursor = Cursor::new(opts.since.as_deref());
-    // The page being stored, the cursor to report if storing it fails (all
-    // pages before it are stored), and its task.
-    let mut in_flight: Option<InFlight> = None;
+    // The pages being stored, oldest first, each with the cursor to report
+    // if storing it fails (all pages before it are stored) and its task.
+    // Up to STORE_AHEAD pages are stored while the next is fetched, so the
+    // partner's answer, the checks and the commits overlap.
+    let mut in_flight: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
     let fail_remote = |source, mut report: SyncReport, cursor: &Cursor| {
         report.next_added_after = cursor.partial().or_else(|| opts.since.clone());
         SyncError::Remote {
@@ -284,7 +286,11 @@ pub async fn sync_collection(
     loop {
         // Fetch the next page while the previous one is being stored.
         let fetched = pages.next_page().await;
-        if let Some(f) = in_flight.take() {
+        let done = !matches!(fetched, Ok(Some(_)));
+        while in_flight.len() >= STORE_AHEAD || (done && !in_flight.is_empty()) {
+            let Some(f) = in_flight.pop_front() else {
+                break;
+            };
             let safe = f.safe_cursor;
             settle(f.page, f.task, &mut report).await.map_err(|e| {
                 let mut r = report.clone();
@@ -318,7 +324,7 @@ pub async fn sync_collection(
         let n = report.pages;
         let objects = page.objects;
         let opts = opts.clone();
-        in_flight = Some(InFlight {
+        in_flight.push_back(InFlight {
             page: n,
             safe_cursor,
             task: tokio::task::spawn_blocking(move || {
@@ -329,6 +335,9 @@ pub async fn sync_collection(
     report.next_added_after = cursor.complete().or_else(|| opts.since.clone());
     Ok(report)
 }
+
+/// Pages stored at once while the next one is fetched.
+const STORE_AHEAD: usize = 3;
 
 struct InFlight {
     page: usize,

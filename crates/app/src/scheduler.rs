@@ -93,6 +93,11 @@ pub struct Federation {
     clock: Arc<dyn Clock>,
     opts: SchedulerOptions,
     keys: Option<LedgerKeys>,
+    /// One HTTP client per partner, kept across rounds (building one loads
+    /// the system's root certificates: most of an idle round's CPU), with
+    /// the credentials it was built for.
+    clients:
+        std::sync::Mutex<std::collections::HashMap<String, (accord_client::Auth, TaxiiClient)>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -105,6 +110,27 @@ impl std::fmt::Debug for Federation {
 }
 
 impl Federation {
+    /// The HTTP client for `partner` with `auth`: the one built for an
+    /// earlier round when the credentials are the same.
+    fn client(
+        &self,
+        partner: &Partner,
+        auth: accord_client::Auth,
+    ) -> Result<TaxiiClient, ClientError> {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((a, c)) = clients.get(partner.name())
+            && *a == auth
+        {
+            return Ok(c.clone());
+        }
+        let c = TaxiiClient::with_options(partner.url(), auth.clone(), self.opts.client.clone())?;
+        clients.insert(partner.name().to_owned(), (auth, c.clone()));
+        Ok(c)
+    }
+
     /// The federation of `config`'s partners, under `exchange`. The node's
     /// ledger keys (to cosign partners' checkpoints) are loaded when a
     /// partner's log is to be witnessed; when they cannot be, witnessing
@@ -132,6 +158,7 @@ impl Federation {
             clock,
             opts,
             keys,
+            clients: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -294,7 +321,7 @@ pub async fn run_round(
         Ok(a) => a,
         Err(e) => fail!(true, e.to_string()),
     };
-    let client = match TaxiiClient::with_options(partner.url(), auth, fed.opts.client.clone()) {
+    let client = match fed.client(partner, auth) {
         Ok(c) => c,
         Err(e) => fail!(true, e.to_string()),
     };
