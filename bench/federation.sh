@@ -6,6 +6,7 @@
 #
 #   bash bench/federation.sh            # N=1000000 (~5 minutes)
 #   N=200000 bash bench/federation.sh
+#   PAGE=5000 bash bench/federation.sh  # pages of 5,000 (a's max_page_size, b's page_size)
 #
 # Node a holds N generated indicators (one in ten names a person's e-mail
 # address; half of IPv4 is declared a customer range, so about half of the
@@ -35,6 +36,8 @@ init b a "$PB" >/dev/null
 COLL=$(sed -n 's/^id = "\(.*\)"/\1/p' "$W/a.toml" | head -1)
 key() { "$ACCORD" ledger key --json --config "$W/$1.toml" | sed -E "s/.*\"$2\": *\"([^\"]*)\".*/\1/"; }
 printf '%s\n' "$PW_B_AT_A" >"$W/b-at-a.password"
+PAGE="${PAGE:-1000}"
+sed -i "s/^max_page_size = .*/max_page_size = $PAGE/" "$W/a.toml"
 cat >>"$W/a.toml" <<TOML
 
 [residency]
@@ -66,6 +69,7 @@ password_file = "$W/b-at-a.password"
 pull = ["$COLL"]
 into = "from-a"
 interval_secs = 0
+page_size = $PAGE
 [partners.inbound]
 producers = ["identity--7d5b2c9a-3f1e-4b8a-9c6d-2e4f8a1b3c5d"]
 TOML
@@ -94,15 +98,23 @@ fresh="$W/fresh"
 out=$("$ACCORD" ingest --no-progress --data "$fresh" "$SRC" 2>&1 >/dev/null)
 ingest_rate=$(echo "$out" | sed -n 's/.*, \([0-9]*\) objects\/s).*/\1/p')
 
+gets() { grep -c "GET path=/api1/collections/$COLL/objects/" "$W/a.log" || true; }
+echo "== idle baseline: b served ${IDLE_SECS} s without a scheduler" >&2
+"$ACCORD" serve --config "$W/b.toml" >"$W/b0.log" 2>&1 & echo $! >"$W/b0.pid"
+until grep -q "listening on" "$W/b0.log"; do sleep 0.1; done
+sleep 3
+tz0=$(ticks "$(cat "$W/b0.pid")")
+sleep "$IDLE_SECS"
+tz1=$(ticks "$(cat "$W/b0.pid")")
+kill "$(cat "$W/b0.pid")"; wait "$(cat "$W/b0.pid")" 2>/dev/null || true; rm -f "$W/b0.pid"
 echo "== idle: b's scheduler every second for ${IDLE_SECS} s with nothing new" >&2
 sed -i 's/^interval_secs = 0$/interval_secs = 1/' "$W/b.toml"
 "$ACCORD" serve --config "$W/b.toml" >"$W/b.log" 2>&1 & echo $! >"$W/b.pid"
 until grep -q "listening on" "$W/b.log"; do sleep 0.1; done
 sleep 3
-gets() { grep -c "GET path=/api1/collections/$COLL/objects/" "$W/a.log" || true; }
 tb0=$(ticks "$(cat "$W/b.pid")"); ta0=$(ticks "$(cat "$W/a.pid")"); g0=$(gets)
 if [ -n "${PERF:-}" ]; then
-  perf record -F 999 -g -p "$(cat "$W/b.pid")" -o "$PERF" -- sleep "$IDLE_SECS" 2>/dev/null
+  perf record -F 20000 -g -p "$(cat "$W/b.pid")" -o "$PERF" -- sleep "$IDLE_SECS" 2>/dev/null
 else
   sleep "$IDLE_SECS"
 fi
@@ -113,5 +125,5 @@ rounds=$((g1 - g0))
   echo "sync of $N objects a -> b, policy and log on: $sync_rate objects/s ($stored pulled; $redacted released redacted at a); CPU: b's accord sync $sync_cpu, a (serving) $a_cpu, in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f s", b - a}')"
   echo "b's own accord ingest of the same file, same run: $ingest_rate objects/s"
   echo "sync / ingest: $(awk -v a="$sync_rate" -v b="$ingest_rate" 'BEGIN {printf "%.2f", a / b}')"
-  echo "idle: $rounds rounds in ${IDLE_SECS} s; CPU of b (the syncing node) per round: $(awk -v t=$((tb1 - tb0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}'); of a (answering): $(awk -v t=$((ta1 - ta0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}')"
+  echo "idle: $rounds rounds in ${IDLE_SECS} s; CPU of b (the syncing node) per round: $(awk -v t=$((tb1 - tb0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}'), of which the node's own idle (b served without a scheduler, same length): $(awk -v t=$((tz1 - tz0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}'); the rounds alone: $(awk -v t=$((tb1 - tb0 - tz1 + tz0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}'); a (answering, its own idle included): $(awk -v t=$((ta1 - ta0)) -v hz="$hz" -v r="$rounds" 'BEGIN {printf "%.2f ms", r ? 1000 * t / hz / r : -1}')"
 } | tee "$(run_file federation)"

@@ -180,6 +180,11 @@ pub struct PartnerSync {
     /// for this partner).
     #[serde(default = "default_sync_interval")]
     pub interval_secs: u64,
+    /// Objects asked for per page when pulling (the partner answers at most
+    /// its own `max_page_size`); 1000 when absent. Larger pages mean fewer
+    /// requests and fewer, larger commits here.
+    #[serde(default)]
+    pub page_size: Option<usize>,
 }
 
 impl Default for PartnerSync {
@@ -189,6 +194,7 @@ impl Default for PartnerSync {
             push: None,
             into: None,
             interval_secs: default_sync_interval(),
+            page_size: None,
         }
     }
 }

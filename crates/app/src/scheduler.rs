@@ -358,7 +358,7 @@ pub async fn run_round(
         };
         let opts = SyncOptions {
             since: since.clone(),
-            page_limit: fed.opts.page.max(1),
+            page_limit: pc.sync.page_size.unwrap_or(fed.opts.page).max(1),
             partner: Some(name.to_owned()),
             exchange: fed.exchange.clone(),
             ..SyncOptions::default()

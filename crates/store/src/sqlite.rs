@@ -98,6 +98,10 @@ pub struct SqliteStore {
     /// committed (collections are never deleted), so each read need not
     /// look it up in a statement (and a read transaction) of its own.
     coll_ids: RefCell<HashMap<String, i64>>,
+    /// The connection that writes sync state (cursors, partner health),
+    /// opened on first use and kept: opening one per write (and reading
+    /// the schema again) was most of an idle sync round's CPU.
+    pub(crate) sync: RefCell<Option<rusqlite::Connection>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -152,6 +156,7 @@ impl SqliteStore {
             read,
             upper: crate::ledger::UpperCache::default(),
             coll_ids: RefCell::default(),
+            sync: RefCell::default(),
         })
     }
 
@@ -168,6 +173,7 @@ impl SqliteStore {
             read: open_reader(&self.path)?,
             upper: self.upper.clone(),
             coll_ids: RefCell::default(),
+            sync: RefCell::default(),
         })
     }
 

@@ -59,12 +59,10 @@ impl SqliteStore {
     /// [`StoreError::Read`].
     pub fn partner_health(&self, partner: &str) -> Result<Option<PartnerHealth>, StoreError> {
         self.read_conn()
-            .query_row(
-                &format!("SELECT {HEALTH_COLUMNS} FROM partner_health WHERE partner = ?1"),
-                [partner],
-                health_row,
-            )
-            .optional()
+            .prepare_cached(&format!(
+                "SELECT {HEALTH_COLUMNS} FROM partner_health WHERE partner = ?1"
+            ))
+            .and_then(|mut st| st.query_row([partner], health_row).optional())
             .map_err(self.sync_err(&format!("the sync health of partner `{partner}`")))
     }
 
@@ -91,29 +89,26 @@ impl SqliteStore {
     /// [`StoreError::Open`], [`StoreError::Read`] (the write failed).
     pub fn set_partner_health(&self, h: &PartnerHealth) -> Result<(), StoreError> {
         let c = self.sync_conn()?;
-        c.pragma_update(None, "synchronous", "FULL")
-            .and_then(|()| {
-                c.execute(
-                    &format!(
-                        "INSERT OR REPLACE INTO partner_health ({HEALTH_COLUMNS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                    ),
-                    params![
-                        h.partner,
-                        h.last_success,
-                        h.last_error,
-                        h.last_error_at,
-                        i64::from(h.failures),
-                        i64::from(h.paused),
-                        h.paused_reason
-                    ],
-                )
-            })
-            .map(|_| ())
-            .map_err(self.sync_err(&format!(
-                "saving the sync health of partner `{}`",
-                h.partner
-            )))
+        c.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO partner_health ({HEALTH_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ))
+        .and_then(|mut st| {
+            st.execute(params![
+                h.partner,
+                h.last_success,
+                h.last_error,
+                h.last_error_at,
+                i64::from(h.failures),
+                i64::from(h.paused),
+                h.paused_reason
+            ])
+        })
+        .map(|_| ())
+        .map_err(self.sync_err(&format!(
+            "saving the sync health of partner `{}`",
+            h.partner
+        )))
     }
 
     fn sync_err(&self, what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -122,14 +117,22 @@ impl SqliteStore {
         move |source| StoreError::Read { path, what, source }
     }
 
-    fn sync_conn(&self) -> Result<Connection, StoreError> {
-        let open = |source| StoreError::Open {
-            path: self.db_path().to_owned(),
-            source,
-        };
-        let c = Connection::open(self.db_path()).map_err(open)?;
-        c.busy_timeout(Duration::from_secs(10)).map_err(open)?;
-        Ok(c)
+    pub(crate) fn sync_conn(&self) -> Result<std::cell::RefMut<'_, Connection>, StoreError> {
+        let mut slot = self.sync.borrow_mut();
+        if slot.is_none() {
+            let open = |source| StoreError::Open {
+                path: self.db_path().to_owned(),
+                source,
+            };
+            let c = Connection::open(self.db_path()).map_err(open)?;
+            c.busy_timeout(Duration::from_secs(10)).map_err(open)?;
+            // Each write is durable when it returns.
+            c.pragma_update(None, "synchronous", "FULL").map_err(open)?;
+            *slot = Some(c);
+        }
+        Ok(std::cell::RefMut::map(slot, |s| {
+            s.as_mut().expect("opened above")
+        }))
     }
 
     /// The saved cursor of the pull `key`, if any.
@@ -138,12 +141,8 @@ impl SqliteStore {
     /// [`StoreError::Read`].
     pub fn sync_cursor(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.read_conn()
-            .query_row(
-                "SELECT added_after FROM sync_cursors WHERE key = ?1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()
+            .prepare_cached("SELECT added_after FROM sync_cursors WHERE key = ?1")
+            .and_then(|mut st| st.query_row([key], |r| r.get(0)).optional())
             .map_err(self.sync_err(&format!("the sync cursor of `{key}`")))
     }
 
@@ -168,16 +167,13 @@ impl SqliteStore {
     /// [`StoreError::Open`], [`StoreError::Read`] (the write failed).
     pub fn set_sync_cursor(&self, key: &str, added_after: &str) -> Result<(), StoreError> {
         let c = self.sync_conn()?;
-        c.pragma_update(None, "synchronous", "FULL")
-            .and_then(|()| {
-                c.execute(
-                    "INSERT INTO sync_cursors (key, added_after) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET added_after = excluded.added_after",
-                    params![key, added_after],
-                )
-            })
-            .map(|_| ())
-            .map_err(self.sync_err(&format!("saving the sync cursor of `{key}`")))
+        c.prepare_cached(
+            "INSERT INTO sync_cursors (key, added_after) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET added_after = excluded.added_after",
+        )
+        .and_then(|mut st| st.execute(params![key, added_after]))
+        .map(|_| ())
+        .map_err(self.sync_err(&format!("saving the sync cursor of `{key}`")))
     }
 
     /// Imports cursors kept elsewhere (the `sync-state.json` of older
@@ -194,7 +190,6 @@ impl SqliteStore {
         let mut c = self.sync_conn()?;
         let err = self.sync_err("importing sync cursors");
         let run = || -> rusqlite::Result<usize> {
-            c.pragma_update(None, "synchronous", "FULL")?;
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut n = 0;
             {

@@ -52,7 +52,6 @@ pub use witnessed::{Alert, Witnessed};
 use crate::{SqliteStore, StoreError};
 use accord_ledger::{HASH_SIZE, Hash};
 use rusqlite::{Connection, OptionalExtension};
-use std::time::Duration;
 
 /// Leaves per block: a chunk never crosses a multiple of this.
 pub(crate) const BLOCK: u64 = 256;
@@ -165,16 +164,8 @@ impl SqliteStore {
     }
 
     /// A write connection for the ledger's small tables.
-    fn meta_conn(&self) -> Result<Connection, StoreError> {
-        let c = Connection::open(self.db_path()).map_err(|source| StoreError::Open {
-            path: self.db_path().to_owned(),
-            source,
-        })?;
-        c.busy_timeout(Duration::from_secs(10))
-            .map_err(|source| StoreError::Open {
-                path: self.db_path().to_owned(),
-                source,
-            })?;
-        Ok(c)
+    fn meta_conn(&self) -> Result<std::cell::RefMut<'_, Connection>, StoreError> {
+        // The store's kept connection for small durable writes.
+        self.sync_conn()
     }
 }
