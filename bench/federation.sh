@@ -47,6 +47,7 @@ customer_ranges = ["0.0.0.0/1"]
 name = "b"
 url = "http://127.0.0.1:$PB/"
 verifier_key = "$(key b verifier_key)"
+witness_key = "$(key b witness_key)"
 account = "b"
 [partners.sync]
 interval_secs = 0
@@ -120,6 +121,8 @@ else
 fi
 tb1=$(ticks "$(cat "$W/b.pid")"); ta1=$(ticks "$(cat "$W/a.pid")"); g1=$(gets)
 rounds=$((g1 - g0))
+echo "requests a served during the idle phase:" >&2
+grep -o 'method=[A-Z]* path=[^}]*' "$W/a.log" | sed 's/[0-9a-f-]\{36\}/ID/g' | sort | uniq -c | sort -rn | head >&2
 {
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
   echo "sync of $N objects a -> b, policy and log on: $sync_rate objects/s ($stored pulled; $redacted released redacted at a); CPU: b's accord sync $sync_cpu, a (serving) $a_cpu, in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f s", b - a}')"
