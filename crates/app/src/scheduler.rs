@@ -93,11 +93,6 @@ pub struct Federation {
     clock: Arc<dyn Clock>,
     opts: SchedulerOptions,
     keys: Option<LedgerKeys>,
-    /// One HTTP client per partner, kept across rounds (building one loads
-    /// the system's root certificates: most of an idle round's CPU), with
-    /// the credentials it was built for.
-    clients:
-        std::sync::Mutex<std::collections::HashMap<String, (accord_client::Auth, TaxiiClient)>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -110,27 +105,6 @@ impl std::fmt::Debug for Federation {
 }
 
 impl Federation {
-    /// The HTTP client for `partner` with `auth`: the one built for an
-    /// earlier round when the credentials are the same.
-    fn client(
-        &self,
-        partner: &Partner,
-        auth: accord_client::Auth,
-    ) -> Result<TaxiiClient, ClientError> {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((a, c)) = clients.get(partner.name())
-            && *a == auth
-        {
-            return Ok(c.clone());
-        }
-        let c = TaxiiClient::with_options(partner.url(), auth.clone(), self.opts.client.clone())?;
-        clients.insert(partner.name().to_owned(), (auth, c.clone()));
-        Ok(c)
-    }
-
     /// The federation of `config`'s partners, under `exchange`. The node's
     /// ledger keys (to cosign partners' checkpoints) are loaded when a
     /// partner's log is to be witnessed; when they cannot be, witnessing
@@ -158,7 +132,6 @@ impl Federation {
             clock,
             opts,
             keys,
-            clients: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -301,6 +274,47 @@ pub async fn run_round(
     store: &dyn Backend,
     partner: &Partner,
 ) -> Result<RoundReport, RoundError> {
+    run_round_with(fed, store, partner, &mut ClientSlot::default()).await
+}
+
+/// The HTTP client of one partner, kept across the rounds that run on one
+/// async runtime (a client's pooled connections belong to the runtime
+/// that opened them): building one reads the system's root certificates,
+/// most of an idle round's CPU.
+#[derive(Default)]
+pub struct ClientSlot(Option<(accord_client::Auth, TaxiiClient)>);
+
+impl ClientSlot {
+    /// The client for `partner` with `auth`: the one kept when the
+    /// credentials are the same, else a new one, kept.
+    fn get(
+        &mut self,
+        partner: &Partner,
+        auth: accord_client::Auth,
+        opts: &ClientOptions,
+    ) -> Result<TaxiiClient, ClientError> {
+        if let Some((a, c)) = &self.0
+            && *a == auth
+        {
+            return Ok(c.clone());
+        }
+        let c = TaxiiClient::with_options(partner.url(), auth.clone(), opts.clone())?;
+        self.0 = Some((auth, c.clone()));
+        Ok(c)
+    }
+}
+
+/// [`run_round`], reusing the client kept in `slot` (all rounds given the
+/// same slot must run on the same runtime).
+///
+/// # Errors
+/// As [`run_round`].
+pub async fn run_round_with(
+    fed: &Federation,
+    store: &dyn Backend,
+    partner: &Partner,
+    slot: &mut ClientSlot,
+) -> Result<RoundReport, RoundError> {
     let name = partner.name();
     let mut report = RoundReport {
         partner: name.to_owned(),
@@ -321,7 +335,7 @@ pub async fn run_round(
         Ok(a) => a,
         Err(e) => fail!(true, e.to_string()),
     };
-    let client = match fed.client(partner, auth) {
+    let client = match slot.get(partner, auth, &fed.opts.client) {
         Ok(c) => c,
         Err(e) => fail!(true, e.to_string()),
     };
@@ -615,6 +629,8 @@ fn partner_loop(
     };
     let interval = Duration::from_secs(partner.config().sync.interval_secs);
     let mut last_written = None::<Instant>;
+    // This thread's rounds all run on `rt`: they share one client.
+    let mut slot = ClientSlot::default();
     // Waits `d`; false when asked to stop.
     let wait = |rt: &tokio::runtime::Runtime, stop: &mut tokio::sync::watch::Receiver<bool>, d| {
         rt.block_on(async {
@@ -640,7 +656,7 @@ fn partner_loop(
         }
         let outcome = rt.block_on(async {
             tokio::select! {
-                r = run_round(fed, store, partner) => Some(r),
+                r = run_round_with(fed, store, partner, &mut slot) => Some(r),
                 _ = stop.changed() => None,
             }
         });
