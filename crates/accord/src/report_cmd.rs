@@ -13,7 +13,8 @@ use std::sync::Arc;
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord report reciprocity --data accord-data\n  \
-    accord report reciprocity --since 2026-11 --json")]
+    accord report reciprocity --since 2026-11 --json\n  \
+    accord report sightings --data accord-data")]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,
@@ -44,10 +45,65 @@ enum Sub {
         #[arg(long)]
         json: bool,
     },
+    /// Sightings attached to the indicators they are of: this node's own
+    /// (from `accord match`) and those its partners sent back, counted
+    /// once per sighting, with who reported them and whether this node
+    /// holds the indicator.
+    Sightings {
+        /// The node's data directory.
+        #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
+        data: PathBuf,
+        /// Only the sightings of this object (an indicator id).
+        #[arg(long)]
+        of: Option<String>,
+        /// JSON lines: {sighting_of, held, sightings, count, by_reporter,
+        /// first_seen, last_seen}, the most sighted first.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn sightings(
+    data: &std::path::Path,
+    of: Option<&str>,
+    json: bool,
+    clock: &Arc<dyn Clock>,
+) -> Result<ExitCode> {
+    let store = crate::data_dir::open_existing(data, clock)?;
+    let all = accord_app::sightings_of::sightings_of(&store, of).map_err(crate::flat)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        for a in &all {
+            writeln!(out, "{}", serde_json::to_string(a)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if all.is_empty() {
+        writeln!(out, "no sightings in the store")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "SIGHTINGS  COUNT  HELD  LAST SEEN                 OF / REPORTED BY"
+    )?;
+    for a in &all {
+        writeln!(
+            out,
+            "{:<9}  {:<5}  {:<4}  {:<24}  {}",
+            a.sightings,
+            a.count,
+            if a.held { "yes" } else { "no" },
+            a.last_seen.as_deref().unwrap_or("-"),
+            a.sighting_of
+        )?;
+        writeln!(out, "{:48}reported by {}", "", counts(&a.by_reporter))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     match &args.command {
+        Sub::Sightings { data, of, json } => sightings(data, of.as_deref(), *json, clock),
         Sub::Reciprocity { data, since, json } => {
             if let Some(s) = since {
                 accord_app::reciprocity::parse_month(s).map_err(crate::flat)?;

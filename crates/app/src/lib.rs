@@ -77,6 +77,7 @@ pub mod push;
 pub mod reciprocity;
 pub mod scheduler;
 pub mod sighting;
+pub mod sightings_of;
 pub mod sync;
 
 /// Opens the node's store in a data directory, as the binary chooses (the
