@@ -128,7 +128,7 @@ pub fn sightings_of(store: &dyn ObjectRead, of: Option<&str>) -> Result<Vec<Atta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use accord_store::{NewObject, ObjectMeta, ObjectWrite, SqliteStore};
+    use accord_store::{NewObject, ObjectMeta, SqliteStore};
 
     fn put(store: &SqliteStore, collection: &str, origin: &str, raw: &str) {
         let doc = accord_stix::Doc::parse(raw).unwrap();
