@@ -8,26 +8,10 @@
 //! signed checkpoint.
 
 mod common;
-use common::{accord, accord_pw, ingest, init, p, serve, text};
+use common::{accord, accord_pw, add_partner, ingest, init, keys, p, serve, text};
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
-
-fn keys(config: &Path) -> serde_json::Value {
-    let o = accord(&["ledger", "key", "--json", "--config", p(config)]);
-    assert!(o.status.success(), "{}", text(&o));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn add_partner(config: &Path, name: &str, port: u16, k: &serde_json::Value, user: &str) {
-    let mut t = std::fs::read_to_string(config).unwrap();
-    t.push_str(&format!(
-        "\n[[partners]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{port}/\"\nverifier_key = \"{}\"\nwitness_key = \"{}\"\naccount = \"{name}\"\nuser = \"{user}\"\n",
-        k["verifier_key"].as_str().unwrap(),
-        k["witness_key"].as_str().unwrap(),
-    ));
-    std::fs::write(config, t).unwrap();
-}
 
 /// Adds account `name` with the password of the first account.
 fn add_account(config: &Path, name: &str) {

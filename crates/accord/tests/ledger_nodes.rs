@@ -4,7 +4,9 @@
 //! audit, and a split view caught by the witness.
 
 mod common;
-use common::{ACCORD, accord, accord_pw, ingest, init, p, serve, text, wait_listening};
+use common::{
+    ACCORD, accord, accord_pw, add_partner, ingest, init, keys, p, serve, text, wait_listening,
+};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -112,22 +114,6 @@ fn independent_verifier_passes_and_tampering_is_named() {
     let bad = accord(&["ledger", "verify", "--data", p(&data)]);
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
     assert!(text(&bad).contains("first bad index 123"), "{}", text(&bad));
-}
-
-fn keys(config: &Path) -> serde_json::Value {
-    let o = accord(&["ledger", "key", "--json", "--config", p(config)]);
-    assert!(o.status.success(), "{}", text(&o));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn add_partner(config: &Path, name: &str, port: u16, k: &serde_json::Value, user: &str) {
-    let mut t = std::fs::read_to_string(config).unwrap();
-    t.push_str(&format!(
-        "\n[[partners]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{port}/\"\nverifier_key = \"{}\"\nwitness_key = \"{}\"\naccount = \"{name}\"\nuser = \"{user}\"\n",
-        k["verifier_key"].as_str().unwrap(),
-        k["witness_key"].as_str().unwrap(),
-    ));
-    std::fs::write(config, t).unwrap();
 }
 
 #[test]

@@ -152,3 +152,45 @@ pub fn demo(data: &Path, generated: &str) -> (Server, String) {
         .unwrap();
     wait_listening(child)
 }
+
+/// The log keys of the node configured in `config` (`accord ledger key
+/// --json`: `verifier_key`, `witness_key`).
+pub fn keys(config: &Path) -> serde_json::Value {
+    let o = accord(&["ledger", "key", "--json", "--config", p(config)]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Appends partner `name` (at 127.0.0.1:`port`, keys `k`, logging in here
+/// as `name` and there as `user`) to `config`.
+pub fn add_partner(config: &Path, name: &str, port: u16, k: &serde_json::Value, user: &str) {
+    let mut t = std::fs::read_to_string(config).unwrap();
+    t.push_str(&format!(
+        "\n[[partners]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{port}/\"\nverifier_key = \"{}\"\nwitness_key = \"{}\"\naccount = \"{name}\"\nuser = \"{user}\"\n",
+        k["verifier_key"].as_str().unwrap(),
+        k["witness_key"].as_str().unwrap(),
+    ));
+    std::fs::write(config, t).unwrap();
+}
+
+/// Asserts that stix2-validator accepts the bundle file `bundle` (`what`
+/// names it in the failure).
+pub fn assert_stix2_valid(bundle: &Path, what: &str) {
+    let py = accord_testkit::python("stix2validator");
+    let v = Command::new(&py)
+        .args([
+            "-c",
+            "import sys\nfrom stix2validator import validate_file, print_results, ValidationOptions\n\
+             r = validate_file(sys.argv[1], ValidationOptions(version='2.1'))\n\
+             print_results(r)\nsys.exit(0 if r.is_valid else 1)",
+        ])
+        .arg(bundle)
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "stix2-validator rejects {what}:\n{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+}
