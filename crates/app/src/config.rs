@@ -185,6 +185,13 @@ pub struct PartnerSync {
     /// requests and fewer, larger commits here.
     #[serde(default)]
     pub page_size: Option<usize>,
+    /// Seconds between two witnessings of the partner's log by the
+    /// scheduler when nothing moved (300 when absent): a round that pulled
+    /// or pushed anything witnesses at once, an idle one only once this
+    /// long has passed, so an idle partner costs one small request per
+    /// interval. `accord sync --once` always witnesses.
+    #[serde(default = "default_witness_interval")]
+    pub witness_interval_secs: u64,
 }
 
 impl Default for PartnerSync {
@@ -195,12 +202,17 @@ impl Default for PartnerSync {
             into: None,
             interval_secs: default_sync_interval(),
             page_size: None,
+            witness_interval_secs: default_witness_interval(),
         }
     }
 }
 
 fn default_sync_interval() -> u64 {
     60
+}
+
+fn default_witness_interval() -> u64 {
+    300
 }
 
 impl PartnerConfig {

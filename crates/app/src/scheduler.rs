@@ -34,7 +34,10 @@
 //! An idle partner costs, per interval: one read of its health, and per
 //! pulled collection one cursor read and one small GET answered with an
 //! empty page; per pushed collection one cursor read and one empty local
-//! query; plus one checkpoint GET when its log is witnessed.
+//! query. Its log is witnessed (one checkpoint GET, and a consistency
+//! proof when it grew) in the first round, in every round that moved
+//! anything, and otherwise once every `witness_interval_secs` (300 by
+//! default), so an idle partner costs one small request per interval.
 
 use crate::config::{Config, PartnerConfig};
 use crate::exchange::Exchange;
@@ -277,12 +280,15 @@ pub async fn run_round(
     run_round_with(fed, store, partner, &mut ClientSlot::default()).await
 }
 
-/// The HTTP client of one partner, kept across the rounds that run on one
-/// async runtime (a client's pooled connections belong to the runtime
-/// that opened them): building one reads the system's root certificates,
-/// most of an idle round's CPU.
+/// What one partner's rounds keep between them on one async runtime: the
+/// HTTP client (a client's pooled connections belong to the runtime that
+/// opened them; building one reads the system's root certificates, most
+/// of an idle round's CPU), and when its log was last witnessed.
 #[derive(Default)]
-pub struct ClientSlot(Option<(accord_client::Auth, TaxiiClient)>);
+pub struct ClientSlot {
+    client: Option<(accord_client::Auth, TaxiiClient)>,
+    witnessed: Option<Instant>,
+}
 
 impl ClientSlot {
     /// The client for `partner` with `auth`: the one kept when the
@@ -293,14 +299,22 @@ impl ClientSlot {
         auth: accord_client::Auth,
         opts: &ClientOptions,
     ) -> Result<TaxiiClient, ClientError> {
-        if let Some((a, c)) = &self.0
+        if let Some((a, c)) = &self.client
             && *a == auth
         {
             return Ok(c.clone());
         }
         let c = TaxiiClient::with_options(partner.url(), auth.clone(), opts.clone())?;
-        self.0 = Some((auth, c.clone()));
+        self.client = Some((auth, c.clone()));
         Ok(c)
+    }
+
+    /// Whether this round witnesses the partner's log: always the first
+    /// round of a slot (so `accord sync --once` always does) and a round
+    /// that moved anything; an idle one once `every` has passed since the
+    /// last witnessing.
+    fn witness_due(&self, moved: bool, every: Duration) -> bool {
+        moved || self.witnessed.is_none_or(|t| t.elapsed() >= every)
     }
 }
 
@@ -441,9 +455,12 @@ pub async fn run_round_with(
             }
         }
     }
+    let moved = report.moved_anything();
     if !pc.verifier_key.is_empty()
         && let Some(keys) = &fed.keys
+        && slot.witness_due(moved, Duration::from_secs(pc.sync.witness_interval_secs))
     {
+        slot.witnessed = Some(Instant::now());
         let lc = client.ledger();
         match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
             Ok(w) => {
