@@ -720,6 +720,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_idle_round_witnesses_once_per_witness_interval() {
+        let every = Duration::from_secs(300);
+        let mut slot = ClientSlot::default();
+        assert!(slot.witness_due(false, every), "the first round witnesses");
+        slot.witnessed = Some(Instant::now());
+        assert!(!slot.witness_due(false, every), "an idle round right after does not");
+        assert!(slot.witness_due(true, every), "a round that moved anything does");
+        slot.witnessed = Instant::now().checked_sub(Duration::from_secs(301));
+        assert!(slot.witness_due(false, every), "an idle round after the interval does");
+        assert!(slot.witness_due(false, Duration::ZERO), "0 witnesses every round");
+    }
+
+    #[test]
     fn backoff_doubles_within_bounds_with_jitter() {
         let base = Duration::from_secs(2);
         let max = Duration::from_secs(60);
