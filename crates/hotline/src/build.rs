@@ -258,8 +258,8 @@ pub fn open_case(
     ext.insert("extension_type".into(), "property-extension".into());
     ext.insert("severity".into(), req.severity.as_str().into());
     ext.insert("state".into(), "open".into());
-    ext.insert("from".into(), req.from.clone().into());
-    ext.insert("to".into(), req.to.clone().into());
+    ext.insert("opener".into(), req.from.clone().into());
+    ext.insert("addressee".into(), req.to.clone().into());
     ext.insert("ack_by".into(), ack_by.to_millis_string().into());
     ext.insert("resolve_by".into(), resolve_by.to_millis_string().into());
     ext.insert("escalation".into(), 0.into());
@@ -297,7 +297,10 @@ pub fn open_case(
 
     let mut e = ext_base(&case, MessageKind::Open);
     e.insert("seq".into(), 1.into());
-    e.insert("transition".into(), json!({"from": "open", "to": "open"}));
+    e.insert(
+        "transition".into(),
+        json!({"from_state": "open", "to_state": "open"}),
+    );
     let text = if req.text.trim().is_empty() {
         req.description.clone().unwrap_or_else(|| req.title.clone())
     } else {
@@ -358,7 +361,7 @@ pub fn transition(
     e.insert("seq".into(), seq.into());
     e.insert(
         "transition".into(),
-        json!({"from": from.as_str(), "to": to.as_str()}),
+        json!({"from_state": from.as_str(), "to_state": to.as_str()}),
     );
     if let Some((a, o)) = assist {
         e.insert(
@@ -499,4 +502,350 @@ pub fn escalate_note(case: &Case, e: &Escalation) -> Object {
         attachments: &[],
         ext: x,
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::case::{Applied, FoldError};
+    use crate::model::State;
+
+    pub(crate) const A: &str = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0a01";
+    pub(crate) const B: &str = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0b02";
+    pub(crate) const C: &str = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0c03";
+
+    pub(crate) fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    pub(crate) fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix(t("2026-03-01T12:00:00Z").unix_seconds + secs, 0)
+    }
+
+    pub(crate) fn request(sev: Severity) -> OpenCase {
+        OpenCase {
+            case_uuid: case_uuid("test"),
+            from: A.into(),
+            to: B.into(),
+            severity: sev,
+            title: "Scanning of the exchange".into(),
+            description: Some("Sustained scanning from your address space.".into()),
+            text: String::new(),
+            attachments: vec!["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f".into()],
+            assistance: vec![Assistance::Block, Assistance::PreserveLogs],
+            exercise: false,
+            facility: Some("Example Exchange".into()),
+        }
+    }
+
+    pub(crate) fn opened(sev: Severity) -> (Object, Object, Case) {
+        let (i, n) = open_case(&request(sev), &DeadlineTable::default(), at(0)).unwrap();
+        let c = Case::from_thread(&i, [&n]).unwrap();
+        (i, n, c)
+    }
+
+    fn valid(o: &Object) {
+        let issues = accord_stix::validate_object(o);
+        assert!(
+            accord_stix::is_valid(&issues),
+            "{}: {issues:?}",
+            o.to_json()
+        );
+    }
+
+    fn step(c: &mut Case, who: &str, a: Action, text: &str, secs: i64) -> Object {
+        let n = transition(c, who, a, text, &[], at(secs)).unwrap();
+        valid(&n);
+        assert!(matches!(
+            c.apply(&n).unwrap(),
+            Applied::New(crate::Outcome::Applied { .. })
+        ));
+        n
+    }
+
+    #[test]
+    fn a_case_runs_from_open_to_resolved() {
+        let (i, n, mut c) = opened(Severity::High);
+        valid(&i);
+        valid(&n);
+        assert_eq!(c.state(), State::Open);
+        assert_eq!(c.header().ack_by, at(4 * 3600));
+        assert_eq!(c.header().resolve_by, at(72 * 3600));
+        let ack = step(&mut c, B, Action::Ack, "", 60);
+        assert_eq!(c.state(), State::Acknowledged);
+        assert_eq!(ack.get("content").unwrap(), "Acknowledged.");
+        step(&mut c, A, Action::Reply, "Thanks, logs attached.", 120);
+        step(&mut c, B, Action::Progress, "Blocking now.", 180);
+        assert_eq!(c.state(), State::InProgress);
+        step(
+            &mut c,
+            B,
+            Action::AssistAnswer(Assistance::Block, AssistOutcome::Done),
+            "",
+            200,
+        );
+        step(&mut c, A, Action::Resolve, "Scanning stopped.", 300);
+        assert_eq!(c.state(), State::Resolved);
+        assert_eq!(c.entries().len(), 6);
+        assert_eq!(
+            c.assist_answers(),
+            [(Assistance::Block, AssistOutcome::Done, at(200))]
+        );
+        assert_eq!(c.next_seq(B), 4);
+        assert!(!c.overdue(at(1_000_000)));
+        // Both nodes fold the same notes to the same case.
+        let notes: Vec<Object> = c.notes().cloned().collect();
+        let other = Case::from_thread(&i, notes.iter().rev()).unwrap();
+        assert_eq!(other, c);
+    }
+
+    #[test]
+    fn a_refused_transition_names_the_state_and_what_is_allowed() {
+        let (_, _, c) = opened(Severity::Low);
+        let e = transition(&c, A, Action::Ack, "", &[], at(1)).unwrap_err();
+        assert!(matches!(
+            e,
+            TransitionError::NotAllowed {
+                state: State::Open,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "case {} is open: `ack` is not allowed for the opener; allowed: reply, resolve",
+                c.id()
+            )
+        );
+        let e = transition(&c, B, Action::Progress, "", &[], at(1)).unwrap_err();
+        assert!(
+            e.to_string().ends_with("allowed: ack, reply, decline"),
+            "{e}"
+        );
+        let e = transition(&c, C, Action::Reply, "hi", &[], at(1)).unwrap_err();
+        assert!(matches!(e, TransitionError::NotAParty { .. }), "{e}");
+        let e = transition(&c, B, Action::Decline, "  ", &[], at(1)).unwrap_err();
+        assert!(matches!(e, TransitionError::TextRequired { .. }), "{e}");
+        let e = transition(&c, A, Action::Reply, "x", &["not an id".into()], at(1)).unwrap_err();
+        assert!(e.to_string().contains("attachment \"not an id\""), "{e}");
+    }
+
+    #[test]
+    fn assistance_not_asked_is_refused() {
+        let (_, _, mut c) = opened(Severity::Low);
+        step(&mut c, B, Action::Ack, "", 10);
+        let e = transition(
+            &c,
+            B,
+            Action::AssistAnswer(Assistance::TakeDown, AssistOutcome::Refused),
+            "",
+            &[],
+            at(20),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "case {}: `take-down` was not asked (asked: block, preserve-logs)",
+                c.id()
+            )
+        );
+    }
+
+    #[test]
+    fn decline_and_reopen_start_a_new_cycle() {
+        let (_, _, mut c) = opened(Severity::Critical);
+        step(&mut c, B, Action::Decline, "Not our network.", 600);
+        assert_eq!(c.state(), State::Declined);
+        assert_eq!(c.allowed(B), [MessageKind::Reply, MessageKind::Reopen]);
+        step(&mut c, A, Action::Reopen, "It is: see the whois.", 1200);
+        assert_eq!(c.state(), State::Open);
+        assert_eq!(c.cycles().len(), 2);
+        let cy = c.current_cycle();
+        assert_eq!(
+            (cy.started, cy.ack_by, cy.resolve_by),
+            (at(1200), at(1200 + 3600), at(1200 + 86400))
+        );
+        step(&mut c, B, Action::Ack, "", 1300);
+        assert_eq!(c.state(), State::Acknowledged);
+        assert!(
+            due_escalations(&c, at(10 * 86400))
+                .iter()
+                .all(|e| e.deadline == DeadlineKind::Resolve && e.cycle == 1)
+        );
+    }
+
+    #[test]
+    fn deadlines_escalate_once_and_never_move_back() {
+        let (i, open, mut c) = opened(Severity::Critical);
+        assert!(due_escalations(&c, at(3599)).is_empty());
+        let due = due_escalations(&c, at(3600));
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].deadline, due[0].due, due[0].level),
+            (DeadlineKind::Ack, at(3600), 1)
+        );
+        let note = escalate_note(&c, &due[0]);
+        valid(&note);
+        assert!(note.get("created_by_ref").is_none());
+        assert_eq!(
+            note.get("created").unwrap(),
+            &Value::from(at(3600).to_millis_string())
+        );
+        assert!(matches!(
+            c.apply(&note).unwrap(),
+            Applied::New(crate::Outcome::Applied { .. })
+        ));
+        assert_eq!(c.escalation(), 1);
+        // Fired once: not again, later or with the clock moved back.
+        assert!(due_escalations(&c, at(3700)).is_empty());
+        assert!(due_escalations(&c, at(10)).is_empty());
+        assert!(c.overdue(at(3700)));
+        // The other node writes the same bytes: a duplicate.
+        let (_, _, mut other) = opened(Severity::Critical);
+        let theirs = escalate_note(&other, &due_escalations(&other, at(5000))[0]);
+        assert_eq!(theirs, note);
+        assert_eq!(c.apply(&theirs).unwrap(), Applied::Duplicate);
+        // A late ack does not undo it; the resolve deadline fires later.
+        step(&mut c, B, Action::Ack, "", 7200);
+        assert!(due_escalations(&c, at(86399)).is_empty());
+        let due = due_escalations(&c, at(90000));
+        assert_eq!(
+            (due.len(), due[0].deadline, due[0].level),
+            (1, DeadlineKind::Resolve, 2)
+        );
+        c.apply(&escalate_note(&c, &due[0])).unwrap();
+        assert_eq!(c.escalation(), 2);
+        // A node that never ticked before the late ack still escalates it once.
+        other.apply(&open).unwrap();
+        let late_ack = c
+            .entries()
+            .iter()
+            .find(|e| e.message.kind == MessageKind::Ack)
+            .unwrap()
+            .message
+            .object
+            .clone();
+        other.apply(&late_ack).unwrap();
+        let due = due_escalations(&other, at(7300));
+        assert_eq!(due.len(), 1);
+        assert_eq!(escalate_note(&other, &due[0]), note);
+        let _ = i;
+    }
+
+    #[test]
+    fn a_deadline_met_in_time_never_escalates() {
+        let (_, _, mut c) = opened(Severity::Critical);
+        step(&mut c, B, Action::Ack, "", 3599);
+        step(&mut c, B, Action::Resolve, "Done.", 86399);
+        assert!(due_escalations(&c, at(1_000_000)).is_empty());
+        // A forged escalation is rejected by the fold.
+        let forged = escalate_note(
+            &c,
+            &Escalation {
+                case: c.id().into(),
+                cycle: 0,
+                deadline: DeadlineKind::Ack,
+                due: at(3600),
+                severity: Severity::Critical,
+                to: B.into(),
+                level: 1,
+                exercise: false,
+            },
+        );
+        match c.apply(&forged).unwrap() {
+            Applied::New(crate::Outcome::Rejected(TransitionError::EscalationNotDue {
+                reason,
+                ..
+            })) => {
+                assert_eq!(reason, "the deadline was met");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.escalation(), 0);
+    }
+
+    #[test]
+    fn a_clock_moved_back_never_writes_before_the_case() {
+        let (_, _, mut c) = opened(Severity::Medium);
+        step(&mut c, B, Action::Ack, "", 500);
+        let n = transition(&c, A, Action::Reply, "earlier?", &[], at(100)).unwrap();
+        let created = Timestamp::parse(n.get("created").unwrap().as_str().unwrap()).unwrap();
+        assert_eq!(
+            created,
+            Timestamp::from_unix(at(500).unix_seconds, 1_000_000)
+        );
+    }
+
+    #[test]
+    fn bad_messages_are_typed_errors() {
+        let (_, _, mut c) = opened(Severity::Medium);
+        let ack = transition(&c, B, Action::Ack, "", &[], at(10)).unwrap();
+        // From someone who is not a party (id re-derived so only the author is wrong).
+        let mut m = ack.clone().into_map();
+        m.insert("created_by_ref".into(), C.into());
+        m.insert("id".into(), crate::note_id(c.id(), C, 1).into());
+        let e = c.apply(&Object::from_map(m)).unwrap_err();
+        assert!(matches!(e, FoldError::NotAParty { .. }), "{e}");
+        // Another party's id.
+        let mut m = ack.clone().into_map();
+        m.insert("id".into(), crate::note_id(c.id(), A, 7).into());
+        let e = c.apply(&Object::from_map(m)).unwrap_err();
+        assert!(e.to_string().contains(": id: must be note--"), "{e}");
+        // For another case.
+        let mut r = request(Severity::Low);
+        r.case_uuid = case_uuid("other");
+        let (oi, on) = open_case(&r, &DeadlineTable::default(), at(0)).unwrap();
+        let e = c.apply(&on).unwrap_err();
+        assert!(matches!(e, FoldError::WrongCase { .. }), "{e}");
+        assert!(matches!(
+            Case::from_thread(&oi, [&ack]),
+            Err(FoldError::WrongCase { .. })
+        ));
+        // Not a case at all.
+        assert!(matches!(Case::new(&ack), Err(FoldError::NotACase { .. })));
+        // The same note twice: no effect.
+        assert!(matches!(c.apply(&ack).unwrap(), Applied::New(_)));
+        let before = c.clone();
+        assert_eq!(c.apply(&ack).unwrap(), Applied::Duplicate);
+        assert_eq!(before, c);
+    }
+
+    #[test]
+    fn two_versions_of_a_note_keep_the_same_one_in_any_order() {
+        let (i, open, c) = opened(Severity::Medium);
+        let v1 = transition(&c, B, Action::Ack, "", &[], at(10)).unwrap();
+        let mut m = v1.clone().into_map();
+        m.insert("modified".into(), at(20).to_millis_string().into());
+        m.insert("content".into(), "changed".into());
+        let v2 = Object::from_map(m);
+        let mut x = c.clone();
+        x.apply(&v2).unwrap();
+        assert!(matches!(x.apply(&v1), Err(FoldError::Conflict { .. })));
+        let mut y = c.clone();
+        y.apply(&v1).unwrap();
+        assert!(matches!(y.apply(&v2), Err(FoldError::Conflict { .. })));
+        assert_eq!(x, y);
+        assert_eq!(x.entries()[1].message.text, "Acknowledged.");
+        let z = Case::from_thread(&i, [&v2, &open, &v1]).unwrap();
+        assert_eq!(z, x);
+        assert_eq!(z.conflicts(), [v1.get("id").unwrap().as_str().unwrap()]);
+    }
+
+    #[test]
+    fn out_of_order_delivery_folds_the_same() {
+        let (i, open, mut c) = opened(Severity::High);
+        let ack = step(&mut c, B, Action::Ack, "", 10);
+        let res = step(&mut c, B, Action::Resolve, "ok", 20);
+        // Resolve arrives first: refused for now, kept, then valid.
+        let mut d = Case::from_thread(&i, [&open]).unwrap();
+        assert!(matches!(
+            d.apply(&res).unwrap(),
+            Applied::New(crate::Outcome::Rejected(_))
+        ));
+        assert_eq!(d.state(), State::Open);
+        d.apply(&ack).unwrap();
+        assert_eq!(d.state(), State::Resolved);
+        assert_eq!(d, c);
+    }
 }

@@ -341,13 +341,13 @@ impl CaseHeader {
         let severity =
             Severity::parse(str_field(e, "severity").map_err(|r| bad(&x("severity"), r))?)
                 .map_err(|r| bad(&x("severity"), r.to_string()))?;
-        let from = identity_field(e, "from").map_err(|r| bad(&x("from"), r))?;
-        let to = identity_field(e, "to").map_err(|r| bad(&x("to"), r))?;
+        let from = identity_field(e, "opener").map_err(|r| bad(&x("opener"), r))?;
+        let to = identity_field(e, "addressee").map_err(|r| bad(&x("addressee"), r))?;
         let creator = identity_field(m, "created_by_ref").map_err(|r| bad("created_by_ref", r))?;
         if creator != from {
             return Err(bad(
                 "created_by_ref",
-                format!("{creator} is not the case's `from` ({from})"),
+                format!("{creator} is not the case's `opener` ({from})"),
             ));
         }
         let created = ts_field(m, "created").map_err(|r| bad("created", r))?;

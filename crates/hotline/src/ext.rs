@@ -65,12 +65,12 @@ pub fn hotline_schema() -> String {
             {
                 "title": "case (on incident)",
                 "type": "object",
-                "required": ["extension_type", "severity", "state", "from", "to", "ack_by", "resolve_by", "escalation", "exercise"],
+                "required": ["extension_type", "severity", "state", "opener", "addressee", "ack_by", "resolve_by", "escalation", "exercise"],
                 "properties": {
                     "extension_type": {"const": "property-extension"},
                     "severity": {"enum": ["critical", "high", "medium", "low"]},
                     "state": {"enum": ["open", "acknowledged", "in-progress", "resolved", "declined"], "description": "the state when this version of the incident was written; the thread is authoritative"},
-                    "from": identity, "to": identity,
+                    "opener": identity, "addressee": identity,
                     "ack_by": ts, "resolve_by": ts,
                     "escalation": {"type": "integer", "minimum": 0},
                     "assistance": {"type": "array", "minItems": 1, "items": {"enum": ["take-down", "block", "preserve-logs", "identify", "share-more"]}},
@@ -87,7 +87,7 @@ pub fn hotline_schema() -> String {
                     "case": {"type": "string", "pattern": "^incident--"},
                     "kind": {"enum": ["open", "ack", "reply", "progress", "resolve", "decline", "reopen", "escalate", "assist-answer"]},
                     "seq": {"type": "integer", "minimum": 1, "description": "the author's sequence number in the case; the note id is UUIDv5(namespace, 'note|case|author|seq'): the idempotency key"},
-                    "transition": {"type": "object", "properties": {"from": {"type": "string"}, "to": {"type": "string"}}, "description": "the state change the author saw"},
+                    "transition": {"type": "object", "properties": {"from_state": {"type": "string"}, "to_state": {"type": "string"}}, "description": "the state change the author saw"},
                     "assist": {"type": "object", "properties": {"action": {"type": "string"}, "outcome": {"enum": ["done", "refused", "partially"]}}},
                     "ack_by": ts, "resolve_by": ts,
                     "cycle": {"type": "integer", "minimum": 0, "description": "escalate: how many reopens before"},
