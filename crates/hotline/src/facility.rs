@@ -971,3 +971,311 @@ fn url_host(norm: &str) -> Option<&str> {
     }
     Some(hostport.rsplit_once(':').map_or(hostport, |(h, _)| h))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn exchange() -> Facility {
+        Facility {
+            name: "Example Exchange".into(),
+            owner: Some("Example Exchange AG".into()),
+            sector: Some("finance".into()),
+            jurisdiction: "de".into(),
+            networks: vec!["198.51.100.7/24".into(), "2001:db8:100::/48".into()],
+            domains: vec!["Exchange.Example.".into()],
+            asns: vec![64500],
+        }
+    }
+
+    fn grid() -> Facility {
+        Facility {
+            name: "Grid Operator".into(),
+            owner: None,
+            sector: Some("energy".into()),
+            jurisdiction: "FR".into(),
+            networks: vec!["203.0.113.128/25".into()],
+            domains: vec!["grid.example".into()],
+            asns: vec![],
+        }
+    }
+
+    fn reg() -> Registry {
+        Registry::new(vec![exchange(), grid()]).unwrap()
+    }
+
+    fn hits(v: Value) -> Vec<(String, String, String, HitKind)> {
+        reg()
+            .touches_value(&v)
+            .into_iter()
+            .map(|h| (h.facility, h.matched, h.path, h.kind))
+            .collect()
+    }
+
+    fn h(f: &str, m: &str, p: &str, k: HitKind) -> (String, String, String, HitKind) {
+        (f.into(), m.into(), p.into(), k)
+    }
+
+    #[test]
+    fn normalizes_and_bounds() {
+        let f = exchange().normalized().unwrap();
+        assert_eq!(f.jurisdiction, "DE");
+        assert_eq!(f.networks, ["198.51.100.0/24", "2001:db8:100::/48"]);
+        assert_eq!(f.domains, ["exchange.example"]);
+        let mut w = exchange();
+        w.networks = vec!["0.0.0.0/0".into()];
+        assert!(
+            w.normalized()
+                .unwrap_err()
+                .to_string()
+                .contains("wider than /8")
+        );
+        w.networks = vec!["10.0.0.0/33".into()];
+        assert!(w.normalized().unwrap_err().to_string().contains("networks"));
+        let mut w = exchange();
+        w.domains = vec!["com".into()];
+        assert!(
+            w.normalized()
+                .unwrap_err()
+                .to_string()
+                .contains("top-level domain")
+        );
+        let mut w = exchange();
+        w.jurisdiction = "DEU".into();
+        assert_eq!(
+            w.normalized().unwrap_err().to_string(),
+            "facility \"Example Exchange\": jurisdiction: \"DEU\" is not an ISO 3166-1 alpha-2 code (two letters)"
+        );
+        let mut dup = grid();
+        dup.name = "example exchange".into();
+        assert!(matches!(
+            Registry::new(vec![exchange(), dup]),
+            Err(FacilityError::Duplicate(_))
+        ));
+    }
+
+    #[test]
+    fn sco_values_touch() {
+        assert_eq!(
+            hits(json!({"type": "ipv4-addr", "value": "198.51.100.9"})),
+            [h(
+                "Example Exchange",
+                "198.51.100.9",
+                "value",
+                HitKind::Address
+            )]
+        );
+        assert!(hits(json!({"type": "ipv4-addr", "value": "198.51.101.9"})).is_empty());
+        assert_eq!(
+            hits(json!({"type": "ipv6-addr", "value": "2001:db8:100:5::1"}))[0].3,
+            HitKind::Address
+        );
+        // A CIDR covering a facility network, and one inside it.
+        assert_eq!(
+            hits(json!({"type": "ipv4-addr", "value": "203.0.0.0/16"})),
+            [h(
+                "Grid Operator",
+                "203.0.0.0/16",
+                "value",
+                HitKind::Network
+            )]
+        );
+        assert_eq!(
+            hits(json!({"type": "ipv4-addr", "value": "198.51.100.64/26"})),
+            [h(
+                "Example Exchange",
+                "198.51.100.64/26",
+                "value",
+                HitKind::Network
+            )]
+        );
+        assert!(hits(json!({"type": "ipv4-addr", "value": "203.0.113.0/25"})).is_empty());
+        assert_eq!(
+            hits(json!({"type": "domain-name", "value": "www.GRID.example."})),
+            [h(
+                "Grid Operator",
+                "www.GRID.example.",
+                "value",
+                HitKind::Domain
+            )]
+        );
+        assert!(hits(json!({"type": "domain-name", "value": "notgrid.example"})).is_empty());
+        assert_eq!(
+            hits(
+                json!({"type": "url", "value": "https://user@portal.exchange.example:8443/login"})
+            )[0]
+            .0,
+            "Example Exchange"
+        );
+        assert_eq!(
+            hits(json!({"type": "url", "value": "http://[2001:db8:100::5]/x"}))[0].3,
+            HitKind::Address
+        );
+        assert_eq!(
+            hits(json!({"type": "email-addr", "value": "ceo@mail.exchange.example"}))[0].3,
+            HitKind::Domain
+        );
+        assert_eq!(
+            hits(json!({"type": "autonomous-system", "number": 64500})),
+            [h("Example Exchange", "64500", "number", HitKind::Asn)]
+        );
+        // A reference is not an observable; free text is not read.
+        assert!(hits(json!({"type": "network-traffic", "dst_ref": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"})).is_empty());
+        assert!(hits(json!({"type": "report", "description": "grid.example was hit"})).is_empty());
+    }
+
+    #[test]
+    fn patterns_touch() {
+        let ind = |p: &str| json!({"type": "indicator", "pattern_type": "stix", "pattern": p});
+        assert_eq!(
+            hits(ind(
+                "[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value IN ('a.example', 'x.grid.example')]"
+            )),
+            [
+                h(
+                    "Example Exchange",
+                    "198.51.100.1",
+                    "pattern[ipv4-addr:value]",
+                    HitKind::Address
+                ),
+                h(
+                    "Grid Operator",
+                    "x.grid.example",
+                    "pattern[domain-name:value]",
+                    HitKind::Domain
+                ),
+            ]
+        );
+        assert_eq!(
+            hits(ind(
+                "[network-traffic:dst_ref.value ISSUBSET '203.0.113.0/24' AND network-traffic:dst_port = 443]"
+            )),
+            [h(
+                "Grid Operator",
+                "203.0.113.0/24",
+                "pattern[network-traffic:dst_ref.value]",
+                HitKind::Network
+            )]
+        );
+        assert_eq!(
+            hits(ind("[email-message:from_ref.value = 'x@exchange.example']"))[0].0,
+            "Example Exchange"
+        );
+        assert_eq!(
+            hits(ind("[domain-name:value LIKE '%.grid.example']"))[0].0,
+            "Grid Operator"
+        );
+        assert_eq!(
+            hits(ind("[autonomous-system:number = 64500]"))[0].3,
+            HitKind::Asn
+        );
+        assert_eq!(
+            hits(ind(
+                "[url:value = 'http://grid.example/a'] WITHIN 10 SECONDS"
+            ))[0]
+                .0,
+            "Grid Operator"
+        );
+        // Negations, regexes and other pattern languages are not touches.
+        assert!(hits(ind("[ipv4-addr:value != '198.51.100.1']")).is_empty());
+        assert!(hits(ind("[ipv4-addr:value NOT = '198.51.100.1']")).is_empty());
+        assert!(hits(ind("[domain-name:value MATCHES 'grid\\\\.example$']")).is_empty());
+        assert!(hits(json!({"type": "indicator", "pattern_type": "snort", "pattern": "[ipv4-addr:value = '198.51.100.1']"})).is_empty());
+        assert!(hits(ind("[ipv4-addr:value = '198.51.100.1'")).is_empty());
+    }
+
+    #[test]
+    fn bundles_and_embedded_objects_touch() {
+        let v = json!({"type": "bundle", "id": "bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "objects": [
+            {"type": "observed-data", "objects": {"0": {"type": "ipv4-addr", "value": "203.0.113.200"}}},
+            {"type": "domain-name", "value": "exchange.example"}
+        ]});
+        assert_eq!(
+            hits(v),
+            [
+                h(
+                    "Example Exchange",
+                    "exchange.example",
+                    "objects[1].value",
+                    HitKind::Domain
+                ),
+                h(
+                    "Grid Operator",
+                    "203.0.113.200",
+                    "objects[0].objects.0.value",
+                    HitKind::Address
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_round_trips_and_names_bad_lines() {
+        let text = "name,owner,sector,jurisdiction,networks,domains,asns\n\
+                    Example Exchange,Example Exchange AG,finance,de,198.51.100.0/24; 2001:db8:100::/48,exchange.example,AS64500\n\
+                    \"Grid, Operator\",,energy,FR,203.0.113.128/25,grid.example,\n";
+        let fs = from_csv(text).unwrap();
+        assert_eq!(fs.len(), 2);
+        assert_eq!(fs[0], exchange().normalized().unwrap());
+        assert_eq!(fs[1].name, "Grid, Operator");
+        assert_eq!(from_csv(&to_csv(&fs)).unwrap(), fs);
+        let e =
+            from_csv("name,jurisdiction,networks\nA,DE,10.0.0.0/8\nB,XX,nonsense\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("CSV line 3: facility \"B\": networks:"),
+            "{e}"
+        );
+        let e = from_csv("name,country\nA,DE\n").unwrap_err();
+        assert!(e.to_string().contains("unknown column \"country\""), "{e}");
+        let e = from_csv("name,owner\nA,B\n").unwrap_err();
+        assert!(e.to_string().contains("no \"jurisdiction\" column"), "{e}");
+    }
+
+    #[test]
+    fn stix_round_trips() {
+        let f = exchange().normalized().unwrap();
+        let t = Timestamp::parse("2026-03-01T00:00:00Z").unwrap();
+        let o = f.to_stix(crate::ACCORD_IDENTITY_ID, t, t);
+        let issues = accord_stix::validate_object(&o);
+        assert!(accord_stix::is_valid(&issues), "{issues:?}");
+        assert_eq!(Facility::from_stix(&o).unwrap(), Some(f.clone()));
+        assert_eq!(o.get("id").unwrap().as_str().unwrap(), f.stix_id());
+        // An identity carrying the extension; sector from `sectors`.
+        let mut m = o.into_map();
+        m.insert("type".into(), "identity".into());
+        m.insert("sectors".into(), json!(["financial-services"]));
+        let ext = m["extensions"][FACILITY_EXTENSION_ID]
+            .as_object_mut()
+            .unwrap();
+        ext.remove("sector");
+        let got = Facility::from_stix(&Object::from_map(m.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.sector.as_deref(), Some("financial-services"));
+        m["extensions"][FACILITY_EXTENSION_ID]["asns"] = json!([-1]);
+        let e = Facility::from_stix(&Object::from_map(m)).unwrap_err();
+        assert!(e.to_string().contains(".asns[0]: not an AS number"), "{e}");
+        let plain = Object::parse(r#"{"type":"infrastructure","name":"x"}"#).unwrap();
+        assert_eq!(Facility::from_stix(&plain).unwrap(), None);
+    }
+
+    #[test]
+    fn an_empty_registry_touches_nothing() {
+        let r = Registry::new(Vec::new()).unwrap();
+        assert!(r.is_empty());
+        assert!(
+            r.touches_value(&json!({"type": "ipv4-addr", "value": "10.0.0.1"}))
+                .is_empty()
+        );
+        assert_eq!(
+            reg().facilities_of_ip("203.0.113.129".parse().unwrap())[0].name,
+            "Grid Operator"
+        );
+        assert_eq!(
+            reg().facilities_of_domain("a.exchange.example")[0].name,
+            "Example Exchange"
+        );
+    }
+}
