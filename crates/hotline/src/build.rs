@@ -492,7 +492,7 @@ pub fn escalate_note(case: &Case, e: &Escalation) -> Object {
     x.insert("cycle".into(), e.cycle.into());
     x.insert("deadline".into(), e.deadline.as_str().into());
     note_object(NoteParts {
-        id: escalation_note_id(&h.id, e.cycle, e.deadline),
+        id: escalation_note_id(&h.id, e.cycle, e.deadline, e.due),
         author: None,
         time: e.due,
         kind: MessageKind::Escalate,
@@ -766,6 +766,55 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_escalation_at_another_time_is_rejected() {
+        let (_, _, mut c) = opened(Severity::Critical);
+        let e = &due_escalations(&c, at(4000))[0];
+        // Early: recorded at 30 minutes, before the deadline.
+        let mut early = e.clone();
+        early.due = at(1800);
+        let forged = escalate_note(&c, &early);
+        assert_ne!(forged.get("id"), escalate_note(&c, e).get("id"));
+        match c.apply(&forged).unwrap() {
+            Applied::New(crate::Outcome::Rejected(TransitionError::EscalationNotDue {
+                reason,
+                ..
+            })) => {
+                assert_eq!(reason, "its time is not the deadline's");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.escalation(), 0);
+        // The time changed but not the id; an author added; the text changed.
+        let mut m = escalate_note(&c, e).into_map();
+        m.insert("created".into(), at(1800).to_millis_string().into());
+        assert!(
+            c.apply(&Object::from_map(m))
+                .unwrap_err()
+                .to_string()
+                .contains(": id: an escalation's id must be")
+        );
+        let mut m = escalate_note(&c, e).into_map();
+        m.insert("created_by_ref".into(), A.into());
+        let err = c.apply(&Object::from_map(m)).unwrap_err();
+        assert!(
+            err.to_string().contains("exactly the note the nodes write"),
+            "{err}"
+        );
+        let mut m = escalate_note(&c, e).into_map();
+        m.insert("content".into(), "Escalate now!".into());
+        assert!(matches!(
+            c.apply(&Object::from_map(m)),
+            Err(FoldError::BadMessage { .. })
+        ));
+        // The genuine one still applies.
+        assert!(matches!(
+            c.apply(&escalate_note(&c, e)).unwrap(),
+            Applied::New(crate::Outcome::Applied { .. })
+        ));
+        assert_eq!(c.escalation(), 1);
+    }
+
+    #[test]
     fn a_clock_moved_back_never_writes_before_the_case() {
         let (_, _, mut c) = opened(Severity::Medium);
         step(&mut c, B, Action::Ack, "", 500);
@@ -802,6 +851,15 @@ pub(crate) mod tests {
             Case::from_thread(&oi, [&ack]),
             Err(FoldError::WrongCase { .. })
         ));
+        // Backdated before the case.
+        let mut m = ack.clone().into_map();
+        m.insert("created".into(), "2020-01-01T00:00:00.000Z".into());
+        let e = c.apply(&Object::from_map(m)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(": created: 2020-01-01T00:00:00.000Z is before the case was opened"),
+            "{e}"
+        );
         // Not a case at all.
         assert!(matches!(Case::new(&ack), Err(FoldError::NotACase { .. })));
         // The same note twice: no effect.

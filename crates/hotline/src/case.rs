@@ -462,11 +462,19 @@ pub fn note_id(case: &str, author: &str, seq: u64) -> String {
     format!("note--{}", v5(&format!("note|{case}|{author}|{seq}")))
 }
 
-/// The id of the escalation note of a case's deadline in a cycle.
-pub fn escalation_note_id(case: &str, cycle: u32, deadline: DeadlineKind) -> String {
+/// The id of the escalation note of a case's deadline in a cycle, due at
+/// `due` (the time is part of the id, so a note at another time cannot
+/// take the genuine one's id).
+pub fn escalation_note_id(
+    case: &str,
+    cycle: u32,
+    deadline: DeadlineKind,
+    due: Timestamp,
+) -> String {
+    let due = due.to_millis_string();
     format!(
         "note--{}",
-        v5(&format!("escalate|{case}|{cycle}|{deadline}"))
+        v5(&format!("escalate|{case}|{cycle}|{deadline}|{due}"))
     )
 }
 
@@ -571,13 +579,14 @@ impl Message {
             let d =
                 DeadlineKind::parse(str_field(e, "deadline").map_err(|r| bad(&x("deadline"), r))?)
                     .map_err(|r| bad(&x("deadline"), r.to_string()))?;
-            if id != escalation_note_id(&case, cycle, d) {
+            let want = escalation_note_id(&case, cycle, d, time);
+            if id != want {
+                return Err(bad("id", format!("an escalation's id must be {want}")));
+            }
+            if modified != time {
                 return Err(bad(
-                    "id",
-                    format!(
-                        "an escalation's id must be {}",
-                        escalation_note_id(&case, cycle, d)
-                    ),
+                    "modified",
+                    "an escalation's must equal its `created`".into(),
                 ));
             }
             msg.escalation = Some((cycle, d));
@@ -863,6 +872,17 @@ impl Case {
                 expected: self.header.id.clone(),
             });
         }
+        if msg.time < self.header.created {
+            return Err(FoldError::BadMessage {
+                id: msg.id,
+                path: "created".into(),
+                reason: format!(
+                    "{} is before the case was opened ({})",
+                    msg.time.to_millis_string(),
+                    self.header.created.to_millis_string()
+                ),
+            });
+        }
         if let Some(a) = &msg.author
             && self.header.role_of(a).is_none()
         {
@@ -873,6 +893,30 @@ impl Case {
                 from: self.header.from.clone(),
                 to: self.header.to.clone(),
             });
+        }
+        if let Some((cycle, deadline)) = msg.escalation {
+            // Every byte of an escalation follows from the case and its
+            // time: the same deadline gives the same note on both nodes.
+            let want = crate::build::escalate_note(
+                self,
+                &crate::build::Escalation {
+                    case: self.header.id.clone(),
+                    cycle,
+                    deadline,
+                    due: msg.time,
+                    severity: self.header.severity,
+                    to: self.header.to.clone(),
+                    level: 0,
+                    exercise: self.header.exercise,
+                },
+            );
+            if want != *note {
+                return Err(FoldError::BadMessage {
+                    id: msg.id,
+                    path: String::new(),
+                    reason: "an escalation must be exactly the note the nodes write (no author, fixed text)".into(),
+                });
+            }
         }
         if self.entries.len() >= MAX_NOTES && !self.entries.iter().any(|e| e.message.id == msg.id) {
             return Err(FoldError::TooManyNotes {

@@ -21,6 +21,7 @@
 mod build;
 pub mod case;
 pub mod deadline;
+mod docket;
 pub mod ext;
 pub mod facility;
 pub mod model;
@@ -34,6 +35,7 @@ pub use case::{
     allowed_kinds, case_id_of, escalation_note_id, note_id,
 };
 pub use deadline::{DeadlineTable, Spans};
+pub use docket::Docket;
 pub use ext::{
     ACCORD_IDENTITY_ID, FACILITY_EXTENSION_ID, HOTLINE_EXTENSION_ID, definitions,
     facility_extension_definition, hotline_extension_definition,

@@ -59,7 +59,12 @@ fn everything() -> Vec<Object> {
     let steps: [(&str, Action, &str, i64); 8] = [
         (B, Action::Ack, "", 4000),
         (B, Action::Progress, "Blocking.", 5000),
-        (B, Action::AssistAnswer(Assistance::Block, AssistOutcome::Partially), "Blocked at the border only.", 5100),
+        (
+            B,
+            Action::AssistAnswer(Assistance::Block, AssistOutcome::Partially),
+            "Blocked at the border only.",
+            5100,
+        ),
         (A, Action::Reply, "Thanks.", 5200),
         (B, Action::Resolve, "Done.", 6000),
         (A, Action::Reopen, "It started again.", 7000),
@@ -88,7 +93,11 @@ fn everything() -> Vec<Object> {
 fn every_object_passes_the_accord_validator() {
     for o in everything() {
         let issues = accord_stix::validate_object(&o);
-        assert!(accord_stix::is_valid(&issues), "{}: {issues:?}", o.to_json());
+        assert!(
+            accord_stix::is_valid(&issues),
+            "{}: {issues:?}",
+            o.to_json()
+        );
     }
 }
 
@@ -142,7 +151,10 @@ fn stix2_validator_accepts_and_a_plain_tool_reads() {
         "stix2-validator or stix2 rejects the hotline's objects:\n{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let incident = objs.iter().find(|o| o.get("type").unwrap() == "incident").unwrap();
+    let incident = objs
+        .iter()
+        .find(|o| o.get("type").unwrap() == "incident")
+        .unwrap();
     let id = incident.get("id").unwrap().as_str().unwrap();
     assert!(
         stdout.contains(&format!(
@@ -152,7 +164,18 @@ fn stix2_validator_accepts_and_a_plain_tool_reads() {
     );
     let notes = stdout.lines().filter(|l| l.starts_with("NOTE ")).count();
     assert_eq!(notes, 10, "{stdout}");
-    assert!(stdout.contains("Acknowledged: Scanning of the exchange | Acknowledged. | "), "{stdout}");
-    assert!(stdout.contains(&format!("| Please block and preserve logs. | {id},indicator--8e2e2d2b")), "{stdout}");
-    assert!(stdout.contains("Declined: Scanning of the exchange | Not ours this time."), "{stdout}");
+    assert!(
+        stdout.contains("Acknowledged: Scanning of the exchange | Acknowledged. | "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "| Please block and preserve logs. | {id},indicator--8e2e2d2b"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Declined: Scanning of the exchange | Not ours this time."),
+        "{stdout}"
+    );
 }
