@@ -593,6 +593,29 @@ pub(crate) mod tests {
         );
         assert_eq!(c.next_seq(B), 4);
         assert!(!c.overdue(at(1_000_000)));
+        let s = serde_json::to_value(c.summary(at(400))).unwrap();
+        assert_eq!(
+            (
+                &s["state"],
+                &s["severity"],
+                &s["escalation"],
+                &s["overdue"],
+                &s["exercise"],
+                &s["facility"]
+            ),
+            (
+                &json!("resolved"),
+                &json!("high"),
+                &json!(0),
+                &json!(false),
+                &json!(false),
+                &json!("Example Exchange")
+            )
+        );
+        let msgs = serde_json::to_value(c.messages()).unwrap();
+        assert_eq!(msgs[1]["kind"], "ack");
+        assert_eq!(msgs[1]["from"], B);
+        assert_eq!(msgs[2]["text"], "Thanks, logs attached.");
         // Both nodes fold the same notes to the same case.
         let notes: Vec<Object> = c.notes().cloned().collect();
         let other = Case::from_thread(&i, notes.iter().rev()).unwrap();

@@ -1076,6 +1076,100 @@ impl Case {
     }
 }
 
+/// One line of `accord hotline list --json` (the partner's name is the
+/// caller's to add: parties here are identity ids).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseSummary {
+    /// The incident id.
+    pub id: String,
+    /// The incident's name.
+    pub title: String,
+    /// The state after the fold.
+    pub state: State,
+    /// Severity.
+    pub severity: Severity,
+    /// The opener's identity id.
+    pub opener: String,
+    /// The addressee's identity id.
+    pub addressee: String,
+    /// Escalations recorded (0 = none).
+    pub escalation: u32,
+    /// A deadline of the current cycle has passed unmet.
+    pub overdue: bool,
+    /// An exercise.
+    pub exercise: bool,
+    /// The protected facility, or null.
+    pub facility: Option<String>,
+    /// The current cycle's deadlines (STIX timestamps).
+    pub ack_by: String,
+    /// The current cycle's resolve deadline.
+    pub resolve_by: String,
+}
+
+/// One message of `accord hotline show --json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MessageSummary {
+    /// The note id.
+    pub id: String,
+    /// The author's identity id (null for an escalation).
+    pub from: Option<String>,
+    /// `created`.
+    pub time: String,
+    /// The kind.
+    pub kind: MessageKind,
+    /// `content`.
+    pub text: String,
+    /// Attached object ids.
+    pub attachments: Vec<String>,
+    /// Whether the fold applied it.
+    pub applied: bool,
+    /// Why it was refused, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+impl Case {
+    /// The case as one line of a listing, at `now`.
+    pub fn summary(&self, now: Timestamp) -> CaseSummary {
+        let h = &self.header;
+        let c = self.current_cycle();
+        CaseSummary {
+            id: h.id.clone(),
+            title: h.title.clone(),
+            state: self.state,
+            severity: h.severity,
+            opener: h.from.clone(),
+            addressee: h.to.clone(),
+            escalation: self.escalation,
+            overdue: self.overdue(now),
+            exercise: h.exercise,
+            facility: h.facility.clone(),
+            ack_by: c.ack_by.to_millis_string(),
+            resolve_by: c.resolve_by.to_millis_string(),
+        }
+    }
+
+    /// The thread, in fold order.
+    pub fn messages(&self) -> Vec<MessageSummary> {
+        self.entries
+            .iter()
+            .map(|e| MessageSummary {
+                id: e.message.id.clone(),
+                from: e.message.author.clone(),
+                time: e.message.time.to_millis_string(),
+                kind: e.message.kind,
+                text: e.message.text.clone(),
+                attachments: e.message.attachments.clone(),
+                applied: matches!(e.outcome, Outcome::Applied { .. }),
+                refused: match &e.outcome {
+                    Outcome::Rejected(r) => Some(r.to_string()),
+                    Outcome::Applied { .. } => None,
+                },
+            })
+            .collect()
+    }
+}
+
 /// Checks a party's message (kind, text, assistance) against the rules in
 /// `state`; returns the state it leads to.
 pub(crate) fn check_party(

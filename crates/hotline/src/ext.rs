@@ -30,9 +30,15 @@ pub const DEFINITIONS_CREATED: &str = "2026-12-01T00:00:00.000Z";
 /// [`crate::case_uuid`]).
 pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x96919da2_9702_4464_be34_f71305bb7cbe);
 
-/// A UUIDv5 under [`ID_NAMESPACE`].
+/// A name-based UUID under [`ID_NAMESPACE`]: the bytes of UUIDv5 (SHA-1
+/// of the namespace and `name`) with the version and variant bits of a
+/// UUIDv4. STIX 2.1 §2.9 asks that the ids of objects other than SCOs be
+/// UUIDv4 (stix2-validator warns otherwise); these ids must also be
+/// derivable (both nodes, and a retry, compute the same one), so they are
+/// hash bits labelled version 4.
 pub(crate) fn v5(name: &str) -> Uuid {
-    Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
+    let b = *Uuid::new_v5(&ID_NAMESPACE, name.as_bytes()).as_bytes();
+    uuid::Builder::from_random_bytes(b).into_uuid()
 }
 
 fn obj(v: Value) -> Object {

@@ -16,6 +16,34 @@
 //! - [`Registry`] holds protected [`Facility`]s and answers
 //!   [`Registry::touches`]: which facilities an object's observables (and
 //!   its indicator pattern's) fall in.
+//!
+//! ```
+//! use accord_hotline::*;
+//! use accord_stix::Timestamp;
+//! let a = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0a01";
+//! let b = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0b02";
+//! let t0 = Timestamp::parse("2026-03-01T12:00:00Z").unwrap();
+//! let (incident, open) = open_case(&OpenCase {
+//!     case_uuid: case_uuid("example"), from: a.into(), to: b.into(),
+//!     severity: Severity::Critical, title: "Scanning".into(), description: None,
+//!     text: String::new(), attachments: vec![], assistance: vec![Assistance::Block],
+//!     exercise: false, facility: None,
+//! }, &DeadlineTable::default(), t0).unwrap();
+//! let mut case = Case::from_thread(&incident, [&open]).unwrap();
+//! // Node B acknowledges two hours late; a tick finds the missed deadline.
+//! let t2h = Timestamp::from_unix(t0.unix_seconds + 7200, 0);
+//! let ack = transition(&case, b, Action::Ack, "", &[], t2h).unwrap();
+//! case.apply(&ack).unwrap();
+//! assert_eq!(case.state(), State::Acknowledged);
+//! let due = due_escalations(&case, t2h);
+//! assert_eq!(due.len(), 1);
+//! case.apply(&escalate_note(&case, &due[0])).unwrap();
+//! assert_eq!(case.escalation(), 1);
+//! assert!(due_escalations(&case, t2h).is_empty());
+//! // The opener may not acknowledge: the error names what it may do.
+//! let e = transition(&case, a, Action::Ack, "", &[], t2h).unwrap_err();
+//! assert!(e.to_string().ends_with("allowed: reply, resolve"));
+//! ```
 #![warn(missing_docs)]
 
 mod build;
@@ -31,8 +59,8 @@ pub use build::{
     transition,
 };
 pub use case::{
-    Applied, Case, CaseHeader, Cycle, Entry, FoldError, Message, Outcome, Role, TransitionError,
-    allowed_kinds, case_id_of, escalation_note_id, note_id,
+    Applied, Case, CaseHeader, CaseSummary, Cycle, Entry, FoldError, Message, MessageSummary,
+    Outcome, Role, TransitionError, allowed_kinds, case_id_of, escalation_note_id, note_id,
 };
 pub use deadline::{DeadlineTable, Spans};
 pub use docket::Docket;

@@ -146,6 +146,7 @@ fn stix2_validator_accepts_and_a_plain_tool_reads() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success(),
         "stix2-validator or stix2 rejects the hotline's objects:\n{stdout}{}",
