@@ -47,7 +47,7 @@ fn everything() -> Vec<Object> {
         );
     }
     out.push(
-        Object::parse(r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}"#).unwrap(),
+        Object::parse(r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Scanner","description":"The scanning source.","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}"#).unwrap(),
     );
     out.push(incident);
     out.push(open);
@@ -146,11 +146,15 @@ fn stix2_validator_accepts_and_a_plain_tool_reads() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success(),
         "stix2-validator or stix2 rejects the hotline's objects:\n{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("Warning") && !stderr.contains("Warning"),
+        "stix2-validator warns:\n{stdout}{stderr}"
     );
     let incident = objs
         .iter()
