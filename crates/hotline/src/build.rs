@@ -402,9 +402,13 @@ pub fn transition(
     match after.apply(&note) {
         Ok(crate::case::Applied::New(Outcome::Applied { .. })) => Ok(note),
         Ok(crate::case::Applied::New(Outcome::Rejected(e))) => Err(e),
-        Ok(crate::case::Applied::Duplicate) | Err(_) => Err(TransitionError::BadInput {
+        Ok(crate::case::Applied::Duplicate) => Err(TransitionError::BadInput {
             case: h.id.clone(),
             what: format!("note {} is already in the case", note_id(&h.id, actor, seq)),
+        }),
+        Err(e) => Err(TransitionError::BadInput {
+            case: h.id.clone(),
+            what: e.to_string(),
         }),
     }
 }
