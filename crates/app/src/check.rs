@@ -93,7 +93,8 @@ fn check_doc<'a>(
     text: &'a str,
     obj: &Doc<'_>,
 ) -> Checked<'a> {
-    let (mut meta, mut issues) = crate::exchange::inspect_with(obj, &seam.exchange.limits().pattern);
+    let (mut meta, mut issues) =
+        crate::exchange::inspect_with(obj, &seam.exchange.limits().pattern);
     if meta.is_some()
         && let Err(reason) = seam.exchange.admits(seam.from, obj)
     {

@@ -399,13 +399,25 @@ impl Limits {
     fn check(&self) -> Result<(), String> {
         let l = self;
         for (name, v, most) in [
-            ("stix_max_depth", l.stix_max_depth, accord_stix::JsonLimits::MAX_DEPTH),
+            (
+                "stix_max_depth",
+                l.stix_max_depth,
+                accord_stix::JsonLimits::MAX_DEPTH,
+            ),
             ("stix_max_members", l.stix_max_members, usize::MAX),
             ("stix_max_array_items", l.stix_max_array_items, usize::MAX),
             ("stix_max_string_bytes", l.stix_max_string_bytes, usize::MAX),
             ("stix_max_object_bytes", l.stix_max_object_bytes, usize::MAX),
-            ("pattern_max_len", l.pattern_max_len, accord_pattern::Limits::DEFAULT_MAX_LEN),
-            ("pattern_max_depth", l.pattern_max_depth, accord_pattern::Limits::DEFAULT_MAX_DEPTH),
+            (
+                "pattern_max_len",
+                l.pattern_max_len,
+                accord_pattern::Limits::DEFAULT_MAX_LEN,
+            ),
+            (
+                "pattern_max_depth",
+                l.pattern_max_depth,
+                accord_pattern::Limits::DEFAULT_MAX_DEPTH,
+            ),
             (
                 "pattern_max_comparisons",
                 l.pattern_max_comparisons,
@@ -416,9 +428,7 @@ impl Limits {
                 return Err(format!("[limits] {name} must be at least 1"));
             }
             if v > most {
-                return Err(format!(
-                    "[limits] {name} is {v}; it may be at most {most}"
-                ));
+                return Err(format!("[limits] {name} is {v}; it may be at most {most}"));
             }
         }
         for (name, v) in [
@@ -775,15 +785,25 @@ pub(crate) mod tests {
         let c = Config::parse(MINIMAL, "l.toml").unwrap();
         assert_eq!(c.limits.input(), crate::limits::InputLimits::default());
         let with = |extra: &str| Config::parse(&format!("{MINIMAL}[limits]\n{extra}\n"), "l.toml");
-        let c = with("stix_max_depth = 100\nstix_max_string_bytes = 4194304\npattern_max_depth = 10")
-            .unwrap();
+        let c =
+            with("stix_max_depth = 100\nstix_max_string_bytes = 4194304\npattern_max_depth = 10")
+                .unwrap();
         let i = c.limits.input();
         assert_eq!((i.json.max_depth, i.json.max_string_bytes), (100, 4 << 20));
         assert_eq!(i.pattern.max_depth, 10);
         for (bad, says) in [
-            ("stix_max_depth = 128", "stix_max_depth is 128; it may be at most 127"),
-            ("stix_max_members = 0", "stix_max_members must be at least 1"),
-            ("pattern_max_comparisons = 501", "pattern_max_comparisons is 501; it may be at most 500"),
+            (
+                "stix_max_depth = 128",
+                "stix_max_depth is 128; it may be at most 127",
+            ),
+            (
+                "stix_max_members = 0",
+                "stix_max_members must be at least 1",
+            ),
+            (
+                "pattern_max_comparisons = 501",
+                "pattern_max_comparisons is 501; it may be at most 500",
+            ),
         ] {
             let e = with(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");

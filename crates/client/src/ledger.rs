@@ -194,7 +194,10 @@ impl LedgerClient {
             max_response_bytes: self.opts.max_response_bytes.min(max),
             ..self.opts.clone()
         };
-        match self.send_capped("GET", self.http.get(&url), &url, &opts).await {
+        match self
+            .send_capped("GET", self.http.get(&url), &url, &opts)
+            .await
+        {
             Ok(Some(body)) => Ok(body),
             Ok(None) => Err(ClientError::Http {
                 method: "GET",

@@ -120,7 +120,14 @@ async fn a_tile_is_read_up_to_what_a_tile_may_hold() {
         let c = LedgerClient::new(&base, Auth::None).unwrap();
         let e = c.tile("0/000").await.unwrap_err();
         assert!(
-            matches!(&e, ClientError::TileTooLarge { max: 8192, kind: "tile", .. }),
+            matches!(
+                &e,
+                ClientError::TileTooLarge {
+                    max: 8192,
+                    kind: "tile",
+                    ..
+                }
+            ),
             "{e:?}"
         );
         assert_eq!(
@@ -133,13 +140,23 @@ async fn a_tile_is_read_up_to_what_a_tile_may_hold() {
         let base = serve(answer(&[7u8; 97], chunked)).await;
         let c = LedgerClient::new(&base, Auth::None).unwrap();
         let e = c.tile("1/002.p/3").await.unwrap_err();
-        assert!(matches!(&e, ClientError::TileTooLarge { max: 96, .. }), "{e:?}");
+        assert!(
+            matches!(&e, ClientError::TileTooLarge { max: 96, .. }),
+            "{e:?}"
+        );
         // An entry bundle of width 1: one entry of at most 65,535 bytes.
         let base = serve(answer(&vec![0u8; 65_538], chunked)).await;
         let c = LedgerClient::new(&base, Auth::None).unwrap();
         let e = c.tile("entries/000.p/1").await.unwrap_err();
         assert!(
-            matches!(&e, ClientError::TileTooLarge { max: 65_537, kind: "entry bundle", .. }),
+            matches!(
+                &e,
+                ClientError::TileTooLarge {
+                    max: 65_537,
+                    kind: "entry bundle",
+                    ..
+                }
+            ),
             "{e:?}"
         );
     }

@@ -895,7 +895,11 @@ mod tests {
         partial.check_len(160).unwrap();
         assert!(matches!(
             partial.check_len(161),
-            Err(Error::TileTooLarge { max: 160, len: 161, .. })
+            Err(Error::TileTooLarge {
+                max: 160,
+                len: 161,
+                ..
+            })
         ));
         let bundle = Tile {
             kind: TileKind::Entries,
@@ -905,14 +909,22 @@ mod tests {
         assert_eq!(bundle.max_bytes(), 2 * 65537);
         bundle.check_len(2 * 65537).unwrap();
         let e = bundle.check_len(2 * 65537 + 1).unwrap_err().to_string();
-        assert!(e.starts_with("entry bundle tile/entries/000.p/2 is 131075 bytes"), "{e}");
+        assert!(
+            e.starts_with("entry bundle tile/entries/000.p/2 is 131075 bytes"),
+            "{e}"
+        );
         assert_eq!(MAX_ENTRY_BUNDLE_BYTES, 16_777_472);
     }
 
     #[test]
     fn entry_bundles_hold_at_most_256_entries_and_the_bound_in_bytes() {
         let at: Vec<Vec<u8>> = vec![vec![]; 256];
-        assert_eq!(parse_entry_bundle(&entry_bundle(&at).unwrap()).unwrap().len(), 256);
+        assert_eq!(
+            parse_entry_bundle(&entry_bundle(&at).unwrap())
+                .unwrap()
+                .len(),
+            256
+        );
         let over: Vec<Vec<u8>> = vec![vec![]; 257];
         let e = parse_entry_bundle(&entry_bundle(&over).unwrap()).unwrap_err();
         assert!(e.to_string().contains("more than 256 entries"), "{e}");

@@ -135,7 +135,10 @@ fn missing_tiles_are_listed_and_tampering_is_caught() {
         bad.get_mut(path).unwrap().extend(vec![0u8; 8192]);
         bad.retain(|p, _| p == path);
         let r = TiledReader::new(n, root, &bad).inclusion_proof(1234);
-        assert!(matches!(&r, Err(Error::Tile { reason, .. }) if reason.contains("may hold")), "{path}: {r:?}");
+        assert!(
+            matches!(&r, Err(Error::Tile { reason, .. }) if reason.contains("may hold")),
+            "{path}: {r:?}"
+        );
     }
     // A wrong root is caught.
     let mut wrong = root;

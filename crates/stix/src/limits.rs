@@ -310,7 +310,11 @@ mod tests {
 
     fn nested(depth: usize) -> String {
         // The object is depth 1; each `[` one more.
-        format!("{{\"a\":{}1{}}}", "[".repeat(depth - 1), "]".repeat(depth - 1))
+        format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        )
     }
 
     #[test]
@@ -357,7 +361,10 @@ mod tests {
         assert_eq!(e.path.to_string(), "$.x");
         // A repeated name is counted each time it is read.
         let e = verdict(r#"{"a":1,"a":2,"a":3,"a":4}"#, &SMALL).unwrap_err();
-        assert_eq!((e.limit, e.path.to_string()), (JsonLimit::Members, "$".into()));
+        assert_eq!(
+            (e.limit, e.path.to_string()),
+            (JsonLimit::Members, "$".into())
+        );
         assert!(e.to_string().contains("members-per-object limit of 3"));
     }
 
@@ -377,14 +384,23 @@ mod tests {
         assert_eq!((e.limit, e.max, e.found), (JsonLimit::StringBytes, 8, 9));
         assert_eq!(e.path.to_string(), "$.t[1]");
         // Escapes count as what they stand for.
-        assert_eq!(verdict(r#"{"s":"\u00e9\u00e9\u00e9\u00e9"}"#, &SMALL), Ok(()));
+        assert_eq!(
+            verdict(r#"{"s":"\u00e9\u00e9\u00e9\u00e9"}"#, &SMALL),
+            Ok(())
+        );
         // A member name is a string; the path is the object holding it.
         let e = verdict(r#"{"o":{"123456789":1}}"#, &SMALL).unwrap_err();
-        assert_eq!((e.limit, e.path.to_string()), (JsonLimit::StringBytes, "$.o".into()));
+        assert_eq!(
+            (e.limit, e.path.to_string()),
+            (JsonLimit::StringBytes, "$.o".into())
+        );
         // A number's text too (arbitrary precision keeps it whole).
         assert_eq!(verdict(r#"{"n":12345678}"#, &SMALL), Ok(()));
         let e = verdict(r#"{"n":123456789}"#, &SMALL).unwrap_err();
-        assert_eq!((e.limit, e.path.to_string()), (JsonLimit::StringBytes, "$.n".into()));
+        assert_eq!(
+            (e.limit, e.path.to_string()),
+            (JsonLimit::StringBytes, "$.n".into())
+        );
     }
 
     #[test]
