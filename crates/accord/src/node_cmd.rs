@@ -496,6 +496,45 @@ max_concurrent_requests = 512
 max_connections = 4096
 # A connection that sends and receives nothing for this long is closed.
 idle_timeout_secs = 90
+# Connections from one client address (an IPv6 client is its /64); more
+# are closed at once.
+# max_connections_per_address = 256
+# A request's line and headers must arrive within this many seconds (also
+# how long an idle keep-alive connection is kept).
+# header_read_timeout_secs = 10
+# Longest pause in seconds between two pieces of a request body.
+# body_read_timeout_secs = 10
+# Largest request line and headers together, in bytes (431 above).
+# max_header_bytes = 32768
+# Largest body of a POST to /ledger/ (a cosigned checkpoint), in bytes.
+# max_ledger_body_length = 8192
+# Largest body of any other request (GET, DELETE), in bytes.
+# max_other_body_length = 4096
+# Failed password logins allowed in a burst from one address, and for one
+# account; then one more every `failed_login_refill_secs` (429 meanwhile).
+# failed_logins_per_address = 10
+# failed_logins_per_account = 30
+# failed_login_refill_secs = 6
+# Password checks (argon2) at once; 0 is half the cores.
+# max_concurrent_password_checks = 0
+# Bounds on each STIX object received (TAXII POST, pulls from partners;
+# each object of an envelope or bundle on its own). An object over one is
+# refused with the limit's name and the JSON path.
+# Deepest nesting of objects and arrays, the object being 1 (at most 127).
+# stix_max_depth = 64
+# Most members in one JSON object.
+# stix_max_members = 10000
+# Most items in one array.
+# stix_max_array_items = 100000
+# Longest string, member name or number, in bytes.
+# stix_max_string_bytes = 1048576
+# Largest object, in bytes.
+# stix_max_object_bytes = 16777216
+# Bounds on an indicator's STIX pattern (these may only be lowered: every
+# reader of stored indicators uses the defaults).
+# pattern_max_len = 262144
+# pattern_max_depth = 64
+# pattern_max_comparisons = 500
 
 # The transparency log of every exchange. Its signing keys (log and
 # witness, C2SP signer key strings, mode 0600) are in `key_file`, created

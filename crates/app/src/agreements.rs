@@ -199,17 +199,17 @@ impl Policy for AgreementPolicy {
 
 /// The exchange seam of a node with `config`: [`AgreementPolicy`] when
 /// partners are configured (the secret read or created in `data_dir`),
-/// else [`crate::exchange::SendAll`].
+/// else [`crate::exchange::SendAll`]; objects received are held to its
+/// `[limits]` ([`crate::config::Limits::input`]).
 ///
 /// # Errors
 /// [`AgreementError`] when the residency rules or the secret cannot be
 /// used.
 pub fn exchange_for(config: &Config, data_dir: &Path) -> Result<Exchange, AgreementError> {
+    let limits = config.limits.input();
     if config.partners.is_empty() {
-        return Ok(Exchange::default());
+        return Ok(Exchange::default().with_limits(limits));
     }
     let secret = node_secret(data_dir)?;
-    Ok(Exchange::new(Arc::new(AgreementPolicy::new(
-        config, &secret,
-    )?)))
+    Ok(Exchange::new(Arc::new(AgreementPolicy::new(config, &secret)?)).with_limits(limits))
 }

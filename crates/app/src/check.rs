@@ -93,7 +93,8 @@ fn check_doc<'a>(
     text: &'a str,
     obj: &Doc<'_>,
 ) -> Checked<'a> {
-    let (mut meta, mut issues) = crate::exchange::inspect(obj);
+    let (mut meta, mut issues) =
+        crate::exchange::inspect_with(obj, &seam.exchange.limits().pattern);
     if meta.is_some()
         && let Err(reason) = seam.exchange.admits(seam.from, obj)
     {
@@ -139,7 +140,7 @@ fn check_item<'a>(
             anchor,
             offset,
             text,
-        } => match Doc::parse(text) {
+        } => match Doc::parse_with_limits(text, &seam.exchange.limits().json) {
             Ok(obj) => out.push(Outcome::Object(check_doc(seam, anchor, offset, text, &obj))),
             Err(_) => crate::input::document(
                 anchor,
@@ -160,7 +161,7 @@ pub fn check_text<'a>(
     offset: usize,
     text: &'a str,
 ) -> Checked<'a> {
-    match Doc::parse(text) {
+    match Doc::parse_with_limits(text, &seam.exchange.limits().json) {
         Ok(obj) => check_doc(seam, anchor, offset, text, &obj),
         Err(e) => Checked {
             anchor,

@@ -316,6 +316,40 @@ pub struct Limits {
     /// 0 means half the cores, at least one. Others wait their turn.
     #[serde(default)]
     pub max_concurrent_password_checks: usize,
+    // -- Bounds on each STIX object received (issue 17): TAXII POST, pulls
+    // from partners, `accord ingest`. Each object of a bundle or envelope
+    // is held to them on its own. --
+    /// Deepest nesting of JSON objects and arrays in one object, the
+    /// object itself being 1 (at most 127, serde_json's own bound).
+    #[serde(default = "default_stix_max_depth")]
+    pub stix_max_depth: usize,
+    /// Most members in one JSON object of an object.
+    #[serde(default = "default_stix_max_members")]
+    pub stix_max_members: usize,
+    /// Most items in one array of an object.
+    #[serde(default = "default_stix_max_array_items")]
+    pub stix_max_array_items: usize,
+    /// Longest string (or member name, or number text) in an object, in
+    /// bytes.
+    #[serde(default = "default_stix_max_string_bytes")]
+    pub stix_max_string_bytes: usize,
+    /// Largest object, in bytes of its JSON text.
+    #[serde(default = "default_stix_max_object_bytes")]
+    pub stix_max_object_bytes: usize,
+    /// Longest STIX pattern of an indicator, in bytes. At most the
+    /// default: matching and blocklists read stored indicators with the
+    /// default pattern limits, so a larger pattern would be stored and
+    /// then skipped by every reader.
+    #[serde(default = "default_pattern_max_len")]
+    pub pattern_max_len: usize,
+    /// Deepest nesting of `[` and `(` in a pattern (at most the default,
+    /// the deepest tree checked to fit a 2 MiB thread stack).
+    #[serde(default = "default_pattern_max_depth")]
+    pub pattern_max_depth: usize,
+    /// Most comparisons (and qualifiers, and `IN` members) in a pattern
+    /// (at most the default, as for `pattern_max_depth`).
+    #[serde(default = "default_pattern_max_comparisons")]
+    pub pattern_max_comparisons: usize,
 }
 
 impl Default for Limits {
@@ -338,15 +372,77 @@ impl Default for Limits {
             failed_logins_per_account: default_failed_logins_per_account(),
             failed_login_refill_secs: default_failed_login_refill(),
             max_concurrent_password_checks: 0,
+            stix_max_depth: default_stix_max_depth(),
+            stix_max_members: default_stix_max_members(),
+            stix_max_array_items: default_stix_max_array_items(),
+            stix_max_string_bytes: default_stix_max_string_bytes(),
+            stix_max_object_bytes: default_stix_max_object_bytes(),
+            pattern_max_len: default_pattern_max_len(),
+            pattern_max_depth: default_pattern_max_depth(),
+            pattern_max_comparisons: default_pattern_max_comparisons(),
         }
     }
 }
 
 impl Limits {
+    /// The bounds every object received is held to while it is parsed
+    /// (the `stix_*` and `pattern_*` keys), for
+    /// [`crate::exchange::Exchange::with_limits`].
+    pub fn input(&self) -> crate::limits::InputLimits {
+        crate::limits::InputLimits {
+            json: accord_stix::JsonLimits {
+                max_depth: self.stix_max_depth,
+                max_members: self.stix_max_members,
+                max_array_items: self.stix_max_array_items,
+                max_string_bytes: self.stix_max_string_bytes,
+                max_object_bytes: self.stix_max_object_bytes,
+            },
+            pattern: accord_pattern::Limits {
+                max_len: self.pattern_max_len,
+                max_depth: self.pattern_max_depth,
+                max_comparisons: self.pattern_max_comparisons,
+            },
+        }
+    }
+
     /// The server limits that would leave the node unable to serve: a
-    /// zero bound or timeout, or headers too small for a real request.
+    /// zero bound or timeout, or headers too small for a real request;
+    /// and input bounds that are zero or beyond what can be honoured.
     fn check(&self) -> Result<(), String> {
         let l = self;
+        for (name, v, most) in [
+            (
+                "stix_max_depth",
+                l.stix_max_depth,
+                accord_stix::JsonLimits::MAX_DEPTH,
+            ),
+            ("stix_max_members", l.stix_max_members, usize::MAX),
+            ("stix_max_array_items", l.stix_max_array_items, usize::MAX),
+            ("stix_max_string_bytes", l.stix_max_string_bytes, usize::MAX),
+            ("stix_max_object_bytes", l.stix_max_object_bytes, usize::MAX),
+            (
+                "pattern_max_len",
+                l.pattern_max_len,
+                accord_pattern::Limits::DEFAULT_MAX_LEN,
+            ),
+            (
+                "pattern_max_depth",
+                l.pattern_max_depth,
+                accord_pattern::Limits::DEFAULT_MAX_DEPTH,
+            ),
+            (
+                "pattern_max_comparisons",
+                l.pattern_max_comparisons,
+                accord_pattern::Limits::DEFAULT_MAX_COMPARISONS,
+            ),
+        ] {
+            if v == 0 {
+                return Err(format!("[limits] {name} must be at least 1"));
+            }
+            if v > most {
+                return Err(format!("[limits] {name} is {v}; it may be at most {most}"));
+            }
+        }
         for (name, v) in [
             ("max_concurrent_requests", l.max_concurrent_requests as u64),
             ("max_connections", l.max_connections as u64),
@@ -500,6 +596,30 @@ fn default_failed_logins_per_account() -> u32 {
 }
 fn default_failed_login_refill() -> u64 {
     6
+}
+fn default_stix_max_depth() -> usize {
+    accord_stix::JsonLimits::DEFAULT_MAX_DEPTH
+}
+fn default_stix_max_members() -> usize {
+    accord_stix::JsonLimits::DEFAULT_MAX_MEMBERS
+}
+fn default_stix_max_array_items() -> usize {
+    accord_stix::JsonLimits::DEFAULT_MAX_ARRAY_ITEMS
+}
+fn default_stix_max_string_bytes() -> usize {
+    accord_stix::JsonLimits::DEFAULT_MAX_STRING_BYTES
+}
+fn default_stix_max_object_bytes() -> usize {
+    accord_stix::JsonLimits::DEFAULT_MAX_OBJECT_BYTES
+}
+fn default_pattern_max_len() -> usize {
+    accord_pattern::Limits::DEFAULT_MAX_LEN
+}
+fn default_pattern_max_depth() -> usize {
+    accord_pattern::Limits::DEFAULT_MAX_DEPTH
+}
+fn default_pattern_max_comparisons() -> usize {
+    accord_pattern::Limits::DEFAULT_MAX_COMPARISONS
 }
 
 impl Config {
@@ -670,6 +790,36 @@ pub(crate) mod tests {
         std::fs::write(&p, MINIMAL).unwrap();
         let c = load(&p).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("d"));
+    }
+
+    #[test]
+    fn input_limits_have_defaults_and_bounds() {
+        let c = Config::parse(MINIMAL, "l.toml").unwrap();
+        assert_eq!(c.limits.input(), crate::limits::InputLimits::default());
+        let with = |extra: &str| Config::parse(&format!("{MINIMAL}[limits]\n{extra}\n"), "l.toml");
+        let c =
+            with("stix_max_depth = 100\nstix_max_string_bytes = 4194304\npattern_max_depth = 10")
+                .unwrap();
+        let i = c.limits.input();
+        assert_eq!((i.json.max_depth, i.json.max_string_bytes), (100, 4 << 20));
+        assert_eq!(i.pattern.max_depth, 10);
+        for (bad, says) in [
+            (
+                "stix_max_depth = 128",
+                "stix_max_depth is 128; it may be at most 127",
+            ),
+            (
+                "stix_max_members = 0",
+                "stix_max_members must be at least 1",
+            ),
+            (
+                "pattern_max_comparisons = 501",
+                "pattern_max_comparisons is 501; it may be at most 500",
+            ),
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

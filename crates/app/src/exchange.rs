@@ -165,6 +165,7 @@ pub enum Admission {
 #[derive(Clone)]
 pub struct Exchange {
     policy: Arc<dyn Policy>,
+    limits: crate::limits::InputLimits,
 }
 
 impl Default for Exchange {
@@ -182,13 +183,30 @@ impl std::fmt::Debug for Exchange {
 impl Exchange {
     /// A seam applying `policy`.
     pub fn new(policy: Arc<dyn Policy>) -> Exchange {
-        Exchange { policy }
+        Exchange {
+            policy,
+            limits: crate::limits::InputLimits::default(),
+        }
+    }
+
+    /// This seam holding every object received to `limits` (from
+    /// `[limits]`: [`crate::config::Limits::input`]) instead of the
+    /// defaults.
+    #[must_use]
+    pub fn with_limits(mut self, limits: crate::limits::InputLimits) -> Exchange {
+        self.limits = limits;
+        self
+    }
+
+    /// The bounds objects received are held to.
+    pub fn limits(&self) -> &crate::limits::InputLimits {
+        &self.limits
     }
 
     /// Validates a parsed object and asks the policy whether `from` may
     /// give it.
     pub fn admit_doc(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Admission {
-        let (meta, issues) = inspect(obj);
+        let (meta, issues) = inspect_with(obj, &self.limits.pattern);
         let rejected = |refusal| {
             Admission::Rejected(Rejected {
                 id: obj.id().map(str::to_owned),
@@ -224,7 +242,7 @@ impl Exchange {
 
     /// Parses `raw` as one object, then [`Exchange::admit_doc`].
     pub fn admit(&self, from: Counterparty<'_>, raw: &str) -> Admission {
-        match Doc::parse(raw) {
+        match Doc::parse_with_limits(raw, &self.limits.json) {
             Ok(obj) => self.admit_doc(from, &obj),
             Err(e) => Admission::Rejected(Rejected {
                 id: None,
@@ -318,8 +336,17 @@ impl Exchange {
 /// nests too deep, is too long or has too many comparisons never reaches
 /// the store, where every reader would have to skip it.
 pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
+    inspect_with(obj, &accord_pattern::Limits::default())
+}
+
+/// [`inspect`] with an indicator's pattern held to `pattern_limits`
+/// (the seam's: [`Exchange::limits`]).
+pub fn inspect_with(
+    obj: &Doc<'_>,
+    pattern_limits: &accord_pattern::Limits,
+) -> (Option<ObjectMeta>, Vec<Issue>) {
     let mut issues = validate_doc(obj);
-    if let Some(issue) = pattern_issue(obj) {
+    if let Some(issue) = pattern_issue(obj, pattern_limits) {
         issues.push(issue);
     }
     // A valid object has a string id and type, so it has indexed fields.
@@ -332,19 +359,18 @@ pub fn inspect(obj: &Doc<'_>) -> (Option<ObjectMeta>, Vec<Issue>) {
 }
 
 /// The error of an indicator whose STIX pattern does not parse (strict
-/// rules, default limits), if it is one.
-fn pattern_issue(obj: &Doc<'_>) -> Option<Issue> {
+/// rules, within `limits`), if it is one.
+fn pattern_issue(obj: &Doc<'_>, limits: &accord_pattern::Limits) -> Option<Issue> {
     if obj.get("type").and_then(|v| v.as_str()) != Some("indicator")
         || obj.get("pattern_type").and_then(|v| v.as_str()) != Some("stix")
     {
         return None;
     }
     let pattern = obj.get("pattern")?.as_str()?;
-    let limits = accord_pattern::Limits::default();
     let parsed = if obj.get("pattern_version").and_then(|v| v.as_str()) == Some("2.0") {
-        accord_pattern::parse_v20_limited(pattern, &limits)
+        accord_pattern::parse_v20_limited(pattern, limits)
     } else {
-        accord_pattern::parse_strict_limited(pattern, &limits)
+        accord_pattern::parse_strict_limited(pattern, limits)
     };
     let e = parsed.err()?;
     let mut issue = Issue::error(

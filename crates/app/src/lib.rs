@@ -70,6 +70,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod input;
 pub mod ledger;
+pub mod limits;
 pub mod matching;
 pub mod partner;
 pub mod pull;

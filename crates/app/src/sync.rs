@@ -267,7 +267,17 @@ pub fn sync(
                 .map_err(|e| SyncFailure::Agreements(e.to_string()))?;
             (crate::push::partner_origin(p.name()), exchange)
         }
-        _ => (label.clone(), crate::exchange::Exchange::default()),
+        // Without a partner's agreement: the default policy, under the
+        // configuration's `[limits]` when there is one.
+        _ => (
+            label.clone(),
+            crate::exchange::Exchange::default().with_limits(
+                req.witness
+                    .as_ref()
+                    .map(|(_, c)| c.limits.input())
+                    .unwrap_or_default(),
+            ),
+        ),
     };
     let opts = SyncOptions {
         since,

@@ -107,6 +107,22 @@ pub enum ClientError {
         /// The cap, in bytes.
         cap: u64,
     },
+    /// A tile or entry bundle answer is longer than one may be
+    /// ([`accord_ledger::tiles::Tile::max_bytes`]: a hash tile its width ×
+    /// 32 bytes, an entry bundle its width × (2 + 65,535)); it was not
+    /// read further.
+    TileTooLarge {
+        /// The request method.
+        method: &'static str,
+        /// The request URL.
+        url: String,
+        /// `tile` or `entry bundle`.
+        kind: &'static str,
+        /// The tile's path (`tile/0/x001/234`).
+        path: String,
+        /// The most it may hold, in bytes.
+        max: u64,
+    },
     /// The HTTP client could not be built (TLS setup).
     Build(reqwest::Error),
 }
@@ -216,7 +232,8 @@ impl ClientError {
             | ClientError::InvalidUrl { url, .. }
             | ClientError::Protocol { url, .. }
             | ClientError::StatusNotComplete { url, .. }
-            | ClientError::TooLarge { url, .. } => url,
+            | ClientError::TooLarge { url, .. }
+            | ClientError::TileTooLarge { url, .. } => url,
             ClientError::Build(_) => "",
         }
     }
@@ -278,6 +295,9 @@ impl ClientError {
             ClientError::TooLarge { cap, .. } => {
                 format!("the answer is larger than the cap of {cap} bytes")
             }
+            ClientError::TileTooLarge {
+                kind, path, max, ..
+            } => format!("{kind} {path} is more than the {max} bytes a {kind} may hold"),
             ClientError::Build(e) => {
                 format!("cannot build the HTTP client: {}", innermost(e))
             }
@@ -292,7 +312,8 @@ impl fmt::Display for ClientError {
             | ClientError::Connect { method, url, .. }
             | ClientError::Timeout { method, url, .. }
             | ClientError::Request { method, url, .. }
-            | ClientError::TooLarge { method, url, .. } => {
+            | ClientError::TooLarge { method, url, .. }
+            | ClientError::TileTooLarge { method, url, .. } => {
                 write!(f, "{method} {url}: {}", self.reason())
             }
             ClientError::InvalidUrl { url, reason } => write!(f, "invalid URL `{url}`: {reason}"),

@@ -6,6 +6,7 @@ use crate::error::ClientError;
 use crate::http;
 use crate::{Auth, ClientOptions};
 use accord_ledger::Hash;
+use accord_ledger::tiles::Tile;
 use serde::{Deserialize, Serialize};
 
 /// `GET /ledger/proof/inclusion` answer.
@@ -88,12 +89,24 @@ impl LedgerClient {
         &self.opts
     }
 
-    /// Sends `req` and reads the answer (bounded); `None` on 404.
+    /// Sends `req` and reads the answer (bounded by the options' cap);
+    /// `None` on 404.
     async fn send(
         &self,
         method: &'static str,
         req: reqwest::RequestBuilder,
         url: &str,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        self.send_capped(method, req, url, &self.opts).await
+    }
+
+    /// [`LedgerClient::send`] reading at most `opts.max_response_bytes`.
+    async fn send_capped(
+        &self,
+        method: &'static str,
+        req: reqwest::RequestBuilder,
+        url: &str,
+        opts: &ClientOptions,
     ) -> Result<Option<Vec<u8>>, ClientError> {
         let fail = |e: reqwest::Error| http::fail(method, url, &self.opts, e);
         tracing::debug!(method, %url, "ledger request");
@@ -102,7 +115,7 @@ impl LedgerClient {
             .await
             .map_err(fail)?;
         let status = res.status();
-        let body = http::read_body(&mut res, method, url, &self.opts).await?;
+        let body = http::read_body(&mut res, method, url, opts).await?;
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -160,12 +173,50 @@ impl LedgerClient {
     }
 
     /// A tile or entry bundle, by its C2SP path under `tile/`
-    /// (e.g. `0/000`, `entries/001.p/5`).
+    /// (e.g. `0/000`, `entries/001.p/5`). The answer is read up to what
+    /// such a tile may hold and no further ([`Tile::max_bytes`]: 8,192
+    /// bytes for a full hash tile, 256 × (2 + 65,535) for a full entry
+    /// bundle), whatever the client's response cap.
     ///
     /// # Errors
-    /// Any [`ClientError`].
+    /// [`ClientError::InvalidUrl`] when `path` is not a canonical tile
+    /// path; [`ClientError::TileTooLarge`] when the answer is longer than
+    /// the tile may be; any other [`ClientError`].
     pub async fn tile(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        self.must_get(&format!("tile/{path}")).await
+        let rel = format!("tile/{path}");
+        let url = self.url(&rel);
+        let tile = Tile::parse_path(&rel).map_err(|e| ClientError::InvalidUrl {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+        let max = tile.max_bytes() as u64;
+        let opts = ClientOptions {
+            max_response_bytes: self.opts.max_response_bytes.min(max),
+            ..self.opts.clone()
+        };
+        match self
+            .send_capped("GET", self.http.get(&url), &url, &opts)
+            .await
+        {
+            Ok(Some(body)) => Ok(body),
+            Ok(None) => Err(ClientError::Http {
+                method: "GET",
+                url,
+                status: 404,
+                message: None,
+                body: String::new(),
+            }),
+            Err(ClientError::TooLarge { method, url, cap }) if cap == max => {
+                Err(ClientError::TileTooLarge {
+                    method,
+                    url,
+                    kind: tile.kind_name(),
+                    path: tile.path(),
+                    max,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A consistency proof from the partner, from size `first` to `second`.

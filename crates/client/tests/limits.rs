@@ -83,3 +83,85 @@ async fn a_chunked_body_over_the_cap_is_too_large() {
         ClientError::TooLarge { cap: 1500, .. }
     ));
 }
+
+/// A 200 answer with `body`, announced or chunked.
+fn answer(body: &[u8], chunked: bool) -> Vec<u8> {
+    let mut resp = if chunked {
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec()
+    } else {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes()
+    };
+    if chunked {
+        for c in body.chunks(1000) {
+            resp.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+            resp.extend_from_slice(c);
+            resp.extend_from_slice(b"\r\n");
+        }
+        resp.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        resp.extend_from_slice(body);
+    }
+    resp
+}
+
+#[tokio::test]
+async fn a_tile_is_read_up_to_what_a_tile_may_hold() {
+    for chunked in [false, true] {
+        // A full hash tile: exactly 8192 bytes is read whole.
+        let base = serve(answer(&[7u8; 8192], chunked)).await;
+        let c = LedgerClient::new(&base, Auth::None).unwrap();
+        assert_eq!(c.tile("0/000").await.unwrap().len(), 8192);
+        // One byte more is refused by name, whatever the 16 MiB cap.
+        let base = serve(answer(&[7u8; 8193], chunked)).await;
+        let c = LedgerClient::new(&base, Auth::None).unwrap();
+        let e = c.tile("0/000").await.unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                ClientError::TileTooLarge {
+                    max: 8192,
+                    kind: "tile",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "GET {base}ledger/tile/0/000: tile tile/0/000 is more than the 8192 bytes a tile may hold"
+            )
+        );
+        // A partial tile of width 3 holds 96 bytes.
+        let base = serve(answer(&[7u8; 97], chunked)).await;
+        let c = LedgerClient::new(&base, Auth::None).unwrap();
+        let e = c.tile("1/002.p/3").await.unwrap_err();
+        assert!(
+            matches!(&e, ClientError::TileTooLarge { max: 96, .. }),
+            "{e:?}"
+        );
+        // An entry bundle of width 1: one entry of at most 65,535 bytes.
+        let base = serve(answer(&vec![0u8; 65_538], chunked)).await;
+        let c = LedgerClient::new(&base, Auth::None).unwrap();
+        let e = c.tile("entries/000.p/1").await.unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                ClientError::TileTooLarge {
+                    max: 65_537,
+                    kind: "entry bundle",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+    // A path that is not a tile's is refused before any request.
+    let c = LedgerClient::new("http://127.0.0.1:9/", Auth::None).unwrap();
+    let e = c.tile("0/1").await.unwrap_err();
+    assert!(matches!(&e, ClientError::InvalidUrl { .. }), "{e:?}");
+}

@@ -145,6 +145,22 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A tile or entry bundle is longer than one can be: a hash tile is
+    /// exactly its width × 32 bytes, an entry bundle at most its width ×
+    /// (2 + 65,535) bytes ([`crate::tiles::Tile::max_bytes`]).
+    #[error("{kind} {path} is {len} bytes, more than the {max} a {kind} of width {width} may hold")]
+    TileTooLarge {
+        /// `tile` or `entry bundle`.
+        kind: &'static str,
+        /// Its path.
+        path: String,
+        /// Its width (hashes or entries).
+        width: u32,
+        /// Its length, in bytes.
+        len: usize,
+        /// The most it may be.
+        max: usize,
+    },
     /// Tile or entry bundle bytes are malformed or do not match the tree.
     #[error("tile {path}: {reason}")]
     Tile {

@@ -38,6 +38,17 @@ use crate::{Error, Hash, HashReader, leaf_hash};
 pub const TILE_HEIGHT: u8 = 8;
 /// Hashes in a full tile.
 pub const TILE_WIDTH: u32 = 1 << TILE_HEIGHT;
+/// Bytes of one hash in a tile.
+pub const TILE_HASH_BYTES: usize = 32;
+/// The most bytes a hash tile may be: 256 hashes of 32 bytes (a full
+/// tile is exactly this; a partial one its width × 32).
+pub const MAX_TILE_BYTES: usize = TILE_WIDTH as usize * TILE_HASH_BYTES;
+/// The longest entry an entry bundle can carry (its length prefix is a
+/// big-endian u16).
+pub const MAX_ENTRY_BYTES: usize = u16::MAX as usize;
+/// The most bytes an entry bundle may be: 256 entries of at most 65,535
+/// bytes, each after its 2-byte length prefix (16,777,472 bytes).
+pub const MAX_ENTRY_BUNDLE_BYTES: usize = TILE_WIDTH as usize * (2 + MAX_ENTRY_BYTES);
 
 /// What a tile holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,6 +143,43 @@ impl Tile {
             return Err(bad("not in canonical form"));
         }
         Ok(t)
+    }
+
+    /// The most bytes this tile may be: width × 32 for a hash tile (which
+    /// is exactly that long), width × (2 + 65,535) for an entry bundle.
+    pub fn max_bytes(&self) -> usize {
+        let w = self.width as usize;
+        match self.kind {
+            TileKind::Hashes { .. } => w * TILE_HASH_BYTES,
+            TileKind::Entries => w * (2 + MAX_ENTRY_BYTES),
+        }
+    }
+
+    /// `tile` or `entry bundle`, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            TileKind::Hashes { .. } => "tile",
+            TileKind::Entries => "entry bundle",
+        }
+    }
+
+    /// Refuses `len` bytes for this tile when it is more than
+    /// [`Tile::max_bytes`].
+    ///
+    /// # Errors
+    /// [`Error::TileTooLarge`] naming the tile, `len` and the bound.
+    pub fn check_len(&self, len: usize) -> Result<(), Error> {
+        let max = self.max_bytes();
+        if len > max {
+            return Err(Error::TileTooLarge {
+                kind: self.kind_name(),
+                path: self.path(),
+                width: self.width,
+                len,
+                max,
+            });
+        }
+        Ok(())
     }
 
     /// The first leaf index the tile covers.
@@ -324,10 +372,30 @@ pub fn entry_bundle_redacted<E: AsRef<[u8]>>(
 }
 
 /// Splits an entry bundle into its entries.
+///
+/// # Errors
+/// [`Error::TileTooLarge`] when `bytes` is longer than any entry bundle
+/// may be ([`MAX_ENTRY_BUNDLE_BYTES`]); [`Error::Tile`] when it holds more
+/// than 256 entries or a length prefix runs past the end.
 pub fn parse_entry_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    if bytes.len() > MAX_ENTRY_BUNDLE_BYTES {
+        return Err(Error::TileTooLarge {
+            kind: "entry bundle",
+            path: "(any)".into(),
+            width: TILE_WIDTH,
+            len: bytes.len(),
+            max: MAX_ENTRY_BUNDLE_BYTES,
+        });
+    }
     let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
+        if out.len() == TILE_WIDTH as usize {
+            return Err(Error::Tile {
+                path: "entry bundle".into(),
+                reason: format!("more than {TILE_WIDTH} entries, the most a bundle holds"),
+            });
+        }
         if rest.len() < 2 {
             return Err(Error::Tile {
                 path: "entry bundle".into(),
@@ -367,6 +435,7 @@ pub fn verify_entry_bundle<'b, R: HashReader + ?Sized>(
     if bundle.kind != TileKind::Entries {
         return Err(fail("not an entry bundle".into()));
     }
+    bundle.check_len(bytes.len())?;
     let entries: Vec<BundleEntry<'b>> = parse_entry_bundle(bytes)?
         .into_iter()
         .map(BundleEntry::parse)
@@ -525,8 +594,24 @@ impl<S: TileSource + ?Sized> tlog_tiles::TileReader for SourceAdapter<'_, S> {
         let mut out = Vec::with_capacity(tiles.len());
         let mut missing = self.missing.borrow_mut();
         for t in tiles {
-            let path = Tile::from_tlog(t).path();
+            let tile = Tile::from_tlog(t);
+            let path = tile.path();
             match self.source.tile(&path) {
+                // A hash tile is exactly width × 32 bytes: anything else is
+                // refused before tlog_tiles reads it.
+                Some(d) if d.len() != tile.max_bytes() => {
+                    let why = match tile.check_len(d.len()) {
+                        Err(e) => e.to_string(),
+                        Ok(()) => format!(
+                            "tile {path} is {} bytes; a tile of width {} is {} bytes",
+                            d.len(),
+                            tile.width,
+                            tile.max_bytes()
+                        ),
+                    };
+                    *self.forged.borrow_mut() = Some(why.clone());
+                    return Err(tlog_tiles::Error::InvalidInput(why));
+                }
                 Some(d) => out.push(d),
                 None => missing.push(path),
             }
@@ -570,6 +655,11 @@ impl<S: TileSource + ?Sized> HashReader for TiledReader<'_, S> {
                 None => Ok(v.into_iter().map(Hash::from).collect()),
             },
             Err(e) => {
+                // A tile of the wrong size is refused even when others are
+                // still missing.
+                if let Some(why) = adapter.forged.into_inner() {
+                    return Err(TiledReadError::Invalid(why));
+                }
                 let missing = adapter.missing.into_inner();
                 if missing.is_empty() {
                     Err(TiledReadError::Invalid(e.to_string()))
@@ -784,5 +874,64 @@ mod tests {
         assert!(parse_entry_bundle(&b[..b.len() - 1]).is_err());
         assert!(parse_entry_bundle(&[0]).is_err());
         assert!(entry_bundle(&[vec![0u8; 65536]]).is_err());
+    }
+
+    #[test]
+    fn tile_sizes_are_bounded_by_what_a_tile_may_hold() {
+        let full = Tile {
+            kind: TileKind::Hashes { level: 0 },
+            index: 3,
+            width: TILE_WIDTH,
+        };
+        assert_eq!(full.max_bytes(), MAX_TILE_BYTES);
+        assert_eq!(MAX_TILE_BYTES, 8192);
+        full.check_len(8192).unwrap();
+        let e = full.check_len(8193).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tile tile/0/003 is 8193 bytes, more than the 8192 a tile of width 256 may hold"
+        );
+        let partial = Tile { width: 5, ..full };
+        partial.check_len(160).unwrap();
+        assert!(matches!(
+            partial.check_len(161),
+            Err(Error::TileTooLarge {
+                max: 160,
+                len: 161,
+                ..
+            })
+        ));
+        let bundle = Tile {
+            kind: TileKind::Entries,
+            index: 0,
+            width: 2,
+        };
+        assert_eq!(bundle.max_bytes(), 2 * 65537);
+        bundle.check_len(2 * 65537).unwrap();
+        let e = bundle.check_len(2 * 65537 + 1).unwrap_err().to_string();
+        assert!(
+            e.starts_with("entry bundle tile/entries/000.p/2 is 131075 bytes"),
+            "{e}"
+        );
+        assert_eq!(MAX_ENTRY_BUNDLE_BYTES, 16_777_472);
+    }
+
+    #[test]
+    fn entry_bundles_hold_at_most_256_entries_and_the_bound_in_bytes() {
+        let at: Vec<Vec<u8>> = vec![vec![]; 256];
+        assert_eq!(
+            parse_entry_bundle(&entry_bundle(&at).unwrap())
+                .unwrap()
+                .len(),
+            256
+        );
+        let over: Vec<Vec<u8>> = vec![vec![]; 257];
+        let e = parse_entry_bundle(&entry_bundle(&over).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("more than 256 entries"), "{e}");
+        let huge = vec![0u8; MAX_ENTRY_BUNDLE_BYTES + 1];
+        assert!(matches!(
+            parse_entry_bundle(&huge),
+            Err(Error::TileTooLarge { len, .. }) if len == MAX_ENTRY_BUNDLE_BYTES + 1
+        ));
     }
 }

@@ -119,6 +119,27 @@ fn missing_tiles_are_listed_and_tampering_is_caught() {
         let r = TiledReader::new(n, root, &bad).inclusion_proof(1234);
         assert!(matches!(r, Err(Error::Tile { .. })), "{path}: {r:?}");
     }
+    // A tile longer (or shorter) than a tile of its width is refused by
+    // name before its hashes are used, even with other tiles missing.
+    for path in cache.keys() {
+        for delta in [32usize, 1] {
+            let mut bad = served.clone();
+            bad.get_mut(path).unwrap().extend(vec![0u8; delta]);
+            let r = TiledReader::new(n, root, &bad).inclusion_proof(1234);
+            let Err(Error::Tile { reason, .. }) = &r else {
+                panic!("{path}: {r:?}")
+            };
+            assert!(reason.contains(&format!("{path} is ")), "{reason}");
+        }
+        let mut bad = cache.clone();
+        bad.get_mut(path).unwrap().extend(vec![0u8; 8192]);
+        bad.retain(|p, _| p == path);
+        let r = TiledReader::new(n, root, &bad).inclusion_proof(1234);
+        assert!(
+            matches!(&r, Err(Error::Tile { reason, .. }) if reason.contains("may hold")),
+            "{path}: {r:?}"
+        );
+    }
     // A wrong root is caught.
     let mut wrong = root;
     wrong.0[0] ^= 1;

@@ -254,9 +254,11 @@ pub(crate) fn is_point_read(q: &accord_store::Query, limit: usize) -> bool {
 
 impl AppState {
     /// State over an open store, with the default exchange policy
-    /// ([`accord_app::exchange::SendAll`]).
+    /// ([`accord_app::exchange::SendAll`]) under the configuration's
+    /// `[limits]`.
     pub fn new(config: Config, store: Box<dyn Backend>) -> Arc<AppState> {
-        AppState::with_exchange(config, store, Exchange::default())
+        let exchange = Exchange::default().with_limits(config.limits.input());
+        AppState::with_exchange(config, store, exchange)
     }
 
     /// State over an open store, applying `exchange` to every object

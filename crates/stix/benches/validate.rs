@@ -3,7 +3,7 @@
 //! The target is ≥ 300,000 typical indicators per second on one core,
 //! parsing included (`parse_and_validate_indicator`).
 
-use accord_stix::{Object, validate_object};
+use accord_stix::{Doc, Object, validate_doc, validate_object};
 use divan::{Bencher, black_box};
 
 fn main() {
@@ -45,4 +45,21 @@ fn parse_and_validate_file_sco(b: Bencher) {
             let o = Object::parse(black_box(FILE_SCO)).unwrap();
             validate_object(&o)
         });
+}
+
+/// The path `accord validate`, ingest and TAXII POST take: the borrowed
+/// tree, with the default JSON limits.
+#[divan::bench]
+fn parse_and_validate_doc_indicator(b: Bencher) {
+    b.counter(divan::counter::ItemsCount::new(1usize))
+        .bench(|| {
+            let d = Doc::parse(black_box(INDICATOR)).unwrap();
+            validate_doc(&d)
+        });
+}
+
+#[divan::bench]
+fn parse_doc_indicator(b: Bencher) {
+    b.counter(divan::counter::ItemsCount::new(1usize))
+        .bench(|| Doc::parse(black_box(INDICATOR)).unwrap());
 }

@@ -9,16 +9,20 @@
 //! is a vector of members searched in order (STIX objects have a few dozen
 //! members at most), and a number is its text.
 //!
-//! Parsing goes through `serde_json`'s own deserializer, so what is and is
-//! not JSON, the nesting limit and the error messages (with line and column)
-//! are exactly those of [`crate::Object::parse`]. A member repeated in one
+//! Parsing goes through `serde_json`'s own deserializer, and through the
+//! same visitor as [`crate::Object::parse`] (generic over the tree it
+//! builds), so what is and is not JSON, the [`JsonLimits`] and the error
+//! messages (with line and column, or the limit and the JSON path) are
+//! exactly those of [`crate::Object::parse`]. A member repeated in one
 //! map keeps its first position and takes the last value, as
 //! `serde_json::Map` does.
 
+use crate::limits::{Budget, JsonLimits};
 use crate::object::{CommonProps, ObjectError};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// A JSON string, borrowed from the text when it had no escape.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -391,17 +395,27 @@ pub struct Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
-    /// Parses one JSON object. Accepts and rejects exactly what
-    /// [`crate::Object::parse`] does, with the same errors.
+    /// Parses one JSON object within the default [`JsonLimits`]. Accepts
+    /// and rejects exactly what [`crate::Object::parse`] does, with the
+    /// same errors.
     ///
     /// # Errors
     /// [`ObjectError::Json`] with line and column when the text is not JSON,
+    /// [`ObjectError::Limit`] when it exceeds a limit,
     /// [`ObjectError::NotAnObject`] when it is JSON but not an object.
     pub fn parse(text: &'a str) -> Result<Doc<'a>, ObjectError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let v = ValueSeed.deserialize(&mut de)?;
-        de.end()?;
-        match v {
+        Doc::parse_with_limits(text, &JsonLimits::default())
+    }
+
+    /// Parses one JSON object, held to `limits` while it is read (the
+    /// size before, depth, members, items and string lengths during the
+    /// one pass). Accepts and rejects exactly what
+    /// [`crate::Object::parse_with_limits`] does, with the same errors.
+    ///
+    /// # Errors
+    /// As [`Doc::parse`].
+    pub fn parse_with_limits(text: &'a str, limits: &JsonLimits) -> Result<Doc<'a>, ObjectError> {
+        match parse_tree::<Value<'a>>(text, limits)? {
             Value::Object(map) => Ok(Doc { text, map }),
             other => Err(ObjectError::NotAnObject {
                 found: other.type_name(),
@@ -452,95 +466,244 @@ impl CommonProps for Doc<'_> {
 /// as a one-member map with this key and the number's text.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-struct ValueSeed;
+/// A JSON tree the one limited parser can build: this module's borrowed
+/// [`Value`], or `serde_json`'s owned one (for [`crate::Object`]), so both
+/// accept, refuse and count exactly alike.
+pub(crate) trait Tree<'de>: Sized {
+    /// An object's members while they are read.
+    type Members;
+    fn null() -> Self;
+    fn boolean(b: bool) -> Self;
+    /// A number, by its text (as serde_json read it).
+    fn number(text: Cow<'de, str>) -> Self;
+    fn string(s: Cow<'de, str>) -> Self;
+    fn array(items: Vec<Self>) -> Self;
+    fn members() -> Self::Members;
+    /// Adds a member; a repeated name keeps its place and takes the new
+    /// value, as `serde_json::Map::insert` does.
+    fn insert(m: &mut Self::Members, k: Cow<'de, str>, v: Self);
+    fn object(m: Self::Members) -> Self;
+}
 
-impl<'de> DeserializeSeed<'de> for ValueSeed {
-    type Value = Value<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
-        d.deserialize_any(ValueVisitor)
+impl<'de> Tree<'de> for Value<'de> {
+    type Members = Map<'de>;
+    fn null() -> Self {
+        Value::Null
+    }
+    fn boolean(b: bool) -> Self {
+        Value::Bool(b)
+    }
+    fn number(text: Cow<'de, str>) -> Self {
+        Value::Number(Number(text))
+    }
+    fn string(s: Cow<'de, str>) -> Self {
+        Value::String(Str(s))
+    }
+    fn array(items: Vec<Self>) -> Self {
+        Value::Array(items)
+    }
+    fn members() -> Map<'de> {
+        Map {
+            members: Vec::with_capacity(16),
+        }
+    }
+    fn insert(m: &mut Map<'de>, k: Cow<'de, str>, v: Self) {
+        m.insert(Str(k), v);
+    }
+    fn object(m: Map<'de>) -> Self {
+        Value::Object(m)
     }
 }
 
-struct ValueVisitor;
+impl<'de> Tree<'de> for serde_json::Value {
+    type Members = serde_json::Map<String, serde_json::Value>;
+    fn null() -> Self {
+        serde_json::Value::Null
+    }
+    fn boolean(b: bool) -> Self {
+        serde_json::Value::Bool(b)
+    }
+    fn number(text: Cow<'de, str>) -> Self {
+        // The text came from serde_json's own number parser.
+        text.parse::<serde_json::Number>()
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+    fn string(s: Cow<'de, str>) -> Self {
+        serde_json::Value::String(s.into_owned())
+    }
+    fn array(items: Vec<Self>) -> Self {
+        serde_json::Value::Array(items)
+    }
+    fn members() -> Self::Members {
+        serde_json::Map::new()
+    }
+    fn insert(m: &mut Self::Members, k: Cow<'de, str>, v: Self) {
+        m.insert(k.into_owned(), v);
+    }
+    fn object(m: Self::Members) -> Self {
+        serde_json::Value::Object(m)
+    }
+}
 
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value<'de>;
+/// Parses `text` as one JSON value into a `T`, held to `limits` in the
+/// same pass: the one parser of [`Doc::parse_with_limits`] and
+/// [`crate::Object::parse_with_limits`].
+pub(crate) fn parse_tree<'de, T: Tree<'de>>(
+    text: &'de str,
+    limits: &JsonLimits,
+) -> Result<T, ObjectError> {
+    crate::limits::check_size(text, limits)?;
+    let mut budget = Budget::new(limits);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = ValueSeed::<T>::new(&mut budget)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    parsed.map_err(|e| match budget.exceeded() {
+        Some(l) => ObjectError::Limit(l),
+        None => e.into(),
+    })
+}
+
+struct ValueSeed<'b, T> {
+    budget: &'b mut Budget,
+    tree: PhantomData<fn() -> T>,
+}
+
+impl<'b, T> ValueSeed<'b, T> {
+    fn new(budget: &'b mut Budget) -> Self {
+        ValueSeed {
+            budget,
+            tree: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Tree<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Tree<'de>> Visitor<'de> for ValueSeed<'_, T> {
+    type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any valid JSON value")
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Value<'de>, E> {
-        Ok(Value::Bool(b))
+    fn visit_bool<E>(self, b: bool) -> Result<T, E> {
+        Ok(T::boolean(b))
     }
 
-    fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
-        Ok(Value::Number(Number(Cow::Owned(n.to_string()))))
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+        let text = n.to_string();
+        self.budget.string(text.len())?;
+        Ok(T::number(Cow::Owned(text)))
     }
 
-    fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
-        Ok(Value::Number(Number(Cow::Owned(n.to_string()))))
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+        let text = n.to_string();
+        self.budget.string(text.len())?;
+        Ok(T::number(Cow::Owned(text)))
     }
 
-    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Value<'de>, E> {
-        serde_json::Number::from_f64(n)
-            .map(|n| Value::Number(Number(Cow::Owned(n.to_string()))))
-            .ok_or_else(|| E::custom("a number that is not finite"))
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<T, E> {
+        let text = serde_json::Number::from_f64(n)
+            .ok_or_else(|| E::custom("a number that is not finite"))?
+            .to_string();
+        self.budget.string(text.len())?;
+        Ok(T::number(Cow::Owned(text)))
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Str(Cow::Borrowed(s))))
+    fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<T, E> {
+        self.budget.string(s.len())?;
+        Ok(T::string(Cow::Borrowed(s)))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
-        Ok(Value::String(Str(Cow::Owned(s.to_owned()))))
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        self.budget.string(s.len())?;
+        Ok(T::string(Cow::Owned(s.to_owned())))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
-        Ok(Value::String(Str(Cow::Owned(s))))
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<T, E> {
+        self.budget.string(s.len())?;
+        Ok(T::string(Cow::Owned(s)))
     }
 
-    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::null())
     }
 
-    fn visit_none<E>(self) -> Result<Value<'de>, E> {
-        Ok(Value::Null)
+    fn visit_none<E>(self) -> Result<T, E> {
+        Ok(T::null())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let b = self.budget;
+        b.enter()?;
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(v) = seq.next_element_seed(ValueSeed)? {
-            out.push(v);
+        loop {
+            match seq.next_element_seed(ValueSeed::<T>::new(b)) {
+                Ok(Some(v)) => {
+                    b.item(out.len() + 1)?;
+                    out.push(v);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    b.in_index(out.len());
+                    return Err(e);
+                }
+            }
         }
-        Ok(Value::Array(out))
+        b.leave();
+        Ok(T::array(out))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let b = self.budget;
         let Some(first) = map.next_key_seed(KeySeed)? else {
-            return Ok(Value::Object(Map::default()));
+            b.enter()?;
+            b.leave();
+            return Ok(T::object(T::members()));
         };
-        if first.as_str() == NUMBER_TOKEN {
+        if first == NUMBER_TOKEN {
             let text: String = map.next_value()?;
-            return Ok(Value::Number(Number(Cow::Owned(text))));
+            b.string(text.len())?;
+            return Ok(T::number(Cow::Owned(text)));
         }
-        let mut m = Map {
-            members: Vec::with_capacity(16),
-        };
-        m.members.push((first, map.next_value_seed(ValueSeed)?));
-        while let Some(k) = map.next_key_seed(KeySeed)? {
-            let v = map.next_value_seed(ValueSeed)?;
-            m.insert(k, v);
+        b.enter()?;
+        b.member(1)?;
+        b.string(first.len())?;
+        let mut m = T::members();
+        let mut n = 1;
+        let mut key = first;
+        loop {
+            match map.next_value_seed(ValueSeed::<T>::new(b)) {
+                Ok(v) => T::insert(&mut m, key, v),
+                Err(e) => {
+                    b.in_key(&key);
+                    return Err(e);
+                }
+            }
+            let Some(k) = map.next_key_seed(KeySeed)? else {
+                break;
+            };
+            n += 1;
+            b.member(n)?;
+            b.string(k.len())?;
+            key = k;
         }
-        Ok(Value::Object(m))
+        b.leave();
+        Ok(T::object(m))
     }
 }
 
 struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Str<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Str<'de>, D::Error> {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
         d.deserialize_str(KeyVisitor)
     }
 }
@@ -548,22 +711,22 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
 struct KeyVisitor;
 
 impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Str<'de>;
+    type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string key")
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str<'de>, E> {
-        Ok(Str(Cow::Borrowed(s)))
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(s))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Str<'de>, E> {
-        Ok(Str(Cow::Owned(s.to_owned())))
+    fn visit_str<E>(self, s: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(s.to_owned()))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Str<'de>, E> {
-        Ok(Str(Cow::Owned(s)))
+    fn visit_string<E>(self, s: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(s))
     }
 }
 

@@ -2,6 +2,7 @@
 //! known or not, is kept in its original order with its original number
 //! text, so writing an object back gives the same JSON.
 
+use crate::limits::{JsonLimits, LimitExceeded};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -112,6 +113,11 @@ pub enum ObjectError {
         /// The JSON type found.
         found: &'static str,
     },
+    /// The object exceeds one of its [`JsonLimits`]: which, the bound and
+    /// where (e.g. `object exceeds the nesting-depth limit of 64 at
+    /// $.x_a.b (nesting reaches 65); [limits] stix_max_depth raises it`).
+    #[error("{0}")]
+    Limit(#[from] LimitExceeded),
 }
 
 impl From<serde_json::Error> for ObjectError {
@@ -150,14 +156,23 @@ pub struct Object {
 }
 
 impl Object {
-    /// Parses one JSON object.
+    /// Parses one JSON object within the default [`JsonLimits`].
     ///
     /// # Errors
     /// [`ObjectError::Json`] with line and column when the text is not JSON,
+    /// [`ObjectError::Limit`] when it exceeds a limit,
     /// [`ObjectError::NotAnObject`] when it is JSON but not an object.
     pub fn parse(json: &str) -> Result<Object, ObjectError> {
-        let v: Value = serde_json::from_str(json)?;
-        Object::from_value(v)
+        Object::parse_with_limits(json, &JsonLimits::default())
+    }
+
+    /// Parses one JSON object held to `limits` while it is read; accepts
+    /// and rejects exactly what [`crate::Doc::parse_with_limits`] does.
+    ///
+    /// # Errors
+    /// As [`Object::parse`].
+    pub fn parse_with_limits(json: &str, limits: &JsonLimits) -> Result<Object, ObjectError> {
+        Object::from_value(crate::dom::parse_tree::<Value>(json, limits)?)
     }
 
     /// Wraps a JSON value.
