@@ -9,6 +9,15 @@
 //!   operator and users): every object is sent as stored, every valid
 //!   object admitted.
 //!
+//! References and markings: releasing a batch for a partner reads the store
+//! through a [`StoreResolver`] (the `accord_policy::Resolver` of that
+//! batch): a reference to a personal observable becomes the id its target
+//! leaves with for the same partner (the target's latest version, released
+//! by the same agreement); a marking ref that is not a standard TLP id is
+//! looked up and read as a TLP level (a marking-definition the store does
+//! not hold withholds the object). Answers are kept for the batch only, at
+//! most [`RESOLVER_CACHE`] of each kind.
+//!
 //! Pseudonyms are HMAC-SHA-256 under a per-partner key, HMAC(node secret,
 //! partner name); the node secret is 32 random bytes in
 //! `DATA_DIR/pseudonym.key` (mode 0600), created on first use. Losing it
@@ -17,11 +26,14 @@
 
 use crate::config::Config;
 use crate::exchange::{Counterparty, Exchange, Policy, Release};
+use accord_policy::resolve::definition_marking;
 use accord_policy::{
-    Candidate, InboundPolicy, Origins, OutboundPolicy, Outcome, PartnerKey, Rules, RulesError,
+    Candidate, InboundPolicy, Marking, MarkingsOnly, Origins, OutboundPolicy, Outcome, PartnerKey,
+    Resolver, Rules, RulesError,
 };
 use accord_stix::{CommonProps, Doc};
-use accord_store::StoredObject;
+use accord_store::{ObjectRead, Query, StoredObject, VersionFilter};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,6 +171,150 @@ impl AgreementPolicy {
     }
 }
 
+/// At most this many answers of each kind (released ids, markings) are
+/// kept by one [`StoreResolver`]; beyond, each question reads the store.
+pub const RESOLVER_CACHE: usize = 4096;
+
+/// At most this many stored copies of one id (one per collection, latest
+/// version) are read to answer for it.
+const MAX_COPIES: usize = 16;
+
+/// The resolver of one batch released to one partner: answers the policy's
+/// questions about other objects from the store.
+///
+/// - [`Resolver::released_id`]: every collection's latest version of the
+///   id (at most 16), each released by the partner's agreement (its
+///   markings resolved, its own references not: see
+///   `accord_policy::resolve`); the first one released gives the id (all
+///   copies of an observable share its values, so their released ids
+///   agree). None released, none held, or the store failing: `None`, and
+///   the reference falls back.
+/// - [`Resolver::marking`]: every stored copy of the marking-definition,
+///   read with `accord_policy::resolve::definition_marking`; the highest
+///   TLP level among them counts (a copy elsewhere can raise the level,
+///   never lower it); none held, one unreadable, or the store failing:
+///   [`Marking::Unknown`] (the object is withheld).
+pub struct StoreResolver<'a> {
+    policy: &'a OutboundPolicy,
+    store: &'a dyn ObjectRead,
+    ids: RefCell<HashMap<String, Option<String>>>,
+    markings: RefCell<HashMap<String, Marking>>,
+}
+
+impl std::fmt::Debug for StoreResolver<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreResolver")
+            .field("partner", &self.policy.partner())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> StoreResolver<'a> {
+    /// The resolver of one batch for `policy`'s partner, reading `store`.
+    pub fn new(policy: &'a OutboundPolicy, store: &'a dyn ObjectRead) -> StoreResolver<'a> {
+        StoreResolver {
+            policy,
+            store,
+            ids: RefCell::new(HashMap::new()),
+            markings: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Every collection's latest version of `id` (at most [`MAX_COPIES`]).
+    fn copies(&self, id: &str) -> Result<Vec<StoredObject>, accord_store::StoreError> {
+        let q = Query {
+            ids: vec![id.to_owned()],
+            versions: VersionFilter::last(),
+            ..Query::default()
+        };
+        Ok(self.store.query(&q, MAX_COPIES)?.objects)
+    }
+
+    fn lookup_released(&self, old_id: &str) -> Option<String> {
+        let copies = match self.copies(old_id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    partner = self.policy.partner(),
+                    id = old_id,
+                    "reading a referenced object failed; the reference falls back: {e}"
+                );
+                return None;
+            }
+        };
+        copies.iter().find_map(|o| {
+            let c = Candidate {
+                type_name: &o.type_name,
+                collection: &o.collection,
+                origin: &o.origin,
+                raw: &o.raw,
+            };
+            match self.policy.release(&c, &MarkingsOnly(self)) {
+                Outcome::Send => Some(o.id.clone()),
+                Outcome::Redact { raw, .. } => crate::exchange::released_id(&raw),
+                Outcome::Withhold { .. } => None,
+            }
+        })
+    }
+
+    fn lookup_marking(&self, id: &str) -> Marking {
+        let copies = match self.copies(id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    id,
+                    "reading a marking-definition failed; objects it marks are withheld: {e}"
+                );
+                return Marking::Unknown;
+            }
+        };
+        let mut level = None;
+        let mut other = false;
+        for o in &copies {
+            match definition_marking(&o.raw) {
+                Marking::Tlp(t) => level = level.max(Some(t)),
+                Marking::Other => other = true,
+                Marking::Unknown => return Marking::Unknown,
+            }
+        }
+        match (level, other) {
+            (Some(t), _) => Marking::Tlp(t),
+            (None, true) => Marking::Other,
+            (None, false) => Marking::Unknown,
+        }
+    }
+}
+
+impl Resolver for StoreResolver<'_> {
+    fn released_id(&self, partner: &str, old_id: &str) -> Option<String> {
+        if partner != self.policy.partner() {
+            // A resolver answers for its own partner only.
+            return None;
+        }
+        if let Some(r) = self.ids.borrow().get(old_id) {
+            return r.clone();
+        }
+        let r = self.lookup_released(old_id);
+        let mut ids = self.ids.borrow_mut();
+        if ids.len() < RESOLVER_CACHE {
+            ids.insert(old_id.to_owned(), r.clone());
+        }
+        r
+    }
+
+    fn marking(&self, id: &str) -> Marking {
+        if let Some(m) = self.markings.borrow().get(id) {
+            return *m;
+        }
+        let m = self.lookup_marking(id);
+        let mut ms = self.markings.borrow_mut();
+        if ms.len() < RESOLVER_CACHE {
+            ms.insert(id.to_owned(), m);
+        }
+        m
+    }
+}
+
 impl Policy for AgreementPolicy {
     fn admit(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
         self.assess(from, obj).map(|_| ())
@@ -174,26 +330,36 @@ impl Policy for AgreementPolicy {
         p.check(obj.type_name().unwrap_or(""), obj.text())
     }
 
-    fn release(&self, to: Counterparty<'_>, obj: &StoredObject) -> Release {
+    fn release(
+        &self,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        store: &dyn ObjectRead,
+    ) -> Vec<Release> {
         let Counterparty::Partner(name) = to else {
-            return Release::Send;
+            return vec![Release::Send; objects.len()];
         };
         let Some(p) = self.outbound.get(name) else {
-            return Release::Withhold {
-                reason: format!("no agreement with partner `{name}`"),
-            };
+            let reason = format!("no agreement with partner `{name}`");
+            return vec![Release::Withhold { reason }; objects.len()];
         };
-        let c = Candidate {
-            type_name: &obj.type_name,
-            collection: &obj.collection,
-            origin: &obj.origin,
-            raw: &obj.raw,
-        };
-        match p.release(&c) {
-            Outcome::Send => Release::Send,
-            Outcome::Redact { raw, fields } => Release::Redact { raw, fields },
-            Outcome::Withhold { reason } => Release::Withhold { reason },
-        }
+        let resolver = StoreResolver::new(p, store);
+        objects
+            .iter()
+            .map(|obj| {
+                let c = Candidate {
+                    type_name: &obj.type_name,
+                    collection: &obj.collection,
+                    origin: &obj.origin,
+                    raw: &obj.raw,
+                };
+                match p.release(&c, &resolver) {
+                    Outcome::Send => Release::Send,
+                    Outcome::Redact { raw, fields } => Release::Redact { raw, fields },
+                    Outcome::Withhold { reason } => Release::Withhold { reason },
+                }
+            })
+            .collect()
     }
 }
 

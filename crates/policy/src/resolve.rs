@@ -16,9 +16,10 @@
 //! marking-definition up and classifies it with [`definition_marking`]:
 //!
 //! - a TLP marking (TLP 1.0 style `definition_type: "tlp"` with
-//!   `definition.tlp`; any `definition.tlp`, as IEP's; a TLP 2.0 style
-//!   extension property `tlp_2_0`; a `name` of the form `TLP:LEVEL`)
-//!   counts with its level, the highest of them when several say one;
+//!   `definition.tlp`; any `definition.tlp`, in any case, as IEP's and
+//!   OpenCTI's `{"TLP": "TLP:RED"}`; a TLP 2.0 style extension property
+//!   `tlp_2_0`; a `name` of the form `TLP:LEVEL`) counts with its level,
+//!   the highest of them when several say one;
 //! - a marking-definition that says nothing of TLP (a statement, a
 //!   copyright) leaves the level as the other markings make it;
 //! - a marking-definition the node does not hold, or one that claims to be
@@ -137,7 +138,13 @@ pub fn definition_marking(raw: &str) -> Marking {
     // Each place a TLP level may be given: (is it claimed, the level read).
     let mut claims: Vec<Option<Tlp>> = Vec::new();
     let def_type = m.get("definition_type").and_then(Value::as_str);
-    let def_tlp = m.get("definition").and_then(|d| d.get("tlp"));
+    // `tlp` in any case: OpenCTI writes `definition_type: "TLP"` and
+    // `definition: {"TLP": "TLP:RED"}`.
+    let def_tlp = m
+        .get("definition")
+        .and_then(Value::as_object)
+        .and_then(|d| d.iter().find(|(k, _)| k.eq_ignore_ascii_case("tlp")))
+        .map(|(_, v)| v);
     if def_type.is_some_and(|t| t.eq_ignore_ascii_case("tlp")) || def_tlp.is_some() {
         claims.push(def_tlp.and_then(Value::as_str).and_then(parse_tlp_level));
     }
@@ -188,6 +195,12 @@ mod tests {
         // IEP-like: a TLP field in another definition type counts.
         let iep = r#"{"type":"marking-definition","id":"m","definition_type":"iep","definition":{"tlp":"red","name":"x"}}"#;
         assert_eq!(definition_marking(iep), Marking::Tlp(Tlp::Red));
+        // OpenCTI's spelling.
+        let octi = r#"{"type":"marking-definition","id":"m","definition_type":"TLP","name":"TLP:AMBER+STRICT","definition":{"TLP":"TLP:AMBER+STRICT"}}"#;
+        assert_eq!(definition_marking(octi), Marking::Tlp(Tlp::AmberStrict));
+        // A statement named as TLP counts as that TLP.
+        let named = r#"{"type":"marking-definition","id":"m","name":"TLP:RED","definition_type":"statement","definition":{"statement":"do not share"}}"#;
+        assert_eq!(definition_marking(named), Marking::Tlp(Tlp::Red));
     }
 
     #[test]
