@@ -379,3 +379,130 @@ pub fn exchange_for(config: &Config, data_dir: &Path) -> Result<Exchange, Agreem
         config, &secret,
     )?)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_policy::{Categories, CategoryAction, Outbound, Residency, Tlp};
+    use accord_store::{NewObject, ObjectMeta, SqliteStore};
+
+    fn put(store: &SqliteStore, collection: &str, raw: &str) {
+        let doc = Doc::parse(raw).unwrap();
+        let meta = ObjectMeta::from_doc(&doc).unwrap();
+        let new: NewObject<'_> = meta.new_object(raw, collection, "local");
+        store.writer().put_batch(&[new]).unwrap();
+    }
+
+    fn email(value: &str) -> (String, String) {
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), "email-addr".into());
+        m.insert("spec_version".into(), "2.1".into());
+        m.insert("value".into(), value.into());
+        let id =
+            accord_stix::deterministic_sco_id(&accord_stix::Object::from_map(m.clone())).unwrap();
+        m.insert("id".into(), id.clone().into());
+        (id, serde_json::Value::Object(m).to_string())
+    }
+
+    fn policy() -> OutboundPolicy {
+        OutboundPolicy::new(
+            "eu",
+            Outbound {
+                max_tlp: Tlp::Amber,
+                collections: vec!["shared".into()],
+                categories: Categories {
+                    personal: CategoryAction::Pseudonymise,
+                    ..Categories::default()
+                },
+                ..Outbound::default()
+            },
+            Arc::new(Rules::new(&Residency::default()).unwrap()),
+            PartnerKey::derive(&[5; 32], "eu"),
+            Arc::new(Origins::new()),
+        )
+    }
+
+    const T: &str = "2026-01-01T00:00:00.000Z";
+
+    fn marking(id: &str, body: &str) -> String {
+        format!(
+            r#"{{"type":"marking-definition","spec_version":"2.1","id":"{id}","created":"{T}",{body}}}"#
+        )
+    }
+
+    #[test]
+    fn the_store_resolver_answers_from_every_collection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let (shared, shared_raw) = email("a@corp.example");
+        let (secret, secret_raw) = email("b@corp.example");
+        let (both, both_raw) = email("c@corp.example");
+        put(&store, "shared", &shared_raw);
+        put(&store, "secret", &secret_raw);
+        put(&store, "secret", &both_raw);
+        put(&store, "shared", &both_raw);
+        let red = "marking-definition--00000000-0000-4000-8000-0000000000a1";
+        let stmt = "marking-definition--00000000-0000-4000-8000-0000000000a2";
+        // One copy says RED (OpenCTI style), another (elsewhere) names
+        // itself CLEAR: the higher counts.
+        put(
+            &store,
+            "secret",
+            &marking(
+                red,
+                r#""definition_type":"TLP","definition":{"TLP":"TLP:RED"}"#,
+            ),
+        );
+        put(
+            &store,
+            "other",
+            &marking(
+                red,
+                r#""name":"TLP:CLEAR","definition_type":"statement","definition":{"statement":"x"}"#,
+            ),
+        );
+        put(
+            &store,
+            "shared",
+            &marking(
+                stmt,
+                r#""definition_type":"statement","definition":{"statement":"Copyright"}"#,
+            ),
+        );
+
+        let pol = policy();
+        let r = StoreResolver::new(&pol, &store);
+        let got = r.released_id("eu", &shared).unwrap();
+        assert_ne!(got, shared);
+        // It is the id the object leaves with when read itself.
+        let c = Candidate {
+            type_name: "email-addr",
+            collection: "shared",
+            origin: "local",
+            raw: &shared_raw,
+        };
+        let Outcome::Redact { raw, .. } = pol.release(&c, &accord_policy::Unresolved) else {
+            panic!("not redacted")
+        };
+        assert_eq!(crate::exchange::released_id(&raw), Some(got.clone()));
+        // Cached: the same answer again.
+        assert_eq!(r.released_id("eu", &shared), Some(got));
+        // Held only where this partner is not sent: withheld, no id.
+        assert_eq!(r.released_id("eu", &secret), None);
+        // Held in both: the shared copy answers.
+        assert!(r.released_id("eu", &both).is_some());
+        // Not held; or asked for another partner.
+        assert_eq!(
+            r.released_id("eu", "email-addr--00000000-0000-5000-8000-000000000000"),
+            None
+        );
+        assert_eq!(r.released_id("us", &shared), None);
+
+        assert_eq!(r.marking(red), Marking::Tlp(Tlp::Red));
+        assert_eq!(r.marking(stmt), Marking::Other);
+        assert_eq!(
+            r.marking("marking-definition--00000000-0000-4000-8000-0000000000ff"),
+            Marking::Unknown
+        );
+    }
+}
