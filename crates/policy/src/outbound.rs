@@ -120,6 +120,34 @@ impl Origins {
     }
 }
 
+/// The level `tlp` raised by the marking refs that are not standard TLP
+/// ids, as `r` reads them; `Err` the reason the object is withheld (RED
+/// among them is left to the caller's RED check, which names it).
+#[cold]
+fn other_markings(mut tlp: Tlp, refs: &[String], r: &dyn Resolver) -> Result<Tlp, String> {
+    if refs.len() > MAX_OTHER_MARKINGS {
+        return Err(format!(
+            "more than {MAX_OTHER_MARKINGS} marking-definitions other than the standard TLP ones mark it; an object whose markings are not all read does not leave"
+        ));
+    }
+    let mut unreadable = None;
+    for m in refs {
+        match r.marking(m) {
+            Marking::Tlp(t) => tlp = tlp.max(t),
+            Marking::Other => {}
+            Marking::Unknown => {
+                unreadable.get_or_insert(m);
+            }
+        }
+    }
+    match unreadable {
+        Some(m) if tlp != Tlp::Red => Err(format!(
+            "marking `{m}` is not a marking-definition this node holds, or its TLP level cannot be read; an object whose marking cannot be read does not leave (it could be TLP:RED)"
+        )),
+        _ => Ok(tlp),
+    }
+}
+
 fn type_allowed(types: &TypeSet, ty: &str) -> bool {
     types.0.iter().any(|t| t == "*" || t == ty)
 }
@@ -192,35 +220,21 @@ impl OutboundPolicy {
             Ok(s) => s,
             Err(e) => return Decision::Withhold(format!("{e}; nothing unread leaves")),
         };
-        let mut tlp = s.tlp;
-        let mut unreadable = None;
-        if s.other_markings.len() > MAX_OTHER_MARKINGS {
-            return Decision::Withhold(format!(
-                "more than {MAX_OTHER_MARKINGS} marking-definitions other than the standard TLP ones mark it; an object whose markings are not all read does not leave"
-            ));
-        }
-        for m in &s.other_markings {
-            match r.marking(m) {
-                Marking::Tlp(t) => tlp = tlp.max(t),
-                Marking::Other => {}
-                Marking::Unknown => {
-                    unreadable.get_or_insert(m);
-                }
+        let tlp = if s.other_markings.is_empty() {
+            s.tlp
+        } else {
+            match other_markings(s.tlp, &s.other_markings, r) {
+                Ok(t) => t,
+                Err(reason) => return Decision::Withhold(reason),
             }
-        }
+        };
         if tlp == Tlp::Red {
             return Decision::Withhold("TLP:RED never leaves this node".to_owned());
         }
-        if let Some(m) = unreadable {
-            return Decision::Withhold(format!(
-                "marking `{m}` is not a marking-definition this node holds, or its TLP level cannot be read; an object whose marking cannot be read does not leave (it could be TLP:RED)"
-            ));
-        }
-        let s = crate::scan::Scan { tlp, ..s };
-        if s.tlp > out.max_tlp {
+        if tlp > out.max_tlp {
             return Decision::Withhold(format!(
                 "{} is above {}, the highest TLP sent to {p} (outbound.max_tlp)",
-                s.tlp, out.max_tlp
+                tlp, out.max_tlp
             ));
         }
         if let Some((from, onward)) = from {
@@ -235,11 +249,11 @@ impl OutboundPolicy {
                         "received from {from}, whose agreement allows no onward sharing (partners.{from}.inbound.onward = none)"
                     ));
                 }
-                Some(l) if s.tlp > l => {
+                Some(l) if tlp > l => {
                     return Decision::Withhold(format!(
                         "received from {from} as {}; its agreement allows onward sharing only up to {l}{}",
-                        s.tlp,
-                        if s.tlp >= Tlp::Amber {
+                        tlp,
+                        if tlp >= Tlp::Amber {
                             " (AMBER never goes onward)"
                         } else {
                             ""
