@@ -175,6 +175,11 @@ impl AgreementPolicy {
 /// kept by one [`StoreResolver`]; beyond, each question reads the store.
 pub const RESOLVER_CACHE: usize = 4096;
 
+/// At most this many referenced objects are read from the store for one
+/// batch; references beyond fall back (a crafted page naming thousands of
+/// distinct observables costs a bounded number of reads).
+pub const RESOLVER_READS: usize = 8192;
+
 /// At most this many stored copies of one id (one per collection, latest
 /// version) are read to answer for it.
 const MAX_COPIES: usize = 16;
@@ -187,7 +192,8 @@ const MAX_COPIES: usize = 16;
 ///   markings resolved, its own references not: see
 ///   `accord_policy::resolve`); the first one released gives the id (all
 ///   copies of an observable share its values, so their released ids
-///   agree). None released, none held, or the store failing: `None`, and
+///   agree). None released, none held, the store failing, or more than
+///   [`RESOLVER_READS`] objects read for the batch already: `None`, and
 ///   the reference falls back.
 /// - [`Resolver::marking`]: every stored copy of the marking-definition,
 ///   read with `accord_policy::resolve::definition_marking`; the highest
@@ -199,6 +205,7 @@ pub struct StoreResolver<'a> {
     store: &'a dyn ObjectRead,
     ids: RefCell<HashMap<String, Option<String>>>,
     markings: RefCell<HashMap<String, Marking>>,
+    reads: std::cell::Cell<usize>,
 }
 
 impl std::fmt::Debug for StoreResolver<'_> {
@@ -217,6 +224,7 @@ impl<'a> StoreResolver<'a> {
             store,
             ids: RefCell::new(HashMap::new()),
             markings: RefCell::new(HashMap::new()),
+            reads: std::cell::Cell::new(0),
         }
     }
 
@@ -231,6 +239,10 @@ impl<'a> StoreResolver<'a> {
     }
 
     fn lookup_released(&self, old_id: &str) -> Option<String> {
+        if self.reads.get() >= RESOLVER_READS {
+            return None;
+        }
+        self.reads.set(self.reads.get() + 1);
         let copies = match self.copies(old_id) {
             Ok(c) => c,
             Err(e) => {
