@@ -45,7 +45,15 @@
 //! The old id never leaves. A resolved id that is not an id of the same
 //! type is ignored (the fallback applies).
 //!
-//! //! Every rewritten object is validated again; one that is no longer valid
+//! Why a lookup rather than giving the released observable the fallback id
+//! itself (which would make every reference agree with no lookup): the
+//! observable's id would then no longer be the §2.9 UUIDv5 of what the
+//! partner receives, an address outside the customer ranges would lose its
+//! id (and its deduplication with the partner's own copy) for nothing, and
+//! a reference to a withheld object would be indistinguishable only by
+//! luck. The caller's lookup keeps ids standard and links intact.
+//!
+//! Every rewritten object is validated again; one that is no longer valid
 //! STIX (a required property removed) is withheld, saying why.
 
 use crate::agreement::{Categories, CategoryAction};
