@@ -49,9 +49,8 @@
 //! itself (which would make every reference agree with no lookup): the
 //! observable's id would then no longer be the §2.9 UUIDv5 of what the
 //! partner receives, an address outside the customer ranges would lose its
-//! id (and its deduplication with the partner's own copy) for nothing, and
-//! a reference to a withheld object would be indistinguishable only by
-//! luck. The caller's lookup keeps ids standard and links intact.
+//! id (and its deduplication with the partner's own copy) for nothing. The
+//! caller's lookup keeps ids standard and links intact.
 //!
 //! Every rewritten object is validated again; one that is no longer valid
 //! STIX (a required property removed) is withheld, saying why.
