@@ -9,6 +9,15 @@
 //!   operator and users): every object is sent as stored, every valid
 //!   object admitted.
 //!
+//! References and markings: releasing a batch for a partner reads the store
+//! through a [`StoreResolver`] (the `accord_policy::Resolver` of that
+//! batch): a reference to a personal observable becomes the id its target
+//! leaves with for the same partner (the target's latest version, released
+//! by the same agreement); a marking ref that is not a standard TLP id is
+//! looked up and read as a TLP level (a marking-definition the store does
+//! not hold withholds the object). Answers are kept for the batch only, at
+//! most [`RESOLVER_CACHE`] of each kind.
+//!
 //! Pseudonyms are HMAC-SHA-256 under a per-partner key, HMAC(node secret,
 //! partner name); the node secret is 32 random bytes in
 //! `DATA_DIR/pseudonym.key` (mode 0600), created on first use. Losing it
@@ -17,11 +26,14 @@
 
 use crate::config::Config;
 use crate::exchange::{Counterparty, Exchange, Policy, Release};
+use accord_policy::resolve::definition_marking;
 use accord_policy::{
-    Candidate, InboundPolicy, Origins, OutboundPolicy, Outcome, PartnerKey, Rules, RulesError,
+    Candidate, InboundPolicy, Marking, MarkingsOnly, Origins, OutboundPolicy, Outcome, PartnerKey,
+    Resolver, Rules, RulesError,
 };
 use accord_stix::{CommonProps, Doc};
-use accord_store::StoredObject;
+use accord_store::{ObjectRead, Query, StoredObject, VersionFilter};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,6 +171,162 @@ impl AgreementPolicy {
     }
 }
 
+/// At most this many answers of each kind (released ids, markings) are
+/// kept by one [`StoreResolver`]; beyond, each question reads the store.
+pub const RESOLVER_CACHE: usize = 4096;
+
+/// At most this many referenced objects are read from the store for one
+/// batch; references beyond fall back (a crafted page naming thousands of
+/// distinct observables costs a bounded number of reads).
+pub const RESOLVER_READS: usize = 8192;
+
+/// At most this many stored copies of one id (one per collection, latest
+/// version) are read to answer for it.
+const MAX_COPIES: usize = 16;
+
+/// The resolver of one batch released to one partner: answers the policy's
+/// questions about other objects from the store.
+///
+/// - [`Resolver::released_id`]: every collection's latest version of the
+///   id (at most 16), each released by the partner's agreement (its
+///   markings resolved, its own references not: see
+///   `accord_policy::resolve`); the first one released gives the id (all
+///   copies of an observable share its values, so their released ids
+///   agree). None released, none held, the store failing, or more than
+///   [`RESOLVER_READS`] objects read for the batch already: `None`, and
+///   the reference falls back.
+/// - [`Resolver::marking`]: every stored copy of the marking-definition,
+///   read with `accord_policy::resolve::definition_marking`; the highest
+///   TLP level among them counts (a copy elsewhere can raise the level,
+///   never lower it); none held, one unreadable, or the store failing:
+///   [`Marking::Unknown`] (the object is withheld).
+pub struct StoreResolver<'a> {
+    policy: &'a OutboundPolicy,
+    store: &'a dyn ObjectRead,
+    ids: RefCell<HashMap<String, Option<String>>>,
+    markings: RefCell<HashMap<String, Marking>>,
+    reads: std::cell::Cell<usize>,
+}
+
+impl std::fmt::Debug for StoreResolver<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreResolver")
+            .field("partner", &self.policy.partner())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> StoreResolver<'a> {
+    /// The resolver of one batch for `policy`'s partner, reading `store`.
+    pub fn new(policy: &'a OutboundPolicy, store: &'a dyn ObjectRead) -> StoreResolver<'a> {
+        StoreResolver {
+            policy,
+            store,
+            ids: RefCell::new(HashMap::new()),
+            markings: RefCell::new(HashMap::new()),
+            reads: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Every collection's latest version of `id` (at most [`MAX_COPIES`]).
+    fn copies(&self, id: &str) -> Result<Vec<StoredObject>, accord_store::StoreError> {
+        let q = Query {
+            ids: vec![id.to_owned()],
+            versions: VersionFilter::last(),
+            ..Query::default()
+        };
+        Ok(self.store.query(&q, MAX_COPIES)?.objects)
+    }
+
+    fn lookup_released(&self, old_id: &str) -> Option<String> {
+        if self.reads.get() >= RESOLVER_READS {
+            return None;
+        }
+        self.reads.set(self.reads.get() + 1);
+        let copies = match self.copies(old_id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    partner = self.policy.partner(),
+                    id = old_id,
+                    "reading a referenced object failed; the reference falls back: {e}"
+                );
+                return None;
+            }
+        };
+        copies.iter().find_map(|o| {
+            let c = Candidate {
+                type_name: &o.type_name,
+                collection: &o.collection,
+                origin: &o.origin,
+                raw: &o.raw,
+            };
+            match self.policy.release(&c, &MarkingsOnly(self)) {
+                Outcome::Send => Some(o.id.clone()),
+                Outcome::Redact { raw, .. } => crate::exchange::released_id(&raw),
+                Outcome::Withhold { .. } => None,
+            }
+        })
+    }
+
+    fn lookup_marking(&self, id: &str) -> Marking {
+        let copies = match self.copies(id) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    id,
+                    "reading a marking-definition failed; objects it marks are withheld: {e}"
+                );
+                return Marking::Unknown;
+            }
+        };
+        let mut level = None;
+        let mut other = false;
+        for o in &copies {
+            match definition_marking(&o.raw) {
+                Marking::Tlp(t) => level = level.max(Some(t)),
+                Marking::Other => other = true,
+                Marking::Unknown => return Marking::Unknown,
+            }
+        }
+        match (level, other) {
+            (Some(t), _) => Marking::Tlp(t),
+            (None, true) => Marking::Other,
+            (None, false) => Marking::Unknown,
+        }
+    }
+}
+
+impl Resolver for StoreResolver<'_> {
+    fn released_id(&self, partner: &str, old_id: &str) -> Option<String> {
+        if partner != self.policy.partner() {
+            // A resolver answers for its own partner only.
+            return None;
+        }
+        if let Some(r) = self.ids.borrow().get(old_id) {
+            return r.clone();
+        }
+        let r = self.lookup_released(old_id);
+        let mut ids = self.ids.borrow_mut();
+        if ids.len() < RESOLVER_CACHE {
+            ids.insert(old_id.to_owned(), r.clone());
+        }
+        r
+    }
+
+    fn marking(&self, id: &str) -> Marking {
+        if let Some(m) = self.markings.borrow().get(id) {
+            return *m;
+        }
+        let m = self.lookup_marking(id);
+        let mut ms = self.markings.borrow_mut();
+        if ms.len() < RESOLVER_CACHE {
+            ms.insert(id.to_owned(), m);
+        }
+        m
+    }
+}
+
 impl Policy for AgreementPolicy {
     fn admit(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
         self.assess(from, obj).map(|_| ())
@@ -174,26 +342,36 @@ impl Policy for AgreementPolicy {
         p.check(obj.type_name().unwrap_or(""), obj.text())
     }
 
-    fn release(&self, to: Counterparty<'_>, obj: &StoredObject) -> Release {
+    fn release(
+        &self,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        store: &dyn ObjectRead,
+    ) -> Vec<Release> {
         let Counterparty::Partner(name) = to else {
-            return Release::Send;
+            return vec![Release::Send; objects.len()];
         };
         let Some(p) = self.outbound.get(name) else {
-            return Release::Withhold {
-                reason: format!("no agreement with partner `{name}`"),
-            };
+            let reason = format!("no agreement with partner `{name}`");
+            return vec![Release::Withhold { reason }; objects.len()];
         };
-        let c = Candidate {
-            type_name: &obj.type_name,
-            collection: &obj.collection,
-            origin: &obj.origin,
-            raw: &obj.raw,
-        };
-        match p.release(&c) {
-            Outcome::Send => Release::Send,
-            Outcome::Redact { raw, fields } => Release::Redact { raw, fields },
-            Outcome::Withhold { reason } => Release::Withhold { reason },
-        }
+        let resolver = StoreResolver::new(p, store);
+        objects
+            .iter()
+            .map(|obj| {
+                let c = Candidate {
+                    type_name: &obj.type_name,
+                    collection: &obj.collection,
+                    origin: &obj.origin,
+                    raw: &obj.raw,
+                };
+                match p.release(&c, &resolver) {
+                    Outcome::Send => Release::Send,
+                    Outcome::Redact { raw, fields } => Release::Redact { raw, fields },
+                    Outcome::Withhold { reason } => Release::Withhold { reason },
+                }
+            })
+            .collect()
     }
 }
 
@@ -212,4 +390,131 @@ pub fn exchange_for(config: &Config, data_dir: &Path) -> Result<Exchange, Agreem
     }
     let secret = node_secret(data_dir)?;
     Ok(Exchange::new(Arc::new(AgreementPolicy::new(config, &secret)?)).with_limits(limits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_policy::{Categories, CategoryAction, Outbound, Residency, Tlp};
+    use accord_store::{NewObject, ObjectMeta, SqliteStore};
+
+    fn put(store: &SqliteStore, collection: &str, raw: &str) {
+        let doc = Doc::parse(raw).unwrap();
+        let meta = ObjectMeta::from_doc(&doc).unwrap();
+        let new: NewObject<'_> = meta.new_object(raw, collection, "local");
+        store.writer().put_batch(&[new]).unwrap();
+    }
+
+    fn email(value: &str) -> (String, String) {
+        let mut m = serde_json::Map::new();
+        m.insert("type".into(), "email-addr".into());
+        m.insert("spec_version".into(), "2.1".into());
+        m.insert("value".into(), value.into());
+        let id =
+            accord_stix::deterministic_sco_id(&accord_stix::Object::from_map(m.clone())).unwrap();
+        m.insert("id".into(), id.clone().into());
+        (id, serde_json::Value::Object(m).to_string())
+    }
+
+    fn policy() -> OutboundPolicy {
+        OutboundPolicy::new(
+            "eu",
+            Outbound {
+                max_tlp: Tlp::Amber,
+                collections: vec!["shared".into()],
+                categories: Categories {
+                    personal: CategoryAction::Pseudonymise,
+                    ..Categories::default()
+                },
+                ..Outbound::default()
+            },
+            Arc::new(Rules::new(&Residency::default()).unwrap()),
+            PartnerKey::derive(&[5; 32], "eu"),
+            Arc::new(Origins::new()),
+        )
+    }
+
+    const T: &str = "2026-01-01T00:00:00.000Z";
+
+    fn marking(id: &str, body: &str) -> String {
+        format!(
+            r#"{{"type":"marking-definition","spec_version":"2.1","id":"{id}","created":"{T}",{body}}}"#
+        )
+    }
+
+    #[test]
+    fn the_store_resolver_answers_from_every_collection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let (shared, shared_raw) = email("a@corp.example");
+        let (secret, secret_raw) = email("b@corp.example");
+        let (both, both_raw) = email("c@corp.example");
+        put(&store, "shared", &shared_raw);
+        put(&store, "secret", &secret_raw);
+        put(&store, "secret", &both_raw);
+        put(&store, "shared", &both_raw);
+        let red = "marking-definition--00000000-0000-4000-8000-0000000000a1";
+        let stmt = "marking-definition--00000000-0000-4000-8000-0000000000a2";
+        // One copy says RED (OpenCTI style), another (elsewhere) names
+        // itself CLEAR: the higher counts.
+        put(
+            &store,
+            "secret",
+            &marking(
+                red,
+                r#""definition_type":"TLP","definition":{"TLP":"TLP:RED"}"#,
+            ),
+        );
+        put(
+            &store,
+            "other",
+            &marking(
+                red,
+                r#""name":"TLP:CLEAR","definition_type":"statement","definition":{"statement":"x"}"#,
+            ),
+        );
+        put(
+            &store,
+            "shared",
+            &marking(
+                stmt,
+                r#""definition_type":"statement","definition":{"statement":"Copyright"}"#,
+            ),
+        );
+
+        let pol = policy();
+        let r = StoreResolver::new(&pol, &store);
+        let got = r.released_id("eu", &shared).unwrap();
+        assert_ne!(got, shared);
+        // It is the id the object leaves with when read itself.
+        let c = Candidate {
+            type_name: "email-addr",
+            collection: "shared",
+            origin: "local",
+            raw: &shared_raw,
+        };
+        let Outcome::Redact { raw, .. } = pol.release(&c, &accord_policy::Unresolved) else {
+            panic!("not redacted")
+        };
+        assert_eq!(crate::exchange::released_id(&raw), Some(got.clone()));
+        // Cached: the same answer again.
+        assert_eq!(r.released_id("eu", &shared), Some(got));
+        // Held only where this partner is not sent: withheld, no id.
+        assert_eq!(r.released_id("eu", &secret), None);
+        // Held in both: the shared copy answers.
+        assert!(r.released_id("eu", &both).is_some());
+        // Not held; or asked for another partner.
+        assert_eq!(
+            r.released_id("eu", "email-addr--00000000-0000-5000-8000-000000000000"),
+            None
+        );
+        assert_eq!(r.released_id("us", &shared), None);
+
+        assert_eq!(r.marking(red), Marking::Tlp(Tlp::Red));
+        assert_eq!(r.marking(stmt), Marking::Other);
+        assert_eq!(
+            r.marking("marking-definition--00000000-0000-4000-8000-0000000000ff"),
+            Marking::Unknown
+        );
+    }
 }

@@ -13,14 +13,18 @@
 //!
 //! The default policy, [`SendAll`], admits every valid object and sends
 //! every object unchanged: the agreements of the federation work plug in
-//! here as another [`Policy`]. The seam is pure: no I/O, no clock (the
-//! caller passes the time of the exchange).
+//! here as another [`Policy`]. The seam does no I/O of its own and reads no
+//! clock (the caller passes the time of the exchange); releasing takes the
+//! caller's read handle of the store, through which the policy may look up
+//! the objects a batch refers to (a reference's target, to give the
+//! reference the id the target leaves with; a custom marking-definition, to
+//! read its TLP level).
 
 use std::sync::Arc;
 
 use accord_ledger::{Decision, Direction, ExchangeRecord, Hash};
 use accord_stix::{CommonProps, Doc, Issue, is_valid, validate_doc};
-use accord_store::{ObjectMeta, StoredObject};
+use accord_store::{ObjectMeta, ObjectRead, StoredObject};
 use sha2::Digest;
 
 /// Who is on the other side of an exchange.
@@ -64,8 +68,10 @@ pub enum Release {
     },
 }
 
-/// The rules of the seam. Both methods see one object at a time and do no
-/// I/O; a policy that needs state (agreements, a residency map) holds it.
+/// The rules of the seam. Admitting sees one object at a time and does no
+/// I/O; releasing sees a batch (a page, a push) and may read the store it
+/// is given; a policy that needs state (agreements, a residency map) holds
+/// it.
 pub trait Policy: Send + Sync {
     /// Whether `from` may give this valid object. `Err` is the reason it
     /// is refused, recorded and reported to the sender.
@@ -85,10 +91,19 @@ pub trait Policy: Send + Sync {
         self.admit(from, obj).map(|()| Vec::new())
     }
 
-    /// What of `obj` may leave for `to`.
-    fn release(&self, to: Counterparty<'_>, obj: &StoredObject) -> Release {
-        let _ = (to, obj);
-        Release::Send
+    /// What of each of `objects` may leave for `to`, in order. `store` is
+    /// for looking up other objects (the targets of references, the
+    /// marking-definitions named); what the policy learns of it may be kept
+    /// for this call (one batch), never longer, so a later batch sees later
+    /// writes.
+    fn release(
+        &self,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        store: &dyn ObjectRead,
+    ) -> Vec<Release> {
+        let _ = (to, store);
+        vec![Release::Send; objects.len()]
     }
 }
 
@@ -252,9 +267,15 @@ impl Exchange {
         }
     }
 
-    /// What of each object may leave for `to`, in order.
-    pub fn release(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
-        objects.iter().map(|o| self.policy.release(to, o)).collect()
+    /// What of each object may leave for `to`, in order; `store` is read
+    /// for the objects they refer to (see [`Policy::release`]).
+    pub fn release(
+        &self,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        store: &dyn ObjectRead,
+    ) -> Vec<Release> {
+        self.policy.release(to, objects, store)
     }
 
     /// [`Exchange::release`] for a read that selected objects by their
@@ -262,10 +283,16 @@ impl Exchange {
     /// id the policy rewrote (a cyber-observable whose id derives from
     /// personal data) is withheld, since answering a question about the
     /// original id would confirm a guessed value.
-    pub fn release_by_id(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
+    pub fn release_by_id(
+        &self,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        store: &dyn ObjectRead,
+    ) -> Vec<Release> {
         objects
             .iter()
-            .map(|o| match self.policy.release(to, o) {
+            .zip(self.policy.release(to, objects, store))
+            .map(|(o, r)| match r {
                 Release::Redact { raw, .. } if released_id(&raw).as_deref() != Some(&o.id) => {
                     Release::Withhold {
                         reason: "its id derives from data this partner may not see; \
@@ -483,17 +510,25 @@ mod tests {
     fn release_and_out_records_agree() {
         struct Mixed;
         impl Policy for Mixed {
-            fn release(&self, _: Counterparty<'_>, o: &StoredObject) -> Release {
-                match o.seq {
-                    1 => Release::Send,
-                    2 => Release::Redact {
-                        raw: "{}".into(),
-                        fields: vec!["pattern".into()],
-                    },
-                    _ => Release::Withhold {
-                        reason: "TLP:RED".into(),
-                    },
-                }
+            fn release(
+                &self,
+                _: Counterparty<'_>,
+                objects: &[StoredObject],
+                _: &dyn ObjectRead,
+            ) -> Vec<Release> {
+                objects
+                    .iter()
+                    .map(|o| match o.seq {
+                        1 => Release::Send,
+                        2 => Release::Redact {
+                            raw: "{}".into(),
+                            fields: vec!["pattern".into()],
+                        },
+                        _ => Release::Withhold {
+                            reason: "TLP:RED".into(),
+                        },
+                    })
+                    .collect()
             }
         }
         let obj = |seq: i64| StoredObject {
@@ -514,7 +549,9 @@ mod tests {
         let objects = [obj(1), obj(2), obj(3)];
         let ex = Exchange::new(Arc::new(Mixed));
         let to = Counterparty::Partner("b");
-        let released = ex.release(to, &objects);
+        let dir = tempfile::tempdir().unwrap();
+        let store = accord_store::SqliteStore::open(dir.path()).unwrap();
+        let released = ex.release(to, &objects, &store);
         let sent: Vec<&str> = sent_bytes(&objects, &released).collect();
         assert_eq!(sent, [r#"{"n":1}"#, "{}"]);
         let records =

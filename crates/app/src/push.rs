@@ -196,7 +196,7 @@ pub async fn push(
                 .into_iter()
                 .partition(|o| !echo_origins.contains(&o.origin));
             report.echoes += echoes.len() as u64;
-            let released = exchange.release(to, &objects);
+            let released = exchange.release(to, &objects, store);
             for r in &released {
                 match r {
                     Release::Send => report.sent += 1,

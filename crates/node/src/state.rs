@@ -210,7 +210,7 @@ impl Drop for SentLog {
 /// before its record is. The records are appended through [`SentLog`].
 /// `by_id`: the read selected objects by id ([`Exchange::release_by_id`]).
 pub(crate) async fn release(
-    s: &AppState,
+    s: &Arc<AppState>,
     account: &str,
     collection_id: &str,
     objects: &[StoredObject],
@@ -219,12 +219,8 @@ pub(crate) async fn release(
     if objects.is_empty() {
         return Ok(Vec::new());
     }
+    let released = decide(s, account, objects, by_id).await?;
     let to = s.counterparty(account);
-    let released = if by_id {
-        s.exchange.release_by_id(to, objects)
-    } else {
-        s.exchange.release(to, objects)
-    };
     let records = Exchange::out_records(
         to,
         collection_id,
@@ -234,6 +230,49 @@ pub(crate) async fn release(
     );
     s.sent_log.log(records).await?;
     Ok(released)
+}
+
+/// What the exchange seam decides for each of `objects` read by
+/// `account` (no `out` records: [`release`] writes them). A partner's
+/// release may read the store (the targets of references, custom
+/// marking-definitions; any number of point reads), so it runs on the
+/// blocking pool with the page copied; the node's own accounts get the
+/// objects as stored, decided here.
+pub(crate) async fn decide(
+    s: &Arc<AppState>,
+    account: &str,
+    objects: &[StoredObject],
+    by_id: bool,
+) -> Result<Vec<Release>, ApiError> {
+    if objects.is_empty() {
+        return Ok(Vec::new());
+    }
+    fn release(
+        exchange: &Exchange,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        st: &dyn Backend,
+        by_id: bool,
+    ) -> Vec<Release> {
+        if by_id {
+            exchange.release_by_id(to, objects, st)
+        } else {
+            exchange.release(to, objects, st)
+        }
+    }
+    match s.counterparty(account) {
+        Counterparty::Partner(name) => {
+            let (name, objects, state) = (name.to_owned(), objects.to_vec(), Arc::clone(s));
+            s.read("releasing objects to a partner", move |st| {
+                let to = Counterparty::Partner(&name);
+                Ok(release(&state.exchange, to, &objects, st, by_id))
+            })
+            .await
+        }
+        to => s.read_now("releasing objects", |st| {
+            Ok(release(&s.exchange, to, objects, st, by_id))
+        }),
+    }
 }
 
 /// Whether `q` reads at most a few rows by the id index, so it can run on

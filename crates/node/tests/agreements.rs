@@ -284,3 +284,187 @@ async fn a_guessed_id_confirms_nothing() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+/// An observed-data and the e-mail address it observed, read by a partner
+/// whose agreement pseudonymises personal data: the address leaves under
+/// the UUIDv5 of its pseudonym, and the observed-data's reference is that
+/// id (the link holds), while neither the address nor its original id
+/// appears anywhere in what the partner read.
+#[tokio::test]
+async fn a_reference_follows_the_released_observable() {
+    let (_dir, app, _store) = app();
+    let mut addr = json!({
+        "type": "email-addr", "spec_version": "2.1",
+        "value": "victim.zhang@example.cn"
+    });
+    let Value::Object(m) = addr.clone() else {
+        unreachable!()
+    };
+    let old_id = accord_stix::deterministic_sco_id(&accord_stix::Object::from_map(m)).unwrap();
+    addr["id"] = json!(old_id);
+    // Someone else's address, not held here: its reference falls back.
+    let absent = "email-addr--6f1a8c59-4a7f-5e47-9d22-0c8c2d5b8e11";
+    let t = "2026-01-01T00:00:00.000Z";
+    let observed = json!({
+        "type": "observed-data", "spec_version": "2.1",
+        "id": "observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
+        "created": t, "modified": t,
+        "first_observed": t, "last_observed": t, "number_observed": 1,
+        "object_refs": [old_id, absent]
+    });
+    // The observed-data first: the reference is resolved whatever the
+    // order the objects were stored in.
+    post(&app, "analyst", vec![observed.clone(), addr.clone()]).await;
+
+    for partner in ["eu", "us"] {
+        let got = objects(&app, partner).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        let text = Value::Array(got.clone()).to_string();
+        assert!(!text.contains("victim.zhang"), "{partner}: {text}");
+        assert!(!text.contains(&old_id), "{partner}: {text}");
+        assert!(!text.contains(absent), "{partner}: {text}");
+        let od = got.iter().find(|o| o["type"] == "observed-data").unwrap();
+        let ea = got.iter().find(|o| o["type"] == "email-addr").unwrap();
+        // The SDO keeps its id; the address has a new one.
+        assert_eq!(od["id"], observed["id"]);
+        assert!(
+            ea["value"]
+                .as_str()
+                .unwrap()
+                .ends_with("@pseudonym.invalid"),
+            "{ea}"
+        );
+        // The new id is the UUIDv5 of what was released (§2.9).
+        let Value::Object(m) = ea.clone() else {
+            unreachable!()
+        };
+        let expected =
+            accord_stix::deterministic_sco_id(&accord_stix::Object::from_map(m)).unwrap();
+        assert_eq!(ea["id"], expected.as_str());
+        let refs = od["object_refs"].as_array().unwrap();
+        assert_eq!(
+            refs[0], ea["id"],
+            "{partner}: the link to the address holds"
+        );
+        let fallback = refs[1].as_str().unwrap();
+        assert!(
+            fallback.starts_with("email-addr--") && fallback != absent,
+            "{fallback}"
+        );
+        // The manifest lists the same ids.
+        let (s, v, _) = call(
+            &app,
+            "GET",
+            &format!("/api1/collections/{C1}/manifest/"),
+            &basic(partner, "pw"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let listed: Vec<&Value> = v["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["id"])
+            .collect();
+        assert_eq!(listed, [&od["id"], &ea["id"]], "{v}");
+    }
+    // Two partners: two pseudonyms, two ids, each link holding.
+    let eu = objects(&app, "eu").await;
+    let us = objects(&app, "us").await;
+    let ea = |v: &[Value]| v.iter().find(|o| o["type"] == "email-addr").unwrap()["id"].clone();
+    assert_ne!(ea(&eu), ea(&us));
+}
+
+/// Custom TLP:RED marking-definitions withhold what they mark, as the
+/// standard RED does. A TLP 1.0 style one (`definition_type: "tlp"`, not
+/// one of the four standard ids) is refused at the door (§7.2.1.4), so the
+/// node does not hold it: what it marks is withheld all the same (a marking
+/// the node cannot read could be RED). One OpenCTI writes
+/// (`definition_type: "TLP"`, `{"TLP": "TLP:RED"}`) is stored and read as
+/// RED. A statement marking changes nothing.
+#[tokio::test]
+async fn a_custom_red_marking_never_leaves() {
+    let (_dir, app, store) = app();
+    let t = "2026-01-01T00:00:00.000Z";
+    let red1 = "marking-definition--7a3f1e52-9c1d-4d2b-a8a0-3e2b1f0c9d44";
+    let red_octi = "marking-definition--7a3f1e52-9c1d-4d2b-a8a0-3e2b1f0c9d45";
+    let statement = "marking-definition--7a3f1e52-9c1d-4d2b-a8a0-3e2b1f0c9d46";
+    let tlp1_red = json!({
+        "type": "marking-definition", "spec_version": "2.1", "id": red1,
+        "created": t, "name": "TLP:RED",
+        "definition_type": "tlp", "definition": { "tlp": "red" }
+    });
+    let (s, v, _) = call(
+        &app,
+        "POST",
+        &format!("/api1/collections/{C1}/objects/"),
+        &basic("analyst", "pw"),
+        Some(json!({ "objects": [tlp1_red] })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["failure_count"], 1, "refused: {v}");
+    let defs = vec![
+        json!({
+            "type": "marking-definition", "spec_version": "2.1", "id": red_octi,
+            "created": t, "name": "TLP:RED",
+            "definition_type": "TLP", "definition": { "TLP": "TLP:RED" }
+        }),
+        json!({
+            "type": "marking-definition", "spec_version": "2.1", "id": statement,
+            "created": t, "definition_type": "statement",
+            "definition": { "statement": "Copyright CERT" }
+        }),
+    ];
+    let tlp1_marked = indicator(11, json!({ "object_marking_refs": [red1] }));
+    let octi_marked = indicator(12, json!({ "object_marking_refs": [red_octi] }));
+    let granular = indicator(
+        13,
+        json!({ "granular_markings": [{ "selectors": ["pattern"], "marking_ref": red_octi }] }),
+    );
+    let stated = indicator(14, json!({ "object_marking_refs": [statement] }));
+    let mut all = defs.clone();
+    all.extend([
+        tlp1_marked.clone(),
+        octi_marked.clone(),
+        granular.clone(),
+        stated.clone(),
+    ]);
+    post(&app, "analyst", all).await;
+
+    for partner in ["eu", "us"] {
+        let got = objects(&app, partner).await;
+        let ids: Vec<&str> = got.iter().map(|o| o["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            [red_octi, statement, stated["id"].as_str().unwrap()],
+            "{partner}: the definitions and the statement-marked indicator only"
+        );
+        // Asked for by id, nothing either.
+        for o in [&tlp1_marked, &octi_marked, &granular] {
+            let id = o["id"].as_str().unwrap();
+            let (s, v, _) = call(
+                &app,
+                "GET",
+                &format!("/api1/collections/{C1}/objects/{id}/"),
+                &basic(partner, "pw"),
+                None,
+            )
+            .await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{id}: {v}");
+        }
+    }
+    let recs: Vec<Value> = out_records(&store)
+        .into_iter()
+        .filter(|r| r["partner"] == "eu")
+        .collect();
+    let reason =
+        |id: &Value| recs.iter().find(|r| r["object_id"] == *id).unwrap()["decision"].to_string();
+    assert!(reason(&octi_marked["id"]).contains("TLP:RED"), "{recs:?}");
+    assert!(reason(&granular["id"]).contains("TLP:RED"), "{recs:?}");
+    let r = reason(&tlp1_marked["id"]);
+    assert!(r.contains(red1) && r.contains("cannot be read"), "{r}");
+    // The node's own analyst reads everything it holds.
+    assert_eq!(objects(&app, "analyst").await.len(), 6);
+}

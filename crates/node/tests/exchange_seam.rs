@@ -30,10 +30,14 @@ impl Policy for WithholdAll {
         }
     }
 
-    fn release(&self, _: Counterparty<'_>, _: &StoredObject) -> Release {
-        Release::Withhold {
-            reason: "test: withhold everything".into(),
-        }
+    fn release(
+        &self,
+        _: Counterparty<'_>,
+        objects: &[StoredObject],
+        _: &dyn accord_store::ObjectRead,
+    ) -> Vec<Release> {
+        let reason = "test: withhold everything".to_owned();
+        vec![Release::Withhold { reason }; objects.len()]
     }
 }
 
@@ -41,13 +45,23 @@ impl Policy for WithholdAll {
 struct RedactPatterns;
 
 impl Policy for RedactPatterns {
-    fn release(&self, _: Counterparty<'_>, o: &StoredObject) -> Release {
-        let mut v: Value = serde_json::from_str(&o.raw).unwrap();
-        v["pattern"] = json!("[ipv4-addr:value = '192.0.2.1']");
-        Release::Redact {
-            raw: serde_json::to_string(&v).unwrap(),
-            fields: vec!["pattern".into()],
-        }
+    fn release(
+        &self,
+        _: Counterparty<'_>,
+        objects: &[StoredObject],
+        _: &dyn accord_store::ObjectRead,
+    ) -> Vec<Release> {
+        objects
+            .iter()
+            .map(|o| {
+                let mut v: Value = serde_json::from_str(&o.raw).unwrap();
+                v["pattern"] = json!("[ipv4-addr:value = '192.0.2.1']");
+                Release::Redact {
+                    raw: serde_json::to_string(&v).unwrap(),
+                    fields: vec!["pattern".into()],
+                }
+            })
+            .collect()
     }
 }
 

@@ -82,7 +82,10 @@ fn decide(b: divan::Bencher) {
                 origin: "local",
                 raw,
             };
-            if matches!(pol.decide(&c), accord_policy::Decision::Rewrite { .. }) {
+            if matches!(
+                pol.decide(&c, &accord_policy::Unresolved),
+                accord_policy::Decision::Rewrite { .. }
+            ) {
                 rewrites += 1;
             }
         }
@@ -103,7 +106,9 @@ fn decide_and_rewrite(b: divan::Bencher) {
                 origin: "local",
                 raw,
             };
-            if let accord_policy::Outcome::Redact { raw, .. } = pol.release(&c) {
+            if let accord_policy::Outcome::Redact { raw, .. } =
+                pol.release(&c, &accord_policy::Unresolved)
+            {
                 bytes += raw.len();
             }
         }

@@ -9,7 +9,11 @@
 //!   category; [`text`]: e-mail, phone and IP detection in text.
 //! - [`scan`]: the fast one-pass scan of an object's JSON text.
 //! - [`rewrite`]: the object rewritten per category action, SCO ids
-//!   recomputed, references to personal observables handled.
+//!   recomputed, references to personal observables resolved to the ids
+//!   their targets leave with.
+//! - [`resolve`]: what the caller answers about other objects (the id a
+//!   referenced object leaves with, what a custom marking-definition
+//!   says): [`Resolver`].
 //! - [`outbound`]: the release decision towards one partner
 //!   ([`OutboundPolicy`]); [`inbound`]: the admit decision
 //!   ([`InboundPolicy`]); [`key`]: per-partner pseudonym keys.
@@ -19,6 +23,7 @@ pub mod describe;
 pub mod inbound;
 pub mod key;
 pub mod outbound;
+pub mod resolve;
 pub mod rewrite;
 pub mod rules;
 pub mod scan;
@@ -32,4 +37,5 @@ pub use agreement::{
 pub use inbound::InboundPolicy;
 pub use key::PartnerKey;
 pub use outbound::{Candidate, Decision, Origins, OutboundPolicy, Outcome};
+pub use resolve::{Marking, MarkingsOnly, Resolver, Unresolved};
 pub use rules::{Rules, RulesError};

@@ -25,22 +25,39 @@
 //! `email-addr--…` and `user-account--…` references (and, when customer
 //! ranges are declared, `ipv4-addr--…` / `ipv6-addr--…`) are ids derived
 //! from the very value the agreement reduces, so they are treated as that
-//! category wherever they appear (`*_ref`, `*_refs`, free text): under
-//! `pseudonymise` each becomes `TYPE--UUID` from the partner's key over the
-//! old id (stable per partner, so references between released objects
-//! still agree with each other), under `remove` or `truncate` it is
-//! dropped. The reference no longer matches the id of the released
-//! observable itself (which is derived from its released values); the
-//! policy sees one object at a time and cannot resolve the target, and a
-//! broken link is the price of not confirming guesses. An address
-//! reference may point at an address outside the customer ranges: it is
-//! treated as a customer address all the same (conservative).
+//! category wherever they appear (`*_ref`, `*_refs`, free text). Under any
+//! action but `allow` and `withhold`, a reference (a whole string
+//! `TYPE--UUID`) is resolved: the caller's [`Resolver`] gives the id the
+//! target leaves with for this partner (it loads the target and runs it
+//! through the same partner's release), and the reference becomes that id,
+//! so observed-data → email-addr, relationship → ipv4-addr and the like
+//! still link released objects (STIX 2.1 §2.9: the released observable's
+//! id is the UUIDv5 of its released values). A target sent as stored (an
+//! address outside the customer ranges) keeps its id, which then confirms
+//! nothing the agreement reduces.
+//!
+//! When the resolver does not know the target (not in the store) or the
+//! target is withheld from this partner, the reference falls back, the same
+//! in both cases so the partner cannot tell them apart: under
+//! `pseudonymise` it becomes `TYPE--UUID` from the partner's key over the
+//! old id (stable per partner, so such references still agree with each
+//! other, and confirm nothing), under `remove` or `truncate` it is dropped.
+//! The old id never leaves. A resolved id that is not an id of the same
+//! type is ignored (the fallback applies).
+//!
+//! Why a lookup rather than giving the released observable the fallback id
+//! itself (which would make every reference agree with no lookup): the
+//! observable's id would then no longer be the §2.9 UUIDv5 of what the
+//! partner receives, an address outside the customer ranges would lose its
+//! id (and its deduplication with the partner's own copy) for nothing. The
+//! caller's lookup keeps ids standard and links intact.
 //!
 //! Every rewritten object is validated again; one that is no longer valid
 //! STIX (a required property removed) is withheld, saying why.
 
 use crate::agreement::{Categories, CategoryAction};
 use crate::key::PartnerKey;
+use crate::resolve::Resolver;
 use crate::rules::{Cats, Ctx, Rules, categories, category_name};
 use crate::text::{self, SpanKind};
 use accord_stix::Object;
@@ -48,7 +65,7 @@ use accord_stix::object::{Kind, kind_of_type};
 use serde_json::{Map, Value};
 
 /// What the rewrite needs besides the object.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct RewriteCtx<'a> {
     /// The compiled rules.
     pub rules: &'a Rules,
@@ -56,8 +73,18 @@ pub struct RewriteCtx<'a> {
     pub actions: &'a Categories,
     /// The partner's pseudonym key.
     pub key: &'a PartnerKey,
-    /// The partner's name (in reasons).
+    /// The partner's name (in reasons, and to the resolver).
     pub partner: &'a str,
+    /// The ids that referenced objects leave with.
+    pub resolver: &'a dyn Resolver,
+}
+
+impl std::fmt::Debug for RewriteCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RewriteCtx")
+            .field("partner", &self.partner)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The object as it may leave: its JSON and the properties changed, or the
@@ -192,6 +219,16 @@ impl Rw<'_> {
         Some(format!("{ty}--{}", self.c.key.uuid("ref", s)))
     }
 
+    /// The id the object `s` names leaves with, when `s` is an id
+    /// (`TYPE--UUID`) and the resolver gives one of the same type.
+    fn resolved(&self, s: &str) -> Option<String> {
+        let (ty, rest) = s.split_once("--")?;
+        uuid::Uuid::parse_str(rest).ok()?;
+        let id = self.c.resolver.released_id(self.c.partner, s)?;
+        let (rty, rrest) = id.split_once("--")?;
+        (rty == ty && uuid::Uuid::parse_str(rrest).is_ok()).then_some(id)
+    }
+
     fn pseudo_email(&self, s: &str) -> String {
         format!(
             "{}@pseudonym.invalid",
@@ -304,15 +341,23 @@ impl Rw<'_> {
         if rc != 0 {
             match self.act(rc, path)? {
                 CategoryAction::Allow => {}
-                CategoryAction::Pseudonymise => {
-                    if let Some(r) = self.pseudo_ref(s) {
+                act => {
+                    if let Some(id) = self.resolved(s) {
+                        if id != *s {
+                            *s = id;
+                            self.field(path.to_owned());
+                        }
+                        return Ok(Fate::Keep);
+                    }
+                    if act == CategoryAction::Pseudonymise
+                        && let Some(r) = self.pseudo_ref(s)
+                    {
                         *s = r;
                         self.field(path.to_owned());
                         return Ok(Fate::Keep);
                     }
                     return Ok(Fate::Drop);
                 }
-                _ => return Ok(Fate::Drop),
             }
         }
         let spans = self.c.rules.spans(ctx, s);

@@ -40,7 +40,16 @@ pub struct Scan {
     pub fields: Vec<String>,
     /// `identity_class` is `individual`.
     pub individual: bool,
+    /// The marking refs (`object_marking_refs`, granular `marking_ref`)
+    /// that are not standard TLP ids, each once, in order: the caller
+    /// resolves them ([`crate::resolve::Resolver::marking`]). At most
+    /// [`MAX_OTHER_MARKINGS`] + 1 are kept (more: the object is withheld).
+    pub other_markings: Vec<String>,
 }
+
+/// More distinct non-standard marking refs than this on one object and the
+/// release decision withholds it rather than look each up.
+pub const MAX_OTHER_MARKINGS: usize = 64;
 
 /// Which top-level property a value belongs to, when it matters.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -85,6 +94,7 @@ pub fn scan(raw: &str, ty: &str, rules: &Rules, labels: bool) -> Result<Scan, Sc
             created_by_ref: None,
             fields: Vec::new(),
             individual: false,
+            other_markings: Vec::new(),
         },
         top_key: Cow::Borrowed(""),
     };
@@ -287,6 +297,10 @@ impl<'a> Scanner<'a, '_> {
             Special::Markings | Special::MarkingRef => {
                 if let Some(t) = marking_tlp(&s) {
                     self.out.tlp = self.out.tlp.max(t);
+                } else if self.out.other_markings.len() <= MAX_OTHER_MARKINGS
+                    && !self.out.other_markings.iter().any(|m| *m == *s)
+                {
+                    self.out.other_markings.push(s.to_string());
                 }
             }
             Special::Labels if self.want_labels => self.out.labels.push(s.to_string()),

@@ -5,9 +5,12 @@
 //! `oasis-open/cti-stix-common-objects`, `objects/marking-definition/`) and
 //! of STIX 2.1 §7.2.1.4 (TLP 1.0, as the `stix2` library defines them). TLP
 //! 1.0 maps onto 2.0: WHITE is CLEAR, the others keep their names. A marking
-//! that is not one of these does not change the level: an unmarked object is
-//! CLEAR. The highest level among `object_marking_refs` and the
-//! `marking_ref`s of granular markings counts for the whole object.
+//! ref that is not one of these is resolved by the caller
+//! ([`crate::resolve`]): a custom TLP marking-definition counts with its
+//! level, a statement does not change it, one that cannot be read withholds
+//! the object. An unmarked object is CLEAR. The highest level among
+//! `object_marking_refs` and the `marking_ref`s of granular markings counts
+//! for the whole object.
 
 use crate::agreement::Tlp;
 

@@ -4,7 +4,7 @@
 use super::{date_headers, envelope_response, params, read_page, taxii_json, version_of};
 use crate::error::ApiError;
 use crate::extract::Authenticated;
-use crate::state::{AppState, release};
+use crate::state::{AppState, decide, release};
 use crate::taxii::{Manifest, ManifestRecord, STIX_MEDIA_TYPE, Versions};
 use accord_app::exchange::Release;
 use accord_store::VersionFilter;
@@ -85,26 +85,25 @@ fn withheld(r: &Release) -> bool {
 /// may not see leaves with another), for the manifest and versions, which
 /// list objects without sending them (so no `out` record). `by_id`: the
 /// read selected objects by id ([`accord_app::exchange::Exchange::release_by_id`]).
-fn visible<'p>(
-    s: &AppState,
+async fn visible<'p>(
+    s: &Arc<AppState>,
     caller: &str,
     objects: &'p [accord_store::StoredObject],
     by_id: bool,
-) -> impl Iterator<Item = (&'p accord_store::StoredObject, String)> {
-    let to = s.counterparty(caller);
-    let released = if by_id {
-        s.exchange.release_by_id(to, objects)
-    } else {
-        s.exchange.release(to, objects)
-    };
-    objects.iter().zip(released).filter_map(|(o, r)| match r {
-        Release::Send => Some((o, o.id.clone())),
-        Release::Redact { raw, .. } => Some((
-            o,
-            accord_app::exchange::released_id(&raw).unwrap_or_else(|| o.id.clone()),
-        )),
-        Release::Withhold { .. } => None,
-    })
+) -> Result<Vec<(&'p accord_store::StoredObject, String)>, ApiError> {
+    let released = decide(s, caller, objects, by_id).await?;
+    Ok(objects
+        .iter()
+        .zip(released)
+        .filter_map(|(o, r)| match r {
+            Release::Send => Some((o, o.id.clone())),
+            Release::Redact { raw, .. } => Some((
+                o,
+                accord_app::exchange::released_id(&raw).unwrap_or_else(|| o.id.clone()),
+            )),
+            Release::Withhold { .. } => None,
+        })
+        .collect())
 }
 
 pub(crate) async fn manifest(
@@ -131,6 +130,8 @@ pub(crate) async fn manifest(
             &r.page.objects,
             !r.params.filters.ids.is_empty(),
         )
+        .await?
+        .into_iter()
         .map(|(o, id)| ManifestRecord {
             id,
             date_added: o.date_added.clone(),
@@ -160,6 +161,8 @@ pub(crate) async fn versions(
     )
     .await?;
     let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects, true)
+        .await?
+        .into_iter()
         .map(|(o, _)| version_of(o))
         .collect();
     if list.is_empty() && r.params.next.is_none() && !r.page.more {
