@@ -2,17 +2,22 @@
 //! serve` runs on a schedule and `accord sync --partner P --once` runs by
 //! hand.
 //!
-//! A **round** with one partner ([`run_round`]) pulls every collection of
-//! its `[partners.sync] pull` (TAXII `added_after` cursors and `next`
-//! paging, [`crate::pull::sync_collection`], each object through the
-//! exchange seam as `Counterparty::Partner(name)`, stored in its
-//! [`PartnerConfig::received_collection`] with origin `partner:NAME`),
+//! A **round** with one partner ([`run_round`]) first witnesses its log
+//! when its `verifier_key` is set ([`ledger::witness_partner`]: a
+//! checkpoint not signed by that key, or one that goes back on what was
+//! witnessed, fails the round before anything moves), then pulls every
+//! collection of its `[partners.sync] pull` (TAXII `added_after` cursors
+//! and `next` paging, [`crate::pull::sync_collection`], each object
+//! through the exchange seam as `Counterparty::Partner(name)`, stored in
+//! its [`PartnerConfig::received_collection`] with origin `partner:NAME`),
 //! then pushes this node's new releasable objects to its `push`
-//! collection ([`crate::push`]), then witnesses its log when its
-//! `verifier_key` is set. Every cursor moves only after what it covers is
-//! durable, so a round cut anywhere (a crash, a kill, a dropped
-//! connection, a shutdown) is resumed by the next one, which loses nothing
-//! and stores nothing twice.
+//! collection ([`crate::push`], through the store's push journal). Every
+//! cursor moves only after what it covers is durable, so a round cut
+//! anywhere (a crash, a kill, a dropped connection, a shutdown) is resumed
+//! by the next one, which loses nothing, stores nothing twice and records
+//! no `out` record twice. The checkpoint cosigned is the one the partner
+//! served at the round's start; the next round cosigns what this one
+//! added.
 //!
 //! The **scheduler** ([`Scheduler::start`]) gives each partner with a
 //! non-zero `interval_secs` its own thread (with its own store handle and
@@ -33,8 +38,9 @@
 //!
 //! An idle partner costs, per interval: one read of its health, and per
 //! pulled collection one cursor read and one small GET answered with an
-//! empty page; per pushed collection one cursor read and one empty local
-//! query; plus one checkpoint GET when its log is witnessed.
+//! empty page; per pushed collection one journal read, one cursor read
+//! and one empty local query; plus one checkpoint GET when its log is
+//! witnessed.
 
 use crate::config::{Config, PartnerConfig};
 use crate::exchange::Exchange;
@@ -184,7 +190,7 @@ impl RoundReport {
             || self
                 .push
                 .as_ref()
-                .is_some_and(|p| p.sent + p.redacted + p.withheld > 0)
+                .is_some_and(|p| p.sent + p.redacted + p.withheld + p.resent > 0)
     }
 
     /// One line: what was pulled, pushed, withheld and rejected.
@@ -213,6 +219,12 @@ impl RoundReport {
                 p.withheld,
                 p.echoes
             ));
+            if p.resent > 0 {
+                s.push_str(&format!(
+                    "; {} sent again from the push journal (an interrupted round had released and recorded them)",
+                    p.resent
+                ));
+            }
         }
         if let Some(w) = &self.witness {
             s.push_str(&format!(
@@ -339,6 +351,31 @@ pub async fn run_round_with(
         Ok(c) => c,
         Err(e) => fail!(true, e.to_string()),
     };
+    // The partner's log first: a partner whose log key changed or whose
+    // log went back (a restored copy, a fork, another node at its URL) is
+    // paused before anything is pulled from it or pushed to it.
+    if !pc.verifier_key.is_empty()
+        && let Some(keys) = &fed.keys
+    {
+        let lc = client.ledger();
+        match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
+            Ok(w) => {
+                let alert = w.is_alert();
+                let msg = format!("witnessing its log: {}", w.detail);
+                report.witness = Some(w);
+                if alert {
+                    fail!(true, msg)
+                }
+            }
+            Err(e) => {
+                let fatal = match &e {
+                    ledger::LedgerError::Remote(c) => client_failure(c),
+                    _ => true,
+                };
+                fail!(fatal, format!("witnessing its log: {e}"))
+            }
+        }
+    }
     let root = match &pc.api_root {
         Some(r) => format!("{}/", r.trim_matches('/')),
         None => match client.discovery().await {
@@ -438,28 +475,6 @@ pub async fn run_round_with(
                     PushError::Store { .. } => false,
                 };
                 fail!(fatal, e.to_string())
-            }
-        }
-    }
-    if !pc.verifier_key.is_empty()
-        && let Some(keys) = &fed.keys
-    {
-        let lc = client.ledger();
-        match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
-            Ok(w) => {
-                let alert = w.is_alert();
-                let msg = format!("witnessing its log: {} ({})", w.outcome, w.detail);
-                report.witness = Some(w);
-                if alert {
-                    fail!(true, msg)
-                }
-            }
-            Err(e) => {
-                let fatal = match &e {
-                    ledger::LedgerError::Remote(c) => client_failure(c),
-                    _ => true,
-                };
-                fail!(fatal, format!("witnessing its log: {e}"))
             }
         }
     }
