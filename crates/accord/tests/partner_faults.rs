@@ -47,11 +47,15 @@ struct Nodes {
 fn three_nodes() -> Nodes {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_owned();
-    let (a_toml, _, _) = init(&dir, "a", "admin");
+    let (a_toml, _, a_port) = init(&dir, "a", "admin");
     let (b_toml, b_pw, b_port) = init(&dir, "b", "a");
     let (c_toml, c_pw, c_port) = init(&dir, "c", "a");
     add_pulled_partner(&a_toml, &dir, "b", b_port, &b_pw);
     add_pulled_partner(&a_toml, &dir, "c", c_port, &c_pw);
+    // b and c know a's witness key: they keep its cosignatures.
+    let ka = keys(&a_toml);
+    add_partner(&b_toml, "a", a_port, &ka, "admin");
+    add_partner(&c_toml, "a", a_port, &ka, "admin");
     ingest(&dir, &dir.join("b"), "11", "50", "default");
     ingest(&dir, &dir.join("c"), "12", "40", "default");
     let b = serve(&b_toml);
@@ -132,8 +136,11 @@ impl Nodes {
         while !done(self) {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "timed out waiting until {what}; a's sync status:\n{}",
-                self.status()
+                "timed out waiting until {what}; a holds {} from b and {} from c; a's sync status:\n{}\nb's checkpoint:\n{}",
+                self.count("from-b"),
+                self.count("from-c"),
+                self.status(),
+                text(&accord(&["ledger", "checkpoint", "--config", p(&self.b_toml)]))
             );
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -162,10 +169,13 @@ fn a_partner_whose_log_key_changed_is_paused_and_the_others_keep_syncing() {
         .as_str()
         .unwrap()
         .to_owned();
-    // b comes back with a new log key (same origin name, other key), and
-    // more objects.
+    // b comes back with a new log key (same origin name, other key: a
+    // node reinstalled under the same name), and more objects.
     drop(n.b.take());
-    std::fs::remove_file(n.dir.join("b/ledger.key")).unwrap();
+    let fresh = n.dir.join("fresh");
+    std::fs::create_dir(&fresh).unwrap();
+    init(&fresh, "b", "a");
+    std::fs::copy(fresh.join("b/ledger.key"), n.dir.join("b/ledger.key")).unwrap();
     ingest(&n.dir, &n.dir.join("b"), "13", "10", "default");
     n.b = Some(serve(&n.b_toml));
     let new_key = keys(&n.b_toml)["verifier_key"]
@@ -178,6 +188,7 @@ fn a_partner_whose_log_key_changed_is_paused_and_the_others_keep_syncing() {
 
     n.wait("b is paused", |n| n.b_status().contains("PAUSED"));
     let line = n.b_status();
+    eprintln!("{line}");
     let new_id = new_key.split('+').nth(1).unwrap();
     assert!(
         line.contains("not signed by its configured log key")
@@ -234,6 +245,7 @@ fn a_partner_restored_from_an_old_copy_is_caught_rolling_back_and_paused() {
 
     n.wait("b is paused", |n| n.b_status().contains("PAUSED"));
     let line = n.b_status();
+    eprintln!("{line}");
     assert!(
         line.contains("rollback: accord.b/log offered a checkpoint of size")
             && line.contains("lost")
