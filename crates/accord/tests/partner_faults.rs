@@ -140,7 +140,12 @@ impl Nodes {
                 self.count("from-b"),
                 self.count("from-c"),
                 self.status(),
-                text(&accord(&["ledger", "checkpoint", "--config", p(&self.b_toml)]))
+                text(&accord(&[
+                    "ledger",
+                    "checkpoint",
+                    "--config",
+                    p(&self.b_toml)
+                ]))
             );
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -165,10 +170,7 @@ impl Nodes {
 #[test]
 fn a_partner_whose_log_key_changed_is_paused_and_the_others_keep_syncing() {
     let mut n = three_nodes();
-    let old_key = keys(&n.b_toml)["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let old_key = keys(&n.b_toml)["verifier_key"].as_str().unwrap().to_owned();
     // b comes back with a new log key (same origin name, other key: a
     // node reinstalled under the same name), and more objects.
     drop(n.b.take());
@@ -178,10 +180,7 @@ fn a_partner_whose_log_key_changed_is_paused_and_the_others_keep_syncing() {
     std::fs::copy(fresh.join("b/ledger.key"), n.dir.join("b/ledger.key")).unwrap();
     ingest(&n.dir, &n.dir.join("b"), "13", "10", "default");
     n.b = Some(serve(&n.b_toml));
-    let new_key = keys(&n.b_toml)["verifier_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_key = keys(&n.b_toml)["verifier_key"].as_str().unwrap().to_owned();
     assert_ne!(old_key, new_key);
     // c adds objects meanwhile.
     ingest(&n.dir, &n.dir.join("c"), "14", "20", "default");
@@ -261,7 +260,13 @@ fn a_partner_restored_from_an_old_copy_is_caught_rolling_back_and_paused() {
     // Both signed notes are kept as evidence: the larger one witnessed,
     // the smaller one offered after it.
     let size = |note: &serde_json::Value| -> u64 {
-        note.as_str().unwrap().lines().nth(1).unwrap().parse().unwrap()
+        note.as_str()
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     assert!(size(&rollback[0]["first"]) > size(&rollback[0]["second"]));
     assert_eq!(
@@ -279,4 +284,102 @@ fn a_partner_restored_from_an_old_copy_is_caught_rolling_back_and_paused() {
     assert!(n.b_status().contains("PAUSED"), "{}", n.b_status());
     drop(n.a.take());
     n.a_verifies();
+}
+
+/// Object ids in `collection` of the store in `data`, in store order.
+fn ids_in(data: &Path, collection: &str) -> Vec<String> {
+    let o = accord(&[
+        "export",
+        "--data",
+        p(data),
+        "--collection",
+        collection,
+        "--jsonl",
+    ]);
+    if !o.status.success() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_killed_again_and_again_mid_push_delivers_everything_once_and_logs_it_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (a_toml, _, _) = init(dir, "a", "admin");
+    let (b_toml, b_pw, b_port) = init(dir, "b", "a");
+    let kb = keys(&b_toml);
+    add_partner(&a_toml, "b", b_port, &kb, "a");
+    let pw = dir.join("b.password");
+    std::fs::write(&pw, &b_pw).unwrap();
+    let mut t = std::fs::read_to_string(&a_toml).unwrap();
+    t.push_str(&format!(
+        "password_file = \"{}\"\napi_root = \"api1\"\n[partners.sync]\npush = \"default\"\ninterval_secs = 1\n",
+        p(&pw)
+    ));
+    std::fs::write(&a_toml, t).unwrap();
+    let total = 3000;
+    ingest(dir, &dir.join("a"), "21", &total.to_string(), "default");
+    let _b = serve(&b_toml);
+    // `a` killed (SIGKILL) at arbitrary points of its pushes, restarted.
+    let mut seen = Vec::new();
+    for ms in [300, 120, 650, 200, 900, 60, 450] {
+        let a = serve(&a_toml);
+        std::thread::sleep(Duration::from_millis(ms));
+        drop(a);
+        seen.push(ids_in(&dir.join("b"), "default").len());
+    }
+    // Then left to finish.
+    let a = serve(&a_toml);
+    let start = Instant::now();
+    while ids_in(&dir.join("b"), "default").len() < total {
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "b holds {} of {total} (after each kill: {seen:?})",
+            ids_in(&dir.join("b"), "default").len()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    drop(a);
+    let mut held = ids_in(&dir.join("b"), "default");
+    held.sort_unstable();
+    held.dedup();
+    assert_eq!(held.len(), total, "after each kill: {seen:?}");
+    // a's log: exactly one `out` record to b per object.
+    let o = accord(&["ledger", "entries", "--config", p(&a_toml)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut sent: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for l in String::from_utf8_lossy(&o.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let r = &v["record"];
+        if r["direction"] == "out" && r["partner"] == "b" {
+            *sent
+                .entry(r["object_id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = sent.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(
+        twice.is_empty(),
+        "out records twice: {twice:?} (after each kill: {seen:?})"
+    );
+    assert_eq!(sent.len(), total, "after each kill: {seen:?}");
+    for id in &held {
+        assert!(
+            sent.contains_key(id),
+            "{id} reached b without an out record"
+        );
+    }
+    let o = accord(&["ledger", "verify", "--config", p(&a_toml)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    eprintln!("b held after each kill: {seen:?}");
 }

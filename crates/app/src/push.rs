@@ -267,9 +267,7 @@ pub async fn push(
                     Release::Withhold { .. } => report.withheld += 1,
                 }
             }
-            let bytes: Vec<String> = sent_bytes(&objects, &released)
-                .map(str::to_owned)
-                .collect();
+            let bytes: Vec<String> = sent_bytes(&objects, &released).map(str::to_owned).collect();
             let records =
                 Exchange::out_records(to, collection, &objects, &released, &clock.now_rfc3339());
             let step = if bytes.is_empty() {

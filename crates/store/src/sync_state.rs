@@ -76,7 +76,11 @@ fn decode_objects(mut b: &[u8]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     while !b.is_empty() {
         let Some((len, rest)) = b.split_first_chunk::<4>() else {
-            return Err(format!("{} trailing bytes after object {}", b.len(), out.len()));
+            return Err(format!(
+                "{} trailing bytes after object {}",
+                b.len(),
+                out.len()
+            ));
         };
         let n = u32::from_le_bytes(*len) as usize;
         if rest.len() < n {
@@ -104,7 +108,9 @@ pub(crate) fn write_push_step(c: &Connection, step: &crate::PushStep) -> rusqlit
             last_seq,
             objects,
         } => c
-            .prepare_cached("INSERT INTO push_journal (key, last_seq, objects) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT INTO push_journal (key, last_seq, objects) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![key, last_seq, encode_objects(objects)])
             .map(|_| ()),
         crate::PushStep::Done { key, last_seq } => c
@@ -265,7 +271,10 @@ impl SqliteStore {
         let row: Option<(i64, Vec<u8>)> = self
             .read_conn()
             .prepare_cached("SELECT last_seq, objects FROM push_journal WHERE key = ?1")
-            .and_then(|mut st| st.query_row([key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .and_then(|mut st| {
+                st.query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(self.sync_err(&format!("the push journal of `{key}`")))?;
         let Some((last_seq, blob)) = row else {
             return Ok(None);

@@ -156,7 +156,9 @@ pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
             let (kind, detail) = match (e.forked, no_proof) {
                 (false, _) => (
                     "rollback",
-                    format!("{head}: a stale checkpoint served again (the log proves the larger tree extends it)"),
+                    format!(
+                        "{head}: a stale checkpoint served again (the log proves the larger tree extends it)"
+                    ),
                 ),
                 (true, Some(why)) => (
                     "rollback",
