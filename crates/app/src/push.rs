@@ -273,11 +273,13 @@ pub async fn push(
             let step = if bytes.is_empty() {
                 PushStep::Done {
                     key: key.clone(),
+                    after,
                     last_seq: last,
                 }
             } else {
                 PushStep::Pending {
                     key: key.clone(),
+                    after,
                     last_seq: last,
                     objects: bytes,
                 }

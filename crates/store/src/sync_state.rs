@@ -100,20 +100,45 @@ fn decode_objects(mut b: &[u8]) -> Result<Vec<String>, String> {
 }
 
 /// Writes a push journal step on the writer's connection, inside its
-/// transaction (see [`crate::Writer::log_push`]).
+/// transaction (see [`crate::Writer::log_push`]): first checks that the
+/// cursor is still where the batch was read from, so two pushes racing
+/// (a scheduler and a manual round in another process) never both record
+/// one batch.
 pub(crate) fn write_push_step(c: &Connection, step: &crate::PushStep) -> rusqlite::Result<()> {
-    match step {
+    let (key, after, last_seq) = match step {
         crate::PushStep::Pending {
             key,
+            after,
             last_seq,
-            objects,
-        } => c
+            ..
+        }
+        | crate::PushStep::Done {
+            key,
+            after,
+            last_seq,
+        } => (key, *after, *last_seq),
+    };
+    let now: Option<String> = c
+        .prepare_cached("SELECT added_after FROM sync_cursors WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    let now = now.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    if now != after {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some(format!(
+                "push cursor `{key}` is at {now}, not {after}: another push released this batch"
+            )),
+        ));
+    }
+    match step {
+        crate::PushStep::Pending { objects, .. } => c
             .prepare_cached(
                 "INSERT INTO push_journal (key, last_seq, objects) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![key, last_seq, encode_objects(objects)])
             .map(|_| ()),
-        crate::PushStep::Done { key, last_seq } => c
+        crate::PushStep::Done { .. } => c
             .prepare_cached(
                 "INSERT INTO sync_cursors (key, added_after) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET added_after = excluded.added_after",
@@ -300,10 +325,13 @@ impl SqliteStore {
         let mut c = self.sync_conn()?;
         let mut run = || -> rusqlite::Result<()> {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Only forward: a late acknowledgement of a batch another push
+            // already acknowledged must not send the cursor back.
             tx.execute(
                 "INSERT INTO sync_cursors (key, added_after) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET added_after = excluded.added_after",
-                params![key, last_seq.to_string()],
+                 ON CONFLICT (key) DO UPDATE SET added_after = excluded.added_after
+                 WHERE CAST(sync_cursors.added_after AS INTEGER) < ?3",
+                params![key, last_seq.to_string(), last_seq],
             )?;
             tx.execute(
                 "DELETE FROM push_journal WHERE key = ?1 AND last_seq = ?2",
@@ -409,6 +437,7 @@ mod tests {
                 &[out_record(1), out_record(2), out_record(3)],
                 PushStep::Pending {
                     key: key.into(),
+                    after: 0,
                     last_seq: 42,
                     objects: objects.clone(),
                 },
@@ -421,6 +450,7 @@ mod tests {
             &[out_record(4)],
             PushStep::Pending {
                 key: key.into(),
+                after: 0,
                 last_seq: 50,
                 objects: vec!["{}".into()],
             },
@@ -442,12 +472,28 @@ mod tests {
                 &[out_record(5)],
                 PushStep::Done {
                     key: key.into(),
+                    after: 42,
                     last_seq: 60,
                 },
             )
             .unwrap();
+        // A late acknowledgement never moves the cursor back.
+        s.push_acked(key, 42).unwrap();
+        // A batch read after a cursor that moved since: nothing committed.
+        let stale = s.writer().log_push(
+            &[out_record(6)],
+            PushStep::Pending {
+                key: key.into(),
+                after: 42,
+                last_seq: 70,
+                objects: vec!["{}".into()],
+            },
+        );
+        let e = stale.unwrap_err().to_string();
+        assert!(e.contains("is at 60, not 42"), "{e}");
         assert_eq!(s.ledger_size().unwrap(), 4);
         assert_eq!(s.sync_cursor(key).unwrap().as_deref(), Some("60"));
+        assert_eq!(s.push_pending(key).unwrap(), None);
         assert_eq!(s.push_pending(key).unwrap(), None);
         assert!(super::decode_objects(&[1, 0, 0]).is_err());
         assert!(super::decode_objects(&[5, 0, 0, 0, b'a']).is_err());

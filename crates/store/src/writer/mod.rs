@@ -100,6 +100,9 @@ pub enum PushStep {
     Pending {
         /// The push cursor's key.
         key: String,
+        /// The cursor the batch was read after (0 when there was none):
+        /// when another push moved it since, nothing is committed.
+        after: i64,
         /// The seq the cursor moves to once the partner acknowledged.
         last_seq: i64,
         /// The objects, exactly as released.
@@ -110,6 +113,8 @@ pub enum PushStep {
     Done {
         /// The push cursor's key.
         key: String,
+        /// The cursor the batch was read after, as for `Pending`.
+        after: i64,
         /// The cursor's new value.
         last_seq: i64,
     },
