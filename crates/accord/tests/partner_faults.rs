@@ -247,7 +247,7 @@ fn a_partner_restored_from_an_old_copy_is_caught_rolling_back_and_paused() {
     eprintln!("{line}");
     assert!(
         line.contains("rollback: accord.b/log offered a checkpoint of size")
-            && line.contains("lost")
+            && line.contains(" entries it had signed are gone")
             && line.contains("restored from an older copy"),
         "{line}"
     );

@@ -163,7 +163,7 @@ pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
                 (true, Some(why)) => (
                     "rollback",
                     format!(
-                        "{head}: its log lost {lost} signed entries (restored from an older copy, or replaced) and serves no consistency proof to size {} ({why})",
+                        "{head}: {lost} entries it had signed are gone from what it serves (its log restored from an older copy or replaced, or a stale checkpoint replayed), and it serves no consistency proof to size {} ({why})",
                         e.held_size
                     ),
                 ),
