@@ -6,17 +6,22 @@
 //! ([`pushed_collections`]) the push reads the versions stored after the
 //! collection's push cursor (a store `seq`, kept in `sync_cursors` under
 //! [`push_cursor_key`]), in `seq` order, `batch` at a time. Each batch goes
-//! through [`Exchange::release`] for `Counterparty::Partner(name)`: only
-//! the bytes it sends or redacts leave, in one envelope POSTed to the
-//! partner's push collection; the status is polled until complete. Then
-//! the batch's `out` records ([`Exchange::out_records`]) are appended
-//! durably, and only then the cursor moves past the batch.
+//! through [`Exchange::release`] for `Counterparty::Partner(name)`. Then,
+//! in one durable transaction ([`accord_store::ObjectWrite::log_push`]), the batch's
+//! `out` records ([`Exchange::out_records`]) are appended and the objects
+//! to send, exactly as released, are kept in the store's push journal
+//! (or, when nothing is to be sent, the cursor moves). Only then is the
+//! envelope POSTed to the partner's push collection and its status polled;
+//! once the partner answered, the cursor moves past the batch and the
+//! journal forgets it, in one transaction ([`accord_store::SyncCursors::push_acked`]).
 //!
-//! A crash or a failure anywhere before the cursor moves sends the batch
-//! again on the next push: the partner stores an (id, version) once, so
-//! nothing is stored twice (its `out` records may then appear twice in
-//! this node's log, both true: the bytes did leave twice). A failure never
-//! moves the cursor past a batch the partner did not answer for.
+//! So a crash or a failure at any point loses nothing and records nothing
+//! twice: before the journal is written nothing was recorded or sent (the
+//! batch is released again); after, the journalled batch is POSTed again
+//! as it was, with no new `out` record, before anything newer is released.
+//! The partner stores an (id, version) once, so a batch POSTed twice is
+//! stored once. Each `out` record of a push thus stands for one logical
+//! send, delivered before the cursor passes it.
 //!
 //! Objects that came from the partner itself (origin `partner:NAME`, or
 //! posted by its account, `taxii:ACCOUNT`) are not sent back to it.
@@ -25,7 +30,7 @@ use crate::config::{Config, PartnerConfig};
 use crate::exchange::{Counterparty, Exchange, Release, sent_bytes};
 use accord_client::{ClientError, TaxiiClient};
 use accord_stix::Clock;
-use accord_store::{Backend, Query, StoreError, StoredObject, VersionFilter};
+use accord_store::{Backend, PushStep, Query, StoreError, StoredObject, VersionFilter};
 
 /// Objects per POST by default.
 pub const DEFAULT_PUSH_BATCH: usize = 500;
@@ -82,6 +87,10 @@ pub struct PushReport {
     pub echoes: u64,
     /// Versions the partner's status counts as stored or already there.
     pub accepted: u64,
+    /// Objects POSTed again from the push journal: a batch an earlier,
+    /// interrupted round had released and recorded but not seen
+    /// acknowledged (counted in that round's `sent` and `redacted`).
+    pub resent: u64,
     /// Versions the partner refused, with its reason: (id, version,
     /// message).
     pub refused: Vec<(String, String, String)>,
@@ -151,7 +160,8 @@ pub struct PushTarget<'a> {
 /// each partner its own).
 ///
 /// # Errors
-/// [`PushError`]; the cursors stay before the batch that failed.
+/// [`PushError`]; the cursors stay before the batch that failed, which
+/// stays in the push journal once recorded.
 pub async fn push(
     store: &dyn Backend,
     client: &TaxiiClient,
@@ -174,38 +184,28 @@ pub async fn push(
             source,
             report: Box::new(report.clone()),
         };
-        let mut after = match store.sync_cursor(&key) {
-            Ok(c) => c.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
-            Err(e) => return Err(store_err("reading the push cursor", e, &report)),
-        };
+        // Whether this round journalled the pending batch (else an
+        // interrupted round did) and whether more is stored after it.
+        let mut ours = false;
+        let mut more = true;
         loop {
-            let q = Query {
-                collection: Some(collection.clone()),
-                versions: VersionFilter::all(),
-                after_seq: after,
-                ..Query::default()
-            };
-            let page = match store.query(&q, target.batch.max(1)) {
+            // A batch released and recorded but not acknowledged: POST it
+            // as it was, then move the cursor past it.
+            let pending = match store.push_pending(&key) {
                 Ok(p) => p,
-                Err(e) => return Err(store_err("reading the objects to push", e, &report)),
+                Err(e) => return Err(store_err("reading the push journal", e, &report)),
             };
-            let Some(last) = page.last_seq() else { break };
-            report.considered += page.objects.len() as u64;
-            let (objects, echoes): (Vec<StoredObject>, Vec<StoredObject>) = page
-                .objects
-                .into_iter()
-                .partition(|o| !echo_origins.contains(&o.origin));
-            report.echoes += echoes.len() as u64;
-            let released = exchange.release(to, &objects, store);
-            for r in &released {
-                match r {
-                    Release::Send => report.sent += 1,
-                    Release::Redact { .. } => report.redacted += 1,
-                    Release::Withhold { .. } => report.withheld += 1,
+            if let Some(p) = pending {
+                if !ours {
+                    report.resent += p.objects.len() as u64;
+                    tracing::info!(
+                        partner = target.partner,
+                        collection = %collection,
+                        objects = p.objects.len(),
+                        "sending again a batch an interrupted push released"
+                    );
                 }
-            }
-            let bytes: Vec<&str> = sent_bytes(&objects, &released).collect();
-            if !bytes.is_empty() {
+                let bytes: Vec<&str> = p.objects.iter().map(String::as_str).collect();
                 let status =
                     client
                         .add_raw_objects(target.url, &bytes)
@@ -230,20 +230,63 @@ pub async fn push(
                         .refused
                         .push((f.id.clone(), f.version.clone(), message));
                 }
+                if let Err(e) = store.push_acked(&key, p.last_seq) {
+                    return Err(store_err("saving the push cursor", e, &report));
+                }
             }
+            if !more {
+                break;
+            }
+            let after = match store.sync_cursor(&key) {
+                Ok(c) => c.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
+                Err(e) => return Err(store_err("reading the push cursor", e, &report)),
+            };
+            let q = Query {
+                collection: Some(collection.clone()),
+                versions: VersionFilter::all(),
+                after_seq: after,
+                ..Query::default()
+            };
+            let page = match store.query(&q, target.batch.max(1)) {
+                Ok(p) => p,
+                Err(e) => return Err(store_err("reading the objects to push", e, &report)),
+            };
+            let Some(last) = page.last_seq() else { break };
+            more = page.more;
+            report.considered += page.objects.len() as u64;
+            let (objects, echoes): (Vec<StoredObject>, Vec<StoredObject>) = page
+                .objects
+                .into_iter()
+                .partition(|o| !echo_origins.contains(&o.origin));
+            report.echoes += echoes.len() as u64;
+            let released = exchange.release(to, &objects, store);
+            for r in &released {
+                match r {
+                    Release::Send => report.sent += 1,
+                    Release::Redact { .. } => report.redacted += 1,
+                    Release::Withhold { .. } => report.withheld += 1,
+                }
+            }
+            let bytes: Vec<String> = sent_bytes(&objects, &released).map(str::to_owned).collect();
             let records =
                 Exchange::out_records(to, collection, &objects, &released, &clock.now_rfc3339());
-            if !records.is_empty()
-                && let Err(e) = store.writer().log_records(&records)
-            {
+            let step = if bytes.is_empty() {
+                PushStep::Done {
+                    key: key.clone(),
+                    after,
+                    last_seq: last,
+                }
+            } else {
+                PushStep::Pending {
+                    key: key.clone(),
+                    after,
+                    last_seq: last,
+                    objects: bytes,
+                }
+            };
+            ours = true;
+            if let Err(e) = store.writer().log_push(&records, step) {
                 return Err(store_err("logging the out records", e, &report));
-            }
-            if let Err(e) = store.set_sync_cursor(&key, &last.to_string()) {
-                return Err(store_err("saving the push cursor", e, &report));
-            }
-            after = last;
-            if !page.more {
-                break;
             }
         }
     }

@@ -2,17 +2,22 @@
 //! serve` runs on a schedule and `accord sync --partner P --once` runs by
 //! hand.
 //!
-//! A **round** with one partner ([`run_round`]) pulls every collection of
-//! its `[partners.sync] pull` (TAXII `added_after` cursors and `next`
-//! paging, [`crate::pull::sync_collection`], each object through the
-//! exchange seam as `Counterparty::Partner(name)`, stored in its
-//! [`PartnerConfig::received_collection`] with origin `partner:NAME`),
+//! A **round** with one partner ([`run_round`]) first witnesses its log
+//! when its `verifier_key` is set ([`ledger::witness_partner`]: a
+//! checkpoint not signed by that key, or one that goes back on what was
+//! witnessed, fails the round before anything moves), then pulls every
+//! collection of its `[partners.sync] pull` (TAXII `added_after` cursors
+//! and `next` paging, [`crate::pull::sync_collection`], each object
+//! through the exchange seam as `Counterparty::Partner(name)`, stored in
+//! its [`PartnerConfig::received_collection`] with origin `partner:NAME`),
 //! then pushes this node's new releasable objects to its `push`
-//! collection ([`crate::push`]), then witnesses its log when its
-//! `verifier_key` is set. Every cursor moves only after what it covers is
-//! durable, so a round cut anywhere (a crash, a kill, a dropped
-//! connection, a shutdown) is resumed by the next one, which loses nothing
-//! and stores nothing twice.
+//! collection ([`crate::push`], through the store's push journal). Every
+//! cursor moves only after what it covers is durable, so a round cut
+//! anywhere (a crash, a kill, a dropped connection, a shutdown) is resumed
+//! by the next one, which loses nothing, stores nothing twice and records
+//! no `out` record twice. The checkpoint cosigned is the one the partner
+//! served at the round's start; the next round cosigns what this one
+//! added.
 //!
 //! The **scheduler** ([`Scheduler::start`]) gives each partner with a
 //! non-zero `interval_secs` its own thread (with its own store handle and
@@ -33,11 +38,12 @@
 //!
 //! An idle partner costs, per interval: one read of its health, and per
 //! pulled collection one cursor read and one small GET answered with an
-//! empty page; per pushed collection one cursor read and one empty local
-//! query. Its log is witnessed (one checkpoint GET, and a consistency
-//! proof when it grew) in the first round, in every round that moved
-//! anything, and otherwise once every `witness_interval_secs` (300 by
-//! default), so an idle partner costs one small request per interval.
+//! empty page; per pushed collection one journal read, one cursor read
+//! and one empty local query. Its log is witnessed (one checkpoint GET,
+//! and a consistency proof when it grew) in the first round, in the round
+//! after one that moved anything, and otherwise once every
+//! `witness_interval_secs` (300 by default), so an idle partner costs one
+//! small request per interval.
 
 use crate::config::{Config, PartnerConfig};
 use crate::exchange::Exchange;
@@ -187,7 +193,7 @@ impl RoundReport {
             || self
                 .push
                 .as_ref()
-                .is_some_and(|p| p.sent + p.redacted + p.withheld > 0)
+                .is_some_and(|p| p.sent + p.redacted + p.withheld + p.resent > 0)
     }
 
     /// One line: what was pulled, pushed, withheld and rejected.
@@ -216,6 +222,12 @@ impl RoundReport {
                 p.withheld,
                 p.echoes
             ));
+            if p.resent > 0 {
+                s.push_str(&format!(
+                    "; {} sent again from the push journal (an interrupted round had released and recorded them)",
+                    p.resent
+                ));
+            }
         }
         if let Some(w) = &self.witness {
             s.push_str(&format!(
@@ -288,6 +300,8 @@ pub async fn run_round(
 pub struct ClientSlot {
     client: Option<(accord_client::Auth, TaxiiClient)>,
     witnessed: Option<Instant>,
+    /// Whether the last round moved anything.
+    moved: bool,
 }
 
 impl ClientSlot {
@@ -310,11 +324,11 @@ impl ClientSlot {
     }
 
     /// Whether this round witnesses the partner's log: always the first
-    /// round of a slot (so `accord sync --once` always does) and a round
-    /// that moved anything; an idle one once `every` has passed since the
-    /// last witnessing.
-    fn witness_due(&self, moved: bool, every: Duration) -> bool {
-        moved || self.witnessed.is_none_or(|t| t.elapsed() >= every)
+    /// round of a slot (so `accord sync --once` always does), a round
+    /// after one that moved anything (so what it exchanged is cosigned),
+    /// and an idle one once `every` has passed since the last witnessing.
+    fn witness_due(&self, every: Duration) -> bool {
+        self.moved || self.witnessed.is_none_or(|t| t.elapsed() >= every)
     }
 }
 
@@ -335,14 +349,16 @@ pub async fn run_round_with(
         ..RoundReport::default()
     };
     macro_rules! fail {
-        ($fatal:expr, $msg:expr) => {
+        ($fatal:expr, $msg:expr) => {{
+            // A failed round is witnessed again next time.
+            slot.moved = true;
             return Err(RoundError {
                 partner: name.to_owned(),
                 message: $msg,
                 fatal: $fatal,
                 report: Box::new(report),
-            })
-        };
+            });
+        }};
     }
     let pc: &PartnerConfig = partner.config();
     let auth = match credentials(&CredentialChoice::Default, Some(partner)) {
@@ -353,6 +369,33 @@ pub async fn run_round_with(
         Ok(c) => c,
         Err(e) => fail!(true, e.to_string()),
     };
+    // The partner's log first: a partner whose log key changed or whose
+    // log went back (a restored copy, a fork, another node at its URL) is
+    // paused before anything is pulled from it or pushed to it.
+    if !pc.verifier_key.is_empty()
+        && let Some(keys) = &fed.keys
+        && slot.witness_due(Duration::from_secs(pc.sync.witness_interval_secs))
+    {
+        slot.witnessed = Some(Instant::now());
+        let lc = client.ledger();
+        match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
+            Ok(w) => {
+                let alert = w.is_alert();
+                let msg = format!("witnessing its log: {}", w.detail);
+                report.witness = Some(w);
+                if alert {
+                    fail!(true, msg)
+                }
+            }
+            Err(e) => {
+                let fatal = match &e {
+                    ledger::LedgerError::Remote(c) => client_failure(c),
+                    _ => true,
+                };
+                fail!(fatal, format!("witnessing its log: {e}"))
+            }
+        }
+    }
     let root = match &pc.api_root {
         Some(r) => format!("{}/", r.trim_matches('/')),
         None => match client.discovery().await {
@@ -455,31 +498,7 @@ pub async fn run_round_with(
             }
         }
     }
-    let moved = report.moved_anything();
-    if !pc.verifier_key.is_empty()
-        && let Some(keys) = &fed.keys
-        && slot.witness_due(moved, Duration::from_secs(pc.sync.witness_interval_secs))
-    {
-        slot.witnessed = Some(Instant::now());
-        let lc = client.ledger();
-        match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
-            Ok(w) => {
-                let alert = w.is_alert();
-                let msg = format!("witnessing its log: {} ({})", w.outcome, w.detail);
-                report.witness = Some(w);
-                if alert {
-                    fail!(true, msg)
-                }
-            }
-            Err(e) => {
-                let fatal = match &e {
-                    ledger::LedgerError::Remote(c) => client_failure(c),
-                    _ => true,
-                };
-                fail!(fatal, format!("witnessing its log: {e}"))
-            }
-        }
-    }
+    slot.moved = report.moved_anything();
     Ok(report)
 }
 
@@ -723,13 +742,15 @@ mod tests {
     fn an_idle_round_witnesses_once_per_witness_interval() {
         let every = Duration::from_secs(300);
         let mut slot = ClientSlot::default();
-        assert!(slot.witness_due(false, every), "the first round witnesses");
+        assert!(slot.witness_due(every), "the first round witnesses");
         slot.witnessed = Some(Instant::now());
-        assert!(!slot.witness_due(false, every), "an idle round right after does not");
-        assert!(slot.witness_due(true, every), "a round that moved anything does");
+        assert!(!slot.witness_due(every), "an idle round right after does not");
+        slot.moved = true;
+        assert!(slot.witness_due(every), "a round after one that moved does");
+        slot.moved = false;
         slot.witnessed = Instant::now().checked_sub(Duration::from_secs(301));
-        assert!(slot.witness_due(false, every), "an idle round after the interval does");
-        assert!(slot.witness_due(false, Duration::ZERO), "0 witnesses every round");
+        assert!(slot.witness_due(every), "an idle round after the interval does");
+        assert!(slot.witness_due(Duration::ZERO), "0 witnesses every round");
     }
 
     #[test]

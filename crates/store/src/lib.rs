@@ -12,10 +12,10 @@
 //! | trait           | methods | guarantees a backend must keep |
 //! |-----------------|---------|--------------------------------|
 //! | [`ObjectRead`]  | `query`, `get_versions`, `count`, `collections`, `integrity_check` | committed data only, one snapshot per query; pages in increasing `seq` that neither skip nor repeat while writes go on; a page costs about `limit` rows |
-//! | [`ObjectWrite`] | `submit`, `put_batch`, `delete`, `log_records`, `received_from`, `set_max_size_bytes`, `to_shared` | durable before `Ok`; all or nothing per batch; idempotent on (collection, id, version); `seq` never reused and `date_added` strictly growing with it; each stored version's ledger record in the same transaction; `out` records durable (and ordered after what was read) before `log_records` returns, so a GET answered after it sends nothing that could be lost |
+//! | [`ObjectWrite`] | `submit`, `put_batch`, `delete`, `log_records`, `log_push`, `received_from`, `set_max_size_bytes`, `to_shared` | durable before `Ok`; all or nothing per batch; idempotent on (collection, id, version); `seq` never reused and `date_added` strictly growing with it; each stored version's ledger record in the same transaction; `out` records durable (and ordered after what was read) before `log_records` returns, so a GET answered after it sends nothing that could be lost; a push batch's `out` records and its journal step in one transaction |
 //! | [`LedgerRead`]  | `ledger_size`, `ledger_root`, `ledger_head`, `ledger_entries`, `ledger_inclusion_proof`, `ledger_consistency_proof`, `ledger_tile`, `ledger_latest_checkpoint`, `ledger_checkpoint_at`, `ledger_cosignatures`, `ledger_witnessed`, `ledger_alerts`, `ledger_check(_at)` | an append-only log; head read in one snapshot; RFC 9162 proofs and C2SP tiles |
 //! | [`LedgerWrite`] | `ledger_save_checkpoint`, `ledger_add_cosignature`, `ledger_save_witnessed`, `ledger_add_alert` | durable on return; checkpoints idempotent per size |
-//! | [`SyncCursors`] | `sync_cursor`, `sync_cursors`, `set_sync_cursor`, `import_sync_cursors` | durable on return; an import never overwrites |
+//! | [`SyncCursors`] | `sync_cursor`, `sync_cursors`, `set_sync_cursor`, `import_sync_cursors`, `push_pending`, `push_acked`, partners' health | durable on return; an import never overwrites; an acknowledgement moves the push cursor and forgets the batch in one transaction |
 //! | [`Backend`]     | the four read/ledger/cursor traits, plus `new_handle` (another handle for another thread) and `writer` | a handle is `Send`, used by one thread at a time; the writer is `Send + Sync`, shared |
 //!
 //! A second backend (PostgreSQL, say) implements [`Backend`] (and so
@@ -135,11 +135,11 @@ pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, W
 #[doc(hidden)]
 pub use prepare::id_hash as object_id_hash;
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
-pub use sync_state::PartnerHealth;
+pub use sync_state::{PartnerHealth, PendingPush};
 pub use traits::{Backend, LedgerRead, LedgerWrite, ObjectRead, ObjectWrite, SyncCursors};
 #[doc(hidden)]
 pub use writer::INSERT_SQL as OBJECT_INSERT_SQL;
-pub use writer::{Pending, Writer};
+pub use writer::{Pending, PushStep, Writer};
 
 /// One object to store: its raw JSON and the fields the store indexes,
 /// extracted by the caller (the store does not parse JSON).

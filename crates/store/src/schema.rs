@@ -187,6 +187,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         paused_reason TEXT
     ) WITHOUT ROWID;
     ",
+    // v9: the push journal (see `sync_state.rs`): per push cursor key, the
+    // batch POSTed or about to be POSTed to the partner and not yet
+    // acknowledged: the seq the cursor moves to once it is, and the
+    // objects exactly as released (each a little-endian u32 length, then
+    // the bytes). Written by the writer in the transaction that appends
+    // the batch's `out` records; deleted with the cursor's move.
+    r"
+    CREATE TABLE push_journal (
+        key      TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL,
+        objects  BLOB NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Rust steps run right after a migration's SQL, in its transaction:

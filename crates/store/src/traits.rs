@@ -41,7 +41,8 @@
 
 use crate::{
     Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
-    PutOutcome, Query, SqliteStore, StoreError, StoredObject, VersionFilter, Witnessed, Writer,
+    PendingPush, PushStep, PutOutcome, Query, SqliteStore, StoreError, StoredObject, VersionFilter,
+    Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
 use std::sync::Arc;
@@ -153,6 +154,15 @@ pub trait ObjectWrite: Send + Sync + std::fmt::Debug {
     /// [`StoreError::InvalidObject`] (nothing appended),
     /// [`StoreError::Write`], [`StoreError::WriterStopped`].
     fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError>;
+
+    /// Appends the `out` records of a push batch with its journal step, in
+    /// one transaction, and returns once durable (see [`PushStep`]): a
+    /// backend must never commit one without the other.
+    ///
+    /// # Errors
+    /// As [`ObjectWrite::log_records`]; [`StoreError::Write`] when a batch
+    /// is already pending under the step's key (nothing committed).
+    fn log_push(&self, records: &[ExchangeRecord], step: PushStep) -> Result<(), StoreError>;
 
     /// A handle on the same writer whose stored objects are recorded as
     /// received from `partner` (`in` records; `local` for an empty name).
@@ -361,6 +371,21 @@ pub trait SyncCursors {
     /// [`StoreError::Open`], [`StoreError::Read`] (nothing imported).
     fn import_sync_cursors(&self, cursors: &[(&str, &str)]) -> Result<usize, StoreError>;
 
+    /// The push batch released, recorded and not yet acknowledged under
+    /// the push cursor `key`, if any ([`ObjectWrite::log_push`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], [`StoreError::Corrupt`].
+    fn push_pending(&self, key: &str) -> Result<Option<PendingPush>, StoreError>;
+
+    /// The partner acknowledged the batch pending under `key`: the cursor
+    /// moves to `last_seq` and the batch is forgotten, in one transaction,
+    /// durable on return.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`], [`StoreError::Read`] (nothing changed).
+    fn push_acked(&self, key: &str, last_seq: i64) -> Result<(), StoreError>;
+
     /// The sync health of `partner`, if a round ever ran.
     ///
     /// # Errors
@@ -417,6 +442,10 @@ impl ObjectWrite for Writer {
 
     fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
         Writer::log_records(self, records)
+    }
+
+    fn log_push(&self, records: &[ExchangeRecord], step: PushStep) -> Result<(), StoreError> {
+        Writer::log_push(self, records, step)
     }
 
     fn received_from(&self, partner: &str) -> Arc<dyn ObjectWrite> {
@@ -550,6 +579,14 @@ impl SyncCursors for SqliteStore {
 
     fn import_sync_cursors(&self, cursors: &[(&str, &str)]) -> Result<usize, StoreError> {
         SqliteStore::import_sync_cursors(self, cursors.iter().copied())
+    }
+
+    fn push_pending(&self, key: &str) -> Result<Option<PendingPush>, StoreError> {
+        SqliteStore::push_pending(self, key)
+    }
+
+    fn push_acked(&self, key: &str, last_seq: i64) -> Result<(), StoreError> {
+        SqliteStore::push_acked(self, key, last_seq)
     }
 
     fn partner_health(&self, partner: &str) -> Result<Option<PartnerHealth>, StoreError> {

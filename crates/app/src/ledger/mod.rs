@@ -67,6 +67,20 @@ pub enum LedgerError {
     /// error names the URL).
     #[error(transparent)]
     Remote(#[from] accord_client::ClientError),
+    /// A partner's checkpoint is signed by another key than its configured
+    /// `verifier_key`: its log key changed, or another node answers at its
+    /// URL. Nothing it serves can be checked against what was witnessed.
+    #[error(
+        "the checkpoint partner `{partner}` serves is not signed by its configured log key {expected} (`verifier_key`) but by {signers}: its log key changed (a new key file at the partner, or another node at its URL), so its log cannot be checked against the checkpoints witnessed here; not witnessed. Confirm the new key with the partner out of band before setting `verifier_key` to it"
+    )]
+    KeyChanged {
+        /// The partner.
+        partner: String,
+        /// The configured verifier key.
+        expected: String,
+        /// The signers found in the note (`name+keyid` in hex).
+        signers: String,
+    },
     /// This node's own log contradicts a checkpoint it signed.
     #[error("{0}")]
     Inconsistent(String),

@@ -51,7 +51,8 @@ impl WitnessReport {
 ///
 /// # Errors
 /// [`LedgerError`] when the partner cannot be asked, or its note is not
-/// signed by its key (which proves nothing, so no alert).
+/// signed by its key (which proves nothing, so no alert):
+/// [`LedgerError::KeyChanged`] when another key signed it.
 pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
     store: &S,
     keys: &LedgerKeys,
@@ -63,7 +64,9 @@ pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
     let origin = verifier.name().to_owned();
     // Fetch: the offered note, what is held, and the proof the decision needs.
     let note = client.checkpoint().await?;
-    let offered = verifier.open(&note, &origin)?;
+    let offered = verifier
+        .open(&note, &origin)
+        .map_err(|e| key_changed(&partner.name, &verifier, &note).unwrap_or(e.into()))?;
     let size = offered.checkpoint.size;
     let same = store.ledger_witnessed(&partner.name, Some(size))?;
     let at_size = match &same {
@@ -74,11 +77,20 @@ pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
         Some(w) => Some(verifier.open(&w.note, &origin)?),
         None => None,
     };
+    // When the log shrank, why the partner served no proof to the size
+    // held (a log that lost entries cannot prove it once had them).
+    let mut no_proof = None;
     let proof = match proof_range(held.as_ref(), size) {
         // The log grew: no proof is an error.
         Some((first, second)) if second == size => client.consistency(first, second).await?,
-        // It shrank: no proof is a fork.
-        Some((first, second)) => client.consistency(first, second).await.unwrap_or_default(),
+        // It shrank: no proof is no evidence of continuity.
+        Some((first, second)) => match client.consistency(first, second).await {
+            Ok(p) => p,
+            Err(e) => {
+                no_proof = Some(e.to_string());
+                Vec::new()
+            }
+        },
         None => Vec::new(),
     };
     // Decide.
@@ -136,17 +148,30 @@ pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
             return Ok(report);
         }
         WitnessOutcome::Rollback(e) => {
-            let detail = format!(
-                "rollback: {origin} offered size {} after size {} was witnessed{}",
-                e.offered_size,
-                e.held_size,
-                if e.forked {
-                    "; no valid consistency proof between them (a fork)"
-                } else {
-                    ""
-                }
+            let lost = e.held_size - e.offered_size;
+            let head = format!(
+                "rollback: {origin} offered a checkpoint of size {} after size {} was witnessed here",
+                e.offered_size, e.held_size
             );
-            let kind = if e.forked { "inconsistent" } else { "rollback" };
+            let (kind, detail) = match (e.forked, no_proof) {
+                (false, _) => (
+                    "rollback",
+                    format!(
+                        "{head}: a stale checkpoint served again (the log proves the larger tree extends it)"
+                    ),
+                ),
+                (true, Some(why)) => (
+                    "rollback",
+                    format!(
+                        "{head}: {lost} entries it had signed are gone from what it serves (its log restored from an older copy or replaced, or a stale checkpoint replayed), and it serves no consistency proof to size {} ({why})",
+                        e.held_size
+                    ),
+                ),
+                (true, None) => (
+                    "inconsistent",
+                    format!("{head}; the consistency proof it serves between them fails (a fork)"),
+                ),
+            };
             alert(&mut report, kind, detail, &e.held, &e.offered)?;
             return Ok(report);
         }
@@ -169,6 +194,37 @@ pub async fn witness_partner<S: LedgerRead + LedgerWrite + ?Sized>(
         }
     }
     Ok(report)
+}
+
+/// [`LedgerError::KeyChanged`] when `note` is a well-formed signed note
+/// that carries no signature by the key of `verifier` (another key signed
+/// it); `None` when it does (its signature then fails) or is malformed.
+fn key_changed(partner: &str, verifier: &LogVerifier, note: &[u8]) -> Option<LedgerError> {
+    use base64::Engine;
+    let text = std::str::from_utf8(note).ok()?;
+    let (_, sigs) = text.rsplit_once("\n\n")?;
+    let mut signers = Vec::new();
+    for line in sigs.lines() {
+        let (name, b64) = line.strip_prefix("\u{2014} ")?.rsplit_once(' ')?;
+        let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        let id = u32::from_be_bytes(raw.get(..4)?.try_into().ok()?);
+        if name == verifier.name() && id == verifier.key_id() {
+            return None;
+        }
+        // Ed25519 note signatures (key id and 64 bytes); witnesses'
+        // cosignatures (a timestamp more) are not the log's.
+        if raw.len() == 68 {
+            signers.push(format!("{name}+{id:08x}"));
+        }
+    }
+    if signers.is_empty() {
+        signers.push("no log key at all".to_owned());
+    }
+    Some(LedgerError::KeyChanged {
+        partner: partner.to_owned(),
+        expected: verifier.verifier_key().to_owned(),
+        signers: signers.join(", "),
+    })
 }
 
 /// One discrepancy found by an audit.
@@ -281,7 +337,10 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
 ) -> Result<AuditReport, LedgerError> {
     let verifier = LogVerifier::from_verifier_key(&partner.verifier_key)?;
     let note = client.checkpoint().await?;
-    let cp = verifier.open(&note, verifier.name())?.checkpoint;
+    let cp = verifier
+        .open(&note, verifier.name())
+        .map_err(|e| key_changed(&partner.name, &verifier, &note).unwrap_or(e.into()))?
+        .checkpoint;
     if let Some(w) = store.ledger_witnessed(&partner.name, Some(cp.size))? {
         let held = verifier.open(&w.note, verifier.name())?;
         if held.checkpoint.root != cp.root {
@@ -492,4 +551,31 @@ pub async fn audit_partner<S: LedgerRead + LedgerWrite + ?Sized>(
         attributed,
         other_labels,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_ledger::{Checkpoint, Hash, LogSigner};
+
+    #[test]
+    fn a_checkpoint_signed_by_another_key_names_both_keys() {
+        let old = LogSigner::from_seed("accord.b/log", &[1; 32]).unwrap();
+        let new = LogSigner::from_seed("accord.b/log", &[2; 32]).unwrap();
+        let cp = Checkpoint::new("accord.b/log", 5, Hash([3; 32])).unwrap();
+        let note = new.sign(&cp).unwrap().note;
+        let e = key_changed("b", &old.verifier(), &note).unwrap();
+        let msg = e.to_string();
+        assert!(msg.contains(&old.verifier_key()), "{msg}");
+        assert!(
+            msg.contains(&format!("accord.b/log+{:08x}", new.key_id())),
+            "{msg}"
+        );
+        assert!(msg.contains("partner `b`"), "{msg}");
+        // Signed by the key itself (its signature failing for another
+        // reason) or malformed: not a key change.
+        let own = old.sign(&cp).unwrap().note;
+        assert!(key_changed("b", &old.verifier(), &own).is_none());
+        assert!(key_changed("b", &old.verifier(), b"garbage").is_none());
+    }
 }

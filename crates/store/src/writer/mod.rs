@@ -72,6 +72,8 @@ enum Msg {
         /// Leaves that record no stored object (`out` records): JCS
         /// bytes and leaf hash.
         records: Vec<(Vec<u8>, accord_ledger::Hash)>,
+        /// A push journal step committed with the records.
+        push: Option<PushStep>,
         reply: Sender<Reply>,
     },
     SetMaxPages {
@@ -84,6 +86,47 @@ enum Msg {
         versions: VersionFilter,
         reply: Sender<Result<u64, StoreError>>,
     },
+}
+
+/// What a push batch's `out` records are committed with
+/// ([`Writer::log_push`]), in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushStep {
+    /// The objects are about to be POSTed to the partner: keep them in the
+    /// push journal under the cursor `key` until
+    /// [`SqliteStore::push_acked`](crate::SqliteStore::push_acked) moves
+    /// the cursor to `last_seq`. Fails (nothing committed) when a batch is
+    /// already pending under `key`.
+    Pending {
+        /// The push cursor's key.
+        key: String,
+        /// The cursor the batch was read after (0 when there was none):
+        /// when another push moved it since, nothing is committed.
+        after: i64,
+        /// The seq the cursor moves to once the partner acknowledged.
+        last_seq: i64,
+        /// The objects, exactly as released.
+        objects: Vec<String>,
+    },
+    /// Nothing of the batch is to be POSTed (all withheld, or sent back to
+    /// nobody): the cursor `key` moves to `last_seq` now.
+    Done {
+        /// The push cursor's key.
+        key: String,
+        /// The cursor the batch was read after, as for `Pending`.
+        after: i64,
+        /// The cursor's new value.
+        last_seq: i64,
+    },
+}
+
+impl PushStep {
+    /// The cursor key.
+    pub fn key(&self) -> &str {
+        match self {
+            PushStep::Pending { key, .. } | PushStep::Done { key, .. } => key,
+        }
+    }
 }
 
 /// A handle on the writer thread of one database. Clone it freely (it is
@@ -248,6 +291,29 @@ impl Writer {
     /// [`StoreError::InvalidObject`] when a record is not valid (nothing is
     /// appended), [`StoreError::Write`], [`StoreError::WriterStopped`].
     pub fn log_records(&self, records: &[ExchangeRecord]) -> Result<(), StoreError> {
+        self.append_records(records, None)
+    }
+
+    /// Appends the `out` records of a push batch and, in the same
+    /// transaction, its journal step ([`PushStep`]): the objects kept
+    /// pending until the partner acknowledges them, or the cursor moved
+    /// when nothing is to be POSTed. Returns once durable. A crash at any
+    /// point thus leaves either nothing of the batch (it is released again)
+    /// or its records and its pending objects (POSTed again, no new
+    /// record), never records without the journal.
+    ///
+    /// # Errors
+    /// As [`Writer::log_records`]; [`StoreError::Write`] also when a batch
+    /// is already pending under the key (nothing is committed).
+    pub fn log_push(&self, records: &[ExchangeRecord], step: PushStep) -> Result<(), StoreError> {
+        self.append_records(records, Some(step))
+    }
+
+    fn append_records(
+        &self,
+        records: &[ExchangeRecord],
+        push: Option<PushStep>,
+    ) -> Result<(), StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
         // A record without a salt gets a fresh one here (see
         // `accord_ledger::ExchangeRecord::salt`).
@@ -272,7 +338,7 @@ impl Writer {
             let hash = accord_ledger::leaf_hash(&leaf);
             leaves.push((leaf, hash));
         }
-        if leaves.is_empty() {
+        if leaves.is_empty() && push.is_none() {
             return Ok(());
         }
         let (reply, rx) = crossbeam_channel::bounded(1);
@@ -280,6 +346,7 @@ impl Writer {
             batch,
             rows: Vec::new(),
             records: leaves,
+            push,
             reply,
         })?;
         Pending {
@@ -307,6 +374,7 @@ impl Writer {
             batch,
             rows,
             records: Vec::new(),
+            push: None,
             reply,
         })?;
         Ok(Pending {

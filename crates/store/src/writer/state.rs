@@ -56,6 +56,7 @@ struct Put {
     batch: u64,
     rows: Vec<Row>,
     records: Vec<(Vec<u8>, accord_ledger::Hash)>,
+    push: Option<super::PushStep>,
     reply: Sender<Reply>,
 }
 
@@ -129,6 +130,7 @@ impl WriterState {
                         batch,
                         rows,
                         records,
+                        push,
                         reply,
                     } => {
                         n += rows.len() + records.len();
@@ -136,6 +138,7 @@ impl WriterState {
                             batch,
                             rows,
                             records,
+                            push,
                             reply,
                         });
                     }
@@ -463,6 +466,9 @@ impl WriterState {
                     seq: None,
                     rebuild: false,
                 }));
+                if let Some(step) = &put.push {
+                    crate::sync_state::write_push_step(&self.conn, step)?;
+                }
                 all.push(outcomes);
             }
             let mut bump = self.conn.prepare_cached(
