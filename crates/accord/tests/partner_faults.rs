@@ -18,15 +18,22 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Partner `name` of `a`, pulled every second, `a` logging in there as
-/// `a` with `password`.
-fn add_pulled_partner(a_toml: &Path, dir: &Path, name: &str, port: u16, password: &str) {
+/// `a` with `password`; an idle round witnesses its log once every
+/// `witness_secs`.
+fn add_pulled_partner(
+    a_toml: &Path,
+    dir: &Path,
+    name: &str,
+    (port, password): (u16, &str),
+    witness_secs: u64,
+) {
     let k = keys(&dir.join(format!("{name}.toml")));
     add_partner(a_toml, name, port, &k, "a");
     let pw = dir.join(format!("{name}.password"));
     std::fs::write(&pw, password).unwrap();
     let mut t = std::fs::read_to_string(a_toml).unwrap();
     t.push_str(&format!(
-        "password_file = \"{}\"\napi_root = \"api1\"\n[partners.sync]\npull = [\"default\"]\ninterval_secs = 1\n",
+        "password_file = \"{}\"\napi_root = \"api1\"\n[partners.sync]\npull = [\"default\"]\ninterval_secs = 1\nwitness_interval_secs = {witness_secs}\n",
         p(&pw)
     ));
     std::fs::write(a_toml, t).unwrap();
@@ -43,15 +50,16 @@ struct Nodes {
 }
 
 /// `b` with 50 objects and `c` with 40, both with an account `a`; `a`
-/// pulling from both; all three serving, and `a` synced with both.
-fn three_nodes() -> Nodes {
+/// pulling from both (witnessing an idle partner's log once every
+/// `witness_secs`); all three serving, and `a` synced with both.
+fn three_nodes(witness_secs: u64) -> Nodes {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_owned();
     let (a_toml, _, a_port) = init(&dir, "a", "admin");
     let (b_toml, b_pw, b_port) = init(&dir, "b", "a");
     let (c_toml, c_pw, c_port) = init(&dir, "c", "a");
-    add_pulled_partner(&a_toml, &dir, "b", b_port, &b_pw);
-    add_pulled_partner(&a_toml, &dir, "c", c_port, &c_pw);
+    add_pulled_partner(&a_toml, &dir, "b", (b_port, &b_pw), witness_secs);
+    add_pulled_partner(&a_toml, &dir, "c", (c_port, &c_pw), witness_secs);
     // b and c know a's witness key: they keep its cosignatures.
     let ka = keys(&a_toml);
     add_partner(&b_toml, "a", a_port, &ka, "admin");
@@ -169,7 +177,9 @@ impl Nodes {
 
 #[test]
 fn a_partner_whose_log_key_changed_is_paused_and_the_others_keep_syncing() {
-    let mut n = three_nodes();
+    // The default cadence: b's new objects make a's pull probe witness
+    // b's log before storing any of them.
+    let mut n = three_nodes(300);
     let old_key = keys(&n.b_toml)["verifier_key"].as_str().unwrap().to_owned();
     // b comes back with a new log key (same origin name, other key: a
     // node reinstalled under the same name), and more objects.
@@ -222,7 +232,9 @@ fn a_partner_whose_log_key_changed_is_paused_and_the_others_keep_syncing() {
 
 #[test]
 fn a_partner_restored_from_an_old_copy_is_caught_rolling_back_and_paused() {
-    let mut n = three_nodes();
+    // A restored b has nothing new for a: an idle partner's log is
+    // witnessed once every `witness_interval_secs`, here every second.
+    let mut n = three_nodes(1);
     // A copy of b's data directory now (b stopped for it).
     drop(n.b.take());
     let copy = n.dir.join("b-copy");

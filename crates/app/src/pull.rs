@@ -44,6 +44,11 @@ pub struct SyncOptions {
     /// The configured partner the collection belongs to, when known (the
     /// counterparty the seam is told about; else the origin).
     pub partner: Option<String>,
+    /// A probe: when the first page holds any object, stop before storing
+    /// it, with [`SyncReport::deferred`] set and the cursor unmoved (the
+    /// scheduler then witnesses the partner's log before storing anything
+    /// from it, and syncs again).
+    pub probe: bool,
 }
 
 impl Default for SyncOptions {
@@ -57,6 +62,7 @@ impl Default for SyncOptions {
             filter: Filter::new().versions(["all"]),
             exchange: Exchange::default(),
             partner: None,
+            probe: false,
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct SyncReport {
     /// it is a cursor at or before the first object not stored, so a sync
     /// that starts from it misses nothing (it may read some objects again).
     pub next_added_after: Option<String>,
+    /// A probe ([`SyncOptions::probe`]) found objects and stored nothing.
+    pub deferred: bool,
 }
 
 /// Why a sync stopped. The report tells what was done before.
@@ -303,6 +311,11 @@ pub async fn sync_collection(
             Ok(None) => break,
             Err(e) => return Err(fail_remote(e, report, &cursor)),
         };
+        if opts.probe && report.pages == 0 && !page.objects.is_empty() {
+            report.deferred = true;
+            report.next_added_after.clone_from(&opts.since);
+            return Ok(report);
+        }
         report.pages += 1;
         report.fetched += page.objects.len() as u64;
         let safe_cursor = cursor.partial();

@@ -154,6 +154,35 @@ pub struct PushTarget<'a> {
     pub batch: usize,
 }
 
+/// Whether [`push`] would have anything to send: a pending batch, or an
+/// object stored after a collection's cursor (echoes and what the
+/// agreement withholds included: this errs towards yes).
+///
+/// # Errors
+/// [`StoreError`] reading the journal, a cursor or the collection.
+pub fn has_work(store: &dyn Backend, target: &PushTarget<'_>) -> Result<bool, StoreError> {
+    for collection in target.collections {
+        let key = push_cursor_key(target.partner, collection);
+        if store.push_pending(&key)?.is_some() {
+            return Ok(true);
+        }
+        let after = store
+            .sync_cursor(&key)?
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0);
+        let q = Query {
+            collection: Some(collection.clone()),
+            versions: VersionFilter::all(),
+            after_seq: after,
+            ..Query::default()
+        };
+        if store.query(&q, 1)?.last_seq().is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Pushes what was stored in `target.collections` since their cursors to
 /// the partner (see the module documentation). Store calls run on the
 /// calling thread: run it on a thread that may block (the scheduler gives

@@ -369,32 +369,48 @@ pub async fn run_round_with(
         Ok(c) => c,
         Err(e) => fail!(true, e.to_string()),
     };
-    // The partner's log first: a partner whose log key changed or whose
-    // log went back (a restored copy, a fork, another node at its URL) is
-    // paused before anything is pulled from it or pushed to it.
-    if !pc.verifier_key.is_empty()
-        && let Some(keys) = &fed.keys
-        && slot.witness_due(Duration::from_secs(pc.sync.witness_interval_secs))
-    {
-        slot.witnessed = Some(Instant::now());
-        let lc = client.ledger();
-        match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
-            Ok(w) => {
-                let alert = w.is_alert();
-                let msg = format!("witnessing its log: {}", w.detail);
-                report.witness = Some(w);
-                if alert {
-                    fail!(true, msg)
+    // The partner's log before anything moves: a partner whose log key
+    // changed or whose log went back (a restored copy, a fork, another
+    // node at its URL) is paused before anything is pulled from it or
+    // pushed to it. When no witnessing is due, an idle round does without
+    // it (one request a round): a pull probes its first page and a push
+    // checks for work, and either witnesses first when anything would move.
+    let witness_keys = if pc.verifier_key.is_empty() {
+        None
+    } else {
+        fed.keys.as_ref()
+    };
+    let mut witnessed_now = false;
+    macro_rules! witness {
+        () => {
+            if let Some(keys) = witness_keys
+                && !witnessed_now
+            {
+                witnessed_now = true;
+                slot.witnessed = Some(Instant::now());
+                let lc = client.ledger();
+                match ledger::witness_partner(store, keys, &*fed.clock, pc, &lc).await {
+                    Ok(w) => {
+                        let alert = w.is_alert();
+                        let msg = format!("witnessing its log: {}", w.detail);
+                        report.witness = Some(w);
+                        if alert {
+                            fail!(true, msg)
+                        }
+                    }
+                    Err(e) => {
+                        let fatal = match &e {
+                            ledger::LedgerError::Remote(c) => client_failure(c),
+                            _ => true,
+                        };
+                        fail!(fatal, format!("witnessing its log: {e}"))
+                    }
                 }
             }
-            Err(e) => {
-                let fatal = match &e {
-                    ledger::LedgerError::Remote(c) => client_failure(c),
-                    _ => true,
-                };
-                fail!(fatal, format!("witnessing its log: {e}"))
-            }
-        }
+        };
+    }
+    if slot.witness_due(Duration::from_secs(pc.sync.witness_interval_secs)) {
+        witness!();
     }
     let root = match &pc.api_root {
         Some(r) => format!("{}/", r.trim_matches('/')),
@@ -427,14 +443,21 @@ pub async fn run_round_with(
             Ok(s) => s,
             Err(e) => fail!(false, format!("reading the sync cursor: {e}")),
         };
-        let opts = SyncOptions {
+        let mut opts = SyncOptions {
             since: since.clone(),
             page_limit: pc.sync.page_size.unwrap_or(fed.opts.page).max(1),
             partner: Some(name.to_owned()),
             exchange: fed.exchange.clone(),
+            probe: witness_keys.is_some() && !witnessed_now,
             ..SyncOptions::default()
         };
-        let result = sync_collection(&client, &url, &*writer, &into, &origin, &opts).await;
+        let mut result = sync_collection(&client, &url, &*writer, &into, &origin, &opts).await;
+        if result.as_ref().is_ok_and(|r| r.deferred) {
+            // Something to store: the partner's log first, then again.
+            witness!();
+            opts.probe = false;
+            result = sync_collection(&client, &url, &*writer, &into, &origin, &opts).await;
+        }
         let (pulled, failure) = match result {
             Ok(r) => (r, None),
             Err(e) => (e.report().clone(), Some(e)),
@@ -486,6 +509,13 @@ pub async fn run_round_with(
             collections: &collections,
             batch: fed.opts.push_batch,
         };
+        if witness_keys.is_some() && !witnessed_now {
+            match crate::push::has_work(store, &target) {
+                Ok(true) => witness!(),
+                Ok(false) => {}
+                Err(e) => fail!(false, format!("reading what is to be pushed: {e}")),
+            }
+        }
         match push(store, &client, &fed.exchange, &*fed.clock, &target).await {
             Ok(r) => report.push = Some(r),
             Err(e) => {
@@ -499,6 +529,12 @@ pub async fn run_round_with(
         }
     }
     slot.moved = report.moved_anything();
+    tracing::debug!(
+        partner = name,
+        witnessed = witnessed_now,
+        moved = slot.moved,
+        "round done"
+    );
     Ok(report)
 }
 
@@ -744,12 +780,18 @@ mod tests {
         let mut slot = ClientSlot::default();
         assert!(slot.witness_due(every), "the first round witnesses");
         slot.witnessed = Some(Instant::now());
-        assert!(!slot.witness_due(every), "an idle round right after does not");
+        assert!(
+            !slot.witness_due(every),
+            "an idle round right after does not"
+        );
         slot.moved = true;
         assert!(slot.witness_due(every), "a round after one that moved does");
         slot.moved = false;
         slot.witnessed = Instant::now().checked_sub(Duration::from_secs(301));
-        assert!(slot.witness_due(every), "an idle round after the interval does");
+        assert!(
+            slot.witness_due(every),
+            "an idle round after the interval does"
+        );
         assert!(slot.witness_due(Duration::ZERO), "0 witnesses every round");
     }
 
