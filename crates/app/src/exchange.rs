@@ -165,6 +165,9 @@ pub enum Admission {
 #[derive(Clone)]
 pub struct Exchange {
     policy: Arc<dyn Policy>,
+    /// The hotline rule: a case's objects go only to its other party, and
+    /// come only from it (`crate::hotline`). Checked before the policy.
+    hotline: Option<Arc<crate::hotline::HotlineGate>>,
 }
 
 impl Default for Exchange {
@@ -182,7 +185,28 @@ impl std::fmt::Debug for Exchange {
 impl Exchange {
     /// A seam applying `policy`.
     pub fn new(policy: Arc<dyn Policy>) -> Exchange {
-        Exchange { policy }
+        Exchange {
+            policy,
+            hotline: None,
+        }
+    }
+
+    /// This seam with the hotline rule ([`crate::hotline::HotlineGate`]):
+    /// a hotline object leaves only for the partner that is the case's
+    /// other party (else withheld, `hotline: not a party`) and is admitted
+    /// only from it, before the policy decides.
+    #[must_use]
+    pub fn with_hotline(mut self, gate: Arc<crate::hotline::HotlineGate>) -> Exchange {
+        self.hotline = Some(gate);
+        self
+    }
+
+    /// The policy's answer for one object, after the hotline rule.
+    fn decide(&self, to: Counterparty<'_>, o: &StoredObject) -> Release {
+        if let Some(reason) = self.hotline.as_ref().and_then(|g| g.withhold_for(to, o)) {
+            return Release::Withhold { reason };
+        }
+        self.policy.release(to, o)
     }
 
     /// Validates a parsed object and asks the policy whether `from` may
@@ -203,6 +227,9 @@ impl Exchange {
                 Refusal::Invalid(issues)
             });
         };
+        if let Some(Err(reason)) = self.hotline.as_ref().map(|g| g.admit_from(from, obj)) {
+            return rejected(Refusal::Policy(reason));
+        }
         match self.policy.assess(from, obj) {
             Ok(flags) => Admission::Admitted {
                 meta,
@@ -219,6 +246,9 @@ impl Exchange {
     /// # Errors
     /// The policy's reason for refusing the object.
     pub fn admits(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
+        if let Some(g) = &self.hotline {
+            g.admit_from(from, obj)?;
+        }
         self.policy.admit(from, obj)
     }
 
@@ -236,7 +266,7 @@ impl Exchange {
 
     /// What of each object may leave for `to`, in order.
     pub fn release(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
-        objects.iter().map(|o| self.policy.release(to, o)).collect()
+        objects.iter().map(|o| self.decide(to, o)).collect()
     }
 
     /// [`Exchange::release`] for a read that selected objects by their
@@ -247,7 +277,7 @@ impl Exchange {
     pub fn release_by_id(&self, to: Counterparty<'_>, objects: &[StoredObject]) -> Vec<Release> {
         objects
             .iter()
-            .map(|o| match self.policy.release(to, o) {
+            .map(|o| match self.decide(to, o) {
                 Release::Redact { raw, .. } if released_id(&raw).as_deref() != Some(&o.id) => {
                     Release::Withhold {
                         reason: "its id derives from data this partner may not see; \

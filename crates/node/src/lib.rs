@@ -46,6 +46,9 @@ pub enum NodeError {
     /// The agreements cannot be applied (residency rules, pseudonym secret).
     #[error("{0}")]
     Agreements(#[from] accord_app::agreements::AgreementError),
+    /// `[hotline]` or a partner's `identity` is wrong.
+    #[error("{0}")]
+    Hotline(#[from] accord_app::hotline::HotlineError),
     /// The socket failed.
     #[error("serving on {addr}: {source}")]
     Io {
@@ -106,6 +109,8 @@ pub async fn serve(
     // The partners' agreements decide what enters and leaves, for the
     // server and the scheduler alike.
     let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
+    // Hotline cases go only to (and come only from) their other party.
+    let exchange = accord_app::hotline::gated(exchange, &config, &store)?;
     // The scheduler: a round of pull, push and witnessing per partner with
     // a non-zero `interval_secs`, each on its own thread and store handle,
     // through the same exchange seam as the server.

@@ -1,0 +1,825 @@
+//! The hotline between partners, wired into the node: cases
+//! (`accord-hotline`'s incidents and notes) kept in the store, worked by
+//! this node's operator, delivered to the one partner a case is between,
+//! escalated when a deadline passes.
+//!
+//! - **Parties** are STIX identity ids: this node's is
+//!   [`crate::sighting::node_identity`] (`DATA_DIR/node-identity.json`), a
+//!   partner's is `identity = "identity--…"` in its `[[partners]]` entry.
+//! - **Storage**: what this node writes (incidents it opens, its notes,
+//!   escalation notes, and [`accord_hotline::definitions`]) is stored in
+//!   the local collection [`HOTLINE_COLLECTION`] through the store's
+//!   writer, so each object is a leaf of this node's log. The
+//!   [`Docket`] is rebuilt from the store on each call: every incident and
+//!   note carrying [`HOTLINE_EXTENSION_ID`], in any collection (what
+//!   partners sent included).
+//! - **Delivery**: partners read (pull) or are pushed this node's `hotline`
+//!   collection like any other; the seam's [`HotlineGate`] releases a
+//!   case's objects only to the partner whose `identity` is the case's
+//!   other party (withheld for every other partner with the clause
+//!   `hotline: not a party`), after which the partner's agreement still
+//!   applies (residency rules apply to case content too).
+//! - **Admission**: a hotline object from a partner is refused unless its
+//!   `created_by_ref` is that partner's `identity` (an escalation note,
+//!   which has no author, is admitted: its bytes are checked by the fold),
+//!   an incident is addressed to this node, and a note's case, when known
+//!   here, is between this node and that partner. A note for a case not
+//!   known yet is **kept**: it is stored and applied when its case arrives
+//!   (the docket is rebuilt from the store).
+//! - **Time**: [`Hotline::tick`] writes the escalation note of every
+//!   deadline passed at the given time; escalation notes are the same
+//!   bytes on both nodes, so each deadline escalates once however often and
+//!   wherever it is ticked. Nothing moves a recorded time backwards: a
+//!   note is never dated before the case's latest note.
+
+use crate::config::Config;
+use crate::exchange::Counterparty;
+use accord_hotline::{
+    CaseSummary, DeadlineTable, Docket, Escalation, FoldError, HOTLINE_EXTENSION_ID,
+    MessageSummary, OpenCase, TransitionError, due_escalations, escalate_note, open_case,
+    transition,
+};
+use accord_stix::{CommonProps, Doc, Object, Timestamp};
+use accord_store::{Backend, ObjectMeta, ObjectRead, PutOutcome, Query, StoreError, StoredObject};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub use accord_hotline::{Action, AssistOutcome, Assistance, Severity, State};
+
+/// The local collection holding what this node writes on cases.
+pub const HOTLINE_COLLECTION: &str = "hotline";
+
+/// The origin of the objects this node writes on cases.
+pub const ORIGIN: &str = "accord hotline";
+
+/// Objects read per page when the docket is rebuilt.
+const PAGE: usize = 1000;
+
+/// `[hotline]` in `accord.toml`.
+///
+/// ```toml
+/// [hotline]
+/// webhook = "https://alerts.example/hotline"   # optional
+///
+/// [hotline.deadlines]
+/// critical = { ack = "1h", resolve = "24h" }
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotlineConfig {
+    /// Deadlines by severity (defaults: critical 1 h / 24 h, high 4 h /
+    /// 72 h, medium 24 h / 7 d, low 72 h / 30 d).
+    #[serde(default)]
+    pub deadlines: DeadlineTable,
+    /// A URL to POST each escalation to (JSON). Not called by this
+    /// version yet: kept so configurations can name it.
+    #[serde(default)]
+    pub webhook: Option<String>,
+}
+
+/// Why a hotline operation failed. Nothing is stored when one fails.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HotlineError {
+    /// The rules refuse the message (the text names what is allowed).
+    #[error("{0}")]
+    Refused(#[from] TransitionError),
+    /// No such case here.
+    #[error("case {0} is not known here (`accord hotline list` shows the cases)")]
+    UnknownCase(String),
+    /// `--partner` names no configured partner.
+    #[error("no partner `{name}` in the configuration (partners: {known})")]
+    UnknownPartner {
+        /// The name given.
+        name: String,
+        /// The configured names, comma-separated.
+        known: String,
+    },
+    /// The partner has no identity: no case can be addressed to it.
+    #[error(
+        "partner `{0}` has no `identity` in its [[partners]] entry (its node prints it with `accord hotline whoami`)"
+    )]
+    NoIdentity(String),
+    /// A configuration value is wrong.
+    #[error("accord.toml {0}")]
+    Config(String),
+    /// The node's identity file cannot be read or created.
+    #[error("{0}")]
+    Identity(String),
+    /// Reading the store failed.
+    #[error("reading the hotline objects from the store: {0}")]
+    Read(StoreError),
+    /// Writing to the store failed (nothing was stored).
+    #[error("storing {what} in `{HOTLINE_COLLECTION}`: {source}")]
+    Write {
+        /// What was being stored.
+        what: String,
+        /// The store's reason.
+        source: StoreError,
+    },
+    /// An object was not stored (a conflict with another version).
+    #[error("storing {what} in `{HOTLINE_COLLECTION}`: {reason}")]
+    NotStored {
+        /// What was being stored.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A case as one line of `accord hotline list --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    /// The case as the fold sees it.
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    /// The other party: a partner's name, or its identity id when no
+    /// configured partner has it.
+    pub partner: String,
+    /// This node's part: `opener` or `addressee`.
+    pub role: &'static str,
+}
+
+/// One message of `accord hotline show --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    /// Who wrote it: a partner's name, `self` for this node, null for an
+    /// escalation (written by the nodes).
+    pub from: Option<String>,
+    /// The message as the fold sees it (`from` there is the identity id).
+    #[serde(flatten)]
+    pub message: MessageSummary,
+}
+
+/// A case and its thread (`accord hotline show --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    /// The case.
+    #[serde(flatten)]
+    pub case: CaseView,
+    /// The incident's description.
+    pub description: Option<String>,
+    /// The thread, in fold order.
+    pub messages: Vec<MessageView>,
+}
+
+/// What opening a case takes from the operator.
+#[derive(Debug, Clone)]
+pub struct OpenRequest {
+    /// The partner's name.
+    pub partner: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Attached object ids.
+    pub attachments: Vec<String>,
+    /// Assistance asked.
+    pub assistance: Vec<Assistance>,
+    /// An exercise.
+    pub exercise: bool,
+}
+
+/// The hotline of one node: its configuration, store and identity.
+pub struct Hotline<'a> {
+    config: &'a Config,
+    store: &'a dyn Backend,
+    me: String,
+    names: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Hotline<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hotline")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every partner's identity, by partner name.
+fn identities(config: &Config) -> HashMap<String, String> {
+    config
+        .partners
+        .iter()
+        .filter_map(|p| p.identity.clone().map(|i| (p.name.clone(), i)))
+        .collect()
+}
+
+/// Whether a stored object is a case's incident or note.
+fn is_hotline(type_name: &str, raw: &str) -> bool {
+    (type_name == "incident" || type_name == "note") && raw.contains(HOTLINE_EXTENSION_ID)
+}
+
+/// The (opener, addressee) of an incident carrying the extension.
+fn parties_of(incident: &Object) -> Option<(String, String)> {
+    let e = incident
+        .get("extensions")?
+        .get(HOTLINE_EXTENSION_ID)?
+        .as_object()?;
+    Some((
+        e.get("opener")?.as_str()?.to_owned(),
+        e.get("addressee")?.as_str()?.to_owned(),
+    ))
+}
+
+/// Checks `[hotline]` and every partner's `identity`.
+///
+/// # Errors
+/// [`HotlineError::Config`] naming the partner or the table.
+pub fn check_config(config: &Config) -> Result<(), HotlineError> {
+    config
+        .hotline
+        .deadlines
+        .check()
+        .map_err(|e| HotlineError::Config(format!("[hotline.deadlines]: {e}")))?;
+    for p in &config.partners {
+        if let Some(i) = &p.identity {
+            match accord_stix::parse_identifier(i) {
+                Ok(id) if id.type_name == "identity" => {}
+                _ => {
+                    return Err(HotlineError::Config(format!(
+                        "[[partners]] `{}`: identity {i:?} is not an identity id (identity--UUID)",
+                        p.name
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// This node's identity id, created (and stored in the `node` collection)
+/// on first use.
+///
+/// # Errors
+/// [`HotlineError::Identity`].
+pub fn my_identity(config: &Config, store: &dyn Backend, now_us: i64) -> Result<String, HotlineError> {
+    crate::sighting::node_identity(&config.data_dir, Some(store.writer()), now_us)
+        .map(|(id, _)| id)
+        .map_err(|e| HotlineError::Identity(e.to_string()))
+}
+
+impl<'a> Hotline<'a> {
+    /// The hotline of the node with `config` and `store`; its identity is
+    /// read, or created at `now_us`.
+    ///
+    /// # Errors
+    /// [`HotlineError::Config`], [`HotlineError::Identity`].
+    pub fn new(
+        config: &'a Config,
+        store: &'a dyn Backend,
+        now_us: i64,
+    ) -> Result<Hotline<'a>, HotlineError> {
+        check_config(config)?;
+        let me = my_identity(config, store, now_us)?;
+        let names = identities(config)
+            .into_iter()
+            .map(|(name, id)| (id, name))
+            .collect();
+        Ok(Hotline {
+            config,
+            store,
+            me,
+            names,
+        })
+    }
+
+    /// This node's identity id.
+    pub fn identity(&self) -> &str {
+        &self.me
+    }
+
+    /// Every case known here, folded from the store (every collection).
+    /// Objects that are not cases or notes of a known case (a note whose
+    /// case has not arrived yet, a malformed one) are left out.
+    ///
+    /// # Errors
+    /// [`HotlineError::Read`].
+    pub fn docket(&self) -> Result<Docket, HotlineError> {
+        docket_of(self.store)
+    }
+
+    fn name_of(&self, identity: &str) -> String {
+        if identity == self.me {
+            "self".to_owned()
+        } else {
+            self.names
+                .get(identity)
+                .cloned()
+                .unwrap_or_else(|| identity.to_owned())
+        }
+    }
+
+    fn view(&self, case: &accord_hotline::Case, now: Timestamp) -> CaseView {
+        let summary = case.summary(now);
+        let (other, role) = if summary.opener == self.me {
+            (summary.addressee.clone(), "opener")
+        } else {
+            (summary.opener.clone(), "addressee")
+        };
+        CaseView {
+            partner: self.name_of(&other),
+            role,
+            summary,
+        }
+    }
+
+    /// Stores objects in [`HOTLINE_COLLECTION`], with the definitions.
+    fn store_objects(&self, what: &str, objects: &[Object]) -> Result<(), HotlineError> {
+        let mut texts: Vec<String> = accord_hotline::definitions()
+            .iter()
+            .map(Object::to_json)
+            .collect();
+        texts.extend(objects.iter().map(Object::to_json));
+        let write = |source| HotlineError::Write {
+            what: what.to_owned(),
+            source,
+        };
+        let not_stored = |reason: String| HotlineError::NotStored {
+            what: what.to_owned(),
+            reason,
+        };
+        let docs: Vec<Doc<'_>> = texts
+            .iter()
+            .map(|t| Doc::parse(t))
+            .collect::<Result<_, _>>()
+            .map_err(|e| not_stored(e.to_string()))?;
+        let metas: Vec<ObjectMeta> = docs.iter().filter_map(ObjectMeta::from_doc).collect();
+        let objs: Vec<_> = metas
+            .iter()
+            .zip(&texts)
+            .map(|(m, t)| m.new_object(t, HOTLINE_COLLECTION, ORIGIN))
+            .collect();
+        let outcomes = self.store.writer().put_batch(&objs).map_err(write)?;
+        for (o, m) in outcomes.iter().zip(&metas) {
+            if !matches!(o, PutOutcome::Stored { .. } | PutOutcome::Duplicate { .. }) {
+                return Err(not_stored(format!(
+                    "{} (modified {}): {o:?}",
+                    m.id,
+                    m.modified.as_deref().unwrap_or("")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a case to a partner; returns the incident id.
+    ///
+    /// # Errors
+    /// [`HotlineError::UnknownPartner`], [`HotlineError::NoIdentity`],
+    /// [`HotlineError::Refused`] (bad input), [`HotlineError::Write`].
+    pub fn open(&self, req: &OpenRequest, now: Timestamp) -> Result<String, HotlineError> {
+        let Some(p) = self.config.partners.iter().find(|p| p.name == req.partner) else {
+            return Err(HotlineError::UnknownPartner {
+                name: req.partner.clone(),
+                known: self
+                    .config
+                    .partners
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let to = p
+            .identity
+            .clone()
+            .ok_or_else(|| HotlineError::NoIdentity(p.name.clone()))?;
+        let (incident, note) = open_case(
+            &OpenCase {
+                case_uuid: uuid::Uuid::new_v4(),
+                from: self.me.clone(),
+                to,
+                severity: req.severity,
+                title: req.title.clone(),
+                description: req.description.clone(),
+                text: String::new(),
+                attachments: req.attachments.clone(),
+                assistance: req.assistance.clone(),
+                exercise: req.exercise,
+                facility: None,
+            },
+            &self.config.hotline.deadlines,
+            now,
+        )?;
+        let id = incident
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        self.store_objects(&format!("case {id}"), &[incident, note])?;
+        Ok(id)
+    }
+
+    /// This node's `action` on a case; returns the note stored.
+    ///
+    /// # Errors
+    /// [`HotlineError::UnknownCase`], [`HotlineError::Refused`] (the
+    /// message names what is allowed), [`HotlineError::Write`].
+    pub fn act(
+        &self,
+        case: &str,
+        action: Action,
+        text: &str,
+        attachments: &[String],
+        now: Timestamp,
+    ) -> Result<Object, HotlineError> {
+        let docket = self.docket()?;
+        let c = docket
+            .get(case)
+            .ok_or_else(|| HotlineError::UnknownCase(case.to_owned()))?;
+        let note = transition(c, &self.me, action, text, attachments, now)?;
+        self.store_objects(&format!("a note on case {case}"), std::slice::from_ref(&note))?;
+        Ok(note)
+    }
+
+    /// Runs the deadlines at `at`: stores the escalation note of every
+    /// deadline passed unmet and not yet escalated, on every case; returns
+    /// them. Ticking again at the same or a later time adds nothing for the
+    /// same deadlines; an earlier time finds nothing due.
+    ///
+    /// # Errors
+    /// [`HotlineError::Read`], [`HotlineError::Write`].
+    pub fn tick(&self, at: Timestamp) -> Result<Vec<Escalation>, HotlineError> {
+        let docket = self.docket()?;
+        let mut done = Vec::new();
+        for case in docket.cases() {
+            let due = due_escalations(case, at);
+            if due.is_empty() {
+                continue;
+            }
+            let mut c = case.clone();
+            let mut notes = Vec::new();
+            for e in &due {
+                let n = escalate_note(&c, e);
+                // Applied in order so the next one sees the level.
+                let _ = c.apply(&n);
+                notes.push(n);
+            }
+            self.store_objects(&format!("escalations of case {}", case.id()), &notes)?;
+            done.extend(due);
+        }
+        Ok(done)
+    }
+
+    /// The cases, optionally only those in `state` or overdue at `now`,
+    /// by incident id.
+    ///
+    /// # Errors
+    /// [`HotlineError::Read`].
+    pub fn list(
+        &self,
+        state: Option<State>,
+        overdue: bool,
+        now: Timestamp,
+    ) -> Result<Vec<CaseView>, HotlineError> {
+        let docket = self.docket()?;
+        Ok(docket
+            .cases()
+            .filter(|c| state.is_none_or(|s| c.state() == s))
+            .filter(|c| !overdue || c.overdue(now))
+            .map(|c| self.view(c, now))
+            .collect())
+    }
+
+    /// One case and its thread.
+    ///
+    /// # Errors
+    /// [`HotlineError::UnknownCase`], [`HotlineError::Read`].
+    pub fn show(&self, case: &str, now: Timestamp) -> Result<CaseDetail, HotlineError> {
+        let docket = self.docket()?;
+        let c = docket
+            .get(case)
+            .ok_or_else(|| HotlineError::UnknownCase(case.to_owned()))?;
+        Ok(CaseDetail {
+            case: self.view(c, now),
+            description: c.header().description.clone(),
+            messages: c
+                .messages()
+                .into_iter()
+                .map(|m| MessageView {
+                    from: m.from.as_deref().map(|f| self.name_of(f)),
+                    message: m,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Every hotline incident and note in `store` (all collections, every
+/// version), deduplicated by content.
+fn hotline_objects(store: &dyn ObjectRead) -> Result<(Vec<Object>, Vec<Object>), StoreError> {
+    let mut incidents = Vec::new();
+    let mut notes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut q = Query {
+        types: vec!["incident".into(), "note".into()],
+        versions: accord_store::VersionFilter::all(),
+        ..Query::default()
+    };
+    loop {
+        let page = store.query(&q, PAGE)?;
+        for o in &page.objects {
+            if !is_hotline(&o.type_name, &o.raw) || !seen.insert(o.sha256) {
+                continue;
+            }
+            let Ok(obj) = Object::parse(&o.raw) else {
+                continue;
+            };
+            if o.type_name == "incident" {
+                incidents.push(obj);
+            } else {
+                notes.push(obj);
+            }
+        }
+        match page.last_seq() {
+            Some(last) if page.more => q.after_seq = last,
+            _ => break,
+        }
+    }
+    Ok((incidents, notes))
+}
+
+/// The docket of everything in `store` (see [`Hotline::docket`]).
+///
+/// # Errors
+/// [`HotlineError::Read`].
+pub fn docket_of(store: &dyn ObjectRead) -> Result<Docket, HotlineError> {
+    let (incidents, notes) = hotline_objects(store).map_err(HotlineError::Read)?;
+    let mut docket = Docket::new();
+    for i in &incidents {
+        if let Err(e) = docket.add_incident(i) {
+            tracing::warn!("hotline: incident not used: {e}");
+        }
+    }
+    for n in &notes {
+        match docket.add_note(n) {
+            Ok(_) | Err(FoldError::Conflict { .. }) => {}
+            // Kept in the store: applied once its case arrives.
+            Err(FoldError::UnknownCase { .. }) => {}
+            Err(e) => tracing::warn!("hotline: note not used: {e}"),
+        }
+    }
+    Ok(docket)
+}
+
+/// The seam's hotline rule (see the module documentation): which partner
+/// may receive a case's objects, and which may send them.
+pub struct HotlineGate {
+    me: std::sync::OnceLock<String>,
+    data_dir: Option<std::path::PathBuf>,
+    identities: HashMap<String, String>,
+    cases: Mutex<HashMap<String, (String, String)>>,
+    store: Option<Mutex<Box<dyn Backend>>>,
+}
+
+impl std::fmt::Debug for HotlineGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotlineGate")
+            .field("me", &self.me.get())
+            .field("identities", &self.identities)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The node's identity file in its data directory.
+const IDENTITY_FILE: &str = "node-identity.json";
+
+/// The clause of a hotline object withheld from a partner.
+pub const NOT_A_PARTY: &str = "hotline: not a party";
+
+impl HotlineGate {
+    /// The rule for a node whose identity is `me` and whose partners are
+    /// in `config`; `store` (a handle of its own) answers which parties a
+    /// case is between when a note names a case the gate has not seen.
+    pub fn new(config: &Config, me: String, store: Option<Box<dyn Backend>>) -> HotlineGate {
+        let gate = HotlineGate::unnamed(config, store);
+        let _ = gate.me.set(me);
+        gate
+    }
+
+    /// A gate whose identity is read from `config`'s data directory when a
+    /// hotline object first needs it (`node-identity.json`: a node that has
+    /// none yet has no case, and every hotline object is withheld and
+    /// refused until it has one).
+    fn unnamed(config: &Config, store: Option<Box<dyn Backend>>) -> HotlineGate {
+        HotlineGate {
+            me: std::sync::OnceLock::new(),
+            data_dir: Some(config.data_dir.clone()),
+            identities: identities(config),
+            cases: Mutex::new(HashMap::new()),
+            store: store.map(Mutex::new),
+        }
+    }
+
+    /// The rule of the node with `config` and `store`: its identity read
+    /// from the data directory when first needed (never created here), a
+    /// new read handle for case lookups.
+    ///
+    /// # Errors
+    /// [`HotlineError::Config`], [`HotlineError::Read`].
+    pub fn for_node(config: &Config, store: &dyn Backend) -> Result<HotlineGate, HotlineError> {
+        check_config(config)?;
+        let handle = store.new_handle().map_err(HotlineError::Read)?;
+        Ok(HotlineGate::unnamed(config, Some(handle)))
+    }
+
+    /// This node's identity, if it has one.
+    fn me(&self) -> Option<&str> {
+        if let Some(m) = self.me.get() {
+            return Some(m);
+        }
+        let data = self.data_dir.as_ref()?;
+        if !data.join(IDENTITY_FILE).is_file() {
+            return None;
+        }
+        let (id, _) = crate::sighting::node_identity(data, None, 0).ok()?;
+        Some(self.me.get_or_init(|| id))
+    }
+
+    fn remember(&self, case: &str, parties: (String, String)) {
+        if let Ok(mut m) = self.cases.lock() {
+            m.insert(case.to_owned(), parties);
+        }
+    }
+
+    /// The (opener, addressee) of `case`, from what the gate has seen or
+    /// the store.
+    fn parties(&self, case: &str) -> Option<(String, String)> {
+        if let Some(p) = self.cases.lock().ok()?.get(case) {
+            return Some(p.clone());
+        }
+        let store = self.store.as_ref()?.lock().ok()?;
+        let q = Query {
+            ids: vec![case.to_owned()],
+            types: vec!["incident".into()],
+            versions: accord_store::VersionFilter::all(),
+            ..Query::default()
+        };
+        let page = store.query(&q, 16).ok()?;
+        let found = page.objects.iter().find_map(|o| {
+            if !is_hotline(&o.type_name, &o.raw) {
+                return None;
+            }
+            parties_of(&Object::parse(&o.raw).ok()?)
+        })?;
+        drop(store);
+        self.remember(case, found.clone());
+        Some(found)
+    }
+
+    /// The case a hotline object belongs to and its parties, if known.
+    fn case_of(&self, type_name: &str, obj: &Object) -> (Option<String>, Option<(String, String)>) {
+        if type_name == "incident" {
+            let id = obj.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+            let parties = parties_of(obj);
+            if let (Some(id), Some(p)) = (&id, &parties) {
+                self.remember(id, p.clone());
+            }
+            (id, parties)
+        } else {
+            let case = accord_hotline::case_id_of(obj).map(str::to_owned);
+            let parties = case.as_deref().and_then(|c| self.parties(c));
+            (case, parties)
+        }
+    }
+
+    /// Why `obj` may not leave for `partner` (`None`: the agreement
+    /// decides). A case's incident and notes go only to the partner whose
+    /// identity is the case's other party.
+    pub fn withhold(&self, partner: &str, obj: &StoredObject) -> Option<String> {
+        if !is_hotline(&obj.type_name, &obj.raw) {
+            return None;
+        }
+        let Some(theirs) = self.identities.get(partner) else {
+            return Some(format!(
+                "{NOT_A_PARTY} (partner `{partner}` has no identity configured)"
+            ));
+        };
+        let Some(me) = self.me() else {
+            return Some(format!("{NOT_A_PARTY} (this node has no identity yet)"));
+        };
+        let Ok(o) = Object::parse(&obj.raw) else {
+            return Some(format!("{NOT_A_PARTY} (the object does not parse)"));
+        };
+        match self.case_of(&obj.type_name, &o) {
+            (_, Some((from, to)))
+                if (from == *theirs && to == me) || (to == *theirs && from == me) =>
+            {
+                None
+            }
+            (case, Some(_)) => Some(format!(
+                "{NOT_A_PARTY} (case {} is between other parties)",
+                case.unwrap_or_default()
+            )),
+            (case, None) => Some(format!(
+                "{NOT_A_PARTY} (case {} is not known here)",
+                case.unwrap_or_default()
+            )),
+        }
+    }
+
+    /// Whether `partner` may give the hotline object `obj` (`Ok` for any
+    /// other object).
+    ///
+    /// # Errors
+    /// The reason, starting with `hotline:`.
+    pub fn admit(&self, partner: &str, obj: &Doc<'_>) -> Result<(), String> {
+        let type_name = obj.type_name().unwrap_or("");
+        if !is_hotline(type_name, obj.text()) {
+            return Ok(());
+        }
+        let Some(theirs) = self.identities.get(partner) else {
+            return Err(format!(
+                "hotline: partner `{partner}` has no `identity` in accord.toml, so no case can be between it and this node"
+            ));
+        };
+        let Some(me) = self.me() else {
+            return Err(
+                "hotline: this node has no identity yet (`accord hotline whoami` creates it)"
+                    .to_owned(),
+            );
+        };
+        let o = Object::parse(obj.text()).map_err(|e| format!("hotline: {e}"))?;
+        let id = o.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+        match o.get("created_by_ref").and_then(|v| v.as_str()) {
+            Some(a) if a == theirs => {}
+            Some(a) => {
+                return Err(format!(
+                    "hotline: {id} is written by {a}, not by partner `{partner}` ({theirs}): a partner may only send its own messages"
+                ));
+            }
+            None if type_name == "note"
+                && o.get("extensions")
+                    .and_then(|e| e.get(HOTLINE_EXTENSION_ID))
+                    .and_then(|e| e.get("kind"))
+                    .and_then(|k| k.as_str())
+                    == Some("escalate") => {}
+            None => {
+                return Err(format!(
+                    "hotline: {id} has no created_by_ref (only an escalation note has no author)"
+                ));
+            }
+        }
+        match self.case_of(type_name, &o) {
+            (_, Some((from, to))) if from == *theirs && to == me => Ok(()),
+            (_, Some((from, to))) if type_name == "note" && to == *theirs && from == me => {
+                Ok(())
+            }
+            (case, Some((from, to))) => Err(format!(
+                "hotline: case {} is between {from} and {to}, not between partner `{partner}` and this node",
+                case.unwrap_or_default()
+            )),
+            (_, None) if type_name == "note" => Ok(()),
+            (case, None) => Err(format!(
+                "hotline: incident {} has no readable opener and addressee",
+                case.unwrap_or_default()
+            )),
+        }
+    }
+
+    /// [`HotlineGate::withhold`] for a counterparty: only partners are
+    /// gated (the node's own accounts see every case).
+    pub fn withhold_for(&self, to: Counterparty<'_>, obj: &StoredObject) -> Option<String> {
+        match to {
+            Counterparty::Partner(p) => self.withhold(p, obj),
+            _ => None,
+        }
+    }
+
+    /// [`HotlineGate::admit`] for a counterparty.
+    ///
+    /// # Errors
+    /// As [`HotlineGate::admit`].
+    pub fn admit_from(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
+        match from {
+            Counterparty::Partner(p) => self.admit(p, obj),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `exchange` with the hotline rule of the node with `config` and `store`.
+///
+/// # Errors
+/// As [`HotlineGate::for_node`].
+pub fn gated(
+    exchange: crate::exchange::Exchange,
+    config: &Config,
+    store: &dyn Backend,
+) -> Result<crate::exchange::Exchange, HotlineError> {
+    Ok(exchange.with_hotline(std::sync::Arc::new(HotlineGate::for_node(
+        config, store,
+    )?)))
+}
+
+/// Parses `--state`.
+///
+/// # Errors
+/// The vocabulary error naming the allowed values.
+pub fn parse_state(s: &str) -> Result<State, accord_hotline::VocabError> {
+    State::parse(s)
+}
