@@ -1,8 +1,7 @@
 //! `accord hotline`: work hotline cases with a partner from the command line.
 
 use accord_app::hotline::{
-    Action, AssistOutcome, Assistance, CaseView, Hotline, OpenRequest, Severity,
-    State,
+    Action, AssistOutcome, Assistance, CaseView, Hotline, OpenRequest, Severity, State,
 };
 use accord_stix::{Clock, Timestamp};
 use anyhow::Result;
@@ -319,12 +318,11 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                 for m in &d.messages {
                     println!(
                         "  {} {:<13} {:<8} {}{}",
-                        m.message.time,
-                        m.message.kind.as_str(),
+                        m.time,
+                        m.kind.as_str(),
                         m.from.as_deref().unwrap_or("(nodes)"),
-                        m.message.text,
-                        m.message
-                            .refused
+                        m.text,
+                        m.refused
                             .as_deref()
                             .map(|r| format!("  [refused: {r}]"))
                             .unwrap_or_default()
@@ -352,8 +350,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         } => act(case, Action::AssistAnswer(*action, *outcome), message, &[])?,
         Sub::Tick { at, .. } => {
             let at = match at {
-                Some(t) => Timestamp::parse(t)
-                    .map_err(|e| anyhow::anyhow!("--at {t:?}: {e}"))?,
+                Some(t) => Timestamp::parse(t).map_err(|e| anyhow::anyhow!("--at {t:?}: {e}"))?,
                 None => now,
             };
             let done = hotline.tick(at).map_err(crate::flat)?;
@@ -379,7 +376,11 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                 }
             }
             if !json {
-                eprintln!("{} escalation(s) recorded at {}", done.len(), at.to_millis_string());
+                eprintln!(
+                    "{} escalation(s) recorded at {}",
+                    done.len(),
+                    at.to_millis_string()
+                );
             }
         }
     }

@@ -40,6 +40,11 @@ const NEEDS_PARTNER: &[(&str, &str)] = &[
         "curl ",
         "asks the running demo node (`accord demo`, which is not run here)",
     ),
+    (
+        "accord hotline ",
+        "works cases with a configured partner that has an identity; tested \
+         between running nodes in hotline.rs",
+    ),
 ];
 
 /// Lines that serve until stopped (and hold a port): recognised, not run.

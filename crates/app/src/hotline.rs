@@ -144,12 +144,27 @@ pub struct CaseView {
 /// One message of `accord hotline show --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
+    /// The note id.
+    pub id: String,
     /// Who wrote it: a partner's name, `self` for this node, null for an
     /// escalation (written by the nodes).
     pub from: Option<String>,
-    /// The message as the fold sees it (`from` there is the identity id).
-    #[serde(flatten)]
-    pub message: MessageSummary,
+    /// The author's identity id (null for an escalation).
+    pub from_identity: Option<String>,
+    /// `created`.
+    pub time: String,
+    /// The kind (`open`, `ack`, `reply`, `progress`, `resolve`, `decline`,
+    /// `reopen`, `escalate`, `assist-answer`).
+    pub kind: accord_hotline::MessageKind,
+    /// The text.
+    pub text: String,
+    /// Attached object ids.
+    pub attachments: Vec<String>,
+    /// Whether the rules applied it.
+    pub applied: bool,
+    /// Why the rules refused it, if they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// A case and its thread (`accord hotline show --json`).
@@ -256,7 +271,11 @@ pub fn check_config(config: &Config) -> Result<(), HotlineError> {
 ///
 /// # Errors
 /// [`HotlineError::Identity`].
-pub fn my_identity(config: &Config, store: &dyn Backend, now_us: i64) -> Result<String, HotlineError> {
+pub fn my_identity(
+    config: &Config,
+    store: &dyn Backend,
+    now_us: i64,
+) -> Result<String, HotlineError> {
     crate::sighting::node_identity(&config.data_dir, Some(store.writer()), now_us)
         .map(|(id, _)| id)
         .map_err(|e| HotlineError::Identity(e.to_string()))
@@ -432,7 +451,10 @@ impl<'a> Hotline<'a> {
             .get(case)
             .ok_or_else(|| HotlineError::UnknownCase(case.to_owned()))?;
         let note = transition(c, &self.me, action, text, attachments, now)?;
-        self.store_objects(&format!("a note on case {case}"), std::slice::from_ref(&note))?;
+        self.store_objects(
+            &format!("a note on case {case}"),
+            std::slice::from_ref(&note),
+        )?;
         Ok(note)
     }
 
@@ -500,9 +522,16 @@ impl<'a> Hotline<'a> {
             messages: c
                 .messages()
                 .into_iter()
-                .map(|m| MessageView {
+                .map(|m: MessageSummary| MessageView {
                     from: m.from.as_deref().map(|f| self.name_of(f)),
-                    message: m,
+                    from_identity: m.from,
+                    id: m.id,
+                    time: m.time,
+                    kind: m.kind,
+                    text: m.text,
+                    attachments: m.attachments,
+                    applied: m.applied,
+                    refused: m.refused,
                 })
                 .collect(),
         })
@@ -766,9 +795,7 @@ impl HotlineGate {
         }
         match self.case_of(type_name, &o) {
             (_, Some((from, to))) if from == *theirs && to == me => Ok(()),
-            (_, Some((from, to))) if type_name == "note" && to == *theirs && from == me => {
-                Ok(())
-            }
+            (_, Some((from, to))) if type_name == "note" && to == *theirs && from == me => Ok(()),
             (case, Some((from, to))) => Err(format!(
                 "hotline: case {} is between {from} and {to}, not between partner `{partner}` and this node",
                 case.unwrap_or_default()
@@ -811,9 +838,7 @@ pub fn gated(
     config: &Config,
     store: &dyn Backend,
 ) -> Result<crate::exchange::Exchange, HotlineError> {
-    Ok(exchange.with_hotline(std::sync::Arc::new(HotlineGate::for_node(
-        config, store,
-    )?)))
+    Ok(exchange.with_hotline(std::sync::Arc::new(HotlineGate::for_node(config, store)?)))
 }
 
 /// Parses `--state`.
