@@ -848,3 +848,123 @@ pub fn gated(
 pub fn parse_state(s: &str) -> Result<State, accord_hotline::VocabError> {
     State::parse(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_hotline::{DeadlineTable, case_uuid};
+
+    const ME: &str = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0a01";
+    const B: &str = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0b02";
+    const C: &str = "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0c03";
+
+    fn config() -> Config {
+        let mut text = crate::config::tests::MINIMAL.to_owned();
+        for (name, id) in [("b", B), ("c", C)] {
+            text.push_str(&format!(
+                "\n[[partners]]\nname = \"{name}\"\nurl = \"http://{name}/\"\nverifier_key = \"\"\nidentity = \"{id}\"\n"
+            ));
+        }
+        Config::parse(&text, "t").unwrap()
+    }
+
+    fn stored(o: &Object) -> StoredObject {
+        StoredObject {
+            seq: 1,
+            collection: HOTLINE_COLLECTION.into(),
+            id: o.get("id").unwrap().as_str().unwrap().into(),
+            type_name: o.get("type").unwrap().as_str().unwrap().into(),
+            spec_version: "2.1".into(),
+            created: None,
+            modified: None,
+            version: String::new(),
+            date_added: String::new(),
+            origin: ORIGIN.into(),
+            markings: vec![],
+            sha256: [0; 32],
+            raw: o.to_json(),
+        }
+    }
+
+    fn case(from: &str, to: &str) -> (Object, Object) {
+        open_case(
+            &OpenCase {
+                case_uuid: case_uuid(&format!("{from}{to}")),
+                from: from.into(),
+                to: to.into(),
+                severity: Severity::High,
+                title: "Scanning".into(),
+                description: None,
+                text: String::new(),
+                attachments: vec![],
+                assistance: vec![],
+                exercise: false,
+                facility: None,
+            },
+            &DeadlineTable::default(),
+            Timestamp::parse("2026-12-01T10:00:00Z").unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_case_leaves_only_for_its_other_party() {
+        let gate = HotlineGate::new(&config(), ME.into(), None);
+        let (incident, note) = case(ME, B);
+        for o in [&incident, &note] {
+            assert_eq!(gate.withhold("b", &stored(o)), None);
+            let r = gate.withhold("c", &stored(o)).unwrap();
+            assert!(r.starts_with(NOT_A_PARTY), "{r}");
+            assert!(gate.withhold("unknown", &stored(o)).is_some());
+        }
+        // Not a hotline object: the agreement decides.
+        let (def, _) = (accord_hotline::definitions()[1].clone(), ());
+        assert_eq!(gate.withhold("c", &stored(&def)), None);
+        // A note of a case the gate never saw (no store): withheld.
+        let fresh = HotlineGate::new(&config(), ME.into(), None);
+        assert!(
+            fresh
+                .withhold("b", &stored(&note))
+                .unwrap()
+                .contains("not known")
+        );
+    }
+
+    #[test]
+    fn a_partner_may_send_only_its_own_messages_on_its_own_cases() {
+        let gate = HotlineGate::new(&config(), ME.into(), None);
+        let doc = |o: &Object| o.to_json();
+        let (incident, note) = case(B, ME);
+        let (i, n) = (doc(&incident), doc(&note));
+        assert_eq!(gate.admit("b", &Doc::parse(&i).unwrap()), Ok(()));
+        assert_eq!(gate.admit("b", &Doc::parse(&n).unwrap()), Ok(()));
+        // c relays b's messages: refused, naming the author.
+        let e = gate.admit("c", &Doc::parse(&n).unwrap()).unwrap_err();
+        assert!(e.contains("not by partner `c`"), "{e}");
+        // c writes on a case between b and this node: refused.
+        let docket_case = accord_hotline::Case::from_thread(&incident, [&note]).unwrap();
+        let reply = transition(
+            &docket_case,
+            ME,
+            accord_hotline::Action::Reply,
+            "hi",
+            &[],
+            Timestamp::parse("2026-12-01T10:05:00Z").unwrap(),
+        )
+        .unwrap();
+        let mut forged = reply.as_map().clone();
+        forged.insert("created_by_ref".into(), C.into());
+        let forged = Object::from_map(forged).to_json();
+        let e = gate.admit("c", &Doc::parse(&forged).unwrap()).unwrap_err();
+        assert!(e.contains("not between partner `c`"), "{e}");
+        // An incident of b's addressed to someone else: refused.
+        let (other, _) = case(B, C);
+        let e = gate
+            .admit("b", &Doc::parse(&doc(&other)).unwrap())
+            .unwrap_err();
+        assert!(e.contains("not between partner `b`"), "{e}");
+        // A note for a case not known yet is kept (applied when it arrives).
+        let fresh = HotlineGate::new(&config(), ME.into(), None);
+        assert_eq!(fresh.admit("b", &Doc::parse(&n).unwrap()), Ok(()));
+    }
+}
