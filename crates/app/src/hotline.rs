@@ -109,14 +109,14 @@ pub enum HotlineError {
     Identity(String),
     /// Reading the store failed.
     #[error("reading the hotline objects from the store: {0}")]
-    Read(StoreError),
+    Read(Box<StoreError>),
     /// Writing to the store failed (nothing was stored).
     #[error("storing {what} in `{HOTLINE_COLLECTION}`: {source}")]
     Write {
         /// What was being stored.
         what: String,
         /// The store's reason.
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// An object was not stored (a conflict with another version).
     #[error("storing {what} in `{HOTLINE_COLLECTION}`: {reason}")]
@@ -355,7 +355,7 @@ impl<'a> Hotline<'a> {
         texts.extend(objects.iter().map(Object::to_json));
         let write = |source| HotlineError::Write {
             what: what.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let not_stored = |reason: String| HotlineError::NotStored {
             what: what.to_owned(),
@@ -577,7 +577,7 @@ fn hotline_objects(store: &dyn ObjectRead) -> Result<(Vec<Object>, Vec<Object>),
 /// # Errors
 /// [`HotlineError::Read`].
 pub fn docket_of(store: &dyn ObjectRead) -> Result<Docket, HotlineError> {
-    let (incidents, notes) = hotline_objects(store).map_err(HotlineError::Read)?;
+    let (incidents, notes) = hotline_objects(store).map_err(|e| HotlineError::Read(Box::new(e)))?;
     let mut docket = Docket::new();
     for i in &incidents {
         if let Err(e) = docket.add_incident(i) {
@@ -652,7 +652,9 @@ impl HotlineGate {
     /// [`HotlineError::Config`], [`HotlineError::Read`].
     pub fn for_node(config: &Config, store: &dyn Backend) -> Result<HotlineGate, HotlineError> {
         check_config(config)?;
-        let handle = store.new_handle().map_err(HotlineError::Read)?;
+        let handle = store
+            .new_handle()
+            .map_err(|e| HotlineError::Read(Box::new(e)))?;
         Ok(HotlineGate::unnamed(config, Some(handle)))
     }
 

@@ -14,13 +14,15 @@
 //! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
 //!
 //! [`serve`] also runs the partners' sync scheduler
-//! ([`accord_app::scheduler`]) until shutdown.
+//! ([`accord_app::scheduler`]) and the hotline's deadlines
+//! ([`hotline_tick`]) until shutdown.
 //!
 //! What it deliberately does not do (yet): the dashboard.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod hotline_tick;
 pub mod ledger_routes;
 pub mod listener;
 pub mod query;
@@ -124,8 +126,16 @@ pub async fn serve(
     if !scheduler.partners().is_empty() {
         tracing::info!(partners = ?scheduler.partners(), "syncing with partners");
     }
+    // The hotline's deadlines: escalations recorded once a minute.
+    let ticker = hotline_tick::HotlineTicker::start(
+        config.clone(),
+        &store,
+        std::sync::Arc::clone(&clock),
+        hotline_tick::TICK_EVERY,
+    )?;
     let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
     listener.serve(server::router(state), shutdown).await;
+    let _ = tokio::task::spawn_blocking(move || ticker.stop()).await;
     // Stop the partners' rounds (joining their threads off the async
     // workers).
     let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
