@@ -25,13 +25,13 @@ use std::sync::Arc;
 /// every deadline passed. A refused transition exits 2 and names the
 /// allowed ones.
 #[derive(clap::Args)]
-#[command(after_long_help = "Examples:\n  \
-    accord hotline whoami --config accord.toml\n  \
-    accord hotline open --config accord.toml --partner us --severity high --title 'Scanning from AS64500' --ask block\n  \
-    accord hotline list --config accord.toml --state open --json\n  \
-    accord hotline ack --config accord.toml incident--6f1c…\n  \
-    accord hotline resolve --config accord.toml incident--6f1c… --message 'Blocked at the border.'\n  \
-    accord hotline tick --config accord.toml --at 2026-12-07T12:00:00Z")]
+#[command(after_long_help = "Examples (--config accord.toml by default):\n  \
+    accord hotline whoami\n  \
+    accord hotline open --partner us --severity high --title 'Scans from AS64500' --ask block\n  \
+    accord hotline list --state open --json\n  \
+    accord hotline ack incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f\n  \
+    accord hotline resolve incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Blocked.'\n  \
+    accord hotline tick --at 2026-12-07T12:00:00Z")]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,

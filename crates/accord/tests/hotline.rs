@@ -264,6 +264,64 @@ fn a_case_is_worked_from_open_to_resolved_between_two_nodes() {
     }
     assert!(list(dir, "eu").is_empty());
 
+    // The REST API, for the node's own accounts: us replies on the
+    // resolved case over HTTP, and a partner's account is refused.
+    let curl = |node: &str, user: &str, pw: &str, method: &str, path: &str, body: Option<&str>| {
+        let url = format!("{}/hotline/{path}", nodes[node]["url"].as_str().unwrap());
+        let mut c = Command::new("curl");
+        c.args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-u",
+            &format!("{user}:{pw}"),
+            "-X",
+            method,
+        ]);
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data", b]);
+        }
+        let o = c.arg(url).output().unwrap();
+        let out = String::from_utf8(o.stdout).unwrap();
+        let (body, code) = out.rsplit_once('\n').unwrap();
+        (code.to_owned(), body.to_owned())
+    };
+    let admin_us = nodes["us"]["admin"]["password"].as_str().unwrap();
+    let (code, body) = curl("us", "admin", admin_us, "GET", "cases", None);
+    assert_eq!(code, "200", "{body}");
+    let cases: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(cases.len(), 2, "{body}");
+    let (code, body) = curl(
+        "us",
+        "admin",
+        admin_us,
+        "POST",
+        &format!("cases/{id}/messages"),
+        Some(r#"{"kind":"ack"}"#),
+    );
+    assert_eq!(code, "409", "{body}");
+    assert!(body.contains("allowed:"), "{body}");
+    let (code, body) = curl(
+        "us",
+        "admin",
+        admin_us,
+        "POST",
+        &format!("cases/{id}/messages"),
+        Some(r#"{"kind":"reply","text":"Prefixes stay blocked for 30 days."}"#),
+    );
+    assert_eq!(code, "201", "{body}");
+    let (code, body) = curl("us", "admin", admin_us, "GET", &format!("cases/{id}"), None);
+    assert_eq!(code, "200", "{body}");
+    assert!(body.contains("Prefixes stay blocked"), "{body}");
+    let pw_cn_at_us = nodes["us"]["partner_accounts"]["cn"]["password"]
+        .as_str()
+        .unwrap();
+    let (code, body) = curl("us", "cn", pw_cn_at_us, "GET", "cases", None);
+    assert_eq!(code, "403", "{body}");
+    sync(dir, base);
+    let show: Value = serde_json::from_str(&hotline(dir, "cn", &["show", &id, "--json"])).unwrap();
+    assert_eq!(show["messages"].as_array().unwrap().len(), 4, "{show:#}");
+
     // What cn serves of the cases, and what us received, pass
     // stix2-validator.
     for (node, coll) in [("cn", "hotline"), ("us", "from-cn"), ("us", "hotline")] {

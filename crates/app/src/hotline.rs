@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-pub use accord_hotline::{Action, AssistOutcome, Assistance, Severity, State};
+pub use accord_hotline::{Action, AssistOutcome, Assistance, MessageKind, Severity, State};
 
 /// The local collection holding what this node writes on cases.
 pub const HOTLINE_COLLECTION: &str = "hotline";

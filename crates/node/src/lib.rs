@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub(crate) mod hotline_routes;
 pub mod hotline_tick;
 pub mod ledger_routes;
 pub mod listener;
