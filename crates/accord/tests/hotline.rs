@@ -309,7 +309,8 @@ fn a_case_is_worked_from_open_to_resolved_between_two_nodes() {
         &format!("cases/{id}/messages"),
         Some(r#"{"kind":"reply","text":"Prefixes stay blocked for 30 days."}"#),
     );
-    assert_eq!(code, "201", "{body}");
+    let serve_log = || std::fs::read_to_string(dir.join("us/serve.log")).unwrap_or_default();
+    assert_eq!(code, "201", "{body}\n{}", serve_log());
     let (code, body) = curl("us", "admin", admin_us, "GET", &format!("cases/{id}"), None);
     assert_eq!(code, "200", "{body}");
     assert!(body.contains("Prefixes stay blocked"), "{body}");

@@ -348,10 +348,28 @@ impl<'a> Hotline<'a> {
 
     /// Stores objects in [`HOTLINE_COLLECTION`], with the definitions.
     fn store_objects(&self, what: &str, objects: &[Object]) -> Result<(), HotlineError> {
-        let mut texts: Vec<String> = accord_hotline::definitions()
-            .iter()
-            .map(Object::to_json)
-            .collect();
+        // The definitions, once (published with the first case object).
+        let defs = accord_hotline::definitions();
+        let have = self
+            .store
+            .query(
+                &Query {
+                    collection: Some(HOTLINE_COLLECTION.into()),
+                    ids: defs
+                        .iter()
+                        .filter_map(|d| d.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+                        .collect(),
+                    ..Query::default()
+                },
+                defs.len() + 1,
+            )
+            .map(|p| p.objects.len())
+            .unwrap_or(0);
+        let mut texts: Vec<String> = if have >= defs.len() {
+            Vec::new()
+        } else {
+            defs.iter().map(Object::to_json).collect()
+        };
         texts.extend(objects.iter().map(Object::to_json));
         let write = |source| HotlineError::Write {
             what: what.to_owned(),
@@ -372,7 +390,14 @@ impl<'a> Hotline<'a> {
             .zip(&texts)
             .map(|(m, t)| m.new_object(t, HOTLINE_COLLECTION, ORIGIN))
             .collect();
-        let outcomes = self.store.writer().put_batch(&objs).map_err(write)?;
+        // A batch is all or nothing; after a failed one the writer reloads
+        // what it caches (collections, ids), so a second attempt sees what
+        // another process (the CLI beside `accord serve`) wrote meanwhile.
+        let outcomes = match self.store.writer().put_batch(&objs) {
+            Err(StoreError::Write { .. }) => self.store.writer().put_batch(&objs),
+            r => r,
+        }
+        .map_err(write)?;
         for (o, m) in outcomes.iter().zip(&metas) {
             if !matches!(o, PutOutcome::Stored { .. } | PutOutcome::Duplicate { .. }) {
                 return Err(not_stored(format!(
