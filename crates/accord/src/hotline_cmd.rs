@@ -53,11 +53,15 @@ struct Common {
 enum Sub {
     /// Print this node's identity id: what partners write as `identity`
     /// in their [[partners]] entry for this node (created on first use).
+    #[command(after_long_help = "Examples:\n  accord hotline whoami --json")]
     Whoami {
         #[command(flatten)]
         common: Common,
     },
     /// Open a case to a partner; prints the case (incident) id.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline open --partner us --severity critical --title 'Grid telemetry outage'\n  accord hotline open --partner eu --severity low --title 'Drill' --exercise --ask identify"
+    )]
     Open {
         #[command(flatten)]
         common: Common,
@@ -85,6 +89,9 @@ enum Sub {
         exercise: bool,
     },
     /// List the cases (open, acknowledged, in-progress, resolved, declined).
+    #[command(
+        after_long_help = "Examples:\n  accord hotline list\n  accord hotline list --state open --overdue --json"
+    )]
     List {
         #[command(flatten)]
         common: Common,
@@ -96,6 +103,9 @@ enum Sub {
         overdue: bool,
     },
     /// Show a case and its messages.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline show incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f\n  accord hotline show incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --json"
+    )]
     Show {
         #[command(flatten)]
         common: Common,
@@ -103,6 +113,9 @@ enum Sub {
         case: String,
     },
     /// Acknowledge a case addressed to this node.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline ack incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f\n  accord hotline ack incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'On it.'"
+    )]
     Ack {
         #[command(flatten)]
         common: Common,
@@ -113,6 +126,9 @@ enum Sub {
         message: String,
     },
     /// Report progress on a case addressed to this node.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline progress incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Prefixes identified.'"
+    )]
     Progress {
         #[command(flatten)]
         common: Common,
@@ -123,6 +139,9 @@ enum Sub {
         message: String,
     },
     /// Write on a case (the state stays).
+    #[command(
+        after_long_help = "Examples:\n  accord hotline reply incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Which ports?'"
+    )]
     Reply {
         #[command(flatten)]
         common: Common,
@@ -136,6 +155,9 @@ enum Sub {
         attach: Vec<String>,
     },
     /// Resolve an acknowledged case.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline resolve incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Blocked.'"
+    )]
     Resolve {
         #[command(flatten)]
         common: Common,
@@ -146,6 +168,9 @@ enum Sub {
         message: String,
     },
     /// Decline a case addressed to this node.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline decline incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --reason 'Not in our network.'"
+    )]
     Decline {
         #[command(flatten)]
         common: Common,
@@ -156,6 +181,9 @@ enum Sub {
         reason: String,
     },
     /// Reopen a resolved or declined case (new deadlines).
+    #[command(
+        after_long_help = "Examples:\n  accord hotline reopen incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --reason 'Scans resumed.'"
+    )]
     Reopen {
         #[command(flatten)]
         common: Common,
@@ -166,6 +194,9 @@ enum Sub {
         reason: String,
     },
     /// Answer an assistance request: done, refused or partially.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline assist incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --action block --outcome done"
+    )]
     Assist {
         #[command(flatten)]
         common: Common,
@@ -185,6 +216,9 @@ enum Sub {
     /// Record the escalation of every deadline passed at TIMESTAMP (for
     /// exercises and tests; each deadline escalates once, and nothing
     /// recorded moves backwards).
+    #[command(
+        after_long_help = "Examples:\n  accord hotline tick\n  accord hotline tick --at 2026-12-07T12:00:00Z --json"
+    )]
     Tick {
         #[command(flatten)]
         common: Common,
@@ -383,6 +417,76 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                 );
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `accord report hotline`.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord report hotline --config accord.toml\n  \
+    accord report hotline --config accord.toml --since 2026-12-01T00:00:00Z --json")]
+pub struct ReportArgs {
+    /// The node's configuration file.
+    #[arg(long, value_name = "FILE", default_value = "accord.toml")]
+    config: PathBuf,
+    /// Only cases opened at or after this time (STIX/RFC 3339).
+    #[arg(long, value_name = "TIMESTAMP")]
+    since: Option<String>,
+    /// JSON lines: {partner, severity, exercise, cases, opened_here,
+    /// acknowledged, resolved, declined, overdue, escalated,
+    /// median_ack_seconds, median_resolve_seconds}.
+    #[arg(long)]
+    json: bool,
+}
+
+fn secs(s: Option<i64>) -> String {
+    match s {
+        None => "-".into(),
+        Some(s) if s < 3600 => format!("{}m", s / 60),
+        Some(s) => format!("{:.1}h", s as f64 / 3600.0),
+    }
+}
+
+pub fn report(args: &ReportArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    let config = accord_app::config::load(&args.config).map_err(crate::flat)?;
+    let since = match &args.since {
+        Some(t) => Some(Timestamp::parse(t).map_err(|e| anyhow::anyhow!("--since {t:?}: {e}"))?),
+        None => None,
+    };
+    let store = crate::data_dir::open_existing(&config.data_dir, clock)?;
+    let hotline = Hotline::new(&config, &store, clock.now_micros()).map_err(crate::flat)?;
+    let rows = hotline
+        .report(since, clock.now_timestamp())
+        .map_err(crate::flat)?;
+    if args.json {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("no hotline cases");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "PARTNER     SEVERITY  KIND      CASES  ACKED  RESOLVED  DECLINED  OVERDUE  ESCALATED  TO ACK  TO RESOLVE"
+    );
+    for r in &rows {
+        println!(
+            "{:<11} {:<9} {:<9} {:<6} {:<6} {:<9} {:<9} {:<8} {:<10} {:<7} {}",
+            r.partner,
+            r.severity.as_str(),
+            if r.exercise { "exercise" } else { "real" },
+            r.cases,
+            r.acknowledged,
+            r.resolved,
+            r.declined,
+            r.overdue,
+            r.escalated,
+            secs(r.median_ack_seconds),
+            secs(r.median_resolve_seconds)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -323,6 +323,54 @@ fn a_case_is_worked_from_open_to_resolved_between_two_nodes() {
     let show: Value = serde_json::from_str(&hotline(dir, "cn", &["show", &id, "--json"])).unwrap();
     assert_eq!(show["messages"].as_array().unwrap().len(), 4, "{show:#}");
 
+    // The report: times per partner and severity.
+    let o = accord(&["report", "hotline", "--json", "--config", &cfg(dir, "cn")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |sev: &str| {
+        rows.iter()
+            .find(|r| r["severity"] == sev)
+            .unwrap_or_else(|| panic!("{sev} not in {rows:#?}"))
+    };
+    assert_eq!(row("high")["partner"], "us");
+    assert_eq!(row("high")["cases"], 1);
+    assert_eq!(row("high")["acknowledged"], 1);
+    assert_eq!(row("high")["resolved"], 1);
+    assert!(row("high")["median_resolve_seconds"].is_i64());
+    assert_eq!(row("critical")["escalated"], 1);
+    assert_eq!(row("critical")["acknowledged"], 0);
+
+    // eu forges: it posts to cn a note us wrote. The seam refuses it: a
+    // partner may only send its own messages.
+    let us_note = held(dir, "us", "hotline")
+        .lines()
+        .find(|l| l.contains("\"note\"") && l.contains(&id))
+        .unwrap()
+        .to_owned();
+    let envelope = format!(r#"{{"objects":[{us_note}]}}"#);
+    let url = format!(
+        "{}/api1/collections/{}/objects/",
+        nodes["cn"]["url"].as_str().unwrap(),
+        nodes["cn"]["received_collection"]["eu"].as_str().unwrap()
+    );
+    let pw_eu_at_cn = nodes["cn"]["partner_accounts"]["eu"]["password"]
+        .as_str()
+        .unwrap();
+    let o = Command::new("curl")
+        .args(["-s", "-u", &format!("eu:{pw_eu_at_cn}"), "-X", "POST"])
+        .args(["-H", "Content-Type: application/taxii+json;version=2.1"])
+        .args(["-H", "Accept: application/taxii+json;version=2.1"])
+        .args(["--data", &envelope, &url])
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&o.stdout);
+    assert!(answer.contains("\"failure_count\":1"), "{answer}");
+    assert!(answer.contains("not by partner `eu`"), "{answer}");
+
     // What cn serves of the cases, and what us received, pass
     // stix2-validator.
     for (node, coll) in [("cn", "hotline"), ("us", "from-cn"), ("us", "hotline")] {

@@ -45,6 +45,11 @@ const NEEDS_PARTNER: &[(&str, &str)] = &[
         "works cases with a configured partner that has an identity; tested \
          between running nodes in hotline.rs",
     ),
+    (
+        "accord report hotline",
+        "reports the cases worked with configured partners; tested between \
+         running nodes in hotline.rs",
+    ),
 ];
 
 /// Lines that serve until stopped (and hold a port): recognised, not run.

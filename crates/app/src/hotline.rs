@@ -563,6 +563,115 @@ impl<'a> Hotline<'a> {
     }
 }
 
+/// One line of `accord report hotline`: the cases with one partner at one
+/// severity, exercises apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportRow {
+    /// The partner (its name, or its identity id when not configured).
+    pub partner: String,
+    /// The severity.
+    pub severity: Severity,
+    /// Exercises are counted apart from real cases.
+    pub exercise: bool,
+    /// Cases opened (since the date asked).
+    pub cases: u64,
+    /// Cases this node opened (the rest were addressed to it).
+    pub opened_here: u64,
+    /// Cases acknowledged (in their first cycle).
+    pub acknowledged: u64,
+    /// Cases resolved now.
+    pub resolved: u64,
+    /// Cases declined now.
+    pub declined: u64,
+    /// Cases overdue now.
+    pub overdue: u64,
+    /// Cases with at least one escalation.
+    pub escalated: u64,
+    /// Median seconds from opening to acknowledgement (first cycle).
+    pub median_ack_seconds: Option<i64>,
+    /// Median seconds from opening to resolution or decline (first cycle).
+    pub median_resolve_seconds: Option<i64>,
+}
+
+fn median(mut v: Vec<i64>) -> Option<i64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[v.len() / 2])
+}
+
+impl Hotline<'_> {
+    /// Time to acknowledge and to resolve per partner and severity,
+    /// overdue and escalated counts, exercises apart; only cases opened at
+    /// or after `since`. Rows by partner, severity, then real before
+    /// exercise.
+    ///
+    /// # Errors
+    /// [`HotlineError::Read`].
+    pub fn report(
+        &self,
+        since: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Vec<ReportRow>, HotlineError> {
+        let docket = self.docket()?;
+        type Key = (String, Severity, bool);
+        let mut rows: std::collections::BTreeMap<Key, (ReportRow, Vec<i64>, Vec<i64>)> =
+            std::collections::BTreeMap::new();
+        for c in docket.cases() {
+            let h = c.header();
+            if since.is_some_and(|t| h.created < t) {
+                continue;
+            }
+            let v = self.view(c, now);
+            let key = (v.partner.clone(), h.severity, h.exercise);
+            let (row, acks, closes) = rows.entry(key).or_insert_with(|| {
+                (
+                    ReportRow {
+                        partner: v.partner.clone(),
+                        severity: h.severity,
+                        exercise: h.exercise,
+                        cases: 0,
+                        opened_here: 0,
+                        acknowledged: 0,
+                        resolved: 0,
+                        declined: 0,
+                        overdue: 0,
+                        escalated: 0,
+                        median_ack_seconds: None,
+                        median_resolve_seconds: None,
+                    },
+                    Vec::new(),
+                    Vec::new(),
+                )
+            });
+            row.cases += 1;
+            row.opened_here += u64::from(v.role == "opener");
+            row.resolved += u64::from(c.state() == State::Resolved);
+            row.declined += u64::from(c.state() == State::Declined);
+            row.overdue += u64::from(c.overdue(now));
+            row.escalated += u64::from(c.escalation() > 0);
+            if let Some(first) = c.cycles().first() {
+                if let Some(t) = first.acked_at {
+                    row.acknowledged += 1;
+                    acks.push(t.unix_seconds - first.started.unix_seconds);
+                }
+                if let Some(t) = first.closed_at {
+                    closes.push(t.unix_seconds - first.started.unix_seconds);
+                }
+            }
+        }
+        Ok(rows
+            .into_values()
+            .map(|(mut row, acks, closes)| {
+                row.median_ack_seconds = median(acks);
+                row.median_resolve_seconds = median(closes);
+                row
+            })
+            .collect())
+    }
+}
+
 /// Every hotline incident and note in `store` (all collections, every
 /// version), deduplicated by content.
 fn hotline_objects(store: &dyn ObjectRead) -> Result<(Vec<Object>, Vec<Object>), StoreError> {
