@@ -127,7 +127,7 @@ enum Sub {
     },
     /// Report progress on a case addressed to this node.
     #[command(
-        after_long_help = "Examples:\n  accord hotline progress incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Prefixes identified.'"
+        after_long_help = "Examples:\n  accord hotline progress incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Found.'"
     )]
     Progress {
         #[command(flatten)]
@@ -140,7 +140,7 @@ enum Sub {
     },
     /// Write on a case (the state stays).
     #[command(
-        after_long_help = "Examples:\n  accord hotline reply incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Which ports?'"
+        after_long_help = "Examples:\n  accord hotline reply incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Ports?'"
     )]
     Reply {
         #[command(flatten)]
@@ -169,7 +169,7 @@ enum Sub {
     },
     /// Decline a case addressed to this node.
     #[command(
-        after_long_help = "Examples:\n  accord hotline decline incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --reason 'Not in our network.'"
+        after_long_help = "Examples:\n  accord hotline decline incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --reason 'Not ours.'"
     )]
     Decline {
         #[command(flatten)]
@@ -182,7 +182,7 @@ enum Sub {
     },
     /// Reopen a resolved or declined case (new deadlines).
     #[command(
-        after_long_help = "Examples:\n  accord hotline reopen incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --reason 'Scans resumed.'"
+        after_long_help = "Examples:\n  accord hotline reopen incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --reason 'Again.'"
     )]
     Reopen {
         #[command(flatten)]
@@ -195,7 +195,7 @@ enum Sub {
     },
     /// Answer an assistance request: done, refused or partially.
     #[command(
-        after_long_help = "Examples:\n  accord hotline assist incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --action block --outcome done"
+        after_long_help = "Examples:\n  accord hotline assist \"$CASE\" --action block --outcome done"
     )]
     Assist {
         #[command(flatten)]

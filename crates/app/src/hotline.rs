@@ -35,9 +35,8 @@
 use crate::config::Config;
 use crate::exchange::Counterparty;
 use accord_hotline::{
-    CaseSummary, DeadlineTable, Docket, Escalation, FoldError, HOTLINE_EXTENSION_ID,
-    MessageSummary, OpenCase, TransitionError, due_escalations, escalate_note, open_case,
-    transition,
+    CaseSummary, DeadlineTable, Docket, FoldError, HOTLINE_EXTENSION_ID, MessageSummary, OpenCase,
+    TransitionError, due_escalations, escalate_note, open_case, transition,
 };
 use accord_stix::{CommonProps, Doc, Object, Timestamp};
 use accord_store::{Backend, ObjectMeta, ObjectRead, PutOutcome, Query, StoreError, StoredObject};
@@ -45,7 +44,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-pub use accord_hotline::{Action, AssistOutcome, Assistance, MessageKind, Severity, State};
+pub use accord_hotline::{
+    Action, AssistOutcome, Assistance, Escalation, MessageKind, Severity, State,
+};
 
 /// The local collection holding what this node writes on cases.
 pub const HOTLINE_COLLECTION: &str = "hotline";
@@ -72,8 +73,8 @@ pub struct HotlineConfig {
     /// 72 h, medium 24 h / 7 d, low 72 h / 30 d).
     #[serde(default)]
     pub deadlines: DeadlineTable,
-    /// A URL to POST each escalation to (JSON). Not called by this
-    /// version yet: kept so configurations can name it.
+    /// A URL `accord serve` POSTs each escalation to (JSON, see
+    /// [`escalation_json`]; 3 attempts).
     #[serde(default)]
     pub webhook: Option<String>,
 }
@@ -561,6 +562,56 @@ impl<'a> Hotline<'a> {
                 .collect(),
         })
     }
+}
+
+/// The JSON an escalation is posted as to `[hotline] webhook`.
+pub fn escalation_json(e: &Escalation) -> serde_json::Value {
+    serde_json::json!({
+        "event": "hotline-escalation",
+        "case": e.case,
+        "cycle": e.cycle,
+        "deadline": e.deadline.as_str(),
+        "due": e.due.to_millis_string(),
+        "severity": e.severity.as_str(),
+        "level": e.level,
+        "exercise": e.exercise,
+    })
+}
+
+/// Posts `e` to the webhook `url`, up to `attempts` times, waiting
+/// `first_delay` after the first failure and twice as long after each
+/// next one.
+///
+/// # Errors
+/// The last failure, naming the URL and the attempts made.
+pub async fn notify_webhook(
+    url: &str,
+    e: &Escalation,
+    attempts: u32,
+    first_delay: std::time::Duration,
+) -> Result<(), String> {
+    let body = escalation_json(e).to_string();
+    let opts = accord_client::ClientOptions {
+        request_timeout: std::time::Duration::from_secs(30),
+        ..accord_client::ClientOptions::default()
+    };
+    let mut delay = first_delay;
+    let mut last = String::new();
+    for i in 0..attempts.max(1) {
+        if i > 0 {
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+        }
+        match accord_client::webhook::post_json(url, &body, &opts).await {
+            Ok(_) => return Ok(()),
+            Err(err) => last = err.to_string(),
+        }
+    }
+    Err(format!(
+        "hotline webhook: escalation of case {} not delivered after {} attempt(s): {last}",
+        e.case,
+        attempts.max(1)
+    ))
 }
 
 /// One line of `accord report hotline`: the cases with one partner at one
@@ -1102,5 +1153,89 @@ mod tests {
         // A note for a case not known yet is kept (applied when it arrives).
         let fresh = HotlineGate::new(&config(), ME.into(), None);
         assert_eq!(fresh.admit("b", &Doc::parse(&n).unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn the_webhook_is_retried_until_it_answers() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut bodies = Vec::new();
+            for status in ["500 Internal Server Error", "200 OK"] {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut buf = vec![0u8; 8192];
+                let mut got = Vec::new();
+                loop {
+                    let n = s.read(&mut buf).unwrap();
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_string();
+                    if let Some(h) = text.find("\r\n\r\n") {
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if got.len() >= h + 4 + len {
+                            bodies.push(text[h + 4..].to_owned());
+                            break;
+                        }
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+                write!(
+                    s,
+                    "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+                .unwrap();
+            }
+            bodies
+        });
+        let e = Escalation {
+            case: "incident--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0a01".into(),
+            cycle: 0,
+            deadline: accord_hotline::DeadlineKind::Ack,
+            due: Timestamp::parse("2026-12-01T11:00:00Z").unwrap(),
+            severity: Severity::Critical,
+            to: B.into(),
+            level: 1,
+            exercise: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(notify_webhook(
+            &url,
+            &e,
+            3,
+            std::time::Duration::from_millis(10),
+        ))
+        .unwrap();
+        let bodies = server.join().unwrap();
+        assert_eq!(bodies.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
+        assert_eq!(v["event"], "hotline-escalation");
+        assert_eq!(v["level"], 1);
+        assert_eq!(v["deadline"], "ack");
+        // Nobody listening: the error names the URL and the attempts.
+        let dead = "http://127.0.0.1:9/hook";
+        let err = rt
+            .block_on(notify_webhook(
+                dead,
+                &e,
+                2,
+                std::time::Duration::from_millis(1),
+            ))
+            .unwrap_err();
+        assert!(
+            err.contains("after 2 attempt(s)") && err.contains(dead),
+            "{err}"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! deadlines passed while the node was down fire at once), with a log line
 //! per escalation. Each deadline escalates once however often it is ticked
 //! (the escalation note is derived from the case), so a restart or a
-//! partner ticking the same case changes nothing.
+//! partner ticking the same case changes nothing. With `[hotline]
+//! webhook`, each escalation is also POSTed there as JSON (3 attempts).
 
 use accord_app::config::Config;
 use accord_app::hotline::Hotline;
@@ -84,11 +85,39 @@ pub fn tick_once(config: &Config, store: &dyn Backend, clock: &dyn Clock) -> usi
                     e.deadline.as_str()
                 );
             }
+            if let (Some(url), false) = (&config.hotline.webhook, done.is_empty()) {
+                notify(url, &done);
+            }
             done.len()
         }
         Err(e) => {
             tracing::error!("hotline deadlines: {e}");
             0
+        }
+    }
+}
+
+/// Posts each escalation to the webhook (3 attempts, 2 s then 4 s apart);
+/// a failure is logged: the escalation itself is recorded already.
+fn notify(url: &str, done: &[accord_app::hotline::Escalation]) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("hotline webhook: no runtime: {e}");
+            return;
+        }
+    };
+    for e in done {
+        if let Err(err) = rt.block_on(accord_app::hotline::notify_webhook(
+            url,
+            e,
+            3,
+            Duration::from_secs(2),
+        )) {
+            tracing::error!("{err}");
         }
     }
 }
