@@ -725,23 +725,11 @@ mod tests {
         let mut slot = ClientSlot::default();
         assert!(slot.witness_due(false, every), "the first round witnesses");
         slot.witnessed = Some(Instant::now());
-        assert!(
-            !slot.witness_due(false, every),
-            "an idle round right after does not"
-        );
-        assert!(
-            slot.witness_due(true, every),
-            "a round that moved anything does"
-        );
+        assert!(!slot.witness_due(false, every), "an idle round right after does not");
+        assert!(slot.witness_due(true, every), "a round that moved anything does");
         slot.witnessed = Instant::now().checked_sub(Duration::from_secs(301));
-        assert!(
-            slot.witness_due(false, every),
-            "an idle round after the interval does"
-        );
-        assert!(
-            slot.witness_due(false, Duration::ZERO),
-            "0 witnesses every round"
-        );
+        assert!(slot.witness_due(false, every), "an idle round after the interval does");
+        assert!(slot.witness_due(false, Duration::ZERO), "0 witnesses every round");
     }
 
     #[test]

@@ -78,17 +78,14 @@ impl SqliteStore {
         };
         self.read_conn()
             .prepare_cached(sql)
-            .and_then(|mut st| {
-                st.query_row(params![partner, size.map(|s| s as i64)], |r| {
-                    Ok(Witnessed {
-                        partner: partner.to_owned(),
-                        size: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                        note: r.get(1)?,
-                        received_at: format_micros(r.get(2)?),
-                    })
+            .and_then(|mut st| st.query_row(params![partner, size.map(|s| s as i64)], |r| {
+                Ok(Witnessed {
+                    partner: partner.to_owned(),
+                    size: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    note: r.get(1)?,
+                    received_at: format_micros(r.get(2)?),
                 })
-                .optional()
-            })
+            }).optional())
             .map_err(self.lerr("a witnessed checkpoint"))
     }
 
