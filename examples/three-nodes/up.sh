@@ -20,10 +20,15 @@ PORT[cn]=$BASE_PORT; PORT[us]=$((BASE_PORT + 1)); PORT[eu]=$((BASE_PORT + 2))
 JUR[cn]=CN; JUR[us]=US; JUR[eu]=DE
 
 # Collection ids: fixed per node so that the agreements can name them.
-declare -A SHARE FROM
+declare -A SHARE FROM HOTLINE
 SHARE[cn]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0c01
 SHARE[us]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0c02
 SHARE[eu]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0c03
+# Each node's hotline cases (`accord hotline`): its partners pull them; the
+# seam gives each partner only the cases it is a party to.
+HOTLINE[cn]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0e01
+HOTLINE[us]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0e02
+HOTLINE[eu]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0e03
 n=0
 for node in "${NODES[@]}"; do
   for other in "${NODES[@]}"; do
@@ -74,6 +79,13 @@ for node in "${NODES[@]}"; do
   WKEY[$node]="$(sed -E 's/.*"witness_key": *"([^"]*)".*/\1/' <<<"$keys")"
 done
 
+# Each node's STIX identity (the party of hotline cases), created once.
+declare -A IDENT
+for node in "${NODES[@]}"; do
+  who="$("$ACCORD" hotline whoami --json --config "$DIR/$node/init.toml")"
+  IDENT[$node]="$(sed -E 's/.*"identity": *"([^"]*)".*/\1/' <<<"$who")"
+done
+
 # The agreements, from each side. cn declares 203.0.113.0/24 as its customer
 # range and the default categories as personal data. To eu: every type, TLP
 # up to AMBER, personal data pseudonymised, customer addresses truncated. To
@@ -121,6 +133,13 @@ store_name = "share"
 alias = "share"
 title = "Shared with partners"
 description = "What $node's analysts post to share, under each partner's agreement"
+
+[[api_roots.collections]]
+id = "${HOTLINE[$node]}"
+store_name = "hotline"
+alias = "hotline"
+title = "Hotline cases"
+description = "$node's messages on hotline cases; each partner reads only its own cases"
 TOML
     for other in "${NODES[@]}"; do
       [ "$other" = "$node" ] && continue
@@ -167,12 +186,13 @@ url = "http://127.0.0.1:${PORT[$other]}/"
 api_root = "api1"
 verifier_key = "${VKEY[$other]}"
 witness_key = "${WKEY[$other]}"
+identity = "${IDENT[$other]}"
 account = "$other"
 user = "$node"
 password_file = "$(pw_file "$node" "at-$other")"
 
 [partners.sync]
-pull = ["${SHARE[$other]}"]
+pull = ["${SHARE[$other]}", "${HOTLINE[$other]}"]
 into = "from-$other"
 interval_secs = 60
 
@@ -224,6 +244,8 @@ done
     printf '    "data": "%s",\n' "$DIR/$node/data"
     printf '    "admin": {"user": "admin", "password": "%s"},\n' "${PW[$node.admin]}"
     printf '    "share_collection": "%s",\n' "${SHARE[$node]}"
+    printf '    "hotline_collection": "%s",\n' "${HOTLINE[$node]}"
+    printf '    "identity": "%s",\n' "${IDENT[$node]}"
     printf '    "received_collection": {'
     sep=""
     for other in "${NODES[@]}"; do

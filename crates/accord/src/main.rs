@@ -3,6 +3,7 @@
 mod data_dir;
 mod export_cmd;
 mod gen_logs;
+mod hotline_cmd;
 mod ingest_cmd;
 mod ledger_cmd;
 mod locate;
@@ -74,6 +75,7 @@ enum Command {
     Ledger(ledger_cmd::Args),
     Partner(partner_cmd::Args),
     Report(report_cmd::Args),
+    Hotline(hotline_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Command::Ledger(args) => ledger_cmd::run(&args, &clock),
         Command::Partner(args) => partner_cmd::run(&args, &clock),
         Command::Report(args) => report_cmd::run(&args, &clock),
+        Command::Hotline(args) => hotline_cmd::run(&args, &clock),
     };
     match result {
         Ok(code) => code,

@@ -14,7 +14,8 @@ use std::sync::Arc;
 #[command(after_long_help = "Examples:\n  \
     accord report reciprocity --data accord-data\n  \
     accord report reciprocity --since 2026-11 --json\n  \
-    accord report sightings --data accord-data")]
+    accord report sightings --data accord-data\n  \
+    accord report hotline --config accord.toml --json")]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,
@@ -45,6 +46,9 @@ enum Sub {
         #[arg(long)]
         json: bool,
     },
+    /// Hotline cases: time to acknowledge and to resolve per partner and
+    /// severity, overdue and escalated counts, exercises apart.
+    Hotline(crate::hotline_cmd::ReportArgs),
     /// Sightings attached to the indicators they are of: this node's own
     /// (from `accord match`) and those its partners sent back, counted
     /// once per sighting, with who reported them and whether this node
@@ -103,6 +107,7 @@ fn sightings(
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     match &args.command {
+        Sub::Hotline(a) => crate::hotline_cmd::report(a, clock),
         Sub::Sightings { data, of, json } => sightings(data, of.as_deref(), *json, clock),
         Sub::Reciprocity { data, since, json } => {
             if let Some(s) = since {

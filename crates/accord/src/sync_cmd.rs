@@ -185,6 +185,7 @@ fn partners(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     }
     // The operator's own rounds: the same exchange seam as `accord serve`.
     let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
+    let exchange = accord_app::hotline::gated(exchange, &config, &store).map_err(crate::flat)?;
     let fed = Federation::new(
         config,
         exchange,

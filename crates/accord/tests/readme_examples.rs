@@ -40,6 +40,16 @@ const NEEDS_PARTNER: &[(&str, &str)] = &[
         "curl ",
         "asks the running demo node (`accord demo`, which is not run here)",
     ),
+    (
+        "accord hotline ",
+        "works cases with a configured partner that has an identity; tested \
+         between running nodes in hotline.rs",
+    ),
+    (
+        "accord report hotline",
+        "reports the cases worked with configured partners; tested between \
+         running nodes in hotline.rs",
+    ),
 ];
 
 /// Lines that serve until stopped (and hold a port): recognised, not run.

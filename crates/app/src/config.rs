@@ -94,6 +94,10 @@ pub struct Config {
     /// What this node's law says may not leave, or only reduced.
     #[serde(default)]
     pub residency: accord_policy::Residency,
+    /// The hotline: deadlines by severity, a webhook
+    /// ([`crate::hotline::HotlineConfig`]).
+    #[serde(default)]
+    pub hotline: crate::hotline::HotlineConfig,
 }
 
 /// The node's transparency log.
@@ -148,6 +152,10 @@ pub struct PartnerConfig {
     /// Its jurisdiction (ISO 3166-1 alpha-2, e.g. `DE`).
     #[serde(default)]
     pub jurisdiction: Option<String>,
+    /// Its STIX identity id (`identity--…`, printed by `accord hotline
+    /// whoami` on its node): the party of hotline cases with it.
+    #[serde(default)]
+    pub identity: Option<String>,
     /// The API root at the partner (its path segment, e.g. `api1`).
     #[serde(default)]
     pub api_root: Option<String>,

@@ -181,6 +181,9 @@ pub enum Admission {
 pub struct Exchange {
     policy: Arc<dyn Policy>,
     limits: crate::limits::InputLimits,
+    /// The hotline rule: a case's objects go only to its other party, and
+    /// come only from it (`crate::hotline`). Checked before the policy.
+    hotline: Option<Arc<crate::hotline::HotlineGate>>,
 }
 
 impl Default for Exchange {
@@ -201,6 +204,7 @@ impl Exchange {
         Exchange {
             policy,
             limits: crate::limits::InputLimits::default(),
+            hotline: None,
         }
     }
 
@@ -216,6 +220,36 @@ impl Exchange {
     /// The bounds objects received are held to.
     pub fn limits(&self) -> &crate::limits::InputLimits {
         &self.limits
+    }
+
+    /// This seam with the hotline rule ([`crate::hotline::HotlineGate`]):
+    /// a hotline object leaves only for the partner that is the case's
+    /// other party (else withheld, `hotline: not a party`) and is admitted
+    /// only from it, before the policy decides.
+    #[must_use]
+    pub fn with_hotline(mut self, gate: Arc<crate::hotline::HotlineGate>) -> Exchange {
+        self.hotline = Some(gate);
+        self
+    }
+
+    /// The policy's answers for `objects`, each after the hotline rule (a
+    /// hotline object for a partner that is not party to its case is
+    /// withheld whatever the agreement says).
+    fn decide(
+        &self,
+        to: Counterparty<'_>,
+        objects: &[StoredObject],
+        store: &dyn ObjectRead,
+    ) -> Vec<Release> {
+        let mut out = self.policy.release(to, objects, store);
+        if let Some(g) = &self.hotline {
+            for (o, r) in objects.iter().zip(out.iter_mut()) {
+                if let Some(reason) = g.withhold_for(to, o) {
+                    *r = Release::Withhold { reason };
+                }
+            }
+        }
+        out
     }
 
     /// Validates a parsed object and asks the policy whether `from` may
@@ -236,6 +270,9 @@ impl Exchange {
                 Refusal::Invalid(issues)
             });
         };
+        if let Some(Err(reason)) = self.hotline.as_ref().map(|g| g.admit_from(from, obj)) {
+            return rejected(Refusal::Policy(reason));
+        }
         match self.policy.assess(from, obj) {
             Ok(flags) => Admission::Admitted {
                 meta,
@@ -252,6 +289,9 @@ impl Exchange {
     /// # Errors
     /// The policy's reason for refusing the object.
     pub fn admits(&self, from: Counterparty<'_>, obj: &Doc<'_>) -> Result<(), String> {
+        if let Some(g) = &self.hotline {
+            g.admit_from(from, obj)?;
+        }
         self.policy.admit(from, obj)
     }
 
@@ -275,7 +315,7 @@ impl Exchange {
         objects: &[StoredObject],
         store: &dyn ObjectRead,
     ) -> Vec<Release> {
-        self.policy.release(to, objects, store)
+        self.decide(to, objects, store)
     }
 
     /// [`Exchange::release`] for a read that selected objects by their
@@ -291,7 +331,7 @@ impl Exchange {
     ) -> Vec<Release> {
         objects
             .iter()
-            .zip(self.policy.release(to, objects, store))
+            .zip(self.decide(to, objects, store))
             .map(|(o, r)| match r {
                 Release::Redact { raw, .. } if released_id(&raw).as_deref() != Some(&o.id) => {
                     Release::Withhold {

@@ -66,6 +66,7 @@ pub mod config;
 pub mod exchange;
 pub mod export;
 pub mod generate;
+pub mod hotline;
 pub mod indicators;
 pub mod ingest;
 pub mod input;

@@ -288,6 +288,7 @@ mod tests {
             password_env: None,
             password_file: None,
             jurisdiction: None,
+            identity: None,
             api_root: None,
             outbound: Default::default(),
             inbound: Default::default(),

@@ -265,6 +265,8 @@ pub fn sync(
         Some((p, config)) if req.origin.is_none() => {
             let exchange = crate::agreements::exchange_for(config, &config.data_dir)
                 .map_err(|e| SyncFailure::Agreements(e.to_string()))?;
+            let exchange = crate::hotline::gated(exchange, config, store)
+                .map_err(|e| SyncFailure::Agreements(e.to_string()))?;
             (crate::push::partner_origin(p.name()), exchange)
         }
         // Without a partner's agreement: the default policy, under the

@@ -55,6 +55,7 @@ mod http;
 pub mod ledger;
 pub mod resources;
 pub mod taxii;
+pub mod webhook;
 
 pub use error::ClientError;
 pub use ledger::{ConsistencyJson, InclusionJson, LedgerClient};

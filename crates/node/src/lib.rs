@@ -14,13 +14,16 @@
 //! - [`listener`]: TLS (rustls), a bound on connections, idle timeouts.
 //!
 //! [`serve`] also runs the partners' sync scheduler
-//! ([`accord_app::scheduler`]) until shutdown.
+//! ([`accord_app::scheduler`]) and the hotline's deadlines
+//! ([`hotline_tick`]) until shutdown.
 //!
 //! What it deliberately does not do (yet): the dashboard.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub(crate) mod hotline_routes;
+pub mod hotline_tick;
 pub mod ledger_routes;
 pub mod listener;
 pub mod query;
@@ -46,6 +49,9 @@ pub enum NodeError {
     /// The agreements cannot be applied (residency rules, pseudonym secret).
     #[error("{0}")]
     Agreements(#[from] accord_app::agreements::AgreementError),
+    /// `[hotline]` or a partner's `identity` is wrong.
+    #[error("{0}")]
+    Hotline(#[from] accord_app::hotline::HotlineError),
     /// The socket failed.
     #[error("serving on {addr}: {source}")]
     Io {
@@ -106,6 +112,8 @@ pub async fn serve(
     // The partners' agreements decide what enters and leaves, for the
     // server and the scheduler alike.
     let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
+    // Hotline cases go only to (and come only from) their other party.
+    let exchange = accord_app::hotline::gated(exchange, &config, &store)?;
     // The scheduler: a round of pull, push and witnessing per partner with
     // a non-zero `interval_secs`, each on its own thread and store handle,
     // through the same exchange seam as the server.
@@ -119,8 +127,16 @@ pub async fn serve(
     if !scheduler.partners().is_empty() {
         tracing::info!(partners = ?scheduler.partners(), "syncing with partners");
     }
+    // The hotline's deadlines: escalations recorded once a minute.
+    let ticker = hotline_tick::HotlineTicker::start(
+        config.clone(),
+        &store,
+        std::sync::Arc::clone(&clock),
+        hotline_tick::TICK_EVERY,
+    )?;
     let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
     listener.serve(server::router(state), shutdown).await;
+    let _ = tokio::task::spawn_blocking(move || ticker.stop()).await;
     // Stop the partners' rounds (joining their threads off the async
     // workers).
     let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;

@@ -75,12 +75,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             body_limit(req, next, (ledger_post, "max_ledger_body_length"), other)
         }));
+    // The hotline's REST API: JSON, for the node's own accounts.
+    let hotline = crate::hotline_routes::routes()
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limits.max_other_body_length));
     // A future UI group goes here, as its own `Router<Arc<AppState>>` with
     // its own layers (sessions, CSRF, HTML errors) nested at its own
     // prefix, e.g. `.nest("/ui", ui)`; the groups above stay as they are.
     Router::new()
         .merge(taxii)
         .nest("/ledger", ledger)
+        .nest("/hotline", hotline)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
         ))
