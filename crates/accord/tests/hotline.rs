@@ -8,44 +8,10 @@
 
 mod common;
 
-use common::{accord, p, text};
+use common::{StageDown, accord, p, stage_base_port, stage_script, text};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-fn script(name: &str, dir: &Path, base_port: u16) -> std::process::Output {
-    let path = accord_testkit::repo(&format!("examples/three-nodes/{name}"));
-    Command::new("bash")
-        .arg(&path)
-        .arg(dir)
-        .env("ACCORD", common::ACCORD)
-        .env("BASE_PORT", base_port.to_string())
-        .env_remove("ACCORD_DATA")
-        .env_remove("ACCORD_PASSWORD")
-        .output()
-        .unwrap()
-}
-
-fn base_port() -> u16 {
-    for _ in 0..200 {
-        let base = common::free_port();
-        if base > 65000 {
-            continue;
-        }
-        let free = (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if free {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports");
-}
-
-struct Down<'a>(&'a Path, u16);
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let _ = script("down.sh", self.0, self.1);
-    }
-}
 
 fn cfg(dir: &Path, node: &str) -> String {
     p(&dir.join(node).join("accord.toml")).to_owned()
@@ -77,7 +43,7 @@ fn case<'a>(cases: &'a [Value], id: &str) -> &'a Value {
 }
 
 fn sync(dir: &Path, base: u16) {
-    let o = script("sync.sh", dir, base);
+    let o = stage_script("sync.sh", dir, base);
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -106,10 +72,10 @@ fn held(dir: &Path, node: &str, collection: &str) -> String {
 fn a_case_is_worked_from_open_to_resolved_between_two_nodes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let base = base_port();
-    let up = script("up.sh", dir, base);
+    let base = stage_base_port();
+    let up = stage_script("up.sh", dir, base);
     assert!(up.status.success(), "{}", text(&up));
-    let _down = Down(dir, base);
+    let _down = StageDown(dir, base);
     let nodes: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("nodes.json")).unwrap()).unwrap();
     let who = hotline(dir, "us", &["whoami", "--json"]);

@@ -13,48 +13,12 @@
 
 mod common;
 
-use common::{ACCORD, accord, accord_pw, p, text};
+use common::{StageDown, accord, accord_pw, p, stage_base_port, stage_script, text};
 use std::path::Path;
 use std::process::Command;
 
 const VICTIM: &str = "victim.zhang@example.cn";
 const CUSTOMER_IP: &str = "203.0.113.77";
-
-fn script(name: &str, dir: &Path, base_port: u16) -> std::process::Output {
-    let path = accord_testkit::repo(&format!("examples/three-nodes/{name}"));
-    Command::new("bash")
-        .arg(&path)
-        .arg(dir)
-        .env("ACCORD", ACCORD)
-        .env("BASE_PORT", base_port.to_string())
-        .env_remove("ACCORD_DATA")
-        .env_remove("ACCORD_PASSWORD")
-        .output()
-        .unwrap()
-}
-
-/// Three consecutive free ports.
-fn base_port() -> u16 {
-    for _ in 0..200 {
-        let base = common::free_port();
-        if base > 65000 {
-            continue;
-        }
-        let free = (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if free {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports");
-}
-
-/// Stops the nodes however the test ends.
-struct Down<'a>(&'a Path, u16);
-impl Drop for Down<'_> {
-    fn drop(&mut self) {
-        let _ = script("down.sh", self.0, self.1);
-    }
-}
 
 const TLP_GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const TLP_RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
@@ -129,10 +93,10 @@ fn entry_bundles(base: &str, user: &str, password: &str) -> String {
 fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let base = base_port();
-    let up = script("up.sh", dir, base);
+    let base = stage_base_port();
+    let up = stage_script("up.sh", dir, base);
     assert!(up.status.success(), "{}", text(&up));
-    let _down = Down(dir, base);
+    let _down = StageDown(dir, base);
     let nodes: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("nodes.json")).unwrap()).unwrap();
     for n in ["cn", "us", "eu"] {
@@ -179,7 +143,7 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
 
-    let round = script("sync.sh", dir, base);
+    let round = stage_script("sync.sh", dir, base);
     assert!(round.status.success(), "{}", text(&round));
 
     // eu: the personal indicator arrives pseudonymised and truncated; RED not.
@@ -222,7 +186,7 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
     );
 
     // A second round moves nothing new and stores nothing twice.
-    let again = script("sync.sh", dir, base);
+    let again = stage_script("sync.sh", dir, base);
     assert!(again.status.success(), "{}", text(&again));
     assert_eq!(held(dir, "eu", "from-cn").len(), 2);
     assert_eq!(held(dir, "us", "from-cn").len(), 1);
@@ -329,15 +293,15 @@ fn an_indicator_crosses_three_jurisdictions_under_their_agreements() {
         p(&file),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let _ = script("sync.sh", dir, base);
+    let _ = stage_script("sync.sh", dir, base);
     assert_eq!(
         held(dir, "us", "from-cn").len(),
         2,
         "us is unaffected by eu"
     );
-    let up = script("up.sh", dir, base);
+    let up = stage_script("up.sh", dir, base);
     assert!(up.status.success(), "{}", text(&up));
-    let round = script("sync.sh", dir, base);
+    let round = stage_script("sync.sh", dir, base);
     assert!(round.status.success(), "{}", text(&round));
     let at_eu = held(dir, "eu", "from-cn");
     assert_eq!(at_eu.len(), 3, "{at_eu:#?}");

@@ -194,3 +194,41 @@ pub fn assert_stix2_valid(bundle: &Path, what: &str) {
         String::from_utf8_lossy(&v.stderr)
     );
 }
+
+/// Runs `examples/three-nodes/NAME DIR` with this build's binary and
+/// ports from `base_port`.
+pub fn stage_script(name: &str, dir: &Path, base_port: u16) -> Output {
+    let path = accord_testkit::repo(&format!("examples/three-nodes/{name}"));
+    Command::new("bash")
+        .arg(&path)
+        .arg(dir)
+        .env("ACCORD", ACCORD)
+        .env("BASE_PORT", base_port.to_string())
+        .env_remove("ACCORD_DATA")
+        .env_remove("ACCORD_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+/// Three consecutive free ports (the three-node stage's `BASE_PORT`).
+pub fn stage_base_port() -> u16 {
+    for _ in 0..200 {
+        let base = free_port();
+        if base > 65000 {
+            continue;
+        }
+        let free = (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+/// Stops the three-node stage in DIR (`down.sh`) however the test ends.
+pub struct StageDown<'a>(pub &'a Path, pub u16);
+impl Drop for StageDown<'_> {
+    fn drop(&mut self) {
+        let _ = stage_script("down.sh", self.0, self.1);
+    }
+}
