@@ -57,6 +57,11 @@ pub struct Args {
     /// Do not show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// A node's accord.toml whose `[limits]` (JSON depth, members, items,
+    /// string and object sizes; pattern length, depth, comparisons) hold
+    /// the files instead of the defaults.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
@@ -72,8 +77,17 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         format: args.format.into(),
         max_object_bytes: args.max_object_bytes,
         batch: args.batch,
-        // No agreements are configured yet: the node's own data is admitted.
-        exchange: accord_app::exchange::Exchange::default(),
+        // The node's own data is admitted (no agreement applies), held to
+        // the configured limits when a config is given.
+        exchange: match &args.config {
+            Some(path) => accord_app::exchange::Exchange::default().with_limits(
+                accord_app::config::load(path)
+                    .map_err(crate::flat)?
+                    .limits
+                    .input(),
+            ),
+            None => accord_app::exchange::Exchange::default(),
+        },
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();

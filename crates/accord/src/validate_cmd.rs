@@ -35,9 +35,32 @@ pub struct Args {
     /// Objects larger than this are reported and skipped unread.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     max_object_bytes: usize,
+    /// A node's accord.toml whose `[limits]` (JSON depth, members, items,
+    /// string and object sizes; pattern length, depth, comparisons) apply
+    /// instead of the defaults, so a file is checked as that node admits it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
+    let configured = match &args.config {
+        Some(path) => Some(
+            accord_app::exchange::Exchange::default().with_limits(
+                accord_app::config::load(path)
+                    .map_err(crate::flat)?
+                    .limits
+                    .input(),
+            ),
+        ),
+        None => None,
+    };
+    let seam = match &configured {
+        Some(exchange) => accord_app::check::Seam {
+            exchange,
+            ..accord_app::check::Seam::validation()
+        },
+        None => accord_app::check::Seam::validation(),
+    };
     let (mut objects, mut invalid, mut errors, mut warnings) = (0usize, 0usize, 0usize, 0usize);
     let (mut bad_bundles, mut faults) = (0usize, 0usize);
     let start = std::time::Instant::now();
@@ -46,7 +69,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         let src = source.bytes();
         let mut rep = Reporter::new(&source.name, src, !args.no_warnings);
         check_file(
-            accord_app::check::Seam::validation(),
+            seam,
             &source,
             args.format.into(),
             args.max_object_bytes,

@@ -554,3 +554,59 @@ fn beyond_max_concurrent_requests_the_answer_is_a_fast_503() {
     std::thread::sleep(Duration::from_millis(300));
     n.unharmed();
 }
+
+/// `accord validate` and `accord ingest` hold a file to the defaults of
+/// `[limits]`, and to a node's own with `--config`: an indicator nested 70
+/// deep is refused by name by default and admitted under
+/// `stix_max_depth = 80`.
+#[test]
+fn validate_and_ingest_take_the_limits_of_a_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let deep = format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"2016-01-01T00:00:00Z","x_deep":{}1{}}}"#,
+        "[".repeat(69),
+        "]".repeat(69)
+    );
+    let file = dir.join("deep.json");
+    std::fs::write(&file, &deep).unwrap();
+    let (toml, _, _) = init(dir, "n", "admin");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(
+        text.contains("# stix_max_depth = 64"),
+        "the template lists the key"
+    );
+    std::fs::write(
+        &toml,
+        text.replace("# stix_max_depth = 64", "stix_max_depth = 80"),
+    )
+    .unwrap();
+    let f = common::p(&file);
+    let o = common::accord(&["validate", f]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("nesting-depth limit of 64"),
+        "{}",
+        common::text(&o)
+    );
+    let o = common::accord(&["validate", "--config", common::p(&toml), f]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    let data = dir.join("data");
+    let o = common::accord(&["ingest", "--no-progress", "--data", common::p(&data), f]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    let o = common::accord(&[
+        "ingest",
+        "--no-progress",
+        "--config",
+        common::p(&toml),
+        "--data",
+        common::p(&data),
+        f,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("1 stored"),
+        "{}",
+        common::text(&o)
+    );
+}
