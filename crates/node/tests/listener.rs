@@ -2,8 +2,11 @@
 //! here, a bound on connections, and idle or stalled clients cut off while
 //! the others are served.
 
+mod common;
+
 use accord_app::config::Config;
 use accord_node::auth::hash_password;
+use common::start;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,30 +37,6 @@ write = ["*"]
         "listener-test.toml",
     )
     .unwrap()
-}
-
-/// Starts `serve` on a free port in a runtime of its own; returns the address.
-fn start(config: Config) -> (SocketAddr, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move {
-        accord_node::serve(
-            config,
-            std::sync::Arc::new(accord_stix::SystemClock),
-            listener,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    (addr, rt)
 }
 
 fn get_discovery(addr: SocketAddr) -> String {

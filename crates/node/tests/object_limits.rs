@@ -3,7 +3,10 @@
 //! with the limit's name and path in its status and stores nothing, and
 //! raising the setting in `accord.toml` lets the same object in.
 
+mod common;
+
 use accord_app::config::Config;
+use common::start;
 use std::net::SocketAddr;
 
 const COLLECTION: &str = "55555555-5555-4555-8555-555555555555";
@@ -34,30 +37,6 @@ write = ["*"]
         "object-limits-test.toml",
     )
     .unwrap()
-}
-
-/// Starts `serve` on a free port in a runtime of its own.
-fn start(config: Config) -> (SocketAddr, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move {
-        accord_node::serve(
-            config,
-            std::sync::Arc::new(accord_stix::SystemClock),
-            listener,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    (addr, rt)
 }
 
 /// A valid indicator whose custom property nests `depth` levels below the

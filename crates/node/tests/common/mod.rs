@@ -52,3 +52,30 @@ pub async fn call(
     };
     (status, v, headers)
 }
+
+/// Starts `accord_node::serve` with `config` on a free port of 127.0.0.1,
+/// in a runtime of its own (kept alive by the caller); returns the address.
+pub fn start(
+    config: accord_app::config::Config,
+) -> (std::net::SocketAddr, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        accord_node::serve(
+            config,
+            std::sync::Arc::new(accord_stix::SystemClock),
+            listener,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, rt)
+}
