@@ -733,3 +733,41 @@ fn version_filters_are_a_union() {
     );
     s.integrity_check().unwrap();
 }
+
+/// Two stores on one directory stand for `accord serve` and a CLI command
+/// beside it: each writer sees what the other committed, so nothing is
+/// stored twice and a collection the other created is found.
+#[test]
+fn a_second_writer_on_the_same_directory_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = SqliteStore::open(dir.path()).unwrap();
+    let mut cli = SqliteStore::open(dir.path()).unwrap();
+    // serve writes first, so its caches are warm.
+    serve.put_batch(&one(&indicator(1, T1, "c"))).unwrap();
+    // The CLI creates a collection and stores a version in it.
+    let o = indicator(2, T1, "hotline");
+    let PutOutcome::Stored { seq } = cli.put_batch(&one(&o)).unwrap()[0] else {
+        panic!()
+    };
+    // The same version through serve is a duplicate, not a second row.
+    assert_eq!(
+        serve.put_batch(&one(&o)).unwrap(),
+        vec![PutOutcome::Duplicate { seq }]
+    );
+    // Another into that collection through serve, first time: stored.
+    let out = serve.put_batch(&one(&indicator(3, T1, "hotline"))).unwrap();
+    assert!(matches!(out[0], PutOutcome::Stored { .. }), "{out:?}");
+    assert_eq!(serve.count(Some("hotline")).unwrap(), 2);
+    // A collection created by the CLI that serve never wrote to: serve's
+    // delete finds it.
+    let lone = indicator(4, T1, "lone");
+    cli.put_batch(&one(&lone)).unwrap();
+    assert_eq!(
+        serve
+            .writer()
+            .delete("lone", &lone.id, &VersionFilter::all())
+            .unwrap(),
+        1
+    );
+    serve.integrity_check().unwrap();
+}

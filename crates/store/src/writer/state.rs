@@ -50,6 +50,11 @@ pub(super) struct WriterState {
     seen: SeenIds,
     /// The number of leaves in the ledger, as committed.
     ledger_size: u64,
+    /// The highest object seq this writer knows of (its own or read at
+    /// reload): a higher one read under the write lock means another
+    /// process (`accord hotline`, `accord sync` beside a running server)
+    /// wrote since, so the caches catch up before this transaction.
+    known_seq: i64,
 }
 
 struct Put {
@@ -78,6 +83,7 @@ impl WriterState {
             sync: Some(sync),
             seen: SeenIds::with_capacity(0),
             ledger_size: 0,
+            known_seq: 0,
         };
         s.reload().map_err(|source| StoreError::Open {
             path: s.path.clone(),
@@ -95,7 +101,39 @@ impl WriterState {
             .collect::<rusqlite::Result<_>>()?;
         drop(st);
         self.ledger_size = ledger::size_of(&self.conn)?;
+        self.known_seq = self.seq_high_water()?;
         self.rebuild_seen(0)
+    }
+
+    /// The highest seq ever assigned, by any process (deleted ones count).
+    fn seq_high_water(&self) -> rusqlite::Result<i64> {
+        self.conn.query_row(
+            "SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'seq_hwm'), 0),
+                        coalesce((SELECT max(seq) FROM objects), 0))",
+            [],
+            |r| r.get(0),
+        )
+    }
+
+    /// Another process wrote objects past `known_seq`: adds their id
+    /// hashes to the filter (else a version it stored would not be looked
+    /// up, and would be inserted twice) and reloads the collections (it may
+    /// have created one). Runs under the write lock, so nothing moves.
+    fn catch_up(&mut self, high: i64) -> rusqlite::Result<()> {
+        let mut st = self.conn.prepare("SELECT name, coll_id FROM collections")?;
+        self.collections = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(st);
+        let mut st = self
+            .conn
+            .prepare("SELECT idh FROM objects WHERE seq > ?1 AND seq <= ?2")?;
+        let mut rows = st.query(params![self.known_seq, high])?;
+        while let Some(r) = rows.next()? {
+            self.seen.insert(r.get(0)?);
+        }
+        self.known_seq = high;
+        Ok(())
     }
 
     /// Refills the id filter from the index (covering scan, no table reads),
@@ -179,8 +217,30 @@ impl WriterState {
         id: &str,
         versions: &VersionFilter,
     ) -> Result<u64, StoreError> {
-        let Some(&coll) = self.collections.get(collection) else {
-            return Ok(0);
+        let coll = match self.collections.get(collection) {
+            Some(&c) => c,
+            // Perhaps created by another process since the cache was read.
+            None => match self
+                .conn
+                .query_row(
+                    "SELECT coll_id FROM collections WHERE name = ?1",
+                    [collection],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+            {
+                Ok(Some(c)) => c,
+                Ok(None) => return Ok(0),
+                Err(source) => {
+                    return Err(StoreError::Write {
+                        path: self.path.clone(),
+                        batch: 0,
+                        n_objects: 0,
+                        first_id: id.to_owned(),
+                        source: Box::new(source),
+                    });
+                }
+            },
         };
         let which = if versions.all {
             String::new()
@@ -380,6 +440,9 @@ impl WriterState {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        if first_seq - 1 > self.known_seq {
+            self.catch_up(first_seq - 1)?;
+        }
         let mut next_seq = first_seq;
         let now = self.clock.now_micros();
         let mut date = self
@@ -400,11 +463,15 @@ impl WriterState {
                     let coll = match self.collections.get(&r.collection) {
                         Some(&c) => c,
                         None => {
-                            self.conn.execute(
-                                "INSERT INTO collections (name) VALUES (?1)",
+                            // Another process may have created it since
+                            // the cache was read.
+                            let c: i64 = self.conn.query_row(
+                                "INSERT INTO collections (name) VALUES (?1)
+                                 ON CONFLICT (name) DO UPDATE SET name = excluded.name
+                                 RETURNING coll_id",
                                 [&r.collection],
+                                |row| row.get(0),
                             )?;
-                            let c = self.conn.last_insert_rowid();
                             self.collections.insert(r.collection.clone(), c);
                             c
                         }
@@ -494,6 +561,7 @@ impl WriterState {
             self.ledger_size = appended.new_size;
         }
         self.conn.execute_batch("COMMIT")?;
+        self.known_seq = self.known_seq.max(next_seq - 1);
         if self.seen.is_over_capacity() {
             // The commit is done: a failed rebuild must not fail the batch.
             // Fall back to a filter that always answers "maybe" (every id
