@@ -393,7 +393,19 @@ pub struct StoredObject {
     pub raw: String,
 }
 
-/// A collection and how many versions it holds.
+/// How many versions of one type from one origin a collection holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// The STIX type.
+    pub type_name: String,
+    /// Where the versions came from (the store's `origin`: a partner, a
+    /// file, an account).
+    pub origin: String,
+    /// How many versions.
+    pub count: u64,
+}
+
+/// A collection's name and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectionInfo {
     /// Its name.

@@ -547,6 +547,121 @@ impl crate::ObjectRead for SqliteStore {
             .map_err(self.read_err("the collections"))
     }
 
+    fn tally(&self, collection: &str) -> Result<Vec<crate::Tally>, StoreError> {
+        let Some(coll) = self.coll_id(collection)? else {
+            return Ok(Vec::new());
+        };
+        self.read
+            .prepare_cached(
+                "SELECT type, origin, count(*) FROM objects INDEXED BY objects_coll_type
+                 WHERE coll_id = ?1 GROUP BY type, origin ORDER BY type, origin",
+            )
+            .and_then(|mut st| {
+                st.query_map([coll], |r| {
+                    Ok(crate::Tally {
+                        type_name: r.get(0)?,
+                        origin: r.get(1)?,
+                        count: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    })
+                })?
+                .collect()
+            })
+            .map_err(self.read_err(format!("the tally of `{collection}`")))
+    }
+
+    fn newest(
+        &self,
+        collection: &str,
+        types: &[String],
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let Some(coll) = self.coll_id(collection)? else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let err = self.read_err(format!("the newest objects of `{collection}`"));
+        if types.is_empty() {
+            let sql = format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects o INDEXED BY objects_coll
+                 CROSS JOIN collections c ON c.coll_id = o.coll_id
+                 WHERE o.coll_id = ?1 AND o.seq < ?2 ORDER BY o.seq DESC LIMIT ?3"
+            );
+            return self
+                .read
+                .prepare_cached(&sql)
+                .and_then(|mut st| {
+                    st.query_map(params![coll, before, limit], read_object)?
+                        .collect()
+                })
+                .map_err(err);
+        }
+        // One index range per type, merged newest first.
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o INDEXED BY objects_coll_type
+             CROSS JOIN collections c ON c.coll_id = o.coll_id
+             WHERE o.coll_id = ?1 AND o.type = ?2 AND o.seq < ?3 ORDER BY o.seq DESC LIMIT ?4"
+        );
+        let mut all: Vec<StoredObject> = Vec::new();
+        for t in types {
+            let mut some: Vec<StoredObject> = self
+                .read
+                .prepare_cached(&sql)
+                .and_then(|mut st| {
+                    st.query_map(params![coll, t, before, limit], read_object)?
+                        .collect()
+                })
+                .map_err(self.read_err(format!("the newest objects of `{collection}`")))?;
+            all.append(&mut some);
+        }
+        all.sort_by(|a, b| b.seq.cmp(&a.seq));
+        all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(all)
+    }
+
+    fn find_text(
+        &self,
+        collection: &str,
+        text: &str,
+        types: &[String],
+        scan: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let Some(coll) = self.coll_id(collection)? else {
+            return Ok(Vec::new());
+        };
+        let scan = i64::try_from(scan).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // The newest `scan` rows of the collection by its index, then the
+        // text test on each (instr: bytes, no pattern syntax to escape).
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM (
+                 SELECT seq FROM objects INDEXED BY objects_coll
+                 WHERE coll_id = ?1 ORDER BY seq DESC LIMIT ?2
+             ) w CROSS JOIN objects o ON o.seq = w.seq
+             CROSS JOIN collections c ON c.coll_id = o.coll_id
+             WHERE instr(o.raw, ?3) > 0 ORDER BY o.seq DESC"
+        );
+        let mut found = Vec::new();
+        let mut st = self
+            .read
+            .prepare_cached(&sql)
+            .map_err(self.read_err(format!("searching `{collection}`")))?;
+        let rows = st
+            .query_map(params![coll, scan, text], read_object)
+            .map_err(self.read_err(format!("searching `{collection}`")))?;
+        for r in rows {
+            let o = r.map_err(self.read_err(format!("searching `{collection}`")))?;
+            if types.is_empty() || types.iter().any(|t| *t == o.type_name) {
+                found.push(o);
+                if found.len() as i64 >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn integrity_check(&self) -> Result<(), StoreError> {
         const MAX_PROBLEMS: usize = 20;
         let err = self.read_err("the integrity check");

@@ -82,6 +82,43 @@ pub trait ObjectRead {
     /// [`StoreError::Read`].
     fn collections(&self) -> Result<Vec<CollectionInfo>, StoreError>;
 
+    /// How many versions a collection holds per (type, origin): one scan
+    /// of the collection's rows, for summaries (the dashboard caches it).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn tally(&self, collection: &str) -> Result<Vec<crate::Tally>, StoreError>;
+
+    /// The newest versions of a collection (highest `seq` first), of the
+    /// given types (all types when empty), at most `limit`, with `seq`
+    /// below `before` (`i64::MAX` for the newest).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn newest(
+        &self,
+        collection: &str,
+        types: &[String],
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// Versions whose raw JSON contains `text` (bytes, case-sensitive),
+    /// newest first, among at most `scan` of the collection's newest rows;
+    /// at most `limit`. A bounded scan, not an index: for people searching
+    /// by value.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn find_text(
+        &self,
+        collection: &str,
+        text: &str,
+        types: &[String],
+        scan: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError>;
+
     /// Checks the whole database: the engine's own check, then the store's
     /// invariants (one row per collection, id and version; counts;
     /// `date_added` order; each object's SHA-256 and id hash). Reads

@@ -771,3 +771,56 @@ fn a_second_writer_on_the_same_directory_is_seen() {
     );
     serve.integrity_check().unwrap();
 }
+
+/// The dashboard's reads: a tally by type and origin, the newest versions
+/// (of some types), and a bounded search by text.
+#[test]
+fn tally_newest_and_find_text() {
+    use accord_store::ObjectRead;
+    let (_d, mut s) = open();
+    let mut objs: Vec<common::Obj> = (1..=5).map(|n| indicator(n, T1, "c")).collect();
+    objs.extend((1..=3).map(|n| observable("domain-name", n, "c")));
+    objs.push(indicator(9, T1, "other"));
+    s.put_batch(&borrow(&objs)).unwrap();
+    let t = ObjectRead::tally(&s, "c").unwrap();
+    let got: Vec<(&str, &str, u64)> = t
+        .iter()
+        .map(|t| (t.type_name.as_str(), t.origin.as_str(), t.count))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("domain-name", "partner-a", 3), ("indicator", "local", 5)]
+    );
+    assert!(ObjectRead::tally(&s, "none").unwrap().is_empty());
+    let newest = ObjectRead::newest(&s, "c", &[], i64::MAX, 3).unwrap();
+    let seqs: Vec<i64> = newest.iter().map(|o| o.seq).collect();
+    assert_eq!(seqs.len(), 3);
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+    assert_eq!(newest[0].type_name, "domain-name");
+    let ind = ObjectRead::newest(&s, "c", &["indicator".into()], i64::MAX, 10).unwrap();
+    assert_eq!(ind.len(), 5);
+    assert!(ind.iter().all(|o| o.type_name == "indicator"));
+    let older = ObjectRead::newest(&s, "c", &[], seqs[2], 100).unwrap();
+    assert_eq!(older.len(), 5);
+    // Text: the address of indicator 3 (10.0.0.3), not in `other`.
+    let hits = ObjectRead::find_text(&s, "c", "10.0.0.3'", &[], 1000, 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].id, objs[2].id);
+    // The scan covers only the newest rows: the 3 observables are newer.
+    assert!(
+        ObjectRead::find_text(&s, "c", "10.0.0.3'", &[], 3, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        ObjectRead::find_text(&s, "c", "v2", &["indicator".into()], 1000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ObjectRead::find_text(&s, "c", "v2", &[], 1000, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+}
