@@ -324,6 +324,12 @@ impl Accounts {
         }
     }
 
+    /// The caller of an account by name (for a session started after its
+    /// password was checked).
+    pub fn caller_of(&self, name: &str) -> Option<Caller> {
+        self.by_name.get(name).map(|(_, c)| c.clone())
+    }
+
     /// Authenticates the value of an `Authorization` header from a client
     /// at `address`. Runs argon2 when the credentials were not verified
     /// before and the throttle allows: call it off the async runtime, or

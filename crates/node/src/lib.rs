@@ -17,7 +17,7 @@
 //! ([`accord_app::scheduler`]) and the hotline's deadlines
 //! ([`hotline_tick`]) until shutdown.
 //!
-//! What it deliberately does not do (yet): the dashboard.
+//! - [`ui`]: the dashboard (HTML pages, sessions, CSRF) on the same port.
 
 pub mod auth;
 pub mod error;
@@ -31,6 +31,7 @@ pub(crate) mod routes;
 pub mod server;
 pub mod state;
 pub mod taxii;
+pub mod ui;
 
 use std::future::Future;
 

@@ -9,7 +9,7 @@
 //! - The ledger group ([`crate::ledger_routes`]), mounted at `/ledger`:
 //!   C2SP formats and JSON, so no TAXII negotiation, and a small body limit
 //!   (`max_ledger_body_length`) for the one POST.
-//! - A future UI group: see [`router`].
+//! - The dashboard ([`crate::ui`]): `/`, `/login`, `/logout`, `/ui/…`.
 //!
 //! Shared by all: a bound on concurrent requests (beyond it a fast 503
 //! with `Retry-After`, not a queue), a request timeout, a body limit per
@@ -42,6 +42,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub use crate::state::AppState;
+
+/// The largest form the dashboard takes (a case's description fits).
+const UI_BODY_LIMIT: usize = 64 * 1024;
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such TAXII endpoint on this server")
@@ -79,10 +82,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     let hotline = crate::hotline_routes::routes()
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_other_body_length));
-    // A future UI group goes here, as its own `Router<Arc<AppState>>` with
-    // its own layers (sessions, CSRF, HTML errors) nested at its own
-    // prefix, e.g. `.nest("/ui", ui)`; the groups above stay as they are.
+    // The dashboard: `/`, `/login`, `/logout` and `/ui/…`, HTML with
+    // sessions and CSRF (see `crate::ui`); forms are small.
+    let ui = crate::ui::routes().layer(DefaultBodyLimit::max(UI_BODY_LIMIT));
     Router::new()
+        .merge(ui)
         .merge(taxii)
         .nest("/ledger", ledger)
         .nest("/hotline", hotline)

@@ -37,6 +37,8 @@ pub struct AppState {
     pub(crate) partners: Partners,
     /// The exchange seam: what may enter and what may leave.
     pub(crate) exchange: Exchange,
+    /// The dashboard's sessions and caches.
+    pub(crate) ui: crate::ui::UiState,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -338,6 +340,7 @@ impl AppState {
             writer,
             clock,
             statuses: Mutex::new(StatusLog::default()),
+            ui: crate::ui::UiState::default(),
         })
     }
 

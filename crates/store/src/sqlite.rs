@@ -614,7 +614,7 @@ impl crate::ObjectRead for SqliteStore {
                 .map_err(self.read_err(format!("the newest objects of `{collection}`")))?;
             all.append(&mut some);
         }
-        all.sort_by(|a, b| b.seq.cmp(&a.seq));
+        all.sort_by_key(|o| std::cmp::Reverse(o.seq));
         all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(all)
     }
@@ -652,7 +652,7 @@ impl crate::ObjectRead for SqliteStore {
             .map_err(self.read_err(format!("searching `{collection}`")))?;
         for r in rows {
             let o = r.map_err(self.read_err(format!("searching `{collection}`")))?;
-            if types.is_empty() || types.iter().any(|t| *t == o.type_name) {
+            if types.is_empty() || types.contains(&o.type_name) {
                 found.push(o);
                 if found.len() as i64 >= limit {
                     break;

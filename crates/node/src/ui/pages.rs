@@ -1,0 +1,580 @@
+//! The read-only pages: overview, partners, objects, an object, sightings,
+//! the log. Each reads the store once on the blocking pool and renders;
+//! nothing here writes.
+
+use super::chart;
+use super::fmt::{thousands, time};
+use super::{Signed, UiError, html_page, layout, signed_out};
+use crate::auth::Caller;
+use crate::state::AppState;
+use accord_app::hotline::Hotline;
+use accord_store::{Backend, StoredObject};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A store collection the caller may read, with the TAXII collections
+/// that serve it.
+#[derive(Clone, Debug)]
+pub(crate) struct Visible {
+    /// The store's name for it.
+    pub(crate) store: String,
+    /// The TAXII titles serving it (`root/id: title`).
+    pub(crate) titles: Vec<String>,
+}
+
+/// The store collections `caller` may read (through any TAXII collection
+/// that serves them), by store name.
+pub(crate) fn visible(state: &AppState, caller: &Caller) -> Vec<Visible> {
+    let mut by_store: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for root in &state.config.api_roots {
+        for c in &root.collections {
+            if caller.can_read(&c.id) {
+                by_store
+                    .entry(c.store_name().to_owned())
+                    .or_default()
+                    .push(format!(
+                        "{}/{}: {}",
+                        root.name,
+                        c.alias.as_deref().unwrap_or(&c.id),
+                        c.title
+                    ));
+            }
+        }
+    }
+    by_store
+        .into_iter()
+        .map(|(store, titles)| Visible { store, titles })
+        .collect()
+}
+
+fn may_read(state: &AppState, caller: &Caller, store: &str) -> bool {
+    visible(state, caller).iter().any(|v| v.store == store)
+}
+
+/// A one-line summary of an object for lists: its name, value or pattern.
+pub(crate) fn summary(o: &StoredObject) -> String {
+    let v: serde_json::Value = serde_json::from_str(&o.raw).unwrap_or_default();
+    for k in [
+        "name",
+        "value",
+        "pattern",
+        "title",
+        "abstract",
+        "content",
+        "description",
+    ] {
+        if let Some(s) = v.get(k).and_then(|s| s.as_str()) {
+            let mut s: String = s.chars().take(120).collect();
+            if s.len() < v.get(k).and_then(|x| x.as_str()).map_or(0, str::len) {
+                s.push('…');
+            }
+            return s;
+        }
+    }
+    String::new()
+}
+
+fn object_link(o: &StoredObject) -> Markup {
+    html! { a href=(format!("/ui/objects/{}/{}", o.collection, o.id)) { code { (o.id) } } }
+}
+
+/// The overview's figures, read at once.
+struct Overview {
+    collections: Vec<(Visible, u64)>,
+    by_type: Vec<(String, u64)>,
+    by_origin: Vec<(String, u64)>,
+    healths: Vec<accord_store::PartnerHealth>,
+    cases: Result<Vec<accord_app::hotline::CaseView>, String>,
+    sightings: Vec<StoredObject>,
+    ledger_size: u64,
+    checkpoint: Option<(u64, usize)>,
+    alerts: usize,
+}
+
+fn tally(
+    state: &AppState,
+    store: &dyn Backend,
+    name: &str,
+) -> Result<Arc<Vec<accord_store::Tally>>, accord_store::StoreError> {
+    if let Some(t) = state.ui.cached_tally(name) {
+        return Ok(t);
+    }
+    let t = Arc::new(store.tally(name)?);
+    state.ui.keep_tally(name, Arc::clone(&t));
+    Ok(t)
+}
+
+/// `/`: the overview, or the login form when signed out.
+pub(crate) async fn home(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
+    let session = super::cookie(&headers, super::session::COOKIE)
+        .and_then(|t| state.ui.sessions.get(t, Instant::now()));
+    let Some(session) = session else {
+        return Ok(signed_out(&state));
+    };
+    let signed = Signed { session };
+    let vis = visible(&state, signed.caller());
+    let st = Arc::clone(&state);
+    let config = state.config.clone();
+    let clock = Arc::clone(&state.clock);
+    let o = state
+        .read("the overview", move |store| {
+            let mut collections = Vec::new();
+            let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+            let mut by_origin: BTreeMap<String, u64> = BTreeMap::new();
+            let mut sightings = Vec::new();
+            for v in vis {
+                let n = store.count(Some(&v.store))?;
+                for t in tally(&st, store, &v.store)?.iter() {
+                    *by_type.entry(t.type_name.clone()).or_default() += t.count;
+                    *by_origin.entry(t.origin.clone()).or_default() += t.count;
+                }
+                sightings.extend(store.newest(&v.store, &["sighting".to_owned()], i64::MAX, 10)?);
+                collections.push((v, n));
+            }
+            sightings.sort_by_key(|o| std::cmp::Reverse(o.seq));
+            sightings.truncate(10);
+            let cases = Hotline::new(&config, store, clock.now_micros())
+                .and_then(|h| h.list(None, false, clock.now_timestamp()))
+                .map_err(|e| e.to_string());
+            let ledger_size = store.ledger_size()?;
+            let checkpoint = match store.ledger_latest_checkpoint()? {
+                Some((size, _)) => Some((size, store.ledger_cosignatures(size)?.len())),
+                None => None,
+            };
+            let alerts = store.ledger_alerts()?.len();
+            let mut by_type: Vec<(String, u64)> = by_type.into_iter().collect();
+            by_type.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut by_origin: Vec<(String, u64)> = by_origin.into_iter().collect();
+            by_origin.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            Ok(Overview {
+                collections,
+                by_type,
+                by_origin,
+                healths: store.partner_healths()?,
+                cases,
+                sightings,
+                ledger_size,
+                checkpoint,
+                alerts,
+            })
+        })
+        .await?;
+    let total: u64 = o.collections.iter().map(|c| c.1).sum();
+    let open_cases: Vec<&accord_app::hotline::CaseView> = match &o.cases {
+        Ok(c) => {
+            let mut v: Vec<_> = c
+                .iter()
+                .filter(|c| !matches!(c.summary.state.as_str(), "resolved" | "declined"))
+                .collect();
+            v.sort_by_key(|c| (!c.summary.overdue, c.summary.severity, c.summary.id.clone()));
+            v
+        }
+        Err(_) => Vec::new(),
+    };
+    let body = html! {
+        div.cards {
+            div.card { div.big { (thousands(total)) } div.what { "objects you can read, in " (o.collections.len()) " collection(s)" } }
+            div.card { div.big { (thousands(open_cases.len() as u64)) } div.what { "open hotline cases" @let od = open_cases.iter().filter(|c| c.summary.overdue).count(); @if od > 0 { ", " span.overdue { (od) " overdue" } } } }
+            div.card { div.big { (thousands(o.healths.len() as u64)) } div.what { "partners with sync rounds" } }
+            div.card { div.big { (thousands(o.ledger_size)) } div.what { "records in this node's log" } }
+        }
+        h2 { "Objects held" }
+        @if total == 0 {
+            p.empty { "Nothing stored yet. Add STIX with " code { "accord ingest FILE" } ", or let partners' sync fill it." }
+        } @else {
+            (chart::bars("Objects by type", &o.by_type))
+            (chart::bars("Objects by origin (who sent them)", &o.by_origin))
+            table {
+                thead { tr { th { "Collection" } th { "Served as" } th.num { "Versions" } } }
+                tbody { @for (v, n) in &o.collections { tr { td { code { (v.store) } } td { (v.titles.join("; ")) } td.num { (thousands(*n)) } } } }
+            }
+        }
+        h2 { "Hotline" }
+        @match &o.cases {
+            Err(e) => p.empty { "The hotline is not set up on this node: " (e) },
+            Ok(_) if open_cases.is_empty() => p.empty { "No open case. " a href="/ui/cases" { "Open one" } " when a partner must act." },
+            Ok(_) => { (super::cases::table(&open_cases)) }
+        }
+        h2 { "Partners" }
+        @if o.healths.is_empty() {
+            p.empty { "No sync round has run yet. Partners are listed in accord.toml ([[partners]]); " code { "accord partner list" } " shows them." }
+        } @else { (health_table(&o.healths)) }
+        h2 { "Recent sightings" }
+        @if o.sightings.is_empty() {
+            p.empty { "No sighting yet. " code { "accord match" } " reports them when logs hit indicators." }
+        } @else { (object_table(&o.sightings)) }
+        h2 { "Log" }
+        p {
+            (thousands(o.ledger_size)) " records. "
+            @match o.checkpoint {
+                Some((size, cos)) => { "Latest checkpoint at size " (thousands(size)) ", cosigned by " (cos) " witness(es). " }
+                None => { "No checkpoint signed yet. " }
+            }
+            @if o.alerts > 0 { span.bad { (o.alerts) " alert(s)" } " — " }
+            a href="/ui/log" { "Details" }
+        }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Overview", "Overview", body),
+    ))
+}
+
+fn health_table(h: &[accord_store::PartnerHealth]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Partner" } th { "Last good round" } th { "Health" } } }
+            tbody {
+                @for p in h {
+                    tr {
+                        td { (p.partner) }
+                        td { @match &p.last_success { Some(t) => (time(t)), None => span.empty { "never" } } }
+                        td {
+                            @if p.paused { span.bad { "paused: " (p.paused_reason.as_deref().unwrap_or("")) } }
+                            @else if p.failures > 0 { span.warn { (p.failures) " failed round(s): " (p.last_error.as_deref().unwrap_or("")) } }
+                            @else { span.good { "syncing" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn object_table(objs: &[StoredObject]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Object" } th { "Type" } th { "Summary" } th { "From" } th { "Added" } } }
+            tbody {
+                @for o in objs {
+                    tr { td { (object_link(o)) } td { (o.type_name) } td { (summary(o)) } td { (o.origin) } td { (time(&o.date_added)) } }
+                }
+            }
+        }
+    }
+}
+
+/// `/ui/partners`: each partner's agreement in plain words and its health.
+pub(crate) async fn partners(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+) -> Result<Response, UiError> {
+    let names: Vec<String> = state
+        .config
+        .partners
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let (healths, witnessed) = state
+        .read("the partners", move |store| {
+            let mut w = Vec::new();
+            for n in &names {
+                w.push(store.ledger_witnessed(n, None)?);
+            }
+            Ok((store.partner_healths()?, w))
+        })
+        .await?;
+    let body = html! {
+        @if state.config.partners.is_empty() {
+            p.empty { "No partner yet. Add one with " code { "accord partner add" } " (see " code { "accord partner add --help" } ")." }
+        }
+        @for (p, w) in state.config.partners.iter().zip(&witnessed) {
+            section {
+                h2 { (p.name) @if let Some(j) = &p.jurisdiction { " (" (j) ")" } }
+                p.meta { "TAXII: " code { (p.url) } }
+                @let partner = accord_app::partner::Partner::new(p.clone());
+                pre { (accord_policy::describe::agreement(&p.name, &partner.config().agreement())) }
+                @match healths.iter().find(|h| h.partner == p.name) {
+                    Some(h) => (health_table(std::slice::from_ref(h))),
+                    None => p.empty { "No sync round yet." },
+                }
+                p {
+                    "Its log: "
+                    @match w {
+                        Some(w) => { "last checkpoint seen at size " (thousands(w.size)) ", " (time(&w.received_at)) "." }
+                        None => span.empty { "not witnessed yet." },
+                    }
+                }
+            }
+        }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Partners", "Partners", body),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Search {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    r#type: String,
+    #[serde(default)]
+    collection: String,
+}
+
+/// How many of a collection's newest rows a text search reads.
+const SEARCH_SCAN: usize = 200_000;
+/// Results shown.
+const SEARCH_LIMIT: usize = 50;
+
+/// `/ui/objects`: search by id, value (text) and type.
+pub(crate) async fn objects(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Query(s): Query<Search>,
+) -> Result<Response, UiError> {
+    let vis = visible(&state, signed.caller());
+    let q = s.q.trim().to_owned();
+    let types: Vec<String> = s
+        .r#type
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let wanted: Vec<String> = vis
+        .iter()
+        .filter(|v| s.collection.is_empty() || v.store == s.collection)
+        .map(|v| v.store.clone())
+        .collect();
+    let (qq, tt) = (q.clone(), types.clone());
+    let found = state
+        .read("searching objects", move |store| {
+            let mut all = Vec::new();
+            for c in &wanted {
+                if accord_stix::parse_identifier(&qq).is_ok() {
+                    let mut v = store.get_versions(c, &qq)?;
+                    if let Some(last) = v.pop() {
+                        all.push(last);
+                    }
+                } else if qq.is_empty() {
+                    all.extend(store.newest(c, &tt, i64::MAX, SEARCH_LIMIT)?);
+                } else {
+                    all.extend(store.find_text(c, &qq, &tt, SEARCH_SCAN, SEARCH_LIMIT)?);
+                }
+            }
+            all.sort_by_key(|o| std::cmp::Reverse(o.seq));
+            all.truncate(SEARCH_LIMIT);
+            Ok(all)
+        })
+        .await?;
+    let body = html! {
+        form.inline method="get" action="/ui/objects" {
+            label { "Value, text or id" input type="search" name="q" value=(q) placeholder="198.51.100.7, evil.example, indicator--…"; }
+            label { "Type" input type="text" name="type" value=(s.r#type) placeholder="indicator, sighting"; }
+            label { "Collection"
+                select name="collection" {
+                    option value="" { "all you can read" }
+                    @for v in &vis { option value=(v.store) selected[v.store == s.collection] { (v.store) } }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+        p.meta {
+            @if q.is_empty() { "The newest objects" } @else { "Objects containing “" (q) "”" }
+            @if !types.is_empty() { " of type " (types.join(", ")) }
+            " (at most " (SEARCH_LIMIT) "; a text search reads the newest " (thousands(SEARCH_SCAN as u64)) " versions of each collection)."
+        }
+        @if found.is_empty() { p.empty { "Nothing found. Try an id, part of a value, or no text to list the newest." } }
+        @else { (object_table(&found)) }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Objects", "Objects", body),
+    ))
+}
+
+/// `/ui/objects/{collection}/{id}`: every version, where each came from,
+/// the sightings of it.
+pub(crate) async fn object(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    // The same answer for a collection the caller may not read and for an
+    // object that does not exist: nothing to learn by guessing.
+    let missing = || {
+        UiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no object `{id}` in `{collection}` that you may read"),
+        )
+    };
+    if !may_read(&state, signed.caller(), &collection) {
+        return Err(missing());
+    }
+    let (c, i) = (collection.clone(), id.clone());
+    let (versions, sightings) = state
+        .read("an object", move |store| {
+            let v = store.get_versions(&c, &i)?;
+            let s = if v.is_empty() {
+                Vec::new()
+            } else {
+                store.find_text(&c, &i, &["sighting".to_owned()], SEARCH_SCAN, 20)?
+            };
+            Ok((v, s))
+        })
+        .await?;
+    let Some(last) = versions.last() else {
+        return Err(missing());
+    };
+    let pretty = serde_json::from_str::<serde_json::Value>(&last.raw)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| last.raw.clone());
+    let body = html! {
+        p { code { (id) } " — " (last.type_name) " in " code { (collection) } }
+        h2 { "Versions" }
+        table {
+            thead { tr { th { "Version (modified)" } th { "Added here" } th { "From" } th { "Markings" } } }
+            tbody {
+                @for v in versions.iter().rev() {
+                    tr { td { (v.version) } td { (time(&v.date_added)) } td { (v.origin) } td { (v.markings.join(", ")) } }
+                }
+            }
+        }
+        h2 { "Sightings of it" }
+        @if sightings.is_empty() { p.empty { "None recorded." } } @else { (object_table(&sightings)) }
+        h2 { "Newest version" }
+        pre { (pretty) }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Objects", &summary_or_id(last), body),
+    ))
+}
+
+fn summary_or_id(o: &StoredObject) -> String {
+    let s = summary(o);
+    if s.is_empty() { o.id.clone() } else { s }
+}
+
+/// `/ui/sightings`: hits per day and the newest sightings.
+pub(crate) async fn sightings(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+) -> Result<Response, UiError> {
+    let vis = visible(&state, signed.caller());
+    let found = state
+        .read("the sightings", move |store| {
+            let mut all = Vec::new();
+            for v in &vis {
+                all.extend(store.newest(&v.store, &["sighting".to_owned()], i64::MAX, 1000)?);
+            }
+            all.sort_by_key(|o| std::cmp::Reverse(o.seq));
+            Ok(all)
+        })
+        .await?;
+    // Hits per day (a sighting's `count`, else 1) and per indicator.
+    let mut per_day: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per_ind: BTreeMap<String, u64> = BTreeMap::new();
+    for o in &found {
+        let v: serde_json::Value = serde_json::from_str(&o.raw).unwrap_or_default();
+        let n = v
+            .get("count")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(1);
+        let day = v
+            .get("last_seen")
+            .or_else(|| v.get("created"))
+            .and_then(|s| s.as_str())
+            .and_then(|s| s.get(..10))
+            .unwrap_or("?")
+            .to_owned();
+        *per_day.entry(day).or_default() += n;
+        if let Some(r) = v.get("sighting_of_ref").and_then(|s| s.as_str()) {
+            *per_ind.entry(r.to_owned()).or_default() += n;
+        }
+    }
+    let days: Vec<(String, u64)> = per_day.into_iter().collect();
+    let mut top: Vec<(String, u64)> = per_ind.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(10);
+    let body = html! {
+        @if found.is_empty() {
+            p.empty { "No sighting yet. Run " code { "accord match --config accord.toml LOG…" } " to match logs against the indicators; its hits are stored as sightings." }
+        } @else {
+            (chart::columns("Hits per day (the newest 1,000 sightings)", &days, (days.len() / 12).max(1)))
+            (chart::bars("Top indicators by hits", &top))
+            (object_table(&found[..found.len().min(50)]))
+        }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Sightings", "Sightings and matching", body),
+    ))
+}
+
+/// `/ui/log`: this node's log, its checkpoints and cosignatures, the
+/// partners' logs witnessed, and alerts.
+pub(crate) async fn log(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+) -> Result<Response, UiError> {
+    let names: Vec<String> = state
+        .config
+        .partners
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let (head, cp, cos, witnessed, alerts) = state
+        .read("the log", move |store| {
+            let head = store.ledger_head()?;
+            let cp = store.ledger_latest_checkpoint()?;
+            let cos = match &cp {
+                Some((size, _)) => store.ledger_cosignatures(*size)?,
+                None => Vec::new(),
+            };
+            let mut w = Vec::new();
+            for n in &names {
+                if let Some(x) = store.ledger_witnessed(n, None)? {
+                    w.push(x);
+                }
+            }
+            Ok((head, cp, cos, w, store.ledger_alerts()?))
+        })
+        .await?;
+    let root = head.1.to_hex();
+    let body = html! {
+        p { "This node's log holds " strong { (thousands(head.0)) } " records; its root is " code { (root) } "." }
+        p.meta { "Partners check it with " code { "accord ledger audit" } "; anyone can verify a record with " code { "accord ledger prove" } "." }
+        h2 { "Latest checkpoint" }
+        @match &cp {
+            Some((size, note)) => {
+                p { "Signed at size " (thousands(*size)) ", cosigned by " (cos.len()) " witness(es)." }
+                pre { (String::from_utf8_lossy(note)) }
+                @if !cos.is_empty() { h2 { "Cosignatures" } pre { @for c in &cos { (c) "\n" } } }
+            }
+            None => p.empty { "No checkpoint signed yet: the node signs one within a minute of new records." },
+        }
+        h2 { "Partners' logs witnessed" }
+        @if witnessed.is_empty() { p.empty { "None yet: a sync round witnesses the partner's log." } }
+        @else {
+            table {
+                thead { tr { th { "Partner" } th.num { "Size" } th { "Seen" } } }
+                tbody { @for w in &witnessed { tr { td { (w.partner) } td.num { (thousands(w.size)) } td { (time(&w.received_at)) } } } }
+            }
+        }
+        h2 { "Alerts" }
+        @if alerts.is_empty() { p.good { "No split view or inconsistency seen." } }
+        @else {
+            table {
+                thead { tr { th { "When" } th { "Partner" } th { "What" } th { "Detail" } } }
+                tbody { @for a in &alerts { tr.bad { td { (time(&a.time)) } td { (a.partner) } td { (a.kind) } td { (a.detail) } } } }
+            }
+        }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Log", "Log", body),
+    ))
+}
