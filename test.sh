@@ -12,6 +12,12 @@ command -v "$PYTHON" >/dev/null || need_apt+=(python3)
 command -v cc >/dev/null || need_apt+=(build-essential)
 # The end-to-end tests read the nodes' logs over HTTP with curl.
 command -v curl >/dev/null || need_apt+=(curl)
+# The dashboard's browser tests drive Debian's Chromium (Playwright with
+# its own downloaded browser is not used). Installed only as root; without
+# it those tests print one `skip:` line.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -q >/dev/null

@@ -250,7 +250,20 @@ async fn run_node(config: Config, clock: Arc<dyn Clock>, from: ListenFrom<'_>) -
         .first()
         .map(|r| r.name.clone())
         .unwrap_or_default();
-    println!("Accord node listening on http://{addr}/taxii2/ (API root http://{addr}/{root}/)");
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!(
+        "Accord node listening on {scheme}://{addr}/taxii2/ (API root {scheme}://{addr}/{root}/)"
+    );
+    let login = if config.demo {
+        "sign in as demo, password demo"
+    } else {
+        "sign in with an account of accord.toml"
+    };
+    println!("Dashboard: {scheme}://{addr}/ ({login})");
     use std::io::Write;
     let _ = std::io::stdout().flush();
     accord_node::serve(config, clock, listener, shutdown_signal()).await?;
