@@ -141,7 +141,9 @@ fn millis(t: &Timestamp) -> i64 {
 }
 
 /// Folds records into a report (`since`: first month kept, `YYYY-MM`).
-#[derive(Debug, Default)]
+/// Cloned and extended, it keeps a running report of a growing log
+/// ([`extend`]).
+#[derive(Debug, Default, Clone)]
 pub struct Accumulator {
     since: Option<String>,
     records: u64,
@@ -251,9 +253,25 @@ pub fn reciprocity<S: LedgerRead + ?Sized>(
     let since = since.map(parse_month).transpose()?;
     let mut acc = Accumulator::new(since);
     let size = store.ledger_size()?;
-    let mut at = 0;
-    while at < size {
-        let chunk = store.ledger_entries(at, size.min(at + 10_000))?;
+    extend(&mut acc, store, 0, size)?;
+    Ok(acc.finish())
+}
+
+/// Adds the log's entries `from..to` to `acc` (read in runs of 10,000);
+/// returns the index after the last one read. A running report is kept by
+/// calling it again from there as the log grows.
+///
+/// # Errors
+/// [`ReciprocityError`].
+pub fn extend<S: LedgerRead + ?Sized>(
+    acc: &mut Accumulator,
+    store: &S,
+    from: u64,
+    to: u64,
+) -> Result<u64, ReciprocityError> {
+    let mut at = from;
+    while at < to {
+        let chunk = store.ledger_entries(at, to.min(at + 10_000))?;
         if chunk.is_empty() {
             break;
         }
@@ -267,7 +285,7 @@ pub fn reciprocity<S: LedgerRead + ?Sized>(
             at = e.index + 1;
         }
     }
-    Ok(acc.finish())
+    Ok(at)
 }
 
 #[cfg(test)]

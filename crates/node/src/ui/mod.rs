@@ -49,6 +49,9 @@ pub struct UiState {
     /// Each collection's tally (by type and origin), kept a minute: a
     /// tally reads every row of a collection.
     tallies: Mutex<HashMap<String, (Instant, Tallied)>>,
+    /// The reciprocity figures of the log so far, and the index of the
+    /// next entry to add: each page view reads only what was appended.
+    pub(crate) reciprocity: Mutex<(u64, accord_app::reciprocity::Accumulator)>,
 }
 
 /// A collection's tally as kept.

@@ -263,7 +263,8 @@ pub(crate) fn object_table(objs: &[StoredObject]) -> Markup {
     }
 }
 
-/// `/ui/partners`: each partner's agreement in plain words and its health.
+/// `/ui/partners`: each partner's agreement in plain words, what went each
+/// way per month (from the log), its health and its log.
 pub(crate) async fn partners(
     State(state): State<Arc<AppState>>,
     signed: Signed,
@@ -274,19 +275,41 @@ pub(crate) async fn partners(
         .iter()
         .map(|p| p.name.clone())
         .collect();
-    let (healths, witnessed) = state
+    let st = Arc::clone(&state);
+    let (healths, witnessed, alerts, recip) = state
         .read("the partners", move |store| {
             let mut w = Vec::new();
             for n in &names {
                 w.push(store.ledger_witnessed(n, None)?);
             }
-            Ok((store.partner_healths()?, w))
+            let size = store.ledger_size()?;
+            let recip = {
+                let mut g = st.ui.reciprocity.lock().unwrap_or_else(|p| p.into_inner());
+                let (next, acc) = &mut *g;
+                let grown = if *next < size {
+                    accord_app::reciprocity::extend(acc, store, *next, size)
+                } else {
+                    Ok(*next)
+                };
+                grown.map(|n| {
+                    *next = n;
+                    (acc.clone().finish(), n)
+                })
+            };
+            Ok((store.partner_healths()?, w, store.ledger_alerts()?, recip))
         })
         .await?;
+    let (recip, read_to) = recip.map_err(|e| {
+        UiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the figures per partner: {e}"),
+        )
+    })?;
     let body = html! {
         @if state.config.partners.is_empty() {
             p.empty { "No partner yet. Add one with " code { "accord partner add" } " (see " code { "accord partner add --help" } ")." }
         }
+        p.meta { "Figures per month are computed from this node's log, entries 0 to " (thousands(read_to)) "; a partner recomputes its own from " code { "accord ledger entries" } "." }
         @for (p, w) in state.config.partners.iter().zip(&witnessed) {
             section {
                 h2 { (p.name) @if let Some(j) = &p.jurisdiction { " (" (j) ")" } }
@@ -297,10 +320,19 @@ pub(crate) async fn partners(
                     Some(h) => (health_table(std::slice::from_ref(h))),
                     None => p.empty { "No sync round yet." },
                 }
+                @match recip.partners.iter().find(|r| r.partner == p.name) {
+                    None => p.empty { "Nothing exchanged with " (p.name) " yet." },
+                    Some(r) => (exchange_figures(r)),
+                }
                 p {
                     "Its log: "
                     @match w {
-                        Some(w) => { "last checkpoint seen at size " (thousands(w.size)) ", " (time(&w.received_at)) "." }
+                        Some(w) => {
+                            "last checkpoint seen at size " (thousands(w.size)) ", " (time(&w.received_at)) "; "
+                            @let bad = alerts.iter().filter(|a| a.partner == p.name).count();
+                            @if bad == 0 { span.good { "consistent with every earlier one" } } @else { span.bad { (bad) " alert(s): see the Log page" } }
+                            "."
+                        }
                         None => span.empty { "not witnessed yet." },
                     }
                 }
@@ -311,6 +343,65 @@ pub(crate) async fn partners(
         StatusCode::OK,
         layout(&state, &signed, "Partners", "Partners", body),
     ))
+}
+
+/// A partner's months: charts of what went each way and the table.
+fn exchange_figures(r: &accord_app::reciprocity::PartnerReciprocity) -> Markup {
+    let sent: Vec<(String, u64)> = r
+        .months
+        .iter()
+        .map(|m| (m.month.clone(), m.sent_total))
+        .collect();
+    let received: Vec<(String, u64)> = r
+        .months
+        .iter()
+        .map(|m| (m.month.clone(), m.received_total))
+        .collect();
+    let mut withheld: BTreeMap<String, u64> = BTreeMap::new();
+    for m in &r.months {
+        for (k, v) in &m.withheld {
+            *withheld.entry(k.clone()).or_default() += v;
+        }
+    }
+    let mut withheld: Vec<(String, u64)> = withheld.into_iter().collect();
+    withheld.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let every = (r.months.len() / 12).max(1);
+    html! {
+        div.cards {
+            (chart::columns(&format!("Sent to {} per month", r.partner), &sent, every))
+            (chart::columns(&format!("Received from {} per month", r.partner), &received, every))
+        }
+        table {
+            thead { tr { th { "Month" } th.num { "Sent" } th.num { "of which redacted" } th.num { "Received" } th.num { "Withheld" } th.num { "Refused" } th.num { "Sightings returned" } th.num { "Median delivery" } } }
+            tbody {
+                @for m in r.months.iter().rev() {
+                    tr {
+                        td { (m.month) }
+                        td.num { (thousands(m.sent_total)) }
+                        td.num { (thousands(m.redacted)) }
+                        td.num { (thousands(m.received_total)) }
+                        td.num { (thousands(m.withheld_total)) }
+                        td.num { (thousands(m.rejected_total)) }
+                        td.num { (thousands(m.sightings_returned)) }
+                        td.num { @match m.median_delay_seconds { Some(s) => (duration(s)), None => "—" } }
+                    }
+                }
+            }
+        }
+        @if !withheld.is_empty() {
+            (chart::bars("Withheld, by the clause that withheld it", &withheld))
+        }
+    }
+}
+
+/// Seconds as people read them.
+fn duration(s: f64) -> String {
+    match s {
+        s if s < 120.0 => format!("{s:.1} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s if s < 172_800.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} days", s / 86_400.0),
+    }
 }
 
 #[derive(Deserialize, Default)]
