@@ -386,6 +386,25 @@ fn an_account_sees_only_the_collections_it_may_read() {
         let obj = n.get(&link, Some(&admin)).await;
         assert_eq!(obj.status, StatusCode::OK, "{link}");
         assert!(obj.body.contains("beta-secret.example"));
+        // Its trail in the log, and the proof of its record.
+        let trail = n.get(&format!("{link}/log"), Some(&admin)).await;
+        assert_eq!(trail.status, StatusCode::OK, "{}", trail.body);
+        assert!(trail.body.contains("stored"), "{}", trail.body);
+        let at = trail.body.find("/ui/log/proof/").unwrap() + "/ui/log/proof/".len();
+        let index: String = trail.body[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let proof = n.get(&format!("/ui/log/proof/{index}"), Some(&admin)).await;
+        assert_eq!(proof.status, StatusCode::OK, "{}", proof.body);
+        assert!(proof.body.contains("Checked here"), "{}", proof.body);
+        assert!(proof.body.contains(beta_id));
+        // alice cannot read beta: neither its trail nor its record's proof.
+        let r = n.get(&format!("{link}/log"), Some(&alice)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = n.get(&format!("/ui/log/proof/{index}"), Some(&alice)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+        assert!(!r.body.contains(beta_id));
 
         // alice may read cases but not open one.
         let cases = n.get("/ui/cases", Some(&alice)).await;

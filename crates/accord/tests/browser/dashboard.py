@@ -79,6 +79,12 @@ def tour(page, a):
     check("Versions" in page.content(), "the object page has no versions")
     check(a["search"] in page.content(), "the object page does not show the value")
     shot(page, a, "object")
+    # Its records in the log, and the proof of one, checked by the node.
+    page.click("a:has-text('Where it came from')")
+    check(page.locator("main table tbody tr").count() >= 1, "no record of the object in the log")
+    page.locator("a:has-text('prove')").first.click()
+    check("Checked here" in page.content(), "the proof page does not check: " + page.content()[:2000])
+    shot(page, a, "proof")
     return {"ok": True}
 
 

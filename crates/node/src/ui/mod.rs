@@ -85,6 +85,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/partners", get(pages::partners))
         .route("/ui/objects", get(pages::objects))
         .route("/ui/objects/{collection}/{id}", get(pages::object))
+        .route("/ui/objects/{collection}/{id}/log", get(pages::trail))
+        .route("/ui/log/proof/{index}", get(pages::proof))
         .route("/ui/sightings", get(pages::sightings))
         .route("/ui/log", get(pages::log))
         .route("/ui/cases", get(cases::list).post(cases::open))

@@ -533,6 +533,7 @@ pub(crate) async fn object(
                 }
             }
         }
+        p { a href=(format!("/ui/objects/{collection}/{id}/log")) { "Where it came from and who it was sent to, from the log, with proofs" } " (reads the whole log)" }
         h2 { "Sightings of it" }
         @if sightings.is_empty() { p.empty { "None recorded." } } @else { (object_table(&sightings)) }
         h2 { "Newest version" }
@@ -667,5 +668,216 @@ pub(crate) async fn log(
     Ok(html_page(
         StatusCode::OK,
         layout(&state, &signed, "Log", "Log", body),
+    ))
+}
+
+/// One record of the log about an object.
+struct TrailRow {
+    index: u64,
+    record: accord_ledger::ExchangeRecord,
+}
+
+/// Whether a record is about a collection `caller` may read (by store name
+/// or TAXII id).
+fn record_visible(state: &AppState, caller: &Caller, r: &accord_ledger::ExchangeRecord) -> bool {
+    state.config.api_roots.iter().any(|root| {
+        root.collections.iter().any(|c| {
+            caller.can_read(&c.id) && (c.store_name() == r.collection || c.id == r.collection)
+        })
+    })
+}
+
+/// The most records a trail shows.
+const TRAIL_LIMIT: usize = 1_000;
+
+/// `/ui/objects/{collection}/{id}/log`: every record of the log about the
+/// object (stored, sent, redacted or withheld, for whom, when), each with
+/// its proof. Reads the whole log: on demand, not on the object's page.
+pub(crate) async fn trail(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    if !may_read(&state, signed.caller(), &collection) {
+        return Err(UiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no object `{id}` in `{collection}` that you may read"),
+        ));
+    }
+    let i = id.clone();
+    let (rows, size, truncated) = state
+        .read("the object's records", move |store| {
+            let size = store.ledger_size()?;
+            let mut rows = Vec::new();
+            let mut at = 0;
+            let mut truncated = false;
+            let needle = i.as_bytes();
+            while at < size {
+                let chunk = store.ledger_entries(at, size.min(at + 10_000))?;
+                if chunk.is_empty() {
+                    break;
+                }
+                for e in chunk {
+                    at = e.index + 1;
+                    // Cheap test first: the id's bytes in the record.
+                    if !e.leaf.windows(needle.len()).any(|w| w == needle) {
+                        continue;
+                    }
+                    if let Ok(record) = accord_ledger::ExchangeRecord::from_leaf_bytes(&e.leaf)
+                        && record.object_id == i
+                    {
+                        if rows.len() == TRAIL_LIMIT {
+                            truncated = true;
+                            continue;
+                        }
+                        rows.push(TrailRow {
+                            index: e.index,
+                            record,
+                        });
+                    }
+                }
+            }
+            Ok((rows, size, truncated))
+        })
+        .await?;
+    let rows: Vec<&TrailRow> = rows
+        .iter()
+        .filter(|r| record_visible(&state, signed.caller(), &r.record))
+        .collect();
+    let body = html! {
+        p { "Every record of this node's log about " code { (id) } ": read from all " (thousands(size)) " records." }
+        @if rows.is_empty() { p.empty { "No record names it." } }
+        @else {
+            table {
+                thead { tr { th.num { "Record" } th { "When" } th { "Direction" } th { "Partner" } th { "Decision" } th { "Version" } th { "Proof" } } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td.num { (r.index) }
+                            td { (time(&r.record.time)) }
+                            td { (direction(&r.record)) }
+                            td { (r.record.partner.as_deref().unwrap_or("—")) }
+                            td { (decision(&r.record)) }
+                            td { (r.record.modified.as_deref().unwrap_or("—")) }
+                            td { a href=(format!("/ui/log/proof/{}", r.index)) { "prove" } }
+                        }
+                    }
+                }
+            }
+            @if truncated { p.warn { "Only the first " (thousands(TRAIL_LIMIT as u64)) " records are shown." } }
+        }
+        p { a href=(format!("/ui/objects/{collection}/{id}")) { "Back to the object" } }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(&state, &signed, "Objects", "In the log", body),
+    ))
+}
+
+fn direction(r: &accord_ledger::ExchangeRecord) -> &'static str {
+    match r.direction {
+        accord_ledger::Direction::In => "received",
+        accord_ledger::Direction::Out => "sent",
+        _ => "this node",
+    }
+}
+
+fn decision(r: &accord_ledger::ExchangeRecord) -> String {
+    use accord_ledger::Decision;
+    match &r.decision {
+        Decision::Sent => "sent whole".to_owned(),
+        Decision::Redacted { fields } => format!("sent redacted ({})", fields.join(", ")),
+        Decision::Withheld { reason } => format!("withheld: {reason}"),
+        Decision::Stored => "stored".to_owned(),
+        Decision::Rejected { reason } => format!("refused: {reason}"),
+    }
+}
+
+/// `/ui/log/proof/{index}`: the inclusion proof of one record in the
+/// latest signed checkpoint, checked here, with the command that checks it
+/// anywhere.
+pub(crate) async fn proof(
+    State(state): State<Arc<AppState>>,
+    signed: Signed,
+    Path(index): Path<u64>,
+) -> Result<Response, UiError> {
+    let st = Arc::clone(&state);
+    let found = state
+        .read("a proof", move |store| {
+            let size = store.ledger_size()?;
+            if index >= size {
+                return Ok(Err(format!(
+                    "the log has {size} records: there is no record {index}"
+                )));
+            }
+            // The current checkpoint, signed now if the log grew since the
+            // last one (as `GET /ledger/checkpoint` does).
+            let Some(keys) = st.ledger.keys() else {
+                return Ok(Err(
+                    "this node has no log signing key (see accord ledger key)".to_owned(),
+                ));
+            };
+            let signed = {
+                let _g = st.ledger.signing();
+                accord_app::ledger::latest_checkpoint(store, keys)
+            };
+            let signed = match signed {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(format!("signing the checkpoint: {e}"))),
+            };
+            let size = signed.checkpoint.size;
+            let entry = store.ledger_entries(index, index + 1)?.pop();
+            let (leaf, path) = store.ledger_inclusion_proof(index, size)?;
+            Ok(Ok((signed, entry, leaf, path)))
+        })
+        .await?;
+    let (cp, entry, leaf, path) = found.map_err(|m| UiError::new(StatusCode::CONFLICT, m))?;
+    let size = cp.checkpoint.size;
+    let missing = || {
+        UiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no record {index} that you may read"),
+        )
+    };
+    let entry = entry.ok_or_else(missing)?;
+    let record =
+        accord_ledger::ExchangeRecord::from_leaf_bytes(&entry.leaf).map_err(|_| missing())?;
+    if !record_visible(&state, signed.caller(), &record) {
+        return Err(missing());
+    }
+    let body_text = String::from_utf8_lossy(&cp.note).into_owned();
+    let verdict = accord_ledger::verify_inclusion(&leaf, index, size, &path, &cp.checkpoint.root)
+        .map_err(|e| e.to_string());
+    let body = html! {
+        p {
+            "Record " strong { (index) } " — " (direction(&record)) " " code { (record.object_id) }
+            @if let Some(p) = &record.partner { " (" (p) ")" }
+            ", " (decision(&record)) ", at " (time(&record.time)) "."
+        }
+        @match &verdict {
+            Ok(()) => p.good { "Checked here: the record is in the log of " (thousands(size)) " records whose root the checkpoint below signs." },
+            Err(e) => p.bad { "The proof does not check: " (e) },
+        }
+        h2 { "The record" }
+        pre { (String::from_utf8_lossy(&entry.leaf)) }
+        h2 { "Signed checkpoint" }
+        pre { (body_text) }
+        h2 { "Inclusion proof" }
+        p.meta { "Leaf hash " code { (leaf.to_base64()) } "; audit path (" (path.len()) " hashes):" }
+        pre { @for h in &path { (h.to_base64()) "\n" } }
+        p.meta {
+            "Anyone can check it with " code { "accord ledger prove --index " (index) " --size " (size) }
+            " on this node, or from the partner side with the log's public tiles and the verifier key."
+        }
+    };
+    Ok(html_page(
+        StatusCode::OK,
+        layout(
+            &state,
+            &signed,
+            "Log",
+            &format!("Proof of record {index}"),
+            body,
+        ),
     ))
 }
