@@ -20,7 +20,8 @@ if [ $# -eq 0 ]; then
 fi
 OUT="$(run_file real-content)"
 {
-  echo "date: $(date -u +%FT%TZ)  accord: $ACCORD ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo '+dirty'))  machine: $(machine)"
+  if [ -n "${ACCORD_BIN:-}" ]; then built="given by ACCORD_BIN"; else built="built at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo '+dirty')"; fi
+  echo "date: $(date -u +%FT%TZ)  accord: $ACCORD ($built)  machine: $(machine)"
   echo "inputs: $*"
   "$PY" "$ROOT/bench/real_content.py" "$ACCORD" "$DATA/real-content" "$@"
 } | tee "$OUT"
