@@ -215,9 +215,19 @@ const KNOWN_DISAGREEMENTS: &[Known] = &[
         why: "Accord is right. STIX 2.1 §6.13, environment_variables: \"Each key in the dictionary MUST be a string that corresponds to the name of the environment variable, and each corresponding value MUST be a string that corresponds to the value of the environment variable.\" The validator's process.json only asks for a dictionary.",
     },
     Known {
-        case: "software:languages-uppercase",
+        case: "software:languages-uppercase-en",
         accord_valid: true,
-        why: "Accord is right. STIX 2.1 §6.14, languages: \"The value of each list member MUST be a language code conformant to [RFC5646]\", and RFC 5646 §2.1.1: \"Language tags and their subtags, including private use and extensions, are to be treated as case insensitive\"; the lowercase of a language subtag is a formatting convention, so `ENG` is the well-formed tag `eng`. Accord warns about the case. The validator's software.json pattern wants lowercase (`[a-z]{2}...|[a-z]{3}`).",
+        why: "Accord is right. STIX 2.1 §6.14, languages: \"The value of each list member MUST be a language code conformant to [RFC5646]\", and RFC 5646 §2.1.1: \"Language tags and their subtags, including private use and extensions, are to be treated as case insensitive\"; the lowercase of a language subtag is a formatting convention, so `EN` is the valid tag `en`. Accord warns about the case. The validator's software.json pattern wants lowercase.",
+    },
+    Known {
+        case: "software:languages-eng",
+        accord_valid: false,
+        why: "Accord is right. STIX 2.1 §6.14, languages: \"The value of each list member MUST be a language code conformant to [RFC5646]\". RFC 5646 §2.2.9: a tag is valid when \"all of its primary language, extended language, script, region, and variant subtags appear in the IANA Language Subtag Registry\", and §2.2.1: when a language has both an ISO 639-1 and an ISO 639-2 code, only the ISO 639-1 code is registered, so `eng` is well-formed but not a valid tag (`en` is). The validator accepts ISO 639-2 codes for software with a logged warning (musts.py software_language, SOFTWARE_LANG_CODES), and rejects `eng` for `lang`.",
+    },
+    Known {
+        case: "observed-data:object_refs-no-sco",
+        accord_valid: false,
+        why: "Accord is right. STIX 2.1 §4.14, object_refs: \"A list of SCOs and SROs representing the observation. The object_refs MUST contain at least one SCO reference if defined.\" The validator's observed-data.json checks each reference's form only.",
     },
     Known {
         case: "indicator:extref-url-citation",

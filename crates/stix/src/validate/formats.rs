@@ -69,119 +69,35 @@ pub(super) fn is_cpe23(s: &str) -> bool {
         )
 }
 
-/// The irregular grandfathered tags of RFC 5646 §2.1 (`irregular` in the
-/// ABNF): well-formed although they match no other production. The
-/// `regular` grandfathered tags (`art-lojban`, `zh-min-nan`, ...) already
-/// match `langtag`.
-const IRREGULAR_TAGS: &[&str] = &[
-    "en-GB-oed",
-    "i-ami",
-    "i-bnn",
-    "i-default",
-    "i-enochian",
-    "i-hak",
-    "i-klingon",
-    "i-lux",
-    "i-mingo",
-    "i-navajo",
-    "i-pwn",
-    "i-tao",
-    "i-tay",
-    "i-tsu",
-    "sgn-BE-FR",
-    "sgn-BE-NL",
-    "sgn-CH-DE",
-];
-
-/// Whether `s` is a well-formed RFC 5646 language tag: it matches the
-/// `Language-Tag` production of RFC 5646 §2.1, case-insensitively
-/// ("Language tags and their subtags ... are to be treated as case
-/// insensitive", §2.1.1):
-///
-/// ```text
-/// langtag   = language ["-" script] ["-" region] *("-" variant)
-///             *("-" extension) ["-" privateuse]
-/// language  = 2*3ALPHA ["-" extlang] / 4ALPHA / 5*8ALPHA
-/// extlang   = 3ALPHA *2("-" 3ALPHA)
-/// script    = 4ALPHA
-/// region    = 2ALPHA / 3DIGIT
-/// variant   = 5*8alphanum / (DIGIT 3alphanum)
-/// extension = singleton 1*("-" (2*8alphanum))
-/// privateuse = "x" 1*("-" (1*8alphanum))
-/// ```
-///
-/// plus the grandfathered tags. Validity against the IANA subtag registry
-/// (§2.2.9: "valid" tags) is not checked: the registry is large and changes.
-pub(crate) fn is_language_tag(s: &str) -> bool {
-    if s.len() < 2 || s.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-')) {
-        return false;
-    }
-    if IRREGULAR_TAGS.iter().any(|g| g.eq_ignore_ascii_case(s)) {
-        return true;
-    }
-    let alpha = |p: &str| p.bytes().all(|b| b.is_ascii_alphabetic());
-    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    let mut parts = s.split('-');
-    let first = parts.next().unwrap_or_default();
-    if first.eq_ignore_ascii_case("x") {
-        return private_use(parts);
-    }
-    if !(2..=8).contains(&first.len()) || !alpha(first) {
-        return false;
-    }
-    // 0: extlang, script, region or variant may follow; 1: script, region
-    // or variant; 2: region or variant; 3: variant; 4: extensions only.
-    let mut stage = if first.len() <= 3 { 0 } else { 1 };
-    let mut extlangs = 0;
-    // A singleton waiting for its first subtag.
-    let mut pending = false;
-    while let Some(p) = parts.next() {
-        if p.is_empty() || p.len() > 8 {
-            return false;
-        }
-        if p.len() == 1 {
-            if pending {
-                return false;
-            }
-            if p.eq_ignore_ascii_case("x") {
-                return private_use(parts);
-            }
-            stage = 4;
-            pending = true;
-            continue;
-        }
-        if stage == 4 {
-            // 2*8alphanum after a singleton.
-            pending = false;
-            continue;
-        }
-        if stage == 0 && p.len() == 3 && alpha(p) && extlangs < 3 {
-            extlangs += 1;
-        } else if stage <= 1 && p.len() == 4 && alpha(p) {
-            stage = 2;
-        } else if (stage <= 2 && ((p.len() == 2 && alpha(p)) || (p.len() == 3 && digits(p))))
-            || p.len() >= 5
-            || (p.len() == 4 && p.as_bytes()[0].is_ascii_digit())
-        {
-            // A region (at most one, before variants), or a variant.
-            stage = 3;
-        } else {
-            return false;
-        }
-    }
-    !pending
+/// What RFC 5646 says of one language tag, as read by the `language-tags`
+/// crate: well-formed (the ABNF of §2.1, case-insensitive), then valid
+/// (§2.2.9: every primary language, extended language, script, region and
+/// variant subtag in the IANA Language Subtag Registry the crate embeds, no
+/// duplicate variant or singleton).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LangTag {
+    /// Well-formed and valid.
+    Valid,
+    /// Not well-formed: it matches no production of the ABNF.
+    Malformed(language_tags::ParseError),
+    /// Well-formed, but a subtag is not registered (or repeats).
+    Unregistered(language_tags::ValidationError),
+    /// Valid but for a variant's `Prefix` in the registry, which RFC 5646
+    /// §3.1.8 only recommends.
+    VariantPrefix,
 }
 
-/// `1*("-" (1*8alphanum))` after the `x` of a private-use sequence.
-fn private_use<'a>(parts: impl Iterator<Item = &'a str>) -> bool {
-    let mut n = 0;
-    for p in parts {
-        if !(1..=8).contains(&p.len()) {
-            return false;
-        }
-        n += 1;
+/// Reads one language tag (see [`LangTag`]).
+pub(crate) fn language_tag_verdict(s: &str) -> LangTag {
+    use language_tags::{LanguageTag, ValidationError};
+    match LanguageTag::parse(s) {
+        Err(e) => LangTag::Malformed(e),
+        Ok(t) => match t.validate() {
+            Ok(()) => LangTag::Valid,
+            Err(ValidationError::WrongVariantPrefix) => LangTag::VariantPrefix,
+            Err(e) => LangTag::Unregistered(e),
+        },
     }
-    n > 0
 }
 
 /// Whether the primary language subtag of a (well-formed) tag is in the
@@ -240,12 +156,16 @@ mod tests {
         assert!(is_cpe23("cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*"));
         assert!(is_cpe23(r"cpe:2.3:a:acme:a\:b:1:*:*:*:*:*:*:*"));
         assert!(!is_cpe23("cpe:2.3:a:microsoft:word") && !is_cpe23("cpe:/a:microsoft"));
-        assert!(is_language_tag("en") && is_language_tag("en-US") && is_language_tag("x-klingon"));
-        assert!(!is_language_tag("english!") && !is_language_tag("en-") && !is_language_tag("e"));
+        let verdict = |t: &str| match language_tag_verdict(t) {
+            LangTag::Valid => "valid",
+            LangTag::Malformed(_) => "malformed",
+            LangTag::Unregistered(_) => "unregistered",
+            LangTag::VariantPrefix => "prefix",
+        };
         for ok in [
             "de",
-            "ENG",
-            "eng",
+            "EN",
+            "en-us",
             "zh-Hant-TW",
             "sr-Latn-RS",
             "es-419",
@@ -262,7 +182,7 @@ mod tests {
             "hy-Latn-IT-arevela",
             "qaa-Qaaa-QM-x-southern",
         ] {
-            assert!(is_language_tag(ok), "{ok}");
+            assert_eq!(verdict(ok), "valid", "{ok}");
         }
         for bad in [
             "!!",
@@ -282,9 +202,26 @@ mod tests {
             "12",
             "en-Latn-Latn",
             "zh-aaa-bbb-ccc-ddd",
+            "english!",
+            "en-",
         ] {
-            assert!(!is_language_tag(bad), "{bad}");
+            assert_eq!(verdict(bad), "malformed", "{bad}");
         }
+        // Well-formed, not in the registry: ISO 639-2 codes whose language
+        // has an ISO 639-1 code (RFC 5646 §2.2.1: only the two-letter code
+        // is registered), made-up subtags.
+        for unregistered in [
+            "eng",
+            "ENG",
+            "fra",
+            "zz",
+            "en-Abcd",
+            "en-YY",
+            "de-1901-1901",
+        ] {
+            assert_eq!(verdict(unregistered), "unregistered", "{unregistered}");
+        }
+        assert_eq!(verdict("en-rozaj"), "prefix");
         assert!(is_base64("aGk=") && is_base64("") && !is_base64("aGk") && !is_base64("a==="));
         assert!(
             is_property_name("x_acme") && !is_property_name("x_Acme") && !is_property_name("ab")

@@ -1,8 +1,8 @@
 //! Granular markings (§7.2.3): `marking_ref` xor `lang`, and selectors
 //! that must resolve within the object.
 
-use super::formats::is_language_tag;
 use super::report::{Loc, err, found};
+use super::types::language_tag;
 use super::values::{list, reference};
 use crate::CommonProps;
 use crate::dom::{Doc, Map, Value};
@@ -33,8 +33,8 @@ pub(super) fn granular_markings(obj: &Doc<'_>, v: &Value<'_>, at: &Loc<'_>, out:
                 }
             }
             (None, Some(l)) => match l.as_str() {
-                Some(s) if is_language_tag(s) => {}
-                _ => err(out, Rule::GranularMarking, &gat.key("lang"), format!("`lang` must be an RFC 5646 language tag, found {}", found(l))),
+                Some(s) => language_tag(s, &gat.key("lang"), "§7.2.3 granular marking `lang`", out),
+                None => err(out, Rule::GranularMarking, &gat.key("lang"), format!("`lang` must be an RFC 5646 language tag, found {}", found(l))),
             },
             (Some(_), Some(_)) => err(out, Rule::GranularMarking, gat, "a granular marking must have exactly one of `marking_ref` and `lang`, found both (§7.2.3)".into()),
             (None, None) => err(out, Rule::GranularMarking, gat, "a granular marking must have one of `marking_ref` or `lang` (§7.2.3)".into()),

@@ -32,7 +32,7 @@
 //!   (§2.10), open vocabularies (SHOULD), enumerations, timestamps (§2.14).
 //! - §3.1 property names and the reserved names; §3.2 common properties,
 //!   which ones each kind requires, millisecond precision of `created` and
-//!   `modified`, `modified` ≥ `created`, `lang` a well-formed RFC 5646 tag.
+//!   `modified`, `modified` ≥ `created`, `lang` a valid RFC 5646 tag.
 //! - Dictionaries whose values the specification types, at any depth:
 //!   `request_header` (§6.12.2, lists of strings), `additional_header_fields`
 //!   (§6.6, strings or lists of strings), `environment_variables` (§6.13,
@@ -44,23 +44,36 @@
 //!   registry values (§6.17.2).
 //! - §4, §5, §6, §7: each type's properties, required ones, reference
 //!   targets, vocabularies and co-constraints (`types`); timestamp orders
-//!   of `spec::TIMESTAMP_ORDER`; deterministic SCO ids (SHOULD).
-//! - Language tags (RFC 5646 ABNF, case-insensitive; lowercase language
-//!   subtag a SHOULD): `lang` (§3.2), software `languages` (§6.14),
-//!   language-content `contents` keys (§7.1), granular-marking `lang`.
+//!   of `spec::TIMESTAMP_ORDER`; deterministic SCO ids (SHOULD), a UUIDv4
+//!   where a type has no ID contributing property present (§2.9);
+//!   `external_id` of a `capec` reference on an attack-pattern (§4.1,
+//!   `CAPEC-[id]`) and of a `cve` reference on a vulnerability (§4.18);
+//!   observed-data `object_refs` holding at least one SCO (§4.14).
+//! - Language tags, read by the `language-tags` crate: well-formed (the
+//!   RFC 5646 ABNF, case-insensitive) *and* valid (RFC 5646 §2.2.9: every
+//!   primary language, extended language, script, region and variant
+//!   subtag in the IANA Language Subtag Registry snapshot that crate
+//!   embeds, no repeated variant or singleton), so `!!` and `eng` (the
+//!   registry has `en` only, §2.2.1) are errors; a variant outside its
+//!   registered prefix and an uppercase language subtag warn. For `lang`
+//!   (§3.2), software `languages` (§6.14), language-content `contents` keys
+//!   (§7.1) and granular-marking `lang` (§7.2.3).
 //! - §7.2 markings (TLP 1.0 and 2.0 fixed objects, granular selectors);
 //!   §7.3 extension definitions and the `extensions` property: an
 //!   extension-definition key needs `extension_type`; a predefined `*-ext`
 //!   is checked against its table; any other key is a custom object
 //!   extension (§11.3), allowed on SCOs only and named `*-ext`.
 //! - §8 bundle header; in files (`accord_app::check`), one version (`id`,
-//!   `modified`) twice with different content warns (`Rule::Conflict`).
+//!   `modified`) twice with different content warns (`Rule::Conflict`),
+//!   naming both positions, and a top-level JSON array is read as a list
+//!   of objects with one warning that it is not a bundle
+//!   (`accord_app::input`).
 //!
 //! Deliberately not checked, and why:
 //!
-//! - Validity of language tags against the IANA subtag registry (RFC 5646
-//!   §2.2.9): a large, changing table; only well-formedness is checked, so
-//!   `eng` (ISO 639-2, where the registry has `en`) passes.
+//! - Subtags registered after the `language-tags` crate's registry
+//!   snapshot: such a tag is refused until the crate is updated (the
+//!   registry grows by a few subtags a year).
 //! - `external_references[].url` as a strict URI: the specification types it
 //!   as a string; a non-URI warns.
 //! - Properties an extension-definition's `schema` adds (§7.3): the schema
@@ -73,6 +86,19 @@
 //!   SHOULDs of naming (`x_` prefixes warn, case-preserved header names).
 //! - Pattern semantics beyond the grammar and the validator's strict rules
 //!   (`accord_pattern::parse_strict`).
+//! - MUSTs that need another object, a registry or the producer's intent,
+//!   reviewed section by section and left out on purpose: §3.6 (a new
+//!   version keeps `created`, `created_by_ref`; a `revoked` object is not
+//!   versioned again) and §7.1 (`object_modified`, translated property
+//!   names and list lengths match the object translated) need the earlier
+//!   version or the object; §4.10 `country` ISO 3166-1 (a SHOULD); §6.1
+//!   `mime_type` and §6.7 `mime_type`/`name_enc` (IANA registries, SHOULD);
+//!   §6.5 `value` of email-addr as an RFC 5322 addr-spec and §6.15 `value`
+//!   of url as an RFC 3986 URL (only their types are checked); §6.12
+//!   `protocols` from the IANA service-name registry (a SHOULD);
+//!   §7.2.1 a marking-definition's extension-defined markings beyond their
+//!   envelope; §9 (patterning) semantics other than the grammar, which the
+//!   pattern crate owns.
 //!
 //! Architecture invariant: nothing here allocates unless it reports an issue.
 //! Paths are built as borrowed `Loc` chains on the stack and turned into a

@@ -7,8 +7,8 @@
 //! per family of types sharing a rule).
 
 use super::formats::{
-    is_cpe23, is_ipv4_value, is_ipv6_value, is_language_tag, is_lowercase_language, is_mac,
-    is_property_name,
+    LangTag, is_cpe23, is_ipv4_value, is_ipv6_value, is_lowercase_language, is_mac,
+    is_property_name, language_tag_verdict,
 };
 use super::report::{Loc, err, found, warn};
 use super::values::check_members;
@@ -28,6 +28,8 @@ pub(super) fn type_rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
     let m = obj.as_map();
     match ty {
         // Domain objects and relationships.
+        "attack-pattern" => external_ids(m, "capec", "CAPEC-[id]", "§4.1", is_capec_id, out),
+        "vulnerability" => external_ids(m, "cve", "CVE-YYYY-NNNN", "§4.18", is_cve_id, out),
         "relationship" => relationship(m, out),
         "location" => location(m, out),
         "malware" => malware(m, out),
@@ -70,6 +72,63 @@ pub(super) fn type_rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
 
 // ---------------------------------------------------------------------------
 // Domain objects and relationships
+
+/// §4.1, §4.18: "When specifying a CAPEC ID, the source_name property of
+/// the external reference MUST be set to capec and the external_id
+/// property MUST be formatted as CAPEC-[id]"; the same for a CVE ID ("MUST
+/// be the exact CVE identifier"). An external reference whose
+/// `source_name` is `source` and that has an `external_id` is one.
+fn external_ids(
+    m: &Map<'_>,
+    source: &str,
+    form: &str,
+    section: &str,
+    ok: fn(&str) -> bool,
+    out: &mut Vec<Issue>,
+) {
+    let Some(Value::Array(refs)) = m.get("external_references") else {
+        return;
+    };
+    let rat = Loc::Root.key("external_references");
+    for (i, r) in refs.iter().enumerate() {
+        if r.get("source_name").and_then(Value::as_str) != Some(source) {
+            continue;
+        }
+        if let Some(id) = r.get("external_id").and_then(Value::as_str)
+            && !ok(id)
+        {
+            err(
+                out,
+                Rule::PropertyType,
+                &rat.idx(i).key("external_id"),
+                format!(
+                    "external reference with `source_name` `{source}`: `external_id` {id:?} MUST be formatted as {form} ({section})"
+                ),
+            );
+        }
+    }
+}
+
+/// `CAPEC-` and one or more digits.
+fn is_capec_id(s: &str) -> bool {
+    s.strip_prefix("CAPEC-")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `CVE-`, a four-digit year, `-`, and four or more digits (the CVE ID
+/// syntax since 2014).
+fn is_cve_id(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("CVE-") else {
+        return false;
+    };
+    let Some((year, seq)) = rest.split_once('-') else {
+        return false;
+    };
+    year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && seq.len() >= 4
+        && seq.bytes().all(|b| b.is_ascii_digit())
+}
 
 /// §5.1: `relationship_type` is a-z, 0-9 and hyphens.
 fn relationship(m: &Map<'_>, out: &mut Vec<Issue>) {
@@ -192,7 +251,28 @@ fn observed_data(m: &Map<'_>, out: &mut Vec<Issue>) {
                 }
             }
         }
-        (None, true) => {}
+        (None, true) => {
+            // "The object_refs MUST contain at least one SCO reference if
+            // defined." A custom type may be a cyber-observable (its
+            // extension-definition says so), so it counts as one.
+            if let Some(Value::Array(refs)) = m.get("object_refs")
+                && !refs.is_empty()
+                && refs.iter().all(|r| {
+                    r.as_str()
+                        .and_then(|s| parse_identifier(s).ok())
+                        .is_some_and(|id| {
+                            !matches!(kind_of_type(id.type_name), Kind::Sco | Kind::Custom)
+                        })
+                })
+            {
+                err(
+                    out,
+                    Rule::Reference,
+                    &root.key("object_refs"),
+                    "`object_refs` MUST contain at least one SCO reference (§4.14)".into(),
+                );
+            }
+        }
     }
 }
 
@@ -427,27 +507,47 @@ fn sco_id_rules(obj: &Doc<'_>, ty: &str, out: &mut Vec<Issue>) {
 }
 
 /// An RFC 5646 language tag (`lang` §3.2, software `languages` §6.14,
-/// language-content `contents` keys §7.1): an error unless well-formed
-/// ([`is_language_tag`], case-insensitive as RFC 5646 §2.1.1 requires); a
-/// warning when the primary language subtag is not in the lowercase the
-/// RFC recommends (`ENG` is the well-formed tag `eng`).
+/// language-content `contents` keys §7.1, granular-marking `lang` §7.2.3):
+/// an error unless well-formed and valid ([`language_tag_verdict`]: the
+/// ABNF, case-insensitive as RFC 5646 §2.1.1 says, then every subtag in the
+/// IANA registry, §2.2.9); a warning for a variant outside its registered
+/// prefix (RFC 5646 §3.1.8 only recommends it) and for a language subtag
+/// not in the lowercase the RFC recommends.
 pub(super) fn language_tag(tag: &str, at: &Loc<'_>, section: &str, out: &mut Vec<Issue>) {
-    if !is_language_tag(tag) {
-        err(
+    match language_tag_verdict(tag) {
+        LangTag::Malformed(e) => err(
             out,
             Rule::PropertyType,
             at,
-            format!("{tag:?} is not a well-formed RFC 5646 language tag ({section})"),
-        );
-    } else if !is_lowercase_language(tag) {
-        warn(
+            format!(
+                "{tag:?} is not a well-formed RFC 5646 language tag ({e}); {section} MUST be a language code conformant to RFC 5646"
+            ),
+        ),
+        LangTag::Unregistered(e) => err(
+            out,
+            Rule::PropertyType,
+            at,
+            format!(
+                "{tag:?} is well-formed but not a valid RFC 5646 language tag: {e} (RFC 5646 §2.2.9; a language with a two-letter ISO 639-1 code is registered under that code only, §2.2.1: `en`, not `eng`); {section} MUST be a language code conformant to RFC 5646"
+            ),
+        ),
+        LangTag::VariantPrefix => warn(
+            out,
+            Rule::PropertyType,
+            at,
+            format!(
+                "language tag {tag:?}: a variant subtag is used without the prefix the IANA registry gives it (RFC 5646 §3.1.8, a recommendation; {section})"
+            ),
+        ),
+        LangTag::Valid if !is_lowercase_language(tag) => warn(
             out,
             Rule::PropertyType,
             at,
             format!(
                 "language tag {tag:?}: RFC 5646 §2.1.1 writes the language subtag in lowercase ({section}; tags are case-insensitive, so this is only a convention)"
             ),
-        );
+        ),
+        LangTag::Valid => {}
     }
 }
 

@@ -973,8 +973,10 @@ pub(super) fn cases() -> Vec<Case> {
         }),
     );
     for (name, langs) in [
-        ("languages-ok", json!(["en", "de-CH", "eng"])),
+        ("languages-ok", json!(["en", "de-CH"])),
+        ("languages-uppercase-en", json!(["EN"])),
         ("languages-uppercase", json!(["ENG"])),
+        ("languages-eng", json!(["eng"])),
         ("languages-bang", json!(["!!"])),
     ] {
         add(
@@ -988,6 +990,44 @@ pub(super) fn cases() -> Vec<Case> {
         "indicator:lang-not-a-tag".into(),
         set(&ind, |m| {
             m.insert("lang".into(), json!("!!"));
+        }),
+    );
+    add(
+        "indicator:lang-unregistered".into(),
+        set(&ind, |m| {
+            m.insert("lang".into(), json!("eng"));
+        }),
+    );
+    // The incident-core `impact` of OASIS's common objects: a new-sdo
+    // custom type whose `extensions` also has a key that is neither an
+    // extension-definition id nor a predefined extension.
+    add(
+        "impact:custom-extension-key".into(),
+        json!({"type": "impact", "spec_version": "2.1", "id": "impact--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "created": "2023-01-01T00:00:00.000Z", "modified": "2023-01-01T00:00:00.000Z", "impact_category": "availability", "extensions": {"extension-definition--7cc33dd6-f6a1-489b-98ea-522d351d71b9": {"extension_type": "new-sdo"}, "availability": {"availability_impact": 70}}}),
+    );
+    // (issue 25, the review) §4.1 CAPEC and §4.18 CVE external ids, §4.14
+    // observed-data `object_refs` with no SCO.
+    let capec = |id: &str| {
+        set(&s("attack-pattern"), |m| {
+            m.insert(
+                "external_references".into(),
+                json!([{"source_name": "capec", "external_id": id}]),
+            );
+        })
+    };
+    add("attack-pattern:capec-ok".into(), capec("CAPEC-163"));
+    add("attack-pattern:capec-bad-id".into(), capec("163"));
+    let cve = |id: &str| json!({"type": "vulnerability", "spec_version": "2.1", "id": "vulnerability--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061", "created": "2016-05-12T08:17:27.000Z", "modified": "2016-05-12T08:17:27.000Z", "name": "CVE-2016-1234", "external_references": [{"source_name": "cve", "external_id": id}]});
+    add("vulnerability:cve-ok".into(), cve("CVE-2016-1234"));
+    add("vulnerability:cve-bad-id".into(), cve("2016-1234"));
+    add(
+        "observed-data:object_refs-no-sco".into(),
+        set(&s("observed-data"), |m| {
+            m.remove("objects");
+            m.insert(
+                "object_refs".into(),
+                json!(["relationship--16d2358f-3b0d-4c88-b047-0da2f7ed4471"]),
+            );
         }),
     );
     add(
