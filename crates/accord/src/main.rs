@@ -13,6 +13,7 @@ mod partner_cmd;
 mod pattern_cmd;
 mod report;
 mod report_cmd;
+mod report_render;
 mod sync_cmd;
 mod tool_export;
 mod validate_cmd;

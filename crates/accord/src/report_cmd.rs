@@ -12,7 +12,11 @@ use std::sync::Arc;
 /// Reports computed from the node's log.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
+    accord report trend --data accord-data\n  \
+    accord report trend --since 2026-01 --format html -o trend.html\n  \
+    accord report trend --partner eu --format pdf -o trend-eu.pdf\n  \
     accord report reciprocity --data accord-data\n  \
+    accord report reciprocity --since 2026-11 --format csv -o reciprocity.csv\n  \
     accord report reciprocity --since 2026-11 --json\n  \
     accord report sightings --data accord-data\n  \
     accord report hotline --config accord.toml --json")]
@@ -39,12 +43,56 @@ enum Sub {
         /// The first month reported, YYYY-MM.
         #[arg(long)]
         since: Option<String>,
-        /// JSON: {since, records, partners: [{partner, months: [{month,
-        /// sent, sent_total, redacted, received, received_total, withheld,
-        /// withheld_total, rejected, rejected_total, sightings_returned,
-        /// median_delay_seconds, delay_samples}]}]}.
+        /// The last month reported, YYYY-MM.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this partner.
+        #[arg(long)]
+        partner: Option<String>,
+        /// JSON (the same as --format json): {since, records, partners:
+        /// [{partner, months: [{month, sent, sent_total, redacted,
+        /// received, received_total, withheld, withheld_total, rejected,
+        /// rejected_total, sightings_returned, median_delay_seconds,
+        /// delay_samples}]}]}.
         #[arg(long)]
         json: bool,
+        /// text, json, csv, html (charts) or pdf (needs Chromium and -o).
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::report_render::Format,
+        /// Write to FILE instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// The cooperation's trend per month, from the log: objects received
+    /// and sent (redacted), withheld and refused, sightings partners sent
+    /// back, and this node's own sightings (the hits in its logs: the
+    /// figure a minister asks about).
+    ///
+    /// Every figure is a count of the log's records (`accord ledger
+    /// entries`), and the report names the range it read and the log's
+    /// root there.
+    Trend {
+        /// The node's data directory.
+        #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
+        data: PathBuf,
+        /// The first month reported, YYYY-MM.
+        #[arg(long)]
+        since: Option<String>,
+        /// The last month reported, YYYY-MM.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only the records of this partner (own sightings are then 0).
+        #[arg(long)]
+        partner: Option<String>,
+        /// text, json, csv, html (charts) or pdf (needs Chromium and -o).
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::report_render::Format,
+        /// Write to FILE instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The node's name in the report's title.
+        #[arg(long, default_value = "this node")]
+        title: String,
     },
     /// Hotline cases: time to acknowledge and to resolve per partner and
     /// severity, overdue and escalated counts, exercises apart.
@@ -109,17 +157,84 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     match &args.command {
         Sub::Hotline(a) => crate::hotline_cmd::report(a, clock),
         Sub::Sightings { data, of, json } => sightings(data, of.as_deref(), *json, clock),
-        Sub::Reciprocity { data, since, json } => {
-            if let Some(s) = since {
-                accord_app::reciprocity::parse_month(s).map_err(crate::flat)?;
-            }
+        Sub::Trend {
+            data,
+            since,
+            until,
+            partner,
+            format,
+            output,
+            title,
+        } => {
+            let window = accord_app::trend::Window::new(
+                since.as_deref(),
+                until.as_deref(),
+                partner.as_deref(),
+            )
+            .map_err(crate::flat)?;
             let store = crate::data_dir::open_existing(data, clock)?;
-            let r = reciprocity(&store, since.as_deref()).map_err(crate::flat)?;
-            let mut out = std::io::stdout().lock();
-            if *json {
-                writeln!(out, "{}", serde_json::to_string(&r)?)?;
-                return Ok(ExitCode::SUCCESS);
+            let t = accord_app::trend::trend(&store, window).map_err(crate::flat)?;
+            trend_out(&t, *format, output.as_deref(), title)
+        }
+        Sub::Reciprocity {
+            data,
+            since,
+            until,
+            partner,
+            json,
+            format,
+            output,
+        } => {
+            use crate::report_render::{Format, emit, pdf, reciprocity_csv, reciprocity_html};
+            let window = accord_app::trend::Window::new(
+                since.as_deref(),
+                until.as_deref(),
+                partner.as_deref(),
+            )
+            .map_err(crate::flat)?;
+            let store = crate::data_dir::open_existing(data, clock)?;
+            let mut r = reciprocity(&store, since.as_deref()).map_err(crate::flat)?;
+            r.partners
+                .retain(|p| partner.as_deref().is_none_or(|want| p.partner == want));
+            for p in &mut r.partners {
+                p.months.retain(|m| window.keeps_month(&m.month));
             }
+            r.partners.retain(|p| !p.months.is_empty());
+            let root = accord_store::LedgerRead::ledger_root(&store, r.records)?.to_hex();
+            let format = if *json { Format::Json } else { *format };
+            match format {
+                Format::Json => {
+                    let mut s = serde_json::to_string(&r)?;
+                    s.push('\n');
+                    return emit(s.as_bytes(), output.as_deref()).map(|()| ExitCode::SUCCESS);
+                }
+                Format::Csv => {
+                    return emit(reciprocity_csv(&r).as_bytes(), output.as_deref())
+                        .map(|()| ExitCode::SUCCESS);
+                }
+                Format::Html => {
+                    return emit(
+                        reciprocity_html(&r, "this node", &root).as_bytes(),
+                        output.as_deref(),
+                    )
+                    .map(|()| ExitCode::SUCCESS);
+                }
+                Format::Pdf => {
+                    let Some(out) = output else {
+                        anyhow::bail!("--format pdf needs -o FILE");
+                    };
+                    pdf(&reciprocity_html(&r, "this node", &root), out)?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Format::Text => {}
+            }
+            let mut out: Box<dyn Write> = match output {
+                Some(p) => Box::new(
+                    std::fs::File::create(p)
+                        .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
             if r.partners.is_empty() {
                 writeln!(
                     out,
@@ -197,6 +312,60 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn trend_out(
+    t: &accord_app::trend::Trend,
+    format: crate::report_render::Format,
+    output: Option<&std::path::Path>,
+    title: &str,
+) -> Result<ExitCode> {
+    use crate::report_render::{Format, emit, pdf, trend_csv, trend_html};
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string(t)?;
+            s.push('\n');
+            emit(s.as_bytes(), output)?;
+        }
+        Format::Csv => emit(trend_csv(t).as_bytes(), output)?,
+        Format::Html => emit(trend_html(t, title).as_bytes(), output)?,
+        Format::Pdf => {
+            let Some(out) = output else {
+                anyhow::bail!("--format pdf needs -o FILE");
+            };
+            pdf(&trend_html(t, title), out)?;
+        }
+        Format::Text => {
+            let mut s = String::from(
+                "MONTH    RECEIVED  SENT  REDACTED  WITHHELD  REFUSED  SIGHTINGS RETURNED  OWN SIGHTINGS  PARTNERS\n",
+            );
+            for m in &t.months {
+                s.push_str(&format!(
+                    "{:<7}  {:>8}  {:>4}  {:>8}  {:>8}  {:>7}  {:>18}  {:>13}  {:>8}\n",
+                    m.month,
+                    m.received,
+                    m.sent,
+                    m.redacted,
+                    m.withheld,
+                    m.rejected,
+                    m.sightings_returned,
+                    m.sightings_own,
+                    m.partners
+                ));
+            }
+            if t.months.is_empty() {
+                s = "no exchange and no sighting in this window\n".to_owned();
+            }
+            s.push_str(&format!(
+                "(from log entries {} to {}, root {})\n",
+                t.from_index,
+                t.to_index.saturating_sub(1),
+                t.root
+            ));
+            emit(s.as_bytes(), output)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn counts(map: &BTreeMap<String, u64>) -> String {

@@ -81,6 +81,7 @@ pub mod scheduler;
 pub mod sighting;
 pub mod sightings_of;
 pub mod sync;
+pub mod trend;
 
 /// Opens the node's store in a data directory, as the binary chooses (the
 /// `accord` command opens SQLite). Given to the workflows that open the

@@ -1,0 +1,358 @@
+//! How reports leave the node: text (the terminal), JSON, CSV, HTML with
+//! charts (a standalone file: styles inline, charts as inline SVG, nothing
+//! fetched), and PDF (that HTML printed by headless Chromium).
+//!
+//! Every rendering names the log range the figures were computed from and
+//! the log's root there, so a partner recomputes them from `accord ledger
+//! entries --to N`.
+
+use accord_app::reciprocity::Reciprocity;
+use accord_app::trend::Trend;
+use accord_node::ui::{chart, fmt::thousands};
+use anyhow::{Context, Result, bail};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The output formats of `accord report trend|reciprocity`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A table for the terminal.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One row per month (and partner), with a header row.
+    Csv,
+    /// A standalone page with charts (no network needed to view it).
+    Html,
+    /// The HTML printed to PDF by headless Chromium (`/usr/bin/chromium`
+    /// or `$ACCORD_CHROMIUM`; needs `-o`).
+    Pdf,
+}
+
+/// Writes `bytes` to `out` (a file, created or replaced) or stdout.
+pub fn emit(bytes: &[u8], out: Option<&Path>) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(bytes)?;
+            Ok(())
+        }
+    }
+}
+
+fn cite(from: u64, to: u64, root: &str) -> Markup {
+    html! {
+        p.cite {
+            "Computed from entries " (thousands(from)) " to " (thousands(to.saturating_sub(1)))
+            " of this node's log (" (thousands(to)) " records; root at that size " code { (root) } "). "
+            "Recompute with " code { "accord ledger entries --from " (from) " --to " (to) " --json" } "."
+        }
+    }
+}
+
+fn page(title: &str, subtitle: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                p.sub { (subtitle) }
+                (body)
+            }
+        }
+    }
+    .into_string()
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1f24;margin:2rem;max-width:1000px}\
+h1{font-size:1.5rem;margin:0 0 .2rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem}.sub{color:#5b6470;margin:0 0 1rem}\
+.cite{color:#5b6470;font-size:.85rem;border-left:3px solid #d5dae0;padding-left:.6rem}\
+table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem}th,td{text-align:right;padding:.3rem .5rem;border-bottom:1px solid #d5dae0}\
+th:first-child,td:first-child{text-align:left}th{color:#5b6470;font-size:.85rem}\
+svg .bar{fill:#1f5fa8}svg .label,svg .value{font-size:12px;fill:#1b1f24}svg .axis{stroke:#d5dae0}\
+figure{margin:.4rem 0 1rem;break-inside:avoid}figcaption{color:#5b6470;font-size:.85rem}\
+.charts{display:flex;flex-wrap:wrap;gap:1rem}";
+
+fn series(t: &Trend, f: impl Fn(&accord_app::trend::TrendMonth) -> u64) -> Vec<(String, u64)> {
+    t.months.iter().map(|m| (m.month.clone(), f(m))).collect()
+}
+
+/// The trend as a standalone HTML page.
+pub fn trend_html(t: &Trend, node: &str) -> String {
+    let every = (t.months.len() / 12).max(1);
+    let scope = match &t.partner {
+        Some(p) => format!("with {p}"),
+        None => "with every partner".to_owned(),
+    };
+    let body = html! {
+        (cite(t.from_index, t.to_index, &t.root))
+        @if t.months.is_empty() {
+            p { "No exchange in this window." }
+        } @else {
+            div.charts {
+                (chart::columns("This node's own sightings per month (hits in its logs)", &series(t, |m| m.sightings_own), every))
+                (chart::columns("Sightings partners sent back per month", &series(t, |m| m.sightings_returned), every))
+                (chart::columns("Objects received per month", &series(t, |m| m.received), every))
+                (chart::columns("Objects sent per month", &series(t, |m| m.sent), every))
+            }
+            table {
+                thead { tr { th { "Month" } th { "Received" } th { "Sent" } th { "of which redacted" } th { "Withheld" } th { "Refused" } th { "Sightings returned" } th { "Own sightings" } th { "Partners" } } }
+                tbody {
+                    @for m in &t.months {
+                        tr {
+                            td { (m.month) } td { (thousands(m.received)) } td { (thousands(m.sent)) } td { (thousands(m.redacted)) }
+                            td { (thousands(m.withheld)) } td { (thousands(m.rejected)) } td { (thousands(m.sightings_returned)) }
+                            td { (thousands(m.sightings_own)) } td { (m.partners) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        &format!("Trend of the cooperation — {node}"),
+        &format!(
+            "Per month {scope}{}",
+            window_words(t.since.as_deref(), t.until.as_deref())
+        ),
+        body,
+    )
+}
+
+fn window_words(since: Option<&str>, until: Option<&str>) -> String {
+    match (since, until) {
+        (Some(s), Some(u)) => format!(", {s} to {u}"),
+        (Some(s), None) => format!(", from {s}"),
+        (None, Some(u)) => format!(", until {u}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The trend as CSV.
+pub fn trend_csv(t: &Trend) -> String {
+    let mut s = String::from(
+        "month,received,sent,redacted,withheld,rejected,sightings_returned,sightings_own,partners\n",
+    );
+    for m in &t.months {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            m.month,
+            m.received,
+            m.sent,
+            m.redacted,
+            m.withheld,
+            m.rejected,
+            m.sightings_returned,
+            m.sightings_own,
+            m.partners
+        ));
+    }
+    s
+}
+
+/// Reciprocity as a standalone HTML page.
+pub fn reciprocity_html(r: &Reciprocity, node: &str, root: &str) -> String {
+    let body = html! {
+        (cite(0, r.records, root))
+        @if r.partners.is_empty() { p { "No exchange with a partner in this window." } }
+        @for p in &r.partners {
+            h2 { (p.partner) }
+            @let every = (p.months.len() / 12).max(1);
+            div.charts {
+                (chart::columns(&format!("Sent to {} per month", p.partner), &p.months.iter().map(|m| (m.month.clone(), m.sent_total)).collect::<Vec<_>>(), every))
+                (chart::columns(&format!("Received from {} per month", p.partner), &p.months.iter().map(|m| (m.month.clone(), m.received_total)).collect::<Vec<_>>(), every))
+            }
+            table {
+                thead { tr { th { "Month" } th { "Sent" } th { "of which redacted" } th { "Received" } th { "Withheld" } th { "Refused" } th { "Sightings returned" } th { "Median delivery (s)" } } }
+                tbody {
+                    @for m in &p.months {
+                        tr {
+                            td { (m.month) } td { (thousands(m.sent_total)) } td { (thousands(m.redacted)) } td { (thousands(m.received_total)) }
+                            td { (thousands(m.withheld_total)) } td { (thousands(m.rejected_total)) } td { (thousands(m.sightings_returned)) }
+                            td { @match m.median_delay_seconds { Some(s) => (format!("{s:.1}")), None => "—" } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        &format!("Reciprocity — {node}"),
+        &format!(
+            "What went each way, per partner and month{}",
+            window_words(r.since.as_deref(), None)
+        ),
+        body,
+    )
+}
+
+/// Reciprocity as CSV: one row per partner and month.
+pub fn reciprocity_csv(r: &Reciprocity) -> String {
+    let mut s = String::from(
+        "partner,month,sent,redacted,received,withheld,rejected,sightings_returned,median_delay_seconds,delay_samples\n",
+    );
+    for p in &r.partners {
+        for m in &p.months {
+            s.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{}\n",
+                csv_field(&p.partner),
+                m.month,
+                m.sent_total,
+                m.redacted,
+                m.received_total,
+                m.withheld_total,
+                m.rejected_total,
+                m.sightings_returned,
+                m.median_delay_seconds
+                    .map_or(String::new(), |d| d.to_string()),
+                m.delay_samples
+            ));
+        }
+    }
+    s
+}
+
+/// A CSV field, quoted when it must be (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Where Chromium is: `$ACCORD_CHROMIUM`, else `/usr/bin/chromium`.
+pub fn chromium() -> Option<PathBuf> {
+    let p = std::env::var_os("ACCORD_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    p.is_file().then_some(p)
+}
+
+/// Prints `html` to the PDF file `out` with headless Chromium.
+///
+/// # Errors
+/// When Chromium is missing or fails, or writes no PDF.
+pub fn pdf(html: &str, out: &Path) -> Result<()> {
+    let Some(chrome) = chromium() else {
+        bail!(
+            "a PDF is printed by Chromium, and there is none at /usr/bin/chromium (install it: apt-get install chromium; or set ACCORD_CHROMIUM); --format html writes the same report without it"
+        );
+    };
+    let dir = TempDir::new()?;
+    let page = dir.0.join("report.html");
+    std::fs::write(&page, html).context("writing the report's HTML")?;
+    let out_abs = if out.is_absolute() {
+        out.to_owned()
+    } else {
+        std::env::current_dir()?.join(out)
+    };
+    let o = Command::new(&chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            &format!("--user-data-dir={}", dir.0.join("profile").display()),
+            &format!("--print-to-pdf={}", out_abs.display()),
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .with_context(|| format!("running {}", chrome.display()))?;
+    let ok = std::fs::read(&out_abs).is_ok_and(|b| b.starts_with(b"%PDF"));
+    if !o.status.success() || !ok {
+        bail!(
+            "{} did not print the report to {}: {}",
+            chrome.display(),
+            out.display(),
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+/// A directory of its own under the system's temporary directory, removed
+/// when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let p = std::env::temp_dir().join(format!("accord-report-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_app::trend::TrendMonth;
+
+    fn trend() -> Trend {
+        Trend {
+            since: None,
+            until: None,
+            partner: None,
+            from_index: 0,
+            to_index: 12,
+            root: "ab".repeat(32),
+            months: vec![
+                TrendMonth {
+                    month: "2026-10".into(),
+                    sent: 1_234,
+                    sightings_own: 40,
+                    ..TrendMonth::default()
+                },
+                TrendMonth {
+                    month: "2026-11".into(),
+                    received: 7,
+                    sightings_own: 10,
+                    ..TrendMonth::default()
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn html_is_standalone_and_cites_the_log() {
+        let h = trend_html(&trend(), "cn");
+        assert!(h.starts_with("<!DOCTYPE html>"));
+        assert!(!h.contains("http://") || h.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(!h.contains("<link") && !h.contains("<script"));
+        assert!(
+            h.contains("entries 0 to 11") && h.contains(&"ab".repeat(32)),
+            "{h}"
+        );
+        assert!(h.contains("1,234"));
+        assert_eq!(h.matches("<svg").count(), 4);
+    }
+
+    #[test]
+    fn csv_has_one_row_per_month() {
+        let c = trend_csv(&trend());
+        let lines: Vec<&str> = c.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1], "2026-10,0,1234,0,0,0,0,40,0");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+    }
+}
