@@ -24,10 +24,11 @@
 //! **`accord serve`'s own deadline tick** runs at the real time, which is
 //! past every deadline of the scenario: it would escalate a deadline before
 //! the step that meets it has been played. While a scenario plays, its
-//! runner keeps the ids of its cases in `DATA_DIR/hotline-exercises/` of
-//! every party ([`playing`]); [`Hotline::tick`] leaves those cases to the
-//! runner. The file is removed when the runner ends and is ignored once
-//! older than 10 minutes (a runner that died).
+//! runner keeps its simulated span in a file of `DATA_DIR/hotline-exercises/`
+//! of every party ([`playing`]); [`Hotline::tick`] leaves the exercise cases
+//! opened within that span to the runner. The file is removed when the
+//! runner ends and is ignored once older than 10 minutes (a runner that
+//! died; the runner rewrites it at each step).
 
 use crate::config::Config;
 use crate::hotline::{Action, Assistance, Hotline, HotlineError, OpenRequest, Severity, State};
@@ -37,7 +38,7 @@ use accord_hotline::{Case, DeadlineKind};
 use accord_stix::{Clock, Timestamp};
 use accord_store::Backend;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,10 +87,36 @@ pub fn parse_offset(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-/// The cases an exercise is playing on the node with `data_dir` now (see
-/// the module documentation). Unreadable or stale files count for nothing.
-pub fn playing(data_dir: &Path) -> HashSet<String> {
-    let mut out = HashSet::new();
+/// The exercises playing on a node now: the simulated spans of their
+/// scenarios (see the module documentation).
+#[derive(Debug, Clone, Default)]
+pub struct Playing {
+    spans: Vec<(Timestamp, Timestamp)>,
+}
+
+impl Playing {
+    /// Whether `case` is an exercise opened within the span of a scenario
+    /// playing now (its runner ticks it).
+    pub fn holds(&self, case: &Case) -> bool {
+        let h = case.header();
+        h.exercise
+            && self
+                .spans
+                .iter()
+                .any(|(from, to)| *from <= h.created && h.created <= *to)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PlayFile {
+    from: String,
+    to: String,
+}
+
+/// The exercises playing on the node with `data_dir` now. Unreadable or
+/// stale files count for nothing.
+pub fn playing(data_dir: &Path) -> Playing {
+    let mut out = Playing::default();
     let Ok(entries) = std::fs::read_dir(data_dir.join(PLAY_DIR)) else {
         return out;
     };
@@ -104,9 +131,10 @@ pub fn playing(data_dir: &Path) -> HashSet<String> {
             continue;
         }
         if let Ok(text) = std::fs::read_to_string(e.path())
-            && let Ok(ids) = serde_json::from_str::<Vec<String>>(&text)
+            && let Ok(f) = serde_json::from_str::<PlayFile>(&text)
+            && let (Ok(from), Ok(to)) = (Timestamp::parse(&f.from), Timestamp::parse(&f.to))
         {
-            out.extend(ids);
+            out.spans.push((from, to));
         }
     }
     out
@@ -578,15 +606,15 @@ impl ExerciseReport {
     }
 }
 
-/// The case lists of a running exercise (one file per party), removed on
-/// drop.
+/// A running exercise's span, in a file per party, removed on drop.
 struct Play {
     files: Vec<PathBuf>,
+    text: String,
     cases: Vec<String>,
 }
 
 impl Play {
-    fn new(parties: &[Party]) -> Result<Play, ExerciseError> {
+    fn new(parties: &[Party], from: Timestamp, to: Timestamp) -> Result<Play, ExerciseError> {
         let name = format!("{}.json", uuid::Uuid::new_v4());
         let mut files = Vec::new();
         for p in parties {
@@ -595,19 +623,24 @@ impl Play {
                 .map_err(|e| ExerciseError::Io(format!("creating {}: {e}", dir.display())))?;
             files.push(dir.join(&name));
         }
+        let text = serde_json::to_string(&PlayFile {
+            from: from.to_millis_string(),
+            to: to.to_millis_string(),
+        })
+        .unwrap_or_default();
         let play = Play {
             files,
+            text,
             cases: Vec::new(),
         };
         play.write()?;
         Ok(play)
     }
 
-    /// Writes the list again (which also keeps it fresh).
+    /// Writes the files again (which keeps them fresh).
     fn write(&self) -> Result<(), ExerciseError> {
-        let text = serde_json::to_string(&self.cases).unwrap_or_else(|_| "[]".into());
         for f in &self.files {
-            std::fs::write(f, &text)
+            std::fs::write(f, &self.text)
                 .map_err(|e| ExerciseError::Io(format!("writing {}: {e}", f.display())))?;
         }
         Ok(())
@@ -720,7 +753,8 @@ pub fn play(
             Err(e) => Some(format!("{a} ↔ {b}: {e}")),
         }
     };
-    let mut play = Play::new(parties)?;
+    let end = Timestamp::from_unix(start.unix_seconds + scenario.span_secs(), 0);
+    let mut play = Play::new(parties, start, end)?;
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
     let mut records = Vec::new();
     let names: Vec<&str> = nodes.keys().copied().collect();
@@ -761,7 +795,6 @@ pub fn play(
                 let partner = partner_of(a, to)
                     .map(|p| p.name().to_owned())
                     .unwrap_or_default();
-                // Listed before it exists, so no real-time tick takes it.
                 let id = nodes[a.as_str()]
                     .hotline
                     .open(
@@ -778,7 +811,6 @@ pub fn play(
                     )
                     .map_err(|e| step_err(format!("{a} opens case `{case}`"), e))?;
                 play.cases.push(id.clone());
-                play.write()?;
                 ids.insert(case.clone(), id.clone());
                 rec.wrote = Some(id);
             }
@@ -845,7 +877,6 @@ pub fn play(
         progress(&step_line(&rec));
         records.push(rec);
     }
-    let end = Timestamp::from_unix(start.unix_seconds + scenario.span_secs(), 0);
     let mut cases = Vec::new();
     for step in &scenario.steps {
         let (
@@ -1174,19 +1205,52 @@ action = "sync"
     }
 
     #[test]
-    fn only_fresh_play_files_hold_cases() {
+    fn only_fresh_play_files_hold_exercise_cases_of_their_span() {
+        use accord_hotline::{DeadlineTable, OpenCase, case_uuid, open_case};
+        let case = |exercise: bool, at: &str| {
+            let (i, n) = open_case(
+                &OpenCase {
+                    case_uuid: case_uuid(at),
+                    from: "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0a01".into(),
+                    to: "identity--0b9e1c4c-2c0e-4d63-9d5c-2f6d0d6f0b02".into(),
+                    severity: Severity::High,
+                    title: "Drill".into(),
+                    description: None,
+                    text: String::new(),
+                    attachments: vec![],
+                    assistance: vec![],
+                    exercise,
+                    facility: None,
+                },
+                &DeadlineTable::default(),
+                Timestamp::parse(at).unwrap(),
+            )
+            .unwrap();
+            Case::from_thread(&i, [&n]).unwrap()
+        };
         let dir = tempfile::tempdir().unwrap();
-        assert!(playing(dir.path()).is_empty());
+        let inside = case(true, "2026-12-01T10:00:00Z");
+        assert!(!playing(dir.path()).holds(&inside));
         let play = dir.path().join(PLAY_DIR);
         std::fs::create_dir_all(&play).unwrap();
-        std::fs::write(play.join("x.json"), r#"["incident--1"]"#).unwrap();
+        let span = |from: &str, to: &str| format!(r#"{{"from":"{from}","to":"{to}"}}"#);
+        std::fs::write(
+            play.join("x.json"),
+            span("2026-12-01T09:00:00Z", "2026-12-01T11:00:00Z"),
+        )
+        .unwrap();
         std::fs::write(play.join("bad.json"), "not json").unwrap();
         let old = play.join("old.json");
-        std::fs::write(&old, r#"["incident--2"]"#).unwrap();
+        std::fs::write(&old, span("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")).unwrap();
         let f = std::fs::File::options().write(true).open(&old).unwrap();
         f.set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
             .unwrap();
-        let held = playing(dir.path());
-        assert_eq!(held, HashSet::from(["incident--1".to_owned()]));
+        let now = playing(dir.path());
+        assert!(now.holds(&inside));
+        // A real case in the span, an exercise outside it, one in a stale
+        // file's span: the node's own tick takes them.
+        assert!(!now.holds(&case(false, "2026-12-01T10:00:00Z")));
+        assert!(!now.holds(&case(true, "2026-12-01T12:00:00Z")));
+        assert!(!now.holds(&case(true, "2026-11-01T12:00:00Z")));
     }
 }

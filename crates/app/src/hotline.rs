@@ -515,12 +515,12 @@ impl<'a> Hotline<'a> {
     /// # Errors
     /// [`HotlineError::Read`], [`HotlineError::Write`].
     ///
-    /// Cases an exercise is playing on this node at this moment
-    /// ([`crate::exercise`]: its runner ticks them at its simulated time)
-    /// are left to the runner.
+    /// The exercise cases of a scenario playing on this node at this
+    /// moment ([`crate::exercise::playing`]: its runner ticks them at its
+    /// simulated time) are left to the runner.
     pub fn tick(&self, at: Timestamp) -> Result<Vec<Escalation>, HotlineError> {
         let playing = crate::exercise::playing(&self.config.data_dir);
-        self.tick_where(at, |id| !playing.contains(id))
+        self.tick_where(at, |c| !playing.holds(c))
     }
 
     /// [`Hotline::tick`] for the cases in `cases` only (an exercise's
@@ -533,17 +533,17 @@ impl<'a> Hotline<'a> {
         at: Timestamp,
         cases: &[String],
     ) -> Result<Vec<Escalation>, HotlineError> {
-        self.tick_where(at, |id| cases.iter().any(|c| c == id))
+        self.tick_where(at, |c| cases.iter().any(|id| id == c.id()))
     }
 
     fn tick_where(
         &self,
         at: Timestamp,
-        wanted: impl Fn(&str) -> bool,
+        wanted: impl Fn(&accord_hotline::Case) -> bool,
     ) -> Result<Vec<Escalation>, HotlineError> {
         let docket = self.docket()?;
         let mut done = Vec::new();
-        for case in docket.cases().filter(|c| wanted(c.id())) {
+        for case in docket.cases().filter(|c| wanted(c)) {
             let due = due_escalations(case, at);
             if due.is_empty() {
                 continue;

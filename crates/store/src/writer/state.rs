@@ -50,6 +50,10 @@ pub(super) struct WriterState {
     seen: SeenIds,
     /// The number of leaves in the ledger, as committed.
     ledger_size: u64,
+    /// The first seq of this writer's next transaction, when no other
+    /// process writes meanwhile: another value under the write lock means
+    /// one did, and the caches are read again.
+    next_seq: i64,
 }
 
 struct Put {
@@ -78,6 +82,7 @@ impl WriterState {
             sync: Some(sync),
             seen: SeenIds::with_capacity(0),
             ledger_size: 0,
+            next_seq: 0,
         };
         s.reload().map_err(|source| StoreError::Open {
             path: s.path.clone(),
@@ -95,7 +100,21 @@ impl WriterState {
             .collect::<rusqlite::Result<_>>()?;
         drop(st);
         self.ledger_size = ledger::size_of(&self.conn)?;
+        self.next_seq = self.first_seq()?.0;
         self.rebuild_seen(0)
+    }
+
+    /// The next seq (from the highest ever assigned, never reusing the seq
+    /// of a deleted version: its ledger record names it) and the newest
+    /// `date_added`, as committed.
+    fn first_seq(&self) -> rusqlite::Result<(i64, Option<i64>)> {
+        self.conn.query_row(
+            "SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'seq_hwm'), 0),
+                        coalesce((SELECT max(seq) FROM objects), 0)) + 1,
+                    (SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Refills the id filter from the index (covering scan, no table reads),
@@ -373,13 +392,13 @@ impl WriterState {
         // seqs continue from the highest ever assigned, never reusing the
         // seq of a deleted version (its ledger record names it).
         // So is the newest date_added, which another process may have set.
-        let (first_seq, newest_date): (i64, Option<i64>) = self.conn.query_row(
-            "SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'seq_hwm'), 0),
-                        coalesce((SELECT max(seq) FROM objects), 0)) + 1,
-                    (SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (first_seq, newest_date) = self.first_seq()?;
+        if first_seq != self.next_seq {
+            // Another process wrote since: its collections and ids are not
+            // in the caches (an id missing from the filter would be stored
+            // twice).
+            self.reload()?;
+        }
         let mut next_seq = first_seq;
         let now = self.clock.now_micros();
         let mut date = self
@@ -494,6 +513,7 @@ impl WriterState {
             self.ledger_size = appended.new_size;
         }
         self.conn.execute_batch("COMMIT")?;
+        self.next_seq = next_seq;
         if self.seen.is_over_capacity() {
             // The commit is done: a failed rebuild must not fail the batch.
             // Fall back to a filter that always answers "maybe" (every id
