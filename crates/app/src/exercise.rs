@@ -170,7 +170,7 @@ pub enum ExerciseError {
         /// What it did.
         what: String,
         /// The hotline's reason.
-        source: HotlineError,
+        source: Box<HotlineError>,
     },
     /// The play file could not be written.
     #[error("{0}")]
@@ -765,7 +765,7 @@ pub fn play(
             index: i + 1,
             at: step.at.clone(),
             what,
-            source,
+            source: Box::new(source),
         };
         let mut rec = StepRecord {
             at: step.at.clone(),
