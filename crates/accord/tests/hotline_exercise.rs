@@ -6,7 +6,8 @@
 //! once, the cases are flagged exercise and `accord report hotline` keeps
 //! them out of the real statistics. Then the faults: a message for an
 //! unknown case, the same message delivered twice, a note dated ahead of
-//! the receiver's clock, a step the rules refuse.
+//! the receiver's clock, a note from a partner the case is not between, a
+//! step the rules refuse.
 
 mod common;
 
@@ -298,6 +299,17 @@ fn an_exercise_reports_its_times_and_stays_out_of_the_real_statistics() {
     let again: Value =
         serde_json::from_str(&hotline(dir, "cn", &["show", &scan, "--json"])).unwrap();
     assert_eq!(again["messages"], show["messages"]);
+
+    // A reply from a partner the case is not addressed to: eu writes, as
+    // itself, on the case between cn and us. Refused, naming the case.
+    let mut stray: Value = serde_json::from_str(&ack).unwrap();
+    stray["created_by_ref"] = nodes["eu"]["identity"].clone();
+    let status = post(&nodes, "cn", "eu", &[&stray.to_string()]);
+    assert_eq!(status["failure_count"], 1, "{status}");
+    assert!(
+        status.to_string().contains("not between partner `eu`"),
+        "{status}"
+    );
 
     // A step the rules refuse (the opener acknowledges its own case):
     // exit 2 naming the step and what is allowed; no span file is left.
