@@ -23,7 +23,10 @@
 //!   `created_by_ref` is that partner's `identity` (an escalation note,
 //!   which has no author, is admitted: its bytes are checked by the fold),
 //!   an incident is addressed to this node, and a note's case, when known
-//!   here, is between this node and that partner. A note for a case not
+//!   here, is between this node and that partner, and unless it is dated
+//!   (`created`, `modified`) at most `[hotline] max_clock_skew_secs` ahead
+//!   of this node's clock (or this node holds the same bytes already: its
+//!   own tick wrote the same escalation note). A note for a case not
 //!   known yet is **kept**: it is stored and applied when its case arrives
 //!   (the docket is rebuilt from the store).
 //! - **Time**: [`Hotline::tick`] writes the escalation note of every
@@ -62,6 +65,7 @@ const PAGE: usize = 1000;
 /// ```toml
 /// [hotline]
 /// webhook = "https://alerts.example/hotline"   # optional
+/// max_clock_skew_secs = 300                     # the default
 ///
 /// [hotline.deadlines]
 /// critical = { ack = "1h", resolve = "24h" }
