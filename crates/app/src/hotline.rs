@@ -23,7 +23,7 @@
 //!   `created_by_ref` is that partner's `identity` (an escalation note,
 //!   which has no author, is admitted: its bytes are checked by the fold),
 //!   an incident is addressed to this node, and a note's case, when known
-//!   here, is between this node and that partner, and unless it is dated
+//!   here, is between this node and that partner, and it is dated
 //!   (`created`, `modified`) at most `[hotline] max_clock_skew_secs` ahead
 //!   of this node's clock (or this node holds the same bytes already: its
 //!   own tick wrote the same escalation note). A note for a case not
