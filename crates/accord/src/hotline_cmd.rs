@@ -31,7 +31,8 @@ use std::sync::Arc;
     accord hotline list --state open --json\n  \
     accord hotline ack incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f\n  \
     accord hotline resolve incident--6f1c0d2e-4a5b-4c6d-8e7f-0a1b2c3d4e5f --message 'Blocked.'\n  \
-    accord hotline tick --at 2026-12-07T12:00:00Z")]
+    accord hotline tick --at 2026-12-07T12:00:00Z\n  \
+    accord hotline exercise examples/three-nodes/exercise.toml --root /tmp/three-nodes")]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,
@@ -45,6 +46,27 @@ struct Common {
     #[arg(long, value_name = "FILE", default_value = "accord.toml")]
     config: PathBuf,
     /// Print JSON (one object a line for lists).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `accord hotline exercise`'s arguments.
+#[derive(clap::Args)]
+struct ExerciseArgs {
+    /// The scenario (TOML): `[parties]` (name = the node's accord.toml),
+    /// an optional `start`, and `[[steps]]` (`at = "+45m"`, `party`,
+    /// `action`, `case`, and for `open`: `to`, `severity`, `title`, `ask`).
+    scenario: PathBuf,
+    /// The directory the parties' config paths are relative to (the
+    /// scenario file's directory by default).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The simulated start (STIX/RFC 3339); the scenario's `start`, else
+    /// now − the scenario's span − 10 minutes. The last step must not be
+    /// after the real time.
+    #[arg(long, value_name = "TIMESTAMP")]
+    start: Option<String>,
+    /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
 }
@@ -227,6 +249,29 @@ enum Sub {
         #[arg(long, value_name = "TIMESTAMP")]
         at: Option<String>,
     },
+    /// Play a scripted tabletop scenario between nodes on a simulated
+    /// clock; report each party's response times against the deadlines.
+    ///
+    /// Each step runs at its simulated time through the same path as the
+    /// other commands (every case opened is flagged an exercise, kept out
+    /// of the real statistics of `accord report hotline`), is delivered by
+    /// one sync round between the acting node and each other party, both
+    /// ways (as `accord sync --config X --partner P --once`: the nodes'
+    /// `accord serve` must be running), and the deadlines then run at that
+    /// time on every party, so a missed deadline escalates on both sides.
+    ///
+    /// The simulated clock runs in the past: a partner refuses a hotline
+    /// note dated more than `[hotline] max_clock_skew_secs` ahead of its
+    /// clock, so by default the scenario starts at now − its span − 10
+    /// minutes and its last step is before now. While it plays, the
+    /// nodes' own deadline ticks leave its cases to it.
+    ///
+    /// Exit 0 when the scenario was played (missed deadlines are findings
+    /// of the report, not errors), 2 when a step or a delivery failed.
+    #[command(
+        after_long_help = "Examples:\n  accord hotline exercise examples/three-nodes/exercise.toml --root /tmp/three-nodes\n  accord hotline exercise drill.toml --start 2026-12-01T08:00:00Z --json\n\nA scenario:\n  name = \"drill\"\n  [parties]\n  cn = \"cn/accord.toml\"\n  us = \"us/accord.toml\"\n  [[steps]]\n  at = \"+0s\"\n  party = \"cn\"\n  action = \"open\"\n  case = \"scan\"\n  to = \"us\"\n  severity = \"high\"\n  title = \"Scans from AS64500\"\n  ask = [\"block\"]\n  [[steps]]\n  at = \"+45m\"\n  party = \"us\"\n  action = \"ack\"\n  case = \"scan\"\n  [[steps]]\n  at = \"+80h\"\n  action = \"sync\"   # deliver among all parties, run the deadlines"
+    )]
+    Exercise(ExerciseArgs),
 }
 
 impl Sub {
@@ -244,8 +289,62 @@ impl Sub {
             | Sub::Reopen { common, .. }
             | Sub::Assist { common, .. }
             | Sub::Tick { common, .. } => common,
+            Sub::Exercise(_) => unreachable!("an exercise has no --config of its own"),
         }
     }
+}
+
+/// `accord hotline exercise`.
+fn exercise(args: &ExerciseArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    use accord_app::exercise::{Party, Scenario, play, report_text};
+    let file = &args.scenario;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("reading the scenario {}: {e}", file.display()))?;
+    let root = match &args.root {
+        Some(r) => r.clone(),
+        None => file
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    let scenario =
+        Scenario::parse(&text, &file.display().to_string(), &root).map_err(crate::flat)?;
+    let start = match &args.start {
+        Some(t) => Some(Timestamp::parse(t).map_err(|e| anyhow::anyhow!("--start {t:?}: {e}"))?),
+        None => None,
+    };
+    let start = scenario
+        .start_at(start, clock.now_timestamp())
+        .map_err(crate::flat)?;
+    let mut parties = Vec::new();
+    for (name, path) in &scenario.parties {
+        let config =
+            accord_app::config::load(path).map_err(|e| anyhow::anyhow!("party `{name}`: {e}"))?;
+        let store = crate::data_dir::open_existing(&config.data_dir, clock)
+            .map_err(|e| anyhow::anyhow!("party `{name}`: {}", crate::message(&e)))?;
+        parties.push(Party {
+            name: name.clone(),
+            config,
+            store: Box::new(store),
+        });
+    }
+    let json = args.json;
+    let report = play(&scenario, start, &parties, clock, &mut |line| {
+        if !json {
+            eprintln!("{line}");
+        }
+    })
+    .map_err(crate::flat)?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report_text(&report));
+    }
+    Ok(if report.failures().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn line(v: &CaseView) -> String {
@@ -264,6 +363,9 @@ fn line(v: &CaseView) -> String {
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    if let Sub::Exercise(x) = &args.command {
+        return exercise(x, clock);
+    }
     let common = args.command.common();
     let config = accord_app::config::load(&common.config).map_err(crate::flat)?;
     let store = crate::data_dir::open_existing(&config.data_dir, clock)?;
@@ -382,6 +484,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             message,
             ..
         } => act(case, Action::AssistAnswer(*action, *outcome), message, &[])?,
+        Sub::Exercise(_) => unreachable!("handled above"),
         Sub::Tick { at, .. } => {
             let at = match at {
                 Some(t) => Timestamp::parse(t).map_err(|e| anyhow::anyhow!("--at {t:?}: {e}"))?,

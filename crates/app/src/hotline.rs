@@ -23,7 +23,10 @@
 //!   `created_by_ref` is that partner's `identity` (an escalation note,
 //!   which has no author, is admitted: its bytes are checked by the fold),
 //!   an incident is addressed to this node, and a note's case, when known
-//!   here, is between this node and that partner. A note for a case not
+//!   here, is between this node and that partner, and it is dated
+//!   (`created`, `modified`) at most `[hotline] max_clock_skew_secs` ahead
+//!   of this node's clock (or this node holds the same bytes already: its
+//!   own tick wrote the same escalation note). A note for a case not
 //!   known yet is **kept**: it is stored and applied when its case arrives
 //!   (the docket is rebuilt from the store).
 //! - **Time**: [`Hotline::tick`] writes the escalation note of every
@@ -62,11 +65,12 @@ const PAGE: usize = 1000;
 /// ```toml
 /// [hotline]
 /// webhook = "https://alerts.example/hotline"   # optional
+/// max_clock_skew_secs = 300                     # the default
 ///
 /// [hotline.deadlines]
 /// critical = { ack = "1h", resolve = "24h" }
 /// ```
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HotlineConfig {
     /// Deadlines by severity (defaults: critical 1 h / 24 h, high 4 h /
@@ -77,6 +81,29 @@ pub struct HotlineConfig {
     /// [`escalation_json`]; 3 attempts).
     #[serde(default)]
     pub webhook: Option<String>,
+    /// How far ahead of this node's clock a partner's hotline incident or
+    /// note may be dated (`created` or `modified`), in seconds (default
+    /// 300): a later one is refused at admission, so a partner cannot
+    /// plant a note that pushes this node's next notes past a deadline.
+    #[serde(default = "default_max_clock_skew_secs")]
+    pub max_clock_skew_secs: u64,
+}
+
+/// The default of `[hotline] max_clock_skew_secs`.
+pub const DEFAULT_MAX_CLOCK_SKEW_SECS: u64 = 300;
+
+fn default_max_clock_skew_secs() -> u64 {
+    DEFAULT_MAX_CLOCK_SKEW_SECS
+}
+
+impl Default for HotlineConfig {
+    fn default() -> HotlineConfig {
+        HotlineConfig {
+            deadlines: DeadlineTable::default(),
+            webhook: None,
+            max_clock_skew_secs: DEFAULT_MAX_CLOCK_SKEW_SECS,
+        }
+    }
 }
 
 /// Why a hotline operation failed. Nothing is stored when one fails.
@@ -491,10 +518,36 @@ impl<'a> Hotline<'a> {
     ///
     /// # Errors
     /// [`HotlineError::Read`], [`HotlineError::Write`].
+    ///
+    /// The exercise cases of a scenario playing on this node at this
+    /// moment ([`crate::exercise::playing`]: its runner ticks them at its
+    /// simulated time) are left to the runner.
     pub fn tick(&self, at: Timestamp) -> Result<Vec<Escalation>, HotlineError> {
+        let playing = crate::exercise::playing(&self.config.data_dir);
+        self.tick_where(at, |c| !playing.holds(c))
+    }
+
+    /// [`Hotline::tick`] for the cases in `cases` only (an exercise's
+    /// runner ticking its cases at its simulated time).
+    ///
+    /// # Errors
+    /// As [`Hotline::tick`].
+    pub fn tick_cases(
+        &self,
+        at: Timestamp,
+        cases: &[String],
+    ) -> Result<Vec<Escalation>, HotlineError> {
+        self.tick_where(at, |c| cases.iter().any(|id| id == c.id()))
+    }
+
+    fn tick_where(
+        &self,
+        at: Timestamp,
+        wanted: impl Fn(&accord_hotline::Case) -> bool,
+    ) -> Result<Vec<Escalation>, HotlineError> {
         let docket = self.docket()?;
         let mut done = Vec::new();
-        for case in docket.cases() {
+        for case in docket.cases().filter(|c| wanted(c)) {
             let due = due_escalations(case, at);
             if due.is_empty() {
                 continue;
@@ -783,6 +836,8 @@ pub fn docket_of(store: &dyn ObjectRead) -> Result<Docket, HotlineError> {
 /// The seam's hotline rule (see the module documentation): which partner
 /// may receive a case's objects, and which may send them.
 pub struct HotlineGate {
+    clock: std::sync::Arc<dyn accord_stix::Clock>,
+    max_skew_secs: i64,
     me: std::sync::OnceLock<String>,
     data_dir: Option<std::path::PathBuf>,
     identities: HashMap<String, String>,
@@ -821,6 +876,8 @@ impl HotlineGate {
     /// refused until it has one).
     fn unnamed(config: &Config, store: Option<Box<dyn Backend>>) -> HotlineGate {
         HotlineGate {
+            clock: std::sync::Arc::new(accord_stix::SystemClock),
+            max_skew_secs: i64::try_from(config.hotline.max_clock_skew_secs).unwrap_or(i64::MAX),
             me: std::sync::OnceLock::new(),
             data_dir: Some(config.data_dir.clone()),
             identities: identities(config),
@@ -841,6 +898,58 @@ impl HotlineGate {
             .new_handle()
             .map_err(|e| HotlineError::Read(Box::new(e)))?;
         Ok(HotlineGate::unnamed(config, Some(handle)))
+    }
+
+    /// The gate reading `clock` for the skew check (the system clock by
+    /// default).
+    #[must_use]
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn accord_stix::Clock>) -> HotlineGate {
+        self.clock = clock;
+        self
+    }
+
+    /// Whether this node already holds `obj`'s exact bytes (so admitting
+    /// it again changes nothing).
+    fn holds(&self, id: &str, text: &str) -> bool {
+        let Some(store) = self.store.as_ref() else {
+            return false;
+        };
+        let Ok(store) = store.lock() else {
+            return false;
+        };
+        let q = Query {
+            ids: vec![id.to_owned()],
+            versions: accord_store::VersionFilter::all(),
+            ..Query::default()
+        };
+        store
+            .query(&q, 64)
+            .is_ok_and(|page| page.objects.iter().any(|o| o.raw == text))
+    }
+
+    /// Refuses a hotline object dated (`created` or `modified`) more than
+    /// `[hotline] max_clock_skew_secs` ahead of this node's clock, unless
+    /// this node already holds the same bytes (its own tick wrote the same
+    /// escalation note).
+    fn check_skew(&self, id: &str, o: &Object, text: &str) -> Result<(), String> {
+        let now = self.clock.now_timestamp();
+        for field in ["created", "modified"] {
+            let Some(t) = o.get(field).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let Ok(ts) = Timestamp::parse(t) else {
+                continue; // The validator names a malformed timestamp.
+            };
+            let ahead = ts.unix_seconds.saturating_sub(now.unix_seconds);
+            if ahead > self.max_skew_secs && !self.holds(id, text) {
+                return Err(format!(
+                    "hotline: {id} is dated {t} ({field}), {ahead} s ahead of this node's clock ({}); a partner's hotline objects may be at most {} s ahead ([hotline] max_clock_skew_secs)",
+                    now.to_millis_string(),
+                    self.max_skew_secs
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// This node's identity, if it has one.
@@ -961,6 +1070,7 @@ impl HotlineGate {
         };
         let o = Object::parse(obj.text()).map_err(|e| format!("hotline: {e}"))?;
         let id = o.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+        self.check_skew(id, &o, obj.text())?;
         match o.get("created_by_ref").and_then(|v| v.as_str()) {
             Some(a) if a == theirs => {}
             Some(a) => {
@@ -1153,6 +1263,75 @@ mod tests {
         // A note for a case not known yet is kept (applied when it arrives).
         let fresh = HotlineGate::new(&config(), ME.into(), None);
         assert_eq!(fresh.admit("b", &Doc::parse(&n).unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn a_note_dated_ahead_of_the_clock_beyond_the_skew_is_refused() {
+        // The case opens at 10:00; this node's clock reads 09:00.
+        let at = |s: &str| {
+            let t = Timestamp::parse(s).unwrap();
+            std::sync::Arc::new(accord_stix::FixedClock::new(t.unix_seconds * 1_000_000))
+        };
+        let (incident, note) = case(B, ME);
+        let (i, n) = (incident.to_json(), note.to_json());
+        let gate =
+            HotlineGate::new(&config(), ME.into(), None).with_clock(at("2026-12-01T09:00:00Z"));
+        for (text, id) in [(&i, &incident), (&n, &note)] {
+            let e = gate.admit("b", &Doc::parse(text).unwrap()).unwrap_err();
+            let id = id.get("id").unwrap().as_str().unwrap();
+            assert!(e.contains(id), "{e}");
+            assert!(
+                e.contains("3600 s ahead of this node's clock (2026-12-01T09:00:00.000Z)"),
+                "{e}"
+            );
+            assert!(e.contains("max_clock_skew_secs"), "{e}");
+        }
+        // Within the default 300 s: admitted.
+        let gate =
+            HotlineGate::new(&config(), ME.into(), None).with_clock(at("2026-12-01T09:55:01Z"));
+        assert_eq!(gate.admit("b", &Doc::parse(&i).unwrap()), Ok(()));
+        assert_eq!(gate.admit("b", &Doc::parse(&n).unwrap()), Ok(()));
+        // A stricter configuration refuses it.
+        let mut strict = config();
+        strict.hotline.max_clock_skew_secs = 60;
+        let gate =
+            HotlineGate::new(&strict, ME.into(), None).with_clock(at("2026-12-01T09:55:01Z"));
+        let e = gate.admit("b", &Doc::parse(&n).unwrap()).unwrap_err();
+        assert!(
+            e.contains("299 s ahead") && e.contains("at most 60 s"),
+            "{e}"
+        );
+        // An escalation note planted ahead (no author) is refused too.
+        let c = accord_hotline::Case::from_thread(&incident, [&note]).unwrap();
+        let due = due_escalations(&c, Timestamp::parse("2026-12-02T10:00:00Z").unwrap());
+        let esc = escalate_note(&c, &due[0]).to_json();
+        let gate =
+            HotlineGate::new(&config(), ME.into(), None).with_clock(at("2026-12-01T10:00:00Z"));
+        let e = gate.admit("b", &Doc::parse(&esc).unwrap()).unwrap_err();
+        assert!(e.contains("ahead of this node's clock"), "{e}");
+        // A note dated in the past is never refused for its time.
+        let gate =
+            HotlineGate::new(&config(), ME.into(), None).with_clock(at("2027-01-01T00:00:00Z"));
+        assert_eq!(gate.admit("b", &Doc::parse(&esc).unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn the_skew_key_defaults_to_300_and_is_read() {
+        assert_eq!(
+            config().hotline.max_clock_skew_secs,
+            DEFAULT_MAX_CLOCK_SKEW_SECS
+        );
+        let text = format!(
+            "{}\n[hotline]\nmax_clock_skew_secs = 30\n",
+            crate::config::tests::MINIMAL
+        );
+        assert_eq!(
+            Config::parse(&text, "t")
+                .unwrap()
+                .hotline
+                .max_clock_skew_secs,
+            30
+        );
     }
 
     #[test]

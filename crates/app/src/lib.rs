@@ -64,6 +64,7 @@ pub mod blocklist;
 pub mod check;
 pub mod config;
 pub mod exchange;
+pub mod exercise;
 pub mod export;
 pub mod generate;
 pub mod hotline;

@@ -824,3 +824,41 @@ fn tally_newest_and_find_text() {
         1
     );
 }
+
+/// Two processes on one store (`accord serve` and the CLI): what one
+/// writes (a new collection, an object) the other's writer, whose caches
+/// predate it, still stores into or finds a duplicate, without an error.
+#[test]
+fn a_second_handle_writes_after_another_wrote_a_collection_and_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = SqliteStore::open(dir.path()).unwrap();
+    let o0 = indicator(9, T1, "c");
+    a.put_batch(&one(&o0)).unwrap();
+    let mut b = SqliteStore::open(dir.path()).unwrap();
+    let o = indicator(1, T1, "new");
+    let PutOutcome::Stored { seq } = b.put_batch(&one(&o)).unwrap()[0] else {
+        panic!("not stored by b")
+    };
+    // a has never seen `new` nor the object: a duplicate, not an error.
+    assert_eq!(
+        a.put_batch(&one(&o)).unwrap(),
+        vec![PutOutcome::Duplicate { seq }]
+    );
+    let o2 = indicator(2, T1, "new");
+    assert!(matches!(
+        a.put_batch(&one(&o2)).unwrap()[0],
+        PutOutcome::Stored { .. }
+    ));
+    assert_eq!(b.count(Some("new")).unwrap(), 2);
+    // An object b wrote in a collection both know.
+    let o3 = indicator(3, T1, "c");
+    let PutOutcome::Stored { seq } = b.put_batch(&one(&o3)).unwrap()[0] else {
+        panic!("not stored by b")
+    };
+    assert_eq!(
+        a.put_batch(&one(&o3)).unwrap(),
+        vec![PutOutcome::Duplicate { seq }]
+    );
+    assert_eq!(a.count(Some("c")).unwrap(), 2);
+    a.integrity_check().unwrap();
+}
