@@ -318,6 +318,11 @@ impl<'a> Lexer<'a> {
             }
             let text = std::str::from_utf8(&b[..j]).ok()?;
             let x: f64 = text.parse().ok()?;
+            // Hundreds of digits overflow to infinity, which no pattern can
+            // spell: not a constant (as an integer beyond i128 is not).
+            if !x.is_finite() {
+                return None;
+            }
             return Some((j, Tok::Float(x)));
         }
         if int_digits.is_empty() {

@@ -197,3 +197,31 @@ proptest! {
         }
     }
 }
+
+/// Found by the `pattern` fuzz target: a float constant of hundreds of
+/// digits overflowed to infinity, parsed, and printed as `inf`, which does
+/// not parse. It is not a constant now (as an integer beyond i128 is not),
+/// and a float just in range still round-trips.
+#[test]
+fn a_float_too_large_for_f64_is_not_a_constant() {
+    let digits = format!("{}5.5", "7".repeat(400));
+    let e = parse(&format!("[v:d > {digits}]")).unwrap_err();
+    assert!(
+        e.render(&digits).contains("expected"),
+        "{}",
+        e.render(&digits)
+    );
+    // The fuzzer's input, byte for byte.
+    let fuzz = concat!(
+        "[v:d>776555555555555555555555555555555555555555555555555555555555555555555555555",
+        "55555555555555555555555555555555555555555555555555555555555555555555555555555555",
+        "55555555555555555555555555555555555555555555555555555555555555555555555550000000",
+        "00000000000000000000000000000000000000000000000000000000000000008198552921648689",
+        "60655550000000000000000000000000000000000000000000000000000000000000000000000081",
+        "98552921648689606.5]",
+    );
+    assert!(parse(fuzz).is_err());
+    let big = format!("[v:d > {}.5]", "9".repeat(300));
+    let ast = parse(&big).unwrap();
+    assert_eq!(parse(&ast.to_string()).unwrap(), ast);
+}
