@@ -782,29 +782,35 @@ fn hotline_objects(store: &dyn ObjectRead) -> Result<(Vec<Object>, Vec<Object>),
     let mut incidents = Vec::new();
     let mut notes = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut q = Query {
-        types: vec!["incident".into(), "note".into()],
-        versions: accord_store::VersionFilter::all(),
-        ..Query::default()
-    };
-    loop {
-        let page = store.query(&q, PAGE)?;
-        for o in &page.objects {
-            if !is_hotline(&o.type_name, &o.raw) || !seen.insert(o.sha256) {
-                continue;
+    // Collection by collection: a type filter within a collection reads the
+    // (collection, type) index; across all collections it would read every
+    // row (a third of a second at 1,000,000 objects, on every list and tick).
+    for c in store.collections()? {
+        let mut q = Query {
+            collection: Some(c.name),
+            types: vec!["incident".into(), "note".into()],
+            versions: accord_store::VersionFilter::all(),
+            ..Query::default()
+        };
+        loop {
+            let page = store.query(&q, PAGE)?;
+            for o in &page.objects {
+                if !is_hotline(&o.type_name, &o.raw) || !seen.insert(o.sha256) {
+                    continue;
+                }
+                let Ok(obj) = Object::parse(&o.raw) else {
+                    continue;
+                };
+                if o.type_name == "incident" {
+                    incidents.push(obj);
+                } else {
+                    notes.push(obj);
+                }
             }
-            let Ok(obj) = Object::parse(&o.raw) else {
-                continue;
-            };
-            if o.type_name == "incident" {
-                incidents.push(obj);
-            } else {
-                notes.push(obj);
+            match page.last_seq() {
+                Some(last) if page.more => q.after_seq = last,
+                _ => break,
             }
-        }
-        match page.last_seq() {
-            Some(last) if page.more => q.after_seq = last,
-            _ => break,
         }
     }
     Ok((incidents, notes))

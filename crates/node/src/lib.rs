@@ -136,6 +136,9 @@ pub async fn serve(
         hotline_tick::TICK_EVERY,
     )?;
     let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
+    // The dashboard's overview counts each collection by type and origin:
+    // done once now, in the background, so the first visitor does not wait.
+    tokio::spawn(ui::warm(std::sync::Arc::clone(&state)));
     listener.serve(server::router(state), shutdown).await;
     let _ = tokio::task::spawn_blocking(move || ticker.stop()).await;
     // Stop the partners' rounds (joining their threads off the async

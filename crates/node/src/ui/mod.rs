@@ -49,6 +49,8 @@ pub struct UiState {
     /// Each collection's tally (by type and origin), kept a minute: a
     /// tally reads every row of a collection.
     tallies: Mutex<HashMap<String, (Instant, Tallied)>>,
+    /// Collections whose tally is being counted.
+    refreshing: Mutex<std::collections::HashSet<String>>,
     /// The reciprocity figures of the log so far, and the index of the
     /// next entry to add: each page view reads only what was appended.
     pub(crate) reciprocity: Mutex<(u64, accord_app::reciprocity::Accumulator)>,
@@ -57,19 +59,41 @@ pub struct UiState {
 /// A collection's tally as kept.
 type Tallied = Arc<Vec<accord_store::Tally>>;
 
-/// How long a collection's tally is reused.
+/// Counts every served collection's tally (for `accord serve` at start).
+pub async fn warm(state: Arc<AppState>) {
+    pages::warm(state).await;
+}
+
+/// How long a collection's tally is reused before it is counted again in
+/// the background (the old one is shown meanwhile).
 const TALLY_TTL: Duration = Duration::from_secs(60);
 
 impl UiState {
-    pub(crate) fn cached_tally(&self, collection: &str) -> Option<Arc<Vec<accord_store::Tally>>> {
+    /// A collection's kept tally and whether it is younger than a minute.
+    pub(crate) fn cached_tally(&self, collection: &str) -> Option<(Tallied, bool)> {
         let m = self.tallies.lock().ok()?;
         let (at, t) = m.get(collection)?;
-        (at.elapsed() < TALLY_TTL).then(|| Arc::clone(t))
+        Some((Arc::clone(t), at.elapsed() < TALLY_TTL))
     }
 
-    pub(crate) fn keep_tally(&self, collection: &str, t: Arc<Vec<accord_store::Tally>>) {
+    pub(crate) fn keep_tally(&self, collection: &str, t: Tallied) {
         if let Ok(mut m) = self.tallies.lock() {
             m.insert(collection.to_owned(), (Instant::now(), t));
+        }
+    }
+
+    /// Marks a collection's tally as being counted; false when it already
+    /// is (one count at a time per collection).
+    pub(crate) fn start_refresh(&self, collection: &str) -> bool {
+        self.refreshing
+            .lock()
+            .map(|mut s| s.insert(collection.to_owned()))
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn end_refresh(&self, collection: &str) {
+        if let Ok(mut s) = self.refreshing.lock() {
+            s.remove(collection);
         }
     }
 }
