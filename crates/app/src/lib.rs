@@ -65,6 +65,7 @@ pub mod check;
 pub mod config;
 pub mod exchange;
 pub mod export;
+pub mod facility;
 pub mod generate;
 pub mod hotline;
 pub mod indicators;

@@ -57,6 +57,36 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// The longest name, owner or sector, in characters.
 pub const MAX_NAME: usize = 256;
 
+/// The ISO 3166-1 alpha-2 codes officially assigned (249), sorted.
+const ISO_3166_ALPHA2: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether `code` (any case) is an ISO 3166-1 alpha-2 code officially
+/// assigned, or `EU` (exceptionally reserved, for bodies of the European
+/// Union). [`Facility::normalized`] checks only the form (two letters):
+/// facilities received from partners are read as they are; a node
+/// registering its own checks this too.
+pub fn is_assigned_jurisdiction(code: &str) -> bool {
+    let c = code.trim().to_ascii_uppercase();
+    c == "EU" || ISO_3166_ALPHA2.binary_search(&c.as_str()).is_ok()
+}
+
 /// A protected facility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facility {
@@ -1259,6 +1289,16 @@ mod tests {
         assert!(e.to_string().contains(".asns[0]: not an AS number"), "{e}");
         let plain = Object::parse(r#"{"type":"infrastructure","name":"x"}"#).unwrap();
         assert_eq!(Facility::from_stix(&plain).unwrap(), None);
+    }
+
+    #[test]
+    fn jurisdictions_are_assigned_codes() {
+        assert!(is_assigned_jurisdiction("de"));
+        assert!(is_assigned_jurisdiction("EU"));
+        assert!(is_assigned_jurisdiction("ZW"));
+        assert!(!is_assigned_jurisdiction("XX"));
+        assert!(!is_assigned_jurisdiction("UK"));
+        assert!(!is_assigned_jurisdiction("DEU"));
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct AppState {
     pub(crate) partners: Partners,
     /// The exchange seam: what may enter and what may leave.
     pub(crate) exchange: Exchange,
+    /// The protected facilities (a partner's POST is checked against them).
+    pub(crate) facilities: accord_app::facility::FacilityWatch,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -338,6 +340,7 @@ impl AppState {
             writer,
             clock,
             statuses: Mutex::new(StatusLog::default()),
+            facilities: accord_app::facility::FacilityWatch::new(),
         })
     }
 
