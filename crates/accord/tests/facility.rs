@@ -203,7 +203,11 @@ fn a_touch_from_a_partner_opens_a_critical_case_in_one_round() {
             .output()
             .unwrap();
         let answer = String::from_utf8_lossy(&o.stdout);
-        assert!(answer.contains("\"success_count\":1"), "{answer}");
+        assert!(
+            answer.contains("\"success_count\":1"),
+            "{answer}\n{}",
+            std::fs::read_to_string(dir.join("us/serve.log")).unwrap_or_default()
+        );
     }
     let after = cases(&us);
     assert_eq!(of_facility(&after, CLEARING).len(), 1, "{after:#?}");
@@ -427,4 +431,111 @@ fn facility_commands_add_list_import_remove_and_refuse_bad_input() {
         lines(&run(&config, &["facility", "list", "--json"])).len(),
         4
     );
+}
+
+#[test]
+fn match_hits_on_a_facility_open_one_case_per_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = node(dir);
+    let data = dir.join("a");
+    run(
+        &config,
+        &[
+            "facility",
+            "add",
+            "--name",
+            "Hospital",
+            "--jurisdiction",
+            "FR",
+            "--network",
+            "192.0.2.0/24",
+        ],
+    );
+    // A C2 indicator outside the facility: ingesting it touches nothing.
+    let ind = dir.join("ind.json");
+    std::fs::write(
+        &ind,
+        indicator(
+            "b1111111-1111-4111-8111-111111111111",
+            "[ipv4-addr:value = '203.0.113.9']",
+        ),
+    )
+    .unwrap();
+    let o = accord(&[
+        "ingest",
+        "--data",
+        p(&data),
+        "--collection",
+        "share",
+        "--config",
+        &config,
+        p(&ind),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(cases(&config).is_empty());
+    // The firewall saw the C2 talk to two of the hospital's addresses.
+    let log = dir.join("fw.csv");
+    std::fs::write(
+        &log,
+        "2026-12-05T10:00:00Z,203.0.113.9,192.0.2.10\n2026-12-05T10:00:01Z,203.0.113.9,192.0.2.11\n2026-12-05T10:00:02Z,203.0.113.9,10.0.0.1\n",
+    )
+    .unwrap();
+    let m = |with_config: bool| {
+        let mut a = vec![
+            "match",
+            "--data",
+            p(&data),
+            "--format",
+            "csv",
+            "--columns",
+            "time,src:ip,dst:ip",
+            "--evidence",
+            "--no-progress",
+        ];
+        if with_config {
+            a.extend_from_slice(&["--config", &config]);
+        }
+        a.push(p(&log));
+        let o = accord(&a);
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o)
+    };
+    // Without the node's config: reported, no case.
+    let out = m(false);
+    assert!(
+        out.contains("hits on protected facilities (Hospital)"),
+        "{out}"
+    );
+    assert!(cases(&config).is_empty());
+    // With it: one critical case for the run, the indicator attached.
+    let out = m(true);
+    assert!(
+        out.contains("protected facility Hospital hit by 1 indicator(s): opened critical case"),
+        "{out}"
+    );
+    let all = cases(&config);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["facility"], "Hospital");
+    assert_eq!(all[0]["severity"], "critical");
+    assert_eq!(all[0]["partner"], "self", "no partner of FR: kept local");
+    let id = all[0]["id"].as_str().unwrap();
+    let show: Value =
+        serde_json::from_str(&run(&config, &["hotline", "show", id, "--json"])).unwrap();
+    let open = &show["messages"][0];
+    assert_eq!(
+        open["attachments"],
+        serde_json::json!(["indicator--b1111111-1111-4111-8111-111111111111"])
+    );
+    let t = open["text"].as_str().unwrap();
+    assert!(
+        t.contains("192.0.2.10") && t.contains("192.0.2.11") && !t.contains("10.0.0.1 "),
+        "{t}"
+    );
+    // The same run again: the evidence is attached already, nothing added.
+    m(true);
+    assert_eq!(cases(&config).len(), 1);
+    let show: Value =
+        serde_json::from_str(&run(&config, &["hotline", "show", id, "--json"])).unwrap();
+    assert_eq!(show["messages"].as_array().unwrap().len(), 1);
 }

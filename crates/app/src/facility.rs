@@ -638,6 +638,71 @@ pub fn touch_of(
     })
 }
 
+/// The touches of `accord match`'s hits: each hit's value, and the
+/// event's other observables when kept (`--evidence`), read as the SCO of
+/// its kind; one touch per indicator (the evidence attached), naming
+/// each value and where it was seen (`FILE:LINE field`). At most 100 hits
+/// per indicator are named.
+pub fn touches_of_hits(
+    registry: &Registry,
+    hits: &[crate::sighting::Hit],
+    names: &[String],
+    indicator_id: impl Fn(u32) -> Option<String>,
+) -> Vec<Touch> {
+    if registry.is_empty() {
+        return Vec::new();
+    }
+    let mut by_ord: BTreeMap<u32, BTreeSet<FacilityHit>> = BTreeMap::new();
+    let mut check =
+        |ord: u32, kind: Option<accord_logs::Kind>, field: &str, value: &str, at: &str| {
+            let ty = match kind {
+                Some(accord_logs::Kind::Ip) => "ipv4-addr",
+                Some(accord_logs::Kind::Domain) => "domain-name",
+                Some(accord_logs::Kind::Url) => "url",
+                Some(accord_logs::Kind::Email) => "email-addr",
+                Some(_) => return,
+                None if value.parse::<std::net::IpAddr>().is_ok() => "ipv4-addr",
+                None if value.contains("://") => "url",
+                None if value.contains('@') => "email-addr",
+                None => "domain-name",
+            };
+            let v = serde_json::json!({"type": ty, "value": value});
+            let set = by_ord.entry(ord).or_default();
+            for mut h in registry.touches_value(&v) {
+                if set.len() >= 100 {
+                    return;
+                }
+                h.path = format!("{at} {field}");
+                set.insert(h);
+            }
+        };
+    for h in hits {
+        let at = format!(
+            "{}:{}",
+            names.get(h.file as usize).map_or("?", String::as_str),
+            h.line
+        );
+        check(h.ord, h.kind, &h.field, &h.value, &at);
+        if let Some(ev) = &h.evidence {
+            for (field, kind, value) in ev.iter() {
+                check(h.ord, Some(*kind), field, value, &at);
+            }
+        }
+    }
+    by_ord
+        .into_iter()
+        .filter(|(_, s)| !s.is_empty())
+        .filter_map(|(ord, s)| {
+            Some(Touch {
+                object: indicator_id(ord)?,
+                type_name: "indicator".into(),
+                source: "accord match".into(),
+                hits: s.into_iter().collect(),
+            })
+        })
+        .collect()
+}
+
 /// What [`escalate`] did for one facility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Escalated {

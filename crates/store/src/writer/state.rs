@@ -400,11 +400,18 @@ impl WriterState {
                     let coll = match self.collections.get(&r.collection) {
                         Some(&c) => c,
                         None => {
+                            // Another process (the CLI beside `accord
+                            // serve`) may have created it since the cache
+                            // was loaded: its row is used then.
                             self.conn.execute(
-                                "INSERT INTO collections (name) VALUES (?1)",
+                                "INSERT INTO collections (name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
                                 [&r.collection],
                             )?;
-                            let c = self.conn.last_insert_rowid();
+                            let c: i64 = self.conn.query_row(
+                                "SELECT coll_id FROM collections WHERE name = ?1",
+                                [&r.collection],
+                                |row| row.get(0),
+                            )?;
                             self.collections.insert(r.collection.clone(), c);
                             c
                         }
