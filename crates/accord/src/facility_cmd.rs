@@ -25,12 +25,16 @@ use std::sync::Arc;
 /// is this node's own, `[residency] jurisdiction`); an open case of that
 /// facility gets a note instead. `accord hotline list` shows them.
 #[derive(clap::Args)]
-#[command(after_long_help = "Examples (--config accord.toml by default):\n  \
-    accord facility add --name 'Example Exchange' --jurisdiction DE --sector finance \\\n      \
-    --network 198.51.100.0/24 --network 2001:db8:100::/48 --domain exchange.example --asn 64500\n  \
-    accord facility import facilities.csv\n  \
+#[command(after_long_help = "Examples:\n  \
+    accord init -o accord.toml --name cert-a\n  \
+    accord facility add --name Exchange --jurisdiction DE --network 198.51.100.0/24\n  \
+    accord facility add --name Grid --jurisdiction FR --sector energy --domain grid.example\n  \
     accord facility list --json\n  \
-    accord facility remove 'Example Exchange'")]
+    accord facility remove Grid\n\n\
+A CSV file (lists separated by `;`), or a STIX bundle of infrastructure or identity objects\n\
+carrying the facility extension:\n  \
+    printf 'name,jurisdiction,networks\\nPort,NL,192.0.2.0/24\\n' > facilities.csv\n  \
+    accord facility import facilities.csv")]
 pub struct Args {
     #[command(subcommand)]
     command: Sub,
