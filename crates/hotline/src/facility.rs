@@ -784,6 +784,7 @@ impl Registry {
                     .and_then(Value::as_str)
                     .is_none_or(|t| t == "stix");
                 if let (true, Some(p)) = (stix, m.get("pattern").and_then(Value::as_str))
+                    && self.may_touch_pattern(p)
                     && let Ok(e) = accord_pattern::parse(p)
                 {
                     self.scan_pattern(&e, &format!("{prefix}pattern"), out);
@@ -791,6 +792,65 @@ impl Registry {
             }
             _ => {}
         }
+    }
+
+    /// A cheap test before a pattern is parsed: `false` only when no
+    /// string literal of `pattern` (read as an address or CIDR, a name, a
+    /// URL, an e-mail address, or a `LIKE '%.name'`) and no integer can
+    /// touch a facility, so the pattern cannot; `true` when one may (the
+    /// pattern is then parsed and read exactly).
+    pub fn may_touch_pattern(&self, pattern: &str) -> bool {
+        if self.facilities.is_empty() {
+            return false;
+        }
+        let mut out = Vec::new();
+        let mut chars = pattern.chars().peekable();
+        let mut digits = String::new();
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if !digits.is_empty() {
+                if let Ok(n) = digits.parse::<u64>() {
+                    self.check_asn(n, "", &mut out);
+                }
+                digits.clear();
+            }
+            if c != '\'' {
+                continue;
+            }
+            let mut lit = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            lit.push(n);
+                        }
+                    }
+                    '\'' => break,
+                    c => lit.push(c),
+                }
+            }
+            let bare = lit.trim_start_matches('%').trim_start_matches('.');
+            for s in [lit.as_str(), bare] {
+                self.check(Obs::Ip(s), "", &mut out);
+                self.check(Obs::Domain(s), "", &mut out);
+                if s.contains(':') {
+                    self.check(Obs::Url(s), "", &mut out);
+                }
+                if s.contains('@') {
+                    self.check(Obs::Email(s), "", &mut out);
+                }
+            }
+            if !out.is_empty() {
+                return true;
+            }
+        }
+        if let Ok(n) = digits.parse::<u64>() {
+            self.check_asn(n, "", &mut out);
+        }
+        !out.is_empty()
     }
 
     fn scan_pattern(&self, e: &ObsExpr, at: &str, out: &mut Vec<FacilityHit>) {
@@ -1289,6 +1349,36 @@ mod tests {
         assert!(e.to_string().contains(".asns[0]: not an AS number"), "{e}");
         let plain = Object::parse(r#"{"type":"infrastructure","name":"x"}"#).unwrap();
         assert_eq!(Facility::from_stix(&plain).unwrap(), None);
+    }
+
+    #[test]
+    fn the_pattern_prefilter_keeps_every_touch() {
+        let r = reg();
+        for p in [
+            "[ipv4-addr:value = '198.51.100.1']",
+            "[network-traffic:dst_ref.value ISSUBSET '203.0.0.0/16']",
+            "[domain-name:value LIKE '%.grid.example']",
+            "[url:value = 'http://[2001:db8:100::5]/x']",
+            "[email-message:from_ref.value = 'x@exchange.example']",
+            "[autonomous-system:number = 64500]",
+            "[domain-name:value IN ('a.example', 'x.grid.example')]",
+            "[url:value = 'https://it\\'s.grid.example/']",
+        ] {
+            assert!(r.may_touch_pattern(p), "{p}");
+        }
+        for p in [
+            "[ipv4-addr:value = '198.51.101.1']",
+            "[file:hashes.'SHA-256' = '082cfe8866fac3667a5f67e38e997e3fd7c07017388fa2af4f6d6a273422e220']",
+            "[autonomous-system:number = 64501]",
+            "[domain-name:value = 'notgrid.example']",
+        ] {
+            assert!(!r.may_touch_pattern(p), "{p}");
+        }
+        assert!(
+            !Registry::new(Vec::new())
+                .unwrap()
+                .may_touch_pattern("[ipv4-addr:value = '198.51.100.1']")
+        );
     }
 
     #[test]
