@@ -71,6 +71,18 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         .iter()
         .map(|p| Source::open(p).map_err(crate::flat))
         .collect::<Result<Vec<_>>>()?;
+    let config = match &args.config {
+        Some(path) => Some(accord_app::config::load(path).map_err(crate::flat)?),
+        None => None,
+    };
+    // Files are checked against the protected facilities in the store.
+    let facilities = match accord_app::facility::FacilityWatch::new().registry(&store) {
+        Ok(r) => Some(r).filter(|r| !r.is_empty()),
+        Err(e) => {
+            eprintln!("accord: warning: protected facilities not checked: {e}");
+            None
+        }
+    };
     let opts = Options {
         collection: &args.collection,
         origin: &args.origin,
@@ -79,15 +91,11 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         batch: args.batch,
         // The node's own data is admitted (no agreement applies), held to
         // the configured limits when a config is given.
-        exchange: match &args.config {
-            Some(path) => accord_app::exchange::Exchange::default().with_limits(
-                accord_app::config::load(path)
-                    .map_err(crate::flat)?
-                    .limits
-                    .input(),
-            ),
+        exchange: match &config {
+            Some(c) => accord_app::exchange::Exchange::default().with_limits(c.limits.input()),
             None => accord_app::exchange::Exchange::default(),
         },
+        facilities,
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
@@ -108,6 +116,42 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             start.elapsed()
         )
     );
+    if !t.touches.is_empty() {
+        match &config {
+            Some(c) => {
+                let done =
+                    accord_app::facility::escalate(c, &store, &t.touches, clock.now_timestamp())
+                        .map_err(crate::flat)?;
+                for e in &done {
+                    eprintln!(
+                        "protected facility {} touched by {} object(s): {} case {} ({})",
+                        e.facility,
+                        e.evidence.len(),
+                        if e.opened {
+                            "opened critical"
+                        } else {
+                            "noted on"
+                        },
+                        e.case,
+                        e.partner
+                            .as_deref()
+                            .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
+                    );
+                }
+            }
+            None => eprintln!(
+                "accord: warning: {} object(s) touch protected facilities ({}); give --config accord.toml to open their hotline cases",
+                t.touches.len(),
+                t.touches
+                    .iter()
+                    .flat_map(|t| t.hits.iter().map(|h| h.facility.as_str()))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
     if let Some(e) = failure {
         return Err(crate::flat(e));
     }

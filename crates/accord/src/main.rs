@@ -2,6 +2,7 @@
 
 mod data_dir;
 mod export_cmd;
+mod facility_cmd;
 mod gen_logs;
 mod hotline_cmd;
 mod ingest_cmd;
@@ -77,6 +78,7 @@ enum Command {
     Partner(partner_cmd::Args),
     Report(report_cmd::Args),
     Hotline(hotline_cmd::Args),
+    Facility(facility_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -121,6 +123,7 @@ fn main() -> ExitCode {
         Command::Partner(args) => partner_cmd::run(&args, &clock),
         Command::Report(args) => report_cmd::run(&args, &clock),
         Command::Hotline(args) => hotline_cmd::run(&args, &clock),
+        Command::Facility(args) => facility_cmd::run(&args, &clock),
     };
     match result {
         Ok(code) => code,

@@ -88,6 +88,12 @@ pub struct Args {
     /// Do not show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// The node's accord.toml: hits on a protected facility's addresses or
+    /// domains (`accord facility`) open, or add to, a critical hotline case
+    /// addressed to the partner of its jurisdiction. Without it they are
+    /// reported only.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
@@ -95,6 +101,10 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    let config = match &args.config {
+        Some(p) => Some(accord_app::config::load(p).map_err(crate::flat)?),
+        None => None,
+    };
     let log_options = matching::log_options(&args.format, args.columns.as_deref(), args.csv_header)
         .map_err(crate::flat)?;
     let threads = args
@@ -149,6 +159,45 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     })
     .map_err(crate::flat)?;
     eprint!("{}", report.summary);
+    if !report.touches.is_empty() {
+        let facilities: std::collections::BTreeSet<&str> = report
+            .touches
+            .iter()
+            .flat_map(|t| t.hits.iter().map(|h| h.facility.as_str()))
+            .collect();
+        match &config {
+            Some(c) => {
+                let store = crate::data_dir::open_existing(&args.data, clock)?;
+                let done = accord_app::facility::escalate(
+                    c,
+                    &store,
+                    &report.touches,
+                    clock.now_timestamp(),
+                )
+                .map_err(crate::flat)?;
+                for e in &done {
+                    eprintln!(
+                        "protected facility {} hit by {} indicator(s): {} case {} ({})",
+                        e.facility,
+                        e.evidence.len(),
+                        if e.opened {
+                            "opened critical"
+                        } else {
+                            "noted on"
+                        },
+                        e.case,
+                        e.partner
+                            .as_deref()
+                            .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
+                    );
+                }
+            }
+            None => eprintln!(
+                "accord: warning: hits on protected facilities ({}); give --config accord.toml to open their hotline cases",
+                facilities.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
     if report.read_errors > 0 {
         // What could be read was matched and its sightings written; the
         // run still failed, as an input could not be read.

@@ -422,6 +422,8 @@ pub fn load_demo_data(store: &dyn Backend, collection: &str, generated: u64) -> 
         batch: 8192,
         // No agreements are configured yet: the node's own data is admitted.
         exchange: accord_app::exchange::Exchange::default(),
+        // A fresh demo store registers no facility.
+        facilities: None,
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
@@ -557,11 +559,23 @@ idle_timeout_secs = 90
 origin = "{origin}"
 # key_file = "{data_plain}/ledger.key"
 
+# This node's jurisdiction (ISO 3166-1 alpha-2): what its law treats as
+# personal data (see README, "Partners, agreements and residency"), and
+# protected facilities of this jurisdiction (`accord facility`) whose
+# touches open hotline cases kept here.
+# [residency]
+# jurisdiction = "FR"
+
 # Partners whose logs this node witnesses on `accord sync` and audits with
 # `accord ledger audit`: their base URL, their keys (`accord ledger key` on
 # their node), the account they use here and the one this node uses there.
+# `jurisdiction`: a touch of a protected facility of that jurisdiction
+# opens a critical hotline case addressed to this partner (its `identity`,
+# `accord hotline whoami` on its node).
 # [[partners]]
 # name = "cert-b"
+# jurisdiction = "DE"
+# identity = "identity--..."
 # url = "https://taxii.cert-b.example/"
 # verifier_key = "accord.cert-b/log+01234567+AQ..."
 # witness_key = "accord.cert-b/witness+89abcdef+BA..."

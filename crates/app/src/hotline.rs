@@ -486,6 +486,25 @@ impl<'a> Hotline<'a> {
         Ok(id)
     }
 
+    /// Opens a case prepared by the caller (a protected facility's touch:
+    /// a derived id, the facility named, addressed to a partner's identity
+    /// or to this node's own to keep it local); `from` is set to this
+    /// node. Returns the incident id.
+    ///
+    /// # Errors
+    /// [`HotlineError::Refused`] (bad input), [`HotlineError::Write`].
+    pub fn open_prepared(&self, mut req: OpenCase, now: Timestamp) -> Result<String, HotlineError> {
+        req.from.clone_from(&self.me);
+        let (incident, note) = open_case(&req, &self.config.hotline.deadlines, now)?;
+        let id = incident
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        self.store_objects(&format!("case {id}"), &[incident, note])?;
+        Ok(id)
+    }
+
     /// This node's `action` on a case; returns the note stored.
     ///
     /// # Errors

@@ -55,12 +55,17 @@ pub struct Totals {
     pub rejected: u64,
     /// Unreadable parts.
     pub faults: u64,
+    /// The objects stored that touch a protected facility
+    /// ([`Options::facilities`]; the caller escalates them).
+    pub touches: Vec<crate::facility::Touch>,
 }
 
 /// Objects submitted and not yet acknowledged, with where each came from.
 struct InFlight {
     pending: Pending,
     origins: Vec<(Option<Anchor>, usize, String)>,
+    /// The touches of the batch's objects, by index (kept when stored).
+    touches: Vec<(usize, crate::facility::Touch)>,
 }
 
 /// How to ingest.
@@ -78,6 +83,9 @@ pub struct Options<'a> {
     /// The node's exchange seam; the objects come from the node itself
     /// ([`crate::exchange::Counterparty::Local`]).
     pub exchange: crate::exchange::Exchange,
+    /// The protected facilities: each object stored is checked against
+    /// them ([`Totals::touches`]). `None`: not checked.
+    pub facilities: Option<std::sync::Arc<crate::facility::Registry>>,
 }
 
 impl Totals {
@@ -135,6 +143,7 @@ pub fn ingest<'s>(
                 }
                 let mut objs = Vec::with_capacity(batch.len());
                 let mut origins = Vec::with_capacity(batch.len());
+                let mut touches = Vec::new();
                 let mut last_offset = 0;
                 for outcome in &batch {
                     match outcome {
@@ -143,6 +152,17 @@ pub fn ingest<'s>(
                             last_offset = c.offset;
                             rep.checked(c);
                             if let Some(new) = new_object(c, opts.collection, opts.origin) {
+                                if let Some(reg) = &opts.facilities
+                                    && let Some(touch) = crate::facility::touch_of(
+                                        reg,
+                                        new.type_name,
+                                        new.id,
+                                        new.raw,
+                                        &source.name,
+                                    )
+                                {
+                                    touches.push((objs.len(), touch));
+                                }
                                 origins.push((c.anchor, c.offset, new.id.to_owned()));
                                 objs.push(new);
                             } else {
@@ -173,7 +193,11 @@ pub fn ingest<'s>(
                     return;
                 }
                 match writer.submit(&objs) {
-                    Ok(pending) => in_flight.push_back(InFlight { pending, origins }),
+                    Ok(pending) => in_flight.push_back(InFlight {
+                        pending,
+                        origins,
+                        touches,
+                    }),
                     Err(e) => {
                         failure = Some(e);
                         return;
@@ -231,6 +255,11 @@ fn settle(
 ) -> Result<(), StoreError> {
     let Some(f) = f else { return Ok(()) };
     let outcomes = f.pending.wait()?;
+    for (i, touch) in f.touches {
+        if matches!(outcomes.get(i), Some(PutOutcome::Stored { .. })) {
+            t.touches.push(touch);
+        }
+    }
     for (outcome, (anchor, offset, id)) in outcomes.iter().zip(&f.origins) {
         match outcome {
             PutOutcome::Stored { .. } => t.stored += 1,

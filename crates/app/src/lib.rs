@@ -66,6 +66,7 @@ pub mod config;
 pub mod exchange;
 pub mod exercise;
 pub mod export;
+pub mod facility;
 pub mod generate;
 pub mod hotline;
 pub mod indicators;

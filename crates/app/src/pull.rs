@@ -49,6 +49,10 @@ pub struct SyncOptions {
     /// scheduler then witnesses the partner's log before storing anything
     /// from it, and syncs again).
     pub probe: bool,
+    /// The protected facilities: each object stored is checked against
+    /// them and its touches returned in [`SyncReport::touches`] (the caller
+    /// escalates them, `crate::facility::escalate`). `None`: not checked.
+    pub facilities: Option<std::sync::Arc<accord_hotline::Registry>>,
 }
 
 impl Default for SyncOptions {
@@ -63,6 +67,7 @@ impl Default for SyncOptions {
             exchange: Exchange::default(),
             partner: None,
             probe: false,
+            facilities: None,
         }
     }
 }
@@ -111,6 +116,9 @@ pub struct SyncReport {
     pub next_added_after: Option<String>,
     /// A probe ([`SyncOptions::probe`]) found objects and stored nothing.
     pub deferred: bool,
+    /// The objects stored that touch a protected facility
+    /// ([`SyncOptions::facilities`]).
+    pub touches: Vec<crate::facility::Touch>,
 }
 
 /// Why a sync stopped. The report tells what was done before.
@@ -185,6 +193,7 @@ struct PageOutcome {
     duplicates: u64,
     conflicts: Vec<Conflict>,
     rejected: Vec<Rejected>,
+    touches: Vec<crate::facility::Touch>,
 }
 
 /// Tracks the `added_after` cursor from the pages' date headers.
@@ -397,6 +406,7 @@ async fn settle(
     report.duplicates += out.duplicates;
     report.conflicts.extend(out.conflicts);
     report.rejected.extend(out.rejected);
+    report.touches.extend(out.touches);
     Ok(())
 }
 
@@ -414,6 +424,7 @@ fn store_page(
         duplicates: 0,
         conflicts: Vec::new(),
         rejected: Vec::new(),
+        touches: Vec::new(),
     };
     let mut metas = Vec::with_capacity(objects.len());
     let from = match &opts.partner {
@@ -441,7 +452,20 @@ fn store_page(
     let outcomes = writer.put_batch(&batch)?;
     for (o, new) in outcomes.iter().zip(&batch) {
         match o {
-            PutOutcome::Stored { .. } => out.stored += 1,
+            PutOutcome::Stored { .. } => {
+                out.stored += 1;
+                if let Some(reg) = &opts.facilities
+                    && let Some(t) = crate::facility::touch_of(
+                        reg,
+                        new.type_name,
+                        new.id,
+                        new.raw,
+                        from.label().unwrap_or(origin),
+                    )
+                {
+                    out.touches.push(t);
+                }
+            }
             PutOutcome::Duplicate { .. } => out.duplicates += 1,
             PutOutcome::Conflict { existing_seq } => out.conflicts.push(Conflict {
                 id: new.id.to_owned(),

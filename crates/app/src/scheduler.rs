@@ -102,6 +102,8 @@ pub struct Federation {
     clock: Arc<dyn Clock>,
     opts: SchedulerOptions,
     keys: Option<LedgerKeys>,
+    /// The protected facilities, read from the store once per round.
+    facilities: crate::facility::FacilityWatch,
 }
 
 impl std::fmt::Debug for Federation {
@@ -141,6 +143,7 @@ impl Federation {
             clock,
             opts,
             keys,
+            facilities: crate::facility::FacilityWatch::new(),
         }
     }
 
@@ -184,6 +187,9 @@ pub struct RoundReport {
     pub push: Option<PushReport>,
     /// The witnessing, when it ran.
     pub witness: Option<WitnessReport>,
+    /// The protected facilities touched by what was pulled, and the cases
+    /// opened or noted (`crate::facility::escalate`).
+    pub escalated: Vec<crate::facility::Escalated>,
 }
 
 impl RoundReport {
@@ -433,6 +439,18 @@ pub async fn run_round_with(
     let origin = partner_origin(name);
     // Stored objects are logged as received from the partner.
     let writer = store.writer().received_from(name);
+    // The registry, once per round: what is pulled is checked against it.
+    let facilities = if pc.sync.pull.is_empty() {
+        None
+    } else {
+        match fed.facilities.registry(store) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!("protected facilities not checked this round: {e}");
+                None
+            }
+        }
+    };
     for id in &pc.sync.pull {
         let url = match url_of(id) {
             Ok(u) => u,
@@ -449,6 +467,7 @@ pub async fn run_round_with(
             partner: Some(name.to_owned()),
             exchange: fed.exchange.clone(),
             probe: witness_keys.is_some() && !witnessed_now,
+            facilities: facilities.clone(),
             ..SyncOptions::default()
         };
         let mut result = sync_collection(&client, &url, &*writer, &into, &origin, &opts).await;
@@ -462,6 +481,19 @@ pub async fn run_round_with(
             Ok(r) => (r, None),
             Err(e) => (e.report().clone(), Some(e)),
         };
+        // What was stored is durable: its touches escalate now, in this
+        // round, whatever happens next.
+        if !pulled.touches.is_empty() {
+            match crate::facility::escalate(
+                &fed.config,
+                store,
+                &pulled.touches,
+                fed.clock.now_timestamp(),
+            ) {
+                Ok(done) => report.escalated.extend(done),
+                Err(e) => tracing::error!("from partner `{name}`: {e}"),
+            }
+        }
         if pulled.next_added_after.is_some()
             && pulled.next_added_after != since
             && let Some(next) = &pulled.next_added_after

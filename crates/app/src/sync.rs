@@ -281,11 +281,24 @@ pub fn sync(
             ),
         ),
     };
+    // A configured partner's objects are checked against the protected
+    // facilities, and their touches escalated once stored.
+    let facilities = match &req.witness {
+        Some(_) => match crate::facility::FacilityWatch::new().registry(store) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!("protected facilities not checked: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     let opts = SyncOptions {
         since,
         page_limit: req.page.max(1),
         partner: partner.map(|p| p.name().to_owned()),
         exchange,
+        facilities,
         ..SyncOptions::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -301,6 +314,9 @@ pub fn sync(
         Ok(r) => (r, None),
         Err(e) => (e.report().clone(), Some(e)),
     };
+    if let Some((_, config)) = &req.witness {
+        crate::facility::escalate_logged(config, store, &report.touches, clock.now_timestamp());
+    }
     on_pulled(&report);
     if let Some(next) = &report.next_added_after {
         store

@@ -57,6 +57,36 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// The longest name, owner or sector, in characters.
 pub const MAX_NAME: usize = 256;
 
+/// The ISO 3166-1 alpha-2 codes officially assigned (249), sorted.
+const ISO_3166_ALPHA2: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether `code` (any case) is an ISO 3166-1 alpha-2 code officially
+/// assigned, or `EU` (exceptionally reserved, for bodies of the European
+/// Union). [`Facility::normalized`] checks only the form (two letters):
+/// facilities received from partners are read as they are; a node
+/// registering its own checks this too.
+pub fn is_assigned_jurisdiction(code: &str) -> bool {
+    let c = code.trim().to_ascii_uppercase();
+    c == "EU" || ISO_3166_ALPHA2.binary_search(&c.as_str()).is_ok()
+}
+
 /// A protected facility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facility {
@@ -754,6 +784,7 @@ impl Registry {
                     .and_then(Value::as_str)
                     .is_none_or(|t| t == "stix");
                 if let (true, Some(p)) = (stix, m.get("pattern").and_then(Value::as_str))
+                    && self.may_touch_pattern(p)
                     && let Ok(e) = accord_pattern::parse(p)
                 {
                     self.scan_pattern(&e, &format!("{prefix}pattern"), out);
@@ -761,6 +792,65 @@ impl Registry {
             }
             _ => {}
         }
+    }
+
+    /// A cheap test before a pattern is parsed: `false` only when no
+    /// string literal of `pattern` (read as an address or CIDR, a name, a
+    /// URL, an e-mail address, or a `LIKE '%.name'`) and no integer can
+    /// touch a facility, so the pattern cannot; `true` when one may (the
+    /// pattern is then parsed and read exactly).
+    pub fn may_touch_pattern(&self, pattern: &str) -> bool {
+        if self.facilities.is_empty() {
+            return false;
+        }
+        let mut out = Vec::new();
+        let mut chars = pattern.chars().peekable();
+        let mut digits = String::new();
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if !digits.is_empty() {
+                if let Ok(n) = digits.parse::<u64>() {
+                    self.check_asn(n, "", &mut out);
+                }
+                digits.clear();
+            }
+            if c != '\'' {
+                continue;
+            }
+            let mut lit = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            lit.push(n);
+                        }
+                    }
+                    '\'' => break,
+                    c => lit.push(c),
+                }
+            }
+            let bare = lit.trim_start_matches('%').trim_start_matches('.');
+            for s in [lit.as_str(), bare] {
+                self.check(Obs::Ip(s), "", &mut out);
+                self.check(Obs::Domain(s), "", &mut out);
+                if s.contains(':') {
+                    self.check(Obs::Url(s), "", &mut out);
+                }
+                if s.contains('@') {
+                    self.check(Obs::Email(s), "", &mut out);
+                }
+            }
+            if !out.is_empty() {
+                return true;
+            }
+        }
+        if let Ok(n) = digits.parse::<u64>() {
+            self.check_asn(n, "", &mut out);
+        }
+        !out.is_empty()
     }
 
     fn scan_pattern(&self, e: &ObsExpr, at: &str, out: &mut Vec<FacilityHit>) {
@@ -1259,6 +1349,46 @@ mod tests {
         assert!(e.to_string().contains(".asns[0]: not an AS number"), "{e}");
         let plain = Object::parse(r#"{"type":"infrastructure","name":"x"}"#).unwrap();
         assert_eq!(Facility::from_stix(&plain).unwrap(), None);
+    }
+
+    #[test]
+    fn the_pattern_prefilter_keeps_every_touch() {
+        let r = reg();
+        for p in [
+            "[ipv4-addr:value = '198.51.100.1']",
+            "[network-traffic:dst_ref.value ISSUBSET '203.0.0.0/16']",
+            "[domain-name:value LIKE '%.grid.example']",
+            "[url:value = 'http://[2001:db8:100::5]/x']",
+            "[email-message:from_ref.value = 'x@exchange.example']",
+            "[autonomous-system:number = 64500]",
+            "[domain-name:value IN ('a.example', 'x.grid.example')]",
+            "[url:value = 'https://it\\'s.grid.example/']",
+        ] {
+            assert!(r.may_touch_pattern(p), "{p}");
+        }
+        for p in [
+            "[ipv4-addr:value = '198.51.101.1']",
+            "[file:hashes.'SHA-256' = '082cfe8866fac3667a5f67e38e997e3fd7c07017388fa2af4f6d6a273422e220']",
+            "[autonomous-system:number = 64501]",
+            "[domain-name:value = 'notgrid.example']",
+        ] {
+            assert!(!r.may_touch_pattern(p), "{p}");
+        }
+        assert!(
+            !Registry::new(Vec::new())
+                .unwrap()
+                .may_touch_pattern("[ipv4-addr:value = '198.51.100.1']")
+        );
+    }
+
+    #[test]
+    fn jurisdictions_are_assigned_codes() {
+        assert!(is_assigned_jurisdiction("de"));
+        assert!(is_assigned_jurisdiction("EU"));
+        assert!(is_assigned_jurisdiction("ZW"));
+        assert!(!is_assigned_jurisdiction("XX"));
+        assert!(!is_assigned_jurisdiction("UK"));
+        assert!(!is_assigned_jurisdiction("DEU"));
     }
 
     #[test]

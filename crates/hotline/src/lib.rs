@@ -68,7 +68,9 @@ pub use ext::{
     ACCORD_IDENTITY_ID, FACILITY_EXTENSION_ID, HOTLINE_EXTENSION_ID, definitions,
     facility_extension_definition, hotline_extension_definition,
 };
-pub use facility::{Facility, FacilityError, FacilityHit, HitKind, Registry};
+pub use facility::{
+    Facility, FacilityError, FacilityHit, HitKind, Registry, is_assigned_jurisdiction,
+};
 pub use model::{
     AssistOutcome, Assistance, DeadlineKind, MessageKind, Severity, State, VocabError,
 };

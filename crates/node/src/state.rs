@@ -39,6 +39,8 @@ pub struct AppState {
     pub(crate) exchange: Exchange,
     /// The dashboard's sessions and caches.
     pub(crate) ui: crate::ui::UiState,
+    /// The protected facilities (a partner's POST is checked against them).
+    pub(crate) facilities: accord_app::facility::FacilityWatch,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -341,6 +343,7 @@ impl AppState {
             clock,
             statuses: Mutex::new(StatusLog::default()),
             ui: crate::ui::UiState::default(),
+            facilities: accord_app::facility::FacilityWatch::new(),
         })
     }
 

@@ -153,6 +153,11 @@ pub struct MatchReport {
     /// read or decompression error inside one); each is named in `summary`.
     /// Always 0 in follow mode, where a missing file may appear later.
     pub read_errors: usize,
+    /// The hits on a protected facility's addresses or domains, one touch
+    /// per indicator (the caller escalates them,
+    /// [`crate::facility::escalate`]). Empty in follow mode and when the
+    /// match has no node store.
+    pub touches: Vec<crate::facility::Touch>,
 }
 
 /// The display names of the logs (`<stdin>` for `-`).
@@ -230,6 +235,7 @@ pub fn run(
         return Ok(MatchReport {
             summary,
             read_errors: 0,
+            touches: Vec::new(),
         });
     }
     for (i, path) in opts.logs.iter().enumerate() {
@@ -261,6 +267,33 @@ pub fn run(
     if let Some(p) = &opts.hits {
         output::write_hits(p, &hits, &names, &view)?;
     }
+    // Hits on a protected facility's addresses, checked against the
+    // node's registry.
+    let mut touches = Vec::new();
+    if !hits.is_empty() {
+        let opened;
+        let node: Option<&dyn accord_store::Backend> = match store.as_deref() {
+            Some(s) => Some(s),
+            None if opts.data.join(accord_store::DB_FILE_NAME).exists() => {
+                opened = open(&opts.data).map_err(store_err(format!(
+                    "opening the data directory {}",
+                    opts.data.display()
+                )))?;
+                Some(&*opened)
+            }
+            None => None,
+        };
+        if let Some(s) = node {
+            match crate::facility::FacilityWatch::new().registry(s) {
+                Ok(reg) => {
+                    touches = crate::facility::touches_of_hits(&reg, &hits, &names, |ord| {
+                        view.indicator_id_string(ord)
+                    });
+                }
+                Err(e) => tracing::error!("protected facilities not checked: {e}"),
+            }
+        }
+    }
     let mut written =
         output::write_sightings(opts, &hits, &ind, &view, store.as_deref(), open, now_us)?;
     if let Some(p) = &opts.hits {
@@ -277,6 +310,7 @@ pub fn run(
             &counts, &hits, &ind, &view, &names, match_secs, bytes_read, threads, &written,
         ),
         read_errors: counts.errors.len(),
+        touches,
     })
 }
 

@@ -111,6 +111,25 @@ pub(crate) async fn add_objects(
         from.label().unwrap_or(&caller.name).to_owned(),
     );
     let exchange = s.exchange.clone();
+    // What a partner posts is checked against the protected facilities
+    // (the registry read once per request; nothing when there is none).
+    let facilities = if is_partner {
+        let state = Arc::clone(&s);
+        match s
+            .read("reading the protected facilities", move |store| {
+                Ok(state.facilities.registry(store))
+            })
+            .await?
+        {
+            Ok(r) => Some(r).filter(|r| !r.is_empty()),
+            Err(e) => {
+                tracing::error!("protected facilities not checked: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let st = tokio::task::spawn_blocking(move || {
         let from = if is_partner {
             Counterparty::Partner(&who)
@@ -125,10 +144,22 @@ pub(crate) async fn add_objects(
             &*writer,
             request_timestamp,
             seam,
+            facilities.as_deref(),
         )
     })
     .await
     .map_err(|e| ApiError::internal("storing objects", &e))??;
+    let (st, touches) = st;
+    if !touches.is_empty() {
+        // Stored and durable: the touches escalate before the answer.
+        let config = s.config.clone();
+        let now = s.clock.now_timestamp();
+        s.read("escalating a protected facility's touch", move |store| {
+            accord_app::facility::escalate_logged(&config, store, &touches, now);
+            Ok(())
+        })
+        .await?;
+    }
     if let Ok(mut log) = s.statuses.lock() {
         if log.order.len() >= MAX_STATUSES
             && let Some(old) = log.order.pop_front()
@@ -196,7 +227,9 @@ fn ingest_envelope(
     writer: &dyn ObjectWrite,
     request_timestamp: String,
     (exchange, from): (&Exchange, Counterparty<'_>),
-) -> Result<Status, ApiError> {
+    facilities: Option<&accord_app::facility::Registry>,
+) -> Result<(Status, Vec<accord_app::facility::Touch>), ApiError> {
+    let mut touches = Vec::new();
     let env: EnvelopeIn<'_> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
             "the body is not a TAXII envelope: {} at line {} column {}",
@@ -239,12 +272,16 @@ fn ingest_envelope(
                 message: (!flags.is_empty()).then(|| format!("flagged: {}", flags.join("; "))),
             })
             .collect();
-        pieces.push((details, writer.submit(&news)));
+        let texts: Vec<(String, &str)> = checked
+            .iter()
+            .map(|(m, raw, _)| (m.type_name.clone(), *raw))
+            .collect();
+        pieces.push((details, texts, writer.submit(&news)));
     }
     let mut successes = Vec::new();
     let mut first_error = None;
     let mut stored_any = false;
-    for (details, pending) in pieces {
+    for (details, texts, pending) in pieces {
         let outcomes = match pending.and_then(accord_store::Pending::wait) {
             Ok(o) => o,
             Err(e) => {
@@ -258,9 +295,22 @@ fn ingest_envelope(
             }
         };
         stored_any = true;
-        for (detail, outcome) in details.into_iter().zip(outcomes) {
+        for ((detail, (type_name, raw)), outcome) in details.into_iter().zip(texts).zip(outcomes) {
             match outcome {
-                PutOutcome::Stored { .. } => successes.push(detail),
+                PutOutcome::Stored { .. } => {
+                    if let Some(reg) = facilities
+                        && let Some(t) = accord_app::facility::touch_of(
+                            reg,
+                            &type_name,
+                            &detail.id,
+                            raw,
+                            from.label().unwrap_or(origin),
+                        )
+                    {
+                        touches.push(t);
+                    }
+                    successes.push(detail);
+                }
                 PutOutcome::Duplicate { .. } => successes.push(StatusDetails {
                     message: Some(match detail.message {
                         Some(m) => format!("already stored, unchanged; {m}"),
@@ -288,16 +338,19 @@ fn ingest_envelope(
             other => ApiError::internal("storing objects", &other),
         });
     }
-    Ok(Status {
-        id: uuid::Uuid::new_v4().to_string(),
-        status: "complete",
-        request_timestamp,
-        total_count: env.objects.len() as u64,
-        success_count: successes.len() as u64,
-        successes,
-        failure_count: failures.len() as u64,
-        failures,
-        pending_count: 0,
-        pendings: Vec::new(),
-    })
+    Ok((
+        Status {
+            id: uuid::Uuid::new_v4().to_string(),
+            status: "complete",
+            request_timestamp,
+            total_count: env.objects.len() as u64,
+            success_count: successes.len() as u64,
+            successes,
+            failure_count: failures.len() as u64,
+            failures,
+            pending_count: 0,
+            pendings: Vec::new(),
+        },
+        touches,
+    ))
 }
