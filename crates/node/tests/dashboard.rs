@@ -513,3 +513,69 @@ fn a_case_is_opened_and_answered_from_the_pages() {
         assert!(home.body.contains("Scans from AS64500"), "{}", home.body);
     });
 }
+
+/// A sighting of an indicator that points into a protected facility is
+/// shown apart, with the facility's name, on the sightings page.
+#[test]
+fn hits_on_protected_facilities_are_highlighted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    {
+        let store = accord_store::SqliteStore::open(&config.data_dir).unwrap();
+        let f = accord_app::facility::Facility {
+            name: "Example Exchange".into(),
+            owner: None,
+            sector: Some("finance".into()),
+            jurisdiction: "DE".into(),
+            networks: vec!["198.51.100.0/24".into()],
+            domains: vec![],
+            asns: vec![],
+        };
+        accord_app::facility::add(
+            &store,
+            "identity--11111111-2222-4333-8444-555555555555",
+            &[f],
+            accord_stix::Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+        )
+        .unwrap();
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (addr, rt) = start(config);
+    let n = Node {
+        addr,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _rt: rt,
+        _dir: dir,
+    };
+    let ind = "indicator--00000009-1111-4111-8111-111111111111";
+    let objects = format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"{ind}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}},{{"type":"sighting","spec_version":"2.1","id":"sighting--00000009-1111-4111-8111-111111111111","created":"2026-02-01T00:00:00.000Z","modified":"2026-02-01T00:00:00.000Z","sighting_of_ref":"{ind}","count":3}}"#
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = n
+            .http
+            .post(format!("http://{addr}/api1/collections/{A}/objects/"))
+            .bearer_auth("admin-token")
+            .header("content-type", MEDIA)
+            .header("accept", MEDIA)
+            .body(format!("{{\"objects\":[{objects}]}}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let admin = n.login("admin", "right").await.unwrap();
+        let page = n.get("/ui/sightings", Some(&admin)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("Hits on protected facilities"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Example Exchange"), "{}", page.body);
+        assert!(page.body.contains(ind));
+    });
+}

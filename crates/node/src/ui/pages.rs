@@ -611,16 +611,62 @@ pub(crate) async fn sightings(
     signed: Signed,
 ) -> Result<Response, UiError> {
     let vis = visible(&state, signed.caller());
-    let found = state
+    let st = Arc::clone(&state);
+    let (found, protected) = state
         .read("the sightings", move |store| {
             let mut all = Vec::new();
             for v in &vis {
                 all.extend(store.newest(&v.store, &["sighting".to_owned()], i64::MAX, 1000)?);
             }
             all.sort_by_key(|o| std::cmp::Reverse(o.seq));
-            Ok(all)
+            // Which of the indicators hit point into a protected facility:
+            // the registry's own check, on each indicator once.
+            let mut protected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            if let Ok(reg) = st.facilities.registry(store)
+                && !reg.is_empty()
+            {
+                let mut checked = std::collections::HashSet::new();
+                for o in &all {
+                    let v: serde_json::Value = serde_json::from_str(&o.raw).unwrap_or_default();
+                    let Some(r) = v.get("sighting_of_ref").and_then(|s| s.as_str()) else {
+                        continue;
+                    };
+                    if !checked.insert(r.to_owned()) {
+                        continue;
+                    }
+                    if let Some(ind) = store.get_versions(&o.collection, r)?.pop()
+                        && let Some(t) = accord_app::facility::touch_of(
+                            &reg,
+                            &ind.type_name,
+                            &ind.id,
+                            &ind.raw,
+                            &ind.origin,
+                        )
+                    {
+                        let mut names: Vec<String> =
+                            t.hits.into_iter().map(|h| h.facility).collect();
+                        names.sort();
+                        names.dedup();
+                        protected.insert(r.to_owned(), names);
+                    }
+                }
+            }
+            Ok((all, protected))
         })
         .await?;
+    let facility_hits: Vec<&StoredObject> = found
+        .iter()
+        .filter(|o| {
+            serde_json::from_str::<serde_json::Value>(&o.raw)
+                .ok()
+                .and_then(|v| {
+                    v.get("sighting_of_ref")?
+                        .as_str()
+                        .map(|r| protected.contains_key(r))
+                })
+                .unwrap_or(false)
+        })
+        .collect();
     // Hits per day (a sighting's `count`, else 1) and per indicator.
     let mut per_day: BTreeMap<String, u64> = BTreeMap::new();
     let mut per_ind: BTreeMap<String, u64> = BTreeMap::new();
@@ -650,6 +696,16 @@ pub(crate) async fn sightings(
         @if found.is_empty() {
             p.empty { "No sighting yet. Run " code { "accord match --config accord.toml LOG…" } " to match logs against the indicators; its hits are stored as sightings." }
         } @else {
+            @if !protected.is_empty() {
+                section.alert {
+                    h2.bad { "Hits on protected facilities" }
+                    p { "Indicators pointing into a protected facility were hit " (facility_hits.len()) " time(s) among the newest sightings; each opens or adds to a critical hotline case (see " a href="/ui/cases" { "Hotline" } ")." }
+                    table {
+                        thead { tr { th { "Indicator" } th { "Facility" } } }
+                        tbody { @for (ind, names) in &protected { tr.bad { td { code { (ind) } } td { (names.join(", ")) } } } }
+                    }
+                }
+            }
             (chart::columns("Hits per day (the newest 1,000 sightings)", &days, (days.len() / 12).max(1)))
             (chart::bars("Top indicators by hits", &top))
             (object_table(&found[..found.len().min(50)]))
