@@ -95,6 +95,62 @@ struct Overview {
     ledger_size: u64,
     checkpoint: Option<(u64, usize)>,
     alerts: usize,
+    rates: Rates,
+}
+
+/// What went through the node in the last hour, from the tail of its log
+/// (the records about collections the account may read).
+#[derive(Default)]
+struct Rates {
+    /// Stored here (ingest, match, cases).
+    local: u64,
+    /// Received from partners and stored.
+    received: u64,
+    /// Sent to partners (whole or redacted).
+    sent: u64,
+    /// Whether the last hour holds more records than were read.
+    more: bool,
+}
+
+/// How many of the log's newest records the rates read at most.
+const RATE_TAIL: u64 = 20_000;
+
+fn rates(
+    state: &AppState,
+    caller: &Caller,
+    store: &dyn Backend,
+    size: u64,
+    now_us: i64,
+) -> Result<Rates, accord_store::StoreError> {
+    let mut r = Rates::default();
+    let from = size.saturating_sub(RATE_TAIL);
+    let hour_ago = now_us - 3_600_000_000;
+    let mut oldest_in_hour = true;
+    for e in store.ledger_entries(from, size)? {
+        let Ok(rec) = accord_ledger::ExchangeRecord::from_leaf_bytes(&e.leaf) else {
+            continue;
+        };
+        let Ok(t) = accord_stix::Timestamp::parse(&rec.time) else {
+            continue;
+        };
+        let us = t.unix_seconds.saturating_mul(1_000_000) + i64::from(t.nanos / 1000);
+        if us < hour_ago {
+            oldest_in_hour = false;
+            continue;
+        }
+        if !record_visible(state, caller, &rec) {
+            continue;
+        }
+        use accord_ledger::{Decision, Direction};
+        match (rec.direction, &rec.decision) {
+            (Direction::Local, Decision::Stored) => r.local += 1,
+            (Direction::In, Decision::Stored) => r.received += 1,
+            (Direction::Out, Decision::Sent | Decision::Redacted { .. }) => r.sent += 1,
+            _ => {}
+        }
+    }
+    r.more = from > 0 && oldest_in_hour;
+    Ok(r)
 }
 
 /// A collection's tally: the kept one (refreshed in the background once
@@ -170,6 +226,7 @@ pub(crate) async fn home(
     let st = Arc::clone(&state);
     let config = state.config.clone();
     let clock = Arc::clone(&state.clock);
+    let caller = signed.caller().clone();
     let o = state
         .read("the overview", move |store| {
             let mut collections = Vec::new();
@@ -191,6 +248,7 @@ pub(crate) async fn home(
                 .and_then(|h| h.list(None, false, clock.now_timestamp()))
                 .map_err(|e| e.to_string());
             let ledger_size = store.ledger_size()?;
+            let rates = rates(&st, &caller, store, ledger_size, clock.now_micros())?;
             let checkpoint = match store.ledger_latest_checkpoint()? {
                 Some((size, _)) => Some((size, store.ledger_cosignatures(size)?.len())),
                 None => None,
@@ -210,6 +268,7 @@ pub(crate) async fn home(
                 ledger_size,
                 checkpoint,
                 alerts,
+                rates,
             })
         })
         .await?;
@@ -231,6 +290,14 @@ pub(crate) async fn home(
             div.card { div.big { (thousands(open_cases.len() as u64)) } div.what { "open hotline cases" @let od = open_cases.iter().filter(|c| c.summary.overdue).count(); @if od > 0 { ", " span.overdue { (od) " overdue" } } } }
             div.card { div.big { (thousands(o.healths.len() as u64)) } div.what { "partners with sync rounds" } }
             div.card { div.big { (thousands(o.ledger_size)) } div.what { "records in this node's log" } }
+            div.card {
+                div.big { @if o.rates.more { "≥ " } (thousands(o.rates.local + o.rates.received)) }
+                div.what { "objects stored in the last hour (" (thousands(o.rates.received)) " from partners)" }
+            }
+            div.card {
+                div.big { @if o.rates.more { "≥ " } (thousands(o.rates.sent)) }
+                div.what { "objects sent to partners in the last hour" }
+            }
         }
         h2 { "Objects held" }
         @if total == 0 {
