@@ -63,6 +63,11 @@ struct MatchArgs {
     /// `objects`); detected from the data when absent.
     #[arg(long, value_parser = ["2.0", "2.1"])]
     stix_version: Option<String>,
+    /// With --batch: time each case (reading its JSON line, parsing and
+    /// preparing the pattern, reading the observations, matching) and
+    /// print the count, the mean and the slowest case to standard error.
+    #[arg(long, requires = "batch")]
+    timings: bool,
     /// Files holding observed-data and SCOs.
     files: Vec<PathBuf>,
 }
@@ -81,7 +86,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.command {
         Sub::Check(a) => Ok(check(a)),
         Sub::Match(a) => match &a.batch {
-            Some(path) => batch(path, a.stix_version.as_deref()),
+            Some(path) => batch(path, a.stix_version.as_deref(), a.timings),
             None => match_files(a),
         },
         Sub::Compile(a) => compile_cmd(a),
@@ -200,7 +205,7 @@ fn run_case(line: &str, default_version: Option<&str>) -> std::result::Result<bo
         .map_err(|e| e.to_string())
 }
 
-fn batch(path: &PathBuf, version: Option<&str>) -> Result<ExitCode> {
+fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCode> {
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -210,19 +215,62 @@ fn batch(path: &PathBuf, version: Option<&str>) -> Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let mut clock = CaseTimes::default();
     for (n, line) in input.lines().enumerate() {
         let line = line.with_context(|| format!("reading {} line {}", path.display(), n + 1))?;
         if line.trim().is_empty() {
             continue;
         }
+        let start = timings.then(std::time::Instant::now);
         let v = match run_case(&line, version) {
             Ok(m) => json!({ "match": m }),
             Err(e) => json!({ "error": e }),
         };
+        if let Some(start) = start {
+            clock.add(start.elapsed(), n + 1);
+        }
         writeln!(out, "{v}")?;
     }
     out.flush()?;
+    if timings {
+        eprintln!("{}", clock.summary());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Per-case times of a batch (`--timings`).
+#[derive(Default)]
+struct CaseTimes {
+    cases: u64,
+    total: std::time::Duration,
+    slowest: std::time::Duration,
+    slowest_line: usize,
+}
+
+impl CaseTimes {
+    fn add(&mut self, t: std::time::Duration, line: usize) {
+        self.cases += 1;
+        self.total += t;
+        if t > self.slowest {
+            self.slowest = t;
+            self.slowest_line = line;
+        }
+    }
+
+    fn summary(&self) -> String {
+        let mean = if self.cases == 0 {
+            0.0
+        } else {
+            self.total.as_secs_f64() * 1e6 / self.cases as f64
+        };
+        format!(
+            "timings: {} cases, {:.1} ms in cases, mean {mean:.1} us, slowest {:.1} us (line {})",
+            self.cases,
+            self.total.as_secs_f64() * 1e3,
+            self.slowest.as_secs_f64() * 1e6,
+            self.slowest_line
+        )
+    }
 }
 
 fn compile_cmd(a: &CompileArgs) -> Result<ExitCode> {
