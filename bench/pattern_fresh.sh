@@ -11,7 +11,8 @@
 # Prints every run's wall and CPU time (user + system; the machine is
 # shared, CPU time is the steadier), the medians, the ratios stix2-matcher /
 # Accord, and Accord's slowest single case (`--timings`: the time from
-# reading a case's line to its answer, the worst over all runs); keeps the
+# reading a case's line to its answer, in CPU time and by the wall clock,
+# the worst over all runs); keeps the
 # raw output in bench/runs/<date>-<host>/pattern-fresh.txt.
 source "$(dirname "$0")/common.sh"
 N="${N:-3000}"
@@ -41,18 +42,19 @@ timed() {
   times >"$T/times0"; t0=$EPOCHREALTIME
   "$@" >"$so" 2>"$se"
   t1=$EPOCHREALTIME; times >"$T/times1"
-  awk -v a="$t0" -v b="$t1" -v c0="$(child_cpu "$T/times0")" -v c1="$(child_cpu "$T/times1")" 'BEGIN{printf "%.4f %.3f", b-a, c1-c0}'
+  awk -v a="$t0" -v b="$t1" -v c0="$(child_cpu "$T/times0")" -v c1="$(child_cpu "$T/times1")" 'BEGIN{printf "%.4f %.3f\n", b-a, c1-c0}'
 }
-slowest_us() { sed -n 's/.*slowest \([0-9.]*\) us.*/\1/p' "$1"; }
+slowest_wall_us() { sed -n 's/.*; wall .* slowest \([0-9.]*\) us.*; CPU .*/\1/p' "$1"; }
+slowest_cpu_us() { sed -n 's/.*; CPU .* slowest \([0-9.]*\) us.*/\1/p' "$1"; }
 
 {
   echo "# $(date -u +%FT%TZ) $(machine); load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- crates || echo ' + uncommitted changes'); cases: $CASES ($N cases, seed $SEED, $(stat -c %s "$CASES") bytes)"
   echo "# stix2-matcher $("$PY" -c 'import importlib.metadata as m; print(m.version("stix2-matcher"))') under $("$PY" -c 'import sys; print(sys.version.split()[0])')"
-  aw=() ac=() pw=() pc=() bw=() bc=() slow=()
+  aw=() ac=() pw=() pc=() bw=() bc=() slow=() slowc=()
   for i in $(seq "$RUNS"); do
     read -r w c < <(timed "$T/accord.out" "$T/accord.err" "$ACCORD" pattern match --batch "$CASES" --timings)
-    aw+=("$w"); ac+=("$c"); slow+=("$(slowest_us "$T/accord.err")")
+    aw+=("$w"); ac+=("$c"); slow+=("$(slowest_wall_us "$T/accord.err")"); slowc+=("$(slowest_cpu_us "$T/accord.err")")
     line="run $i: accord $w s wall, $c s CPU ($(sed 's/^timings: //' "$T/accord.err"))"
     if [ -n "${BEFORE:-}" ]; then
       read -r w c < <(timed "$T/before.out" "$T/before.err" "$BEFORE" pattern match --batch "$CASES")
@@ -70,7 +72,7 @@ slowest_us() { sed -n 's/.*slowest \([0-9.]*\) us.*/\1/p' "$1"; }
   echo "median accord: $maw s wall, $mac s CPU ($(awk -v n="$N" -v t="$maw" 'BEGIN{printf "%.1f", t/n*1e6}') us a case wall, process start included)"
   echo "median stix2-matcher: $mpw s wall, $mpc s CPU"
   echo "ratio stix2-matcher / accord: $(ratio "$mpw" "$maw")x wall, $(ratio "$mpc" "$mac")x CPU"
-  echo "accord slowest single case over $RUNS runs: $(printf '%s\n' "${slow[@]}" | sort -g | tail -1) us (per run: ${slow[*]})"
+  echo "accord slowest single case over $RUNS runs: $(printf '%s\n' "${slowc[@]}" | sort -g | tail -1) us of CPU (per run: ${slowc[*]}); by the wall clock $(printf '%s\n' "${slow[@]}" | sort -g | tail -1) us (per run: ${slow[*]}; includes waiting for a core)"
   if [ -n "${BEFORE:-}" ]; then
     mbw=$(med "${bw[@]}"); mbc=$(med "${bc[@]}")
     echo "median before ($BEFORE): $mbw s wall, $mbc s CPU; stix2-matcher / before: $(ratio "$mpw" "$mbw")x wall, $(ratio "$mpc" "$mbc")x CPU; before / accord: $(ratio "$mbw" "$maw")x wall, $(ratio "$mbc" "$mac")x CPU"
