@@ -63,6 +63,12 @@ struct MatchArgs {
     /// `objects`); detected from the data when absent.
     #[arg(long, value_parser = ["2.0", "2.1"])]
     stix_version: Option<String>,
+    /// With --batch: time each case (reading its JSON line, parsing and
+    /// preparing the pattern, reading the observations, matching) by the
+    /// wall clock and by this thread's CPU time, and print the totals, the
+    /// means and the slowest case to standard error.
+    #[arg(long, requires = "batch")]
+    timings: bool,
     /// Files holding observed-data and SCOs.
     files: Vec<PathBuf>,
 }
@@ -81,7 +87,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     match &args.command {
         Sub::Check(a) => Ok(check(a)),
         Sub::Match(a) => match &a.batch {
-            Some(path) => batch(path, a.stix_version.as_deref()),
+            Some(path) => batch(path, a.stix_version.as_deref(), a.timings),
             None => match_files(a),
         },
         Sub::Compile(a) => compile_cmd(a),
@@ -200,7 +206,7 @@ fn run_case(line: &str, default_version: Option<&str>) -> std::result::Result<bo
         .map_err(|e| e.to_string())
 }
 
-fn batch(path: &PathBuf, version: Option<&str>) -> Result<ExitCode> {
+fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCode> {
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -210,19 +216,95 @@ fn batch(path: &PathBuf, version: Option<&str>) -> Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let mut clock = CaseTimes::default();
     for (n, line) in input.lines().enumerate() {
         let line = line.with_context(|| format!("reading {} line {}", path.display(), n + 1))?;
         if line.trim().is_empty() {
             continue;
         }
+        let start = timings.then(|| (std::time::Instant::now(), thread_cpu()));
         let v = match run_case(&line, version) {
             Ok(m) => json!({ "match": m }),
             Err(e) => json!({ "error": e }),
         };
+        if let Some((wall, cpu)) = start {
+            clock.add(wall.elapsed(), thread_cpu().saturating_sub(cpu), n + 1);
+        }
         writeln!(out, "{v}")?;
     }
     out.flush()?;
+    if timings {
+        eprintln!("{}", clock.summary());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// This thread's CPU time (user + system): unlike the wall clock, it does
+/// not count the time the thread waits for a core on a shared machine.
+fn thread_cpu() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Per-case times of a batch (`--timings`): wall clock and this thread's
+/// CPU time.
+#[derive(Default)]
+struct CaseTimes {
+    cases: u64,
+    wall: std::time::Duration,
+    cpu: std::time::Duration,
+    slowest_wall: (std::time::Duration, usize),
+    slowest_cpu: (std::time::Duration, usize),
+}
+
+impl CaseTimes {
+    fn add(&mut self, wall: std::time::Duration, cpu: std::time::Duration, line: usize) {
+        self.cases += 1;
+        self.wall += wall;
+        self.cpu += cpu;
+        if wall > self.slowest_wall.0 {
+            self.slowest_wall = (wall, line);
+        }
+        if cpu > self.slowest_cpu.0 {
+            self.slowest_cpu = (cpu, line);
+        }
+    }
+
+    fn summary(&self) -> String {
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+        let mean = |d: std::time::Duration| {
+            if self.cases == 0 {
+                0.0
+            } else {
+                us(d) / self.cases as f64
+            }
+        };
+        format!(
+            "timings: {} cases; wall {:.1} ms in cases, mean {:.1} us, slowest {:.1} us (line {}); \
+             CPU {:.1} ms in cases, mean {:.1} us, slowest {:.1} us (line {})",
+            self.cases,
+            us(self.wall) / 1e3,
+            mean(self.wall),
+            us(self.slowest_wall.0),
+            self.slowest_wall.1,
+            us(self.cpu) / 1e3,
+            mean(self.cpu),
+            us(self.slowest_cpu.0),
+            self.slowest_cpu.1,
+        )
+    }
 }
 
 fn compile_cmd(a: &CompileArgs) -> Result<ExitCode> {

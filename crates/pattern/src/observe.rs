@@ -204,8 +204,10 @@ impl<'a> Observations<'a> {
                 None => return Err(err("object has no `type`")),
             }
         }
-        // Later objects with the same id replace earlier ones.
-        let index: Option<HashMap<&'a str, &'a Value>> =
+        // Later objects with the same id replace earlier ones. The keys are
+        // object ids from the data, which a partner can craft to collide
+        // under a fixed hash (HashDoS): foldhash keyed per process.
+        let index: Option<HashMap<&'a str, &'a Value, foldhash::fast::RandomState>> =
             (objects.len() > 16).then(|| objects.iter().filter_map(sco_entry).collect());
         let find = |id: &str| -> Option<(&'a str, &'a Value)> {
             match &index {

@@ -315,7 +315,10 @@ fn largest_disjoint_bound(items: &[Binding], subset: &[usize]) -> usize {
         let b = &items[i];
         by_size[size(b)].extend(b.iter().flatten().copied());
     }
-    let mut consumed: std::collections::HashSet<Inst> = std::collections::HashSet::new();
+    // Keys are instance numbers this evaluator made, not data a peer
+    // chose: a fast fixed-seed hasher is safe here.
+    let mut consumed: std::collections::HashSet<Inst, foldhash::fast::FixedState> =
+        std::collections::HashSet::default();
     let mut total = 0;
     for (s, ids) in by_size.iter_mut().enumerate().skip(1) {
         ids.sort_unstable();

@@ -4,14 +4,25 @@
 
 use std::cmp::Ordering;
 
+use std::borrow::Cow;
+
 use serde_json::Value;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use super::{CNode, Pattern, Prepared};
 use crate::EvalError;
 use crate::ast::{Op, Step};
 use crate::observe::Observation;
 use crate::value::{Val, equals, in_set, order};
+
+/// `s` in Unicode normalization form C, borrowed when it already is (the
+/// quick check answers for most text without allocating).
+fn nfc(s: &str) -> Cow<'_, str> {
+    match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(s),
+        _ => Cow::Owned(s.nfc().collect()),
+    }
+}
 
 impl Pattern {
     pub(super) fn cmp_root<'a>(
@@ -103,11 +114,11 @@ impl Pattern {
             Op::Like(_) => {
                 let re = p.like.as_ref().expect("prepared");
                 match v {
-                    Val::Json(Value::String(s)) => re.is_match(&s.nfc().collect::<String>()),
+                    Val::Json(Value::String(s)) => re.is_match(&nfc(s)),
                     Val::Bytes(b) if p.like_binary => {
                         let s = std::str::from_utf8(b)
                             .map_err(|e| format!("binary value is not UTF-8 for LIKE: {e}"))?;
-                        re.is_match(&s.nfc().collect::<String>())
+                        re.is_match(&nfc(s))
                     }
                     _ => false,
                 }
@@ -115,7 +126,7 @@ impl Pattern {
             Op::Matches(_) => {
                 let (re, bre) = p.matches.as_ref().expect("prepared");
                 match v {
-                    Val::Json(Value::String(s)) => re.is_match(&s.nfc().collect::<String>()),
+                    Val::Json(Value::String(s)) => re.is_match(nfc(s).as_bytes()),
                     Val::Bytes(b) => bre.as_ref().is_some_and(|r| r.is_match(b)),
                     _ => false,
                 }

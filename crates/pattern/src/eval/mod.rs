@@ -26,7 +26,6 @@ mod bind;
 mod compare;
 mod regexes;
 
-use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::EvalError;
@@ -36,7 +35,7 @@ use crate::parser::{ParseError, parse};
 
 use bind::{Ctx, size};
 use compare::is_sdo_type;
-use regexes::{build_bytes_regex, build_regex, is_binary_like, like_regex};
+use regexes::{Like, Rx, build_bytes_regex, build_regex, is_binary_like, like};
 
 pub(crate) use regexes::check_regex;
 
@@ -68,9 +67,9 @@ struct Prepared {
     /// The path is plain keys without `_ref(s)`/`_hex`/`_bin` suffixes:
     /// at most one value, found without allocating.
     plain_keys: Option<Vec<String>>,
-    like: Option<Regex>,
+    like: Option<Like>,
     like_binary: bool,
-    matches: Option<(Regex, Option<regex::bytes::Regex>)>,
+    matches: Option<(Rx, Option<Rx>)>,
 }
 
 /// Comparison expression tree over prepared tests.
@@ -204,7 +203,7 @@ impl Pattern {
             Op::Like(s) => {
                 let nfc: String = s.nfc().collect();
                 p.like_binary = is_binary_like(&nfc);
-                p.like = Some(like_regex(&nfc)?);
+                p.like = Some(like(&nfc)?);
             }
             Op::Matches(s) => {
                 let nfc: String = s.nfc().collect();
