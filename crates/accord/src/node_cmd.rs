@@ -255,17 +255,22 @@ async fn run_node(config: Config, clock: Arc<dyn Clock>, from: ListenFrom<'_>) -
     } else {
         "http"
     };
-    println!(
-        "Accord node listening on {scheme}://{addr}/taxii2/ (API root {scheme}://{addr}/{root}/)"
-    );
     let login = if config.demo {
         "sign in as demo, password demo"
     } else {
         "sign in with an account of accord.toml"
     };
-    println!("Dashboard: {scheme}://{addr}/ ({login})");
+    // One write, and its failure ignored: whoever started the node may stop
+    // reading its standard output once it knows the address (a closed pipe
+    // must not take the node down, as `println!` would).
+    let banner = format!(
+        "Accord node listening on {scheme}://{addr}/taxii2/ (API root {scheme}://{addr}/{root}/)\n\
+         Dashboard: {scheme}://{addr}/ ({login})\n"
+    );
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
     accord_node::serve(config, clock, listener, shutdown_signal()).await?;
     Ok(())
 }
