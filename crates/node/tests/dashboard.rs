@@ -382,6 +382,38 @@ fn an_account_sees_only_the_collections_it_may_read() {
             "{}",
             home.body
         );
+        assert!(
+            home.body.contains("<title>indicator: 2</title>"),
+            "{}",
+            home.body
+        );
+        // One more stored: the counts and the chart agree at once.
+        let r3 = n
+            .http
+            .post(format!("http://{}/api1/collections/{B}/objects/", n.addr))
+            .bearer_auth("admin-token")
+            .header("content-type", MEDIA)
+            .header("accept", MEDIA)
+            .body(format!(
+                "{{\"objects\":[{}]}}",
+                indicator(3, "third.example")
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r3.status(), StatusCode::ACCEPTED);
+        let home = n.get("/", Some(&admin)).await;
+        assert!(
+            home.body
+                .contains(">3</div><div class=\"what\">objects you can read"),
+            "{}",
+            home.body
+        );
+        assert!(
+            home.body.contains("<title>indicator: 3</title>"),
+            "{}",
+            home.body
+        );
         let link = format!("/ui/objects/{}/{beta_id}", store_of(&r.body, beta_id));
         let obj = n.get(&link, Some(&admin)).await;
         assert_eq!(obj.status, StatusCode::OK, "{link}");

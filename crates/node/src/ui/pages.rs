@@ -153,28 +153,39 @@ fn rates(
     Ok(r)
 }
 
-/// A collection's tally: the kept one (refreshed in the background once
-/// older than a minute), else counted now.
+/// A collection's tally: the kept one while it still adds up to the
+/// collection's count (kept in the store, read at once) and is younger than
+/// a minute; else counted again: now for a collection of up to
+/// [`TALLY_NOW`] versions, in the background for a larger one (whose kept
+/// tally is shown meanwhile).
 fn tally(
     state: &Arc<AppState>,
     store: &dyn Backend,
     name: &str,
+    count: u64,
 ) -> Result<Arc<Vec<accord_store::Tally>>, accord_store::StoreError> {
-    match state.ui.cached_tally(name) {
-        Some((t, fresh)) => {
-            if !fresh && state.ui.start_refresh(name) {
+    let kept = state.ui.cached_tally(name);
+    if let Some((t, fresh)) = &kept {
+        let adds_up = t.iter().map(|x| x.count).sum::<u64>() == count;
+        if adds_up && *fresh {
+            return Ok(Arc::clone(t));
+        }
+        if count > TALLY_NOW {
+            if state.ui.start_refresh(name) {
                 let (st, n) = (Arc::clone(state), name.to_owned());
                 tokio::spawn(async move { refresh_tally(st, n).await });
             }
-            Ok(t)
-        }
-        None => {
-            let t = Arc::new(store.tally(name)?);
-            state.ui.keep_tally(name, Arc::clone(&t));
-            Ok(t)
+            return Ok(Arc::clone(t));
         }
     }
+    let t = Arc::new(store.tally(name)?);
+    state.ui.keep_tally(name, Arc::clone(&t));
+    Ok(t)
 }
+
+/// Collections up to this size are counted again while the page waits
+/// (tens of milliseconds at most).
+const TALLY_NOW: u64 = 100_000;
 
 /// Counts a collection's tally again and keeps it.
 async fn refresh_tally(state: Arc<AppState>, name: String) {
@@ -235,7 +246,7 @@ pub(crate) async fn home(
             let mut sightings = Vec::new();
             for v in vis {
                 let n = store.count(Some(&v.store))?;
-                for t in tally(&st, store, &v.store)?.iter() {
+                for t in tally(&st, store, &v.store, n)?.iter() {
                     *by_type.entry(t.type_name.clone()).or_default() += t.count;
                     *by_origin.entry(t.origin.clone()).or_default() += t.count;
                 }
