@@ -128,6 +128,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         index: args.index.clone(),
         window: args.window,
         no_sightings: args.no_sightings,
+        node_config: if args.follow { config.clone() } else { None },
     };
     let bar = crate::Bar(if args.follow {
         indicatif::ProgressBar::hidden()

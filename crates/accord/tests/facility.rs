@@ -539,3 +539,79 @@ fn match_hits_on_a_facility_open_one_case_per_run() {
         serde_json::from_str(&run(&config, &["hotline", "show", id, "--json"])).unwrap();
     assert_eq!(show["messages"].as_array().unwrap().len(), 1);
 }
+
+/// `accord match --follow --config`: a hit on a protected facility's
+/// address opens its critical case at the flush that writes the hit, while
+/// the log is still being followed.
+#[test]
+fn following_a_log_escalates_at_the_flush() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = node(dir);
+    let data = dir.join("a");
+    run(
+        &config,
+        &[
+            "facility",
+            "add",
+            "--name",
+            "Grid operator",
+            "--jurisdiction",
+            "FR",
+            "--network",
+            "192.0.2.0/24",
+        ],
+    );
+    let ind = dir.join("ind.json");
+    std::fs::write(
+        &ind,
+        indicator(
+            "c1111111-1111-4111-8111-111111111111",
+            "[ipv4-addr:value = '203.0.113.9']",
+        ),
+    )
+    .unwrap();
+    let o = accord(&[
+        "ingest",
+        "--data",
+        p(&data),
+        "--collection",
+        "share",
+        "--config",
+        &config,
+        p(&ind),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = dir.join("fw.csv");
+    std::fs::write(&log, "2026-12-05T10:00:00Z,203.0.113.9,192.0.2.10\n").unwrap();
+    let o = accord(&[
+        "match",
+        "--data",
+        p(&data),
+        "--format",
+        "csv",
+        "--columns",
+        "time,src:ip,dst:ip",
+        "--evidence",
+        "--follow",
+        "--follow-for",
+        "3",
+        "--flush",
+        "1",
+        "--config",
+        &config,
+        p(&log),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "protected facility Grid operator hit by 1 indicator(s): opened critical case"
+        ),
+        "{}",
+        text(&o)
+    );
+    let all = cases(&config);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["facility"], "Grid operator");
+    assert_eq!(all[0]["severity"], "critical");
+}

@@ -38,6 +38,9 @@ pub(crate) fn follow(
     let mut all = Counts::default();
     let mut pending: Vec<Hit> = Vec::new();
     let mut total_hits = 0u64;
+    // The protected facilities, read again (only what was added) at each
+    // flush that has hits.
+    let watch = crate::facility::FacilityWatch::new();
     loop {
         let mut got = 0;
         for (i, f) in followers.iter_mut().enumerate() {
@@ -62,6 +65,11 @@ pub(crate) fn follow(
             let msg = write_sightings(args, &pending, ind, &view, store, open, clock.now_micros())?;
             total_hits += pending.len() as u64;
             on_flush(&format!("{} hits; {msg}", pending.len()));
+            if let (Some(config), Some(s)) = (&args.node_config, store) {
+                for line in escalate_touches(config, s, &watch, &pending, names, &view, clock) {
+                    on_flush(&line);
+                }
+            }
             pending.clear();
             last_flush = Instant::now();
         }
@@ -76,5 +84,49 @@ pub(crate) fn follow(
         if got == 0 {
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+/// Opens or adds to the case of each protected facility the hits touch;
+/// a line per case for the flush's output.
+fn escalate_touches(
+    config: &crate::config::Config,
+    store: &dyn Backend,
+    watch: &crate::facility::FacilityWatch,
+    hits: &[Hit],
+    names: &[String],
+    view: &accord_matcher::IndexView<'_>,
+    clock: &dyn Clock,
+) -> Vec<String> {
+    let reg = match watch.registry(store) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("protected facilities not checked: {e}")],
+    };
+    let touches =
+        crate::facility::touches_of_hits(&reg, hits, names, |ord| view.indicator_id_string(ord));
+    if touches.is_empty() {
+        return Vec::new();
+    }
+    match crate::facility::escalate(config, store, &touches, clock.now_timestamp()) {
+        Ok(done) => done
+            .iter()
+            .map(|e| {
+                format!(
+                    "protected facility {} hit by {} indicator(s): {} case {} ({})",
+                    e.facility,
+                    e.evidence.len(),
+                    if e.opened {
+                        "opened critical"
+                    } else {
+                        "noted on"
+                    },
+                    e.case,
+                    e.partner
+                        .as_deref()
+                        .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
+                )
+            })
+            .collect(),
+        Err(e) => vec![format!("protected facilities: {e}")],
     }
 }

@@ -109,6 +109,11 @@ pub struct MatchOptions {
     pub window: u64,
     /// Write no sightings.
     pub no_sightings: bool,
+    /// The node's configuration, when given (`--config`): in follow mode,
+    /// hits on a protected facility's addresses open or add to its case at
+    /// each flush (without follow the caller escalates
+    /// [`MatchReport::touches`]).
+    pub node_config: Option<crate::config::Config>,
 }
 
 /// The log reader options for a `--format` name and a CSV column map.
