@@ -123,20 +123,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                     accord_app::facility::escalate(c, &store, &t.touches, clock.now_timestamp())
                         .map_err(crate::flat)?;
                 for e in &done {
-                    eprintln!(
-                        "protected facility {} touched by {} object(s): {} case {} ({})",
-                        e.facility,
-                        e.evidence.len(),
-                        if e.opened {
-                            "opened critical"
-                        } else {
-                            "noted on"
-                        },
-                        e.case,
-                        e.partner
-                            .as_deref()
-                            .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
-                    );
+                    eprintln!("{}", e.line("touched by", "object"));
                 }
             }
             None => eprintln!(

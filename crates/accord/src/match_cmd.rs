@@ -177,20 +177,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                 )
                 .map_err(crate::flat)?;
                 for e in &done {
-                    eprintln!(
-                        "protected facility {} hit by {} indicator(s): {} case {} ({})",
-                        e.facility,
-                        e.evidence.len(),
-                        if e.opened {
-                            "opened critical"
-                        } else {
-                            "noted on"
-                        },
-                        e.case,
-                        e.partner
-                            .as_deref()
-                            .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
-                    );
+                    eprintln!("{}", e.line("hit by", "indicator"));
                 }
             }
             None => eprintln!(

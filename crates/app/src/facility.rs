@@ -765,6 +765,27 @@ pub struct Escalated {
     pub evidence: Vec<String>,
 }
 
+impl Escalated {
+    /// One line for people: `protected facility NAME VERB N NOUN(s): opened
+    /// critical case ID (to partner P)`, e.g. `("hit by", "indicator")`.
+    pub fn line(&self, verb: &str, noun: &str) -> String {
+        format!(
+            "protected facility {} {verb} {} {noun}(s): {} case {} ({})",
+            self.facility,
+            self.evidence.len(),
+            if self.opened {
+                "opened critical"
+            } else {
+                "noted on"
+            },
+            self.case,
+            self.partner
+                .as_deref()
+                .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
+        )
+    }
+}
+
 /// The hits on one facility, by evidence object id.
 type Evidence<'a> = BTreeMap<&'a str, Vec<(&'a Touch, &'a FacilityHit)>>;
 

@@ -108,25 +108,7 @@ fn escalate_touches(
         return Vec::new();
     }
     match crate::facility::escalate(config, store, &touches, clock.now_timestamp()) {
-        Ok(done) => done
-            .iter()
-            .map(|e| {
-                format!(
-                    "protected facility {} hit by {} indicator(s): {} case {} ({})",
-                    e.facility,
-                    e.evidence.len(),
-                    if e.opened {
-                        "opened critical"
-                    } else {
-                        "noted on"
-                    },
-                    e.case,
-                    e.partner
-                        .as_deref()
-                        .map_or("kept local".to_owned(), |p| format!("to partner {p}"))
-                )
-            })
-            .collect(),
+        Ok(done) => done.iter().map(|e| e.line("hit by", "indicator")).collect(),
         Err(e) => vec![format!("protected facilities: {e}")],
     }
 }
