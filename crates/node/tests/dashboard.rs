@@ -430,6 +430,15 @@ fn an_account_sees_only_the_collections_it_may_read() {
         let proof = n.get(&format!("/ui/log/proof/{index}"), Some(&admin)).await;
         assert_eq!(proof.status, StatusCode::OK, "{}", proof.body);
         assert!(proof.body.contains("Checked here"), "{}", proof.body);
+        // The checkpoint the proof was checked against is in the history.
+        let log = n.get("/ui/log", Some(&admin)).await;
+        assert!(log.body.contains("Checkpoints signed"), "{}", log.body);
+        assert!(
+            !log.body
+                .contains("<h2>Checkpoints signed</h2><p class=\"empty\">"),
+            "{}",
+            log.body
+        );
         assert!(proof.body.contains(beta_id));
         // alice cannot read beta: neither its trail nor its record's proof.
         let r = n.get(&format!("{link}/log"), Some(&alice)).await;

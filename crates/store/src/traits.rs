@@ -279,6 +279,13 @@ pub trait LedgerRead {
     /// [`StoreError::Read`].
     fn ledger_latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
 
+    /// The newest `limit` checkpoints signed: (size, signed at in
+    /// microseconds, cosignatures held), newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_checkpoint_history(&self, limit: usize) -> Result<Vec<(u64, i64, u64)>, StoreError>;
+
     /// The signed checkpoint of this log at `size`, if one was signed.
     ///
     /// # Errors
@@ -533,6 +540,10 @@ impl LedgerRead for SqliteStore {
 
     fn ledger_latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         SqliteStore::ledger_latest_checkpoint(self)
+    }
+
+    fn ledger_checkpoint_history(&self, limit: usize) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+        SqliteStore::ledger_checkpoint_history(self, limit)
     }
 
     fn ledger_checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {

@@ -795,6 +795,9 @@ pub(crate) async fn sightings(
     ))
 }
 
+/// Checkpoints listed on the log page.
+const CHECKPOINT_HISTORY: usize = 20;
+
 /// `/ui/log`: this node's log, its checkpoints and cosignatures, the
 /// partners' logs witnessed, and alerts.
 pub(crate) async fn log(
@@ -807,8 +810,9 @@ pub(crate) async fn log(
         .iter()
         .map(|p| p.name.clone())
         .collect();
-    let (head, cp, cos, witnessed, alerts) = state
+    let (head, cp, cos, witnessed, alerts, history) = state
         .read("the log", move |store| {
+            let history = store.ledger_checkpoint_history(CHECKPOINT_HISTORY)?;
             let head = store.ledger_head()?;
             let cp = store.ledger_latest_checkpoint()?;
             let cos = match &cp {
@@ -821,7 +825,7 @@ pub(crate) async fn log(
                     w.push(x);
                 }
             }
-            Ok((head, cp, cos, w, store.ledger_alerts()?))
+            Ok((head, cp, cos, w, store.ledger_alerts()?, history))
         })
         .await?;
     let root = head.1.to_hex();
@@ -836,6 +840,23 @@ pub(crate) async fn log(
                 @if !cos.is_empty() { h2 { "Cosignatures" } pre { @for c in &cos { (c) "\n" } } }
             }
             None => p.empty { "No checkpoint signed yet: the node signs one within a minute of new records." },
+        }
+        h2 { "Checkpoints signed" }
+        @if history.is_empty() { p.empty { "None yet." } }
+        @else {
+            table {
+                thead { tr { th.num { "Size" } th { "Signed" } th.num { "Cosignatures" } } }
+                tbody {
+                    @for (size, at, n) in &history {
+                        tr {
+                            td.num { (thousands(*size)) }
+                            td { (time(&accord_stix::Timestamp::from_unix_micros(*at).format(6))) }
+                            td.num { (n) }
+                        }
+                    }
+                }
+            }
+            p.meta { "The newest " (CHECKPOINT_HISTORY) " shown; each is consistent with the next (partners check it with " code { "accord ledger audit" } ")." }
         }
         h2 { "Partners' logs witnessed" }
         @if witnessed.is_empty() { p.empty { "None yet: a sync round witnesses the partner's log." } }

@@ -33,6 +33,35 @@ impl SqliteStore {
             .map_err(self.lerr("the latest checkpoint"))
     }
 
+    /// The newest `limit` checkpoints signed: (size, signed at in
+    /// microseconds since the epoch, how many cosignatures it holds),
+    /// newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    pub fn ledger_checkpoint_history(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+        self.read_conn()
+            .prepare_cached(
+                "SELECT c.size, c.signed_at,
+                        (SELECT count(*) FROM ledger_cosignatures s WHERE s.size = c.size)
+                 FROM ledger_checkpoints c ORDER BY c.size DESC LIMIT ?1",
+            )
+            .and_then(|mut st| {
+                st.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                    Ok((
+                        u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        r.get::<_, i64>(1)?,
+                        u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(self.lerr("the checkpoint history"))
+    }
+
     /// The signed checkpoint of this log at `size`, if one was signed.
     ///
     /// # Errors
