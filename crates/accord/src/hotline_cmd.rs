@@ -538,9 +538,16 @@ pub struct ReportArgs {
     since: Option<String>,
     /// JSON lines: {partner, severity, exercise, cases, opened_here,
     /// acknowledged, resolved, declined, overdue, escalated,
-    /// median_ack_seconds, median_resolve_seconds}.
+    /// median_ack_seconds, median_resolve_seconds} (the same as --format
+    /// json).
     #[arg(long)]
     json: bool,
+    /// text, json (lines), csv, html (a chart) or pdf (needs Chromium and -o).
+    #[arg(long, value_enum, default_value = "text")]
+    format: crate::report_render::Format,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 fn secs(s: Option<i64>) -> String {
@@ -562,22 +569,47 @@ pub fn report(args: &ReportArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let rows = hotline
         .report(since, clock.now_timestamp())
         .map_err(crate::flat)?;
-    if args.json {
-        for r in &rows {
-            println!("{}", serde_json::to_string(r)?);
+    use crate::report_render::{Format, emit, hotline_csv, hotline_html, pdf};
+    let out = args.output.as_deref();
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
+        Format::Json => {
+            let mut s = String::new();
+            for r in &rows {
+                s.push_str(&serde_json::to_string(r)?);
+                s.push('\n');
+            }
+            emit(s.as_bytes(), out)?;
+            return Ok(ExitCode::SUCCESS);
         }
-        return Ok(ExitCode::SUCCESS);
+        Format::Csv => {
+            emit(hotline_csv(&rows).as_bytes(), out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Html => {
+            emit(hotline_html(&rows, &config.title).as_bytes(), out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Pdf => {
+            let Some(o) = out else {
+                anyhow::bail!("--format pdf needs -o FILE");
+            };
+            pdf(&hotline_html(&rows, &config.title), o)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Text => {}
     }
+    let mut text = String::new();
     if rows.is_empty() {
-        println!("no hotline cases");
+        emit(b"no hotline cases\n", out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "PARTNER     SEVERITY  KIND      CASES  ACKED  RESOLVED  DECLINED  OVERDUE  ESCALATED  TO ACK  TO RESOLVE"
+    text.push_str(
+        "PARTNER     SEVERITY  KIND      CASES  ACKED  RESOLVED  DECLINED  OVERDUE  ESCALATED  TO ACK  TO RESOLVE\n",
     );
     for r in &rows {
-        println!(
-            "{:<11} {:<9} {:<9} {:<6} {:<6} {:<9} {:<9} {:<8} {:<10} {:<7} {}",
+        text.push_str(&format!(
+            "{:<11} {:<9} {:<9} {:<6} {:<6} {:<9} {:<9} {:<8} {:<10} {:<7} {}\n",
             r.partner,
             r.severity.as_str(),
             if r.exercise { "exercise" } else { "real" },
@@ -589,7 +621,8 @@ pub fn report(args: &ReportArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             r.escalated,
             secs(r.median_ack_seconds),
             secs(r.median_resolve_seconds)
-        );
+        ));
     }
+    emit(text.as_bytes(), out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -109,27 +109,63 @@ enum Sub {
         #[arg(long)]
         of: Option<String>,
         /// JSON lines: {sighting_of, held, sightings, count, by_reporter,
-        /// first_seen, last_seen}, the most sighted first.
+        /// first_seen, last_seen}, the most sighted first (the same as
+        /// --format json).
         #[arg(long)]
         json: bool,
+        /// text, json (lines), csv, html (a chart) or pdf (needs Chromium and -o).
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::report_render::Format,
+        /// Write to FILE instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
 fn sightings(
     data: &std::path::Path,
     of: Option<&str>,
-    json: bool,
+    format: crate::report_render::Format,
+    output: Option<&std::path::Path>,
     clock: &Arc<dyn Clock>,
 ) -> Result<ExitCode> {
+    use crate::report_render::{Format, emit, pdf, sightings_csv, sightings_html};
     let store = crate::data_dir::open_existing(data, clock)?;
     let all = accord_app::sightings_of::sightings_of(&store, of).map_err(crate::flat)?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        for a in &all {
-            writeln!(out, "{}", serde_json::to_string(a)?)?;
+    match format {
+        Format::Json => {
+            let mut s = String::new();
+            for a in &all {
+                s.push_str(&serde_json::to_string(a)?);
+                s.push('\n');
+            }
+            emit(s.as_bytes(), output)?;
+            return Ok(ExitCode::SUCCESS);
         }
-        return Ok(ExitCode::SUCCESS);
+        Format::Csv => {
+            emit(sightings_csv(&all).as_bytes(), output)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Html => {
+            emit(sightings_html(&all, "this node").as_bytes(), output)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Pdf => {
+            let Some(o) = output else {
+                anyhow::bail!("--format pdf needs -o FILE");
+            };
+            pdf(&sightings_html(&all, "this node"), o)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Format::Text => {}
     }
+    let mut out: Box<dyn Write> = match output {
+        Some(p) => Box::new(
+            std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
     if all.is_empty() {
         writeln!(out, "no sightings in the store")?;
         return Ok(ExitCode::SUCCESS);
@@ -156,7 +192,20 @@ fn sightings(
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     match &args.command {
         Sub::Hotline(a) => crate::hotline_cmd::report(a, clock),
-        Sub::Sightings { data, of, json } => sightings(data, of.as_deref(), *json, clock),
+        Sub::Sightings {
+            data,
+            of,
+            json,
+            format,
+            output,
+        } => {
+            let format = if *json {
+                crate::report_render::Format::Json
+            } else {
+                *format
+            };
+            sightings(data, of.as_deref(), format, output.as_deref(), clock)
+        }
         Sub::Trend {
             data,
             since,

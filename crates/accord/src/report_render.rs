@@ -229,6 +229,141 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// The hotline report as a standalone HTML page (exercises apart).
+pub fn hotline_html(rows: &[accord_app::hotline::ReportRow], node: &str) -> String {
+    let mut real: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for r in rows.iter().filter(|r| !r.exercise) {
+        *real.entry(r.partner.clone()).or_default() += r.cases;
+    }
+    let bars: Vec<(String, u64)> = real.into_iter().collect();
+    let table = |exercise: bool| {
+        html! {
+            table {
+                thead { tr { th { "Partner" } th { "Severity" } th { "Cases" } th { "Acknowledged" } th { "Resolved" } th { "Declined" } th { "Overdue" } th { "Escalated" } th { "Median to acknowledge" } th { "Median to resolve" } } }
+                tbody {
+                    @for r in rows.iter().filter(|r| r.exercise == exercise) {
+                        tr {
+                            td { (r.partner) } td { (r.severity.as_str()) } td { (thousands(r.cases)) } td { (thousands(r.acknowledged)) }
+                            td { (thousands(r.resolved)) } td { (thousands(r.declined)) } td { (thousands(r.overdue)) } td { (thousands(r.escalated)) }
+                            td { (secs_words(r.median_ack_seconds)) } td { (secs_words(r.median_resolve_seconds)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let body = html! {
+        p.cite { "Computed from the cases in this node's hotline collection (incidents and their notes; every one a record of its log)." }
+        @if rows.is_empty() { p { "No hotline case." } }
+        @else {
+            (chart::bars("Real cases per partner", &bars))
+            h2 { "Real cases" }
+            (table(false))
+            @if rows.iter().any(|r| r.exercise) {
+                h2 { "Exercises (kept out of the figures above)" }
+                (table(true))
+            }
+        }
+    };
+    page(
+        &format!("Hotline — {node}"),
+        "Cases per partner and severity, times to acknowledge and to resolve",
+        body,
+    )
+}
+
+fn secs_words(s: Option<i64>) -> String {
+    match s {
+        None => "—".to_owned(),
+        Some(s) if s < 3600 => format!("{} min", s / 60),
+        Some(s) => format!("{:.1} h", s as f64 / 3600.0),
+    }
+}
+
+/// The hotline report as CSV.
+pub fn hotline_csv(rows: &[accord_app::hotline::ReportRow]) -> String {
+    let mut s = String::from(
+        "partner,severity,exercise,cases,opened_here,acknowledged,resolved,declined,overdue,escalated,median_ack_seconds,median_resolve_seconds\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            csv_field(&r.partner),
+            r.severity.as_str(),
+            r.exercise,
+            r.cases,
+            r.opened_here,
+            r.acknowledged,
+            r.resolved,
+            r.declined,
+            r.overdue,
+            r.escalated,
+            r.median_ack_seconds
+                .map_or(String::new(), |v| v.to_string()),
+            r.median_resolve_seconds
+                .map_or(String::new(), |v| v.to_string())
+        ));
+    }
+    s
+}
+
+/// The sightings report as a standalone HTML page.
+pub fn sightings_html(all: &[accord_app::sightings_of::Attached], node: &str) -> String {
+    let top: Vec<(String, u64)> = all
+        .iter()
+        .take(15)
+        .map(|a| (a.sighting_of.clone(), a.count))
+        .collect();
+    let body = html! {
+        p.cite { "Computed from the sightings in this node's store: its own (accord match) and those partners sent back, each counted once." }
+        @if all.is_empty() { p { "No sighting." } }
+        @else {
+            (chart::bars("Most sighted (hits)", &top))
+            table {
+                thead { tr { th { "Sighting of" } th { "Held here" } th { "Sightings" } th { "Hits" } th { "Reported by" } th { "First seen" } th { "Last seen" } } }
+                tbody {
+                    @for a in all {
+                        tr {
+                            td { (a.sighting_of) } td { (if a.held { "yes" } else { "no" }) } td { (thousands(a.sightings)) } td { (thousands(a.count)) }
+                            td { (a.by_reporter.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")) }
+                            td { (a.first_seen.as_deref().unwrap_or("—")) } td { (a.last_seen.as_deref().unwrap_or("—")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        &format!("Sightings — {node}"),
+        "What was seen, of which indicator, reported by whom",
+        body,
+    )
+}
+
+/// The sightings report as CSV (reporters as `name count` pairs joined by `;`).
+pub fn sightings_csv(all: &[accord_app::sightings_of::Attached]) -> String {
+    let mut s = String::from("sighting_of,held,sightings,count,by_reporter,first_seen,last_seen\n");
+    for a in all {
+        let by = a
+            .by_reporter
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            csv_field(&a.sighting_of),
+            a.held,
+            a.sightings,
+            a.count,
+            csv_field(&by),
+            a.first_seen.as_deref().unwrap_or(""),
+            a.last_seen.as_deref().unwrap_or("")
+        ));
+    }
+    s
+}
+
 /// Where Chromium is: `$ACCORD_CHROMIUM`, else `/usr/bin/chromium`.
 pub fn chromium() -> Option<PathBuf> {
     let p = std::env::var_os("ACCORD_CHROMIUM")

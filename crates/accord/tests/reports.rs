@@ -328,3 +328,97 @@ fn reciprocity_in_csv_and_html_carries_the_json_figures() {
     );
     assert!(html.contains("entries 0 to 30"));
 }
+
+#[test]
+fn hotline_and_sightings_reports_in_csv_html_and_json_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _, _) = common::init(dir.path(), "n", "cert");
+    let mut t = std::fs::read_to_string(&config).unwrap();
+    t.push_str(
+        "\n[[partners]]\nname = \"eu\"\nurl = \"http://127.0.0.1:9/\"\nverifier_key = \"\"\nidentity = \"identity--0f0e0d0c-0b0a-4909-8807-060504030201\"\n",
+    );
+    std::fs::write(&config, t).unwrap();
+    let c = p(&config);
+    for extra in [&[][..], &["--exercise"][..]] {
+        let mut a = vec![
+            "hotline",
+            "open",
+            "--partner",
+            "eu",
+            "--severity",
+            "high",
+            "--title",
+            "Scans",
+            "--config",
+            c,
+        ];
+        a.extend_from_slice(extra);
+        let o = accord(&a);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let run = |args: &[&str]| {
+        let mut a = vec!["report", "hotline", "--config", c];
+        a.extend_from_slice(args);
+        let o = accord(&a);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let json: Vec<Value> = run(&["--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let csv = run(&["--format", "csv"]);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), json.len(), "{csv}");
+    for (row, j) in rows.iter().zip(&json) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[0], j["partner"]);
+        assert_eq!(cells[1], j["severity"]);
+        assert_eq!(cells[2], j["exercise"].to_string());
+        assert_eq!(cells[3], j["cases"].to_string());
+    }
+    assert!(
+        json.iter().any(|j| j["exercise"] == true) && json.iter().any(|j| j["exercise"] == false)
+    );
+    let html = run(&["--format", "html"]);
+    assert!(
+        html.contains("Real cases") && html.contains("Exercises (kept out"),
+        "{html}"
+    );
+    assert!(html.contains("<svg"));
+
+    // Sightings: an indicator and two sightings of it.
+    let data = dir.path().join("n");
+    let bundle = dir.path().join("s.json");
+    let ind = "indicator--5a5a5a5a-1111-4111-8111-111111111111";
+    let sighting = |n: u32, count: u32| {
+        format!(
+            r#"{{"type":"sighting","spec_version":"2.1","id":"sighting--5a5a5a5a-2222-4222-8222-00000000000{n}","created":"2026-02-01T00:00:00.000Z","modified":"2026-02-01T00:00:00.000Z","sighting_of_ref":"{ind}","count":{count}}}"#
+        )
+    };
+    std::fs::write(
+        &bundle,
+        format!(
+            r#"{{"type":"bundle","id":"bundle--5a5a5a5a-3333-4333-8333-333333333333","objects":[{{"type":"indicator","spec_version":"2.1","id":"{ind}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.9']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}},{},{}]}}"#,
+            sighting(1, 3),
+            sighting(2, 4)
+        ),
+    )
+    .unwrap();
+    let o = accord(&["ingest", "--data", p(&data), p(&bundle)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let j: Value = serde_json::from_str(
+        report(&data, &["sightings", "--json"])
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(j["sighting_of"], ind);
+    assert_eq!(j["count"], 7);
+    let csv = report(&data, &["sightings", "--format", "csv"]);
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.starts_with(&format!("{ind},true,2,7,")), "{csv}");
+    let html = report(&data, &["sightings", "--format", "html"]);
+    assert!(html.contains(ind) && html.contains("<svg"), "{html}");
+}
