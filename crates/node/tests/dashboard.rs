@@ -620,3 +620,72 @@ fn hits_on_protected_facilities_are_highlighted() {
         assert!(page.body.contains(ind));
     });
 }
+
+/// Object search by label, TLP, origin and day added.
+#[test]
+fn objects_are_found_by_label_tlp_origin_and_day() {
+    let n = node();
+    let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    let marked = format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--0000000a-1111-4111-8111-111111111111","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"marked.example","labels":["phishing"],"object_marking_refs":["{green}"],"pattern":"[domain-name:value = 'marked.example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}}"#
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = n
+            .http
+            .post(format!("http://{}/api1/collections/{A}/objects/", n.addr))
+            .bearer_auth("admin-token")
+            .header("content-type", MEDIA)
+            .header("accept", MEDIA)
+            .body(format!("{{\"objects\":[{marked}]}}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let admin = n.login("admin", "right").await.unwrap();
+        let marked_id = "indicator--0000000a-1111-4111-8111-111111111111";
+        let plain_id = "indicator--00000001-1111-4111-8111-111111111111";
+        let shows = |body: &str, id: &str| body.contains(&format!("/{id}\""));
+        for (query, want_marked, want_plain) in [
+            ("label=phishing", true, false),
+            ("tlp=green", true, false),
+            ("tlp=clear", false, true),
+            ("tlp=red", false, false),
+            ("since=2000-01-01", true, true),
+            ("since=2999-01-01", false, false),
+            ("from=nobody", false, false),
+            ("label=phishing&q=marked", true, false),
+            ("label=phishing&q=other", false, false),
+        ] {
+            let r = n.get(&format!("/ui/objects?{query}"), Some(&admin)).await;
+            assert_eq!(r.status, StatusCode::OK, "{query}");
+            assert_eq!(
+                shows(&r.body, marked_id),
+                want_marked,
+                "{query}: {}",
+                r.body
+            );
+            assert_eq!(shows(&r.body, plain_id), want_plain, "{query}: {}", r.body);
+        }
+        // The origin the objects were stored with finds them.
+        let all = n.get("/ui/objects", Some(&admin)).await;
+        let at = all.body.find(marked_id).unwrap();
+        let row = &all.body[at..];
+        let origin: String = row
+            .split("<td>")
+            .nth(3)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        let r = n
+            .get(&format!("/ui/objects?from={origin}"), Some(&admin))
+            .await;
+        assert!(shows(&r.body, marked_id), "from={origin}: {}", r.body);
+        for bad in ["tlp=purple", "since=yesterday"] {
+            let r = n.get(&format!("/ui/objects?{bad}"), Some(&admin)).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    });
+}

@@ -535,6 +535,97 @@ pub(crate) struct Search {
     r#type: String,
     #[serde(default)]
     collection: String,
+    /// A label the object carries.
+    #[serde(default)]
+    label: String,
+    /// Its TLP (`clear`, `green`, `amber`, `amber+strict`, `red`; an
+    /// unmarked object counts as CLEAR).
+    #[serde(default)]
+    tlp: String,
+    /// Where it came from (the store's origin: a partner, a file, an
+    /// account).
+    #[serde(default)]
+    from: String,
+    /// Added here on or after this day (`YYYY-MM-DD`).
+    #[serde(default)]
+    since: String,
+}
+
+/// The filters of a search beyond text and type, checked on each row.
+#[derive(Clone)]
+struct Filters {
+    text: Option<String>,
+    label: Option<String>,
+    tlp: Option<accord_policy::Tlp>,
+    from: Option<String>,
+    since: Option<String>,
+}
+
+impl Filters {
+    fn any(&self) -> bool {
+        self.label.is_some() || self.tlp.is_some() || self.from.is_some() || self.since.is_some()
+    }
+
+    fn keeps(&self, o: &StoredObject) -> bool {
+        if self.text.as_deref().is_some_and(|t| !o.raw.contains(t)) {
+            return false;
+        }
+        if self.from.as_deref().is_some_and(|f| o.origin != f) {
+            return false;
+        }
+        if self
+            .since
+            .as_deref()
+            .is_some_and(|d| o.date_added.as_str() < d)
+        {
+            return false;
+        }
+        if let Some(t) = self.tlp {
+            let level = o
+                .markings
+                .iter()
+                .filter_map(|m| accord_policy::tlp::marking_tlp(m))
+                .max()
+                .unwrap_or(accord_policy::Tlp::Clear);
+            if level != t {
+                return false;
+            }
+        }
+        if let Some(l) = &self.label {
+            if !o.raw.contains(l.as_str()) {
+                return false;
+            }
+            let v: serde_json::Value = serde_json::from_str(&o.raw).unwrap_or_default();
+            let has = v
+                .get("labels")
+                .and_then(|x| x.as_array())
+                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(l.as_str())));
+            if !has {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn parse_tlp(s: &str) -> Result<Option<accord_policy::Tlp>, UiError> {
+    use accord_policy::Tlp;
+    Ok(Some(
+        match s.trim().to_ascii_lowercase().trim_start_matches("tlp:") {
+            "" => return Ok(None),
+            "clear" | "white" => Tlp::Clear,
+            "green" => Tlp::Green,
+            "amber" => Tlp::Amber,
+            "amber+strict" => Tlp::AmberStrict,
+            "red" => Tlp::Red,
+            other => {
+                return Err(UiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("TLP `{other}`: one of clear, green, amber, amber+strict, red"),
+                ));
+            }
+        },
+    ))
 }
 
 /// How many of a collection's newest rows a text search reads (about
@@ -565,12 +656,46 @@ pub(crate) async fn objects(
         .filter(|v| s.collection.is_empty() || v.store == s.collection)
         .map(|v| v.store.clone())
         .collect();
+    let since = s.since.trim().to_owned();
+    if !since.is_empty() && accord_stix::Timestamp::parse(&format!("{since}T00:00:00Z")).is_err() {
+        return Err(UiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("added since `{since}`: a day as YYYY-MM-DD"),
+        ));
+    }
+    let filters = Filters {
+        text: None,
+        label: Some(s.label.trim().to_owned()).filter(|l| !l.is_empty()),
+        tlp: parse_tlp(&s.tlp)?,
+        from: Some(s.from.trim().to_owned()).filter(|f| !f.is_empty()),
+        since: Some(since).filter(|d| !d.is_empty()),
+    };
     let (qq, tt) = (q.clone(), types.clone());
     let found = state
         .read("searching objects", move |store| {
             let mut all = Vec::new();
             for c in &wanted {
-                if accord_stix::parse_identifier(&qq).is_ok() {
+                if filters.any() && accord_stix::parse_identifier(&qq).is_err() {
+                    // Row by row, newest first, within the same bound as
+                    // a text search.
+                    let f = Filters {
+                        text: Some(qq.clone()).filter(|t| !t.is_empty()),
+                        ..filters.clone()
+                    };
+                    let (mut before, mut read, mut got) = (i64::MAX, 0usize, 0usize);
+                    while read < SEARCH_SCAN && got < SEARCH_LIMIT {
+                        let page = store.newest(c, &tt, before, 2_000)?;
+                        let Some(last) = page.last() else { break };
+                        before = last.seq;
+                        read += page.len();
+                        for o in page {
+                            if got < SEARCH_LIMIT && f.keeps(&o) {
+                                got += 1;
+                                all.push(o);
+                            }
+                        }
+                    }
+                } else if accord_stix::parse_identifier(&qq).is_ok() {
                     let mut v = store.get_versions(c, &qq)?;
                     if let Some(last) = v.pop() {
                         all.push(last);
@@ -596,6 +721,16 @@ pub(crate) async fn objects(
                     @for v in &vis { option value=(v.store) selected[v.store == s.collection] { (v.store) } }
                 }
             }
+            label { "Label" input type="text" name="label" value=(s.label) placeholder="phishing"; }
+            label { "TLP"
+                select name="tlp" {
+                    @for (v, name) in [("", "any"), ("clear", "CLEAR"), ("green", "GREEN"), ("amber", "AMBER"), ("amber+strict", "AMBER+STRICT"), ("red", "RED")] {
+                        option value=(v) selected[s.tlp.eq_ignore_ascii_case(v)] { (name) }
+                    }
+                }
+            }
+            label { "From" input type="text" name="from" value=(s.from) placeholder="a partner, a file"; }
+            label { "Added since" input type="date" name="since" value=(s.since); }
             button type="submit" { "Search" }
         }
         p.meta {
