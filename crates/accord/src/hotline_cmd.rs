@@ -570,6 +570,8 @@ pub fn report(args: &ReportArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         .report(since, clock.now_timestamp())
         .map_err(crate::flat)?;
     use crate::report_render::{Format, emit, hotline_csv, hotline_html, pdf};
+    let size = accord_store::LedgerRead::ledger_size(&store)?;
+    let root = accord_store::LedgerRead::ledger_root(&store, size)?.to_hex();
     let out = args.output.as_deref();
     let format = if args.json { Format::Json } else { args.format };
     match format {
@@ -587,14 +589,17 @@ pub fn report(args: &ReportArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Format::Html => {
-            emit(hotline_html(&rows, &config.title).as_bytes(), out)?;
+            emit(
+                hotline_html(&rows, &config.title, (size, &root)).as_bytes(),
+                out,
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Pdf => {
             let Some(o) = out else {
                 anyhow::bail!("--format pdf needs -o FILE");
             };
-            pdf(&hotline_html(&rows, &config.title), o)?;
+            pdf(&hotline_html(&rows, &config.title, (size, &root)), o)?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Text => {}

@@ -132,6 +132,8 @@ fn sightings(
     use crate::report_render::{Format, emit, pdf, sightings_csv, sightings_html};
     let store = crate::data_dir::open_existing(data, clock)?;
     let all = accord_app::sightings_of::sightings_of(&store, of).map_err(crate::flat)?;
+    let size = accord_store::LedgerRead::ledger_size(&store)?;
+    let root = accord_store::LedgerRead::ledger_root(&store, size)?.to_hex();
     match format {
         Format::Json => {
             let mut s = String::new();
@@ -147,14 +149,17 @@ fn sightings(
             return Ok(ExitCode::SUCCESS);
         }
         Format::Html => {
-            emit(sightings_html(&all, "this node").as_bytes(), output)?;
+            emit(
+                sightings_html(&all, "this node", (size, &root)).as_bytes(),
+                output,
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Pdf => {
             let Some(o) = output else {
                 anyhow::bail!("--format pdf needs -o FILE");
             };
-            pdf(&sightings_html(&all, "this node"), o)?;
+            pdf(&sightings_html(&all, "this node", (size, &root)), o)?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Text => {}

@@ -230,7 +230,11 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The hotline report as a standalone HTML page (exercises apart).
-pub fn hotline_html(rows: &[accord_app::hotline::ReportRow], node: &str) -> String {
+pub fn hotline_html(
+    rows: &[accord_app::hotline::ReportRow],
+    node: &str,
+    log: (u64, &str),
+) -> String {
     let mut real: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for r in rows.iter().filter(|r| !r.exercise) {
         *real.entry(r.partner.clone()).or_default() += r.cases;
@@ -253,7 +257,10 @@ pub fn hotline_html(rows: &[accord_app::hotline::ReportRow], node: &str) -> Stri
         }
     };
     let body = html! {
-        p.cite { "Computed from the cases in this node's hotline collection (incidents and their notes; every one a record of its log)." }
+        p.cite {
+            "Computed from the cases in this node's store (incidents and their notes, each a record of its log) when the log held "
+            (thousands(log.0)) " records (root " code { (log.1) } "); every message is in " code { "accord ledger entries --to " (log.0) } "."
+        }
         @if rows.is_empty() { p { "No hotline case." } }
         @else {
             (chart::bars("Real cases per partner", &bars))
@@ -308,14 +315,21 @@ pub fn hotline_csv(rows: &[accord_app::hotline::ReportRow]) -> String {
 }
 
 /// The sightings report as a standalone HTML page.
-pub fn sightings_html(all: &[accord_app::sightings_of::Attached], node: &str) -> String {
+pub fn sightings_html(
+    all: &[accord_app::sightings_of::Attached],
+    node: &str,
+    log: (u64, &str),
+) -> String {
     let top: Vec<(String, u64)> = all
         .iter()
         .take(15)
         .map(|a| (a.sighting_of.clone(), a.count))
         .collect();
     let body = html! {
-        p.cite { "Computed from the sightings in this node's store: its own (accord match) and those partners sent back, each counted once." }
+        p.cite {
+            "Computed from the sightings in this node's store (its own, from accord match, and those partners sent back, each counted once) when its log held "
+            (thousands(log.0)) " records (root " code { (log.1) } "); each sighting is a record in " code { "accord ledger entries --to " (log.0) } "."
+        }
         @if all.is_empty() { p { "No sighting." } }
         @else {
             (chart::bars("Most sighted (hits)", &top))

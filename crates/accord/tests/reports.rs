@@ -385,6 +385,7 @@ fn hotline_and_sightings_reports_in_csv_html_and_json_agree() {
         html.contains("Real cases") && html.contains("Exercises (kept out"),
         "{html}"
     );
+    assert!(html.contains("accord ledger entries --to "), "{html}");
     assert!(html.contains("<svg"));
 
     // Sightings: an indicator and two sightings of it.
@@ -421,4 +422,5 @@ fn hotline_and_sightings_reports_in_csv_html_and_json_agree() {
     assert!(row.starts_with(&format!("{ind},true,2,7,")), "{csv}");
     let html = report(&data, &["sightings", "--format", "html"]);
     assert!(html.contains(ind) && html.contains("<svg"), "{html}");
+    assert!(html.contains("accord ledger entries --to "), "{html}");
 }
