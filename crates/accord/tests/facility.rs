@@ -9,29 +9,13 @@
 
 mod common;
 
-use common::{StageDown, accord, p, stage_base_port, stage_script, text};
+use common::{
+    StageDown, accord, json_lines as lines, p, run_config as run, stage_base_port,
+    stage_config as cfg, stage_script, text,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-fn cfg(dir: &Path, node: &str) -> String {
-    p(&dir.join(node).join("accord.toml")).to_owned()
-}
-
-/// `accord ARGS --config CONFIG`, which must succeed; its stdout.
-fn run(config: &str, args: &[&str]) -> String {
-    let mut all = args.to_vec();
-    all.extend_from_slice(&["--config", config]);
-    let o = accord(&all);
-    assert!(o.status.success(), "{args:?}: {}", text(&o));
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn cases(config: &str) -> Vec<Value> {
     lines(&run(config, &["hotline", "list", "--json"]))

@@ -8,25 +8,13 @@
 
 mod common;
 
-use common::{StageDown, accord, p, stage_base_port, stage_script, text};
+use common::{
+    StageDown, accord, p, stage_base_port, stage_config as cfg, stage_hotline as hotline,
+    stage_script, text,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-fn cfg(dir: &Path, node: &str) -> String {
-    p(&dir.join(node).join("accord.toml")).to_owned()
-}
-
-/// `accord hotline ARGS --config NODE`, which must succeed; its stdout.
-fn hotline(dir: &Path, node: &str, args: &[&str]) -> String {
-    let c = cfg(dir, node);
-    let mut all = vec!["hotline"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--config", &c]);
-    let o = accord(&all);
-    assert!(o.status.success(), "{node}: {args:?}: {}", text(&o));
-    String::from_utf8(o.stdout).unwrap()
-}
 
 fn list(dir: &Path, node: &str) -> Vec<Value> {
     hotline(dir, node, &["list", "--json"])

@@ -232,3 +232,36 @@ impl Drop for StageDown<'_> {
         let _ = stage_script("down.sh", self.0, self.1);
     }
 }
+
+/// `DIR/NODE/accord.toml`: a node's configuration on the three-nodes stage.
+pub fn stage_config(dir: &Path, node: &str) -> String {
+    p(&dir.join(node).join("accord.toml")).to_owned()
+}
+
+/// `accord ARGS --config CONFIG`, which must succeed; its stdout.
+pub fn run_config(config: &str, args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--config", config]);
+    let o = accord(&all);
+    assert!(
+        o.status.success(),
+        "{args:?} --config {config}: {}",
+        text(&o)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// `accord hotline ARGS --config NODE` on the three-nodes stage, which must
+/// succeed; its stdout.
+pub fn stage_hotline(dir: &Path, node: &str, args: &[&str]) -> String {
+    let mut all = vec!["hotline"];
+    all.extend_from_slice(args);
+    run_config(&stage_config(dir, node), &all)
+}
+
+/// JSON lines as values.
+pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
