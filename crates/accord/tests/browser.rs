@@ -81,18 +81,6 @@ fn held(node: &Value) -> (u64, String, String) {
     (total, value, id)
 }
 
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[test]
 fn the_dashboard_in_chromium_between_two_nodes() {
     let Some(chromium) = chromium() else {
@@ -148,7 +136,7 @@ fn the_dashboard_in_chromium_between_two_nodes() {
         "tour",
         &args(
             "cn",
-            json!({"expect_total": thousands(total), "search": value, "search_id": id}),
+            json!({"expect_total": accord_node::ui::fmt::thousands(total), "search": value, "search_id": id}),
         ),
     );
 

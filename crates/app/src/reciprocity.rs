@@ -269,6 +269,21 @@ pub fn extend<S: LedgerRead + ?Sized>(
     from: u64,
     to: u64,
 ) -> Result<u64, ReciprocityError> {
+    for_each_record(store, from, to, |r| acc.add(r))
+}
+
+/// Calls `f` with each record of the log's entries `from..to`, in order
+/// (read in runs of 10,000); returns the index after the last one read.
+///
+/// # Errors
+/// [`ReciprocityError::Store`], or [`ReciprocityError::Leaf`] naming an
+/// entry that is not a canonical exchange record.
+pub fn for_each_record<S: LedgerRead + ?Sized>(
+    store: &S,
+    from: u64,
+    to: u64,
+    mut f: impl FnMut(&ExchangeRecord),
+) -> Result<u64, ReciprocityError> {
     let mut at = from;
     while at < to {
         let chunk = store.ledger_entries(at, to.min(at + 10_000))?;
@@ -281,7 +296,7 @@ pub fn extend<S: LedgerRead + ?Sized>(
                     index: e.index,
                     reason: err.to_string(),
                 })?;
-            acc.add(&r);
+            f(&r);
             at = e.index + 1;
         }
     }

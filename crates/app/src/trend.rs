@@ -198,22 +198,7 @@ pub fn trend<S: LedgerRead + ?Sized>(store: &S, window: Window) -> Result<Trend,
         window.partner.clone(),
     );
     let mut acc = TrendAccumulator::new(window);
-    let mut at = 0;
-    while at < size {
-        let chunk = store.ledger_entries(at, size.min(at + 10_000))?;
-        if chunk.is_empty() {
-            break;
-        }
-        for e in &chunk {
-            let r =
-                ExchangeRecord::from_leaf_bytes(&e.leaf).map_err(|err| ReciprocityError::Leaf {
-                    index: e.index,
-                    reason: err.to_string(),
-                })?;
-            acc.add(&r);
-            at = e.index + 1;
-        }
-    }
+    crate::reciprocity::for_each_record(store, 0, size, |r| acc.add(r))?;
     Ok(Trend {
         since,
         until,
