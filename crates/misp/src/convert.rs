@@ -38,23 +38,42 @@ fn ns() -> uuid::Uuid {
 }
 
 const TLP_ORDER: &[(&str, &str)] = &[
-    ("clear", "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"),
-    ("green", "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"),
-    ("amber", "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"),
+    (
+        "clear",
+        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    ),
+    (
+        "green",
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    ),
+    (
+        "amber",
+        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    ),
     (
         "amber+strict",
         "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
     ),
-    ("red", "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"),
+    (
+        "red",
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+    ),
 ];
 
 /// The TLP 2.0 marking-definition id of a MISP TLP tag (`tlp:white`,
 /// `tlp:clear`, `tlp:green`, `tlp:amber`, `tlp:amber+strict`, `tlp:red`;
 /// any case), and its rank (higher is more restricted).
 pub fn tlp_marking(tag: &str) -> Option<(usize, &'static str)> {
-    let level = tag.get(..4)?.eq_ignore_ascii_case("tlp:").then(|| &tag[4..])?;
+    let level = tag
+        .get(..4)?
+        .eq_ignore_ascii_case("tlp:")
+        .then(|| &tag[4..])?;
     let level = level.trim().to_ascii_lowercase();
-    let level = if level == "white" { "clear".to_owned() } else { level };
+    let level = if level == "white" {
+        "clear".to_owned()
+    } else {
+        level
+    };
     TLP_ORDER
         .iter()
         .position(|(l, _)| *l == level)
@@ -143,12 +162,20 @@ fn props(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
 }
 
 fn ip_sco(obs: &mut Obs, ip: std::net::IpAddr, text: &str) -> String {
-    let ty = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+    let ty = if ip.is_ipv4() {
+        "ipv4-addr"
+    } else {
+        "ipv6-addr"
+    };
     obs.sco(ty, props(vec![("value", json!(text))]))
 }
 
 fn ip_type(ip: std::net::IpAddr) -> &'static str {
-    if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" }
+    if ip.is_ipv4() {
+        "ipv4-addr"
+    } else {
+        "ipv6-addr"
+    }
 }
 
 /// How an attribute converts.
@@ -184,7 +211,11 @@ fn attribute_kind(ty: &str, v: &str) -> Result<Kind, String> {
             let (a, p) = split2(ty, v)?;
             let ip = values::ip(a)?;
             let port = values::port(p)?;
-            let dir = if ty.starts_with("ip-src") { "src" } else { "dst" };
+            let dir = if ty.starts_with("ip-src") {
+                "src"
+            } else {
+                "dst"
+            };
             o.cmp.push(format!(
                 "network-traffic:{dir}_ref.type = '{}' AND network-traffic:{dir}_ref.value = {} AND network-traffic:{dir}_port = {port}",
                 ip_type(ip),
@@ -217,7 +248,10 @@ fn attribute_kind(ty: &str, v: &str) -> Result<Kind, String> {
             let ip_id = ip_sco(&mut o, ip, a);
             o.sco(
                 "domain-name",
-                props(vec![("value", json!(d)), ("resolves_to_refs", json!([ip_id]))]),
+                props(vec![
+                    ("value", json!(d)),
+                    ("resolves_to_refs", json!([ip_id])),
+                ]),
             );
         }
         "hostname|port" => {
@@ -243,8 +277,13 @@ fn attribute_kind(ty: &str, v: &str) -> Result<Kind, String> {
             o.cmp.push(format!("url:value = {}", quote(v)));
             o.sco("url", props(vec![("value", json!(v))]));
         }
-        "email" | "email-src" | "email-dst" | "email-reply-to" | "dns-soa-email"
-        | "whois-registrant-email" | "target-email" => {
+        "email"
+        | "email-src"
+        | "email-dst"
+        | "email-reply-to"
+        | "dns-soa-email"
+        | "whois-registrant-email"
+        | "target-email" => {
             values::email(v)?;
             o.cmp.push(format!("email-addr:value = {}", quote(v)));
             o.sco("email-addr", props(vec![("value", json!(v))]));
@@ -274,7 +313,8 @@ fn attribute_kind(ty: &str, v: &str) -> Result<Kind, String> {
         "regkey" => {
             let k = &values::regkey(v);
             let k = k.as_str();
-            o.cmp.push(format!("windows-registry-key:key = {}", quote(k)));
+            o.cmp
+                .push(format!("windows-registry-key:key = {}", quote(k)));
             o.sco("windows-registry-key", props(vec![("key", json!(k))]));
         }
         "regkey|value" => {
@@ -395,11 +435,7 @@ struct Ctx<'l> {
 /// [`EventConversion::problems`] with the event and attribute uuid, and the
 /// rest of the event is converted. An event with no valid uuid converts to
 /// nothing (one problem).
-pub fn convert_event(
-    event: &Value,
-    limits: &Limits,
-    attack: &dyn AttackLookup,
-) -> EventConversion {
+pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) -> EventConversion {
     let raw_uuid = event.get("uuid").and_then(Value::as_str).unwrap_or("");
     let mut c = Ctx {
         limits,
@@ -712,9 +748,7 @@ impl Ctx<'_> {
                         }
                     }
                 }
-                if !found
-                    && let Some(tn) = cl.get("tag_name").and_then(Value::as_str)
-                {
+                if !found && let Some(tn) = cl.get("tag_name").and_then(Value::as_str) {
                     let label = self.text(tn, attr, "galaxy tag");
                     if !t.labels.contains(&label) {
                         t.labels.push(label);
@@ -739,7 +773,11 @@ impl Ctx<'_> {
         self.out.attributes += 1;
         let raw_uuid = a.get("uuid").and_then(Value::as_str).unwrap_or("");
         let Some(uuid) = values::uuid(raw_uuid) else {
-            let shown = if raw_uuid.is_empty() { "(none)" } else { raw_uuid };
+            let shown = if raw_uuid.is_empty() {
+                "(none)"
+            } else {
+                raw_uuid
+            };
             self.problem(Some(shown), ProblemKind::BadUuid(cut(raw_uuid, 80)));
             return None;
         };
@@ -843,7 +881,9 @@ impl Ctx<'_> {
         }
         let mut ext = vec![json!({"source_name": "misp", "external_id": uuid})];
         for t in &tags.techniques {
-            ext.push(json!({"source_name": "mitre-attack", "external_id": t, "url": attack_url(t)}));
+            ext.push(
+                json!({"source_name": "mitre-attack", "external_id": t, "url": attack_url(t)}),
+            );
         }
         m.insert("external_references".into(), Value::Array(ext));
         // The element's own TLP wins; else the event's.
@@ -888,11 +928,7 @@ impl Ctx<'_> {
             m.insert("first_observed".into(), json!(t));
             m.insert("last_observed".into(), json!(t));
             m.insert("number_observed".into(), json!(1));
-            let refs: Vec<Value> = obs
-                .scos
-                .iter()
-                .map(|s| s["id"].clone())
-                .collect::<Vec<_>>();
+            let refs: Vec<Value> = obs.scos.iter().map(|s| s["id"].clone()).collect::<Vec<_>>();
             m.insert("object_refs".into(), Value::Array(refs));
             let id = m["id"].as_str().unwrap_or_default().to_owned();
             for mut s in obs.scos {
@@ -1066,13 +1102,19 @@ impl Ctx<'_> {
                         "expiration"
                     };
                     self.problem(
-                        Some(&su),
-                        ProblemKind::Unsupported(format!("{what} sighting (type {other})")),
+                        Some(&a.uuid),
+                        ProblemKind::Unsupported(format!(
+                            "{what} sighting {su} (type {})",
+                            cut(other, 10)
+                        )),
                     );
                     continue;
                 }
             }
-            let ts = s.get("date_sighting").and_then(values::epoch).unwrap_or(a.ts);
+            let ts = s
+                .get("date_sighting")
+                .and_then(values::epoch)
+                .unwrap_or(a.ts);
             let t = stix_time(ts);
             let mut m = Map::new();
             m.insert("type".into(), json!("sighting"));
@@ -1090,7 +1132,11 @@ impl Ctx<'_> {
             if let Some(w) = self.identity(s.get("Organisation")) {
                 m.insert("where_sighted_refs".into(), json!([w]));
             }
-            if let Some(src) = s.get("source").and_then(Value::as_str).filter(|x| !x.is_empty()) {
+            if let Some(src) = s
+                .get("source")
+                .and_then(Value::as_str)
+                .filter(|x| !x.is_empty())
+            {
                 let d = self.text(src, Some(&su), "source");
                 m.insert("description".into(), json!(d));
             }
@@ -1113,7 +1159,11 @@ impl Ctx<'_> {
         let raw = o.get("uuid").and_then(Value::as_str).unwrap_or("");
         let Some(uuid) = values::uuid(raw) else {
             self.problem(
-                Some(if raw.is_empty() { "(object without uuid)" } else { raw }),
+                Some(if raw.is_empty() {
+                    "(object without uuid)"
+                } else {
+                    raw
+                }),
                 ProblemKind::BadUuid(cut(raw, 80)),
             );
             return None;
@@ -1263,14 +1313,16 @@ impl Ctx<'_> {
                     }
                     ("email", "from") => {
                         values::email(v)?;
-                        obs.cmp.push(format!("email-message:from_ref.value = {}", quote(v)));
+                        obs.cmp
+                            .push(format!("email-message:from_ref.value = {}", quote(v)));
                         let id = obs.sco("email-addr", props(vec![("value", json!(v))]));
                         p.insert("from_ref".into(), json!(id));
                     }
                     ("email", "to" | "cc") => {
                         values::email(v)?;
                         let f = if rel == "to" { "to_refs" } else { "cc_refs" };
-                        obs.cmp.push(format!("email-message:{f}[*].value = {}", quote(v)));
+                        obs.cmp
+                            .push(format!("email-message:{f}[*].value = {}", quote(v)));
                         let id = obs.sco("email-addr", props(vec![("value", json!(v))]));
                         let e = p.entry(f).or_insert_with(|| json!([]));
                         if let Some(l) = e.as_array_mut() {
@@ -1278,12 +1330,14 @@ impl Ctx<'_> {
                         }
                     }
                     ("email", "subject") => {
-                        obs.cmp.push(format!("email-message:subject = {}", quote(v)));
+                        obs.cmp
+                            .push(format!("email-message:subject = {}", quote(v)));
                         p.insert("subject".into(), json!(v));
                     }
                     ("registry-key", "key") => {
                         let k = values::regkey(v);
-                        obs.cmp.push(format!("windows-registry-key:key = {}", quote(&k)));
+                        obs.cmp
+                            .push(format!("windows-registry-key:key = {}", quote(&k)));
                         p.insert("key".into(), json!(k));
                     }
                     ("registry-key", "data") => {
@@ -1334,13 +1388,16 @@ impl Ctx<'_> {
             }
             "registry-key" => obs.cmp.clear(),
             "domain-ip" => {
-                let ip_ids: Vec<String> =
-                    ips.iter().map(|(ip, t)| ip_sco(obs, *ip, t)).collect();
+                let ip_ids: Vec<String> = ips.iter().map(|(ip, t)| ip_sco(obs, *ip, t)).collect();
                 if domains.is_empty() {
                     for (_, t) in &ips {
                         obs.cmp.push(format!(
                             "{}:value = {}",
-                            if t.contains(':') { "ipv6-addr" } else { "ipv4-addr" },
+                            if t.contains(':') {
+                                "ipv6-addr"
+                            } else {
+                                "ipv4-addr"
+                            },
                             quote(t)
                         ));
                     }
@@ -1417,11 +1474,7 @@ impl Ctx<'_> {
     }
 
     fn references(&mut self, o: &Value, event_ts: i64) {
-        let Some(src_uuid) = o
-            .get("uuid")
-            .and_then(Value::as_str)
-            .and_then(values::uuid)
-        else {
+        let Some(src_uuid) = o.get("uuid").and_then(Value::as_str).and_then(values::uuid) else {
             return;
         };
         let Some(src) = self.ids.get(&src_uuid).cloned() else {

@@ -308,15 +308,24 @@ mod tests {
     #[test]
     fn splits_every_shape() {
         let l = Limits::default();
-        let ev = json!({"uuid": "5758ebf5-c898-48e6-9fe9-5665c0a83866", "info": "x", "Attribute": []});
+        let ev =
+            json!({"uuid": "5758ebf5-c898-48e6-9fe9-5665c0a83866", "info": "x", "Attribute": []});
         assert_eq!(events(json!({"Event": ev.clone()}), &l).unwrap().len(), 1);
         assert_eq!(
-            events(json!({"response": [{"Event": ev.clone()}, {"Event": ev.clone()}]}), &l)
+            events(
+                json!({"response": [{"Event": ev.clone()}, {"Event": ev.clone()}]}),
+                &l
+            )
+            .unwrap()
+            .len(),
+            2
+        );
+        assert_eq!(
+            events(json!([ev.clone(), {"Event": ev.clone()}]), &l)
                 .unwrap()
                 .len(),
             2
         );
-        assert_eq!(events(json!([ev.clone(), {"Event": ev.clone()}]), &l).unwrap().len(), 2);
         assert_eq!(events(ev, &l).unwrap().len(), 1);
     }
 

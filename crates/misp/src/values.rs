@@ -35,6 +35,16 @@ pub fn hash_kind(ty: &str) -> Option<(&'static str, Option<usize>)> {
         "sha512" => ("SHA-512", Some(128)),
         "sha3-256" => ("SHA3-256", Some(64)),
         "sha3-512" => ("SHA3-512", Some(128)),
+        "sha3-224" => ("SHA3-224", Some(56)),
+        "sha3-384" => ("SHA3-384", Some(96)),
+        "sha512/224" => ("SHA512-224", Some(56)),
+        "sha512/256" => ("SHA512-256", Some(64)),
+        "authentihash" => ("AUTHENTIHASH", Some(64)),
+        "pehash" => ("PEHASH", Some(40)),
+        "cdhash" => ("CDHASH", None),
+        "impfuzzy" => ("IMPFUZZY", None),
+        "telfhash" => ("TELFHASH", None),
+        "vhash" => ("VHASH", None),
         "ssdeep" => ("SSDEEP", None),
         "tlsh" => ("TLSH", None),
         _ => return None,
@@ -78,7 +88,9 @@ pub fn domain(s: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '*')
         {
-            return Err(format!("label `{label}` has a character a host name cannot"));
+            return Err(format!(
+                "label `{label}` has a character a host name cannot"
+            ));
         }
     }
     Ok(())
@@ -244,7 +256,10 @@ mod tests {
         assert_eq!(stix_time(1_472_541_011), "2016-08-30T07:10:11.000Z");
         assert_eq!(stix_time(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(date("2016-04-18"), Some(1_460_937_600));
-        assert_eq!(stix_time(date("2000-02-29").unwrap()), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            stix_time(date("2000-02-29").unwrap()),
+            "2000-02-29T00:00:00.000Z"
+        );
         assert_eq!(date("2001-02-29"), None);
         assert_eq!(epoch(&serde_json::json!("1472541011")), Some(1_472_541_011));
         assert_eq!(epoch(&serde_json::json!("-1")), None);

@@ -43,14 +43,46 @@ const U: &str = "57c4448a-fb04-457d-87e7-4127950d210f";
 fn composite_types_are_one_pattern() {
     let h = "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68";
     let cases: Vec<(&str, String, &str)> = vec![
-        ("filename|sha256", format!("a.exe|{h}"), "[file:name = 'a.exe' AND file:hashes.'SHA-256' = '"),
-        ("filename|md5", "a.exe|0749bae92ca336a02c83d126e04ec628".into(), "file:hashes.'MD5' = '0749"),
-        ("filename|sha1", "a.exe|77b0c41b7d340b8a3d903f21347bbf06aa766b5b".into(), "file:hashes.'SHA-1'"),
-        ("ip-dst|port", "198.51.100.7|443".into(), "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.7' AND network-traffic:dst_port = 443]"),
-        ("ip-src|port", "2001:db8::1|22".into(), "network-traffic:src_ref.type = 'ipv6-addr'"),
-        ("domain|ip", "evil.example|198.51.100.7".into(), "[domain-name:value = 'evil.example' AND domain-name:resolves_to_refs[*].value = '198.51.100.7']"),
-        ("hostname|port", "c2.evil.example|8080".into(), "network-traffic:dst_port = 8080"),
-        ("regkey|value", "HKLM\\Run|x.exe".into(), "windows-registry-key:values[*].data = 'x.exe'"),
+        (
+            "filename|sha256",
+            format!("a.exe|{h}"),
+            "[file:name = 'a.exe' AND file:hashes.'SHA-256' = '",
+        ),
+        (
+            "filename|md5",
+            "a.exe|0749bae92ca336a02c83d126e04ec628".into(),
+            "file:hashes.'MD5' = '0749",
+        ),
+        (
+            "filename|sha1",
+            "a.exe|77b0c41b7d340b8a3d903f21347bbf06aa766b5b".into(),
+            "file:hashes.'SHA-1'",
+        ),
+        (
+            "ip-dst|port",
+            "198.51.100.7|443".into(),
+            "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.7' AND network-traffic:dst_port = 443]",
+        ),
+        (
+            "ip-src|port",
+            "2001:db8::1|22".into(),
+            "network-traffic:src_ref.type = 'ipv6-addr'",
+        ),
+        (
+            "domain|ip",
+            "evil.example|198.51.100.7".into(),
+            "[domain-name:value = 'evil.example' AND domain-name:resolves_to_refs[*].value = '198.51.100.7']",
+        ),
+        (
+            "hostname|port",
+            "c2.evil.example|8080".into(),
+            "network-traffic:dst_port = 8080",
+        ),
+        (
+            "regkey|value",
+            "HKLM\\Run|x.exe".into(),
+            "windows-registry-key:values[*].data = 'x.exe'",
+        ),
     ];
     for (ty, v, needle) in cases {
         let c = conv(&event(vec![attr(U, ty, &v, true)]));
@@ -81,12 +113,30 @@ fn accord_pattern_ok(p: &str) {
 #[test]
 fn single_types_and_rules() {
     for (ty, v) in [
-        ("ip-dst", "198.51.100.7"), ("domain", "evil.example"), ("hostname", "a.evil.example"),
-        ("url", "http://evil.example/x?a='b'"), ("md5", "0749bae92ca336a02c83d126e04ec628"),
-        ("email-src", "a@evil.example"), ("mutex", "Global\\x"), ("AS", "AS13335"),
-        ("mac-address", "AA:BB:CC:DD:EE:FF"), ("port", "4444"), ("filename", "it's.exe"),
-        ("email-subject", "Invoice"), ("regkey", "HKLM\\Software"), ("imphash", "0749bae92ca336a02c83d126e04ec628"),
-        ("x509-fingerprint-sha1", "77b0c41b7d340b8a3d903f21347bbf06aa766b5b"), ("ssdeep", "96:abc:def"),
+        ("ip-dst", "198.51.100.7"),
+        ("domain", "evil.example"),
+        ("hostname", "a.evil.example"),
+        ("url", "http://evil.example/x?a='b'"),
+        ("md5", "0749bae92ca336a02c83d126e04ec628"),
+        ("email-src", "a@evil.example"),
+        ("mutex", "Global\\x"),
+        ("AS", "AS13335"),
+        ("mac-address", "AA:BB:CC:DD:EE:FF"),
+        ("port", "4444"),
+        ("filename", "it's.exe"),
+        ("email-subject", "Invoice"),
+        ("regkey", "HKLM\\Software"),
+        ("imphash", "0749bae92ca336a02c83d126e04ec628"),
+        (
+            "x509-fingerprint-sha1",
+            "77b0c41b7d340b8a3d903f21347bbf06aa766b5b",
+        ),
+        ("ssdeep", "96:abc:def"),
+        ("pehash", "ffb7a38174aab4744cc4a509e34800aee9be8e57"),
+        (
+            "sha512/256",
+            "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68",
+        ),
     ] {
         for ids in [true, false] {
             let c = conv(&event(vec![attr(U, ty, v, ids)]));
@@ -95,7 +145,12 @@ fn single_types_and_rules() {
         }
     }
     for ty in ["snort", "yara", "sigma", "suricata"] {
-        let c = conv(&event(vec![attr(U, ty, "rule x { condition: true }", false)]));
+        let c = conv(&event(vec![attr(
+            U,
+            ty,
+            "rule x { condition: true }",
+            false,
+        )]));
         let ind = by_id(&c, &format!("indicator--{U}"));
         assert_eq!(ind["pattern_type"], ty);
         assert_valid(&c.objects);
@@ -103,25 +158,55 @@ fn single_types_and_rules() {
     let c = conv(&event(vec![attr(U, "text", "free text", false)]));
     assert_eq!(by_id(&c, &format!("note--{U}"))["content"], "free text");
     assert_valid(&c.objects);
-    let c = conv(&event(vec![attr(U, "vulnerability", "cve-2017-0199", false)]));
-    assert!(by_id(&c, &format!("vulnerability--{U}"))["external_references"].to_string().contains("CVE-2017-0199"));
+    let c = conv(&event(vec![attr(
+        U,
+        "vulnerability",
+        "cve-2017-0199",
+        false,
+    )]));
+    assert!(
+        by_id(&c, &format!("vulnerability--{U}"))["external_references"]
+            .to_string()
+            .contains("CVE-2017-0199")
+    );
     assert_valid(&c.objects);
 }
 
 #[test]
 fn tlp_tags_map_to_tlp2() {
-    assert_eq!(tlp_marking("tlp:white").unwrap().1, "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487");
-    assert_eq!(tlp_marking("tlp:clear").unwrap().1, "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487");
-    assert_eq!(tlp_marking("TLP:GREEN").unwrap().1, "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb");
-    assert_eq!(tlp_marking("tlp:amber").unwrap().1, "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421");
-    assert_eq!(tlp_marking("tlp:amber+strict").unwrap().1, "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003");
-    assert_eq!(tlp_marking("tlp:red").unwrap().1, "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1");
+    assert_eq!(
+        tlp_marking("tlp:white").unwrap().1,
+        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+    );
+    assert_eq!(
+        tlp_marking("tlp:clear").unwrap().1,
+        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+    );
+    assert_eq!(
+        tlp_marking("TLP:GREEN").unwrap().1,
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    );
+    assert_eq!(
+        tlp_marking("tlp:amber").unwrap().1,
+        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+    );
+    assert_eq!(
+        tlp_marking("tlp:amber+strict").unwrap().1,
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+    );
+    assert_eq!(
+        tlp_marking("tlp:red").unwrap().1,
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+    );
     assert!(tlp_marking("tlp:ex:chr").is_none());
     assert!(tlp_marking("PAP:RED").is_none());
     // The event's TLP (amber) reaches the indicator; PAP is a label.
     let c = conv(&event(vec![attr(U, "domain", "evil.example", true)]));
     let ind = by_id(&c, &format!("indicator--{U}"));
-    assert_eq!(ind["object_marking_refs"], json!(["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]));
+    assert_eq!(
+        ind["object_marking_refs"],
+        json!(["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"])
+    );
     let rep = by_id(&c, &format!("report--{EV}"));
     assert_eq!(rep["labels"], json!(["PAP:GREEN"]));
     // The attribute's own TLP wins; the highest of several counts.
@@ -129,7 +214,10 @@ fn tlp_tags_map_to_tlp2() {
     a["Tag"] = json!([{"name": "tlp:green"}, {"name": "tlp:red"}, {"name": "kill-chain:x"}]);
     let c = conv(&event(vec![a]));
     let ind = by_id(&c, &format!("indicator--{U}"));
-    assert_eq!(ind["object_marking_refs"], json!(["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]));
+    assert_eq!(
+        ind["object_marking_refs"],
+        json!(["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"])
+    );
     assert!(ind["labels"].to_string().contains("kill-chain:x"));
 }
 
@@ -137,18 +225,48 @@ fn tlp_tags_map_to_tlp2() {
 fn bad_values_are_reported_and_skipped() {
     let good = "57c4448a-bef0-4ba7-a071-444e950d210f";
     let c = conv(&event(vec![
-        attr("57c4448b-454c-4d17-90d1-4d2f950d210f", "ip-dst", "300.1.2.3", true),
-        attr("57c4448b-3fa4-4d65-9ccc-4afa950d210f", "md5", "0749bae92ca336a02c83d126e04ec62", true),
-        attr("57c54b0f-27a4-458b-8e63-4455950d210f", "no-such-type", "x", true),
+        attr(
+            "57c4448b-454c-4d17-90d1-4d2f950d210f",
+            "ip-dst",
+            "300.1.2.3",
+            true,
+        ),
+        attr(
+            "57c4448b-3fa4-4d65-9ccc-4afa950d210f",
+            "md5",
+            "0749bae92ca336a02c83d126e04ec62",
+            true,
+        ),
+        attr(
+            "57c54b0f-27a4-458b-8e63-4455950d210f",
+            "no-such-type",
+            "x",
+            true,
+        ),
         attr("not-a-uuid", "domain", "evil.example", true),
-        attr("57c5300c-0560-4146-bfaa-40e802de0b81", "ip-dst|port", "1.2.3.4|99999", true),
+        attr(
+            "57c5300c-0560-4146-bfaa-40e802de0b81",
+            "ip-dst|port",
+            "1.2.3.4|99999",
+            true,
+        ),
         attr(good, "domain", "evil.example", true),
     ]));
     assert_eq!(c.problems.len(), 5, "{:#?}", c.problems);
     let text: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
-    assert!(text[0].contains(EV) && text[0].contains("57c4448b-454c-4d17-90d1-4d2f950d210f") && text[0].contains("300.1.2.3"), "{}", text[0]);
+    assert!(
+        text[0].contains(EV)
+            && text[0].contains("57c4448b-454c-4d17-90d1-4d2f950d210f")
+            && text[0].contains("300.1.2.3"),
+        "{}",
+        text[0]
+    );
     assert!(text[1].contains("31 hex digits"), "{}", text[1]);
-    assert!(text[2].contains("unknown attribute type `no-such-type`"), "{}", text[2]);
+    assert!(
+        text[2].contains("unknown attribute type `no-such-type`"),
+        "{}",
+        text[2]
+    );
     assert!(text[3].contains("broken uuid `not-a-uuid`"), "{}", text[3]);
     assert!(text[4].contains("port"), "{}", text[4]);
     by_id(&c, &format!("indicator--{good}"));
@@ -166,87 +284,161 @@ fn same_event_same_objects_newer_timestamp_new_version() {
     ev2["Attribute"][0]["timestamp"] = json!("1472541999");
     ev2["timestamp"] = json!("1472541999");
     let c = conv(&ev2);
-    let (i1, i2) = (by_id(&a, &format!("indicator--{U}")), by_id(&c, &format!("indicator--{U}")));
+    let (i1, i2) = (
+        by_id(&a, &format!("indicator--{U}")),
+        by_id(&c, &format!("indicator--{U}")),
+    );
     assert_eq!(i1["created"], i2["created"]);
     assert_ne!(i1["modified"], i2["modified"]);
     assert_eq!(i1["created"], "2016-08-29T00:00:00.000Z");
-    assert!(i1["external_references"].to_string().contains(&format!("\"external_id\":\"{U}\"")));
+    assert!(
+        i1["external_references"]
+            .to_string()
+            .contains(&format!("\"external_id\":\"{U}\""))
+    );
 }
 
 #[test]
 fn objects_references_sightings_and_attack() {
     let ev = json!({"uuid": EV, "info": "objs", "timestamp": "1513948642", "date": "2017-12-21",
-        "Galaxy": [{"type": "mitre-attack-pattern", "GalaxyCluster": [
-            {"value": "Command-Line Interface - T1059", "tag_name": "misp-galaxy:mitre-attack-pattern=\"Command-Line Interface - T1059\"", "meta": {"external_id": ["T1059"]}},
-            {"value": "Sofacy", "tag_name": "misp-galaxy:threat-actor=\"Sofacy\""}]}],
-        "Tag": [{"name": "misp-galaxy:mitre-attack-pattern=\"PowerShell - T1059.001\""}],
-        "Attribute": [{"uuid": "5b6464ca-e73c-4707-9b8a-d0350acd0835", "type": "domain", "value": "a.example", "to_ids": true, "timestamp": "1513948642",
-            "Sighting": [{"uuid": "5c7641bf-a4e8-4d5d-a653-03240a00020f", "type": "0", "date_sighting": "1551253950",
-                "Organisation": {"uuid": "5c6983c8-3af8-4304-869c-4800d6c1883c", "name": "ORGNAME"}},
-                {"uuid": "5c7641c7-f020-4643-92b4-03240a00020f", "type": "1", "date_sighting": "1551253959"}]}],
-        "Object": [
-            {"uuid": "5a3cd5b6-9568-4342-b2ab-4c62950d210f", "name": "file", "meta-category": "file", "timestamp": "1513936310",
-             "Attribute": [
-                {"uuid": "5a3cd5b6-04a4-4c9c-9b3a-4c62950d210f", "object_relation": "filename", "type": "filename", "value": "Bulletin.doc", "to_ids": true},
-                {"uuid": "5a3cd5b6-1d48-4bd8-9a3b-4c62950d210f", "object_relation": "sha1", "type": "sha1", "value": "68064fc152e23d56e541714af52651cb4ba81aaf", "to_ids": true},
-                {"uuid": "5a3cd5b6-2e58-4b2a-a4b5-4c62950d210f", "object_relation": "state", "type": "text", "value": "Malicious", "to_ids": false}],
-             "ObjectReference": [{"uuid": "5a3cd5b7-0000-4000-8000-4c62950d210f", "referenced_uuid": "5a3d0a1c-1234-4cc5-86d4-4c62950d210f", "relationship_type": "connects-to"},
-                                 {"uuid": "5a3cd5b7-0001-4000-8000-4c62950d210f", "referenced_uuid": "5a3d0a1c-ffff-4cc5-86d4-4c62950d210f", "relationship_type": "drops"}]},
-            {"uuid": "5a3d0a1c-1234-4cc5-86d4-4c62950d210f", "name": "domain-ip", "meta-category": "network", "timestamp": "1513949212",
-             "Attribute": [
-                {"uuid": "5a3d0a1c-aaaa-4cc5-86d4-4c62950d210f", "object_relation": "ip", "type": "ip-dst", "value": "198.51.100.7", "to_ids": false},
-                {"uuid": "5a3d0a1c-bbbb-4cc5-86d4-4c62950d210f", "object_relation": "domain", "type": "domain", "value": "c2.example", "to_ids": false}]},
-            {"uuid": "5a3d0a1c-cccc-4cc5-86d4-4c62950d210f", "name": "person", "meta-category": "misc", "timestamp": "1513949212",
-             "Attribute": [{"uuid": "5a3d0a1c-dddd-4cc5-86d4-4c62950d210f", "object_relation": "first-name", "type": "first-name", "value": "X", "to_ids": false}]}
-        ]});
-    let lookup = |t: &str| (t == "T1059").then(|| "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830".to_owned());
+    "Galaxy": [{"type": "mitre-attack-pattern", "GalaxyCluster": [
+        {"value": "Command-Line Interface - T1059", "tag_name": "misp-galaxy:mitre-attack-pattern=\"Command-Line Interface - T1059\"", "meta": {"external_id": ["T1059"]}},
+        {"value": "Sofacy", "tag_name": "misp-galaxy:threat-actor=\"Sofacy\""}]}],
+    "Tag": [{"name": "misp-galaxy:mitre-attack-pattern=\"PowerShell - T1059.001\""}],
+    "Attribute": [{"uuid": "5b6464ca-e73c-4707-9b8a-d0350acd0835", "type": "domain", "value": "a.example", "to_ids": true, "timestamp": "1513948642",
+        "Sighting": [{"uuid": "5c7641bf-a4e8-4d5d-a653-03240a00020f", "type": "0", "date_sighting": "1551253950",
+            "Organisation": {"uuid": "5c6983c8-3af8-4304-869c-4800d6c1883c", "name": "ORGNAME"}},
+            {"uuid": "5c7641c7-f020-4643-92b4-03240a00020f", "type": "1", "date_sighting": "1551253959"}]}],
+    "Object": [
+        {"uuid": "5a3cd5b6-9568-4342-b2ab-4c62950d210f", "name": "file", "meta-category": "file", "timestamp": "1513936310",
+         "Attribute": [
+            {"uuid": "5a3cd5b6-04a4-4c9c-9b3a-4c62950d210f", "object_relation": "filename", "type": "filename", "value": "Bulletin.doc", "to_ids": true},
+            {"uuid": "5a3cd5b6-1d48-4bd8-9a3b-4c62950d210f", "object_relation": "sha1", "type": "sha1", "value": "68064fc152e23d56e541714af52651cb4ba81aaf", "to_ids": true},
+            {"uuid": "5a3cd5b6-2e58-4b2a-a4b5-4c62950d210f", "object_relation": "state", "type": "text", "value": "Malicious", "to_ids": false}],
+         "ObjectReference": [{"uuid": "5a3cd5b7-0000-4000-8000-4c62950d210f", "referenced_uuid": "5a3d0a1c-1234-4cc5-86d4-4c62950d210f", "relationship_type": "connects-to"},
+                             {"uuid": "5a3cd5b7-0001-4000-8000-4c62950d210f", "referenced_uuid": "5a3d0a1c-ffff-4cc5-86d4-4c62950d210f", "relationship_type": "drops"}]},
+        {"uuid": "5a3d0a1c-1234-4cc5-86d4-4c62950d210f", "name": "domain-ip", "meta-category": "network", "timestamp": "1513949212",
+         "Attribute": [
+            {"uuid": "5a3d0a1c-aaaa-4cc5-86d4-4c62950d210f", "object_relation": "ip", "type": "ip-dst", "value": "198.51.100.7", "to_ids": false},
+            {"uuid": "5a3d0a1c-bbbb-4cc5-86d4-4c62950d210f", "object_relation": "domain", "type": "domain", "value": "c2.example", "to_ids": false}]},
+        {"uuid": "5a3d0a1c-cccc-4cc5-86d4-4c62950d210f", "name": "person", "meta-category": "misc", "timestamp": "1513949212",
+         "Attribute": [{"uuid": "5a3d0a1c-dddd-4cc5-86d4-4c62950d210f", "object_relation": "first-name", "type": "first-name", "value": "X", "to_ids": false}]}
+    ]});
+    let lookup = |t: &str| {
+        (t == "T1059").then(|| "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830".to_owned())
+    };
     let c = convert_event(&ev, &Limits::default(), &lookup);
     assert_valid(&c.objects);
     let f = by_id(&c, "indicator--5a3cd5b6-9568-4342-b2ab-4c62950d210f");
-    assert_eq!(f["pattern"], "[file:name = 'Bulletin.doc' AND file:hashes.'SHA-1' = '68064fc152e23d56e541714af52651cb4ba81aaf']");
-    assert!(f["description"].as_str().unwrap().contains("state: Malicious"));
+    assert_eq!(
+        f["pattern"],
+        "[file:name = 'Bulletin.doc' AND file:hashes.'SHA-1' = '68064fc152e23d56e541714af52651cb4ba81aaf']"
+    );
+    assert!(
+        f["description"]
+            .as_str()
+            .unwrap()
+            .contains("state: Malicious")
+    );
     by_id(&c, "observed-data--5a3d0a1c-1234-4cc5-86d4-4c62950d210f");
     let g = by_id(&c, "grouping--5a3d0a1c-cccc-4cc5-86d4-4c62950d210f");
-    assert_eq!(g["object_refs"], json!(["note--5a3d0a1c-dddd-4cc5-86d4-4c62950d210f"]));
+    assert_eq!(
+        g["object_refs"],
+        json!(["note--5a3d0a1c-dddd-4cc5-86d4-4c62950d210f"])
+    );
     let r = by_id(&c, "relationship--5a3cd5b7-0000-4000-8000-4c62950d210f");
-    assert_eq!(r["source_ref"], "indicator--5a3cd5b6-9568-4342-b2ab-4c62950d210f");
-    assert_eq!(r["target_ref"], "observed-data--5a3d0a1c-1234-4cc5-86d4-4c62950d210f");
-    assert!(c.problems.iter().any(|p| matches!(p.kind, ProblemKind::DanglingReference(_))));
-    assert!(c.problems.iter().any(|p| p.to_string().contains("false-positive sighting")));
+    assert_eq!(
+        r["source_ref"],
+        "indicator--5a3cd5b6-9568-4342-b2ab-4c62950d210f"
+    );
+    assert_eq!(
+        r["target_ref"],
+        "observed-data--5a3d0a1c-1234-4cc5-86d4-4c62950d210f"
+    );
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| matches!(p.kind, ProblemKind::DanglingReference(_)))
+    );
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| p.to_string().contains("false-positive sighting"))
+    );
     let s = by_id(&c, "sighting--5c7641bf-a4e8-4d5d-a653-03240a00020f");
-    assert_eq!(s["sighting_of_ref"], "indicator--5b6464ca-e73c-4707-9b8a-d0350acd0835");
-    assert_eq!(s["where_sighted_refs"], json!(["identity--5c6983c8-3af8-4304-869c-4800d6c1883c"]));
+    assert_eq!(
+        s["sighting_of_ref"],
+        "indicator--5b6464ca-e73c-4707-9b8a-d0350acd0835"
+    );
+    assert_eq!(
+        s["where_sighted_refs"],
+        json!(["identity--5c6983c8-3af8-4304-869c-4800d6c1883c"])
+    );
     let rep = by_id(&c, &format!("report--{EV}"));
     let ext = rep["external_references"].to_string();
-    assert!(ext.contains("\"source_name\":\"mitre-attack\",\"external_id\":\"T1059\""), "{ext}");
+    assert!(
+        ext.contains("\"source_name\":\"mitre-attack\",\"external_id\":\"T1059\""),
+        "{ext}"
+    );
     assert!(ext.contains("T1059.001"), "{ext}");
     let refs = rep["object_refs"].as_array().unwrap();
-    assert!(refs.contains(&json!("attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830")));
+    assert!(refs.contains(&json!(
+        "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830"
+    )));
     assert!(rep["labels"].to_string().contains("Sofacy"));
     // Every ref of the report is an object of the conversion or the resolved technique.
     for r in refs {
         let r = r.as_str().unwrap();
-        assert!(r.starts_with("attack-pattern--") || c.objects.iter().any(|o| o["id"] == r), "{r}");
+        assert!(
+            r.starts_with("attack-pattern--") || c.objects.iter().any(|o| o["id"] == r),
+            "{r}"
+        );
     }
 }
 
 #[test]
 fn bounds_hold() {
-    let limits = Limits { max_attributes: 3, max_value_bytes: 10, ..Limits::default() };
+    let limits = Limits {
+        max_attributes: 3,
+        max_value_bytes: 10,
+        ..Limits::default()
+    };
     let mut attrs = vec![attr(U, "domain", "a-very-long-domain.example", true)];
     for i in 0..5 {
-        attrs.push(attr(&format!("57c4448a-fb04-457d-87e7-4127950d21{i:02}"), "domain", "a.example", true));
+        attrs.push(attr(
+            &format!("57c4448a-fb04-457d-87e7-4127950d21{i:02}"),
+            "domain",
+            "a.example",
+            true,
+        ));
     }
     let c = convert_event(&event(attrs), &limits, &NoAttack);
     assert_eq!(c.attributes, 3);
-    assert!(c.problems.iter().any(|p| p.to_string().contains("3 attributes beyond the limit")), "{:?}", c.problems);
-    assert!(c.problems.iter().any(|p| p.to_string().contains("more than the limit of 10")));
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| p.to_string().contains("3 attributes beyond the limit")),
+        "{:?}",
+        c.problems
+    );
+    assert!(
+        c.problems
+            .iter()
+            .any(|p| p.to_string().contains("more than the limit of 10"))
+    );
 }
 
 #[test]
 fn technique_ids() {
-    assert_eq!(technique_id("misp-galaxy:mitre-attack-pattern=\"Command-Line Interface - T1059\"").as_deref(), Some("T1059"));
-    assert_eq!(technique_id("PowerShell - T1059.001").as_deref(), Some("T1059.001"));
+    assert_eq!(
+        technique_id("misp-galaxy:mitre-attack-pattern=\"Command-Line Interface - T1059\"")
+            .as_deref(),
+        Some("T1059")
+    );
+    assert_eq!(
+        technique_id("PowerShell - T1059.001").as_deref(),
+        Some("T1059.001")
+    );
     assert_eq!(technique_id("T1059"), Some("T1059".into()));
     assert_eq!(technique_id("Sofacy"), None);
     assert_eq!(technique_id("T10590"), None);

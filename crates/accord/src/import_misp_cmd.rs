@@ -1,0 +1,478 @@
+//! `accord import misp`: MISP events and feeds, converted to STIX 2.1 and
+//! stored through the node's inbound seam (as `accord ingest` stores).
+
+use crate::report::Reporter;
+use accord_app::ingest::{Options, Totals, ingest};
+use accord_app::input::{Format, Source};
+use accord_misp::{Limits, ProblemKind};
+use accord_stix::Clock;
+use accord_store::{ObjectRead, Query, VersionFilter};
+use anyhow::{Context, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Import MISP events and MISP feeds: convert them to STIX 2.1 and store
+/// the objects in the node's database.
+///
+/// Reads single events (`{"Event": …}`), REST search results
+/// (`{"response": [{"Event": …}, …]}`), lists of events, directories of
+/// event files, and MISP feed directories (`manifest.json`, `<uuid>.json`,
+/// `hashes.csv`). Each event becomes a `report` referring to indicators (the
+/// IDS-flagged attributes, one STIX pattern each), observed-data with
+/// cyber-observables (the others), relationships (object references) and
+/// sightings; TLP tags become TLP 2.0 markings, other tags labels. The
+/// converted objects go through the same checks as `accord ingest`.
+///
+/// Ids and timestamps come from MISP (`indicator--<attribute uuid>`,
+/// `report--<event uuid>`, `modified` = the MISP timestamp), so importing
+/// the same events again stores nothing new and a newer version of an event
+/// adds new versions. Every object names its MISP uuid in an
+/// `external_references` entry with `source_name` `misp`.
+///
+/// Each problem (an unknown attribute type, a broken uuid, a value that is
+/// not what its type says, a feed whose `hashes.csv` disagrees with an
+/// event) is printed with the event and attribute uuid and skipped; the rest
+/// is imported.
+///
+/// Exit status: 0 when everything was imported, 1 when anything was
+/// skipped or rejected, 2 when a file or the database failed.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord import misp event.json\n  \
+    accord import misp --collection misp-circl ../shared/data/misp/events/\n  \
+    accord import misp --data node-b /srv/misp-feed/   # manifest.json + hashes.csv")]
+pub struct Args {
+    /// MISP event files, directories of them, or MISP feed directories.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// The node's data directory (created with its schema when new).
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
+    data: PathBuf,
+    /// The collection to store into (created on first use).
+    #[arg(long, default_value = "default")]
+    collection: String,
+    /// Where the objects came from, recorded with each one.
+    #[arg(long, default_value = "misp")]
+    origin: String,
+    /// Files larger than this are reported and skipped unread.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    max_file_bytes: u64,
+    /// Attributes per event (object attributes included); the rest are reported and skipped.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    max_attributes: usize,
+    /// Do not show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Do not look up ATT&CK techniques among the stored attack-patterns.
+    #[arg(long)]
+    no_attack: bool,
+}
+
+/// One file to read, with the feed's hashes when it is part of one.
+struct Input {
+    path: PathBuf,
+    /// The event uuid the feed's manifest names (checked against the file).
+    hashes: Option<Arc<HashMap<String, Vec<String>>>>,
+}
+
+/// The inputs of `paths`, and the problems found listing them.
+fn inputs(paths: &[PathBuf], problems: &mut Vec<String>) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
+        if !meta.is_dir() {
+            out.push(Input {
+                path: p.clone(),
+                hashes: None,
+            });
+            continue;
+        }
+        let manifest = p.join("manifest.json");
+        if manifest.is_file() {
+            let text = std::fs::read(&manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
+            let m: serde_json::Value = serde_json::from_slice(&text)
+                .with_context(|| format!("{}: not JSON", manifest.display()))?;
+            let serde_json::Value::Object(m) = m else {
+                anyhow::bail!("{}: not a JSON object of events", manifest.display());
+            };
+            let hashes = read_hashes(&p.join("hashes.csv"), problems)?.map(Arc::new);
+            for uuid in m.keys() {
+                if accord_misp::values::uuid(uuid).is_none() {
+                    problems.push(format!(
+                        "{}: event {uuid}: not a uuid, skipped",
+                        manifest.display()
+                    ));
+                    continue;
+                }
+                let f = p.join(format!("{uuid}.json"));
+                if !f.is_file() {
+                    problems.push(format!(
+                        "{}: event {uuid}: listed, but {} is missing",
+                        manifest.display(),
+                        f.display()
+                    ));
+                    continue;
+                }
+                out.push(Input {
+                    path: f,
+                    hashes: hashes.clone(),
+                });
+            }
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+            .with_context(|| format!("listing {}", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(|path| Input { path, hashes: None }));
+    }
+    Ok(out)
+}
+
+/// `hashes.csv` of a feed: md5 → event uuid lines, grouped by event
+/// (sorted); `None` when the feed has none.
+fn read_hashes(
+    path: &Path,
+    problems: &mut Vec<String>,
+) -> Result<Option<HashMap<String, Vec<String>>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    let mut bad = 0usize;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match line.split_once(',') {
+            Some((h, u)) if h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                map.entry(u.trim().to_ascii_lowercase())
+                    .or_default()
+                    .push(h.to_ascii_lowercase());
+            }
+            _ => bad += 1,
+        }
+    }
+    if bad > 0 {
+        problems.push(format!(
+            "{}: {bad} lines are not `md5,event-uuid`",
+            path.display()
+        ));
+    }
+    for v in map.values_mut() {
+        v.sort_unstable();
+    }
+    Ok(Some(map))
+}
+
+/// The ATT&CK techniques among the stored attack-patterns (any
+/// collection): external_id → attack-pattern id.
+fn attack_index(store: &dyn ObjectRead) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    let mut q = Query {
+        types: vec!["attack-pattern".into()],
+        versions: VersionFilter {
+            last: true,
+            ..VersionFilter::default()
+        },
+        ..Query::default()
+    };
+    q.versions.all = false;
+    loop {
+        let page = store.query(&q, 5000).map_err(crate::flat)?;
+        for o in &page.objects {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&o.raw) else {
+                continue;
+            };
+            if let Some(serde_json::Value::Array(refs)) = v.get("external_references") {
+                for r in refs {
+                    if r.get("source_name").and_then(|s| s.as_str()) == Some("mitre-attack")
+                        && let Some(e) = r.get("external_id").and_then(|s| s.as_str())
+                    {
+                        out.insert(e.to_owned(), o.id.clone());
+                    }
+                }
+            }
+        }
+        match page.last_seq() {
+            Some(s) if page.more => q.after_seq = s,
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Converted objects, ready for the seam.
+struct Chunk {
+    name: String,
+    lines: Vec<u8>,
+}
+
+/// What the conversion side counted.
+#[derive(Default)]
+struct Counts {
+    files: u64,
+    events: u64,
+    attributes: u64,
+    objects: u64,
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+fn kind_name(k: &ProblemKind) -> &'static str {
+    match k {
+        ProblemKind::UnknownType(_) => "unknown type",
+        ProblemKind::BadUuid(_) => "broken uuid",
+        ProblemKind::BadValue { .. } => "bad value",
+        ProblemKind::Malformed(_) => "malformed",
+        ProblemKind::Limit(_) => "over a limit",
+        ProblemKind::Unsupported(_) => "not converted",
+        ProblemKind::DanglingReference(_) => "dangling reference",
+    }
+}
+
+/// Chunks of converted objects are handed to the seam at this size.
+const CHUNK_BYTES: usize = 32 << 20;
+
+pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    let mut listing = Vec::new();
+    let inputs = inputs(&args.paths, &mut listing)?;
+    for p in &listing {
+        eprintln!("accord: {p}");
+    }
+    let store = crate::data_dir::open_or_create(&args.data, clock)?;
+    let attack = if args.no_attack {
+        HashMap::new()
+    } else {
+        attack_index(&store)?
+    };
+    let limits = Limits {
+        max_attributes: args.max_attributes,
+        ..Limits::default()
+    };
+    let total: u64 = inputs
+        .iter()
+        .map(|i| std::fs::metadata(&i.path).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let bar = crate::progress_bar(total, "importing", !args.no_progress);
+    let opts = Options {
+        collection: &args.collection,
+        origin: &args.origin,
+        format: Format::Jsonl,
+        max_object_bytes: 64 << 20,
+        batch: 8192,
+        exchange: accord_app::exchange::Exchange::default(),
+        facilities: None,
+    };
+    let start = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
+    let mut totals = Totals::default();
+    let mut failure = None;
+    let counts = std::thread::scope(|s| {
+        let bar2 = bar.clone();
+        let limits = &limits;
+        let attack = &attack;
+        let max_file = args.max_file_bytes;
+        let producer = s.spawn(move || convert_all(&inputs, limits, attack, max_file, &bar2, tx));
+        for chunk in rx {
+            let source = Source::from_bytes(chunk.name, chunk.lines);
+            let sources = [source];
+            let (t, f) = ingest(store.writer(), &sources, &opts, &(), |s| {
+                Box::new(Reporter::new(&s.name, s.bytes(), false))
+            });
+            add(&mut totals, &t);
+            if let Some(f) = f {
+                failure = Some(f);
+                break;
+            }
+        }
+        producer.join().unwrap_or_default()
+    });
+    crate::finish_bar(&bar);
+    let skipped: u64 = counts.skipped.values().sum::<u64>() + listing.len() as u64;
+    let reasons: Vec<String> = counts
+        .skipped
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .chain((!listing.is_empty()).then(|| format!("{} in the listing", listing.len())))
+        .collect();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{} files, {} events, {} attributes into collection `{}` of {}: {} STIX objects, {} stored, {} duplicates, {} conflicts, {} rejected; {} skipped{} ({secs:.1} s, {:.0} attributes/s, {:.0} objects/s)",
+        counts.files,
+        counts.events,
+        counts.attributes,
+        args.collection,
+        args.data.display(),
+        counts.objects,
+        totals.stored,
+        totals.duplicates,
+        totals.conflicts,
+        totals.rejected + totals.faults,
+        skipped,
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        },
+        counts.attributes as f64 / secs.max(1e-9),
+        counts.objects as f64 / secs.max(1e-9),
+    );
+    if let Some(e) = failure {
+        return Err(crate::flat(e));
+    }
+    Ok(
+        if skipped + totals.rejected + totals.conflicts + totals.faults == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
+}
+
+fn add(t: &mut Totals, c: &Totals) {
+    t.seen += c.seen;
+    t.stored += c.stored;
+    t.duplicates += c.duplicates;
+    t.conflicts += c.conflicts;
+    t.rejected += c.rejected;
+    t.faults += c.faults;
+}
+
+/// Reads, converts and serializes every input; sends chunks of JSON lines.
+fn convert_all(
+    inputs: &[Input],
+    limits: &Limits,
+    attack: &HashMap<String, String>,
+    max_file: u64,
+    bar: &indicatif::ProgressBar,
+    tx: std::sync::mpsc::SyncSender<Chunk>,
+) -> Counts {
+    let lookup = |t: &str| attack.get(t).cloned();
+    let mut c = Counts::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 20));
+    let mut first_name = String::new();
+    let say = |m: String| bar.suspend(|| eprintln!("accord: {m}"));
+    for input in inputs {
+        let name = input.path.display().to_string();
+        let len = std::fs::metadata(&input.path).map(|m| m.len()).unwrap_or(0);
+        if len > max_file {
+            say(format!(
+                "{name}: {len} bytes, more than --max-file-bytes {max_file}: skipped"
+            ));
+            *c.skipped.entry("file too large").or_default() += 1;
+            bar.inc(len);
+            continue;
+        }
+        let bytes = match std::fs::read(&input.path) {
+            Ok(b) => b,
+            Err(e) => {
+                say(format!("{name}: {e}"));
+                *c.skipped.entry("unreadable file").or_default() += 1;
+                continue;
+            }
+        };
+        c.files += 1;
+        let events = match accord_misp::parse_document(&bytes, limits) {
+            Ok(e) => e,
+            Err(e) => {
+                say(format!("{name}: {e}"));
+                *c.skipped.entry("not a MISP event").or_default() += 1;
+                bar.inc(len);
+                continue;
+            }
+        };
+        drop(bytes);
+        for ev in &events {
+            let conv = accord_misp::convert_event(ev, limits, &lookup);
+            c.events += 1;
+            c.attributes += conv.attributes as u64;
+            for p in &conv.problems {
+                say(format!("{name}: {p}"));
+                *c.skipped.entry(kind_name(&p.kind)).or_default() += 1;
+            }
+            if let Some(h) = &input.hashes {
+                if let Some(m) = check_hashes(ev, &conv.uuid, h) {
+                    say(format!("{name}: {m}"));
+                    *c.skipped
+                        .entry("hashes.csv disagreements (imported)")
+                        .or_default() += 1;
+                }
+            }
+            for o in &conv.objects {
+                if serde_json::to_writer(&mut buf, o).is_ok() {
+                    buf.push(b'\n');
+                    c.objects += 1;
+                }
+            }
+            if first_name.is_empty() {
+                first_name = format!("{name} (converted)");
+            }
+            if buf.len() >= CHUNK_BYTES {
+                let lines =
+                    std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES + (1 << 20)));
+                if tx
+                    .send(Chunk {
+                        name: std::mem::take(&mut first_name),
+                        lines,
+                    })
+                    .is_err()
+                {
+                    return c;
+                }
+            }
+        }
+        bar.inc(len);
+    }
+    if !buf.is_empty() {
+        let _ = tx.send(Chunk {
+            name: first_name,
+            lines: buf,
+        });
+    }
+    c
+}
+
+/// Compares an event's values with what the feed's `hashes.csv` lists for
+/// it; a message when they disagree.
+fn check_hashes(
+    ev: &serde_json::Value,
+    uuid: &str,
+    hashes: &HashMap<String, Vec<String>>,
+) -> Option<String> {
+    let mut mine = accord_misp::feed_hashes(ev);
+    mine.sort_unstable();
+    let listed = hashes.get(uuid).map(Vec::as_slice).unwrap_or(&[]);
+    if mine.as_slice() == listed {
+        return None;
+    }
+    let (mut missing, mut extra) = (0usize, 0usize);
+    let (mut i, mut j) = (0, 0);
+    while i < mine.len() || j < listed.len() {
+        match (mine.get(i), listed.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                missing += 1;
+                i += 1;
+            }
+            (Some(_), None) => {
+                missing += 1;
+                i += 1;
+            }
+            _ => {
+                extra += 1;
+                j += 1;
+            }
+        }
+    }
+    Some(format!(
+        "event {uuid}: hashes.csv disagrees with the event: {missing} of its {} values are not listed, {extra} listed hashes match no value (imported anyway)",
+        mine.len()
+    ))
+}
