@@ -391,3 +391,11 @@ fn differential_against_misp_stix() {
     }
     assert!(compared >= 3, "only {compared} samples compared");
 }
+
+#[test]
+fn the_readme_lists_every_documented_difference() {
+    let readme = std::fs::read_to_string(accord_testkit::repo("README.md")).unwrap();
+    for d in accord_misp::DIFFERENCES {
+        assert!(readme.contains(&format!("- {d}\n")), "README.md lacks: {d}");
+    }
+}

@@ -91,12 +91,11 @@ pub fn technique_id(s: &str) -> Option<String> {
 
 fn is_technique(s: &str) -> bool {
     let b = s.as_bytes();
-    let main = b.len() >= 5
+    b.len() >= 5
         && b[0] == b'T'
         && b[1..5].iter().all(u8::is_ascii_digit)
         && (b.len() == 5
-            || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)));
-    main
+            || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
 }
 
 fn attack_url(t: &str) -> String {
@@ -424,6 +423,8 @@ struct Ctx<'l> {
     emitted: HashSet<String>,
     /// The report's object_refs.
     refs: Vec<String>,
+    /// Attribute uuids read (a repeated one is reported).
+    seen: HashSet<String>,
     /// Attributes counted towards the limit.
     budget: usize,
     over_budget: usize,
@@ -451,6 +452,7 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
         ids: HashMap::new(),
         emitted: HashSet::new(),
         refs: Vec::new(),
+        seen: HashSet::new(),
         budget: limits.max_attributes,
         over_budget: 0,
     };
@@ -570,7 +572,6 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
             refs.push(r);
         }
     }
-    report.insert("object_refs".into(), json!(refs));
     let tags = c.event_tags.clone();
     if !tags.labels.is_empty() {
         report.insert("labels".into(), json!(tags.labels));
@@ -579,6 +580,27 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
     if let Some((_, m)) = tags.tlp {
         report.insert("object_marking_refs".into(), json!([m]));
     }
+    // Parts beyond the first: the same report, another id and name.
+    let per = limits.max_report_refs.max(1);
+    let parts = refs.len().div_ceil(per);
+    let mut chunks = refs.chunks(per);
+    let first = chunks.next().unwrap_or(&[]).to_vec();
+    for (i, chunk) in chunks.enumerate() {
+        let n = i + 2;
+        let mut part = report.clone();
+        let id = uuid::Uuid::new_v5(&ns(), format!("{ev_uuid} part {n}").as_bytes());
+        part.insert("id".into(), json!(format!("report--{id}")));
+        part.insert(
+            "name".into(),
+            json!(format!("{name} (part {n} of {parts})")),
+        );
+        part.insert("object_refs".into(), json!(chunk));
+        c.out.objects.push(Value::Object(part));
+    }
+    if parts > 1 {
+        report.insert("name".into(), json!(format!("{name} (part 1 of {parts})")));
+    }
+    report.insert("object_refs".into(), json!(first));
     c.out.objects.push(Value::Object(report));
     c.out
 }
@@ -712,11 +734,12 @@ impl Ctx<'_> {
                 t.merge_tlp(m);
                 continue;
             }
-            if name.starts_with("misp-galaxy:") && name.contains("attack-pattern") {
-                if let Some(id) = technique_id(name) {
-                    t.add_technique(id);
-                    continue;
-                }
+            if name.starts_with("misp-galaxy:")
+                && name.contains("attack-pattern")
+                && let Some(id) = technique_id(name)
+            {
+                t.add_technique(id);
+                continue;
             }
             let label = self.text(name, attr, "tag");
             if !label.trim().is_empty() && !t.labels.contains(&label) {
@@ -781,6 +804,13 @@ impl Ctx<'_> {
             self.problem(Some(shown), ProblemKind::BadUuid(cut(raw_uuid, 80)));
             return None;
         };
+        if !self.seen.insert(uuid.clone()) {
+            self.problem(
+                Some(&uuid),
+                ProblemKind::Malformed("a second attribute with this uuid: skipped".into()),
+            );
+            return None;
+        }
         let Some(ty) = a.get("type").and_then(Value::as_str) else {
             self.problem(
                 Some(&uuid),

@@ -51,6 +51,11 @@ pub const DIFFERENCES: &[&str] = &[
     "Sightings of type 1 (false positive) and 2 (expiration) are reported and skipped; misp-stix turns type 1 into an opinion.",
     "`created` is the event's `date` (midnight UTC) when that is not after the MISP timestamp, so it stays the same across versions; misp-stix sets created = modified = timestamp.",
     "A value that is not what its type says (a bad IP, a hash of the wrong length, a port out of range) is reported and skipped, never exported as a custom object.",
+    "The event's TLP marks every object made from it unless the attribute or object has its own TLP tag; misp-stix marks an object only with the attribute's own tags.",
+    "An unpublished event is a `report` too (`published` = its timestamp); misp-stix makes a `grouping`.",
+    "A registry key's abbreviated hive is written out (`HKLM\\…` → `HKEY_LOCAL_MACHINE\\…`, STIX §6.17); misp-stix keeps `HKLM`.",
+    "`port` and `imphash` attributes have no valid cyber-observable alone (a network-traffic needs an address, a file a name or hashes): an indicator when IDS-flagged, else a note.",
+    "Organisation identities (`Orgc`, sightings' `Organisation`) are `identity--<org uuid>` with a fixed `created` (2000-01-01), so every event names the same version.",
     "Only TLP tags become markings (TLP 2.0 ids, `tlp:white` → CLEAR); misp-stix uses TLP 1.0 ids for 1.0 tags.",
 ];
 
@@ -72,6 +77,11 @@ pub struct Limits {
     pub max_tags: usize,
     /// Sightings per attribute.
     pub max_sightings: usize,
+    /// `object_refs` of one report: an event that refers to more is split
+    /// into parts (`report--<event uuid>` first, then
+    /// `report--<UUIDv5(event uuid, part)>`), so each stays within the
+    /// seam's JSON limits (100,000 items, 16 MiB by default).
+    pub max_report_refs: usize,
 }
 
 impl Default for Limits {
@@ -84,6 +94,7 @@ impl Default for Limits {
             max_text_bytes: 64 << 10,
             max_tags: 256,
             max_sightings: 10_000,
+            max_report_refs: 50_000,
         }
     }
 }

@@ -251,8 +251,16 @@ fn bad_values_are_reported_and_skipped() {
             true,
         ),
         attr(good, "domain", "evil.example", true),
+        attr(good, "domain", "other.example", true),
     ]));
-    assert_eq!(c.problems.len(), 5, "{:#?}", c.problems);
+    assert!(
+        c.problems[5]
+            .to_string()
+            .contains("a second attribute with this uuid"),
+        "{:?}",
+        c.problems[5]
+    );
+    assert_eq!(c.problems.len(), 6, "{:#?}", c.problems);
     let text: Vec<String> = c.problems.iter().map(|p| p.to_string()).collect();
     assert!(
         text[0].contains(EV)
@@ -270,7 +278,7 @@ fn bad_values_are_reported_and_skipped() {
     assert!(text[3].contains("broken uuid `not-a-uuid`"), "{}", text[3]);
     assert!(text[4].contains("port"), "{}", text[4]);
     by_id(&c, &format!("indicator--{good}"));
-    assert_eq!(c.attributes, 6);
+    assert_eq!(c.attributes, 7);
     assert_valid(&c.objects);
 }
 
@@ -466,4 +474,39 @@ proptest::proptest! {
             proptest::prop_assert!(accord_stix::is_valid(&issues), "{} {:?}", o, issues);
         }
     }
+}
+
+#[test]
+fn an_event_of_100000_attributes_converts_whole() {
+    let attrs: Vec<Value> = (0..100_000u32)
+        .map(|i| {
+            attr(
+                &format!("57c4448a-fb04-457d-87e7-{i:012x}"),
+                "domain",
+                &format!("d{i}.example"),
+                i % 2 == 0,
+            )
+        })
+        .collect();
+    let c = conv(&event(attrs));
+    assert!(
+        c.problems.is_empty(),
+        "{:?}",
+        &c.problems[..c.problems.len().min(3)]
+    );
+    assert_eq!(c.attributes, 100_000);
+    // 50,000 indicators, 50,000 observed-data with one domain-name each,
+    // the identity and the report in 3 parts of 50,000 refs.
+    assert_eq!(c.objects.len(), 150_004);
+    let rep = c.objects.last().unwrap();
+    assert_eq!(rep["id"], format!("report--{EV}"));
+    assert_eq!(rep["name"], "test (part 1 of 3)");
+    let parts: Vec<&Value> = c.objects.iter().filter(|o| o["type"] == "report").collect();
+    assert_eq!(parts.len(), 3);
+    let total: usize = parts
+        .iter()
+        .map(|p| p["object_refs"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(total, 150_000);
+    assert_valid(&parts.into_iter().cloned().collect::<Vec<_>>());
 }
