@@ -168,13 +168,15 @@ pub fn url(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A UUID in its canonical text (any case); returned lower-case.
+/// A UUID in its canonical text (any case) and of the RFC 4122 variant, as
+/// a STIX identifier needs; returned lower-case.
 pub fn uuid(s: &str) -> Option<String> {
     if s.len() != 36 {
         return None;
     }
     uuid::Uuid::parse_str(s)
         .ok()
+        .filter(|u| u.get_variant() == uuid::Variant::RFC4122)
         .map(|u| u.hyphenated().to_string())
 }
 
@@ -285,5 +287,8 @@ mod tests {
         assert_eq!(regkey("Software\\X"), "Software\\X");
         assert!(uuid("57c4445b-c548-4654-af0b-4be3950d210f").is_some());
         assert!(uuid("57c4445b-c548-4654-af0b-4be3950d210").is_none());
+        // Found by the misp_event fuzz target: variant bits 111 are not
+        // RFC 4122, and a STIX id needs RFC 4122.
+        assert!(uuid("57c54b0f-27a4-458b-e648-3455950d210f").is_none());
     }
 }

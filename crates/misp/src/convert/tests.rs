@@ -510,3 +510,39 @@ fn an_event_of_100000_attributes_converts_whole() {
     assert_eq!(total, 150_000);
     assert_valid(&parts.into_iter().cloned().collect::<Vec<_>>());
 }
+
+/// The conversion alone on a MISP feed directory (`ACCORD_MISP_FEED`, e.g.
+/// the one `bench/misp_import.sh` generates): JSON parse and conversion,
+/// no serialization or store. `cargo test --release -p accord-misp --lib
+/// conversion_rate -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement; needs ACCORD_MISP_FEED"]
+fn conversion_rate() {
+    let Some(dir) = std::env::var_os("ACCORD_MISP_FEED") else {
+        return;
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.retain(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("manifest.json"));
+    let bytes: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let t = std::time::Instant::now();
+    let (mut attrs, mut objs, mut ser) = (0usize, 0usize, 0usize);
+    for b in &bytes {
+        for ev in crate::parse_document(b, &Limits::default()).unwrap() {
+            let c = conv(&ev);
+            attrs += c.attributes;
+            objs += c.objects.len();
+            for o in &c.objects {
+                ser += serde_json::to_vec(o).unwrap().len();
+            }
+        }
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "{attrs} attributes, {objs} objects, {ser} bytes in {s:.2} s: {:.0} attributes/s, {:.0} objects/s (parse, convert, serialize)",
+        attrs as f64 / s,
+        objs as f64 / s
+    );
+}
