@@ -40,9 +40,9 @@ use std::sync::Arc;
 /// skipped or rejected, 2 when a file or the database failed.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    accord import misp event.json\n  \
-    accord import misp --collection misp-circl ../shared/data/misp/events/\n  \
-    accord import misp --data node-b /srv/misp-feed/   # manifest.json + hashes.csv")]
+    accord import misp data/demo/misp/event.json\n  \
+    accord import misp --collection misp-feed data/demo/misp/feed/\n  \
+    accord import misp --data node-b data/demo/misp/event.json")]
 pub struct Args {
     /// MISP event files, directories of them, or MISP feed directories.
     #[arg(required = true, value_name = "FILE|DIR")]
