@@ -399,3 +399,64 @@ fn the_readme_lists_every_documented_difference() {
         assert!(readme.contains(&format!("- {d}\n")), "README.md lacks: {d}");
     }
 }
+
+#[test]
+fn attack_techniques_resolve_to_stored_attack_patterns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let ap = "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830";
+    let bundle = json!({"type": "bundle", "id": "bundle--0b7d6d0e-8b3f-4c4e-9b1a-2a3c4d5e6f70", "objects": [
+        {"type": "attack-pattern", "spec_version": "2.1", "id": ap, "created": "2017-05-31T21:30:49.546Z",
+         "modified": "2020-03-09T13:50:37.297Z", "name": "Command and Scripting Interpreter",
+         "external_references": [{"source_name": "mitre-attack", "external_id": "T1059",
+                                   "url": "https://attack.mitre.org/techniques/T1059"}]}]});
+    let b = tmp.path().join("attack.json");
+    std::fs::write(&b, bundle.to_string()).unwrap();
+    let o = accord(&[
+        "ingest",
+        "--no-progress",
+        "--collection",
+        "attack",
+        "--data",
+        data.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ev = json!({"Event": {"uuid": "5758ebf5-c898-48e6-9fe9-5665c0a83866", "info": "attack", "timestamp": "1465681801",
+        "Tag": [{"name": "misp-galaxy:mitre-attack-pattern=\"Command-Line Interface - T1059\""}],
+        "Attribute": [{"uuid": "575c8598-f1f0-4c16-a94a-0612c0a83869", "type": "domain", "value": "evil.example", "to_ids": true,
+            "Galaxy": [{"type": "mitre-attack-pattern", "GalaxyCluster": [{"value": "Command-Line Interface - T1059", "meta": {"external_id": ["T1059"]}}]}]}]}});
+    let f = tmp.path().join("ev.json");
+    std::fs::write(&f, ev.to_string()).unwrap();
+    let (ok, out) = import(&data, &[&f]);
+    assert!(ok, "{out}");
+    let bundle = tmp.path().join("out.json");
+    export(&data, &bundle);
+    let b: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let objs = b["objects"].as_array().unwrap();
+    let report = objs
+        .iter()
+        .find(|o| o["id"] == "report--5758ebf5-c898-48e6-9fe9-5665c0a83866")
+        .unwrap();
+    assert!(
+        report["object_refs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(ap)),
+        "{report}"
+    );
+    assert!(
+        report["external_references"]
+            .to_string()
+            .contains("\"external_id\":\"T1059\"")
+    );
+    let rel = objs
+        .iter()
+        .find(|o| o["type"] == "relationship" && o["target_ref"] == ap)
+        .expect("an indicates relationship to the attack-pattern");
+    assert_eq!(
+        rel["source_ref"],
+        "indicator--575c8598-f1f0-4c16-a94a-0612c0a83869"
+    );
+    assert_eq!(rel["relationship_type"], "indicates");
+}
