@@ -32,7 +32,7 @@ mod convert;
 mod types;
 pub mod values;
 
-pub use convert::{AttackLookup, NoAttack, convert_event};
+pub use convert::{AttackLookup, NoAttack, convert_event, technique_id, tlp_marking};
 pub use types::MISP_TYPES;
 
 use serde_json::Value;
@@ -69,7 +69,8 @@ pub struct Limits {
     pub max_attributes: usize,
     /// Objects in one event.
     pub max_objects: usize,
-    /// Bytes of one attribute value (a YARA rule may be long).
+    /// Bytes of one attribute value (a YARA rule may be long); below the
+    /// seam's 1 MiB string limit with room for a pattern around it.
     pub max_value_bytes: usize,
     /// Bytes of any other string kept (comments, tags, names).
     pub max_text_bytes: usize,
@@ -90,7 +91,7 @@ impl Default for Limits {
             max_events: 1_000_000,
             max_attributes: 1_000_000,
             max_objects: 200_000,
-            max_value_bytes: 1 << 20,
+            max_value_bytes: 512 << 10,
             max_text_bytes: 64 << 10,
             max_tags: 256,
             max_sightings: 10_000,
