@@ -98,6 +98,23 @@ fn is_technique(s: &str) -> bool {
             || (b.len() == 9 && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit)))
 }
 
+/// `CVE-YYYY-NNNN` (four or more digits), the form STIX §4.18 requires of a
+/// `cve` external reference.
+fn is_cve(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("CVE-") else {
+        return false;
+    };
+    match rest.split_once('-') {
+        Some((y, n)) => {
+            y.len() == 4
+                && y.bytes().all(|b| b.is_ascii_digit())
+                && n.len() >= 4
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
 fn attack_url(t: &str) -> String {
     format!(
         "https://attack.mitre.org/techniques/{}",
@@ -1076,7 +1093,7 @@ impl Ctx<'_> {
                     m.insert("description".into(), json!(d));
                 }
                 let upper = a.value.trim().to_ascii_uppercase();
-                if upper.starts_with("CVE-")
+                if is_cve(&upper)
                     && let Some(Value::Array(ext)) = m.get_mut("external_references")
                 {
                     ext.push(json!({"source_name": "cve", "external_id": upper}));

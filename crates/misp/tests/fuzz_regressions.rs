@@ -28,3 +28,10 @@ fn a_non_rfc4122_attribute_uuid_is_a_broken_uuid() {
         "{p:?}"
     );
 }
+
+/// A vulnerability named `CVE-20TTT…-1856` got a `cve` external reference
+/// that §4.18 forbids; now only `CVE-YYYY-NNNN` names get one.
+#[test]
+fn a_malformed_cve_name_gets_no_cve_reference() {
+    check(include_bytes!("fuzz-crash-bad-cve.json"));
+}
