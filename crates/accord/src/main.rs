@@ -125,6 +125,11 @@ fn main() -> ExitCode {
         Command::Hotline(args) => hotline_cmd::run(&args, &clock),
         Command::Facility(args) => facility_cmd::run(&args, &clock),
     };
+    // A protected facility touched by this command is posted to the
+    // hotline webhook on a thread of its own: let it finish first.
+    if !accord_app::facility::wait_for_webhooks(std::time::Duration::from_secs(60)) {
+        eprintln!("accord: a facility webhook post was still under way after 60 s; see the log");
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
