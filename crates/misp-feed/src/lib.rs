@@ -51,6 +51,10 @@ pub struct Options {
     /// At most this many attributes in the whole feed
     /// ([`FeedError::TooLarge`] beyond).
     pub max_attributes: usize,
+    /// Keep the attributes (false: an index, every event with its
+    /// members, counts and timestamp but no attributes, for serving events
+    /// one by one with [`Event::rebuild`]).
+    pub keep_attributes: bool,
 }
 
 impl Options {
@@ -65,6 +69,7 @@ impl Options {
             scope: scope.to_owned(),
             max_attributes_per_event: 50_000,
             max_attributes: 5_000_000,
+            keep_attributes: true,
         }
     }
 }
@@ -130,8 +135,10 @@ pub struct Event {
     pub timestamp: i64,
     /// Event tags (the report's TLP and labels).
     pub tags: Vec<String>,
-    /// Its attributes.
+    /// Its attributes (none in an index: [`Options::keep_attributes`]).
     pub attributes: Vec<Attribute>,
+    /// How many attributes it has (also in an index).
+    pub attribute_count: usize,
     /// The STIX objects its attributes come from, in order.
     pub members: Vec<Member>,
 }
@@ -222,6 +229,7 @@ impl Event {
             .collect();
         let mut out = Event {
             attributes: Vec::new(),
+            attribute_count: 0,
             members: Vec::new(),
             ..self.clone()
         };
@@ -240,7 +248,7 @@ impl Event {
                     let Some(&p) = primary.get(id.as_str()) else {
                         continue;
                     };
-                    out.push(id, p, attributes);
+                    out.push(id, p, attributes, true);
                 }
                 _ => {}
             }
@@ -262,7 +270,7 @@ impl Event {
     }
 
     /// Adds an object's attributes (uuids derived when not `primary`).
-    fn push(&mut self, id: String, primary: bool, mut attributes: Vec<Attribute>) {
+    fn push(&mut self, id: String, primary: bool, mut attributes: Vec<Attribute>, keep: bool) {
         if !primary {
             for a in &mut attributes {
                 a.uuid = convert::derived_uuid(&id, &format!("{}#{}", self.uuid, a.uuid));
@@ -271,7 +279,10 @@ impl Event {
         for a in &attributes {
             self.timestamp = self.timestamp.max(a.timestamp);
         }
-        self.attributes.extend(attributes);
+        self.attribute_count += attributes.len();
+        if keep {
+            self.attributes.extend(attributes);
+        }
         self.members.push(Member { id, primary });
     }
 }
@@ -334,6 +345,7 @@ impl FeedBuilder {
             timestamp: h.timestamp,
             tags: h.tags,
             attributes: Vec::new(),
+            attribute_count: 0,
             members: Vec::new(),
         });
         Ok(true)
@@ -367,7 +379,7 @@ impl FeedBuilder {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&i| self.events[i].attributes.len() + n <= max)
+            .filter(|&i| self.events[i].attribute_count + n <= max)
             .collect();
         let targets = if reports.is_empty() {
             vec![self.day_event(&day, n)]
@@ -382,7 +394,8 @@ impl FeedBuilder {
         }
         self.attributes += n * targets.len();
         for (k, i) in targets.into_iter().enumerate() {
-            self.events[i].push(id.clone(), k == 0, attributes.clone());
+            let keep = self.opts.keep_attributes;
+            self.events[i].push(id.clone(), k == 0, attributes.clone(), keep);
         }
         Ok(())
     }
@@ -391,8 +404,7 @@ impl FeedBuilder {
     fn day_event(&mut self, day: &str, n: usize) -> usize {
         if let Some(&i) = self.days.get(day) {
             let e = &self.events[i];
-            if e.attributes.is_empty()
-                || e.attributes.len() + n <= self.opts.max_attributes_per_event
+            if e.attribute_count == 0 || e.attribute_count + n <= self.opts.max_attributes_per_event
             {
                 return i;
             }
@@ -421,6 +433,7 @@ impl FeedBuilder {
             timestamp: 0,
             tags: Vec::new(),
             attributes: Vec::new(),
+            attribute_count: 0,
             members: Vec::new(),
         });
         i
@@ -472,7 +485,7 @@ impl Feed {
 
     /// How many attributes it holds.
     pub fn attribute_count(&self) -> usize {
-        self.events.iter().map(|e| e.attributes.len()).sum()
+        self.events.iter().map(|e| e.attribute_count).sum()
     }
 
     /// `manifest.json`.
@@ -636,6 +649,20 @@ mod tests {
                 .rebuild(objects.iter().map(|o| (o.as_str(), ADDED)))
                 .unwrap();
             assert_eq!(&again, e);
+        }
+        // An index has the same events without their attributes.
+        let mut opts = Options::new("c", "o");
+        opts.keep_attributes = false;
+        let index = build(&objects, opts);
+        assert_eq!(index.manifest_json(), feed.manifest_json());
+        for e in index.events() {
+            assert!(e.attributes.is_empty());
+            let full = feed.event(&e.uuid).unwrap();
+            assert_eq!(e.attribute_count, full.attributes.len());
+            let again = e
+                .rebuild(objects.iter().map(|o| (o.as_str(), ADDED)))
+                .unwrap();
+            assert_eq!(&again, full);
         }
         // A member withheld now is left out.
         let e = feed.event("84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3").unwrap();
