@@ -41,21 +41,26 @@ pub fn run(
             built.problem_count - built.problems.len() as u64
         );
     }
-    let skipped: u64 = built.feed.skipped().values().sum();
+    let skipped = if built.feed.skipped().is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; objects with nothing for MISP: {}",
+            built
+                .feed
+                .skipped()
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     eprintln!(
-        "MISP feed written to {}: {} events, {} attributes from {} objects; {} objects with nothing for MISP ({}){}",
+        "MISP feed written to {}: {} events, {} attributes from {} objects{skipped}{}",
         dir.display(),
         written.events,
         built.feed.attribute_count(),
         built.objects,
-        skipped,
-        built
-            .feed
-            .skipped()
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
         if written.removed > 0 {
             format!(
                 "; {} event files of an earlier export removed",
