@@ -62,14 +62,17 @@ struct Index {
     count: u64,
 }
 
+/// (account, collection id).
+type Key = (String, String);
+
 /// The indexes kept, most recently built last.
 #[derive(Default)]
 pub(crate) struct Cache {
-    entries: Mutex<Vec<((String, String), Arc<Index>)>>,
+    entries: Mutex<Vec<(Key, Arc<Index>)>>,
 }
 
 impl Cache {
-    fn get(&self, key: &(String, String)) -> Option<Arc<Index>> {
+    fn get(&self, key: &Key) -> Option<Arc<Index>> {
         let e = self
             .entries
             .lock()
@@ -77,7 +80,7 @@ impl Cache {
         e.iter().find(|(k, _)| k == key).map(|(_, i)| Arc::clone(i))
     }
 
-    fn put(&self, key: (String, String), index: Arc<Index>) {
+    fn put(&self, key: Key, index: Arc<Index>) {
         let mut e = self
             .entries
             .lock()
