@@ -57,20 +57,37 @@ pub struct Attribute {
 impl Attribute {
     /// The attribute as MISP feed JSON (the fields PyMISP's `to_feed` writes).
     pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("uuid".into(), self.uuid.clone().into());
-        m.insert("type".into(), self.kind.into());
-        m.insert("category".into(), self.category.into());
-        m.insert("value".into(), self.value.clone().into());
-        m.insert("to_ids".into(), self.to_ids.into());
-        m.insert("comment".into(), self.comment.clone().into());
-        m.insert("timestamp".into(), self.timestamp.into());
-        m.insert("disable_correlation".into(), false.into());
-        m.insert("deleted".into(), false.into());
+        let mut s = String::new();
+        self.write_json(&mut s);
+        serde_json::from_str(&s).unwrap_or(Value::Null)
+    }
+
+    /// Appends the attribute as MISP feed JSON to `out` (what
+    /// [`Attribute::to_value`] gives, written directly: an event of 50,000
+    /// attributes is written without a tree of it in memory).
+    pub fn write_json(&self, out: &mut String) {
+        out.push_str("{\"uuid\":");
+        push_json_str(out, &self.uuid);
+        out.push_str(",\"type\":");
+        push_json_str(out, self.kind);
+        out.push_str(",\"category\":");
+        push_json_str(out, self.category);
+        out.push_str(",\"value\":");
+        push_json_str(out, &self.value);
+        out.push_str(if self.to_ids {
+            ",\"to_ids\":true,\"comment\":"
+        } else {
+            ",\"to_ids\":false,\"comment\":"
+        });
+        push_json_str(out, &self.comment);
+        out.push_str(",\"timestamp\":");
+        out.push_str(&self.timestamp.to_string());
+        out.push_str(",\"disable_correlation\":false,\"deleted\":false");
         if !self.tags.is_empty() {
-            m.insert("Tag".into(), tags_value(&self.tags));
+            out.push_str(",\"Tag\":");
+            out.push_str(&tags_value(&self.tags).to_string());
         }
-        Value::Object(m)
+        out.push('}');
     }
 
     /// The MD5 (lowercase hex) of each part of the value, as MISP's
@@ -89,6 +106,11 @@ impl Attribute {
             vec![hex(&self.value)]
         }
     }
+}
+
+/// Appends `s` as a JSON string.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.push_str(&Value::from(s).to_string());
 }
 
 /// MISP tags as feed JSON.
@@ -803,6 +825,16 @@ mod tests {
         assert!(attributes.iter().all(|a| !a.to_ids));
         assert_eq!(attributes[0].md5s().len(), 2);
         assert_eq!(attributes[1].md5s(), ["74be16979710d4c4e7c6647856088456"]);
+        let v = attributes[0].to_value();
+        assert_eq!(
+            v["value"],
+            format!(
+                "a.exe|{}",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            )
+        );
+        assert_eq!(v["to_ids"], false);
+        assert_eq!(v["uuid"], "5a27d487-c542-5f97-a131-a8866b477b46");
     }
 
     #[test]
