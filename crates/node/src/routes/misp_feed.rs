@@ -153,28 +153,35 @@ async fn index(
             return Ok(i);
         }
     }
+    // Built in a task of its own: when the request times out first, the
+    // build still finishes and is kept, and MISP's next pull finds it.
     let (state, who, opts) = (Arc::clone(s), account.to_owned(), options(s, c, false));
-    let built = s
-        .read("building the MISP feed", move |st| {
-            let count = st.count(Some(&store_name))?;
-            let to = state.counterparty(&who);
-            let mut rel = |objs: &[StoredObject]| Ok(state.exchange.release(to, objs, st));
-            Ok(
-                accord_app::misp_feed::build(st, Some(&store_name), opts, &mut rel, &())
-                    .map(|b| (b, count)),
-            )
-        })
-        .await?
-        .map_err(|e| ApiError::internal("building the MISP feed", &e))?;
-    let (built, count) = built;
-    let manifest = built.feed.manifest_json();
-    let i = Arc::new(Index {
-        built,
-        manifest,
-        count,
+    let task = tokio::spawn(async move {
+        let st8 = Arc::clone(&state);
+        let built = state
+            .read("building the MISP feed", move |st| {
+                let count = st.count(Some(&store_name))?;
+                let to = st8.counterparty(&who);
+                let mut rel = |objs: &[StoredObject]| Ok(st8.exchange.release(to, objs, st));
+                Ok(
+                    accord_app::misp_feed::build(st, Some(&store_name), opts, &mut rel, &())
+                        .map(|b| (b, count)),
+                )
+            })
+            .await?
+            .map_err(|e| ApiError::internal("building the MISP feed", &e))?;
+        let (built, count) = built;
+        let manifest = built.feed.manifest_json();
+        let i = Arc::new(Index {
+            built,
+            manifest,
+            count,
+        });
+        state.misp_feed.put(key, Arc::clone(&i));
+        Ok::<_, ApiError>(i)
     });
-    s.misp_feed.put(key, Arc::clone(&i));
-    Ok(i)
+    task.await
+        .map_err(|e| ApiError::internal("building the MISP feed", &e))?
 }
 
 fn body(content_type: &'static str, bytes: String) -> Response {
