@@ -9,6 +9,7 @@ mod ingest_cmd;
 mod ledger_cmd;
 mod locate;
 mod match_cmd;
+mod misp_feed_export;
 mod node_cmd;
 mod partner_cmd;
 mod pattern_cmd;

@@ -25,6 +25,8 @@ pub enum ToolFormat {
     Csv,
     /// One value per line.
     Plain,
+    /// A MISP feed (manifest.json, one event per report and per day, hashes.csv) in the directory given with -o.
+    MispFeed,
 }
 
 /// Options of the tool formats (flattened into `accord export`).
@@ -39,6 +41,9 @@ pub struct ToolArgs {
     /// First Suricata rule sid for --format suricata-rules.
     #[arg(long, default_value_t = 1_900_000, value_name = "N")]
     pub sid_base: u64,
+    /// The creator organisation named in a MISP feed's events (--format misp-feed).
+    #[arg(long, default_value = "Accord", value_name = "NAME")]
+    pub misp_org: String,
 }
 
 /// Runs a tool export of the indicators of `store` live at `clock`'s now.
@@ -56,6 +61,7 @@ pub fn run(
     let mut note = String::new();
     let text = match args.format {
         ToolFormat::Stix => bail!("--format stix is the default export"),
+        ToolFormat::MispFeed => bail!("--format misp-feed is written by misp_feed_export"),
         ToolFormat::SuricataDataset | ToolFormat::SuricataRules => {
             let Some(dir) = output else {
                 bail!("--format suricata-*: give the output directory with -o DIR");

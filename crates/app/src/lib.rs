@@ -75,6 +75,7 @@ pub mod input;
 pub mod ledger;
 pub mod limits;
 pub mod matching;
+pub mod misp_feed;
 pub mod partner;
 pub mod pull;
 pub mod push;

@@ -41,6 +41,8 @@ pub struct AppState {
     pub(crate) ui: crate::ui::UiState,
     /// The protected facilities (a partner's POST is checked against them).
     pub(crate) facilities: accord_app::facility::FacilityWatch,
+    /// The MISP feed indexes of the last readers (`crate::routes::misp_feed`).
+    pub(crate) misp_feed: crate::routes::misp_feed::Cache,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -349,6 +351,7 @@ impl AppState {
             statuses: Mutex::new(StatusLog::default()),
             ui: crate::ui::UiState::default(),
             facilities: accord_app::facility::FacilityWatch::new(),
+            misp_feed: crate::routes::misp_feed::Cache::default(),
         })
     }
 
