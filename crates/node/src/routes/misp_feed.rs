@@ -201,12 +201,12 @@ async fn released_event(
     event: &accord_misp_feed::Event,
 ) -> Result<(Vec<StoredObject>, Vec<Release>), ApiError> {
     let (store_name, ev, i) = (c.store_name().to_owned(), event.clone(), Arc::clone(idx));
-    let objects = s
+    let mut objects = s
         .read("reading a MISP event", move |st| {
             event_objects(st, Some(&store_name), &ev, &i.built.stored_ids)
         })
         .await?;
-    let released = release(s, account, &c.id, &objects, false).await?;
+    let released = release(s, account, &c.id, &mut objects, false).await?;
     Ok((objects, released))
 }
 
@@ -233,7 +233,7 @@ async fn serve(
                 .collect();
             if !reports.is_empty() {
                 let store_name = c.store_name().to_owned();
-                let objects = s
+                let mut objects = s
                     .read("reading reports", move |st| {
                         let mut out = Vec::new();
                         for chunk in reports.chunks(256) {
@@ -248,7 +248,7 @@ async fn serve(
                         Ok(out)
                     })
                     .await?;
-                release(&s, &account, &c.id, &objects, false).await?;
+                release(&s, &account, &c.id, &mut objects, false).await?;
             }
             Ok(body("application/json", idx.manifest.clone()))
         }
