@@ -28,7 +28,7 @@ t() { curl -s -o /dev/null -w '%{time_total}\n' -b "$JAR" "$URL$1"; }
 ms() { awk '{printf "%.1f\n", $1 * 1000}'; }
 one_id=$(curl -s -b "$JAR" "$URL/ui/objects?type=indicator" | grep -o 'href="/ui/objects/demo/indicator--[^"]*"' | head -1 | sed 's/href="//;s/"$//')
 first_overview=$(t / | ms)
-pages=(/ /ui/partners /ui/objects "/ui/objects?type=indicator" "/ui/objects?q=198.51.100.77" "$one_id" /ui/sightings /ui/cases /ui/log)
+pages=(/ /ui/partners /ui/objects "/ui/objects?type=indicator" "/ui/objects?q=198.51.100.77" "$one_id" "$one_id/log" /ui/log/proof/500000 /ui/sightings /ui/cases /ui/log)
 {
   echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD)  machine: $(machine)"
   echo "store: $(curl -s -b "$JAR" "$URL/" | grep -o '<div class="big">[0-9,]*</div><div class="what">objects' | head -1 | sed 's/<[^>]*>//g')"
