@@ -248,6 +248,21 @@ pub trait LedgerRead {
     /// [`StoreError::Read`].
     fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError>;
 
+    /// The leaves about one object: those recording one of `seqs` (its
+    /// stored versions) and the others whose bytes contain `needle` (its
+    /// id), at most `limit`, in log order; and whether more were left out.
+    /// The caller checks each record's object id (the bytes may contain
+    /// the id elsewhere).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_entries_about(
+        &self,
+        seqs: &[i64],
+        needle: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError>;
+
     /// The leaf hash of `index` and its inclusion proof in the tree of
     /// `size` leaves.
     ///
@@ -520,6 +535,15 @@ impl LedgerRead for SqliteStore {
 
     fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError> {
         SqliteStore::ledger_entries(self, from, to)
+    }
+
+    fn ledger_entries_about(
+        &self,
+        seqs: &[i64],
+        needle: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
+        SqliteStore::ledger_entries_about(self, seqs, needle, limit)
     }
 
     fn ledger_inclusion_proof(

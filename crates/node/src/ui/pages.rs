@@ -1037,7 +1037,8 @@ const TRAIL_LIMIT: usize = 1_000;
 
 /// `/ui/objects/{collection}/{id}/log`: every record of the log about the
 /// object (stored, sent, redacted or withheld, for whom, when), each with
-/// its proof. Reads the whole log: on demand, not on the object's page.
+/// its proof. One pass over the log's chunks that rebuilds only the
+/// object's own records: on demand, not on the object's page.
 pub(crate) async fn trail(
     State(state): State<Arc<AppState>>,
     signed: Signed,
@@ -1053,36 +1054,31 @@ pub(crate) async fn trail(
     let (rows, size, truncated) = state
         .read("the object's records", move |store| {
             let size = store.ledger_size()?;
-            let mut rows = Vec::new();
-            let mut at = 0;
-            let mut truncated = false;
-            let needle = i.as_bytes();
-            while at < size {
-                let chunk = store.ledger_entries(at, size.min(at + 10_000))?;
-                if chunk.is_empty() {
-                    break;
-                }
-                for e in chunk {
-                    at = e.index + 1;
-                    // Cheap test first: the id's bytes in the record.
-                    if !e.leaf.windows(needle.len()).any(|w| w == needle) {
-                        continue;
-                    }
-                    if let Ok(record) = accord_ledger::ExchangeRecord::from_leaf_bytes(&e.leaf)
-                        && record.object_id == i
-                    {
-                        if rows.len() == TRAIL_LIMIT {
-                            truncated = true;
-                            continue;
-                        }
-                        rows.push(TrailRow {
-                            index: e.index,
-                            record,
-                        });
-                    }
-                }
-            }
-            Ok((rows, size, truncated))
+            // Its versions in any collection: their records are found by
+            // seq; the rest (sent, redacted, withheld) by its id's bytes.
+            let q = accord_store::Query {
+                ids: vec![i.clone()],
+                versions: accord_store::VersionFilter::all(),
+                ..accord_store::Query::default()
+            };
+            let seqs: Vec<i64> = store
+                .query(&q, 10_000)?
+                .objects
+                .iter()
+                .map(|o| o.seq)
+                .collect();
+            let (entries, more) = store.ledger_entries_about(&seqs, i.as_bytes(), TRAIL_LIMIT)?;
+            let rows: Vec<TrailRow> = entries
+                .into_iter()
+                .filter_map(|e| {
+                    let record = accord_ledger::ExchangeRecord::from_leaf_bytes(&e.leaf).ok()?;
+                    (record.object_id == i).then_some(TrailRow {
+                        index: e.index,
+                        record,
+                    })
+                })
+                .collect();
+            Ok((rows, size, more))
         })
         .await?;
     let rows: Vec<&TrailRow> = rows
