@@ -81,6 +81,7 @@ pub mod pull;
 pub mod push;
 pub mod reciprocity;
 pub mod scheduler;
+pub mod search;
 pub mod sighting;
 pub mod sightings_of;
 pub mod sync;

@@ -103,6 +103,19 @@ pub trait ObjectRead {
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError>;
 
+    /// Versions of every collection with `seq` above `after`, oldest
+    /// first, at most `limit` (for indexers that follow the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn objects_after(&self, after: i64, limit: usize) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// The versions of these `seq`s still stored, in the order given.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn objects_by_seq(&self, seqs: &[i64]) -> Result<Vec<StoredObject>, StoreError>;
+
     /// Versions whose raw JSON contains `text` (bytes, case-sensitive),
     /// newest first, among at most `scan` of the collection's newest rows;
     /// at most `limit`. A bounded scan, not an index: for people searching
