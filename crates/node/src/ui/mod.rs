@@ -94,6 +94,7 @@ pub async fn index(state: Arc<AppState>) {
     let _ = state.ui.search.set(Arc::clone(&index));
     let weak = Arc::downgrade(&state);
     drop(state);
+    let (started, mut indexed, mut caught_up) = (Instant::now(), 0usize, false);
     loop {
         let Some(state) = weak.upgrade() else { return };
         let i = Arc::clone(&index);
@@ -104,8 +105,20 @@ pub async fn index(state: Arc<AppState>) {
             .await;
         drop(state);
         match done {
-            Ok(n) if n >= INDEX_BUDGET => continue,
-            Ok(_) => {}
+            Ok(n) if n >= INDEX_BUDGET => {
+                indexed += n;
+                continue;
+            }
+            Ok(n) => {
+                indexed += n;
+                if !caught_up {
+                    caught_up = true;
+                    tracing::info!(
+                        "search index caught up: {indexed} versions indexed in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
             Err(e) => tracing::warn!("the dashboard's search index: {}", e.description),
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
