@@ -23,6 +23,8 @@
 //!   with backoff, pausing and health kept in the store.
 //! - [`ledger`]: the node's log keys, checkpoints and cosignatures,
 //!   witnessing and auditing partners' logs.
+//! - [`warninglists`]: the node's MISP warninglists (stored in the data
+//!   directory) and when an indicator is on one.
 //! - [`generate`]: deterministic generated indicators (benchmarks, demo).
 //!
 //! The store and the time come from the caller: functions take the
@@ -84,6 +86,7 @@ pub mod sighting;
 pub mod sightings_of;
 pub mod sync;
 pub mod trend;
+pub mod warninglists;
 
 /// Opens the node's store in a data directory, as the binary chooses (the
 /// `accord` command opens SQLite). Given to the workflows that open the
