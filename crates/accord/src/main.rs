@@ -18,6 +18,7 @@ mod report_render;
 mod sync_cmd;
 mod tool_export;
 mod validate_cmd;
+mod warninglist_cmd;
 
 use accord_app::generate;
 use accord_stix::{Clock, SystemClock};
@@ -79,6 +80,7 @@ enum Command {
     Report(report_cmd::Args),
     Hotline(hotline_cmd::Args),
     Facility(facility_cmd::Args),
+    Warninglist(warninglist_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -124,6 +126,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(&args, &clock),
         Command::Hotline(args) => hotline_cmd::run(&args, &clock),
         Command::Facility(args) => facility_cmd::run(&args, &clock),
+        Command::Warninglist(args) => warninglist_cmd::run(&args, &clock),
     };
     match result {
         Ok(code) => code,

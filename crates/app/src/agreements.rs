@@ -388,9 +388,8 @@ impl Policy for AgreementPolicy {
                 let listed = match &self.warninglists {
                     Some(set) if obj.type_name == "indicator" => {
                         let hits = crate::warninglists::indicator_hits(set, &obj.raw);
-                        (!hits.is_empty()).then(|| {
-                            hits.iter().map(|h| &*h.list).collect::<Vec<_>>().join(",")
-                        })
+                        (!hits.is_empty())
+                            .then(|| hits.iter().map(|h| &*h.list).collect::<Vec<_>>().join(","))
                     }
                     _ => None,
                 };

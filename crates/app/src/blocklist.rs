@@ -123,7 +123,9 @@ pub(crate) fn collect_one(
         Some((_, hits)) if !hits.is_empty() => {
             out.warninglisted += 1;
             for h in hits {
-                *out.warninglisted_lists.entry(h.list.to_string()).or_default() += 1;
+                *out.warninglisted_lists
+                    .entry(h.list.to_string())
+                    .or_default() += 1;
             }
         }
         Some((CompiledPattern::NeedsEvaluator, _)) => out.needs_evaluator += 1,

@@ -196,8 +196,7 @@ pub fn ingest<'s>(
                                 if let Some(set) = &opts.warninglists
                                     && new.type_name == "indicator"
                                 {
-                                    let hits =
-                                        crate::warninglists::indicator_hits(set, new.raw);
+                                    let hits = crate::warninglists::indicator_hits(set, new.raw);
                                     if !hits.is_empty() {
                                         listed.push((
                                             objs.len(),

@@ -57,7 +57,19 @@ pub const OBJECT_ID: &str = "warninglists";
 #[serde(deny_unknown_fields)]
 struct Stored {
     format: u32,
-    lists: Vec<Warninglist>,
+    lists: Vec<StoredList>,
+}
+
+/// One list and its short id.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredList {
+    id: String,
+    warninglist: Warninglist,
+}
+
+fn pairs(lists: Vec<StoredList>) -> Vec<(String, Warninglist)> {
+    lists.into_iter().map(|l| (l.id, l.warninglist)).collect()
 }
 
 /// Why the lists could not be read or stored.
@@ -137,20 +149,28 @@ pub fn load(data_dir: &Path) -> Result<Option<NodeLists>, WarninglistsError> {
         });
     }
     Ok(Some(NodeLists {
-        set: Arc::new(WarninglistSet::build(stored.lists, &Limits::default())?),
+        set: Arc::new(WarninglistSet::build_with_ids(
+            pairs(stored.lists),
+            &Limits::default(),
+        )?),
         sha256: sha256_hex(&bytes),
     }))
 }
 
 /// The lists of a directory: every `*.json` in it except `schema.json`, and
 /// every `*/list.json` one level down (the `lists/` layout of the
-/// `misp-warninglists` repository), in name order. A list that cannot be
+/// `misp-warninglists` repository), in name order, each with its id: the
+/// file's name without `.json`, or the directory's name for `list.json`
+/// (`public-dns-v4`), characters other than ASCII letters, digits, `.`, `_`
+/// and `-` replaced by `-`. A list that cannot be
 /// read, parsed or compiled is returned among the failures (its message
 /// names the file, the list and the entry) and the others are kept.
 ///
 /// # Errors
 /// [`WarninglistsError::Io`] when `dir` cannot be listed.
-pub fn read_dir(dir: &Path) -> Result<(Vec<Warninglist>, Vec<String>), WarninglistsError> {
+pub fn read_dir(
+    dir: &Path,
+) -> Result<(Vec<(String, Warninglist)>, Vec<String>), WarninglistsError> {
     let limits = Limits::default();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io("listing", dir))? {
@@ -167,10 +187,11 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<Warninglist>, Vec<String>), Warningli
         }
     }
     files.sort();
-    let mut lists: Vec<(PathBuf, Warninglist)> = Vec::new();
+    let mut lists: Vec<(PathBuf, String, Warninglist)> = Vec::new();
     let mut failures = Vec::new();
     for path in files {
         let shown = path.display().to_string();
+        let id = list_id(&path);
         let bytes = match read_bounded(&path, limits.max_bytes) {
             Ok(b) => b,
             Err(e) => {
@@ -185,9 +206,12 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<Warninglist>, Vec<String>), Warningli
                 continue;
             }
         };
-        if let Some((first, _)) = lists.iter().find(|(_, l)| l.name == list.name) {
+        if let Some((first, _, _)) = lists
+            .iter()
+            .find(|(_, i, l)| *i == id || l.name == list.name)
+        {
             failures.push(format!(
-                "{shown}: list {:?} is already read from {}; skipped",
+                "{shown}: list {id:?} ({:?}) is already read from {}; skipped",
                 list.name,
                 first.display()
             ));
@@ -195,13 +219,39 @@ pub fn read_dir(dir: &Path) -> Result<(Vec<Warninglist>, Vec<String>), Warningli
         }
         // Each list's entries are checked now, so that one bad list does
         // not keep the others out.
-        if let Err(e) = WarninglistSet::build(vec![list.clone()], &limits) {
+        if let Err(e) = WarninglistSet::build_with_ids(vec![(id.clone(), list.clone())], &limits) {
             failures.push(format!("{shown}: {e}"));
             continue;
         }
-        lists.push((path, list));
+        lists.push((path, id, list));
     }
-    Ok((lists.into_iter().map(|(_, l)| l).collect(), failures))
+    Ok((
+        lists.into_iter().map(|(_, i, l)| (i, l)).collect(),
+        failures,
+    ))
+}
+
+/// A list's id from its path (see [`read_dir`]).
+fn list_id(path: &Path) -> String {
+    let stem = if path.file_name().is_some_and(|n| n == "list.json") {
+        path.parent().and_then(|p| p.file_name())
+    } else {
+        path.file_stem()
+    };
+    let id: String = stem
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(128)
+        .collect();
+    if id.is_empty() { "list".to_owned() } else { id }
 }
 
 fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
@@ -251,10 +301,16 @@ pub fn update(
             failures,
         });
     }
-    let doc = serde_json::to_vec(&Stored { format: 1, lists })
-        .expect("lists serialize to JSON");
+    let lists = lists
+        .into_iter()
+        .map(|(id, warninglist)| StoredList { id, warninglist })
+        .collect();
+    let doc = serde_json::to_vec(&Stored { format: 1, lists }).expect("lists serialize to JSON");
     let stored: Stored = serde_json::from_slice(&doc).expect("just written");
-    let set = Arc::new(WarninglistSet::build(stored.lists, &Limits::default())?);
+    let set = Arc::new(WarninglistSet::build_with_ids(
+        pairs(stored.lists),
+        &Limits::default(),
+    )?);
     let sha256 = sha256_hex(&doc);
     let path = data_dir.join(FILE);
     let unchanged = std::fs::read(&path).is_ok_and(|old| old == doc);
@@ -349,10 +405,7 @@ pub fn indicator_hits(set: &WarninglistSet, raw: &str) -> Vec<ListHit> {
 
 /// The names of `hits`, comma-separated.
 pub fn names(hits: &[ListHit]) -> String {
-    hits.iter()
-        .map(|h| &*h.list)
-        .collect::<Vec<_>>()
-        .join(", ")
+    hits.iter().map(|h| &*h.list).collect::<Vec<_>>().join(", ")
 }
 
 /// Merges `more` into `hits`, one per list.
@@ -367,7 +420,7 @@ pub(crate) fn merge_hits(hits: &mut Vec<ListHit>, more: Vec<ListHit>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use accord_store::{LedgerRead, SqliteStore};
+    use accord_store::SqliteStore;
 
     fn write_list(dir: &Path, file: &str, body: &str) {
         std::fs::write(dir.join(file), body).unwrap();
@@ -378,12 +431,12 @@ mod tests {
         write_list(
             d.path(),
             "dns.json",
-            r#"{"name":"dns","description":"d","version":1,"type":"cidr","list":["8.8.8.8","8.8.4.4"],"matching_attributes":["ip-dst","ip-src"]}"#,
+            r#"{"name":"Public DNS","description":"d","version":1,"type":"cidr","list":["8.8.8.8","8.8.4.4"],"matching_attributes":["ip-dst","ip-src"]}"#,
         );
         write_list(
             d.path(),
             "top.json",
-            r#"{"name":"top","description":"d","version":1,"type":"hostname","list":["google.com"],"matching_attributes":["domain","hostname","url"]}"#,
+            r#"{"name":"Top sites","description":"d","version":1,"type":"hostname","list":["google.com"],"matching_attributes":["domain","hostname","url"]}"#,
         );
         write_list(d.path(), "schema.json", r#"{"title":"not a list"}"#);
         d
@@ -414,7 +467,11 @@ mod tests {
         let r = update(store.writer(), data.path(), lists.path(), t).unwrap();
         assert_eq!(r.set.lists().len(), 2);
         assert_eq!(r.failures.len(), 1);
-        assert!(r.failures[0].contains("\"bad\"") && r.failures[0].contains("\"nope\""), "{:?}", r.failures);
+        assert!(
+            r.failures[0].contains("\"bad\"") && r.failures[0].contains("\"nope\""),
+            "{:?}",
+            r.failures
+        );
         assert!(r.record.is_some());
         let size = store.ledger_size().unwrap();
         // The same lists again: nothing new in the log.
@@ -426,7 +483,10 @@ mod tests {
         assert_eq!(loaded.sha256, r.sha256);
         // The record's hash is the file's.
         let file = std::fs::read(data.path().join(FILE)).unwrap();
-        let h: String = sha2::Sha256::digest(&file).iter().map(|b| format!("{b:02x}")).collect();
+        let h: String = sha2::Sha256::digest(&file)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(h, r.sha256);
         // An empty directory changes nothing.
         let empty = tempfile::tempdir().unwrap();
@@ -445,17 +505,26 @@ mod tests {
     fn indicators_are_warninglisted_by_any_key() {
         let lists = sample_dir();
         let (l, _) = read_dir(lists.path()).unwrap();
-        let set = WarninglistSet::build(l, &Limits::default()).unwrap();
+        let set = WarninglistSet::build_with_ids(l, &Limits::default()).unwrap();
         let hits = |p: &str| names(&indicator_hits(&set, &indicator(p)));
         assert_eq!(hits("[ipv4-addr:value = '8.8.8.8']"), "dns");
-        assert_eq!(hits("[ipv4-addr:value = '1.2.3.4' OR domain-name:value = 'mail.google.com']"), "top");
-        assert_eq!(hits("[ipv4-addr:value = '8.8.4.4'] OR [url:value = 'https://google.com/x']"), "dns, top");
+        assert_eq!(
+            hits("[ipv4-addr:value = '1.2.3.4' OR domain-name:value = 'mail.google.com']"),
+            "top"
+        );
+        assert_eq!(
+            hits("[ipv4-addr:value = '8.8.4.4'] OR [url:value = 'https://google.com/x']"),
+            "dns, top"
+        );
         assert_eq!(hits("[ipv4-addr:value = '1.2.3.4']"), "");
         // A list applies only to its attribute types: a hostname list and an
         // address.
         assert_eq!(hits("[domain-name:value = '8.8.8.8.example']"), "");
         // A pattern the evaluator needs is never warninglisted.
-        assert_eq!(hits("[ipv4-addr:value = '8.8.8.8' AND ipv4-addr:value != '1.1.1.1']"), "");
+        assert_eq!(
+            hits("[ipv4-addr:value = '8.8.8.8' AND ipv4-addr:value != '1.1.1.1']"),
+            ""
+        );
         assert_eq!(names(&indicator_hits(&set, r#"{"type":"malware"}"#)), "");
     }
 }

@@ -42,14 +42,14 @@ pub enum WarninglistError {
         /// What is wrong.
         message: String,
     },
-    /// Two lists in one set have the same name.
-    #[error("warninglist {name:?} is given twice (in {first} and {second})")]
+    /// Two lists in one set have the same id.
+    #[error("warninglist {name:?} is given twice (the second is {second:?})")]
     Duplicate {
-        /// The name.
+        /// The id.
         name: String,
-        /// The first source.
+        /// The first list's id.
         first: String,
-        /// The second source.
+        /// The second list's name.
         second: String,
     },
     /// The regex entries of the set do not compile together within the size

@@ -32,7 +32,7 @@ mod set;
 
 pub use error::WarninglistError;
 pub use list::{Limits, ListType, Warninglist, parse_list};
-pub use set::{ListHit, ListInfo, WarninglistSet};
+pub use set::{ListHit, ListInfo, WarninglistSet, valid_id};
 
 /// The MISP attribute types a STIX pattern's comparison on `object_type`'s
 /// `property` corresponds to, for [`WarninglistSet::check_as`] (`[]` when

@@ -15,7 +15,10 @@ use crate::list::{Limits, ListType, Warninglist, check_bounds, truncate};
 /// What the set knows of one list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListInfo {
-    /// The list's name.
+    /// The list's short id (its file's name, `public-dns-v4`; see
+    /// [`WarninglistSet::build_with_ids`]), what hits and reasons name.
+    pub id: Arc<str>,
+    /// The list's name (`List of known IPv4 public DNS resolvers`).
     pub name: Arc<str>,
     /// Its description.
     pub description: String,
@@ -46,7 +49,7 @@ impl ListInfo {
 /// One list a value is on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListHit {
-    /// The list's name.
+    /// The list's short id ([`ListInfo::id`]).
     pub list: Arc<str>,
     /// The list's type.
     pub kind: ListType,
@@ -78,6 +81,19 @@ impl WarninglistSet {
     /// be empty, a regex must be `/…/flags` with flags among `imsxuDU` and
     /// compile.
     pub fn build(lists: Vec<Warninglist>, limits: &Limits) -> Result<Self, WarninglistError> {
+        Self::build_with_ids(
+            lists.into_iter().map(|l| (l.name.clone(), l)).collect(),
+            limits,
+        )
+    }
+
+    /// [`WarninglistSet::build`] with a short id per list (what hits name;
+    /// `build` uses the list's name). Ids must be distinct, non-empty, at
+    /// most 128 bytes of ASCII letters, digits, `.`, `_` and `-`.
+    pub fn build_with_ids(
+        lists: Vec<(String, Warninglist)>,
+        limits: &Limits,
+    ) -> Result<Self, WarninglistError> {
         if lists.len() > limits.max_lists {
             return Err(WarninglistError::TooLarge {
                 origin: "the set of warninglists".into(),
@@ -90,18 +106,27 @@ impl WarninglistSet {
         let mut names: HashMap<String, ()> = HashMap::new();
         let mut sub_entries: Vec<(u32, Box<str>)> = Vec::new();
         let mut rx_entries: Vec<(u32, Box<str>, String)> = Vec::new();
-        for list in lists {
+        for (list_id, list) in lists {
             check_bounds(&list, &list.name, limits)?;
-            if names.insert(list.name.clone(), ()).is_some() {
+            if !valid_id(&list_id) && list_id != list.name {
+                return Err(WarninglistError::Schema {
+                    origin: list.name.clone(),
+                    message: format!(
+                        "id {:?} is not 1 to 128 ASCII letters, digits, '.', '_' or '-'",
+                        truncate(&list_id)
+                    ),
+                });
+            }
+            if names.insert(list_id.clone(), ()).is_some() {
                 return Err(WarninglistError::Duplicate {
-                    name: list.name.clone(),
-                    first: list.name.clone(),
+                    name: list_id.clone(),
+                    first: list_id.clone(),
                     second: list.name,
                 });
             }
             let id = u32::try_from(set.lists.len()).expect("bounded by max_lists");
             let entry_err = |entry: &str, message: String| WarninglistError::Entry {
-                list: list.name.clone(),
+                list: list_id.clone(),
                 entry: truncate(entry),
                 message,
             };
@@ -196,6 +221,7 @@ impl WarninglistSet {
                 }
             }
             set.lists.push(ListInfo {
+                id: list_id.into(),
                 name: list.name.into(),
                 description: list.description,
                 version: list.version,
@@ -259,7 +285,7 @@ impl WarninglistSet {
                 hits.push((
                     id,
                     ListHit {
-                        list: info.name.clone(),
+                        list: info.id.clone(),
                         kind: info.kind,
                         matched: matched.to_owned(),
                     },
@@ -324,6 +350,15 @@ impl WarninglistSet {
         hits.sort_by_key(|(id, _)| *id);
         hits.into_iter().map(|(_, h)| h).collect()
     }
+}
+
+/// Whether `id` is a list id [`WarninglistSet::build_with_ids`] accepts.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn add(map: &mut HashMap<Box<str>, Ids>, key: Box<str>, id: u32) -> bool {
