@@ -25,9 +25,11 @@ use std::sync::Arc;
 /// running `accord serve` reads the lists when it starts.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
-    git clone https://github.com/MISP/misp-warninglists && accord warninglist update misp-warninglists/lists\n  \
+    accord warninglist update data/warninglists\n  \
     accord warninglist list\n  \
-    accord warninglist check 8.8.8.8 10.1.2.3 www.google.com example.net")]
+    accord warninglist check 8.8.8.8 10.1.2.3 example.net\n\n\
+MISP's own lists: `git clone https://github.com/MISP/misp-warninglists`, then\n\
+`accord warninglist update misp-warninglists/lists`.")]
 pub struct Args {
     /// The node's data directory.
     #[arg(long, global = true, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
@@ -45,11 +47,16 @@ enum Sub {
     /// change is a `local` record (collection `accord:warninglists`) in the
     /// node's log. Exit status 1 when any list was left out, 2 when none
     /// could be read (the stored lists are then unchanged).
+    #[command(after_long_help = "Examples:\n  \
+        accord warninglist update data/warninglists")]
     Update {
         /// The directory of list files.
         dir: PathBuf,
     },
     /// The node's lists: id, type, entries, version, attribute types, name.
+    #[command(after_long_help = "Examples:\n  \
+        accord warninglist list\n  \
+        accord warninglist list --json")]
     List {
         /// One JSON object a line.
         #[arg(long)]
@@ -58,6 +65,9 @@ enum Sub {
     /// Which lists each VALUE is on (every list, whatever its
     /// `matching_attributes`). Exit status 0 when any value is on a list, 1
     /// when none is (as `grep`).
+    #[command(after_long_help = "Examples:\n  \
+        accord warninglist update data/warninglists && accord warninglist check 8.8.8.8 10.1.2.3 example.net\n  \
+        accord warninglist check --json 192.168.1.1")]
     Check {
         /// Values: addresses, CIDR blocks, domains, URLs, e-mail addresses,
         /// hashes.
