@@ -157,6 +157,9 @@ pub fn load(data_dir: &Path) -> Result<Option<NodeLists>, WarninglistsError> {
     }))
 }
 
+/// What [`read_dir`] read: the lists with their ids, and each failure.
+pub type DirLists = (Vec<(String, Warninglist)>, Vec<String>);
+
 /// The lists of a directory: every `*.json` in it except `schema.json`, and
 /// every `*/list.json` one level down (the `lists/` layout of the
 /// `misp-warninglists` repository), in name order, each with its id: the
@@ -168,9 +171,7 @@ pub fn load(data_dir: &Path) -> Result<Option<NodeLists>, WarninglistsError> {
 ///
 /// # Errors
 /// [`WarninglistsError::Io`] when `dir` cannot be listed.
-pub fn read_dir(
-    dir: &Path,
-) -> Result<(Vec<(String, Warninglist)>, Vec<String>), WarninglistsError> {
+pub fn read_dir(dir: &Path) -> Result<DirLists, WarninglistsError> {
     let limits = Limits::default();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io("listing", dir))? {
