@@ -5,6 +5,8 @@ mod export_cmd;
 mod facility_cmd;
 mod gen_logs;
 mod hotline_cmd;
+mod import_attack_cmd;
+mod import_cmd;
 mod ingest_cmd;
 mod ledger_cmd;
 mod locate;
@@ -81,6 +83,7 @@ enum Command {
     Hotline(hotline_cmd::Args),
     Facility(facility_cmd::Args),
     Warninglist(warninglist_cmd::Args),
+    Import(import_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::Hotline(args) => hotline_cmd::run(&args, &clock),
         Command::Facility(args) => facility_cmd::run(&args, &clock),
         Command::Warninglist(args) => warninglist_cmd::run(&args, &clock),
+        Command::Import(args) => import_cmd::run(&args, &clock),
     };
     match result {
         Ok(code) => code,

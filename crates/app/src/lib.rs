@@ -81,6 +81,7 @@ pub mod partner;
 pub mod pull;
 pub mod push;
 pub mod reciprocity;
+pub mod reference;
 pub mod scheduler;
 pub mod sighting;
 pub mod sightings_of;
