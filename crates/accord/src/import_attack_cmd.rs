@@ -165,8 +165,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let dir = args.data.join("reference").join(dir_name(&args.collection));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let kept = dir.join(LICENSE_FILE);
-    std::fs::write(&kept, &license_text)
-        .with_context(|| format!("writing {}", kept.display()))?;
+    std::fs::write(&kept, &license_text).with_context(|| format!("writing {}", kept.display()))?;
     let name = release.name.unwrap_or_else(|| "ATT&CK".to_owned());
     accord_app::reference::mark(&store, &args.collection, &format!("attack {name}"))
         .map_err(crate::flat)?;
@@ -181,4 +180,47 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `accord report techniques`: the store's indicators per ATT&CK technique.
+#[derive(clap::Args)]
+#[command(after_long_help = "Examples:\n  \
+    accord report techniques\n  \
+    accord report techniques --json")]
+pub struct TechniquesArgs {
+    /// The node's data directory.
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
+    data: PathBuf,
+    /// JSON: {techniques: [{technique, name, indicators}], indicators,
+    /// relationships}.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints the breakdown of `accord_app::techniques::by_technique`.
+pub fn techniques(args: &TechniquesArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    let store = crate::data_dir::open_existing(&args.data, clock)?;
+    let b = accord_app::techniques::by_technique(&store).map_err(crate::flat)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&b)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("technique\tindicators\tname");
+    for r in &b.techniques {
+        println!(
+            "{}\t{}\t{}",
+            r.technique,
+            r.indicators,
+            r.name
+                .as_deref()
+                .unwrap_or("(not held: load ATT&CK with `accord import attack`)")
+        );
+    }
+    eprintln!(
+        "{} indicators indicate {} techniques ({} `indicates` relationships)",
+        b.indicators,
+        b.techniques.len(),
+        b.relationships
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -86,6 +86,7 @@ pub mod scheduler;
 pub mod sighting;
 pub mod sightings_of;
 pub mod sync;
+pub mod techniques;
 pub mod trend;
 pub mod warninglists;
 
