@@ -282,9 +282,9 @@ pub struct UpdateReport {
 }
 
 /// Replaces the node's lists with those of `dir` (see [`read_dir`]; the
-/// lists that fail are reported, the rest stored), writing
-/// `DATA_DIR/warninglists.json` atomically and appending a `local` record at
-/// `time` when the content changed.
+/// lists that fail are reported, the rest stored): when the content
+/// changed, appends a `local` record at `time` (durable first), then writes
+/// `DATA_DIR/warninglists.json` atomically.
 ///
 /// # Errors
 /// [`WarninglistsError::NoLists`] when no list of `dir` could be read (the
@@ -317,7 +317,9 @@ pub fn update(
     let unchanged = std::fs::read(&path).is_ok_and(|old| old == doc);
     let mut record = None;
     if !unchanged {
-        write_atomically(data_dir, &path, &doc)?;
+        // The record first, as agreement changes are: a crash before the
+        // file is in place records this content once more at the next
+        // update, never loses a change.
         let r = ExchangeRecord {
             direction: Direction::Local,
             partner: None,
@@ -330,6 +332,7 @@ pub fn update(
             salt: None,
         };
         writer.log_records(std::slice::from_ref(&r))?;
+        write_atomically(data_dir, &path, &doc)?;
         record = Some(r);
     }
     Ok(UpdateReport {
