@@ -41,14 +41,12 @@ pub use set::{ListHit, ListInfo, WarninglistSet, valid_id};
 /// `hashes.MD5`).
 pub fn misp_types_for(object_type: &str, property: &str) -> &'static [&'static str] {
     match object_type {
-        "ipv4-addr" | "ipv6-addr" => &[
-            "ip-src",
-            "ip-dst",
-            "domain|ip",
-            "ip-src|port",
-            "ip-dst|port",
-        ],
-        "domain-name" => &["domain", "hostname", "domain|ip"],
+        // A composite MISP type (`domain|ip`) names lists for both halves
+        // of a composite value; a STIX value is one of them, so only the
+        // plain types select lists (CIDR lists name `ip-src`/`ip-dst`,
+        // hostname lists `domain`/`hostname`).
+        "ipv4-addr" | "ipv6-addr" => &["ip-src", "ip-dst", "ip-src|port", "ip-dst|port"],
+        "domain-name" => &["domain", "hostname"],
         "url" => &["url", "uri", "link"],
         "email-addr" => &["email", "email-src", "email-dst", "target-email"],
         "file" if property.starts_with("hashes.") => {

@@ -70,6 +70,19 @@ pub struct WarninglistSet {
     v6: Vec<(u32, Vec<(u128, u128)>)>,
     substrings: Option<(AhoCorasick, Vec<u32>, Vec<Box<str>>)>,
     regexes: Option<(meta::Regex, Vec<u32>, Vec<Box<str>>)>,
+    /// The lists of each type (a structure none of whose lists applies to
+    /// the types asked about is not consulted).
+    of_kind: [Vec<u32>; 5],
+}
+
+fn kind_ix(k: ListType) -> usize {
+    match k {
+        ListType::String => 0,
+        ListType::Substring => 1,
+        ListType::Hostname => 2,
+        ListType::Cidr => 3,
+        ListType::Regex => 4,
+    }
 }
 
 impl WarninglistSet {
@@ -220,6 +233,7 @@ impl WarninglistSet {
                     distinct = seen.len();
                 }
             }
+            set.of_kind[kind_ix(list.kind)].push(id);
             set.lists.push(ListInfo {
                 id: list_id.into(),
                 name: list.name.into(),
@@ -292,15 +306,18 @@ impl WarninglistSet {
                 ));
             }
         };
-        if let Some(ids) = self.strings.get(value) {
+        let wanted = |k: ListType| self.of_kind[kind_ix(k)].iter().any(|&id| applies(id));
+        if wanted(ListType::String)
+            && let Some(ids) = self.strings.get(value)
+        {
             for &id in ids {
                 push(&mut hits, id, value);
             }
         }
-        if !self.hostnames.is_empty()
+        if wanted(ListType::Hostname)
             && let Some(host) = host_of(value)
         {
-            let mut rest = host.as_str();
+            let mut rest = &*host;
             loop {
                 if let Some(ids) = self.hostnames.get(rest) {
                     for &id in ids {
@@ -313,7 +330,7 @@ impl WarninglistSet {
                 }
             }
         }
-        if (!self.v4.is_empty() || !self.v6.is_empty())
+        if wanted(ListType::Cidr)
             && let Ok((range, _)) = cidr::parse_range(value)
         {
             match range {
@@ -333,13 +350,17 @@ impl WarninglistSet {
                 }
             }
         }
-        if let Some((ac, ids, entries)) = &self.substrings {
+        if let Some((ac, ids, entries)) = &self.substrings
+            && wanted(ListType::Substring)
+        {
             for m in ac.find_overlapping_iter(value) {
                 let p = m.pattern().as_usize();
                 push(&mut hits, ids[p], &entries[p]);
             }
         }
-        if let Some((re, ids, entries)) = &self.regexes {
+        if let Some((re, ids, entries)) = &self.regexes
+            && wanted(ListType::Regex)
+        {
             let mut which = PatternSet::new(re.pattern_len());
             re.which_overlapping_matches(&Input::new(value), &mut which);
             for p in which.iter() {
@@ -376,7 +397,7 @@ fn add(map: &mut HashMap<Box<str>, Ids>, key: Box<str>, id: u32) -> bool {
 /// `user@` prefix or a `:port` suffix, lowercased (DNS names are
 /// case-insensitive; MISP compares the value's case as given), trailing dots
 /// removed.
-fn host_of(value: &str) -> Option<String> {
+fn host_of(value: &str) -> Option<std::borrow::Cow<'_, str>> {
     let host = if value.contains("//") {
         value.split('/').nth(2)?
     } else {
@@ -392,7 +413,13 @@ fn host_of(value: &str) -> Option<String> {
         }
     };
     let host = host.trim_end_matches('.');
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    if host.is_empty() {
+        None
+    } else if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(host.to_ascii_lowercase().into())
+    } else {
+        Some(host.into())
+    }
 }
 
 /// Turns a PHP PCRE literal `/body/flags` (any non-alphanumeric delimiter;
