@@ -37,7 +37,9 @@
 use accord_ledger::{Decision, Direction, ExchangeRecord};
 use accord_pattern::{HashAlg, KeyKind};
 use accord_store::{ObjectWrite, StoreError};
-use accord_warninglist::{Limits, ListHit, Warninglist, WarninglistError, WarninglistSet};
+use accord_warninglist::{
+    Limits, ListHit, ValueKind, Warninglist, WarninglistError, WarninglistSet,
+};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
@@ -364,28 +366,23 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Warning
     Ok(())
 }
 
-/// The MISP attribute types of an index key's kind.
-pub fn misp_types(kind: &KeyKind) -> &'static [&'static str] {
+/// The kind of value an index key's kind holds.
+pub fn value_kind(kind: &KeyKind) -> ValueKind {
     match kind {
-        KeyKind::Ip => accord_warninglist::misp_types_for("ipv4-addr", "value"),
-        KeyKind::Domain => accord_warninglist::misp_types_for("domain-name", "value"),
-        KeyKind::Url => accord_warninglist::misp_types_for("url", "value"),
-        KeyKind::Email => accord_warninglist::misp_types_for("email-addr", "value"),
-        KeyKind::Hash(h) => accord_warninglist::misp_types_for(
-            "file",
-            match h {
-                HashAlg::Md5 => "hashes.MD5",
-                HashAlg::Sha1 => "hashes.SHA-1",
-                HashAlg::Sha256 => "hashes.SHA-256",
-                HashAlg::Sha512 => "hashes.SHA-512",
-            },
-        ),
+        KeyKind::Ip => ValueKind::Ip,
+        KeyKind::Domain => ValueKind::Domain,
+        KeyKind::Url => ValueKind::Url,
+        KeyKind::Email => ValueKind::Email,
+        KeyKind::Hash(HashAlg::Md5) => ValueKind::Md5,
+        KeyKind::Hash(HashAlg::Sha1) => ValueKind::Sha1,
+        KeyKind::Hash(HashAlg::Sha256) => ValueKind::Sha256,
+        KeyKind::Hash(HashAlg::Sha512) => ValueKind::Sha512,
     }
 }
 
 /// The lists one compiled key's value is on.
 pub fn key_hits(set: &WarninglistSet, kind: &KeyKind, value: &str) -> Vec<ListHit> {
-    set.check_as(value, misp_types(kind))
+    set.check_kind(value, value_kind(kind))
 }
 
 /// The lists an indicator's JSON text is on (empty when it is not an

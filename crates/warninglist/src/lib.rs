@@ -34,6 +34,56 @@ pub use error::WarninglistError;
 pub use list::{Limits, ListType, Warninglist, parse_list};
 pub use set::{ListHit, ListInfo, WarninglistSet, valid_id};
 
+/// The kinds of value an indicator's index keys hold, for
+/// [`WarninglistSet::check_kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    /// An IPv4 or IPv6 address or block.
+    Ip = 0,
+    /// A domain name.
+    Domain,
+    /// A URL.
+    Url,
+    /// An e-mail address.
+    Email,
+    /// An MD5 hash.
+    Md5,
+    /// A SHA-1 hash.
+    Sha1,
+    /// A SHA-256 hash.
+    Sha256,
+    /// A SHA-512 hash.
+    Sha512,
+}
+
+impl ValueKind {
+    /// Every kind, in discriminant order.
+    pub const ALL: [ValueKind; 8] = [
+        ValueKind::Ip,
+        ValueKind::Domain,
+        ValueKind::Url,
+        ValueKind::Email,
+        ValueKind::Md5,
+        ValueKind::Sha1,
+        ValueKind::Sha256,
+        ValueKind::Sha512,
+    ];
+
+    /// The MISP attribute types a value of this kind is.
+    pub fn misp_types(self) -> &'static [&'static str] {
+        match self {
+            ValueKind::Ip => misp_types_for("ipv4-addr", "value"),
+            ValueKind::Domain => misp_types_for("domain-name", "value"),
+            ValueKind::Url => misp_types_for("url", "value"),
+            ValueKind::Email => misp_types_for("email-addr", "value"),
+            ValueKind::Md5 => &["md5", "filename|md5"],
+            ValueKind::Sha1 => &["sha1", "filename|sha1"],
+            ValueKind::Sha256 => &["sha256", "filename|sha256"],
+            ValueKind::Sha512 => &["sha512", "filename|sha512"],
+        }
+    }
+}
+
 /// The MISP attribute types a STIX pattern's comparison on `object_type`'s
 /// `property` corresponds to, for [`WarninglistSet::check_as`] (`[]` when
 /// none does: then no list applies... unless asked with an empty type list).
@@ -75,6 +125,44 @@ pub fn misp_types_for(object_type: &str, property: &str) -> &'static [&'static s
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn check_kind_agrees_with_check_as() {
+        let set = WarninglistSet::build(
+            vec![
+                Warninglist {
+                    name: "ips".into(),
+                    description: String::new(),
+                    version: 1,
+                    kind: ListType::Cidr,
+                    matching_attributes: vec!["ip-dst".into()],
+                    list: vec!["10.0.0.0/8".into()],
+                },
+                Warninglist {
+                    name: "hashes".into(),
+                    description: String::new(),
+                    version: 1,
+                    kind: ListType::String,
+                    matching_attributes: vec!["md5".into()],
+                    list: vec!["10.1.2.3".into()],
+                },
+            ],
+            &Limits::default(),
+        )
+        .unwrap();
+        for k in ValueKind::ALL {
+            assert_eq!(
+                set.check_kind("10.1.2.3", k),
+                set.check_as("10.1.2.3", k.misp_types()),
+                "{k:?}"
+            );
+        }
+        assert_eq!(set.check_kind("10.1.2.3", ValueKind::Ip).len(), 1);
+        assert_eq!(
+            set.check_kind("10.1.2.3", ValueKind::Md5)[0].list.as_ref(),
+            "hashes"
+        );
+    }
 
     #[test]
     fn stix_paths_to_misp_types() {

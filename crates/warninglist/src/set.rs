@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::{Input, PatternSet, meta};
 
+use crate::ValueKind;
 use crate::cidr::{self, MIN_V4_PREFIX, MIN_V6_PREFIX, Range};
 use crate::error::WarninglistError;
 use crate::list::{Limits, ListType, Warninglist, check_bounds, truncate};
@@ -60,12 +61,16 @@ pub struct ListHit {
 
 type Ids = Vec<u32>;
 
+/// A map keyed by entry text (foldhash: the entries come from the operator's
+/// lists, and the hasher is seeded per process).
+type Map = HashMap<Box<str>, Ids, foldhash::fast::RandomState>;
+
 /// Every list of a node, compiled for checks.
 #[derive(Debug, Default)]
 pub struct WarninglistSet {
     lists: Vec<ListInfo>,
-    strings: HashMap<Box<str>, Ids>,
-    hostnames: HashMap<Box<str>, Ids>,
+    strings: Map,
+    hostnames: Map,
     v4: Vec<(u32, Vec<(u32, u32)>)>,
     v6: Vec<(u32, Vec<(u128, u128)>)>,
     substrings: Option<(AhoCorasick, Vec<u32>, Vec<Box<str>>)>,
@@ -73,6 +78,8 @@ pub struct WarninglistSet {
     /// The lists of each type (a structure none of whose lists applies to
     /// the types asked about is not consulted).
     of_kind: [Vec<u32>; 5],
+    /// Per [`ValueKind`], whether each list applies.
+    by_kind: Vec<Vec<bool>>,
 }
 
 fn kind_ix(k: ListType) -> usize {
@@ -244,6 +251,15 @@ impl WarninglistSet {
                 entries: distinct,
             });
         }
+        set.by_kind = ValueKind::ALL
+            .iter()
+            .map(|k| {
+                set.lists
+                    .iter()
+                    .map(|l| l.applies_to(k.misp_types()))
+                    .collect()
+            })
+            .collect();
         if !sub_entries.is_empty() {
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
@@ -291,8 +307,19 @@ impl WarninglistSet {
     /// Every list that applies to one of the MISP attribute `types` (see
     /// [`ListInfo::applies_to`]; empty: every list) and holds `value`.
     pub fn check_as(&self, value: &str, types: &[&str]) -> Vec<ListHit> {
+        self.check_with(value, |id| self.lists[id as usize].applies_to(types))
+    }
+
+    /// Every list that applies to a value of `kind` (see
+    /// [`ValueKind::misp_types`]) and holds `value`; which lists apply was
+    /// computed once, when the set was built.
+    pub fn check_kind(&self, value: &str, kind: ValueKind) -> Vec<ListHit> {
+        let applies = &self.by_kind[kind as usize];
+        self.check_with(value, |id| applies[id as usize])
+    }
+
+    fn check_with(&self, value: &str, applies: impl Fn(u32) -> bool) -> Vec<ListHit> {
         let mut hits: Vec<(u32, ListHit)> = Vec::new();
-        let applies = |id: u32| self.lists[id as usize].applies_to(types);
         let push = |hits: &mut Vec<(u32, ListHit)>, id: u32, matched: &str| {
             if applies(id) && !hits.iter().any(|(i, _)| *i == id) {
                 let info = &self.lists[id as usize];
@@ -382,7 +409,7 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn add(map: &mut HashMap<Box<str>, Ids>, key: Box<str>, id: u32) -> bool {
+fn add(map: &mut Map, key: Box<str>, id: u32) -> bool {
     let ids = map.entry(key).or_default();
     if ids.contains(&id) {
         false
