@@ -17,7 +17,7 @@ secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(document object pattern timestamp taxii logs note tiles config)
+  targets=(document object pattern timestamp taxii logs note tiles config warninglist)
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2
@@ -51,6 +51,7 @@ seed logs "$data"/demo/logs/* "$data"/fixtures/zeek/*.log "$data"/fixtures/suric
 seed note seeds/note/*
 seed tiles seeds/tiles/*
 seed config seeds/config/*
+seed warninglist seeds/warninglist/* ../../shared/data/misp/warninglists/*.json
 
 status=0
 for t in "${targets[@]}"; do

@@ -76,6 +76,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<()> {
             args.collection.as_deref(),
             &args.tool,
             args.output.as_deref(),
+            accord_app::warninglists::load(&args.data)
+                .map_err(crate::flat)?
+                .as_ref()
+                .map(|l| &*l.set),
         );
     }
     let query = Query {

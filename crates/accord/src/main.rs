@@ -5,6 +5,8 @@ mod export_cmd;
 mod facility_cmd;
 mod gen_logs;
 mod hotline_cmd;
+mod import_attack_cmd;
+mod import_cmd;
 mod ingest_cmd;
 mod ledger_cmd;
 mod locate;
@@ -19,6 +21,7 @@ mod report_render;
 mod sync_cmd;
 mod tool_export;
 mod validate_cmd;
+mod warninglist_cmd;
 
 use accord_app::generate;
 use accord_stix::{Clock, SystemClock};
@@ -80,6 +83,8 @@ enum Command {
     Report(report_cmd::Args),
     Hotline(hotline_cmd::Args),
     Facility(facility_cmd::Args),
+    Warninglist(warninglist_cmd::Args),
+    Import(import_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -125,6 +130,8 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(&args, &clock),
         Command::Hotline(args) => hotline_cmd::run(&args, &clock),
         Command::Facility(args) => facility_cmd::run(&args, &clock),
+        Command::Warninglist(args) => warninglist_cmd::run(&args, &clock),
+        Command::Import(args) => import_cmd::run(&args, &clock),
     };
     // A protected facility touched by this command is posted to the
     // hotline webhook on a thread of its own: let it finish first.

@@ -44,20 +44,41 @@ pub struct ToolArgs {
     /// The creator organisation named in a MISP feed's events (--format misp-feed).
     #[arg(long, default_value = "Accord", value_name = "NAME")]
     pub misp_org: String,
+    /// Also export indicators whose value is on one of the node's MISP
+    /// warninglists (`accord warninglist update`); by default the tool
+    /// formats leave them out.
+    #[arg(long)]
+    pub include_warninglisted: bool,
 }
 
-/// Runs a tool export of the indicators of `store` live at `clock`'s now.
-/// `output`: a file (a directory for the Suricata formats).
+/// Runs a tool export of the indicators of `store` live at `clock`'s now,
+/// leaving out those on `warninglists` (the node's, unless
+/// `--include-warninglisted`). `output`: a file (a directory for the
+/// Suricata formats).
 pub fn run(
     store: &dyn ObjectRead,
     clock: &dyn Clock,
     collection: Option<&str>,
     args: &ToolArgs,
     output: Option<&Path>,
+    warninglists: Option<&accord_warninglist::WarninglistSet>,
 ) -> Result<()> {
     let now_ts = clock.now_timestamp();
     let now = u64::try_from(now_ts.unix_seconds).unwrap_or(0);
-    let c = collect(store, collection, now_ts).map_err(crate::flat)?;
+    let warninglists = warninglists.filter(|_| !args.include_warninglisted);
+    let c = collect(store, collection, now_ts, warninglists).map_err(crate::flat)?;
+    if c.warninglisted > 0 {
+        let lists: Vec<String> = c
+            .warninglisted_lists
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect();
+        eprintln!(
+            "{} indicators left out as warninglisted ({}); --include-warninglisted exports them",
+            c.warninglisted,
+            lists.join(", ")
+        );
+    }
     let mut note = String::new();
     let text = match args.format {
         ToolFormat::Stix => bail!("--format stix is the default export"),

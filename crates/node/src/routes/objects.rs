@@ -207,6 +207,14 @@ pub(crate) async fn delete_object(
             caller.name, c.id
         )));
     }
+    if let Some(what) = s.read_now("reading the collection's kind", |b| {
+        accord_app::reference::of(b, c.store_name())
+    })? {
+        return Err(ApiError::forbidden(format!(
+            "collection `{}` is a read-only reference collection ({what})",
+            c.id
+        )));
+    }
     let params = params(&pairs)?;
     let q = params
         .filters
