@@ -29,6 +29,12 @@ SHARE[eu]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0c03
 HOTLINE[cn]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0e01
 HOTLINE[us]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0e02
 HOTLINE[eu]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0e03
+# Each node's protected facilities (`accord facility`): its partners pull
+# them, so a touch of one escalates wherever it is seen.
+declare -A FACIL
+FACIL[cn]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0f01
+FACIL[us]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0f02
+FACIL[eu]=7d2c1f40-0c1e-4c55-9a51-3c7b6c1a0f03
 n=0
 for node in "${NODES[@]}"; do
   for other in "${NODES[@]}"; do
@@ -140,6 +146,13 @@ store_name = "hotline"
 alias = "hotline"
 title = "Hotline cases"
 description = "$node's messages on hotline cases; each partner reads only its own cases"
+
+[[api_roots.collections]]
+id = "${FACIL[$node]}"
+store_name = "facilities"
+alias = "facilities"
+title = "Protected facilities"
+description = "The facilities $node protects (accord facility add); any touch of one opens a critical hotline case"
 TOML
     for other in "${NODES[@]}"; do
       [ "$other" = "$node" ] && continue
@@ -192,7 +205,7 @@ user = "$node"
 password_file = "$(pw_file "$node" "at-$other")"
 
 [partners.sync]
-pull = ["${SHARE[$other]}", "${HOTLINE[$other]}"]
+pull = ["${SHARE[$other]}", "${HOTLINE[$other]}", "${FACIL[$other]}"]
 into = "from-$other"
 interval_secs = 60
 
@@ -245,6 +258,7 @@ done
     printf '    "admin": {"user": "admin", "password": "%s"},\n' "${PW[$node.admin]}"
     printf '    "share_collection": "%s",\n' "${SHARE[$node]}"
     printf '    "hotline_collection": "%s",\n' "${HOTLINE[$node]}"
+    printf '    "facility_collection": "%s",\n' "${FACIL[$node]}"
     printf '    "identity": "%s",\n' "${IDENT[$node]}"
     printf '    "received_collection": {'
     sep=""

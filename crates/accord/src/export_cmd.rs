@@ -27,7 +27,8 @@ pub enum Versions {
 #[command(after_long_help = "Examples:\n  \
     accord export -o everything.json\n  \
     accord export --collection default --type indicator --since 2026-11-01T00:00:00Z -o new.json\n  \
-    accord export --jsonl --versions last | wc -l")]
+    accord export --jsonl --versions last | wc -l\n  \
+    accord export --format misp-feed --collection default -o misp-feed/")]
 pub struct Args {
     /// The node's data directory.
     #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
@@ -47,7 +48,7 @@ pub struct Args {
     /// Write one object per line instead of a bundle.
     #[arg(long)]
     jsonl: bool,
-    /// Output file (standard output when absent; a directory for --format suricata-*).
+    /// Output file (standard output when absent; a directory for --format suricata-* and misp-feed).
     #[arg(short, long)]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -60,6 +61,14 @@ fn parse_ts(s: &str) -> Result<Timestamp, String> {
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<()> {
     let store = crate::data_dir::open_existing(&args.data, clock)?;
+    if args.tool.format == crate::tool_export::ToolFormat::MispFeed {
+        return crate::misp_feed_export::run(
+            &store,
+            args.collection.as_deref(),
+            &args.tool.misp_org,
+            args.output.as_deref(),
+        );
+    }
     if args.tool.format != crate::tool_export::ToolFormat::Stix {
         return crate::tool_export::run(
             &store,
@@ -67,6 +76,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<()> {
             args.collection.as_deref(),
             &args.tool,
             args.output.as_deref(),
+            accord_app::warninglists::load(&args.data)
+                .map_err(crate::flat)?
+                .as_ref()
+                .map(|l| &*l.set),
         );
     }
     let query = Query {

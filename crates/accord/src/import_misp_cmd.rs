@@ -68,6 +68,11 @@ pub struct Args {
     /// Do not look up ATT&CK techniques among the stored attack-patterns.
     #[arg(long)]
     no_attack: bool,
+    /// A node's accord.toml: its `[limits]` hold the converted objects, and
+    /// a protected facility they touch opens its hotline case (without it,
+    /// touches are only reported).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 /// One file to read, with the feed's hashes when it is part of one.
@@ -261,14 +266,33 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         .map(|i| std::fs::metadata(&i.path).map(|m| m.len()).unwrap_or(0))
         .sum();
     let bar = crate::progress_bar(total, "importing", !args.no_progress);
+    let config = match &args.config {
+        Some(path) => Some(accord_app::config::load(path).map_err(crate::flat)?),
+        None => None,
+    };
+    // Like any inbound data: checked against the protected facilities and
+    // the warninglists in the store.
+    let facilities = match accord_app::facility::FacilityWatch::new().registry(&store) {
+        Ok(r) => Some(r).filter(|r| !r.is_empty()),
+        Err(e) => {
+            eprintln!("accord: warning: protected facilities not checked: {e}");
+            None
+        }
+    };
     let opts = Options {
         collection: &args.collection,
         origin: &args.origin,
         format: Format::Jsonl,
         max_object_bytes: 64 << 20,
         batch: 8192,
-        exchange: accord_app::exchange::Exchange::default(),
-        facilities: None,
+        exchange: match &config {
+            Some(c) => accord_app::exchange::Exchange::default().with_limits(c.limits.input()),
+            None => accord_app::exchange::Exchange::default(),
+        },
+        facilities,
+        warninglists: accord_app::warninglists::load(&args.data)
+            .map_err(crate::flat)?
+            .map(|l| l.set),
     };
     let start = std::time::Instant::now();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
@@ -332,6 +356,34 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         counts.attributes as f64 / secs.max(1e-9),
         counts.objects as f64 / secs.max(1e-9),
     );
+    if !totals.touches.is_empty() {
+        let facilities = totals
+            .touches
+            .iter()
+            .flat_map(|t| t.hits.iter().map(|h| h.facility.as_str()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ");
+        match &config {
+            Some(c) => {
+                let done = accord_app::facility::escalate(
+                    c,
+                    &store,
+                    &totals.touches,
+                    clock.now_timestamp(),
+                )
+                .map_err(crate::flat)?;
+                for e in &done {
+                    eprintln!("{}", e.line("touched by", "object"));
+                }
+            }
+            None => eprintln!(
+                "accord: warning: {} object(s) touch protected facilities ({facilities}); give --config accord.toml to open their hotline cases",
+                totals.touches.len()
+            ),
+        }
+    }
     if let Some(e) = failure {
         return Err(crate::flat(e));
     }
@@ -346,6 +398,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
 }
 
 fn add(t: &mut Totals, c: &Totals) {
+    t.touches.extend(c.touches.iter().cloned());
     t.seen += c.seen;
     t.stored += c.stored;
     t.duplicates += c.duplicates;

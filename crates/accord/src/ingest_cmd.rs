@@ -96,6 +96,11 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             None => accord_app::exchange::Exchange::default(),
         },
         facilities,
+        // Indicators on the node's warninglists are counted (and named) in
+        // the summary; their bytes are stored as received.
+        warninglists: accord_app::warninglists::load(&args.data)
+            .map_err(crate::flat)?
+            .map(|l| l.set),
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();

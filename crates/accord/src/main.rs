@@ -5,12 +5,14 @@ mod export_cmd;
 mod facility_cmd;
 mod gen_logs;
 mod hotline_cmd;
+mod import_attack_cmd;
 mod import_cmd;
 mod import_misp_cmd;
 mod ingest_cmd;
 mod ledger_cmd;
 mod locate;
 mod match_cmd;
+mod misp_feed_export;
 mod node_cmd;
 mod partner_cmd;
 mod pattern_cmd;
@@ -20,6 +22,7 @@ mod report_render;
 mod sync_cmd;
 mod tool_export;
 mod validate_cmd;
+mod warninglist_cmd;
 
 use accord_app::generate;
 use accord_stix::{Clock, SystemClock};
@@ -81,6 +84,7 @@ enum Command {
     Report(report_cmd::Args),
     Hotline(hotline_cmd::Args),
     Facility(facility_cmd::Args),
+    Warninglist(warninglist_cmd::Args),
     Import(import_cmd::Args),
 }
 
@@ -127,8 +131,14 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(&args, &clock),
         Command::Hotline(args) => hotline_cmd::run(&args, &clock),
         Command::Facility(args) => facility_cmd::run(&args, &clock),
+        Command::Warninglist(args) => warninglist_cmd::run(&args, &clock),
         Command::Import(args) => import_cmd::run(&args, &clock),
     };
+    // A protected facility touched by this command is posted to the
+    // hotline webhook on a thread of its own: let it finish first.
+    if !accord_app::facility::wait_for_webhooks(std::time::Duration::from_secs(60)) {
+        eprintln!("accord: a facility webhook post was still under way after 60 s; see the log");
+    }
     match result {
         Ok(code) => code,
         Err(e) => {

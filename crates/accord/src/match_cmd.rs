@@ -14,7 +14,8 @@ use std::sync::Arc;
 /// Indicators are read from the node's store (`--data`, every collection or
 /// those named with `--collection`) or from a STIX bundle / JSON-lines file
 /// (`--indicators`). Revoked indicators and those whose `valid_until` has
-/// passed never match. Hits are aggregated into one STIX 2.1 `sighting`
+/// passed never match, nor (by default) those with a value on one of the
+/// node's MISP warninglists (`--include-warninglisted`). Hits are aggregated into one STIX 2.1 `sighting`
 /// per indicator and time window (`--window`, default one hour), stored in
 /// the `sightings` collection (and, per producer of the indicator, in
 /// `sightings-to-<identity id>`) or written to `--out` as a bundle.
@@ -94,6 +95,11 @@ pub struct Args {
     /// reported only.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Also match indicators whose value is on one of the node's MISP
+    /// warninglists (`accord warninglist update`); by default they are left
+    /// out of the index and counted in the summary.
+    #[arg(long)]
+    include_warninglisted: bool,
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
@@ -129,6 +135,13 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         window: args.window,
         no_sightings: args.no_sightings,
         node_config: if args.follow { config.clone() } else { None },
+        // The node's warninglists (`accord warninglist update`) keep their
+        // indicators out of the index, unless asked otherwise.
+        warninglists: if args.include_warninglisted {
+            None
+        } else {
+            accord_app::warninglists::load(&args.data).map_err(crate::flat)?
+        },
     };
     let bar = crate::Bar(if args.follow {
         indicatif::ProgressBar::hidden()

@@ -427,8 +427,9 @@ pub fn load_demo_data(store: &dyn Backend, collection: &str, generated: u64) -> 
         batch: 8192,
         // No agreements are configured yet: the node's own data is admitted.
         exchange: accord_app::exchange::Exchange::default(),
-        // A fresh demo store registers no facility.
+        // A fresh demo store registers no facility, and has no warninglist.
         facilities: None,
+        warninglists: None,
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();

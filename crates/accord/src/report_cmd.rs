@@ -97,6 +97,9 @@ enum Sub {
     /// Hotline cases: time to acknowledge and to resolve per partner and
     /// severity, overdue and escalated counts, exercises apart.
     Hotline(crate::hotline_cmd::ReportArgs),
+    /// Indicators by ATT&CK technique (through `indicates` relationships;
+    /// names from an ATT&CK release loaded with `accord import attack`).
+    Techniques(crate::import_attack_cmd::TechniquesArgs),
     /// Sightings attached to the indicators they are of: this node's own
     /// (from `accord match`) and those its partners sent back, counted
     /// once per sighting, with who reported them and whether this node
@@ -197,6 +200,7 @@ fn sightings(
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     match &args.command {
         Sub::Hotline(a) => crate::hotline_cmd::report(a, clock),
+        Sub::Techniques(a) => crate::import_attack_cmd::techniques(a, clock),
         Sub::Sightings {
             data,
             of,

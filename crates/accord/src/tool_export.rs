@@ -25,6 +25,8 @@ pub enum ToolFormat {
     Csv,
     /// One value per line.
     Plain,
+    /// A MISP feed (manifest.json, one event per report and per day, hashes.csv) in the directory given with -o.
+    MispFeed,
 }
 
 /// Options of the tool formats (flattened into `accord export`).
@@ -39,23 +41,48 @@ pub struct ToolArgs {
     /// First Suricata rule sid for --format suricata-rules.
     #[arg(long, default_value_t = 1_900_000, value_name = "N")]
     pub sid_base: u64,
+    /// The creator organisation named in a MISP feed's events (--format misp-feed).
+    #[arg(long, default_value = "Accord", value_name = "NAME")]
+    pub misp_org: String,
+    /// Also export indicators whose value is on one of the node's MISP
+    /// warninglists (`accord warninglist update`); by default the tool
+    /// formats leave them out.
+    #[arg(long)]
+    pub include_warninglisted: bool,
 }
 
-/// Runs a tool export of the indicators of `store` live at `clock`'s now.
-/// `output`: a file (a directory for the Suricata formats).
+/// Runs a tool export of the indicators of `store` live at `clock`'s now,
+/// leaving out those on `warninglists` (the node's, unless
+/// `--include-warninglisted`). `output`: a file (a directory for the
+/// Suricata formats).
 pub fn run(
     store: &dyn ObjectRead,
     clock: &dyn Clock,
     collection: Option<&str>,
     args: &ToolArgs,
     output: Option<&Path>,
+    warninglists: Option<&accord_warninglist::WarninglistSet>,
 ) -> Result<()> {
     let now_ts = clock.now_timestamp();
     let now = u64::try_from(now_ts.unix_seconds).unwrap_or(0);
-    let c = collect(store, collection, now_ts).map_err(crate::flat)?;
+    let warninglists = warninglists.filter(|_| !args.include_warninglisted);
+    let c = collect(store, collection, now_ts, warninglists).map_err(crate::flat)?;
+    if c.warninglisted > 0 {
+        let lists: Vec<String> = c
+            .warninglisted_lists
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect();
+        eprintln!(
+            "{} indicators left out as warninglisted ({}); --include-warninglisted exports them",
+            c.warninglisted,
+            lists.join(", ")
+        );
+    }
     let mut note = String::new();
     let text = match args.format {
         ToolFormat::Stix => bail!("--format stix is the default export"),
+        ToolFormat::MispFeed => bail!("--format misp-feed is written by misp_feed_export"),
         ToolFormat::SuricataDataset | ToolFormat::SuricataRules => {
             let Some(dir) = output else {
                 bail!("--format suricata-*: give the output directory with -o DIR");

@@ -128,7 +128,11 @@ fn a_touch_from_a_partner_opens_a_critical_case_in_one_round() {
     let case_id = c["id"].as_str().unwrap().to_owned();
     let grid = of_facility(&at_us, GRID);
     assert_eq!(grid.len(), 1, "{at_us:#?}");
-    assert_eq!(grid[0]["partner"], "self", "its own facility: kept local");
+    // us's facilities are shared: cn pulled them before eu's share in the
+    // same round, saw the touch first and addressed the case to us, the
+    // facility's jurisdiction; us's own copy of the evidence adds nothing.
+    assert_eq!(grid[0]["partner"], "cn", "{at_us:#?}");
+    assert_eq!(grid[0]["role"], "addressee", "{at_us:#?}");
     assert_eq!(at_us.len(), 2, "the third indicator touches nothing");
     // The evidence is attached and named.
     let show: Value =

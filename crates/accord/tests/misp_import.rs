@@ -460,3 +460,42 @@ fn attack_techniques_resolve_to_stored_attack_patterns() {
     );
     assert_eq!(rel["relationship_type"], "indicates");
 }
+
+/// What comes in from MISP is inbound like any other data: an IDS
+/// attribute pointing into a protected facility opens its critical case
+/// (with `--config`), and warninglisted values are counted.
+#[test]
+fn an_imported_attribute_touching_a_facility_opens_its_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, _, _) = common::init(tmp.path(), "n", "admin");
+    let o = accord(&[
+        "facility",
+        "add",
+        "--config",
+        common::p(&config),
+        "--name",
+        "Example Exchange",
+        "--jurisdiction",
+        "DE",
+        "--network",
+        "198.51.100.0/24",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let event = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo/misp/event.json");
+    let o = accord(&[
+        "import",
+        "misp",
+        "--no-progress",
+        "--data",
+        common::p(&tmp.path().join("n")),
+        "--config",
+        common::p(&config),
+        common::p(&event),
+    ]);
+    let out = text(&o);
+    assert!(out.contains("protected facility Example Exchange"), "{out}");
+    let o = accord(&["hotline", "list", "--json", "--config", common::p(&config)]);
+    let cases = text(&o);
+    assert!(cases.contains("\"severity\":\"critical\""), "{cases}");
+    assert!(cases.contains("Example Exchange"), "{cases}");
+}

@@ -44,6 +44,10 @@ pub const SECRET_FILE: &str = "pseudonym.key";
 /// Why the agreements cannot be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum AgreementError {
+    /// The node's warninglists cannot be read (nothing is released without
+    /// them: they decide what is withheld).
+    #[error("the node's warninglists: {0}")]
+    Warninglists(String),
     /// `[residency]` cannot be read.
     #[error("accord.toml [residency]: {0}")]
     Residency(#[from] RulesError),
@@ -130,6 +134,9 @@ pub fn node_secret(data_dir: &Path) -> Result<[u8; 32], AgreementError> {
 pub struct AgreementPolicy {
     outbound: HashMap<String, OutboundPolicy>,
     inbound: HashMap<String, InboundPolicy>,
+    /// The node's warninglists: an indicator on one is withheld unless the
+    /// partner's agreement says `warninglisted = "send"`.
+    warninglists: Option<Arc<accord_warninglist::WarninglistSet>>,
 }
 
 impl AgreementPolicy {
@@ -167,7 +174,21 @@ impl AgreementPolicy {
                 InboundPolicy::new(&p.name, p.inbound.clone()),
             );
         }
-        Ok(AgreementPolicy { outbound, inbound })
+        Ok(AgreementPolicy {
+            outbound,
+            inbound,
+            warninglists: None,
+        })
+    }
+
+    /// The same policy, with the node's warninglists (see
+    /// [`crate::warninglists`]) deciding which indicators are flagged.
+    pub fn with_warninglists(
+        mut self,
+        lists: Option<Arc<accord_warninglist::WarninglistSet>>,
+    ) -> AgreementPolicy {
+        self.warninglists = lists;
+        self
     }
 }
 
@@ -260,6 +281,10 @@ impl<'a> StoreResolver<'a> {
                 collection: &o.collection,
                 origin: &o.origin,
                 raw: &o.raw,
+                // The resolver asks only about referenced observables'
+                // released ids (personal values rewritten per partner),
+                // never about indicators, which no warninglist changes.
+                warninglisted: None,
             };
             match self.policy.release(&c, &MarkingsOnly(self)) {
                 Outcome::Send => Some(o.id.clone()),
@@ -359,11 +384,21 @@ impl Policy for AgreementPolicy {
         objects
             .iter()
             .map(|obj| {
+                // Only indicators carry a value a warninglist speaks of.
+                let listed = match &self.warninglists {
+                    Some(set) if obj.type_name == "indicator" => {
+                        let hits = crate::warninglists::indicator_hits(set, &obj.raw);
+                        (!hits.is_empty())
+                            .then(|| hits.iter().map(|h| &*h.list).collect::<Vec<_>>().join(","))
+                    }
+                    _ => None,
+                };
                 let c = Candidate {
                     type_name: &obj.type_name,
                     collection: &obj.collection,
                     origin: &obj.origin,
                     raw: &obj.raw,
+                    warninglisted: listed.as_deref(),
                 };
                 match p.release(&c, &resolver) {
                     Outcome::Send => Release::Send,
@@ -377,7 +412,8 @@ impl Policy for AgreementPolicy {
 
 /// The exchange seam of a node with `config`: [`AgreementPolicy`] when
 /// partners are configured (the secret read or created in `data_dir`),
-/// else [`crate::exchange::SendAll`]; objects received are held to its
+/// else [`crate::exchange::SendAll`] (the node's warninglists, from
+/// `data_dir`, flag indicators for the agreements); objects received are held to its
 /// `[limits]` ([`crate::config::Limits::input`]).
 ///
 /// # Errors
@@ -389,7 +425,13 @@ pub fn exchange_for(config: &Config, data_dir: &Path) -> Result<Exchange, Agreem
         return Ok(Exchange::default().with_limits(limits));
     }
     let secret = node_secret(data_dir)?;
-    Ok(Exchange::new(Arc::new(AgreementPolicy::new(config, &secret)?)).with_limits(limits))
+    let lists = crate::warninglists::load(data_dir)
+        .map_err(|e| AgreementError::Warninglists(e.to_string()))?
+        .map(|l| l.set);
+    Ok(Exchange::new(Arc::new(
+        AgreementPolicy::new(config, &secret)?.with_warninglists(lists),
+    ))
+    .with_limits(limits))
 }
 
 #[cfg(test)]
@@ -492,6 +534,7 @@ mod tests {
             collection: "shared",
             origin: "local",
             raw: &shared_raw,
+            warninglisted: None,
         };
         let Outcome::Redact { raw, .. } = pol.release(&c, &accord_policy::Unresolved) else {
             panic!("not redacted")

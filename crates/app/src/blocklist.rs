@@ -57,9 +57,15 @@ pub struct Collected {
     pub dead: u64,
     pub needs_evaluator: u64,
     pub unusable: u64,
+    /// Live indicators left out because a value of theirs is on a
+    /// warninglist (see [`crate::warninglists`]).
+    pub warninglisted: u64,
+    /// Those indicators per list name.
+    pub warninglisted_lists: std::collections::BTreeMap<String, u64>,
 }
 
-/// The live indicators' keys at `now`, in a stable order.
+/// The live indicators' keys at `now`, in a stable order; an indicator with
+/// a value on one of `warninglists` is left out (and counted).
 ///
 /// # Errors
 /// [`BlocklistError::Store`].
@@ -67,6 +73,7 @@ pub fn collect(
     store: &dyn ObjectRead,
     collection: Option<&str>,
     now: Timestamp,
+    warninglists: Option<&accord_warninglist::WarninglistSet>,
 ) -> Result<Collected, BlocklistError> {
     let mut out = Collected::default();
     let mut q = Query {
@@ -80,7 +87,7 @@ pub fn collect(
         let page = store.query(&q, 8192)?;
         for o in &page.objects {
             out.indicators += 1;
-            collect_one(&o.raw, now, &mut seen, &mut out);
+            collect_one(&o.raw, now, &mut seen, &mut out, warninglists);
         }
         match page.last_seq() {
             Some(s) if page.more => q.after_seq = s,
@@ -97,6 +104,7 @@ pub(crate) fn collect_one(
     now: Timestamp,
     seen: &mut BTreeSet<(Key, String)>,
     out: &mut Collected,
+    warninglists: Option<&accord_warninglist::WarninglistSet>,
 ) {
     let Some(ind) = indicators::read(text) else {
         out.unusable += 1;
@@ -110,10 +118,18 @@ pub(crate) fn collect_one(
         out.unusable += 1;
         return;
     };
-    match indicators::compile(p, ind.v20) {
+    match indicators::compile_with(p, ind.v20, warninglists) {
         None => out.unusable += 1,
-        Some(CompiledPattern::NeedsEvaluator) => out.needs_evaluator += 1,
-        Some(CompiledPattern::Keys(keys, bad)) => {
+        Some((_, hits)) if !hits.is_empty() => {
+            out.warninglisted += 1;
+            for h in hits {
+                *out.warninglisted_lists
+                    .entry(h.list.to_string())
+                    .or_default() += 1;
+            }
+        }
+        Some((CompiledPattern::NeedsEvaluator, _)) => out.needs_evaluator += 1,
+        Some((CompiledPattern::Keys(keys, bad), _)) => {
             out.unusable += bad;
             for key in keys {
                 if seen.insert((key.clone(), ind.id.to_string())) {
@@ -500,7 +516,7 @@ mod tests {
         let mut seen = BTreeSet::new();
         for t in &texts {
             c.indicators += 1;
-            collect_one(t, now, &mut seen, &mut c);
+            collect_one(t, now, &mut seen, &mut c, None);
         }
         let exported: BTreeMap<String, String> = c
             .entries

@@ -78,7 +78,9 @@ pub struct HotlineConfig {
     #[serde(default)]
     pub deadlines: DeadlineTable,
     /// A URL `accord serve` POSTs each escalation to (JSON, see
-    /// [`escalation_json`]; 3 attempts).
+    /// [`escalation_json`]; 3 attempts), and every command that finds a
+    /// protected facility touched posts the case it opened or noted on
+    /// (`crate::facility::escalated_json`).
     #[serde(default)]
     pub webhook: Option<String>,
     /// How far ahead of this node's clock a partner's hotline incident or
@@ -662,7 +664,24 @@ pub async fn notify_webhook(
     attempts: u32,
     first_delay: std::time::Duration,
 ) -> Result<(), String> {
-    let body = escalation_json(e).to_string();
+    let what = format!("escalation of case {}", e.case);
+    post_webhook(url, &escalation_json(e), &what, attempts, first_delay).await
+}
+
+/// Posts `body` to the webhook `url`, up to `attempts` times, waiting
+/// `first_delay` after the first failure and twice as long after each
+/// next one; `what` names it in the error.
+///
+/// # Errors
+/// The last failure, naming what was posted, the URL and the attempts.
+pub async fn post_webhook(
+    url: &str,
+    body: &serde_json::Value,
+    what: &str,
+    attempts: u32,
+    first_delay: std::time::Duration,
+) -> Result<(), String> {
+    let body = body.to_string();
     let opts = accord_client::ClientOptions {
         request_timeout: std::time::Duration::from_secs(30),
         ..accord_client::ClientOptions::default()
@@ -680,8 +699,7 @@ pub async fn notify_webhook(
         }
     }
     Err(format!(
-        "hotline webhook: escalation of case {} not delivered after {} attempt(s): {last}",
-        e.case,
+        "hotline webhook: {what} not delivered after {} attempt(s): {last}",
         attempts.max(1)
     ))
 }

@@ -160,25 +160,47 @@ pub enum CompiledPattern {
 /// Parses a STIX pattern (2.0 when `v20`) and compiles it to index keys.
 /// `None` when it does not parse.
 pub fn compile(pattern: &str, v20: bool) -> Option<CompiledPattern> {
+    compile_with(pattern, v20, None).map(|(c, _)| c)
+}
+
+/// [`compile`], and the warninglists any of the keys' values is on (see
+/// [`crate::warninglists`]; empty without `lists` or when the pattern needs
+/// the evaluator).
+pub fn compile_with(
+    pattern: &str,
+    v20: bool,
+    lists: Option<&accord_warninglist::WarninglistSet>,
+) -> Option<(CompiledPattern, Vec<accord_warninglist::ListHit>)> {
     let ast = if v20 {
         accord_pattern::parse_v20(pattern)
     } else {
         accord_pattern::parse(pattern)
     }
     .ok()?;
+    let mut hits = Vec::new();
     Some(match accord_pattern::compile(&ast) {
         Compiled::Keys(keys) => {
             let mut out = Vec::with_capacity(keys.len());
             let mut bad = 0;
             for k in keys {
+                if let Some(set) = lists {
+                    crate::warninglists::merge_hits(
+                        &mut hits,
+                        crate::warninglists::key_hits(set, &k.kind, &k.value),
+                    );
+                }
                 match to_key(k.kind, &k.value) {
                     Some(key) => out.push(key),
                     None => bad += 1,
                 }
             }
-            CompiledPattern::Keys(out, bad)
+            (CompiledPattern::Keys(out, bad), hits)
         }
-        Compiled::NeedsEvaluator(_) => CompiledPattern::NeedsEvaluator,
+        Compiled::NeedsEvaluator(_) => (CompiledPattern::NeedsEvaluator, hits),
+    })
+    .map(|(c, mut hits)| {
+        hits.sort_by(|a, b| a.list.cmp(&b.list));
+        (c, hits)
     })
 }
 
@@ -247,6 +269,7 @@ mod tests {
             ts("2024-01-01T00:00:00Z"),
             &mut Default::default(),
             &mut out,
+            None,
         );
         assert_eq!((out.unusable, out.entries.len()), (1, 0));
     }

@@ -58,6 +58,11 @@ pub struct Totals {
     /// The objects stored that touch a protected facility
     /// ([`Options::facilities`]; the caller escalates them).
     pub touches: Vec<crate::facility::Touch>,
+    /// Indicators stored whose value is on a warninglist
+    /// ([`Options::warninglists`]; see [`crate::warninglists`]).
+    pub warninglisted: u64,
+    /// Those indicators per list name.
+    pub warninglisted_lists: std::collections::BTreeMap<String, u64>,
 }
 
 /// Objects submitted and not yet acknowledged, with where each came from.
@@ -66,6 +71,9 @@ struct InFlight {
     origins: Vec<(Option<Anchor>, usize, String)>,
     /// The touches of the batch's objects, by index (kept when stored).
     touches: Vec<(usize, crate::facility::Touch)>,
+    /// The warninglists of the batch's indicators, by index (counted when
+    /// stored).
+    listed: Vec<(usize, Vec<String>)>,
 }
 
 /// How to ingest.
@@ -86,6 +94,10 @@ pub struct Options<'a> {
     /// The protected facilities: each object stored is checked against
     /// them ([`Totals::touches`]). `None`: not checked.
     pub facilities: Option<std::sync::Arc<crate::facility::Registry>>,
+    /// The node's warninglists: each indicator stored is checked against
+    /// them ([`Totals::warninglisted`]; the stored bytes are unchanged).
+    /// `None`: not checked.
+    pub warninglists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
 }
 
 impl Totals {
@@ -101,6 +113,23 @@ impl Totals {
             self.rejected,
             self.faults,
             self.seen as f64 / secs.max(1e-9)
+        ) + &self.warninglisted_line()
+    }
+
+    /// `; N indicators on warninglists (list n, …)`, or nothing.
+    fn warninglisted_line(&self) -> String {
+        if self.warninglisted == 0 {
+            return String::new();
+        }
+        let lists: Vec<String> = self
+            .warninglisted_lists
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect();
+        format!(
+            "; {} indicators flagged as warninglisted ({}): not matched, exported to IDS formats or sent to partners",
+            self.warninglisted,
+            lists.join(", ")
         )
     }
 }
@@ -144,6 +173,7 @@ pub fn ingest<'s>(
                 let mut objs = Vec::with_capacity(batch.len());
                 let mut origins = Vec::with_capacity(batch.len());
                 let mut touches = Vec::new();
+                let mut listed = Vec::new();
                 let mut last_offset = 0;
                 for outcome in &batch {
                     match outcome {
@@ -162,6 +192,17 @@ pub fn ingest<'s>(
                                     )
                                 {
                                     touches.push((objs.len(), touch));
+                                }
+                                if let Some(set) = &opts.warninglists
+                                    && new.type_name == "indicator"
+                                {
+                                    let hits = crate::warninglists::indicator_hits(set, new.raw);
+                                    if !hits.is_empty() {
+                                        listed.push((
+                                            objs.len(),
+                                            hits.iter().map(|h| h.list.to_string()).collect(),
+                                        ));
+                                    }
                                 }
                                 origins.push((c.anchor, c.offset, new.id.to_owned()));
                                 objs.push(new);
@@ -197,6 +238,7 @@ pub fn ingest<'s>(
                         pending,
                         origins,
                         touches,
+                        listed,
                     }),
                     Err(e) => {
                         failure = Some(e);
@@ -258,6 +300,14 @@ fn settle(
     for (i, touch) in f.touches {
         if matches!(outcomes.get(i), Some(PutOutcome::Stored { .. })) {
             t.touches.push(touch);
+        }
+    }
+    for (i, lists) in f.listed {
+        if matches!(outcomes.get(i), Some(PutOutcome::Stored { .. })) {
+            t.warninglisted += 1;
+            for l in lists {
+                *t.warninglisted_lists.entry(l).or_default() += 1;
+            }
         }
     }
     for (outcome, (anchor, offset, id)) in outcomes.iter().zip(&f.origins) {

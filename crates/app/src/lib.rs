@@ -23,6 +23,8 @@
 //!   with backoff, pausing and health kept in the store.
 //! - [`ledger`]: the node's log keys, checkpoints and cosignatures,
 //!   witnessing and auditing partners' logs.
+//! - [`warninglists`]: the node's MISP warninglists (stored in the data
+//!   directory) and when an indicator is on one.
 //! - [`generate`]: deterministic generated indicators (benchmarks, demo).
 //!
 //! The store and the time come from the caller: functions take the
@@ -75,15 +77,20 @@ pub mod input;
 pub mod ledger;
 pub mod limits;
 pub mod matching;
+pub mod misp_feed;
 pub mod partner;
 pub mod pull;
 pub mod push;
 pub mod reciprocity;
+pub mod reference;
 pub mod scheduler;
+pub mod search;
 pub mod sighting;
 pub mod sightings_of;
 pub mod sync;
+pub mod techniques;
 pub mod trend;
+pub mod warninglists;
 
 /// Opens the node's store in a data directory, as the binary chooses (the
 /// `accord` command opens SQLite). Given to the workflows that open the

@@ -581,6 +581,11 @@ pub struct Registry {
     /// Facility networks as (IPv6?, first, last, facility), sorted.
     ranges: Vec<(bool, u128, u128, u32)>,
     asns: BTreeMap<u32, Vec<u32>>,
+    /// The last labels of the facility domains, lower case (the raw
+    /// prefilter's first test on a dotted run).
+    tlds: std::collections::BTreeSet<Vec<u8>>,
+    /// Some facility network is IPv6.
+    has_v6: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -643,6 +648,7 @@ impl Registry {
         let mut b = IndexBuilder::new(0);
         let mut ranges = Vec::new();
         let mut asns: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut tlds = std::collections::BTreeSet::new();
         for (i, f) in fs.iter().enumerate() {
             let ord = b.add_indicator(IndicatorMeta {
                 id: *v5(&format!("facility|{}", f.name.to_lowercase())).as_bytes(),
@@ -661,6 +667,10 @@ impl Registry {
             }
             for d in &f.domains {
                 let k = Key::domain(d).map_err(|e| FacilityError::Index(e.to_string()))?;
+                if let Key::Domain(n) = &k {
+                    let last = n.rsplit('.').next().unwrap_or(n);
+                    tlds.insert(last.as_bytes().to_ascii_lowercase());
+                }
                 b.add_key(ord, k)
                     .map_err(|e| FacilityError::Index(e.to_string()))?;
             }
@@ -673,8 +683,10 @@ impl Registry {
         Ok(Registry {
             facilities: fs,
             index,
+            has_v6: ranges.iter().any(|r| r.0),
             ranges,
             asns,
+            tlds,
         })
     }
 
@@ -792,6 +804,135 @@ impl Registry {
             }
             _ => {}
         }
+    }
+
+    /// A cheap test on an object's raw JSON text before it is parsed:
+    /// `false` only when nothing in `raw` can touch a facility, so
+    /// [`Registry::touches`] on it finds nothing; `true` when something
+    /// may (the object is then parsed and read exactly).
+    ///
+    /// Every touch the exact check finds comes from a string or number in
+    /// the object, and shows in the JSON text as one of: a run of name
+    /// characters (letters, digits, `-`, `_`, `.`, non-ASCII) with a dot
+    /// in it that is a facility domain or a subdomain of one (domains have
+    /// two labels at least); a run of digits and dots, with the `/len`
+    /// after it, that is an address in a facility network or a CIDR
+    /// around one; a run of hex digits, colons and dots that is such an
+    /// IPv6 address; an `autonomous-system` object or comparison. So only
+    /// the dots (and colons, when a facility has an IPv6 network) are
+    /// looked at, found with `memchr`, and the run around each is read
+    /// once. What the text could hide goes to the exact check: a `\u`
+    /// escape, an escaped backslash, and `%XX` (a URL's host may be
+    /// percent-encoded).
+    pub fn may_touch_raw(&self, raw: &str) -> bool {
+        if self.facilities.is_empty() {
+            return false;
+        }
+        let b = raw.as_bytes();
+        if !self.asns.is_empty() && memchr::memmem::find(b, b"autonomous-system").is_some() {
+            return true;
+        }
+        let mut pos = 0;
+        while let Some(off) = memchr::memchr3(b'.', b'\\', b'%', &b[pos..]) {
+            let i = pos + off;
+            match b[i] {
+                b'\\' => match b.get(i + 1) {
+                    Some(b'u' | b'\\') | None => return true,
+                    Some(_) => pos = i + 2,
+                },
+                b'%' => {
+                    if b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) {
+                        return true;
+                    }
+                    pos = i + 1;
+                }
+                _ => {
+                    let (from, to) = run_around(b, i, pos, is_name_byte);
+                    if self.run_may_touch(&b[from..to], &b[to..]) {
+                        return true;
+                    }
+                    pos = to.max(i + 1);
+                }
+            }
+        }
+        self.has_v6 && self.v6_may_touch(b)
+    }
+
+    /// One run of name characters with a dot: a facility domain or a
+    /// subdomain of one, or an IPv4 address or CIDR in or around a
+    /// facility network.
+    fn run_may_touch(&self, run: &[u8], after: &[u8]) -> bool {
+        let run = trim_dots(run);
+        if run.is_empty() {
+            return false;
+        }
+        if run.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+            // An IPv4 address has four parts (`2.1`, `1.5` are not one).
+            return run.iter().filter(|c| **c == b'.').count() == 3
+                && self.ip_may_touch(run, after);
+        }
+        let Some(dot) = run.iter().rposition(|c| *c == b'.') else {
+            return false;
+        };
+        let last = &run[dot + 1..];
+        let mut buf = [0u8; 63];
+        let Some(lower) = buf.get_mut(..last.len()) else {
+            return false;
+        };
+        lower.copy_from_slice(last);
+        lower.make_ascii_lowercase();
+        if !self.tlds.contains(&*lower) {
+            return false;
+        }
+        let mut ords = Vec::new();
+        self.index.lookup_domain(run, &mut ords) > 0
+    }
+
+    /// An address (with the prefix length that follows it in the text)
+    /// in or around a facility network. A CIDR around an address holds
+    /// it, so reading the `/len` never loses a touch of the address alone.
+    fn ip_may_touch(&self, addr: &[u8], after: &[u8]) -> bool {
+        let len: &[u8] = match after.split_first() {
+            Some((b'/', rest)) if rest.first().is_some_and(u8::is_ascii_digit) => {
+                let n = rest
+                    .iter()
+                    .take(3)
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                &after[..=n]
+            }
+            _ => &[],
+        };
+        let mut buf = [0u8; 64];
+        let n = addr.len() + len.len();
+        let Some(text) = buf.get_mut(..n) else {
+            return false; // longer than any address
+        };
+        text[..addr.len()].copy_from_slice(addr);
+        text[addr.len()..].copy_from_slice(len);
+        let Ok(s) = std::str::from_utf8(text) else {
+            return true;
+        };
+        let mut out = Vec::new();
+        self.check_ip(s, "", &mut out);
+        !out.is_empty()
+    }
+
+    /// The runs of hex digits, colons and dots around each colon, with
+    /// two colons or more, read as IPv6 addresses.
+    fn v6_may_touch(&self, b: &[u8]) -> bool {
+        let is_v6 = |c: u8| c.is_ascii_hexdigit() || c == b':' || c == b'.';
+        let mut pos = 0;
+        while let Some(off) = memchr::memchr(b':', &b[pos..]) {
+            let i = pos + off;
+            let (from, to) = run_around(b, i, pos, is_v6);
+            let run = &b[from..to];
+            if run.iter().filter(|c| **c == b':').count() >= 2 && self.ip_may_touch(run, &b[to..]) {
+                return true;
+            }
+            pos = to.max(i + 1);
+        }
+        false
     }
 
     /// A cheap test before a pattern is parsed: `false` only when no
@@ -1044,6 +1185,38 @@ impl Registry {
             self.hit(o, s, path, kind, out);
         }
     }
+}
+
+/// A byte of a name run: ASCII letters, digits, `-`, `_`, `.`, and
+/// non-ASCII (domain labels keep non-ASCII bytes as given).
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.') || c >= 0x80
+}
+
+/// The run of `class` bytes around `b[at]`, not reaching before `floor`
+/// (where the previous run ended), and not taking the letter of a JSON
+/// escape (`\n`, `\t`, `\b`, `\f`, `\r`) as its first byte.
+fn run_around(b: &[u8], at: usize, floor: usize, class: impl Fn(u8) -> bool) -> (usize, usize) {
+    let mut from = at;
+    while from > floor && class(b[from - 1]) && !(from >= 2 && b[from - 2] == b'\\') {
+        from -= 1;
+    }
+    let mut to = at;
+    while to < b.len() && class(b[to]) {
+        to += 1;
+    }
+    (from, to)
+}
+
+/// `run` without leading and trailing dots (`%.example.org`, `example.org.`).
+fn trim_dots(mut run: &[u8]) -> &[u8] {
+    while let [b'.', rest @ ..] = run {
+        run = rest;
+    }
+    while let [rest @ .., b'.'] = run {
+        run = rest;
+    }
+    run
 }
 
 /// The last key step is `value` (a reference's value, or the SCO's own).
@@ -1378,6 +1551,56 @@ mod tests {
             !Registry::new(Vec::new())
                 .unwrap()
                 .may_touch_pattern("[ipv4-addr:value = '198.51.100.1']")
+        );
+    }
+
+    #[test]
+    fn the_raw_prefilter_keeps_every_touch() {
+        let r = reg();
+        let touching = [
+            json!({"type": "ipv4-addr", "value": "198.51.100.9"}),
+            json!({"type": "ipv4-addr", "value": "198.51.0.0/16"}),
+            json!({"type": "ipv6-addr", "value": "2001:DB8:100::1"}),
+            json!({"type": "domain-name", "value": "WWW.Exchange.Example."}),
+            json!({"type": "url", "value": "https://user@grid.example:8443/x"}),
+            json!({"type": "url", "value": "http://198.51.100.1/"}),
+            json!({"type": "email-addr", "value": "ops@grid.example"}),
+            json!({"type": "domain-name", "value": "\ngrid.example"}),
+            json!({"type": "ipv6-addr", "value": "\u{c}2001:db8:100::1"}),
+            json!({"type": "autonomous-system", "number": 64500}),
+            json!({"type": "indicator", "pattern_type": "stix",
+                   "pattern": "[domain-name:value LIKE '%.grid.example']"}),
+            json!({"type": "indicator", "pattern_type": "stix",
+                   "pattern": "[network-traffic:dst_ref.value ISSUBSET '203.0.0.0/16']"}),
+        ];
+        for v in &touching {
+            assert!(!r.touches_value(v).is_empty(), "{v}");
+            let raw = serde_json::to_string(v).unwrap();
+            assert!(r.may_touch_raw(&raw), "{raw}");
+        }
+        // What the text could hide goes to the exact check.
+        for raw in [
+            r#"{"type":"domain-name","value":"grid\u002eexample"}"#,
+            r#"{"type":"url","value":"http://grid%2Eexample/"}"#,
+            r#"{"type":"url","value":"http:\/\/grid.example\/"}"#,
+        ] {
+            assert!(r.may_touch_raw(raw), "{raw}");
+        }
+        for v in [
+            json!({"type": "ipv4-addr", "value": "198.51.101.9"}),
+            json!({"type": "domain-name", "value": "notgrid.example"}),
+            json!({"type": "indicator", "pattern_type": "stix",
+                   "pattern": "[file:hashes.'SHA-256' = '082cfe8866fac3667a5f67e38e997e3fd7c07017388fa2af4f6d6a273422e220']",
+                   "created": "2026-12-07T03:41:45.123Z",
+                   "description": "Seen at 10:41:45 by a.b@example.org"}),
+        ] {
+            let raw = serde_json::to_string(&v).unwrap();
+            assert!(!r.may_touch_raw(&raw), "{raw}");
+        }
+        assert!(
+            !Registry::new(Vec::new())
+                .unwrap()
+                .may_touch_raw(r#"{"type":"ipv4-addr","value":"198.51.100.9"}"#)
         );
     }
 

@@ -139,6 +139,8 @@ pub async fn serve(
     // The dashboard's overview counts each collection by type and origin:
     // done once now, in the background, so the first visitor does not wait.
     tokio::spawn(ui::warm(std::sync::Arc::clone(&state)));
+    // The dashboard's search index follows the store in the background.
+    tokio::spawn(ui::index(std::sync::Arc::clone(&state)));
     listener.serve(server::router(state), shutdown).await;
     let _ = tokio::task::spawn_blocking(move || ticker.stop()).await;
     // Stop the partners' rounds (joining their threads off the async

@@ -10,6 +10,7 @@
 //!   C2SP formats and JSON, so no TAXII negotiation, and a small body limit
 //!   (`max_ledger_body_length`) for the one POST.
 //! - The dashboard ([`crate::ui`]): `/`, `/login`, `/logout`, `/ui/…`.
+//! - The MISP feed (`crate::routes::misp_feed`): `/misp-feed/{collection}/…`.
 //!
 //! Shared by all: a bound on concurrent requests (beyond it a fast 503
 //! with `Retry-After`, not a queue), a request timeout, a body limit per
@@ -85,8 +86,12 @@ pub fn router(state: Arc<AppState>) -> Router {
     // The dashboard: `/`, `/login`, `/logout` and `/ui/…`, HTML with
     // sessions and CSRF (see `crate::ui`); forms are small.
     let ui = crate::ui::routes().layer(DefaultBodyLimit::max(UI_BODY_LIMIT));
+    // The MISP feed (`crate::routes::misp_feed`): JSON and CSV for a MISP
+    // instance, TAXII's accounts, no negotiation; GETs only.
+    let misp_feed = crate::routes::misp_feed::routes().layer(DefaultBodyLimit::max(UI_BODY_LIMIT));
     Router::new()
         .merge(ui)
+        .merge(misp_feed)
         .merge(taxii)
         .nest("/ledger", ledger)
         .nest("/hotline", hotline)

@@ -41,6 +41,8 @@ pub struct AppState {
     pub(crate) ui: crate::ui::UiState,
     /// The protected facilities (a partner's POST is checked against them).
     pub(crate) facilities: accord_app::facility::FacilityWatch,
+    /// The MISP feed indexes of the last readers (`crate::routes::misp_feed`).
+    pub(crate) misp_feed: crate::routes::misp_feed::Cache,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -217,7 +219,7 @@ pub(crate) async fn release(
     s: &Arc<AppState>,
     account: &str,
     collection_id: &str,
-    objects: &[StoredObject],
+    objects: &mut Vec<StoredObject>,
     by_id: bool,
 ) -> Result<Vec<Release>, ApiError> {
     if objects.is_empty() {
@@ -240,12 +242,13 @@ pub(crate) async fn release(
 /// `account` (no `out` records: [`release`] writes them). A partner's
 /// release may read the store (the targets of references, custom
 /// marking-definitions; any number of point reads), so it runs on the
-/// blocking pool with the page copied; the node's own accounts get the
-/// objects as stored, decided here.
+/// blocking pool with the page moved there and back (not copied: a page
+/// of 5,000 objects is megabytes and tens of thousands of allocations);
+/// the node's own accounts get the objects as stored, decided here.
 pub(crate) async fn decide(
     s: &Arc<AppState>,
     account: &str,
-    objects: &[StoredObject],
+    objects: &mut Vec<StoredObject>,
     by_id: bool,
 ) -> Result<Vec<Release>, ApiError> {
     if objects.is_empty() {
@@ -266,12 +269,16 @@ pub(crate) async fn decide(
     }
     match s.counterparty(account) {
         Counterparty::Partner(name) => {
-            let (name, objects, state) = (name.to_owned(), objects.to_vec(), Arc::clone(s));
-            s.read("releasing objects to a partner", move |st| {
-                let to = Counterparty::Partner(&name);
-                Ok(release(&state.exchange, to, &objects, st, by_id))
-            })
-            .await
+            let (name, page, state) = (name.to_owned(), std::mem::take(objects), Arc::clone(s));
+            let (page, released) = s
+                .read("releasing objects to a partner", move |st| {
+                    let to = Counterparty::Partner(&name);
+                    let released = release(&state.exchange, to, &page, st, by_id);
+                    Ok((page, released))
+                })
+                .await?;
+            *objects = page;
+            Ok(released)
         }
         to => s.read_now("releasing objects", |st| {
             Ok(release(&s.exchange, to, objects, st, by_id))
@@ -344,6 +351,7 @@ impl AppState {
             statuses: Mutex::new(StatusLog::default()),
             ui: crate::ui::UiState::default(),
             facilities: accord_app::facility::FacilityWatch::new(),
+            misp_feed: crate::routes::misp_feed::Cache::default(),
         })
     }
 

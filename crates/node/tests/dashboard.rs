@@ -689,3 +689,56 @@ fn objects_are_found_by_label_tlp_origin_and_day() {
         }
     });
 }
+
+/// Values are found through the search index, whatever their age: in any
+/// case (the bounded scan of the newest versions compares bytes, the index
+/// lower case) and by the start of a value.
+#[test]
+fn values_are_found_through_the_search_index() {
+    let n = node();
+    let id = "indicator--0000000b-1111-4111-8111-111111111111";
+    let obj = format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Beacon","pattern":"[domain-name:value = 'MixedCase.Example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}}"#
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = n
+            .http
+            .post(format!("http://{}/api1/collections/{A}/objects/", n.addr))
+            .bearer_auth("admin-token")
+            .header("content-type", MEDIA)
+            .header("accept", MEDIA)
+            .body(format!("{{\"objects\":[{obj}]}}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let admin = n.login("admin", "right").await.unwrap();
+        let shows = |body: &str| body.contains(&format!("/{id}\""));
+        // The indexer runs every 2 s.
+        let mut found = false;
+        for _ in 0..100 {
+            let r = n.get("/ui/objects?q=mixedcase.example", Some(&admin)).await;
+            assert_eq!(r.status, StatusCode::OK);
+            if shows(&r.body) {
+                found = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(found, "never found through the index");
+        for (q, want) in [
+            ("MIXEDCASE.EXAMPLE", true),
+            ("mixedc", true),
+            ("mi", false),
+            ("beacon", true),
+            ("mixedcase.example.org", false),
+        ] {
+            let r = n.get(&format!("/ui/objects?q={q}"), Some(&admin)).await;
+            assert_eq!(shows(&r.body), want, "q={q}: {}", r.body);
+        }
+        // The bounded scan alone compares bytes: the exact spelling.
+        let r = n.get("/ui/objects?q=MixedCase", Some(&admin)).await;
+        assert!(shows(&r.body));
+    });
+}

@@ -81,6 +81,7 @@ fn decide(b: divan::Bencher) {
                 collection: "share",
                 origin: "local",
                 raw,
+                warninglisted: None,
             };
             if matches!(
                 pol.decide(&c, &accord_policy::Unresolved),
@@ -105,6 +106,7 @@ fn decide_and_rewrite(b: divan::Bencher) {
                 collection: "share",
                 origin: "local",
                 raw,
+                warninglisted: None,
             };
             if let accord_policy::Outcome::Redact { raw, .. } =
                 pol.release(&c, &accord_policy::Unresolved)

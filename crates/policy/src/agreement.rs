@@ -156,6 +156,19 @@ pub enum Onward {
     Green,
 }
 
+/// What happens to an indicator whose value is on one of the node's MISP
+/// warninglists (public DNS resolvers, RFC 1918 ranges, top sites…): the
+/// caller computes the flag ([`crate::Candidate::warninglisted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Warninglisted {
+    /// Not sent (the default): the `out` record's reason names the lists.
+    #[default]
+    Withhold,
+    /// Sent like any other indicator.
+    Send,
+}
+
 /// What this node sends to a partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,6 +198,10 @@ pub struct Outbound {
     /// The action per data category.
     #[serde(default)]
     pub categories: Categories,
+    /// Indicators whose value is on a warninglist (`withhold`, the default,
+    /// or `send`).
+    #[serde(default)]
+    pub warninglisted: Warninglisted,
 }
 
 /// What a partner may send to this node.
@@ -231,6 +248,7 @@ impl Default for Outbound {
             sightings: true,
             onward: Onward::None,
             categories: Categories::default(),
+            warninglisted: Warninglisted::Withhold,
         }
     }
 }

@@ -172,6 +172,10 @@ pub fn outbound(partner: &str, o: &Outbound) -> String {
     } else {
         "sightings do not go back".to_owned()
     });
+    if o.warninglisted == crate::agreement::Warninglisted::Send {
+        // The default (withheld) goes unsaid, as the other defaults do.
+        parts.push("indicators on our warninglists too".to_owned());
+    }
     parts.push(onward(partner, o.onward));
     format!("We send {partner}: {}.", parts.join("; "))
 }
@@ -314,8 +318,10 @@ mod tests {
             sightings: false,
             onward: Onward::Green,
             categories: Categories::default(),
+            warninglisted: crate::agreement::Warninglisted::Send,
         };
         let s = outbound("b", &o);
+        assert!(s.contains("indicators on our warninglists too"), "{s}");
         assert!(s.starts_with("We send b: only indicator and malware from every collection its account may read labelled `share`, up to TLP:CLEAR (GREEN, AMBER, AMBER+STRICT and RED are never sent)"), "{s}");
         assert!(
             s.contains("never objects labelled `internal` or `draft`"),

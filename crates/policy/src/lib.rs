@@ -32,7 +32,7 @@ pub mod tlp;
 
 pub use agreement::{
     Agreement, Categories, CategoryAction, CategoryRule, DataCategory, Inbound, Onward, Outbound,
-    Residency, Tlp, TypeSet, ValueKind,
+    Residency, Tlp, TypeSet, ValueKind, Warninglisted,
 };
 pub use inbound::InboundPolicy;
 pub use key::PartnerKey;

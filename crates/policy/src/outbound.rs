@@ -23,7 +23,7 @@
 //! with ([`Resolver::released_id`], see [`crate::rewrite`]).
 
 use crate::agreement::CategoryAction;
-use crate::agreement::{Onward, Outbound, Tlp, TypeSet};
+use crate::agreement::{Onward, Outbound, Tlp, TypeSet, Warninglisted};
 use crate::key::PartnerKey;
 use crate::resolve::{Marking, Resolver};
 use crate::rewrite::{RewriteCtx, action_for, rewrite, withhold_reason};
@@ -44,6 +44,11 @@ pub struct Candidate<'a> {
     pub origin: &'a str,
     /// Its JSON text.
     pub raw: &'a str,
+    /// The names of the warninglists a value of it is on (an indicator's
+    /// pattern constant), comma-separated, as the caller found them; `None`
+    /// when on none (or not checked). Withheld unless the agreement says
+    /// `warninglisted = "send"`.
+    pub warninglisted: Option<&'a str>,
 }
 
 /// The fast step's answer.
@@ -275,6 +280,13 @@ impl OutboundPolicy {
                 "none of its labels is among those sent to {p} (outbound.labels_include)"
             ));
         }
+        if let Some(lists) = c.warninglisted
+            && out.warninglisted == Warninglisted::Withhold
+        {
+            return Decision::Withhold(format!(
+                "warninglist:{lists}: a value of it is on the node's MISP warninglist(s) {lists} (outbound.warninglisted = withhold)"
+            ));
+        }
         if s.cats == 0 || action_for(s.cats, &out.categories) == CategoryAction::Allow {
             return Decision::Send;
         }
@@ -392,6 +404,7 @@ mod tests {
             collection: "c",
             origin: "local",
             raw,
+            warninglisted: None,
         }
     }
 
@@ -421,6 +434,42 @@ mod tests {
             Outcome::Withhold { reason } => reason.clone(),
             other => panic!("not withheld: {other:?}"),
         }
+    }
+
+    #[test]
+    fn warninglisted_indicators_are_withheld_unless_agreed() {
+        let raw = indicator(&[]);
+        let pol = policy(Tlp::Amber, CategoryAction::Allow);
+        let mut c = cand(&raw);
+        assert_eq!(pol.release(&c, &Unresolved), Outcome::Send);
+        c.warninglisted = Some("public-dns-v4,rfc1918");
+        let reason = withheld(&pol.release(&c, &Unresolved));
+        assert!(
+            reason.starts_with("warninglist:public-dns-v4,rfc1918: ")
+                && reason.contains("outbound.warninglisted = withhold"),
+            "{reason}"
+        );
+        // A RED object says why it is withheld first: the more basic rule.
+        let red = indicator(&["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]);
+        let mut r = cand(&red);
+        r.warninglisted = Some("x");
+        assert!(withheld(&pol.release(&r, &Unresolved)).contains("RED"));
+        let send = OutboundPolicy::new(
+            "eu",
+            Outbound {
+                max_tlp: Tlp::Amber,
+                warninglisted: Warninglisted::Send,
+                ..Outbound::default()
+            },
+            Arc::new(Rules::new(&Residency::default()).unwrap()),
+            PartnerKey::derive(&[3; 32], "eu"),
+            Arc::new(Origins::new()),
+        );
+        assert_eq!(send.release(&c, &Unresolved), Outcome::Send);
+        let parsed: Outbound = toml::from_str("warninglisted = \"send\"").unwrap();
+        assert_eq!(parsed.warninglisted, Warninglisted::Send);
+        assert_eq!(Outbound::default().warninglisted, Warninglisted::Withhold);
+        assert!(toml::from_str::<Outbound>("warninglisted = \"maybe\"").is_err());
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl<'a> Held<'a> {
             collection,
             origin: "local",
             raw,
+            warninglisted: None,
         };
         self.pol.release(&c, r)
     }
@@ -268,7 +269,7 @@ proptest! {
         let (e, i) = observables(&email, &ips[0]);
         held.put("c", &e);
         held.put("c", &i);
-        let c = Candidate { type_name: &ty, collection: "c", origin: "local", raw: &raw };
+        let c = Candidate { type_name: &ty, collection: "c", origin: "local", raw: &raw, warninglisted: None };
         let out = pol.release(&c, &held);
         let red = parsed["object_marking_refs"][0] == TLP2_RED
             || parsed["object_marking_refs"][0] == CUSTOM_RED;

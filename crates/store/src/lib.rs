@@ -122,6 +122,7 @@ mod error;
 mod ledger;
 mod prepare;
 mod schema;
+pub mod search;
 mod seen;
 mod sqlite;
 mod sync_state;

@@ -619,6 +619,46 @@ impl crate::ObjectRead for SqliteStore {
         Ok(all)
     }
 
+    fn objects_after(&self, after: i64, limit: usize) -> Result<Vec<StoredObject>, StoreError> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o
+             CROSS JOIN collections c ON c.coll_id = o.coll_id
+             WHERE o.seq > ?1 ORDER BY o.seq LIMIT ?2"
+        );
+        self.read
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.query_map(
+                    params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    read_object,
+                )?
+                .collect()
+            })
+            .map_err(self.read_err(format!("the objects after seq {after}")))
+    }
+
+    fn objects_by_seq(&self, seqs: &[i64]) -> Result<Vec<StoredObject>, StoreError> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o
+             CROSS JOIN collections c ON c.coll_id = o.coll_id WHERE o.seq = ?1"
+        );
+        let mut st = self
+            .read
+            .prepare_cached(&sql)
+            .map_err(self.read_err("objects by seq"))?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for s in seqs {
+            if let Some(o) = st
+                .query_row([s], read_object)
+                .optional()
+                .map_err(self.read_err(format!("the object of seq {s}")))?
+            {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
     fn find_text(
         &self,
         collection: &str,

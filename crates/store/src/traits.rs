@@ -103,6 +103,19 @@ pub trait ObjectRead {
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError>;
 
+    /// Versions of every collection with `seq` above `after`, oldest
+    /// first, at most `limit` (for indexers that follow the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn objects_after(&self, after: i64, limit: usize) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// The versions of these `seq`s still stored, in the order given.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn objects_by_seq(&self, seqs: &[i64]) -> Result<Vec<StoredObject>, StoreError>;
+
     /// Versions whose raw JSON contains `text` (bytes, case-sensitive),
     /// newest first, among at most `scan` of the collection's newest rows;
     /// at most `limit`. A bounded scan, not an index: for people searching
@@ -247,6 +260,21 @@ pub trait LedgerRead {
     /// # Errors
     /// [`StoreError::Read`].
     fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// The leaves about one object: those recording one of `seqs` (its
+    /// stored versions) and the others whose bytes contain `needle` (its
+    /// id), at most `limit`, in log order; and whether more were left out.
+    /// The caller checks each record's object id (the bytes may contain
+    /// the id elsewhere).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ledger_entries_about(
+        &self,
+        seqs: &[i64],
+        needle: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError>;
 
     /// The leaf hash of `index` and its inclusion proof in the tree of
     /// `size` leaves.
@@ -520,6 +548,15 @@ impl LedgerRead for SqliteStore {
 
     fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<LedgerEntry>, StoreError> {
         SqliteStore::ledger_entries(self, from, to)
+    }
+
+    fn ledger_entries_about(
+        &self,
+        seqs: &[i64],
+        needle: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
+        SqliteStore::ledger_entries_about(self, seqs, needle, limit)
     }
 
     fn ledger_inclusion_proof(

@@ -338,3 +338,94 @@ fn a_rewritten_upper_level_hash_is_named() {
         check.problems
     );
 }
+
+/// The records about one object found in one pass over the chunks (its
+/// versions by seq, the rest by its id's bytes) are exactly those a full
+/// read of the log finds by their object id: stored versions, versions
+/// received from a partner, `out` records, and the record of a deleted
+/// version.
+#[test]
+fn the_records_about_an_object_are_those_a_full_read_finds() {
+    use accord_store::{ObjectRead, Query, VersionFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let v1: Vec<_> = (0..600)
+        .map(|i| indicator(i, "2024-01-01T00:00:00.000Z", "c"))
+        .collect();
+    let v2: Vec<_> = (0..3)
+        .map(|i| indicator(i, "2024-02-01T00:00:00.000Z", "c"))
+        .collect();
+    // `out` records about objects 1 and 2.
+    let out = |n: usize| ExchangeRecord {
+        object_id: v1[n].id.clone(),
+        ..out_record(0)
+    };
+    store.put_batch(&borrow(&v1[..300])).unwrap();
+    store
+        .writer()
+        .log_records(&[out(1), out(2), out(1)])
+        .unwrap();
+    store
+        .writer()
+        .received_from("cert.partner")
+        .put_batch(&borrow(&v1[300..]))
+        .unwrap();
+    store.put_batch(&borrow(&v2)).unwrap();
+    store.writer().log_records(&[out(1)]).unwrap();
+    // A deleted version keeps its record apart.
+    let id2 = v1[2].id.clone();
+    let deleted = store
+        .writer()
+        .delete("c", &id2, &VersionFilter::first())
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let size = store.ledger_size().unwrap();
+    let all = store.ledger_entries(0, size).unwrap();
+    for n in [1u64, 2, 3, 450, 599] {
+        let id = v1[n as usize].id.clone();
+        let want: Vec<u64> = all
+            .iter()
+            .filter(|e| ExchangeRecord::from_leaf_bytes(&e.leaf).unwrap().object_id == id)
+            .map(|e| e.index)
+            .collect();
+        let q = Query {
+            ids: vec![id.clone()],
+            versions: VersionFilter::all(),
+            ..Query::default()
+        };
+        let seqs: Vec<i64> = ObjectRead::query(&store, &q, 100)
+            .unwrap()
+            .objects
+            .iter()
+            .map(|o| o.seq)
+            .collect();
+        let (got, more) = store
+            .ledger_entries_about(&seqs, id.as_bytes(), 100)
+            .unwrap();
+        let got_idx: Vec<u64> = got
+            .iter()
+            .filter(|e| ExchangeRecord::from_leaf_bytes(&e.leaf).unwrap().object_id == id)
+            .map(|e| e.index)
+            .collect();
+        // 1: two versions and three `out` records; 2: its deleted first
+        // version, its second and one `out` record.
+        match n {
+            1 => assert_eq!(want.len(), 5),
+            2 => assert_eq!(want.len(), 3),
+            _ => assert!(!want.is_empty()),
+        }
+        assert_eq!(got_idx, want, "object {n}");
+        assert!(!more);
+        for e in &got {
+            assert_eq!(e.leaf, all[e.index as usize].leaf, "leaf {}", e.index);
+        }
+    }
+    // Object 1: its stored version, a newer one, and three `out` records.
+    let id1 = v1[1].id.clone();
+    let (got, _) = store
+        .ledger_entries_about(&[], id1.as_bytes(), 100)
+        .unwrap();
+    assert_eq!(got.len(), 3, "out records only, without seqs");
+    let (got, more) = store.ledger_entries_about(&[], id1.as_bytes(), 2).unwrap();
+    assert_eq!((got.len(), more), (2, true), "the limit holds");
+}

@@ -26,6 +26,13 @@ pub struct LoadStats {
     pub bad_pattern_ids: Vec<String>,
     pub bad_keys: u64,
     pub not_indicators: u64,
+    /// Indicators left out because a value of theirs is on a warninglist
+    /// ([`MatchOptions::warninglists`]).
+    #[serde(default)]
+    pub warninglisted: u64,
+    /// Those indicators per list.
+    #[serde(default)]
+    pub warninglisted_lists: std::collections::BTreeMap<String, u64>,
 }
 
 /// How many skipped indicators [`LoadStats::bad_pattern_ids`] names.
@@ -60,6 +67,8 @@ pub(crate) struct Loader {
     pub(crate) side: Sidecar,
     producer_ix: std::collections::HashMap<String, u32>,
     seen: std::collections::HashMap<[u8; 16], u32>,
+    /// Indicators on these lists are left out of the index.
+    pub(crate) warninglists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
 }
 
 impl Loader {
@@ -70,6 +79,7 @@ impl Loader {
             side: Sidecar::default(),
             producer_ix: Default::default(),
             seen: Default::default(),
+            warninglists: None,
         }
     }
 
@@ -115,13 +125,30 @@ impl Loader {
             self.side.stats.indicators -= 1;
             return;
         }
-        let Some(compiled) = indicators::compile(src, ind.v20) else {
+        let Some((compiled, hits)) =
+            indicators::compile_with(src, ind.v20, self.warninglists.as_deref())
+        else {
             self.side.stats.bad_pattern += 1;
             if self.side.stats.bad_pattern_ids.len() < NAMED_SKIPS {
                 self.side.stats.bad_pattern_ids.push(ind.id.to_string());
             }
             return;
         };
+        if !hits.is_empty() {
+            // Left out at build time: a warninglisted indicator costs
+            // nothing per event.
+            self.side.stats.warninglisted += 1;
+            for h in hits {
+                *self
+                    .side
+                    .stats
+                    .warninglisted_lists
+                    .entry(h.list.to_string())
+                    .or_default() += 1;
+            }
+            self.seen.insert(id, u32::MAX);
+            return;
+        }
         let ord = self.b.add_indicator(meta);
         self.seen.insert(id, ord);
         let p = match ind.created_by_ref.as_deref() {
@@ -261,6 +288,11 @@ pub(crate) fn load_indicators(
             args.collections.join(",")
         ),
     };
+    // An index built under other warninglists (or none) is not reused.
+    let source = match &args.warninglists {
+        Some(l) => format!("{source};warninglists:{}", l.sha256),
+        None => source,
+    };
     if let Some(ix) = &args.index {
         let side_path = sidecar_path(ix);
         let side: Option<Sidecar> = std::fs::read(&side_path)
@@ -313,6 +345,7 @@ pub(crate) fn load_indicators(
         }
     }
     let mut l = Loader::new(now);
+    l.warninglists = args.warninglists.as_ref().map(|w| w.set.clone());
     match &args.indicators {
         Some(p) => {
             let src = crate::input::Source::open(p)?;

@@ -114,6 +114,10 @@ pub struct MatchOptions {
     /// each flush (without follow the caller escalates
     /// [`MatchReport::touches`]).
     pub node_config: Option<crate::config::Config>,
+    /// The node's warninglists: indicators with a value on one are left out
+    /// of the index (counted in the summary). `None`: every indicator is
+    /// matched (`--include-warninglisted`, or no lists stored).
+    pub warninglists: Option<crate::warninglists::NodeLists>,
 }
 
 /// The log reader options for a `--format` name and a CSV column map.

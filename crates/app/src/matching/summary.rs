@@ -89,6 +89,18 @@ pub fn summary(
         group(st.bad_keys),
         if ind.reused { "; index reused from file" } else { "" }
     ));
+    if st.warninglisted > 0 {
+        let lists: Vec<String> = st
+            .warninglisted_lists
+            .iter()
+            .map(|(l, n)| format!("{l} {}", group(*n)))
+            .collect();
+        s.push_str(&format!(
+            "skipped as warninglisted: {} indicators ({}); --include-warninglisted matches them\n",
+            group(st.warninglisted),
+            lists.join(", ")
+        ));
+    }
     if !st.bad_pattern_ids.is_empty() {
         let more = st
             .bad_pattern

@@ -58,6 +58,16 @@ pub(crate) async fn add_objects(
             caller.name, c.id
         )));
     }
+    // A reference collection (`accord import attack`) is never written
+    // over TAXII.
+    if let Some(what) = s.read_now("reading the collection's kind", |b| {
+        accord_app::reference::of(b, c.store_name())
+    })? {
+        return Err(ApiError::forbidden(format!(
+            "collection `{}` is a read-only reference collection ({what})",
+            c.id
+        )));
+    }
     check_content_type(&headers)?;
     let max = s.config.limits.max_content_length;
     let too_big = |n: &dyn std::fmt::Display| {

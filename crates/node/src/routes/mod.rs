@@ -6,6 +6,7 @@
 
 pub(crate) mod discovery;
 pub(crate) mod ingest;
+pub(crate) mod misp_feed;
 pub(crate) mod objects;
 pub(crate) mod status;
 

@@ -19,7 +19,7 @@ pub(crate) async fn get_objects(
     Query(pairs): Query<Vec<(String, String)>>,
     Authenticated(caller): Authenticated,
 ) -> Result<Response, ApiError> {
-    let r = read_page(
+    let mut r = read_page(
         &s,
         caller,
         (&root, &coll),
@@ -29,7 +29,7 @@ pub(crate) async fn get_objects(
     )
     .await?;
     let by_id = !r.params.filters.ids.is_empty();
-    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects, by_id).await?;
+    let released = release(&s, &r.caller, &r.collection_id, &mut r.page.objects, by_id).await?;
     Ok(envelope_response(&r, &released))
 }
 
@@ -39,7 +39,7 @@ pub(crate) async fn get_object(
     Query(pairs): Query<Vec<(String, String)>>,
     Authenticated(caller): Authenticated,
 ) -> Result<Response, ApiError> {
-    let r = read_page(
+    let mut r = read_page(
         &s,
         caller,
         (&root, &coll),
@@ -63,7 +63,7 @@ pub(crate) async fn get_object(
             )));
         }
     }
-    let released = release(&s, &r.caller, &r.collection_id, &r.page.objects, true).await?;
+    let released = release(&s, &r.caller, &r.collection_id, &mut r.page.objects, true).await?;
     if !r.page.objects.is_empty() && !r.page.more && released.iter().all(withheld) {
         // Every version the caller could see is withheld from it: to the
         // caller the object does not exist.
@@ -88,10 +88,11 @@ fn withheld(r: &Release) -> bool {
 async fn visible<'p>(
     s: &Arc<AppState>,
     caller: &str,
-    objects: &'p [accord_store::StoredObject],
+    objects: &'p mut Vec<accord_store::StoredObject>,
     by_id: bool,
 ) -> Result<Vec<(&'p accord_store::StoredObject, String)>, ApiError> {
     let released = decide(s, caller, objects, by_id).await?;
+    let objects: &'p [accord_store::StoredObject] = objects;
     Ok(objects
         .iter()
         .zip(released)
@@ -112,7 +113,7 @@ pub(crate) async fn manifest(
     Query(pairs): Query<Vec<(String, String)>>,
     Authenticated(caller): Authenticated,
 ) -> Result<Response, ApiError> {
-    let r = read_page(
+    let mut r = read_page(
         &s,
         caller,
         (&root, &coll),
@@ -121,24 +122,20 @@ pub(crate) async fn manifest(
         VersionFilter::last(),
     )
     .await?;
+    let by_id = !r.params.filters.ids.is_empty();
     let body = Manifest {
         more: r.page.more,
         next: r.next.clone(),
-        objects: visible(
-            &s,
-            &r.caller,
-            &r.page.objects,
-            !r.params.filters.ids.is_empty(),
-        )
-        .await?
-        .into_iter()
-        .map(|(o, id)| ManifestRecord {
-            id,
-            date_added: o.date_added.clone(),
-            version: version_of(o),
-            media_type: STIX_MEDIA_TYPE,
-        })
-        .collect(),
+        objects: visible(&s, &r.caller, &mut r.page.objects, by_id)
+            .await?
+            .into_iter()
+            .map(|(o, id)| ManifestRecord {
+                id,
+                date_added: o.date_added.clone(),
+                version: version_of(o),
+                media_type: STIX_MEDIA_TYPE,
+            })
+            .collect(),
     };
     let mut res = taxii_json(StatusCode::OK, &body);
     date_headers(&mut res, &r.page);
@@ -151,7 +148,7 @@ pub(crate) async fn versions(
     Query(pairs): Query<Vec<(String, String)>>,
     Authenticated(caller): Authenticated,
 ) -> Result<Response, ApiError> {
-    let r = read_page(
+    let mut r = read_page(
         &s,
         caller,
         (&root, &coll),
@@ -160,7 +157,7 @@ pub(crate) async fn versions(
         VersionFilter::all(),
     )
     .await?;
-    let mut list: Vec<String> = visible(&s, &r.caller, &r.page.objects, true)
+    let mut list: Vec<String> = visible(&s, &r.caller, &mut r.page.objects, true)
         .await?
         .into_iter()
         .map(|(o, _)| version_of(o))
@@ -208,6 +205,14 @@ pub(crate) async fn delete_object(
         return Err(ApiError::forbidden(format!(
             "account `{}` may not delete from collection `{}` (it needs read and write)",
             caller.name, c.id
+        )));
+    }
+    if let Some(what) = s.read_now("reading the collection's kind", |b| {
+        accord_app::reference::of(b, c.store_name())
+    })? {
+        return Err(ApiError::forbidden(format!(
+            "collection `{}` is a read-only reference collection ({what})",
+            c.id
         )));
     }
     let params = params(&pairs)?;

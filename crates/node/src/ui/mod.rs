@@ -54,6 +54,8 @@ pub struct UiState {
     /// The reciprocity figures of the log so far, and the index of the
     /// next entry to add: each page view reads only what was appended.
     pub(crate) reciprocity: Mutex<(u64, accord_app::reciprocity::Accumulator)>,
+    /// The search index, once [`index`] has opened it (`accord serve`).
+    pub(crate) search: std::sync::OnceLock<Arc<accord_store::search::SearchIndex>>,
 }
 
 /// A collection's tally as kept.
@@ -63,6 +65,68 @@ type Tallied = Arc<Vec<accord_store::Tally>>;
 pub async fn warm(state: Arc<AppState>) {
     pages::warm(state).await;
 }
+
+/// Keeps the dashboard's search index ([`accord_store::search`]) up with
+/// the store, in the background, for as long as the node serves: what was
+/// stored since the last round every 2 s, 20,000 versions at a time (a
+/// store of 1,000,000 is indexed in the first minutes after its first
+/// start; the search scans what the index has not reached yet).
+pub async fn index(state: Arc<AppState>) {
+    let dir = state.config.data_dir.clone();
+    let opened =
+        tokio::task::spawn_blocking(move || accord_store::search::SearchIndex::open(&dir)).await;
+    let index = match opened {
+        Ok(Ok(i)) => Arc::new(i),
+        Ok(Err(e)) => {
+            tracing::error!(
+                "the dashboard's search index: {e}; searching by value reads the newest versions only"
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::error!("the dashboard's search index: {e}");
+            return;
+        }
+    };
+    if let Some(why) = index.rebuilt() {
+        tracing::warn!("the dashboard's search index could not be read ({why}): rebuilding it");
+    }
+    let _ = state.ui.search.set(Arc::clone(&index));
+    let weak = Arc::downgrade(&state);
+    drop(state);
+    let (started, mut indexed, mut caught_up) = (Instant::now(), 0usize, false);
+    loop {
+        let Some(state) = weak.upgrade() else { return };
+        let i = Arc::clone(&index);
+        let done = state
+            .read("indexing for search", move |store| {
+                i.catch_up(store, &accord_app::search::terms, INDEX_BUDGET)
+            })
+            .await;
+        drop(state);
+        match done {
+            Ok(n) if n >= INDEX_BUDGET => {
+                indexed += n;
+                continue;
+            }
+            Ok(n) => {
+                indexed += n;
+                if !caught_up {
+                    caught_up = true;
+                    tracing::info!(
+                        "search index caught up: {indexed} versions indexed in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            Err(e) => tracing::warn!("the dashboard's search index: {}", e.description),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Versions indexed per round of [`index`].
+const INDEX_BUDGET: usize = 20_000;
 
 /// How long a collection's tally is reused before it is counted again in
 /// the background (the old one is shown meanwhile).

@@ -592,14 +592,11 @@ impl Filters {
             }
         }
         if let Some(l) = &self.label {
-            if !o.raw.contains(l.as_str()) {
-                return false;
-            }
             let v: serde_json::Value = serde_json::from_str(&o.raw).unwrap_or_default();
-            let has = v
-                .get("labels")
-                .and_then(|x| x.as_array())
-                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(l.as_str())));
+            let has = v.get("labels").and_then(|x| x.as_array()).is_some_and(|a| {
+                a.iter()
+                    .any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(l)))
+            });
             if !has {
                 return false;
             }
@@ -636,6 +633,72 @@ const SIGHTINGS_SCAN: usize = 5_000;
 /// Results shown.
 const SEARCH_LIMIT: usize = 50;
 
+/// The most index entries one search reads (each a point read of the
+/// store when its term matches).
+const INDEX_CANDIDATES: usize = 20_000;
+
+/// Versions found through the search index ([`accord_store::search`]):
+/// by `q` as a whole value (newest first), then as the start of longer
+/// values; else by the label, the origin, then the TLP asked. The other
+/// filters are applied to each candidate. `None` when nothing indexed
+/// was asked (no text, label, origin or TLP).
+fn search_index(
+    ix: &accord_store::search::SearchIndex,
+    store: &dyn accord_store::Backend,
+    q: &str,
+    filters: &Filters,
+    wanted: &[String],
+    types: &[String],
+) -> Result<Option<Vec<StoredObject>>, accord_store::StoreError> {
+    use accord_app::search::{label_term, origin_term, tlp_term, value_term};
+    let (term, prefix) = if !q.is_empty() {
+        (value_term(q), q.chars().count() >= 3)
+    } else if let Some(l) = &filters.label {
+        (label_term(l), false)
+    } else if let Some(f) = &filters.from {
+        (origin_term(f), false)
+    } else if let Some(t) = filters.tlp {
+        (tlp_term(t), false)
+    } else {
+        return Ok(None);
+    };
+    let keep = Filters {
+        text: None,
+        ..filters.clone()
+    };
+    let mut out: Vec<StoredObject> = Vec::new();
+    let take = |objs: Vec<StoredObject>, out: &mut Vec<StoredObject>| {
+        for o in objs {
+            if out.len() < SEARCH_LIMIT
+                && wanted.contains(&o.collection)
+                && (types.is_empty() || types.contains(&o.type_name))
+                && keep.keeps(&o)
+                && !out.iter().any(|x| x.seq == o.seq)
+            {
+                out.push(o);
+            }
+        }
+    };
+    let (mut before, mut read) = (i64::MAX, 0usize);
+    while out.len() < SEARCH_LIMIT && read < INDEX_CANDIDATES {
+        let seqs = ix.seqs(&term, before, 1_000)?;
+        let Some(&last) = seqs.last() else { break };
+        before = last;
+        read += seqs.len();
+        take(store.objects_by_seq(&seqs)?, &mut out);
+    }
+    if prefix && out.len() < SEARCH_LIMIT && read < INDEX_CANDIDATES {
+        let seqs = ix.seqs_with_prefix(&term, INDEX_CANDIDATES - read)?;
+        for chunk in seqs.chunks(1_000) {
+            if out.len() >= SEARCH_LIMIT {
+                break;
+            }
+            take(store.objects_by_seq(chunk)?, &mut out);
+        }
+    }
+    Ok(Some(out))
+}
+
 /// `/ui/objects`: search by id, value (text) and type.
 pub(crate) async fn objects(
     State(state): State<Arc<AppState>>,
@@ -671,9 +734,20 @@ pub(crate) async fn objects(
         since: Some(since).filter(|d| !d.is_empty()),
     };
     let (qq, tt) = (q.clone(), types.clone());
+    let index = state.ui.search.get().cloned();
     let found = state
         .read("searching objects", move |store| {
             let mut all = Vec::new();
+            let is_id = accord_stix::parse_identifier(&qq).is_ok();
+            // The whole history by value, label, origin or TLP, from the
+            // index (the bounded scan below adds the newest versions, and
+            // text found anywhere in them).
+            if let Some(ix) = index.as_deref()
+                && !is_id
+                && let Some(found) = search_index(ix, store, &qq, &filters, &wanted, &tt)?
+            {
+                all.extend(found);
+            }
             for c in &wanted {
                 if filters.any() && accord_stix::parse_identifier(&qq).is_err() {
                     // Row by row, newest first, within the same bound as
@@ -707,6 +781,7 @@ pub(crate) async fn objects(
                 }
             }
             all.sort_by_key(|o| std::cmp::Reverse(o.seq));
+            all.dedup_by_key(|o| o.seq);
             all.truncate(SEARCH_LIMIT);
             Ok(all)
         })
@@ -736,7 +811,7 @@ pub(crate) async fn objects(
         p.meta {
             @if q.is_empty() { "The newest objects" } @else { "Objects containing “" (q) "”" }
             @if !types.is_empty() { " of type " (types.join(", ")) }
-            " (at most " (SEARCH_LIMIT) "; a text search reads the newest " (thousands(SEARCH_SCAN as u64)) " versions of each collection)."
+            " (at most " (SEARCH_LIMIT) ": values, labels, origins and TLP over the whole history through the search index, and text anywhere in the newest " (thousands(SEARCH_SCAN as u64)) " versions of each collection)."
         }
         @if found.is_empty() { p.empty { "Nothing found. Try an id, part of a value, or no text to list the newest." } }
         @else { (object_table(&found)) }
@@ -1037,7 +1112,8 @@ const TRAIL_LIMIT: usize = 1_000;
 
 /// `/ui/objects/{collection}/{id}/log`: every record of the log about the
 /// object (stored, sent, redacted or withheld, for whom, when), each with
-/// its proof. Reads the whole log: on demand, not on the object's page.
+/// its proof. One pass over the log's chunks that rebuilds only the
+/// object's own records: on demand, not on the object's page.
 pub(crate) async fn trail(
     State(state): State<Arc<AppState>>,
     signed: Signed,
@@ -1053,36 +1129,31 @@ pub(crate) async fn trail(
     let (rows, size, truncated) = state
         .read("the object's records", move |store| {
             let size = store.ledger_size()?;
-            let mut rows = Vec::new();
-            let mut at = 0;
-            let mut truncated = false;
-            let needle = i.as_bytes();
-            while at < size {
-                let chunk = store.ledger_entries(at, size.min(at + 10_000))?;
-                if chunk.is_empty() {
-                    break;
-                }
-                for e in chunk {
-                    at = e.index + 1;
-                    // Cheap test first: the id's bytes in the record.
-                    if !e.leaf.windows(needle.len()).any(|w| w == needle) {
-                        continue;
-                    }
-                    if let Ok(record) = accord_ledger::ExchangeRecord::from_leaf_bytes(&e.leaf)
-                        && record.object_id == i
-                    {
-                        if rows.len() == TRAIL_LIMIT {
-                            truncated = true;
-                            continue;
-                        }
-                        rows.push(TrailRow {
-                            index: e.index,
-                            record,
-                        });
-                    }
-                }
-            }
-            Ok((rows, size, truncated))
+            // Its versions in any collection: their records are found by
+            // seq; the rest (sent, redacted, withheld) by its id's bytes.
+            let q = accord_store::Query {
+                ids: vec![i.clone()],
+                versions: accord_store::VersionFilter::all(),
+                ..accord_store::Query::default()
+            };
+            let seqs: Vec<i64> = store
+                .query(&q, 10_000)?
+                .objects
+                .iter()
+                .map(|o| o.seq)
+                .collect();
+            let (entries, more) = store.ledger_entries_about(&seqs, i.as_bytes(), TRAIL_LIMIT)?;
+            let rows: Vec<TrailRow> = entries
+                .into_iter()
+                .filter_map(|e| {
+                    let record = accord_ledger::ExchangeRecord::from_leaf_bytes(&e.leaf).ok()?;
+                    (record.object_id == i).then_some(TrailRow {
+                        index: e.index,
+                        record,
+                    })
+                })
+                .collect();
+            Ok((rows, size, more))
         })
         .await?;
     let rows: Vec<&TrailRow> = rows

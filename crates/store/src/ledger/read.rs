@@ -157,6 +157,99 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// The leaves about one object: those recording one of `seqs` (its
+    /// stored versions), and the other records whose bytes contain
+    /// `needle` (its id: `out` records, and records of deleted versions),
+    /// at most `limit`, in log order; and whether more were left out.
+    /// One pass over the chunks that reads each leaf's seq and the bytes
+    /// kept for `out` records, rebuilding only the records it returns (a
+    /// full read rebuilds every stored object's record from its row).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], also when a chunk is malformed.
+    pub fn ledger_entries_about(
+        &self,
+        seqs: &[i64],
+        needle: &[u8],
+        limit: usize,
+    ) -> Result<(Vec<LedgerEntry>, bool), StoreError> {
+        let what = "the log's records about an object";
+        let mut wanted: std::collections::HashSet<i64> = seqs.iter().copied().collect();
+        let finder = memchr::memmem::Finder::new(needle);
+        {
+            // Deleted versions keep their records apart, by seq.
+            let mut st = self
+                .read_conn()
+                .prepare_cached("SELECT seq, leaf FROM ledger_detached")
+                .map_err(self.lerr(what))?;
+            let mut rows = st.query([]).map_err(self.lerr(what))?;
+            while let Some(r) = rows.next().map_err(self.lerr(what))? {
+                let leaf = r
+                    .get_ref(1)
+                    .and_then(|v| Ok(v.as_bytes()?))
+                    .map_err(self.lerr(what))?;
+                if finder.find(leaf).is_some() {
+                    wanted.insert(r.get(0).map_err(self.lerr(what))?);
+                }
+            }
+        }
+        let mut st = self
+            .read_conn()
+            .prepare_cached("SELECT first, n, seqs, leaves FROM ledger_chunks ORDER BY first")
+            .map_err(self.lerr(what))?;
+        let mut rows = st.query([]).map_err(self.lerr(what))?;
+        let mut out = Vec::new();
+        let malformed = |first: i64| StoreError::Read {
+            path: self.db_path().to_owned(),
+            what: what.to_owned(),
+            source: ledger_err(accord_ledger::Error::Checkpoint {
+                reason: format!("the chunk of leaves from {first} is malformed"),
+            }),
+        };
+        while let Some(r) = rows.next().map_err(self.lerr(what))? {
+            let first: i64 = r.get(0).map_err(self.lerr(what))?;
+            let n = usize::try_from(r.get::<_, i64>(1).map_err(self.lerr(what))?).unwrap_or(0);
+            let seq_bytes = r
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_bytes()?))
+                .map_err(self.lerr(what))?;
+            let leaf_bytes = r
+                .get_ref(3)
+                .and_then(|v| Ok(v.as_bytes()?))
+                .map_err(self.lerr(what))?;
+            if seq_bytes.len() != 8 * n {
+                return Err(malformed(first));
+            }
+            for (k, line) in leaf_bytes.split(|&b| b == b'\n').enumerate() {
+                let Some(b) = seq_bytes.get(8 * k..8 * k + 8) else {
+                    return Err(malformed(first));
+                };
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                let seq = Some(i64::from_le_bytes(a)).filter(|&s| s != 0);
+                let leaf = match (line, seq) {
+                    (b"#", Some(seq)) if wanted.contains(&seq) => {
+                        stored_record(self.read_conn(), seq)
+                            .map_err(self.lerr(what))?
+                            .map_err(|_| malformed(first))?
+                    }
+                    (b"#", _) => continue,
+                    (bytes, _) if finder.find(bytes).is_some() => bytes.to_vec(),
+                    _ => continue,
+                };
+                if out.len() == limit {
+                    return Ok((out, true));
+                }
+                out.push(LedgerEntry {
+                    index: u64::try_from(first).unwrap_or(0) + k as u64,
+                    leaf,
+                    seq,
+                });
+            }
+        }
+        Ok((out, false))
+    }
+
     /// The leaf hash of `index` and its inclusion proof in the tree of
     /// `size` leaves (RFC 9162 §2.1.3).
     ///
