@@ -325,6 +325,39 @@ fn export_read_back_by_pymisp_and_served_through_the_seam() {
         all["d0000000-0000-4000-8000-000000000004"].0
     );
 
+    // --- `accord import misp` reads the feed back: the same events and
+    // attributes, every value in the STIX it stores, and a second import
+    // stores nothing.
+    let back = d.join("back");
+    let import = || {
+        accord(&[
+            "import",
+            "misp",
+            "--no-progress",
+            "--data",
+            p(&back),
+            p(&feed),
+        ])
+    };
+    let o = import();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("4 events, 7 attributes"), "{out}");
+    let o = accord(&["export", "--data", p(&back), "--jsonl"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stored = String::from_utf8_lossy(&o.stdout).to_string();
+    for (uuid, (_, (_, value, _, _))) in &expect {
+        for part in value.split('|') {
+            let part = part.replace('\'', "\\'");
+            assert!(
+                stored.contains(&part) || stored.contains(&part.replace('\\', "")),
+                "attribute {uuid}: {part} not in the import:\n{stored}"
+            );
+        }
+    }
+    let o = import();
+    assert!(text(&o).contains(" 0 stored"), "{}", text(&o));
+
     // --- PyMISP reads every event as exported, and regenerates the same
     // manifest and hashes.csv from the events.
     let o = Command::new(&python)
