@@ -77,6 +77,10 @@ TOML
 "$ACCORD" ingest --no-progress --data "$W/a" --collection default "$SRC" >&2
 "$ACCORD" serve --config "$W/a.toml" >"$W/a.log" 2>&1 & echo $! >"$W/a.pid"
 until grep -q "listening on" "$W/a.log"; do sleep 0.1; done
+# The dashboard's search index is built in the background after a first
+# start: let it finish, so the figures are the sync's and the idle's alone.
+caught_up() { until grep -q "search index caught up" "$1"; do sleep 0.5; done; }
+caught_up "$W/a.log"
 
 echo "== sync of $N objects a -> b (policy and log on), then b's own ingest of the same file" >&2
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -103,6 +107,7 @@ gets() { grep -c "GET path=/api1/collections/$COLL/objects/" "$W/a.log" || true;
 echo "== idle baseline: b served ${IDLE_SECS} s without a scheduler" >&2
 "$ACCORD" serve --config "$W/b.toml" >"$W/b0.log" 2>&1 & echo $! >"$W/b0.pid"
 until grep -q "listening on" "$W/b0.log"; do sleep 0.1; done
+caught_up "$W/b0.log"
 sleep 3
 tz0=$(ticks "$(cat "$W/b0.pid")")
 sleep "$IDLE_SECS"
@@ -112,6 +117,7 @@ echo "== idle: b's scheduler every second for ${IDLE_SECS} s with nothing new" >
 sed -i 's/^interval_secs = 0$/interval_secs = 1/' "$W/b.toml"
 "$ACCORD" serve --config "$W/b.toml" >"$W/b.log" 2>&1 & echo $! >"$W/b.pid"
 until grep -q "listening on" "$W/b.log"; do sleep 0.1; done
+caught_up "$W/b.log"
 sleep 3
 tb0=$(ticks "$(cat "$W/b.pid")"); ta0=$(ticks "$(cat "$W/a.pid")"); g0=$(gets)
 if [ -n "${PERF:-}" ]; then

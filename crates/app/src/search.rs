@@ -15,7 +15,7 @@
 
 use accord_pattern::ast::{CmpExpr, Literal, ObsExpr, Op};
 use accord_store::StoredObject;
-use serde_json::Value;
+use std::borrow::Cow;
 
 /// The most terms kept of one version (a pattern with thousands of
 /// constants is indexed by its first ones).
@@ -53,7 +53,9 @@ pub fn terms(o: &StoredObject) -> Vec<String> {
         .max()
         .unwrap_or(accord_policy::Tlp::Clear);
     out.push(tlp_term(level));
-    let Ok(v) = serde_json::from_str::<Value>(&o.raw) else {
+    // Only the members read, borrowed: the rest of the object is skipped,
+    // not built.
+    let Ok(v) = serde_json::from_str::<Probe<'_>>(&o.raw) else {
         return out;
     };
     let mut add = |s: &str| {
@@ -64,21 +66,14 @@ pub fn terms(o: &StoredObject) -> Vec<String> {
             }
         }
     };
-    for k in ["value", "name", "path", "key"] {
-        if let Some(s) = v.get(k).and_then(Value::as_str) {
-            add(s);
-        }
+    for s in [&v.value, &v.name, &v.path, &v.key].into_iter().flatten() {
+        add(s);
     }
-    if let Some(h) = v.get("hashes").and_then(Value::as_object) {
-        for x in h.values().filter_map(Value::as_str) {
-            add(x);
-        }
+    for x in v.hashes.values() {
+        add(x);
     }
-    let stix = v
-        .get("pattern_type")
-        .and_then(Value::as_str)
-        .is_none_or(|t| t == "stix");
-    if let (true, Some(p)) = (stix, v.get("pattern").and_then(Value::as_str))
+    let stix = v.pattern_type.as_deref().is_none_or(|t| t == "stix");
+    if let (true, Some(p)) = (stix, v.pattern.as_deref())
         && let Ok(e) = accord_pattern::parse(p)
     {
         let mut lits = Vec::new();
@@ -87,17 +82,38 @@ pub fn terms(o: &StoredObject) -> Vec<String> {
             add(s);
         }
     }
-    if let Some(ls) = v.get("labels").and_then(Value::as_array) {
-        for l in ls.iter().filter_map(Value::as_str) {
-            if out.len() < MAX_TERMS {
-                let t = label_term(l);
-                if !out.contains(&t) {
-                    out.push(t);
-                }
+    for l in &v.labels {
+        if out.len() < MAX_TERMS {
+            let t = label_term(l);
+            if !out.contains(&t) {
+                out.push(t);
             }
         }
     }
     out
+}
+
+/// The members [`terms`] reads. A member of another JSON type than
+/// expected makes the whole object unreadable here: it is then indexed by
+/// origin and TLP only (the validator refused such objects at the door).
+#[derive(serde::Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow, default)]
+    value: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    path: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    key: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    hashes: std::collections::BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pattern: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pattern_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    labels: Vec<Cow<'a, str>>,
 }
 
 /// Every string constant of a pattern, in order.

@@ -619,6 +619,14 @@ impl crate::ObjectRead for SqliteStore {
         Ok(all)
     }
 
+    fn max_seq(&self) -> Result<i64, StoreError> {
+        self.read
+            .query_row("SELECT coalesce(max(seq), 0) FROM objects", [], |r| {
+                r.get(0)
+            })
+            .map_err(self.read_err("the highest seq"))
+    }
+
     fn objects_after(&self, after: i64, limit: usize) -> Result<Vec<StoredObject>, StoreError> {
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM objects o

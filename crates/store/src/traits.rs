@@ -103,6 +103,13 @@ pub trait ObjectRead {
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError>;
 
+    /// The highest `seq` stored (0 when empty): a watcher that found
+    /// nothing of its kind up to here need not read those rows again.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn max_seq(&self) -> Result<i64, StoreError>;
+
     /// Versions of every collection with `seq` above `after`, oldest
     /// first, at most `limit` (for indexers that follow the store).
     ///

@@ -68,8 +68,9 @@ pub async fn warm(state: Arc<AppState>) {
 
 /// Keeps the dashboard's search index ([`accord_store::search`]) up with
 /// the store, in the background, for as long as the node serves: what was
-/// stored since the last round every 2 s, 20,000 versions at a time (a
-/// store of 1,000,000 is indexed in the first minutes after its first
+/// stored since the last round every 2 s, 20,000 versions at a time, and
+/// when behind, resting as long as each round took (at most half a core:
+/// a store of 1,000,000 is indexed in the first minutes after its first
 /// start; the search scans what the index has not reached yet).
 pub async fn index(state: Arc<AppState>) {
     let dir = state.config.data_dir.clone();
@@ -98,6 +99,7 @@ pub async fn index(state: Arc<AppState>) {
     loop {
         let Some(state) = weak.upgrade() else { return };
         let i = Arc::clone(&index);
+        let round = Instant::now();
         let done = state
             .read("indexing for search", move |store| {
                 i.catch_up(store, &accord_app::search::terms, INDEX_BUDGET)
@@ -107,6 +109,11 @@ pub async fn index(state: Arc<AppState>) {
         match done {
             Ok(n) if n >= INDEX_BUDGET => {
                 indexed += n;
+                // Behind: go on, but rest as long as the round took, so
+                // the indexer never takes more than half a core from
+                // what the node is doing (a search scans what it has not
+                // reached).
+                tokio::time::sleep(round.elapsed()).await;
                 continue;
             }
             Ok(n) => {
