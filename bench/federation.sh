@@ -6,7 +6,7 @@
 #
 #   bash bench/federation.sh            # N=1000000 (~5 minutes)
 #   N=200000 bash bench/federation.sh
-#   PAGE=5000 bash bench/federation.sh  # pages of 5,000 (a's max_page_size, b's page_size)
+#   PAGE=1000 bash bench/federation.sh  # pages of 1,000 (a's max_page_size, b's page_size; the default is 5,000)
 #
 # Node a holds N generated indicators (one in ten names a person's e-mail
 # address; half of IPv4 is declared a customer range, so about half of the
@@ -36,7 +36,7 @@ init b a "$PB" >/dev/null
 COLL=$(sed -n 's/^id = "\(.*\)"/\1/p' "$W/a.toml" | head -1)
 key() { "$ACCORD" ledger key --json --config "$W/$1.toml" | sed -E "s/.*\"$2\": *\"([^\"]*)\".*/\1/"; }
 printf '%s\n' "$PW_B_AT_A" >"$W/b-at-a.password"
-PAGE="${PAGE:-1000}"
+PAGE="${PAGE:-5000}"
 sed -i "s/^max_page_size = .*/max_page_size = $PAGE/" "$W/a.toml"
 cat >>"$W/a.toml" <<TOML
 

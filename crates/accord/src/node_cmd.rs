@@ -504,7 +504,7 @@ title = "Accord node"
 
 [limits]
 # Largest page a client can ask for with `limit`; more is lowered to this.
-max_page_size = 1000
+max_page_size = 5000
 # Page size when a client gives no `limit`.
 default_page_size = 100
 # Largest POST body in bytes (413 above).

@@ -88,7 +88,7 @@ impl Default for SchedulerOptions {
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(15 * 60),
             client: ClientOptions::default(),
-            page: 1000,
+            page: 5000,
             push_batch: DEFAULT_PUSH_BATCH,
         }
     }
