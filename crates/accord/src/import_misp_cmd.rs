@@ -272,13 +272,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     };
     // Like any inbound data: checked against the protected facilities and
     // the warninglists in the store.
-    let facilities = match accord_app::facility::FacilityWatch::new().registry(&store) {
-        Ok(r) => Some(r).filter(|r| !r.is_empty()),
-        Err(e) => {
-            eprintln!("accord: warning: protected facilities not checked: {e}");
-            None
-        }
-    };
+    let facilities = crate::ingest_cmd::facilities_of(&store);
     let opts = Options {
         collection: &args.collection,
         origin: &args.origin,
@@ -356,34 +350,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         counts.attributes as f64 / secs.max(1e-9),
         counts.objects as f64 / secs.max(1e-9),
     );
-    if !totals.touches.is_empty() {
-        let facilities = totals
-            .touches
-            .iter()
-            .flat_map(|t| t.hits.iter().map(|h| h.facility.as_str()))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-            .join(", ");
-        match &config {
-            Some(c) => {
-                let done = accord_app::facility::escalate(
-                    c,
-                    &store,
-                    &totals.touches,
-                    clock.now_timestamp(),
-                )
-                .map_err(crate::flat)?;
-                for e in &done {
-                    eprintln!("{}", e.line("touched by", "object"));
-                }
-            }
-            None => eprintln!(
-                "accord: warning: {} object(s) touch protected facilities ({facilities}); give --config accord.toml to open their hotline cases",
-                totals.touches.len()
-            ),
-        }
-    }
+    crate::ingest_cmd::escalate_touches(config.as_ref(), &store, &totals.touches, clock)?;
     if let Some(e) = failure {
         return Err(crate::flat(e));
     }

@@ -76,13 +76,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         None => None,
     };
     // Files are checked against the protected facilities in the store.
-    let facilities = match accord_app::facility::FacilityWatch::new().registry(&store) {
-        Ok(r) => Some(r).filter(|r| !r.is_empty()),
-        Err(e) => {
-            eprintln!("accord: warning: protected facilities not checked: {e}");
-            None
-        }
-    };
+    let facilities = facilities_of(&store);
     let opts = Options {
         collection: &args.collection,
         origin: &args.origin,
@@ -121,29 +115,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             start.elapsed()
         )
     );
-    if !t.touches.is_empty() {
-        match &config {
-            Some(c) => {
-                let done =
-                    accord_app::facility::escalate(c, &store, &t.touches, clock.now_timestamp())
-                        .map_err(crate::flat)?;
-                for e in &done {
-                    eprintln!("{}", e.line("touched by", "object"));
-                }
-            }
-            None => eprintln!(
-                "accord: warning: {} object(s) touch protected facilities ({}); give --config accord.toml to open their hotline cases",
-                t.touches.len(),
-                t.touches
-                    .iter()
-                    .flat_map(|t| t.hits.iter().map(|h| h.facility.as_str()))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
+    escalate_touches(config.as_ref(), &store, &t.touches, clock)?;
     if let Some(e) = failure {
         return Err(crate::flat(e));
     }
@@ -152,4 +124,53 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The protected facilities in the store, to check what comes in against
+/// (`None` when there are none; a read failure is a warning: the data
+/// still goes in).
+pub(crate) fn facilities_of(
+    store: &accord_store::SqliteStore,
+) -> Option<Arc<accord_app::facility::Registry>> {
+    match accord_app::facility::FacilityWatch::new().registry(store) {
+        Ok(r) => Some(r).filter(|r| !r.is_empty()),
+        Err(e) => {
+            eprintln!("accord: warning: protected facilities not checked: {e}");
+            None
+        }
+    }
+}
+
+/// Opens (or notes on) the critical case of each protected facility that
+/// `touches` name, when the node's configuration is given; else says how.
+pub(crate) fn escalate_touches(
+    config: Option<&accord_app::config::Config>,
+    store: &accord_store::SqliteStore,
+    touches: &[accord_app::facility::Touch],
+    clock: &Arc<dyn Clock>,
+) -> Result<()> {
+    if touches.is_empty() {
+        return Ok(());
+    }
+    match config {
+        Some(c) => {
+            let done = accord_app::facility::escalate(c, store, touches, clock.now_timestamp())
+                .map_err(crate::flat)?;
+            for e in &done {
+                eprintln!("{}", e.line("touched by", "object"));
+            }
+        }
+        None => eprintln!(
+            "accord: warning: {} object(s) touch protected facilities ({}); give --config accord.toml to open their hotline cases",
+            touches.len(),
+            touches
+                .iter()
+                .flat_map(|t| t.hits.iter().map(|h| h.facility.as_str()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    Ok(())
 }

@@ -95,6 +95,25 @@ struct Got {
 }
 
 impl Node {
+    /// POSTs `objects` (JSON objects, comma-separated) to collection
+    /// `coll` as the admin, through TAXII; asserts 202.
+    async fn post_objects(&self, coll: &str, objects: &str) {
+        let r = self
+            .http
+            .post(format!(
+                "http://{}/api1/collections/{coll}/objects/",
+                self.addr
+            ))
+            .bearer_auth("admin-token")
+            .header("content-type", MEDIA)
+            .header("accept", MEDIA)
+            .body(format!("{{\"objects\":[{objects}]}}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+
     async fn get(&self, path: &str, cookie: Option<&str>) -> Got {
         let mut r = self.http.get(format!("http://{}{path}", self.addr));
         if let Some(c) = cookie {
@@ -631,17 +650,7 @@ fn objects_are_found_by_label_tlp_origin_and_day() {
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let r = n
-            .http
-            .post(format!("http://{}/api1/collections/{A}/objects/", n.addr))
-            .bearer_auth("admin-token")
-            .header("content-type", MEDIA)
-            .header("accept", MEDIA)
-            .body(format!("{{\"objects\":[{marked}]}}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        n.post_objects(A, &marked).await;
         let admin = n.login("admin", "right").await.unwrap();
         let marked_id = "indicator--0000000a-1111-4111-8111-111111111111";
         let plain_id = "indicator--00000001-1111-4111-8111-111111111111";
@@ -702,17 +711,7 @@ fn values_are_found_through_the_search_index() {
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let r = n
-            .http
-            .post(format!("http://{}/api1/collections/{A}/objects/", n.addr))
-            .bearer_auth("admin-token")
-            .header("content-type", MEDIA)
-            .header("accept", MEDIA)
-            .body(format!("{{\"objects\":[{obj}]}}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        n.post_objects(A, &obj).await;
         let admin = n.login("admin", "right").await.unwrap();
         let shows = |body: &str| body.contains(&format!("/{id}\""));
         // The indexer runs every 2 s.

@@ -87,6 +87,8 @@ fn object_link(o: &StoredObject) -> Markup {
 /// The overview's figures, read at once.
 struct Overview {
     collections: Vec<(Visible, u64)>,
+    /// Objects of collections whose breakdown is still being counted.
+    counting: u64,
     by_type: Vec<(String, u64)>,
     by_origin: Vec<(String, u64)>,
     healths: Vec<accord_store::PartnerHealth>,
@@ -163,24 +165,33 @@ fn tally(
     store: &dyn Backend,
     name: &str,
     count: u64,
-) -> Result<Arc<Vec<accord_store::Tally>>, accord_store::StoreError> {
+) -> Result<Option<Arc<Vec<accord_store::Tally>>>, accord_store::StoreError> {
     let kept = state.ui.cached_tally(name);
+    if kept.is_none() && count > TALLY_NOW {
+        // A large collection never counted yet (the node just started):
+        // counted in the background, the page says so instead of waiting.
+        if state.ui.start_refresh(name) {
+            let (st, n) = (Arc::clone(state), name.to_owned());
+            tokio::spawn(async move { refresh_tally(st, n).await });
+        }
+        return Ok(None);
+    }
     if let Some((t, fresh)) = &kept {
         let adds_up = t.iter().map(|x| x.count).sum::<u64>() == count;
         if adds_up && *fresh {
-            return Ok(Arc::clone(t));
+            return Ok(Some(Arc::clone(t)));
         }
         if count > TALLY_NOW {
             if state.ui.start_refresh(name) {
                 let (st, n) = (Arc::clone(state), name.to_owned());
                 tokio::spawn(async move { refresh_tally(st, n).await });
             }
-            return Ok(Arc::clone(t));
+            return Ok(Some(Arc::clone(t)));
         }
     }
     let t = Arc::new(store.tally(name)?);
     state.ui.keep_tally(name, Arc::clone(&t));
-    Ok(t)
+    Ok(Some(t))
 }
 
 /// Collections up to this size are counted again while the page waits
@@ -244,11 +255,17 @@ pub(crate) async fn home(
             let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
             let mut by_origin: BTreeMap<String, u64> = BTreeMap::new();
             let mut sightings = Vec::new();
+            let mut counting = 0u64;
             for v in vis {
                 let n = store.count(Some(&v.store))?;
-                for t in tally(&st, store, &v.store, n)?.iter() {
-                    *by_type.entry(t.type_name.clone()).or_default() += t.count;
-                    *by_origin.entry(t.origin.clone()).or_default() += t.count;
+                match tally(&st, store, &v.store, n)? {
+                    Some(t) => {
+                        for t in t.iter() {
+                            *by_type.entry(t.type_name.clone()).or_default() += t.count;
+                            *by_origin.entry(t.origin.clone()).or_default() += t.count;
+                        }
+                    }
+                    None => counting += n,
                 }
                 sightings.extend(store.newest(&v.store, &["sighting".to_owned()], i64::MAX, 10)?);
                 collections.push((v, n));
@@ -271,6 +288,7 @@ pub(crate) async fn home(
             by_origin.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             Ok(Overview {
                 collections,
+                counting,
                 by_type,
                 by_origin,
                 healths: store.partner_healths()?,
@@ -314,6 +332,9 @@ pub(crate) async fn home(
         @if total == 0 {
             p.empty { "Nothing stored yet. Add STIX with " code { "accord ingest FILE" } ", or let partners' sync fill it." }
         } @else {
+            @if o.counting > 0 {
+                p.meta { "Counting " (thousands(o.counting)) " objects by type and origin in the background (the node has just started): reload in a few seconds." }
+            }
             (chart::bars("Objects by type", &o.by_type))
             (chart::bars("Objects by origin (who sent them)", &o.by_origin))
             table {
