@@ -222,17 +222,7 @@ fn node() -> Node {
             (A, indicator(1, "alpha-only.example")),
             (B, indicator(2, "beta-secret.example")),
         ] {
-            let r = n
-                .http
-                .post(format!("http://{addr}/api1/collections/{coll}/objects/"))
-                .bearer_auth("admin-token")
-                .header("content-type", MEDIA)
-                .header("accept", MEDIA)
-                .body(format!("{{\"objects\":[{obj}]}}"))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::ACCEPTED);
+            n.post_objects(coll, &obj).await;
         }
     });
     n
@@ -407,20 +397,7 @@ fn an_account_sees_only_the_collections_it_may_read() {
             home.body
         );
         // One more stored: the counts and the chart agree at once.
-        let r3 = n
-            .http
-            .post(format!("http://{}/api1/collections/{B}/objects/", n.addr))
-            .bearer_auth("admin-token")
-            .header("content-type", MEDIA)
-            .header("accept", MEDIA)
-            .body(format!(
-                "{{\"objects\":[{}]}}",
-                indicator(3, "third.example")
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r3.status(), StatusCode::ACCEPTED);
+        n.post_objects(B, &indicator(3, "third.example")).await;
         let home = n.get("/", Some(&admin)).await;
         assert!(
             home.body
@@ -616,17 +593,7 @@ fn hits_on_protected_facilities_are_highlighted() {
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let r = n
-            .http
-            .post(format!("http://{addr}/api1/collections/{A}/objects/"))
-            .bearer_auth("admin-token")
-            .header("content-type", MEDIA)
-            .header("accept", MEDIA)
-            .body(format!("{{\"objects\":[{objects}]}}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        n.post_objects(A, &objects).await;
         let admin = n.login("admin", "right").await.unwrap();
         let page = n.get("/ui/sightings", Some(&admin)).await;
         assert_eq!(page.status, StatusCode::OK);
