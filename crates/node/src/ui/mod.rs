@@ -68,7 +68,7 @@ pub async fn warm(state: Arc<AppState>) {
 
 /// Keeps the dashboard's search index ([`accord_store::search`]) up with
 /// the store, in the background, for as long as the node serves: what was
-/// stored since the last round every 2 s, 20,000 versions at a time, and
+/// stored since the last round every 2 s, 5,000 versions at a time (one of the store's read permits, held briefly), and
 /// when behind, resting as long as each round took (at most half a core:
 /// a store of 1,000,000 is indexed in the first minutes after its first
 /// start; the search scans what the index has not reached yet).
@@ -133,7 +133,7 @@ pub async fn index(state: Arc<AppState>) {
 }
 
 /// Versions indexed per round of [`index`].
-const INDEX_BUDGET: usize = 20_000;
+const INDEX_BUDGET: usize = 5_000;
 
 /// How long a collection's tally is reused before it is counted again in
 /// the background (the old one is shown meanwhile).
