@@ -37,18 +37,8 @@ enum Sub {
     /// `in` records; the type is the object id's prefix; the month is that
     /// of the record's time.
     Reciprocity {
-        /// The node's data directory.
-        #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
-        data: PathBuf,
-        /// The first month reported, YYYY-MM.
-        #[arg(long)]
-        since: Option<String>,
-        /// The last month reported, YYYY-MM.
-        #[arg(long)]
-        until: Option<String>,
-        /// Only this partner.
-        #[arg(long)]
-        partner: Option<String>,
+        #[command(flatten)]
+        window: WindowArgs,
         /// JSON (the same as --format json): {since, records, partners:
         /// [{partner, months: [{month, sent, sent_total, redacted,
         /// received, received_total, withheld, withheld_total, rejected,
@@ -56,12 +46,8 @@ enum Sub {
         /// delay_samples}]}]}.
         #[arg(long)]
         json: bool,
-        /// text, json, csv, html (charts) or pdf (needs Chromium and -o).
-        #[arg(long, value_enum, default_value = "text")]
-        format: crate::report_render::Format,
-        /// Write to FILE instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: OutArgs,
     },
     /// The cooperation's trend per month, from the log: objects received
     /// and sent (redacted), withheld and refused, sightings partners sent
@@ -72,24 +58,10 @@ enum Sub {
     /// entries`), and the report names the range it read and the log's
     /// root there.
     Trend {
-        /// The node's data directory.
-        #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
-        data: PathBuf,
-        /// The first month reported, YYYY-MM.
-        #[arg(long)]
-        since: Option<String>,
-        /// The last month reported, YYYY-MM.
-        #[arg(long)]
-        until: Option<String>,
-        /// Only the records of this partner (own sightings are then 0).
-        #[arg(long)]
-        partner: Option<String>,
-        /// text, json, csv, html (charts) or pdf (needs Chromium and -o).
-        #[arg(long, value_enum, default_value = "text")]
-        format: crate::report_render::Format,
-        /// Write to FILE instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        window: WindowArgs,
+        #[command(flatten)]
+        out: OutArgs,
         /// The node's name in the report's title.
         #[arg(long, default_value = "this node")]
         title: String,
@@ -116,13 +88,59 @@ enum Sub {
         /// --format json).
         #[arg(long)]
         json: bool,
-        /// text, json (lines), csv, html (a chart) or pdf (needs Chromium and -o).
-        #[arg(long, value_enum, default_value = "text")]
-        format: crate::report_render::Format,
-        /// Write to FILE instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: OutArgs,
     },
+}
+
+/// The months and partner a log report covers.
+#[derive(clap::Args)]
+struct WindowArgs {
+    /// The node's data directory.
+    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
+    data: PathBuf,
+    /// The first month reported, YYYY-MM.
+    #[arg(long)]
+    since: Option<String>,
+    /// The last month reported, YYYY-MM.
+    #[arg(long)]
+    until: Option<String>,
+    /// Only the records of this partner (`trend`: own sightings are then 0).
+    #[arg(long)]
+    partner: Option<String>,
+}
+
+impl WindowArgs {
+    fn window(&self) -> Result<accord_app::trend::Window> {
+        accord_app::trend::Window::new(
+            self.since.as_deref(),
+            self.until.as_deref(),
+            self.partner.as_deref(),
+        )
+        .map_err(crate::flat)
+    }
+}
+
+/// Where and how a report is written.
+#[derive(clap::Args)]
+struct OutArgs {
+    /// text, json, csv, html (charts) or pdf (needs Chromium and -o).
+    #[arg(long, value_enum, default_value = "text")]
+    format: crate::report_render::Format,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+impl OutArgs {
+    /// The format, JSON when `--json` was given.
+    fn format(&self, json: bool) -> crate::report_render::Format {
+        if json {
+            crate::report_render::Format::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 fn sightings(
@@ -205,52 +223,30 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             data,
             of,
             json,
-            format,
-            output,
-        } => {
-            let format = if *json {
-                crate::report_render::Format::Json
-            } else {
-                *format
-            };
-            sightings(data, of.as_deref(), format, output.as_deref(), clock)
-        }
-        Sub::Trend {
+            out,
+        } => sightings(
             data,
-            since,
-            until,
-            partner,
-            format,
-            output,
-            title,
-        } => {
-            let window = accord_app::trend::Window::new(
-                since.as_deref(),
-                until.as_deref(),
-                partner.as_deref(),
-            )
-            .map_err(crate::flat)?;
-            let store = crate::data_dir::open_existing(data, clock)?;
-            let t = accord_app::trend::trend(&store, window).map_err(crate::flat)?;
-            trend_out(&t, *format, output.as_deref(), title)
+            of.as_deref(),
+            out.format(*json),
+            out.output.as_deref(),
+            clock,
+        ),
+        Sub::Trend { window, out, title } => {
+            let w = window.window()?;
+            let store = crate::data_dir::open_existing(&window.data, clock)?;
+            let t = accord_app::trend::trend(&store, w).map_err(crate::flat)?;
+            trend_out(&t, out.format, out.output.as_deref(), title)
         }
         Sub::Reciprocity {
-            data,
-            since,
-            until,
-            partner,
+            window: wa,
             json,
-            format,
-            output,
+            out,
         } => {
             use crate::report_render::{Format, emit, pdf, reciprocity_csv, reciprocity_html};
-            let window = accord_app::trend::Window::new(
-                since.as_deref(),
-                until.as_deref(),
-                partner.as_deref(),
-            )
-            .map_err(crate::flat)?;
-            let store = crate::data_dir::open_existing(data, clock)?;
+            let (since, partner) = (&wa.since, &wa.partner);
+            let output = &out.output;
+            let window = wa.window()?;
+            let store = crate::data_dir::open_existing(&wa.data, clock)?;
             let mut r = reciprocity(&store, since.as_deref()).map_err(crate::flat)?;
             r.partners
                 .retain(|p| partner.as_deref().is_none_or(|want| p.partner == want));
@@ -259,8 +255,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             }
             r.partners.retain(|p| !p.months.is_empty());
             let root = accord_store::LedgerRead::ledger_root(&store, r.records)?.to_hex();
-            let format = if *json { Format::Json } else { *format };
-            match format {
+            match out.format(*json) {
                 Format::Json => {
                     let mut s = serde_json::to_string(&r)?;
                     s.push('\n');

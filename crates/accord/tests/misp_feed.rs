@@ -259,20 +259,23 @@ fn export_read_back_by_pymisp_and_served_through_the_seam() {
     assert!(o.status.success(), "{}", text(&o));
 
     // --- The file export.
+    let export = |to: &Path| {
+        accord(&[
+            "export",
+            "--data",
+            p(&d.join("a")),
+            "--collection",
+            "default",
+            "--format",
+            "misp-feed",
+            "--misp-org",
+            "CERT-A",
+            "-o",
+            p(to),
+        ])
+    };
     let feed = exported_feed(d);
-    let o = accord(&[
-        "export",
-        "--data",
-        p(&d.join("a")),
-        "--collection",
-        "default",
-        "--format",
-        "misp-feed",
-        "--misp-org",
-        "CERT-A",
-        "-o",
-        p(&feed),
-    ]);
+    let o = export(&feed);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("4 events, 7 attributes from 8 objects"),
@@ -417,19 +420,7 @@ fn export_read_back_by_pymisp_and_served_through_the_seam() {
 
     // --- A second export is the same feed, byte for byte.
     let again = d.join("feed-again");
-    let o = accord(&[
-        "export",
-        "--data",
-        p(&d.join("a")),
-        "--collection",
-        "default",
-        "--format",
-        "misp-feed",
-        "--misp-org",
-        "CERT-A",
-        "-o",
-        p(&again),
-    ]);
+    let o = export(&again);
     assert!(o.status.success(), "{}", text(&o));
     for f in std::fs::read_dir(&feed).unwrap() {
         let name = f.unwrap().file_name();
