@@ -18,6 +18,12 @@
 //! `synchronous=OFF` with no sync at all (SQLite's CPU alone), and, for
 //! scale, the least any SQLite store of raw JSON looked up by id does: a
 //! table of (seq, raw, id hash) with one index, no sync.
+//!
+//! With `FLOOR_VARIANTS=1` it also measures what each part of the row
+//! costs (the narrow-row question), every one with `synchronous=OFF`: the
+//! `objects` table without `objects_coll`, without `objects_coll_type`,
+//! without both, and with `raw` moved to a table of its own
+//! (`objects_raw (seq, raw)`), so the indexed row is narrow.
 
 use accord_store::SqliteStore;
 use rusqlite::{Connection, params};
@@ -73,7 +79,49 @@ fn row(raw: String) -> Row {
 
 /// Rows per second, counting the insert thread's time only: the time of
 /// the checkpoints (which the writer leaves to another thread) is left out.
-fn run(dir: &std::path::Path, rows: &[Row], batch: usize, synchronous: &str, minimal: bool) -> f64 {
+/// The shape of the table one run inserts into.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// The store's own `objects` table and indexes.
+    Objects,
+    /// `objects` without the `objects_coll` index.
+    NoCollIndex,
+    /// `objects` without the `objects_coll_type` index.
+    NoCollTypeIndex,
+    /// `objects` without either collection index (only `objects_idh`).
+    NoCollIndexes,
+    /// `objects` with an empty `raw`, the text in `objects_raw (seq, raw)`.
+    RawApart,
+    /// (seq, raw, idh) with one index.
+    Minimal,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Objects => "objects",
+            Shape::NoCollIndex => "objects without objects_coll",
+            Shape::NoCollTypeIndex => "objects without objects_coll_type",
+            Shape::NoCollIndexes => "objects without either collection index",
+            Shape::RawApart => "objects with raw in a table of its own",
+            Shape::Minimal => "(seq, raw, idh) + 1 index",
+        }
+    }
+
+    fn setup(self) -> &'static str {
+        match self {
+            Shape::NoCollIndex => "DROP INDEX objects_coll;",
+            Shape::NoCollTypeIndex => "DROP INDEX objects_coll_type;",
+            Shape::NoCollIndexes => "DROP INDEX objects_coll; DROP INDEX objects_coll_type;",
+            Shape::RawApart => {
+                "CREATE TABLE objects_raw (seq INTEGER PRIMARY KEY, raw TEXT NOT NULL);"
+            }
+            Shape::Objects | Shape::Minimal => "",
+        }
+    }
+}
+
+fn run(dir: &std::path::Path, rows: &[Row], batch: usize, synchronous: &str, shape: Shape) -> f64 {
     drop(SqliteStore::open(dir).expect("a fresh store"));
     let db = dir.join(accord_store::DB_FILE_NAME);
     let conn = Connection::open(&db).expect("open the store's database");
@@ -91,6 +139,10 @@ fn run(dir: &std::path::Path, rows: &[Row], batch: usize, synchronous: &str, min
          CREATE INDEX floor_min_idh ON floor_min (idh);",
     )
     .expect("the minimal table");
+    conn.execute_batch(shape.setup())
+        .expect("the shape's tables");
+    let minimal = shape == Shape::Minimal;
+    let raw_apart = shape == Shape::RawApart;
     let wal = std::fs::OpenOptions::new()
         .read(true)
         .open(db.with_extension("sqlite-wal"))
@@ -107,6 +159,10 @@ fn run(dir: &std::path::Path, rows: &[Row], batch: usize, synchronous: &str, min
             let mut insert_min = conn
                 .prepare_cached("INSERT INTO floor_min (seq, raw, idh) VALUES (?1, ?2, ?3)")
                 .expect("prepare");
+            let mut insert_raw = raw_apart.then(|| {
+                conn.prepare_cached("INSERT INTO objects_raw (seq, raw) VALUES (?1, ?2)")
+                    .expect("prepare")
+            });
             for r in chunk {
                 seq += 1;
                 if minimal {
@@ -128,12 +184,15 @@ fn run(dir: &std::path::Path, rows: &[Row], batch: usize, synchronous: &str, min
                         r.origin,
                         r.markings,
                         &r.sha256[..],
-                        r.raw,
+                        if raw_apart { "" } else { r.raw.as_str() },
                         r.idh,
                         seq,
                         r.ledger_src,
                     ])
                     .expect("insert");
+                if let Some(insert_raw) = insert_raw.as_mut() {
+                    insert_raw.execute(params![seq, r.raw]).expect("insert");
+                }
             }
         }
         conn.execute_batch("COMMIT").expect("commit");
@@ -164,14 +223,25 @@ fn main() {
         .map(|l| row(l.expect("read a line")))
         .collect();
     eprintln!("{} rows prepared from {path}", rows.len());
-    for (synchronous, minimal) in [("NORMAL", false), ("OFF", false), ("OFF", true)] {
+    let mut runs = vec![
+        ("NORMAL", Shape::Objects),
+        ("OFF", Shape::Objects),
+        ("OFF", Shape::Minimal),
+    ];
+    if std::env::var_os("FLOOR_VARIANTS").is_some() {
+        for shape in [
+            Shape::NoCollIndex,
+            Shape::NoCollTypeIndex,
+            Shape::NoCollIndexes,
+            Shape::RawApart,
+        ] {
+            runs.push(("OFF", shape));
+        }
+    }
+    for (synchronous, shape) in runs {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let rate = run(dir.path(), &rows, batch, synchronous, minimal);
-        let table = if minimal {
-            "(seq, raw, idh) + 1 index"
-        } else {
-            "objects"
-        };
+        let rate = run(dir.path(), &rows, batch, synchronous, shape);
+        let table = shape.name();
         println!(
             "sqlite floor, {table}, synchronous={synchronous}: {} rows in transactions of {batch}: {rate:.0} rows/s",
             rows.len()
