@@ -40,6 +40,38 @@ read -r w u s m < <(timed "$ACCORD" match --indicators "$D/indicators.jsonl" --i
 IDX_BYTES=$(stat -c %s "$IDX")
 say "index: 1,000,000 indicators loaded, compiled and built in $w s (whole command), $IDX_BYTES bytes = $(awk -v b="$IDX_BYTES" 'BEGIN{printf "%.1f", b/1e6}') B/indicator, peak RSS $((m/1024)) MiB"
 
+# 1b. Load from a store of 1,000,000 generated indicators (`accord demo --generated
+# 1000000`, as bench/dashboard.sh makes it; MATCH_STORE overrides), copied so the
+# original is not touched: cold (no saved index), warm (the saved index and
+# nothing new), warm after 1,000 new indicator versions (added, revoked,
+# modified). Floor in the same run: sqlite3 reading the indicators' JSON.
+SRC_STORE="${MATCH_STORE:-$DATA/dashboard-1m}"
+if [ -f "$SRC_STORE/accord.sqlite" ]; then
+  S="$D/store-copy"
+  rm -rf "$S"; mkdir -p "$S"
+  cp "$SRC_STORE/accord.sqlite" "$SRC_STORE/ledger.key" "$SRC_STORE/node-identity.json" "$S/"
+  SIDX="$S.index.bin"
+  echo '{"timestamp":"2026-01-01T00:00:00Z","event_type":"dns","src_ip":"192.0.2.1","dns":{"rrname":"x.example"}}' > "$OUT/one.json"
+  N_IND=$(sqlite3 "$S/accord.sqlite" "select count(*) from objects where type='indicator'")
+  read -r w u s m < <(timed sqlite3 -cmd ".output /dev/null" "$S/accord.sqlite" "select raw from objects where type='indicator'")
+  say "floor: sqlite3 reads the $N_IND indicators' JSON: $w s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  for t in 2 1; do
+    rm -f "$SIDX" "$SIDX.meta.json"
+    read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress --threads "$t" "$OUT/one.json")
+    say "store load, cold ($N_IND indicators, $t thread(s)): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  done
+  read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
+  say "store load, warm (saved index, nothing new): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  # 1,000 new versions: 800 new indicators, 100 revocations, 100 new patterns.
+  python3 "$ROOT/bench/match_changes.py" "$S/accord.sqlite" > "$OUT/new.jsonl"
+  "$ACCORD" ingest --data "$S" --collection demo "$OUT/new.jsonl" >/dev/null 2>&1
+  read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
+  say "store load, warm (saved index + 1,000 new indicator versions applied): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB; $(grep -o 'brought up to date[^;]*' "$LOG" | tail -1)"
+  rm -rf "$S" "$SIDX" "$SIDX.meta.json" "$OUT/new.jsonl"
+else
+  say "store load: skipped ($SRC_STORE has no store; run bench/dashboard.sh or set MATCH_STORE)"
+fi
+
 EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -c %s "$D/eve.json")
 Z_LINES=$(( $(wc -l < "$D/conn.log") + $(wc -l < "$D/dns.log") ))
 Z_BYTES=$(( $(stat -c %s "$D/conn.log") + $(stat -c %s "$D/dns.log") ))
