@@ -5,6 +5,8 @@
 # hit counts per indicator must be equal) and `grep -F -f` (bytes/s reference).
 #
 #   bash bench/match.sh            # RUNS=3 by default
+#   ONLY=load bash bench/match.sh  # the index loads only (file, store cold and warm)
+#   BASE_ACCORD=/path/to/accord    # also load with another build, same run
 #
 # Data: `accord generate-logs` (seed 42) into bench/data/match, once.
 # Prints one line per figure and keeps the raw output in bench/runs/.
@@ -39,6 +41,13 @@ rm -f "$IDX" "$IDX.meta.json"
 read -r w u s m < <(timed "$ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX" --no-sightings --threads 1 "$D/meta.json")
 IDX_BYTES=$(stat -c %s "$IDX")
 say "index: 1,000,000 indicators loaded, compiled and built in $w s (whole command), $IDX_BYTES bytes = $(awk -v b="$IDX_BYTES" 'BEGIN{printf "%.1f", b/1e6}') B/indicator, peak RSS $((m/1024)) MiB"
+# The same with another build (BASE_ACCORD=path/to/accord: an A/B in the same run).
+if [ -n "${BASE_ACCORD:-}" ]; then
+  rm -f "$IDX.base" "$IDX.base.meta.json"
+  read -r w u s m < <(timed "$BASE_ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX.base" --no-sightings --threads 1 "$D/meta.json")
+  say "index, BASE_ACCORD ($("$BASE_ACCORD" --version 2>/dev/null | head -1)): $w s (whole command), $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  rm -f "$IDX.base" "$IDX.base.meta.json"
+fi
 
 # 1b. Load from a store of 1,000,000 generated indicators (`accord demo --generated
 # 1000000`, as bench/dashboard.sh makes it; MATCH_STORE overrides), copied so the
@@ -60,6 +69,12 @@ if [ -f "$SRC_STORE/accord.sqlite" ]; then
     read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress --threads "$t" "$OUT/one.json")
     say "store load, cold ($N_IND indicators, $t thread(s)): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
   done
+  if [ -n "${BASE_ACCORD:-}" ]; then
+    rm -f "$SIDX.base" "$SIDX.base.meta.json"
+    read -r w u s m < <(timed "$BASE_ACCORD" match --data "$S" --index "$SIDX.base" --no-sightings --no-progress "$OUT/one.json")
+    say "store load, cold, BASE_ACCORD: $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+    rm -f "$SIDX.base" "$SIDX.base.meta.json"
+  fi
   read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
   say "store load, warm (saved index, nothing new): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
   # 1,000 new versions: 800 new indicators, 100 revocations, 100 new patterns.
@@ -71,6 +86,8 @@ if [ -f "$SRC_STORE/accord.sqlite" ]; then
 else
   say "store load: skipped ($SRC_STORE has no store; run bench/dashboard.sh or set MATCH_STORE)"
 fi
+
+if [ "${ONLY:-}" = load ]; then echo "raw output: $LOG" >&2; exit 0; fi
 
 EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -c %s "$D/eve.json")
 Z_LINES=$(( $(wc -l < "$D/conn.log") + $(wc -l < "$D/dns.log") ))

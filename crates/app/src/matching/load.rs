@@ -1002,4 +1002,66 @@ mod tests {
         assert!(next.reused);
         assert_eq!(matches(&next), matches(&fresh));
     }
+
+    fn lists(sha: &str, list: &str) -> crate::warninglists::NodeLists {
+        let text = format!(
+            r#"{{"name":"DNS","description":"d","version":1,"type":"cidr","list":[{list}],"matching_attributes":["ip-dst","ip-src"]}}"#
+        );
+        let l = accord_warninglist::parse_list(text.as_bytes(), "dns.json", &Default::default())
+            .unwrap();
+        crate::warninglists::NodeLists {
+            set: std::sync::Arc::new(
+                accord_warninglist::WarninglistSet::build_with_ids(
+                    vec![("dns".to_string(), l)],
+                    &Default::default(),
+                )
+                .unwrap(),
+            ),
+            sha256: sha.into(),
+        }
+    }
+
+    #[test]
+    fn an_incremental_update_applies_the_warninglists_and_new_lists_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Box<dyn Backend> = Box::new(SqliteStore::open(&data).unwrap());
+        let store = &*store;
+        let t0 = "2026-01-01T00:00:00.000Z";
+        put(
+            store,
+            "a",
+            &[indicator(0, t0, "[ipv4-addr:value = '10.0.0.0']", false)],
+        );
+        let ix = dir.path().join("index.bin");
+        let with = |sha: &str, list: &str, index: bool| {
+            let mut o = opts(&data, index.then(|| ix.clone()));
+            o.warninglists = Some(lists(sha, list));
+            o
+        };
+        load_indicators(&with("one", r#""10.0.0.5""#, true), &open, NOW).unwrap();
+        // Added after the save: one listed, one not.
+        put(
+            store,
+            "a",
+            &[
+                indicator(5, t0, "[ipv4-addr:value = '10.0.0.5']", false),
+                indicator(6, t0, "[ipv4-addr:value = '10.0.0.6']", false),
+            ],
+        );
+        let inc = load_indicators(&with("one", r#""10.0.0.5""#, true), &open, NOW).unwrap();
+        assert!(inc.reused && inc.update.is_some());
+        assert_eq!(inc.side.stats.warninglisted, 1);
+        let fresh = load_indicators(&with("one", r#""10.0.0.5""#, false), &open, NOW).unwrap();
+        assert_eq!(matches(&inc), matches(&fresh));
+        assert!(matches(&inc)["10.0.0.5 www.d5.example"].is_empty());
+        assert_eq!(matches(&inc)["10.0.0.6 www.d6.example"].len(), 1);
+        // Other lists: rebuilt under them.
+        let other = with("two", r#""10.0.0.6""#, true);
+        let re = load_indicators(&other, &open, NOW).unwrap();
+        assert!(!re.reused);
+        let m = matches(&re);
+        assert_eq!(m["10.0.0.5 www.d5.example"].len(), 1);
+        assert!(m["10.0.0.6 www.d6.example"].is_empty());
+    }
 }
