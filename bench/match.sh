@@ -5,6 +5,8 @@
 # hit counts per indicator must be equal) and `grep -F -f` (bytes/s reference).
 #
 #   bash bench/match.sh            # RUNS=3 by default
+#   ONLY=load bash bench/match.sh  # the index loads only (file, store cold and warm)
+#   BASE_ACCORD=/path/to/accord    # also load with another build, same run
 #
 # Data: `accord generate-logs` (seed 42) into bench/data/match, once.
 # Prints one line per figure and keeps the raw output in bench/runs/.
@@ -38,7 +40,55 @@ rm -f "$IDX" "$IDX.meta.json"
 # 1. Load 1,000,000 indicators from JSON lines, compile patterns, build and save the index.
 read -r w u s m < <(timed "$ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX" --no-sightings --threads 1 "$D/meta.json")
 IDX_BYTES=$(stat -c %s "$IDX")
-say "index: 1,000,000 indicators loaded, compiled and built in $w s (whole command), $IDX_BYTES bytes = $(awk -v b="$IDX_BYTES" 'BEGIN{printf "%.1f", b/1e6}') B/indicator, peak RSS $((m/1024)) MiB"
+say "index: 1,000,000 indicators loaded, compiled and built in $w s (whole command), $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, $IDX_BYTES bytes = $(awk -v b="$IDX_BYTES" 'BEGIN{printf "%.1f", b/1e6}') B/indicator, peak RSS $((m/1024)) MiB"
+# The same with another build (BASE_ACCORD=path/to/accord: an A/B in the same run).
+if [ -n "${BASE_ACCORD:-}" ]; then
+  rm -f "$IDX.base" "$IDX.base.meta.json"
+  read -r w u s m < <(timed "$BASE_ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX.base" --no-sightings --threads 1 "$D/meta.json")
+  say "index, BASE_ACCORD ($("$BASE_ACCORD" --version 2>/dev/null | head -1)): $w s (whole command), $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  rm -f "$IDX.base" "$IDX.base.meta.json"
+fi
+
+# 1b. Load from a store of 1,000,000 generated indicators (`accord demo --generated
+# 1000000`, as bench/dashboard.sh makes it; MATCH_STORE overrides), copied so the
+# original is not touched: cold (no saved index), warm (the saved index and
+# nothing new), warm after 1,000 new indicator versions (added, revoked,
+# modified). Floor in the same run: sqlite3 reading the indicators' JSON.
+SRC_STORE="${MATCH_STORE:-$DATA/dashboard-1m}"
+if [ -f "$SRC_STORE/accord.sqlite" ]; then
+  S="$D/store-copy"
+  rm -rf "$S"; mkdir -p "$S"
+  cp "$SRC_STORE/accord.sqlite" "$SRC_STORE/ledger.key" "$SRC_STORE/node-identity.json" "$S/"
+  SIDX="$S.index.bin"
+  echo '{"timestamp":"2026-01-01T00:00:00Z","event_type":"dns","src_ip":"192.0.2.1","dns":{"rrname":"x.example"}}' > "$OUT/one.json"
+  N_IND=$(sqlite3 "$S/accord.sqlite" "select count(*) from objects where type='indicator'")
+  read -r w u s m < <(timed sqlite3 -cmd ".output /dev/null" "$S/accord.sqlite" "select raw from objects where type='indicator'")
+  say "floor: sqlite3 reads the $N_IND indicators' JSON: $w s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  for t in 2 1; do
+    rm -f "$SIDX" "$SIDX.meta.json"
+    read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress --threads "$t" "$OUT/one.json")
+    say "store load, cold ($N_IND indicators, $t thread(s)): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  done
+  if [ -n "${BASE_ACCORD:-}" ]; then
+    rm -f "$SIDX.base" "$SIDX.base.meta.json"
+    read -r w u s m < <(timed "$BASE_ACCORD" match --data "$S" --index "$SIDX.base" --no-sightings --no-progress "$OUT/one.json")
+    say "store load, cold, BASE_ACCORD: $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+    rm -f "$SIDX.base" "$SIDX.base.meta.json"
+  fi
+  read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
+  say "store load, warm (saved index, nothing new): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  # 1,000 new versions: 800 new indicators, 100 revocations, 100 new patterns.
+  python3 "$ROOT/bench/match_changes.py" "$S/accord.sqlite" > "$OUT/new.jsonl"
+  # (exit status 1 when some version conflicts with a stored one; the line says how many)
+  say "ingest of the changes: $("$ACCORD" ingest --no-progress --data "$S" --collection demo "$OUT/new.jsonl" 2>&1 | grep -m1 'objects read' || true)"
+  read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
+  say "store load, warm (saved index + 1,000 new indicator versions applied): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB; $(grep -o 'brought up to date[^;]*' "$LOG" | tail -1)"
+  rm -rf "$S" "$SIDX" "$SIDX.meta.json" "$OUT/new.jsonl"
+else
+  say "store load: skipped ($SRC_STORE has no store; run bench/dashboard.sh or set MATCH_STORE)"
+fi
+
+if [ "${ONLY:-}" = load ]; then echo "raw output: $LOG" >&2; exit 0; fi
 
 EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -c %s "$D/eve.json")
 Z_LINES=$(( $(wc -l < "$D/conn.log") + $(wc -l < "$D/dns.log") ))

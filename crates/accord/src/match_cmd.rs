@@ -77,7 +77,12 @@ pub struct Args {
     /// In follow mode, stop after this many seconds (tests, cron jobs).
     #[arg(long, value_name = "SECONDS", hide = true)]
     follow_for: Option<f64>,
-    /// Save the index here, and reuse it (memory-mapped) while it is newer than the indicators.
+    /// Save the index here, and reuse it (memory-mapped). Over the store, it
+    /// is brought up to date at each run with the indicators stored since it
+    /// was saved (new, revoked, new versions); it is rebuilt and saved again
+    /// when a version was deleted, the warninglists changed, or the changes
+    /// pass a twentieth of it. Over `--indicators FILE`, it is reused while
+    /// newer than the file.
     #[arg(long, value_name = "FILE")]
     index: Option<PathBuf>,
     /// Sighting window in seconds: hits of one indicator within one window make one sighting.

@@ -95,7 +95,7 @@ fn escalate_touches(
     watch: &crate::facility::FacilityWatch,
     hits: &[Hit],
     names: &[String],
-    view: &accord_matcher::IndexView<'_>,
+    view: &super::layers::Layers<'_>,
     clock: &dyn Clock,
 ) -> Vec<String> {
     let reg = match watch.registry(store) {

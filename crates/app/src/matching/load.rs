@@ -2,6 +2,7 @@
 //! indicator path ([`crate::indicators`]), built into an index, and the
 //! index cache (`--index FILE` and its `FILE.meta.json` sidecar).
 
+use super::layers::Layers;
 use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::indicators::{self, CompiledPattern};
 use accord_matcher::{Index, IndexBuilder, IndexView, IndicatorMeta};
@@ -59,6 +60,15 @@ pub(crate) struct Sidecar {
     /// from then on.
     #[serde(default)]
     not_before: Option<i64>,
+    /// For a store: the versions per collection when `max_seq` was read.
+    /// The count now, less the versions stored since, differs when a
+    /// version was deleted: the index is then rebuilt.
+    #[serde(default)]
+    counts: std::collections::BTreeMap<String, u64>,
+    /// Written by a build that records `counts` (older sidecars are
+    /// never updated incrementally).
+    #[serde(default)]
+    incremental: bool,
 }
 
 pub(crate) struct Loader {
@@ -69,6 +79,102 @@ pub(crate) struct Loader {
     seen: std::collections::HashMap<[u8; 16], u32>,
     /// Indicators on these lists are left out of the index.
     pub(crate) warninglists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
+}
+
+/// What [`prepare`] read of one object: only what the index and the
+/// sidecar need, owned, so objects are prepared on several threads and
+/// applied in order.
+pub(crate) enum Prepared {
+    /// Not an indicator with a valid id.
+    NotIndicator,
+    /// An indicator.
+    Indicator(Box<PreparedIndicator>),
+}
+
+pub(crate) struct PreparedIndicator {
+    id: [u8; 16],
+    /// The id as written, kept only for a pattern that does not parse
+    /// ([`LoadStats::bad_pattern_ids`]).
+    id_text: Option<String>,
+    validity: indicators::Validity,
+    created_by_ref: Option<String>,
+    pattern: PreparedPattern,
+}
+
+enum PreparedPattern {
+    NotStix,
+    /// No `pattern`.
+    Missing,
+    /// A pattern that does not parse.
+    Bad,
+    Keys {
+        keys: Vec<accord_matcher::Key>,
+        bad: u64,
+        lists: Vec<String>,
+    },
+    Evaluator {
+        src: String,
+        v20: bool,
+        lists: Vec<String>,
+    },
+}
+
+/// Reads one object's text: the fields the index needs, its pattern
+/// compiled to keys and checked against the warninglists. Pure and
+/// thread-safe.
+pub(crate) fn prepare(text: &str, lists: Option<&accord_warninglist::WarninglistSet>) -> Prepared {
+    let Some(ind) = indicators::read(text) else {
+        return Prepared::NotIndicator;
+    };
+    let pattern = match &ind.stix_pattern {
+        None => PreparedPattern::NotStix,
+        Some(None) => PreparedPattern::Missing,
+        Some(Some(src)) => match indicators::compile_with(src, ind.v20, lists) {
+            None => PreparedPattern::Bad,
+            Some((compiled, hits)) => {
+                let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
+                match compiled {
+                    CompiledPattern::Keys(keys, bad) => PreparedPattern::Keys { keys, bad, lists },
+                    CompiledPattern::NeedsEvaluator => PreparedPattern::Evaluator {
+                        src: src.to_string(),
+                        v20: ind.v20,
+                        lists,
+                    },
+                }
+            }
+        },
+    };
+    let bad = matches!(pattern, PreparedPattern::Bad);
+    Prepared::Indicator(Box::new(PreparedIndicator {
+        id: ind.id_bytes,
+        id_text: bad.then(|| ind.id.into_owned()),
+        validity: ind.validity,
+        created_by_ref: ind.created_by_ref.map(|c| c.into_owned()),
+        pattern,
+    }))
+}
+
+/// [`prepare`] on each text, on up to `threads` threads; results in order.
+pub(crate) fn prepare_all(
+    texts: &[&str],
+    lists: Option<&accord_warninglist::WarninglistSet>,
+    threads: usize,
+) -> Vec<Prepared> {
+    let threads = threads.clamp(1, 64);
+    if threads == 1 || texts.len() < 256 {
+        return texts.iter().map(|t| prepare(t, lists)).collect();
+    }
+    let per = texts.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = texts
+            .chunks(per)
+            .map(|c| s.spawn(move || c.iter().map(|t| prepare(t, lists)).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 impl Loader {
@@ -83,22 +189,35 @@ impl Loader {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn add(&mut self, text: &str) {
-        let Some(ind) = indicators::read(text) else {
+        let p = prepare(text, self.warninglists.as_deref());
+        self.apply(p);
+    }
+
+    /// Adds one prepared object (in the order a fresh build reads them).
+    pub(crate) fn apply(&mut self, p: Prepared) {
+        let Prepared::Indicator(ind) = p else {
             self.side.stats.not_indicators += 1;
             return;
         };
-        let id = ind.id_bytes;
+        let ind = *ind;
+        let id = ind.id;
         // Several versions of one indicator (a store with VersionFilter::last()
         // gives one per collection): the first one read is kept.
         self.side.stats.indicators += 1;
-        let Some(pattern) = ind.stix_pattern else {
-            self.side.stats.not_stix += 1;
-            return;
-        };
-        let Some(src) = pattern.as_deref() else {
-            self.side.stats.bad_pattern += 1;
-            return;
+        let (keys, bad, lists, evaluator) = match ind.pattern {
+            PreparedPattern::NotStix => {
+                self.side.stats.not_stix += 1;
+                return;
+            }
+            PreparedPattern::Missing => {
+                self.side.stats.bad_pattern += 1;
+                return;
+            }
+            PreparedPattern::Bad => (None, 0, Vec::new(), None),
+            PreparedPattern::Keys { keys, bad, lists } => (Some(keys), bad, lists, None),
+            PreparedPattern::Evaluator { src, v20, lists } => (None, 0, lists, Some((src, v20))),
         };
         let now = Timestamp::from_unix(self.now, 0);
         let v = ind.validity;
@@ -125,46 +244,41 @@ impl Loader {
             self.side.stats.indicators -= 1;
             return;
         }
-        let Some((compiled, hits)) =
-            indicators::compile_with(src, ind.v20, self.warninglists.as_deref())
-        else {
+        if keys.is_none() && evaluator.is_none() {
             self.side.stats.bad_pattern += 1;
-            if self.side.stats.bad_pattern_ids.len() < NAMED_SKIPS {
-                self.side.stats.bad_pattern_ids.push(ind.id.to_string());
+            if self.side.stats.bad_pattern_ids.len() < NAMED_SKIPS
+                && let Some(id) = ind.id_text
+            {
+                self.side.stats.bad_pattern_ids.push(id);
             }
             return;
-        };
-        if !hits.is_empty() {
+        }
+        if !lists.is_empty() {
             // Left out at build time: a warninglisted indicator costs
             // nothing per event.
             self.side.stats.warninglisted += 1;
-            for h in hits {
-                *self
-                    .side
-                    .stats
-                    .warninglisted_lists
-                    .entry(h.list.to_string())
-                    .or_default() += 1;
+            for l in lists {
+                *self.side.stats.warninglisted_lists.entry(l).or_default() += 1;
             }
             self.seen.insert(id, u32::MAX);
             return;
         }
         let ord = self.b.add_indicator(meta);
         self.seen.insert(id, ord);
-        let p = match ind.created_by_ref.as_deref() {
+        let p = match ind.created_by_ref {
             Some(p) => {
                 let n = self.producer_ix.len() as u32;
-                let ix = *self.producer_ix.entry(p.to_owned()).or_insert(n);
+                let ix = *self.producer_ix.entry(p.clone()).or_insert(n);
                 if ix == n {
-                    self.side.producers.push(p.to_owned());
+                    self.side.producers.push(p);
                 }
                 ix
             }
             None => u32::MAX,
         };
         self.side.ord_producer.push(p);
-        match compiled {
-            CompiledPattern::Keys(keys, bad) => {
+        match (keys, evaluator) {
+            (Some(keys), _) => {
                 self.side.stats.keyed += 1;
                 self.side.stats.bad_keys += bad;
                 for k in keys {
@@ -173,16 +287,17 @@ impl Loader {
                     }
                 }
             }
-            CompiledPattern::NeedsEvaluator => {
+            (None, Some((src, v20))) => {
                 self.side.stats.evaluated += 1;
-                self.side.evaluator.push((ord, src.to_owned(), ind.v20));
+                self.side.evaluator.push((ord, src, v20));
             }
+            (None, None) => {}
         }
     }
 }
 
 /// Calls `f` on each object text of a bundle / single object / JSON-lines file.
-fn each_object(bytes: &[u8], mut f: impl FnMut(&str)) -> Result<(), String> {
+fn each_object<'a>(bytes: &'a [u8], mut f: impl FnMut(&'a str)) -> Result<(), String> {
     let first_nl = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
     let first = bytes[..first_nl].trim_ascii();
     let rest = bytes.get(first_nl..).unwrap_or(&[]).trim_ascii();
@@ -219,25 +334,49 @@ enum IndexBytes {
     Mapped(memmap2::Mmap),
 }
 
+/// The indicators changed in the store since a saved index: their
+/// current versions, and the base ordinals they replace.
+struct Delta {
+    index: Index,
+    /// One bit per base ordinal.
+    masked: Vec<u64>,
+}
+
+/// What an incremental update applied (for the summary).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Update {
+    /// Indicators changed since the saved index (each read again).
+    pub changed: u64,
+    /// Of them, those the saved index held (their entries masked).
+    pub replaced: u64,
+}
+
 pub struct Indicators {
     bytes: IndexBytes,
+    delta: Option<Delta>,
     pub(crate) side: Sidecar,
     pub(crate) evaluator: Vec<(u32, Pattern)>,
     pub(crate) load_secs: f64,
     pub(crate) reused: bool,
+    /// Set when a saved index was brought up to date incrementally.
+    pub(crate) update: Option<Update>,
 }
 
 impl Indicators {
-    /// The index.
+    /// The index: the base, and the changes since it was saved.
     ///
     /// # Errors
     /// [`MatchError::Invalid`] when a mapped index file is malformed.
-    pub fn view(&self) -> Result<IndexView<'_>, MatchError> {
-        match &self.bytes {
-            IndexBytes::Owned(i) => Ok(i.view()),
-            IndexBytes::Mapped(m) => IndexView::from_bytes(m)
-                .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}"))),
-        }
+    pub fn view(&self) -> Result<Layers<'_>, MatchError> {
+        let base = match &self.bytes {
+            IndexBytes::Owned(i) => i.view(),
+            IndexBytes::Mapped(m) => IndexView::from_bytes_unverified(m)
+                .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?,
+        };
+        Ok(match &self.delta {
+            None => Layers::base(base),
+            Some(d) => Layers::with_delta(base, &d.masked, d.index.view()),
+        })
     }
 }
 
@@ -263,6 +402,14 @@ pub(crate) fn map_with(p: &Path, populate: bool) -> Result<memmap2::Mmap, MatchE
         unsafe { memmap2::Mmap::map(&f) }.map_err(io_err(format!("mapping {}", p.display())))?;
     Ok(m)
 }
+
+/// At most this many changed indicators are applied over a saved index
+/// (beyond, and beyond a twentieth of the index, it is rebuilt and saved).
+const MAX_DELTA: usize = 10_000;
+
+/// Indicators per store page, prepared on every thread while the next page
+/// is read.
+const PAGE: usize = 8192;
 
 pub(crate) fn load_indicators(
     args: &MatchOptions,
@@ -293,100 +440,155 @@ pub(crate) fn load_indicators(
         Some(l) => format!("{source};warninglists:{}", l.sha256),
         None => source,
     };
+    let lists = args.warninglists.as_ref().map(|w| w.set.clone());
+    let store = match &args.indicators {
+        Some(_) => None,
+        // The opener refuses a directory without a store (it never
+        // creates one for a match).
+        None => Some(open(&args.data).map_err(store_err(format!(
+            "opening the data directory {}",
+            args.data.display()
+        )))?),
+    };
     if let Some(ix) = &args.index {
         let side_path = sidecar_path(ix);
         let side: Option<Sidecar> = std::fs::read(&side_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .filter(|s: &Sidecar| s.source == source);
-        let fresh = match (&side, &args.indicators) {
-            (None, _) => false,
+            .filter(|s: &Sidecar| s.source == source)
+            // An indicator left out as not yet valid has become valid.
+            .filter(|s| s.not_before.is_none_or(|nb| now < nb));
+        let reuse = match (side, &store) {
+            (None, _) => None,
             // A file: the index is newer than it.
-            (Some(_), Some(_)) => match (mtime(ix), mtime(&side_path), source_time) {
-                (Some(a), Some(b), Some(s)) => a > s && b > s,
-                _ => false,
+            (Some(side), None) => match (mtime(ix), mtime(&side_path), source_time) {
+                (Some(a), Some(b), Some(s)) if a > s && b > s => Some((side, None)),
+                _ => None,
             },
-            // The store: no indicator version was stored since.
-            (Some(side), None) => {
-                let store = open(&args.data).map_err(store_err(format!(
-                    "opening the data directory {}",
-                    args.data.display()
-                )))?;
+            (Some(side), Some(store)) if side.incremental => {
+                let base = map_file(ix)?;
+                let view = IndexView::from_bytes(&base)
+                    .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?;
+                catch_up(&**store, &view, side, args, now, lists.as_deref())?
+                    .map(|(side, delta)| (side, Some((base, delta))))
+            }
+            // An older sidecar: reused only when no indicator was stored since.
+            (Some(side), Some(store)) => {
                 let q = Query {
                     types: vec!["indicator".into()],
                     versions: VersionFilter::all(),
                     after_seq: side.max_seq,
                     ..Query::default()
                 };
-                store
+                let fresh = store
                     .query(&q, 1)
                     .map(|p| p.objects.is_empty())
-                    .unwrap_or(false)
+                    .unwrap_or(false);
+                fresh.then_some((side, None))
             }
         };
-        // An indicator left out as not yet valid has become valid.
-        let fresh = fresh
-            && side
-                .as_ref()
-                .and_then(|s| s.not_before)
-                .is_none_or(|nb| now < nb);
-        if let (true, Some(side)) = (fresh, side) {
-            let map = map_file(ix)?;
-            IndexView::from_bytes(&map)
-                .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?;
+        if let Some((side, delta)) = reuse {
+            let (map, delta, update) = match delta {
+                Some((map, (delta, update))) => (map, delta, update),
+                None => {
+                    let map = map_file(ix)?;
+                    IndexView::from_bytes(&map)
+                        .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?;
+                    (map, None, None)
+                }
+            };
             let evaluator = compile_evaluator(&side);
             return Ok(Indicators {
                 bytes: IndexBytes::Mapped(map),
+                delta,
                 side,
                 evaluator,
                 load_secs: start.elapsed().as_secs_f64(),
                 reused: true,
+                update,
             });
         }
     }
     let mut l = Loader::new(now);
-    l.warninglists = args.warninglists.as_ref().map(|w| w.set.clone());
-    match &args.indicators {
-        Some(p) => {
+    l.warninglists = lists.clone();
+    let threads = args.threads.max(1);
+    match (&args.indicators, store) {
+        (Some(p), _) => {
             let src = crate::input::Source::open(p)?;
-            each_object(src.bytes(), |t| l.add(t)).map_err(|e| {
+            let bytes = src.bytes();
+            let mut batch: Vec<&str> = Vec::with_capacity(PAGE);
+            let r = each_object(bytes, |t| {
+                batch.push(t);
+                if batch.len() == PAGE {
+                    for o in prepare_all(&batch, lists.as_deref(), threads) {
+                        l.apply(o);
+                    }
+                    batch.clear();
+                    // What was read is owned now: its pages need not stay
+                    // resident.
+                    src.release_before(
+                        (t.as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize),
+                    );
+                }
+            });
+            for o in prepare_all(&batch, lists.as_deref(), threads) {
+                l.apply(o);
+            }
+            r.map_err(|e| {
                 MatchError::Invalid(format!("reading indicators from {}: {e}", p.display()))
             })?;
         }
-        None => {
-            // The opener refuses a directory without a store (it never
-            // creates one for a match).
-            let store = open(&args.data).map_err(store_err(format!(
-                "opening the data directory {}",
-                args.data.display()
-            )))?;
+        (None, Some(store)) => {
+            // The seq first, then the counts: a version deleted after the
+            // seq was read shows in the counts (`catch_up`).
+            l.side.max_seq = store
+                .max_seq()
+                .map_err(store_err("reading the store's seq"))?;
+            l.side.counts = version_counts(&*store)?;
+            l.side.incremental = true;
             let cols: Vec<Option<String>> = if args.collections.is_empty() {
                 vec![None]
             } else {
                 args.collections.iter().cloned().map(Some).collect()
             };
-            for c in cols {
-                let mut q = Query {
-                    collection: c,
-                    types: vec!["indicator".into()],
-                    versions: VersionFilter::last(),
-                    ..Query::default()
-                };
-                loop {
-                    let page = store
-                        .query(&q, 8192)
-                        .map_err(store_err("reading indicators"))?;
-                    for o in &page.objects {
-                        l.side.max_seq = l.side.max_seq.max(o.seq);
-                        l.add(&o.raw);
-                    }
-                    match page.last_seq() {
-                        Some(s) if page.more => q.after_seq = s,
-                        _ => break,
+            // One thread reads the store's pages, the others prepare them.
+            let (tx, rx) = crossbeam_channel::bounded::<Vec<accord_store::StoredObject>>(2);
+            let reader = std::thread::spawn(move || -> Result<(), MatchError> {
+                for c in cols {
+                    let mut q = Query {
+                        collection: c,
+                        types: vec!["indicator".into()],
+                        versions: VersionFilter::last(),
+                        ..Query::default()
+                    };
+                    loop {
+                        let page = store
+                            .query(&q, PAGE)
+                            .map_err(store_err("reading indicators"))?;
+                        let next = page.last_seq();
+                        let more = page.more;
+                        if tx.send(page.objects).is_err() {
+                            return Ok(());
+                        }
+                        match next {
+                            Some(s) if more => q.after_seq = s,
+                            _ => break,
+                        }
                     }
                 }
+                Ok(())
+            });
+            for page in rx {
+                let texts: Vec<&str> = page.iter().map(|o| o.raw.as_str()).collect();
+                for o in prepare_all(&texts, lists.as_deref(), threads) {
+                    l.apply(o);
+                }
             }
+            reader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
         }
+        (None, None) => unreachable!("a store is opened when no file is given"),
     }
     let mut side = l.side;
     side.source = source;
@@ -394,22 +596,203 @@ pub(crate) fn load_indicators(
         l.b.build()
             .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
     if let Some(ix) = &args.index {
-        let tmp = ix.with_extension("tmp");
-        std::fs::write(&tmp, index.as_bytes())
-            .and_then(|()| std::fs::rename(&tmp, ix))
-            .map_err(io_err(format!("saving the index to {}", ix.display())))?;
-        let side_json = serde_json::to_vec(&side).unwrap_or_default();
-        std::fs::write(sidecar_path(ix), side_json)
-            .map_err(io_err(format!("saving {}", sidecar_path(ix).display())))?;
+        save(ix, &index, &side)?;
     }
     let evaluator = compile_evaluator(&side);
     Ok(Indicators {
         bytes: IndexBytes::Owned(Box::new(index)),
+        delta: None,
         side,
         evaluator,
         load_secs: start.elapsed().as_secs_f64(),
         reused: false,
+        update: None,
     })
+}
+
+/// Writes the index and its sidecar, each through a temporary file.
+fn save(ix: &Path, index: &Index, side: &Sidecar) -> Result<(), MatchError> {
+    let tmp = ix.with_extension("tmp");
+    std::fs::write(&tmp, index.as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, ix))
+        .map_err(io_err(format!("saving the index to {}", ix.display())))?;
+    let side_path = sidecar_path(ix);
+    let side_json = serde_json::to_vec(side).unwrap_or_default();
+    let tmp = side_path.with_extension("tmp");
+    std::fs::write(&tmp, side_json)
+        .and_then(|()| std::fs::rename(&tmp, &side_path))
+        .map_err(io_err(format!("saving {}", side_path.display())))
+}
+
+fn version_counts(
+    store: &dyn accord_store::Backend,
+) -> Result<std::collections::BTreeMap<String, u64>, MatchError> {
+    Ok(store
+        .collections()
+        .map_err(store_err("reading the collections"))?
+        .into_iter()
+        .map(|c| (c.name, c.n_versions))
+        .collect())
+}
+
+/// Brings a saved index up to date with the store: the indicators with a
+/// version stored since it was saved are read again (their current
+/// version, exactly as a fresh build reads it) into a small index over the
+/// saved one, their saved entries masked. `None` when it must be rebuilt:
+/// a version was deleted since, or too many changed.
+#[allow(clippy::type_complexity)]
+fn catch_up(
+    store: &dyn accord_store::Backend,
+    base: &IndexView<'_>,
+    mut side: Sidecar,
+    args: &MatchOptions,
+    now: i64,
+    lists: Option<&accord_warninglist::WarninglistSet>,
+) -> Result<Option<(Sidecar, (Option<Delta>, Option<Update>))>, MatchError> {
+    let counts = version_counts(store)?;
+    // Every version stored since, of any type: counted per collection
+    // (deletions), the indicators' ids kept.
+    let mut added: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut changed: std::collections::BTreeSet<String> = Default::default();
+    let mut q = Query {
+        versions: VersionFilter::all(),
+        after_seq: side.max_seq,
+        ..Query::default()
+    };
+    let limit = MAX_DELTA.max(base.indicator_count() / 20);
+    loop {
+        let page = store
+            .query(&q, PAGE)
+            .map_err(store_err("reading the versions stored since the index"))?;
+        for o in &page.objects {
+            *added.entry(o.collection.clone()).or_default() += 1;
+            if o.type_name == "indicator"
+                && (args.collections.is_empty() || args.collections.contains(&o.collection))
+            {
+                changed.insert(o.id.clone());
+            }
+        }
+        if changed.len() > limit {
+            return Ok(None);
+        }
+        match page.last_seq() {
+            Some(s) if page.more => q.after_seq = s,
+            _ => break,
+        }
+    }
+    for (c, n) in &counts {
+        let before = side.counts.get(c).copied().unwrap_or(0);
+        if *n != before + added.get(c).copied().unwrap_or(0) {
+            // A version was deleted since.
+            return Ok(None);
+        }
+    }
+    if side.counts.keys().any(|c| !counts.contains_key(c)) {
+        return Ok(None);
+    }
+    if changed.is_empty() {
+        return Ok(Some((side, (None, None))));
+    }
+    // The current versions of the changed indicators, in a fresh build's
+    // order: collection by collection, by seq; the first one read is kept.
+    let cols: Vec<Option<String>> = if args.collections.is_empty() {
+        vec![None]
+    } else {
+        args.collections.iter().cloned().map(Some).collect()
+    };
+    let ids: Vec<String> = changed.iter().cloned().collect();
+    let mut l = Loader::new(now);
+    for c in cols {
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut q = Query {
+                collection: c.clone(),
+                ids: chunk.to_vec(),
+                types: vec!["indicator".into()],
+                versions: VersionFilter::last(),
+                ..Query::default()
+            };
+            loop {
+                let page = store
+                    .query(&q, PAGE)
+                    .map_err(store_err("reading the indicators changed since the index"))?;
+                let next = page.last_seq();
+                let more = page.more;
+                rows.extend(page.objects);
+                match next {
+                    Some(s) if more => q.after_seq = s,
+                    _ => break,
+                }
+            }
+        }
+        rows.sort_by_key(|o| o.seq);
+        let texts: Vec<&str> = rows.iter().map(|o| o.raw.as_str()).collect();
+        for o in prepare_all(&texts, lists, args.threads.max(1)) {
+            l.apply(o);
+        }
+    }
+    // The saved entries of the changed indicators.
+    let wanted: std::collections::HashSet<[u8; 16]> = ids
+        .iter()
+        .filter_map(|i| accord_matcher::parse_indicator_id(i))
+        .collect();
+    let n = base.indicator_count();
+    let mut masked = super::layers::bitset(n);
+    let mut replaced = 0;
+    for ord in 0..n as u32 {
+        if base.meta(ord).is_some_and(|m| wanted.contains(&m.id)) {
+            super::layers::set_bit(&mut masked, ord);
+            replaced += 1;
+        }
+    }
+    let d = l.side;
+    let index =
+        l.b.build()
+            .map_err(|e| MatchError::Invalid(format!("building the index of changes: {e}")))?;
+    // The delta's ordinals follow the base's.
+    let base_n = n as u32;
+    let off = side.producers.len() as u32;
+    side.producers.extend(d.producers);
+    side.ord_producer.extend(
+        d.ord_producer
+            .into_iter()
+            .map(|p| if p == u32::MAX { p } else { p + off }),
+    );
+    // The replaced entries' part of the saved counts.
+    let is_masked = |o: u32| (o as usize) < n && masked[o as usize / 64] & (1 << (o % 64)) != 0;
+    let replaced_evaluated = side
+        .evaluator
+        .iter()
+        .filter(|(o, _, _)| is_masked(*o))
+        .count() as u64;
+    let replaced_dead = (0..n as u32)
+        .filter(|o| is_masked(*o) && base.meta(*o).is_some_and(|m| !m.is_live(now)))
+        .count() as u64;
+    side.evaluator.retain(|(o, _, _)| !is_masked(*o));
+    side.evaluator.extend(
+        d.evaluator
+            .into_iter()
+            .map(|(o, src, v20)| (o + base_n, src, v20)),
+    );
+    side.not_before = match (side.not_before, d.not_before) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let st = &mut side.stats;
+    st.indicators = (st.indicators + d.stats.indicators).saturating_sub(replaced);
+    st.keyed = (st.keyed + d.stats.keyed).saturating_sub(replaced - replaced_evaluated);
+    st.evaluated = (st.evaluated + d.stats.evaluated).saturating_sub(replaced_evaluated);
+    st.dead = (st.dead + d.stats.dead).saturating_sub(replaced_dead);
+    st.not_stix += d.stats.not_stix;
+    st.bad_pattern += d.stats.bad_pattern;
+    st.bad_keys += d.stats.bad_keys;
+    st.not_indicators += d.stats.not_indicators;
+    st.warninglisted += d.stats.warninglisted;
+    let update = Update {
+        changed: changed.len() as u64,
+        replaced,
+    };
+    Ok(Some((side, (Some(Delta { index, masked }), Some(update)))))
 }
 
 fn sidecar_path(ix: &Path) -> PathBuf {
@@ -430,4 +813,255 @@ fn compile_evaluator(side: &Sidecar) -> Vec<(u32, Pattern)> {
             p.ok().map(|p| (*ord, p))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_store::{Backend, NewObject, SqliteStore};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn indicator(uuid: u32, modified: &str, pattern: &str, revoked: bool) -> String {
+        serde_json::json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": format!("indicator--00000000-0000-4000-8000-{uuid:012x}"),
+            "created": "2026-01-01T00:00:00.000Z", "modified": modified,
+            "pattern": pattern, "pattern_type": "stix",
+            "valid_from": "2026-01-01T00:00:00Z", "revoked": revoked,
+        })
+        .to_string()
+    }
+
+    fn put(store: &dyn Backend, collection: &str, texts: &[String]) {
+        let vals: Vec<serde_json::Value> = texts
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap())
+            .collect();
+        let objs: Vec<NewObject<'_>> = texts
+            .iter()
+            .zip(&vals)
+            .map(|(t, v)| NewObject {
+                raw: t,
+                id: v["id"].as_str().unwrap(),
+                type_name: v["type"].as_str().unwrap(),
+                spec_version: "2.1",
+                created: v["created"].as_str(),
+                modified: v["modified"].as_str(),
+                markings: Vec::new(),
+                collection,
+                origin: "local",
+            })
+            .collect();
+        store.writer().put_batch(&objs).unwrap();
+    }
+
+    fn opts(data: &Path, index: Option<PathBuf>) -> MatchOptions {
+        MatchOptions {
+            logs: Vec::new(),
+            data: data.to_path_buf(),
+            indicators: None,
+            collections: Vec::new(),
+            log_options: Default::default(),
+            since: None,
+            out: None,
+            hits: None,
+            evidence: false,
+            threads: 2,
+            follow: false,
+            flush: 60,
+            follow_for: None,
+            index,
+            window: 3600,
+            no_sightings: true,
+            node_config: None,
+            warninglists: None,
+        }
+    }
+
+    /// Every probe value → the ids of the live indicators it matches
+    /// (through the index or the evaluator's patterns).
+    fn matches(ind: &Indicators) -> BTreeMap<String, BTreeSet<String>> {
+        let view = ind.view().unwrap();
+        let mut out = BTreeMap::new();
+        for i in 0..40u32 {
+            let ip = format!("10.0.{}.{}", i / 256, i % 256);
+            let mut hits = Vec::new();
+            view.lookup_ip(ip.parse().unwrap(), &mut hits);
+            let d = format!("www.d{i}.example");
+            view.lookup_domain(d.as_bytes(), &mut hits);
+            let ids: BTreeSet<String> = hits
+                .into_iter()
+                .filter(|o| view.is_live(*o, NOW))
+                .map(|o| view.indicator_id_string(o).unwrap())
+                .collect();
+            out.insert(format!("{ip} {d}"), ids);
+        }
+        let evaluated: BTreeSet<String> = ind
+            .side
+            .evaluator
+            .iter()
+            .filter(|(o, _, _)| view.is_live(*o, NOW))
+            .map(|(o, p, _)| format!("{} {p}", view.indicator_id_string(*o).unwrap()))
+            .collect();
+        out.insert("evaluator".into(), evaluated);
+        out
+    }
+
+    fn open(p: &Path) -> Result<Box<dyn Backend>, accord_store::StoreError> {
+        Ok(Box::new(SqliteStore::open(p)?))
+    }
+
+    #[test]
+    fn an_incremental_update_matches_a_fresh_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Box<dyn Backend> = Box::new(SqliteStore::open(&data).unwrap());
+        let store = &*store;
+        let t0 = "2026-01-01T00:00:00.000Z";
+        let base: Vec<String> = (0..30)
+            .map(|i| indicator(i, t0, &format!("[ipv4-addr:value = '10.0.0.{i}']"), false))
+            .collect();
+        put(store, "a", &base);
+        put(store, "b", &base[..5]);
+        let ix = dir.path().join("index.bin");
+        let first = load_indicators(&opts(&data, Some(ix.clone())), &open, NOW).unwrap();
+        assert!(!first.reused);
+        // Nothing changed: reused as is.
+        let again = load_indicators(&opts(&data, Some(ix.clone())), &open, NOW).unwrap();
+        assert!(again.reused && again.update.is_none());
+        assert_eq!(matches(&again), matches(&first));
+
+        let t1 = "2026-02-01T00:00:00.000Z";
+        put(
+            store,
+            "a",
+            &[
+                // Added.
+                indicator(100, t0, "[domain-name:value = 'd7.example']", false),
+                // Revoked.
+                indicator(11, t1, "[ipv4-addr:value = '10.0.0.11']", true),
+                // Modified: a new pattern.
+                indicator(2, t1, "[ipv4-addr:value = '10.0.0.33']", false),
+                // Modified to a pattern for the evaluator.
+                indicator(
+                    12,
+                    t1,
+                    "[ipv4-addr:value = '10.0.0.12' AND domain-name:value = 'x.example']",
+                    false,
+                ),
+                // An older version stored late: the last version stays.
+                indicator(
+                    13,
+                    "2025-06-01T00:00:00.000Z",
+                    "[ipv4-addr:value = '10.0.0.39']",
+                    false,
+                ),
+                // Revoked in `a` only: its version in `b` was read first
+                // and is kept, as in a fresh build.
+                indicator(1, t1, "[ipv4-addr:value = '10.0.0.1']", true),
+            ],
+        );
+        // In collection b too: the first read (lowest seq) is kept.
+        put(
+            store,
+            "b",
+            &[indicator(2, t1, "[ipv4-addr:value = '10.0.0.34']", false)],
+        );
+        let inc = load_indicators(&opts(&data, Some(ix.clone())), &open, NOW).unwrap();
+        let u = inc.update.expect("updated incrementally");
+        assert_eq!((u.changed, u.replaced), (6, 5));
+        let fresh = load_indicators(&opts(&data, None), &open, NOW).unwrap();
+        assert!(!fresh.reused);
+        let (a, b) = (matches(&inc), matches(&fresh));
+        assert_eq!(a, b);
+        assert!(a["10.0.0.33 www.d33.example"].len() == 1);
+        assert!(a["10.0.0.11 www.d11.example"].is_empty());
+        assert!(a["10.0.0.12 www.d12.example"].is_empty());
+        assert!(a["10.0.0.2 www.d2.example"].is_empty());
+        assert_eq!(a["10.0.0.1 www.d1.example"].len(), 1);
+        assert_eq!(a["10.0.0.7 www.d7.example"].len(), 2);
+        assert_eq!(a["evaluator"].len(), 1);
+        assert_eq!(a["10.0.0.13 www.d13.example"].len(), 1);
+        assert!(a["10.0.0.39 www.d39.example"].is_empty());
+
+        // Deleted: the index is rebuilt, and agrees.
+        let id7 = format!("indicator--00000000-0000-4000-8000-{:012x}", 7);
+        store
+            .writer()
+            .delete("a", &id7, &VersionFilter::all())
+            .unwrap();
+        let after = load_indicators(&opts(&data, Some(ix.clone())), &open, NOW).unwrap();
+        assert!(!after.reused, "a deletion rebuilds");
+        let fresh = load_indicators(&opts(&data, None), &open, NOW).unwrap();
+        assert_eq!(matches(&after), matches(&fresh));
+        assert!(matches(&after)["10.0.0.7 www.d7.example"].len() == 1);
+        // And the rebuilt index is reused next time.
+        let next = load_indicators(&opts(&data, Some(ix)), &open, NOW).unwrap();
+        assert!(next.reused);
+        assert_eq!(matches(&next), matches(&fresh));
+    }
+
+    fn lists(sha: &str, list: &str) -> crate::warninglists::NodeLists {
+        let text = format!(
+            r#"{{"name":"DNS","description":"d","version":1,"type":"cidr","list":[{list}],"matching_attributes":["ip-dst","ip-src"]}}"#
+        );
+        let l = accord_warninglist::parse_list(text.as_bytes(), "dns.json", &Default::default())
+            .unwrap();
+        crate::warninglists::NodeLists {
+            set: std::sync::Arc::new(
+                accord_warninglist::WarninglistSet::build_with_ids(
+                    vec![("dns".to_string(), l)],
+                    &Default::default(),
+                )
+                .unwrap(),
+            ),
+            sha256: sha.into(),
+        }
+    }
+
+    #[test]
+    fn an_incremental_update_applies_the_warninglists_and_new_lists_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Box<dyn Backend> = Box::new(SqliteStore::open(&data).unwrap());
+        let store = &*store;
+        let t0 = "2026-01-01T00:00:00.000Z";
+        put(
+            store,
+            "a",
+            &[indicator(0, t0, "[ipv4-addr:value = '10.0.0.0']", false)],
+        );
+        let ix = dir.path().join("index.bin");
+        let with = |sha: &str, list: &str, index: bool| {
+            let mut o = opts(&data, index.then(|| ix.clone()));
+            o.warninglists = Some(lists(sha, list));
+            o
+        };
+        load_indicators(&with("one", r#""10.0.0.5""#, true), &open, NOW).unwrap();
+        // Added after the save: one listed, one not.
+        put(
+            store,
+            "a",
+            &[
+                indicator(5, t0, "[ipv4-addr:value = '10.0.0.5']", false),
+                indicator(6, t0, "[ipv4-addr:value = '10.0.0.6']", false),
+            ],
+        );
+        let inc = load_indicators(&with("one", r#""10.0.0.5""#, true), &open, NOW).unwrap();
+        assert!(inc.reused && inc.update.is_some());
+        assert_eq!(inc.side.stats.warninglisted, 1);
+        let fresh = load_indicators(&with("one", r#""10.0.0.5""#, false), &open, NOW).unwrap();
+        assert_eq!(matches(&inc), matches(&fresh));
+        assert!(matches(&inc)["10.0.0.5 www.d5.example"].is_empty());
+        assert_eq!(matches(&inc)["10.0.0.6 www.d6.example"].len(), 1);
+        // Other lists: rebuilt under them.
+        let other = with("two", r#""10.0.0.6""#, true);
+        let re = load_indicators(&other, &open, NOW).unwrap();
+        assert!(!re.reused);
+        let m = matches(&re);
+        assert_eq!(m["10.0.0.5 www.d5.example"].len(), 1);
+        assert!(m["10.0.0.6 www.d6.example"].is_empty());
+    }
 }

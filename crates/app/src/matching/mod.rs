@@ -11,6 +11,7 @@
 //! sightings; [`summary`] counts.
 
 pub mod follow;
+pub mod layers;
 pub mod load;
 pub mod observed;
 pub mod output;

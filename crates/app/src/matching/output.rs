@@ -5,7 +5,6 @@ use super::load::Indicators;
 use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::sighting::{self, Hit};
 use accord_logs::Kind;
-use accord_matcher::IndexView;
 use accord_store::Backend;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -19,7 +18,7 @@ pub fn write_hits(
     p: &Path,
     hits: &[Hit],
     names: &[String],
-    view: &IndexView<'_>,
+    view: &super::layers::Layers<'_>,
 ) -> Result<(), MatchError> {
     let f = std::fs::File::create(p).map_err(io_err(format!("creating {}", p.display())))?;
     let mut w = std::io::BufWriter::new(f);
@@ -53,7 +52,7 @@ pub fn write_sightings(
     args: &MatchOptions,
     hits: &[Hit],
     ind: &Indicators,
-    view: &IndexView<'_>,
+    view: &super::layers::Layers<'_>,
     store: Option<&dyn Backend>,
     open: OpenStore<'_>,
     now_us: i64,
@@ -84,7 +83,7 @@ fn write_with(
     args: &MatchOptions,
     hits: &[Hit],
     ind: &Indicators,
-    view: &IndexView<'_>,
+    view: &super::layers::Layers<'_>,
     store: Option<&dyn Backend>,
     now_us: i64,
     node_id: &str,
@@ -140,7 +139,7 @@ pub fn append_hits(
     p: &Path,
     hits: &[Hit],
     names: &[String],
-    view: &IndexView<'_>,
+    view: &super::layers::Layers<'_>,
 ) -> Result<(), MatchError> {
     let tmp = p.with_extension("part");
     write_hits(&tmp, hits, names, view)?;

@@ -5,7 +5,6 @@ use super::observed::observed_data;
 use crate::Progress;
 use crate::sighting::{self, Hit};
 use accord_logs::{Event, Format, Kind, Parser, Sink, SkipReason};
-use accord_matcher::IndexView;
 use accord_pattern::{Observations, Pattern, StixVersion};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -14,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Shared, read-only state of the matching workers.
 pub(crate) struct Ctx<'a> {
-    pub(crate) view: IndexView<'a>,
+    pub(crate) view: super::layers::Layers<'a>,
     pub(crate) evaluator: &'a [(u32, Pattern)],
     pub(crate) now_s: i64,
     pub(crate) since_us: Option<i64>,

@@ -5,7 +5,6 @@ use super::load::Indicators;
 use super::scan::{Counts, MAX_SAMPLES};
 use crate::sighting::Hit;
 use accord_logs::{Kind, SkipReason};
-use accord_matcher::IndexView;
 use std::collections::BTreeMap;
 
 /// `n` with thousands separators.
@@ -27,7 +26,7 @@ pub fn summary(
     c: &Counts,
     hits: &[Hit],
     ind: &Indicators,
-    view: &IndexView<'_>,
+    view: &super::layers::Layers<'_>,
     names: &[String],
     secs: f64,
     bytes: u64,
@@ -87,7 +86,15 @@ pub fn summary(
         group(st.not_stix),
         group(st.bad_pattern),
         group(st.bad_keys),
-        if ind.reused { "; index reused from file" } else { "" }
+        match (ind.reused, ind.update) {
+            (true, Some(u)) => format!(
+                "; index reused from file and brought up to date: {} indicator(s) changed since it was saved ({} of them replaced)",
+                group(u.changed),
+                group(u.replaced)
+            ),
+            (true, None) => "; index reused from file".to_string(),
+            _ => String::new(),
+        }
     ));
     if st.warninglisted > 0 {
         let lists: Vec<String> = st
