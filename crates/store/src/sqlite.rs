@@ -260,6 +260,25 @@ impl SqliteStore {
         Ok(row_at(lo)?.map(|(s, _)| s))
     }
 
+    /// The collections to read by type through `objects_coll_type` when a
+    /// query names types but no collection: all of them, when there are
+    /// few enough that one index range per (collection, type) beats a scan
+    /// of every row; `None` otherwise (no types, or too many collections).
+    fn type_driven_collections(&self, types: &[&str]) -> rusqlite::Result<Option<Vec<i64>>> {
+        /// Sub-queries beyond this read the whole table instead.
+        const MAX_RANGES: usize = 256;
+        if types.is_empty() {
+            return Ok(None);
+        }
+        let mut st = self
+            .read
+            .prepare_cached("SELECT coll_id FROM collections ORDER BY coll_id")?;
+        let colls: Vec<i64> = st
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((colls.len() * types.len() <= MAX_RANGES).then_some(colls))
+    }
+
     /// The SQL and parameters of each sub-query of `q`; `None` when the
     /// answer is known to be empty (unknown collection, nothing added
     /// after `added_after`).
@@ -319,6 +338,22 @@ impl SqliteStore {
         } else if let Some(c) = coll {
             let (cond, ps) = coll_cond(c);
             drivers.push(("INDEXED BY objects_coll", cond, ps));
+        } else if let Some(colls) = self
+            .type_driven_collections(&types)
+            .map_err(self.read_err("the collections"))?
+        {
+            // Types in every collection: one (collection, type) index
+            // range each instead of a scan of every row (the facility
+            // watch asks for two rare types across the whole store).
+            for c in colls {
+                for ty in &types {
+                    drivers.push((
+                        "INDEXED BY objects_coll_type",
+                        "o.coll_id = ? AND o.type = ?".to_owned(),
+                        vec![Value::Integer(c), Value::Text((*ty).to_owned())],
+                    ));
+                }
+            }
         } else {
             drivers.push(("", "1".to_owned(), Vec::new()));
         }
@@ -332,7 +367,11 @@ impl SqliteStore {
                 residual_ps.extend(vals);
             }
         };
-        let driven_by_type = coll.is_some() && ids.is_empty();
+        let driven_by_type = ids.is_empty()
+            && !types.is_empty()
+            && drivers
+                .iter()
+                .all(|(index, _, _)| *index == "INDEXED BY objects_coll_type");
         if !driven_by_type {
             add_in(
                 "o.type",
@@ -458,6 +497,19 @@ fn read_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredObject> {
 /// [`Backend`](crate::Backend), through these).
 impl crate::ObjectRead for SqliteStore {
     fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
+        let begin = || {
+            self.read
+                .unchecked_transaction()
+                .map_err(self.read_err("a read transaction"))
+        };
+        // Types across every collection: the plan lists the collections,
+        // so it reads them in the snapshot its sub-queries then read (a
+        // collection created in between would otherwise be skipped).
+        let early = if q.collection.is_none() && q.ids.is_empty() && !q.types.is_empty() {
+            Some(begin()?)
+        } else {
+            None
+        };
         let Some(plans) = self.plan(q, limit)? else {
             return Ok(Page::default());
         };
@@ -465,12 +517,10 @@ impl crate::ObjectRead for SqliteStore {
         // Several sub-queries share one read transaction, so they see the
         // same snapshot; a single statement is a snapshot by itself (and
         // skipping BEGIN/COMMIT matters for point queries).
-        let tx = if plans.len() > 1 {
-            Some(
-                self.read
-                    .unchecked_transaction()
-                    .map_err(self.read_err("a read transaction"))?,
-            )
+        let tx = if early.is_some() {
+            early
+        } else if plans.len() > 1 {
+            Some(begin()?)
         } else {
             None
         };
@@ -996,6 +1046,13 @@ mod tests {
                 "ids, no collection",
                 Query {
                     ids: vec!["a--1".into()],
+                    ..Query::default()
+                },
+            ),
+            (
+                "types, no collection",
+                Query {
+                    types: vec!["indicator".into(), "malware".into()],
                     ..Query::default()
                 },
             ),
