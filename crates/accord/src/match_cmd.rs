@@ -5,6 +5,7 @@ use accord_app::matching::{self, MatchOptions};
 use accord_stix::Clock;
 use accord_store::{Backend, OpenOptions, SqliteStore, StoreError, Timestamp};
 use anyhow::Result;
+use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -83,8 +84,15 @@ pub struct Args {
     /// when a version was deleted, the warninglists changed, or the changes
     /// pass a twentieth of it. Over `--indicators FILE`, it is reused while
     /// newer than the file.
-    #[arg(long, value_name = "FILE")]
+    /// Without it, a match over the store keeps its index in
+    /// DATA_DIR/match-index/ (one per set of collections), so only the
+    /// first run builds it.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_index")]
     index: Option<PathBuf>,
+    /// Build the index from the store at every run and keep nothing (the
+    /// default keeps it in DATA_DIR/match-index/).
+    #[arg(long)]
+    no_index: bool,
     /// Sighting window in seconds: hits of one indicator within one window make one sighting.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     window: u64,
@@ -105,6 +113,42 @@ pub struct Args {
     /// out of the index and counted in the summary.
     #[arg(long)]
     include_warninglisted: bool,
+}
+
+/// The index file: `--index`, or over the store (unless `--no-index`)
+/// one in DATA_DIR/match-index/ named by the collections read and whether
+/// warninglisted indicators are in it, so each set keeps its own and a
+/// second run only reads what was stored since. Without a place to keep
+/// it (the directory cannot be made), the index is built and not kept.
+fn index_path(args: &Args) -> Option<PathBuf> {
+    if args.index.is_some() || args.no_index || args.indicators.is_some() {
+        return args.index.clone();
+    }
+    if !args.data.join(accord_store::DB_FILE_NAME).is_file() {
+        // No store: the match stops with that error; nothing is made.
+        return None;
+    }
+    let mut collections = args.collections.clone();
+    collections.sort();
+    collections.dedup();
+    let key = format!(
+        "collections={};warninglisted={}",
+        collections.join("\n"),
+        args.include_warninglisted
+    );
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let dir = args.data.join("match-index");
+    match std::fs::create_dir_all(&dir) {
+        Ok(()) => Some(dir.join(format!("{name}.idx"))),
+        Err(e) => {
+            eprintln!(
+                "accord: warning: the match index is not kept ({}: {e}); it is built at every run",
+                dir.display()
+            );
+            None
+        }
+    }
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
@@ -136,7 +180,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         follow: args.follow,
         flush: args.flush,
         follow_for: args.follow_for,
-        index: args.index.clone(),
+        index: index_path(args),
         window: args.window,
         no_sightings: args.no_sightings,
         node_config: if args.follow { config.clone() } else { None },

@@ -293,6 +293,22 @@ fn sightings_land_in_the_store_and_validate() {
     run(&args2);
     let o = run(&args2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("index reused"));
+    // Without --index the index is kept in the data directory (the first
+    // run above saved it): this run reads it and only what was stored since.
+    let kept: Vec<_> = std::fs::read_dir(data.join("match-index"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("index reused"), "{err}");
+    let mut no_index = args.clone();
+    no_index.push("--no-index".as_ref());
+    let o = run(&no_index);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("index reused"), "{err}");
     assert_eq!(
         std::fs::read_to_string(data.join("node-identity.json")).unwrap(),
         identity

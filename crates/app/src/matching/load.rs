@@ -612,13 +612,15 @@ pub(crate) fn load_indicators(
 
 /// Writes the index and its sidecar, each through a temporary file.
 fn save(ix: &Path, index: &Index, side: &Sidecar) -> Result<(), MatchError> {
-    let tmp = ix.with_extension("tmp");
+    // A name of this process's own: two matches saving the same index at
+    // once each rename a whole file.
+    let tmp = ix.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, index.as_bytes())
         .and_then(|()| std::fs::rename(&tmp, ix))
         .map_err(io_err(format!("saving the index to {}", ix.display())))?;
     let side_path = sidecar_path(ix);
     let side_json = serde_json::to_vec(side).unwrap_or_default();
-    let tmp = side_path.with_extension("tmp");
+    let tmp = side_path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, side_json)
         .and_then(|()| std::fs::rename(&tmp, &side_path))
         .map_err(io_err(format!("saving {}", side_path.display())))
