@@ -409,6 +409,7 @@ fn trend_out(
             if t.months.is_empty() {
                 s = "no exchange and no sighting in this window\n".to_owned();
             }
+            s.push_str(&crate::report_render::techniques_text(t));
             s.push_str(&format!(
                 "(from log entries {} to {}, root {})\n",
                 t.from_index,

@@ -245,6 +245,9 @@ pub(crate) async fn home(
     };
     let signed = Signed { session };
     let vis = visible(&state, signed.caller());
+    let techniques =
+        super::techniques::overview_section(&state, vis.iter().map(|v| v.store.clone()).collect())
+            .await;
     let st = Arc::clone(&state);
     let config = state.config.clone();
     let clock = Arc::clone(&state.clock);
@@ -348,6 +351,8 @@ pub(crate) async fn home(
             Ok(_) if open_cases.is_empty() => p.empty { "No open case. " a href="/ui/cases" { "Open one" } " when a partner must act." },
             Ok(_) => { (super::cases::table(&open_cases)) }
         }
+        h2 { "ATT&CK techniques" }
+        (techniques)
         h2 { "Partners" }
         @if o.healths.is_empty() {
             p.empty { "No sync round has run yet. Partners are listed in accord.toml ([[partners]]); " code { "accord partner list" } " shows them." }
