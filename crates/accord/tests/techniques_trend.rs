@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{accord, p, text};
+use common::{accord, add_partner, init, keys, p, text};
 
 const T0801: &str = "attack-pattern--2d0d40ad-22fa-4cc8-b264-072557e1364b";
 const T0803: &str = "attack-pattern--008b8f56-6107-48be-aa9f-746f927dbb61";
@@ -73,7 +73,8 @@ fn counts(t: &serde_json::Value) -> Vec<(String, u64)> {
 fn the_trend_counts_indicators_per_technique_in_its_window() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let data = d.join("data");
+    let (config, _, _) = init(d, "a", "analyst");
+    let data = d.join("a");
     let stix = accord_testkit::fixture("stix/ics-attack-18.1.json");
     let o = accord(&["import", "attack", "--data", p(&data), "--no-progress", p(&stix)]);
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", text(&o));
@@ -122,4 +123,42 @@ fn the_trend_counts_indicators_per_technique_in_its_window() {
     let h = std::fs::read_to_string(&html).unwrap();
     assert!(h.contains("Indicators per technique"), "{h}");
     assert!(h.contains("T0801 Monitor Process State"), "{h}");
+
+    // A hotline case whose evidence is indicator 3 (T0883), another with
+    // T0803's attack-pattern itself: `accord report techniques` counts them.
+    let (config_b, _, port_b) = init(d, "b", "analyst");
+    add_partner(&config, "b", port_b, &keys(&config_b), "analyst");
+    let who = accord(&["hotline", "whoami", "--json", "--config", p(&config_b)]);
+    assert!(who.status.success(), "{}", text(&who));
+    let who: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
+    let mut t = std::fs::read_to_string(&config).unwrap();
+    t.push_str(&format!("identity = \"{}\"\n", who["identity"].as_str().unwrap()));
+    std::fs::write(&config, t).unwrap();
+    let mut cases = Vec::new();
+    for attach in [ind(3), T0803.to_owned()] {
+        let o = accord(&[
+            "hotline", "open", "--config", p(&config), "--partner", "b", "--severity", "high",
+            "--title", "PLC reads", "--attach", &attach,
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        cases.push(String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    }
+    let o = accord(&["report", "techniques", "--data", p(&data), "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let line = |t: &str| {
+        r["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["technique"] == t)
+            .cloned()
+            .unwrap_or_else(|| panic!("{t} in {r}"))
+    };
+    assert_eq!(line("T0883")["cases"], 1, "{r}");
+    assert_eq!(line("T0883")["indicators"], 1, "{r}");
+    assert_eq!(line("T0803")["cases"], 1, "{r}");
+    assert_eq!(line("T0801")["cases"], 0, "{r}");
+    assert_eq!(r["cases"]["T0883"], serde_json::json!([cases[0]]), "{r}");
+    assert_eq!(r["cases"]["T0803"], serde_json::json!([cases[1]]), "{r}");
 }

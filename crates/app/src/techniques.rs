@@ -478,4 +478,111 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn following_in_small_rounds_agrees_with_one_read_and_sees_new_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let ap = "attack-pattern--00000000-0000-4000-8000-000000000001";
+        put(
+            &store,
+            "attack",
+            &format!(
+                r#"{{"type":"attack-pattern","spec_version":"2.1","id":"{ap}","created":"{T}","modified":"{T}","name":"Monitor Process State","external_references":[{{"source_name":"mitre-ics-attack","external_id":"T0801"}}]}}"#
+            ),
+        );
+        for n in 0..10u8 {
+            let ind = format!("indicator--00000000-0000-4000-8000-0000000001{n:02x}");
+            put(&store, if n % 2 == 0 { "a" } else { "b" }, &rel(n, &ind, ap, "indicates"));
+        }
+        let mut ix = TechniqueIndex::default();
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let (_, done) = ix.catch_up(&store, 3).unwrap();
+            if done {
+                break;
+            }
+            assert!(rounds < 20);
+        }
+        assert!(rounds >= 4, "{rounds}");
+        assert!(ix.changed());
+        let snap = ix.snapshot();
+        assert!(!ix.changed());
+        assert_eq!(snap.breakdown(|_| true), by_technique(&store).unwrap());
+        let b = snap.breakdown(|_| true);
+        assert_eq!(b.techniques[0].technique, "T0801");
+        assert_eq!(b.techniques[0].indicators, 10);
+        assert_eq!(snap.breakdown(|c| c == "a").indicators, 5);
+        assert_eq!(snap.indicators_of("T0801", |c| c == "b").len(), 5);
+        // Nothing new: nothing read.
+        assert_eq!(ix.catch_up(&store, 3).unwrap(), (0, true));
+        // A newer version revokes one relationship; an older one changes
+        // nothing.
+        let later = rel(0, "indicator--00000000-0000-4000-8000-000000000100", ap, "indicates")
+            .replace(
+                &format!(r#""modified":"{T}""#),
+                r#""modified":"2026-02-01T00:00:00.000Z","revoked":true"#,
+            );
+        put(&store, "a", &later);
+        ix.catch_up(&store, 100).unwrap();
+        let b = ix.snapshot().breakdown(|_| true);
+        assert_eq!(b.techniques[0].indicators, 9);
+        assert_eq!(b, by_technique(&store).unwrap());
+    }
+
+    #[test]
+    fn a_case_relates_to_the_techniques_of_its_evidence() {
+        use accord_hotline::{Docket, OpenCase, Severity, open_case};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let ap = "attack-pattern--00000000-0000-4000-8000-000000000001";
+        let ap2 = "attack-pattern--00000000-0000-4000-8000-000000000002";
+        for (id, t) in [(ap, "T0801"), (ap2, "T0883")] {
+            put(
+                &store,
+                "attack",
+                &format!(
+                    r#"{{"type":"attack-pattern","spec_version":"2.1","id":"{id}","created":"{T}","modified":"{T}","name":"x","external_references":[{{"source_name":"mitre-attack","external_id":"{t}"}}]}}"#
+                ),
+            );
+        }
+        let ind = "indicator--00000000-0000-4000-8000-0000000000a1";
+        put(&store, "a", &rel(1, ind, ap, "indicates"));
+        let snap = TechniqueIndex::load(&store).unwrap().snapshot();
+        let now = accord_stix::Timestamp::parse("2026-03-01T00:00:00Z").unwrap();
+        let mut docket = Docket::new();
+        let mut ids = Vec::new();
+        for attachments in [
+            vec![ind.to_owned()],
+            vec![ap2.to_owned(), "sighting--00000000-0000-4000-8000-000000000009".to_owned()],
+            vec![],
+        ] {
+            let (incident, note) = open_case(
+                &OpenCase {
+                    case_uuid: uuid::Uuid::new_v4(),
+                    from: "identity--00000000-0000-4000-8000-0000000000f1".into(),
+                    to: "identity--00000000-0000-4000-8000-0000000000f2".into(),
+                    severity: Severity::High,
+                    title: "t".into(),
+                    description: None,
+                    text: String::new(),
+                    attachments,
+                    assistance: Vec::new(),
+                    exercise: false,
+                    facility: None,
+                },
+                &accord_hotline::DeadlineTable::default(),
+                now,
+            )
+            .unwrap();
+            docket.add_incident(&incident).unwrap();
+            docket.add_note(&note).unwrap();
+            ids.push(incident.get("id").unwrap().as_str().unwrap().to_owned());
+        }
+        let by = cases_by_technique(&docket, &snap);
+        assert_eq!(by.len(), 2, "{by:?}");
+        assert_eq!(by["T0801"], vec![ids[0].clone()]);
+        assert_eq!(by["T0883"], vec![ids[1].clone()]);
+    }
 }

@@ -52,6 +52,7 @@ pub async fn follow(state: Arc<AppState>) {
     drop(state);
     let index = Arc::new(Mutex::new((TechniqueIndex::default(), 0u64, Instant::now())));
     let mut published = false;
+    let started = Instant::now();
     loop {
         let Some(state) = weak.upgrade() else { return };
         let (ix, st) = (Arc::clone(&index), Arc::clone(&state));
@@ -80,6 +81,12 @@ pub async fn follow(state: Arc<AppState>) {
         drop(state);
         match done {
             Ok((_, caught_up, set)) => {
+                if set && !published {
+                    tracing::info!(
+                        "ATT&CK techniques caught up in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
                 published |= set;
                 if !caught_up {
                     tokio::time::sleep(round.elapsed()).await;
