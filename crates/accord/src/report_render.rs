@@ -160,7 +160,8 @@ fn technique_bars(t: &Trend) -> Vec<(String, u64)> {
 /// The techniques of a trend as text lines (after the months).
 pub fn techniques_text(t: &Trend) -> String {
     if t.techniques.is_empty() {
-        return "no indicator first stored in this window indicates an ATT&CK technique\n".to_owned();
+        return "no indicator first stored in this window indicates an ATT&CK technique\n"
+            .to_owned();
     }
     let mut s = format!(
         "\nTECHNIQUE    INDICATORS  NAME    ({} indicators first stored in this window indicate {} techniques)\n",
@@ -552,7 +553,10 @@ mod tests {
         assert_eq!(h.matches("<svg").count(), 5);
         assert!(h.contains("T0883 Internet Accessible Device"), "{h}");
         let text = techniques_text(&trend());
-        assert!(text.contains("T0883") && text.contains("3 indicators"), "{text}");
+        assert!(
+            text.contains("T0883") && text.contains("3 indicators"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -76,7 +76,14 @@ fn the_trend_counts_indicators_per_technique_in_its_window() {
     let (config, _, _) = init(d, "a", "analyst");
     let data = d.join("a");
     let stix = accord_testkit::fixture("stix/ics-attack-18.1.json");
-    let o = accord(&["import", "attack", "--data", p(&data), "--no-progress", p(&stix)]);
+    let o = accord(&[
+        "import",
+        "attack",
+        "--data",
+        p(&data),
+        "--no-progress",
+        p(&stix),
+    ]);
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", text(&o));
     // Nothing indicates a technique yet.
     let t = trend(&data, &[]);
@@ -117,7 +124,14 @@ fn the_trend_counts_indicators_per_technique_in_its_window() {
     );
     let html = d.join("trend.html");
     let o = accord(&[
-        "report", "trend", "--data", p(&data), "--format", "html", "-o", p(&html),
+        "report",
+        "trend",
+        "--data",
+        p(&data),
+        "--format",
+        "html",
+        "-o",
+        p(&html),
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let h = std::fs::read_to_string(&html).unwrap();
@@ -132,13 +146,26 @@ fn the_trend_counts_indicators_per_technique_in_its_window() {
     assert!(who.status.success(), "{}", text(&who));
     let who: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
     let mut t = std::fs::read_to_string(&config).unwrap();
-    t.push_str(&format!("identity = \"{}\"\n", who["identity"].as_str().unwrap()));
+    t.push_str(&format!(
+        "identity = \"{}\"\n",
+        who["identity"].as_str().unwrap()
+    ));
     std::fs::write(&config, t).unwrap();
     let mut cases = Vec::new();
     for attach in [ind(3), T0803.to_owned()] {
         let o = accord(&[
-            "hotline", "open", "--config", p(&config), "--partner", "b", "--severity", "high",
-            "--title", "PLC reads", "--attach", &attach,
+            "hotline",
+            "open",
+            "--config",
+            p(&config),
+            "--partner",
+            "b",
+            "--severity",
+            "high",
+            "--title",
+            "PLC reads",
+            "--attach",
+            &attach,
         ]);
         assert!(o.status.success(), "{}", text(&o));
         cases.push(String::from_utf8_lossy(&o.stdout).trim().to_owned());

@@ -134,7 +134,12 @@ impl TechniqueIndex {
         let mut read = 0usize;
         let mut caught_up = true;
         for c in store.collections()? {
-            let from = self.cursors.get(&c.name).copied().unwrap_or(0).max(self.after);
+            let from = self
+                .cursors
+                .get(&c.name)
+                .copied()
+                .unwrap_or(0)
+                .max(self.after);
             let mut q = Query {
                 collection: Some(c.name.clone()),
                 types: types(),
@@ -260,14 +265,20 @@ impl TechniqueIndex {
                 .entry(collection.clone())
                 .or_default()
                 .insert(ind.clone());
-            snap.of_object.entry(ind.clone()).or_default().insert(tech.clone());
+            snap.of_object
+                .entry(ind.clone())
+                .or_default()
+                .insert(tech.clone());
             snap.of_object.entry(ap.clone()).or_default().insert(tech);
         }
         // An attack-pattern no indicator indicates still names its
         // technique (a case may attach it directly).
         for (id, a) in &self.aps {
             if let Some(t) = &a.technique {
-                snap.of_object.entry(id.clone()).or_default().insert(t.clone());
+                snap.of_object
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(t.clone());
                 let e = snap.techniques.entry(t.clone()).or_default();
                 if e.name.is_none() {
                     e.name.clone_from(&a.name);
@@ -352,7 +363,11 @@ impl Snapshot {
 
     /// The indicators of one technique among the collections `keep`
     /// accepts, with the collection of the relationship, by id.
-    pub fn indicators_of(&self, technique: &str, keep: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    pub fn indicators_of(
+        &self,
+        technique: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
         let mut out: BTreeMap<&str, &str> = BTreeMap::new();
         if let Some(e) = self.techniques.get(technique) {
             for (c, ids) in e.by_collection.iter().filter(|(c, _)| keep(c)) {
@@ -396,8 +411,11 @@ pub fn cases_by_technique(
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for c in docket.cases() {
         let messages = c.messages();
-        let techs =
-            snapshot.techniques_of(messages.iter().flat_map(|m| m.attachments.iter().map(String::as_str)));
+        let techs = snapshot.techniques_of(
+            messages
+                .iter()
+                .flat_map(|m| m.attachments.iter().map(String::as_str)),
+        );
         for t in techs {
             out.entry(t).or_default().push(c.header().id.clone());
         }
@@ -493,7 +511,11 @@ mod tests {
         );
         for n in 0..10u8 {
             let ind = format!("indicator--00000000-0000-4000-8000-0000000001{n:02x}");
-            put(&store, if n % 2 == 0 { "a" } else { "b" }, &rel(n, &ind, ap, "indicates"));
+            put(
+                &store,
+                if n % 2 == 0 { "a" } else { "b" },
+                &rel(n, &ind, ap, "indicates"),
+            );
         }
         let mut ix = TechniqueIndex::default();
         let mut rounds = 0;
@@ -519,11 +541,16 @@ mod tests {
         assert_eq!(ix.catch_up(&store, 3).unwrap(), (0, true));
         // A newer version revokes one relationship; an older one changes
         // nothing.
-        let later = rel(0, "indicator--00000000-0000-4000-8000-000000000100", ap, "indicates")
-            .replace(
-                &format!(r#""modified":"{T}""#),
-                r#""modified":"2026-02-01T00:00:00.000Z","revoked":true"#,
-            );
+        let later = rel(
+            0,
+            "indicator--00000000-0000-4000-8000-000000000100",
+            ap,
+            "indicates",
+        )
+        .replace(
+            &format!(r#""modified":"{T}""#),
+            r#""modified":"2026-02-01T00:00:00.000Z","revoked":true"#,
+        );
         put(&store, "a", &later);
         ix.catch_up(&store, 100).unwrap();
         let b = ix.snapshot().breakdown(|_| true);
@@ -555,7 +582,10 @@ mod tests {
         let mut ids = Vec::new();
         for attachments in [
             vec![ind.to_owned()],
-            vec![ap2.to_owned(), "sighting--00000000-0000-4000-8000-000000000009".to_owned()],
+            vec![
+                ap2.to_owned(),
+                "sighting--00000000-0000-4000-8000-000000000009".to_owned(),
+            ],
             vec![],
         ] {
             let (incident, note) = open_case(

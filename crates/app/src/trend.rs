@@ -25,8 +25,8 @@
 //! partner sent (origin `partner:NAME`, or `NAME`).
 
 use crate::reciprocity::{ReciprocityError, parse_month};
-use accord_ledger::{Decision, Direction, ExchangeRecord};
 use crate::techniques::{TechniqueIndex, TechniqueRow};
+use accord_ledger::{Decision, Direction, ExchangeRecord};
 use accord_store::{LedgerRead, ObjectRead, Query, StoreError, VersionFilter};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -249,9 +249,10 @@ pub fn techniques_in(
     let keeps = |id: &str| {
         first.get(id).is_some_and(|(added, origin)| {
             added.get(..7).is_some_and(|m| window.keeps_month(m))
-                && window.partner.as_deref().is_none_or(|p| {
-                    origin == p || origin.strip_prefix("partner:") == Some(p)
-                })
+                && window
+                    .partner
+                    .as_deref()
+                    .is_none_or(|p| origin == p || origin.strip_prefix("partner:") == Some(p))
         })
     };
     let mut all: BTreeSet<&str> = BTreeSet::new();

@@ -665,18 +665,34 @@ mod tests {
         let live = LiveLists::lazy(data.path());
         assert!(live.set().is_none());
         let lists = sample_dir();
-        update(store.writer(), data.path(), lists.path(), "2026-12-07T00:00:00.000000Z").unwrap();
+        update(
+            store.writer(),
+            data.path(),
+            lists.path(),
+            "2026-12-07T00:00:00.000000Z",
+        )
+        .unwrap();
         // Looked at only once a second.
         assert!(live.set().is_none());
         std::thread::sleep(LiveLists::CHECK_EVERY + std::time::Duration::from_millis(50));
         let set = live.set().unwrap();
         assert_eq!(set.lists().len(), 2);
         let mut f = Flagged::default();
-        f.add(&indicator_hits(&set, &indicator("[ipv4-addr:value = '8.8.8.8']")));
-        f.add(&indicator_hits(&set, &indicator("[ipv4-addr:value = '198.51.100.1']")));
+        f.add(&indicator_hits(
+            &set,
+            &indicator("[ipv4-addr:value = '8.8.8.8']"),
+        ));
+        f.add(&indicator_hits(
+            &set,
+            &indicator("[ipv4-addr:value = '198.51.100.1']"),
+        ));
         assert_eq!(f.indicators, 1);
         assert_eq!(f.lists.get("dns"), Some(&1));
-        assert!(f.describe().unwrap().starts_with("1 indicators flagged as warninglisted (dns 1)"));
+        assert!(
+            f.describe()
+                .unwrap()
+                .starts_with("1 indicators flagged as warninglisted (dns 1)")
+        );
         // A broken file: the lists in use stay.
         std::fs::write(data.path().join(FILE), b"{\"format\": 1, \"lists\": [").unwrap();
         std::thread::sleep(LiveLists::CHECK_EVERY + std::time::Duration::from_millis(50));

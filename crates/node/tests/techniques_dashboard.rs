@@ -223,7 +223,10 @@ fn row(body: &str, technique: &str) -> Option<(u64, u64)> {
         .skip(1)
         .map(|c| {
             let c = c.split("</td>").next().unwrap();
-            let c = c.rsplit('>').nth(if c.contains("</a>") { 1 } else { 0 }).unwrap();
+            let c = c
+                .rsplit('>')
+                .nth(if c.contains("</a>") { 1 } else { 0 })
+                .unwrap();
             let digits: String = c.chars().take_while(char::is_ascii_digit).collect();
             digits.parse().unwrap()
         })
@@ -271,7 +274,8 @@ fn techniques_break_indicators_and_cases_down_per_account() {
     // CLI does.
     let store = accord_store::SqliteStore::open(&n.config.data_dir).unwrap();
     let now = accord_stix::Timestamp::parse("2026-06-01T00:00:00Z").unwrap();
-    let hotline = accord_app::hotline::Hotline::new(&n.config, &store, now.unix_seconds * 1_000_000).unwrap();
+    let hotline =
+        accord_app::hotline::Hotline::new(&n.config, &store, now.unix_seconds * 1_000_000).unwrap();
     let case = hotline
         .open(
             &accord_app::hotline::OpenRequest {
@@ -314,7 +318,10 @@ fn techniques_break_indicators_and_cases_down_per_account() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The overview has the section.
     let (_, home) = n.get("/", &admin);
-    assert!(home.contains("ATT&amp;CK techniques") && home.contains("/ui/techniques/T0801"), "{home}");
+    assert!(
+        home.contains("ATT&amp;CK techniques") && home.contains("/ui/techniques/T0801"),
+        "{home}"
+    );
 
     // More arrives while the node runs: followed without a restart.
     let (i5, o5) = indicator(5, "198.51.100.5");
@@ -323,8 +330,10 @@ fn techniques_break_indicators_and_cases_down_per_account() {
         row(b, "T1566").is_some_and(|r| r == (2, 0))
     });
     // A new version revoking a relationship takes it out.
-    let revoked = indicates(1, &i1, AP_ICS, true)
-        .replace(&format!("\"modified\":\"{T}\""), "\"modified\":\"2026-02-01T00:00:00.000Z\"");
+    let revoked = indicates(1, &i1, AP_ICS, true).replace(
+        &format!("\"modified\":\"{T}\""),
+        "\"modified\":\"2026-02-01T00:00:00.000Z\"",
+    );
     n.post(A, &[revoked]);
     n.wait_for("/ui/techniques", &admin, |b| {
         row(b, "T0801").is_some_and(|r| r == (2, 1))
@@ -385,8 +394,13 @@ fn a_post_counts_warninglisted_indicators_with_lists_updated_while_serving() {
     let st = n.post(A, &[before]);
     assert!(flagged(&st).is_empty(), "{st}");
     // `accord warninglist update` while the node runs.
-    accord_app::warninglists::update(store.writer(), &n.config.data_dir, &lists(tmp.path(), None), t)
-        .unwrap();
+    accord_app::warninglists::update(
+        store.writer(),
+        &n.config.data_dir,
+        &lists(tmp.path(), None),
+        t,
+    )
+    .unwrap();
     let (dns, o_dns) = indicator(11, "8.8.8.8");
     let (private, o_private) = indicator(12, "10.1.2.3");
     let (doc, o_doc) = indicator(13, "198.51.100.7");

@@ -50,7 +50,11 @@ impl Kept {
 pub async fn follow(state: Arc<AppState>) {
     let weak = Arc::downgrade(&state);
     drop(state);
-    let index = Arc::new(Mutex::new((TechniqueIndex::default(), 0u64, Instant::now())));
+    let index = Arc::new(Mutex::new((
+        TechniqueIndex::default(),
+        0u64,
+        Instant::now(),
+    )));
     let mut published = false;
     let started = Instant::now();
     loop {
@@ -153,7 +157,10 @@ fn rows_for(
     snap: &Snapshot,
     visible: &[String],
     cases: &std::collections::BTreeMap<String, Vec<String>>,
-) -> (accord_app::techniques::Breakdown, Vec<accord_app::techniques::TechniqueRow>) {
+) -> (
+    accord_app::techniques::Breakdown,
+    Vec<accord_app::techniques::TechniqueRow>,
+) {
     let b = snap.breakdown(|c| visible.iter().any(|v| v == c));
     let mut rows = b.techniques.clone();
     for t in cases.keys() {
@@ -244,7 +251,9 @@ pub(crate) async fn show(
     if !snap.techniques.contains_key(&technique) && case_ids.is_empty() {
         return Err(UiError::new(
             StatusCode::NOT_FOUND,
-            format!("no technique `{technique}` among the attack-patterns and `indicates` relationships held here"),
+            format!(
+                "no technique `{technique}` among the attack-patterns and `indicates` relationships held here"
+            ),
         ));
     }
     let title = match &name {
