@@ -12,7 +12,7 @@
 
 use super::{Signed, UiError, html_page, layout};
 use crate::state::AppState;
-use accord_app::techniques::{Snapshot, TechniqueIndex, cases_by_technique};
+use accord_app::techniques::{Breakdown, Snapshot, TechniqueIndex, cases_by_technique};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -28,19 +28,58 @@ const REBUILD_EVERY: Duration = Duration::from_secs(3600);
 /// Indicators listed on a technique's page at most.
 const LIST_LIMIT: usize = 500;
 
-/// The latest snapshot, once [`follow`] made one.
+/// The latest snapshot, once [`follow`] made one, and the breakdowns
+/// computed from it per set of readable collections (an account's), so a
+/// page counts distinct indicators once per snapshot, not per request.
 #[derive(Default)]
-pub(crate) struct Kept(Mutex<Option<Arc<Snapshot>>>);
+pub(crate) struct Kept(Mutex<Option<(Arc<Snapshot>, Breakdowns)>>);
+
+/// Breakdowns by the (sorted) collections they cover.
+type Breakdowns = std::collections::HashMap<Vec<String>, Arc<Breakdown>>;
+
+/// Distinct sets of collections whose breakdown is kept per snapshot.
+const KEPT_BREAKDOWNS: usize = 64;
 
 impl Kept {
     fn get(&self) -> Option<Arc<Snapshot>> {
-        self.0.lock().ok().and_then(|s| s.clone())
+        self.0
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|s| Arc::clone(&s.0)))
     }
 
     fn set(&self, s: Snapshot) {
         if let Ok(mut k) = self.0.lock() {
-            *k = Some(Arc::new(s));
+            *k = Some((Arc::new(s), Breakdowns::new()));
         }
+    }
+
+    /// The breakdown of `snap` over the collections `visible`, kept while
+    /// `snap` is the latest.
+    fn breakdown(&self, snap: &Arc<Snapshot>, visible: &[String]) -> Arc<Breakdown> {
+        let mut key = visible.to_vec();
+        key.sort();
+        key.dedup();
+        let visible = key.as_slice();
+        if let Ok(k) = self.0.lock()
+            && let Some((s, kept)) = k.as_ref()
+            && Arc::ptr_eq(s, snap)
+            && let Some(b) = kept.get(visible)
+        {
+            return Arc::clone(b);
+        }
+        let b =
+            Arc::new(snap.breakdown(|c| visible.binary_search_by(|v| v.as_str().cmp(c)).is_ok()));
+        if let Ok(mut k) = self.0.lock()
+            && let Some((s, kept)) = k.as_mut()
+            && Arc::ptr_eq(s, snap)
+        {
+            if kept.len() >= KEPT_BREAKDOWNS {
+                kept.clear();
+            }
+            kept.insert(visible.to_vec(), Arc::clone(&b));
+        }
+        b
     }
 }
 
@@ -154,14 +193,12 @@ pub(crate) fn table(
 /// The rows the caller may see (indicators through the collections it may
 /// read), with techniques that only cases relate to added at zero.
 fn rows_for(
-    snap: &Snapshot,
+    state: &AppState,
+    snap: &Arc<Snapshot>,
     visible: &[String],
     cases: &std::collections::BTreeMap<String, Vec<String>>,
-) -> (
-    accord_app::techniques::Breakdown,
-    Vec<accord_app::techniques::TechniqueRow>,
-) {
-    let b = snap.breakdown(|c| visible.iter().any(|v| v == c));
+) -> (Arc<Breakdown>, Vec<accord_app::techniques::TechniqueRow>) {
+    let b = state.ui.techniques.breakdown(snap, visible);
     let mut rows = b.techniques.clone();
     for t in cases.keys() {
         if !rows.iter().any(|r| &r.technique == t) {
@@ -181,7 +218,7 @@ pub(crate) async fn overview_section(state: &Arc<AppState>, visible: Vec<String>
         return not_ready();
     };
     let cases = cases(state, Arc::clone(&snap)).await.unwrap_or_default();
-    let (b, rows) = rows_for(&snap, &visible, &cases);
+    let (b, rows) = rows_for(state, &snap, &visible, &cases);
     html! {
         @if rows.is_empty() {
             p.empty { "No indicator indicates an ATT&CK technique yet. Load ATT&CK with " code { "accord import attack BUNDLE" } "; MISP events with ATT&CK galaxies bring " code { "indicates" } " relationships." }
@@ -205,7 +242,7 @@ pub(crate) async fn list(
         None => not_ready(),
         Some(snap) => {
             let cases = cases(&state, Arc::clone(&snap)).await?;
-            let (b, rows) = rows_for(&snap, &visible, &cases);
+            let (b, rows) = rows_for(&state, &snap, &visible, &cases);
             let in_cases: std::collections::BTreeSet<&String> = cases.values().flatten().collect();
             html! {
                 p {
