@@ -89,10 +89,14 @@ impl Kept {
 pub async fn follow(state: Arc<AppState>) {
     let weak = Arc::downgrade(&state);
     drop(state);
+    // The index, the store's count at the last round, when the index was
+    // started, and whether it has read the whole store since (before that
+    // nothing is published: a page never shows a partial first read).
     let index = Arc::new(Mutex::new((
         TechniqueIndex::default(),
         0u64,
         Instant::now(),
+        false,
     )));
     let mut published = false;
     let started = Instant::now();
@@ -104,17 +108,20 @@ pub async fn follow(state: Arc<AppState>) {
         let done = state
             .read("following ATT&CK techniques", move |store| {
                 let mut g = ix.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let (ix, count, built) = &mut *g;
+                let (ix, count, built, complete) = &mut *g;
                 // A deletion lowers the count: what was deleted may have
-                // been counted, so the index is read again (and hourly).
+                // been counted, so the index is read again (and hourly);
+                // the old snapshot is shown until the new read is whole.
                 let n = store.count(None)?;
                 if n < *count || built.elapsed() > REBUILD_EVERY {
                     *ix = TechniqueIndex::default();
                     *built = Instant::now();
+                    *complete = false;
                 }
                 *count = n;
                 let (read, caught_up) = ix.catch_up(store, FOLLOW_BUDGET)?;
-                if ix.changed() || (first && caught_up) {
+                *complete |= caught_up;
+                if *complete && (ix.changed() || first) {
                     st.ui.techniques.set(ix.snapshot());
                     return Ok((read, caught_up, true));
                 }
