@@ -56,7 +56,11 @@ enum Sub {
     ///
     /// Every figure is a count of the log's records (`accord ledger
     /// entries`), and the report names the range it read and the log's
-    /// root there.
+    /// root there. After the months: the indicators first stored in the
+    /// window per ATT&CK technique (an `indicates` relationship to the
+    /// technique's attack-pattern; `--partner`: those that partner sent),
+    /// in text, JSON (`techniques`, `technique_indicators`) and HTML (with
+    /// a chart); CSV keeps one row per month.
     Trend {
         #[command(flatten)]
         window: WindowArgs,
