@@ -219,19 +219,45 @@ fn rows_for(
     (b, rows)
 }
 
+/// The snapshot the overview uses, if any ([`overview_section`]).
+pub(crate) fn snapshot(state: &AppState) -> Option<Arc<Snapshot>> {
+    state.ui.techniques.get()
+}
+
+/// The cases per technique of `snap`, read with the caller's store
+/// handle (the overview's own read: no second trip to the blocking pool).
+pub(crate) fn cases_with(
+    store: &dyn accord_store::Backend,
+    snap: Option<&Arc<Snapshot>>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let Some(snap) = snap else {
+        return Default::default();
+    };
+    accord_app::hotline::docket_of(store)
+        .map(|d| cases_by_technique(&d, snap))
+        .unwrap_or_else(|e| {
+            tracing::warn!("the dashboard's techniques: the hotline's cases: {e}");
+            Default::default()
+        })
+}
+
 /// The overview's section: the techniques with most indicators.
-pub(crate) async fn overview_section(state: &Arc<AppState>, visible: Vec<String>) -> Markup {
-    let Some(snap) = state.ui.techniques.get() else {
+pub(crate) fn overview_section(
+    state: &AppState,
+    snap: Option<&Arc<Snapshot>>,
+    visible: &[String],
+    cases: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Markup {
+    let Some(snap) = snap else {
         return not_ready();
     };
-    let cases = cases(state, Arc::clone(&snap)).await.unwrap_or_default();
-    let (b, rows) = rows_for(state, &snap, &visible, &cases);
+    let (b, rows) = rows_for(state, snap, visible, cases);
     html! {
         @if rows.is_empty() {
             p.empty { "No indicator indicates an ATT&CK technique yet. Load ATT&CK with " code { "accord import attack BUNDLE" } "; MISP events with ATT&CK galaxies bring " code { "indicates" } " relationships." }
         } @else {
             p { (super::fmt::thousands(b.indicators)) " indicator(s) indicate " (b.techniques.len()) " technique(s). " a href="/ui/techniques" { "All techniques" } }
-            (table(&rows, &cases, 10))
+            (table(&rows, cases, 10))
         }
     }
 }
