@@ -182,7 +182,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     })
 }
 
-/// `accord report techniques`: the store's indicators per ATT&CK technique.
+/// `accord report techniques`: the store's indicators per ATT&CK technique,
+/// and the hotline cases whose evidence (objects attached to a message)
+/// is an indicator that indicates it, or its attack-pattern.
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord report techniques\n  \
@@ -191,36 +193,80 @@ pub struct TechniquesArgs {
     /// The node's data directory.
     #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
     data: PathBuf,
-    /// JSON: {techniques: [{technique, name, indicators}], indicators,
-    /// relationships}.
+    /// JSON: {techniques: [{technique, name, indicators, cases}],
+    /// indicators, relationships, cases: {TECHNIQUE: [incident ids]}}.
     #[arg(long)]
     json: bool,
 }
 
-/// Prints the breakdown of `accord_app::techniques::by_technique`.
+/// One technique's line of `accord report techniques`.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    technique: &'a str,
+    name: Option<&'a str>,
+    indicators: u64,
+    cases: usize,
+}
+
+/// Prints the breakdown of `accord_app::techniques` (indicators and cases).
 pub fn techniques(args: &TechniquesArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
+    use accord_app::techniques::{TechniqueIndex, cases_by_technique};
     let store = crate::data_dir::open_existing(&args.data, clock)?;
-    let b = accord_app::techniques::by_technique(&store).map_err(crate::flat)?;
+    let snap = TechniqueIndex::load(&store)
+        .map_err(crate::flat)?
+        .snapshot();
+    let b = snap.breakdown(|_| true);
+    let docket = accord_app::hotline::docket_of(&store).map_err(crate::flat)?;
+    let cases = cases_by_technique(&docket, &snap);
+    let mut lines: Vec<Line<'_>> = b
+        .techniques
+        .iter()
+        .map(|r| Line {
+            technique: &r.technique,
+            name: r.name.as_deref(),
+            indicators: r.indicators,
+            cases: cases.get(&r.technique).map_or(0, Vec::len),
+        })
+        .collect();
+    // Techniques only cases relate to (an attack-pattern attached).
+    for (t, ids) in &cases {
+        if !b.techniques.iter().any(|r| &r.technique == t) {
+            lines.push(Line {
+                technique: t,
+                name: snap.techniques.get(t).and_then(|e| e.name.as_deref()),
+                indicators: 0,
+                cases: ids.len(),
+            });
+        }
+    }
     if args.json {
-        println!("{}", serde_json::to_string(&b)?);
+        let v = serde_json::json!({
+            "techniques": lines,
+            "indicators": b.indicators,
+            "relationships": b.relationships,
+            "cases": cases,
+        });
+        println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("technique\tindicators\tname");
-    for r in &b.techniques {
+    println!("technique\tindicators\tcases\tname");
+    for r in &lines {
         println!(
-            "{}\t{}\t{}",
+            "{}\t{}\t{}\t{}",
             r.technique,
             r.indicators,
+            r.cases,
             r.name
-                .as_deref()
                 .unwrap_or("(not held: load ATT&CK with `accord import attack`)")
         );
     }
+    let in_cases: std::collections::BTreeSet<&String> = cases.values().flatten().collect();
     eprintln!(
-        "{} indicators indicate {} techniques ({} `indicates` relationships)",
+        "{} indicators indicate {} techniques ({} `indicates` relationships); {} hotline case(s) carry evidence of one",
         b.indicators,
         b.techniques.len(),
-        b.relationships
+        b.relationships,
+        in_cases.len()
     );
     Ok(ExitCode::SUCCESS)
 }

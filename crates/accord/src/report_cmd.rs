@@ -56,7 +56,11 @@ enum Sub {
     ///
     /// Every figure is a count of the log's records (`accord ledger
     /// entries`), and the report names the range it read and the log's
-    /// root there.
+    /// root there. After the months: the indicators first stored in the
+    /// window per ATT&CK technique (an `indicates` relationship to the
+    /// technique's attack-pattern; `--partner`: those that partner sent),
+    /// in text, JSON (`techniques`, `technique_indicators`) and HTML (with
+    /// a chart); CSV keeps one row per month.
     Trend {
         #[command(flatten)]
         window: WindowArgs,
@@ -409,6 +413,7 @@ fn trend_out(
             if t.months.is_empty() {
                 s = "no exchange and no sighting in this window\n".to_owned();
             }
+            s.push_str(&crate::report_render::techniques_text(t));
             s.push_str(&format!(
                 "(from log entries {} to {}, root {})\n",
                 t.from_index,

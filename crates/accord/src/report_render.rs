@@ -116,6 +116,21 @@ pub fn trend_html(t: &Trend, node: &str) -> String {
                 }
             }
         }
+        h2 { "Indicators by ATT&CK technique" }
+        @if t.techniques.is_empty() {
+            p { "No indicator first stored in this window indicates an ATT&CK technique (an " code { "indicates" } " relationship to an attack-pattern)." }
+        } @else {
+            p.cite { (thousands(t.technique_indicators)) " indicator(s) first stored in this window indicate " (t.techniques.len()) " technique(s)." }
+            (chart::bars("Indicators per technique (the 15 with most)", &technique_bars(t)))
+            table {
+                thead { tr { th { "Technique" } th { "Name" } th { "Indicators" } } }
+                tbody {
+                    @for r in &t.techniques {
+                        tr { td { (r.technique) } td { (r.name.as_deref().unwrap_or("")) } td { (thousands(r.indicators)) } }
+                    }
+                }
+            }
+        }
     };
     page(
         &format!("Trend of the cooperation — {node}"),
@@ -125,6 +140,43 @@ pub fn trend_html(t: &Trend, node: &str) -> String {
         ),
         body,
     )
+}
+
+/// The bars of the techniques chart: the 15 with most indicators.
+fn technique_bars(t: &Trend) -> Vec<(String, u64)> {
+    t.techniques
+        .iter()
+        .take(15)
+        .map(|r| {
+            let label = match &r.name {
+                Some(n) => format!("{} {n}", r.technique),
+                None => r.technique.clone(),
+            };
+            (label, r.indicators)
+        })
+        .collect()
+}
+
+/// The techniques of a trend as text lines (after the months).
+pub fn techniques_text(t: &Trend) -> String {
+    if t.techniques.is_empty() {
+        return "no indicator first stored in this window indicates an ATT&CK technique\n"
+            .to_owned();
+    }
+    let mut s = format!(
+        "\nTECHNIQUE    INDICATORS  NAME    ({} indicators first stored in this window indicate {} techniques)\n",
+        t.technique_indicators,
+        t.techniques.len()
+    );
+    for r in &t.techniques {
+        s.push_str(&format!(
+            "{:<11}  {:>10}  {}\n",
+            r.technique,
+            r.indicators,
+            r.name.as_deref().unwrap_or("")
+        ));
+    }
+    s
 }
 
 fn window_words(since: Option<&str>, until: Option<&str>) -> String {
@@ -478,6 +530,12 @@ mod tests {
                     ..TrendMonth::default()
                 },
             ],
+            techniques: vec![accord_app::techniques::TechniqueRow {
+                technique: "T0883".into(),
+                name: Some("Internet Accessible Device".into()),
+                indicators: 3,
+            }],
+            technique_indicators: 3,
         }
     }
 
@@ -492,7 +550,13 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("1,234"));
-        assert_eq!(h.matches("<svg").count(), 4);
+        assert_eq!(h.matches("<svg").count(), 5);
+        assert!(h.contains("T0883 Internet Accessible Device"), "{h}");
+        let text = techniques_text(&trend());
+        assert!(
+            text.contains("T0883") && text.contains("3 indicators"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -121,6 +121,9 @@ fn print_report(r: &SyncReport, from: &str, into: &str) {
         r.rejected.len(),
         r.next_added_after.as_deref().unwrap_or("the start")
     );
+    if let Some(w) = r.warninglisted.describe() {
+        eprintln!("{w}");
+    }
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {

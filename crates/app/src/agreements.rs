@@ -135,8 +135,9 @@ pub struct AgreementPolicy {
     outbound: HashMap<String, OutboundPolicy>,
     inbound: HashMap<String, InboundPolicy>,
     /// The node's warninglists: an indicator on one is withheld unless the
-    /// partner's agreement says `warninglisted = "send"`.
-    warninglists: Option<Arc<accord_warninglist::WarninglistSet>>,
+    /// partner's agreement says `warninglisted = "send"` (read once per
+    /// release; a live source follows `accord warninglist update`).
+    warninglists: Option<Arc<crate::warninglists::LiveLists>>,
 }
 
 impl AgreementPolicy {
@@ -187,7 +188,24 @@ impl AgreementPolicy {
         mut self,
         lists: Option<Arc<accord_warninglist::WarninglistSet>>,
     ) -> AgreementPolicy {
-        self.warninglists = lists;
+        self.warninglists = lists.map(|set| {
+            Arc::new(crate::warninglists::LiveLists::fixed(Some(
+                crate::warninglists::NodeLists {
+                    set,
+                    sha256: String::new(),
+                },
+            )))
+        });
+        self
+    }
+
+    /// The same policy, with the node's lists as they are when each batch
+    /// is released (see [`crate::warninglists::LiveLists`]).
+    pub fn with_live_warninglists(
+        mut self,
+        lists: Arc<crate::warninglists::LiveLists>,
+    ) -> AgreementPolicy {
+        self.warninglists = Some(lists);
         self
     }
 }
@@ -381,11 +399,12 @@ impl Policy for AgreementPolicy {
             return vec![Release::Withhold { reason }; objects.len()];
         };
         let resolver = StoreResolver::new(p, store);
+        let lists = self.warninglists.as_ref().and_then(|l| l.set());
         objects
             .iter()
             .map(|obj| {
                 // Only indicators carry a value a warninglist speaks of.
-                let listed = match &self.warninglists {
+                let listed = match &lists {
                     Some(set) if obj.type_name == "indicator" => {
                         let hits = crate::warninglists::indicator_hits(set, &obj.raw);
                         (!hits.is_empty())
@@ -425,11 +444,10 @@ pub fn exchange_for(config: &Config, data_dir: &Path) -> Result<Exchange, Agreem
         return Ok(Exchange::default().with_limits(limits));
     }
     let secret = node_secret(data_dir)?;
-    let lists = crate::warninglists::load(data_dir)
-        .map_err(|e| AgreementError::Warninglists(e.to_string()))?
-        .map(|l| l.set);
+    let lists = crate::warninglists::LiveLists::open(data_dir)
+        .map_err(|e| AgreementError::Warninglists(e.to_string()))?;
     Ok(Exchange::new(Arc::new(
-        AgreementPolicy::new(config, &secret)?.with_warninglists(lists),
+        AgreementPolicy::new(config, &secret)?.with_live_warninglists(Arc::new(lists)),
     ))
     .with_limits(limits))
 }

@@ -53,6 +53,11 @@ pub struct SyncOptions {
     /// them and its touches returned in [`SyncReport::touches`] (the caller
     /// escalates them, `crate::facility::escalate`). `None`: not checked.
     pub facilities: Option<std::sync::Arc<accord_hotline::Registry>>,
+    /// The node's warninglists: each indicator stored is checked against
+    /// them and counted in [`SyncReport::warninglisted`] (as `accord
+    /// ingest` counts; the stored bytes are unchanged). `None`: not
+    /// checked.
+    pub warninglists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
 }
 
 impl Default for SyncOptions {
@@ -68,6 +73,7 @@ impl Default for SyncOptions {
             partner: None,
             probe: false,
             facilities: None,
+            warninglists: None,
         }
     }
 }
@@ -119,6 +125,9 @@ pub struct SyncReport {
     /// The objects stored that touch a protected facility
     /// ([`SyncOptions::facilities`]).
     pub touches: Vec<crate::facility::Touch>,
+    /// The indicators stored whose value is on one of the node's
+    /// warninglists ([`SyncOptions::warninglists`]).
+    pub warninglisted: crate::warninglists::Flagged,
 }
 
 /// Why a sync stopped. The report tells what was done before.
@@ -194,6 +203,7 @@ struct PageOutcome {
     conflicts: Vec<Conflict>,
     rejected: Vec<Rejected>,
     touches: Vec<crate::facility::Touch>,
+    warninglisted: crate::warninglists::Flagged,
 }
 
 /// Tracks the `added_after` cursor from the pages' date headers.
@@ -407,6 +417,7 @@ async fn settle(
     report.conflicts.extend(out.conflicts);
     report.rejected.extend(out.rejected);
     report.touches.extend(out.touches);
+    report.warninglisted.merge(&out.warninglisted);
     Ok(())
 }
 
@@ -425,6 +436,7 @@ fn store_page(
         conflicts: Vec::new(),
         rejected: Vec::new(),
         touches: Vec::new(),
+        warninglisted: crate::warninglists::Flagged::default(),
     };
     let mut metas = Vec::with_capacity(objects.len());
     let from = match &opts.partner {
@@ -464,6 +476,12 @@ fn store_page(
                     )
                 {
                     out.touches.push(t);
+                }
+                if let Some(set) = &opts.warninglists
+                    && new.type_name == "indicator"
+                {
+                    out.warninglisted
+                        .add(&crate::warninglists::indicator_hits(set, new.raw));
                 }
             }
             PutOutcome::Duplicate { .. } => out.duplicates += 1,

@@ -104,6 +104,9 @@ pub struct Federation {
     keys: Option<LedgerKeys>,
     /// The protected facilities, read from the store once per round.
     facilities: crate::facility::FacilityWatch,
+    /// The node's warninglists (looked at once per round): what is pulled
+    /// is counted against them.
+    warninglists: crate::warninglists::LiveLists,
 }
 
 impl std::fmt::Debug for Federation {
@@ -138,6 +141,7 @@ impl Federation {
             None
         };
         Federation {
+            warninglists: crate::warninglists::LiveLists::lazy(&config.data_dir),
             config,
             exchange,
             clock,
@@ -217,6 +221,13 @@ impl RoundReport {
             self.partner,
             self.pulls.len()
         );
+        let mut listed = crate::warninglists::Flagged::default();
+        for p in &self.pulls {
+            listed.merge(&p.report.warninglisted);
+        }
+        if let Some(w) = listed.describe() {
+            s.push_str(&format!("; {w}"));
+        }
         if let Some(p) = &self.push {
             s.push_str(&format!(
                 "; pushed {} ({} redacted) in {} envelope(s): {} accepted, {} refused by the partner; {} withheld, {} not sent back to their source",
@@ -451,6 +462,11 @@ pub async fn run_round_with(
             }
         }
     };
+    let warninglists = if pc.sync.pull.is_empty() {
+        None
+    } else {
+        fed.warninglists.set().filter(|l| !l.is_empty())
+    };
     for id in &pc.sync.pull {
         let url = match url_of(id) {
             Ok(u) => u,
@@ -468,6 +484,7 @@ pub async fn run_round_with(
             exchange: fed.exchange.clone(),
             probe: witness_keys.is_some() && !witnessed_now,
             facilities: facilities.clone(),
+            warninglists: warninglists.clone(),
             ..SyncOptions::default()
         };
         let mut result = sync_collection(&client, &url, &*writer, &into, &origin, &opts).await;

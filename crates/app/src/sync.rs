@@ -293,12 +293,22 @@ pub fn sync(
         },
         None => None,
     };
+    // Indicators pulled are counted against the node's warninglists, as
+    // `accord ingest` counts them.
+    let warninglists = match crate::warninglists::load(&req.data) {
+        Ok(l) => l.map(|l| l.set).filter(|s| !s.is_empty()),
+        Err(e) => {
+            tracing::error!("warninglisted indicators not counted: {e}");
+            None
+        }
+    };
     let opts = SyncOptions {
         since,
         page_limit: req.page.max(1),
         partner: partner.map(|p| p.name().to_owned()),
         exchange,
         facilities,
+        warninglists,
         ..SyncOptions::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -16,10 +16,18 @@
 //! keeps only that partner's records (so `sightings_own`, which has no
 //! partner, is then zero). The report names the log range it read
 //! (`from_index`, `to_index`) and the root of the log at `to_index`.
+//!
+//! `techniques` breaks the indicators down by ATT&CK technique
+//! ([`crate::techniques`]): per technique, the distinct indicators that
+//! indicate it and whose first version was stored in a month of the window
+//! (the store's `date_added` of the earliest version held, the time its
+//! `in` or `local` record carries); with `--partner`, only indicators that
+//! partner sent (origin `partner:NAME`, or `NAME`).
 
 use crate::reciprocity::{ReciprocityError, parse_month};
+use crate::techniques::{TechniqueIndex, TechniqueRow};
 use accord_ledger::{Decision, Direction, ExchangeRecord};
-use accord_store::LedgerRead;
+use accord_store::{LedgerRead, ObjectRead, Query, StoreError, VersionFilter};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,6 +72,12 @@ pub struct Trend {
     pub root: String,
     /// Months with any record, oldest first.
     pub months: Vec<TrendMonth>,
+    /// Indicators first stored in the window, per ATT&CK technique, most
+    /// first (see the module documentation).
+    pub techniques: Vec<TechniqueRow>,
+    /// Distinct indicators first stored in the window that indicate at
+    /// least one technique.
+    pub technique_indicators: u64,
 }
 
 /// The month filter and partner filter of a report.
@@ -185,11 +199,99 @@ impl TrendAccumulator {
     }
 }
 
-/// The trend over the whole log of `store`.
+/// Indicators per technique among those whose first version was stored
+/// in `window` (see the module documentation): the rows, most indicators
+/// first, and the distinct indicators counted.
+///
+/// Reads the `indicates` relationships and attack-patterns (one indexed
+/// query per collection) and then only the indicators they name, by id.
+///
+/// # Errors
+/// The store's.
+pub fn techniques_in(
+    store: &dyn ObjectRead,
+    window: &Window,
+) -> Result<(Vec<TechniqueRow>, u64), StoreError> {
+    let snap = TechniqueIndex::load(store)?.snapshot();
+    let mut ids: BTreeSet<&str> = BTreeSet::new();
+    for e in snap.techniques.values() {
+        for set in e.by_collection.values() {
+            ids.extend(set.iter().map(String::as_str));
+        }
+    }
+    // Per indicator: the earliest `date_added` held, and that version's
+    // origin.
+    let mut first: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let ids: Vec<&str> = ids.into_iter().collect();
+    for chunk in ids.chunks(500) {
+        let mut q = Query {
+            ids: chunk.iter().map(|s| (*s).to_owned()).collect(),
+            types: vec!["indicator".to_owned()],
+            versions: VersionFilter::all(),
+            ..Query::default()
+        };
+        loop {
+            let page = store.query(&q, 4096)?;
+            for o in &page.objects {
+                let e = first
+                    .entry(o.id.clone())
+                    .or_insert_with(|| (o.date_added.clone(), o.origin.clone()));
+                if o.date_added < e.0 {
+                    *e = (o.date_added.clone(), o.origin.clone());
+                }
+            }
+            match page.last_seq() {
+                Some(s) if page.more => q.after_seq = s,
+                _ => break,
+            }
+        }
+    }
+    let keeps = |id: &str| {
+        first.get(id).is_some_and(|(added, origin)| {
+            added.get(..7).is_some_and(|m| window.keeps_month(m))
+                && window
+                    .partner
+                    .as_deref()
+                    .is_none_or(|p| origin == p || origin.strip_prefix("partner:") == Some(p))
+        })
+    };
+    let mut all: BTreeSet<&str> = BTreeSet::new();
+    let mut rows = Vec::new();
+    for (tech, e) in &snap.techniques {
+        let inds: BTreeSet<&str> = e
+            .by_collection
+            .values()
+            .flat_map(|s| s.iter().map(String::as_str))
+            .filter(|i| keeps(i))
+            .collect();
+        if inds.is_empty() {
+            continue;
+        }
+        all.extend(inds.iter().copied());
+        rows.push(TechniqueRow {
+            technique: tech.clone(),
+            name: e.name.clone(),
+            indicators: inds.len() as u64,
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.indicators
+            .cmp(&a.indicators)
+            .then_with(|| a.technique.cmp(&b.technique))
+    });
+    Ok((rows, all.len() as u64))
+}
+
+/// The trend over the whole log of `store`, with the indicators of the
+/// window per technique.
 ///
 /// # Errors
 /// [`ReciprocityError`].
-pub fn trend<S: LedgerRead + ?Sized>(store: &S, window: Window) -> Result<Trend, ReciprocityError> {
+pub fn trend<S: LedgerRead + ObjectRead>(
+    store: &S,
+    window: Window,
+) -> Result<Trend, ReciprocityError> {
+    let (techniques, technique_indicators) = techniques_in(store, &window)?;
     let size = store.ledger_size()?;
     let root = store.ledger_root(size)?.to_hex();
     let (since, until, partner) = (
@@ -207,6 +309,8 @@ pub fn trend<S: LedgerRead + ?Sized>(store: &S, window: Window) -> Result<Trend,
         to_index: size,
         root,
         months: acc.months(),
+        techniques,
+        technique_indicators,
     })
 }
 

@@ -17,8 +17,13 @@
 //! ```
 //!
 //! A missing file means no lists. The lists are read when a command starts
-//! (`accord ingest`, `match`, `export`, `serve`, `sync`): a running `accord
-//! serve` uses the new lists after a restart.
+//! (`accord ingest`, `match`, `export`, `sync`). A running `accord serve`
+//! holds them in a [`LiveLists`], which looks at the file's identity (inode,
+//! length, modification time) at most once a second and reads it again
+//! when it changed, so lists replaced by `accord warninglist update` apply
+//! without a restart (to what partners are sent, and to the counts of what
+//! arrives by TAXII POST and by pull). A replacement that cannot be read
+//! keeps the lists in use and is logged once.
 //!
 //! # When an indicator is warninglisted
 //!
@@ -44,6 +49,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub use accord_warninglist::WarninglistSet as Set;
 
 /// The file in the data directory holding the node's lists.
 pub const FILE: &str = "warninglists.json";
@@ -157,6 +164,204 @@ pub fn load(data_dir: &Path) -> Result<Option<NodeLists>, WarninglistsError> {
         )?),
         sha256: sha256_hex(&bytes),
     }))
+}
+
+/// The node's lists as a long-running process sees them: read again when
+/// `DATA_DIR/warninglists.json` changes (see the module documentation).
+///
+/// [`LiveLists::current`] costs a mutex and a clock read; the file is
+/// looked at (one `stat`) at most once per [`LiveLists::CHECK_EVERY`], and
+/// read and compiled again only when its inode, length or modification
+/// time changed.
+#[derive(Debug)]
+pub struct LiveLists {
+    path: PathBuf,
+    state: std::sync::Mutex<LiveState>,
+}
+
+#[derive(Debug, Default)]
+struct LiveState {
+    checked: Option<std::time::Instant>,
+    stamp: Option<FileStamp>,
+    lists: Option<NodeLists>,
+    /// The stamp of a file that failed to load (logged once).
+    failed: Option<FileStamp>,
+}
+
+/// What identifies one version of the file: inode, length, mtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp_of(path: &Path) -> std::io::Result<Option<FileStamp>> {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            #[cfg(unix)]
+            let ino = std::os::unix::fs::MetadataExt::ino(&m);
+            #[cfg(not(unix))]
+            let ino = 0;
+            Ok(Some(FileStamp {
+                ino,
+                len: m.len(),
+                modified: m.modified().ok(),
+            }))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl LiveLists {
+    /// How often at most the file is looked at.
+    pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The lists of `data_dir`, read now.
+    ///
+    /// # Errors
+    /// [`WarninglistsError`] when the file exists and cannot be read or
+    /// compiled (a node does not start on lists it cannot apply).
+    pub fn open(data_dir: &Path) -> Result<LiveLists, WarninglistsError> {
+        let path = data_dir.join(FILE);
+        let stamp = stamp_of(&path).map_err(io("reading", &path))?;
+        let lists = load(data_dir)?;
+        Ok(LiveLists {
+            path,
+            state: std::sync::Mutex::new(LiveState {
+                checked: Some(std::time::Instant::now()),
+                stamp,
+                lists,
+                failed: None,
+            }),
+        })
+    }
+
+    /// The lists of `data_dir`, read at the first [`LiveLists::current`]
+    /// (a file that cannot be read is then logged and no lists apply
+    /// until it is replaced by one that can).
+    pub fn lazy(data_dir: &Path) -> LiveLists {
+        LiveLists {
+            path: data_dir.join(FILE),
+            state: std::sync::Mutex::new(LiveState::default()),
+        }
+    }
+
+    /// Lists that never change (a node without a data directory, tests).
+    pub fn fixed(lists: Option<NodeLists>) -> LiveLists {
+        LiveLists {
+            path: PathBuf::new(),
+            state: std::sync::Mutex::new(LiveState {
+                checked: None,
+                stamp: None,
+                lists,
+                failed: None,
+            }),
+        }
+    }
+
+    /// The lists in force now (`None`: no lists), read again first if the
+    /// file changed since it was last looked at (at most once a second).
+    pub fn current(&self) -> Option<NodeLists> {
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.path.as_os_str().is_empty() {
+            return st.lists.clone();
+        }
+        let now = std::time::Instant::now();
+        if st
+            .checked
+            .is_some_and(|t| now.duration_since(t) < Self::CHECK_EVERY)
+        {
+            return st.lists.clone();
+        }
+        st.checked = Some(now);
+        let stamp = match stamp_of(&self.path) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(
+                    "warninglists: looking at {}: {e}; the lists in use are kept",
+                    self.path.display()
+                );
+                return st.lists.clone();
+            }
+        };
+        if stamp == st.stamp || (stamp.is_some() && stamp == st.failed) {
+            return st.lists.clone();
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        match load(dir) {
+            Ok(lists) => {
+                tracing::info!(
+                    "warninglists: {} read again ({} list(s))",
+                    self.path.display(),
+                    lists.as_ref().map_or(0, |l| l.set.lists().len())
+                );
+                st.lists = lists;
+                st.stamp = stamp;
+                st.failed = None;
+            }
+            Err(e) => {
+                tracing::error!("warninglists: {e}; the lists in use are kept");
+                st.failed = stamp;
+            }
+        }
+        st.lists.clone()
+    }
+
+    /// The compiled set in force now (see [`LiveLists::current`]).
+    pub fn set(&self) -> Option<Arc<WarninglistSet>> {
+        self.current().map(|l| l.set)
+    }
+}
+
+/// Indicators of a batch on warninglists: how many, and per list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Flagged {
+    /// Indicators whose value is on at least one list.
+    pub indicators: u64,
+    /// Per list id, indicators on it.
+    pub lists: std::collections::BTreeMap<String, u64>,
+}
+
+impl Flagged {
+    /// Counts one indicator's hits (nothing when empty).
+    pub fn add(&mut self, hits: &[ListHit]) {
+        if hits.is_empty() {
+            return;
+        }
+        self.indicators += 1;
+        for h in hits {
+            *self.lists.entry(h.list.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Adds another count.
+    pub fn merge(&mut self, other: &Flagged) {
+        self.indicators += other.indicators;
+        for (l, n) in &other.lists {
+            *self.lists.entry(l.clone()).or_default() += n;
+        }
+    }
+
+    /// `N indicators flagged as warninglisted (list n, …): …` (the words of
+    /// `accord ingest`), or `None` when none.
+    pub fn describe(&self) -> Option<String> {
+        (self.indicators > 0).then(|| {
+            format!(
+                "{} indicators flagged as warninglisted ({}): not matched, exported to IDS formats or sent to partners",
+                self.indicators,
+                self.lists
+                    .iter()
+                    .map(|(l, n)| format!("{l} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
 }
 
 /// What [`read_dir`] read: the lists with their ids, and each failure.
@@ -451,6 +656,51 @@ mod tests {
             "pattern": pattern, "pattern_type": "stix", "valid_from": "2016-01-01T00:00:00Z"
         })
         .to_string()
+    }
+
+    #[test]
+    fn live_lists_follow_the_file_and_keep_the_old_on_a_bad_one() {
+        let data = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(data.path()).unwrap();
+        let live = LiveLists::lazy(data.path());
+        assert!(live.set().is_none());
+        let lists = sample_dir();
+        update(
+            store.writer(),
+            data.path(),
+            lists.path(),
+            "2026-12-07T00:00:00.000000Z",
+        )
+        .unwrap();
+        // Looked at only once a second.
+        assert!(live.set().is_none());
+        std::thread::sleep(LiveLists::CHECK_EVERY + std::time::Duration::from_millis(50));
+        let set = live.set().unwrap();
+        assert_eq!(set.lists().len(), 2);
+        let mut f = Flagged::default();
+        f.add(&indicator_hits(
+            &set,
+            &indicator("[ipv4-addr:value = '8.8.8.8']"),
+        ));
+        f.add(&indicator_hits(
+            &set,
+            &indicator("[ipv4-addr:value = '198.51.100.1']"),
+        ));
+        assert_eq!(f.indicators, 1);
+        assert_eq!(f.lists.get("dns"), Some(&1));
+        assert!(
+            f.describe()
+                .unwrap()
+                .starts_with("1 indicators flagged as warninglisted (dns 1)")
+        );
+        // A broken file: the lists in use stay.
+        std::fs::write(data.path().join(FILE), b"{\"format\": 1, \"lists\": [").unwrap();
+        std::thread::sleep(LiveLists::CHECK_EVERY + std::time::Duration::from_millis(50));
+        assert_eq!(live.set().unwrap().lists().len(), 2);
+        // The file removed: no lists.
+        std::fs::remove_file(data.path().join(FILE)).unwrap();
+        std::thread::sleep(LiveLists::CHECK_EVERY + std::time::Duration::from_millis(50));
+        assert!(live.set().is_none());
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub async fn serve(
     tokio::spawn(ui::warm(std::sync::Arc::clone(&state)));
     // The dashboard's search index follows the store in the background.
     tokio::spawn(ui::index(std::sync::Arc::clone(&state)));
+    // So does its breakdown by ATT&CK technique.
+    tokio::spawn(ui::follow_techniques(std::sync::Arc::clone(&state)));
     listener.serve(server::router(state), shutdown).await;
     let _ = tokio::task::spawn_blocking(move || ticker.stop()).await;
     // Stop the partners' rounds (joining their threads off the async

@@ -43,6 +43,9 @@ pub struct AppState {
     pub(crate) facilities: accord_app::facility::FacilityWatch,
     /// The MISP feed indexes of the last readers (`crate::routes::misp_feed`).
     pub(crate) misp_feed: crate::routes::misp_feed::Cache,
+    /// The node's warninglists, read again when `accord warninglist
+    /// update` replaces them (what a POST brings is counted against them).
+    pub(crate) warninglists: accord_app::warninglists::LiveLists,
 }
 
 /// The statuses of the last POSTs, by id, oldest first in `order`.
@@ -333,6 +336,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Arc<AppState> {
         let writer = store.writer().to_shared();
+        let warninglists = accord_app::warninglists::LiveLists::lazy(&config.data_dir);
         Arc::new(AppState {
             accounts: Accounts::with_limits(&config.accounts, &config.limits),
             ledger: LedgerState::new(&config),
@@ -352,6 +356,7 @@ impl AppState {
             ui: crate::ui::UiState::default(),
             facilities: accord_app::facility::FacilityWatch::new(),
             misp_feed: crate::routes::misp_feed::Cache::default(),
+            warninglists,
         })
     }
 

@@ -140,6 +140,9 @@ pub(crate) async fn add_objects(
     } else {
         None
     };
+    // Indicators on the node's warninglists are counted as `accord ingest`
+    // counts them (the lists as they are now; the stored bytes unchanged).
+    let lists = s.warninglists.set().filter(|l| !l.is_empty());
     let st = tokio::task::spawn_blocking(move || {
         let from = if is_partner {
             Counterparty::Partner(&who)
@@ -155,11 +158,22 @@ pub(crate) async fn add_objects(
             request_timestamp,
             seam,
             facilities.as_deref(),
+            lists.as_deref(),
         )
     })
     .await
     .map_err(|e| ApiError::internal("storing objects", &e))??;
-    let (st, touches) = st;
+    let (st, touches, flagged) = st;
+    if let Some(what) = flagged.describe() {
+        tracing::info!(
+            "POST {} to collection `{}` by `{}`: {} of {} stored; {what}",
+            st.id,
+            c.id,
+            caller.name,
+            st.success_count,
+            st.total_count
+        );
+    }
     if !touches.is_empty() {
         // Stored and durable: the touches escalate before the answer.
         let config = s.config.clone();
@@ -229,7 +243,13 @@ const PIECE: usize = 256;
 /// Validates an envelope's objects, stores the valid ones durably and
 /// returns the status: each object a success (stored, or already there
 /// unchanged) or a failure with the validator's reason, or the store's
-/// when its piece could not be stored.
+/// when its piece could not be stored. An indicator stored whose value is
+/// on one of `lists` is counted in the returned [`Flagged`] and its
+/// success says `warninglisted: LIST, …` in its `message` (a string, as
+/// TAXII's status-details allow).
+///
+/// [`Flagged`]: accord_app::warninglists::Flagged
+#[allow(clippy::too_many_arguments)]
 fn ingest_envelope(
     bytes: &[u8],
     store_name: &str,
@@ -238,8 +258,17 @@ fn ingest_envelope(
     request_timestamp: String,
     (exchange, from): (&Exchange, Counterparty<'_>),
     facilities: Option<&accord_app::facility::Registry>,
-) -> Result<(Status, Vec<accord_app::facility::Touch>), ApiError> {
+    lists: Option<&accord_app::warninglists::Set>,
+) -> Result<
+    (
+        Status,
+        Vec<accord_app::facility::Touch>,
+        accord_app::warninglists::Flagged,
+    ),
+    ApiError,
+> {
     let mut touches = Vec::new();
+    let mut flagged = accord_app::warninglists::Flagged::default();
     let env: EnvelopeIn<'_> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
             "the body is not a TAXII envelope: {} at line {} column {}",
@@ -319,6 +348,23 @@ fn ingest_envelope(
                     {
                         touches.push(t);
                     }
+                    let mut detail = detail;
+                    if let Some(set) = lists
+                        && type_name == "indicator"
+                    {
+                        let hits = accord_app::warninglists::indicator_hits(set, raw);
+                        if !hits.is_empty() {
+                            flagged.add(&hits);
+                            let listed = format!(
+                                "warninglisted: {}",
+                                accord_app::warninglists::names(&hits)
+                            );
+                            detail.message = Some(match detail.message {
+                                Some(m) => format!("{m}; {listed}"),
+                                None => listed,
+                            });
+                        }
+                    }
                     successes.push(detail);
                 }
                 PutOutcome::Duplicate { .. } => successes.push(StatusDetails {
@@ -362,5 +408,6 @@ fn ingest_envelope(
             pendings: Vec::new(),
         },
         touches,
+        flagged,
     ))
 }

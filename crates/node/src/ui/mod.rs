@@ -8,7 +8,7 @@
 //!   same per-account and per-address buckets, the same argon2 permits).
 //! - `/ui/partners`, `/ui/objects` (search), `/ui/objects/{collection}/{id}`,
 //!   `/ui/sightings`, `/ui/cases` (+ a case's page and its forms),
-//!   `/ui/log`.
+//!   `/ui/techniques` (+ a technique's page), `/ui/log`.
 //! - Every form carries the session's CSRF token, checked before anything
 //!   is done; every page is sent with a strict Content-Security-Policy
 //!   (scripts and styles only from this node, no framing), `no-store`.
@@ -22,6 +22,7 @@ pub mod chart;
 pub mod fmt;
 pub(crate) mod pages;
 pub mod session;
+pub(crate) mod techniques;
 
 use crate::auth::{AuthError, Caller};
 use crate::error::ApiError;
@@ -56,6 +57,16 @@ pub struct UiState {
     pub(crate) reciprocity: Mutex<(u64, accord_app::reciprocity::Accumulator)>,
     /// The search index, once [`index`] has opened it (`accord serve`).
     pub(crate) search: std::sync::OnceLock<Arc<accord_store::search::SearchIndex>>,
+    /// The ATT&CK techniques' breakdown, once [`follow_techniques`] made
+    /// one.
+    pub(crate) techniques: techniques::Kept,
+}
+
+/// Keeps the dashboard's breakdown by ATT&CK technique up with the store,
+/// in the background, for as long as the node serves (see
+/// [`techniques`]).
+pub async fn follow_techniques(state: Arc<AppState>) {
+    techniques::follow(state).await;
 }
 
 /// A collection's tally as kept.
@@ -186,6 +197,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/ui/log", get(pages::log))
         .route("/ui/cases", get(cases::list).post(cases::open))
         .route("/ui/cases/{id}", get(cases::show).post(cases::act))
+        .route("/ui/techniques", get(techniques::list))
+        .route("/ui/techniques/{technique}", get(techniques::show))
 }
 
 /// Headers on every dashboard page.
@@ -530,6 +543,7 @@ pub(crate) fn layout(
         ("/ui/objects", "Objects"),
         ("/ui/sightings", "Sightings"),
         ("/ui/cases", "Hotline"),
+        ("/ui/techniques", "Techniques"),
         ("/ui/log", "Log"),
     ];
     html! {

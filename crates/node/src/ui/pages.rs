@@ -98,6 +98,8 @@ struct Overview {
     checkpoint: Option<(u64, usize)>,
     alerts: usize,
     rates: Rates,
+    /// Hotline cases per ATT&CK technique (`super::techniques`).
+    technique_cases: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// What went through the node in the last hour, from the tail of its log
@@ -245,6 +247,9 @@ pub(crate) async fn home(
     };
     let signed = Signed { session };
     let vis = visible(&state, signed.caller());
+    let readable: Vec<String> = vis.iter().map(|v| v.store.clone()).collect();
+    let snap = super::techniques::snapshot(&state);
+    let snap_in = snap.clone();
     let st = Arc::clone(&state);
     let config = state.config.clone();
     let clock = Arc::clone(&state.clock);
@@ -282,6 +287,7 @@ pub(crate) async fn home(
                 None => None,
             };
             let alerts = store.ledger_alerts()?.len();
+            let technique_cases = super::techniques::cases_with(store, snap_in.as_ref());
             let mut by_type: Vec<(String, u64)> = by_type.into_iter().collect();
             by_type.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let mut by_origin: Vec<(String, u64)> = by_origin.into_iter().collect();
@@ -298,9 +304,12 @@ pub(crate) async fn home(
                 checkpoint,
                 alerts,
                 rates,
+                technique_cases,
             })
         })
         .await?;
+    let techniques =
+        super::techniques::overview_section(&state, snap.as_ref(), &readable, &o.technique_cases);
     let total: u64 = o.collections.iter().map(|c| c.1).sum();
     let open_cases: Vec<&accord_app::hotline::CaseView> = match &o.cases {
         Ok(c) => {
@@ -348,6 +357,8 @@ pub(crate) async fn home(
             Ok(_) if open_cases.is_empty() => p.empty { "No open case. " a href="/ui/cases" { "Open one" } " when a partner must act." },
             Ok(_) => { (super::cases::table(&open_cases)) }
         }
+        h2 { "ATT&CK techniques" }
+        (techniques)
         h2 { "Partners" }
         @if o.healths.is_empty() {
             p.empty { "No sync round has run yet. Partners are listed in accord.toml ([[partners]]); " code { "accord partner list" } " shows them." }
