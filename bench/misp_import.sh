@@ -14,8 +14,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 N="${N:-1000000}"
 PEER_EVENTS="${PEER_EVENTS:-20}"
 build_accord
-PY="$(peer_python)"
-"$PY" -c 'import misp_stix_converter' 2>/dev/null || "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements-test.txt" >&2
+# ACCORD_PYTHON: a Python with misp-stix (else the repo's .venv, made when missing).
+PY="${ACCORD_PYTHON:-$(peer_python)}"
+"$PY" -c 'import misp_stix_converter' 2>/dev/null || "$(dirname "$PY")/pip" install -q -r "$ROOT/requirements-test.txt" >&2
 FEED="$DATA/misp-feed-$N"
 [ -s "$FEED/manifest.json" ] || "$PY" "$ROOT/bench/misp_feed_gen.py" "$FEED" "$N" 1000 7
 OUT="$(run_file misp_import)"
@@ -45,7 +46,15 @@ peer_rate=$(echo "$peer" | awk '{print $4}')
 echo "== accord import misp, $N attributes" >&2
 D="$(mktemp -d "$DATA/misp-import.XXXXXX")"
 trap 'rm -rf "$D"' EXIT
-/usr/bin/time -f "peak RSS %M KiB" "$ACCORD" import misp --no-progress --data "$D/node" "$FEED" 2>&1 | tail -2 | tee -a "$OUT"
+/usr/bin/time -f "peak RSS %M KiB; CPU user %U s, sys %S s, wall %e s" "$ACCORD" import misp --no-progress --data "$D/node" "$FEED" 2>&1 | tail -2 | tee -a "$OUT"
 line=$(grep "attributes/s" "$OUT" | tail -1)
 ours=$(echo "$line" | sed -n 's/.* \([0-9]*\) attributes\/s.*/\1/p')
 echo "ratio (attributes/s): $ours / $peer_rate = $(awk -v a="$ours" -v b="$peer_rate" 'BEGIN{printf "%.0f", a/b}')x" | tee -a "$OUT"
+
+# The floor: the same objects, already converted (exported from the store
+# just filled, as JSON lines), through `accord ingest` into a fresh data
+# directory: the seam's validation and the durable store alone.
+echo "== accord ingest of the converted objects" >&2
+"$ACCORD" export --data "$D/node" --jsonl --versions all -o "$D/converted.jsonl" >&2
+rm -rf "$D/node"
+/usr/bin/time -f "peak RSS %M KiB; CPU user %U s, sys %S s, wall %e s" "$ACCORD" ingest --no-progress --data "$D/ingest" "$D/converted.jsonl" 2>&1 | tail -2 | sed 's/^/ingest alone: /' | tee -a "$OUT"
