@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         for p in &c.problems {
             assert!(p.to_string().starts_with("event "));
         }
-        for o in &c.objects {
+        for o in &c.values().expect("every object is JSON") {
             let obj = accord_stix::Object::from_value(o.clone()).expect("an object");
             let issues = accord_stix::validate_object(&obj);
             assert!(accord_stix::is_valid(&issues), "{o}\n{issues:?}");

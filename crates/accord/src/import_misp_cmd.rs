@@ -230,6 +230,19 @@ struct Counts {
     skipped: BTreeMap<&'static str, u64>,
 }
 
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.files += o.files;
+        self.events += o.events;
+        self.attributes += o.attributes;
+        self.objects += o.objects;
+        self.disagreements += o.disagreements;
+        for (k, n) in &o.skipped {
+            *self.skipped.entry(k).or_default() += n;
+        }
+    }
+}
+
 fn kind_name(k: &ProblemKind) -> &'static str {
     match k {
         ProblemKind::UnknownType(_) => "unknown type",
@@ -288,6 +301,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             .map_err(crate::flat)?
             .map(|l| l.set),
     };
+    // Conversion threads: events are independent; the seam's own workers
+    // share the cores.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let start = std::time::Instant::now();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
     let mut totals = Totals::default();
@@ -297,7 +313,8 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         let limits = &limits;
         let attack = &attack;
         let max_file = args.max_file_bytes;
-        let producer = s.spawn(move || convert_all(&inputs, limits, attack, max_file, &bar2, tx));
+        let producer =
+            s.spawn(move || convert_all(&inputs, limits, attack, max_file, threads, &bar2, tx));
         for chunk in rx {
             let source = Source::from_bytes(chunk.name, chunk.lines);
             let sources = [source];
@@ -374,73 +391,150 @@ fn add(t: &mut Totals, c: &Totals) {
     t.faults += c.faults;
 }
 
-/// Reads, converts and serializes every input; sends chunks of JSON lines.
+/// What converting one input gave: its objects as JSON lines, the
+/// messages to print (in order), and what it counted.
+#[derive(Default)]
+struct Converted {
+    lines: Vec<u8>,
+    messages: Vec<String>,
+    counts: Counts,
+    /// The bytes of the input done (for the progress bar).
+    len: u64,
+    /// Whether any event was read (the chunk's name).
+    any: bool,
+}
+
+/// Reads, parses and converts one input.
+fn convert_one(
+    input: &Input,
+    limits: &Limits,
+    attack: &HashMap<String, String>,
+    max_file: u64,
+) -> Converted {
+    let lookup = |t: &str| attack.get(t).cloned();
+    let mut out = Converted::default();
+    let name = input.path.display().to_string();
+    let len = std::fs::metadata(&input.path).map(|m| m.len()).unwrap_or(0);
+    let c = &mut out.counts;
+    if len > max_file {
+        out.messages.push(format!(
+            "{name}: {len} bytes, more than --max-file-bytes {max_file}: skipped"
+        ));
+        *c.skipped.entry("file too large").or_default() += 1;
+        out.len = len;
+        return out;
+    }
+    let bytes = match std::fs::read(&input.path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.messages.push(format!("{name}: {e}"));
+            *c.skipped.entry("unreadable file").or_default() += 1;
+            return out;
+        }
+    };
+    c.files += 1;
+    out.len = len;
+    let events = match accord_misp::parse_document(&bytes, limits) {
+        Ok(e) => e,
+        Err(e) => {
+            out.messages.push(format!("{name}: {e}"));
+            *c.skipped.entry("not a MISP event").or_default() += 1;
+            return out;
+        }
+    };
+    drop(bytes);
+    for ev in &events {
+        let conv = accord_misp::convert_event(ev, limits, &lookup);
+        c.events += 1;
+        c.attributes += conv.attributes as u64;
+        for p in &conv.problems {
+            out.messages.push(format!("{name}: {p}"));
+            *c.skipped.entry(kind_name(&p.kind)).or_default() += 1;
+        }
+        if let Some(h) = &input.hashes
+            && let Some(m) = check_hashes(ev, &conv.uuid, h)
+        {
+            out.messages.push(format!("{name}: {m}"));
+            c.disagreements += 1;
+        }
+        let bytes: usize = conv.objects.iter().map(|o| o.len() + 1).sum();
+        out.lines.reserve(bytes);
+        for o in &conv.objects {
+            // Compact JSON text: no line break inside.
+            out.lines.extend_from_slice(o.as_bytes());
+            out.lines.push(b'\n');
+        }
+        c.objects += conv.objects.len() as u64;
+        out.any = true;
+    }
+    out
+}
+
+/// Converts every input on `threads` threads (events are independent) and
+/// sends the objects in input order, in chunks of JSON lines; the problems
+/// are printed in input order too.
 fn convert_all(
     inputs: &[Input],
     limits: &Limits,
     attack: &HashMap<String, String>,
     max_file: u64,
+    threads: usize,
     bar: &indicatif::ProgressBar,
     tx: std::sync::mpsc::SyncSender<Chunk>,
 ) -> Counts {
-    let lookup = |t: &str| attack.get(t).cloned();
+    let threads = threads.max(1);
     let mut c = Counts::default();
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 20));
     let mut first_name = String::new();
-    let say = |m: String| bar.suspend(|| eprintln!("accord: {m}"));
-    for input in inputs {
-        let name = input.path.display().to_string();
-        let len = std::fs::metadata(&input.path).map(|m| m.len()).unwrap_or(0);
-        if len > max_file {
-            say(format!(
-                "{name}: {len} bytes, more than --max-file-bytes {max_file}: skipped"
-            ));
-            *c.skipped.entry("file too large").or_default() += 1;
-            bar.inc(len);
-            continue;
-        }
-        let bytes = match std::fs::read(&input.path) {
-            Ok(b) => b,
-            Err(e) => {
-                say(format!("{name}: {e}"));
-                *c.skipped.entry("unreadable file").or_default() += 1;
-                continue;
-            }
-        };
-        c.files += 1;
-        let events = match accord_misp::parse_document(&bytes, limits) {
-            Ok(e) => e,
-            Err(e) => {
-                say(format!("{name}: {e}"));
-                *c.skipped.entry("not a MISP event").or_default() += 1;
-                bar.inc(len);
-                continue;
-            }
-        };
-        drop(bytes);
-        for ev in &events {
-            let conv = accord_misp::convert_event(ev, limits, &lookup);
-            c.events += 1;
-            c.attributes += conv.attributes as u64;
-            for p in &conv.problems {
-                say(format!("{name}: {p}"));
-                *c.skipped.entry(kind_name(&p.kind)).or_default() += 1;
-            }
-            if let Some(h) = &input.hashes
-                && let Some(m) = check_hashes(ev, &conv.uuid, h)
-            {
-                say(format!("{name}: {m}"));
-                c.disagreements += 1;
-            }
-            for o in &conv.objects {
-                if serde_json::to_writer(&mut buf, o).is_ok() {
-                    buf.push(b'\n');
-                    c.objects += 1;
+    // Each input's result comes back through its own channel; the
+    // receivers queue in input order, at most 2 × threads ahead, so memory
+    // stays bounded whatever the number of inputs.
+    let (job_tx, job_rx) =
+        crossbeam_channel::bounded::<(usize, crossbeam_channel::Sender<Converted>)>(threads);
+    let (order_tx, order_rx) =
+        crossbeam_channel::bounded::<crossbeam_channel::Receiver<Converted>>(2 * threads);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = &stop;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for i in 0..inputs.len() {
+                let (one_tx, one_rx) = crossbeam_channel::bounded(1);
+                if order_tx.send(one_rx).is_err() || job_tx.send((i, one_tx)).is_err() {
+                    return;
                 }
             }
-            if first_name.is_empty() {
-                first_name = format!("{name} (converted)");
+        });
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            s.spawn(move || {
+                for (i, one_tx) in job_rx {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let _ = one_tx.send(convert_one(&inputs[i], limits, attack, max_file));
+                }
+            });
+        }
+        drop(job_rx);
+        let mut stopped = false;
+        for (i, one_rx) in order_rx.iter().enumerate() {
+            if stopped {
+                continue;
             }
+            let Ok(done) = one_rx.recv() else { continue };
+            if !done.messages.is_empty() {
+                bar.suspend(|| {
+                    for m in &done.messages {
+                        eprintln!("accord: {m}");
+                    }
+                });
+            }
+            c.add(&done.counts);
+            if done.any && first_name.is_empty() {
+                first_name = format!("{} (converted)", inputs[i].path.display());
+            }
+            buf.extend_from_slice(&done.lines);
+            bar.inc(done.len);
             if buf.len() >= CHUNK_BYTES {
                 let lines =
                     std::mem::replace(&mut buf, Vec::with_capacity(CHUNK_BYTES + (1 << 20)));
@@ -451,12 +545,14 @@ fn convert_all(
                     })
                     .is_err()
                 {
-                    return c;
+                    // The seam stopped (a store failure): drain the rest
+                    // so the threads end.
+                    stopped = true;
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         }
-        bar.inc(len);
-    }
+    });
     if !buf.is_empty() {
         let _ = tx.send(Chunk {
             name: first_name,

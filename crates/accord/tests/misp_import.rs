@@ -238,7 +238,7 @@ fn label_type(o: &Value) -> String {
 fn ours(ev: &Value) -> Side {
     let c = accord_misp::convert_event(ev, &Default::default(), &accord_misp::NoAttack);
     let mut s = Side::default();
-    for o in &c.objects {
+    for o in &c.values().unwrap() {
         let t = label_type(o);
         match o["type"].as_str().unwrap() {
             "indicator" => {

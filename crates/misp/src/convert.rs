@@ -1,9 +1,12 @@
 //! One MISP event → STIX 2.1 objects.
 
+use crate::json::{Obj, ext_ref};
 use crate::values::{self, quote, stix_time};
 use crate::{EventConversion, Limits, MISP_TYPES, Problem, ProblemKind};
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, HashSet};
+// Keyed by uuids and ids of the event: foldhash (randomly seeded per
+// process) instead of SipHash, which was ~5% of the conversion.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 /// Resolves an ATT&CK technique id (`T1059`, `T1059.001`) to the STIX id of
 /// the `attack-pattern` an imported ATT&CK bundle holds for it.
@@ -147,7 +150,25 @@ impl Tagging {
 #[derive(Default)]
 struct Obs {
     cmp: Vec<String>,
-    scos: Vec<Value>,
+    scos: Vec<Sco>,
+}
+
+/// A cyber-observable: its id and its properties (`type`, `spec_version`
+/// and `id` first).
+struct Sco {
+    id: String,
+    map: Map<String, Value>,
+}
+
+impl Sco {
+    /// Its JSON text, marked with `marking` when given.
+    fn text(mut self, marking: Option<&str>) -> String {
+        if let Some(mk) = marking {
+            self.map
+                .insert("object_marking_refs".into(), Value::from(vec![mk]));
+        }
+        Value::Object(self.map).to_string()
+    }
 }
 
 impl Obs {
@@ -158,17 +179,20 @@ impl Obs {
         m.insert("spec_version".into(), Value::String("2.1".into()));
         m.insert("id".into(), Value::Null);
         m.extend(props);
-        let id = accord_stix::Object::from_value(Value::Object(m.clone()))
-            .ok()
-            .and_then(|o| accord_stix::deterministic_sco_id(&o))
-            .unwrap_or_else(|| {
-                // No ID contributing property present (cannot happen for
-                // the types built here): a v5 id over the JSON text.
-                let text = Value::Object(m.clone()).to_string();
-                format!("{ty}--{}", uuid::Uuid::new_v5(&ns(), text.as_bytes()))
-            });
+        let o = accord_stix::Object::from_map(m);
+        let id = accord_stix::deterministic_sco_id(&o);
+        let mut m = o.into_map();
+        let id = id.unwrap_or_else(|| {
+            // No ID contributing property present (cannot happen for
+            // the types built here): a v5 id over the JSON text.
+            let text = Value::Object(m.clone()).to_string();
+            format!("{ty}--{}", uuid::Uuid::new_v5(&ns(), text.as_bytes()))
+        });
         m.insert("id".into(), Value::String(id.clone()));
-        self.scos.push(Value::Object(m));
+        self.scos.push(Sco {
+            id: id.clone(),
+            map: m,
+        });
         id
     }
 }
@@ -540,13 +564,16 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
         c.references(o, event_ts);
     }
     // The event's ATT&CK techniques: resolved ones are referred to.
-    let mut ext = vec![json!({"source_name": "misp", "external_id": ev_uuid})];
+    let mut ext = String::from("[");
+    ext_ref(&mut ext, "misp", &ev_uuid, None);
     for t in c.event_tags.techniques.clone() {
-        ext.push(json!({"source_name": "mitre-attack", "external_id": t, "url": attack_url(&t)}));
+        ext.push(',');
+        ext_ref(&mut ext, "mitre-attack", &t, Some(&attack_url(&t)));
         if let Some(ap) = c.attack.attack_pattern(&t) {
             c.refs.push(ap);
         }
     }
+    ext.push(']');
     if c.refs.is_empty() {
         if let Some(i) = c.creator.clone() {
             c.refs.push(i);
@@ -570,18 +597,8 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
         .filter(|s| !s.trim().is_empty())
         .map(|s| c.text(s, None, "info"))
         .unwrap_or_else(|| format!("MISP event {ev_uuid}"));
-    let mut report = Map::new();
-    report.insert("type".into(), json!("report"));
-    report.insert("spec_version".into(), json!("2.1"));
-    report.insert("id".into(), json!(format!("report--{ev_uuid}")));
-    if let Some(cr) = &c.creator {
-        report.insert("created_by_ref".into(), json!(cr));
-    }
-    report.insert("created".into(), json!(c.created(event_ts)));
-    report.insert("modified".into(), json!(ts));
-    report.insert("name".into(), json!(name));
-    report.insert("report_types".into(), json!(["threat-report"]));
-    report.insert("published".into(), json!(stix_time(published)));
+    let created = c.created(event_ts);
+    let published = stix_time(published);
     let mut refs = Vec::with_capacity(c.refs.len());
     let mut seen = HashSet::new();
     for r in std::mem::take(&mut c.refs) {
@@ -590,36 +607,61 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
         }
     }
     let tags = c.event_tags.clone();
-    if !tags.labels.is_empty() {
-        report.insert("labels".into(), json!(tags.labels));
-    }
-    report.insert("external_references".into(), Value::Array(ext));
-    if let Some((_, m)) = tags.tlp {
-        report.insert("object_marking_refs".into(), json!([m]));
-    }
+    let report = |id: &str, name: &str, refs: &[String]| {
+        let mut m = Obj::with_capacity(512 + refs.len() * 60);
+        m.str("type", "report")
+            .str("spec_version", "2.1")
+            .str("id", id);
+        if let Some(cr) = &c.creator {
+            m.str("created_by_ref", cr);
+        }
+        m.str("created", &created)
+            .str("modified", &ts)
+            .str("name", name)
+            .raw("report_types", "[\"threat-report\"]")
+            .str("published", &published);
+        if !tags.labels.is_empty() {
+            m.strs("labels", &tags.labels);
+        }
+        m.raw("external_references", &ext);
+        if let Some((_, mk)) = tags.tlp {
+            m.strs("object_marking_refs", [mk]);
+        }
+        m.strs("object_refs", refs);
+        m.end()
+    };
     // Parts beyond the first: the same report, another id and name.
     let per = limits.max_report_refs.max(1);
     let parts = refs.len().div_ceil(per);
     let mut chunks = refs.chunks(per);
-    let first = chunks.next().unwrap_or(&[]).to_vec();
+    let first = chunks.next().unwrap_or(&[]);
+    let mut texts = Vec::with_capacity(parts);
     for (i, chunk) in chunks.enumerate() {
         let n = i + 2;
-        let mut part = report.clone();
         let id = uuid::Uuid::new_v5(&ns(), format!("{ev_uuid} part {n}").as_bytes());
-        part.insert("id".into(), json!(format!("report--{id}")));
-        part.insert(
-            "name".into(),
-            json!(format!("{name} (part {n} of {parts})")),
-        );
-        part.insert("object_refs".into(), json!(chunk));
-        c.out.objects.push(Value::Object(part));
+        texts.push(report(
+            &format!("report--{id}"),
+            &format!("{name} (part {n} of {parts})"),
+            chunk,
+        ));
     }
-    if parts > 1 {
-        report.insert("name".into(), json!(format!("{name} (part 1 of {parts})")));
-    }
-    report.insert("object_refs".into(), json!(first));
-    c.out.objects.push(Value::Object(report));
+    let first_name = if parts > 1 {
+        format!("{name} (part 1 of {parts})")
+    } else {
+        name.clone()
+    };
+    texts.push(report(&format!("report--{ev_uuid}"), &first_name, first));
+    c.out.objects.extend(texts);
     c.out
+}
+
+/// `[{"source_name":"misp","external_id":uuid}]`.
+fn misp_ext(uuid: &str) -> String {
+    let mut ext = String::with_capacity(uuid.len() + 48);
+    ext.push('[');
+    ext_ref(&mut ext, "misp", uuid, None);
+    ext.push(']');
+    ext
 }
 
 fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
@@ -699,10 +741,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn emit(&mut self, v: Value) -> bool {
-        let id = v.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
-        if self.emitted.insert(id) {
-            self.out.objects.push(v);
+    /// Adds the object `text` of id `id` unless an object of that id was
+    /// added already.
+    fn emit(&mut self, id: &str, text: String) -> bool {
+        if self.emitted.insert(id.to_owned()) {
+            self.out.objects.push(text);
             true
         } else {
             false
@@ -720,12 +763,19 @@ impl Ctx<'_> {
             .filter(|n| !n.trim().is_empty())?;
         let name = self.text(name, None, "organisation name");
         let id = format!("identity--{uuid}");
-        self.emit(json!({
-            "type": "identity", "spec_version": "2.1", "id": id,
-            "created": IDENTITY_TIME, "modified": IDENTITY_TIME,
-            "name": name, "identity_class": "organization",
-            "external_references": [{"source_name": "misp", "external_id": uuid}]
-        }));
+        if self.emitted.contains(&id) {
+            return Some(id);
+        }
+        let mut m = Obj::with_capacity(320 + name.len());
+        m.str("type", "identity")
+            .str("spec_version", "2.1")
+            .str("id", &id)
+            .str("created", IDENTITY_TIME)
+            .str("modified", IDENTITY_TIME)
+            .str("name", &name)
+            .str("identity_class", "organization");
+        m.raw("external_references", &misp_ext(&uuid));
+        self.emit(&id, m.end());
         Some(id)
     }
 
@@ -899,7 +949,9 @@ impl Ctx<'_> {
         );
     }
 
-    /// The properties every SDO made from a MISP element has.
+    /// The properties every SDO made from a MISP element has, in this
+    /// order; `more_ext` (a source name and id) ends its
+    /// `external_references`.
     fn common(
         &mut self,
         ty: &str,
@@ -907,16 +959,21 @@ impl Ctx<'_> {
         ts: i64,
         labels: Vec<String>,
         tags: &Tagging,
-    ) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("type".into(), json!(ty));
-        m.insert("spec_version".into(), json!("2.1"));
-        m.insert("id".into(), json!(format!("{ty}--{uuid}")));
+        more_ext: Option<(&str, &str)>,
+    ) -> Obj {
+        let mut m = Obj::with_capacity(700);
+        m.str("type", ty).str("spec_version", "2.1");
+        let id = m.key("id");
+        id.push('"');
+        id.push_str(ty);
+        id.push_str("--");
+        id.push_str(uuid);
+        id.push('"');
         if let Some(cr) = &self.creator {
-            m.insert("created_by_ref".into(), json!(cr));
+            m.str("created_by_ref", cr);
         }
-        m.insert("created".into(), json!(self.created(ts)));
-        m.insert("modified".into(), json!(stix_time(ts)));
+        m.str("created", &self.created(ts))
+            .str("modified", &stix_time(ts));
         let mut all = labels;
         for l in &tags.labels {
             if !all.contains(l) {
@@ -924,18 +981,23 @@ impl Ctx<'_> {
             }
         }
         if !all.is_empty() {
-            m.insert("labels".into(), json!(all));
+            m.strs("labels", &all);
         }
-        let mut ext = vec![json!({"source_name": "misp", "external_id": uuid})];
+        let ext = m.key("external_references");
+        ext.push('[');
+        ext_ref(ext, "misp", uuid, None);
         for t in &tags.techniques {
-            ext.push(
-                json!({"source_name": "mitre-attack", "external_id": t, "url": attack_url(t)}),
-            );
+            ext.push(',');
+            ext_ref(ext, "mitre-attack", t, Some(&attack_url(t)));
         }
-        m.insert("external_references".into(), Value::Array(ext));
+        if let Some((source, id)) = more_ext {
+            ext.push(',');
+            ext_ref(ext, source, id, None);
+        }
+        ext.push(']');
         // The element's own TLP wins; else the event's.
         if let Some((_, mk)) = tags.tlp.or(self.event_tags.tlp) {
-            m.insert("object_marking_refs".into(), json!([mk]));
+            m.strs("object_marking_refs", [mk]);
         }
         m
     }
@@ -954,40 +1016,45 @@ impl Ctx<'_> {
     ) -> String {
         let marking = tags.tlp.or(self.event_tags.tlp);
         if indicator {
-            let mut m = self.common("indicator", uuid, ts, labels, tags);
+            let id = format!("indicator--{uuid}");
+            let mut m = self.common("indicator", uuid, ts, labels, tags, None);
             if let Some(d) = description {
-                m.insert("description".into(), json!(d));
+                m.str("description", &d);
             }
-            m.insert(
-                "pattern".into(),
-                json!(format!("[{}]", obs.cmp.join(" AND "))),
-            );
-            m.insert("pattern_type".into(), json!("stix"));
-            m.insert("pattern_version".into(), json!("2.1"));
-            m.insert("valid_from".into(), json!(stix_time(ts)));
-            let id = m["id"].as_str().unwrap_or_default().to_owned();
+            let mut pattern = String::with_capacity(128);
+            pattern.push('[');
+            for (i, c) in obs.cmp.iter().enumerate() {
+                if i > 0 {
+                    pattern.push_str(" AND ");
+                }
+                pattern.push_str(c);
+            }
+            pattern.push(']');
+            m.str("pattern", &pattern)
+                .str("pattern_type", "stix")
+                .str("pattern_version", "2.1")
+                .str("valid_from", &stix_time(ts));
             self.techniques_of(&id, ts, tags);
-            self.emit(Value::Object(m));
+            self.emit(&id, m.end());
             id
         } else {
-            let mut m = self.common("observed-data", uuid, ts, labels, tags);
+            let id = format!("observed-data--{uuid}");
+            let mut m = self.common("observed-data", uuid, ts, labels, tags, None);
             let t = stix_time(ts);
-            m.insert("first_observed".into(), json!(t));
-            m.insert("last_observed".into(), json!(t));
-            m.insert("number_observed".into(), json!(1));
-            let refs: Vec<Value> = obs.scos.iter().map(|s| s["id"].clone()).collect::<Vec<_>>();
-            m.insert("object_refs".into(), Value::Array(refs));
-            let id = m["id"].as_str().unwrap_or_default().to_owned();
-            for mut s in obs.scos {
-                if let (Some(mk), Some(o)) = (marking, s.as_object_mut()) {
-                    o.insert("object_marking_refs".into(), json!([mk.1]));
+            m.str("first_observed", &t)
+                .str("last_observed", &t)
+                .int("number_observed", 1)
+                .strs("object_refs", obs.scos.iter().map(|s| s.id.as_str()));
+            for s in obs.scos {
+                let sid = s.id.clone();
+                if self.emitted.contains(&sid) {
+                    continue;
                 }
-                let sid = s["id"].as_str().unwrap_or_default().to_owned();
-                if self.emit(s) {
+                if self.emit(&sid, s.text(marking.map(|m| m.1))) {
                     self.refs.push(sid);
                 }
             }
-            self.emit(Value::Object(m));
+            self.emit(&id, m.end());
             id
         }
     }
@@ -1010,28 +1077,25 @@ impl Ctx<'_> {
                 uuid::Uuid::new_v5(&ns(), format!("{src} {ty} {dst}").as_bytes())
             ),
         };
-        let mut m = Map::new();
-        m.insert("type".into(), json!("relationship"));
-        m.insert("spec_version".into(), json!("2.1"));
-        m.insert("id".into(), json!(id));
+        let mut m = Obj::with_capacity(512);
+        m.str("type", "relationship")
+            .str("spec_version", "2.1")
+            .str("id", &id);
         if let Some(cr) = &self.creator {
-            m.insert("created_by_ref".into(), json!(cr));
+            m.str("created_by_ref", cr);
         }
-        m.insert("created".into(), json!(self.created(ts)));
-        m.insert("modified".into(), json!(stix_time(ts)));
-        m.insert("relationship_type".into(), json!(ty));
-        m.insert("source_ref".into(), json!(src));
-        m.insert("target_ref".into(), json!(dst));
+        m.str("created", &self.created(ts))
+            .str("modified", &stix_time(ts))
+            .str("relationship_type", ty)
+            .str("source_ref", src)
+            .str("target_ref", dst);
         if let Some(u) = uuid {
-            m.insert(
-                "external_references".into(),
-                json!([{"source_name": "misp", "external_id": u}]),
-            );
+            m.raw("external_references", &misp_ext(u));
         }
         if let Some((_, mk)) = self.event_tags.tlp {
-            m.insert("object_marking_refs".into(), json!([mk]));
+            m.strs("object_marking_refs", [mk]);
         }
-        if self.emit(Value::Object(m)) {
+        if self.emit(&id, m.end()) {
             self.refs.push(id);
         }
     }
@@ -1073,47 +1137,43 @@ impl Ctx<'_> {
                 self.observable(&a.uuid, a.ts, a.to_ids, obs, labels, &tags, comment)
             }
             Kind::Rule(pt) => {
-                let mut m = self.common("indicator", &a.uuid, a.ts, labels, &tags);
+                let id = format!("indicator--{}", a.uuid);
+                let mut m = self.common("indicator", &a.uuid, a.ts, labels, &tags, None);
                 if let Some(d) = comment {
-                    m.insert("description".into(), json!(d));
+                    m.str("description", &d);
                 }
-                m.insert("pattern".into(), json!(a.value));
-                m.insert("pattern_type".into(), json!(pt));
-                m.insert("valid_from".into(), json!(stix_time(a.ts)));
-                let id = m["id"].as_str().unwrap_or_default().to_owned();
+                m.str("pattern", &a.value)
+                    .str("pattern_type", pt)
+                    .str("valid_from", &stix_time(a.ts));
                 self.techniques_of(&id, a.ts, &tags);
-                self.emit(Value::Object(m));
+                self.emit(&id, m.end());
                 id
             }
             Kind::Vulnerability => {
-                let mut m = self.common("vulnerability", &a.uuid, a.ts, labels, &tags);
-                let name = self.text(&a.value, Some(&a.uuid), "value");
-                m.insert("name".into(), json!(name));
-                if let Some(d) = comment {
-                    m.insert("description".into(), json!(d));
-                }
+                let id = format!("vulnerability--{}", a.uuid);
                 let upper = a.value.trim().to_ascii_uppercase();
-                if is_cve(&upper)
-                    && let Some(Value::Array(ext)) = m.get_mut("external_references")
-                {
-                    ext.push(json!({"source_name": "cve", "external_id": upper}));
+                let cve = is_cve(&upper).then_some(("cve", upper.as_str()));
+                let mut m = self.common("vulnerability", &a.uuid, a.ts, labels, &tags, cve);
+                let name = self.text(&a.value, Some(&a.uuid), "value");
+                m.str("name", &name);
+                if let Some(d) = comment {
+                    m.str("description", &d);
                 }
-                let id = m["id"].as_str().unwrap_or_default().to_owned();
-                self.emit(Value::Object(m));
+                self.emit(&id, m.end());
                 id
             }
             Kind::Note => {
-                let mut m = self.common("note", &a.uuid, a.ts, labels, &tags);
+                let id = format!("note--{}", a.uuid);
+                let mut m = self.common("note", &a.uuid, a.ts, labels, &tags, None);
                 if let Some(d) = comment {
-                    m.insert("abstract".into(), json!(d));
+                    m.str("abstract", &d);
                 }
-                m.insert("content".into(), json!(a.value));
-                m.insert(
-                    "object_refs".into(),
-                    json!([format!("report--{}", self.out.uuid)]),
-                );
-                let id = m["id"].as_str().unwrap_or_default().to_owned();
-                self.emit(Value::Object(m));
+                m.str("content", &a.value);
+                let r = m.key("object_refs");
+                r.push_str("[\"report--");
+                r.push_str(&self.out.uuid);
+                r.push_str("\"]");
+                self.emit(&id, m.end());
                 id
             }
         };
@@ -1163,39 +1223,37 @@ impl Ctx<'_> {
                 .and_then(values::epoch)
                 .unwrap_or(a.ts);
             let t = stix_time(ts);
-            let mut m = Map::new();
-            m.insert("type".into(), json!("sighting"));
-            m.insert("spec_version".into(), json!("2.1"));
-            m.insert("id".into(), json!(format!("sighting--{su}")));
-            if let Some(cr) = &self.creator {
-                m.insert("created_by_ref".into(), json!(cr));
-            }
-            m.insert("created".into(), json!(t));
-            m.insert("modified".into(), json!(t));
-            m.insert("first_seen".into(), json!(t));
-            m.insert("last_seen".into(), json!(t));
-            m.insert("count".into(), json!(1));
-            m.insert("sighting_of_ref".into(), json!(of));
-            if let Some(w) = self.identity(s.get("Organisation")) {
-                m.insert("where_sighted_refs".into(), json!([w]));
-            }
-            if let Some(src) = s
+            let id = format!("sighting--{su}");
+            let w = self.identity(s.get("Organisation"));
+            let d = s
                 .get("source")
                 .and_then(Value::as_str)
                 .filter(|x| !x.is_empty())
-            {
-                let d = self.text(src, Some(&su), "source");
-                m.insert("description".into(), json!(d));
+                .map(|src| self.text(src, Some(&su), "source"));
+            let mut m = Obj::with_capacity(640);
+            m.str("type", "sighting")
+                .str("spec_version", "2.1")
+                .str("id", &id);
+            if let Some(cr) = &self.creator {
+                m.str("created_by_ref", cr);
             }
-            m.insert(
-                "external_references".into(),
-                json!([{"source_name": "misp", "external_id": su}]),
-            );
+            m.str("created", &t)
+                .str("modified", &t)
+                .str("first_seen", &t)
+                .str("last_seen", &t)
+                .int("count", 1)
+                .str("sighting_of_ref", of);
+            if let Some(w) = &w {
+                m.strs("where_sighted_refs", [w]);
+            }
+            if let Some(d) = &d {
+                m.str("description", d);
+            }
+            m.raw("external_references", &misp_ext(&su));
             if let Some((_, mk)) = self.event_tags.tlp {
-                m.insert("object_marking_refs".into(), json!([mk]));
+                m.strs("object_marking_refs", [mk]);
             }
-            let id = format!("sighting--{su}");
-            if self.emit(Value::Object(m)) {
+            if self.emit(&id, m.end()) {
                 self.refs.push(id);
             }
         }
@@ -1509,13 +1567,13 @@ impl Ctx<'_> {
         if let Some(mc) = o.get("meta-category").and_then(Value::as_str) {
             labels.push(format!("misp:meta-category=\"{}\"", cut(mc, 200)));
         }
-        let mut m = self.common("grouping", uuid, ts, labels, &tags);
+        let mut m = self.common("grouping", uuid, ts, labels, &tags, None);
         let gname = self.text(&format!("MISP object {name}"), Some(uuid), "name");
-        m.insert("name".into(), json!(gname));
-        m.insert("context".into(), json!("unspecified"));
-        m.insert("object_refs".into(), json!(members));
+        m.str("name", &gname)
+            .str("context", "unspecified")
+            .strs("object_refs", &members);
         let id = format!("grouping--{uuid}");
-        self.emit(Value::Object(m));
+        self.emit(&id, m.end());
         self.ids.insert(uuid.to_owned(), id.clone());
         Some(id)
     }

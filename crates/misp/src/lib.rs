@@ -29,6 +29,7 @@
 //! `{"source_name": "misp", "external_id": "<MISP uuid>"}`.
 
 mod convert;
+mod json;
 mod types;
 pub mod values;
 
@@ -182,8 +183,9 @@ pub struct EventConversion {
     pub uuid: String,
     /// Attributes read (object attributes included).
     pub attributes: usize,
-    /// The STIX objects, the report last.
-    pub objects: Vec<Value>,
+    /// The STIX objects as JSON text (one object each, compact, no line
+    /// break), the report last.
+    pub objects: Vec<String>,
     /// What was reported and skipped.
     pub problems: Vec<Problem>,
 }
@@ -285,7 +287,12 @@ pub fn feed_hashes(event: &Value) -> Vec<String> {
         };
         for p in parts {
             let d = md5::Md5::digest(p.as_bytes());
-            out.push(d.iter().map(|b| format!("{b:02x}")).collect());
+            let mut hex = String::with_capacity(32);
+            for b in d {
+                hex.push(char::from(HEX[usize::from(b >> 4)]));
+                hex.push(char::from(HEX[usize::from(b & 15)]));
+            }
+            out.push(hex);
         }
     };
     if let Some(Value::Array(attrs)) = event.get("Attribute") {
@@ -299,6 +306,19 @@ pub fn feed_hashes(event: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl EventConversion {
+    /// [`EventConversion::objects`] parsed (for tests and checks; the
+    /// text is what gets stored).
+    pub fn values(&self) -> Result<Vec<Value>, serde_json::Error> {
+        self.objects
+            .iter()
+            .map(|o| serde_json::from_str(o))
+            .collect()
+    }
 }
 
 fn json_kind(v: &Value) -> &'static str {

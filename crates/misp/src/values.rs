@@ -241,12 +241,29 @@ pub fn stix_time(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        );
+    }
+    // The common case without the formatting machinery (one allocation).
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 #[cfg(test)]
@@ -257,6 +274,9 @@ mod tests {
     fn times() {
         assert_eq!(stix_time(1_472_541_011), "2016-08-30T07:10:11.000Z");
         assert_eq!(stix_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(stix_time(253_402_300_799), "9999-12-31T23:59:59.000Z");
+        assert_eq!(stix_time(253_402_300_800), "10000-01-01T00:00:00.000Z");
+        assert_eq!(stix_time(951_782_400 - 1), "2000-02-28T23:59:59.000Z");
         assert_eq!(date("2016-04-18"), Some(1_460_937_600));
         assert_eq!(
             stix_time(date("2000-02-29").unwrap()),

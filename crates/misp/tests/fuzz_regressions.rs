@@ -6,7 +6,7 @@ fn check(bytes: &[u8]) -> Vec<accord_misp::Problem> {
     let mut problems = Vec::new();
     for ev in accord_misp::parse_document(bytes, &limits).unwrap() {
         let c = accord_misp::convert_event(&ev, &limits, &accord_misp::NoAttack);
-        for o in &c.objects {
+        for o in &c.values().unwrap() {
             let obj = accord_stix::Object::from_value(o.clone()).unwrap();
             let issues = accord_stix::validate_object(&obj);
             assert!(accord_stix::is_valid(&issues), "{o}\n{issues:?}");

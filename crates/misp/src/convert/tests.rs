@@ -17,8 +17,32 @@ fn event(attrs: Vec<Value>) -> Value {
            "Attribute": attrs})
 }
 
-fn conv(ev: &Value) -> EventConversion {
-    convert_event(ev, &Limits::default(), &NoAttack)
+/// An [`EventConversion`] with its objects parsed.
+#[derive(Debug)]
+struct Conv {
+    attributes: usize,
+    objects: Vec<Value>,
+    problems: Vec<Problem>,
+}
+
+/// Parses the objects' text: each is one compact JSON object that
+/// `serde_json` writes back byte for byte (the text writer escapes as it
+/// does and keeps the property order).
+fn parsed(c: EventConversion) -> Conv {
+    let objects = c.values().expect("every object is JSON");
+    for (text, v) in c.objects.iter().zip(&objects) {
+        assert!(v.is_object(), "{text}");
+        assert_eq!(&v.to_string(), text);
+    }
+    Conv {
+        attributes: c.attributes,
+        objects,
+        problems: c.problems,
+    }
+}
+
+fn conv(ev: &Value) -> Conv {
+    parsed(convert_event(ev, &Limits::default(), &NoAttack))
 }
 
 /// Every object validates under Accord's validator (no errors).
@@ -30,7 +54,7 @@ fn assert_valid(objs: &[Value]) {
     }
 }
 
-fn by_id<'a>(c: &'a EventConversion, id: &str) -> &'a Value {
+fn by_id<'a>(c: &'a Conv, id: &str) -> &'a Value {
     c.objects
         .iter()
         .find(|o| o["id"] == id)
@@ -335,7 +359,7 @@ fn objects_references_sightings_and_attack() {
     let lookup = |t: &str| {
         (t == "T1059").then(|| "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830".to_owned())
     };
-    let c = convert_event(&ev, &Limits::default(), &lookup);
+    let c = parsed(convert_event(&ev, &Limits::default(), &lookup));
     assert_valid(&c.objects);
     let f = by_id(&c, "indicator--5a3cd5b6-9568-4342-b2ab-4c62950d210f");
     assert_eq!(
@@ -420,7 +444,7 @@ fn bounds_hold() {
             true,
         ));
     }
-    let c = convert_event(&event(attrs), &limits, &NoAttack);
+    let c = parsed(convert_event(&event(attrs), &limits, &NoAttack));
     assert_eq!(c.attributes, 3);
     assert!(
         c.problems
@@ -526,16 +550,26 @@ fn conversion_rate() {
         .map(|e| e.unwrap().path())
         .collect();
     files.retain(|p| p.extension().is_some_and(|x| x == "json") && !p.ends_with("manifest.json"));
+    files.sort();
+    // ACCORD_MISP_DUMP: every object written there as a JSON line, to
+    // compare two builds' output byte for byte.
+    let mut dump = std::env::var_os("ACCORD_MISP_DUMP")
+        .map(|p| std::io::BufWriter::new(std::fs::File::create(p).unwrap()));
     let bytes: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let t = std::time::Instant::now();
     let (mut attrs, mut objs, mut ser) = (0usize, 0usize, 0usize);
     for b in &bytes {
         for ev in crate::parse_document(b, &Limits::default()).unwrap() {
-            let c = conv(&ev);
+            let c = convert_event(&ev, &Limits::default(), &NoAttack);
             attrs += c.attributes;
             objs += c.objects.len();
-            for o in &c.objects {
-                ser += serde_json::to_vec(o).unwrap().len();
+            for text in &c.objects {
+                ser += text.len();
+                if let Some(d) = &mut dump {
+                    use std::io::Write;
+                    d.write_all(text.as_bytes()).unwrap();
+                    d.write_all(b"\n").unwrap();
+                }
             }
         }
     }
