@@ -214,7 +214,12 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let open = |data: &Path| -> Result<Box<dyn Backend>, StoreError> {
         Ok(Box::new(SqliteStore::open_with(
             data,
-            &OpenOptions::new().create(false).clock(Arc::clone(clock)),
+            // Building the index reads most of the store once: through
+            // the OS cache, not a memory map counted as resident.
+            &OpenOptions::new()
+                .create(false)
+                .memory_map(false)
+                .clock(Arc::clone(clock)),
         )?))
     };
     let report = matching::run(&opts, &open, &**clock, &bar, &mut |line| {

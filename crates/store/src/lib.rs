@@ -362,6 +362,22 @@ impl Page {
     }
 }
 
+/// One page of [`ObjectRead::query_raw`](crate::ObjectRead::query_raw).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawPage {
+    /// At most `limit` versions as (seq, raw JSON), in increasing `seq`.
+    pub objects: Vec<(i64, String)>,
+    /// Whether more versions matched after this page.
+    pub more: bool,
+}
+
+impl RawPage {
+    /// The cursor for the next page: the last `seq` of this one.
+    pub fn last_seq(&self) -> Option<i64> {
+        self.objects.last().map(|o| o.0)
+    }
+}
+
 /// One stored version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {

@@ -5,7 +5,7 @@
 use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
-use crate::{CollectionInfo, Page, Query, StoreError, StoredObject};
+use crate::{CollectionInfo, Page, Query, RawPage, StoreError, StoredObject};
 use accord_stix::{Clock, SystemClock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -28,6 +28,7 @@ pub struct OpenOptions {
     max_size_bytes: Option<u64>,
     clock: Arc<dyn Clock>,
     create: bool,
+    memory_map: bool,
 }
 
 impl Default for OpenOptions {
@@ -36,6 +37,7 @@ impl Default for OpenOptions {
             max_size_bytes: None,
             clock: Arc::new(SystemClock),
             create: true,
+            memory_map: true,
         }
     }
 }
@@ -45,6 +47,7 @@ impl std::fmt::Debug for OpenOptions {
         f.debug_struct("OpenOptions")
             .field("max_size_bytes", &self.max_size_bytes)
             .field("create", &self.create)
+            .field("memory_map", &self.memory_map)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,17 @@ impl OpenOptions {
         self
     }
 
+    /// Whether the read connections memory-map the database file (the
+    /// default: a point read of a page in the OS cache costs no system
+    /// call). `false` for a command that reads most of a large store once,
+    /// such as `accord match` building its index: the pages it reads then
+    /// stay in the OS cache instead of counting in its resident memory
+    /// (1.2 GiB for a store of 1,000,000 indicators).
+    pub fn memory_map(mut self, on: bool) -> OpenOptions {
+        self.memory_map = on;
+        self
+    }
+
     /// Caps the database file at about `bytes`; writes past it fail with
     /// [`StoreError::Full`] as on a full disk. A quota for shared disks,
     /// and the way tests make the disk "full". Change it later with
@@ -98,6 +112,8 @@ pub struct SqliteStore {
     /// committed (collections are never deleted), so each read need not
     /// look it up in a statement (and a read transaction) of its own.
     coll_ids: RefCell<HashMap<String, i64>>,
+    /// [`OpenOptions::memory_map`], for the read connections of clones.
+    memory_map: bool,
     /// The connection that writes sync state (cursors, partner health),
     /// opened on first use and kept: opening one per write (and reading
     /// the schema again) was most of an idle sync round's CPU.
@@ -149,13 +165,14 @@ impl SqliteStore {
         if opts.max_size_bytes.is_some() {
             writer.set_max_size_bytes(opts.max_size_bytes)?;
         }
-        let read = open_reader(&path)?;
+        let read = open_reader(&path, opts.memory_map)?;
         Ok(SqliteStore {
             path,
             writer,
             read,
             upper: crate::ledger::UpperCache::default(),
             coll_ids: RefCell::default(),
+            memory_map: opts.memory_map,
             sync: RefCell::default(),
         })
     }
@@ -170,9 +187,10 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: self.path.clone(),
             writer: self.writer.clone(),
-            read: open_reader(&self.path)?,
+            read: open_reader(&self.path, self.memory_map)?,
             upper: self.upper.clone(),
             coll_ids: RefCell::default(),
+            memory_map: self.memory_map,
             sync: RefCell::default(),
         })
     }
@@ -260,6 +278,61 @@ impl SqliteStore {
         Ok(row_at(lo)?.map(|(s, _)| s))
     }
 
+    /// The body of [`ObjectRead::query`] and [`ObjectRead::query_raw`]:
+    /// the plan's sub-queries in one snapshot, their rows merged by seq.
+    fn run_query<T>(
+        &self,
+        q: &Query,
+        limit: usize,
+        raw_only: bool,
+        read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        seq_of: fn(&T) -> i64,
+    ) -> Result<(Vec<T>, bool), StoreError> {
+        let begin = || {
+            self.read
+                .unchecked_transaction()
+                .map_err(self.read_err("a read transaction"))
+        };
+        // Types across every collection: the plan lists the collections,
+        // so it reads them in the snapshot its sub-queries then read (a
+        // collection created in between would otherwise be skipped).
+        let early = if q.collection.is_none() && q.ids.is_empty() && !q.types.is_empty() {
+            Some(begin()?)
+        } else {
+            None
+        };
+        let Some(plans) = self.plan_columns(q, limit, raw_only)? else {
+            return Ok((Vec::new(), false));
+        };
+        let mut objects = Vec::new();
+        // Several sub-queries share one read transaction, so they see the
+        // same snapshot; a single statement is a snapshot by itself (and
+        // skipping BEGIN/COMMIT matters for point queries).
+        let tx = if early.is_some() {
+            early
+        } else if plans.len() > 1 {
+            Some(begin()?)
+        } else {
+            None
+        };
+        for (sql, ps) in plans {
+            let mut st = self
+                .read
+                .prepare_cached(&sql)
+                .map_err(self.read_err("objects"))?;
+            let rows = st
+                .query_map(params_from_iter(ps), read)
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+                .map_err(self.read_err("objects"))?;
+            objects.extend(rows);
+        }
+        drop(tx);
+        objects.sort_unstable_by_key(seq_of);
+        let more = objects.len() > limit;
+        objects.truncate(limit);
+        Ok((objects, more))
+    }
+
     /// The collections to read by type through `objects_coll_type` when a
     /// query names types but no collection: all of them, when there are
     /// few enough that one index range per (collection, type) beats a scan
@@ -282,7 +355,19 @@ impl SqliteStore {
     /// The SQL and parameters of each sub-query of `q`; `None` when the
     /// answer is known to be empty (unknown collection, nothing added
     /// after `added_after`).
+    #[cfg(test)]
     fn plan(&self, q: &Query, limit: usize) -> Result<Option<Vec<SubQuery>>, StoreError> {
+        self.plan_columns(q, limit, false)
+    }
+
+    /// [`SqliteStore::plan`], reading only (seq, raw) when `raw_only`
+    /// (no join with `collections` either).
+    fn plan_columns(
+        &self,
+        q: &Query,
+        limit: usize,
+        raw_only: bool,
+    ) -> Result<Option<Vec<SubQuery>>, StoreError> {
         let coll = match &q.collection {
             Some(name) => match self.coll_id(name)? {
                 Some(c) => Some(c),
@@ -422,12 +507,20 @@ impl SqliteStore {
         let plans = drivers
             .into_iter()
             .map(|(index, cond, mut ps)| {
-                let sql = format!(
-                    "SELECT {OBJECT_COLUMNS} FROM objects o {index}
-                     CROSS JOIN collections c ON c.coll_id = o.coll_id
-                     WHERE {cond} AND o.seq > ?{residual}
-                     ORDER BY o.seq LIMIT ?"
-                );
+                let sql = if raw_only {
+                    format!(
+                        "SELECT o.seq, o.raw FROM objects o {index}
+                         WHERE {cond} AND o.seq > ?{residual}
+                         ORDER BY o.seq LIMIT ?"
+                    )
+                } else {
+                    format!(
+                        "SELECT {OBJECT_COLUMNS} FROM objects o {index}
+                         CROSS JOIN collections c ON c.coll_id = o.coll_id
+                         WHERE {cond} AND o.seq > ?{residual}
+                         ORDER BY o.seq LIMIT ?"
+                    )
+                };
                 ps.push(Value::Integer(after));
                 ps.extend(residual_ps.iter().cloned());
                 ps.push(Value::Integer(fetch));
@@ -497,49 +590,14 @@ fn read_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredObject> {
 /// [`Backend`](crate::Backend), through these).
 impl crate::ObjectRead for SqliteStore {
     fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
-        let begin = || {
-            self.read
-                .unchecked_transaction()
-                .map_err(self.read_err("a read transaction"))
-        };
-        // Types across every collection: the plan lists the collections,
-        // so it reads them in the snapshot its sub-queries then read (a
-        // collection created in between would otherwise be skipped).
-        let early = if q.collection.is_none() && q.ids.is_empty() && !q.types.is_empty() {
-            Some(begin()?)
-        } else {
-            None
-        };
-        let Some(plans) = self.plan(q, limit)? else {
-            return Ok(Page::default());
-        };
-        let mut objects = Vec::new();
-        // Several sub-queries share one read transaction, so they see the
-        // same snapshot; a single statement is a snapshot by itself (and
-        // skipping BEGIN/COMMIT matters for point queries).
-        let tx = if early.is_some() {
-            early
-        } else if plans.len() > 1 {
-            Some(begin()?)
-        } else {
-            None
-        };
-        for (sql, ps) in plans {
-            let mut st = self
-                .read
-                .prepare_cached(&sql)
-                .map_err(self.read_err("objects"))?;
-            let rows = st
-                .query_map(params_from_iter(ps), read_object)
-                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-                .map_err(self.read_err("objects"))?;
-            objects.extend(rows);
-        }
-        drop(tx);
-        objects.sort_unstable_by_key(|o: &StoredObject| o.seq);
-        let more = objects.len() > limit;
-        objects.truncate(limit);
+        let (objects, more) = self.run_query(q, limit, false, read_object, |o| o.seq)?;
         Ok(Page { objects, more })
+    }
+
+    fn query_raw(&self, q: &Query, limit: usize) -> Result<RawPage, StoreError> {
+        let (objects, more) =
+            self.run_query(q, limit, true, |r| Ok((r.get(0)?, r.get(1)?)), |o| o.0)?;
+        Ok(RawPage { objects, more })
     }
 
     fn get_versions(&self, collection: &str, id: &str) -> Result<Vec<StoredObject>, StoreError> {
@@ -897,7 +955,7 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
 /// The memory map of a read connection (see `open_reader`).
 const MMAP_SIZE: i64 = 1 << 40;
 
-fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+fn open_reader(path: &Path, memory_map: bool) -> Result<Connection, StoreError> {
     let open_err = |source| StoreError::Open {
         path: path.to_owned(),
         source,
@@ -913,7 +971,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     // ledger proof, a match[id]) cost no system call when the page is in
     // the OS cache. Up to 1 TiB (the cap is raised at build time, see
     // .cargo/config.toml); the WAL is read as before.
-    conn.pragma_update(None, "mmap_size", MMAP_SIZE)
+    conn.pragma_update(None, "mmap_size", if memory_map { MMAP_SIZE } else { 0 })
         .map_err(open_err)?;
     // The query planner stability guarantee: a plan never depends on the
     // values bound. Without it SQLite marks `LIMIT ?` (and `= ?` compared
@@ -1058,6 +1116,55 @@ mod tests {
             ),
             ("no collection", Query::default()),
         ]
+    }
+
+    /// `query_raw` reads the same versions in the same order as `query`,
+    /// page by page, for every kind of query.
+    #[test]
+    fn query_raw_reads_what_query_reads() {
+        use crate::ObjectRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = SqliteStore::open(dir.path()).expect("open");
+        let mut objs = Vec::new();
+        for i in 0..12 {
+            let (ty, coll) = match i % 3 {
+                0 => ("indicator", "c"),
+                1 => ("malware", "c"),
+                _ => ("indicator", "d"),
+            };
+            let t = format!("2021-01-0{}T00:00:00Z", 1 + i % 2);
+            objs.push((
+                format!("{{\"n\":{i}}}"),
+                format!("a--{}", i % 5),
+                ty,
+                t,
+                coll,
+            ));
+        }
+        for (raw, id, ty, t, coll) in &objs {
+            s.put_batch(&[obj(raw, id, ty, Some(t), coll)])
+                .expect("put");
+        }
+        for (name, q) in queries() {
+            for limit in [1, 3, 100] {
+                let mut q = q.clone();
+                loop {
+                    let full = ObjectRead::query(&s, &q, limit).expect("query");
+                    let raw = s.query_raw(&q, limit).expect("query_raw");
+                    let want: Vec<(i64, String)> = full
+                        .objects
+                        .iter()
+                        .map(|o| (o.seq, o.raw.clone()))
+                        .collect();
+                    assert_eq!(raw.objects, want, "{name}, limit {limit}");
+                    assert_eq!(raw.more, full.more, "{name}, limit {limit}");
+                    match raw.last_seq() {
+                        Some(last) if raw.more => q.after_seq = last,
+                        _ => break,
+                    }
+                }
+            }
+        }
     }
 
     /// The main queries read index ranges, never a whole table, and only

@@ -41,8 +41,8 @@
 
 use crate::{
     Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
-    PendingPush, PushStep, PutOutcome, Query, SqliteStore, StoreError, StoredObject, VersionFilter,
-    Witnessed, Writer,
+    PendingPush, PushStep, PutOutcome, Query, RawPage, SqliteStore, StoreError, StoredObject,
+    VersionFilter, Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
 use std::sync::Arc;
@@ -62,6 +62,20 @@ pub trait ObjectRead {
     /// # Errors
     /// [`StoreError::Read`].
     fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError>;
+
+    /// [`ObjectRead::query`] for readers that need only each version's
+    /// seq and raw JSON (building the match index over a whole store):
+    /// the same versions, in the same order, without the other columns.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn query_raw(&self, q: &Query, limit: usize) -> Result<RawPage, StoreError> {
+        let page = self.query(q, limit)?;
+        Ok(RawPage {
+            objects: page.objects.into_iter().map(|o| (o.seq, o.raw)).collect(),
+            more: page.more,
+        })
+    }
 
     /// Every version of one object in a collection, oldest first (empty
     /// when there is none).

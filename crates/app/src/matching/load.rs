@@ -76,7 +76,9 @@ pub(crate) struct Loader {
     now: i64,
     pub(crate) side: Sidecar,
     producer_ix: std::collections::HashMap<String, u32>,
-    seen: std::collections::HashMap<[u8; 16], u32>,
+    /// Ids come from partners: a randomly seeded hasher (foldhash), not an
+    /// unkeyed one, so crafted ids cannot make it quadratic.
+    seen: foldhash::HashMap<[u8; 16], u32>,
     /// Indicators on these lists are left out of the index.
     pub(crate) warninglists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
 }
@@ -552,7 +554,7 @@ pub(crate) fn load_indicators(
                 args.collections.iter().cloned().map(Some).collect()
             };
             // One thread reads the store's pages, the others prepare them.
-            let (tx, rx) = crossbeam_channel::bounded::<Vec<accord_store::StoredObject>>(2);
+            let (tx, rx) = crossbeam_channel::bounded::<Vec<(i64, String)>>(2);
             let reader = std::thread::spawn(move || -> Result<(), MatchError> {
                 for c in cols {
                     let mut q = Query {
@@ -562,8 +564,9 @@ pub(crate) fn load_indicators(
                         ..Query::default()
                     };
                     loop {
+                        // Only the raw JSON: what the index needs.
                         let page = store
-                            .query(&q, PAGE)
+                            .query_raw(&q, PAGE)
                             .map_err(store_err("reading indicators"))?;
                         let next = page.last_seq();
                         let more = page.more;
@@ -579,7 +582,7 @@ pub(crate) fn load_indicators(
                 Ok(())
             });
             for page in rx {
-                let texts: Vec<&str> = page.iter().map(|o| o.raw.as_str()).collect();
+                let texts: Vec<&str> = page.iter().map(|o| o.1.as_str()).collect();
                 for o in prepare_all(&texts, lists.as_deref(), threads) {
                     l.apply(o);
                 }
