@@ -4,6 +4,8 @@
 # vs 1,000,000 objects (streaming: it should not grow with the file).
 #
 #   bash bench/ingest.sh              # ~3 minutes
+#   FLOOR_VARIANTS=1 bash bench/ingest.sh   # also SQLite alone without each
+#                                           # collection index, raw apart
 #
 # No peer runs here: OpenCTI (the peer DESIGN.md names) needs Elasticsearch,
 # RabbitMQ, Redis and MinIO and cannot be installed on this machine; its
@@ -28,10 +30,11 @@ one() { # file -> "objects/s maxrss_kB"
   echo "$(echo "$out" | sed -n 's/.*, \([0-9]*\) objects\/s).*/\1/p') $(echo "$out" | sed -n 's/^RSS \([0-9]*\)/\1/p')"
 }
 echo "== accord ingest, 1,000,000 indicators, $RUNS runs, fresh data dir each" >&2
-results=""; floors=""
+results=""; floors=""; floors_raw=""
 for _ in $(seq "$RUNS"); do
   results+="$(one "$J1M")"$'\n'
   f=$(TMPDIR="$DATA" "$FLOOR" "$J1M" 2>/dev/null)
+  floors_raw+="$f"$'\n'
   rate_of() { echo "$f" | grep -F "$1" | sed -n 's/.*: \([0-9]*\) rows\/s/\1/p'; }
   floors+="$(rate_of 'objects, synchronous=NORMAL') $(rate_of 'objects, synchronous=OFF') $(rate_of '+ 1 index, synchronous=OFF')"$'\n'
 done
@@ -48,4 +51,7 @@ rss100k=$(one "$J100K" | awk '{print $2}')
   echo "SQLite alone, same rows and table, one thread, nothing else running: $floor_sync rows/s with an fdatasync per commit, $floor_off rows/s with no sync at all; a bare (seq, raw, id hash) table with one index, no sync: $floor_min rows/s (medians of $RUNS, interleaved: $(echo "$floors" | tr '\n' ';'))"
   echo "accord / SQLite-alone-without-sync: $(awk -v a="$rate" -v b="$floor_off" 'BEGIN {printf "%.2f", a / b}')"
   echo "peak RSS: $((rss100k / 1024)) MiB at 100k objects, $((rss1m / 1024)) MiB at 1M objects"
+  # FLOOR_VARIANTS=1: what each index and the raw column cost SQLite alone.
+  [ -n "${FLOOR_VARIANTS:-}" ] && echo "$floors_raw" | grep -v '^$'
+  true
 } | tee "$(run_file ingest)"
