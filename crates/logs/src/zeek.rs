@@ -451,3 +451,54 @@ impl Rules for ZeekJson {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tsv(fields: &str, types: &str) -> ZeekTsv {
+        let mut z = ZeekTsv::default();
+        z.header(format!("#fields\t{fields}").as_bytes());
+        z.header(format!("#types\t{types}").as_bytes());
+        z
+    }
+
+    #[test]
+    fn columns_past_the_last_read_are_counted() {
+        // proto, service and duration are not read: only counted.
+        let z = tsv(
+            "ts\tid.orig_h\tproto\tservice\tduration",
+            "time\taddr\tenum\tstring\tinterval",
+        );
+        assert_eq!(z.last_used, 2);
+        let mut c = Collector::default();
+        assert_eq!(z.line(b"1.5\t10.0.0.1\ttcp\tssl\t0.5", &mut c), Ok(()));
+        assert_eq!(c.obs.len(), 1);
+        for bad in [
+            &b"1.5\t10.0.0.1\ttcp\tssl"[..],
+            b"1.5\t10.0.0.1\ttcp\tssl\t0.5\textra",
+            b"1.5\t10.0.0.1",
+            b"1.5",
+        ] {
+            c.clear();
+            assert_eq!(z.line(bad, &mut c), Err(SkipReason::FieldCount), "{bad:?}");
+        }
+        // Nothing read at all: every column counted.
+        let z = tsv("proto\tservice", "enum\tstring");
+        assert_eq!(z.last_used, 0);
+        c.clear();
+        assert_eq!(z.line(b"tcp\tssl", &mut c), Ok(()));
+        assert_eq!(z.line(b"tcp", &mut c), Err(SkipReason::FieldCount));
+    }
+
+    #[test]
+    fn headers_found_at_line_starts_only() {
+        let mut z = ZeekTsv::default();
+        z.scan_headers(b"x\t#fields\tnot-a-header\n#fields\tts\tid.orig_h\n1.5\t#x\n");
+        assert!(z.have_fields);
+        assert_eq!(z.names.len(), 2);
+        let mut z = ZeekTsv::default();
+        z.scan_headers(b"#fields\tts\n");
+        assert_eq!(z.names.len(), 1);
+    }
+}
