@@ -90,9 +90,9 @@ fi
 
 if [ "${ONLY:-}" = load ]; then echo "raw output: $LOG" >&2; exit 0; fi
 
-EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -c %s "$D/eve.json")
+EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -L -c %s "$D/eve.json")
 Z_LINES=$(( $(wc -l < "$D/conn.log") + $(wc -l < "$D/dns.log") ))
-Z_BYTES=$(( $(stat -c %s "$D/conn.log") + $(stat -c %s "$D/dns.log") ))
+Z_BYTES=$(( $(stat -L -c %s "$D/conn.log") + $(stat -L -c %s "$D/dns.log") ))
 
 run_accord() { # name threads files... (BIN=another build)
   local name=$1 t=$2; shift 2
