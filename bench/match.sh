@@ -6,7 +6,7 @@
 #
 #   bash bench/match.sh            # RUNS=3 by default
 #   ONLY=load bash bench/match.sh  # the index loads only (file, store cold and warm)
-#   BASE_ACCORD=/path/to/accord    # also load with another build, same run
+#   BASE_ACCORD=/path/to/accord    # also load, and scan on 1 thread (interleaved), with another build
 #
 # Data: `accord generate-logs` (seed 42) into bench/data/match, once.
 # Prints one line per figure and keeps the raw output in bench/runs/.
@@ -90,20 +90,37 @@ fi
 
 if [ "${ONLY:-}" = load ]; then echo "raw output: $LOG" >&2; exit 0; fi
 
-EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -c %s "$D/eve.json")
+EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -L -c %s "$D/eve.json")
 Z_LINES=$(( $(wc -l < "$D/conn.log") + $(wc -l < "$D/dns.log") ))
-Z_BYTES=$(( $(stat -c %s "$D/conn.log") + $(stat -c %s "$D/dns.log") ))
+Z_BYTES=$(( $(stat -L -c %s "$D/conn.log") + $(stat -L -c %s "$D/dns.log") ))
 
-run_accord() { # name threads files...
+run_accord() { # name threads files... (BIN=another build)
   local name=$1 t=$2; shift 2
   local walls=() cpus=() rss=0
   for i in $(seq "$RUNS"); do
-    read -r w u s m < <(timed "$ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX" --no-sightings --no-progress \
+    read -r w u s m < <(timed "${BIN:-$ACCORD}" match --indicators "$D/indicators.jsonl" --index "$IDX" --no-sightings --no-progress \
       --threads "$t" --hits "$OUT/hits-$name-$t.jsonl" "$@")
     walls+=("$w"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')"); [ "$m" -gt "$rss" ] && rss=$m
   done
   echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median) $rss $(printf '%s/' "${walls[@]}")"
 }
+
+# One thread, this build and BASE_ACCORD's alternately (RUNS each), so both
+# see the same machine load: the per-core figures as an A/B.
+if [ -n "${BASE_ACCORD:-}" ]; then
+  for what in eve zeek; do
+    if [ "$what" = eve ]; then files=("$D/eve.json"); n=$EVE_LINES; else files=("$D/conn.log" "$D/dns.log"); n=$Z_LINES; fi
+    aw=(); bw=(); ac=(); bc=()
+    for i in $(seq "$RUNS"); do
+      read -r w c _ _ < <(RUNS=1 run_accord "$what" 1 "${files[@]}"); aw+=("$w"); ac+=("$c")
+      read -r w c _ _ < <(RUNS=1 BIN="$BASE_ACCORD" run_accord "$what-base" 1 "${files[@]}"); bw+=("$w"); bc+=("$c")
+    done
+    a=$(printf '%s\n' "${aw[@]}" | median); b=$(printf '%s\n' "${bw[@]}" | median)
+    a_c=$(printf '%s\n' "${ac[@]}" | median); b_c=$(printf '%s\n' "${bc[@]}" | median)
+    say "A/B $what, 1 thread, interleaved: this build median $a s wall ($(printf '%s/' "${aw[@]}" | sed 's,/$,,')) = $(awk -v n="$n" -v w="$a" 'BEGIN{printf "%.0f", n/w}') lines/s, $a_c CPU-s; BASE_ACCORD median $b s ($(printf '%s/' "${bw[@]}" | sed 's,/$,,')) = $(awk -v n="$n" -v w="$b" 'BEGIN{printf "%.0f", n/w}') lines/s, $b_c CPU-s; wall ratio $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", b/a}')x, CPU ratio $(awk -v a="$a_c" -v b="$b_c" 'BEGIN{printf "%.2f", b/a}')x"
+    rm -f "$OUT/hits-$what-base-1.jsonl"
+  done
+fi
 
 for t in 1 2; do
   read -r w c m all < <(run_accord eve "$t" "$D/eve.json")

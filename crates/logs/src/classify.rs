@@ -10,6 +10,17 @@ pub fn find_byte(needle: u8, b: &[u8]) -> Option<usize> {
     find_any([needle], b)
 }
 
+/// Whether every byte of `b` is an ASCII hex digit (or a `:` when
+/// `colons`). Branch-free over the bytes, so the compiler vectorises it
+/// (hashes are 32–128 bytes; an early exit per byte cost more).
+#[inline]
+pub fn all_hex(b: &[u8], colons: bool) -> bool {
+    b.iter().fold(true, |ok, &c| {
+        let l = c | 0x20;
+        ok & ((c.wrapping_sub(b'0') < 10) | (l.wrapping_sub(b'a') < 6) | (colons & (c == b':')))
+    })
+}
+
 /// Position of the first byte of `b` that is one of `needles` (one or
 /// two of them): eight bytes at a time (SWAR) over the first 32 bytes,
 /// where the short fields and strings of a log line end, then `memchr`.
@@ -228,7 +239,7 @@ pub fn mailbox(b: &[u8]) -> Option<(usize, usize)> {
 
 /// Hex digits only, of a hash length (MD5, SHA-1, SHA-256, SHA-512).
 pub fn is_hash(b: &[u8]) -> bool {
-    matches!(b.len(), 32 | 40 | 64 | 128) && b.iter().all(u8::is_ascii_hexdigit)
+    matches!(b.len(), 32 | 40 | 64 | 128) && all_hex(b, false)
 }
 
 /// Finds the values of `CN=` and `emailAddress=` in an X.500 distinguished
@@ -272,6 +283,18 @@ pub fn dn_parts(b: &[u8], mut f: impl FnMut(bool, usize, usize)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_hex_is_every_byte_a_hex_digit() {
+        for c in 0..=255u8 {
+            let b = [b'a', c, b'0'];
+            assert_eq!(all_hex(&b, false), c.is_ascii_hexdigit(), "{c}");
+            assert_eq!(all_hex(&b, true), c.is_ascii_hexdigit() || c == b':', "{c}");
+        }
+        assert!(all_hex(b"", false));
+        assert!(all_hex(b"2d:d1:9F", true));
+        assert!(!all_hex(b"2d:d1:9F", false));
+    }
 
     #[test]
     fn find_any_past_the_first_32_bytes() {

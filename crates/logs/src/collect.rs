@@ -171,12 +171,12 @@ impl Collector {
                 }
             }
             Action::Hash => {
-                if b.iter().all(u8::is_ascii_hexdigit) {
+                if classify::all_hex(b, false) {
                     self.push(field, Kind::Hash, val);
                 }
             }
             Action::Fingerprint => {
-                if b.iter().all(|c| c.is_ascii_hexdigit() || *c == b':') {
+                if classify::all_hex(b, true) {
                     if memchr::memchr(b':', b).is_some() {
                         let s = self.scratch.len();
                         self.append(line, val);

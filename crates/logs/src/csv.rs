@@ -263,7 +263,7 @@ impl Csv {
                 return;
             }
             c.clear();
-            if std::str::from_utf8(line).is_err() {
+            if !crate::is_utf8(line) {
                 sink.skipped(no, SkipReason::InvalidUtf8);
                 return;
             }

@@ -72,7 +72,7 @@ pub(crate) fn scan<R: Rules>(
     rules: &mut R,
     c: &mut Collector,
 ) -> Result<(), SkipReason> {
-    if std::str::from_utf8(line).is_err() {
+    if !crate::is_utf8(line) {
         return Err(SkipReason::InvalidUtf8);
     }
     let mut s = Scan {

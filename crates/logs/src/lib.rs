@@ -338,9 +338,12 @@ impl Parser {
     pub fn chunk_parsers(&self, bytes: &[u8], chunks: &[Chunk]) -> Vec<Parser> {
         let mut p = self.clone();
         let mut out = Vec::with_capacity(chunks.len());
-        for ch in chunks {
+        for (i, ch) in chunks.iter().enumerate() {
             out.push(p.clone());
-            p.scan_headers(&bytes[ch.range.clone()]);
+            // The state after the last chunk is not needed.
+            if i + 1 < chunks.len() {
+                p.scan_headers(&bytes[ch.range.clone()]);
+            }
         }
         out
     }
@@ -366,6 +369,12 @@ fn json_chunk<R: json::Rules>(
             Err(reason) => sink.skipped(no, reason),
         }
     })
+}
+
+/// Whether `b` is valid UTF-8 (SIMD-validated: every line is checked once).
+#[inline]
+pub(crate) fn is_utf8(b: &[u8]) -> bool {
+    simdutf8::basic::from_utf8(b).is_ok()
 }
 
 /// Calls `f(line_no, line)` for each line of `bytes` (without its `\n`; a

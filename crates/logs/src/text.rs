@@ -237,7 +237,7 @@ pub(crate) fn chunk(c: &mut Collector, bytes: &[u8], first_line: u64, sink: &mut
         if line.is_empty() {
             return;
         }
-        if std::str::from_utf8(line).is_err() {
+        if !crate::is_utf8(line) {
             sink.skipped(no, SkipReason::InvalidUtf8);
             return;
         }

@@ -285,23 +285,38 @@ pub(crate) fn match_bytes(
     // chunk is read as if it started at line 1, and its hits and skips are
     // renumbered once every chunk's line count is known.
     let chunks = cut(body, target);
-    let parsers = base.chunk_parsers(body, &chunks);
+    let workers = job.threads.min(chunks.len()).max(1);
+    // One worker reads the chunks in order with one parser, which carries
+    // the header state (Zeek `#` lines, the CSV header) from chunk to chunk:
+    // no separate pass over the file for it.
+    let parsers = if workers > 1 {
+        base.chunk_parsers(body, &chunks)
+    } else {
+        Vec::new()
+    };
     let next = AtomicUsize::new(0);
     let max_line = job.opts.max_line;
     type Done = (usize, std::ops::Range<usize>, std::ops::Range<usize>, u64);
     let results: Vec<(Vec<Hit>, Counts, Vec<Done>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..job.threads.min(chunks.len()).max(1))
+        let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
                     let mut sink = MatchSink::new(ctx, file);
                     let mut done: Vec<Done> = Vec::new();
+                    let mut carried = base.clone();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(ch) = chunks.get(i) else { break };
-                        let mut p = parsers[i].clone();
+                        let mut own;
+                        let p = if workers == 1 {
+                            &mut carried
+                        } else {
+                            own = parsers[i].clone();
+                            &mut own
+                        };
                         let piece = &body[ch.range.clone()];
                         let (h0, s0) = (sink.hits.len(), sink.c.samples.len());
-                        let n = read_guarded(&mut p, piece, 1, max_line, &mut sink);
+                        let n = read_guarded(p, piece, 1, max_line, &mut sink);
                         sink.c.lines += n;
                         done.push((i, h0..sink.hits.len(), s0..sink.c.samples.len(), n));
                         job.bar.inc(piece.len() as u64);
@@ -310,7 +325,7 @@ pub(crate) fn match_bytes(
                 })
             })
             .collect();
-        workers
+        handles
             .into_iter()
             .map(|w| w.join().expect("matching worker panicked"))
             .collect()
