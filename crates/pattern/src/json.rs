@@ -595,3 +595,120 @@ impl<'s> Fast<'s> {
         Some(c)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fast path and `serde_json` agree: same acceptance, same tree.
+    fn same(text: &str) {
+        let ours = Json::parse(text);
+        let theirs = serde_json::from_str::<Value>(text);
+        match (&ours, &theirs) {
+            (Ok(a), Ok(b)) => assert_eq!(a.to_value(), *b, "{text:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text:?}"),
+            _ => panic!("{text:?}: ours {ours:?}, serde_json {theirs:?}"),
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json() {
+        for t in [
+            r#"{"a": 1, "b": [true, false, null], "c": {"d": "e"}}"#,
+            r#"  [1, -0, 0.5, 1e5, 1E-5, -12.5e+3, 123456789012345678901234567890]  "#,
+            r#""esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00""#,
+            r#""lone \ud800""#,
+            r#""lone \udc00 low""#,
+            r#""bad \x""#,
+            "\"raw \u{1} control\"",
+            r#"{"a": 1, "a": 2, "b": 3}"#,
+            r#"{"a" 1}"#,
+            r#"[1, 2,]"#,
+            r#"01"#,
+            r#"1."#,
+            r#"-"#,
+            r#"{"a": 1} x"#,
+            "",
+            "tru",
+            r#"{"é": "ü", "k\u0041": 1}"#,
+        ] {
+            same(t);
+        }
+    }
+
+    #[test]
+    fn repeated_keys_keep_first_place_last_value() {
+        let v = Json::parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
+        let Json::Object(o) = &v else { panic!() };
+        let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(o.get("a"), Some(&Json::Num(Cow::Borrowed("3"))));
+    }
+
+    #[test]
+    fn large_objects_fold_repeats_and_look_up_by_index() {
+        let mut text = String::from("{");
+        for i in 0..200 {
+            text.push_str(&format!("\"k{}\": {i},", i % 150));
+        }
+        text.push_str("\"last\": true}");
+        same(&text);
+        let v = Json::parse(&text).unwrap();
+        let Json::Object(o) = &v else { panic!() };
+        assert_eq!(o.len(), 151);
+        assert_eq!(o.get("k3"), Some(&Json::Num(Cow::Borrowed("153"))));
+        assert_eq!(o.get("k149"), Some(&Json::Num(Cow::Borrowed("149"))));
+        assert_eq!(o.get("nope"), None);
+        assert_eq!(o.iter().next().map(|(k, _)| k), Some("k0"));
+    }
+
+    #[test]
+    fn deep_nesting_is_serde_jsons_to_judge() {
+        for depth in [FAST_DEPTH - 1, FAST_DEPTH, FAST_DEPTH + 1, 127, 128, 129, 5000] {
+            same(&format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
+            same(&format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)));
+        }
+        let err = Json::parse(&"[".repeat(5000)).unwrap_err();
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let v = Json::parse(r#"{"key": "value", "e": "a\nb"}"#).unwrap();
+        assert!(matches!(v.get("key"), Some(Json::Str(Cow::Borrowed("value")))));
+        assert!(matches!(v.get("e"), Some(Json::Str(Cow::Owned(s))) if s == "a\nb"));
+    }
+
+    fn json_text() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,5})?([eE][+-]?[0-9]{1,3})?",
+            "\"([a-z \\\\\"/\u{e9}\u{1f600}]|\\\\[nrtbf\"/\\\\]|\\\\u[0-9a-fA-F]{4}){0,12}\"",
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|v| format!("[{}]", v.join(", "))),
+                prop::collection::vec(("[a-c]{1,2}", inner), 0..20).prop_map(|v| {
+                    let body: Vec<String> =
+                        v.into_iter().map(|(k, x)| format!("\"{k}\": {x}")).collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parses_as_serde_json_does(text in json_text()) {
+            same(&text);
+        }
+
+        #[test]
+        fn arbitrary_text_as_serde_json_does(text in "[\\[\\]{}\",:0-9a-z\\\\. -]{0,40}") {
+            same(&text);
+        }
+    }
+}
