@@ -665,9 +665,21 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_serde_jsons_to_judge() {
-        for depth in [FAST_DEPTH - 1, FAST_DEPTH, FAST_DEPTH + 1, 127, 128, 129, 5000] {
+        for depth in [
+            FAST_DEPTH - 1,
+            FAST_DEPTH,
+            FAST_DEPTH + 1,
+            127,
+            128,
+            129,
+            5000,
+        ] {
             same(&format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
-            same(&format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)));
+            same(&format!(
+                "{}1{}",
+                "{\"a\":".repeat(depth),
+                "}".repeat(depth)
+            ));
         }
         let err = Json::parse(&"[".repeat(5000)).unwrap_err();
         assert!(err.to_string().contains("recursion limit"), "{err}");
@@ -676,7 +688,10 @@ mod tests {
     #[test]
     fn strings_without_escapes_are_borrowed() {
         let v = Json::parse(r#"{"key": "value", "e": "a\nb"}"#).unwrap();
-        assert!(matches!(v.get("key"), Some(Json::Str(Cow::Borrowed("value")))));
+        assert!(matches!(
+            v.get("key"),
+            Some(Json::Str(Cow::Borrowed("value")))
+        ));
         assert!(matches!(v.get("e"), Some(Json::Str(Cow::Owned(s))) if s == "a\nb"));
     }
 
@@ -692,8 +707,10 @@ mod tests {
                 prop::collection::vec(inner.clone(), 0..6)
                     .prop_map(|v| format!("[{}]", v.join(", "))),
                 prop::collection::vec(("[a-c]{1,2}", inner), 0..20).prop_map(|v| {
-                    let body: Vec<String> =
-                        v.into_iter().map(|(k, x)| format!("\"{k}\": {x}")).collect();
+                    let body: Vec<String> = v
+                        .into_iter()
+                        .map(|(k, x)| format!("\"{k}\": {x}"))
+                        .collect();
                     format!("{{{}}}", body.join(","))
                 }),
             ]
