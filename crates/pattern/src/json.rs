@@ -127,8 +127,10 @@ pub enum Json<'s> {
 pub struct Object<'s> {
     entries: Vec<(Cow<'s, str>, Json<'s>)>,
     /// Positions in `entries` sorted by key, when there are more than
-    /// [`SMALL_OBJECT`].
-    sorted: Option<Box<[u32]>>,
+    /// [`SMALL_OBJECT`] (boxed twice: one word in every object, so the
+    /// tree's nodes stay small).
+    #[allow(clippy::box_collection)]
+    sorted: Option<Box<Vec<u32>>>,
 }
 
 impl<'s> Object<'s> {
@@ -182,7 +184,7 @@ impl<'s> Object<'s> {
             let mut k = keep.iter();
             entries.retain(|_| *k.next().unwrap_or(&true));
         }
-        let sorted = (entries.len() > SMALL_OBJECT).then(|| order(&entries).into_boxed_slice());
+        let sorted = (entries.len() > SMALL_OBJECT).then(|| Box::new(order(&entries)));
         Object { entries, sorted }
     }
 
