@@ -28,6 +28,7 @@
 pub mod ast;
 mod compile;
 mod eval;
+mod json;
 mod net;
 mod observe;
 mod parser;
@@ -36,6 +37,7 @@ mod value;
 
 pub use compile::{Compiled, HashAlg, Key, KeyKind, compile};
 pub use eval::{MatchResult, Pattern};
+pub use json::{FAST_DEPTH, Json, JsonNode, Object, View};
 pub use observe::{Observation, Observations, StixVersion};
 pub use parser::{
     Limit, Limits, ParseError, parse, parse_limited, parse_strict, parse_strict_limited, parse_v20,

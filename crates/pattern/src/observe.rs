@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use smallvec::SmallVec;
 
 use crate::EvalError;
+use crate::json::{JsonNode, View};
 use crate::time::parse_timestamp;
 
 /// Which STIX version's observed-data form to read.
@@ -19,9 +20,9 @@ pub enum StixVersion {
     V21,
 }
 
-/// One observed-data object, ready for matching.
-#[derive(Debug)]
-pub struct Observation<'a> {
+/// One observed-data object, ready for matching, read from JSON of type
+/// `J` (`serde_json::Value` or [`crate::Json`]).
+pub struct Observation<'a, J: JsonNode = Value> {
     /// The observed-data's `id`, when it has one.
     pub id: Option<&'a str>,
     pub(crate) first: i64,
@@ -30,13 +31,13 @@ pub struct Observation<'a> {
     /// Objects whose `type` a pattern's object type is compared with, each
     /// under its root id (SCO id in 2.1, `objects` key in 2.0), when they
     /// differ from the scope (2.0, or ids listed twice).
-    pub(crate) roots: Option<Vec<(&'a str, &'a Value)>>,
-    pub(crate) scope: Scope<'a>,
+    pub(crate) roots: Option<Vec<(&'a str, &'a J)>>,
+    pub(crate) scope: Scope<'a, J>,
 }
 
-impl<'a> Observation<'a> {
+impl<'a, J: JsonNode> Observation<'a, J> {
     /// The root objects, each once.
-    pub(crate) fn roots(&self) -> &[(&'a str, &'a Value)] {
+    pub(crate) fn roots(&self) -> &[(&'a str, &'a J)] {
         match (&self.roots, &self.scope) {
             (Some(r), _) => r,
             (None, Scope::V21(s)) => s,
@@ -45,40 +46,62 @@ impl<'a> Observation<'a> {
     }
 }
 
-/// A property of a small object by a linear scan (faster than hashing
-/// for the handful of keys STIX objects have), by hash otherwise.
+/// A property of an object.
 #[inline]
-pub(crate) fn field<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    if m.len() <= 12 {
-        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-    } else {
-        m.get(key)
-    }
+pub(crate) fn field<'v, J: JsonNode>(m: &'v J::Obj, key: &str) -> Option<&'v J> {
+    J::get(m, key)
 }
 
 /// Where `…_ref` and `…_refs` resolve.
-#[derive(Debug)]
-pub(crate) enum Scope<'a> {
+pub(crate) enum Scope<'a, J: JsonNode> {
     /// The observed-data and the SCOs its `object_refs` name, in order.
-    V21(SmallVec<[(&'a str, &'a Value); 4]>),
+    V21(SmallVec<[(&'a str, &'a J); 4]>),
     /// The observed-data's `objects`.
-    V20(Option<&'a Map<String, Value>>),
+    V20(Option<&'a J::Obj>),
 }
 
-impl<'a> Scope<'a> {
-    pub(crate) fn resolve(&self, id: &str, out: &mut Vec<&'a Value>) {
+impl<'a, J: JsonNode> Scope<'a, J> {
+    pub(crate) fn resolve(&self, id: &str, out: &mut Vec<&'a J>) {
         match self {
             Scope::V21(list) => out.extend(list.iter().filter(|(i, _)| *i == id).map(|(_, v)| *v)),
-            Scope::V20(Some(map)) => out.extend(map.get(id)),
+            Scope::V20(Some(map)) => out.extend(J::get(map, id)),
             Scope::V20(None) => {}
         }
     }
 }
 
-/// All observations of one match.
-#[derive(Debug, Default)]
-pub struct Observations<'a> {
-    pub(crate) list: SmallVec<[Observation<'a>; 1]>,
+/// All observations of one match, read from JSON of type `J`
+/// (`serde_json::Value` or [`crate::Json`]).
+pub struct Observations<'a, J: JsonNode = Value> {
+    pub(crate) list: SmallVec<[Observation<'a, J>; 1]>,
+}
+
+impl<J: JsonNode> Default for Observations<'_, J> {
+    fn default() -> Self {
+        Observations {
+            list: SmallVec::new(),
+        }
+    }
+}
+
+impl<J: JsonNode> std::fmt::Debug for Observations<'_, J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observations")
+            .field("len", &self.list.len())
+            .field("ids", &self.list.iter().map(|o| o.id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<J: JsonNode> std::fmt::Debug for Observation<'_, J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observation")
+            .field("id", &self.id)
+            .field("first", &self.first)
+            .field("last", &self.last)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
 }
 
 fn err(msg: impl Into<String>) -> EvalError {
@@ -86,20 +109,23 @@ fn err(msg: impl Into<String>) -> EvalError {
 }
 
 /// A cyber-observable (anything but observed-data) under its id.
-fn sco_entry(o: &Value) -> Option<(&str, &Value)> {
-    let (t, id) = type_and_id(o.as_object()?);
+fn sco_entry<J: JsonNode>(o: &J) -> Option<(&str, &J)> {
+    let View::Object(m) = o.view() else {
+        return None;
+    };
+    let (t, id) = type_and_id::<J>(m);
     (t?.as_str()? != "observed-data").then_some((id?.as_str()?, o))
 }
 
 /// `type` and `id` of an object, in one pass over its properties.
 #[inline]
-fn type_and_id(m: &Map<String, Value>) -> (Option<&Value>, Option<&Value>) {
-    if m.len() > 12 {
-        return (m.get("type"), m.get("id"));
+fn type_and_id<J: JsonNode>(m: &J::Obj) -> (Option<&J>, Option<&J>) {
+    if J::len(m) > 12 {
+        return (J::get(m, "type"), J::get(m, "id"));
     }
     let (mut t, mut id) = (None, None);
-    for (k, v) in m {
-        match k.as_str() {
+    for (k, v) in J::entries(m) {
+        match k {
             "type" => t = Some(v),
             "id" => id = Some(v),
             _ => {}
@@ -110,20 +136,38 @@ fn type_and_id(m: &Map<String, Value>) -> (Option<&Value>, Option<&Value>) {
 
 /// The properties of an observed-data the matcher reads, in one pass.
 #[derive(Default)]
-struct SdoFields<'v> {
-    kind: Option<&'v Value>,
-    id: Option<&'v Value>,
-    object_refs: Option<&'v Value>,
-    number_observed: Option<&'v Value>,
-    first_observed: Option<&'v Value>,
-    last_observed: Option<&'v Value>,
+struct SdoFields<'v, J> {
+    kind: Option<&'v J>,
+    id: Option<&'v J>,
+    object_refs: Option<&'v J>,
+    number_observed: Option<&'v J>,
+    first_observed: Option<&'v J>,
+    last_observed: Option<&'v J>,
 }
 
-impl<'v> SdoFields<'v> {
-    fn read(m: &'v Map<String, Value>) -> Self {
-        let mut f = SdoFields::default();
-        for (k, v) in m {
-            let slot = match k.as_str() {
+impl<'v, J: JsonNode> SdoFields<'v, J> {
+    fn read(m: &'v J::Obj) -> Self {
+        let mut f = SdoFields {
+            kind: None,
+            id: None,
+            object_refs: None,
+            number_observed: None,
+            first_observed: None,
+            last_observed: None,
+        };
+        if J::len(m) > 12 {
+            // Large (crafted) objects: by lookup, the last of a repeated
+            // key as for small ones.
+            f.kind = J::get(m, "type");
+            f.id = J::get(m, "id");
+            f.object_refs = J::get(m, "object_refs");
+            f.number_observed = J::get(m, "number_observed");
+            f.first_observed = J::get(m, "first_observed");
+            f.last_observed = J::get(m, "last_observed");
+            return f;
+        }
+        for (k, v) in J::entries(m) {
+            let slot = match k {
                 "type" => &mut f.kind,
                 "id" => &mut f.id,
                 "object_refs" => &mut f.object_refs,
@@ -144,19 +188,20 @@ impl<'v> SdoFields<'v> {
         let n = self.number_observed.ok_or_else(missing)?;
         let first = self.first_observed.ok_or_else(missing)?;
         let last = self.last_observed.ok_or_else(missing)?;
-        let count = match n {
-            Value::Number(n) => n.as_u64().filter(|&n| n >= 1),
-            Value::Bool(true) => Some(1),
+        let count = match n.view() {
+            View::Num(n) => n.parse::<u64>().ok().filter(|&n| n >= 1),
+            View::Bool(true) => Some(1),
             _ => None,
         }
         .ok_or_else(|| {
             err(format!(
-                "invalid number_observed (must be an integer >= 1): {n}"
+                "invalid number_observed (must be an integer >= 1): {}",
+                n.to_value()
             ))
         })?;
-        fn ts<'s>(k: &str, v: &'s Value) -> Result<(&'s str, i64), EvalError> {
-            let Value::String(s) = v else {
-                return Err(err(format!("`{k}` must be a string, got {v}")));
+        fn ts<'s, J: JsonNode>(k: &str, v: &'s J) -> Result<(&'s str, i64), EvalError> {
+            let View::Str(s) = v.view() else {
+                return Err(err(format!("`{k}` must be a string, got {}", v.to_value())));
             };
             let t = parse_timestamp(s)
                 .ok_or_else(|| err(format!("invalid timestamp in `{k}`: {s:?}")))?;
@@ -164,52 +209,62 @@ impl<'v> SdoFields<'v> {
         }
         let (fs, f) = ts("first_observed", first)?;
         // Often the same instant: parse it once.
-        let l = match last {
-            Value::String(ls) if ls == fs => f,
+        let l = match last.view() {
+            View::Str(ls) if ls == fs => f,
             _ => ts("last_observed", last)?.1,
         };
         Ok((f, l, count))
     }
 }
 
-impl<'a> Observations<'a> {
+impl<'a, J: JsonNode> Observations<'a, J> {
     /// Reads observations from a flat list of STIX objects: observed-data
     /// and the objects they reference (2.1), or observed-data objects with
     /// embedded `objects` (2.0). Objects of other types in the list are the
     /// pool `object_refs` resolve against.
-    pub fn new(objects: &'a [Value], version: StixVersion) -> Result<Self, EvalError> {
+    pub fn new(objects: &'a [J], version: StixVersion) -> Result<Self, EvalError> {
         match version {
             StixVersion::V21 => Self::v21(objects),
             StixVersion::V20 => Self::v20(objects),
         }
     }
 
-    fn v21(objects: &'a [Value]) -> Result<Self, EvalError> {
+    fn v21(objects: &'a [J]) -> Result<Self, EvalError> {
         // First pass: every object has a type, and every object that is
         // not observed-data an id (the reference indexes them by id).
         let mut n_sdos = 0;
         for o in objects {
-            let Value::Object(m) = o else {
-                return Err(err(format!("not a STIX object: {o}")));
+            let View::Object(m) = o.view() else {
+                return Err(err(format!("not a STIX object: {}", o.to_value())));
             };
-            let (t, id) = type_and_id(m);
-            match t {
-                Some(Value::String(t)) if t == "observed-data" => n_sdos += 1,
-                Some(Value::String(_)) => match id {
-                    Some(Value::String(_)) => {}
-                    Some(other) => return Err(err(format!("`id` must be a string, got {other}"))),
+            let (t, id) = type_and_id::<J>(m);
+            match t.map(|t| (t, t.view())) {
+                Some((_, View::Str("observed-data"))) => n_sdos += 1,
+                Some((_, View::Str(_))) => match id.map(|i| (i, i.view())) {
+                    Some((_, View::Str(_))) => {}
+                    Some((other, _)) => {
+                        return Err(err(format!(
+                            "`id` must be a string, got {}",
+                            other.to_value()
+                        )));
+                    }
                     None => return Err(err("object has no `id`")),
                 },
-                Some(other) => return Err(err(format!("`type` must be a string, got {other}"))),
+                Some((other, _)) => {
+                    return Err(err(format!(
+                        "`type` must be a string, got {}",
+                        other.to_value()
+                    )));
+                }
                 None => return Err(err("object has no `type`")),
             }
         }
         // Later objects with the same id replace earlier ones. The keys are
         // object ids from the data, which a partner can craft to collide
         // under a fixed hash (HashDoS): foldhash keyed per process.
-        let index: Option<HashMap<&'a str, &'a Value, foldhash::fast::RandomState>> =
+        let index: Option<HashMap<&'a str, &'a J, foldhash::fast::RandomState>> =
             (objects.len() > 16).then(|| objects.iter().filter_map(sco_entry).collect());
-        let find = |id: &str| -> Option<(&'a str, &'a Value)> {
+        let find = |id: &str| -> Option<(&'a str, &'a J)> {
             match &index {
                 Some(map) => map.get_key_value(id).map(|(k, v)| (*k, *v)),
                 None => objects
@@ -219,11 +274,13 @@ impl<'a> Observations<'a> {
                     .find(|(oid, _)| *oid == id),
             }
         };
-        let mut list: SmallVec<[Observation<'a>; 1]> = SmallVec::with_capacity(n_sdos);
+        let mut list: SmallVec<[Observation<'a, J>; 1]> = SmallVec::with_capacity(n_sdos);
         for own in objects {
-            let Value::Object(sdo) = own else { continue };
-            let f = SdoFields::read(sdo);
-            if f.kind.and_then(Value::as_str) != Some("observed-data") {
+            let View::Object(sdo) = own.view() else {
+                continue;
+            };
+            let f = SdoFields::<J>::read(sdo);
+            if f.kind.and_then(J::as_str) != Some("observed-data") {
                 continue;
             }
             let Some(refs) = f.object_refs else {
@@ -231,13 +288,18 @@ impl<'a> Observations<'a> {
             };
             let (first, last, count) = f.window()?;
             let own_id = match f.id {
-                Some(Value::String(s)) => s.as_str(),
-                Some(other) => return Err(err(format!("`id` must be a string, got {other}"))),
+                Some(v) if v.as_str().is_some() => v.as_str().unwrap_or_default(),
+                Some(other) => {
+                    return Err(err(format!(
+                        "`id` must be a string, got {}",
+                        other.to_value()
+                    )));
+                }
                 None => return Err(err("object has no `id`")),
             };
-            let mut scope: SmallVec<[(&'a str, &'a Value); 4]> = SmallVec::new();
+            let mut scope: SmallVec<[(&'a str, &'a J); 4]> = SmallVec::new();
             scope.push((own_id, own));
-            if let Value::Array(refs) = refs {
+            if let View::Array(refs) = refs.view() {
                 for r in refs {
                     if let Some(found) = r.as_str().and_then(find) {
                         scope.push(found);
@@ -249,7 +311,7 @@ impl<'a> Observations<'a> {
                 .enumerate()
                 .any(|(i, (id, _))| scope[..i].iter().any(|(x, _)| x == id));
             let roots = dups.then(|| {
-                let mut roots: Vec<(&'a str, &'a Value)> = Vec::with_capacity(scope.len());
+                let mut roots: Vec<(&'a str, &'a J)> = Vec::with_capacity(scope.len());
                 for (id, v) in &scope {
                     if !roots.iter().any(|(r, _)| r == id) {
                         roots.push((id, v));
@@ -269,23 +331,20 @@ impl<'a> Observations<'a> {
         Ok(Observations { list })
     }
 
-    fn v20(objects: &'a [Value]) -> Result<Self, EvalError> {
-        let mut list: SmallVec<[Observation<'a>; 1]> = SmallVec::new();
+    fn v20(objects: &'a [J]) -> Result<Self, EvalError> {
+        let mut list: SmallVec<[Observation<'a, J>; 1]> = SmallVec::new();
         for o in objects {
-            let Value::Object(sdo) = o else {
-                return Err(err(format!("not a STIX object: {o}")));
+            let View::Object(sdo) = o.view() else {
+                return Err(err(format!("not a STIX object: {}", o.to_value())));
             };
-            let (first, last, count) = SdoFields::read(sdo).window()?;
-            let map = match field(sdo, "objects") {
-                Some(Value::Object(m)) => Some(m),
+            let (first, last, count) = SdoFields::<J>::read(sdo).window()?;
+            let map = match field::<J>(sdo, "objects").map(J::view) {
+                Some(View::Object(m)) => Some(m),
                 _ => None,
             };
-            let roots = Some(
-                map.map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
-                    .unwrap_or_default(),
-            );
+            let roots = Some(map.map(|m| J::entries(m).collect()).unwrap_or_default());
             list.push(Observation {
-                id: field(sdo, "id").and_then(Value::as_str),
+                id: field::<J>(sdo, "id").and_then(J::as_str),
                 first,
                 last,
                 count,

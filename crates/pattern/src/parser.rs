@@ -592,6 +592,28 @@ fn parse_dialect(
     strict: bool,
     limits: &Limits,
 ) -> Result<ObsExpr, ParseError> {
+    parse_dialect_keeping(src, v20, strict, limits, false).map(|(e, _)| e)
+}
+
+/// [`parse`] (or [`parse_v20`]), also giving the `MATCHES` operands it
+/// built to check them, in source order (for [`crate::Pattern::new`]).
+pub(crate) fn parse_keeping(
+    src: &str,
+    v20: bool,
+) -> Result<(ObsExpr, Vec<(String, crate::eval::BuiltMatches)>), ParseError> {
+    parse_dialect_keeping(src, v20, false, &Limits::default(), true)
+        .map(|(e, k)| (e, k.unwrap_or_default()))
+}
+
+type Kept = Option<Vec<(String, crate::eval::BuiltMatches)>>;
+
+fn parse_dialect_keeping(
+    src: &str,
+    v20: bool,
+    strict: bool,
+    limits: &Limits,
+    keep: bool,
+) -> Result<(ObsExpr, Kept), ParseError> {
     if src.len() > limits.max_len {
         return Err(ParseError::over(
             limits.max_len,
@@ -609,6 +631,7 @@ fn parse_dialect(
         limits: *limits,
         depth: 0,
         comparisons: 0,
+        keep: keep.then(Vec::new),
     };
     p.bump()?;
     let e = p.observation_expressions()?;
@@ -617,7 +640,7 @@ fn parse_dialect(
             p.unexpected("an observation operator (`AND`, `OR`, `FOLLOWEDBY`) or a qualifier")
         );
     }
-    Ok(e)
+    Ok((e, p.keep))
 }
 
 struct Parser<'a> {
@@ -631,6 +654,8 @@ struct Parser<'a> {
     depth: usize,
     /// Comparisons (and set members) read so far.
     comparisons: usize,
+    /// `MATCHES` operands built to check them, kept for the evaluator.
+    keep: Kept,
 }
 
 impl Parser<'_> {
@@ -919,7 +944,10 @@ impl Parser<'_> {
             Tok::Kw("MATCHES") => {
                 let at = self.at;
                 let re = self.string("a regular expression string after MATCHES")?;
-                crate::eval::check_regex(&re).map_err(|e| ParseError::new(at, e))?;
+                let built = crate::eval::build_matches(&re).map_err(|e| ParseError::new(at, e))?;
+                if let Some(keep) = &mut self.keep {
+                    keep.push((re.clone(), built));
+                }
                 Op::Matches(re)
             }
             Tok::Kw("ISSUBSET") => Op::IsSubset(self.string("a string after ISSUBSET")?),

@@ -6,18 +6,42 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use crate::json::{JsonNode, View};
 
 use crate::ast::Literal;
 
 /// A value selected by an object path.
-#[derive(Debug, Clone)]
-pub(crate) enum Val<'a> {
-    Json(&'a Value),
+pub(crate) enum Val<'a, J> {
+    Json(&'a J),
     /// The decoded value of a `…_hex` or `…_bin` property.
     Bytes(Vec<u8>),
     /// The objects a `…_refs` list resolved to.
-    Objs(Vec<&'a Value>),
+    Objs(Vec<&'a J>),
+}
+
+/// As derived over `serde_json::Value` (error messages show it).
+impl<J: JsonNode> std::fmt::Debug for Val<'_, J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::Json(v) => f.debug_tuple("Json").field(&v.to_value()).finish(),
+            Val::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Val::Objs(a) => f
+                .debug_tuple("Objs")
+                .field(&a.iter().map(|v| v.to_value()).collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
+impl<'a, J: JsonNode> Val<'a, J> {
+    /// The JSON value, when it is one.
+    #[inline]
+    fn view(&self) -> Option<View<'a, J>> {
+        match self {
+            Val::Json(v) => Some(v.view()),
+            _ => None,
+        }
+    }
 }
 
 /// A number from JSON or a pattern: ints stay exact.
@@ -29,20 +53,21 @@ pub(crate) enum Num {
 
 /// Reads a JSON number as the reference reads it: an integer unless it has
 /// a fraction or an exponent.
-pub(crate) fn json_num(n: &serde_json::Number) -> Num {
-    if let Some(i) = n.as_i64() {
+/// `s` is the number's text, as `serde_json` keeps it with
+/// `arbitrary_precision` (whose `as_i64`, `as_u64` and `as_f64` parse it).
+pub(crate) fn json_num(s: &str) -> Num {
+    if let Ok(i) = s.parse::<i64>() {
         return Num::Int(i128::from(i));
     }
-    if let Some(u) = n.as_u64() {
+    if let Ok(u) = s.parse::<u64>() {
         return Num::Int(i128::from(u));
     }
-    let s = n.to_string();
     if !s.contains(['.', 'e', 'E'])
         && let Ok(i) = s.parse::<i128>()
     {
         return Num::Int(i);
     }
-    Num::Float(n.as_f64().unwrap_or(f64::NAN))
+    Num::Float(s.parse::<f64>().unwrap_or(f64::NAN))
 }
 
 /// Exact comparison of an integer and a float (as Python does).
@@ -103,20 +128,20 @@ pub(crate) fn json_timestamp(s: &str) -> Result<i64, String> {
 
 /// `value = literal` (before `NOT`/`!=` are applied). `Err` only for a JSON
 /// string that must be a timestamp and is not.
-pub(crate) fn equals(v: &Val<'_>, lit: &Literal) -> Result<bool, String> {
-    Ok(match (lit, v) {
-        (Literal::Timestamp(t), Val::Json(Value::String(s))) => json_timestamp(s)? == *t,
-        (Literal::Int(i), Val::Json(Value::Number(n))) => {
+pub(crate) fn equals<J: JsonNode>(v: &Val<'_, J>, lit: &Literal) -> Result<bool, String> {
+    Ok(match (lit, v, v.view()) {
+        (Literal::Timestamp(t), _, Some(View::Str(s))) => json_timestamp(s)? == *t,
+        (Literal::Int(i), _, Some(View::Num(n))) => {
             cmp_num(Num::Int(*i), json_num(n)) == Some(Ordering::Equal)
         }
-        (Literal::Float(x), Val::Json(Value::Number(n))) => {
+        (Literal::Float(x), _, Some(View::Num(n))) => {
             cmp_num(Num::Float(*x), json_num(n)) == Some(Ordering::Equal)
         }
-        (Literal::Str(a), Val::Json(Value::String(b))) => a == b,
-        (Literal::Str(a), Val::Bytes(b)) => latin1(a).is_some_and(|a| a == *b),
-        (Literal::Bool(a), Val::Json(Value::Bool(b))) => a == b,
-        (Literal::Binary(a) | Literal::Hex(a), Val::Bytes(b)) => a == b,
-        (Literal::Binary(a) | Literal::Hex(a), Val::Json(Value::String(s))) => {
+        (Literal::Str(a), _, Some(View::Str(b))) => a.as_str() == b,
+        (Literal::Str(a), Val::Bytes(b), _) => latin1(a).is_some_and(|a| a == *b),
+        (Literal::Bool(a), _, Some(View::Bool(b))) => *a == b,
+        (Literal::Binary(a) | Literal::Hex(a), Val::Bytes(b), _) => a == b,
+        (Literal::Binary(a) | Literal::Hex(a), _, Some(View::Str(s))) => {
             latin1(s).is_some_and(|s| s == *a)
         }
         _ => false,
@@ -127,21 +152,22 @@ pub(crate) fn equals(v: &Val<'_>, lit: &Literal) -> Result<bool, String> {
 /// no order between them (the test is then false whatever `NOT` says),
 /// `Ok(Some(None))` for binary against a string with characters beyond
 /// U+00FF (false, and `NOT` applies).
-pub(crate) fn order(v: &Val<'_>, lit: &Literal) -> Result<Option<Option<Ordering>>, String> {
-    Ok(match (lit, v) {
-        (Literal::Timestamp(t), Val::Json(Value::String(s))) => {
-            Some(Some(json_timestamp(s)?.cmp(t)))
+pub(crate) fn order<J: JsonNode>(
+    v: &Val<'_, J>,
+    lit: &Literal,
+) -> Result<Option<Option<Ordering>>, String> {
+    Ok(match (lit, v, v.view()) {
+        (Literal::Timestamp(t), _, Some(View::Str(s))) => Some(Some(json_timestamp(s)?.cmp(t))),
+        (Literal::Int(i), _, Some(View::Num(n))) => Some(cmp_num(json_num(n), Num::Int(*i))),
+        (Literal::Float(x), _, Some(View::Num(n))) => Some(cmp_num(json_num(n), Num::Float(*x))),
+        (Literal::Str(a), _, Some(View::Str(b))) => Some(Some(b.cmp(a.as_str()))),
+        (Literal::Str(a), Val::Bytes(b), _) => {
+            Some(latin1(a).map(|a| b.as_slice().cmp(a.as_slice())))
         }
-        (Literal::Int(i), Val::Json(Value::Number(n))) => Some(cmp_num(json_num(n), Num::Int(*i))),
-        (Literal::Float(x), Val::Json(Value::Number(n))) => {
-            Some(cmp_num(json_num(n), Num::Float(*x)))
-        }
-        (Literal::Str(a), Val::Json(Value::String(b))) => Some(Some(b.as_str().cmp(a.as_str()))),
-        (Literal::Str(a), Val::Bytes(b)) => Some(latin1(a).map(|a| b.as_slice().cmp(a.as_slice()))),
-        (Literal::Binary(a) | Literal::Hex(a), Val::Bytes(b)) => {
+        (Literal::Binary(a) | Literal::Hex(a), Val::Bytes(b), _) => {
             Some(Some(b.as_slice().cmp(a.as_slice())))
         }
-        (Literal::Binary(a) | Literal::Hex(a), Val::Json(Value::String(s))) => {
+        (Literal::Binary(a) | Literal::Hex(a), _, Some(View::Str(s))) => {
             Some(latin1(s).map(|s| s.as_slice().cmp(a.as_slice())))
         }
         _ => None,
@@ -151,23 +177,23 @@ pub(crate) fn order(v: &Val<'_>, lit: &Literal) -> Result<Option<Option<Ordering
 /// `value IN (set)` with the reference's hash-set semantics: numbers and
 /// booleans compare by value across types (`true` is in `(1)`), strings and
 /// binary only with their own kind, lists and objects never.
-pub(crate) fn in_set(v: &Val<'_>, set: &[Literal]) -> Result<bool, String> {
+pub(crate) fn in_set<J: JsonNode>(v: &Val<'_, J>, set: &[Literal]) -> Result<bool, String> {
     let Some(first) = set.first() else {
         return Ok(false);
     };
-    if let (Literal::Timestamp(_), Val::Json(Value::String(s))) = (first, v) {
+    if let (Literal::Timestamp(_), Some(View::Str(s))) = (first, v.view()) {
         let t = json_timestamp(s)?;
         return Ok(set
             .iter()
             .any(|l| matches!(l, Literal::Timestamp(x) if *x == t)));
     }
-    let num = match v {
-        Val::Json(Value::Number(n)) => Some(json_num(n)),
-        Val::Json(Value::Bool(b)) => Some(Num::Int(i128::from(*b))),
+    let num = match v.view() {
+        Some(View::Num(n)) => Some(json_num(n)),
+        Some(View::Bool(b)) => Some(Num::Int(i128::from(b))),
         _ => None,
     };
-    Ok(set.iter().any(|l| match (l, v) {
-        (Literal::Int(_) | Literal::Float(_) | Literal::Bool(_), _) if num.is_some() => {
+    Ok(set.iter().any(|l| match (l, v, v.view()) {
+        (Literal::Int(_) | Literal::Float(_) | Literal::Bool(_), _, _) if num.is_some() => {
             let ln = match l {
                 Literal::Int(i) => Num::Int(*i),
                 Literal::Float(x) => Num::Float(*x),
@@ -176,8 +202,8 @@ pub(crate) fn in_set(v: &Val<'_>, set: &[Literal]) -> Result<bool, String> {
             };
             num.and_then(|n| cmp_num(n, ln)) == Some(Ordering::Equal)
         }
-        (Literal::Str(a), Val::Json(Value::String(b))) => a == b,
-        (Literal::Binary(a) | Literal::Hex(a), Val::Bytes(b)) => a == b,
+        (Literal::Str(a), _, Some(View::Str(b))) => a.as_str() == b,
+        (Literal::Binary(a) | Literal::Hex(a), Val::Bytes(b), _) => a == b,
         _ => false,
     }))
 }
@@ -185,6 +211,7 @@ pub(crate) fn in_set(v: &Val<'_>, set: &[Literal]) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn int_float_exact() {

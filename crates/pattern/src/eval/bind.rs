@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use super::PNode;
+use crate::json::JsonNode;
 use crate::observe::Observation;
 
 /// Number of observation slots a binding of this expression has.
@@ -23,9 +24,9 @@ type Inst = (u32, u64);
 type Binding = Vec<Option<Inst>>;
 type BIter<'s> = Box<dyn Iterator<Item = Binding> + 's>;
 
-pub(super) struct Ctx<'s, 'a> {
+pub(super) struct Ctx<'s, 'a, J: JsonNode> {
     pub(super) leaves: &'s [Vec<u32>],
-    pub(super) obs: &'s [Observation<'a>],
+    pub(super) obs: &'s [Observation<'a, J>],
 }
 
 fn disjoint(a: &Binding, b: &Binding) -> bool {
@@ -34,7 +35,7 @@ fn disjoint(a: &Binding, b: &Binding) -> bool {
         .all(|x| !b.iter().flatten().any(|y| x == y))
 }
 
-impl<'s, 'a> Ctx<'s, 'a> {
+impl<'s, 'a, J: JsonNode> Ctx<'s, 'a, J> {
     fn window(&self, i: &Inst) -> (i64, i64) {
         let o = &self.obs[i.0 as usize];
         (o.first, o.last)
@@ -136,8 +137,8 @@ impl<'s, 'a> Ctx<'s, 'a> {
 /// share no instance (and, for `FOLLOWEDBY`, can be ordered in time),
 /// enumerated fairly from both sides so infinite-looking inputs still
 /// yield early.
-struct Join<'s, 'a> {
-    ctx: &'s Ctx<'s, 'a>,
+struct Join<'s, 'a, J: JsonNode> {
+    ctx: &'s Ctx<'s, 'a, J>,
     l: BIter<'s>,
     r: BIter<'s>,
     lcache: Vec<Binding>,
@@ -149,8 +150,8 @@ struct Join<'s, 'a> {
     pending: VecDeque<Binding>,
 }
 
-impl<'s, 'a> Join<'s, 'a> {
-    fn new(ctx: &'s Ctx<'s, 'a>, l: BIter<'s>, r: BIter<'s>, followed: bool) -> Self {
+impl<'s, 'a, J: JsonNode> Join<'s, 'a, J> {
+    fn new(ctx: &'s Ctx<'s, 'a, J>, l: BIter<'s>, r: BIter<'s>, followed: bool) -> Self {
         Join {
             ctx,
             l,
@@ -171,7 +172,7 @@ impl<'s, 'a> Join<'s, 'a> {
     }
 }
 
-impl Iterator for Join<'_, '_> {
+impl<J: JsonNode> Iterator for Join<'_, '_, J> {
     type Item = Binding;
     fn next(&mut self) -> Option<Binding> {
         if !self.started {

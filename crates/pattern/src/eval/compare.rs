@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use crate::json::{JsonNode, View};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use super::{CNode, Pattern, Prepared};
@@ -25,11 +25,11 @@ fn nfc(s: &str) -> Cow<'_, str> {
 }
 
 impl Pattern {
-    pub(super) fn cmp_root<'a>(
+    pub(super) fn cmp_root<'a, J: JsonNode>(
         &self,
         c: &CNode,
-        o: &Observation<'a>,
-        root: &'a Value,
+        o: &Observation<'a, J>,
+        root: &'a J,
     ) -> Result<bool, EvalError> {
         Ok(match c {
             // No short-circuit: both sides are evaluated, for their errors.
@@ -47,19 +47,17 @@ impl Pattern {
         })
     }
 
-    fn test_root<'a>(
+    fn test_root<'a, J: JsonNode>(
         &self,
         p: &Prepared,
-        o: &Observation<'a>,
-        root: &'a Value,
+        o: &Observation<'a, J>,
+        root: &'a J,
     ) -> Result<bool, EvalError> {
         let t = &p.test;
-        let Value::Object(m) = root else {
+        let View::Object(m) = root.view() else {
             return Ok(false);
         };
-        if crate::observe::field(m, "type").and_then(Value::as_str)
-            != Some(t.path.object_type.as_str())
-        {
+        if J::get(m, "type").and_then(J::as_str) != Some(t.path.object_type.as_str()) {
             return Ok(false);
         }
         if p.sdo_type && matches!(o.scope, crate::observe::Scope::V21(_)) {
@@ -69,8 +67,8 @@ impl Pattern {
             // One value at most: walk the keys.
             let mut v = root;
             for k in keys {
-                match v {
-                    Value::Object(m) => match crate::observe::field(m, k) {
+                match v.view() {
+                    View::Object(m) => match J::get(m, k) {
                         Some(x) => v = x,
                         None => return Ok(matches!(t.op, Op::Exists) && t.negated),
                     },
@@ -94,7 +92,7 @@ impl Pattern {
         Ok(false)
     }
 
-    fn predicate(&self, p: &Prepared, v: &Val<'_>) -> Result<bool, String> {
+    fn predicate<J: JsonNode>(&self, p: &Prepared, v: &Val<'_, J>) -> Result<bool, String> {
         let t = &p.test;
         let r = match &t.op {
             Op::Eq(l) => equals(v, l)?,
@@ -114,7 +112,7 @@ impl Pattern {
             Op::Like(_) => {
                 let re = p.like.as_ref().expect("prepared");
                 match v {
-                    Val::Json(Value::String(s)) => re.is_match(&nfc(s)),
+                    Val::Json(j) if let View::Str(s) = j.view() => re.is_match(&nfc(s)),
                     Val::Bytes(b) if p.like_binary => {
                         let s = std::str::from_utf8(b)
                             .map_err(|e| format!("binary value is not UTF-8 for LIKE: {e}"))?;
@@ -126,17 +124,17 @@ impl Pattern {
             Op::Matches(_) => {
                 let (re, bre) = p.matches.as_ref().expect("prepared");
                 match v {
-                    Val::Json(Value::String(s)) => re.is_match(nfc(s).as_bytes()),
+                    Val::Json(j) if let View::Str(s) = j.view() => re.is_match(nfc(s).as_bytes()),
                     Val::Bytes(b) => bre.as_ref().is_some_and(|r| r.is_match(b)),
                     _ => false,
                 }
             }
             Op::IsSubset(net) => match v {
-                Val::Json(Value::String(s)) => crate::net::contains(net, s),
+                Val::Json(j) if let View::Str(s) = j.view() => crate::net::contains(net, s),
                 _ => false,
             },
             Op::IsSuperset(ip) => match v {
-                Val::Json(Value::String(s)) => crate::net::contains(s, ip),
+                Val::Json(j) if let View::Str(s) = j.view() => crate::net::contains(s, ip),
                 _ => false,
             },
             Op::Exists => true,
@@ -243,11 +241,11 @@ fn b64_decode_lenient(s: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The values an object path selects under one root object.
-fn select<'a>(
-    o: &Observation<'a>,
-    root: &'a Value,
+fn select<'a, J: JsonNode>(
+    o: &Observation<'a, J>,
+    root: &'a J,
     steps: &[Step],
-) -> Result<Vec<Val<'a>>, EvalError> {
+) -> Result<Vec<Val<'a, J>>, EvalError> {
     let mut vals = vec![Val::Json(root)];
     let mut next = Vec::new();
     for step in steps {
@@ -255,8 +253,9 @@ fn select<'a>(
         match step {
             Step::Key(k) => {
                 for v in &vals {
-                    if let Val::Json(Value::Object(m)) = v
-                        && let Some(x) = m.get(k)
+                    if let Val::Json(j) = v
+                        && let View::Object(m) = j.view()
+                        && let Some(x) = J::get(m, k)
                     {
                         next.push(suffixed(k, x)?);
                     }
@@ -265,7 +264,9 @@ fn select<'a>(
                     let mut out = Vec::new();
                     for v in &next {
                         match v {
-                            Val::Json(Value::String(id)) => o.scope.resolve(id, &mut out),
+                            Val::Json(j) if let View::Str(id) = j.view() => {
+                                o.scope.resolve(id, &mut out)
+                            }
                             other => {
                                 return Err(EvalError(format!(
                                     "the value of reference property '{k}' is not a string: {other:?}"
@@ -277,16 +278,20 @@ fn select<'a>(
                 } else if k.ends_with("_refs") {
                     let mut lists = Vec::new();
                     for v in &next {
-                        let Val::Json(Value::Array(ids)) = v else {
+                        let Some(View::Array(ids)) = (match v {
+                            Val::Json(j) => Some(j.view()),
+                            _ => None,
+                        }) else {
                             return Err(EvalError(format!(
                                 "the value of reference list property '{k}' is not a list: {v:?}"
                             )));
                         };
                         let mut out = Vec::new();
                         for id in ids {
-                            let Value::String(id) = id else {
+                            let View::Str(id) = id.view() else {
                                 return Err(EvalError(format!(
-                                    "a value of reference property '{k}' is not a string: {id}"
+                                    "a value of reference property '{k}' is not a string: {}",
+                                    id.to_value()
                                 )));
                             };
                             o.scope.resolve(id, &mut out);
@@ -302,8 +307,10 @@ fn select<'a>(
                 for v in &vals {
                     let Ok(i) = usize::try_from(*i) else { continue };
                     match v {
-                        Val::Json(Value::Array(a)) => next.extend(a.get(i).map(Val::Json)),
-                        Val::Objs(a) => next.extend(a.get(i).map(|x| Val::Json(x))),
+                        Val::Json(j) if let View::Array(a) = j.view() => {
+                            next.extend(a.get(i).map(Val::Json))
+                        }
+                        Val::Objs(a) => next.extend(a.get(i).map(|&x| Val::Json(x))),
                         _ => {}
                     }
                 }
@@ -311,8 +318,10 @@ fn select<'a>(
             Step::AnyIndex => {
                 for v in &vals {
                     match v {
-                        Val::Json(Value::Array(a)) => next.extend(a.iter().map(Val::Json)),
-                        Val::Objs(a) => next.extend(a.iter().map(|x| Val::Json(x))),
+                        Val::Json(j) if let View::Array(a) = j.view() => {
+                            next.extend(a.iter().map(Val::Json))
+                        }
+                        Val::Objs(a) => next.extend(a.iter().map(|&x| Val::Json(x))),
                         _ => {}
                     }
                 }
@@ -327,19 +336,21 @@ fn select<'a>(
 }
 
 /// Values of `…_hex` and `…_bin` properties are binary.
-fn suffixed<'a>(key: &str, v: &'a Value) -> Result<Val<'a>, EvalError> {
+fn suffixed<'a, J: JsonNode>(key: &str, v: &'a J) -> Result<Val<'a, J>, EvalError> {
     if key.ends_with("_hex") {
-        let Value::String(s) = v else {
+        let View::Str(s) = v.view() else {
             return Err(EvalError(format!(
-                "property {key} must hold a hex string, got {v}"
+                "property {key} must hold a hex string, got {}",
+                v.to_value()
             )));
         };
         return hex_decode(s).map(Val::Bytes).map_err(EvalError);
     }
     if key.ends_with("_bin") {
-        let Value::String(s) = v else {
+        let View::Str(s) = v.view() else {
             return Err(EvalError(format!(
-                "property {key} must hold a base64 string, got {v}"
+                "property {key} must hold a base64 string, got {}",
+                v.to_value()
             )));
         };
         return b64_decode_lenient(s).map(Val::Bytes).map_err(EvalError);

@@ -30,14 +30,28 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::EvalError;
 use crate::ast::{CmpExpr, ObsExpr, Op, Qualifier, Step, Test};
+use crate::json::JsonNode;
 use crate::observe::Observations;
-use crate::parser::{ParseError, parse};
+use crate::parser::ParseError;
 
 use bind::{Ctx, size};
 use compare::is_sdo_type;
-use regexes::{Like, Rx, build_bytes_regex, build_regex, is_binary_like, like};
+use regexes::{Like, Rx, is_binary_like, like};
 
-pub(crate) use regexes::check_regex;
+pub(crate) use regexes::{BuiltMatches, build_matches};
+
+/// A placeholder tree (allocates nothing) while the real one is walked.
+const EMPTY: ObsExpr = ObsExpr::Simple(CmpExpr::Test(Test {
+    path: crate::ast::ObjectPath {
+        object_type: String::new(),
+        steps: Vec::new(),
+    },
+    negated: false,
+    op: Op::Exists,
+}));
+
+/// `MATCHES` operands the parser built, in source order.
+type Built = std::iter::Peekable<std::vec::IntoIter<(String, BuiltMatches)>>;
 
 /// A parsed and prepared pattern.
 #[derive(Debug)]
@@ -95,27 +109,40 @@ enum PNode {
 impl Pattern {
     /// Parses and prepares a pattern.
     pub fn new(src: &str) -> Result<Pattern, ParseError> {
-        let ast = parse(src)?;
-        Pattern::from_ast(ast).map_err(|e| ParseError::new(0, e))
+        // The parser checks `MATCHES` operands by building them: keep what
+        // it built rather than building each twice.
+        let (ast, built) = crate::parser::parse_keeping(src, false)?;
+        Pattern::from_ast_built(ast, built).map_err(|e| ParseError::new(0, e))
     }
 
     /// Parses (in the STIX 2.0 dialect, see [`crate::parse_v20`]) and
     /// prepares a pattern.
     pub fn new_v20(src: &str) -> Result<Pattern, ParseError> {
-        let ast = crate::parser::parse_v20(src)?;
-        Pattern::from_ast(ast).map_err(|e| ParseError::new(0, e))
+        let (ast, built) = crate::parser::parse_keeping(src, true)?;
+        Pattern::from_ast_built(ast, built).map_err(|e| ParseError::new(0, e))
     }
 
     /// Prepares an already parsed pattern.
     pub fn from_ast(ast: ObsExpr) -> Result<Pattern, String> {
+        Pattern::from_ast_built(ast, Vec::new())
+    }
+
+    /// Prepares a parsed pattern, taking the `MATCHES` operands the parser
+    /// built (in the order they appear) where they are the operands met.
+    fn from_ast_built(ast: ObsExpr, built: Vec<(String, BuiltMatches)>) -> Result<Pattern, String> {
         let mut p = Pattern {
-            ast: ast.clone(),
+            ast,
             tests: Vec::new(),
             leaves: Vec::new(),
             tree: PNode::Leaf(0),
             simple: true,
         };
-        p.tree = p.obs_node(&ast)?;
+        let mut built = built.into_iter().peekable();
+        // Walk the tree out of `p` (no copy of it), then put it back.
+        let ast = std::mem::replace(&mut p.ast, EMPTY);
+        let tree = p.obs_node(&ast, &mut built);
+        p.ast = ast;
+        p.tree = tree?;
         Ok(p)
     }
 
@@ -124,29 +151,35 @@ impl Pattern {
         &self.ast
     }
 
-    fn obs_node(&mut self, e: &ObsExpr) -> Result<PNode, String> {
+    fn obs_node(&mut self, e: &ObsExpr, built: &mut Built) -> Result<PNode, String> {
         Ok(match e {
             ObsExpr::Simple(c) => {
-                let c = self.cmp_node(c)?;
+                let c = self.cmp_node(c, built)?;
                 self.leaves.push(c);
                 PNode::Leaf(self.leaves.len() - 1)
             }
             ObsExpr::And(a, b) => {
                 self.simple = false;
-                PNode::And(Box::new(self.obs_node(a)?), Box::new(self.obs_node(b)?))
+                PNode::And(
+                    Box::new(self.obs_node(a, built)?),
+                    Box::new(self.obs_node(b, built)?),
+                )
             }
             ObsExpr::FollowedBy(a, b) => {
                 self.simple = false;
-                PNode::FollowedBy(Box::new(self.obs_node(a)?), Box::new(self.obs_node(b)?))
+                PNode::FollowedBy(
+                    Box::new(self.obs_node(a, built)?),
+                    Box::new(self.obs_node(b, built)?),
+                )
             }
             ObsExpr::Or(a, b) => {
-                let (l, r) = (self.obs_node(a)?, self.obs_node(b)?);
+                let (l, r) = (self.obs_node(a, built)?, self.obs_node(b, built)?);
                 let (ls, rs) = (size(&l), size(&r));
                 PNode::Or(Box::new(l), Box::new(r), ls, rs)
             }
             ObsExpr::Qualified(inner, q) => {
                 self.simple = false;
-                let inner = Box::new(self.obs_node(inner)?);
+                let inner = Box::new(self.obs_node(inner, built)?);
                 match q {
                     Qualifier::Within { micros, .. } => PNode::Within(inner, *micros),
                     Qualifier::StartStop { start, stop } => PNode::StartStop(inner, *start, *stop),
@@ -158,15 +191,17 @@ impl Pattern {
         })
     }
 
-    fn cmp_node(&mut self, c: &CmpExpr) -> Result<CNode, String> {
+    fn cmp_node(&mut self, c: &CmpExpr, built: &mut Built) -> Result<CNode, String> {
         Ok(match c {
-            CmpExpr::And(a, b) => {
-                CNode::And(Box::new(self.cmp_node(a)?), Box::new(self.cmp_node(b)?))
-            }
-            CmpExpr::Or(a, b) => {
-                CNode::Or(Box::new(self.cmp_node(a)?), Box::new(self.cmp_node(b)?))
-            }
-            CmpExpr::Test(t) => self.prepare(t)?,
+            CmpExpr::And(a, b) => CNode::And(
+                Box::new(self.cmp_node(a, built)?),
+                Box::new(self.cmp_node(b, built)?),
+            ),
+            CmpExpr::Or(a, b) => CNode::Or(
+                Box::new(self.cmp_node(a, built)?),
+                Box::new(self.cmp_node(b, built)?),
+            ),
+            CmpExpr::Test(t) => self.prepare(t, built)?,
         })
     }
 
@@ -174,7 +209,7 @@ impl Pattern {
     /// the recursive frame stays small (chains of comparisons nest as deep
     /// as the parser's limits allow).
     #[inline(never)]
-    fn prepare(&mut self, t: &Test) -> Result<CNode, String> {
+    fn prepare(&mut self, t: &Test, built: &mut Built) -> Result<CNode, String> {
         let plain_keys = t
             .path
             .steps
@@ -206,13 +241,10 @@ impl Pattern {
                 p.like = Some(like(&nfc)?);
             }
             Op::Matches(s) => {
-                let nfc: String = s.nfc().collect();
-                let bytes = if nfc.chars().all(|c| (c as u32) < 0x100) {
-                    Some(build_bytes_regex(&nfc)?)
-                } else {
-                    None
-                };
-                p.matches = Some((build_regex(&nfc)?, bytes));
+                p.matches = Some(match built.next_if(|(src, _)| src == s) {
+                    Some((_, b)) => b,
+                    None => build_matches(s)?,
+                });
             }
             _ => {}
         }
@@ -222,16 +254,23 @@ impl Pattern {
 
     /// Whether the pattern matches the observations (as [`Pattern::matches`]
     /// without collecting the matching observations).
-    pub fn is_match(&self, obs: &Observations<'_>) -> Result<bool, EvalError> {
+    pub fn is_match<J: JsonNode>(&self, obs: &Observations<'_, J>) -> Result<bool, EvalError> {
         self.run(obs, false).map(|r| r.matched)
     }
 
     /// Matches the pattern against the observations.
-    pub fn matches(&self, obs: &Observations<'_>) -> Result<MatchResult, EvalError> {
+    pub fn matches<J: JsonNode>(
+        &self,
+        obs: &Observations<'_, J>,
+    ) -> Result<MatchResult, EvalError> {
         self.run(obs, true)
     }
 
-    fn run(&self, obs: &Observations<'_>, ids: bool) -> Result<MatchResult, EvalError> {
+    fn run<J: JsonNode>(
+        &self,
+        obs: &Observations<'_, J>,
+        ids: bool,
+    ) -> Result<MatchResult, EvalError> {
         // Every comparison is evaluated on every observation first, as the
         // reference does, so an error in the data is reported whatever the
         // rest of the pattern would decide.

@@ -24,7 +24,7 @@ use unicode_normalization::UnicodeNormalization;
 /// A compiled regular expression, answering only whether it matches.
 /// Cloning shares it (and its search caches).
 #[derive(Debug, Clone)]
-pub(super) struct Rx(Arc<meta::Regex>);
+pub(crate) struct Rx(Arc<meta::Regex>);
 
 impl Rx {
     /// Whether the expression matches anywhere in `hay` (text expressions
@@ -185,14 +185,21 @@ pub(super) fn build_bytes_regex(re: &str) -> Result<Rx, String> {
     build(&s, Form::Bytes).map_err(|e| format!("regular expression does not compile: {e}"))
 }
 
-/// Checks a `MATCHES` operand compiles (used by the parser).
-pub(crate) fn check_regex(re: &str) -> Result<(), String> {
+/// A `MATCHES` operand built: the text expression, and the byte one when
+/// every character is below U+0100.
+pub(crate) type BuiltMatches = (Rx, Option<Rx>);
+
+/// Builds a `MATCHES` operand (the parser checks it compiles; the
+/// evaluator keeps what the parser built, see `Pattern::new`).
+pub(crate) fn build_matches(re: &str) -> Result<BuiltMatches, String> {
     let nfc: String = re.nfc().collect();
-    build_regex(&nfc)?;
-    if nfc.chars().all(|c| (c as u32) < 0x100) {
-        build_bytes_regex(&nfc)?;
-    }
-    Ok(())
+    let text = build_regex(&nfc)?;
+    let bytes = if nfc.chars().all(|c| (c as u32) < 0x100) {
+        Some(build_bytes_regex(&nfc)?)
+    } else {
+        None
+    };
+    Ok((text, bytes))
 }
 
 /// A prepared `LIKE` operand.
