@@ -17,7 +17,7 @@ secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(document object pattern timestamp taxii logs note tiles config misp_event warninglist)
+  targets=(document object pattern pattern_json timestamp taxii logs note tiles config misp_event warninglist)
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2
@@ -36,6 +36,12 @@ seed() { # seed TARGET FILE... : copy the files into the target's corpus
 seed document "$data"/demo/stix/*.json "$data"/fixtures/stix-invalid/*.json
 seed object "$data"/demo/stix/oasis-*.json "$data"/demo/observed.json
 seed pattern "$data"/demo/pattern-cases.jsonl
+# The batch reader's JSON: whole case lines.
+if [ -f "$data/demo/pattern-cases.jsonl" ]; then
+  mkdir -p corpus/pattern_json
+  head -100 "$data/demo/pattern-cases.jsonl" | split -l 1 - corpus/pattern_json/seed-case-
+fi
+seed pattern_json "$data"/demo/stix/*.json
 if [ -f "$data/demo/pattern-cases.jsonl" ]; then
   # Each case's pattern on its own, as the parser sees it.
   i=0
