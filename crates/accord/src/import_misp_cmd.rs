@@ -292,14 +292,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         format: Format::Jsonl,
         max_object_bytes: 64 << 20,
         batch: 8192,
-        exchange: match &config {
-            Some(c) => accord_app::exchange::Exchange::default().with_limits(c.limits.input()),
-            None => accord_app::exchange::Exchange::default(),
-        },
+        exchange: crate::ingest_cmd::local_exchange(config.as_ref()),
         facilities,
-        warninglists: accord_app::warninglists::load(&args.data)
-            .map_err(crate::flat)?
-            .map(|l| l.set),
+        warninglists: crate::ingest_cmd::warninglists_of(&args.data)?,
     };
     // Conversion threads: events are independent; the seam's own workers
     // share the cores.

@@ -83,18 +83,9 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         format: args.format.into(),
         max_object_bytes: args.max_object_bytes,
         batch: args.batch,
-        // The node's own data is admitted (no agreement applies), held to
-        // the configured limits when a config is given.
-        exchange: match &config {
-            Some(c) => accord_app::exchange::Exchange::default().with_limits(c.limits.input()),
-            None => accord_app::exchange::Exchange::default(),
-        },
+        exchange: local_exchange(config.as_ref()),
         facilities,
-        // Indicators on the node's warninglists are counted (and named) in
-        // the summary; their bytes are stored as received.
-        warninglists: accord_app::warninglists::load(&args.data)
-            .map_err(crate::flat)?
-            .map(|l| l.set),
+        warninglists: warninglists_of(&args.data)?,
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
@@ -129,6 +120,27 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
 /// The protected facilities in the store, to check what comes in against
 /// (`None` when there are none; a read failure is a warning: the data
 /// still goes in).
+/// The seam for the node's own data: admitted (no agreement applies),
+/// held to the configured input limits when a config is given.
+pub(crate) fn local_exchange(
+    config: Option<&accord_app::config::Config>,
+) -> accord_app::exchange::Exchange {
+    match config {
+        Some(c) => accord_app::exchange::Exchange::default().with_limits(c.limits.input()),
+        None => accord_app::exchange::Exchange::default(),
+    }
+}
+
+/// The node's warninglists: indicators on them are counted (and named) in
+/// the summary; their bytes are stored as received.
+pub(crate) fn warninglists_of(
+    data: &std::path::Path,
+) -> Result<Option<Arc<accord_warninglist::WarninglistSet>>> {
+    Ok(accord_app::warninglists::load(data)
+        .map_err(crate::flat)?
+        .map(|l| l.set))
+}
+
 pub(crate) fn facilities_of(
     store: &accord_store::SqliteStore,
 ) -> Option<Arc<accord_app::facility::Registry>> {
