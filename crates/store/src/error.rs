@@ -121,6 +121,17 @@ pub enum StoreError {
         /// SQLite's reason.
         source: Box<rusqlite::Error>,
     },
+    /// A PostgreSQL statement or connection failed (the PostgreSQL
+    /// backend): what was being done, on which server.
+    #[error("PostgreSQL {server}: {what} failed: {source}")]
+    Postgres {
+        /// The server, as configured (without any password).
+        server: String,
+        /// What was being done.
+        what: String,
+        /// The client's reason.
+        source: postgres::Error,
+    },
     /// A read failed.
     #[error("reading {what} from {path} failed: {source}")]
     Read {

@@ -120,6 +120,7 @@
 use accord_stix::CommonProps;
 mod error;
 mod ledger;
+pub mod pg;
 mod prepare;
 mod schema;
 pub mod search;

@@ -53,6 +53,16 @@ impl std::fmt::Debug for OpenOptions {
 }
 
 impl OpenOptions {
+    /// The clock given (the system clock by default).
+    pub(crate) fn clock_ref(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The size cap given, if any.
+    pub(crate) fn max_size(&self) -> Option<u64> {
+        self.max_size_bytes
+    }
+
     /// The defaults: no size limit, the system clock, create the store
     /// when it is missing.
     pub fn new() -> OpenOptions {

@@ -20,6 +20,8 @@
 //! Python is never skipped: [`python`] fails the test when the tools are
 //! missing, since `./test.sh` installs them.
 
+pub mod postgres;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,6 +104,12 @@ pub fn skip(rel: &str) {
         std::io::stderr(),
         "skip: {test} needs ../shared/data/{rel} (not present)"
     );
+}
+
+/// Prints one `skip:` line to the process's stderr, past the test
+/// harness's capture.
+pub fn skip_line(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The Python with the OASIS tools: `ACCORD_PYTHON`, else the repository's

@@ -1,0 +1,1 @@
+//! Cluster membership and leases over PostgreSQL. (helper C)
