@@ -124,7 +124,7 @@ fn start() -> Result<PgCluster, String> {
          -c max_connections=400 -c shared_buffers=64MB >{dir}/log 2>&1 &\n\
          pg=$!\n\
          while kill -0 {me} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 0.5; done\n\
-         kill -INT $pg 2>/dev/null; wait $pg; rm -rf {dir}\n",
+         kill -QUIT $(head -n 1 {data}/postmaster.pid) 2>/dev/null; wait $pg; rm -rf {dir}\n",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),
