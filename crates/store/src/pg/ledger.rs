@@ -122,3 +122,26 @@ impl crate::LedgerWrite for PgStore {
     }
 
 }
+
+/// A leaf the writer appends: its bytes (a record's JCS), their RFC 9162
+/// leaf hash, and the object version it records (`None` for `out`
+/// records).
+pub(crate) struct PgLeaf<'a> {
+    pub bytes: &'a [u8],
+    pub hash: Hash,
+    pub seq: Option<i64>,
+}
+
+/// Appends `leaves` to a log of `size` leaves inside the writer's
+/// transaction (which holds the sequencer lock): their `ledger_leaves`
+/// rows and the stored hashes they complete in `ledger_hashes`. Returns
+/// the new size; the caller moves `accord_meta.ledger_size` to it in the
+/// same transaction.
+pub(crate) fn append(
+    tx: &mut postgres::Transaction<'_>,
+    server: &str,
+    size: u64,
+    leaves: &[PgLeaf<'_>],
+) -> Result<u64, StoreError> {
+    todo!("B: append")
+}
