@@ -1,5 +1,6 @@
 //! `accord`: the command line of an Accord node.
 
+mod cluster_cmd;
 mod data_dir;
 mod export_cmd;
 mod facility_cmd;
@@ -86,6 +87,7 @@ enum Command {
     Facility(facility_cmd::Args),
     Warninglist(warninglist_cmd::Args),
     Import(import_cmd::Args),
+    Cluster(cluster_cmd::Args),
 }
 
 /// Write generated, valid STIX 2.1 indicators as JSON lines (for benchmarks and demos).
@@ -133,6 +135,7 @@ fn main() -> ExitCode {
         Command::Facility(args) => facility_cmd::run(&args, &clock),
         Command::Warninglist(args) => warninglist_cmd::run(&args, &clock),
         Command::Import(args) => import_cmd::run(&args, &clock),
+        Command::Cluster(args) => cluster_cmd::run(&args),
     };
     // A protected facility touched by this command is posted to the
     // hotline webhook on a thread of its own: let it finish first.

@@ -546,8 +546,12 @@ fn record(config: &Config, path: &Path, clock: &Arc<dyn Clock>) -> Result<()> {
 /// records their changes since the last start in the log.
 pub fn at_serve_start(path: &Path, config: &Config, clock: &Arc<dyn Clock>) -> Result<()> {
     agreement_check::check(config, &path.display().to_string()).map_err(crate::flat)?;
-    let store = crate::data_dir::open_or_create(&config.data_dir, clock)?;
-    let changes = agreement_log::record_agreement_changes(&store, config, &clock.now_rfc3339())
+    // In a cluster the log is in PostgreSQL: the changes are recorded there.
+    let store: Box<dyn accord_store::Backend> = match &config.cluster {
+        Some(c) => Box::new(crate::cluster_cmd::open_store(c, clock)?),
+        None => Box::new(crate::data_dir::open_or_create(&config.data_dir, clock)?),
+    };
+    let changes = agreement_log::record_agreement_changes(&*store, config, &clock.now_rfc3339())
         .map_err(crate::flat)?;
     for c in &changes {
         tracing::info!(

@@ -98,6 +98,181 @@ pub struct Config {
     /// ([`crate::hotline::HotlineConfig`]).
     #[serde(default)]
     pub hotline: crate::hotline::HotlineConfig,
+    /// Several node processes serving one jurisdiction over one
+    /// PostgreSQL database (`[cluster]`); absent: the embedded SQLite
+    /// store in `data_dir`.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// `[cluster]`: this process is one of several serving one jurisdiction,
+/// all over one PostgreSQL database. Objects, the log, sync state and
+/// cases live there; the ledger key, warninglists and match indexes stay
+/// in `data_dir` (shared by the processes of one machine; copy
+/// `ledger.key` to every machine: all processes sign for the same log).
+///
+/// ```toml
+/// [cluster]
+/// name = "node-a"                      # unique in the cluster
+/// postgres_env = "ACCORD_POSTGRES"     # or: postgres = "host=/run/postgresql dbname=accord"
+/// url = "http://10.0.0.5:8470"         # how the other processes reach this one
+/// nats = "nats://10.0.0.9:4222"        # optional
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// This process's name, unique in the cluster (letters, digits, `.`,
+    /// `-`, `_`; at most 48 bytes): its row in `accord cluster status` and
+    /// the holder of its leases. `<hostname>-<port>` when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The PostgreSQL connection string (libpq `key=value` form or a
+    /// `postgresql://` URL). Prefer `postgres_env` when it holds a
+    /// password. Exactly one of `postgres` and `postgres_env` is given.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// The environment variable holding the connection string, so that no
+    /// password sits in this file. Must be set (and non-empty) when named.
+    #[serde(default)]
+    pub postgres_env: Option<String>,
+    /// The NATS JetStream server (`nats://host:port` or `tls://…`) for
+    /// durable work; kept and shown by `accord cluster status`, optional.
+    #[serde(default)]
+    pub nats: Option<String>,
+    /// How the other processes (and `accord cluster status`) reach this
+    /// one: `http(s)://host:port`. From `listen` when absent.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Why `[cluster]` cannot be used at run time.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterConfigError {
+    /// `[cluster] postgres_env` names a variable that is not set.
+    #[error(
+        "[cluster] postgres_env names ${0}, which is not set (or empty); export the connection string there"
+    )]
+    EnvMissing(String),
+}
+
+impl ClusterConfig {
+    /// The longest process name.
+    pub const MAX_NAME: usize = 48;
+
+    /// This process's name: `name`, else `<hostname>-<port>` of `listen`.
+    pub fn process_name(&self, listen: SocketAddr) -> String {
+        match &self.name {
+            Some(n) => n.clone(),
+            None => {
+                let host: String = host_name()
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                    .take(Self::MAX_NAME - 6)
+                    .collect();
+                let host = if host.is_empty() { "host".into() } else { host };
+                format!("{host}-{}", listen.port())
+            }
+        }
+    }
+
+    /// The connection string: `postgres`, or the value of `postgres_env`.
+    ///
+    /// # Errors
+    /// [`ClusterConfigError::EnvMissing`] when the variable is not set.
+    pub fn postgres_conn(&self) -> Result<String, ClusterConfigError> {
+        if let Some(c) = &self.postgres {
+            return Ok(c.clone());
+        }
+        let var = self.postgres_env.clone().unwrap_or_default();
+        match std::env::var(&var) {
+            Ok(v) if !v.trim().is_empty() => Ok(v),
+            _ => Err(ClusterConfigError::EnvMissing(var)),
+        }
+    }
+
+    /// How others reach this process: `url`, else from `listen` (an
+    /// unspecified address such as 0.0.0.0 becomes this host's name).
+    pub fn process_url(&self, listen: SocketAddr, tls: bool) -> String {
+        if let Some(u) = &self.url {
+            return u.trim_end_matches('/').to_owned();
+        }
+        let scheme = if tls { "https" } else { "http" };
+        if listen.ip().is_unspecified() {
+            format!("{scheme}://{}:{}", host_name(), listen.port())
+        } else {
+            format!("{scheme}://{listen}")
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if let Some(n) = &self.name
+            && (n.is_empty()
+                || n.len() > Self::MAX_NAME
+                || !n
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+        {
+            return Err(format!(
+                "[cluster] name `{n}` must be 1 to {} letters, digits, `.`, `-` or `_`",
+                Self::MAX_NAME
+            ));
+        }
+        match (&self.postgres, &self.postgres_env) {
+            (None, None) => {
+                return Err(
+                    "[cluster] needs `postgres` (a connection string) or `postgres_env` (the environment variable holding one)"
+                        .into(),
+                );
+            }
+            (Some(_), Some(_)) => {
+                return Err("[cluster] has both `postgres` and `postgres_env`; keep one".into());
+            }
+            (Some(c), None) if c.trim().is_empty() => {
+                return Err("[cluster] postgres is empty".into());
+            }
+            (None, Some(v))
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                return Err(format!(
+                    "[cluster] postgres_env `{v}` is not an environment variable name (letters, digits, `_`)"
+                ));
+            }
+            _ => {}
+        }
+        if let Some(u) = &self.nats {
+            let rest = u
+                .strip_prefix("nats://")
+                .or_else(|| u.strip_prefix("tls://"));
+            if rest.is_none_or(str::is_empty) {
+                return Err(format!(
+                    "[cluster] nats `{u}` must be a nats://host:port (or tls://host:port) URL"
+                ));
+            }
+        }
+        if let Some(u) = &self.url {
+            let rest = u
+                .strip_prefix("http://")
+                .or_else(|| u.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+                return Err(format!(
+                    "[cluster] url `{u}` must be an http:// or https:// URL with a host"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// This machine's host name (Linux: the kernel's; else `$HOSTNAME`, else
+/// `localhost`).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// The node's transparency log.
@@ -685,6 +860,9 @@ impl Config {
             return Err(bad("page sizes must be at least 1".into()));
         }
         self.limits.check().map_err(bad)?;
+        if let Some(c) = &self.cluster {
+            c.check().map_err(bad)?;
+        }
         for a in &self.accounts {
             if a.password_hash.is_none() && a.token_sha256.is_empty() {
                 return Err(bad(format!(
@@ -859,5 +1037,52 @@ pub(crate) mod tests {
             e.contains("max_conections_per_address"),
             "unknown keys refused: {e}"
         );
+    }
+
+    #[test]
+    fn cluster_section_defaults_and_errors_name_the_key() {
+        let with = |extra: &str| Config::parse(&format!("{MINIMAL}[cluster]\n{extra}\n"), "c.toml");
+        assert!(Config::parse(MINIMAL, "c.toml").unwrap().cluster.is_none());
+        let c = with("postgres = \"host=/tmp dbname=accord\"\nnats = \"nats://127.0.0.1:4222\"")
+            .unwrap();
+        let cl = c.cluster.unwrap();
+        let listen: SocketAddr = "127.0.0.1:8481".parse().unwrap();
+        let name = cl.process_name(listen);
+        assert!(name.ends_with("-8481") && name.len() > 5, "{name}");
+        assert_eq!(cl.process_url(listen, false), "http://127.0.0.1:8481");
+        assert_eq!(cl.postgres_conn().unwrap(), "host=/tmp dbname=accord");
+        let cl = with("name = \"a-1\"\npostgres = \"x\"\nurl = \"https://n1.example:443/\"")
+            .unwrap()
+            .cluster
+            .unwrap();
+        assert_eq!(cl.process_name(listen), "a-1");
+        assert_eq!(cl.process_url(listen, false), "https://n1.example:443");
+        for (bad, says) in [
+            ("name = \"x\"", "needs `postgres`"),
+            (
+                "postgres = \"x\"\npostgres_env = \"Y\"",
+                "both `postgres` and `postgres_env`",
+            ),
+            ("postgres = \"x\"\nname = \"a b\"", "[cluster] name `a b`"),
+            (
+                "postgres = \"x\"\nnats = \"http://x\"",
+                "[cluster] nats `http://x`",
+            ),
+            (
+                "postgres = \"x\"\nurl = \"127.0.0.1:80\"",
+                "[cluster] url `127.0.0.1:80`",
+            ),
+            ("postgres_env = \"A-B\"", "[cluster] postgres_env `A-B`"),
+            ("postgres = \"x\"\nbogus = 1", "bogus"),
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("c.toml") && e.contains(says), "{bad}: {e}");
+        }
+        let cl = with("postgres_env = \"ACCORD_TEST_UNSET_PG_VAR\"")
+            .unwrap()
+            .cluster
+            .unwrap();
+        let e = cl.postgres_conn().unwrap_err().to_string();
+        assert!(e.contains("$ACCORD_TEST_UNSET_PG_VAR"), "{e}");
     }
 }

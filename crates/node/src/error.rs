@@ -45,6 +45,25 @@ impl ApiError {
         )
     }
 
+    /// A store failure while doing `context`: 503 with `Retry-After: 1`
+    /// when the database is out of reach for a while
+    /// ([`accord_store::StoreError::is_unavailable`]: a cluster's
+    /// PostgreSQL restarting or unreachable), so the client retries; 500
+    /// otherwise. Logged either way.
+    pub fn store(context: &str, e: &accord_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!("{context}: {e}");
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Store unavailable",
+                format!("the database could not be reached while {context}; retry shortly"),
+            )
+            .retry_after(1)
+        } else {
+            Self::internal(context, e)
+        }
+    }
+
     /// Any status.
     pub fn new(status: StatusCode, title: &'static str, description: impl Into<String>) -> Self {
         ApiError {

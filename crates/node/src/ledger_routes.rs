@@ -55,6 +55,7 @@ fn ledger_api_err(e: LedgerError) -> ApiError {
         LedgerError::Inconsistent(m) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Rejected", m)
         }
+        LedgerError::Store(e) => ApiError::store("the ledger", &e),
         e => ApiError::internal("the ledger", &e),
     }
 }

@@ -15,11 +15,13 @@
 //!
 //! [`serve`] also runs the partners' sync scheduler
 //! ([`accord_app::scheduler`]) and the hotline's deadlines
-//! ([`hotline_tick`]) until shutdown.
+//! ([`hotline_tick`]) until shutdown; with `[cluster]`, over PostgreSQL,
+//! only while this process holds their leases ([`cluster`]).
 //!
 //! - [`ui`]: the dashboard (HTML pages, sessions, CSRF) on the same port.
 
 pub mod auth;
+pub mod cluster;
 pub mod error;
 pub mod extract;
 pub(crate) mod hotline_routes;
@@ -53,6 +55,9 @@ pub enum NodeError {
     /// `[hotline]` or a partner's `identity` is wrong.
     #[error("{0}")]
     Hotline(#[from] accord_app::hotline::HotlineError),
+    /// `[cluster]` cannot be used (e.g. `postgres_env` is not set).
+    #[error("{0}")]
+    Cluster(String),
     /// The socket failed.
     #[error("serving on {addr}: {source}")]
     Io {
@@ -95,47 +100,25 @@ pub async fn serve(
         None => None,
     };
     let opts = listener::ListenOptions::from_limits(&config.limits);
-    // Where the node is assembled: the one place it names its backend; the
-    // caller's clock is shared by the store and the handlers.
-    let store = accord_store::SqliteStore::open_with(
-        &config.data_dir,
-        &accord_store::OpenOptions::new().clock(std::sync::Arc::clone(&clock)),
-    )?;
-    // The ledger's keys: created on first start if `accord init` did not.
-    if let Err(e) = accord_app::ledger::LedgerKeys::for_config(&config) {
-        tracing::error!("{e}");
-    }
     let listener =
         listener::NodeListener::new(listener, tls, opts).map_err(|source| NodeError::Io {
             addr: addr.to_string(),
             source,
         })?;
-    // The partners' agreements decide what enters and leaves, for the
-    // server and the scheduler alike.
-    let exchange = accord_app::agreements::exchange_for(&config, &config.data_dir)?;
-    // Hotline cases go only to (and come only from) their other party.
-    let exchange = accord_app::hotline::gated(exchange, &config, &store)?;
-    // The scheduler: a round of pull, push and witnessing per partner with
-    // a non-zero `interval_secs`, each on its own thread and store handle,
-    // through the same exchange seam as the server.
-    let federation = std::sync::Arc::new(accord_app::scheduler::Federation::new(
-        config.clone(),
-        exchange.clone(),
-        std::sync::Arc::clone(&clock),
-        accord_app::scheduler::SchedulerOptions::default(),
-    ));
-    let scheduler = accord_app::scheduler::Scheduler::start(federation, &store)?;
-    if !scheduler.partners().is_empty() {
-        tracing::info!(partners = ?scheduler.partners(), "syncing with partners");
-    }
-    // The hotline's deadlines: escalations recorded once a minute.
-    let ticker = hotline_tick::HotlineTicker::start(
-        config.clone(),
-        &store,
-        std::sync::Arc::clone(&clock),
-        hotline_tick::TICK_EVERY,
-    )?;
-    let state = server::AppState::with_clock(config, Box::new(store), exchange, clock);
+    // The store, the exchange seam and the roles, set up off the async
+    // workers: the PostgreSQL client blocks.
+    let setup = {
+        let config = config.clone();
+        let clock = std::sync::Arc::clone(&clock);
+        tokio::task::spawn_blocking(move || assemble(&config, clock, addr))
+            .await
+            .map_err(|e| NodeError::Io {
+                addr: addr.to_string(),
+                source: std::io::Error::other(format!("setting up the node: {e}")),
+            })??
+    };
+    let (store, exchange, roles) = setup;
+    let state = server::AppState::with_clock(config, store, exchange, clock);
     // The dashboard's overview counts each collection by type and origin:
     // done once now, in the background, so the first visitor does not wait.
     tokio::spawn(ui::warm(std::sync::Arc::clone(&state)));
@@ -144,9 +127,91 @@ pub async fn serve(
     // So does its breakdown by ATT&CK technique.
     tokio::spawn(ui::follow_techniques(std::sync::Arc::clone(&state)));
     listener.serve(server::router(state), shutdown).await;
-    let _ = tokio::task::spawn_blocking(move || ticker.stop()).await;
-    // Stop the partners' rounds (joining their threads off the async
-    // workers).
-    let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
+    // Stop the deadlines and the partners' rounds (joining their threads
+    // off the async workers); a cluster process gives up its leases.
+    let _ = tokio::task::spawn_blocking(move || roles.stop()).await;
     Ok(())
+}
+
+/// The node's store, exchange seam and roles.
+type Assembled = (
+    Box<dyn accord_store::Backend>,
+    accord_app::exchange::Exchange,
+    cluster::Roles,
+);
+
+/// Where the node is assembled: the one place it names its backend
+/// (SQLite in `data_dir`, or PostgreSQL with `[cluster]`); the caller's
+/// clock is shared by the store and the handlers.
+fn assemble(
+    config: &accord_app::config::Config,
+    clock: std::sync::Arc<dyn accord_stix::Clock>,
+    addr: std::net::SocketAddr,
+) -> Result<Assembled, NodeError> {
+    let opts = accord_store::OpenOptions::new().clock(std::sync::Arc::clone(&clock));
+    // A cluster process: its name, and every connection tagged with it.
+    let member = match &config.cluster {
+        Some(c) => {
+            let name = c.process_name(addr);
+            let conn = c
+                .postgres_conn()
+                .map_err(|e| NodeError::Cluster(e.to_string()))?;
+            let conn = accord_store::pg::cluster::with_application_name(&conn, &name);
+            let info = accord_store::pg::cluster::ProcessInfo {
+                url: c.process_url(addr, config.tls.is_some()),
+                name,
+                pid: std::process::id(),
+                host: accord_app::config::host_name(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            };
+            Some((conn, info))
+        }
+        None => None,
+    };
+    let store: Box<dyn accord_store::Backend> = match &member {
+        Some((conn, info)) => {
+            let s = accord_store::pg::PgStore::connect(conn, &opts)?;
+            tracing::info!(
+                process = %info.name,
+                url = %info.url,
+                server = s.server(),
+                "joining the cluster"
+            );
+            Box::new(s)
+        }
+        None => Box::new(accord_store::SqliteStore::open_with(
+            &config.data_dir,
+            &opts,
+        )?),
+    };
+    // The ledger's keys: created on first start if `accord init` did not.
+    if let Err(e) = accord_app::ledger::LedgerKeys::for_config(config) {
+        tracing::error!("{e}");
+    }
+    // The partners' agreements decide what enters and leaves, for the
+    // server and the scheduler alike.
+    let exchange = accord_app::agreements::exchange_for(config, &config.data_dir)?;
+    // Hotline cases go only to (and come only from) their other party.
+    let exchange = accord_app::hotline::gated(exchange, config, &*store)?;
+    // The scheduler: a round of pull, push and witnessing per partner with
+    // a non-zero `interval_secs`, each on its own thread and store handle,
+    // through the same exchange seam as the server; and the hotline's
+    // deadlines, once a minute. In a cluster, each runs in the one process
+    // holding its lease.
+    let ctx = cluster::RoleContext {
+        config: config.clone(),
+        federation: std::sync::Arc::new(accord_app::scheduler::Federation::new(
+            config.clone(),
+            exchange.clone(),
+            std::sync::Arc::clone(&clock),
+            accord_app::scheduler::SchedulerOptions::default(),
+        )),
+        clock,
+        tick_every: hotline_tick::TICK_EVERY,
+    };
+    let roles = match member {
+        Some((conn, info)) => cluster::Roles::cluster(ctx, &*store, &conn, info)?,
+        None => cluster::Roles::single(ctx, &*store)?,
+    };
+    Ok((store, exchange, roles))
 }

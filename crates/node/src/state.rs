@@ -374,10 +374,16 @@ impl AppState {
         what: &'static str,
         f: impl FnOnce(&dyn Backend) -> Result<T, StoreError>,
     ) -> Result<T, ApiError> {
-        let store = self.pool.take().map_err(|e| ApiError::internal(what, &e))?;
-        let r = f(&*store);
+        let store = self.pool.take().map_err(|e| ApiError::store(what, &e))?;
+        // The PostgreSQL client blocks on a runtime of its own, which may
+        // not start on an async worker: tell tokio this worker blocks.
+        let r = if self.config.cluster.is_some() {
+            tokio::task::block_in_place(|| f(&*store))
+        } else {
+            f(&*store)
+        };
         self.pool.give_back(store);
-        r.map_err(|e| ApiError::internal(what, &e))
+        r.map_err(|e| ApiError::store(what, &e))
     }
 
     /// Runs `f` with a read connection on the blocking pool.
@@ -402,7 +408,7 @@ impl AppState {
         .await;
         match r {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(ApiError::internal(what, &e)),
+            Ok(Err(e)) => Err(ApiError::store(what, &e)),
             Err(e) => Err(ApiError::internal(what, &e)),
         }
     }
@@ -424,7 +430,7 @@ impl AppState {
             let store = state
                 .pool
                 .take()
-                .map_err(|e| ApiError::internal("the ledger", &e))?;
+                .map_err(|e| ApiError::store("the ledger", &e))?;
             let r = f(&*store);
             state.pool.give_back(store);
             r

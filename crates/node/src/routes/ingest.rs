@@ -391,7 +391,7 @@ fn ingest_envelope(
                 "Storage full",
                 format!("nothing of this envelope was stored: {e}"),
             ),
-            other => ApiError::internal("storing objects", &other),
+            other => ApiError::store("storing objects", &other),
         });
     }
     Ok((
