@@ -1,0 +1,577 @@
+//! Several `accord serve` processes over one PostgreSQL database (the
+//! testkit's throwaway cluster; skipped with one line without PostgreSQL):
+//! what one process stores the others serve; a process killed with
+//! SIGKILL in the middle of a client's ingest loses nothing it
+//! acknowledged, stores nothing twice, and leaves a gap-free log that
+//! verifies (here, and by the independent verifier `ledger_verify.py`);
+//! `accord cluster status` names the processes and lease holders, and the
+//! hotline lease moves when its holder dies.
+
+mod common;
+
+use common::{ACCORD, Server, accord, free_port, p, text};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const COLLECTION: &str = "9a1c6d20-5b7e-4f3a-8c2d-1e0f3a4b5c01";
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// One jurisdiction's configuration for every process: `accord init`'s
+/// data directory (the log's key), one collection, account admin, and
+/// `[cluster]` with `cluster_lines`. Returns (config, admin password).
+fn cluster_config(dir: &Path, cluster_lines: &str) -> (PathBuf, String) {
+    let data = dir.join("data");
+    let o = accord(&[
+        "init",
+        "-o",
+        p(&dir.join("init.toml")),
+        "--name",
+        "cluster",
+        "--data",
+        p(&data),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let password = "cluster-test-password-1";
+    let hash = {
+        let mut c = Command::new(ACCORD)
+            .arg("hash-password")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success());
+        String::from_utf8(o.stdout).unwrap().trim().to_owned()
+    };
+    let config = dir.join("accord.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"data_dir = "{data}"
+title = "cluster test"
+[ledger]
+origin = "accord.cluster-test/log"
+[cluster]
+{cluster_lines}
+[[api_roots]]
+name = "api1"
+title = "t"
+[[api_roots.collections]]
+id = "{COLLECTION}"
+store_name = "share"
+title = "Shared"
+[[accounts]]
+name = "admin"
+password_hash = "{hash}"
+read = ["*"]
+write = ["*"]
+"#,
+            data = p(&data)
+        ),
+    )
+    .unwrap();
+    (config, password.to_owned())
+}
+
+/// `accord serve --config config --listen 127.0.0.1:PORT` with `env`, its
+/// log in DIR/serve-PORT.log; returns it once it listens, with its URL.
+fn start(config: &Path, env: &[(&str, &str)]) -> (Server, String, u32) {
+    let port = free_port();
+    let log = config.parent().unwrap().join(format!("serve-{port}.log"));
+    let mut c = Command::new(ACCORD);
+    c.args(["serve", "--config", p(config), "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .env_remove("ACCORD_PASSWORD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        if let Some(rest) = line.unwrap().strip_prefix("Accord node listening on ") {
+            let base = rest.split("/taxii2/").next().unwrap().to_owned();
+            return (server, base, pid);
+        }
+    }
+    panic!(
+        "accord serve on port {port} did not start: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
+/// `curl` METHOD URL as admin, with `body` (a file) when given: (status,
+/// body). Status 0: no answer (connection refused or reset).
+fn http(method: &str, url: &str, pw: &str, body: Option<&Path>) -> (u16, Vec<u8>) {
+    let mut c = Command::new("curl");
+    c.args(["-s", "-X", method, "-u", &format!("admin:{pw}")])
+        .args(["-H", &format!("Accept: {TAXII}")])
+        .args(["-w", "\n%{http_code}", "--max-time", "60"]);
+    if let Some(b) = body {
+        c.args(["-H", &format!("Content-Type: {TAXII}")])
+            .arg("--data-binary")
+            .arg(format!("@{}", p(b)));
+    }
+    let o = c.arg(url).output().unwrap();
+    let mut out = o.stdout;
+    let nl = out.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+    let code = String::from_utf8_lossy(&out[nl..])
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    out.truncate(nl);
+    (code, out)
+}
+
+/// `count` generated indicators (seed `seed`), as JSON values.
+fn indicators(dir: &Path, count: usize, seed: u64) -> Vec<Value> {
+    let file = dir.join(format!("gen-{seed}.jsonl"));
+    let o = accord(&[
+        "generate",
+        "--count",
+        &count.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "-o",
+        p(&file),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// POSTs `objects` as one envelope to `base`; the ids the server
+/// acknowledged as stored (none when it did not answer 202).
+fn post(dir: &Path, base: &str, pw: &str, objects: &[Value], tag: &str) -> (u16, Vec<String>) {
+    let file = dir.join(format!("envelope-{tag}.json"));
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&serde_json::json!({ "objects": objects })).unwrap(),
+    )
+    .unwrap();
+    let url = format!("{base}/api1/collections/{COLLECTION}/objects/");
+    let (code, body) = http("POST", &url, pw, Some(&file));
+    if code != 202 {
+        return (code, Vec::new());
+    }
+    let status: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status["status"], "complete", "{status}");
+    let acked = status["successes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    (code, acked)
+}
+
+/// Every object version of the collection as `base` serves it, paged.
+fn all_objects(base: &str, pw: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut url =
+            format!("{base}/api1/collections/{COLLECTION}/objects/?limit=1000&match[version]=all");
+        if let Some(n) = &next {
+            url.push_str(&format!("&next={n}"));
+        }
+        let (code, body) = http("GET", &url, pw, None);
+        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+        let env: Value = serde_json::from_slice(&body).unwrap();
+        if let Some(objs) = env["objects"].as_array() {
+            out.extend(objs.iter().cloned());
+        }
+        if env["more"].as_bool() == Some(true) {
+            next = Some(env["next"].as_str().unwrap().to_owned());
+        } else {
+            return out;
+        }
+    }
+}
+
+/// `accord cluster status --json` with `env`.
+fn status(config: &Path, env: &[(&str, &str)]) -> Value {
+    let mut c = Command::new(ACCORD);
+    c.args(["cluster", "status", "--json", "--config", p(config)]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "cluster status: {}",
+        text(&o)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Waits up to `secs` for `f` to hold of the status; returns that status.
+fn wait_status(
+    config: &Path,
+    env: &[(&str, &str)],
+    secs: u64,
+    what: &str,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let st = status(config, env);
+        if f(&st) {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "{what} within {secs} s: {st:#}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Every entry of the log served at `base` (own account: full records),
+/// with the checkpoint's size.
+fn log_entries(base: &str, pw: &str) -> (u64, Vec<Vec<u8>>) {
+    let (code, note) = http("GET", &format!("{base}/ledger/checkpoint"), pw, None);
+    assert_eq!(code, 200);
+    let note = String::from_utf8(note).unwrap();
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let mut entries = Vec::new();
+    for k in 0..size.div_ceil(256) {
+        let w = (size - 256 * k).min(256);
+        let path = if w == 256 {
+            format!("{k:03}")
+        } else {
+            format!("{k:03}.p/{w}")
+        };
+        let (code, b) = http(
+            "GET",
+            &format!("{base}/ledger/tile/entries/{path}"),
+            pw,
+            None,
+        );
+        assert_eq!(code, 200, "entry bundle {path}");
+        let mut rest = &b[..];
+        let mut n = 0;
+        while !rest.is_empty() {
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            entries.push(rest[2..2 + len].to_vec());
+            rest = &rest[2 + len..];
+            n += 1;
+        }
+        assert_eq!(n, w, "entry bundle {path} holds {n} entries, not {w}");
+    }
+    (size, entries)
+}
+
+#[test]
+fn what_one_process_stores_the_others_serve_and_status_lists_them() {
+    let Some(pg) = accord_testkit::postgres::cluster(
+        "what_one_process_stores_the_others_serve_and_status_lists_them",
+    ) else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (config, pw) = cluster_config(dir, &format!("postgres = \"{db}\""));
+    let procs: Vec<_> = (0..3).map(|_| start(&config, &[])).collect();
+    let objs = indicators(dir, 5, 11);
+    let (code, acked) = post(dir, &procs[0].1, &pw, &objs, "one");
+    assert_eq!((code, acked.len()), (202, 5));
+    for (_, base, _) in &procs[1..] {
+        let got = all_objects(base, &pw);
+        let ids: BTreeSet<&str> = got.iter().map(|o| o["id"].as_str().unwrap()).collect();
+        let want: BTreeSet<&str> = acked.iter().map(String::as_str).collect();
+        assert_eq!(ids, want, "{base}");
+        // One object by id, byte for byte the stored one.
+        let url = format!("{base}/api1/collections/{COLLECTION}/objects/{}/", acked[0]);
+        let (code, body) = http("GET", &url, &pw, None);
+        assert_eq!(code, 200);
+        let env: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(env["objects"][0]["id"], acked[0].as_str());
+    }
+    // The status: three processes alive, each lease held by one of them,
+    // the store's marks.
+    let names: BTreeSet<String> = procs
+        .iter()
+        .map(|(_, base, _)| base.rsplit(':').next().unwrap().to_owned())
+        .collect();
+    let st = wait_status(&config, &[], 20, "every lease held", |st| {
+        st["leases"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(Value::is_string)
+    });
+    let ps = st["processes"].as_array().unwrap();
+    assert_eq!(ps.len(), 3, "{st:#}");
+    for proc in ps {
+        assert_eq!(proc["alive"], true, "{proc}");
+        let name = proc["name"].as_str().unwrap();
+        assert!(
+            names.iter().any(|port| name.ends_with(&format!("-{port}"))),
+            "{name} is HOSTNAME-PORT of one of {names:?}"
+        );
+        assert!(
+            procs.iter().any(|(_, _, pid)| proc["pid"] == *pid),
+            "{proc}"
+        );
+        assert!(
+            proc["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
+    }
+    let holders: Vec<&str> = st["leases"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(holders.len(), 3);
+    for h in holders {
+        assert!(ps.iter().any(|p| p["name"] == h), "{h} is a process");
+    }
+    assert!(st["seq_hwm"].as_i64().unwrap() >= 5, "{st:#}");
+    assert!(st["ledger_size"].as_i64().unwrap() >= 5, "{st:#}");
+    assert_eq!(st["nats"]["note"], "not configured");
+    assert!(!st["server"].as_str().unwrap().contains("password"));
+    // The text form names the same.
+    let o = accord(&["cluster", "status", "--config", p(&config)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    for proc in ps {
+        assert!(t.contains(proc["name"].as_str().unwrap()), "{t}");
+    }
+    assert!(t.contains("lease      hotline"), "{t}");
+}
+
+#[test]
+fn sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves() {
+    let Some(pg) = accord_testkit::postgres::cluster(
+        "sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves",
+    ) else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The connection string from the environment, as in production.
+    let (config, pw) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_PG\"");
+    let env = [("ACCORD_TEST_CLUSTER_PG", db.as_str())];
+    let mut procs: Vec<Option<(Server, String, u32)>> =
+        (0..3).map(|_| Some(start(&config, &env))).collect();
+    let bases: Vec<String> = procs
+        .iter()
+        .map(|p| p.as_ref().unwrap().1.clone())
+        .collect();
+    // The hotline lease's holder is the process to kill.
+    let st = wait_status(&config, &env, 20, "a hotline lease holder", |st| {
+        st["leases"]["hotline"].is_string()
+    });
+    let holder = st["leases"]["hotline"].as_str().unwrap().to_owned();
+    let victim_pid = st["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == holder.as_str())
+        .unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    let victim = procs
+        .iter()
+        .position(|p| u64::from(p.as_ref().unwrap().2) == victim_pid)
+        .unwrap();
+
+    // A client posts batches round-robin to the three processes; the
+    // victim is killed with SIGKILL half-way, while batches are in flight.
+    let objs = indicators(dir, 1200, 23);
+    let batches: Vec<&[Value]> = objs.chunks(20).collect();
+    let killer = {
+        let pid = victim_pid;
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            let o = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "kill -KILL {pid}");
+        })
+    };
+    let acked: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..3)
+            .map(|w| {
+                let bases = &bases;
+                let batches = &batches;
+                let pw = &pw;
+                s.spawn(move || {
+                    let mut acked = Vec::new();
+                    let mut refused = 0;
+                    for (i, b) in batches.iter().enumerate().skip(w).step_by(3) {
+                        // Round robin over processes; a refused POST is
+                        // retried on the next process (as a client would).
+                        for t in 0..3 {
+                            let base = &bases[(i + t) % 3];
+                            let (code, ids) = post(dir, base, pw, b, &format!("{w}-{i}-{t}"));
+                            if code == 202 {
+                                assert_eq!(ids.len(), b.len(), "batch {i}");
+                                acked.extend(ids);
+                                break;
+                            }
+                            // Not answered (the killed process) or 503.
+                            assert!(matches!(code, 0 | 503), "batch {i}: {code}");
+                            refused += 1;
+                        }
+                    }
+                    (acked, refused)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for w in workers {
+            let (a, _refused) = w.join().unwrap();
+            all.extend(a);
+        }
+        all
+    });
+    killer.join().unwrap();
+    drop(procs[victim].take());
+    assert!(!acked.is_empty());
+    let survivor = &bases[(victim + 1) % 3];
+
+    // Every acknowledged object is stored, each version once.
+    let stored = all_objects(survivor, &pw);
+    let mut versions: BTreeMap<String, usize> = BTreeMap::new();
+    for o in &stored {
+        *versions
+            .entry(o["id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    for (id, n) in &versions {
+        assert_eq!(*n, 1, "{id} stored {n} times");
+    }
+    for id in &acked {
+        assert!(versions.contains_key(id), "acknowledged {id} was lost");
+    }
+    // At most the batches in flight at the kill are stored without an
+    // acknowledgement.
+    assert!(stored.len() <= objs.len());
+
+    // The log: gap-free (every index up to the signed size served by the
+    // entry bundles), one `in`/`stored` record per stored object, and the
+    // independent verifier agrees (signature, root, proofs, bundles).
+    let (size, entries) = log_entries(survivor, &pw);
+    assert_eq!(entries.len() as u64, size);
+    let mut in_stored: BTreeMap<String, usize> = BTreeMap::new();
+    let mut jsonl = String::new();
+    for (i, e) in entries.iter().enumerate() {
+        let rec: Value = serde_json::from_slice(e).unwrap();
+        if rec["direction"] == "in" && rec["decision"] == "stored" {
+            *in_stored
+                .entry(rec["object_id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+        jsonl.push_str(&serde_json::json!({"index": i, "record": rec}).to_string());
+        jsonl.push('\n');
+    }
+    assert_eq!(
+        in_stored.keys().collect::<Vec<_>>(),
+        versions.keys().collect::<Vec<_>>(),
+        "one `in` record per stored object"
+    );
+    assert!(in_stored.values().all(|n| *n == 1), "{in_stored:?}");
+    let st = status(&config, &env);
+    assert_eq!(st["ledger_size"].as_u64().unwrap(), size, "{st:#}");
+    assert_eq!(
+        st["seq_hwm"].as_u64().unwrap(),
+        stored.len() as u64,
+        "{st:#}"
+    );
+    let keys = common::keys(&config);
+    let file = dir.join("entries.jsonl");
+    std::fs::write(&file, jsonl).unwrap();
+    let python = accord_testkit::python("cryptography");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ledger_verify.py");
+    let o = Command::new(&python)
+        .arg(&script)
+        .args([
+            survivor.as_str(),
+            "admin",
+            &pw,
+            keys["verifier_key"].as_str().unwrap(),
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The hotline lease moved to a live process; the dead one is shown
+    // not alive once its heartbeat is 10 s old.
+    let st = wait_status(
+        &config,
+        &env,
+        30,
+        "the lease moved, the victim dead",
+        |st| {
+            let h = &st["leases"]["hotline"];
+            h.is_string()
+                && *h != holder.as_str()
+                && st["processes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["name"] == holder.as_str() && p["alive"] == false)
+        },
+    );
+    let new_holder = st["leases"]["hotline"].as_str().unwrap();
+    assert!(
+        st["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == new_holder && p["alive"] == true),
+        "{st:#}"
+    );
+    // Exit status 1: a registered process is not alive.
+    let mut c = Command::new(ACCORD);
+    c.args(["cluster", "status", "--config", p(&config)]);
+    c.env("ACCORD_TEST_CLUSTER_PG", &db);
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains(" NO "), "{}", text(&o));
+}
+
+#[test]
+fn status_without_a_cluster_or_its_variable_says_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (config, _) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_UNSET\"");
+    let o = accord(&["cluster", "status", "--config", p(&config)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("$ACCORD_TEST_CLUSTER_UNSET"),
+        "{}",
+        text(&o)
+    );
+    let o = accord(&["cluster", "status", "--config", p(&dir.join("init.toml"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("has no [cluster] section"),
+        "{}",
+        text(&o)
+    );
+    let o = accord(&["cluster", "status", "--help"]);
+    assert!(text(&o).contains("heartbeat"), "{}", text(&o));
+}
