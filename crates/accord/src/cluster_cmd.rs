@@ -32,7 +32,7 @@ use std::sync::Arc;
 #[derive(clap::Args)]
 #[command(after_long_help = "Examples:\n  \
     accord cluster status --config accord.toml\n  \
-    accord cluster status --json | jq '.processes[] | select(.alive | not)'\n\n\
+    accord cluster status --json\n\n\
 A walk-through with three processes on one machine: examples/cluster/README.md")]
 pub struct Args {
     #[command(subcommand)]

@@ -46,6 +46,11 @@ const NEEDS_PARTNER: &[(&str, &str)] = &[
          between running nodes in hotline.rs",
     ),
     (
+        "accord cluster ",
+        "reads a cluster's PostgreSQL database, which a fresh clone does not \
+         have; tested against a throwaway PostgreSQL in cluster.rs",
+    ),
+    (
         "accord report hotline",
         "reports the cases worked with configured partners; tested between \
          running nodes in hotline.rs",

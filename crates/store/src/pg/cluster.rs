@@ -519,6 +519,35 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
     })
 }
 
+impl StoreError {
+    /// Whether this failure is the database being out of reach for a
+    /// while (the PostgreSQL backend: connection lost or refused, server
+    /// shutting down or starting, too many connections, a serialization
+    /// failure or deadlock), so that the same request may succeed if
+    /// retried: a server answers it 503 with `Retry-After`, not 500. An
+    /// error the server reported about the statement itself is not.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Postgres { source, .. } = self else {
+            return false;
+        };
+        if source.is_closed() {
+            return true;
+        }
+        match source.code() {
+            // Not a server's answer: I/O, connecting, a timeout.
+            None => true,
+            Some(code) => {
+                let c = code.code();
+                c.starts_with("08") // connection exception
+                    || c.starts_with("53") // insufficient resources
+                    || c.starts_with("57P") // shutdown, crash, cannot connect now
+                    || c == "40001" // serialization failure
+                    || c == "40P01" // deadlock detected
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,34 +743,5 @@ mod tests {
         assert_eq!(status(&db).unwrap().sequencer.as_deref(), Some("w"));
         tx.rollback().unwrap();
         assert_eq!(status(&db).unwrap().sequencer, None);
-    }
-}
-
-impl StoreError {
-    /// Whether this failure is the database being out of reach for a
-    /// while (the PostgreSQL backend: connection lost or refused, server
-    /// shutting down or starting, too many connections, a serialization
-    /// failure or deadlock), so that the same request may succeed if
-    /// retried: a server answers it 503 with `Retry-After`, not 500. An
-    /// error the server reported about the statement itself is not.
-    pub fn is_unavailable(&self) -> bool {
-        let StoreError::Postgres { source, .. } = self else {
-            return false;
-        };
-        if source.is_closed() {
-            return true;
-        }
-        match source.code() {
-            // Not a server's answer: I/O, connecting, a timeout.
-            None => true,
-            Some(code) => {
-                let c = code.code();
-                c.starts_with("08") // connection exception
-                    || c.starts_with("53") // insufficient resources
-                    || c.starts_with("57P") // shutdown, crash, cannot connect now
-                    || c == "40001" // serialization failure
-                    || c == "40P01" // deadlock detected
-            }
-        }
     }
 }
