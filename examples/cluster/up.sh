@@ -60,6 +60,9 @@ if [ "$fresh" = 1 ]; then
     -c "CREATE ROLE accord LOGIN PASSWORD '$PG_PW'" -c "CREATE DATABASE accord OWNER accord" >/dev/null
 fi
 export ACCORD_POSTGRES="host=127.0.0.1 port=$PG_PORT user=accord password=$PG_PW dbname=accord"
+# For the operator's shell: `source DIR/secrets/postgres.env`.
+printf 'export ACCORD_POSTGRES="%s"\n' "$ACCORD_POSTGRES" >"$DIR/secrets/postgres.env"
+chmod 600 "$DIR/secrets/postgres.env"
 
 # 2. NATS JetStream, when installed (the nodes record its URL; the work
 # queues on it are not in use yet).
@@ -156,4 +159,4 @@ for u in "${URLS[@]}"; do quoted+=("\"$u\""); done
 cat >"$DIR/cluster.json" <<JSON
 {"nodes": [$(json_list "${quoted[@]}")], "pids": [$(json_list "${PIDS[@]}")], "admin": {"user": "admin", "password": "$ADMIN_PW"}, "collection": "$COLLECTION", "config": "$CFG"}
 JSON
-echo "cluster up: ${URLS[*]} (status: ACCORD_POSTGRES=… $ACCORD cluster status --config $CFG)"
+echo "cluster up: ${URLS[*]}; status: source $DIR/secrets/postgres.env && accord cluster status --config $CFG"

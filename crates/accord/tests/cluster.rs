@@ -575,3 +575,123 @@ fn status_without_a_cluster_or_its_variable_says_what_is_missing() {
     let o = accord(&["cluster", "status", "--help"]);
     assert!(text(&o).contains("heartbeat"), "{}", text(&o));
 }
+
+/// A `BASE_PORT` whose three node ports, PostgreSQL's (+10) and NATS's
+/// (+11) are free.
+fn example_base_port() -> u16 {
+    for _ in 0..200 {
+        let base = free_port();
+        if base > 65000 {
+            continue;
+        }
+        let free = [1, 2, 10, 11]
+            .iter()
+            .all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no free ports for the example");
+}
+
+/// `examples/cluster/NAME DIR` with this build's binary.
+fn example(name: &str, dir: &Path, base: u16) -> std::process::Output {
+    Command::new("bash")
+        .arg(accord_testkit::repo(&format!("examples/cluster/{name}")))
+        .arg(dir)
+        .env("ACCORD", ACCORD)
+        .env("BASE_PORT", base.to_string())
+        .env_remove("ACCORD_POSTGRES")
+        .output()
+        .unwrap()
+}
+
+/// Runs `down.sh` however the test ends.
+struct ExampleDown<'a>(&'a Path, u16);
+impl Drop for ExampleDown<'_> {
+    fn drop(&mut self) {
+        let _ = example("down.sh", self.0, self.1);
+    }
+}
+
+#[test]
+fn the_example_cluster_comes_up_serves_and_goes_down() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if accord_testkit::postgres::pg_bin_dir().is_none() || !root {
+        eprintln!(
+            "skip: the_example_cluster_comes_up_serves_and_goes_down needs root and Debian's postgresql"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let base = example_base_port();
+    let up = example("up.sh", dir, base);
+    let _down = ExampleDown(dir, base);
+    assert!(up.status.success(), "{}", text(&up));
+    let cl: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cluster.json")).unwrap()).unwrap();
+    let keys: Vec<&str> = cl.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 5, "{cl}");
+    let nodes: Vec<&str> = cl["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let want: Vec<String> = (0..3)
+        .map(|i| format!("http://127.0.0.1:{}", base + i))
+        .collect();
+    assert_eq!(nodes, want);
+    assert_eq!(cl["pids"].as_array().unwrap().len(), 3);
+    assert_eq!(cl["admin"]["user"], "admin");
+    let pw = cl["admin"]["password"].as_str().unwrap();
+    assert_eq!(cl["collection"], COLLECTION);
+    let config = PathBuf::from(cl["config"].as_str().unwrap());
+    // No password in the configuration.
+    let pg_pw = std::fs::read_to_string(dir.join("secrets/postgres.password")).unwrap();
+    assert!(
+        !std::fs::read_to_string(&config)
+            .unwrap()
+            .contains(pg_pw.trim())
+    );
+    // A POST to the first is served by the third.
+    let objs = indicators(dir, 3, 5);
+    let (code, acked) = post(dir, nodes[0], pw, &objs, "example");
+    assert_eq!((code, acked.len()), (202, 3));
+    assert_eq!(all_objects(nodes[2], pw).len(), 3);
+    // The status, with the connection string from the secrets file.
+    let env_line = std::fs::read_to_string(dir.join("secrets/postgres.env")).unwrap();
+    let conn = env_line
+        .trim()
+        .strip_prefix("export ACCORD_POSTGRES=\"")
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    let env = [("ACCORD_POSTGRES", conn.as_str())];
+    let st = wait_status(&config, &env, 20, "three processes alive", |st| {
+        st["processes"].as_array().unwrap().len() == 3
+            && st["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["alive"] == true)
+    });
+    assert!(
+        st["server"].as_str().unwrap().contains("password=***"),
+        "{st}"
+    );
+    let down = example("down.sh", dir, base);
+    assert!(down.status.success(), "{}", text(&down));
+    for pid in cl["pids"].as_array().unwrap() {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .is_ok_and(|s| s.contains("State:\tZ")),
+            "process {pid} still runs after down.sh"
+        );
+    }
+}

@@ -236,3 +236,27 @@ fn play(
     }
     leases.release_all();
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    #[test]
+    fn an_unreachable_database_is_answered_503_with_retry_after() {
+        let Err(e) = accord_store::pg::PgStore::connect(
+            "host=/nonexistent/accord-test port=1 user=nobody dbname=none",
+            &accord_store::OpenOptions::new(),
+        ) else {
+            panic!("connected to a database that does not exist");
+        };
+        assert!(e.is_unavailable(), "{e}");
+        let r = crate::error::ApiError::store("reading objects", &e).into_response();
+        assert_eq!(r.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[axum::http::header::RETRY_AFTER], "1");
+        // Another store failure stays a 500, without Retry-After.
+        let other = accord_store::StoreError::WriterStopped { path: "x".into() };
+        let r = crate::error::ApiError::store("reading objects", &other).into_response();
+        assert_eq!(r.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(r.headers().get(axum::http::header::RETRY_AFTER).is_none());
+    }
+}
