@@ -93,7 +93,8 @@ impl Roles {
     }
 
     /// Joins the cluster: registers the process and starts its heartbeat
-    /// (failing when the database cannot be reached), then a thread that
+    /// (failing when the database cannot be reached, or another live
+    /// process elsewhere has its name), then a thread that
     /// plays the roles whose leases it wins. `conn_str` carries the
     /// process's `application_name`.
     ///
@@ -107,6 +108,9 @@ impl Roles {
         info: accord_store::pg::cluster::ProcessInfo,
     ) -> Result<Roles, crate::NodeError> {
         let name = info.name.clone();
+        if let Some(why) = accord_store::pg::cluster::name_conflict(conn_str, &info)? {
+            return Err(crate::NodeError::Cluster(why));
+        }
         let heartbeat = Heartbeat::start(conn_str, info)?;
         let handle = store.new_handle()?;
         let leases = Leases::new(conn_str, &Role::ALL);

@@ -374,15 +374,20 @@ impl AppState {
         what: &'static str,
         f: impl FnOnce(&dyn Backend) -> Result<T, StoreError>,
     ) -> Result<T, ApiError> {
-        let store = self.pool.take().map_err(|e| ApiError::store(what, &e))?;
-        // The PostgreSQL client blocks on a runtime of its own, which may
-        // not start on an async worker: tell tokio this worker blocks.
-        let r = if self.config.cluster.is_some() {
-            tokio::task::block_in_place(|| f(&*store))
-        } else {
-            f(&*store)
+        let run = || {
+            let store = self.pool.take()?;
+            let r = f(&*store);
+            self.pool.give_back(store);
+            r
         };
-        self.pool.give_back(store);
+        // The PostgreSQL client (a new handle's connection too) blocks on
+        // a runtime of its own, which may not start on an async worker:
+        // tell tokio this worker blocks.
+        let r = if self.config.cluster.is_some() {
+            tokio::task::block_in_place(run)
+        } else {
+            run()
+        };
         r.map_err(|e| ApiError::store(what, &e))
     }
 

@@ -173,6 +173,38 @@ pub fn heartbeat(
     Ok(())
 }
 
+/// Another live process registered under `info.name`: its row, when its
+/// heartbeat is younger than [`ALIVE_WITHIN`] and it runs on another host
+/// or answers at another URL (a process restarted where it ran before is
+/// not a conflict). Names must be unique: two processes sharing one would
+/// share a row, and the lease holders could not be told apart.
+///
+/// # Errors
+/// [`StoreError::Postgres`].
+pub fn name_conflict(conn_str: &str, info: &ProcessInfo) -> Result<Option<String>, StoreError> {
+    let server = super::redact(conn_str);
+    let mut client = super::connect(conn_str, &server)?;
+    let row = client
+        .query_opt(
+            "SELECT host, url, pid,
+                    ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - heartbeat_at) / 1000
+             FROM cluster_processes WHERE name = $1",
+            &[&info.name],
+        )
+        .map_err(pg_err(&server, "reading cluster_processes"))?;
+    Ok(row.and_then(|r| {
+        let (host, url, pid, age): (String, String, i64, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+        let live = age < i64::try_from(ALIVE_WITHIN.as_millis()).unwrap_or(i64::MAX);
+        (live && (host != info.host || url != info.url)).then(|| {
+            format!(
+                "[cluster] name `{}` is taken by a live process (pid {pid} on {host}, {url}, heard from {:.1} s ago); give this process another name",
+                info.name,
+                age as f64 / 1000.0
+            )
+        })
+    }))
+}
+
 /// The heartbeat thread of one process; [`Heartbeat::stop`] ends it.
 #[derive(Debug)]
 pub struct Heartbeat {
@@ -731,6 +763,25 @@ mod tests {
         std::thread::sleep(HEARTBEAT_EVERY + Duration::from_millis(700));
         let st = status(&db).unwrap();
         assert!(st.processes[0].alive, "{:?}", st.processes[0]);
+        // p1's name is taken while it lives, unless from where it ran.
+        let mut other = info("p1", 9);
+        other.url = info("p1", 1).url;
+        assert_eq!(
+            name_conflict(&db, &other).unwrap(),
+            None,
+            "same host and URL: a restart"
+        );
+        other.host = "elsewhere".into();
+        let e = name_conflict(&db, &other).unwrap().unwrap();
+        assert!(
+            e.contains("`p1` is taken") && e.contains("pid 1 on h"),
+            "{e}"
+        );
+        assert_eq!(
+            name_conflict(&db, &info("p2", 9)).unwrap(),
+            None,
+            "p2 is dead"
+        );
         hb.stop();
         // A row deleted by hand comes back with the next beat.
         heartbeat(&mut c, &server, &info("p3", 3)).unwrap();
