@@ -18,6 +18,12 @@ command -v curl >/dev/null || need_apt+=(curl)
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need_apt+=(chromium)
 fi
+# The PostgreSQL backend's tests start a throwaway cluster with Debian's
+# postgresql (initdb as the `postgres` user). Installed only as root;
+# without it those tests print one `skip:` line.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need_apt+=(postgresql)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -q >/dev/null
