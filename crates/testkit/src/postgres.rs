@@ -93,9 +93,7 @@ fn start() -> Result<PgCluster, String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let data = dir.join("data");
     let run = |what: &str, cmd: &mut Command| -> Result<(), String> {
-        let out = cmd
-            .output()
-            .map_err(|e| format!("running {what}: {e}"))?;
+        let out = cmd.output().map_err(|e| format!("running {what}: {e}"))?;
         if out.status.success() {
             Ok(())
         } else {
@@ -114,7 +112,16 @@ fn start() -> Result<PgCluster, String> {
         Command::new("runuser")
             .args(["-u", "postgres", "--"])
             .arg(bin.join("initdb"))
-            .args(["-A", "trust", "-E", "UTF8", "--locale=C", "-U", "postgres", "-D"])
+            .args([
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-U",
+                "postgres",
+                "-D",
+            ])
             .arg(&data),
     )?;
     // The server, and a watchdog that stops it (and deletes the cluster)
