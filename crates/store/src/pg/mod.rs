@@ -154,9 +154,19 @@ impl PgStore {
         &self.server
     }
 
-    /// This handle's connection.
+    /// This handle's connection; a new one when the old one was closed (the
+    /// server restarted, or dropped it): the request that saw it break
+    /// failed, the next one is served. When the server is still away the
+    /// closed connection is returned, and the caller's statement fails with
+    /// [`StoreError::Postgres`].
     pub(crate) fn client(&self) -> RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+        let mut c = self.client.borrow_mut();
+        if c.is_closed()
+            && let Ok(fresh) = connect(&self.conn_str, &self.server)
+        {
+            *c = fresh;
+        }
+        c
     }
 
     /// A [`StoreError::Postgres`] maker naming `what`.
