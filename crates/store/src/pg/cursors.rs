@@ -41,5 +41,4 @@ impl crate::SyncCursors for PgStore {
     fn set_partner_health(&self, health: &PartnerHealth) -> Result<(), StoreError> {
         todo!("A: SyncCursors::set_partner_health")
     }
-
 }
