@@ -41,4 +41,5 @@ impl crate::SyncCursors for PgStore {
     fn set_partner_health(&self, health: &PartnerHealth) -> Result<(), StoreError> {
         todo!("A: SyncCursors::set_partner_health")
     }
+
 }

@@ -79,9 +79,10 @@ impl crate::LedgerRead for PgStore {
         todo!("B: LedgerRead::ledger_check_at")
     }
 
-    fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
+    fn ledger_check(&self) -> Result<LedgerCheck, StoreError>  {
         todo!("B: LedgerRead::ledger_check")
     }
+
 }
 
 impl crate::LedgerWrite for PgStore {
@@ -119,6 +120,7 @@ impl crate::LedgerWrite for PgStore {
     ) -> Result<(), StoreError> {
         todo!("B: LedgerWrite::ledger_add_alert")
     }
+
 }
 
 /// A leaf the writer appends: its bytes (a record's JCS), their RFC 9162

@@ -106,13 +106,14 @@ pub fn redact(conn_str: &str) -> String {
 /// Opens one connection to `conn_str`, with the session settings every
 /// connection of the backend needs.
 pub(crate) fn connect(conn_str: &str, server: &str) -> Result<postgres::Client, StoreError> {
-    let mut client = postgres::Client::connect(conn_str, postgres::NoTls).map_err(|source| {
-        StoreError::Postgres {
-            server: server.to_owned(),
-            what: "connecting".into(),
-            source,
-        }
-    })?;
+    let mut client =
+        postgres::Client::connect(conn_str, postgres::NoTls).map_err(|source| {
+            StoreError::Postgres {
+                server: server.to_owned(),
+                what: "connecting".into(),
+                source,
+            }
+        })?;
     client
         .batch_execute(
             "SET synchronous_commit = on; SET client_min_messages = warning; \

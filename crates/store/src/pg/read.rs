@@ -10,7 +10,7 @@ impl crate::ObjectRead for PgStore {
         todo!("A: ObjectRead::query")
     }
 
-    fn query_raw(&self, q: &Query, limit: usize) -> Result<RawPage, StoreError> {
+    fn query_raw(&self, q: &Query, limit: usize) -> Result<RawPage, StoreError>  {
         todo!("A: ObjectRead::query_raw")
     }
 
@@ -66,4 +66,5 @@ impl crate::ObjectRead for PgStore {
     fn integrity_check(&self) -> Result<(), StoreError> {
         todo!("A: ObjectRead::integrity_check")
     }
+
 }

@@ -177,6 +177,5 @@ pub(crate) fn migrate(client: &mut postgres::Client, server: &str) -> Result<(),
         )
         .map_err(pg_err(server, "recording the schema version"))?;
     }
-    tx.commit()
-        .map_err(pg_err(server, "committing the migration"))
+    tx.commit().map_err(pg_err(server, "committing the migration"))
 }

@@ -9,11 +9,7 @@ use std::sync::Arc;
 pub struct PgWriter {}
 
 impl PgWriter {
-    pub(crate) fn start(
-        conn_str: &str,
-        server: &str,
-        opts: &OpenOptions,
-    ) -> Result<PgWriter, StoreError> {
+    pub(crate) fn start(conn_str: &str, server: &str, opts: &OpenOptions) -> Result<PgWriter, StoreError> {
         Ok(PgWriter {})
     }
 }
@@ -23,7 +19,7 @@ impl crate::ObjectWrite for PgWriter {
         todo!("A: ObjectWrite::submit")
     }
 
-    fn put_batch(&self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError> {
+    fn put_batch(&self, objs: &[NewObject<'_>]) -> Result<Vec<PutOutcome>, StoreError>  {
         todo!("A: ObjectWrite::put_batch")
     }
 
@@ -55,4 +51,5 @@ impl crate::ObjectWrite for PgWriter {
     fn to_shared(&self) -> Arc<dyn ObjectWrite> {
         todo!("A: ObjectWrite::to_shared")
     }
+
 }
