@@ -44,6 +44,11 @@ on_every_backend!(
 
 type Fresh<'a> = &'a dyn Fn() -> Db;
 
+/// What one writer thread of [`two_stores_write_concurrently`] did: the
+/// seqs it stored, its outcomes for the contested objects (the same
+/// content, then its own content), and how many `out` records it logged.
+type ThreadResult = (Vec<i64>, Vec<PutOutcome>, Vec<PutOutcome>, usize);
+
 // ---------------------------------------------------------------- helpers
 
 const V0: &str = "2024-01-01T00:00:00Z";
@@ -590,7 +595,7 @@ fn every_filter_pages_like_the_model(fresh: Fresh<'_>) {
                             let got: Vec<i64> =
                                 read_all(&*s, &q, limit).iter().map(|o| o.seq).collect();
                             assert_eq!(got, expect, "{q:?} limit {limit}");
-                            if n_queries % 5 == 0 {
+                            if n_queries.is_multiple_of(5) {
                                 let raw: Vec<i64> =
                                     read_all_raw(&*s, &q, limit).iter().map(|p| p.0).collect();
                                 assert_eq!(raw, expect, "query_raw {q:?} limit {limit}");
@@ -1279,9 +1284,11 @@ fn the_ledgers_small_tables(fresh: Fresh<'_>) {
         .expect("save");
     s.ledger_save_checkpoint(5, b"note 5\n\xe2\x80\x94 sig")
         .expect("save again");
+    // Signed as the log grows: a larger size later.
     clock.set_micros(T + 1_000_000);
-    s.ledger_save_checkpoint(9, b"note 9").expect("save");
     s.ledger_save_checkpoint(7, b"note 7").expect("save");
+    clock.set_micros(T + 1_500_000);
+    s.ledger_save_checkpoint(9, b"note 9").expect("save");
     assert_eq!(
         s.ledger_latest_checkpoint().expect("latest"),
         Some((9, b"note 9".to_vec()))
@@ -1306,11 +1313,11 @@ fn the_ledgers_small_tables(fresh: Fresh<'_>) {
     assert!(s.ledger_cosignatures(7).expect("cosignatures").is_empty());
     assert_eq!(
         s.ledger_checkpoint_history(10).expect("history"),
-        vec![(9, T + 1_000_000, 2), (7, T + 1_000_000, 0), (5, T, 1)]
+        vec![(9, T + 1_500_000, 2), (7, T + 1_000_000, 0), (5, T, 1)]
     );
     assert_eq!(
         s.ledger_checkpoint_history(2).expect("history"),
-        vec![(9, T + 1_000_000, 2), (7, T + 1_000_000, 0)]
+        vec![(9, T + 1_500_000, 2), (7, T + 1_000_000, 0)]
     );
 
     let root = Hash([3; 32]);
@@ -1670,48 +1677,47 @@ fn two_stores_write_concurrently(fresh: Fresh<'_>) {
     };
     let writers: Vec<Arc<dyn ObjectWrite>> =
         stores.iter().map(|s| s.writer().to_shared()).collect();
-    let results: Vec<(Vec<i64>, Vec<PutOutcome>, Vec<PutOutcome>, usize)> =
-        std::thread::scope(|sc| {
-            let mut hs = Vec::new();
-            for (k, w) in writers.iter().enumerate() {
-                for t in 0..THREADS_PER_STORE {
-                    let w = Arc::clone(w);
-                    let contested = &contested;
-                    let variant = &variant;
-                    hs.push(sc.spawn(move || {
-                        let me = k as u64 * THREADS_PER_STORE + t;
-                        let partner = format!("partner-{me}");
-                        let w: Arc<dyn ObjectWrite> =
-                            if t == 1 { w.received_from(&partner) } else { w };
-                        let mut seqs = Vec::new();
-                        let mut same = Vec::new();
-                        let mut diff = Vec::new();
-                        let mut n_records = 0;
-                        for b in 0..BATCHES {
-                            let batch: Vec<Obj> = (0..4)
-                                .map(|i| indicator(me * 100_000 + b * 10 + i, V0, "c"))
-                                .collect();
-                            seqs.extend(all_stored(&w.put_batch(&borrow(&batch)).expect("put")));
-                            if b == 5 {
-                                same = w.put_batch(&borrow(contested)).expect("contested");
-                            }
-                            if b == 10 {
-                                diff = w.put_batch(&borrow(&variant(me))).expect("variants");
-                            }
-                            if b % 5 == 0 {
-                                w.log_records(&[out_record(&batch[0].id, &partner)])
-                                    .expect("out");
-                                n_records += 1;
-                            }
+    let results: Vec<ThreadResult> = std::thread::scope(|sc| {
+        let mut hs = Vec::new();
+        for (k, w) in writers.iter().enumerate() {
+            for t in 0..THREADS_PER_STORE {
+                let w = Arc::clone(w);
+                let contested = &contested;
+                let variant = &variant;
+                hs.push(sc.spawn(move || {
+                    let me = k as u64 * THREADS_PER_STORE + t;
+                    let partner = format!("partner-{me}");
+                    let w: Arc<dyn ObjectWrite> =
+                        if t == 1 { w.received_from(&partner) } else { w };
+                    let mut seqs = Vec::new();
+                    let mut same = Vec::new();
+                    let mut diff = Vec::new();
+                    let mut n_records = 0;
+                    for b in 0..BATCHES {
+                        let batch: Vec<Obj> = (0..4)
+                            .map(|i| indicator(me * 100_000 + b * 10 + i, V0, "c"))
+                            .collect();
+                        seqs.extend(all_stored(&w.put_batch(&borrow(&batch)).expect("put")));
+                        if b == 5 {
+                            same = w.put_batch(&borrow(contested)).expect("contested");
                         }
-                        (seqs, same, diff, n_records)
-                    }));
-                }
+                        if b == 10 {
+                            diff = w.put_batch(&borrow(&variant(me))).expect("variants");
+                        }
+                        if b % 5 == 0 {
+                            w.log_records(&[out_record(&batch[0].id, &partner)])
+                                .expect("out");
+                            n_records += 1;
+                        }
+                    }
+                    (seqs, same, diff, n_records)
+                }));
             }
-            hs.into_iter()
-                .map(|h| h.join().expect("writer thread"))
-                .collect()
-        });
+        }
+        hs.into_iter()
+            .map(|h| h.join().expect("writer thread"))
+            .collect()
+    });
     let mut seqs: Vec<i64> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let n_records: usize = results.iter().map(|r| r.3).sum();
     // Each contested object: stored once, every other put a duplicate of
