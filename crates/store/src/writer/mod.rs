@@ -405,8 +405,11 @@ impl Writer {
     pub fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError> {
         let (reply, rx) = crossbeam_channel::bounded(1);
         self.send(Msg::SetMaxPages {
+            // At least one page: SQLite reads `max_page_count = 0` as a
+            // query and keeps the old limit, so a cap under one page would
+            // lift nothing.
             pages: bytes.map_or(i64::from(u32::MAX - 1), |b| {
-                i64::try_from(b).unwrap_or(i64::MAX) / PAGE_SIZE
+                (i64::try_from(b).unwrap_or(i64::MAX) / PAGE_SIZE).max(1)
             }),
             reply,
         })?;
