@@ -46,9 +46,10 @@
 //! # Bounds
 //!
 //! A payload is at most [`Options::max_payload`] bytes: [`WorkQueue::publish`]
-//! refuses a larger one before it leaves the process, the stream refuses
-//! one from any other publisher (its `max_msg_size`), and a worker
-//! terminates one that got through anyway without running the handler.
+//! refuses a larger one before it leaves the process; the stream refuses
+//! any message over `max_payload` + [`HEADER_ALLOWANCE`] from any other
+//! publisher (its `max_msg_size`), and a worker terminates one that got
+//! through anyway, without running the handler.
 //! The stream holds at most [`Options::max_bytes`]; when full, publishes
 //! are refused (the `discard new` policy), never silently dropped.
 //! Kinds, stream names and ids are short printable tokens
@@ -74,6 +75,9 @@ use futures_util::StreamExt;
 pub const MAX_KIND_LEN: usize = 64;
 /// The longest task id (the `Nats-Msg-Id` header).
 pub const MAX_ID_LEN: usize = 256;
+/// Room for the headers (the `Nats-Msg-Id`) in a stored message: the
+/// stream's `max_msg_size` is [`Options::max_payload`] plus this.
+pub const HEADER_ALLOWANCE: usize = 1024;
 /// The longest delay a nak asks for between attempts.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 
@@ -182,7 +186,8 @@ pub struct Options {
     /// How long the server remembers a task id to drop republished
     /// duplicates (the stream's `duplicate_window`).
     pub dedupe_window: Duration,
-    /// The largest payload in bytes (also the stream's `max_msg_size`).
+    /// The largest payload in bytes (the stream's `max_msg_size` is this
+    /// plus [`HEADER_ALLOWANCE`] for the headers).
     pub max_payload: usize,
     /// The most bytes the stream holds; past it publishes are refused.
     pub max_bytes: i64,
@@ -260,7 +265,7 @@ pub struct Depth {
     /// Tasks delivered and not yet acknowledged (running, or leased to a
     /// worker that died and waiting for `ack_wait`).
     pub in_flight: u64,
-    /// Tasks delivered more than once so far (consumer lifetime).
+    /// Of those in flight, the ones on a second or later attempt.
     pub redelivered: u64,
     /// Pull requests waiting (about how many idle workers there are).
     pub waiting_workers: u64,
@@ -424,7 +429,7 @@ impl WorkQueue {
             retention: RetentionPolicy::WorkQueue,
             storage: stream::StorageType::File,
             duplicate_window: o.dedupe_window,
-            max_message_size: i32::try_from(o.max_payload).unwrap_or(i32::MAX),
+            max_message_size: i32::try_from(o.max_payload + HEADER_ALLOWANCE).unwrap_or(i32::MAX),
             max_bytes: o.max_bytes,
             discard: stream::DiscardPolicy::New,
             ..Default::default()
