@@ -239,3 +239,29 @@ impl Drop for NatsServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_server_restarts_on_its_port_and_is_killed_on_drop() {
+        let Some(mut s) = super::server("the_server_restarts_on_its_port_and_is_killed_on_drop")
+        else {
+            return;
+        };
+        let (url, dir, pid) = (s.url(), s.store_dir().to_path_buf(), s.pid().unwrap());
+        assert!(s.greets());
+        s.restart();
+        assert!(s.greets());
+        s.crash_restart();
+        assert!(s.greets());
+        assert_eq!(s.url(), url);
+        assert_ne!(s.pid(), Some(pid));
+        let port = s.port();
+        drop(s);
+        assert!(!dir.exists(), "the store is deleted");
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "nobody listens on {port} after drop"
+        );
+    }
+}

@@ -486,7 +486,9 @@ impl WorkQueue {
         stream
             .get_or_create_consumer(kind, config)
             .await
-            .map_err(|e| self.api_err("creating consumer", format!("{}/{kind}", o.stream))(e.into()))
+            .map_err(|e| {
+                self.api_err("creating consumer", format!("{}/{kind}", o.stream))(e.into())
+            })
     }
 
     /// Queues task `id` of `kind` with `payload`. Publishing an id again
@@ -497,7 +499,12 @@ impl WorkQueue {
     /// A bad kind or id, a payload over [`Options::max_payload`], or the
     /// server not storing it (no ack within the timeout, e.g. while it
     /// restarts; stream full). Retrying with the same id is safe.
-    pub async fn publish(&self, kind: &str, id: &str, payload: &[u8]) -> Result<Published, WorkError> {
+    pub async fn publish(
+        &self,
+        kind: &str,
+        id: &str,
+        payload: &[u8],
+    ) -> Result<Published, WorkError> {
         let subject = self.subject(kind)?;
         check_id(id)?;
         let max = self.inner.opts.max_payload;
@@ -543,7 +550,10 @@ impl WorkQueue {
     pub async fn depth(&self, kind: &str) -> Result<Depth, WorkError> {
         let mut c = self.consumer(kind).await?;
         let info = c.info().await.map_err(|e| {
-            self.api_err("reading consumer", format!("{}/{kind}", self.inner.opts.stream))(e.into())
+            self.api_err(
+                "reading consumer",
+                format!("{}/{kind}", self.inner.opts.stream),
+            )(e.into())
         })?;
         Ok(Depth {
             pending: info.num_pending,
@@ -585,8 +595,7 @@ impl WorkQueue {
     }
 }
 
-/// What happened to one task in [`Worker::run`], as counted by
-/// [`Worker::stats`].
+/// What a [`Worker::run`] did, returned when it stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WorkerStats {
     /// Tasks whose handler succeeded and that were acknowledged.
@@ -619,7 +628,10 @@ impl Worker {
     ///
     /// Connection and server errors never end the loop: it logs them,
     /// waits (up to 2 s) and asks again, re-creating the consumer, so it
-    /// carries on after the server restarts. Dropping the future
+    /// carries on after the server restarts; after an idle poll it looks
+    /// the consumer up again too (a pull on a deleted consumer is never
+    /// answered): two small API requests per idle worker per
+    /// [`Options::poll`]. Dropping the future
     /// abandons the task in hand: it is redelivered after `ack_wait`.
     pub async fn run<F, Fut, E, S>(&self, handler: F, shutdown: S) -> WorkerStats
     where
@@ -655,9 +667,7 @@ impl Worker {
                 // meanwhile nothing comes, so do not wait much longer.
                 match tokio::time::timeout(o.poll + Duration::from_secs(2), batch.next()).await {
                     Ok(Some(Ok(m))) => Ok(Some(m)),
-                    Ok(Some(Err(e))) => {
-                        Err(self.queue.api_err("pulling from", target.clone())(e.into()))
-                    }
+                    Ok(Some(Err(e))) => Err(self.queue.api_err("pulling from", target.clone())(e)),
                     Ok(None) | Err(_) => Ok(None),
                 }
             };
@@ -671,7 +681,11 @@ impl Worker {
                     pause = Duration::from_millis(50);
                     self.handle(msg, &handler, &mut stats).await;
                 }
-                Ok(None) => {}
+                // No task within `poll`: the consumer may be gone (deleted,
+                // or the server restarted without its store), and a pull
+                // request to a missing consumer just goes unanswered, so
+                // look it up (re-creating it if needed) before asking again.
+                Ok(None) => consumer = None,
                 Err(e) => {
                     tracing::warn!(error = %e, "work: pulling a task failed; retrying");
                     consumer = None;
@@ -711,7 +725,11 @@ impl Worker {
             Some(_) => None,
         };
         if let Some(why) = refuse {
-            tracing::error!(subject, server = self.queue.url(), "work: terminating a task: {why}");
+            tracing::error!(
+                subject,
+                server = self.queue.url(),
+                "work: terminating a task: {why}"
+            );
             if let Err(e) = msg.ack_with(AckKind::Term).await {
                 tracing::warn!(subject, error = %e, "work: terminating a task failed");
             }
@@ -811,7 +829,9 @@ impl Periodic {
     /// # Errors
     /// As [`WorkQueue::publish`].
     pub async fn fire(&self, slot: u64, payload: &[u8]) -> Result<Published, WorkError> {
-        self.queue.publish(&self.kind, &self.id_of(slot), payload).await
+        self.queue
+            .publish(&self.kind, &self.id_of(slot), payload)
+            .await
     }
 
     /// Ticks until `shutdown` completes, publishing each slot at its start

@@ -58,7 +58,10 @@ async fn spawn_worker(
 async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let t = Instant::now();
     while !done() {
-        assert!(t.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            t.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -140,7 +143,9 @@ async fn a_dead_workers_task_is_redelivered_to_another_after_ack_wait() {
     };
     let o = opts(1000);
     let q = WorkQueue::connect(&srv.url(), &o).await.expect("connect");
-    q.publish("match", "match:job-1", b"job").await.expect("publish");
+    q.publish("match", "match:job-1", b"job")
+        .await
+        .expect("publish");
 
     // Worker A takes the task and hangs; its "process" then dies.
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -193,11 +198,27 @@ async fn a_long_task_with_progress_keeps_its_lease_past_ack_wait() {
     };
     let o = opts(1000);
     let q = WorkQueue::connect(&srv.url(), &o).await.expect("connect");
-    q.publish("sync", "sync:cert-x:1", b"round").await.expect("publish");
+    q.publish("sync", "sync:cert-x:1", b"round")
+        .await
+        .expect("publish");
     let seen: Seen = Arc::default();
     // Two workers on two connections; the task takes 3.5 ack_waits.
-    let a = spawn_worker(&srv.url(), &o, "sync", seen.clone(), Duration::from_millis(3500)).await;
-    let b = spawn_worker(&srv.url(), &o, "sync", seen.clone(), Duration::from_millis(3500)).await;
+    let a = spawn_worker(
+        &srv.url(),
+        &o,
+        "sync",
+        seen.clone(),
+        Duration::from_millis(3500),
+    )
+    .await;
+    let b = spawn_worker(
+        &srv.url(),
+        &o,
+        "sync",
+        seen.clone(),
+        Duration::from_millis(3500),
+    )
+    .await;
     wait_for("the delivery", Duration::from_secs(10), || {
         !seen.lock().unwrap().is_empty()
     })
@@ -212,7 +233,10 @@ async fn a_long_task_with_progress_keeps_its_lease_past_ack_wait() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         d = q.depth("sync").await.expect("depth");
     }
-    assert!(started.elapsed() >= Duration::from_secs(3), "it ran its 3.5 s");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "it ran its 3.5 s"
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         seen.lock().unwrap()["sync:cert-x:1"],
@@ -235,7 +259,9 @@ async fn a_failing_task_is_retried_then_terminated_after_max_deliver() {
         ..opts(2000)
     };
     let q = WorkQueue::connect(&srv.url(), &o).await.expect("connect");
-    q.publish("ingest", "ingest:batch-9", b"{}").await.expect("publish");
+    q.publish("ingest", "ingest:batch-9", b"{}")
+        .await
+        .expect("publish");
     let attempts = Arc::new(Mutex::new(Vec::new()));
     let w = q.worker("ingest").unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -280,7 +306,10 @@ async fn oversize_and_crafted_payloads_are_refused() {
         Err(WorkError::PayloadTooLarge {
             subject, size, max, ..
         }) => {
-            assert_eq!((subject.as_str(), size, max), ("TEST_WORK.ingest", 4097, 4096));
+            assert_eq!(
+                (subject.as_str(), size, max),
+                ("TEST_WORK.ingest", 4097, 4096)
+            );
         }
         other => panic!("oversize publish refused, got {other:?}"),
     }
@@ -294,7 +323,10 @@ async fn oversize_and_crafted_payloads_are_refused() {
     ));
     assert!(matches!(
         q.publish("ingest", "a\r\nb", b"").await,
-        Err(WorkError::InvalidName { what: "task id", .. })
+        Err(WorkError::InvalidName {
+            what: "task id",
+            ..
+        })
     ));
 
     // Another client, bypassing this crate: the stream refuses the
@@ -302,12 +334,7 @@ async fn oversize_and_crafted_payloads_are_refused() {
     // terminated without reaching the handler.
     let raw = async_nats::jetstream::new(async_nats::connect(srv.url()).await.unwrap());
     let huge = vec![b'x'; o.max_payload + accord_work::HEADER_ALLOWANCE + 1];
-    let refused = async {
-        raw.publish("TEST_WORK.ingest", huge.into())
-            .await?
-            .await
-    }
-    .await;
+    let refused = async { raw.publish("TEST_WORK.ingest", huge.into()).await?.await }.await;
     assert!(refused.is_err(), "the stream refuses an oversize message");
     // Over the bound but within the stream's header allowance: stored,
     // then terminated by the worker.
@@ -354,8 +381,22 @@ async fn a_server_crash_under_load_loses_no_task() {
     let o = opts(2000);
     const N: usize = 400;
     let seen: Seen = Arc::default();
-    let w1 = spawn_worker(&srv.url(), &o, "ingest", seen.clone(), Duration::from_millis(2)).await;
-    let w2 = spawn_worker(&srv.url(), &o, "ingest", seen.clone(), Duration::from_millis(2)).await;
+    let w1 = spawn_worker(
+        &srv.url(),
+        &o,
+        "ingest",
+        seen.clone(),
+        Duration::from_millis(2),
+    )
+    .await;
+    let w2 = spawn_worker(
+        &srv.url(),
+        &o,
+        "ingest",
+        seen.clone(),
+        Duration::from_millis(2),
+    )
+    .await;
 
     let q = WorkQueue::connect(&srv.url(), &o).await.expect("connect");
     let published = Arc::new(Mutex::new(0usize));
@@ -379,26 +420,37 @@ async fn a_server_crash_under_load_loses_no_task() {
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
     });
-    wait_for("a third of the tasks published", Duration::from_secs(20), || {
-        *published.lock().unwrap() >= N / 3
-    })
+    wait_for(
+        "a third of the tasks published",
+        Duration::from_secs(20),
+        || *published.lock().unwrap() >= N / 3,
+    )
     .await;
     tokio::task::block_in_place(|| srv.crash_restart());
     let after_restart = *published.lock().unwrap();
+    wait_for(
+        "two thirds of the tasks published",
+        Duration::from_secs(30),
+        || *published.lock().unwrap() >= 2 * N / 3,
+    )
+    .await;
+    // And a graceful restart (SIGTERM) too.
+    tokio::task::block_in_place(|| srv.restart());
     tokio::time::timeout(Duration::from_secs(60), publisher)
         .await
         .expect("publishing resumes after the restart")
         .unwrap();
     assert!(after_restart < N, "some publishes came after the restart");
-    wait_for(
-        "every task processed",
-        Duration::from_secs(60),
-        || seen.lock().unwrap().len() == N,
-    )
+    wait_for("every task processed", Duration::from_secs(60), || {
+        seen.lock().unwrap().len() == N
+    })
     .await;
     let seen = seen.lock().unwrap().clone();
     for i in 0..N {
-        assert!(seen.contains_key(&format!("ingest:{i}")), "ingest:{i} was processed");
+        assert!(
+            seen.contains_key(&format!("ingest:{i}")),
+            "ingest:{i} was processed"
+        );
     }
     let redone = seen.values().filter(|a| a.len() > 1).count();
     eprintln!(
@@ -409,4 +461,33 @@ async fn a_server_crash_under_load_loses_no_task() {
     );
     w1.abort();
     w2.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_recreates_its_deleted_consumer() {
+    let Some(srv) = nats::server("a_worker_recreates_its_deleted_consumer") else {
+        return;
+    };
+    let o = opts(2000);
+    let q = WorkQueue::connect(&srv.url(), &o).await.expect("connect");
+    let seen: Seen = Arc::default();
+    let w = spawn_worker(&srv.url(), &o, "match", seen.clone(), Duration::ZERO).await;
+    q.publish("match", "match:1", b"").await.unwrap();
+    wait_for("the first task", Duration::from_secs(10), || {
+        seen.lock().unwrap().contains_key("match:1")
+    })
+    .await;
+    // An operator (or a server that lost its state) drops the consumer.
+    let raw = async_nats::jetstream::new(async_nats::connect(srv.url()).await.unwrap());
+    raw.delete_consumer_from_stream("match", "TEST_WORK")
+        .await
+        .expect("delete the consumer");
+    q.publish("match", "match:2", b"").await.unwrap();
+    wait_for(
+        "the task after the consumer was deleted",
+        Duration::from_secs(20),
+        || seen.lock().unwrap().contains_key("match:2"),
+    )
+    .await;
+    w.abort();
 }
