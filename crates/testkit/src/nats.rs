@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 /// `/usr/sbin/nats-server` (or `/usr/bin`), else `nats-server` on `PATH`.
 pub fn nats_server_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ACCORD_NATS_SERVER") {
-        return Some(PathBuf::from(p));
+        // Set but missing: none (the tests skip), not another binary.
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server"] {
         if Path::new(p).is_file() {
@@ -56,8 +57,8 @@ pub fn server(test: &str) -> Option<NatsServer> {
         let thread = std::thread::current();
         let name = thread.name().filter(|n| *n != "main").unwrap_or(test);
         crate::skip_line(&format!(
-            "skip: {name} needs nats-server (Debian's nats-server is not installed; \
-             ./test.sh installs it as root)"
+            "skip: {name} needs nats-server (not found at ACCORD_NATS_SERVER, \
+             /usr/sbin/nats-server or on PATH; ./test.sh installs Debian's as root)"
         ));
         return None;
     };
