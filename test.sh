@@ -24,6 +24,12 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need_apt+=(postgresql)
 fi
+# The durable-work tests (crates/work) run Debian's NATS server with
+# JetStream; installed only as root; without it they print one `skip:` line.
+if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ] \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need_apt+=(nats-server)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -q >/dev/null
