@@ -54,6 +54,9 @@ fn append_tx(
         )
         .expect("the ledger size")
         .get(0);
+    // As a writer busy with its batch would: another transaction that did
+    // not wait for the lock would now read the same size.
+    tx.execute("SELECT pg_sleep(0.002)", &[]).expect("sleeping");
     let new: Vec<PgLeaf<'_>> = leaves
         .iter()
         .map(|(b, seq)| PgLeaf {
@@ -236,11 +239,14 @@ fn concurrent_appends_are_gap_free() {
     let Some((pg, url)) = pg_store("concurrent_appends_are_gap_free") else {
         return;
     };
+    let start = std::sync::Arc::new(std::sync::Barrier::new(3));
     let writers: Vec<_> = (1..=3u8)
         .map(|tag| {
             let url = url.clone();
+            let start = std::sync::Arc::clone(&start);
             std::thread::spawn(move || {
                 let mut client = crate::pg::connect(&url, "test").unwrap();
+                start.wait();
                 let mut sent = Vec::new();
                 for round in 0..25u64 {
                     let n = 1 + (round * 7 + u64::from(tag)) % 40;
