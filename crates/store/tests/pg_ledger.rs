@@ -33,8 +33,14 @@ fn an_empty_log_answers_like_sqlite() {
     assert_eq!(pg.ledger_head().unwrap(), lite.ledger_head().unwrap());
     assert_eq!(pg.ledger_root(0).unwrap(), EMPTY_ROOT);
     assert_eq!(pg.ledger_entries(0, 10).unwrap(), vec![]);
-    assert_eq!(pg.ledger_entries_about(&[1], b"x", 5).unwrap(), (vec![], false));
-    assert_eq!(pg.ledger_consistency_proof(0, 0).unwrap(), Vec::<Hash>::new());
+    assert_eq!(
+        pg.ledger_entries_about(&[1], b"x", 5).unwrap(),
+        (vec![], false)
+    );
+    assert_eq!(
+        pg.ledger_consistency_proof(0, 0).unwrap(),
+        Vec::<Hash>::new()
+    );
     for kind in [TileKind::Entries, TileKind::Hashes { level: 0 }] {
         let t = Tile {
             kind,
@@ -48,9 +54,16 @@ fn an_empty_log_answers_like_sqlite() {
     assert!(matches!(e, StoreError::PgLedger { .. }), "{e:?}");
     assert!(e.to_string().contains("the ledger root at size 1"), "{e}");
     let e = pg.ledger_inclusion_proof(0, 0).unwrap_err();
-    assert!(e.to_string().contains("leaf index 0 is not in a tree of size 0"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("leaf index 0 is not in a tree of size 0"),
+        "{e}"
+    );
     assert!(lite.ledger_root(1).is_err());
-    let (a, b) = (pg.ledger_check_at(&[0, 3]).unwrap(), lite.ledger_check_at(&[0, 3]).unwrap());
+    let (a, b) = (
+        pg.ledger_check_at(&[0, 3]).unwrap(),
+        lite.ledger_check_at(&[0, 3]).unwrap(),
+    );
     assert!(a.problems.is_empty(), "{:?}", a.problems);
     assert_eq!((a.size, a.root, &a.roots), (b.size, b.root, &b.roots));
 }
@@ -70,36 +83,73 @@ fn small_tables_match_sqlite() {
         clock.advance_micros(1_000_000);
         store.ledger_save_checkpoint(20, b"note at 20").unwrap();
         // Idempotent per size: the first note stays.
-        store.ledger_save_checkpoint(10, b"another note at 10").unwrap();
-        store.ledger_add_cosignature(20, "w.b", 1, "— w.b AAAA").unwrap();
-        store.ledger_add_cosignature(20, "w.a", 9, "— w.a BBBB").unwrap();
-        // The same witness key's newer line replaces its older one.
-        store.ledger_add_cosignature(20, "w.b", 1, "— w.b CCCC").unwrap();
-        store.ledger_add_cosignature(20, "w.b", 2, "— w.b DDDD").unwrap();
-        store.ledger_add_cosignature(10, "w.a", 9, "— w.a EEEE").unwrap();
-        store.ledger_save_witnessed("cert.b", 5, &root, b"b at 5").unwrap();
-        clock.advance_micros(1);
-        store.ledger_save_witnessed("cert.b", 9, &root, b"b at 9").unwrap();
-        store.ledger_save_witnessed("cert.b", 5, &root, b"b at 5 again").unwrap();
-        store.ledger_save_witnessed("cert.c", 3, &root, b"c at 3").unwrap();
         store
-            .ledger_add_alert("cert.b", "split-view", "two roots", Some(b"one"), Some(b"two"))
+            .ledger_save_checkpoint(10, b"another note at 10")
             .unwrap();
-        store.ledger_add_alert("cert.c", "audit", "no evidence", None, None).unwrap();
+        store
+            .ledger_add_cosignature(20, "w.b", 1, "— w.b AAAA")
+            .unwrap();
+        store
+            .ledger_add_cosignature(20, "w.a", 9, "— w.a BBBB")
+            .unwrap();
+        // The same witness key's newer line replaces its older one.
+        store
+            .ledger_add_cosignature(20, "w.b", 1, "— w.b CCCC")
+            .unwrap();
+        store
+            .ledger_add_cosignature(20, "w.b", 2, "— w.b DDDD")
+            .unwrap();
+        store
+            .ledger_add_cosignature(10, "w.a", 9, "— w.a EEEE")
+            .unwrap();
+        store
+            .ledger_save_witnessed("cert.b", 5, &root, b"b at 5")
+            .unwrap();
+        clock.advance_micros(1);
+        store
+            .ledger_save_witnessed("cert.b", 9, &root, b"b at 9")
+            .unwrap();
+        store
+            .ledger_save_witnessed("cert.b", 5, &root, b"b at 5 again")
+            .unwrap();
+        store
+            .ledger_save_witnessed("cert.c", 3, &root, b"c at 3")
+            .unwrap();
+        store
+            .ledger_add_alert(
+                "cert.b",
+                "split-view",
+                "two roots",
+                Some(b"one"),
+                Some(b"two"),
+            )
+            .unwrap();
+        store
+            .ledger_add_alert("cert.c", "audit", "no evidence", None, None)
+            .unwrap();
     }
     for read in [&pg as &dyn LedgerRead, &*other] {
         assert_eq!(
             read.ledger_latest_checkpoint().unwrap(),
             Some((20, b"note at 20".to_vec()))
         );
-        assert_eq!(read.ledger_latest_checkpoint().unwrap(), lite.ledger_latest_checkpoint().unwrap());
-        assert_eq!(read.ledger_checkpoint_at(10).unwrap(), Some(b"note at 10".to_vec()));
+        assert_eq!(
+            read.ledger_latest_checkpoint().unwrap(),
+            lite.ledger_latest_checkpoint().unwrap()
+        );
+        assert_eq!(
+            read.ledger_checkpoint_at(10).unwrap(),
+            Some(b"note at 10".to_vec())
+        );
         assert_eq!(read.ledger_checkpoint_at(11).unwrap(), None);
         assert_eq!(read.ledger_checkpoint_at(u64::MAX).unwrap(), None);
         let history = read.ledger_checkpoint_history(10).unwrap();
         assert_eq!(
             history,
-            vec![(20, 1_764_300_001_000_000, 3), (10, 1_764_300_000_000_000, 1)]
+            vec![
+                (20, 1_764_300_001_000_000, 3),
+                (10, 1_764_300_000_000_000, 1)
+            ]
         );
         assert_eq!(history, lite.ledger_checkpoint_history(10).unwrap());
         assert_eq!(read.ledger_checkpoint_history(1).unwrap().len(), 1);

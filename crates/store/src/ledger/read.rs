@@ -4,8 +4,7 @@ use super::shared::{LeafRun, serve_tile};
 use super::{ConnHashes, ledger_err, records::stored_record, size_of};
 use crate::{SqliteStore, StoreError};
 use accord_ledger::{
-    Hash, HashReader, Tile, consistency_proof, inclusion_proof, stored_hash_index,
-    tree_root,
+    Hash, HashReader, Tile, consistency_proof, inclusion_proof, stored_hash_index, tree_root,
 };
 use rusqlite::{Connection, params};
 

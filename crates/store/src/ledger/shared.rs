@@ -72,13 +72,16 @@ impl LeafRun {
                 _ => None,
             });
         }
-        let leaves = self.leaves.iter().zip(&self.rebuilt).zip(objects).map(
-            |((leaf, &rebuilt), object)| FedLeaf {
-                bytes: leaf.as_deref().map_err(String::as_str),
-                rebuilt,
-                object,
-            },
-        );
+        let leaves =
+            self.leaves
+                .iter()
+                .zip(&self.rebuilt)
+                .zip(objects)
+                .map(|((leaf, &rebuilt), object)| FedLeaf {
+                    bytes: leaf.as_deref().map_err(String::as_str),
+                    rebuilt,
+                    object,
+                });
         Ok(verifier.feed_run(self.first, &self.hashes, leaves))
     }
 }

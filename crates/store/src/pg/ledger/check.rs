@@ -45,7 +45,10 @@ pub(super) fn check_at(store: &PgStore, sizes: &[u64]) -> Result<LedgerCheck, St
         let (Some(lo), Some(hi)) = (rows.first(), rows.last()) else {
             break;
         };
-        let lo: u64 = lo.try_get::<_, i64>(0).map_err(err("a leaf"))?.cast_unsigned();
+        let lo: u64 = lo
+            .try_get::<_, i64>(0)
+            .map_err(err("a leaf"))?
+            .cast_unsigned();
         let hi: i64 = hi.try_get(0).map_err(err("a leaf"))?;
         let Some(after) = hi.checked_add(1) else {
             verifier.stop(format!("a leaf is stored at index {hi}, past any log"));

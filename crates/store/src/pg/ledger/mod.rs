@@ -82,7 +82,10 @@ pub(crate) fn append(
     if leaves.is_empty() {
         return Ok(size);
     }
-    let what = format!("appending {} leaves to the log at size {size}", leaves.len());
+    let what = format!(
+        "appending {} leaves to the log at size {size}",
+        leaves.len()
+    );
     let appended = append_leaf_hashes(
         &PgHashes::new(&mut *tx),
         size,

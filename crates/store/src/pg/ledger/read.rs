@@ -118,24 +118,19 @@ impl LedgerRead for PgStore {
         let mut client = self.client();
         let r = PgHashes::new(&mut *client);
         let proof = inclusion_proof(&r, index, size).map_err(self.lerr(&what))?;
-        let leaf = r
-            .read_hashes(&[stored_hash_index(0, index)])
-            .map_err(|e| {
-                self.lerr(&what)(accord_ledger::Error::Storage {
-                    what: "the leaf hash",
-                    count: 1,
-                    source: Box::new(e),
-                })
-            })?;
+        let leaf = r.read_hashes(&[stored_hash_index(0, index)]).map_err(|e| {
+            self.lerr(&what)(accord_ledger::Error::Storage {
+                what: "the leaf hash",
+                count: 1,
+                source: Box::new(e),
+            })
+        })?;
         Ok((leaf[0], proof))
     }
 
     fn ledger_consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, StoreError> {
-        consistency_proof(&PgHashes::new(&mut *self.client()), first, second).map_err(
-            self.lerr(&format!(
-                "the consistency proof from {first} to {second}"
-            )),
-        )
+        consistency_proof(&PgHashes::new(&mut *self.client()), first, second)
+            .map_err(self.lerr(&format!("the consistency proof from {first} to {second}")))
     }
 
     fn ledger_tile(&self, tile: &Tile) -> Result<Option<Vec<u8>>, StoreError> {

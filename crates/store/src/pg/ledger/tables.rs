@@ -213,13 +213,7 @@ impl LedgerWrite for PgStore {
             .execute(
                 "INSERT INTO ledger_witnessed (partner, size, root, note, received_at)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (partner, size) DO NOTHING",
-                &[
-                    &partner,
-                    &size,
-                    &&root.0[..],
-                    &note,
-                    &self.now_micros(),
-                ],
+                &[&partner, &size, &&root.0[..], &note, &self.now_micros()],
             )
             .map(drop)
             .map_err(self.err(what))
@@ -237,7 +231,14 @@ impl LedgerWrite for PgStore {
             .execute(
                 "INSERT INTO ledger_alerts (partner, kind, detail, first, second, time)
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&partner, &kind, &detail, &first, &second, &self.now_micros()],
+                &[
+                    &partner,
+                    &kind,
+                    &detail,
+                    &first,
+                    &second,
+                    &self.now_micros(),
+                ],
             )
             .map(drop)
             .map_err(self.err("saving an alert"))

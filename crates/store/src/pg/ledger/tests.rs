@@ -99,7 +99,11 @@ fn differential_against_sqlite() {
         assert_eq!(leaves.len() as u64, batch);
         size = append_tx(&mut pg.client(), &leaves).unwrap();
         let head = pg.ledger_head().unwrap();
-        assert_eq!(head, lite.ledger_head().unwrap(), "head after {size} leaves");
+        assert_eq!(
+            head,
+            lite.ledger_head().unwrap(),
+            "head after {size} leaves"
+        );
         heads.push(head);
     }
     assert_eq!(size, 1114);
@@ -113,10 +117,24 @@ fn differential_against_sqlite() {
     );
     // Roots at every size, and proofs that verify against them.
     let roots: Vec<Hash> = (0..=size).map(|n| pg.ledger_root(n).unwrap()).collect();
-    for n in (0..=size).step_by(37).chain([255, 256, 257, 1023, 1024, size]) {
-        assert_eq!(roots[n as usize], lite.ledger_root(n).unwrap(), "root at {n}");
+    for n in (0..=size)
+        .step_by(37)
+        .chain([255, 256, 257, 1023, 1024, size])
+    {
+        assert_eq!(
+            roots[n as usize],
+            lite.ledger_root(n).unwrap(),
+            "root at {n}"
+        );
     }
-    for (index, n) in [(0, 1), (0, size), (255, 256), (256, 1000), (700, 701), (1113, size)] {
+    for (index, n) in [
+        (0, 1),
+        (0, size),
+        (255, 256),
+        (256, 1000),
+        (700, 701),
+        (1113, size),
+    ] {
         let (leaf, proof) = pg.ledger_inclusion_proof(index, n).unwrap();
         assert_eq!(
             (leaf, proof.clone()),
@@ -124,7 +142,14 @@ fn differential_against_sqlite() {
         );
         verify_inclusion(&leaf, index, n, &proof, &roots[n as usize]).unwrap();
     }
-    for (a, b) in [(1, 2), (3, 258), (256, 512), (300, 1114), (1113, 1114), (5, 5)] {
+    for (a, b) in [
+        (1, 2),
+        (3, 258),
+        (256, 512),
+        (300, 1114),
+        (1113, 1114),
+        (5, 5),
+    ] {
         let proof = pg.ledger_consistency_proof(a, b).unwrap();
         assert_eq!(proof, lite.ledger_consistency_proof(a, b).unwrap());
         verify_consistency(a, b, &roots[a as usize], &roots[b as usize], &proof).unwrap();
@@ -159,7 +184,11 @@ fn differential_against_sqlite() {
             width: 90,
         },
     ]);
-    assert!(tiles.iter().any(|t| t.kind == TileKind::Hashes { level: 1 }));
+    assert!(
+        tiles
+            .iter()
+            .any(|t| t.kind == TileKind::Hashes { level: 1 })
+    );
     for t in &tiles {
         let got = pg.ledger_tile(t).unwrap();
         assert!(got.is_some(), "{} is served", t.path());
@@ -360,7 +389,8 @@ fn check_finds_tampering() {
         "{p:?}"
     );
     assert!(
-        p.iter().any(|(i, r)| *i == 300 && r.contains("does not hash")),
+        p.iter()
+            .any(|(i, r)| *i == 300 && r.contains("does not hash")),
         "{p:?}"
     );
     cluster.psql(
@@ -442,5 +472,11 @@ fn check_finds_tampering() {
     // A gap in the middle stops the check there.
     let p = problems("DELETE FROM ledger_leaves WHERE idx = 250");
     assert_eq!(p.len(), 1, "{p:?}");
-    assert_eq!(p[0], (250, "leaf 250 is missing (next stored leaf is 251)".to_owned()));
+    assert_eq!(
+        p[0],
+        (
+            250,
+            "leaf 250 is missing (next stored leaf is 251)".to_owned()
+        )
+    );
 }
