@@ -1,9 +1,10 @@
 //! [`PgHashes`]: the log's stored hashes read from `ledger_hashes`, one
-//! query per read.
+//! query per read of hashes not read before.
 
 use accord_ledger::{HASH_SIZE, Hash, HashReader};
 use postgres::types::Type;
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Why stored hashes could not be read from PostgreSQL.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +30,14 @@ pub(crate) enum PgHashError {
 
 /// The stored hashes of the log, read through one connection or
 /// transaction (the writer's, inside its transaction, or a reader's).
+/// Hashes read are kept for the life of the value (one proof, one
+/// append): a committed stored hash never changes.
 pub(crate) struct PgHashes<'a, C> {
     conn: RefCell<&'a mut C>,
+    /// Hashes read so far, by stored index.
+    known: RefCell<HashMap<u64, Hash>>,
+    /// Indexes the next query also reads.
+    also: RefCell<Vec<u64>>,
 }
 
 impl<'a, C: postgres::GenericClient> PgHashes<'a, C> {
@@ -38,7 +45,16 @@ impl<'a, C: postgres::GenericClient> PgHashes<'a, C> {
     pub(crate) fn new(conn: &'a mut C) -> PgHashes<'a, C> {
         PgHashes {
             conn: RefCell::new(conn),
+            known: RefCell::new(HashMap::new()),
+            also: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Reads `indexes` too with the next query, so that asking for them
+    /// afterwards costs no round trip (an inclusion proof's leaf hash).
+    pub(crate) fn also_reading(self, indexes: &[u64]) -> PgHashes<'a, C> {
+        self.also.borrow_mut().extend_from_slice(indexes);
+        self
     }
 }
 
@@ -49,32 +65,37 @@ impl<C: postgres::GenericClient> HashReader for PgHashes<'_, C> {
         if indexes.is_empty() {
             return Ok(Vec::new());
         }
+        let mut known = self.known.borrow_mut();
+        let also = std::mem::take(&mut *self.also.borrow_mut());
         // An index past a bigint is past any log: missing.
         let keys: Vec<i64> = indexes
             .iter()
+            .chain(&also)
+            .filter(|i| !known.contains_key(i))
             .filter_map(|&i| i64::try_from(i).ok())
             .collect();
-        let rows = self.conn.borrow_mut().query_typed(
-            "SELECT idx, hash FROM ledger_hashes WHERE idx = ANY($1)",
-            &[(&keys, Type::INT8_ARRAY)],
-        )?;
-        let mut found: Vec<(u64, &[u8])> = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let idx: i64 = r.try_get(0)?;
-            found.push((idx.cast_unsigned(), r.try_get(1)?));
+        if !keys.is_empty() {
+            let rows = self.conn.borrow_mut().query_typed(
+                "SELECT idx, hash FROM ledger_hashes WHERE idx = ANY($1)",
+                &[(&keys, Type::INT8_ARRAY)],
+            )?;
+            for r in &rows {
+                let index = r.try_get::<_, i64>(0)?.cast_unsigned();
+                let bytes: &[u8] = r.try_get(1)?;
+                let hash = Hash::from_slice(bytes).map_err(|_| PgHashError::Malformed {
+                    index,
+                    len: bytes.len(),
+                })?;
+                known.insert(index, hash);
+            }
         }
-        found.sort_unstable_by_key(|(i, _)| *i);
         indexes
             .iter()
             .map(|&index| {
-                let at = found
-                    .binary_search_by_key(&index, |(i, _)| *i)
-                    .map_err(|_| PgHashError::Missing { index })?;
-                let bytes = found[at].1;
-                Hash::from_slice(bytes).map_err(|_| PgHashError::Malformed {
-                    index,
-                    len: bytes.len(),
-                })
+                known
+                    .get(&index)
+                    .copied()
+                    .ok_or(PgHashError::Missing { index })
             })
             .collect()
     }

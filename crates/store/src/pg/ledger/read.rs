@@ -116,7 +116,9 @@ impl LedgerRead for PgStore {
     ) -> Result<(Hash, Vec<Hash>), StoreError> {
         let what = format!("the inclusion proof of leaf {index} at size {size}");
         let mut client = self.client();
-        let r = PgHashes::new(&mut *client);
+        let leaf_index = stored_hash_index(0, index);
+        // One round trip: the proof's hashes and the leaf's.
+        let r = PgHashes::new(&mut *client).also_reading(&[leaf_index]);
         let proof = inclusion_proof(&r, index, size).map_err(self.lerr(&what))?;
         let leaf = r.read_hashes(&[stored_hash_index(0, index)]).map_err(|e| {
             self.lerr(&what)(accord_ledger::Error::Storage {
