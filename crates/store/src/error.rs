@@ -132,6 +132,19 @@ pub enum StoreError {
         /// The client's reason.
         source: postgres::Error,
     },
+    /// The PostgreSQL backend's log cannot answer (a size, leaf or stored
+    /// hash it does not hold, a proof asked backwards, a leaf that is not
+    /// JCS) or holds rows that do not add up: what was being done, on
+    /// which server.
+    #[error("PostgreSQL {server}: {what}: {source}")]
+    PgLedger {
+        /// The server, as configured (without any password).
+        server: String,
+        /// What was being done.
+        what: String,
+        /// The ledger's reason.
+        source: accord_ledger::Error,
+    },
     /// A read failed.
     #[error("reading {what} from {path} failed: {source}")]
     Read {
