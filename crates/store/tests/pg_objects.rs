@@ -703,12 +703,12 @@ fn out_records_push_journal_and_cursors_match_sqlite() {
         Err(e) => format!("{e}"),
     };
     assert_eq!(
-        both(&|s| ok(s.writer().log_push(&[r.clone()], pending(0, 5)))),
+        both(&|s| ok(s.writer().log_push(std::slice::from_ref(&r), pending(0, 5)))),
         "ok"
     );
     // Already pending under the key.
     assert_eq!(
-        both(&|s| ok(s.writer().log_push(&[r.clone()], pending(0, 6)))),
+        both(&|s| ok(s.writer().log_push(std::slice::from_ref(&r), pending(0, 6)))),
         "refused"
     );
     both(&|s| format!("{:?}", s.push_pending("push b c").unwrap()));
@@ -733,11 +733,11 @@ fn out_records_push_journal_and_cursors_match_sqlite() {
     };
     let e =
         p.pg.writer()
-            .log_push(&[r.clone()], done(0, 9))
+            .log_push(std::slice::from_ref(&r), done(0, 9))
             .unwrap_err();
     assert!(e.to_string().contains("is at 5, not 0"), "{e}");
     assert_eq!(
-        both(&|s| ok(s.writer().log_push(&[r.clone()], done(0, 9)))),
+        both(&|s| ok(s.writer().log_push(std::slice::from_ref(&r), done(0, 9)))),
         "refused"
     );
     assert_eq!(both(&|s| ok(s.writer().log_push(&[], done(5, 9)))), "ok");

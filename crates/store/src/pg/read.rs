@@ -40,12 +40,6 @@ const OBJECT_COLUMNS: &str = "x.seq, c.name, x.id, x.type, x.spec_version, x.cre
 const INNER_COLUMNS: &str = "o.seq, o.coll_id, o.id, o.type, o.spec_version, o.created,
     o.modified, o.version, o.date_added, o.origin, o.markings, o.sha256, o.raw";
 
-/// `o.coll_id` of the collection named by the parameter `p` (NULL, so no
-/// row, when there is none).
-fn coll_of(p: &str) -> String {
-    format!("(SELECT coll_id FROM collections WHERE name = {p})")
-}
-
 /// A statement's parameters, numbered as they are added.
 #[derive(Default)]
 struct Params(Vec<Box<dyn ToSql + Sync>>);
@@ -143,12 +137,15 @@ impl PgStore {
         let mut ps = Params::default();
         let fetch = ps.add(fetch_of(limit));
         let mut conds: Vec<String> = vec![format!("o.seq > {}", ps.add(q.after_seq))];
-        let coll = q.collection.as_ref().map(|name| {
-            let p = ps.add(name.clone());
-            coll_of(&p)
-        });
-        if let Some(c) = &coll {
-            conds.push(format!("o.coll_id = {c}"));
+        let coll = match &q.collection {
+            Some(name) => match self.coll_id(name)? {
+                Some(c) => Some(c),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        if let Some(c) = coll {
+            conds.push(format!("o.coll_id = {}", ps.add(c)));
         }
         if let Some(t) = &q.added_after {
             // date_added grows with seq, so "added after t" is "seq at or
@@ -194,43 +191,53 @@ impl PgStore {
             INNER_COLUMNS
         };
 
-        // The driver: one index range, or one per (collection, type).
-        let lateral: Option<(String, String)> = if !ids.is_empty() {
+        // The driver: one index range, or one per type (each with its
+        // type as a parameter of its own, so the planner reads that type's
+        // statistics) and, without a collection, per (collection, type).
+        let mut per_type: Vec<String> = Vec::new();
+        let mut per_collection = false;
+        if !ids.is_empty() {
             conds.push(format!("o.id = ANY({})", ps.add(ids)));
             if !types.is_empty() {
                 conds.push(format!("o.type = ANY({})", ps.add(types)));
             }
-            None
         } else if types.is_empty() {
-            None
-        } else if coll.is_some() {
-            Some((
-                format!("unnest({}::text[]) AS t (ty)", ps.add(types)),
-                "o.type = t.ty".to_owned(),
-            ))
-        } else if self.collection_count()?.saturating_mul(types.len() as i64) <= MAX_RANGES {
-            Some((
-                format!(
-                    "collections cc CROSS JOIN unnest({}::text[]) AS t (ty)",
-                    ps.add(types)
-                ),
-                "o.coll_id = cc.coll_id AND o.type = t.ty".to_owned(),
-            ))
+        } else if coll.is_some() && types.len() as i64 <= MAX_RANGES {
+            per_type = types.into_iter().map(|t| ps.add(t)).collect();
+        } else if coll.is_none()
+            && self.collection_count()?.saturating_mul(types.len() as i64) <= MAX_RANGES
+        {
+            per_type = types.into_iter().map(|t| ps.add(t)).collect();
+            per_collection = true;
         } else {
             conds.push(format!("o.type = ANY({})", ps.add(types)));
-            None
-        };
-        let inner = match lateral {
-            None => format!(
-                "SELECT {cols} FROM objects o WHERE {} ORDER BY o.seq LIMIT {fetch}",
-                conds.join(" AND ")
-            ),
-            Some((set, cond)) => format!(
-                "SELECT l.* FROM {set} CROSS JOIN LATERAL (
-                   SELECT {cols} FROM objects o WHERE {cond} AND {}
+        }
+        let conds = conds.join(" AND ");
+        let branch = |ty: Option<&str>| match (ty, per_collection) {
+            (Some(t), true) => format!(
+                "SELECT l.* FROM collections cc CROSS JOIN LATERAL (
+                   SELECT {cols} FROM objects o
+                   WHERE o.coll_id = cc.coll_id AND o.type = {t} AND {conds}
                    ORDER BY o.seq LIMIT {fetch}) l
-                 ORDER BY l.seq LIMIT {fetch}",
-                conds.join(" AND ")
+                 ORDER BY l.seq LIMIT {fetch}"
+            ),
+            (Some(t), false) => format!(
+                "SELECT {cols} FROM objects o WHERE o.type = {t} AND {conds}
+                 ORDER BY o.seq LIMIT {fetch}"
+            ),
+            (None, _) => {
+                format!("SELECT {cols} FROM objects o WHERE {conds} ORDER BY o.seq LIMIT {fetch}")
+            }
+        };
+        let inner = match per_type.as_slice() {
+            [] => branch(None),
+            [one] => branch(Some(one)),
+            many => format!(
+                "SELECT u.* FROM ({}) u ORDER BY u.seq LIMIT {fetch}",
+                many.iter()
+                    .map(|t| format!("({})", branch(Some(t))))
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL ")
             ),
         };
         let sql = if raw_only {
@@ -242,6 +249,18 @@ impl PgStore {
             )
         };
         Ok(Some((sql, ps)))
+    }
+
+    /// The id of the collection `name`, if it exists. Read by a statement
+    /// of its own (an id never changes once committed: collections are
+    /// never deleted), so that the next statement has it as a value, whose
+    /// statistics the planner reads: a small collection beside a large one
+    /// is then read by its index range, not found by filtering the table.
+    fn coll_id(&self, name: &str) -> Result<Option<i32>, StoreError> {
+        self.live_client()?
+            .query_opt("SELECT coll_id FROM collections WHERE name = $1", &[&name])
+            .map(|r| r.map(|r| r.get(0)))
+            .map_err(self.err(&format!("reading collection `{name}`")))
     }
 
     /// How many collections there are (only to choose a plan).
@@ -405,9 +424,9 @@ impl crate::ObjectRead for PgStore {
         let mut ps = Params::default();
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM objects x JOIN collections c ON c.coll_id = x.coll_id
-             WHERE x.coll_id = {} AND x.id = {}
+             WHERE c.name = {} AND x.id = {}
              ORDER BY x.version COLLATE \"C\"",
-            coll_of(&ps.add(collection.to_owned())),
+            ps.add(collection.to_owned()),
             ps.add(id.to_owned())
         );
         self.rows(
@@ -452,11 +471,14 @@ impl crate::ObjectRead for PgStore {
     }
 
     fn tally(&self, collection: &str) -> Result<Vec<crate::Tally>, StoreError> {
+        let Some(coll) = self.coll_id(collection)? else {
+            return Ok(Vec::new());
+        };
         let mut ps = Params::default();
         let sql = format!(
             "SELECT type, origin, count(*) FROM objects WHERE coll_id = {}
              GROUP BY type, origin ORDER BY type COLLATE \"C\", origin COLLATE \"C\"",
-            coll_of(&ps.add(collection.to_owned()))
+            ps.add(coll)
         );
         self.rows(&sql, &ps, &format!("the tally of `{collection}`"), |r| {
             Ok(crate::Tally {
@@ -474,8 +496,11 @@ impl crate::ObjectRead for PgStore {
         before: i64,
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let Some(coll) = self.coll_id(collection)? else {
+            return Ok(Vec::new());
+        };
         let mut ps = Params::default();
-        let coll = coll_of(&ps.add(collection.to_owned()));
+        let coll = ps.add(coll);
         let before = ps.add(before);
         let limit = ps.add(i64::try_from(limit).unwrap_or(i64::MAX));
         let inner = if types.is_empty() {
@@ -555,8 +580,11 @@ impl crate::ObjectRead for PgStore {
         scan: usize,
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError> {
+        let Some(coll) = self.coll_id(collection)? else {
+            return Ok(Vec::new());
+        };
         let mut ps = Params::default();
-        let coll = coll_of(&ps.add(collection.to_owned()));
+        let coll = ps.add(coll);
         let scan = ps.add(i64::try_from(scan).unwrap_or(i64::MAX));
         let text = ps.add(text.to_owned());
         let limit = ps.add(i64::try_from(limit).unwrap_or(i64::MAX));
@@ -597,6 +625,127 @@ impl crate::ObjectRead for PgStore {
                 path: self.server.clone().into(),
                 problems,
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Backend, NewObject, OpenOptions, VersionFilter};
+
+    /// Every query shape reads index ranges: no sequential scan of
+    /// `objects`, no sort of a whole collection, and the small collection
+    /// by its own range (not by filtering the table in seq order).
+    #[test]
+    fn query_plans_use_indexes_only() {
+        let Some(pg) = accord_testkit::postgres::cluster("query_plans_use_indexes_only") else {
+            return;
+        };
+        let db = pg.fresh_database();
+        let s = PgStore::connect(&db, &OpenOptions::new()).unwrap();
+        let raws: Vec<(String, String)> = (0..4000u32)
+            .map(|n| {
+                let id = format!("indicator--{n:08x}-0000-4000-8000-000000000000");
+                let raw = format!(
+                    r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"2024-01-01T00:00:00Z","modified":"2024-01-0{}T00:00:00Z"}}"#,
+                    1 + n % 3
+                );
+                (id, raw)
+            })
+            .collect();
+        let objs: Vec<NewObject<'_>> = raws
+            .iter()
+            .enumerate()
+            .map(|(n, (id, raw))| NewObject {
+                raw,
+                id,
+                type_name: if n % 7 == 0 { "malware" } else { "indicator" },
+                spec_version: "2.1",
+                created: Some("2024-01-01T00:00:00Z"),
+                modified: Some(&raw[raw.len() - 22..raw.len() - 2]),
+                markings: vec![],
+                // A small collection beside a large one.
+                collection: if n % 100 == 0 { "a" } else { "b" },
+                origin: "local",
+            })
+            .collect();
+        s.writer().put_batch(&objs).unwrap();
+        s.client().batch_execute("ANALYZE").unwrap();
+        let t = crate::Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+        let shapes = [
+            Query {
+                collection: Some("a".into()),
+                ..Query::default()
+            },
+            Query {
+                collection: Some("a".into()),
+                versions: VersionFilter::all(),
+                after_seq: 100,
+                ..Query::default()
+            },
+            Query {
+                collection: Some("a".into()),
+                types: vec!["malware".into(), "indicator".into()],
+                versions: VersionFilter::first(),
+                ..Query::default()
+            },
+            Query {
+                types: vec!["malware".into()],
+                versions: VersionFilter::all(),
+                ..Query::default()
+            },
+            Query {
+                collection: Some("b".into()),
+                ids: vec![raws[1].0.clone(), raws[3].0.clone()],
+                versions: VersionFilter::all(),
+                ..Query::default()
+            },
+            Query {
+                collection: Some("a".into()),
+                added_after: Some(t),
+                spec_versions: vec!["2.1".into()],
+                versions: VersionFilter::last(),
+                ..Query::default()
+            },
+            Query {
+                versions: VersionFilter::all(),
+                after_seq: 3000,
+                ..Query::default()
+            },
+            Query {
+                collection: Some("b".into()),
+                after_seq: 1000,
+                ..Query::default()
+            },
+            Query {
+                collection: Some("b".into()),
+                types: vec!["malware".into()],
+                versions: VersionFilter {
+                    first: true,
+                    ..VersionFilter::last()
+                },
+                ..Query::default()
+            },
+        ];
+        for q in &shapes {
+            let plan = s.explain_query(q);
+            assert!(!plan.contains("Seq Scan on objects"), "{q:?}\n{plan}");
+            assert!(plan.contains("Index"), "{q:?}\n{plan}");
+            if q.collection.as_deref() == Some("a") {
+                assert!(!plan.contains("using objects_pkey"), "{q:?}\n{plan}");
+            }
+            // A sort, if any, is of pages (the rows under LIMITs), never
+            // of a collection (3,960 rows here).
+            for line in plan.lines().filter(|l| l.contains("Sort  (cost=")) {
+                let rows: u64 = line
+                    .split("rows=")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|r| r.parse().ok())
+                    .expect("rows");
+                assert!(rows <= 100, "{q:?}\n{plan}");
+            }
         }
     }
 }
