@@ -142,7 +142,7 @@ impl PgWriter {
         let mut state = State {
             conn_str: conn_str.to_owned(),
             server: server.to_owned(),
-            conn: Some(conn),
+            conn,
             clock: Arc::clone(opts.clock_ref()),
             collections: HashMap::new(),
             max_size: opts.max_size(),
@@ -180,7 +180,7 @@ impl PgWriter {
     /// A handle on the same writer whose stored objects are logged as
     /// received from `partner` (`in` records; `local` for an empty name).
     #[must_use]
-    pub fn received_from_partner(&self, partner: &str) -> PgWriter {
+    pub fn received_from(&self, partner: &str) -> PgWriter {
         PgWriter {
             inner: Arc::clone(&self.inner),
             source: if partner.is_empty() {
@@ -270,7 +270,7 @@ impl crate::ObjectWrite for PgWriter {
     }
 
     fn received_from(&self, partner: &str) -> Arc<dyn crate::ObjectWrite> {
-        Arc::new(self.received_from_partner(partner))
+        Arc::new(PgWriter::received_from(self, partner))
     }
 
     fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError> {
@@ -411,13 +411,13 @@ struct Failed {
 }
 
 /// Runs `body` in one transaction holding the sequencer lock, on the
-/// connection in `slot` (opened when there is none or it broke). A
+/// connection in `slot`, connected again first when it broke (if that
+/// fails, the broken one stays, and the next transaction tries again). A
 /// transaction that could not begin because the connection had broken
 /// while idle is retried once on a new connection: nothing of it reached
-/// the server. After any other failure a broken connection stays in
-/// `slot`, closed, and the next transaction connects again.
+/// the server.
 fn run_txn<T>(
-    slot: &mut Option<Conn>,
+    slot: &mut Conn,
     conn_str: &str,
     server: &str,
     mut body: impl FnMut(&mut Transaction<'_>, &Stmts) -> Result<T, TxError>,
@@ -431,14 +431,14 @@ fn run_txn<T>(
     }
 }
 
-/// Whether the writer has no live connection (the next transaction
-/// connects again).
-fn is_broken(slot: &Option<Conn>) -> bool {
-    slot.as_ref().is_none_or(|c| c.client.is_closed())
+/// Whether the writer's connection broke (the next transaction connects
+/// again).
+fn is_broken(slot: &Conn) -> bool {
+    slot.client.is_closed()
 }
 
 fn attempt_txn<T>(
-    slot: &mut Option<Conn>,
+    slot: &mut Conn,
     conn_str: &str,
     server: &str,
     body: &mut impl FnMut(&mut Transaction<'_>, &Stmts) -> Result<T, TxError>,
@@ -447,16 +447,10 @@ fn attempt_txn<T>(
         stage: Stage::Begin,
         err,
     };
-    if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
-        *slot = None;
-        *slot = Some(Conn::open(conn_str, server).map_err(begin)?);
+    if slot.client.is_closed() {
+        *slot = Conn::open(conn_str, server).map_err(begin)?;
     }
-    let Some(Conn { client, st }) = slot.as_mut() else {
-        // Set just above.
-        return Err(begin(TxError::Store(StoreError::WriterStopped {
-            path: server.into(),
-        })));
-    };
+    let Conn { client, st } = slot;
     let mut tx = client
         .transaction()
         .map_err(|e| begin(TxError::pg("BEGIN")(e)))?;
@@ -477,8 +471,9 @@ fn attempt_txn<T>(
 struct State {
     conn_str: String,
     server: String,
-    /// `None` once broken, until the next transaction connects again.
-    conn: Option<Conn>,
+    /// The connection (closed once broken, until the next transaction
+    /// connects again).
+    conn: Conn,
     /// Stamps `date_added`.
     clock: Arc<dyn Clock>,
     /// Collection name → coll_id, as committed (collections are never
@@ -563,23 +558,19 @@ impl State {
                 let put = &group[0];
                 let _ = put.reply.send(Err(self.batch_error(put, f)));
             }
-            Err(f) if f.stage == Stage::Commit && is_broken(&self.conn) => {
-                // The connection broke while committing: the group may or
-                // may not be stored, so no batch of it is retried (its
-                // records would be appended twice) and none acknowledged.
+            Err(f) if is_broken(&self.conn) => {
+                // The connection broke with the group in flight (or could
+                // not be opened again): every batch of it fails, none is
+                // retried (after a lost COMMIT answer the group may be
+                // stored, and its records would be appended twice); the
+                // next group connects again.
                 let mut first = Some(f);
                 for put in &group {
-                    let err = match first.take() {
-                        Some(f) => self.batch_error(put, f),
-                        None => self.lost_commit_error(put),
-                    };
-                    let _ = put.reply.send(Err(err));
+                    let f = first.take().unwrap_or_else(|| self.closed_failure());
+                    let _ = put.reply.send(Err(self.batch_error(put, f)));
                 }
             }
             Err(_) => {
-                // Nothing of the group was committed (a broken connection
-                // rolls its transaction back): each batch alone, on a new
-                // connection if need be.
                 for put in group {
                     self.write_group(vec![put]);
                 }
@@ -587,32 +578,23 @@ impl State {
         }
     }
 
-    /// The error of a batch whose group's COMMIT answer was lost with the
-    /// connection: a statement on the closed client gives the client's
-    /// own reason.
-    fn lost_commit_error(&mut self, put: &Put) -> StoreError {
-        let closed = self
-            .conn
-            .as_mut()
-            .and_then(|c| c.client.batch_execute("").err());
-        let failed = match closed {
-            Some(source) => Failed {
-                stage: Stage::Commit,
-                err: TxError::pg("COMMIT")(source),
-            },
-            // No client left to ask: say what is known without one.
-            None => {
-                return StoreError::NotDurable {
+    /// The failure of a batch whose group was in flight when the
+    /// connection broke: a statement on the closed client gives the
+    /// client's own reason.
+    fn closed_failure(&mut self) -> Failed {
+        Failed {
+            stage: Stage::Body,
+            err: match self.conn.client.batch_execute("") {
+                Err(source) => TxError::Pg {
+                    what: "the connection broke while its group was written".into(),
+                    source,
+                },
+                // Open after all: nothing of the group was committed.
+                Ok(()) => TxError::Store(StoreError::WriterStopped {
                     path: self.server.clone().into(),
-                    source: std::io::Error::other(format!(
-                        "batch {}: the connection to PostgreSQL broke while committing; \
-                         the batch may be stored, it is not acknowledged",
-                        put.batch
-                    )),
-                };
-            }
-        };
-        self.batch_error(put, failed)
+                }),
+            },
+        }
     }
 
     fn batch_error(&self, put: &Put, f: Failed) -> StoreError {
