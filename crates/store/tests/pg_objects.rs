@@ -448,6 +448,8 @@ fn a_bad_batch_fails_alone_and_names_itself() {
     let e = p2.wait().unwrap_err();
     assert!(matches!(e, StoreError::Postgres { .. }), "{e}");
     assert!(e.to_string().contains(&bad.id), "{e}");
+    // The server's own reason is shown, not only "db error".
+    assert!(e.to_string().contains("0x00"), "{e}");
     assert!(matches!(p3.wait().unwrap()[0], PutOutcome::Stored { .. }));
     assert_eq!(s.count(Some("c")).unwrap(), 2);
     s.integrity_check().unwrap();
@@ -971,4 +973,86 @@ fn the_integrity_check_finds_tampering() {
     assert!(all.contains("(seq 2): raw JSON does not match"), "{all}");
     assert!(all.contains("counts 7 versions but holds 5"), "{all}");
     assert!(all.contains("date_added not after"), "{all}");
+}
+
+/// Ingest and paging rates of the PostgreSQL backend beside SQLite's on
+/// the same machine in the same run (ratios, not absolutes: the machine is
+/// shared). `cargo test --release -p accord-store --test pg_objects --
+/// --ignored --nocapture rates`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn rates_beside_sqlite() {
+    let Some(db) = pg("rates_beside_sqlite") else {
+        return;
+    };
+    const THREADS: u64 = 4;
+    const BATCHES: u64 = 20;
+    const PER: u64 = 250;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path()).unwrap();
+    let pg = PgStore::connect(&db, &OpenOptions::new()).unwrap();
+    let n = THREADS * BATCHES * PER;
+    let objs: Arc<Vec<Obj>> = Arc::new((0..n).map(|i| indicator(i, V[0], "c")).collect());
+    let stores: [(&str, &dyn Backend); 2] = [("sqlite", &sqlite), ("postgres", &pg)];
+    let mut line = Vec::new();
+    for (name, s) in stores {
+        let start = Instant::now();
+        let hs: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let w = s.writer().to_shared();
+                let objs = Arc::clone(&objs);
+                std::thread::spawn(move || {
+                    for b in 0..BATCHES {
+                        let at = ((t * BATCHES + b) * PER) as usize;
+                        w.put_batch(&borrow(&objs[at..at + PER as usize])).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let put = start.elapsed();
+        let start = Instant::now();
+        let mut q = Query {
+            collection: Some("c".into()),
+            ..Query::default()
+        };
+        let mut read = 0;
+        loop {
+            let page = s.query(&q, 1000).unwrap();
+            read += page.objects.len();
+            match page.last_seq() {
+                Some(l) if page.more => q.after_seq = l,
+                _ => break,
+            }
+        }
+        assert_eq!(read as u64, n);
+        let page = start.elapsed();
+        let start = Instant::now();
+        for i in 0..1000u64 {
+            let v = s
+                .get_versions("c", &objs[(i * 7919 % n) as usize].id)
+                .unwrap();
+            assert_eq!(v.len(), 1);
+        }
+        let point = start.elapsed();
+        line.push((
+            name,
+            n as f64 / put.as_secs_f64(),
+            n as f64 / page.as_secs_f64(),
+            1000.0 / point.as_secs_f64(),
+        ));
+    }
+    for (name, put, page, point) in &line {
+        println!(
+            "{name}: ingest {put:.0} obj/s ({THREADS} threads, batches of {PER}), paging {page:.0} obj/s (pages of 1000, last versions), get_versions {point:.0}/s"
+        );
+    }
+    println!(
+        "postgres/sqlite: ingest {:.2}, paging {:.2}, get_versions {:.2}",
+        line[1].1 / line[0].1,
+        line[1].2 / line[0].2,
+        line[1].3 / line[0].3
+    );
 }

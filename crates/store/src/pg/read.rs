@@ -18,7 +18,7 @@
 use super::PgStore;
 use crate::prepare::{content_hash, format_micros, format_nanos, to_micros};
 use crate::{CollectionInfo, Page, Query, RawPage, StoreError, StoredObject};
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use std::cell::RefMut;
 
 /// Sub-queries (collection × type ranges) past which a query by type
@@ -40,19 +40,49 @@ const OBJECT_COLUMNS: &str = "x.seq, c.name, x.id, x.type, x.spec_version, x.cre
 const INNER_COLUMNS: &str = "o.seq, o.coll_id, o.id, o.type, o.spec_version, o.created,
     o.modified, o.version, o.date_added, o.origin, o.markings, o.sha256, o.raw";
 
-/// A statement's parameters, numbered as they are added.
+/// A statement's parameters, numbered as they are added, with their
+/// types: the statement then goes in one round trip (`query_typed`), not
+/// three (prepare, execute, close).
 #[derive(Default)]
-struct Params(Vec<Box<dyn ToSql + Sync>>);
+struct Params(Vec<(Box<dyn ToSql + Sync>, Type)>);
+
+/// A parameter's PostgreSQL type.
+trait PgType: ToSql + Sync + 'static {
+    const TYPE: Type;
+}
+
+impl PgType for i64 {
+    const TYPE: Type = Type::INT8;
+}
+
+impl PgType for i32 {
+    const TYPE: Type = Type::INT4;
+}
+
+impl PgType for String {
+    const TYPE: Type = Type::TEXT;
+}
+
+impl PgType for Vec<String> {
+    const TYPE: Type = Type::TEXT_ARRAY;
+}
+
+impl PgType for Vec<i64> {
+    const TYPE: Type = Type::INT8_ARRAY;
+}
 
 impl Params {
     /// Adds `v`; returns its placeholder.
-    fn add(&mut self, v: impl ToSql + Sync + 'static) -> String {
-        self.0.push(Box::new(v));
+    fn add<T: PgType>(&mut self, v: T) -> String {
+        self.0.push((Box::new(v), T::TYPE));
         format!("${}", self.0.len())
     }
 
-    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.0.iter().map(|b| &**b as &(dyn ToSql + Sync)).collect()
+    fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        self.0
+            .iter()
+            .map(|(b, t)| (&**b as &(dyn ToSql + Sync), t.clone()))
+            .collect()
     }
 }
 
@@ -119,7 +149,7 @@ impl PgStore {
     ) -> Result<Vec<T>, StoreError> {
         let rows = self
             .live_client()?
-            .query(sql, &ps.refs())
+            .query_typed(sql, &ps.typed())
             .map_err(self.err(what))?;
         rows.iter()
             .map(|r| read(r).map_err(self.err(what)))
@@ -170,12 +200,19 @@ impl PgStore {
                 let at: Vec<String> = q.versions.at.iter().map(format_nanos).collect();
                 parts.push(format!("o.version = ANY({})", ps.add(at)));
             }
+            // A newer (older) version of the same object, by one probe of
+            // `objects_key` per row. `OFFSET 0` keeps the subquery a
+            // per-row probe: PostgreSQL would otherwise be free to make it
+            // an anti-join, which without statistics (a table just filled,
+            // not yet analyzed) it does by hashing the whole collection
+            // for every page.
             for (on, op) in [(q.versions.last, ">"), (q.versions.first, "<")] {
                 if on {
                     parts.push(format!(
                         "NOT EXISTS (SELECT 1 FROM objects n
                            WHERE n.coll_id = o.coll_id AND n.id = o.id
-                             AND n.version COLLATE \"C\" {op} o.version COLLATE \"C\")"
+                             AND n.version COLLATE \"C\" {op} o.version COLLATE \"C\"
+                           OFFSET 0)"
                     ));
                 }
             }
@@ -258,7 +295,10 @@ impl PgStore {
     /// is then read by its index range, not found by filtering the table.
     fn coll_id(&self, name: &str) -> Result<Option<i32>, StoreError> {
         self.live_client()?
-            .query_opt("SELECT coll_id FROM collections WHERE name = $1", &[&name])
+            .query_typed_opt(
+                "SELECT coll_id FROM collections WHERE name = $1",
+                &[(&name, Type::TEXT)],
+            )
             .map(|r| r.map(|r| r.get(0)))
             .map_err(self.err(&format!("reading collection `{name}`")))
     }
@@ -266,7 +306,7 @@ impl PgStore {
     /// How many collections there are (only to choose a plan).
     fn collection_count(&self) -> Result<i64, StoreError> {
         self.live_client()?
-            .query_one("SELECT count(*) FROM collections", &[])
+            .query_typed_one("SELECT count(*) FROM collections", &[])
             .map(|r| r.get(0))
             .map_err(self.err("counting the collections"))
     }
@@ -278,7 +318,7 @@ impl PgStore {
             return String::new();
         };
         self.client()
-            .query(&format!("EXPLAIN {sql}"), &ps.refs())
+            .query_typed(&format!("EXPLAIN {sql}"), &ps.typed())
             .expect("explain")
             .iter()
             .map(|r| r.get::<_, String>(0))
@@ -441,13 +481,13 @@ impl crate::ObjectRead for PgStore {
         let mut c = self.live_client()?;
         let r = match collection {
             Some(name) => c
-                .query_one(
+                .query_typed_one(
                     "SELECT coalesce(sum(n_versions), 0)::bigint FROM collections WHERE name = $1",
-                    &[&name],
+                    &[(&name, Type::TEXT)],
                 )
                 .map_err(self.err(&format!("counting the versions of `{name}`")))?,
             None => c
-                .query_one(
+                .query_typed_one(
                     "SELECT coalesce(sum(n_versions), 0)::bigint FROM collections",
                     &[],
                 )
@@ -533,7 +573,7 @@ impl crate::ObjectRead for PgStore {
 
     fn max_seq(&self) -> Result<i64, StoreError> {
         self.live_client()?
-            .query_one("SELECT coalesce(max(seq), 0) FROM objects", &[])
+            .query_typed_one("SELECT coalesce(max(seq), 0) FROM objects", &[])
             .map(|r| r.get(0))
             .map_err(self.err("reading the highest seq"))
     }

@@ -59,6 +59,10 @@ const INSERT_ROWS: usize = 1_000;
 /// Raw JSON bytes per `INSERT` statement.
 const INSERT_BYTES: usize = 16 << 20;
 
+/// The fewest new versions after which the writer gathers the table's
+/// statistics again (see `State::after_growth`).
+const ANALYZE_MIN_ROWS: u64 = 5_000;
+
 /// How many submissions may wait before submitters block.
 const QUEUE_DEPTH: usize = 64;
 
@@ -146,7 +150,10 @@ impl PgWriter {
             clock: Arc::clone(opts.clock_ref()),
             collections: HashMap::new(),
             max_size: opts.max_size(),
+            analyzed_rows: 0,
+            since_analyze: 0,
         };
+        state.analyzed_rows = state.table_rows();
         let (tx, rx) = crossbeam_channel::bounded(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("accord-pg-writer".into())
@@ -481,6 +488,11 @@ struct State {
     collections: HashMap<String, i32>,
     /// The cap on `pg_database_size`, if any.
     max_size: Option<u64>,
+    /// The rows `objects` had when its statistics were last gathered
+    /// (by this writer, or as `pg_class` said at start).
+    analyzed_rows: u64,
+    /// The versions this writer stored since.
+    since_analyze: u64,
 }
 
 /// The outcome of one group's transaction.
@@ -543,6 +555,7 @@ impl State {
             clock,
             collections,
             max_size,
+            ..
         } = self;
         let result = run_txn(conn, conn_str, server, |tx, st| {
             write_txn(tx, st, server, &**clock, collections, *max_size, &group)
@@ -550,9 +563,16 @@ impl State {
         match result {
             Ok(w) => {
                 self.collections.extend(w.created);
+                let stored = w
+                    .outcomes
+                    .iter()
+                    .flatten()
+                    .filter(|o| matches!(o, PutOutcome::Stored { .. }))
+                    .count();
                 for (put, out) in group.into_iter().zip(w.outcomes) {
                     let _ = put.reply.send(Ok(out));
                 }
+                self.after_growth(stored as u64);
             }
             Err(f) if group.len() == 1 => {
                 let put = &group[0];
@@ -576,6 +596,41 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Gathers the statistics of `objects` once it grew by a fifth (and
+    /// by at least [`ANALYZE_MIN_ROWS`]) since they were last gathered.
+    /// Without them (a table just filled, before autovacuum's next round)
+    /// the planner takes a collection for a few dozen rows and sorts all
+    /// of it for every page. `SKIP_LOCKED`: never waits for autovacuum.
+    /// After the answers, so no submitter waits for it; its failure only
+    /// leaves the planner with the statistics it had.
+    fn after_growth(&mut self, stored: u64) {
+        self.since_analyze += stored;
+        if self.since_analyze < ANALYZE_MIN_ROWS.max(self.analyzed_rows / 5) {
+            return;
+        }
+        if !self.conn.client.is_closed()
+            && self
+                .conn
+                .client
+                .batch_execute("ANALYZE (SKIP_LOCKED) objects, collections")
+                .is_ok()
+        {
+            self.analyzed_rows = self.table_rows().max(self.analyzed_rows);
+            self.since_analyze = 0;
+        }
+    }
+
+    /// The rows of `objects` as its statistics say (0 when never gathered).
+    fn table_rows(&mut self) -> u64 {
+        self.conn
+            .client
+            .query_one(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'objects'::regclass",
+                &[],
+            )
+            .map_or(0, |r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0))
     }
 
     /// The failure of a batch whose group was in flight when the
