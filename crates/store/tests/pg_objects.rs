@@ -960,6 +960,12 @@ fn the_integrity_check_finds_tampering() {
     s.writer().put_batch(&borrow(&objs)).unwrap();
     s.integrity_check().unwrap();
     let mut c = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    // With amcheck (PostgreSQL's contrib), the indexes are checked too.
+    if c.batch_execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        .is_ok()
+    {
+        s.integrity_check().unwrap();
+    }
     c.batch_execute(
         "UPDATE objects SET raw = replace(raw, 'Malicious', 'Harmless') WHERE seq = 2;
          UPDATE collections SET n_versions = 7;
@@ -1044,6 +1050,57 @@ fn rates_beside_sqlite() {
             1000.0 / point.as_secs_f64(),
         ));
     }
+    // The floor: the same rows inserted by one bare connection into a copy
+    // of the table (same indexes), a multi-row INSERT and a commit per
+    // 1,000 rows, with no lookup, no ledger, no high-water marks.
+    let floor = {
+        let mut c = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+        c.batch_execute(
+            "SET synchronous_commit = on;
+             CREATE TABLE floor (LIKE objects INCLUDING ALL);
+             ALTER TABLE floor DROP CONSTRAINT IF EXISTS floor_coll_id_fkey",
+        )
+        .unwrap();
+        let st = c
+            .prepare(
+                "INSERT INTO floor (seq, coll_id, id, type, spec_version, created, modified,
+                     version, date_added, origin, markings, sha256, raw, ledger_src)
+                 SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[],
+                     $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[],
+                     $11::text[], $12::bytea[], $13::text[], $14::text[])",
+            )
+            .unwrap();
+        let start = Instant::now();
+        for (k, chunk) in objs.chunks(1000).enumerate() {
+            let base = (k * 1000) as i64;
+            let seqs: Vec<i64> = (0..chunk.len() as i64).map(|i| base + i + 1).collect();
+            let colls = vec![1i32; chunk.len()];
+            let ids: Vec<&str> = chunk.iter().map(|o| o.id.as_str()).collect();
+            let types = vec!["indicator"; chunk.len()];
+            let specs = vec!["2.1"; chunk.len()];
+            let created: Vec<Option<&str>> = chunk.iter().map(|o| o.created.as_deref()).collect();
+            let modified: Vec<Option<&str>> = chunk.iter().map(|o| o.modified.as_deref()).collect();
+            let versions = vec!["2024-01-01T00:00:00.000000000Z"; chunk.len()];
+            let origins = vec!["local"; chunk.len()];
+            let markings = vec![""; chunk.len()];
+            let shas = vec![&[7u8; 32][..]; chunk.len()];
+            let raws: Vec<&str> = chunk.iter().map(|o| o.raw.as_str()).collect();
+            let srcs: Vec<Option<&str>> = vec![Some("local"); chunk.len()];
+            let mut tx = c.transaction().unwrap();
+            tx.execute(
+                &st,
+                &[
+                    &seqs, &colls, &ids, &types, &specs, &created, &modified, &versions, &seqs,
+                    &origins, &markings, &shas, &raws, &srcs,
+                ],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    };
+    println!("postgres floor (bare multi-row INSERT, 1,000 rows a commit): {floor:.0} obj/s");
+    println!("postgres writer/floor: {:.2}", line[1].1 / floor);
     for (name, put, page, point) in &line {
         println!(
             "{name}: ingest {put:.0} obj/s ({THREADS} threads, batches of {PER}), paging {page:.0} obj/s (pages of 1000, last versions), get_versions {point:.0}/s"

@@ -336,16 +336,23 @@ impl PgStore {
             .is_some();
         if amcheck {
             for r in tx.query(
-                "SELECT i.indexrelid::regclass::text FROM pg_index i
+                "SELECT i.indexrelid, i.indexrelid::regclass::text FROM pg_index i
                  JOIN pg_class t ON t.oid = i.indrelid
-                 JOIN pg_am a ON a.oid = (SELECT relam FROM pg_class WHERE oid = i.indexrelid)
-                 WHERE t.relname = 'objects' AND t.relnamespace = current_schema()::regnamespace
-                   AND a.amname = 'btree'",
+                 JOIN pg_class ic ON ic.oid = i.indexrelid
+                 JOIN pg_am a ON a.oid = ic.relam
+                 WHERE t.relname IN ('objects', 'collections')
+                   AND t.relnamespace = current_schema()::regnamespace
+                   AND a.amname = 'btree'
+                 ORDER BY 2",
                 &[],
             )? {
-                let index: String = r.get(0);
-                if let Err(e) = tx.execute("SELECT bt_index_check($1::regclass, true)", &[&index]) {
+                let (oid, index): (u32, String) = (r.get(0), r.get(1));
+                // Every heap tuple indexed, the B-tree's invariants held.
+                if let Err(e) =
+                    tx.execute("SELECT bt_index_check($1::oid::regclass, true)", &[&oid])
+                {
                     problems.push(format!("index {index}: {}", db_message(&e)));
+                    // The failed statement ended the transaction.
                     return Ok(problems);
                 }
             }
