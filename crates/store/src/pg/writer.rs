@@ -29,6 +29,11 @@
 //! have happened: it is not acknowledged), and the next group connects
 //! again; a transaction that could not even begin on the dead connection
 //! (nothing of it reached the server) is retried once on a new one.
+//!
+//! As the table grows (by a fifth, and by at least [`ANALYZE_MIN_ROWS`]
+//! versions), the writer gathers its statistics (`ANALYZE (SKIP_LOCKED)`),
+//! after answering: the reads' plans need them from the first minute of a
+//! bulk load, before autovacuum's next round.
 
 use super::SEQUENCER_LOCK;
 use super::ledger::{PgLeaf, append};
