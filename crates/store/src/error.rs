@@ -123,7 +123,7 @@ pub enum StoreError {
     },
     /// A PostgreSQL statement or connection failed (the PostgreSQL
     /// backend): what was being done, on which server.
-    #[error("PostgreSQL {server}: {what} failed: {source}")]
+    #[error("PostgreSQL {server}: {what} failed: {}", pg_reason(.source))]
     Postgres {
         /// The server, as configured (without any password).
         server: String,
@@ -196,6 +196,16 @@ impl StoreError {
     /// Whether this is [`StoreError::Full`].
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Full { .. })
+    }
+}
+
+/// The client's reason, with the server's message when the server gave
+/// one (`postgres::Error` alone shows only "db error").
+fn pg_reason(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 
