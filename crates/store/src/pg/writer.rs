@@ -428,6 +428,8 @@ struct Failed {
 /// transaction that could not begin because the connection had broken
 /// while idle is retried once on a new connection: nothing of it reached
 /// the server.
+// A failed transaction is the cold path, once per group: its size costs nothing.
+#[allow(clippy::result_large_err)]
 fn run_txn<T>(
     slot: &mut Conn,
     conn_str: &str,
@@ -449,6 +451,7 @@ fn is_broken(slot: &Conn) -> bool {
     slot.client.is_closed()
 }
 
+#[allow(clippy::result_large_err)]
 fn attempt_txn<T>(
     slot: &mut Conn,
     conn_str: &str,

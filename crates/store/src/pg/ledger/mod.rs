@@ -46,13 +46,11 @@ use postgres::types::Type;
 
 /// Rows written per `INSERT … unnest(…)`: a batch of any size costs one
 /// round trip per this many leaves (and per this many stored hashes).
-#[cfg_attr(not(test), allow(dead_code))] // the writer's: until it calls it, only the tests do
 const INSERT_ROWS: usize = 4096;
 
 /// A leaf the writer appends: its bytes (a record's JCS), their RFC 9162
 /// leaf hash, and the object version it records (`None` for `out`
 /// records).
-#[cfg_attr(not(test), allow(dead_code))] // the writer's: until it calls it, only the tests do
 pub(crate) struct PgLeaf<'a> {
     pub bytes: &'a [u8],
     pub hash: Hash,
@@ -70,7 +68,6 @@ pub(crate) struct PgLeaf<'a> {
 /// is written) or the log's right edge at `size` is not stored (`size` is
 /// not the log's); [`StoreError::Postgres`] when a statement fails (a
 /// leaf already at an index from `size`, say: the caller rolls back).
-#[cfg_attr(not(test), allow(dead_code))] // the writer's: until it calls it, only the tests do
 pub(crate) fn append(
     tx: &mut postgres::Transaction<'_>,
     server: &str,
@@ -129,7 +126,6 @@ pub(crate) fn append(
 }
 
 /// `n` as a `bigint`, or the ledger's error for an index past it.
-#[cfg_attr(not(test), allow(dead_code))] // the writer's: until it calls it, only the tests do
 fn to_i64(n: u64) -> Result<i64, accord_ledger::Error> {
     i64::try_from(n).map_err(|_| accord_ledger::Error::IndexOutOfRange {
         index: n,
