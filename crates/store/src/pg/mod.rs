@@ -28,7 +28,7 @@
 //!
 //! Layout: `schema.rs` (migrations), `read.rs` ([`ObjectRead`](crate::ObjectRead)),
 //! `writer.rs` ([`PgWriter`], [`ObjectWrite`](crate::ObjectWrite)),
-//! `cursors.rs` ([`SyncCursors`](crate::SyncCursors)), `ledger.rs` (the
+//! `cursors.rs` ([`SyncCursors`](crate::SyncCursors)), `ledger/` (the
 //! log: append inside the writer's transaction, hashes, proofs, tiles,
 //! checkpoints, witnessed checkpoints, alerts:
 //! [`LedgerRead`](crate::LedgerRead), [`LedgerWrite`](crate::LedgerWrite)),
