@@ -18,6 +18,18 @@ command -v curl >/dev/null || need_apt+=(curl)
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need_apt+=(chromium)
 fi
+# The PostgreSQL backend's tests start a throwaway cluster with Debian's
+# postgresql (initdb as the `postgres` user). Installed only as root;
+# without it those tests print one `skip:` line.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need_apt+=(postgresql)
+fi
+# The durable-work tests (crates/work) run Debian's NATS server with
+# JetStream; installed only as root; without it they print one `skip:` line.
+if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ] \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need_apt+=(nats-server)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -q >/dev/null

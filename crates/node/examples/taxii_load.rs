@@ -5,15 +5,20 @@
 //! ```text
 //! taxii_load post   URL USER PASSWORD OBJECTS ENVELOPE CLIENTS
 //! taxii_load get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS [RATE]
+//! taxii_load pages  URL USER PASSWORD LIMIT CLIENTS ROUNDS
 //! ```
-//! URL is a collection URL (`http://127.0.0.1:8470/api1/collections/ID/`).
+//! URL is a collection URL (`http://127.0.0.1:8470/api1/collections/ID/`),
+//! or several separated by commas (the same collection on the processes of
+//! a cluster): client `k` talks to the `k % n`-th.
 //! `post` POSTs OBJECTS generated indicators in envelopes of ENVELOPE from
 //! CLIENTS concurrent clients and prints objects/s. `get-id` reads ids from a
 //! JSON-lines file of objects and GETs `objects/?match[id]=…` REQUESTS times
 //! from CLIENTS concurrent clients, printing latency percentiles: as fast as
 //! the server answers (closed loop), or at RATE requests/s in all (each
 //! client paced), which shows the latency at a given load rather than the
-//! queueing of a saturated server. `get-id` speaks plain HTTP/1.1 itself
+//! queueing of a saturated server. `pages` has each of CLIENTS clients
+//! read the whole collection ROUNDS times, LIMIT objects a page, following
+//! `next`, and prints objects/s and pages/s. `get-id` speaks plain HTTP/1.1 itself
 //! (keep-alive, one connection per client), so that the load tool costs
 //! little of the CPU it shares with the server.
 
@@ -67,11 +72,12 @@ async fn post(
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    let urls = split_urls(&url);
+    for k in 0..clients {
         let (bodies, next, url, user, pw) = (
             bodies.clone(),
             next.clone(),
-            url.clone(),
+            urls[k % urls.len()].clone(),
             user.clone(),
             pw.clone(),
         );
@@ -216,27 +222,36 @@ async fn get_id(
         .collect();
     drop(text);
     assert!(!ids.is_empty(), "no ids in {ids_file}");
-    let rest = url
-        .strip_prefix("http://")
-        .expect("get-id speaks plain http:// only");
-    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
-    // Everything but the id, as the request is written.
-    let head = Arc::new((
-        format!("GET {path}objects/?match%5Bid%5D="),
-        format!(
-            " HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nAccept: {TAXII}\r\n\r\n"
-        ),
-    ));
-    let addr = Arc::new(addr.to_owned());
+    // Per URL: the address, and everything of the request but the id.
+    let targets: Vec<Arc<(String, String, String)>> = split_urls(&url)
+        .iter()
+        .map(|u| {
+            let rest = u
+                .strip_prefix("http://")
+                .expect("get-id speaks plain http:// only");
+            let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            Arc::new((
+                addr.to_owned(),
+                format!("GET {path}objects/?match%5Bid%5D="),
+                format!(
+                    " HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nAccept: {TAXII}\r\n\r\n"
+                ),
+            ))
+        })
+        .collect();
     let ids = Arc::new(ids);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for k in 0..clients {
-        let (ids, next, head, addr) = (ids.clone(), next.clone(), head.clone(), addr.clone());
+        let (ids, next, target) = (
+            ids.clone(),
+            next.clone(),
+            targets[k % targets.len()].clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let mut c = RawClient::new(&addr);
+            let mut c = RawClient::new(&target.0);
             let mut lat = Vec::with_capacity(requests / clients + 1);
             let mut pace = rate.map(|r| {
                 // Clients start spread over one period, so the load is even, not in bursts.
@@ -257,7 +272,7 @@ async fn get_id(
                 // Spread over the whole store, deterministically.
                 let id = &ids[(i.wrapping_mul(2_654_435_761)) % ids.len()];
                 c.req.clear();
-                let _ = write!(c.req, "{}{id}{}", head.0, head.1);
+                let _ = write!(c.req, "{}{id}{}", target.1, target.2);
                 let t = Instant::now();
                 let (status, len) = c.send().await.expect("GET");
                 lat.push(t.elapsed());
@@ -285,9 +300,82 @@ async fn get_id(
     );
 }
 
+/// The collection URLs of a comma-separated list, each ending in `/`.
+fn split_urls(url: &str) -> Vec<String> {
+    url.split(',')
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            if u.ends_with('/') {
+                u.to_owned()
+            } else {
+                format!("{u}/")
+            }
+        })
+        .collect()
+}
+
+/// The `next` of a TAXII envelope, if it has one (found by text: the
+/// server writes it as a plain JSON string).
+fn next_of(body: &str) -> Option<String> {
+    let i = body.rfind("\"next\":\"")? + 8;
+    let end = body[i..].find('"')? + i;
+    Some(body[i..end].to_owned())
+}
+
+async fn pages(url: String, user: String, pw: String, limit: usize, clients: usize, rounds: usize) {
+    let urls = split_urls(&url);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for k in 0..clients {
+        let (url, user, pw) = (urls[k % urls.len()].clone(), user.clone(), pw.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = client();
+            let (mut objects, mut pages) = (0usize, 0usize);
+            for _ in 0..rounds {
+                let mut next: Option<String> = None;
+                loop {
+                    let mut u = format!("{url}objects/?limit={limit}");
+                    if let Some(n) = &next {
+                        u.push_str("&next=");
+                        u.push_str(n);
+                    }
+                    let r = c
+                        .get(u)
+                        .basic_auth(&user, Some(&pw))
+                        .header("Accept", TAXII)
+                        .send()
+                        .await
+                        .expect("GET page");
+                    assert_eq!(r.status(), 200, "GET page answered {}", r.status());
+                    let body = r.text().await.expect("page body");
+                    pages += 1;
+                    objects += body.matches("\"spec_version\"").count();
+                    next = next_of(&body);
+                    if next.is_none() {
+                        break;
+                    }
+                }
+            }
+            (objects, pages)
+        }));
+    }
+    let (mut objects, mut pages) = (0, 0);
+    for t in tasks {
+        let (o, p) = t.await.expect("client task");
+        objects += o;
+        pages += p;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "pages: {objects} objects in {pages} pages in {secs:.2} s = {:.0} objects/s, {:.0} pages/s ({clients} clients, limit {limit})",
+        objects as f64 / secs,
+        pages as f64 / secs
+    );
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let usage = "usage: taxii_load post URL USER PASSWORD OBJECTS ENVELOPE CLIENTS | get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS [RATE]";
+    let usage = "usage: taxii_load post URL USER PASSWORD OBJECTS ENVELOPE CLIENTS | get-id URL USER PASSWORD IDS_JSONL REQUESTS CLIENTS [RATE] | pages URL USER PASSWORD LIMIT CLIENTS ROUNDS";
     assert!(
         a.len() == 8 || (a.len() == 9 && a[1] == "get-id"),
         "{usage}"
@@ -313,6 +401,7 @@ fn main() {
             n(7),
             a.get(8).map(|r| r.parse().expect(usage)),
         )),
+        "pages" => rt.block_on(pages(url, a[3].clone(), a[4].clone(), n(5), n(6), n(7))),
         _ => panic!("{usage}"),
     }
 }

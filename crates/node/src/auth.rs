@@ -13,7 +13,10 @@
 //! gives it back); an empty bucket is answered
 //! [`AuthError::Throttled`] (429 with `Retry-After`) without running
 //! argon2, and at most a few checks run at once
-//! ([`Accounts::password_checks`]). Cached credentials and bearer tokens
+//! ([`Accounts::password_checks`]). Requests with the same credentials
+//! take turns ([`Accounts::check_turn`]): a burst of first requests with
+//! a correct password runs argon2 once and spends one failed login, not
+//! one each (200 clients starting at once were refused 429 before). Cached credentials and bearer tokens
 //! never reach the throttle, so a client that logged in before is served
 //! while its account or address is under attack.
 
@@ -274,6 +277,33 @@ pub struct Accounts {
     pub throttle: LoginThrottle,
     /// Password checks (argon2) running at once; others wait for a permit.
     pub password_checks: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The credentials whose check is under way (keyed like `verified`),
+    /// each with the lock its later requests wait on. An entry lives only
+    /// while a check of those credentials runs or waits.
+    checking: Mutex<HashMap<[u8; 32], std::sync::Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The turn of one set of credentials to have its password checked
+/// ([`Accounts::check_turn`]); dropping it lets the next request with
+/// the same credentials go (and find them verified, if they were right).
+pub struct CheckTurn<'a> {
+    accounts: &'a Accounts,
+    key: [u8; 32],
+    entry: std::sync::Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for CheckTurn<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut map = lock(&self.accounts.checking);
+        // Ours and the map's: nobody else waits, so the entry goes (a
+        // newcomer racing with this makes a new one, which costs at most
+        // one more argon2 check).
+        if std::sync::Arc::strong_count(&self.entry) <= 2 {
+            map.remove(&self.key);
+        }
+    }
 }
 
 fn caller(a: &AccountConfig) -> Caller {
@@ -321,6 +351,7 @@ impl Accounts {
             cache_key,
             throttle: LoginThrottle::new(limits),
             password_checks: std::sync::Arc::new(tokio::sync::Semaphore::new(checks)),
+            checking: Mutex::new(HashMap::new()),
         }
     }
 
@@ -351,6 +382,29 @@ impl Accounts {
                 self.verify_password(header, r)
             }
         }
+    }
+
+    /// Waits until no other request is checking these same credentials,
+    /// and holds the turn until dropped. Call it after
+    /// [`Accounts::authenticate_fast`] answered `Ok(None)`, then call that
+    /// again: a request that waited finds the credentials verified and
+    /// needs no argon2, no permit and no failed login. `None` when the
+    /// header holds no Basic credentials.
+    pub async fn check_turn(&self, header: Option<&str>) -> Option<CheckTurn<'_>> {
+        let (scheme, rest) = header?.split_once(' ')?;
+        let (user, password) = basic_credentials(scheme, rest).ok()?;
+        let key = self.key(&user, &password);
+        let entry = {
+            let mut map = lock(&self.checking);
+            std::sync::Arc::clone(map.entry(key).or_default())
+        };
+        let guard = std::sync::Arc::clone(&entry).lock_owned().await;
+        Some(CheckTurn {
+            accounts: self,
+            key,
+            entry,
+            guard: Some(guard),
+        })
     }
 
     /// Before a password check (after [`Accounts::authenticate_fast`]
@@ -642,6 +696,42 @@ mod tests {
             address_key(v6a),
             address_key("2001:db8:1:3::1".parse().unwrap())
         );
+    }
+
+    /// 40 first requests with the same right password at once, where the
+    /// account's bucket holds 2 failed logins: as the extractor does
+    /// (fast path, turn, fast path again, reserve, argon2), all are let in
+    /// and argon2 runs once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_first_logins_checks_the_password_once() {
+        let a = std::sync::Arc::new(Accounts::with_limits(&configs(), &limits(100, 2)));
+        let checks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..40u8 {
+            let (a, checks) = (std::sync::Arc::clone(&a), std::sync::Arc::clone(&checks));
+            tasks.push(tokio::spawn(async move {
+                let h = basic("bob", "pw");
+                let from = Some(IpAddr::from([192, 0, 2, i]));
+                if let Some(c) = a.authenticate_fast(Some(&h))? {
+                    return Ok(c.name);
+                }
+                let _turn = a.check_turn(Some(&h)).await;
+                if let Some(c) = a.authenticate_fast(Some(&h))? {
+                    return Ok(c.name);
+                }
+                let r = a.reserve(Some(&h), from)?;
+                checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let a2 = std::sync::Arc::clone(&a);
+                tokio::task::spawn_blocking(move || a2.verify_password(Some(&h), r).map(|c| c.name))
+                    .await
+                    .expect("check")
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.expect("task"), Ok::<_, AuthError>("bob".to_owned()));
+        }
+        assert_eq!(checks.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(a.checking.lock().unwrap().is_empty(), "no turn left behind");
     }
 
     #[test]

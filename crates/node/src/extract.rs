@@ -57,6 +57,12 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         if let Some(c) = state.accounts.authenticate_fast(h).map_err(unauthorized)? {
             return Ok(Authenticated(c));
         }
+        // One check at a time per credentials: those who waited are
+        // usually verified by now.
+        let _turn = state.accounts.check_turn(h).await;
+        if let Some(c) = state.accounts.authenticate_fast(h).map_err(unauthorized)? {
+            return Ok(Authenticated(c));
+        }
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -123,7 +123,7 @@ pub enum StoreError {
     },
     /// A PostgreSQL statement or connection failed (the PostgreSQL
     /// backend): what was being done, on which server.
-    #[error("PostgreSQL {server}: {what} failed: {source}")]
+    #[error("PostgreSQL {server}: {what} failed: {}", pg_reason(.source))]
     Postgres {
         /// The server, as configured (without any password).
         server: String,
@@ -131,6 +131,19 @@ pub enum StoreError {
         what: String,
         /// The client's reason.
         source: postgres::Error,
+    },
+    /// The PostgreSQL backend's log cannot answer (a size, leaf or stored
+    /// hash it does not hold, a proof asked backwards, a leaf that is not
+    /// JCS) or holds rows that do not add up: what was being done, on
+    /// which server.
+    #[error("PostgreSQL {server}: {what}: {source}")]
+    PgLedger {
+        /// The server, as configured (without any password).
+        server: String,
+        /// What was being done.
+        what: String,
+        /// The ledger's reason.
+        source: accord_ledger::Error,
     },
     /// A read failed.
     #[error("reading {what} from {path} failed: {source}")]
@@ -183,6 +196,16 @@ impl StoreError {
     /// Whether this is [`StoreError::Full`].
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Full { .. })
+    }
+}
+
+/// The client's reason, with the server's message when the server gave
+/// one (`postgres::Error` alone shows only "db error").
+fn pg_reason(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 

@@ -4,8 +4,10 @@
 //! its exact raw JSON, and serve it back by collection, type, id, version
 //! and time added, page by page, from indexes. [`SqliteStore`] is the
 //! embedded backend, an SQLite database in WAL mode in a data directory;
-//! code that must not depend on the backend takes the capability traits
-//! below instead.
+//! [`pg::PgStore`] the PostgreSQL backend, on which several node processes
+//! serve one store (see [`pg`]); code that must not depend on the backend
+//! takes the capability traits below instead. The same conformance suite
+//! (`tests/backends.rs`) runs on both.
 //!
 //! # The boundary: capability traits
 //!
@@ -18,9 +20,10 @@
 //! | [`SyncCursors`] | `sync_cursor`, `sync_cursors`, `set_sync_cursor`, `import_sync_cursors`, `push_pending`, `push_acked`, partners' health | durable on return; an import never overwrites; an acknowledgement moves the push cursor and forgets the batch in one transaction |
 //! | [`Backend`]     | the four read/ledger/cursor traits, plus `new_handle` (another handle for another thread) and `writer` | a handle is `Send`, used by one thread at a time; the writer is `Send + Sync`, shared |
 //!
-//! A second backend (PostgreSQL, say) implements [`Backend`] (and so
-//! [`ObjectRead`], [`LedgerRead`], [`LedgerWrite`], [`SyncCursors`]) for
-//! its handle and [`ObjectWrite`] for its writer; [`Store`], the original
+//! A backend implements [`Backend`] (and so [`ObjectRead`],
+//! [`LedgerRead`], [`LedgerWrite`], [`SyncCursors`]) for its handle and
+//! [`ObjectWrite`] for its writer (as [`pg::PgStore`] and [`pg::PgWriter`]
+//! do); [`Store`], the original
 //! six-method interface kept for existing callers, then comes with it.
 //! [`Writer`] stays a concrete type: it is the SQLite backend's group-commit
 //! handle, and implements [`ObjectWrite`]. The time the store stamps

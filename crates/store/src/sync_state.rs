@@ -59,7 +59,7 @@ pub struct PendingPush {
 }
 
 /// Each object as a little-endian u32 length and its bytes.
-fn encode_objects(objects: &[String]) -> Vec<u8> {
+pub(crate) fn encode_objects(objects: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(objects.iter().map(|o| o.len() + 4).sum());
     for o in objects {
         // An object is bounded far below 4 GiB by the TAXII body limits.
@@ -72,7 +72,7 @@ fn encode_objects(objects: &[String]) -> Vec<u8> {
 
 /// The inverse of [`encode_objects`]; the reason when the bytes are not
 /// its output.
-fn decode_objects(mut b: &[u8]) -> Result<Vec<String>, String> {
+pub(crate) fn decode_objects(mut b: &[u8]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     while !b.is_empty() {
         let Some((len, rest)) = b.split_first_chunk::<4>() else {

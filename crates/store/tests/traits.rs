@@ -1,6 +1,8 @@
 //! The store driven only through its capability traits (`&dyn Backend`,
 //! `&dyn ObjectWrite`, …), as the node and the application layer will use
-//! it; and the injected clock stamping what the store writes.
+//! it; and the injected clock stamping what the store writes. Each test
+//! runs on every backend (`sqlite::…`, `postgres::…`: see
+//! `common/backend.rs`); `backends.rs` holds the full conformance suite.
 
 mod common;
 
@@ -9,10 +11,16 @@ use accord_stix::{Clock, FixedClock};
 // The supertraits' methods (`LedgerRead`, `LedgerWrite`, `SyncCursors`)
 // are callable on `dyn Backend` without importing them.
 use accord_store::{
-    Backend, ObjectRead, ObjectWrite, OpenOptions, PutOutcome, Query, SqliteStore, VersionFilter,
+    Backend, ObjectRead, ObjectWrite, OpenOptions, PutOutcome, Query, VersionFilter,
 };
+use common::backend::{Db, on_every_backend};
 use common::{borrow, indicator, one};
 use std::sync::Arc;
+
+on_every_backend!(
+    a_store_is_driven_through_its_traits_alone,
+    the_injected_clock_stamps_date_added_and_ledger_times,
+);
 
 /// A leaf's `time`, `direction` and `partner`.
 fn leaf_fields(leaf: &[u8]) -> (String, String, Option<String>) {
@@ -191,11 +199,9 @@ fn drive(store: &dyn Backend) {
     store.integrity_check().expect("integrity");
 }
 
-#[test]
-fn a_store_is_driven_through_its_traits_alone() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(dir.path()).expect("open");
-    let handle: Box<dyn Backend> = Box::new(store);
+fn a_store_is_driven_through_its_traits_alone(fresh: &dyn Fn() -> Db) {
+    let db = fresh();
+    let handle: Box<dyn Backend> = db.open();
     drive(&*handle);
     // The old six-method trait still works on the same store.
     let mut handle = handle;
@@ -213,15 +219,13 @@ fn rfc3339(micros: i64) -> String {
     FixedClock::new(micros).now_rfc3339()
 }
 
-#[test]
-fn the_injected_clock_stamps_date_added_and_ledger_times() {
+fn the_injected_clock_stamps_date_added_and_ledger_times(fresh: &dyn Fn() -> Db) {
     // 2024-06-01T12:00:00Z.
     const T: i64 = 1_717_243_200_000_000;
     let clock = Arc::new(FixedClock::new(T));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store =
-        SqliteStore::open_with(dir.path(), &OpenOptions::new().clock(clock.clone())).expect("open");
-    let store: &dyn Backend = &store;
+    let db = fresh();
+    let store = db.open_with(&OpenOptions::new().clock(clock.clone()));
+    let store: &dyn Backend = &*store;
     let w = store.writer();
 
     let objs: Vec<_> = (0..2)

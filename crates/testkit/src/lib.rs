@@ -20,6 +20,7 @@
 //! Python is never skipped: [`python`] fails the test when the tools are
 //! missing, since `./test.sh` installs them.
 
+pub mod nats;
 pub mod postgres;
 
 use std::io::Write;

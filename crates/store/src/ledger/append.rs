@@ -27,11 +27,7 @@ pub(crate) fn append(
     size: u64,
     leaves: &[NewLeaf<'_>],
 ) -> rusqlite::Result<Appended> {
-    if let Some(j) = leaves.iter().position(|l| l.bytes.contains(&b'\n')) {
-        return Err(ledger_err(accord_ledger::Error::Checkpoint {
-            reason: format!("leaf {} contains a newline: not JCS", size + j as u64),
-        }));
-    }
+    super::shared::check_new_leaves(size, leaves.iter().map(|l| l.bytes)).map_err(ledger_err)?;
     let appended = append_leaf_hashes(
         &ConnHashes::new(conn),
         size,

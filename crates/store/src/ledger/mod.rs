@@ -35,6 +35,7 @@ mod checkpoints;
 mod hashes;
 mod read;
 mod records;
+pub(crate) mod shared;
 #[cfg(test)]
 mod tests;
 mod verify_feed;

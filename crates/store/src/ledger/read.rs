@@ -1,10 +1,10 @@
 //! Reading the log: size, roots, entries, proofs and tiles.
 
+use super::shared::{LeafRun, serve_tile};
 use super::{ConnHashes, ledger_err, records::stored_record, size_of};
 use crate::{SqliteStore, StoreError};
 use accord_ledger::{
-    Hash, HashReader, Tile, TileKind, consistency_proof, inclusion_proof, stored_hash_index,
-    tree_root,
+    Hash, HashReader, Tile, consistency_proof, inclusion_proof, stored_hash_index, tree_root,
 };
 use rusqlite::{Connection, params};
 
@@ -19,22 +19,13 @@ pub struct LedgerEntry {
     pub seq: Option<i64>,
 }
 
-/// One chunk as stored, split into its leaves (a stored object's record
-/// rebuilt from its row, or why it cannot be).
-pub(super) struct Chunk {
-    pub(super) first: u64,
-    pub(super) hashes: Vec<u8>,
-    pub(super) seqs: Vec<Option<i64>>,
-    pub(super) leaves: Vec<Result<Vec<u8>, String>>,
-    /// Whether each leaf was rebuilt from its object row (`#`).
-    pub(super) rebuilt: Vec<bool>,
-}
-
-impl Chunk {
+impl LeafRun {
+    /// A chunk as stored, split into its leaves (a stored object's record
+    /// rebuilt from its row, or why it cannot be).
     pub(super) fn from_row(
         conn: &Connection,
         r: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<Result<Chunk, String>> {
+    ) -> rusqlite::Result<Result<LeafRun, String>> {
         let first = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(u64::MAX);
         let n = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
         let hashes: Vec<u8> = r.get_ref(2)?.as_bytes()?.to_vec();
@@ -66,7 +57,7 @@ impl Chunk {
                 (bytes, _) => Ok(bytes.to_vec()),
             });
         }
-        Ok(Ok(Chunk {
+        Ok(Ok(LeafRun {
             first,
             hashes,
             seqs,
@@ -135,7 +126,7 @@ impl SqliteStore {
             .map_err(self.lerr(what))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(self.lerr(what))? {
-            let chunk = Chunk::from_row(self.read_conn(), r)
+            let chunk = LeafRun::from_row(self.read_conn(), r)
                 .map_err(self.lerr(what))?
                 .map_err(|reason| StoreError::Read {
                     path: self.db_path().to_owned(),
@@ -306,35 +297,18 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Read`].
     pub fn ledger_tile(&self, tile: &Tile) -> Result<Option<Vec<u8>>, StoreError> {
-        let size = self.ledger_size()?;
-        let w = u64::from(tile.width);
-        match tile.kind {
-            TileKind::Entries => {
-                let start = tile.index * 256;
-                if start + w > size {
-                    return Ok(None);
-                }
-                let entries = self.ledger_entries(start, start + w)?;
-                let leaves: Vec<&[u8]> = entries.iter().map(|e| e.leaf.as_slice()).collect();
-                accord_ledger::tiles::entry_bundle(&leaves)
-                    .map(Some)
-                    .map_err(|e| self.proof_err("an entry bundle", e))
-            }
-            TileKind::Hashes { level } => {
-                let shift = 8 * u32::from(level);
-                let need = (tile.index * 256 + w)
-                    .checked_shl(shift)
-                    .unwrap_or(u64::MAX);
-                if shift >= 64 || need > size {
-                    return Ok(None);
-                }
+        serve_tile(
+            self.ledger_size()?,
+            tile,
+            |from, to| self.ledger_entries(from, to),
+            |tile| {
                 accord_ledger::tiles::tile_bytes(
                     &ConnHashes::cached(self.read_conn(), self.upper_cache()),
                     tile,
                 )
-                .map(Some)
                 .map_err(|e| self.proof_err(&format!("tile {}", tile.path()), e))
-            }
-        }
+            },
+            |what, e| self.proof_err(what, e),
+        )
     }
 }

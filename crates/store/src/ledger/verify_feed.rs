@@ -2,11 +2,10 @@
 //! feeds an [`accord_ledger::TreeVerifier`], which does the recomputing.
 
 use super::UPPER_LEVEL;
-use super::read::Chunk;
+use super::shared::LeafRun;
 use crate::{LedgerCheck, SqliteStore, StoreError};
-use accord_ledger::{FedLeaf, Hash, ObjectBytes, TreeVerifier};
+use accord_ledger::TreeVerifier;
 use rusqlite::OptionalExtension;
-use sha2::Digest as _;
 
 impl SqliteStore {
     /// Recomputes every stored hash from the leaves alone and compares:
@@ -42,39 +41,23 @@ impl SqliteStore {
         let mut rows = st.query([]).map_err(self.lerr("the ledger"))?;
         let mut verifier = TreeVerifier::new(sizes, UPPER_LEVEL);
         while let Some(r) = rows.next().map_err(self.lerr("the ledger"))? {
-            let chunk = match Chunk::from_row(&tx, r).map_err(self.lerr("a ledger chunk"))? {
+            let chunk = match LeafRun::from_row(&tx, r).map_err(self.lerr("a ledger chunk"))? {
                 Ok(c) => c,
                 Err(reason) => {
                     verifier.stop(reason);
                     break;
                 }
             };
-            // The bytes of the objects whose records were kept as they
-            // were (not rebuilt from the row): the record must carry
-            // their SHA-256 while the object is there.
-            let mut objects = Vec::with_capacity(chunk.leaves.len());
-            for ((leaf, seq), &rebuilt) in chunk.leaves.iter().zip(&chunk.seqs).zip(&chunk.rebuilt)
-            {
-                objects.push(match seq {
-                    Some(seq) if leaf.is_ok() && !rebuilt => object
-                        .query_row([seq], |r| r.get::<_, String>(0))
-                        .optional()
-                        .map_err(self.lerr("an object"))?
-                        .map(|raw| ObjectBytes {
-                            seq: *seq,
-                            sha256: Hash(sha2::Sha256::digest(raw.as_bytes()).into()),
-                        }),
-                    _ => None,
-                });
-            }
-            let leaves = chunk.leaves.iter().zip(&chunk.rebuilt).zip(objects).map(
-                |((leaf, &rebuilt), object)| FedLeaf {
-                    bytes: leaf.as_deref().map_err(String::as_str),
-                    rebuilt,
-                    object,
-                },
-            );
-            if !verifier.feed_run(chunk.first, &chunk.hashes, leaves) {
+            // The objects whose records were kept as they were (not
+            // rebuilt from the row): the record must carry their SHA-256
+            // while the object is there.
+            let go_on = chunk.feed(&mut verifier, |seq| {
+                object
+                    .query_row([seq], |r| r.get::<_, String>(0))
+                    .optional()
+                    .map_err(self.lerr("an object"))
+            })?;
+            if !go_on {
                 break;
             }
         }

@@ -28,7 +28,7 @@
 //!
 //! Layout: `schema.rs` (migrations), `read.rs` ([`ObjectRead`](crate::ObjectRead)),
 //! `writer.rs` ([`PgWriter`], [`ObjectWrite`](crate::ObjectWrite)),
-//! `cursors.rs` ([`SyncCursors`](crate::SyncCursors)), `ledger.rs` (the
+//! `cursors.rs` ([`SyncCursors`](crate::SyncCursors)), `ledger/` (the
 //! log: append inside the writer's transaction, hashes, proofs, tiles,
 //! checkpoints, witnessed checkpoints, alerts:
 //! [`LedgerRead`](crate::LedgerRead), [`LedgerWrite`](crate::LedgerWrite)),
@@ -154,9 +154,19 @@ impl PgStore {
         &self.server
     }
 
-    /// This handle's connection.
+    /// This handle's connection; a new one when the old one was closed (the
+    /// server restarted, or dropped it): the request that saw it break
+    /// failed, the next one is served. When the server is still away the
+    /// closed connection is returned, and the caller's statement fails with
+    /// [`StoreError::Postgres`].
     pub(crate) fn client(&self) -> RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+        let mut c = self.client.borrow_mut();
+        if c.is_closed()
+            && let Ok(fresh) = connect(&self.conn_str, &self.server)
+        {
+            *c = fresh;
+        }
+        c
     }
 
     /// A [`StoreError::Postgres`] maker naming `what`.

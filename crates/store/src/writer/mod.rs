@@ -167,6 +167,12 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// The receiving end of one batch's outcome, for another backend's
+    /// writer; `path` names the store in [`StoreError::WriterStopped`].
+    pub(crate) fn new(path: PathBuf, rx: Receiver<Result<Vec<PutOutcome>, StoreError>>) -> Pending {
+        Pending { path, rx }
+    }
+
     /// Waits until the batch is durable (or failed).
     ///
     /// # Errors
@@ -315,29 +321,7 @@ impl Writer {
         push: Option<PushStep>,
     ) -> Result<(), StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
-        // A record without a salt gets a fresh one here (see
-        // `accord_ledger::ExchangeRecord::salt`).
-        let records =
-            crate::ledger::salted(records).map_err(|reason| StoreError::InvalidObject {
-                batch,
-                index: 0,
-                id: records
-                    .first()
-                    .map_or_else(String::new, |r| r.object_id.clone()),
-                reason,
-            })?;
-        let mut leaves = Vec::with_capacity(records.len());
-        for (index, r) in records.iter().enumerate() {
-            r.validate().map_err(|e| StoreError::InvalidObject {
-                batch,
-                index,
-                id: r.object_id.clone(),
-                reason: format!("ledger record: {e}"),
-            })?;
-            let leaf = r.to_leaf_bytes();
-            let hash = accord_ledger::leaf_hash(&leaf);
-            leaves.push((leaf, hash));
-        }
+        let leaves = record_leaves(records, batch)?;
         if leaves.is_empty() && push.is_none() {
             return Ok(());
         }
@@ -405,8 +389,11 @@ impl Writer {
     pub fn set_max_size_bytes(&self, bytes: Option<u64>) -> Result<(), StoreError> {
         let (reply, rx) = crossbeam_channel::bounded(1);
         self.send(Msg::SetMaxPages {
+            // At least one page: SQLite reads `max_page_count = 0` as a
+            // query and keeps the old limit, so a cap under one page would
+            // lift nothing.
             pages: bytes.map_or(i64::from(u32::MAX - 1), |b| {
-                i64::try_from(b).unwrap_or(i64::MAX) / PAGE_SIZE
+                (i64::try_from(b).unwrap_or(i64::MAX) / PAGE_SIZE).max(1)
             }),
             reply,
         })?;
@@ -451,6 +438,41 @@ impl Writer {
             .send(msg)
             .map_err(|_| stopped())
     }
+}
+
+/// The leaves of `out` records (shared by both backends' writers): each
+/// record salted when it has no salt, validated, and turned into its JCS
+/// bytes and RFC 9162 leaf hash. `batch` names the batch in errors.
+///
+/// # Errors
+/// [`StoreError::InvalidObject`] naming the first record that is not valid.
+pub(crate) fn record_leaves(
+    records: &[ExchangeRecord],
+    batch: u64,
+) -> Result<Vec<(Vec<u8>, accord_ledger::Hash)>, StoreError> {
+    // A record without a salt gets a fresh one here (see
+    // `accord_ledger::ExchangeRecord::salt`).
+    let records = crate::ledger::salted(records).map_err(|reason| StoreError::InvalidObject {
+        batch,
+        index: 0,
+        id: records
+            .first()
+            .map_or_else(String::new, |r| r.object_id.clone()),
+        reason,
+    })?;
+    let mut leaves = Vec::with_capacity(records.len());
+    for (index, r) in records.iter().enumerate() {
+        r.validate().map_err(|e| StoreError::InvalidObject {
+            batch,
+            index,
+            id: r.object_id.clone(),
+            reason: format!("ledger record: {e}"),
+        })?;
+        let leaf = r.to_leaf_bytes();
+        let hash = accord_ledger::leaf_hash(&leaf);
+        leaves.push((leaf, hash));
+    }
+    Ok(leaves)
 }
 
 /// Starts a named thread of the writer; failing to is an open error.

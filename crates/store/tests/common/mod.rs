@@ -4,6 +4,8 @@
 
 use accord_store::NewObject;
 
+pub mod backend;
+
 /// An owned object for tests.
 #[derive(Debug, Clone)]
 pub struct Obj {
