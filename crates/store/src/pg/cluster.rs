@@ -44,6 +44,10 @@ pub const LEASE_CLASS: u32 = 0x4143_434C;
 /// The prefix of the `application_name` of a process's connections.
 pub const APP_PREFIX: &str = "accord:";
 
+/// What the writer's connection of a cluster process appends to its
+/// `application_name` (`accord:NAME/writer`).
+pub const WRITER_SUFFIX: &str = "/writer";
+
 /// A role that one process of the cluster plays at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -452,9 +456,13 @@ pub struct ClusterStatus {
     pub ledger_size: i64,
 }
 
-/// The holder's name from an `application_name`.
+/// The holder's name from an `application_name` (a process's writer
+/// counts as the process).
 fn holder_name(app: Option<String>) -> Option<String> {
-    app.map(|a| a.strip_prefix(APP_PREFIX).map_or(a.clone(), str::to_owned))
+    app.map(|a| {
+        let a = a.strip_prefix(APP_PREFIX).unwrap_or(&a);
+        a.strip_suffix(WRITER_SUFFIX).unwrap_or(a).to_owned()
+    })
 }
 
 /// Reads the cluster's state: processes, leases, the sequencer and the
@@ -472,9 +480,9 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
             "SELECT p.name, p.url, p.pid, p.host, p.version, p.started_at,
                     ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - p.heartbeat_at) / 1000,
                     (SELECT count(*) FROM pg_stat_activity a
-                      WHERE a.application_name = $1 || p.name)
+                      WHERE a.application_name IN ($1 || p.name, $1 || p.name || $2))
              FROM cluster_processes p ORDER BY p.name",
-            &[&APP_PREFIX],
+            &[&APP_PREFIX, &WRITER_SUFFIX],
         )
         .map_err(e("reading cluster_processes"))?
         .into_iter()
@@ -721,6 +729,17 @@ mod tests {
         assert!(!StoreError::WriterStopped { path: "x".into() }.is_unavailable());
     }
 
+    /// Sessions named `app` in the current database.
+    fn admin_count(c: &mut postgres::Client, app: &str) -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = $1",
+            &[&app],
+        )
+        .unwrap()
+        .get(0)
+    }
+
     #[test]
     fn the_registry_lists_processes_with_their_heartbeats() {
         let Some(db) = database("the_registry_lists_processes_with_their_heartbeats") else {
@@ -794,5 +813,26 @@ mod tests {
         assert_eq!(status(&db).unwrap().sequencer.as_deref(), Some("w"));
         tx.rollback().unwrap();
         assert_eq!(status(&db).unwrap().sequencer, None);
+        // A cluster process's writer keeps the process's name: it counts
+        // among the process's connections, and names it as the sequencer.
+        let store = super::super::PgStore::connect(
+            &with_application_name(&db, "p3"),
+            &crate::OpenOptions::new(),
+        )
+        .unwrap();
+        let writers: i64 = admin_count(&mut c, "accord:p3/writer");
+        assert_eq!(writers, 1);
+        let st = status(&db).unwrap();
+        let p3 = st.processes.iter().find(|p| p.name == "p3").unwrap();
+        assert!(p3.connections >= 2, "{p3:?}");
+        drop(store);
+        let mut w = super::super::connect(&db, &server).unwrap();
+        w.batch_execute("SET application_name = 'accord:p3/writer'")
+            .unwrap();
+        let mut tx = w.transaction().unwrap();
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])
+            .unwrap();
+        assert_eq!(status(&db).unwrap().sequencer.as_deref(), Some("p3"));
+        tx.rollback().unwrap();
     }
 }

@@ -366,8 +366,17 @@ impl Conn {
     fn open(conn_str: &str, server: &str) -> Result<Conn, TxError> {
         let mut client = super::connect(conn_str, server).map_err(TxError::Store)?;
         client
+            // A cluster process's connections are named `accord:NAME`
+            // (`cluster::with_application_name`): its writer keeps the
+            // name, so `accord cluster status` can tell which process
+            // holds the sequencer.
             .batch_execute(&format!(
-                "SET application_name = '{WRITER_APPLICATION_NAME}'"
+                "SELECT set_config('application_name', \
+                 CASE WHEN current_setting('application_name') LIKE '{prefix}%' \
+                 THEN current_setting('application_name') || '{suffix}' \
+                 ELSE '{WRITER_APPLICATION_NAME}' END, false)",
+                prefix = super::cluster::APP_PREFIX,
+                suffix = super::cluster::WRITER_SUFFIX,
             ))
             .map_err(TxError::pg("naming the writer's session"))?;
         let mut prep = |sql: &str| {
