@@ -480,7 +480,8 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
             "SELECT p.name, p.url, p.pid, p.host, p.version, p.started_at,
                     ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - p.heartbeat_at) / 1000,
                     (SELECT count(*) FROM pg_stat_activity a
-                      WHERE a.application_name IN ($1 || p.name, $1 || p.name || $2))
+                      WHERE a.datname = current_database()
+                        AND a.application_name IN ($1 || p.name, $1 || p.name || $2))
              FROM cluster_processes p ORDER BY p.name",
             &[&APP_PREFIX, &WRITER_SUFFIX],
         )
@@ -507,7 +508,7 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
             .query_opt(
                 "SELECT a.application_name FROM pg_locks l
                  JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                 WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.granted AND l.objsubid = 1
                    AND l.classid::bigint = $1 AND l.objid::bigint = $2
                  LIMIT 1",
                 &[&i64::from(LEASE_CLASS), &i64::from(role.number())],
@@ -525,7 +526,7 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
         .query(
             "SELECT l.granted, a.application_name FROM pg_locks l
              JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.locktype = 'advisory' AND l.objsubid = 1
+             WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.objsubid = 1
                AND l.classid::bigint = 0 AND l.objid::bigint = $1",
             &[&seq_key],
         )
@@ -643,6 +644,11 @@ mod tests {
         };
         let a_conn = with_application_name(&db, "a");
         let b_conn = with_application_name(&db, "b");
+        // Another jurisdiction's database on the same server, whose
+        // process holds every lease there: nothing to do with this one.
+        let other_db = database("a_lease_has_one_holder_and_moves_when_its_session_ends").unwrap();
+        let mut other = Leases::new(&with_application_name(&other_db, "x"), &Role::ALL);
+        assert_eq!(other.refresh().unwrap(), &Role::ALL);
         let mut a = Leases::new(&a_conn, &Role::ALL);
         let mut b = Leases::new(&b_conn, &[Role::Hotline, Role::Scheduler]);
         assert_eq!(a.refresh().unwrap(), &Role::ALL);
@@ -670,7 +676,7 @@ mod tests {
         let n = admin
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = 'accord:a'",
+                 WHERE application_name = 'accord:a' AND datname = current_database()",
                 &[],
             )
             .unwrap()
@@ -693,6 +699,11 @@ mod tests {
         assert!(a.held().is_empty());
         let st = status(&db).unwrap();
         assert!(st.leases.iter().all(|l| l.holder.is_none()), "{st:?}");
+        let st = status(&other_db).unwrap();
+        assert!(
+            st.leases.iter().all(|l| l.holder.as_deref() == Some("x")),
+            "{st:?}"
+        );
     }
 
     #[test]
@@ -711,7 +722,7 @@ mod tests {
         admin
             .execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE application_name = 'accord:victim'",
+                 WHERE application_name = 'accord:victim' AND datname = current_database()",
                 &[],
             )
             .unwrap();
