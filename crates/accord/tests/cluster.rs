@@ -285,7 +285,17 @@ fn what_one_process_stores_the_others_serve_and_status_lists_them() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (config, pw) = cluster_config(dir, &format!("postgres = \"{db}\""));
-    let procs: Vec<_> = (0..3).map(|_| start(&config, &[])).collect();
+    // A partner (its own keys will do; nobody listens at its URL), so the
+    // scheduler has a round to run every second.
+    let k = common::keys(&config);
+    let mut t = std::fs::read_to_string(&config).unwrap();
+    t.push_str(&format!(
+        "\n[[partners]]\nname = \"far\"\nurl = \"http://127.0.0.1:{}/\"\nverifier_key = \"{}\"\n[partners.sync]\npull = [\"{COLLECTION}\"]\ninterval_secs = 1\n",
+        free_port(),
+        k["verifier_key"].as_str().unwrap()
+    ));
+    std::fs::write(&config, t).unwrap();
+    let mut procs: Vec<_> = (0..3).map(|_| start(&config, &[])).collect();
     let objs = indicators(dir, 5, 11);
     let (code, acked) = post(dir, &procs[0].1, &pw, &objs, "one");
     assert_eq!((code, acked.len()), (202, 5));
@@ -356,6 +366,62 @@ fn what_one_process_stores_the_others_serve_and_status_lists_them() {
         assert!(t.contains(proc["name"].as_str().unwrap()), "{t}");
     }
     assert!(t.contains("lease      hotline"), "{t}");
+
+    // Only the scheduler lease's holder runs the partner's rounds; when it
+    // dies, another process takes the lease and runs them.
+    let logs = |dir: &Path| -> Vec<(String, String)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("serve-"))
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(e.path()).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let syncing = |dir: &Path| -> Vec<String> {
+        logs(dir)
+            .into_iter()
+            .filter(|(_, l)| l.contains("syncing with partners"))
+            .map(|(n, _)| n)
+            .collect()
+    };
+    let holder = st["leases"]["scheduler"].as_str().unwrap().to_owned();
+    let port = holder.rsplit('-').next().unwrap().to_owned();
+    assert_eq!(syncing(dir), [format!("serve-{port}.log")]);
+    let i = procs
+        .iter()
+        .position(|(_, base, _)| base.ends_with(&format!(":{port}")))
+        .unwrap();
+    let (mut dead, _, _) = procs.remove(i);
+    dead.0.kill().unwrap();
+    let _ = dead.0.wait();
+    let st = wait_status(&config, &[], 20, "the scheduler lease moved", |st| {
+        st["leases"]["scheduler"].is_string() && st["leases"]["scheduler"] != holder.as_str()
+    });
+    let new_port = st["leases"]["scheduler"]
+        .as_str()
+        .unwrap()
+        .rsplit('-')
+        .next()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while syncing(dir).len() < 2 {
+        assert!(Instant::now() < deadline, "the new holder never synced");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        syncing(dir),
+        [format!("serve-{port}.log"), format!("serve-{new_port}.log")]
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
