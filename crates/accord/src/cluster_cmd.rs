@@ -102,7 +102,7 @@ fn status(path: &std::path::Path, json: bool) -> Result<ExitCode> {
     let st = cluster::status(&conn).map_err(crate::flat)?;
     let nats = match &c.nats {
         Some(u) => format!(
-            "{u}: queue depth not read (this build has no NATS client; the work queues are not in use yet)"
+            "{u}: queue depth not read (accord serve does not put its work on NATS yet: ingest, sync rounds and deadlines run in-process)"
         ),
         None => "not configured".to_owned(),
     };
