@@ -190,7 +190,17 @@ fn all_objects(base: &str, pw: &str) -> Vec<Value> {
         if let Some(n) = &next {
             url.push_str(&format!("&next={n}"));
         }
-        let (code, body) = http("GET", &url, pw, None);
+        // A 503 (a connection broken by a database restart) is retried
+        // after its Retry-After, as a client does.
+        let mut tries = 0;
+        let (code, body) = loop {
+            let (code, body) = http("GET", &url, pw, None);
+            tries += 1;
+            if code != 503 || tries == 20 {
+                break (code, body);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
         assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
         let env: Value = serde_json::from_slice(&body).unwrap();
         if let Some(objs) = env["objects"].as_array() {
@@ -774,6 +784,103 @@ fn the_example_cluster_comes_up_serves_and_goes_down() {
         st["server"].as_str().unwrap().contains("password=***"),
         "{st}"
     );
+
+    // PostgreSQL stops: reads and writes are answered 503 with
+    // `Retry-After: 1`, never a wrong answer; it restarts: they succeed
+    // again, and the leases are held again.
+    let bin = accord_testkit::postgres::pg_bin_dir().unwrap();
+    let pg_ctl = |args: &[&str]| {
+        let o = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join("pg_ctl"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "pg_ctl {args:?}: {}", text(&o));
+    };
+    let data = dir.join("pg/data");
+    pg_ctl(&["stop", "-D", p(&data), "-m", "fast", "-w"]);
+    let url = format!(
+        "{}/api1/collections/{COLLECTION}/objects/?limit=5",
+        nodes[1]
+    );
+    let o = Command::new("curl")
+        .args([
+            "-s",
+            "-g",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-u",
+            &format!("admin:{pw}"),
+        ])
+        .args(["-H", &format!("Accept: {TAXII}")])
+        .arg(&url)
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&o.stdout).to_lowercase();
+    assert!(
+        head.starts_with("http/1.1 503") && head.contains("retry-after: 1"),
+        "{head}"
+    );
+    let more = indicators(dir, 2, 6);
+    let (code, acked) = post(dir, nodes[2], pw, &more, "down");
+    assert_eq!((code, acked.len()), (503, 0));
+    let opts = format!(
+        "-k {} -p {} -c listen_addresses=127.0.0.1 -c max_connections=300",
+        p(&dir.join("pg")),
+        base + 10
+    );
+    pg_ctl(&[
+        "start",
+        "-w",
+        "-D",
+        p(&data),
+        "-l",
+        p(&dir.join("pg/server.log")),
+        "-o",
+        &opts,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, acked) = post(dir, nodes[2], pw, &more, "up");
+        if code == 202 {
+            assert_eq!(acked.len(), 2);
+            break;
+        }
+        assert_eq!(code, 503, "only 503 while reconnecting");
+        assert!(
+            Instant::now() < deadline,
+            "no write within 20 s of the restart"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // A process's pooled connections broken by the restart answer 503
+    // once each (the pool reconnects them on their next use): a client
+    // honouring Retry-After gets its answer.
+    for node in &nodes {
+        let url = format!("{node}/api1/collections/{COLLECTION}/objects/?limit=5");
+        let mut answers = Vec::new();
+        loop {
+            let (code, _) = http("GET", &url, pw, None);
+            answers.push(code);
+            if code == 200 {
+                break;
+            }
+            assert_eq!(code, 503, "{node}: {answers:?}");
+            assert!(answers.len() < 40, "{node}: {answers:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    assert_eq!(all_objects(nodes[0], pw).len(), 5);
+    wait_status(&config, &env, 20, "leases held again", |st| {
+        st["leases"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(Value::is_string)
+    });
     let down = example("down.sh", dir, base);
     assert!(down.status.success(), "{}", text(&down));
     for pid in cl["pids"].as_array().unwrap() {
