@@ -8,7 +8,8 @@ BASE_PORT="${BASE_PORT:-8481}"
 # The three node processes listen on BASE_PORT, +1, +2; PostgreSQL on
 # 127.0.0.1:BASE_PORT+10 (and a Unix socket in DIR/pg); NATS, when
 # nats-server is installed, on 127.0.0.1:BASE_PORT+11.
-N_NODES=3
+# How many node processes (NODES, 1 to 9; 3 by default).
+N_NODES="${NODES:-3}"
 PG_PORT=$((BASE_PORT + 10))
 NATS_PORT=$((BASE_PORT + 11))
 
