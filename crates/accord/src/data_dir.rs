@@ -68,3 +68,17 @@ pub fn open_or_create(dir: &Path, clock: &Arc<dyn Clock>) -> Result<SqliteStore>
     SqliteStore::open_with(dir, &OpenOptions::new().clock(Arc::clone(clock)))
         .with_context(|| format!("opening the data directory {}", dir.display()))
 }
+
+/// Opens the store of the node `config` describes: the cluster's
+/// PostgreSQL database when it has `[cluster]`, else the existing SQLite
+/// store in its data directory (creating nothing). For commands that take
+/// `--config`, so that they work on a cluster's node as on a single one.
+pub fn open_node(
+    config: &accord_app::config::Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Box<dyn accord_store::Backend>> {
+    match &config.cluster {
+        Some(c) => Ok(Box::new(crate::cluster_cmd::open_store(c, clock)?)),
+        None => Ok(Box::new(open_existing(&config.data_dir, clock)?)),
+    }
+}

@@ -154,13 +154,13 @@ fn line(r: &Registered) -> String {
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     let common = args.command.common();
     let config = accord_app::config::load(&common.config).map_err(crate::flat)?;
-    let store = crate::data_dir::open_existing(&config.data_dir, clock)?;
+    let store = crate::data_dir::open_node(&config, clock)?;
     let now = clock.now_timestamp();
     let json = common.json;
     let register = |fs: &[Facility]| -> Result<()> {
-        let me = accord_app::hotline::my_identity(&config, &store, clock.now_micros())
+        let me = accord_app::hotline::my_identity(&config, &*store, clock.now_micros())
             .map_err(crate::flat)?;
-        let ids = facility::add(&store, &me, fs, now).map_err(crate::flat)?;
+        let ids = facility::add(&*store, &me, fs, now).map_err(crate::flat)?;
         for (f, id) in fs.iter().zip(&ids) {
             if json {
                 println!("{}", serde_json::json!({"name": f.name.trim(), "id": id}));
@@ -219,7 +219,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             }
         }
         Sub::List { .. } => {
-            let live = facility::list(&store).map_err(crate::flat)?;
+            let live = facility::list(&*store).map_err(crate::flat)?;
             if !json && live.is_empty() {
                 eprintln!("no protected facility registered (`accord facility add` registers one)");
             }
@@ -232,7 +232,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             }
         }
         Sub::Remove { name, .. } => {
-            let id = facility::remove(&store, name, now).map_err(crate::flat)?;
+            let id = facility::remove(&*store, name, now).map_err(crate::flat)?;
             if json {
                 println!(
                     "{}",

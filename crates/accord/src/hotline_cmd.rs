@@ -368,8 +368,8 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     }
     let common = args.command.common();
     let config = accord_app::config::load(&common.config).map_err(crate::flat)?;
-    let store = crate::data_dir::open_existing(&config.data_dir, clock)?;
-    let hotline = Hotline::new(&config, &store, clock.now_micros()).map_err(crate::flat)?;
+    let store = crate::data_dir::open_node(&config, clock)?;
+    let hotline = Hotline::new(&config, &*store, clock.now_micros()).map_err(crate::flat)?;
     let now = clock.now_timestamp();
     let json = common.json;
     let act = |case: &str, action: Action, text: &str, attach: &[String]| -> Result<()> {
@@ -564,14 +564,14 @@ pub fn report(args: &ReportArgs, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         Some(t) => Some(Timestamp::parse(t).map_err(|e| anyhow::anyhow!("--since {t:?}: {e}"))?),
         None => None,
     };
-    let store = crate::data_dir::open_existing(&config.data_dir, clock)?;
-    let hotline = Hotline::new(&config, &store, clock.now_micros()).map_err(crate::flat)?;
+    let store = crate::data_dir::open_node(&config, clock)?;
+    let hotline = Hotline::new(&config, &*store, clock.now_micros()).map_err(crate::flat)?;
     let rows = hotline
         .report(since, clock.now_timestamp())
         .map_err(crate::flat)?;
     use crate::report_render::{Format, emit, hotline_csv, hotline_html, pdf};
-    let size = accord_store::LedgerRead::ledger_size(&store)?;
-    let root = accord_store::LedgerRead::ledger_root(&store, size)?.to_hex();
+    let size = accord_store::LedgerRead::ledger_size(&*store)?;
+    let root = accord_store::LedgerRead::ledger_root(&*store, size)?.to_hex();
     let out = args.output.as_deref();
     let format = if args.json { Format::Json } else { args.format };
     match format {

@@ -165,8 +165,12 @@ fn node(c: &Common) -> Result<Node> {
     }
 }
 
-/// The node's store (the one place this command names its backend).
+/// The node's store (the one place this command names its backend): the
+/// cluster's database for a `--config` with `[cluster]`.
 fn open(n: &Node, clock: &Arc<dyn Clock>) -> Result<Box<dyn Backend>> {
+    if let Some(config) = n.config.as_ref().filter(|c| c.cluster.is_some()) {
+        return crate::data_dir::open_node(config, clock);
+    }
     let store =
         crate::data_dir::open_existing(&n.data, clock).map_err(|e| match &n.config_path {
             Some(p) => e.context(format!("the data_dir of {}", p.display())),
