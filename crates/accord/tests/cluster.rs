@@ -616,6 +616,18 @@ fn sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    // And `accord ledger verify` on the cluster's database agrees: every
+    // hash recomputed, every record held to its object.
+    let mut c = Command::new(ACCORD);
+    c.args(["ledger", "verify", "--config", p(&config)]);
+    c.env("ACCORD_TEST_CLUSTER_PG", &db);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("ledger OK: {size} leaves recomputed")),
+        "{}",
+        text(&o)
+    );
 
     // The hotline lease moved to a live process; the dead one is shown
     // not alive once its heartbeat is 10 s old.
@@ -856,21 +868,15 @@ fn the_example_cluster_comes_up_serves_and_goes_down() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    // A process's pooled connections broken by the restart answer 503
-    // once each (the pool reconnects them on their next use): a client
-    // honouring Retry-After gets its answer.
+    // The processes' pooled read connections were broken by the restart:
+    // a read that meets one connects again and is tried once more, so the
+    // first request after the restart is answered (only requests in
+    // flight while the database was away saw 503).
     for node in &nodes {
         let url = format!("{node}/api1/collections/{COLLECTION}/objects/?limit=5");
-        let mut answers = Vec::new();
-        loop {
+        for _ in 0..3 {
             let (code, _) = http("GET", &url, pw, None);
-            answers.push(code);
-            if code == 200 {
-                break;
-            }
-            assert_eq!(code, 503, "{node}: {answers:?}");
-            assert!(answers.len() < 40, "{node}: {answers:?}");
-            std::thread::sleep(Duration::from_millis(200));
+            assert_eq!(code, 200, "{node}: a read after the restart");
         }
     }
     assert_eq!(all_objects(nodes[0], pw).len(), 5);

@@ -418,11 +418,32 @@ impl AppState {
         }
     }
 
+    /// [`AppState::read_now`] for an idempotent read (a query), tried once
+    /// more when the database connection broke ([`retried`]).
+    pub(crate) fn query_now<T>(
+        &self,
+        what: &'static str,
+        f: impl Fn(&dyn Backend) -> Result<T, StoreError>,
+    ) -> Result<T, ApiError> {
+        self.read_now(what, |st| retried(st, &f))
+    }
+
+    /// [`AppState::read`] for an idempotent read (a query), tried once
+    /// more when the database connection broke ([`retried`]).
+    pub(crate) async fn query<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: &'static str,
+        f: impl Fn(&dyn Backend) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.read(what, move |st| retried(st, &f)).await
+    }
+
     /// Runs `f` with a read connection on the blocking pool (ledger reads,
-    /// whose errors are already API errors).
+    /// whose errors are already API errors; every one is idempotent, the
+    /// signing of a checkpoint too, so a 503 is tried once more).
     pub(crate) async fn read_ledger<T: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
+        f: impl Fn(&dyn Backend) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let _permit = self
             .pool
@@ -436,7 +457,11 @@ impl AppState {
                 .pool
                 .take()
                 .map_err(|e| ApiError::store("the ledger", &e))?;
-            let r = f(&*store);
+            // A 503 is a database out of reach: once more, as in `retried`.
+            let r = match f(&*store) {
+                Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => f(&*store),
+                r => r,
+            };
             state.pool.give_back(store);
             r
         })
@@ -465,5 +490,21 @@ impl AppState {
             .iter()
             .find(|r| r.name == root)
             .ok_or_else(|| ApiError::not_found(format!("no API root `{root}` on this server")))
+    }
+}
+
+/// Runs the read `f` on `store`, and once more when it failed because the
+/// database connection broke (PostgreSQL restarted since the handle last
+/// read: the handle connects again on its next statement). Reads are
+/// idempotent, so a request that arrives after a restart is answered
+/// instead of failing with a stale connection; a database still out of
+/// reach fails the second try too (503 with `Retry-After`).
+fn retried<T>(
+    store: &dyn Backend,
+    f: &impl Fn(&dyn Backend) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match f(store) {
+        Err(e) if e.is_unavailable() => f(store),
+        r => r,
     }
 }

@@ -210,9 +210,9 @@ pub(crate) async fn read_page(
         _ => "reading objects",
     };
     let page = if is_point_read(&q, limit) {
-        s.read_now(what, |st| st.query(&q, limit))?
+        s.query_now(what, |st| st.query(&q, limit))?
     } else {
-        s.read(what, move |st| st.query(&q, limit)).await?
+        s.query(what, move |st| st.query(&q, limit)).await?
     };
     let next = next_of(&cursor, &page);
     Ok(PageRead {
