@@ -105,10 +105,7 @@ fn status(path: &std::path::Path, json: bool) -> Result<ExitCode> {
     let c = cluster_of(path)?;
     let conn = c.postgres_conn().map_err(crate::flat)?;
     let st = cluster::status(&conn).map_err(crate::flat)?;
-    let nats = match &c.nats {
-        Some(u) => Some(nats_depths(u)),
-        None => None,
-    };
+    let nats = c.nats.as_deref().map(nats_depths);
     if json {
         println!(
             "{}",

@@ -28,6 +28,25 @@ struct Round {
     attempt: u64,
 }
 
+/// The hotline ticks done, by task id (`hotline:<slot>`): the logs that
+/// ran each.
+fn ticks(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let log = e.file_name().to_string_lossy().into_owned();
+        if !log.starts_with("serve-") {
+            continue;
+        }
+        for line in std::fs::read_to_string(e.path()).unwrap().lines() {
+            if line.contains("work: hotline tick done") {
+                let task = field(line, "task").unwrap().to_owned();
+                out.entry(task).or_default().push(log.clone());
+            }
+        }
+    }
+    out
+}
+
 /// The value of `field=` in a log line (quotes stripped).
 fn field<'a>(line: &'a str, field: &str) -> Option<&'a str> {
     let at = line.find(&format!(" {field}="))? + field.len() + 2;
@@ -197,6 +216,14 @@ interval_secs = 3600
     }
     for (task, n) in &per_task {
         assert_eq!(*n, 1, "{task} started {n} times: {started:#?}");
+    }
+    // The hotline's deadlines: each minute's tick is run by one process
+    // (all three published the slot they started in).
+    let t = ticks(dir);
+    assert!(!t.is_empty(), "no hotline tick ran");
+    for (task, logs) in &t {
+        assert!(task.starts_with("hotline:"), "{task}");
+        assert_eq!(logs.len(), 1, "{task} ticked by {logs:?}");
     }
     // b's 30 objects, each stored once (the store's highest seq counts
     // stored versions; nothing else was stored).
