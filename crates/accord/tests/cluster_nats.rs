@@ -5,7 +5,8 @@
 //! SIGKILL in the middle of a round leaves its task to be redelivered to
 //! and run by another; `accord cluster status` shows the queues' depths,
 //! and says when NATS cannot be reached; NATS stopped and started again
-//! under the running processes, the rounds resume.
+//! under the running processes, the rounds resume. Without NATS the
+//! scheduler lease's holder syncs a real partner over PostgreSQL.
 
 mod cluster_common;
 mod common;
@@ -129,6 +130,61 @@ fn status_text(config: &Path) -> (Option<i32>, String) {
     (o.status.code(), text(&o))
 }
 
+/// The partner `b`: a plain node with 30 objects and an account `a`,
+/// serving; the `[[partners]]` section that pulls its `default`
+/// collection every 2 s.
+fn partner_b(dir: &Path) -> (common::Server, String) {
+    let (b_toml, b_pw, b_port) = init(dir, "b", "a");
+    ingest(dir, &dir.join("b"), "31", "30", "default");
+    let b = serve(&b_toml);
+    let b_password = dir.join("b.password");
+    std::fs::write(&b_password, &b_pw).unwrap();
+    let kb = keys(&b_toml);
+    let section = format!(
+        r#"
+[[partners]]
+name = "b"
+url = "http://127.0.0.1:{b_port}/"
+verifier_key = "{vk}"
+user = "a"
+password_file = "{pwf}"
+api_root = "api1"
+[partners.sync]
+pull = ["default"]
+interval_secs = 2
+"#,
+        vk = kb["verifier_key"].as_str().unwrap(),
+        pwf = p(&b_password),
+    );
+    (b, section)
+}
+
+/// Without NATS, over PostgreSQL, the scheduler lease's holder syncs a
+/// real partner (its rounds' store calls used to panic inside the
+/// round's runtime: "Cannot start a runtime from within a runtime").
+#[test]
+fn without_nats_the_scheduler_lease_holder_syncs_a_real_partner() {
+    const TEST: &str = "without_nats_the_scheduler_lease_holder_syncs_a_real_partner";
+    let Some(pg) = accord_testkit::postgres::cluster(TEST) else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (_b, section) = partner_b(dir);
+    let (config, _pw) = cluster_config(dir, &format!("postgres = \"{db}\""));
+    let mut t = std::fs::read_to_string(&config).unwrap();
+    t.push_str(&section);
+    std::fs::write(&config, t).unwrap();
+    let _procs: Vec<_> = (0..2).map(|_| start(&config, &[])).collect();
+    let st = wait_status(&config, &[], 40, "b's 30 objects synced", |st| {
+        st["seq_hwm"].as_u64() == Some(30) && st["leases"]["scheduler"].is_string()
+    });
+    assert_eq!(st["nats"]["note"], "not configured", "{st:#}");
+    let p = problems(dir);
+    assert!(!p.contains("panicked"), "{p}");
+}
+
 #[test]
 fn sync_rounds_run_once_per_slot_are_redelivered_after_a_kill_and_resume_after_nats_restarts() {
     const TEST: &str =
@@ -143,13 +199,7 @@ fn sync_rounds_run_once_per_slot_are_redelivered_after_a_kill_and_resume_after_n
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
 
-    // The partner `b`: a plain node with 30 objects and an account `a`.
-    let (b_toml, b_pw, b_port) = init(dir, "b", "a");
-    ingest(dir, &dir.join("b"), "31", "30", "default");
-    let _b = serve(&b_toml);
-    let b_password = dir.join("b.password");
-    std::fs::write(&b_password, &b_pw).unwrap();
-    let kb = keys(&b_toml);
+    let (_b, section) = partner_b(dir);
     // A partner that never answers: the port is bound and listening (the
     // kernel completes the handshake) but nobody reads, so a round with
     // it hangs until the client's read timeout (60 s).
@@ -161,19 +211,9 @@ fn sync_rounds_run_once_per_slot_are_redelivered_after_a_kill_and_resume_after_n
         &format!("postgres = \"{db}\"\nnats = \"{}\"", nats.url()),
     );
     let mut t = std::fs::read_to_string(&config).unwrap();
+    t.push_str(&section);
     t.push_str(&format!(
         r#"
-[[partners]]
-name = "b"
-url = "http://127.0.0.1:{b_port}/"
-verifier_key = "{vk}"
-user = "a"
-password_file = "{pwf}"
-api_root = "api1"
-[partners.sync]
-pull = ["default"]
-interval_secs = 2
-
 [[partners]]
 name = "silent"
 url = "http://127.0.0.1:{silent_port}/"
@@ -183,8 +223,7 @@ api_root = "api1"
 pull = ["default"]
 interval_secs = 3600
 "#,
-        vk = kb["verifier_key"].as_str().unwrap(),
-        pwf = p(&b_password),
+        vk = keys(&config)["verifier_key"].as_str().unwrap(),
     ));
     std::fs::write(&config, t).unwrap();
 

@@ -440,7 +440,7 @@ fn sync_round(
         attempt = task.attempt,
         "work: sync round started"
     );
-    let outcome = drive(async {
+    let outcome = accord_app::scheduler::drive(async {
         tokio::select! {
             r = run_round(&shared.ctx.federation, store, partner) => Some(r),
             _ = stop.wait_for(|s| *s) => None,
@@ -493,28 +493,6 @@ fn sync_round(
             Ok(())
         }
         Err(e) => Err(format!("the round with {name}: {e}")),
-    }
-}
-
-/// Polls `f` to completion on this thread, parking between wake-ups.
-fn drive<F: std::future::Future>(f: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park();
     }
 }
 
