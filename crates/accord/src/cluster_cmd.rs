@@ -21,6 +21,9 @@ use std::sync::Arc;
 /// process dies, then taken by another process within 2 s): `scheduler`
 /// (the partners' sync rounds), `hotline` (the deadlines: an escalation
 /// fires once) and `signer` (a checkpoint of the log's head every 10 s).
+/// With `nats`, the sync rounds and the deadlines are durable work on
+/// NATS JetStream instead (every process takes tasks; a dead process's
+/// task is redelivered to another), and only `signer` is a lease.
 /// Writes of all processes pass one sequencer (a transaction-level
 /// advisory lock), so the log stays ordered and gap-free.
 ///
@@ -46,8 +49,10 @@ enum Sub {
     /// connections open), who holds each lease, which process is writing
     /// now (the sequencer; writes are short, so usually none) and how many
     /// wait for it, the store's highest seq and the log's size, and the
-    /// NATS work queue. Exit status 0 when every registered process is
-    /// alive, 1 when any is not, 2 when the database cannot be reached.
+    /// NATS work queues (per kind: pending, in flight, redelivered, waiting
+    /// workers). Exit status 0 when every registered process is alive
+    /// (and NATS, when configured, answers), 1 when any is not (or NATS
+    /// cannot be reached), 2 when the database cannot be reached.
     ///
     /// Lag: every process reads the one database with read-committed
     /// transactions, so a write acknowledged by one process is visible to
@@ -100,28 +105,51 @@ fn status(path: &std::path::Path, json: bool) -> Result<ExitCode> {
     let c = cluster_of(path)?;
     let conn = c.postgres_conn().map_err(crate::flat)?;
     let st = cluster::status(&conn).map_err(crate::flat)?;
-    let nats = match &c.nats {
-        Some(u) => format!(
-            "{u}: queue depth not read (accord serve does not put its work on NATS yet: ingest, sync rounds and deadlines run in-process)"
-        ),
-        None => "not configured".to_owned(),
-    };
+    let nats = c.nats.as_deref().map(nats_depths);
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&to_json(&st, &c, &nats))?
+            serde_json::to_string_pretty(&to_json(&st, &c, nats.as_ref()))?
         );
     } else {
-        print!("{}", to_text(&st, &nats));
+        print!("{}", to_text(&st, c.nats.as_deref(), nats.as_ref()));
     }
-    Ok(if st.processes.iter().all(|p| p.alive) {
+    let nats_ok = nats.as_ref().is_none_or(Result::is_ok);
+    Ok(if st.processes.iter().all(|p| p.alive) && nats_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-fn to_json(st: &ClusterStatus, c: &ClusterConfig, nats: &str) -> serde_json::Value {
+/// Each work kind's depth on the NATS server at `url`, or why it could
+/// not be read (within 10 s).
+fn nats_depths(url: &str) -> Result<Vec<(&'static str, accord_work::Depth)>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no runtime to read NATS: {e}"))?;
+    rt.block_on(async {
+        let read = async {
+            let q = accord_work::WorkQueue::connect(url, &accord_work::Options::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            for kind in accord_node::work::KINDS {
+                out.push((kind, q.depth(kind).await.map_err(|e| e.to_string())?));
+            }
+            Ok(out)
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(10), read).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("NATS at {url} did not answer within 10 s")),
+        }
+    })
+}
+
+type Depths = Result<Vec<(&'static str, accord_work::Depth)>, String>;
+
+fn to_json(st: &ClusterStatus, c: &ClusterConfig, nats: Option<&Depths>) -> serde_json::Value {
     let processes: Vec<_> = st
         .processes
         .iter()
@@ -156,11 +184,37 @@ fn to_json(st: &ClusterStatus, c: &ClusterConfig, nats: &str) -> serde_json::Val
         "seq_hwm": st.seq_hwm,
         "ledger_size": st.ledger_size,
         "lag": "none: every process reads the one database (read committed), so each sees every acknowledged write at once",
-        "nats": {"url": c.nats, "queue_depth": serde_json::Value::Null, "note": nats},
+        "nats": nats_json(c, nats),
     })
 }
 
-fn to_text(st: &ClusterStatus, nats: &str) -> String {
+fn nats_json(c: &ClusterConfig, nats: Option<&Depths>) -> serde_json::Value {
+    match nats {
+        None => serde_json::json!({"url": null, "note": "not configured"}),
+        Some(Err(e)) => serde_json::json!({
+            "url": c.nats, "reachable": false, "error": e, "queues": null,
+        }),
+        Some(Ok(d)) => {
+            let queues: serde_json::Map<String, serde_json::Value> = d
+                .iter()
+                .map(|(k, d)| {
+                    (
+                        (*k).to_owned(),
+                        serde_json::json!({
+                            "pending": d.pending,
+                            "in_flight": d.in_flight,
+                            "redelivered": d.redelivered,
+                            "waiting_workers": d.waiting_workers,
+                        }),
+                    )
+                })
+                .collect();
+            serde_json::json!({"url": c.nats, "reachable": true, "queues": queues})
+        }
+    }
+}
+
+fn to_text(st: &ClusterStatus, url: Option<&str>, nats: Option<&Depths>) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "database   {}", st.server);
@@ -182,14 +236,36 @@ fn to_text(st: &ClusterStatus, nats: &str) -> String {
         }
     );
     for l in &st.leases {
+        let on_nats = url.is_some() && matches!(l.role, "scheduler" | "hotline");
         let _ = writeln!(
             s,
             "lease      {:<9} {}",
             l.role,
-            l.holder.as_deref().unwrap_or("(no holder)")
+            match (&l.holder, on_nats) {
+                (Some(h), _) => h.as_str(),
+                (None, true) => "(not used: this work is on NATS)",
+                (None, false) => "(no holder)",
+            }
         );
     }
-    let _ = writeln!(s, "nats       {nats}");
+    match (url, nats) {
+        (Some(u), Some(Ok(d))) => {
+            let _ = writeln!(s, "nats       {u}");
+            for (kind, d) in d {
+                let _ = writeln!(
+                    s,
+                    "queue      {kind:<9} {} pending, {} in flight ({} redelivered), {} waiting workers",
+                    d.pending, d.in_flight, d.redelivered, d.waiting_workers
+                );
+            }
+        }
+        (Some(u), Some(Err(e))) => {
+            let _ = writeln!(s, "nats       {u}: UNREACHABLE: {e}");
+        }
+        _ => {
+            let _ = writeln!(s, "nats       not configured");
+        }
+    }
     let _ = writeln!(s, "lag        none: every process reads the one database");
     let _ = writeln!(s);
     let _ = writeln!(

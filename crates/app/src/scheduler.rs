@@ -730,6 +730,35 @@ impl Scheduler {
     }
 }
 
+/// Polls `f` to completion on the calling thread, parking between
+/// wake-ups; call it with a multi-thread runtime's handle entered
+/// (`Runtime::enter`), whose worker then drives the timers and sockets.
+///
+/// Unlike `Runtime::block_on`, the thread is not inside the runtime
+/// while `f` runs, so `f` may make blocking store calls that block on a
+/// runtime of their own (the synchronous PostgreSQL client does; inside
+/// `block_on` it panics: "Cannot start a runtime from within a runtime").
+pub fn drive<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
 /// One partner's schedule, on its own thread, until `stop`.
 fn partner_loop(
     fed: &Federation,
@@ -738,7 +767,12 @@ fn partner_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let name = partner.name();
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    // The round's HTTP runs on `rt`'s worker; the round itself is polled
+    // on this thread ([`drive`]), outside the runtime, because a store
+    // call may block on a runtime of its own (the PostgreSQL client).
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(format!("sync-{name}-io"))
         .enable_all()
         .build()
     {
@@ -775,12 +809,15 @@ fn partner_loop(
             Ok(_) => {}
             Err(e) => tracing::error!(partner = name, "reading its sync health: {e}"),
         }
-        let outcome = rt.block_on(async {
-            tokio::select! {
-                r = run_round_with(fed, store, partner, &mut slot) => Some(r),
-                _ = stop.changed() => None,
-            }
-        });
+        let outcome = {
+            let _entered = rt.enter();
+            drive(async {
+                tokio::select! {
+                    r = run_round_with(fed, store, partner, &mut slot) => Some(r),
+                    _ = stop.changed() => None,
+                }
+            })
+        };
         let Some(outcome) = outcome else { return };
         let moved = outcome.as_ref().is_ok_and(RoundReport::moved_anything);
         if let Ok(r) = &outcome
@@ -842,6 +879,30 @@ mod tests {
             "an idle round after the interval does"
         );
         assert!(slot.witness_due(Duration::ZERO), "0 witnesses every round");
+    }
+
+    #[test]
+    fn drive_runs_timers_and_allows_a_nested_blocking_runtime() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let _entered = rt.enter();
+        let got = drive(async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            // What the synchronous PostgreSQL client does inside a store
+            // call: block on a runtime of its own (inside `rt.block_on`
+            // this panics).
+            let inner = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let v = inner.block_on(async { 41 });
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            v + 1
+        });
+        assert_eq!(got, 42);
     }
 
     #[test]

@@ -15,6 +15,11 @@
 //! idempotently by the next holder (cursors and escalations are in the
 //! database).
 //!
+//! **With NATS** (`[cluster] nats`), the sync rounds and the hotline's
+//! deadlines are durable work on JetStream instead ([`crate::work`]):
+//! every process takes tasks, a task whose process died is redelivered to
+//! another; only the signer stays a PostgreSQL lease (it is not work).
+//!
 //! **Signing.** Every process signs a checkpoint on demand when a reader
 //! asks for one and the log has grown ([`accord_app::ledger::latest_checkpoint`]);
 //! Ed25519 is deterministic and a checkpoint is saved once per size
@@ -58,6 +63,8 @@ pub enum Roles {
         thread: std::thread::JoinHandle<()>,
         /// The process's heartbeat.
         heartbeat: Heartbeat,
+        /// The sync rounds and deadlines on NATS, when `[cluster] nats`.
+        work: Option<crate::work::NatsWork>,
     },
 }
 
@@ -113,7 +120,33 @@ impl Roles {
         }
         let heartbeat = Heartbeat::start(conn_str, info)?;
         let handle = store.new_handle()?;
-        let leases = Leases::new(conn_str, &Role::ALL);
+        // With NATS, the rounds and deadlines are work on its queue; only
+        // the signer remains a lease.
+        let nats = ctx.config.cluster.as_ref().and_then(|c| c.nats.clone());
+        let (work, leases) = match &nats {
+            Some(url) => {
+                let work = match crate::work::NatsWork::start(
+                    crate::work::WorkContext {
+                        config: ctx.config.clone(),
+                        federation: Arc::clone(&ctx.federation),
+                        clock: Arc::clone(&ctx.clock),
+                        tick_every: ctx.tick_every,
+                        process: name.clone(),
+                    },
+                    store,
+                    url,
+                    accord_work::Options::default(),
+                ) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        heartbeat.stop();
+                        return Err(e);
+                    }
+                };
+                (Some(work), Leases::new(conn_str, &[Role::Signer]))
+            }
+            None => (None, Leases::new(conn_str, &Role::ALL)),
+        };
         let (stop, stopped) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("cluster-leases".into())
@@ -126,6 +159,7 @@ impl Roles {
             stop,
             thread,
             heartbeat,
+            work,
         })
     }
 
@@ -141,7 +175,11 @@ impl Roles {
                 stop,
                 thread,
                 heartbeat,
+                work,
             } => {
+                if let Some(w) = work {
+                    w.stop();
+                }
                 let _ = stop.send(());
                 let _ = thread.join();
                 heartbeat.stop();

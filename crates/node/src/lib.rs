@@ -16,7 +16,8 @@
 //! [`serve`] also runs the partners' sync scheduler
 //! ([`accord_app::scheduler`]) and the hotline's deadlines
 //! ([`hotline_tick`]) until shutdown; with `[cluster]`, over PostgreSQL,
-//! only while this process holds their leases ([`cluster`]).
+//! only while this process holds their leases ([`cluster`]), or, with
+//! `[cluster] nats`, as durable work on NATS JetStream ([`work`]).
 //!
 //! - [`ui`]: the dashboard (HTML pages, sessions, CSRF) on the same port.
 
@@ -34,6 +35,7 @@ pub mod server;
 pub mod state;
 pub mod taxii;
 pub mod ui;
+pub mod work;
 
 use std::future::Future;
 
