@@ -70,15 +70,34 @@ TOML
   awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN {printf "sync: %d objects pulled in %.2f s = %d objects/s\n", n, b - a, n / (b - a)}'
 }
 
+# CPU seconds (user + system) used so far by the processes in $PIDS
+# (the node processes) and by PostgreSQL's (every process of the
+# `postgres` user: the throwaway cluster is the only one running).
+hz=$(getconf CLK_TCK)
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+cpu_now() { echo "$(ticks $PIDS) $(ticks $(pgrep -u postgres || true))"; }
+cpu_since() { # "node0 pg0" -> "node X s, PostgreSQL Y s"
+  local a b x y
+  read -r a b <<<"$1"
+  read -r x y <<<"$(cpu_now)"
+  awk -v n=$((x - a)) -v g=$((y - b)) -v hz="$hz" 'BEGIN {printf "   CPU: node processes %.2f s, PostgreSQL %.2f s\n", n / hz, g / hz}'
+}
+
 measure() { # setup base-urls(comma-separated) password-file collection verifier-key
-  local pw urls="" u
+  local pw urls="" u c0
   pw=$(cat "$3")
   for u in ${2//,/ }; do urls="$urls,$u/api1/collections/$4/"; done
   urls="${urls#,}"
   echo "-- $1"
+  c0=$(cpu_now)
   "$LOAD" post "$urls" admin "$pw" "$OBJECTS" 1000 "$CLIENTS"
+  cpu_since "$c0"
+  c0=$(cpu_now)
   "$LOAD" pages "$urls" admin "$pw" 1000 "$CLIENTS" 1
+  cpu_since "$c0"
+  c0=$(cpu_now)
   sync_from "$SETUP" "${2%%,*}" "$4" "$3" "$5"
+  cpu_since "$c0"
 }
 
 {
@@ -102,6 +121,7 @@ measure() { # setup base-urls(comma-separated) password-file collection verifier
         until grep -q "listening on" "$W/sqlite.log"; do sleep 0.1; done
         coll=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["collection"])' "$d/cluster.json")
         key=$("$ACCORD" ledger key --config "$W/sqlite.toml" | tail -1)
+        PIDS=$(cat "$W/sqlite.pid")
         measure "embedded SQLite, 1 process" "http://127.0.0.1:$p" "$d/secrets/admin.password" "$coll" "$key"
         kill "$(cat "$W/sqlite.pid")"; wait "$(cat "$W/sqlite.pid")" 2>/dev/null || true; rm -f "$W/sqlite.pid"
         ;;
@@ -112,6 +132,7 @@ measure() { # setup base-urls(comma-separated) password-file collection verifier
         urls=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["nodes"]))' "$d/cluster.json")
         coll=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["collection"])' "$d/cluster.json")
         key=$("$ACCORD" ledger key --config "$d/accord.toml" | tail -1)
+        PIDS=$(python3 -c 'import json,sys; print(" ".join(map(str, json.load(open(sys.argv[1]))["pids"])))' "$d/cluster.json")
         measure "PostgreSQL, $n process(es)" "$urls" "$d/secrets/admin.password" "$coll" "$key"
         NODES=3 BASE_PORT="$BASE_PORT" bash "$ROOT/examples/cluster/down.sh" "$d" >/dev/null
         ;;
