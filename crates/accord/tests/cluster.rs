@@ -5,7 +5,8 @@
 //! acknowledged, stores nothing twice, and leaves a gap-free log that
 //! verifies (here, and by the independent verifier `ledger_verify.py`);
 //! `accord cluster status` names the processes and lease holders, and the
-//! hotline lease moves when its holder dies.
+//! hotline lease moves when its holder dies; a deadline ticked by three
+//! processes at once escalates once.
 
 mod cluster_common;
 mod common;
@@ -468,6 +469,95 @@ fn sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves() {
     let o = c.output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains(" NO "), "{}", text(&o));
+}
+
+/// A hotline deadline passed, ticked by three processes at once over the
+/// one database (as when a lease moves while its old holder still ticks,
+/// or two slots' tasks run together): the escalation is recorded once,
+/// since every ticker writes the same note (same id and bytes) and the
+/// store keeps one version of it.
+#[test]
+fn a_deadline_ticked_by_three_processes_at_once_escalates_once() {
+    let name = "a_deadline_ticked_by_three_processes_at_once_escalates_once";
+    let Some(pg) = accord_testkit::postgres::cluster(name) else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (config, _) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_PG\"");
+    let key = {
+        let o = accord(&["ledger", "key", "--config", p(&config)]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned()
+    };
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "\n[[partners]]\nname = \"b\"\nurl = \"http://127.0.0.1:9/\"\nverifier_key = \"{key}\"\n\
+         identity = \"identity--5b1a0d3e-8c2f-4d6a-9e7b-1f2c3d4e5f60\"\n"
+    ));
+    std::fs::write(&config, toml).unwrap();
+    let hotline = |args: &[&str]| {
+        let mut c = Command::new(ACCORD);
+        c.arg("hotline")
+            .args(args)
+            .args(["--config", p(&config)])
+            .env("ACCORD_TEST_CLUSTER_PG", &db);
+        c
+    };
+    let o = hotline(&[
+        "open",
+        "--partner",
+        "b",
+        "--severity",
+        "critical",
+        "--title",
+        "Grid down",
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let cases = || -> Vec<Value> {
+        let o = hotline(&["list", "--json"]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let listed = cases();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let ack_by = accord_stix::Timestamp::parse(listed[0]["ack_by"].as_str().unwrap()).unwrap();
+    let after = accord_stix::Timestamp::from_unix(ack_by.unix_seconds + 60, 0).to_millis_string();
+    let tickers: Vec<_> = (0..3)
+        .map(|_| {
+            hotline(&["tick", "--at", &after, "--json"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut t in tickers {
+        assert!(t.wait().unwrap().success());
+    }
+    let listed = cases();
+    assert_eq!(listed[0]["escalation"], 1, "{listed:?}");
+    let o = hotline(&["show", "--json", &id]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let show: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let escalations = show["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "escalate")
+        .count();
+    assert_eq!(escalations, 1, "{show:#}");
 }
 
 #[test]
