@@ -471,6 +471,80 @@ fn sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves() {
     assert!(text(&o).contains(" NO "), "{}", text(&o));
 }
 
+/// A lease holder stopped with SIGSTOP keeps its connections (and so its
+/// advisory locks) open but stops beating: once its heartbeat is 10 s old
+/// another process ends its lease session and takes the lease, while the
+/// others go on serving and storing. Resumed, it rejoins: beating again,
+/// without the lease, serving everything stored while it was stopped.
+#[test]
+fn a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed() {
+    let name = "a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed";
+    let Some(pg) = accord_testkit::postgres::cluster(name) else {
+        return;
+    };
+    let db = pg.fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (config, pw) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_PG\"");
+    let env = [("ACCORD_TEST_CLUSTER_PG", db.as_str())];
+    let procs: Vec<(Server, String, u32)> = (0..3).map(|_| start(&config, &env)).collect();
+    let st = wait_status(&config, &env, 20, "a hotline lease holder", |st| {
+        st["leases"]["hotline"].is_string()
+    });
+    let holder = st["leases"]["hotline"].as_str().unwrap().to_owned();
+    let pid_of = |name: &str, st: &Value| {
+        st["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["pid"]
+            .as_u64()
+            .unwrap()
+    };
+    let stopped_pid = pid_of(&holder, &st);
+    let stopped = procs
+        .iter()
+        .position(|p| u64::from(p.2) == stopped_pid)
+        .unwrap();
+    let signal = |sig: &str| {
+        let o = Command::new("kill")
+            .args([sig, &stopped_pid.to_string()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kill {sig} {stopped_pid}");
+    };
+    signal("-STOP");
+    let before = indicators(dir, 40, 31);
+    let (code, acked) = post(dir, &procs[(stopped + 1) % 3].1, &pw, &before, "while-stopped");
+    assert_eq!((code, acked.len()), (202, 40));
+    let st = wait_status(&config, &env, 40, "the lease taken from the stopped holder", |st| {
+        let h = &st["leases"]["hotline"];
+        h.is_string() && *h != holder.as_str()
+    });
+    assert!(
+        st["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == holder.as_str() && p["alive"] == false),
+        "{st:#}"
+    );
+    let (code, acked) = post(dir, &procs[(stopped + 2) % 3].1, &pw, &indicators(dir, 10, 32), "still");
+    assert_eq!((code, acked.len()), (202, 10));
+    signal("-CONT");
+    // Rejoined: beating, without the lease, serving all 50 objects.
+    wait_status(&config, &env, 20, "the resumed process alive again", |st| {
+        st["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == holder.as_str() && p["alive"] == true)
+            && st["leases"]["hotline"] != holder.as_str()
+    });
+    assert_eq!(all_objects(&procs[stopped].1, &pw).len(), 50);
+}
+
 /// A hotline deadline passed, ticked by three processes at once over the
 /// one database (as when a lease moves while its old holder still ticks,
 /// or two slots' tasks run together): the escalation is recorded once,

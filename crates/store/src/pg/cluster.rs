@@ -28,7 +28,7 @@
 use super::{SEQUENCER_LOCK, pg_err};
 use crate::StoreError;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How often a process writes its heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
@@ -101,15 +101,6 @@ pub fn with_application_name(conn_str: &str, name: &str) -> String {
     }
 }
 
-/// Microseconds since the Unix epoch, from the system clock (heartbeats
-/// are compared with the database server's clock by [`status`], so the
-/// registry does not use the node's injected clock).
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
 /// What a process says of itself in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessInfo {
@@ -126,6 +117,8 @@ pub struct ProcessInfo {
 }
 
 /// Writes (or replaces) `info`'s row, with a fresh start and heartbeat.
+/// Times in the registry are the database server's clock, so ages are
+/// compared on one clock whatever the machines' clocks say.
 ///
 /// # Errors
 /// [`StoreError::Postgres`].
@@ -134,11 +127,12 @@ pub fn register(
     server: &str,
     info: &ProcessInfo,
 ) -> Result<(), StoreError> {
-    let now = now_micros();
     client
         .execute(
             "INSERT INTO cluster_processes (name, url, pid, host, started_at, heartbeat_at, version)
-             VALUES ($1, $2, $3, $4, $5, $5, $6)
+             VALUES ($1, $2, $3, $4,
+                     (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                     (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, $5)
              ON CONFLICT (name) DO UPDATE SET url = excluded.url, pid = excluded.pid,
                  host = excluded.host, started_at = excluded.started_at,
                  heartbeat_at = excluded.heartbeat_at, version = excluded.version",
@@ -147,7 +141,6 @@ pub fn register(
                 &info.url,
                 &i64::from(info.pid),
                 &info.host,
-                &now,
                 &info.version,
             ],
         )
@@ -167,8 +160,10 @@ pub fn heartbeat(
 ) -> Result<(), StoreError> {
     let n = client
         .execute(
-            "UPDATE cluster_processes SET heartbeat_at = $2 WHERE name = $1",
-            &[&info.name, &now_micros()],
+            "UPDATE cluster_processes
+             SET heartbeat_at = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+             WHERE name = $1",
+            &[&info.name],
         )
         .map_err(pg_err(server, &format!("the heartbeat of `{}`", info.name)))?;
     if n == 0 {
@@ -387,13 +382,61 @@ impl Leases {
                 .get(0);
             if got {
                 self.held.push(role);
+            } else {
+                take_from_stale_holder(client, &server, role)?;
             }
         }
         self.held.sort();
         Ok(())
     }
 
-    /// Gives up every role (the locks are released; another process takes
+    /// Ends the lease session of `role`'s holder when its process's heartbeat
+/// is older than [`ALIVE_WITHIN`] (on the database's clock): a process
+/// that is stopped (SIGSTOP, a debugger, a frozen VM) or hung keeps its
+/// connection, and so its advisory lock, open forever; its heartbeat
+/// stops. Ending its session frees the lease for the next try (in
+/// [`LEASE_RETRY`](super::cluster) seconds), and when the process resumes
+/// its lease thread finds its connection closed and stops the role. Only
+/// sessions named after a registered process (`accord:NAME`) are ended.
+fn take_from_stale_holder(
+    client: &mut postgres::Client,
+    server: &str,
+    role: Role,
+) -> Result<(), StoreError> {
+    let stale = i64::try_from(ALIVE_WITHIN.as_micros()).unwrap_or(i64::MAX);
+    let ended = client
+        .query(
+            "SELECT p.name, pg_terminate_backend(l.pid)
+             FROM pg_locks l
+             JOIN pg_stat_activity a ON a.pid = l.pid
+             JOIN cluster_processes p ON a.application_name = $4 || p.name
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND l.classid::bigint = $1 AND l.objid::bigint = $2
+               AND (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - p.heartbeat_at > $3",
+            &[
+                &i64::from(LEASE_CLASS),
+                &i64::from(role.number()),
+                &stale,
+                &APP_PREFIX,
+            ],
+        )
+        .map_err(pg_err(
+            server,
+            &format!("taking the {} lease from a stale holder", role.as_str()),
+        ))?;
+    for r in ended {
+        let name: String = r.get(0);
+        eprintln!(
+            "accord: the {} lease's holder `{name}` has not beaten for {} s: its lease session was ended",
+            role.as_str(),
+            ALIVE_WITHIN.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Gives up every role (the locks are released; another process takes
     /// them at its next try).
     pub fn release_all(&mut self) {
         if let Some(c) = self.client.as_mut() {

@@ -104,7 +104,12 @@ pub fn redact(conn_str: &str) -> String {
 }
 
 /// Opens one connection to `conn_str`, with the session settings every
-/// connection of the backend needs.
+/// connection of the backend needs. `idle_in_transaction_session_timeout`:
+/// a process stopped or hung in the middle of a write transaction (which
+/// holds the sequencer lock every writer waits for) has its session ended
+/// by the server after 10 s, so the cluster's writes stall at most that
+/// long; no transaction of the backend waits on its client between
+/// statements.
 pub(crate) fn connect(conn_str: &str, server: &str) -> Result<postgres::Client, StoreError> {
     let mut client = postgres::Client::connect(conn_str, postgres::NoTls).map_err(|source| {
         StoreError::Postgres {
@@ -116,7 +121,8 @@ pub(crate) fn connect(conn_str: &str, server: &str) -> Result<postgres::Client, 
     client
         .batch_execute(
             "SET synchronous_commit = on; SET client_min_messages = warning; \
-             SET default_transaction_isolation = 'read committed'",
+             SET default_transaction_isolation = 'read committed'; \
+             SET idle_in_transaction_session_timeout = '10s'",
         )
         .map_err(|source| StoreError::Postgres {
             server: server.to_owned(),
