@@ -516,12 +516,24 @@ fn a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed() {
     };
     signal("-STOP");
     let before = indicators(dir, 40, 31);
-    let (code, acked) = post(dir, &procs[(stopped + 1) % 3].1, &pw, &before, "while-stopped");
+    let (code, acked) = post(
+        dir,
+        &procs[(stopped + 1) % 3].1,
+        &pw,
+        &before,
+        "while-stopped",
+    );
     assert_eq!((code, acked.len()), (202, 40));
-    let st = wait_status(&config, &env, 40, "the lease taken from the stopped holder", |st| {
-        let h = &st["leases"]["hotline"];
-        h.is_string() && *h != holder.as_str()
-    });
+    let st = wait_status(
+        &config,
+        &env,
+        40,
+        "the lease taken from the stopped holder",
+        |st| {
+            let h = &st["leases"]["hotline"];
+            h.is_string() && *h != holder.as_str()
+        },
+    );
     assert!(
         st["processes"]
             .as_array()
@@ -530,7 +542,13 @@ fn a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed() {
             .any(|p| p["name"] == holder.as_str() && p["alive"] == false),
         "{st:#}"
     );
-    let (code, acked) = post(dir, &procs[(stopped + 2) % 3].1, &pw, &indicators(dir, 10, 32), "still");
+    let (code, acked) = post(
+        dir,
+        &procs[(stopped + 2) % 3].1,
+        &pw,
+        &indicators(dir, 10, 32),
+        "still",
+    );
     assert_eq!((code, acked.len()), (202, 10));
     signal("-CONT");
     // Rejoined: beating, without the lease, serving all 50 objects.

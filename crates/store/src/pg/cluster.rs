@@ -383,7 +383,7 @@ impl Leases {
             if got {
                 self.held.push(role);
             } else {
-                take_from_stale_holder(client, &server, role)?;
+                Self::take_from_stale_holder(client, &server, role)?;
             }
         }
         self.held.sort();
@@ -391,22 +391,22 @@ impl Leases {
     }
 
     /// Ends the lease session of `role`'s holder when its process's heartbeat
-/// is older than [`ALIVE_WITHIN`] (on the database's clock): a process
-/// that is stopped (SIGSTOP, a debugger, a frozen VM) or hung keeps its
-/// connection, and so its advisory lock, open forever; its heartbeat
-/// stops. Ending its session frees the lease for the next try (in
-/// [`LEASE_RETRY`](super::cluster) seconds), and when the process resumes
-/// its lease thread finds its connection closed and stops the role. Only
-/// sessions named after a registered process (`accord:NAME`) are ended.
-fn take_from_stale_holder(
-    client: &mut postgres::Client,
-    server: &str,
-    role: Role,
-) -> Result<(), StoreError> {
-    let stale = i64::try_from(ALIVE_WITHIN.as_micros()).unwrap_or(i64::MAX);
-    let ended = client
-        .query(
-            "SELECT p.name, pg_terminate_backend(l.pid)
+    /// is older than [`ALIVE_WITHIN`] (on the database's clock): a process
+    /// that is stopped (SIGSTOP, a debugger, a frozen VM) or hung keeps its
+    /// connection, and so its advisory lock, open forever; its heartbeat
+    /// stops. Ending its session frees the lease for the next try (in
+    /// [`LEASE_RETRY`](super::cluster) seconds), and when the process resumes
+    /// its lease thread finds its connection closed and stops the role. Only
+    /// sessions named after a registered process (`accord:NAME`) are ended.
+    fn take_from_stale_holder(
+        client: &mut postgres::Client,
+        server: &str,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        let stale = i64::try_from(ALIVE_WITHIN.as_micros()).unwrap_or(i64::MAX);
+        let ended = client
+            .query(
+                "SELECT p.name, pg_terminate_backend(l.pid)
              FROM pg_locks l
              JOIN pg_stat_activity a ON a.pid = l.pid
              JOIN cluster_processes p ON a.application_name = $4 || p.name
@@ -414,29 +414,29 @@ fn take_from_stale_holder(
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND l.classid::bigint = $1 AND l.objid::bigint = $2
                AND (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - p.heartbeat_at > $3",
-            &[
-                &i64::from(LEASE_CLASS),
-                &i64::from(role.number()),
-                &stale,
-                &APP_PREFIX,
-            ],
-        )
-        .map_err(pg_err(
-            server,
-            &format!("taking the {} lease from a stale holder", role.as_str()),
-        ))?;
-    for r in ended {
-        let name: String = r.get(0);
-        eprintln!(
-            "accord: the {} lease's holder `{name}` has not beaten for {} s: its lease session was ended",
-            role.as_str(),
-            ALIVE_WITHIN.as_secs()
-        );
+                &[
+                    &i64::from(LEASE_CLASS),
+                    &i64::from(role.number()),
+                    &stale,
+                    &APP_PREFIX,
+                ],
+            )
+            .map_err(pg_err(
+                server,
+                &format!("taking the {} lease from a stale holder", role.as_str()),
+            ))?;
+        for r in ended {
+            let name: String = r.get(0);
+            eprintln!(
+                "accord: the {} lease's holder `{name}` has not beaten for {} s: its lease session was ended",
+                role.as_str(),
+                ALIVE_WITHIN.as_secs()
+            );
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Gives up every role (the locks are released; another process takes
+    /// Gives up every role (the locks are released; another process takes
     /// them at its next try).
     pub fn release_all(&mut self) {
         if let Some(c) = self.client.as_mut() {
