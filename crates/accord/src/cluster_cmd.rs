@@ -55,10 +55,13 @@ enum Sub {
     /// cannot be reached), 2 when the database cannot be reached.
     ///
     /// Lag: every process reads the one database with read-committed
-    /// transactions, so a write acknowledged by one process is visible to
-    /// every other at once; there is no replica to fall behind, and so no
-    /// per-process lag to show. A process's heartbeat age says how long it
-    /// has not been heard from.
+    /// transactions, so a write acknowledged by one process is served by
+    /// every other at once (there is no replica to fall behind). What can
+    /// trail is each process's own followers of the store: its dashboard
+    /// search index reads what was stored in rounds. LAG is the store's
+    /// highest seq minus the seq that index had reached at the process's
+    /// last heartbeat (`-` until it reports). A process's heartbeat age
+    /// says how long it has not been heard from.
     #[command(after_long_help = "Examples:\n  \
         accord cluster status\n  \
         accord cluster status --config /etc/accord/accord.toml --json")]
@@ -164,6 +167,8 @@ fn to_json(st: &ClusterStatus, c: &ClusterConfig, nats: Option<&Depths>) -> serd
                 "heartbeat_age_ms": p.heartbeat_age_ms,
                 "alive": p.alive,
                 "connections": p.connections,
+                "followed_seq": p.followed_seq,
+                "lag": p.followed_seq.map(|f| (st.seq_hwm - f).max(0)),
                 "leases": st.leases.iter()
                     .filter(|l| l.holder.as_deref() == Some(p.name.as_str()))
                     .map(|l| l.role)
@@ -183,7 +188,6 @@ fn to_json(st: &ClusterStatus, c: &ClusterConfig, nats: Option<&Depths>) -> serd
         "sequencer": {"holder": st.sequencer, "waiting": st.sequencer_waiting},
         "seq_hwm": st.seq_hwm,
         "ledger_size": st.ledger_size,
-        "lag": "none: every process reads the one database (read committed), so each sees every acknowledged write at once",
         "nats": nats_json(c, nats),
     })
 }
@@ -266,12 +270,15 @@ fn to_text(st: &ClusterStatus, url: Option<&str>, nats: Option<&Depths>) -> Stri
             let _ = writeln!(s, "nats       not configured");
         }
     }
-    let _ = writeln!(s, "lag        none: every process reads the one database");
+    let _ = writeln!(
+        s,
+        "lag        reads: none (one database); each process's search index: LAG below"
+    );
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "{:<24} {:<6} {:>9} {:>5}  {:<8} {:<16} URL",
-        "PROCESS", "ALIVE", "HEARTBEAT", "CONNS", "PID", "HOST"
+        "{:<24} {:<6} {:>9} {:>5} {:>7}  {:<8} {:<16} URL",
+        "PROCESS", "ALIVE", "HEARTBEAT", "CONNS", "LAG", "PID", "HOST"
     );
     for p in &st.processes {
         let age = if p.heartbeat_age_ms < 60_000 {
@@ -279,13 +286,17 @@ fn to_text(st: &ClusterStatus, url: Option<&str>, nats: Option<&Depths>) -> Stri
         } else {
             format!("{}m", p.heartbeat_age_ms / 60_000)
         };
+        let lag = p
+            .followed_seq
+            .map_or_else(|| "-".to_owned(), |f| (st.seq_hwm - f).max(0).to_string());
         let _ = writeln!(
             s,
-            "{:<24} {:<6} {:>9} {:>5}  {:<8} {:<16} {}",
+            "{:<24} {:<6} {:>9} {:>5} {:>7}  {:<8} {:<16} {}",
             p.name,
             if p.alive { "yes" } else { "NO" },
             age,
             p.connections,
+            lag,
             p.pid,
             p.host,
             p.url

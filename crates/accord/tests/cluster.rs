@@ -174,6 +174,17 @@ fn what_one_process_stores_the_others_serve_and_status_lists_them() {
     assert!(st["ledger_size"].as_i64().unwrap() >= 5, "{st:#}");
     assert_eq!(st["nats"]["note"], "not configured");
     assert!(!st["server"].as_str().unwrap().contains("password"));
+    // Each process's search index catches up with what the others
+    // stored, and reports it with its heartbeat: no lag left.
+    let st = wait_status(&config, &[], 30, "every process's lag 0", |st| {
+        let hwm = st["seq_hwm"].as_i64().unwrap();
+        st["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["followed_seq"].as_i64() == Some(hwm) && p["lag"] == 0)
+    });
+    assert!(st["seq_hwm"].as_i64().unwrap() >= 5, "{st:#}");
     // The text form names the same.
     let o = accord(&["cluster", "status", "--config", p(&config)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

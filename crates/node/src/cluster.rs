@@ -78,6 +78,9 @@ pub struct RoleContext {
     pub clock: Arc<dyn Clock>,
     /// How often the hotline ticks.
     pub tick_every: Duration,
+    /// How far the process's search index has read (reported with the
+    /// heartbeat of a cluster process).
+    pub followed: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Roles {
@@ -118,7 +121,8 @@ impl Roles {
         if let Some(why) = accord_store::pg::cluster::name_conflict(conn_str, &info)? {
             return Err(crate::NodeError::Cluster(why));
         }
-        let heartbeat = Heartbeat::start(conn_str, info)?;
+        let heartbeat =
+            Heartbeat::start_following(conn_str, info, Some(Arc::clone(&ctx.followed)))?;
         let handle = store.new_handle()?;
         // With NATS, the rounds and deadlines are work on its queue; only
         // the signer remains a lease.

@@ -109,10 +109,14 @@ pub async fn serve(
         })?;
     // The store, the exchange seam and the roles, set up off the async
     // workers: the PostgreSQL client blocks.
+    // How far the dashboard's search index has read (a cluster process
+    // reports it with its heartbeat).
+    let followed = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
     let setup = {
         let config = config.clone();
         let clock = std::sync::Arc::clone(&clock);
-        tokio::task::spawn_blocking(move || assemble(&config, clock, addr))
+        let followed = std::sync::Arc::clone(&followed);
+        tokio::task::spawn_blocking(move || assemble(&config, clock, addr, followed))
             .await
             .map_err(|e| NodeError::Io {
                 addr: addr.to_string(),
@@ -121,6 +125,7 @@ pub async fn serve(
     };
     let (store, exchange, roles) = setup;
     let state = server::AppState::with_clock(config, store, exchange, clock);
+    let _ = state.ui.followed.set(followed);
     // The dashboard's overview counts each collection by type and origin:
     // done once now, in the background, so the first visitor does not wait.
     tokio::spawn(ui::warm(std::sync::Arc::clone(&state)));
@@ -149,6 +154,7 @@ fn assemble(
     config: &accord_app::config::Config,
     clock: std::sync::Arc<dyn accord_stix::Clock>,
     addr: std::net::SocketAddr,
+    followed: std::sync::Arc<std::sync::atomic::AtomicI64>,
 ) -> Result<Assembled, NodeError> {
     let opts = accord_store::OpenOptions::new().clock(std::sync::Arc::clone(&clock));
     // A cluster process: its name, and every connection tagged with it.
@@ -210,6 +216,7 @@ fn assemble(
         )),
         clock,
         tick_every: hotline_tick::TICK_EVERY,
+        followed,
     };
     let roles = match member {
         Some((conn, info)) => cluster::Roles::cluster(ctx, &*store, &conn, info)?,

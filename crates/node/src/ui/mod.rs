@@ -57,6 +57,10 @@ pub struct UiState {
     pub(crate) reciprocity: Mutex<(u64, accord_app::reciprocity::Accumulator)>,
     /// The search index, once [`index`] has opened it (`accord serve`).
     pub(crate) search: std::sync::OnceLock<Arc<accord_store::search::SearchIndex>>,
+    /// Where to put the highest seq the search index has read: a cluster
+    /// process reports it with its heartbeat, for the lag `accord cluster
+    /// status` shows (set by `accord serve` when it joins a cluster).
+    pub(crate) followed: std::sync::OnceLock<Arc<std::sync::atomic::AtomicI64>>,
     /// The ATT&CK techniques' breakdown, once [`follow_techniques`] made
     /// one.
     pub(crate) techniques: techniques::Kept,
@@ -113,9 +117,16 @@ pub async fn index(state: Arc<AppState>) {
         let round = Instant::now();
         let done = state
             .read("indexing for search", move |store| {
-                i.catch_up(store, &accord_app::search::terms, INDEX_BUDGET)
+                let n = i.catch_up(store, &accord_app::search::terms, INDEX_BUDGET)?;
+                Ok((n, i.indexed_through()?))
             })
-            .await;
+            .await
+            .map(|(n, through)| {
+                if let Some(f) = state.ui.followed.get() {
+                    f.store(through, std::sync::atomic::Ordering::Relaxed);
+                }
+                n
+            });
         drop(state);
         match done {
             Ok(n) if n >= INDEX_BUDGET => {

@@ -219,6 +219,20 @@ impl Heartbeat {
     /// # Errors
     /// [`StoreError::Postgres`] when the first registration fails.
     pub fn start(conn_str: &str, info: ProcessInfo) -> Result<Heartbeat, StoreError> {
+        Heartbeat::start_following(conn_str, info, None)
+    }
+
+    /// [`Heartbeat::start`], also reporting with each beat the highest
+    /// seq the process's followers of the store have read (`followed`,
+    /// negative while unknown): `accord cluster status` shows the lag.
+    ///
+    /// # Errors
+    /// [`StoreError::Postgres`] when the first registration fails.
+    pub fn start_following(
+        conn_str: &str,
+        info: ProcessInfo,
+        followed: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
+    ) -> Result<Heartbeat, StoreError> {
         let server = super::redact(conn_str);
         let mut client = super::connect(conn_str, &server)?;
         register(&mut client, &server, &info)?;
@@ -226,7 +240,16 @@ impl Heartbeat {
         let (stop, stopped) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("cluster-heartbeat".into())
-            .spawn(move || beat(&conn_str, &server, &info, Some(client), &stopped))
+            .spawn(move || {
+                beat(
+                    &conn_str,
+                    &server,
+                    &info,
+                    followed.as_deref(),
+                    Some(client),
+                    &stopped,
+                );
+            })
             .map_err(|e| StoreError::WriterStopped {
                 path: format!("the heartbeat thread: {e}").into(),
             })?;
@@ -245,6 +268,7 @@ fn beat(
     conn_str: &str,
     server: &str,
     info: &ProcessInfo,
+    followed: Option<&std::sync::atomic::AtomicI64>,
     mut client: Option<postgres::Client>,
     stopped: &Receiver<()>,
 ) {
@@ -257,8 +281,20 @@ fn beat(
         if client.as_ref().is_none_or(postgres::Client::is_closed) {
             client = super::connect(conn_str, server).ok();
         }
+        let followed = followed
+            .map(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+            .filter(|&f| f >= 0);
         let r = match client.as_mut() {
-            Some(c) => heartbeat(c, server, info),
+            Some(c) => heartbeat(c, server, info).and_then(|()| match followed {
+                Some(f) => c
+                    .execute(
+                        "UPDATE cluster_processes SET followed_seq = $2 WHERE name = $1",
+                        &[&info.name, &f],
+                    )
+                    .map(|_| ())
+                    .map_err(pg_err(server, "reporting how far the process has read")),
+                None => Ok(()),
+            }),
             None => Err(StoreError::WriterStopped {
                 path: format!("PostgreSQL {server} (no connection)").into(),
             }),
@@ -467,6 +503,9 @@ pub struct ProcessStatus {
     pub alive: bool,
     /// Connections it has open to the database now.
     pub connections: i64,
+    /// The highest seq its followers of the store (the dashboard's search
+    /// index) had read at its last heartbeat, if it reported one.
+    pub followed_seq: Option<i64>,
 }
 
 /// Who holds one lease.
@@ -524,7 +563,8 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
                     ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - p.heartbeat_at) / 1000,
                     (SELECT count(*) FROM pg_stat_activity a
                       WHERE a.datname = current_database()
-                        AND a.application_name IN ($1 || p.name, $1 || p.name || $2))
+                        AND a.application_name IN ($1 || p.name, $1 || p.name || $2)),
+                    p.followed_seq
              FROM cluster_processes p ORDER BY p.name",
             &[&APP_PREFIX, &WRITER_SUFFIX],
         )
@@ -542,6 +582,7 @@ pub fn status(conn_str: &str) -> Result<ClusterStatus, StoreError> {
                 heartbeat_age_ms: age,
                 alive: age < i64::try_from(ALIVE_WITHIN.as_millis()).unwrap_or(i64::MAX),
                 connections: r.get(7),
+                followed_seq: r.get(8),
             }
         })
         .collect();

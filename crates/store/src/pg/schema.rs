@@ -132,6 +132,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO accord_meta (key, value) VALUES
         ('seq_hwm', 0), ('ledger_size', 0), ('last_date_added', 0);
     ",
+    // v2: how far each process's followers of the store (the dashboard's
+    // search index) have read, reported with its heartbeat: its lag is
+    // `seq_hwm` minus this (NULL: not reported yet).
+    r"
+    ALTER TABLE cluster_processes ADD COLUMN followed_seq bigint;
+    ",
 ];
 
 /// The schema version this build writes.
