@@ -54,10 +54,7 @@ pub fn run(
             !args.no_progress,
         ));
         let (t, failure) = direct(&store, &sources, &direct_opts, &bar, args.warnings);
-        eprintln!(
-            "{}",
-            t.summary(&args.collection, &place, start.elapsed())
-        );
+        eprintln!("{}", t.summary(&args.collection, &place, start.elapsed()));
         escalate_touches(Some(config), &store, &t.touches, clock)?;
         if let Some(e) = failure {
             return Err(crate::flat(e));
@@ -70,8 +67,8 @@ pub fn run(
     let max_lines = args
         .batch_bytes
         .min(accord_work::Options::default().max_payload - MAX_HEADER);
-    let mut batcher = Batcher::new(&run_id, &args.collection, &args.origin, max_lines)
-        .map_err(crate::flat)?;
+    let mut batcher =
+        Batcher::new(&run_id, &args.collection, &args.origin, max_lines).map_err(crate::flat)?;
     let mut here: Vec<Source> = Vec::new();
     let mut totals = Totals::default();
     for source in &sources {

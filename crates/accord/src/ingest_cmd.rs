@@ -98,7 +98,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
                 "--data {} (or ${}) and --config {} conflict: that configuration has [cluster], so the objects go to the cluster's PostgreSQL store; give one of them",
                 d.display(),
                 crate::data_dir::DATA_ENV,
-                args.config.as_deref().unwrap_or_else(|| std::path::Path::new("")).display()
+                args.config
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new(""))
+                    .display()
             );
         }
         return crate::ingest_cluster::run(args, c, cluster, clock);

@@ -364,7 +364,9 @@ impl accord_app::ingest::IngestReport for Reasons {
         rule: &str,
         message: &str,
     ) {
-        self.result.borrow_mut().reason(&format!("{id} [{rule}]: {message}"));
+        self.result
+            .borrow_mut()
+            .reason(&format!("{id} [{rule}]: {message}"));
     }
 }
 

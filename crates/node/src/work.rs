@@ -155,9 +155,11 @@ impl NatsWork {
                 rt.block_on(run(
                     shared,
                     partners,
-                    sync_stores,
-                    hotline_store,
-                    ingest_stores,
+                    Stores {
+                        sync: sync_stores,
+                        hotline: hotline_store,
+                        ingest: ingest_stores,
+                    },
                     url,
                     opts,
                     stopped,
@@ -187,16 +189,26 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 
 type Store = Arc<Mutex<Box<dyn Backend>>>;
 
+/// The workers' store handles, one per worker.
+struct Stores {
+    sync: Vec<Store>,
+    hotline: Store,
+    ingest: Vec<Store>,
+}
+
 async fn run(
     shared: Arc<Shared>,
     partners: Vec<Partner>,
-    sync_stores: Vec<Store>,
-    hotline_store: Store,
-    ingest_stores: Vec<Store>,
+    stores: Stores,
     url: String,
     opts: Options,
     stop: watch::Receiver<bool>,
 ) {
+    let Stores {
+        sync: sync_stores,
+        hotline: hotline_store,
+        ingest: ingest_stores,
+    } = stores;
     let process = shared.ctx.process.clone();
     // Connect, retrying: NATS may come up after the node.
     let mut pause = Duration::from_millis(200);
@@ -302,7 +314,8 @@ async fn run(
             worker
                 .run(
                     |task: Task| {
-                        let (shared, store, q) = (Arc::clone(&shared), Arc::clone(&store), q.clone());
+                        let (shared, store, q) =
+                            (Arc::clone(&shared), Arc::clone(&store), q.clone());
                         async move { ingest_task(shared, store, q, task).await }
                     },
                     stopped(s),
@@ -577,10 +590,7 @@ async fn ingest_task(
         }
     };
     let (id, attempt) = (task.id.clone(), task.attempt);
-    let result = on_thread("ingest-batch", move || {
-        ingest_batch(&shared, &store, &task)
-    })
-    .await??;
+    let result = on_thread("ingest-batch", move || ingest_batch(&shared, &store, &task)).await??;
     let body = serde_json::to_vec(&result)
         .map_err(|e| format!("encoding the result of batch {id}: {e}"))?;
     let subject = crate::ingest_work::done_subject(&run);
@@ -642,14 +652,12 @@ fn ingest_batch(
         warninglists,
     };
     let sources = [Source::from_bytes(task.id.clone(), lines.to_vec())];
-    let result = std::rc::Rc::new(std::cell::RefCell::new(
-        crate::ingest_work::BatchResult {
-            batch: task.id.clone(),
-            process: process.to_owned(),
-            attempt: task.attempt,
-            ..Default::default()
-        },
-    ));
+    let result = std::rc::Rc::new(std::cell::RefCell::new(crate::ingest_work::BatchResult {
+        batch: task.id.clone(),
+        process: process.to_owned(),
+        attempt: task.attempt,
+        ..Default::default()
+    }));
     let (t, failure) = ingest(store.writer(), &sources, &opts, &(), |_| {
         Box::new(crate::ingest_work::Reasons {
             result: std::rc::Rc::clone(&result),
