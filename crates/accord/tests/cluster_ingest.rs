@@ -137,6 +137,29 @@ fn without_nats_config_ingests_into_postgres() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("conflict"), "{}", text(&o));
     assert!(!dir.join("elsewhere").exists());
+
+    // A `nats` that cannot be reached: the batches are stored here.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let t = std::fs::read_to_string(&config).unwrap().replace(
+        "[cluster]\n",
+        &format!("[cluster]\nnats = \"nats://127.0.0.1:{port}\"\n"),
+    );
+    let nats_config = dir.join("nats.toml");
+    std::fs::write(&nats_config, t).unwrap();
+    let more = generated(dir, 100, 8);
+    let o = ingest_cmd(&nats_config, &more, Some(8 * 1024))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(summary(&o), [100, 100, 0, 0, 0], "{}", text(&o));
+    assert!(
+        text(&o).contains("stored by this command directly"),
+        "{}",
+        text(&o)
+    );
+    assert_stored_once(&config, 400);
 }
 
 #[test]
@@ -182,6 +205,58 @@ fn with_nats_three_processes_store_every_batch_once() {
     assert_eq!(ingest["pending"].as_u64(), Some(0), "{st:#}");
     assert_eq!(ingest["in_flight"].as_u64(), Some(0), "{st:#}");
 
+    // A crafted task (no header, then a bad collection): dropped by the
+    // worker that takes it, with an error logged; the queue empties.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let q = accord_work::WorkQueue::connect(&nats.url(), &accord_work::Options::default())
+            .await
+            .unwrap();
+        q.publish("ingest", "ingest:crafted-1", b"{\"id\":\"x\"}")
+            .await
+            .unwrap();
+        let bad = "{\"v\":1,\"run\":\"0f8e2d3c-1b2a-4c5d-8e9f-0a1b2c3d4e5f\",\"collection\":\"\",\"origin\":\"o\"}\n{}\n";
+        q.publish("ingest", "ingest:crafted-2", bad.as_bytes())
+            .await
+            .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let logs: String = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("serve-"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect();
+        let dropped: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("ERROR") && l.contains("work: ingest batch dropped"))
+            .collect();
+        if dropped.len() == 2 {
+            assert!(
+                dropped.iter().any(|l| l.contains("no header line"))
+                    && dropped.iter().any(|l| l.contains("collection")),
+                "{dropped:#?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "crafted tasks not dropped: {dropped:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let st = status(&config, &[]);
+    assert_eq!(
+        st["nats"]["queues"]["ingest"]["pending"].as_u64(),
+        Some(0),
+        "{st:#}"
+    );
+    assert_stored_once(&config, 2000);
+
     // The same file again at once: the batches are still in the queue's
     // de-duplication window, so this command stores them itself:
     // duplicates only, nothing twice.
@@ -189,7 +264,28 @@ fn with_nats_three_processes_store_every_batch_once() {
         .output()
         .unwrap();
     assert_eq!(summary(&o), [2001, 0, 2000, 0, 1], "{}", text(&o));
+    assert!(text(&o).contains("already on the queue"), "{}", text(&o));
     assert_stored_once(&config, 2000);
+
+    // A pretty-printed bundle: its objects span lines, so they cannot be
+    // lines of a batch; this command stores them itself, bytes as given.
+    let objs = cluster_common::indicators(dir, 3, 12);
+    let bundle = dir.join("pretty.json");
+    std::fs::write(
+        &bundle,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "type": "bundle",
+            "id": "bundle--6f1f3c1e-2a7b-4c1d-9e3f-5a6b7c8d9e0f",
+            "objects": objs,
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let o = ingest_cmd(&config, &bundle, None).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(summary(&o), [3, 3, 0, 0, 0], "{}", text(&o));
+    assert!(text(&o).contains("spanning several lines"), "{}", text(&o));
+    assert_stored_once(&config, 2003);
 }
 
 #[test]

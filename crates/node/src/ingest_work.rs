@@ -263,6 +263,12 @@ impl Batcher {
         });
     }
 
+    /// The batches completed so far (taken: the next call returns the
+    /// ones completed after it).
+    pub fn take_ready(&mut self) -> Vec<Batch> {
+        std::mem::take(&mut self.done)
+    }
+
     /// The batches made, the last one included.
     pub fn finish(mut self) -> Vec<Batch> {
         self.flush();
