@@ -22,6 +22,16 @@ use std::sync::Arc;
 /// When this command prints its summary, every object counted as stored is
 /// on disk (the database is in WAL mode with synchronous commits).
 ///
+/// With `--config` of a cluster's node (`[cluster]` in its accord.toml)
+/// the objects go to the cluster's PostgreSQL store instead of a data
+/// directory: straight from this command when the cluster has no `nats`;
+/// with `nats`, as batches of JSON lines (at most ~200 KiB each) published
+/// as durable `ingest` tasks that the cluster's processes store, this
+/// command waiting until every batch is done (a process that dies with a
+/// batch in hand leaves it to another). Objects that cannot travel in a
+/// batch (larger than one, or spanning several lines) are stored by this
+/// command itself, as are batches the queue already holds.
+///
 /// Exit status: 0 when every object was stored or already there, 1 when any
 /// was rejected or conflicted, 2 when a file or the database failed.
 #[derive(clap::Args)]
@@ -32,49 +42,76 @@ use std::sync::Arc;
 pub struct Args {
     /// Files to ingest: STIX bundles, single objects, or JSON lines; `-` reads standard input.
     #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// The node's data directory (created with its schema when new, migrated when old).
-    #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
-    data: PathBuf,
+    pub(crate) files: Vec<PathBuf>,
+    /// The node's data directory (created with its schema when new, migrated when old)
+    /// [default: accord-data]. Not with a `--config` that has `[cluster]`.
+    #[arg(long, env = crate::data_dir::DATA_ENV)]
+    data: Option<PathBuf>,
     /// The collection to store into (created on first use).
     #[arg(long, default_value = "default")]
-    collection: String,
+    pub(crate) collection: String,
     /// Where the objects came from, recorded with each one (a partner's name, a feed).
     #[arg(long, default_value = "local")]
-    origin: String,
+    pub(crate) origin: String,
     /// How the files are laid out.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
-    format: Format,
+    pub(crate) format: Format,
     /// Also print warnings (SHOULDs of the specification).
     #[arg(long)]
-    warnings: bool,
+    pub(crate) warnings: bool,
     /// Objects larger than this are reported and skipped unread.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
-    max_object_bytes: usize,
+    pub(crate) max_object_bytes: usize,
     /// Objects per write transaction.
     #[arg(long, default_value_t = 8192, value_name = "N")]
-    batch: usize,
+    pub(crate) batch: usize,
     /// Do not show a progress bar.
     #[arg(long)]
-    no_progress: bool,
+    pub(crate) no_progress: bool,
     /// A node's accord.toml whose `[limits]` (JSON depth, members, items,
     /// string and object sizes; pattern length, depth, comparisons) hold
-    /// the files instead of the defaults.
+    /// the files instead of the defaults. With `[cluster]`, the objects are
+    /// stored in the cluster (see above).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// With a cluster on NATS: give up waiting when no batch has been done
+    /// for this many minutes (the batches left stay queued and are still
+    /// stored).
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub(crate) stall_minutes: u64,
+    /// With a cluster on NATS: the most bytes of objects per batch (tests).
+    #[arg(long, hide = true, env = "ACCORD_INGEST_BATCH_BYTES",
+          default_value_t = accord_node::ingest_work::DEFAULT_BATCH_BYTES, value_name = "BYTES")]
+    pub(crate) batch_bytes: usize,
 }
 
 pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
-    let store = crate::data_dir::open_or_create(&args.data, clock)?;
-    let sources = args
-        .files
-        .iter()
-        .map(|p| Source::open(p).map_err(crate::flat))
-        .collect::<Result<Vec<_>>>()?;
     let config = match &args.config {
         Some(path) => Some(accord_app::config::load(path).map_err(crate::flat)?),
         None => None,
     };
+    if let Some(c) = &config
+        && let Some(cluster) = &c.cluster
+    {
+        if let Some(d) = &args.data {
+            anyhow::bail!(
+                "--data {} (or ${}) and --config {} conflict: that configuration has [cluster], so the objects go to the cluster's PostgreSQL store; give one of them",
+                d.display(),
+                crate::data_dir::DATA_ENV,
+                args.config
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new(""))
+                    .display()
+            );
+        }
+        return crate::ingest_cluster::run(args, c, cluster, clock);
+    }
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::data_dir::DEFAULT_DATA));
+    let store = crate::data_dir::open_or_create(&data, clock)?;
+    let sources = open_sources(&args.files)?;
     // Files are checked against the protected facilities in the store.
     let facilities = facilities_of(&store);
     let opts = Options {
@@ -85,7 +122,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         batch: args.batch,
         exchange: local_exchange(config.as_ref()),
         facilities,
-        warninglists: warninglists_of(&args.data)?,
+        warninglists: warninglists_of(&data)?,
     };
     let start = std::time::Instant::now();
     let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
@@ -102,7 +139,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         "{}",
         t.summary(
             &args.collection,
-            &args.data.display().to_string(),
+            &data.display().to_string(),
             start.elapsed()
         )
     );
@@ -117,9 +154,14 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     })
 }
 
-/// The protected facilities in the store, to check what comes in against
-/// (`None` when there are none; a read failure is a warning: the data
-/// still goes in).
+/// The files to read, opened.
+pub(crate) fn open_sources(files: &[PathBuf]) -> Result<Vec<Source>> {
+    files
+        .iter()
+        .map(|p| Source::open(p).map_err(crate::flat))
+        .collect()
+}
+
 /// The seam for the node's own data: admitted (no agreement applies),
 /// held to the configured input limits when a config is given.
 pub(crate) fn local_exchange(
@@ -141,8 +183,11 @@ pub(crate) fn warninglists_of(
         .map(|l| l.set))
 }
 
+/// The protected facilities in the store, to check what comes in against
+/// (`None` when there are none; a read failure is a warning: the data
+/// still goes in).
 pub(crate) fn facilities_of(
-    store: &accord_store::SqliteStore,
+    store: &dyn accord_store::ObjectRead,
 ) -> Option<Arc<accord_app::facility::Registry>> {
     match accord_app::facility::FacilityWatch::new().registry(store) {
         Ok(r) => Some(r).filter(|r| !r.is_empty()),
@@ -157,7 +202,7 @@ pub(crate) fn facilities_of(
 /// `touches` name, when the node's configuration is given; else says how.
 pub(crate) fn escalate_touches(
     config: Option<&accord_app::config::Config>,
-    store: &accord_store::SqliteStore,
+    store: &dyn accord_store::Backend,
     touches: &[accord_app::facility::Touch],
     clock: &Arc<dyn Clock>,
 ) -> Result<()> {

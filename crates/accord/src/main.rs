@@ -9,6 +9,7 @@ mod hotline_cmd;
 mod import_attack_cmd;
 mod import_cmd;
 mod import_misp_cmd;
+mod ingest_cluster;
 mod ingest_cmd;
 mod ledger_cmd;
 mod locate;

@@ -22,7 +22,17 @@
 //!   escalates once however often it is ticked (escalations are recorded
 //!   in the store), and one process takes each slot.
 //!
-//! Both are at least once: a process that dies mid-task leaves its task
+//! - **Ingest batches.** `accord ingest --config` publishes its input as
+//!   tasks of kind [`INGEST`] ([`crate::ingest_work`]); every process runs
+//!   [`INGEST_WORKERS`] workers that store a batch (the same checks and
+//!   seam as a local ingest, on a thread of its own), publish its
+//!   [`crate::ingest_work::BatchResult`] on the run's core NATS subject,
+//!   then acknowledge. A store failure hands the batch back (retried); a
+//!   payload whose header cannot be read is dropped (acknowledged, logged
+//!   at `error`): retrying would fail alike. A batch stored again after
+//!   its process died yields duplicates only.
+//!
+//! All are at least once: a process that dies mid-task leaves its task
 //! to be redelivered to another process after the queue's `ack_wait`, and
 //! the redone round (cursors in the database) or tick (escalations in the
 //! database) changes nothing that was already done.
@@ -42,8 +52,12 @@ use tokio::sync::watch;
 pub const SYNC: &str = "sync";
 /// The kind of the hotline deadline ticks.
 pub const HOTLINE: &str = "hotline";
+/// The kind of the ingest batches.
+pub use crate::ingest_work::INGEST;
 /// The kinds this node puts on NATS (for `accord cluster status`).
-pub const KINDS: [&str; 2] = [SYNC, HOTLINE];
+pub const KINDS: [&str; 3] = [SYNC, HOTLINE, INGEST];
+/// The ingest workers per process.
+pub const INGEST_WORKERS: usize = 2;
 
 /// How long an idle round's success goes unwritten in the partner's health
 /// (as the scheduler: an idle round changes nothing but the time).
@@ -114,6 +128,10 @@ impl NatsWork {
             sync_stores.push(Arc::new(Mutex::new(store.new_handle()?)));
         }
         let hotline_store = Arc::new(Mutex::new(store.new_handle()?));
+        let mut ingest_stores = Vec::new();
+        for _ in 0..INGEST_WORKERS {
+            ingest_stores.push(Arc::new(Mutex::new(store.new_handle()?)));
+        }
         let (stop, stopped) = watch::channel(false);
         let url = url.to_owned();
         let shared = Arc::new(Shared {
@@ -137,8 +155,11 @@ impl NatsWork {
                 rt.block_on(run(
                     shared,
                     partners,
-                    sync_stores,
-                    hotline_store,
+                    Stores {
+                        sync: sync_stores,
+                        hotline: hotline_store,
+                        ingest: ingest_stores,
+                    },
                     url,
                     opts,
                     stopped,
@@ -168,15 +189,26 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 
 type Store = Arc<Mutex<Box<dyn Backend>>>;
 
+/// The workers' store handles, one per worker.
+struct Stores {
+    sync: Vec<Store>,
+    hotline: Store,
+    ingest: Vec<Store>,
+}
+
 async fn run(
     shared: Arc<Shared>,
     partners: Vec<Partner>,
-    sync_stores: Vec<Store>,
-    hotline_store: Store,
+    stores: Stores,
     url: String,
     opts: Options,
     stop: watch::Receiver<bool>,
 ) {
+    let Stores {
+        sync: sync_stores,
+        hotline: hotline_store,
+        ingest: ingest_stores,
+    } = stores;
     let process = shared.ctx.process.clone();
     // Connect, retrying: NATS may come up after the node.
     let mut pause = Duration::from_millis(200);
@@ -203,7 +235,7 @@ async fn run(
         process,
         server = %url,
         partners = ?partners.iter().map(Partner::name).collect::<Vec<_>>(),
-        "work queue connected: sync rounds and hotline deadlines run on NATS"
+        "work queue connected: sync rounds, hotline deadlines and ingest batches run on NATS"
     );
     let mut tasks = tokio::task::JoinSet::new();
     // The sync slots, one publisher per partner.
@@ -267,6 +299,29 @@ async fn run(
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!(process, "the hotline deadlines cannot run on NATS: {e}");
         }
+    }
+    // The ingest workers.
+    for store in ingest_stores {
+        let worker = match queue.worker(INGEST) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(process, "ingest batches cannot run on NATS: {e}");
+                break;
+            }
+        };
+        let (shared, q, s) = (Arc::clone(&shared), queue.clone(), stop.clone());
+        tasks.spawn(async move {
+            worker
+                .run(
+                    |task: Task| {
+                        let (shared, store, q) =
+                            (Arc::clone(&shared), Arc::clone(&store), q.clone());
+                        async move { ingest_task(shared, store, q, task).await }
+                    },
+                    stopped(s),
+                )
+                .await;
+        });
     }
     while let Some(r) = tasks.join_next().await {
         if let Err(e) = r {
@@ -510,6 +565,127 @@ async fn hotline_task(shared: Arc<Shared>, store: Store, task: Task) -> Result<(
         );
     })
     .await
+}
+
+/// One `ingest` task: store the batch, publish its result, then (by
+/// returning `Ok`) acknowledge it.
+async fn ingest_task(
+    shared: Arc<Shared>,
+    store: Store,
+    q: WorkQueue,
+    task: Task,
+) -> Result<(), String> {
+    let process = shared.ctx.process.clone();
+    let run = match crate::ingest_work::parse(&task.payload) {
+        Ok((h, _)) => h.run,
+        Err(e) => {
+            // Retrying would fail alike: dropped, said loudly.
+            tracing::error!(
+                process,
+                task = task.id,
+                attempt = task.attempt,
+                "work: ingest batch dropped: {e}"
+            );
+            return Ok(());
+        }
+    };
+    let (id, attempt) = (task.id.clone(), task.attempt);
+    let result = on_thread("ingest-batch", move || ingest_batch(&shared, &store, &task)).await??;
+    let body = serde_json::to_vec(&result)
+        .map_err(|e| format!("encoding the result of batch {id}: {e}"))?;
+    let subject = crate::ingest_work::done_subject(&run);
+    // The result is published before the task is acknowledged: if it is
+    // lost, the redone batch's (duplicates) is.
+    q.client()
+        .publish(subject.clone(), body.into())
+        .await
+        .map_err(|e| format!("publishing the result of batch {id} on {subject}: {e}"))?;
+    q.client()
+        .flush()
+        .await
+        .map_err(|e| format!("publishing the result of batch {id} on {subject}: {e}"))?;
+    tracing::info!(
+        process,
+        task = id,
+        attempt,
+        stored = result.stored,
+        duplicates = result.duplicates,
+        rejected = result.rejected,
+        "work: ingest batch done"
+    );
+    Ok(())
+}
+
+/// Stores one batch on this (blocking) thread: the checks and seam of a
+/// local ingest, the node's warninglists and protected facilities.
+fn ingest_batch(
+    shared: &Shared,
+    store: &Mutex<Box<dyn Backend>>,
+    task: &Task,
+) -> Result<crate::ingest_work::BatchResult, String> {
+    use accord_app::ingest::{IngestReport, Options, ingest};
+    use accord_app::input::{Format, Source};
+    let (h, lines) = crate::ingest_work::parse(&task.payload).map_err(|e| e.to_string())?;
+    let store = store.lock().unwrap_or_else(PoisonError::into_inner);
+    let store: &dyn Backend = &**store;
+    let config = &shared.ctx.config;
+    let process = shared.ctx.process.as_str();
+    let facilities = match accord_app::facility::FacilityWatch::new().registry(store) {
+        Ok(r) => Some(r).filter(|r| !r.is_empty()),
+        Err(e) => return Err(format!("reading the protected facilities: {e}")),
+    };
+    let warninglists = match accord_app::warninglists::load(&config.data_dir) {
+        Ok(l) => l.map(|l| l.set),
+        Err(e) => {
+            tracing::warn!(process, "ingest batch: warninglists not checked: {e}");
+            None
+        }
+    };
+    let opts = Options {
+        collection: &h.collection,
+        origin: &h.origin,
+        format: Format::Jsonl,
+        max_object_bytes: accord_work::Options::default().max_payload,
+        batch: 8192,
+        exchange: accord_app::exchange::Exchange::default().with_limits(config.limits.input()),
+        facilities,
+        warninglists,
+    };
+    let sources = [Source::from_bytes(task.id.clone(), lines.to_vec())];
+    let result = std::rc::Rc::new(std::cell::RefCell::new(crate::ingest_work::BatchResult {
+        batch: task.id.clone(),
+        process: process.to_owned(),
+        attempt: task.attempt,
+        ..Default::default()
+    }));
+    let (t, failure) = ingest(store.writer(), &sources, &opts, &(), |_| {
+        Box::new(crate::ingest_work::Reasons {
+            result: std::rc::Rc::clone(&result),
+        }) as Box<dyn IngestReport>
+    });
+    if let Some(e) = failure {
+        // Rolled back past what was committed; the redo stores the rest
+        // and counts the committed ones as duplicates.
+        return Err(e.to_string());
+    }
+    if !t.touches.is_empty() {
+        accord_app::facility::escalate_logged(
+            config,
+            store,
+            &t.touches,
+            shared.ctx.clock.now_timestamp(),
+        );
+    }
+    let mut r = result.borrow().clone();
+    r.seen = t.seen;
+    r.stored = t.stored;
+    r.duplicates = t.duplicates;
+    r.conflicts = t.conflicts;
+    r.rejected = t.rejected;
+    r.faults = t.faults;
+    r.warninglisted = t.warninglisted;
+    r.touches = t.touches.len() as u64;
+    Ok(r)
 }
 
 #[cfg(test)]

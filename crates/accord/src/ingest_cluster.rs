@@ -1,0 +1,495 @@
+//! `accord ingest --config` of a cluster's node: into the cluster's
+//! PostgreSQL store, directly (no `nats`) or as durable `ingest` batches on
+//! NATS JetStream stored by the cluster's processes
+//! ([`accord_node::ingest_work`]).
+
+use crate::ingest_cmd::{
+    Args, escalate_touches, facilities_of, local_exchange, open_sources, warninglists_of,
+};
+use crate::report::Reporter;
+use accord_app::config::{ClusterConfig, Config};
+use accord_app::ingest::{Options, Totals, ingest};
+use accord_app::input::{Format, Item, Source, scan};
+use accord_node::ingest_work::{Batch, BatchResult, Batcher, INGEST, MAX_HEADER, done_subject};
+use accord_stix::Clock;
+use accord_store::{Backend, ObjectWrite};
+use anyhow::{Context, Result};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Ingests `args`' files into the cluster `cluster` of `config`.
+pub fn run(
+    args: &Args,
+    config: &Config,
+    cluster: &ClusterConfig,
+    clock: &Arc<dyn Clock>,
+) -> Result<ExitCode> {
+    let store = crate::cluster_cmd::open_store(cluster, clock)?;
+    let conn = cluster.postgres_conn().map_err(crate::flat)?;
+    let place = format!(
+        "the cluster's PostgreSQL store {}",
+        accord_store::pg::redact(&conn)
+    );
+    let sources = open_sources(&args.files)?;
+    let start = Instant::now();
+    let facilities = facilities_of(&store);
+    let warninglists = warninglists_of(&config.data_dir)?;
+    let opts = |format: Format| Options {
+        collection: &args.collection,
+        origin: &args.origin,
+        format,
+        max_object_bytes: args.max_object_bytes,
+        batch: args.batch,
+        exchange: local_exchange(Some(config)),
+        facilities: facilities.clone(),
+        warninglists: warninglists.clone(),
+    };
+    let Some(url) = &cluster.nats else {
+        // No queue: this command stores everything itself.
+        let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
+        let bar = crate::Bar(crate::progress_bar(
+            total_bytes,
+            "ingesting",
+            !args.no_progress,
+        ));
+        let (t, failure) = direct(
+            store.writer(),
+            &sources,
+            &opts(args.format.into()),
+            &bar,
+            args.warnings,
+        );
+        eprintln!("{}", t.summary(&args.collection, &place, start.elapsed()));
+        escalate_touches(Some(config), &store, &t.touches, clock)?;
+        if let Some(e) = failure {
+            return Err(crate::flat(e));
+        }
+        return Ok(exit(&t));
+    };
+
+    // Stream: one thread reads the files and makes batches (storing here
+    // the objects that cannot travel in one); this one publishes them,
+    // at most WINDOW outstanding, and collects their results.
+    let run_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let max_lines = args
+        .batch_bytes
+        .min(accord_work::Options::default().max_payload - MAX_HEADER);
+    let batcher =
+        Batcher::new(&run_id, &args.collection, &args.origin, max_lines).map_err(crate::flat)?;
+    let here_opts = opts(Format::Bundle);
+    let jsonl_opts = opts(Format::Jsonl);
+    let total_bytes: u64 = sources.iter().map(|s| s.bytes().len() as u64).sum();
+    let bar = crate::progress_bar(total_bytes, "ingesting", !args.no_progress);
+    let stall = Duration::from_secs(args.stall_minutes.max(1) * 60);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a runtime for NATS")?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let writer = store.writer();
+    let mut drained = Totals::default();
+    let mut drain_failure = None;
+    let (split, waited) = std::thread::scope(|s| {
+        let (srcs, here_opts) = (&sources, &here_opts);
+        // The reader owns the sender: when it is done, the channel ends.
+        let scanner = s.spawn(move || split(args, srcs, batcher, tx, writer, here_opts));
+        let waited = rt.block_on(publish_and_wait(url, &run_id, &mut rx, &bar, stall));
+        if waited.give_up {
+            // The batches not yet published are not stored: the reader
+            // stops (and counts them).
+            rx.close();
+        } else {
+            // The queue is not usable: the rest is stored here.
+            while let Some(b) = rx.blocking_recv() {
+                if drain_failure.is_some() {
+                    continue;
+                }
+                let src = [Source::from_bytes(b.id.clone(), b.lines().to_vec())];
+                let (t, f) = direct(writer, &src, &jsonl_opts, &(), args.warnings);
+                add(&mut drained, &t);
+                drain_failure = f;
+            }
+        }
+        let split = scanner.join();
+        (split, waited)
+    });
+    drop(rt);
+    bar.finish_and_clear();
+    let split = split.map_err(|_| anyhow::anyhow!("the thread reading the files panicked"))?;
+    let mut totals = split.totals;
+    add(&mut totals, &drained);
+    if split.here > 0 {
+        eprintln!(
+            "accord: {} object(s) larger than a batch ({max_lines} bytes) or spanning several lines: stored by this command directly",
+            split.here
+        );
+    }
+    let mut redelivered = 0;
+    let mut by_process: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &waited.results {
+        totals.seen += r.seen;
+        totals.stored += r.stored;
+        totals.duplicates += r.duplicates;
+        totals.conflicts += r.conflicts;
+        totals.rejected += r.rejected;
+        totals.faults += r.faults;
+        totals.warninglisted += r.warninglisted;
+        if r.attempt > 1 {
+            redelivered += 1;
+        }
+        *by_process.entry(r.process.clone()).or_default() += 1;
+        for why in &r.reasons {
+            eprintln!("accord: {} ({}): {why}", r.batch, r.process);
+        }
+        if r.reasons_left_out > 0 {
+            eprintln!(
+                "accord: {} ({}): {} more reason(s) left out",
+                r.batch, r.process, r.reasons_left_out
+            );
+        }
+        if r.touches > 0 {
+            eprintln!(
+                "accord: {} ({}): {} object(s) touch protected facilities; their hotline cases were opened by that process",
+                r.batch, r.process, r.touches
+            );
+        }
+    }
+    // Batches the queue would not take (already queued within its
+    // de-duplication window, or NATS failed): stored here, idempotently.
+    let mut failure = split.failure.or(drain_failure);
+    if !waited.why_here.is_empty() {
+        eprintln!(
+            "accord: batch(es) stored by this command directly: {}",
+            waited.why_here.join("; ")
+        );
+    }
+    if failure.is_none() && !waited.here.is_empty() {
+        let srcs: Vec<Source> = waited
+            .here
+            .iter()
+            .map(|b| Source::from_bytes(b.id.clone(), b.lines().to_vec()))
+            .collect();
+        let (t, f) = direct(writer, &srcs, &jsonl_opts, &(), args.warnings);
+        add(&mut totals, &t);
+        failure = f;
+    }
+    eprintln!(
+        "{}",
+        totals.summary(&args.collection, &place, start.elapsed())
+    );
+    eprintln!(
+        "accord: {} of {} batch(es) stored by the cluster's processes ({}){}",
+        waited.results.len(),
+        waited.published,
+        by_process
+            .iter()
+            .map(|(p, n)| format!("{p}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if redelivered > 0 {
+            format!("; {redelivered} redone after their first process died or failed")
+        } else {
+            String::new()
+        }
+    );
+    escalate_touches(Some(config), &store, &totals.touches, clock)?;
+    if let Some(e) = waited.error {
+        let unsent = if split.unsent > 0 {
+            format!(
+                "; {} object(s) after them were not published and not stored",
+                split.unsent
+            )
+        } else {
+            String::new()
+        };
+        return Err(anyhow::anyhow!("{e}{unsent}"));
+    }
+    if let Some(e) = failure {
+        return Err(crate::flat(e));
+    }
+    Ok(exit(&totals))
+}
+
+/// What reading the files gave.
+struct Split {
+    /// Read faults, and the objects stored here.
+    totals: Totals,
+    /// Objects stored here (too large for a batch, several lines).
+    here: u64,
+    /// The failure storing them.
+    failure: Option<accord_app::ingest::IngestError>,
+    /// Objects not sent (the publisher gave up).
+    unsent: u64,
+}
+
+/// Objects stored here are gathered up to this many bytes per ingest.
+const HERE_BYTES: usize = 8 << 20;
+
+/// Reads the files, sending each batch to `tx` as it is made; objects
+/// that cannot travel in a batch are stored through `writer`.
+fn split(
+    args: &Args,
+    sources: &[Source],
+    mut batcher: Batcher,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+    writer: &dyn ObjectWrite,
+    here_opts: &Options<'_>,
+) -> Split {
+    let mut out = Split {
+        totals: Totals::default(),
+        here: 0,
+        failure: None,
+        unsent: 0,
+    };
+    let mut here: Vec<Source> = Vec::new();
+    let mut here_bytes = 0;
+    let mut closed = false;
+    let mut send = |batches: Vec<Batch>, out: &mut Split| {
+        for b in batches {
+            if closed || tx.blocking_send(b.clone()).is_err() {
+                closed = true;
+                out.unsent += b.objects as u64;
+            }
+        }
+    };
+    let store_here = |here: &mut Vec<Source>, out: &mut Split| {
+        if here.is_empty() || out.failure.is_some() {
+            here.clear();
+            return;
+        }
+        let (t, f) = direct(writer, here, here_opts, &(), args.warnings);
+        add(&mut out.totals, &t);
+        out.failure = f;
+        here.clear();
+    };
+    for source in sources {
+        let mut rep = Reporter::new(&source.name, source.bytes(), args.warnings);
+        scan(
+            source.bytes(),
+            args.format.into(),
+            args.max_object_bytes,
+            |item| match item {
+                Item::Object { offset, text, .. } | Item::Line { offset, text, .. } => {
+                    if batcher.push(text) {
+                        send(batcher.take_ready(), &mut out);
+                    } else {
+                        out.here += 1;
+                        here_bytes += text.len();
+                        here.push(Source::from_bytes(
+                            format!("{} (the object at byte {offset})", source.name),
+                            text.as_bytes().to_vec(),
+                        ));
+                        if here_bytes > HERE_BYTES {
+                            store_here(&mut here, &mut out);
+                            here_bytes = 0;
+                        }
+                    }
+                }
+                Item::BundleIssues {
+                    anchor,
+                    offset,
+                    text,
+                    issues,
+                } => accord_app::ingest::IngestReport::issues(
+                    &mut rep, anchor, offset, text, &issues,
+                ),
+                Item::Error {
+                    anchor,
+                    offset,
+                    message,
+                } => {
+                    out.totals.faults += 1;
+                    accord_app::ingest::IngestReport::fault(&mut rep, anchor, offset, &message);
+                }
+            },
+            |_| {},
+        );
+    }
+    send(batcher.finish(), &mut out);
+    store_here(&mut here, &mut out);
+    out
+}
+
+fn exit(t: &Totals) -> ExitCode {
+    if t.rejected + t.conflicts + t.faults == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn add(t: &mut Totals, o: &Totals) {
+    t.seen += o.seen;
+    t.stored += o.stored;
+    t.duplicates += o.duplicates;
+    t.conflicts += o.conflicts;
+    t.rejected += o.rejected;
+    t.faults += o.faults;
+    t.warninglisted += o.warninglisted;
+    t.touches.extend(o.touches.iter().cloned());
+    for (l, n) in &o.warninglisted_lists {
+        *t.warninglisted_lists.entry(l.clone()).or_default() += n;
+    }
+}
+
+/// Ingests `sources` into `store` from this process.
+fn direct(
+    writer: &dyn ObjectWrite,
+    sources: &[Source],
+    opts: &Options<'_>,
+    progress: &dyn accord_app::Progress,
+    warnings: bool,
+) -> (Totals, Option<accord_app::ingest::IngestError>) {
+    ingest(writer, sources, opts, progress, |s| {
+        Box::new(Reporter::new(&s.name, s.bytes(), warnings))
+    })
+}
+
+/// What waiting for the batches gave.
+#[derive(Default)]
+struct Waited {
+    /// One result per batch done.
+    results: Vec<BatchResult>,
+    /// Batches published.
+    published: usize,
+    /// The batches to store here, and why.
+    here: Vec<Batch>,
+    why_here: Vec<String>,
+    /// Why the wait ended early.
+    error: Option<String>,
+    /// Whether the rest is to be left unpublished (a stall): otherwise the
+    /// batches left in the channel are stored here.
+    give_up: bool,
+}
+
+/// At most this many batches are published and not yet done.
+const WINDOW: usize = 64;
+
+/// Subscribes to the run's results, publishes the batches `rx` yields (at
+/// most [`WINDOW`] outstanding), and waits until each is done (or none is
+/// done for `stall`). Returns when `rx` is exhausted and nothing is
+/// outstanding, or when the queue cannot be used (the batches still in
+/// `rx` are then for the caller to store), or on a stall.
+async fn publish_and_wait(
+    url: &str,
+    run: &str,
+    rx: &mut tokio::sync::mpsc::Receiver<Batch>,
+    bar: &indicatif::ProgressBar,
+    stall: Duration,
+) -> Waited {
+    let mut w = Waited::default();
+    let q = match tokio::time::timeout(
+        Duration::from_secs(30),
+        accord_work::WorkQueue::connect(url, &accord_work::Options::default()),
+    )
+    .await
+    {
+        Ok(Ok(q)) => q,
+        Ok(Err(e)) => {
+            w.why_here.push(format!("the work queue: {e}"));
+            return w;
+        }
+        Err(_) => {
+            w.why_here
+                .push(format!("NATS at {url} did not answer within 30 s"));
+            return w;
+        }
+    };
+    let subject = done_subject(run);
+    let mut sub = match q.client().subscribe(subject.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            w.why_here.push(format!("subscribing to {subject}: {e}"));
+            return w;
+        }
+    };
+    // Make sure the subscription is in place before any result can come.
+    if let Err(e) = q.client().flush().await {
+        w.why_here.push(format!("subscribing to {subject}: {e}"));
+        return w;
+    }
+    // Batch id → its lines' size (for the bar).
+    let mut outstanding: HashMap<String, u64> = HashMap::new();
+    let mut dupes = 0;
+    let mut more = true;
+    let mut last = Instant::now();
+    loop {
+        if !more && outstanding.is_empty() {
+            break;
+        }
+        let take = more && outstanding.len() < WINDOW;
+        let left = stall.saturating_sub(last.elapsed());
+        tokio::select! {
+            biased;
+            msg = sub.next() => {
+                let Some(msg) = msg else {
+                    w.error = Some(format!(
+                        "the subscription to {subject} ended with {} batch(es) outstanding; they stay queued and will still be stored",
+                        outstanding.len()
+                    ));
+                    w.give_up = true;
+                    break;
+                };
+                let r: BatchResult = match serde_json::from_slice(&msg.payload) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!("an unreadable result on {subject}: {e}");
+                        continue;
+                    }
+                };
+                if let Some(n) = outstanding.remove(r.batch.as_str()) {
+                    bar.inc(n);
+                    w.results.push(r);
+                    last = Instant::now();
+                }
+            }
+            b = rx.recv(), if take => {
+                let Some(b) = b else {
+                    more = false;
+                    continue;
+                };
+                match q.publish(INGEST, &b.id, &b.payload).await {
+                    Ok(p) if p.duplicate => {
+                        // Already queued (or done) within the dedupe
+                        // window: this run would hear no result for it.
+                        dupes += 1;
+                        w.here.push(b);
+                    }
+                    Ok(_) => {
+                        w.published += 1;
+                        if outstanding.is_empty() {
+                            last = Instant::now();
+                        }
+                        outstanding.insert(b.id.clone(), b.lines().len() as u64);
+                    }
+                    Err(e) => {
+                        // The rest is stored here (after the outstanding
+                        // ones are done).
+                        w.why_here.push(format!("publishing failed: {e}"));
+                        w.here.push(b);
+                        more = false;
+                    }
+                }
+            }
+            () = tokio::time::sleep(left), if !outstanding.is_empty() => {
+                w.error = Some(format!(
+                    "no batch was done for {} minute(s): {} of {} published batch(es) outstanding; they stay queued and will still be stored by the cluster's processes (see `accord cluster status`)",
+                    stall.as_secs() / 60,
+                    outstanding.len(),
+                    w.published
+                ));
+                w.give_up = true;
+                break;
+            }
+        }
+    }
+    if dupes > 0 {
+        w.why_here.push(format!(
+            "{dupes} already on the queue (the same objects published within its de-duplication window)"
+        ));
+    }
+    w
+}

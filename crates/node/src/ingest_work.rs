@@ -1,0 +1,460 @@
+//! Ingest batches as durable tasks on NATS JetStream (kind
+//! [`INGEST`]): the format shared by `accord ingest --config` (which
+//! splits its input into batches and publishes them) and the node's
+//! `ingest` workers (which store them and publish a [`BatchResult`]).
+//!
+//! A task's payload is one header line (JSON: [`Header`]: format version,
+//! the run's id, collection and origin), then JSON lines: the objects'
+//! exact texts, one per line, as the file reader yielded them. Its id is
+//! `ingest:<sha256 of the lines, collection and origin>` ([`batch_id`]),
+//! so the same batch published twice within the dedupe window is queued
+//! once. A worker stores it through the same checks and seam as a local
+//! ingest; storing it again (a redelivery after a process died) yields
+//! duplicates only. It then publishes a [`BatchResult`] on core NATS
+//! subject [`done_subject`]`(run)`, which the command subscribed to
+//! before publishing.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The kind of the ingest batch tasks.
+pub const INGEST: &str = "ingest";
+/// The format version in a batch's header.
+pub const FORMAT: u32 = 1;
+/// The default size of a batch's lines (below the queue's 256 KiB
+/// payload bound, with room for the header).
+pub const DEFAULT_BATCH_BYTES: usize = 200 * 1024;
+/// The longest header line a worker reads.
+pub const MAX_HEADER: usize = 2048;
+/// The longest collection or origin name in a header.
+pub const MAX_NAME: usize = 256;
+/// The most rejection reasons a result carries.
+pub const MAX_REASONS: usize = 20;
+/// The longest rejection reason a result carries (longer ones are cut).
+pub const MAX_REASON_LEN: usize = 300;
+
+/// A batch's payload that cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BatchError {
+    /// No header line.
+    #[error("the batch has no header line (JSON, then a newline)")]
+    NoHeader,
+    /// The header line is not the expected JSON.
+    #[error("the batch's header is not valid: {0}")]
+    BadHeader(String),
+    /// A name in the header is unusable.
+    #[error("the batch's {what} {value:?} is not valid: {why}")]
+    BadName {
+        /// `collection`, `origin` or `run`.
+        what: &'static str,
+        /// The value (cut to 80 characters).
+        value: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+/// A batch's header line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// [`FORMAT`].
+    pub v: u32,
+    /// The run's id (a UUID): where the result goes.
+    pub run: String,
+    /// The collection to store into.
+    pub collection: String,
+    /// Where the objects came from.
+    pub origin: String,
+}
+
+fn cut(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Checks a collection or origin name: 1 to [`MAX_NAME`] bytes, no control
+/// characters.
+///
+/// # Errors
+/// [`BatchError::BadName`] saying what is wrong.
+pub fn check_name(what: &'static str, value: &str) -> Result<(), BatchError> {
+    let why = if value.is_empty() {
+        Some("it is empty")
+    } else if value.len() > MAX_NAME {
+        Some("it is over 256 bytes")
+    } else if value.chars().any(char::is_control) {
+        Some("it has control characters")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(BatchError::BadName {
+            what,
+            value: cut(value, 80),
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a run id: a UUID (it ends a NATS subject).
+///
+/// # Errors
+/// [`BatchError::BadName`] when it is not one.
+pub fn check_run(run: &str) -> Result<(), BatchError> {
+    match uuid::Uuid::try_parse(run) {
+        Ok(u) if u.hyphenated().to_string() == run => Ok(()),
+        _ => Err(BatchError::BadName {
+            what: "run",
+            value: cut(run, 80),
+            why: "it is not a lower-case hyphenated UUID",
+        }),
+    }
+}
+
+/// The core NATS subject the results of run `run` are published on.
+pub fn done_subject(run: &str) -> String {
+    format!("accord.ingest.done.{run}")
+}
+
+/// The task id of a batch: `ingest:` and the SHA-256 (hex) of its lines,
+/// collection and origin (each length-prefixed).
+pub fn batch_id(lines: &[u8], collection: &str, origin: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [lines, collection.as_bytes(), origin.as_bytes()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    let digest = h.finalize();
+    let mut id = String::with_capacity(7 + 64);
+    id.push_str(INGEST);
+    id.push(':');
+    for b in digest {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// Reads a batch's payload: its header (checked) and its lines.
+///
+/// # Errors
+/// [`BatchError`] naming what is wrong with the header.
+pub fn parse(payload: &[u8]) -> Result<(Header, &[u8]), BatchError> {
+    let scan = &payload[..payload.len().min(MAX_HEADER + 1)];
+    let nl = memchr_nl(scan).ok_or(BatchError::NoHeader)?;
+    let header: Header = serde_json::from_slice(&payload[..nl])
+        .map_err(|e| BatchError::BadHeader(cut(&e.to_string(), 200)))?;
+    if header.v != FORMAT {
+        return Err(BatchError::BadHeader(format!(
+            "format version {} (this node reads {FORMAT})",
+            header.v
+        )));
+    }
+    check_run(&header.run)?;
+    check_name("collection", &header.collection)?;
+    check_name("origin", &header.origin)?;
+    Ok((header, &payload[nl + 1..]))
+}
+
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+/// A batch ready to publish.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Its task id ([`batch_id`]).
+    pub id: String,
+    /// The header line and the lines.
+    pub payload: Vec<u8>,
+    /// Its objects.
+    pub objects: usize,
+    header_len: usize,
+}
+
+impl Batch {
+    /// Its lines (the payload after the header).
+    pub fn lines(&self) -> &[u8] {
+        &self.payload[self.header_len..]
+    }
+}
+
+/// Splits objects into batches of JSON lines of at most `max_lines_bytes`.
+#[derive(Debug)]
+pub struct Batcher {
+    header: Vec<u8>,
+    collection: String,
+    origin: String,
+    max: usize,
+    lines: Vec<u8>,
+    objects: usize,
+    done: Vec<Batch>,
+}
+
+impl Batcher {
+    /// A batcher for run `run` into `collection` from `origin`, batches'
+    /// lines at most `max_lines_bytes` (at least 1 KiB).
+    ///
+    /// # Errors
+    /// [`BatchError::BadName`] when a name is unusable.
+    pub fn new(
+        run: &str,
+        collection: &str,
+        origin: &str,
+        max_lines_bytes: usize,
+    ) -> Result<Batcher, BatchError> {
+        check_run(run)?;
+        check_name("collection", collection)?;
+        check_name("origin", origin)?;
+        let mut header = serde_json::to_vec(&Header {
+            v: FORMAT,
+            run: run.to_owned(),
+            collection: collection.to_owned(),
+            origin: origin.to_owned(),
+        })
+        .map_err(|e| BatchError::BadHeader(e.to_string()))?;
+        header.push(b'\n');
+        Ok(Batcher {
+            header,
+            collection: collection.to_owned(),
+            origin: origin.to_owned(),
+            max: max_lines_bytes.max(1024),
+            lines: Vec::new(),
+            objects: 0,
+            done: Vec::new(),
+        })
+    }
+
+    /// Adds an object's exact text; `false` (and nothing added) when it
+    /// cannot travel as one line of a batch: it spans several lines (a
+    /// pretty-printed bundle's object) or is larger than a batch. The
+    /// caller stores those itself.
+    pub fn push(&mut self, text: &str) -> bool {
+        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+        if text.is_empty() || text.len() + 1 > self.max || text.contains(['\n', '\r']) {
+            return false;
+        }
+        if self.lines.len() + text.len() + 1 > self.max {
+            self.flush();
+        }
+        self.lines.extend_from_slice(text.as_bytes());
+        self.lines.push(b'\n');
+        self.objects += 1;
+        true
+    }
+
+    fn flush(&mut self) {
+        if self.objects == 0 {
+            return;
+        }
+        let lines = std::mem::take(&mut self.lines);
+        let id = batch_id(&lines, &self.collection, &self.origin);
+        let mut payload = Vec::with_capacity(self.header.len() + lines.len());
+        payload.extend_from_slice(&self.header);
+        payload.extend_from_slice(&lines);
+        self.done.push(Batch {
+            id,
+            payload,
+            objects: std::mem::take(&mut self.objects),
+            header_len: self.header.len(),
+        });
+    }
+
+    /// The batches completed so far (taken: the next call returns the
+    /// ones completed after it).
+    pub fn take_ready(&mut self) -> Vec<Batch> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// The batches made, the last one included.
+    pub fn finish(mut self) -> Vec<Batch> {
+        self.flush();
+        self.done
+    }
+}
+
+/// What a worker did with a batch, published on [`done_subject`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResult {
+    /// The batch's task id.
+    pub batch: String,
+    /// The process that stored it.
+    pub process: String,
+    /// Its delivery attempt (above 1: redelivered).
+    pub attempt: i64,
+    /// Objects read.
+    pub seen: u64,
+    /// Stored.
+    pub stored: u64,
+    /// Already stored with the same content.
+    pub duplicates: u64,
+    /// Already stored with other content (kept).
+    pub conflicts: u64,
+    /// Invalid.
+    pub rejected: u64,
+    /// Unreadable parts.
+    pub faults: u64,
+    /// Stored indicators on a warninglist.
+    pub warninglisted: u64,
+    /// Objects that touch protected facilities (their cases were opened by
+    /// the worker).
+    pub touches: u64,
+    /// Up to [`MAX_REASONS`] reasons for the rejected, conflicting and
+    /// unreadable ones, each at most [`MAX_REASON_LEN`] characters.
+    pub reasons: Vec<String>,
+    /// How many reasons were left out.
+    pub reasons_left_out: u64,
+}
+
+impl BatchResult {
+    /// Records a reason, within the bounds.
+    pub fn reason(&mut self, r: &str) {
+        if self.reasons.len() < MAX_REASONS {
+            self.reasons.push(cut(r, MAX_REASON_LEN));
+        } else {
+            self.reasons_left_out += 1;
+        }
+    }
+}
+
+/// An [`accord_app::ingest::IngestReport`] that keeps a batch's reasons
+/// in a [`BatchResult`].
+pub struct Reasons {
+    /// Where they go.
+    pub result: std::rc::Rc<std::cell::RefCell<BatchResult>>,
+}
+
+impl accord_app::ingest::IngestReport for Reasons {
+    fn checked(&mut self, c: &accord_app::check::Checked<'_>) {
+        if c.is_valid() {
+            return;
+        }
+        for i in c
+            .issues
+            .iter()
+            .filter(|i| i.severity == accord_stix::Severity::Error)
+        {
+            let id = i.object_id.as_deref().unwrap_or("(no id)");
+            self.result
+                .borrow_mut()
+                .reason(&format!("{id}: {} [{}]: {}", i.path, i.rule, i.message));
+        }
+    }
+    fn issues(
+        &mut self,
+        _anchor: Option<accord_app::input::Anchor>,
+        _offset: usize,
+        _text: &str,
+        issues: &[accord_stix::Issue],
+    ) {
+        for i in issues
+            .iter()
+            .filter(|i| i.severity == accord_stix::Severity::Error)
+        {
+            self.result
+                .borrow_mut()
+                .reason(&format!("bundle: {} [{}]: {}", i.path, i.rule, i.message));
+        }
+    }
+    fn fault(&mut self, _anchor: Option<accord_app::input::Anchor>, _offset: usize, m: &str) {
+        self.result.borrow_mut().reason(&format!("unreadable: {m}"));
+    }
+    fn object_error(
+        &mut self,
+        _anchor: Option<accord_app::input::Anchor>,
+        _offset: usize,
+        id: &str,
+        rule: &str,
+        message: &str,
+    ) {
+        self.result
+            .borrow_mut()
+            .reason(&format!("{id} [{rule}]: {message}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUN: &str = "0f8e2d3c-1b2a-4c5d-8e9f-0a1b2c3d4e5f";
+
+    #[test]
+    fn batches_split_by_size_and_read_back() {
+        let mut b = Batcher::new(RUN, "default", "local", 1024).unwrap();
+        let obj = format!("{{\"id\":\"x\",\"pad\":\"{}\"}}", "a".repeat(300));
+        for _ in 0..7 {
+            assert!(b.push(&obj));
+        }
+        assert!(!b.push("{\n\"id\": \"pretty\"\n}"), "multi-line object");
+        assert!(!b.push(&"b".repeat(2000)), "larger than a batch");
+        let batches = b.finish();
+        assert_eq!(batches.iter().map(|x| x.objects).sum::<usize>(), 7);
+        assert_eq!(batches.len(), 3, "3 objects of ~320 bytes per 1 KiB");
+        for x in &batches {
+            let (h, lines) = parse(&x.payload).unwrap();
+            assert_eq!((h.run.as_str(), h.collection.as_str()), (RUN, "default"));
+            assert!(lines.len() <= 1024);
+            assert_eq!(x.id, batch_id(lines, "default", "local"));
+            assert_eq!(x.lines(), lines);
+            assert_eq!(lines.iter().filter(|&&c| c == b'\n').count(), x.objects);
+        }
+        // The same lines into another collection: another task.
+        assert_ne!(
+            batch_id(b"{}\n", "a", "local"),
+            batch_id(b"{}\n", "b", "local")
+        );
+        assert_ne!(batch_id(b"{}\n", "ab", "c"), batch_id(b"{}\n", "a", "bc"));
+    }
+
+    #[test]
+    fn crafted_payloads_are_refused() {
+        assert_eq!(parse(b"{\"id\":\"x\"}"), Err(BatchError::NoHeader));
+        assert!(matches!(
+            parse(b"{\"id\":\"indicator--1\"}\n{}\n"),
+            Err(BatchError::BadHeader(_))
+        ));
+        let header = |v: u32, run: &str, c: &str, o: &str| {
+            format!(
+                "{}\n{{}}\n",
+                serde_json::json!({"v": v, "run": run, "collection": c, "origin": o})
+            )
+        };
+        assert!(parse(header(1, RUN, "default", "local").as_bytes()).is_ok());
+        for (p, what) in [
+            (header(1, RUN, "", "local"), "collection"),
+            (header(1, RUN, "a\u{7}b", "local"), "collection"),
+            (header(1, RUN, &"c".repeat(300), "local"), "collection"),
+            (header(1, RUN, "default", ""), "origin"),
+            (header(1, "not-a-uuid", "default", "local"), "run"),
+            (header(1, "x.>", "default", "local"), "run"),
+        ] {
+            match parse(p.as_bytes()) {
+                Err(BatchError::BadName { what: w, .. }) => assert_eq!(w, what, "{p}"),
+                other => panic!("{p}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse(header(2, RUN, "default", "local").as_bytes()),
+            Err(BatchError::BadHeader(_))
+        ));
+        // A header that never ends within the bound.
+        let long = format!("{{\"v\":1,\"pad\":\"{}\"}}\n", "x".repeat(MAX_HEADER));
+        assert_eq!(parse(long.as_bytes()), Err(BatchError::NoHeader));
+        assert!(Batcher::new(RUN, "", "local", 4096).is_err());
+    }
+
+    #[test]
+    fn reasons_are_bounded() {
+        let mut r = BatchResult::default();
+        for _ in 0..(MAX_REASONS + 5) {
+            r.reason(&"y".repeat(1000));
+        }
+        assert_eq!(r.reasons.len(), MAX_REASONS);
+        assert_eq!(r.reasons_left_out, 5);
+        assert!(r.reasons[0].chars().count() <= MAX_REASON_LEN + 1);
+    }
+}
