@@ -207,7 +207,7 @@ password_file = "$(pw_file "$node" "at-$other")"
 [partners.sync]
 pull = ["${SHARE[$other]}", "${HOTLINE[$other]}", "${FACIL[$other]}"]
 into = "from-$other"
-interval_secs = 60
+interval_secs = ${SYNC_INTERVAL:-60}
 
 [partners.outbound]
 $(outbound "$node" "$other")

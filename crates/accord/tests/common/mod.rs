@@ -198,16 +198,25 @@ pub fn assert_stix2_valid(bundle: &Path, what: &str) {
 /// Runs `examples/three-nodes/NAME DIR` with this build's binary and
 /// ports from `base_port`.
 pub fn stage_script(name: &str, dir: &Path, base_port: u16) -> Output {
+    stage_script_with(name, dir, base_port, &[])
+}
+
+/// [`stage_script`] with more environment (e.g. `SYNC_INTERVAL=0`: the
+/// nodes run no scheduler, so only `sync.sh` moves anything and a test
+/// can rely on the order of its rounds).
+pub fn stage_script_with(name: &str, dir: &Path, base_port: u16, env: &[(&str, &str)]) -> Output {
     let path = accord_testkit::repo(&format!("examples/three-nodes/{name}"));
-    Command::new("bash")
-        .arg(&path)
+    let mut c = Command::new("bash");
+    c.arg(&path)
         .arg(dir)
         .env("ACCORD", ACCORD)
         .env("BASE_PORT", base_port.to_string())
         .env_remove("ACCORD_DATA")
-        .env_remove("ACCORD_PASSWORD")
-        .output()
-        .unwrap()
+        .env_remove("ACCORD_PASSWORD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
 }
 
 /// Three consecutive free ports (the three-node stage's `BASE_PORT`).
