@@ -12,20 +12,8 @@ BASE_PORT="${BASE_PORT:-8481}"
 N_NODES="${NODES:-3}"
 PG_PORT=$((BASE_PORT + 10))
 NATS_PORT=$((BASE_PORT + 11))
-
-# The accord binary: $ACCORD, else target/release/accord (built if missing).
-accord_bin() {
-  if [ -n "${ACCORD:-}" ]; then
-    echo "$ACCORD"
-    return
-  fi
-  local bin="$ROOT/target/release/accord"
-  if [ ! -x "$bin" ]; then
-    echo "building $bin (once)..." >&2
-    (cd "$ROOT" && cargo build --release --locked -p accord >&2)
-  fi
-  echo "$bin"
-}
+# accord_bin, need_dir, alive
+source "$HERE/../lib.sh"
 
 # PostgreSQL's programs: $PG_BIN, else the newest /usr/lib/postgresql/N/bin
 # (Debian), else pg_ctl's directory on the PATH.
@@ -59,19 +47,3 @@ as_pg() {
   fi
 }
 
-need_dir() {
-  if [ $# -ne 1 ]; then
-    echo "usage: $(basename "$0") DIR" >&2
-    exit 2
-  fi
-}
-
-# Whether process PID runs (a zombie does not count).
-alive() {
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 1
-  if [ -r "/proc/$pid/status" ] && grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"; then
-    return 1
-  fi
-  return 0
-}
