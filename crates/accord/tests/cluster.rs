@@ -12,7 +12,7 @@ mod cluster_common;
 mod common;
 
 use cluster_common::{
-    COLLECTION, TAXII, cluster_config, http, indicators, post, start, status, wait_status,
+    COLLECTION, TAXII, cluster_config, fresh, http, indicators, post, start, status, wait_status,
 };
 use common::{ACCORD, Server, accord, free_port, p, text};
 use serde_json::Value;
@@ -92,13 +92,10 @@ fn log_entries(base: &str, pw: &str) -> (u64, Vec<Vec<u8>>) {
 
 #[test]
 fn what_one_process_stores_the_others_serve_and_status_lists_them() {
-    let Some(pg) = accord_testkit::postgres::cluster(
-        "what_one_process_stores_the_others_serve_and_status_lists_them",
-    ) else {
+    let Some((db, tmp)) = fresh("what_one_process_stores_the_others_serve_and_status_lists_them")
+    else {
         return;
     };
-    let db = pg.fresh_database();
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (config, pw) = cluster_config(dir, &format!("postgres = \"{db}\""));
     // A partner (its own keys will do; nobody listens at its URL), so the
@@ -253,13 +250,11 @@ fn what_one_process_stores_the_others_serve_and_status_lists_them() {
 
 #[test]
 fn sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves() {
-    let Some(pg) = accord_testkit::postgres::cluster(
-        "sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves",
-    ) else {
+    let Some((db, tmp)) =
+        fresh("sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves")
+    else {
         return;
     };
-    let db = pg.fresh_database();
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // The connection string from the environment, as in production.
     let (config, pw) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_PG\"");
@@ -490,11 +485,9 @@ fn sigkill_mid_ingest_loses_nothing_acknowledged_and_the_lease_moves() {
 #[test]
 fn a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed() {
     let name = "a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed";
-    let Some(pg) = accord_testkit::postgres::cluster(name) else {
+    let Some((db, tmp)) = fresh(name) else {
         return;
     };
-    let db = pg.fresh_database();
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (config, pw) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_PG\"");
     let env = [("ACCORD_TEST_CLUSTER_PG", db.as_str())];
@@ -582,11 +575,9 @@ fn a_stopped_lease_holder_loses_its_lease_and_rejoins_when_resumed() {
 #[test]
 fn a_deadline_ticked_by_three_processes_at_once_escalates_once() {
     let name = "a_deadline_ticked_by_three_processes_at_once_escalates_once";
-    let Some(pg) = accord_testkit::postgres::cluster(name) else {
+    let Some((db, tmp)) = fresh(name) else {
         return;
     };
-    let db = pg.fresh_database();
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (config, _) = cluster_config(dir, "postgres_env = \"ACCORD_TEST_CLUSTER_PG\"");
     let key = {

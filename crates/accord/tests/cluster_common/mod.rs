@@ -207,3 +207,10 @@ pub fn wait_status(
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// A fresh database on the testkit's PostgreSQL and a temporary directory
+/// for one test, or `None` (after the one `skip:` line) without PostgreSQL.
+pub fn fresh(test: &str) -> Option<(String, tempfile::TempDir)> {
+    let pg = accord_testkit::postgres::cluster(test)?;
+    Some((pg.fresh_database(), tempfile::tempdir().unwrap()))
+}
