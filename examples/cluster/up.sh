@@ -64,14 +64,18 @@ export ACCORD_POSTGRES="host=127.0.0.1 port=$PG_PORT user=accord password=$PG_PW
 printf 'export ACCORD_POSTGRES="%s"\n' "$ACCORD_POSTGRES" >"$DIR/secrets/postgres.env"
 chmod 600 "$DIR/secrets/postgres.env"
 
-# 2. NATS JetStream, when installed (the nodes record its URL; the work
-# queues on it are not in use yet).
+# 2. NATS JetStream, when installed (sync rounds, hotline ticks and
+# ingest batches run on its work queue).
 NATS_LINE=""
 if command -v nats-server >/dev/null 2>&1; then
   natspid="$DIR/nats.pid"
   if ! { [ -f "$natspid" ] && alive "$(cat "$natspid")"; }; then
     mkdir -p "$DIR/nats"
-    nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DIR/nats" >"$DIR/logs/nats.log" 2>&1 &
+    # An explicit file-store limit: JetStream's default (75% of the free
+    # disk) refuses the work stream on a machine short of disk.
+    printf 'jetstream {\n  store_dir: "%s"\n  max_file_store: %s\n}\n' \
+      "$DIR/nats" "${NATS_MAX_FILE_STORE:-1GB}" >"$DIR/nats.conf"
+    nats-server -c "$DIR/nats.conf" -a 127.0.0.1 -p "$NATS_PORT" -js >"$DIR/logs/nats.log" 2>&1 &
     echo $! >"$natspid"
   fi
   NATS_LINE="nats = \"nats://127.0.0.1:$NATS_PORT\""

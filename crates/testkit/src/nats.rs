@@ -164,11 +164,24 @@ impl NatsServer {
         assert!(self.child.is_none(), "nats-server is already running");
         let log = self.dir.join("server.log");
         let deadline = Instant::now() + Duration::from_secs(30);
+        // An explicit file-store limit: by default JetStream allows 75% of
+        // the free disk, so a machine short of disk (a CI runner after a
+        // build) would refuse the streams the tests create.
+        let conf = self.dir.join("server.conf");
+        let store = self.dir.join("store");
+        std::fs::write(
+            &conf,
+            format!(
+                "jetstream {{\n  store_dir: {:?}\n  max_file_store: 1GB\n  max_memory_store: 64MB\n}}\n",
+                store.display().to_string()
+            ),
+        )
+        .unwrap_or_else(|e| panic!("writing {}: {e}", conf.display()));
         loop {
             let child = Command::new(&self.bin)
+                .arg("-c")
+                .arg(&conf)
                 .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
-                .arg("-sd")
-                .arg(self.dir.join("store"))
                 .arg("-l")
                 .arg(&log)
                 .stdin(Stdio::null())

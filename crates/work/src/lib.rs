@@ -207,7 +207,10 @@ impl Default for Options {
             max_deliver: 10,
             dedupe_window: Duration::from_secs(120),
             max_payload: 256 * 1024,
-            max_bytes: 1 << 30,
+            // Tasks are small (an ingest batch is at most ~200 KiB and a
+            // command keeps at most 64 outstanding); JetStream reserves
+            // this much of its file store for the stream up front.
+            max_bytes: 256 << 20,
             retry_delay: Duration::from_secs(1),
             poll: Duration::from_secs(5),
         }
@@ -439,7 +442,23 @@ impl WorkQueue {
             .js
             .get_or_create_stream(config)
             .await
-            .map_err(|e| self.api_err("creating stream", o.stream.clone())(e.into()))?;
+            .map_err(|e| {
+                let text = e.to_string();
+                let e: BoxError = if text.contains("insufficient storage") {
+                    // JetStream reserves max_bytes of its file store; by
+                    // default that store is 75% of the free disk.
+                    format!(
+                        "{text} (the stream reserves {} MiB of the server's JetStream file store, \
+                         which by default is 75% of the free disk under its store directory: \
+                         free disk there or set jetstream {{ max_file_store }} in nats-server's configuration)",
+                        o.max_bytes >> 20
+                    )
+                    .into()
+                } else {
+                    e.into()
+                };
+                self.api_err("creating stream", o.stream.clone())(e)
+            })?;
         let info = s
             .info()
             .await
