@@ -654,6 +654,85 @@ fn a_deadline_ticked_by_three_processes_at_once_escalates_once() {
     assert_eq!(escalations, 1, "{show:#}");
 }
 
+/// `curl` through the dashboard with the cookie jar `jar`: (status, body).
+fn browse(jar: &Path, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let mut c = Command::new("curl");
+    c.args(["-s", "-g", "-c", p(jar), "-b", p(jar)]).args([
+        "-w",
+        "\n%{http_code}",
+        "--max-time",
+        "30",
+    ]);
+    for (k, v) in form {
+        c.arg("--data-urlencode").arg(format!("{k}={v}"));
+    }
+    let o = c.arg(url).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let (body, code) = out.rsplit_once('\n').unwrap_or(("", &out));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect(page) + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn a_dashboard_session_started_on_one_process_is_served_and_ended_by_another() {
+    let name = "a_dashboard_session_started_on_one_process_is_served_and_ended_by_another";
+    let Some((db, tmp)) = fresh(name) else {
+        return;
+    };
+    let dir = tmp.path();
+    let (config, pw) = cluster_config(dir, &format!("postgres = \"{db}\""));
+    let (_a, a, _) = start(&config, &[]);
+    let (_b, b, _) = start(&config, &[]);
+    let jar = dir.join("jar.txt");
+    // Sign in on process a.
+    let (code, login) = browse(&jar, &format!("{a}/"), &[]);
+    assert_eq!(code, 200, "{login}");
+    let (code, body) = browse(
+        &jar,
+        &format!("{a}/login"),
+        &[
+            ("csrf", &csrf(&login)),
+            ("user", "admin"),
+            ("password", &pw),
+        ],
+    );
+    assert_eq!(code, 303, "{body}");
+    let signed_in = std::fs::read_to_string(&jar).unwrap();
+    assert!(signed_in.contains("accord_session"), "{signed_in}");
+    let (code, home_a) = browse(&jar, &format!("{a}/"), &[]);
+    assert_eq!(code, 200);
+    assert!(
+        home_a.contains("action=\"/logout\""),
+        "a did not see the session: {home_a}"
+    );
+    // Process b serves that session (its pages, its CSRF token).
+    let (code, home) = browse(&jar, &format!("{b}/"), &[]);
+    assert_eq!(code, 200);
+    assert!(
+        home.contains("action=\"/logout\""),
+        "b did not see the session: {home}"
+    );
+    let copy = dir.join("copy.txt");
+    std::fs::copy(&jar, &copy).unwrap();
+    // A wrong CSRF token is refused on b; the right one signs out there.
+    let (code, _) = browse(&jar, &format!("{b}/logout"), &[("csrf", "guess")]);
+    assert_eq!(code, 403);
+    let (code, _) = browse(&jar, &format!("{b}/logout"), &[("csrf", &csrf(&home))]);
+    assert_eq!(code, 303);
+    // The copied cookie no longer works on a either.
+    let (code, page) = browse(&copy, &format!("{a}/"), &[]);
+    assert_eq!(code, 200);
+    assert!(
+        !page.contains("action=\"/logout\"") && page.contains("name=\"password\""),
+        "a still serves the ended session: {page}"
+    );
+}
+
 #[test]
 fn status_without_a_cluster_or_its_variable_says_what_is_missing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -124,9 +124,12 @@ pub async fn serve(
                 source: std::io::Error::other(format!("setting up the node: {e}")),
             })??
     };
-    let (store, exchange, roles) = setup;
+    let (store, exchange, roles, sessions) = setup;
     let state = server::AppState::with_clock(config, store, exchange, clock);
     let _ = state.ui.followed.set(followed);
+    if let Some(s) = sessions {
+        state.ui.sessions.share(s);
+    }
     // The dashboard's overview counts each collection by type and origin:
     // done once now, in the background, so the first visitor does not wait.
     tokio::spawn(ui::warm(std::sync::Arc::clone(&state)));
@@ -146,6 +149,7 @@ type Assembled = (
     Box<dyn accord_store::Backend>,
     accord_app::exchange::Exchange,
     cluster::Roles,
+    Option<accord_store::pg::sessions::PgSessions>,
 );
 
 /// Where the node is assembled: the one place it names its backend
@@ -219,9 +223,14 @@ fn assemble(
         tick_every: hotline_tick::TICK_EVERY,
         followed,
     };
-    let roles = match member {
-        Some((conn, info)) => cluster::Roles::cluster(ctx, &*store, &conn, info)?,
-        None => cluster::Roles::single(ctx, &*store)?,
+    // A cluster's dashboard sessions live in its database, so that any
+    // process serves them.
+    let (roles, sessions) = match member {
+        Some((conn, info)) => (
+            cluster::Roles::cluster(ctx, &*store, &conn, info)?,
+            Some(accord_store::pg::sessions::PgSessions::connect(&conn)?),
+        ),
+        None => (cluster::Roles::single(ctx, &*store)?, None),
     };
-    Ok((store, exchange, roles))
+    Ok((store, exchange, roles, sessions))
 }

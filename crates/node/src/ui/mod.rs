@@ -330,8 +330,15 @@ impl FromRequestParts<Arc<AppState>> for Signed {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let found =
-            cookie(&parts.headers, COOKIE).and_then(|t| state.ui.sessions.get(t, Instant::now()));
+        let found = match cookie(&parts.headers, COOKIE) {
+            Some(t) => state
+                .ui
+                .sessions
+                .find(t, &state.accounts)
+                .await
+                .map_err(|e| unavailable(&e))?,
+            None => None,
+        };
         match found {
             Some(session) => Ok(Signed { session }),
             None if parts.method == Method::GET => Err(secure(Redirect::to("/").into_response())),
@@ -342,6 +349,20 @@ impl FromRequestParts<Arc<AppState>> for Signed {
             .into_response()),
         }
     }
+}
+
+/// The page for a session that could not be read, started or ended: the
+/// cluster's database is unreachable (503 with `Retry-After: 1`, as the
+/// TAXII API answers then) or failed (500).
+pub(crate) fn unavailable(e: &accord_store::StoreError) -> Response {
+    let api = ApiError::store("the dashboard's sessions", e);
+    let status = api.status;
+    let mut r = UiError::from(api).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
 }
 
 /// The address a request came from (for the login throttle).
@@ -501,7 +522,10 @@ async fn login(
             )),
         );
     }
-    let token = state.ui.sessions.start(caller, Instant::now());
+    let token = match state.ui.sessions.open(caller).await {
+        Ok(t) => t,
+        Err(e) => return unavailable(&e),
+    };
     let mut r = secure(Redirect::to("/").into_response());
     // Replace 303 semantics: a POST answered by a redirect to a GET.
     *r.status_mut() = StatusCode::SEE_OTHER;
@@ -530,8 +554,10 @@ async fn logout(
     axum::Form(f): axum::Form<CsrfForm>,
 ) -> Result<Response, UiError> {
     signed.check_csrf(&f.csrf)?;
-    if let Some(t) = cookie(&headers, COOKIE) {
-        state.ui.sessions.end(t);
+    if let Some(t) = cookie(&headers, COOKIE)
+        && let Err(e) = state.ui.sessions.close(t).await
+    {
+        return Ok(unavailable(&e));
     }
     let mut r = secure(Redirect::to("/").into_response());
     *r.status_mut() = StatusCode::SEE_OTHER;

@@ -16,7 +16,6 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A store collection the caller may read, with the TAXII collections
 /// that serve it.
@@ -240,8 +239,13 @@ pub(crate) async fn home(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let session = super::cookie(&headers, super::session::COOKIE)
-        .and_then(|t| state.ui.sessions.get(t, Instant::now()));
+    let session = match super::cookie(&headers, super::session::COOKIE) {
+        Some(t) => match state.ui.sessions.find(t, &state.accounts).await {
+            Ok(s) => s,
+            Err(e) => return Ok(super::unavailable(&e)),
+        },
+        None => None,
+    };
     let Some(session) = session else {
         return Ok(signed_out(&state));
     };

@@ -8,13 +8,20 @@
 //! - Sessions end after [`IDLE`] without a request and [`MAX_AGE`] in all;
 //!   at most [`MAX_SESSIONS`] are kept (the least recently used goes first),
 //!   so a flood of logins cannot fill memory.
-//! - Sessions live in memory: a restart signs everyone out.
+//! - A single node keeps sessions in memory: a restart signs everyone
+//!   out. The processes of a cluster keep them in its PostgreSQL database
+//!   ([`Sessions::share`], `accord_store::pg::sessions`), so any process
+//!   serves a session started on another and a logout on one ends it on
+//!   all; the account's rights are then read from the configuration at
+//!   each request.
 
-use crate::auth::Caller;
+use crate::auth::{Accounts, Caller};
+use accord_store::StoreError;
+use accord_store::pg::sessions::{PgSessions, SessionLimits};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The session cookie's name.
@@ -43,7 +50,16 @@ pub struct Session {
 #[derive(Default)]
 pub struct Sessions {
     by_digest: Mutex<HashMap<[u8; 32], Session>>,
+    /// The cluster's shared sessions, once [`Sessions::share`] set them.
+    shared: OnceLock<Arc<PgSessions>>,
 }
+
+/// The limits of shared sessions: the same as in memory.
+const LIMITS: SessionLimits = SessionLimits {
+    idle: IDLE,
+    max_age: MAX_AGE,
+    max_sessions: MAX_SESSIONS,
+};
 
 /// 32 random bytes, URL-safe base64 without padding.
 ///
@@ -67,8 +83,70 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
-    /// Starts a session for `caller`; returns its cookie token.
-    pub fn start(&self, caller: Caller, now: Instant) -> String {
+    /// From now on, keeps sessions in the cluster's database instead of
+    /// this process's memory (`accord serve` with `[cluster]`); false when
+    /// they were already shared.
+    pub fn share(&self, pg: PgSessions) -> bool {
+        self.shared.set(Arc::new(pg)).is_ok()
+    }
+
+    /// Starts a session for `caller` (in the cluster's database when
+    /// shared); returns its cookie token.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the cluster's database cannot be reached.
+    pub async fn open(&self, caller: Caller) -> Result<String, StoreError> {
+        let Some(pg) = self.shared.get().cloned() else {
+            return Ok(self.start(caller, Instant::now()));
+        };
+        let token = random_token();
+        let key = digest(&token);
+        blocking(move || pg.start(&key, &caller.name, &random_token(), LIMITS)).await?;
+        Ok(token)
+    }
+
+    /// The live session of a cookie token (from the cluster's database
+    /// when shared: its account's rights as `accounts` has them now).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the cluster's database cannot be reached.
+    pub async fn find(
+        &self,
+        token: &str,
+        accounts: &Accounts,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some(pg) = self.shared.get().cloned() else {
+            return Ok(self.get(token, Instant::now()));
+        };
+        let key = digest(token);
+        let Some(row) = blocking(move || pg.get(&key, LIMITS)).await? else {
+            return Ok(None);
+        };
+        let now = Instant::now();
+        Ok(accounts.caller_of(&row.account).map(|caller| Session {
+            caller,
+            csrf: row.csrf,
+            created: now,
+            last: now,
+        }))
+    }
+
+    /// Ends the session of a cookie token (logout), on every process of a
+    /// cluster.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the cluster's database cannot be reached.
+    pub async fn close(&self, token: &str) -> Result<(), StoreError> {
+        let Some(pg) = self.shared.get().cloned() else {
+            self.end(token);
+            return Ok(());
+        };
+        let key = digest(token);
+        blocking(move || pg.end(&key)).await
+    }
+
+    /// Starts a session for `caller` in memory; returns its cookie token.
+    fn start(&self, caller: Caller, now: Instant) -> String {
         let token = random_token();
         let mut m = self.by_digest.lock().unwrap_or_else(|p| p.into_inner());
         m.retain(|_, s| live(s, now));
@@ -89,8 +167,8 @@ impl Sessions {
         token
     }
 
-    /// The live session of a cookie token, marked used at `now`.
-    pub fn get(&self, token: &str, now: Instant) -> Option<Session> {
+    /// The live session of a cookie token in memory, marked used at `now`.
+    fn get(&self, token: &str, now: Instant) -> Option<Session> {
         let key = digest(token);
         let mut m = self.by_digest.lock().unwrap_or_else(|p| p.into_inner());
         let s = m.get_mut(&key)?;
@@ -102,13 +180,13 @@ impl Sessions {
         Some(s.clone())
     }
 
-    /// Ends the session of a cookie token (logout).
-    pub fn end(&self, token: &str) {
+    /// Ends the session of a cookie token in memory (logout).
+    fn end(&self, token: &str) {
         let mut m = self.by_digest.lock().unwrap_or_else(|p| p.into_inner());
         m.remove(&digest(token));
     }
 
-    /// How many sessions are kept.
+    /// How many sessions are kept in memory.
     pub fn len(&self) -> usize {
         self.by_digest.lock().map(|m| m.len()).unwrap_or(0)
     }
@@ -119,6 +197,18 @@ impl Sessions {
     }
 }
 
+/// Runs a database call off the async workers (the PostgreSQL client
+/// blocks).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("a dashboard session call did not run: {e}"),
+    }
+}
+
 fn live(s: &Session, now: Instant) -> bool {
     now.duration_since(s.last) < IDLE && now.duration_since(s.created) < MAX_AGE
 }
@@ -126,7 +216,6 @@ fn live(s: &Session, now: Instant) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Accounts;
 
     fn caller() -> Caller {
         let cfg = accord_app::config::AccountConfig {

@@ -32,13 +32,15 @@
 //! log: append inside the writer's transaction, hashes, proofs, tiles,
 //! checkpoints, witnessed checkpoints, alerts:
 //! [`LedgerRead`](crate::LedgerRead), [`LedgerWrite`](crate::LedgerWrite)),
-//! `cluster.rs` (processes, leases).
+//! `cluster.rs` (processes, leases), `sessions.rs` (the dashboard's
+//! sessions, shared by the processes).
 
 pub mod cluster;
 mod cursors;
 mod ledger;
 mod read;
 mod schema;
+pub mod sessions;
 mod writer;
 
 pub use writer::PgWriter;

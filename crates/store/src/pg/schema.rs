@@ -138,6 +138,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE cluster_processes ADD COLUMN followed_seq bigint;
     ",
+    // v3: the dashboard's sessions, shared by every process so a browser
+    // behind a load balancer stays signed in whichever process answers,
+    // and a logout anywhere ends the session everywhere (`sessions.rs`).
+    // Keyed by the SHA-256 of the cookie token (the token itself is never
+    // stored); times in microseconds of the database's clock.
+    r"
+    CREATE TABLE dashboard_sessions (
+        digest         bytea PRIMARY KEY,
+        account        text NOT NULL,
+        csrf           text NOT NULL,
+        created_micros bigint NOT NULL,
+        last_micros    bigint NOT NULL
+    );
+    CREATE INDEX dashboard_sessions_last ON dashboard_sessions (last_micros);
+    ",
 ];
 
 /// The schema version this build writes.
