@@ -93,15 +93,30 @@ impl LedgerKeys {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
         }
+        // Written whole under a name of its own, then linked into place:
+        // the link fails when the file exists, so of several processes
+        // starting at once on one data directory (a cluster's containers)
+        // one creates the keys and none reads a half-written file.
+        // (A name of its own per call: nothing of the keys in it.)
+        let mut nonce = [0u8; 8];
+        getrandom::getrandom(&mut nonce).map_err(|e| bad(format!("no randomness: {e}")))?;
+        let tmp = path.with_extension(format!(
+            "new-{}-{:016x}",
+            std::process::id(),
+            u64::from_le_bytes(nonce)
+        ));
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(path).map_err(|e| bad(e.to_string()))?;
         let text = format!("{}\n{}\n", log.signer_key(), witness.signer_key());
-        std::io::Write::write_all(&mut f, text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| bad(e.to_string()))?;
+        let written = opts.open(&tmp).and_then(|mut f| {
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        linked.map_err(|e| bad(e.to_string()))?;
         Ok(LedgerKeys { log, witness })
     }
 
@@ -111,9 +126,12 @@ impl LedgerKeys {
     /// [`LedgerError::Key`].
     pub fn load_or_create(path: &Path, origin: &str) -> Result<LedgerKeys, LedgerError> {
         if path.exists() {
-            LedgerKeys::load(path)
-        } else {
-            LedgerKeys::create(path, origin)
+            return LedgerKeys::load(path);
+        }
+        match LedgerKeys::create(path, origin) {
+            // Another process created them first: theirs are the keys.
+            Err(_) if path.exists() => LedgerKeys::load(path),
+            r => r,
         }
     }
 
@@ -128,5 +146,40 @@ impl LedgerKeys {
             .clone()
             .unwrap_or_else(|| default_origin(&config.title));
         LedgerKeys::load_or_create(&key_path(config), &origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_starting_at_once_share_one_set_of_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("ledger.key");
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| LedgerKeys::load_or_create(&path, "a.example/log").unwrap()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().log.signer_key())
+                .collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+        assert_eq!(LedgerKeys::load(&path).unwrap().log.signer_key(), keys[0]);
+        // Nothing left behind but the key file; a second create refuses.
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["ledger.key"]);
+        assert!(LedgerKeys::create(&path, "a.example/log").is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }
