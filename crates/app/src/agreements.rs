@@ -109,22 +109,10 @@ pub fn node_secret(data_dir: &Path) -> Result<[u8; 32], AgreementError> {
         message: e.to_string(),
     })?;
     std::fs::create_dir_all(data_dir).map_err(io)?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    match opts.open(&path) {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(&secret).map_err(io)?;
-            f.sync_all().map_err(io)?;
-            Ok(secret)
-        }
+    match crate::secret_file::create_once(&path, &secret) {
+        Ok(true) => Ok(secret),
         // Another process created it first: use that one.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => node_secret(data_dir),
+        Ok(false) => node_secret(data_dir),
         Err(e) => Err(io(e)),
     }
 }

@@ -85,6 +85,7 @@ pub mod reciprocity;
 pub mod reference;
 pub mod scheduler;
 pub mod search;
+pub mod secret_file;
 pub mod sighting;
 pub mod sightings_of;
 pub mod sync;

@@ -93,30 +93,13 @@ impl LedgerKeys {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
         }
-        // Written whole under a name of its own, then linked into place:
-        // the link fails when the file exists, so of several processes
-        // starting at once on one data directory (a cluster's containers)
-        // one creates the keys and none reads a half-written file.
-        // (A name of its own per call: nothing of the keys in it.)
-        let mut nonce = [0u8; 8];
-        getrandom::getrandom(&mut nonce).map_err(|e| bad(format!("no randomness: {e}")))?;
-        let tmp = path.with_extension(format!(
-            "new-{}-{:016x}",
-            std::process::id(),
-            u64::from_le_bytes(nonce)
-        ));
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let text = format!("{}\n{}\n", log.signer_key(), witness.signer_key());
-        let written = opts.open(&tmp).and_then(|mut f| {
-            std::io::Write::write_all(&mut f, text.as_bytes())?;
-            f.sync_all()
-        });
-        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
-        let _ = std::fs::remove_file(&tmp);
-        linked.map_err(|e| bad(e.to_string()))?;
+        // One process of several starting at once creates the file.
+        match crate::secret_file::create_once(path, text.as_bytes()) {
+            Ok(true) => {}
+            Ok(false) => return Err(bad("the key file exists".into())),
+            Err(e) => return Err(bad(e.to_string())),
+        }
         Ok(LedgerKeys { log, witness })
     }
 
