@@ -438,6 +438,13 @@ pub struct Limits {
     /// Page size when the client gives no `limit`.
     #[serde(default = "default_page")]
     pub default_page_size: usize,
+    /// A page of objects ends once their JSON reaches this many bytes (the
+    /// object that reaches it is its last; `more` is then true), whatever
+    /// its `limit`: objects are up to `stix_max_object_bytes` each, so
+    /// without it a page of large objects stored by a partner would be
+    /// read whole into memory. 32 MiB when absent.
+    #[serde(default = "default_max_page_bytes")]
+    pub max_page_bytes: usize,
     /// Largest request body, in bytes (413 above).
     #[serde(default = "default_max_content")]
     pub max_content_length: u64,
@@ -542,6 +549,7 @@ impl Default for Limits {
         Limits {
             max_page_size: default_max_page(),
             default_page_size: default_page(),
+            max_page_bytes: default_max_page_bytes(),
             max_content_length: default_max_content(),
             request_timeout_secs: default_timeout(),
             max_concurrent_requests: default_concurrency(),
@@ -740,6 +748,9 @@ fn default_max_page() -> usize {
 fn default_page() -> usize {
     100
 }
+fn default_max_page_bytes() -> usize {
+    32 << 20
+}
 fn default_max_content() -> u64 {
     100 << 20
 }
@@ -856,7 +867,10 @@ impl Config {
                 }
             }
         }
-        if self.limits.max_page_size == 0 || self.limits.default_page_size == 0 {
+        if self.limits.max_page_size == 0
+            || self.limits.default_page_size == 0
+            || self.limits.max_page_bytes == 0
+        {
             return Err(bad("page sizes must be at least 1".into()));
         }
         self.limits.check().map_err(bad)?;

@@ -40,7 +40,8 @@ pub fn export(
         )?;
     }
     loop {
-        let page = store.query(&query, 4096)?;
+        // Bounded in bytes too: objects are up to 16 MiB each.
+        let page = store.query_bounded(&query, 4096, 64 << 20)?;
         for obj in &page.objects {
             if jsonl {
                 out.write_all(one_line(&obj.raw).as_bytes())?;

@@ -138,6 +138,10 @@ impl PushError {
     }
 }
 
+/// A pushed batch ends once its objects' JSON reaches this many bytes
+/// (the object that reaches it is its last).
+pub const PUSH_BATCH_BYTES: usize = 32 << 20;
+
 /// Where and how to push.
 #[derive(Debug, Clone)]
 pub struct PushTarget<'a> {
@@ -276,7 +280,10 @@ pub async fn push(
                 after_seq: after,
                 ..Query::default()
             };
-            let page = match store.query(&q, target.batch.max(1)) {
+            // A batch is also bounded in bytes, under the partner's
+            // default request limit (100 MiB) with an object to spare: a
+            // batch it refused would be POSTed again and again.
+            let page = match store.query_bounded(&q, target.batch.max(1), PUSH_BATCH_BYTES) {
                 Ok(p) => p,
                 Err(e) => return Err(store_err("reading the objects to push", e, &report)),
             };

@@ -138,6 +138,9 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// How [`SqliteStore::run_query`] reads a row's seq and its JSON's size.
+type SeqAndSize<T> = (fn(&T) -> i64, fn(&T) -> usize);
+
 impl SqliteStore {
     /// Opens the store in `dir` (creating the directory and the database
     /// `accord.sqlite` if needed), migrates its schema forward and starts
@@ -296,7 +299,8 @@ impl SqliteStore {
         limit: usize,
         raw_only: bool,
         read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-        seq_of: fn(&T) -> i64,
+        (seq_of, size_of): SeqAndSize<T>,
+        max_bytes: usize,
     ) -> Result<(Vec<T>, bool), StoreError> {
         let begin = || {
             self.read
@@ -325,21 +329,54 @@ impl SqliteStore {
         } else {
             None
         };
+        // Each sub-query's rows come in seq order; one that passes
+        // `max_bytes` stops there, and the page then ends at the lowest
+        // seq where one stopped (rows beyond it may be missing from that
+        // sub-query: the next page reads them).
+        let mut cut: Option<i64> = None;
         for (sql, ps) in plans {
             let mut st = self
                 .read
                 .prepare_cached(&sql)
                 .map_err(self.read_err("objects"))?;
-            let rows = st
+            let mut rows = st
                 .query_map(params_from_iter(ps), read)
-                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
                 .map_err(self.read_err("objects"))?;
-            objects.extend(rows);
+            let mut bytes = 0usize;
+            for row in &mut rows {
+                let row = row.map_err(self.read_err("objects"))?;
+                bytes = bytes.saturating_add(size_of(&row));
+                let seq = seq_of(&row);
+                objects.push(row);
+                if max_bytes != usize::MAX && bytes >= max_bytes {
+                    cut = Some(cut.map_or(seq, |c| c.min(seq)));
+                    break;
+                }
+            }
         }
         drop(tx);
         objects.sort_unstable_by_key(seq_of);
-        let more = objects.len() > limit;
+        let mut more = objects.len() > limit;
         objects.truncate(limit);
+        if let Some(cut) = cut {
+            let before = objects.len();
+            objects.retain(|o| seq_of(o) <= cut);
+            more |= objects.len() < before;
+        }
+        if max_bytes != usize::MAX {
+            // In seq order, the page ends with the object that passes it.
+            let mut bytes = 0usize;
+            if let Some(end) = objects.iter().position(|o| {
+                bytes = bytes.saturating_add(size_of(o));
+                bytes >= max_bytes
+            }) && end + 1 < objects.len()
+            {
+                objects.truncate(end + 1);
+                more = true;
+            }
+            // A sub-query stopped by its bytes had more rows.
+            more |= cut.is_some();
+        }
         Ok((objects, more))
     }
 
@@ -599,14 +636,27 @@ fn read_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredObject> {
 /// The bodies of the object reads ([`Store`](crate::Store) comes with
 /// [`Backend`](crate::Backend), through these).
 impl crate::ObjectRead for SqliteStore {
-    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
-        let (objects, more) = self.run_query(q, limit, false, read_object, |o| o.seq)?;
+    fn query_bounded(&self, q: &Query, limit: usize, max_bytes: usize) -> Result<Page, StoreError> {
+        let (objects, more) = self.run_query(
+            q,
+            limit,
+            false,
+            read_object,
+            (|o: &StoredObject| o.seq, |o| o.raw.len()),
+            max_bytes,
+        )?;
         Ok(Page { objects, more })
     }
 
     fn query_raw(&self, q: &Query, limit: usize) -> Result<RawPage, StoreError> {
-        let (objects, more) =
-            self.run_query(q, limit, true, |r| Ok((r.get(0)?, r.get(1)?)), |o| o.0)?;
+        let (objects, more) = self.run_query(
+            q,
+            limit,
+            true,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            (|o: &(i64, String)| o.0, |_| 0),
+            usize::MAX,
+        )?;
         Ok(RawPage { objects, more })
     }
 

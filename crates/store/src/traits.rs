@@ -61,7 +61,21 @@ pub trait ObjectRead {
     ///
     /// # Errors
     /// [`StoreError::Read`].
-    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError>;
+    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
+        self.query_bounded(q, limit, usize::MAX)
+    }
+
+    /// [`ObjectRead::query`] whose page also ends once its objects' raw
+    /// JSON reaches `max_bytes`: the object that reaches it is the page's
+    /// last (so a page holds at least one object, however large), and
+    /// `more` is set. Objects are up to `[limits] stix_max_object_bytes`
+    /// each, so a page of `limit` of them is bounded only by this; the
+    /// backend stops reading there (the TAXII GET, exports and pushes
+    /// keep a page's memory bounded whatever partners stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn query_bounded(&self, q: &Query, limit: usize, max_bytes: usize) -> Result<Page, StoreError>;
 
     /// [`ObjectRead::query`] for readers that need only each version's
     /// seq and raw JSON (building the match index over a whole store):

@@ -40,6 +40,7 @@ on_every_backend!(
     sync_cursors_push_journal_and_health,
     a_full_database_stores_nothing_of_the_batch,
     two_stores_write_concurrently,
+    pages_end_at_their_byte_bound,
 );
 
 type Fresh<'a> = &'a dyn Fn() -> Db;
@@ -1806,4 +1807,75 @@ fn two_stores_write_concurrently(fresh: Fresh<'_>) {
         stores[0].ledger_head().expect("head"),
         stores[1].ledger_head().expect("head")
     );
+}
+
+// ------------------------------------------------- byte-bounded pages
+
+/// `query_bounded`: a page ends with the object whose raw JSON reaches the
+/// bound (at least one object, however large), says more follow, and
+/// paging through gives exactly what unbounded pages give, for one
+/// collection, for types across collections (several index ranges) and
+/// for ids.
+fn pages_end_at_their_byte_bound(fresh: Fresh<'_>) {
+    let db = fresh();
+    let s = db.open();
+    let w = s.writer();
+    let mut objs: Vec<Obj> = Vec::new();
+    for n in 0..40u64 {
+        let coll = if n % 3 == 0 { "b" } else { "a" };
+        let mut o = if n % 2 == 0 {
+            indicator(n, V0, coll)
+        } else {
+            observable("domain-name", n, coll)
+        };
+        // Sizes from ~100 bytes to ~20 KiB.
+        let pad = "x".repeat(((n * 7919) % 20_000) as usize);
+        o.raw = o.raw.replacen('{', &format!("{{\"x_pad\":\"{pad}\","), 1);
+        objs.push(o);
+    }
+    w.put_batch(&borrow(&objs)).expect("put");
+    let queries = [
+        every_version(Some("a")),
+        Query {
+            types: vec!["indicator".into(), "domain-name".into()],
+            ..every_version(None)
+        },
+        Query {
+            ids: objs.iter().step_by(3).map(|o| o.id.clone()).collect(),
+            ..every_version(None)
+        },
+    ];
+    for q0 in &queries {
+        let want: Vec<i64> = read_all(&*s, q0, 1000).iter().map(|o| o.seq).collect();
+        assert!(!want.is_empty());
+        for (limit, max) in [(1000, 1), (1000, 30_000), (7, 50_000), (1000, 1 << 30)] {
+            let mut q = q0.clone();
+            let mut got = Vec::new();
+            loop {
+                let page = s.query_bounded(&q, limit, max).expect("query_bounded");
+                assert!(page.objects.len() <= limit);
+                let sizes: Vec<usize> = page.objects.iter().map(|o| o.raw.len()).collect();
+                let before_last: usize = sizes.iter().rev().skip(1).sum();
+                assert!(
+                    before_last < max,
+                    "{q:?} {limit} {max}: the page went on past its bound ({sizes:?})"
+                );
+                got.extend(page.objects.iter().map(|o| o.seq));
+                match (page.more, page.last_seq()) {
+                    (true, Some(last)) => q.after_seq = last,
+                    (false, _) => break,
+                    (true, None) => panic!("an empty page says more follow"),
+                }
+                if page.more && page.objects.len() < limit {
+                    let total: usize = sizes.iter().sum();
+                    assert!(total >= max, "a short page under its bound says more");
+                }
+            }
+            assert_eq!(got, want, "{q0:?} limit {limit} max {max}");
+        }
+        // A bound of one byte: one object a page.
+        let page = s.query_bounded(q0, 1000, 1).expect("query_bounded");
+        assert_eq!(page.objects.len(), 1);
+        assert_eq!(page.more, want.len() > 1);
+    }
 }

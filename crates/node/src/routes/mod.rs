@@ -209,10 +209,12 @@ pub(crate) async fn read_page(
         "versions" => "reading versions",
         _ => "reading objects",
     };
+    let max_bytes = s.config.limits.max_page_bytes;
     let page = if is_point_read(&q, limit) {
-        s.query_now(what, |st| st.query(&q, limit))?
+        s.query_now(what, |st| st.query_bounded(&q, limit, max_bytes))?
     } else {
-        s.query(what, move |st| st.query(&q, limit)).await?
+        s.query(what, move |st| st.query_bounded(&q, limit, max_bytes))
+            .await?
     };
     let next = next_of(&cursor, &page);
     Ok(PageRead {

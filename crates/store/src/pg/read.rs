@@ -445,12 +445,36 @@ fn db_message(e: &postgres::Error) -> String {
 }
 
 impl crate::ObjectRead for PgStore {
-    fn query(&self, q: &Query, limit: usize) -> Result<Page, StoreError> {
-        let Some((sql, ps)) = self.query_sql(q, limit, false)? else {
+    fn query_bounded(&self, q: &Query, limit: usize, max_bytes: usize) -> Result<Page, StoreError> {
+        let Some((sql, mut ps)) = self.query_sql(q, limit, false)? else {
             return Ok(Page::default());
         };
-        let mut objects = self.rows(&sql, &ps, "querying objects", read_object)?;
-        let more = objects.len() > limit;
+        if max_bytes == usize::MAX {
+            let mut objects = self.rows(&sql, &ps, "querying objects", read_object)?;
+            let more = objects.len() > limit;
+            objects.truncate(limit);
+            return Ok(Page { objects, more });
+        }
+        // The server sends only the rows before the byte bound (the one
+        // that reaches it included), and how many the page had without it.
+        let max = ps.add(i64::try_from(max_bytes).unwrap_or(i64::MAX));
+        let sql = format!(
+            "SELECT w.* FROM (
+               SELECT s.*,
+                 sum(octet_length(s.raw)) OVER (ORDER BY s.seq ROWS UNBOUNDED PRECEDING)
+                   - octet_length(s.raw) AS before_bytes,
+                 count(*) OVER () AS n_all
+               FROM ({sql}) s) w
+             WHERE w.before_bytes < {max} ORDER BY w.seq"
+        );
+        let n_all = std::cell::Cell::new(0i64);
+        let mut objects = self.rows(&sql, &ps, "querying objects", |r| {
+            n_all.set(r.try_get("n_all")?);
+            read_object(r)
+        })?;
+        let n_all = n_all.get();
+        let more =
+            n_all > i64::try_from(objects.len()).unwrap_or(i64::MAX) || objects.len() > limit;
         objects.truncate(limit);
         Ok(Page { objects, more })
     }
