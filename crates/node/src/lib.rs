@@ -28,6 +28,7 @@ pub mod extract;
 pub(crate) mod hotline_routes;
 pub mod hotline_tick;
 pub mod ingest_work;
+pub mod match_work;
 pub mod ledger_routes;
 pub mod listener;
 pub mod query;
