@@ -246,6 +246,8 @@ pub struct Chunk {
     pub payload: Vec<u8>,
     /// Its lines' bytes.
     pub bytes: usize,
+    /// The log's number.
+    pub file: u32,
     /// Over the bound for a task (a line longer than a chunk, or a long
     /// prefix): matched by the command itself.
     pub oversize: bool,
@@ -409,6 +411,7 @@ impl Chunker {
             id: chunk_id(&payload),
             payload,
             bytes: self.body.len(),
+            file: self.template.file,
             oversize,
         });
         self.body.clear();
