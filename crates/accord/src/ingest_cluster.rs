@@ -92,6 +92,8 @@ pub fn run(
     let writer = store.writer();
     let mut drained = Totals::default();
     let mut drain_failure = None;
+    // The batches stored here: their duplicates' touches are escalated too.
+    let mut here_batches: Vec<Batch> = Vec::new();
     let (split, waited) = std::thread::scope(|s| {
         let (srcs, here_opts) = (&sources, &here_opts);
         // The reader owns the sender: when it is done, the channel ends.
@@ -129,6 +131,7 @@ pub fn run(
                 let (t, f) = direct(writer, &src, &jsonl_opts, &(), args.warnings);
                 add(&mut drained, &t);
                 drain_failure = f;
+                here_batches.push(b);
             }
         }
         let split = scanner.join();
@@ -193,6 +196,30 @@ pub fn run(
         let (t, f) = direct(writer, &srcs, &jsonl_opts, &(), args.warnings);
         add(&mut totals, &t);
         failure = f;
+    }
+    here_batches.extend(waited.here.iter().cloned());
+    // The batches stored here may be batches the cluster stored before
+    // (already on the queue): as a worker does, their objects' touches are
+    // escalated whether new or duplicate (an object already attached to
+    // its facility's case adds nothing).
+    if let Some(reg) = &facilities {
+        let mut seen: std::collections::BTreeSet<String> =
+            totals.touches.iter().map(|t| t.object.clone()).collect();
+        for b in &here_batches {
+            let more = accord_node::ingest_work::stored_touches(
+                reg,
+                &store,
+                &args.collection,
+                b.lines(),
+                &b.id,
+            )
+            .map_err(crate::flat)?;
+            for t in more {
+                if seen.insert(t.object.clone()) {
+                    totals.touches.push(t);
+                }
+            }
+        }
     }
     eprintln!(
         "{}",

@@ -214,7 +214,8 @@ fn split(
                 break;
             }
         }
-        let format = explicit.unwrap_or_else(|| accord_logs::detect(&buf[..buf.len().min(64 << 10)]));
+        let format =
+            explicit.unwrap_or_else(|| accord_logs::detect(&buf[..buf.len().min(64 << 10)]));
         if let Err(e) = chunker.start_file(i as u32, name, format_name(format)) {
             out.errors.push(format!("{name}: {e}"));
             continue;
@@ -272,8 +273,10 @@ fn split(
             out.too_long.push((i as u32, too_long));
         }
         if let Some(e) = failed {
-            out.errors
-                .push(format!("{name}: reading stopped after {} bytes: {e}", out.bytes));
+            out.errors.push(format!(
+                "{name}: reading stopped after {} bytes: {e}",
+                out.bytes
+            ));
         }
     }
     send(chunker.finish(), &mut out);
@@ -292,7 +295,11 @@ struct Assembler {
 }
 
 impl Assembler {
-    fn add(&mut self, bytes: &[u8], outstanding: &dyn Fn(&str) -> bool) -> Option<(String, ChunkReport)> {
+    fn add(
+        &mut self,
+        bytes: &[u8],
+        outstanding: &dyn Fn(&str) -> bool,
+    ) -> Option<(String, ChunkReport)> {
         let r = match ChunkReport::from_wire(bytes) {
             Ok(r) => r,
             Err(e) => {
@@ -344,7 +351,7 @@ struct Totals {
     errors: Vec<String>,
     hits: u64,
     by_kind: BTreeMap<String, u64>,
-    touches: u64,
+    touches: BTreeMap<String, accord_app::facility::Touch>,
     index: match_work::IndexFacts,
     groups: BTreeMap<(String, i64), HitGroup>,
     by_process: BTreeMap<String, usize>,
@@ -376,7 +383,19 @@ impl Totals {
         for (k, n) in r.by_kind {
             *self.by_kind.entry(k).or_default() += n;
         }
-        self.touches += r.touches;
+        for w in r.touches {
+            let Some(t) = w.touch() else { continue };
+            let e = self.touches.entry(t.object.clone()).or_insert_with(|| {
+                let mut first = t.clone();
+                first.hits.clear();
+                first
+            });
+            for h in t.hits {
+                if e.hits.len() < match_work::MAX_TOUCH_HITS && !e.hits.contains(&h) {
+                    e.hits.push(h);
+                }
+            }
+        }
         if r.index.indicators >= self.index.indicators {
             self.index = r.index;
         }
@@ -455,8 +474,7 @@ fn distributed(
         let (names, files) = (&names, &files);
         let explicit = log_options.format;
         // The reader owns the sender: when it is done, the channel ends.
-        let reader =
-            s.spawn(move || split(args, names, files, chunker, explicit, max_line, tx));
+        let reader = s.spawn(move || split(args, names, files, chunker, explicit, max_line, tx));
         let mut asm = Assembler::default();
         let waited = rt.block_on(publish_and_wait(
             Wait {
@@ -579,13 +597,26 @@ fn distributed(
     };
     eprint!(
         "{}",
-        summary(&t, &names, secs, read.bytes, &written, published, here.len())
+        summary(
+            &t,
+            &names,
+            secs,
+            read.bytes,
+            &written,
+            published,
+            here.len()
+        )
     );
-    if t.touches > 0 {
-        eprintln!(
-            "accord: {} indicator hit(s) on protected facilities: their hotline cases were opened or noted by the process that matched each chunk",
-            t.touches
-        );
+    if !t.touches.is_empty() {
+        // Once every chunk is in, by this one process: an indicator already
+        // attached to its facility's case adds nothing, so a rerun (or a
+        // chunk redone) opens nothing twice.
+        let touches: Vec<_> = t.touches.values().cloned().collect();
+        let done = accord_app::facility::escalate(config, store, &touches, clock.now_timestamp())
+            .map_err(crate::flat)?;
+        for e in &done {
+            eprintln!("{}", e.line("hit by", "indicator"));
+        }
     }
     if let Some(e) = waited.error {
         let unsent = if read.unsent > 0 {
@@ -675,8 +706,7 @@ fn summary(
             group(ix.warninglisted)
         ));
     }
-    let inds: std::collections::BTreeSet<&str> =
-        t.groups.keys().map(|(i, _)| i.as_str()).collect();
+    let inds: std::collections::BTreeSet<&str> = t.groups.keys().map(|(i, _)| i.as_str()).collect();
     let kinds: Vec<String> = t
         .by_kind
         .iter()

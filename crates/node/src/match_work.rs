@@ -17,10 +17,10 @@
 //! A worker keeps one index per set of collections over the store
 //! ([`IndexCache`]: built once per process, or reused from its file in the
 //! data directory, and brought up to date with what was stored since),
-//! matches the chunk, opens or adds to the hotline case of each protected
-//! facility hit (idempotent: an indicator already attached to the
-//! facility's case adds nothing), and publishes the per-indicator hit
-//! aggregates ([`accord_app::matching::chunk::HitGroup`]) in one or more
+//! matches the chunk, and publishes the per-indicator hit aggregates and
+//! the indicators hitting protected facilities (which the command
+//! escalates once every chunk is in: one process, idempotent per
+//! indicator and facility) ([`accord_app::matching::chunk::HitGroup`]) in one or more
 //! [`ChunkReport`] parts on core NATS subject [`done_subject`]`(run)`.
 //! The command counts each chunk once, however often it is redone.
 
@@ -61,6 +61,10 @@ pub const MAX_PARTS: u32 = 64;
 pub const MAX_LISTED: usize = 20;
 /// The longest text (an error, an id) a report carries.
 pub const MAX_TEXT: usize = 512;
+/// The most facility-touching indicators a chunk's report names.
+pub const MAX_TOUCHES: usize = 64;
+/// The most facility hits named per indicator.
+pub const MAX_TOUCH_HITS: usize = 4;
 /// The most sets of collections a process keeps an index for.
 pub const MAX_INDEXES: usize = 4;
 
@@ -176,10 +180,7 @@ impl ChunkHeader {
             return Err(bad("prefix", format!("over {MAX_PREFIX} bytes")));
         }
         if self.collections.len() > MAX_COLLECTIONS {
-            return Err(bad(
-                "collections",
-                format!("more than {MAX_COLLECTIONS}"),
-            ));
+            return Err(bad("collections", format!("more than {MAX_COLLECTIONS}")));
         }
         for c in &self.collections {
             check_text("collection", c, false)?;
@@ -327,7 +328,11 @@ impl Chunker {
         self.flush();
         let mut t = self.template.clone();
         t.file = file;
-        t.name = name.chars().filter(|c| !c.is_control()).take(1024).collect();
+        t.name = name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(1024)
+            .collect();
         t.format = format.to_owned();
         t.check()?;
         self.template = t;
@@ -382,7 +387,8 @@ impl Chunker {
                     None => self.zeek.push((directive.to_vec(), l)),
                 }
                 // `#separator` first: the others are split by it.
-                self.zeek.sort_by_key(|(d, _)| d.as_slice() != b"#separator");
+                self.zeek
+                    .sort_by_key(|(d, _)| d.as_slice() != b"#separator");
             }
         } else if self.csv_pending && !bare.is_empty() {
             self.csv_pending = false;
@@ -479,13 +485,81 @@ pub struct ChunkReport {
     pub hits: u64,
     /// Hits by kind (`ip`, `domain`, …, `pattern`).
     pub by_kind: BTreeMap<String, u64>,
-    /// Indicators of the chunk hitting protected facilities (escalated by
-    /// the worker).
-    pub touches: u64,
+    /// Indicators of the chunk hitting protected facilities (at most
+    /// [`MAX_TOUCHES`], each with at most [`MAX_TOUCH_HITS`] hits; in
+    /// part 0): the command escalates them.
+    pub touches: Vec<TouchWire>,
     /// The index the chunk was matched against.
     pub index: IndexFacts,
     /// The hits per indicator and window (split across parts).
     pub groups: Vec<HitGroup>,
+}
+
+/// An indicator hitting protected facilities, on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TouchWire {
+    /// The indicator's id.
+    pub indicator: String,
+    /// The hits: (facility, jurisdiction, value matched, where, how:
+    /// `address`, `network`, `domain` or `asn`).
+    pub hits: Vec<(String, String, String, String, String)>,
+}
+
+impl TouchWire {
+    /// The wire form of a touch (hits cut to [`MAX_TOUCH_HITS`]).
+    pub fn of(t: &accord_app::facility::Touch) -> TouchWire {
+        TouchWire {
+            indicator: t.object.clone(),
+            hits: t
+                .hits
+                .iter()
+                .take(MAX_TOUCH_HITS)
+                .map(|h| {
+                    (
+                        cut(&h.facility, 200),
+                        cut(&h.jurisdiction, 16),
+                        cut(&h.matched, 200),
+                        cut(&h.path, 200),
+                        serde_json::to_value(h.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The touch it names (`None` when a hit's kind is unknown).
+    pub fn touch(&self) -> Option<accord_app::facility::Touch> {
+        use accord_app::facility::{FacilityHit, HitKind};
+        let hits = self
+            .hits
+            .iter()
+            .map(|(facility, jurisdiction, matched, path, kind)| {
+                Some(FacilityHit {
+                    facility: facility.clone(),
+                    jurisdiction: jurisdiction.clone(),
+                    matched: matched.clone(),
+                    path: path.clone(),
+                    kind: match kind.as_str() {
+                        "address" => HitKind::Address,
+                        "network" => HitKind::Network,
+                        "domain" => HitKind::Domain,
+                        "asn" => HitKind::Asn,
+                        _ => return None,
+                    },
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(accord_app::facility::Touch {
+            object: self.indicator.clone(),
+            type_name: "indicator".into(),
+            source: "accord match".into(),
+            hits,
+        })
+    }
 }
 
 /// A report that cannot be used.
@@ -525,6 +599,20 @@ impl ChunkReport {
             || r.by_kind.keys().any(|k| k.len() > 16)
         {
             return fail("a list or text over its bound");
+        }
+        if r.touches.len() > MAX_TOUCHES
+            || r.touches.iter().any(|t| {
+                !t.indicator.starts_with("indicator--")
+                    || t.indicator.len() > 256
+                    || t.hits.is_empty()
+                    || t.hits.len() > MAX_TOUCH_HITS
+                    || t.hits.iter().any(|(f, j, m, p, k)| {
+                        f.is_empty() || [f, j, m, p, k].iter().any(|x| x.len() > 256)
+                    })
+            })
+            || r.touches.iter().any(|t| t.touch().is_none())
+        {
+            return fail("a facility touch is malformed");
         }
         for g in &r.groups {
             if !g.indicator.starts_with("indicator--")
@@ -658,7 +746,11 @@ impl Matcher<'_> {
     fn index(&self, h: &ChunkHeader) -> Result<Arc<m::load::Indicators>, String> {
         let key = index_key(&h.collections, h.include_warninglisted);
         let slot = {
-            let all = self.cache.indexes.lock().unwrap_or_else(PoisonError::into_inner);
+            let all = self
+                .cache
+                .indexes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             all.get(&key).cloned()
         };
         let lists = || {
@@ -698,7 +790,11 @@ impl Matcher<'_> {
                 )
                 .map_err(|e| format!("building the match index: {e}"))?;
                 let ind = ix.indicators();
-                let mut all = self.cache.indexes.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut all = self
+                    .cache
+                    .indexes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 if all.len() >= MAX_INDEXES && !all.contains_key(&key) {
                     // The oldest set is dropped (rebuilt from its file when
                     // asked again).
@@ -706,8 +802,7 @@ impl Matcher<'_> {
                         all.remove(&k);
                     }
                 }
-                all.entry(key)
-                    .or_insert_with(|| Arc::new(Mutex::new(ix)));
+                all.entry(key).or_insert_with(|| Arc::new(Mutex::new(ix)));
                 Ok(ind)
             }
         }
@@ -741,34 +836,27 @@ impl Matcher<'_> {
         };
         let (hits, counts) = chunk::match_chunk(&ind, &spec, now_us.div_euclid(1_000_000))
             .map_err(|e| ChunkFailure::Retry(e.to_string()))?;
-        // Hits on protected facilities: a case opened or noted, keyed by
-        // the indicator (attached once per facility), so a redone chunk
-        // adds nothing.
-        let mut touches = 0;
+        // Hits on protected facilities: named in the report, escalated by
+        // the command once every chunk is in (one process, so two chunks
+        // cannot open two cases of one facility at once).
+        let mut touches = Vec::new();
         if !hits.is_empty() {
             let reg = accord_app::facility::FacilityWatch::new()
                 .registry(self.store)
-                .map_err(|e| ChunkFailure::Retry(format!("reading the protected facilities: {e}")))?;
+                .map_err(|e| {
+                    ChunkFailure::Retry(format!("reading the protected facilities: {e}"))
+                })?;
             let view = ind.view().map_err(|e| ChunkFailure::Retry(e.to_string()))?;
-            let t = accord_app::facility::touches_of_hits(
+            touches = accord_app::facility::touches_of_hits(
                 &reg,
                 &hits,
                 std::slice::from_ref(&h.name),
                 |ord| view.indicator_id_string(ord),
-            );
-            touches = t.len() as u64;
-            if !t.is_empty() {
-                let done = accord_app::facility::escalate(
-                    self.config,
-                    self.store,
-                    &t,
-                    self.clock.now_timestamp(),
-                )
-                .map_err(|e| ChunkFailure::Retry(e.to_string()))?;
-                for e in &done {
-                    tracing::warn!(process = self.process, task = id, "{}", e.line("hit by", "indicator"));
-                }
-            }
+            )
+            .iter()
+            .take(MAX_TOUCHES)
+            .map(TouchWire::of)
+            .collect();
         }
         let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
         for hit in &hits {
@@ -872,7 +960,10 @@ mod tests {
             } else {
                 let p = std::str::from_utf8(prefix).unwrap();
                 assert!(p.starts_with("#separator"), "{p}");
-                assert!(p.contains("#fields\tts\tid.orig_h\n") && p.contains("#types"), "{p}");
+                assert!(
+                    p.contains("#fields\tts\tid.orig_h\n") && p.contains("#types"),
+                    "{p}"
+                );
                 assert!(!p.contains("#path"), "{p}");
             }
         }
@@ -910,7 +1001,10 @@ mod tests {
     #[test]
     fn crafted_headers_are_refused() {
         assert_eq!(parse(b"{}").unwrap_err(), ChunkError::NoHeader);
-        assert!(matches!(parse(b"{\"v\":1}\n"), Err(ChunkError::BadHeader(_))));
+        assert!(matches!(
+            parse(b"{\"v\":1}\n"),
+            Err(ChunkError::BadHeader(_))
+        ));
         let with = |f: &dyn Fn(&mut ChunkHeader)| {
             let mut h = template();
             f(&mut h);
@@ -920,7 +1014,10 @@ mod tests {
         };
         assert!(with(&|_| {}).is_ok());
         for (what, f) in [
-            ("run", &(|h: &mut ChunkHeader| h.run = "x.>".into()) as &dyn Fn(&mut ChunkHeader)),
+            (
+                "run",
+                &(|h: &mut ChunkHeader| h.run = "x.>".into()) as &dyn Fn(&mut ChunkHeader),
+            ),
             ("format", &|h| h.format = "auto".into()),
             ("format or columns", &|h| h.format = "nope".into()),
             ("max_line", &|h| h.max_line = 0),

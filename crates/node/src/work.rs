@@ -30,15 +30,16 @@
 //!   then acknowledge. A store failure hands the batch back (retried); a
 //!   payload whose header cannot be read is dropped (acknowledged, logged
 //!   at `error`): retrying would fail alike. A batch stored again after
-//!   its process died yields duplicates only.
+//!   its process died yields duplicates only; its objects' protected-
+//!   facility touches are escalated whether new or duplicate (keyed by the
+//!   object, so the redo escalates what the dead process did not, once).
 //!
 //! - **Matching jobs.** `accord match --config` publishes its logs as
 //!   chunks of kind [`MATCH`] ([`crate::match_work`]); every process runs
 //!   [`MATCH_WORKERS`] workers sharing one index per set of collections
 //!   over the store (built once, brought up to date with what was stored
-//!   since), which match a chunk, escalate its protected-facility hits
-//!   (an indicator already attached to the facility's case adds nothing),
-//!   publish its per-indicator hit aggregates on the run's subject, then
+//!   since), which match a chunk, publish its per-indicator hit
+//!   aggregates and protected-facility touches on the run's subject, then
 //!   acknowledge. A payload that cannot be read is dropped (logged at
 //!   `error`); the command counts a redone chunk once.
 //!
@@ -723,13 +724,19 @@ fn ingest_batch(
         // and counts the committed ones as duplicates.
         return Err(e.to_string());
     }
-    if !t.touches.is_empty() {
-        accord_app::facility::escalate_logged(
-            config,
-            store,
-            &t.touches,
-            shared.ctx.clock.now_timestamp(),
-        );
+    // The touches of every object of the batch now in the store, new or
+    // duplicate: a batch redone after its process stored it and died
+    // before escalating sees duplicates only, and must escalate anyway.
+    // An escalation is keyed by the object (evidence already attached to
+    // the facility's case adds nothing), so a second run adds nothing.
+    let touches = match &opts.facilities {
+        Some(reg) => crate::ingest_work::stored_touches(reg, store, &h.collection, lines, &task.id)
+            .map_err(|e| format!("reading the batch's objects back: {e}"))?,
+        None => Vec::new(),
+    };
+    if !touches.is_empty() {
+        accord_app::facility::escalate(config, store, &touches, shared.ctx.clock.now_timestamp())
+            .map_err(|e| e.to_string())?;
     }
     let mut r = result.borrow().clone();
     r.seen = t.seen;
@@ -739,7 +746,7 @@ fn ingest_batch(
     r.rejected = t.rejected;
     r.faults = t.faults;
     r.warninglisted = t.warninglisted;
-    r.touches = t.touches.len() as u64;
+    r.touches = touches.len() as u64;
     Ok(r)
 }
 
@@ -758,7 +765,12 @@ async fn match_task(
     let run = match crate::match_work::parse(&task.payload) {
         Ok((h, ..)) => h.run,
         Err(e) => {
-            tracing::error!(process, task = id, attempt, "work: match chunk dropped: {e}");
+            tracing::error!(
+                process,
+                task = id,
+                attempt,
+                "work: match chunk dropped: {e}"
+            );
             return Ok(());
         }
     };
@@ -777,7 +789,12 @@ async fn match_task(
     let parts = match outcome {
         Ok(p) => p,
         Err(ChunkFailure::Drop(e)) => {
-            tracing::error!(process, task = id, attempt, "work: match chunk dropped: {e}");
+            tracing::error!(
+                process,
+                task = id,
+                attempt,
+                "work: match chunk dropped: {e}"
+            );
             return Ok(());
         }
         Err(ChunkFailure::Retry(e)) => return Err(format!("match chunk {id}: {e}")),

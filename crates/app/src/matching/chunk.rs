@@ -376,7 +376,9 @@ mod tests {
             let mut by: BTreeMap<(u32, i64), (i64, i64, BTreeSet<u64>)> = BTreeMap::new();
             for h in hits {
                 let t = h.time.unwrap();
-                let e = by.entry((h.ord, t.div_euclid(w))).or_insert((t, t, BTreeSet::new()));
+                let e = by
+                    .entry((h.ord, t.div_euclid(w)))
+                    .or_insert((t, t, BTreeSet::new()));
                 e.0 = e.0.min(t);
                 e.1 = e.1.max(t);
                 e.2.insert(h.line);
@@ -402,6 +404,10 @@ mod tests {
         assert_eq!(whole, parts);
         let s = sightings_of_groups(whole.values(), 0, "identity--x");
         assert_eq!(s.sightings.len(), 2);
-        assert!(s.sightings[0].0.contains("\"count\":3"), "{}", s.sightings[0].0);
+        assert!(
+            s.sightings[0].0.contains("\"count\":3"),
+            "{}",
+            s.sightings[0].0
+        );
     }
 }
