@@ -1022,7 +1022,7 @@ mod tests {
             ("format or columns", &|h| h.format = "nope".into()),
             ("max_line", &|h| h.max_line = 0),
             ("first_line", &|h| h.first_line = 0),
-            ("prefix", &|h| h.prefix = 3),
+            ("prefix", &|h| h.prefix = 10),
             ("collections", &|h| h.collections = vec!["c".into(); 100]),
             ("collection", &|h| h.collections = vec!["a\u{7}".into()]),
             ("window", &|h| h.window = 0),
