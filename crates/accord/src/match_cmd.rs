@@ -21,6 +21,19 @@ use std::sync::Arc;
 /// the `sightings` collection (and, per producer of the indicator, in
 /// `sightings-to-<identity id>`) or written to `--out` as a bundle.
 ///
+/// On a cluster's node (`--config` naming an accord.toml with `[cluster]`),
+/// indicators come from the cluster's PostgreSQL store and sightings go
+/// to it. With `[cluster] nats`, the logs are cut into chunks of whole
+/// lines (Zeek `#` headers and the CSV header row travel with each) and
+/// published as durable `match` tasks: every `accord serve` process
+/// matches chunks against its own index of the store and reports hits per
+/// indicator and window, which this command adds up (each chunk once,
+/// also when a process died and another redid it) into the same sightings
+/// and summary as a local match; hits on protected facilities are
+/// escalated once all chunks are in. With `--follow`, `--hits`,
+/// `--evidence` or `--indicators`, this command matches on its own against
+/// the cluster's store.
+///
 /// Exit status: 0 when every log was read (hits or not), 2 on failure
 /// (a log that could not be opened or read to its end, the store, an
 /// output file).

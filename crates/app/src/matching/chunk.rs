@@ -258,7 +258,9 @@ pub fn group_hits(hits: &[Hit], window_s: i64, now_us: i64, ind: &Indicators) ->
         return Vec::new();
     };
     let w = window_s.max(1) * 1_000_000;
-    let mut groups: BTreeMap<(u32, i64), (i64, i64, BTreeSet<(u32, u64)>)> = BTreeMap::new();
+    // (ordinal, window) → (first, last, the lines).
+    type Lines = BTreeSet<(u32, u64)>;
+    let mut groups: BTreeMap<(u32, i64), (i64, i64, Lines)> = BTreeMap::new();
     for h in hits {
         let t = h.time.unwrap_or(now_us);
         let g = groups
@@ -373,7 +375,8 @@ mod tests {
         let g = |hits: &[Hit]| {
             let w = 3600 * 1_000_000i64;
             let mut m: BTreeMap<(String, i64), HitGroup> = BTreeMap::new();
-            let mut by: BTreeMap<(u32, i64), (i64, i64, BTreeSet<u64>)> = BTreeMap::new();
+            type Lines = BTreeSet<u64>;
+            let mut by: BTreeMap<(u32, i64), (i64, i64, Lines)> = BTreeMap::new();
             for h in hits {
                 let t = h.time.unwrap();
                 let e = by
