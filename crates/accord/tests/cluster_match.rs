@@ -156,7 +156,17 @@ fn three_processes_match_exactly_as_a_local_match() {
         &format!("postgres = \"{db}\"\nnats = \"{}\"", nats.url()),
     );
     let _procs: Vec<_> = (0..3).map(|_| start(&config, &[])).collect();
-    let (indicators, logs) = generated(dir, 3000, 5);
+    let (indicators, mut logs) = generated(dir, 3000, 5);
+    // A compressed log too: read as a stream, cut the same way.
+    let gz = dir.join("dns.log.gz");
+    let o = Command::new("gzip")
+        .arg("-c")
+        .arg(&logs[2])
+        .stdout(std::fs::File::create(&gz).unwrap())
+        .status()
+        .unwrap();
+    assert!(o.success());
+    logs.push(gz);
     ingest(&config, &indicators);
     let (want, local) = reference(dir, &indicators, &logs);
     assert!(want.len() > 100, "{want:?}");

@@ -51,6 +51,10 @@ impl std::fmt::Debug for StoreIndex {
 /// not move (the warninglists may have changed).
 const RECHECK: Duration = Duration::from_secs(60);
 
+/// The least time between two catch-ups: what was stored less than this
+/// before a chunk is matched may not be in its index yet.
+pub const RELOAD_AFTER: Duration = Duration::from_secs(2);
+
 impl StoreIndex {
     /// Loads the index of the indicators of `collections` (all when empty)
     /// in `store`, saved in (and reused from) `index` when given; `data`
@@ -124,7 +128,7 @@ impl StoreIndex {
     }
 
     /// Brings the index up to date when something was stored since it was
-    /// loaded, or when `warninglists` differ from the lists it was built
+    /// loaded (at most every [`RELOAD_AFTER`]), or when `warninglists` differ from the lists it was built
     /// with (looked at when the seq moved or a minute passed). Returns
     /// whether it was reloaded.
     ///
@@ -139,7 +143,10 @@ impl StoreIndex {
         let seq = store
             .max_seq()
             .map_err(store_err("reading the store's seq"))?;
-        if seq == self.seq && self.loaded.elapsed() < RECHECK {
+        let age = self.loaded.elapsed();
+        // Under a steady ingest the seq moves all the time: caught up at
+        // most every RELOAD_AFTER, not for every chunk.
+        if (seq == self.seq && age < RECHECK) || age < RELOAD_AFTER {
             return Ok(false);
         }
         let lists = warninglists();
