@@ -147,7 +147,7 @@ fn local(
 
 /// What reading the logs gave.
 #[derive(Default)]
-struct Read_ {
+struct ReadOut {
     /// Chunks too large for a task (matched here).
     here: Vec<Chunk>,
     /// Lines dropped while reading (longer than the longest line), per log.
@@ -169,10 +169,10 @@ fn split(
     explicit: Option<Format>,
     max_line: usize,
     tx: tokio::sync::mpsc::Sender<Chunk>,
-) -> Read_ {
-    let mut out = Read_::default();
+) -> ReadOut {
+    let mut out = ReadOut::default();
     let mut closed = false;
-    let mut send = |chunks: Vec<Chunk>, out: &mut Read_| {
+    let mut send = |chunks: Vec<Chunk>, out: &mut ReadOut| {
         for c in chunks {
             files
                 .lock()
@@ -222,6 +222,7 @@ fn split(
         }
         let mut too_long = 0u64;
         let mut discarding = false;
+        let before = out.bytes;
         loop {
             // Whole lines of the buffer.
             let mut start = 0;
@@ -275,7 +276,7 @@ fn split(
         if let Some(e) = failed {
             out.errors.push(format!(
                 "{name}: reading stopped after {} bytes: {e}",
-                out.bytes
+                out.bytes - before
             ));
         }
     }
