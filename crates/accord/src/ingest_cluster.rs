@@ -92,11 +92,31 @@ pub fn run(
     let writer = store.writer();
     let mut drained = Totals::default();
     let mut drain_failure = None;
+    // The batches stored here: their duplicates' touches are escalated too.
+    let mut here_batches: Vec<Batch> = Vec::new();
     let (split, waited) = std::thread::scope(|s| {
         let (srcs, here_opts) = (&sources, &here_opts);
         // The reader owns the sender: when it is done, the channel ends.
         let scanner = s.spawn(move || split(args, srcs, batcher, tx, writer, here_opts));
-        let waited = rt.block_on(publish_and_wait(url, &run_id, &mut rx, &bar, stall));
+        let waited = rt.block_on(publish_and_wait(
+            Wait {
+                url,
+                kind: INGEST,
+                subject: done_subject(&run_id),
+                noun: "batch",
+                nouns: "batch(es)",
+                stall,
+            },
+            &mut rx,
+            &bar,
+            |payload, _| match serde_json::from_slice::<BatchResult>(payload) {
+                Ok(r) => Some((r.batch.clone(), r)),
+                Err(e) => {
+                    tracing::warn!("an unreadable ingest result: {e}");
+                    None
+                }
+            },
+        ));
         if waited.give_up {
             // The batches not yet published are not stored: the reader
             // stops (and counts them).
@@ -111,6 +131,7 @@ pub fn run(
                 let (t, f) = direct(writer, &src, &jsonl_opts, &(), args.warnings);
                 add(&mut drained, &t);
                 drain_failure = f;
+                here_batches.push(b);
             }
         }
         let split = scanner.join();
@@ -175,6 +196,30 @@ pub fn run(
         let (t, f) = direct(writer, &srcs, &jsonl_opts, &(), args.warnings);
         add(&mut totals, &t);
         failure = f;
+    }
+    here_batches.extend(waited.here.iter().cloned());
+    // The batches stored here may be batches the cluster stored before
+    // (already on the queue): as a worker does, their objects' touches are
+    // escalated whether new or duplicate (an object already attached to
+    // its facility's case adds nothing).
+    if let Some(reg) = &facilities {
+        let mut seen: std::collections::BTreeSet<String> =
+            totals.touches.iter().map(|t| t.object.clone()).collect();
+        for b in &here_batches {
+            let more = accord_node::ingest_work::stored_touches(
+                reg,
+                &store,
+                &args.collection,
+                b.lines(),
+                &b.id,
+            )
+            .map_err(crate::flat)?;
+            for t in more {
+                if seen.insert(t.object.clone()) {
+                    totals.touches.push(t);
+                }
+            }
+        }
     }
     eprintln!(
         "{}",
@@ -348,38 +393,95 @@ fn direct(
     })
 }
 
-/// What waiting for the batches gave.
-#[derive(Default)]
-struct Waited {
-    /// One result per batch done.
-    results: Vec<BatchResult>,
-    /// Batches published.
-    published: usize,
-    /// The batches to store here, and why.
-    here: Vec<Batch>,
-    why_here: Vec<String>,
-    /// Why the wait ended early.
-    error: Option<String>,
-    /// Whether the rest is to be left unpublished (a stall): otherwise the
-    /// batches left in the channel are stored here.
-    give_up: bool,
+/// A task this command publishes and waits for (an ingest batch, a
+/// match chunk).
+pub(crate) trait Outgoing {
+    /// Its task id.
+    fn id(&self) -> &str;
+    /// Its payload.
+    fn payload(&self) -> &[u8];
+    /// Its weight on the progress bar (bytes of input).
+    fn weight(&self) -> u64;
 }
 
-/// At most this many batches are published and not yet done.
-const WINDOW: usize = 64;
+impl Outgoing for Batch {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+    fn weight(&self) -> u64 {
+        self.lines().len() as u64
+    }
+}
 
-/// Subscribes to the run's results, publishes the batches `rx` yields (at
+/// What waiting for the tasks gave.
+pub(crate) struct Waited<T, R> {
+    /// One result per task done.
+    pub results: Vec<R>,
+    /// Tasks published.
+    pub published: usize,
+    /// The tasks to do here, and why.
+    pub here: Vec<T>,
+    pub why_here: Vec<String>,
+    /// Why the wait ended early.
+    pub error: Option<String>,
+    /// Whether the rest is to be left unpublished (a stall): otherwise the
+    /// tasks left in the channel are done here.
+    pub give_up: bool,
+}
+
+impl<T, R> Default for Waited<T, R> {
+    fn default() -> Self {
+        Waited {
+            results: Vec::new(),
+            published: 0,
+            here: Vec::new(),
+            why_here: Vec::new(),
+            error: None,
+            give_up: false,
+        }
+    }
+}
+
+/// At most this many tasks are published and not yet done.
+pub(crate) const WINDOW: usize = 64;
+
+/// How the command waits for its tasks: the queue's server, the kind, the
+/// core NATS subject the results come on, what a task is called in
+/// messages, and how long it waits without a result.
+pub(crate) struct Wait<'a> {
+    pub url: &'a str,
+    pub kind: &'a str,
+    pub subject: String,
+    pub noun: &'a str,
+    pub nouns: &'a str,
+    pub stall: Duration,
+}
+
+/// Subscribes to the run's results, publishes the tasks `rx` yields (at
 /// most [`WINDOW`] outstanding), and waits until each is done (or none is
-/// done for `stall`). Returns when `rx` is exhausted and nothing is
-/// outstanding, or when the queue cannot be used (the batches still in
-/// `rx` are then for the caller to store), or on a stall.
-async fn publish_and_wait(
-    url: &str,
-    run: &str,
-    rx: &mut tokio::sync::mpsc::Receiver<Batch>,
+/// done for `stall`). `on_msg` reads a message of the result subject and
+/// says which task it completes (given whether an id is outstanding), if
+/// any; a task is counted once, however many results name it. Returns
+/// when `rx` is exhausted and nothing is outstanding, or when the queue
+/// cannot be used (the tasks still in `rx` are then for the caller to
+/// do), or on a stall.
+pub(crate) async fn publish_and_wait<T: Outgoing, R>(
+    w8: Wait<'_>,
+    rx: &mut tokio::sync::mpsc::Receiver<T>,
     bar: &indicatif::ProgressBar,
-    stall: Duration,
-) -> Waited {
+    mut on_msg: impl FnMut(&[u8], &dyn Fn(&str) -> bool) -> Option<(String, R)>,
+) -> Waited<T, R> {
+    let Wait {
+        url,
+        kind,
+        subject,
+        noun,
+        nouns,
+        stall,
+    } = w8;
     let mut w = Waited::default();
     let q = match tokio::time::timeout(
         Duration::from_secs(30),
@@ -398,7 +500,6 @@ async fn publish_and_wait(
             return w;
         }
     };
-    let subject = done_subject(run);
     let mut sub = match q.client().subscribe(subject.clone()).await {
         Ok(s) => s,
         Err(e) => {
@@ -411,7 +512,7 @@ async fn publish_and_wait(
         w.why_here.push(format!("subscribing to {subject}: {e}"));
         return w;
     }
-    // Batch id → its lines' size (for the bar).
+    // Task id → its weight (for the bar).
     let mut outstanding: HashMap<String, u64> = HashMap::new();
     let mut dupes = 0;
     let mut more = true;
@@ -427,20 +528,17 @@ async fn publish_and_wait(
             msg = sub.next() => {
                 let Some(msg) = msg else {
                     w.error = Some(format!(
-                        "the subscription to {subject} ended with {} batch(es) outstanding; they stay queued and will still be stored",
+                        "the subscription to {subject} ended with {} {nouns} outstanding; they stay queued and will still be done",
                         outstanding.len()
                     ));
                     w.give_up = true;
                     break;
                 };
-                let r: BatchResult = match serde_json::from_slice(&msg.payload) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::warn!("an unreadable result on {subject}: {e}");
-                        continue;
-                    }
+                let known = |id: &str| outstanding.contains_key(id);
+                let Some((id, r)) = on_msg(&msg.payload, &known) else {
+                    continue;
                 };
-                if let Some(n) = outstanding.remove(r.batch.as_str()) {
+                if let Some(n) = outstanding.remove(id.as_str()) {
                     bar.inc(n);
                     w.results.push(r);
                     last = Instant::now();
@@ -451,7 +549,7 @@ async fn publish_and_wait(
                     more = false;
                     continue;
                 };
-                match q.publish(INGEST, &b.id, &b.payload).await {
+                match q.publish(kind, b.id(), b.payload()).await {
                     Ok(p) if p.duplicate => {
                         // Already queued (or done) within the dedupe
                         // window: this run would hear no result for it.
@@ -463,10 +561,10 @@ async fn publish_and_wait(
                         if outstanding.is_empty() {
                             last = Instant::now();
                         }
-                        outstanding.insert(b.id.clone(), b.lines().len() as u64);
+                        outstanding.insert(b.id().to_owned(), b.weight());
                     }
                     Err(e) => {
-                        // The rest is stored here (after the outstanding
+                        // The rest is done here (after the outstanding
                         // ones are done).
                         w.why_here.push(format!("publishing failed: {e}"));
                         w.here.push(b);
@@ -476,7 +574,7 @@ async fn publish_and_wait(
             }
             () = tokio::time::sleep(left), if !outstanding.is_empty() => {
                 w.error = Some(format!(
-                    "no batch was done for {} minute(s): {} of {} published batch(es) outstanding; they stay queued and will still be stored by the cluster's processes (see `accord cluster status`)",
+                    "no {noun} was done for {} minute(s): {} of {} published {nouns} outstanding; they stay queued and will still be done by the cluster's processes (see `accord cluster status`)",
                     stall.as_secs() / 60,
                     outstanding.len(),
                     w.published
@@ -488,7 +586,7 @@ async fn publish_and_wait(
     }
     if dupes > 0 {
         w.why_here.push(format!(
-            "{dupes} already on the queue (the same objects published within its de-duplication window)"
+            "{dupes} already on the queue (the same content published within its de-duplication window)"
         ));
     }
     w

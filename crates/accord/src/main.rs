@@ -13,6 +13,7 @@ mod ingest_cluster;
 mod ingest_cmd;
 mod ledger_cmd;
 mod locate;
+mod match_cluster;
 mod match_cmd;
 mod misp_feed_export;
 mod node_cmd;

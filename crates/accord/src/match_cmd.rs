@@ -21,6 +21,19 @@ use std::sync::Arc;
 /// the `sightings` collection (and, per producer of the indicator, in
 /// `sightings-to-<identity id>`) or written to `--out` as a bundle.
 ///
+/// On a cluster's node (`--config` naming an accord.toml with `[cluster]`),
+/// indicators come from the cluster's PostgreSQL store and sightings go
+/// to it. With `[cluster] nats`, the logs are cut into chunks of whole
+/// lines (Zeek `#` headers and the CSV header row travel with each) and
+/// published as durable `match` tasks: every `accord serve` process
+/// matches chunks against its own index of the store and reports hits per
+/// indicator and window, which this command adds up (each chunk once,
+/// also when a process died and another redid it) into the same sightings
+/// and summary as a local match; hits on protected facilities are
+/// escalated once all chunks are in. With `--follow`, `--hits`,
+/// `--evidence` or `--indicators`, this command matches on its own against
+/// the cluster's store.
+///
 /// Exit status: 0 when every log was read (hits or not), 2 on failure
 /// (a log that could not be opened or read to its end, the store, an
 /// output file).
@@ -34,50 +47,50 @@ use std::sync::Arc;
 pub struct Args {
     /// Log files (plain, .gz, .zst); `-` reads standard input.
     #[arg(required = true)]
-    logs: Vec<PathBuf>,
+    pub(crate) logs: Vec<PathBuf>,
     /// The node's data directory: indicators are read from it (unless
     /// `--indicators`) and sightings written to it (unless `--out`).
     #[arg(long, env = crate::data_dir::DATA_ENV, default_value = crate::data_dir::DEFAULT_DATA)]
-    data: PathBuf,
+    pub(crate) data: PathBuf,
     /// Read indicators from this STIX bundle or JSON-lines file instead of the store.
     #[arg(long, value_name = "FILE")]
-    indicators: Option<PathBuf>,
+    pub(crate) indicators: Option<PathBuf>,
     /// Only indicators of this store collection; repeat for several (all when absent).
     #[arg(long = "collection", value_name = "NAME")]
-    collections: Vec<String>,
+    pub(crate) collections: Vec<String>,
     /// The log format: auto, zeek, zeek-json, eve, csv, text.
     #[arg(long, default_value = "auto")]
-    format: String,
+    pub(crate) format: String,
     /// CSV column mapping (`src:ip,dst:ip,,url:url`); the first row is then data.
     #[arg(long, value_name = "MAP")]
-    columns: Option<String>,
+    pub(crate) columns: Option<String>,
     /// With --columns: the first row is a header, skip it.
     #[arg(long)]
-    csv_header: bool,
+    pub(crate) csv_header: bool,
     /// Only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z).
     #[arg(long, value_name = "TIMESTAMP", value_parser = parse_ts)]
-    since: Option<Timestamp>,
+    pub(crate) since: Option<Timestamp>,
     /// Write the sightings to this file as a STIX 2.1 bundle instead of the store.
     #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Also write one JSON line per hit to this file.
     #[arg(long, value_name = "FILE")]
-    hits: Option<PathBuf>,
+    pub(crate) hits: Option<PathBuf>,
     /// Attach observed-data built from the matching log lines (up to 10 per sighting).
     #[arg(long)]
-    evidence: bool,
+    pub(crate) evidence: bool,
     /// Worker threads (default: every core).
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Keep reading the files as they grow, like `tail -F` (sightings are written every --flush seconds).
     #[arg(long)]
-    follow: bool,
+    pub(crate) follow: bool,
     /// In follow mode, write sightings this often (seconds).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
-    flush: u64,
+    pub(crate) flush: u64,
     /// In follow mode, stop after this many seconds (tests, cron jobs).
     #[arg(long, value_name = "SECONDS", hide = true)]
-    follow_for: Option<f64>,
+    pub(crate) follow_for: Option<f64>,
     /// Save the index here, and reuse it (memory-mapped). Over the store, it
     /// is brought up to date at each run with the indicators stored since it
     /// was saved (new, revoked, new versions); it is rebuilt and saved again
@@ -88,31 +101,39 @@ pub struct Args {
     /// DATA_DIR/match-index/ (one per set of collections), so only the
     /// first run builds it.
     #[arg(long, value_name = "FILE", conflicts_with = "no_index")]
-    index: Option<PathBuf>,
+    pub(crate) index: Option<PathBuf>,
     /// Build the index from the store at every run and keep nothing (the
     /// default keeps it in DATA_DIR/match-index/).
     #[arg(long)]
-    no_index: bool,
+    pub(crate) no_index: bool,
     /// Sighting window in seconds: hits of one indicator within one window make one sighting.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
-    window: u64,
+    pub(crate) window: u64,
     /// Do not write sightings at all (benchmarks; hits and the summary only).
     #[arg(long)]
-    no_sightings: bool,
+    pub(crate) no_sightings: bool,
     /// Do not show a progress bar.
     #[arg(long)]
-    no_progress: bool,
+    pub(crate) no_progress: bool,
     /// The node's accord.toml: hits on a protected facility's addresses or
     /// domains (`accord facility`) open, or add to, a critical hotline case
     /// addressed to the partner of its jurisdiction. Without it they are
     /// reported only.
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Also match indicators whose value is on one of the node's MISP
     /// warninglists (`accord warninglist update`); by default they are left
     /// out of the index and counted in the summary.
     #[arg(long)]
-    include_warninglisted: bool,
+    pub(crate) include_warninglisted: bool,
+    /// With a cluster on NATS: give up waiting when no chunk has been
+    /// matched for this many minutes (the chunks left stay queued).
+    #[arg(long, default_value_t = 10, value_name = "MINUTES")]
+    pub(crate) stall_minutes: u64,
+    /// With a cluster on NATS: the most bytes of log lines per chunk (tests).
+    #[arg(long, hide = true, env = "ACCORD_MATCH_CHUNK_BYTES",
+          default_value_t = accord_node::match_work::DEFAULT_CHUNK_BYTES, value_name = "BYTES")]
+    pub(crate) chunk_bytes: usize,
 }
 
 /// The index file: `--index`, or over the store (unless `--no-index`)
@@ -160,6 +181,11 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         Some(p) => Some(accord_app::config::load(p).map_err(crate::flat)?),
         None => None,
     };
+    if let Some(c) = &config
+        && let Some(cluster) = &c.cluster
+    {
+        return crate::match_cluster::run(args, c, cluster, clock);
+    }
     let log_options = matching::log_options(&args.format, args.columns.as_deref(), args.csv_header)
         .map_err(crate::flat)?;
     let threads = args
@@ -226,6 +252,20 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         eprintln!("{line}")
     })
     .map_err(crate::flat)?;
+    finish(&report, config.as_ref(), clock, || {
+        Ok(Box::new(crate::data_dir::open_existing(&args.data, clock)?))
+    })
+}
+
+/// Prints a match's summary, escalates its protected-facility touches
+/// (with a configuration; else names them), and says how it ended.
+/// `store` opens the node's store for the escalation.
+pub(crate) fn finish(
+    report: &matching::MatchReport,
+    config: Option<&accord_app::config::Config>,
+    clock: &Arc<dyn Clock>,
+    store: impl FnOnce() -> Result<Box<dyn Backend>>,
+) -> Result<ExitCode> {
     eprint!("{}", report.summary);
     if !report.touches.is_empty() {
         let facilities: std::collections::BTreeSet<&str> = report
@@ -235,10 +275,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
             .collect();
         match &config {
             Some(c) => {
-                let store = crate::data_dir::open_existing(&args.data, clock)?;
+                let store = store()?;
                 let done = accord_app::facility::escalate(
                     c,
-                    &store,
+                    &*store,
                     &report.touches,
                     clock.now_timestamp(),
                 )

@@ -376,6 +376,55 @@ impl accord_app::ingest::IngestReport for Reasons {
     }
 }
 
+/// The protected-facility touches of a batch's objects that are in
+/// `collection` of `store` with exactly these bytes (stored now or
+/// before), named as coming from `source`.
+///
+/// # Errors
+/// The store's, reading an object's versions back.
+pub fn stored_touches(
+    registry: &accord_app::facility::Registry,
+    store: &dyn accord_store::Backend,
+    collection: &str,
+    lines: &[u8],
+    source: &str,
+) -> Result<Vec<accord_app::facility::Touch>, accord_store::StoreError> {
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow, rename = "type")]
+        type_name: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        id: std::borrow::Cow<'a, str>,
+    }
+    let mut out = Vec::new();
+    if registry.is_empty() {
+        return Ok(out);
+    }
+    for line in lines.split(|&b| b == b'\n') {
+        let Ok(text) = std::str::from_utf8(line) else {
+            continue;
+        };
+        let text = text.trim();
+        let Ok(head) = serde_json::from_str::<Head<'_>>(text) else {
+            continue;
+        };
+        let Some(touch) =
+            accord_app::facility::touch_of(registry, &head.type_name, &head.id, text, source)
+        else {
+            continue;
+        };
+        // Only what the store holds: a rejected object touches nothing.
+        if store
+            .get_versions(collection, &head.id)?
+            .iter()
+            .any(|v| v.raw == text)
+        {
+            out.push(touch);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ pub mod hotline_tick;
 pub mod ingest_work;
 pub mod ledger_routes;
 pub mod listener;
+pub mod match_work;
 pub mod query;
 pub(crate) mod routes;
 pub mod server;

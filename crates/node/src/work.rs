@@ -30,7 +30,18 @@
 //!   then acknowledge. A store failure hands the batch back (retried); a
 //!   payload whose header cannot be read is dropped (acknowledged, logged
 //!   at `error`): retrying would fail alike. A batch stored again after
-//!   its process died yields duplicates only.
+//!   its process died yields duplicates only; its objects' protected-
+//!   facility touches are escalated whether new or duplicate (keyed by the
+//!   object, so the redo escalates what the dead process did not, once).
+//!
+//! - **Matching jobs.** `accord match --config` publishes its logs as
+//!   chunks of kind [`MATCH`] ([`crate::match_work`]); every process runs
+//!   [`MATCH_WORKERS`] workers sharing one index per set of collections
+//!   over the store (built once, brought up to date with what was stored
+//!   since), which match a chunk, publish its per-indicator hit
+//!   aggregates and protected-facility touches on the run's subject, then
+//!   acknowledge. A payload that cannot be read is dropped (logged at
+//!   `error`); the command counts a redone chunk once.
 //!
 //! All are at least once: a process that dies mid-task leaves its task
 //! to be redelivered to another process after the queue's `ack_wait`, and
@@ -54,10 +65,15 @@ pub const SYNC: &str = "sync";
 pub const HOTLINE: &str = "hotline";
 /// The kind of the ingest batches.
 pub use crate::ingest_work::INGEST;
+/// The kind of the matching jobs' chunks.
+pub use crate::match_work::MATCH;
 /// The kinds this node puts on NATS (for `accord cluster status`).
-pub const KINDS: [&str; 3] = [SYNC, HOTLINE, INGEST];
+pub const KINDS: [&str; 4] = [SYNC, HOTLINE, INGEST, MATCH];
 /// The ingest workers per process.
 pub const INGEST_WORKERS: usize = 2;
+/// The match workers per process (they share one index per set of
+/// collections).
+pub const MATCH_WORKERS: usize = 2;
 
 /// How long an idle round's success goes unwritten in the partner's health
 /// (as the scheduler: an idle round changes nothing but the time).
@@ -132,6 +148,10 @@ impl NatsWork {
         for _ in 0..INGEST_WORKERS {
             ingest_stores.push(Arc::new(Mutex::new(store.new_handle()?)));
         }
+        let mut match_stores = Vec::new();
+        for _ in 0..MATCH_WORKERS {
+            match_stores.push(Arc::new(Mutex::new(store.new_handle()?)));
+        }
         let (stop, stopped) = watch::channel(false);
         let url = url.to_owned();
         let shared = Arc::new(Shared {
@@ -159,6 +179,7 @@ impl NatsWork {
                         sync: sync_stores,
                         hotline: hotline_store,
                         ingest: ingest_stores,
+                        matching: match_stores,
                     },
                     url,
                     opts,
@@ -194,6 +215,7 @@ struct Stores {
     sync: Vec<Store>,
     hotline: Store,
     ingest: Vec<Store>,
+    matching: Vec<Store>,
 }
 
 async fn run(
@@ -208,6 +230,7 @@ async fn run(
         sync: sync_stores,
         hotline: hotline_store,
         ingest: ingest_stores,
+        matching: match_stores,
     } = stores;
     let process = shared.ctx.process.clone();
     // Connect, retrying: NATS may come up after the node.
@@ -317,6 +340,39 @@ async fn run(
                         let (shared, store, q) =
                             (Arc::clone(&shared), Arc::clone(&store), q.clone());
                         async move { ingest_task(shared, store, q, task).await }
+                    },
+                    stopped(s),
+                )
+                .await;
+        });
+    }
+    // The match workers, sharing this process's indexes.
+    let cache = Arc::new(crate::match_work::IndexCache::default());
+    for store in match_stores {
+        let worker = match queue.worker(MATCH) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(process, "matching jobs cannot run on NATS: {e}");
+                break;
+            }
+        };
+        let (shared, q, s, cache) = (
+            Arc::clone(&shared),
+            queue.clone(),
+            stop.clone(),
+            Arc::clone(&cache),
+        );
+        tasks.spawn(async move {
+            worker
+                .run(
+                    |task: Task| {
+                        let (shared, store, q, cache) = (
+                            Arc::clone(&shared),
+                            Arc::clone(&store),
+                            q.clone(),
+                            Arc::clone(&cache),
+                        );
+                        async move { match_task(shared, store, cache, q, task).await }
                     },
                     stopped(s),
                 )
@@ -668,13 +724,19 @@ fn ingest_batch(
         // and counts the committed ones as duplicates.
         return Err(e.to_string());
     }
-    if !t.touches.is_empty() {
-        accord_app::facility::escalate_logged(
-            config,
-            store,
-            &t.touches,
-            shared.ctx.clock.now_timestamp(),
-        );
+    // The touches of every object of the batch now in the store, new or
+    // duplicate: a batch redone after its process stored it and died
+    // before escalating sees duplicates only, and must escalate anyway.
+    // An escalation is keyed by the object (evidence already attached to
+    // the facility's case adds nothing), so a second run adds nothing.
+    let touches = match &opts.facilities {
+        Some(reg) => crate::ingest_work::stored_touches(reg, store, &h.collection, lines, &task.id)
+            .map_err(|e| format!("reading the batch's objects back: {e}"))?,
+        None => Vec::new(),
+    };
+    if !touches.is_empty() {
+        accord_app::facility::escalate(config, store, &touches, shared.ctx.clock.now_timestamp())
+            .map_err(|e| e.to_string())?;
     }
     let mut r = result.borrow().clone();
     r.seen = t.seen;
@@ -684,8 +746,85 @@ fn ingest_batch(
     r.rejected = t.rejected;
     r.faults = t.faults;
     r.warninglisted = t.warninglisted;
-    r.touches = t.touches.len() as u64;
+    r.touches = touches.len() as u64;
     Ok(r)
+}
+
+/// One `match` task: match the chunk, publish its report's parts, then
+/// (by returning `Ok`) acknowledge it.
+async fn match_task(
+    shared: Arc<Shared>,
+    store: Store,
+    cache: Arc<crate::match_work::IndexCache>,
+    q: WorkQueue,
+    task: Task,
+) -> Result<(), String> {
+    use crate::match_work::{ChunkFailure, Matcher};
+    let process = shared.ctx.process.clone();
+    let (id, attempt) = (task.id.clone(), task.attempt);
+    let run = match crate::match_work::parse(&task.payload) {
+        Ok((h, ..)) => h.run,
+        Err(e) => {
+            tracing::error!(
+                process,
+                task = id,
+                attempt,
+                "work: match chunk dropped: {e}"
+            );
+            return Ok(());
+        }
+    };
+    let outcome = on_thread("match-chunk", move || {
+        let store = store.lock().unwrap_or_else(PoisonError::into_inner);
+        Matcher {
+            config: &shared.ctx.config,
+            store: &**store,
+            process: &shared.ctx.process,
+            cache: &cache,
+            clock: &*shared.ctx.clock,
+        }
+        .run(&task.id, task.attempt, &task.payload)
+    })
+    .await?;
+    let parts = match outcome {
+        Ok(p) => p,
+        Err(ChunkFailure::Drop(e)) => {
+            tracing::error!(
+                process,
+                task = id,
+                attempt,
+                "work: match chunk dropped: {e}"
+            );
+            return Ok(());
+        }
+        Err(ChunkFailure::Retry(e)) => return Err(format!("match chunk {id}: {e}")),
+    };
+    let subject = crate::match_work::done_subject(&run);
+    let (hits, lines) = (parts[0].hits, parts[0].lines);
+    // The report is published before the task is acknowledged: if it is
+    // lost, the redone chunk's is (the command counts a chunk once).
+    for p in &parts {
+        let body =
+            serde_json::to_vec(p).map_err(|e| format!("encoding the report of {id}: {e}"))?;
+        q.client()
+            .publish(subject.clone(), body.into())
+            .await
+            .map_err(|e| format!("publishing the report of {id} on {subject}: {e}"))?;
+    }
+    q.client()
+        .flush()
+        .await
+        .map_err(|e| format!("publishing the report of {id} on {subject}: {e}"))?;
+    tracing::info!(
+        process,
+        task = id,
+        attempt,
+        lines,
+        hits,
+        parts = parts.len(),
+        "work: match chunk done"
+    );
+    Ok(())
 }
 
 #[cfg(test)]

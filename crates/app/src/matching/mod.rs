@@ -10,6 +10,7 @@
 //! [`follow`] keeps reading growing logs; [`output`] writes hits and
 //! sightings; [`summary`] counts.
 
+pub mod chunk;
 pub mod follow;
 pub mod layers;
 pub mod load;

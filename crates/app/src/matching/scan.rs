@@ -211,7 +211,7 @@ fn parse_ip(b: &[u8]) -> Option<std::net::IpAddr> {
 
 /// Reads `bytes` with `p`, skipping (as [`SkipReason::TooLong`]) lines
 /// longer than `max_line`. Returns the number of lines.
-fn read_guarded(
+pub(crate) fn read_guarded(
     p: &mut Parser,
     bytes: &[u8],
     first_line: u64,
