@@ -10,7 +10,9 @@ use crate::report::Reporter;
 use accord_app::config::{ClusterConfig, Config};
 use accord_app::ingest::{Options, Totals, ingest};
 use accord_app::input::{Format, Item, Source, scan};
-use accord_node::ingest_work::{Batch, BatchResult, Batcher, INGEST, MAX_HEADER, done_subject};
+use accord_node::ingest_work::{
+    Batch, BatchResult, Batcher, FORMAT_FRAMED, INGEST, MAX_HEADER, done_subject,
+};
 use accord_stix::Clock;
 use accord_store::{Backend, ObjectWrite};
 use anyhow::{Context, Result};
@@ -127,8 +129,12 @@ pub fn run(
                 if drain_failure.is_some() {
                     continue;
                 }
-                let src = [Source::from_bytes(b.id.clone(), b.lines().to_vec())];
-                let (t, f) = direct(writer, &src, &jsonl_opts, &(), args.warnings);
+                let (t, f) = store_batches(
+                    writer,
+                    std::slice::from_ref(&b),
+                    (&jsonl_opts, here_opts),
+                    args.warnings,
+                );
                 add(&mut drained, &t);
                 drain_failure = f;
                 here_batches.push(b);
@@ -144,7 +150,7 @@ pub fn run(
     add(&mut totals, &drained);
     if split.here > 0 {
         eprintln!(
-            "accord: {} object(s) larger than a batch ({max_lines} bytes) or spanning several lines: stored by this command directly",
+            "accord: {} object(s) larger than a batch ({max_lines} bytes): stored by this command directly",
             split.here
         );
     }
@@ -188,12 +194,12 @@ pub fn run(
         );
     }
     if failure.is_none() && !waited.here.is_empty() {
-        let srcs: Vec<Source> = waited
-            .here
-            .iter()
-            .map(|b| Source::from_bytes(b.id.clone(), b.lines().to_vec()))
-            .collect();
-        let (t, f) = direct(writer, &srcs, &jsonl_opts, &(), args.warnings);
+        let (t, f) = store_batches(
+            writer,
+            &waited.here,
+            (&jsonl_opts, &here_opts),
+            args.warnings,
+        );
         add(&mut totals, &t);
         failure = f;
     }
@@ -210,7 +216,7 @@ pub fn run(
                 reg,
                 &store,
                 &args.collection,
-                b.lines(),
+                &b.records(),
                 &b.id,
             )
             .map_err(crate::flat)?;
@@ -262,7 +268,7 @@ pub fn run(
 struct Split {
     /// Read faults, and the objects stored here.
     totals: Totals,
-    /// Objects stored here (too large for a batch, several lines).
+    /// Objects stored here (too large for a batch).
     here: u64,
     /// The failure storing them.
     failure: Option<accord_app::ingest::IngestError>,
@@ -358,6 +364,37 @@ fn split(
     out
 }
 
+/// Stores batches here (the queue would not take them): a batch of JSON
+/// lines as one source read as lines, a framed batch's objects each as a
+/// source of its own read as one object (as the workers do).
+fn store_batches(
+    writer: &dyn ObjectWrite,
+    batches: &[Batch],
+    (lines, objects): (&Options<'_>, &Options<'_>),
+    warnings: bool,
+) -> (Totals, Option<accord_app::ingest::IngestError>) {
+    let (mut by_line, mut by_object) = (Vec::new(), Vec::new());
+    for b in batches {
+        if b.v == FORMAT_FRAMED {
+            for (i, r) in b.records().into_iter().enumerate() {
+                by_object.push(Source::from_bytes(
+                    format!("{} object {i}", b.id),
+                    r.to_vec(),
+                ));
+            }
+        } else {
+            by_line.push(Source::from_bytes(b.id.clone(), b.body().to_vec()));
+        }
+    }
+    let (mut t, mut f) = direct(writer, &by_line, lines, &(), warnings);
+    if f.is_none() && !by_object.is_empty() {
+        let (t2, f2) = direct(writer, &by_object, objects, &(), warnings);
+        add(&mut t, &t2);
+        f = f2;
+    }
+    (t, f)
+}
+
 fn exit(t: &Totals) -> ExitCode {
     if t.rejected + t.conflicts + t.faults == 0 {
         ExitCode::SUCCESS
@@ -412,7 +449,7 @@ impl Outgoing for Batch {
         &self.payload
     }
     fn weight(&self) -> u64 {
-        self.lines().len() as u64
+        self.body().len() as u64
     }
 }
 

@@ -25,11 +25,11 @@ use std::sync::Arc;
 /// With `--config` of a cluster's node (`[cluster]` in its accord.toml)
 /// the objects go to the cluster's PostgreSQL store instead of a data
 /// directory: straight from this command when the cluster has no `nats`;
-/// with `nats`, as batches of JSON lines (at most ~200 KiB each) published
-/// as durable `ingest` tasks that the cluster's processes store, this
-/// command waiting until every batch is done (a process that dies with a
-/// batch in hand leaves it to another). Objects that cannot travel in a
-/// batch (larger than one, or spanning several lines) are stored by this
+/// with `nats`, as batches (at most ~200 KiB each: JSON lines, or the
+/// exact texts of objects spanning several lines) published as durable
+/// `ingest` tasks that the cluster's processes store, this command waiting
+/// until every batch is done (a process that dies with a batch in hand
+/// leaves it to another). Objects larger than a batch are stored by this
 /// command itself, as are batches the queue already holds.
 ///
 /// Exit status: 0 when every object was stored or already there, 1 when any

@@ -174,11 +174,11 @@ fn with_nats_three_processes_store_every_batch_once() {
     let db = pg.fresh_database();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (config, _pw) = cluster_config(
+    let (config, pw) = cluster_config(
         dir,
         &format!("postgres = \"{db}\"\nnats = \"{}\"", nats.url()),
     );
-    let _procs: Vec<_> = (0..3).map(|_| start(&config, &[])).collect();
+    let procs: Vec<_> = (0..3).map(|_| start(&config, &[])).collect();
     let file = generated(dir, 2000, 11);
     // A bad object among them: rejected, with its reason.
     let mut text_in = std::fs::read_to_string(&file).unwrap();
@@ -267,8 +267,8 @@ fn with_nats_three_processes_store_every_batch_once() {
     assert!(text(&o).contains("already on the queue"), "{}", text(&o));
     assert_stored_once(&config, 2000);
 
-    // A pretty-printed bundle: its objects span lines, so they cannot be
-    // lines of a batch; this command stores them itself, bytes as given.
+    // A pretty-printed bundle: its objects span lines, so they travel in
+    // framed batches and the processes store them, bytes as given.
     let objs = cluster_common::indicators(dir, 3, 12);
     let bundle = dir.join("pretty.json");
     std::fs::write(
@@ -281,11 +281,40 @@ fn with_nats_three_processes_store_every_batch_once() {
         .unwrap(),
     )
     .unwrap();
+    let before = batches_done(dir).len();
     let o = ingest_cmd(&config, &bundle, None).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(summary(&o), [3, 3, 0, 0, 0], "{}", text(&o));
-    assert!(text(&o).contains("spanning several lines"), "{}", text(&o));
+    assert!(
+        !text(&o).contains("stored by this command directly"),
+        "{}",
+        text(&o)
+    );
     assert_stored_once(&config, 2003);
+    assert_eq!(batches_done(dir).len(), before + 1, "one framed batch");
+    // Each object as stored is its text in the file, indentation and all.
+    let (_, base, _) = &procs[0];
+    let pretty = std::fs::read_to_string(&bundle).unwrap();
+    for o in &objs {
+        let id = o["id"].as_str().unwrap();
+        let (code, body) = cluster_common::http(
+            "GET",
+            &format!(
+                "{base}/api1/collections/{}/objects/{id}/",
+                cluster_common::COLLECTION
+            ),
+            &pw,
+            None,
+        );
+        assert_eq!(code, 200);
+        let body = String::from_utf8(body).unwrap();
+        let served = &body[body.find("[").unwrap() + 1..body.rfind(']').unwrap()];
+        assert!(served.contains('\n'), "{served}");
+        assert!(
+            pretty.contains(served.trim()),
+            "not byte for byte: {served}"
+        );
+    }
 }
 
 #[test]

@@ -4,9 +4,12 @@
 //! `ingest` workers (which store them and publish a [`BatchResult`]).
 //!
 //! A task's payload is one header line (JSON: [`Header`]: format version,
-//! the run's id, collection and origin), then JSON lines: the objects'
-//! exact texts, one per line, as the file reader yielded them. Its id is
-//! `ingest:<sha256 of the lines, collection and origin>` ([`batch_id`]),
+//! the run's id, collection and origin), then the objects' exact texts as
+//! the file reader yielded them: in a [`FORMAT`] batch as JSON lines, one
+//! per line; in a [`FORMAT_FRAMED`] batch (objects spanning several lines,
+//! as in a pretty-printed bundle) each preceded by its length in bytes on
+//! a line of its own and followed by a newline. Its id is
+//! `ingest:<sha256 of the body, collection and origin>` ([`batch_id`]),
 //! so the same batch published twice within the dedupe window is queued
 //! once. A worker stores it through the same checks and seam as a local
 //! ingest; storing it again (a redelivery after a process died) yields
@@ -19,8 +22,12 @@ use sha2::{Digest, Sha256};
 
 /// The kind of the ingest batch tasks.
 pub const INGEST: &str = "ingest";
-/// The format version in a batch's header.
+/// The format version of a batch of JSON lines.
 pub const FORMAT: u32 = 1;
+/// The format version of a batch of framed objects (each its length in
+/// bytes on a line, then its exact text, then a newline): objects that
+/// span several lines.
+pub const FORMAT_FRAMED: u32 = 2;
 /// The default size of a batch's lines (below the queue's 256 KiB
 /// payload bound, with room for the header).
 pub const DEFAULT_BATCH_BYTES: usize = 200 * 1024;
@@ -34,7 +41,7 @@ pub const MAX_REASONS: usize = 20;
 pub const MAX_REASON_LEN: usize = 300;
 
 /// A batch's payload that cannot be read.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum BatchError {
     /// No header line.
     #[error("the batch has no header line (JSON, then a newline)")]
@@ -42,6 +49,16 @@ pub enum BatchError {
     /// The header line is not the expected JSON.
     #[error("the batch's header is not valid: {0}")]
     BadHeader(String),
+    /// A framed batch's frame is not a length and that many bytes.
+    #[error(
+        "the batch's object {index} (at byte {offset}) is not framed as a length line, that many bytes and a newline"
+    )]
+    BadFrame {
+        /// The object's index in the batch (from 0).
+        index: usize,
+        /// Where its frame starts in the body.
+        offset: usize,
+    },
     /// A name in the header is unusable.
     #[error("the batch's {what} {value:?} is not valid: {why}")]
     BadName {
@@ -58,7 +75,7 @@ pub enum BatchError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
-    /// [`FORMAT`].
+    /// [`FORMAT`] or [`FORMAT_FRAMED`].
     pub v: u32,
     /// The run's id (a UUID): where the result goes.
     pub run: String,
@@ -120,13 +137,17 @@ pub fn done_subject(run: &str) -> String {
     format!("accord.ingest.done.{run}")
 }
 
-/// The task id of a batch: `ingest:` and the SHA-256 (hex) of its lines,
-/// collection and origin (each length-prefixed).
-pub fn batch_id(lines: &[u8], collection: &str, origin: &str) -> String {
+/// The task id of a batch: `ingest:` and the SHA-256 (hex) of its body,
+/// collection and origin (each length-prefixed; a framed batch's format
+/// version after them).
+pub fn batch_id(body: &[u8], collection: &str, origin: &str, v: u32) -> String {
     let mut h = Sha256::new();
-    for part in [lines, collection.as_bytes(), origin.as_bytes()] {
+    for part in [body, collection.as_bytes(), origin.as_bytes()] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
+    }
+    if v != FORMAT {
+        h.update(v.to_be_bytes());
     }
     let digest = h.finalize();
     let mut id = String::with_capacity(7 + 64);
@@ -147,9 +168,9 @@ pub fn parse(payload: &[u8]) -> Result<(Header, &[u8]), BatchError> {
     let nl = memchr_nl(scan).ok_or(BatchError::NoHeader)?;
     let header: Header = serde_json::from_slice(&payload[..nl])
         .map_err(|e| BatchError::BadHeader(cut(&e.to_string(), 200)))?;
-    if header.v != FORMAT {
+    if header.v != FORMAT && header.v != FORMAT_FRAMED {
         return Err(BatchError::BadHeader(format!(
-            "format version {} (this node reads {FORMAT})",
+            "format version {} (this node reads {FORMAT} and {FORMAT_FRAMED})",
             header.v
         )));
     }
@@ -163,34 +184,89 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
 }
 
+/// The objects' texts of a batch's body (after [`parse`]): its non-empty
+/// lines, or its frames for a [`FORMAT_FRAMED`] batch.
+///
+/// # Errors
+/// [`BatchError::BadFrame`] for a frame that is not a decimal length (of
+/// at most 20 digits), a newline, that many bytes and a newline.
+pub fn records(v: u32, body: &[u8]) -> Result<Vec<&[u8]>, BatchError> {
+    if v != FORMAT_FRAMED {
+        return Ok(body
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .collect());
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        let bad = BatchError::BadFrame {
+            index: out.len(),
+            offset: at,
+        };
+        let rest = &body[at..];
+        let nl = memchr_nl(&rest[..rest.len().min(21)]).ok_or_else(|| bad.clone())?;
+        let len: usize = std::str::from_utf8(&rest[..nl])
+            .ok()
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| bad.clone())?;
+        let start = nl + 1;
+        let end = start.checked_add(len).ok_or_else(|| bad.clone())?;
+        if rest.get(end) != Some(&b'\n') {
+            return Err(bad);
+        }
+        out.push(&rest[start..end]);
+        at += end + 1;
+    }
+    Ok(out)
+}
+
 /// A batch ready to publish.
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// Its task id ([`batch_id`]).
     pub id: String,
-    /// The header line and the lines.
+    /// The header line and the body.
     pub payload: Vec<u8>,
     /// Its objects.
     pub objects: usize,
+    /// [`FORMAT`] or [`FORMAT_FRAMED`].
+    pub v: u32,
     header_len: usize,
 }
 
 impl Batch {
-    /// Its lines (the payload after the header).
-    pub fn lines(&self) -> &[u8] {
+    /// Its body (the payload after the header).
+    pub fn body(&self) -> &[u8] {
         &self.payload[self.header_len..]
+    }
+
+    /// Its objects' texts ([`records`]).
+    pub fn records(&self) -> Vec<&[u8]> {
+        // A batch made by the Batcher is well framed.
+        records(self.v, self.body()).unwrap_or_default()
     }
 }
 
-/// Splits objects into batches of JSON lines of at most `max_lines_bytes`.
+/// The objects of one kind of batch being filled.
+#[derive(Debug, Default)]
+struct Filling {
+    body: Vec<u8>,
+    objects: usize,
+}
+
+/// Splits objects into batches of at most `max_lines_bytes`: JSON lines,
+/// and framed batches for objects spanning several lines.
 #[derive(Debug)]
 pub struct Batcher {
     header: Vec<u8>,
+    framed_header: Vec<u8>,
     collection: String,
     origin: String,
     max: usize,
-    lines: Vec<u8>,
-    objects: usize,
+    lines: Filling,
+    framed: Filling,
     done: Vec<Batch>,
 }
 
@@ -209,57 +285,87 @@ impl Batcher {
         check_run(run)?;
         check_name("collection", collection)?;
         check_name("origin", origin)?;
-        let mut header = serde_json::to_vec(&Header {
-            v: FORMAT,
-            run: run.to_owned(),
-            collection: collection.to_owned(),
-            origin: origin.to_owned(),
-        })
-        .map_err(|e| BatchError::BadHeader(e.to_string()))?;
-        header.push(b'\n');
+        let header_of = |v| {
+            let mut h = serde_json::to_vec(&Header {
+                v,
+                run: run.to_owned(),
+                collection: collection.to_owned(),
+                origin: origin.to_owned(),
+            })
+            .map_err(|e| BatchError::BadHeader(e.to_string()))?;
+            h.push(b'\n');
+            Ok::<_, BatchError>(h)
+        };
         Ok(Batcher {
-            header,
+            header: header_of(FORMAT)?,
+            framed_header: header_of(FORMAT_FRAMED)?,
             collection: collection.to_owned(),
             origin: origin.to_owned(),
             max: max_lines_bytes.max(1024),
-            lines: Vec::new(),
-            objects: 0,
+            lines: Filling::default(),
+            framed: Filling::default(),
             done: Vec::new(),
         })
     }
 
     /// Adds an object's exact text; `false` (and nothing added) when it
-    /// cannot travel as one line of a batch: it spans several lines (a
-    /// pretty-printed bundle's object) or is larger than a batch. The
-    /// caller stores those itself.
+    /// is larger than a batch (the caller stores those itself). One that
+    /// spans several lines (a pretty-printed bundle's object) goes into a
+    /// framed batch.
     pub fn push(&mut self, text: &str) -> bool {
         let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
-        if text.is_empty() || text.len() + 1 > self.max || text.contains(['\n', '\r']) {
+        if text.is_empty() {
             return false;
         }
-        if self.lines.len() + text.len() + 1 > self.max {
-            self.flush();
+        if !text.contains(['\n', '\r']) {
+            if text.len() + 1 > self.max {
+                return false;
+            }
+            if self.lines.body.len() + text.len() + 1 > self.max {
+                self.flush(FORMAT);
+            }
+            self.lines.body.extend_from_slice(text.as_bytes());
+            self.lines.body.push(b'\n');
+            self.lines.objects += 1;
+            return true;
         }
-        self.lines.extend_from_slice(text.as_bytes());
-        self.lines.push(b'\n');
-        self.objects += 1;
+        let len = text.len().to_string();
+        let framed = len.len() + 1 + text.len() + 1;
+        if framed > self.max {
+            return false;
+        }
+        if self.framed.body.len() + framed > self.max {
+            self.flush(FORMAT_FRAMED);
+        }
+        let f = &mut self.framed;
+        f.body.extend_from_slice(len.as_bytes());
+        f.body.push(b'\n');
+        f.body.extend_from_slice(text.as_bytes());
+        f.body.push(b'\n');
+        f.objects += 1;
         true
     }
 
-    fn flush(&mut self) {
-        if self.objects == 0 {
+    fn flush(&mut self, v: u32) {
+        let (filling, header) = if v == FORMAT_FRAMED {
+            (&mut self.framed, &self.framed_header)
+        } else {
+            (&mut self.lines, &self.header)
+        };
+        if filling.objects == 0 {
             return;
         }
-        let lines = std::mem::take(&mut self.lines);
-        let id = batch_id(&lines, &self.collection, &self.origin);
-        let mut payload = Vec::with_capacity(self.header.len() + lines.len());
-        payload.extend_from_slice(&self.header);
-        payload.extend_from_slice(&lines);
+        let body = std::mem::take(&mut filling.body);
+        let id = batch_id(&body, &self.collection, &self.origin, v);
+        let mut payload = Vec::with_capacity(header.len() + body.len());
+        payload.extend_from_slice(header);
+        payload.extend_from_slice(&body);
         self.done.push(Batch {
             id,
             payload,
-            objects: std::mem::take(&mut self.objects),
-            header_len: self.header.len(),
+            objects: std::mem::take(&mut filling.objects),
+            v,
+            header_len: header.len(),
         });
     }
 
@@ -271,7 +377,8 @@ impl Batcher {
 
     /// The batches made, the last one included.
     pub fn finish(mut self) -> Vec<Batch> {
-        self.flush();
+        self.flush(FORMAT);
+        self.flush(FORMAT_FRAMED);
         self.done
     }
 }
@@ -386,7 +493,7 @@ pub fn stored_touches(
     registry: &accord_app::facility::Registry,
     store: &dyn accord_store::Backend,
     collection: &str,
-    lines: &[u8],
+    records: &[&[u8]],
     source: &str,
 ) -> Result<Vec<accord_app::facility::Touch>, accord_store::StoreError> {
     #[derive(Deserialize)]
@@ -400,7 +507,7 @@ pub fn stored_touches(
     if registry.is_empty() {
         return Ok(out);
     }
-    for line in lines.split(|&b| b == b'\n') {
+    for line in records {
         let Ok(text) = std::str::from_utf8(line) else {
             continue;
         };
@@ -438,25 +545,72 @@ mod tests {
         for _ in 0..7 {
             assert!(b.push(&obj));
         }
-        assert!(!b.push("{\n\"id\": \"pretty\"\n}"), "multi-line object");
+        // Objects spanning lines go into framed batches, byte for byte.
+        let pretty = "{\n  \"id\": \"pretty\",\r\n  \"n\": 12\n}";
+        for _ in 0..5 {
+            assert!(b.push(&format!("  {pretty}\n")));
+        }
         assert!(!b.push(&"b".repeat(2000)), "larger than a batch");
         let batches = b.finish();
-        assert_eq!(batches.iter().map(|x| x.objects).sum::<usize>(), 7);
-        assert_eq!(batches.len(), 3, "3 objects of ~320 bytes per 1 KiB");
+        assert_eq!(batches.iter().map(|x| x.objects).sum::<usize>(), 12);
+        let (framed, lines): (Vec<_>, Vec<_>) = batches.iter().partition(|x| x.v == FORMAT_FRAMED);
+        assert_eq!(lines.len(), 3, "3 objects of ~320 bytes per 1 KiB");
+        assert_eq!(framed.len(), 1);
         for x in &batches {
-            let (h, lines) = parse(&x.payload).unwrap();
+            let (h, body) = parse(&x.payload).unwrap();
             assert_eq!((h.run.as_str(), h.collection.as_str()), (RUN, "default"));
-            assert!(lines.len() <= 1024);
-            assert_eq!(x.id, batch_id(lines, "default", "local"));
-            assert_eq!(x.lines(), lines);
-            assert_eq!(lines.iter().filter(|&&c| c == b'\n').count(), x.objects);
+            assert_eq!(h.v, x.v);
+            assert!(body.len() <= 1024);
+            assert_eq!(x.id, batch_id(body, "default", "local", x.v));
+            assert_eq!(x.body(), body);
+            let recs = records(h.v, body).unwrap();
+            assert_eq!(recs.len(), x.objects);
+            if x.v == FORMAT_FRAMED {
+                assert!(recs.iter().all(|r| *r == pretty.as_bytes()));
+            } else {
+                assert!(recs.iter().all(|r| *r == obj.as_bytes()));
+            }
         }
         // The same lines into another collection: another task.
         assert_ne!(
-            batch_id(b"{}\n", "a", "local"),
-            batch_id(b"{}\n", "b", "local")
+            batch_id(b"{}\n", "a", "local", FORMAT),
+            batch_id(b"{}\n", "b", "local", FORMAT)
         );
-        assert_ne!(batch_id(b"{}\n", "ab", "c"), batch_id(b"{}\n", "a", "bc"));
+        assert_ne!(
+            batch_id(b"{}\n", "ab", "c", FORMAT),
+            batch_id(b"{}\n", "a", "bc", FORMAT)
+        );
+        assert_ne!(
+            batch_id(b"{}\n", "a", "b", FORMAT),
+            batch_id(b"{}\n", "a", "b", FORMAT_FRAMED)
+        );
+    }
+
+    #[test]
+    fn crafted_frames_are_refused() {
+        assert_eq!(records(FORMAT_FRAMED, b"").unwrap(), Vec::<&[u8]>::new());
+        assert_eq!(
+            records(FORMAT_FRAMED, b"2\n{}\n3\n{\n}\n").unwrap(),
+            [&b"{}"[..], &b"{\n}"[..]]
+        );
+        for (body, index) in [
+            (&b"2\n{}"[..], 0),                        // no newline after
+            (b"3\n{}\n", 0),                           // shorter than said
+            (b"2\n{}x", 0),                            // not a newline after
+            (b"x\n{}\n", 0),                           // not a length
+            (b"\n{}\n", 0),                            // an empty length
+            (b"-2\n{}\n", 0),                          // a sign
+            (b"2\n{}\n99999999999999999999999\n", 1),  // too many digits
+            (b"2\n{}\n18446744073709551615\n{}\n", 1), // overflows the end
+            (b"2\n{}\n5", 1),                          // a length line that never ends
+        ] {
+            match records(FORMAT_FRAMED, body) {
+                Err(BatchError::BadFrame { index: i, .. }) => {
+                    assert_eq!(i, index, "{:?}", String::from_utf8_lossy(body))
+                }
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(body)),
+            }
+        }
     }
 
     #[test]
@@ -486,8 +640,9 @@ mod tests {
                 other => panic!("{p}: {other:?}"),
             }
         }
+        assert!(parse(header(2, RUN, "default", "local").as_bytes()).is_ok());
         assert!(matches!(
-            parse(header(2, RUN, "default", "local").as_bytes()),
+            parse(header(3, RUN, "default", "local").as_bytes()),
             Err(BatchError::BadHeader(_))
         ));
         // A header that never ends within the bound.

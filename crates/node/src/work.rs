@@ -681,7 +681,8 @@ fn ingest_batch(
 ) -> Result<crate::ingest_work::BatchResult, String> {
     use accord_app::ingest::{IngestReport, Options, ingest};
     use accord_app::input::{Format, Source};
-    let (h, lines) = crate::ingest_work::parse(&task.payload).map_err(|e| e.to_string())?;
+    let (h, body) = crate::ingest_work::parse(&task.payload).map_err(|e| e.to_string())?;
+    let records = crate::ingest_work::records(h.v, body).map_err(|e| e.to_string())?;
     let store = store.lock().unwrap_or_else(PoisonError::into_inner);
     let store: &dyn Backend = &**store;
     let config = &shared.ctx.config;
@@ -697,17 +698,32 @@ fn ingest_batch(
             None
         }
     };
+    // JSON lines are read as lines; a framed batch's objects (each may
+    // span several lines) one by one, each its own source.
+    let framed = h.v == crate::ingest_work::FORMAT_FRAMED;
     let opts = Options {
         collection: &h.collection,
         origin: &h.origin,
-        format: Format::Jsonl,
+        format: if framed {
+            Format::Bundle
+        } else {
+            Format::Jsonl
+        },
         max_object_bytes: accord_work::Options::default().max_payload,
         batch: 8192,
         exchange: accord_app::exchange::Exchange::default().with_limits(config.limits.input()),
         facilities,
         warninglists,
     };
-    let sources = [Source::from_bytes(task.id.clone(), lines.to_vec())];
+    let sources: Vec<Source> = if framed {
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Source::from_bytes(format!("{} object {i}", task.id), r.to_vec()))
+            .collect()
+    } else {
+        vec![Source::from_bytes(task.id.clone(), body.to_vec())]
+    };
     let result = std::rc::Rc::new(std::cell::RefCell::new(crate::ingest_work::BatchResult {
         batch: task.id.clone(),
         process: process.to_owned(),
@@ -730,8 +746,10 @@ fn ingest_batch(
     // An escalation is keyed by the object (evidence already attached to
     // the facility's case adds nothing), so a second run adds nothing.
     let touches = match &opts.facilities {
-        Some(reg) => crate::ingest_work::stored_touches(reg, store, &h.collection, lines, &task.id)
-            .map_err(|e| format!("reading the batch's objects back: {e}"))?,
+        Some(reg) => {
+            crate::ingest_work::stored_touches(reg, store, &h.collection, &records, &task.id)
+                .map_err(|e| format!("reading the batch's objects back: {e}"))?
+        }
         None => Vec::new(),
     };
     if !touches.is_empty() {
