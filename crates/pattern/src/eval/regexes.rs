@@ -19,7 +19,6 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use regex_automata::meta;
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
-use unicode_normalization::UnicodeNormalization;
 
 /// A compiled regular expression, answering only whether it matches.
 /// Cloning shares it (and its search caches).
@@ -100,7 +99,7 @@ impl Literal {
         Some((start, out, end))
     }
 
-    fn new(lit: Vec<u8>, start: bool, end: bool) -> Rx {
+    fn rx(lit: Vec<u8>, start: bool, end: bool) -> Rx {
         let finder = memchr::memmem::Finder::new(&lit).into_owned();
         Rx::Lit(Arc::new(Literal {
             lit: lit.into_boxed_slice(),
@@ -118,10 +117,7 @@ impl Literal {
             (false, false) => self.finder.find(hay).is_some(),
             (true, false) => hay.starts_with(lit),
             (false, true) => {
-                hay.ends_with(lit)
-                    || hay
-                        .strip_suffix(b"\n")
-                        .is_some_and(|h| h.ends_with(lit))
+                hay.ends_with(lit) || hay.strip_suffix(b"\n").is_some_and(|h| h.ends_with(lit))
             }
             (true, true) => hay == lit || hay.strip_suffix(b"\n") == Some(lit),
         }
@@ -288,20 +284,20 @@ pub(crate) type BuiltMatches = (Rx, Option<Rx>);
 /// Builds a `MATCHES` operand (the parser checks it compiles; the
 /// evaluator keeps what the parser built, see `Pattern::new`).
 pub(crate) fn build_matches(re: &str) -> Result<BuiltMatches, String> {
-    let nfc: String = re.nfc().collect();
-    if let Some((start, lit, end)) = Literal::parse(&nfc) {
+    let nfc = super::compare::nfc(re);
+    let nfc: &str = &nfc;
+    if let Some((start, lit, end)) = Literal::parse(nfc) {
         // The byte form: each character (all below U+0100) its byte.
         let bytes = lit
             .chars()
             .map(|c| u8::try_from(u32::from(c)).ok())
             .collect::<Option<Vec<u8>>>()
-            .filter(|_| nfc.chars().all(|c| (c as u32) < 0x100))
-            .map(|b| Literal::new(b, start, end));
-        return Ok((Literal::new(lit.into_bytes(), start, end), bytes));
+            .map(|b| Literal::rx(b, start, end));
+        return Ok((Literal::rx(lit.into_bytes(), start, end), bytes));
     }
-    let text = build_regex(&nfc)?;
+    let text = build_regex(nfc)?;
     let bytes = if nfc.chars().all(|c| (c as u32) < 0x100) {
-        Some(build_bytes_regex(&nfc)?)
+        Some(build_bytes_regex(nfc)?)
     } else {
         None
     };
@@ -427,6 +423,7 @@ pub(super) fn is_binary_like(like: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_normalization::UnicodeNormalization;
 
     #[test]
     fn python_regex_rewrites() {
@@ -531,7 +528,15 @@ mod tests {
             assert!(matches!(bytes, Some(Rx::Lit(_))), "{re}");
         }
         for re in [
-            "a.b", "l+", "(?i)ALICE", r"\d", r"\<", "a{2}", "^^a", "a$b", "\\",
+            "a.b",
+            "l+",
+            "(?i)ALICE",
+            r"\d",
+            r"\<",
+            "a{2}",
+            "^^a",
+            "a$b",
+            "\\",
         ] {
             assert!(Literal::parse(re).is_none(), "{re}");
         }
@@ -551,11 +556,11 @@ mod tests {
         ) {
             let nfc: String = re.nfc().collect();
             if let Some((start, lit, end)) = Literal::parse(&nfc) {
-                let text = Literal::new(lit.clone().into_bytes(), start, end);
+                let text = Literal::rx(lit.clone().into_bytes(), start, end);
                 let engine = build_regex(&nfc).unwrap();
                 proptest::prop_assert_eq!(text.is_match(&value), engine.is_match(&value), "{:?} MATCHES {:?}", value, re);
                 let bytes: Vec<u8> = lit.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
-                let blit = Literal::new(bytes, start, end);
+                let blit = Literal::rx(bytes, start, end);
                 let bengine = build_bytes_regex(&nfc).unwrap();
                 let hay: Vec<u8> = value.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
                 proptest::prop_assert_eq!(blit.is_match(&hay), bengine.is_match(&hay), "{:?} MATCHES {:?} (bytes)", value, re);
