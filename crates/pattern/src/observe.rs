@@ -108,15 +108,6 @@ fn err(msg: impl Into<String>) -> EvalError {
     EvalError(msg.into())
 }
 
-/// A cyber-observable (anything but observed-data) under its id.
-fn sco_entry<J: JsonNode>(o: &J) -> Option<(&str, &J)> {
-    let View::Object(m) = o.view() else {
-        return None;
-    };
-    let (t, id) = type_and_id::<J>(m);
-    (t?.as_str()? != "observed-data").then_some((id?.as_str()?, o))
-}
-
 /// `type` and `id` of an object, in one pass over its properties.
 #[inline]
 fn type_and_id<J: JsonNode>(m: &J::Obj) -> (Option<&J>, Option<&J>) {
@@ -233,6 +224,9 @@ impl<'a, J: JsonNode> Observations<'a, J> {
         // First pass: every object has a type, and every object that is
         // not observed-data an id (the reference indexes them by id).
         let mut n_sdos = 0;
+        // The objects `object_refs` resolve against, (id, object) in input
+        // order: every object but observed-data (each has a string id).
+        let mut scos: SmallVec<[(&'a str, &'a J); 16]> = SmallVec::new();
         for o in objects {
             let View::Object(m) = o.view() else {
                 return Err(err(format!("not a STIX object: {}", o.to_value())));
@@ -241,7 +235,7 @@ impl<'a, J: JsonNode> Observations<'a, J> {
             match t.map(|t| (t, t.view())) {
                 Some((_, View::Str("observed-data"))) => n_sdos += 1,
                 Some((_, View::Str(_))) => match id.map(|i| (i, i.view())) {
-                    Some((_, View::Str(_))) => {}
+                    Some((_, View::Str(id))) => scos.push((id, o)),
                     Some((other, _)) => {
                         return Err(err(format!(
                             "`id` must be a string, got {}",
@@ -263,15 +257,11 @@ impl<'a, J: JsonNode> Observations<'a, J> {
         // object ids from the data, which a partner can craft to collide
         // under a fixed hash (HashDoS): foldhash keyed per process.
         let index: Option<HashMap<&'a str, &'a J, foldhash::fast::RandomState>> =
-            (objects.len() > 16).then(|| objects.iter().filter_map(sco_entry).collect());
+            (scos.len() > 16).then(|| scos.iter().copied().collect());
         let find = |id: &str| -> Option<(&'a str, &'a J)> {
             match &index {
                 Some(map) => map.get_key_value(id).map(|(k, v)| (*k, *v)),
-                None => objects
-                    .iter()
-                    .rev()
-                    .filter_map(sco_entry)
-                    .find(|(oid, _)| *oid == id),
+                None => scos.iter().rev().find(|(oid, _)| *oid == id).copied(),
             }
         };
         let mut list: SmallVec<[Observation<'a, J>; 1]> = SmallVec::with_capacity(n_sdos);

@@ -17,7 +17,10 @@ use crate::value::{Val, equals, in_set, order};
 
 /// `s` in Unicode normalization form C, borrowed when it already is (the
 /// quick check answers for most text without allocating).
-fn nfc(s: &str) -> Cow<'_, str> {
+pub(super) fn nfc(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
     match is_nfc_quick(s.chars()) {
         IsNormalized::Yes => Cow::Borrowed(s),
         _ => Cow::Owned(s.nfc().collect()),
@@ -63,9 +66,14 @@ impl Pattern {
         if p.sdo_type && matches!(o.scope, crate::observe::Scope::V21(_)) {
             return Ok(false);
         }
-        if let Some(keys) = &p.plain_keys {
+        if p.plain_keys {
             // One value at most: walk the keys.
             let mut v = root;
+            // (`plain_keys`: every step is a key.)
+            let keys = t.path.steps.iter().filter_map(|st| match st {
+                Step::Key(k) => Some(k.as_str()),
+                _ => None,
+            });
             for k in keys {
                 match v.view() {
                     View::Object(m) => match J::get(m, k) {

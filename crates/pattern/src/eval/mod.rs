@@ -26,8 +26,6 @@ mod bind;
 mod compare;
 mod regexes;
 
-use unicode_normalization::UnicodeNormalization;
-
 use crate::EvalError;
 use crate::ast::{CmpExpr, ObsExpr, Op, Qualifier, Step, Test};
 use crate::json::JsonNode;
@@ -80,7 +78,7 @@ struct Prepared {
     sdo_type: bool,
     /// The path is plain keys without `_ref(s)`/`_hex`/`_bin` suffixes:
     /// at most one value, found without allocating.
-    plain_keys: Option<Vec<String>>,
+    plain_keys: bool,
     like: Option<Like>,
     like_binary: bool,
     matches: Option<(Rx, Option<Rx>)>,
@@ -210,22 +208,13 @@ impl Pattern {
     /// as the parser's limits allow).
     #[inline(never)]
     fn prepare(&mut self, t: &Test, built: &mut Built) -> Result<CNode, String> {
-        let plain_keys = t
-            .path
-            .steps
-            .iter()
-            .map(|st| match st {
-                Step::Key(k)
-                    if !k.ends_with("_ref")
-                        && !k.ends_with("_refs")
-                        && !k.ends_with("_hex")
-                        && !k.ends_with("_bin") =>
-                {
-                    Some(k.clone())
-                }
-                _ => None,
-            })
-            .collect::<Option<Vec<String>>>();
+        let plain_keys = t.path.steps.iter().all(|st| {
+            matches!(st, Step::Key(k)
+                if !k.ends_with("_ref")
+                    && !k.ends_with("_refs")
+                    && !k.ends_with("_hex")
+                    && !k.ends_with("_bin"))
+        });
         let mut p = Prepared {
             test: t.clone(),
             sdo_type: is_sdo_type(&t.path.object_type),
@@ -236,7 +225,7 @@ impl Pattern {
         };
         match &t.op {
             Op::Like(s) => {
-                let nfc: String = s.nfc().collect();
+                let nfc = compare::nfc(s);
                 p.like_binary = is_binary_like(&nfc);
                 p.like = Some(like(&nfc)?);
             }

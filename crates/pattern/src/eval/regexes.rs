@@ -19,19 +19,108 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use regex_automata::meta;
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
-use unicode_normalization::UnicodeNormalization;
 
 /// A compiled regular expression, answering only whether it matches.
 /// Cloning shares it (and its search caches).
 #[derive(Debug, Clone)]
-pub(crate) struct Rx(Arc<meta::Regex>);
+pub(crate) enum Rx {
+    /// Built by the `regex` crate's engine.
+    Regex(Arc<meta::Regex>),
+    /// An expression that is only a literal, perhaps anchored: matched
+    /// by comparing bytes, with nothing to build.
+    Lit(Arc<Literal>),
+}
 
 impl Rx {
     /// Whether the expression matches anywhere in `hay` (text expressions
     /// are given UTF-8; byte expressions any bytes).
     #[inline]
     pub(super) fn is_match(&self, hay: impl AsRef<[u8]>) -> bool {
-        self.0.is_match(hay.as_ref())
+        match self {
+            Rx::Regex(re) => re.is_match(hay.as_ref()),
+            Rx::Lit(lit) => lit.is_match(hay.as_ref()),
+        }
+    }
+}
+
+/// A `MATCHES` operand that is a literal (Python `re` syntax): `^`
+/// perhaps, then characters that stand for themselves or punctuation
+/// escaped with `\`, then `$` perhaps. Most operands in feeds are such
+/// (`^evil\.example$`); building an automaton for one costs more than
+/// the rest of a pattern seen once.
+#[derive(Debug)]
+pub(crate) struct Literal {
+    /// The bytes to find: UTF-8 for a text expression, one byte per
+    /// character (all below U+0100) for a byte expression.
+    lit: Box<[u8]>,
+    /// `^`: only at the start of the value.
+    start: bool,
+    /// `$`: only at the end, or before a newline that ends the value
+    /// (Python's `$`).
+    end: bool,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl Literal {
+    /// The literal of `re` (NFC text in Python `re` syntax, as
+    /// [`build_matches`] takes it), when it is one: the characters with
+    /// their escapes removed (`None`: it needs the regex engine).
+    ///
+    /// Only escapes both engines read as the character itself are taken:
+    /// ASCII punctuation the `regex` crate allows to be escaped (so `\<`,
+    /// an error there, still goes to the engine and fails as before).
+    fn parse(re: &str) -> Option<(bool, String, bool)> {
+        let (start, body) = match re.strip_prefix('^') {
+            Some(b) => (true, b),
+            None => (false, re),
+        };
+        let mut out = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        let mut end = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    let e = chars.next()?;
+                    if !e.is_ascii()
+                        || e.is_ascii_alphanumeric()
+                        || !regex_syntax::is_escapeable_character(e)
+                    {
+                        return None;
+                    }
+                    out.push(e);
+                }
+                '$' if chars.as_str().is_empty() => end = true,
+                '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' => {
+                    return None;
+                }
+                c => out.push(c),
+            }
+        }
+        Some((start, out, end))
+    }
+
+    fn rx(lit: Vec<u8>, start: bool, end: bool) -> Rx {
+        let finder = memchr::memmem::Finder::new(&lit).into_owned();
+        Rx::Lit(Arc::new(Literal {
+            lit: lit.into_boxed_slice(),
+            start,
+            end,
+            finder,
+        }))
+    }
+
+    /// Whether `hay` holds the literal where the anchors say.
+    #[inline]
+    fn is_match(&self, hay: &[u8]) -> bool {
+        let lit = &self.lit[..];
+        match (self.start, self.end) {
+            (false, false) => self.finder.find(hay).is_some(),
+            (true, false) => hay.starts_with(lit),
+            (false, true) => {
+                hay.ends_with(lit) || hay.strip_suffix(b"\n").is_some_and(|h| h.ends_with(lit))
+            }
+            (true, true) => hay == lit || hay.strip_suffix(b"\n") == Some(lit),
+        }
     }
 }
 
@@ -81,7 +170,10 @@ impl Cache {
         if src.len() > CACHE_KEY_BYTES {
             return;
         }
-        let heap = rx.0.memory_usage() + src.len();
+        let Rx::Regex(re) = rx else {
+            return;
+        };
+        let heap = re.memory_usage() + src.len();
         if heap > CACHE_HEAP_BYTES {
             return;
         }
@@ -120,7 +212,7 @@ fn build(src: &str, form: Form) -> Result<Rx, String> {
         .syntax(syntax::Config::new().utf8(form == Form::Text))
         .build(src)
         .map_err(|e| e.to_string())?;
-    let rx = Rx(Arc::new(re));
+    let rx = Rx::Regex(Arc::new(re));
     lock().insert(form, src, &rx);
     Ok(rx)
 }
@@ -192,10 +284,20 @@ pub(crate) type BuiltMatches = (Rx, Option<Rx>);
 /// Builds a `MATCHES` operand (the parser checks it compiles; the
 /// evaluator keeps what the parser built, see `Pattern::new`).
 pub(crate) fn build_matches(re: &str) -> Result<BuiltMatches, String> {
-    let nfc: String = re.nfc().collect();
-    let text = build_regex(&nfc)?;
+    let nfc = super::compare::nfc(re);
+    let nfc: &str = &nfc;
+    if let Some((start, lit, end)) = Literal::parse(nfc) {
+        // The byte form: each character (all below U+0100) its byte.
+        let bytes = lit
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).ok())
+            .collect::<Option<Vec<u8>>>()
+            .map(|b| Literal::rx(b, start, end));
+        return Ok((Literal::rx(lit.into_bytes(), start, end), bytes));
+    }
+    let text = build_regex(nfc)?;
     let bytes = if nfc.chars().all(|c| (c as u32) < 0x100) {
-        Some(build_bytes_regex(&nfc)?)
+        Some(build_bytes_regex(nfc)?)
     } else {
         None
     };
@@ -321,6 +423,7 @@ pub(super) fn is_binary_like(like: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_normalization::UnicodeNormalization;
 
     #[test]
     fn python_regex_rewrites() {
@@ -334,13 +437,16 @@ mod tests {
     fn built_once_and_shared() {
         let a = build_regex("ab+c").unwrap();
         let b = build_regex("ab+c").unwrap();
-        assert!(
-            Arc::ptr_eq(&a.0, &b.0),
-            "the second build comes from the cache"
-        );
+        let (Rx::Regex(ra), Rx::Regex(rb)) = (&a, &b) else {
+            panic!("built by the engine")
+        };
+        assert!(Arc::ptr_eq(ra, rb), "the second build comes from the cache");
         // The same text for bytes is another expression (no UTF-8 rule).
         let c = build_bytes_regex("ab+c").unwrap();
-        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        let Rx::Regex(rc) = &c else {
+            panic!("built by the engine")
+        };
+        assert!(!Arc::ptr_eq(ra, rc));
         assert!(a.is_match("xabbbc") && c.is_match(b"xabbbc".as_slice()));
         assert!(!a.is_match("ac"));
     }
@@ -401,6 +507,66 @@ mod tests {
             };
             let re = like_regex(&op).unwrap();
             proptest::prop_assert_eq!(glob(&toks, &value), re.is_match(&value), "{:?} LIKE {:?}", value, op);
+        }
+    }
+
+    #[test]
+    fn literal_operands_need_no_engine() {
+        for re in [
+            r"^ipv4\-addr$",
+            "ipv4",
+            "",
+            "^$",
+            "e$",
+            "^a",
+            r"\.",
+            r"^\$\^\|$",
+            "a b#&~-",
+        ] {
+            let (text, bytes) = build_matches(re).unwrap();
+            assert!(matches!(text, Rx::Lit(_)), "{re}");
+            assert!(matches!(bytes, Some(Rx::Lit(_))), "{re}");
+        }
+        for re in [
+            "a.b",
+            "l+",
+            "(?i)ALICE",
+            r"\d",
+            r"\<",
+            "a{2}",
+            "^^a",
+            "a$b",
+            "\\",
+        ] {
+            assert!(Literal::parse(re).is_none(), "{re}");
+        }
+        // Not all below U+0100: no byte form, as for an engine-built one.
+        let (text, bytes) = build_matches("한국").unwrap();
+        assert!(matches!(text, Rx::Lit(_)) && bytes.is_none());
+        assert!(text.is_match("x한국y".as_bytes()));
+    }
+
+    proptest::proptest! {
+        /// A literal operand answers as the engine built from it does, on
+        /// text and on bytes.
+        #[test]
+        fn literal_is_the_regex(
+            re in "\\^?([ab\n\u{e9} -]|\\\\[.$^|-]){0,6}\\$?",
+            value in "[ab\n.\u{e9}$^|-]{0,8}",
+        ) {
+            let nfc: String = re.nfc().collect();
+            if let Some((start, lit, end)) = Literal::parse(&nfc) {
+                let text = Literal::rx(lit.clone().into_bytes(), start, end);
+                let engine = build_regex(&nfc).unwrap();
+                proptest::prop_assert_eq!(text.is_match(&value), engine.is_match(&value), "{:?} MATCHES {:?}", value, re);
+                let bytes: Vec<u8> = lit.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+                let blit = Literal::rx(bytes, start, end);
+                let bengine = build_bytes_regex(&nfc).unwrap();
+                let hay: Vec<u8> = value.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+                proptest::prop_assert_eq!(blit.is_match(&hay), bengine.is_match(&hay), "{:?} MATCHES {:?} (bytes)", value, re);
+            } else {
+                proptest::prop_assert!(false, "{:?} is a literal", re);
+            }
         }
     }
 
