@@ -654,6 +654,89 @@ fn a_deadline_ticked_by_three_processes_at_once_escalates_once() {
     assert_eq!(escalations, 1, "{show:#}");
 }
 
+#[test]
+fn touches_of_one_facility_ingested_by_three_processes_at_once_open_one_case() {
+    let name = "touches_of_one_facility_ingested_by_three_processes_at_once_open_one_case";
+    let Some((db, tmp)) = fresh(name) else {
+        return;
+    };
+    let dir = tmp.path();
+    let (config, _) = cluster_config(dir, &format!("postgres = \"{db}\""));
+    let o = accord(&[
+        "facility",
+        "add",
+        "--config",
+        p(&config),
+        "--name",
+        "Grid",
+        "--jurisdiction",
+        "FR",
+        "--network",
+        "198.51.100.0/24",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ind = |n: usize| {
+        serde_json::json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": format!("indicator--5d1c7e2a-3b4c-4d5e-8f6a-{n:012x}"),
+            "created": "2026-12-01T10:00:00.000Z", "modified": "2026-12-01T10:00:00.000Z",
+            "name": "C2", "pattern_type": "stix",
+            "pattern": format!("[ipv4-addr:value = '198.51.100.{}']", n % 250),
+            "valid_from": "2026-12-01T10:00:00Z"
+        })
+    };
+    // Rounds of three `accord ingest` processes at once, each storing
+    // one touch of Grid into the cluster's store and escalating it.
+    let rounds = 4;
+    for round in 0..rounds {
+        let children: Vec<_> = (0..3)
+            .map(|i| {
+                let n = round * 3 + i;
+                let file = dir.join(format!("g{n}.jsonl"));
+                std::fs::write(&file, format!("{}\n", ind(n))).unwrap();
+                Command::new(ACCORD)
+                    .args(["ingest", "--no-progress", "--config", p(&config)])
+                    .args(["--collection", "share"])
+                    .arg(&file)
+                    .env_remove("ACCORD_DATA")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
+    let o = accord(&["hotline", "list", "--json", "--config", p(&config)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let grid: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|c| c["facility"] == "Grid")
+        .collect();
+    assert_eq!(grid.len(), 1, "one case for the facility: {grid:#?}");
+    let case = grid[0]["id"].as_str().unwrap();
+    let o = accord(&["hotline", "show", case, "--json", "--config", p(&config)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let evidence: BTreeSet<String> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default())
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        evidence.len(),
+        rounds * 3,
+        "every touch attached once: {shown:#}"
+    );
+}
+
 /// `curl` through the dashboard with the cookie jar `jar`: (status, body).
 fn browse(jar: &Path, url: &str, form: &[(&str, &str)]) -> (u16, String) {
     let mut c = Command::new("curl");

@@ -118,6 +118,10 @@ pub enum FacilityFailure {
         /// Why.
         reason: String,
     },
+    /// Waiting for the cluster's escalation section failed (its database
+    /// could not be reached): nothing was escalated.
+    #[error("escalating facility touches: waiting for the other processes of the cluster: {0}")]
+    Exclusive(Box<StoreError>),
     /// Opening or noting a case failed.
     #[error("escalating a touch of facility {facility:?}: {source}")]
     Hotline {
@@ -800,8 +804,9 @@ impl Escalated {
 type Evidence<'a> = BTreeMap<&'a str, Vec<(&'a Touch, &'a FacilityHit)>>;
 
 /// One escalation at a time in this process (the scheduler's partner
-/// threads and the TAXII POSTs), so two touches of one facility cannot
-/// open two cases.
+/// threads and the TAXII POSTs), and in a cluster across its processes
+/// (the store's [`Exclusive::FacilityEscalation`] section), so two touches
+/// of one facility cannot open two cases.
 static ESCALATING: Mutex<()> = Mutex::new(());
 
 /// Escalates `touches` (see the module documentation): per facility, a
@@ -824,6 +829,22 @@ pub fn escalate(
     let _one = ESCALATING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let section = accord_store::Exclusive::FacilityEscalation;
+    store
+        .begin_exclusive(section)
+        .map_err(|e| FacilityFailure::Exclusive(Box::new(e)))?;
+    let r = escalate_alone(config, store, touches, now);
+    store.end_exclusive(section);
+    r
+}
+
+/// [`escalate`], once this process is the only one escalating.
+fn escalate_alone(
+    config: &Config,
+    store: &dyn Backend,
+    touches: &[Touch],
+    now: Timestamp,
+) -> Result<Vec<Escalated>, FacilityFailure> {
     // Per facility: its jurisdiction and (evidence id → hits).
     let mut by_facility: BTreeMap<&str, (&str, Evidence<'_>)> = BTreeMap::new();
     for t in touches {

@@ -141,7 +141,9 @@ pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, W
 pub use prepare::id_hash as object_id_hash;
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
 pub use sync_state::{PartnerHealth, PendingPush};
-pub use traits::{Backend, LedgerRead, LedgerWrite, ObjectRead, ObjectWrite, SyncCursors};
+pub use traits::{
+    Backend, Exclusive, LedgerRead, LedgerWrite, ObjectRead, ObjectWrite, SyncCursors,
+};
 #[doc(hidden)]
 pub use writer::INSERT_SQL as OBJECT_INSERT_SQL;
 pub use writer::{Pending, PushStep, Writer};

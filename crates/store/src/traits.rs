@@ -527,6 +527,44 @@ pub trait Backend: ObjectRead + LedgerRead + LedgerWrite + SyncCursors + Send {
 
     /// The store's writer (clone it with [`ObjectWrite::to_shared`]).
     fn writer(&self) -> &dyn ObjectWrite;
+
+    /// Waits until this handle holds the store-wide exclusive section
+    /// `section`, across every process that shares the store (a cluster's
+    /// processes over PostgreSQL: a session-level advisory lock, released
+    /// by the server should the process die). Re-entrant per handle; end
+    /// it with [`Backend::end_exclusive`]. The embedded store has one
+    /// process: nothing to do (callers serialize their own threads).
+    ///
+    /// # Errors
+    /// The database's, when it cannot be reached.
+    fn begin_exclusive(&self, section: Exclusive) -> Result<(), StoreError> {
+        let _ = section;
+        Ok(())
+    }
+
+    /// Ends what [`Backend::begin_exclusive`] began (errors are ignored: a
+    /// lost connection released it).
+    fn end_exclusive(&self, section: Exclusive) {
+        let _ = section;
+    }
+}
+
+/// The store-wide exclusive sections ([`Backend::begin_exclusive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusive {
+    /// Escalating protected-facility touches: a facility gets one open
+    /// case however many processes see its hits at once.
+    FacilityEscalation,
+}
+
+impl Exclusive {
+    /// Its advisory lock key (distinct from the sequencer's and the
+    /// leases').
+    pub fn key(self) -> i64 {
+        match self {
+            Exclusive::FacilityEscalation => 0x4143_4346, // "ACCF"
+        }
+    }
 }
 
 impl ObjectWrite for Writer {

@@ -209,6 +209,19 @@ impl crate::Backend for PgStore {
     fn writer(&self) -> &dyn crate::ObjectWrite {
         &self.writer
     }
+
+    fn begin_exclusive(&self, section: crate::Exclusive) -> Result<(), StoreError> {
+        self.client()
+            .execute("SELECT pg_advisory_lock($1)", &[&section.key()])
+            .map(drop)
+            .map_err(pg_err(&self.server, "waiting for an exclusive section"))
+    }
+
+    fn end_exclusive(&self, section: crate::Exclusive) {
+        let _ = self
+            .client()
+            .execute("SELECT pg_advisory_unlock($1)", &[&section.key()]);
+    }
 }
 
 #[cfg(test)]
