@@ -11,6 +11,7 @@
 //! sightings; [`summary`] counts.
 
 pub mod follow;
+pub mod keep;
 pub mod layers;
 pub mod load;
 pub mod observed;
