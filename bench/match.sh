@@ -22,9 +22,10 @@ LOG="$OUT/output.txt"
 say() { echo "$*" | tee -a "$LOG"; }
 
 (cd "$ROOT" && cargo build --release --locked -p accord >&2)
-if [ ! -f "$D/meta.json" ]; then
+if [ ! -f "$D/meta.json" ] && [ "${ONLY:-}" != load ]; then
   "$ACCORD" generate-logs --out "$D" --indicators 1000000 --lines 2000000 --seed 42
 fi
+mkdir -p "$D"
 PY="$(command -v python3)"
 say "machine: $(machine); load average before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$ROOT" rev-parse --short HEAD)"
 
@@ -36,7 +37,10 @@ timed() {
 }
 
 IDX="$D/index.bin"
-rm -f "$IDX" "$IDX.meta.json"
+rm -f "$IDX" "$IDX".*
+# (ONLY=load without the generated logs: the file load is left out.)
+if [ -f "$D/meta.json" ]; then
+
 # 1. Load 1,000,000 indicators from JSON lines, compile patterns, build and save the index.
 read -r w u s m < <(timed "$ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX" --no-sightings --threads 1 "$D/meta.json")
 IDX_BYTES=$(stat -c %s "$IDX")
@@ -47,6 +51,7 @@ if [ -n "${BASE_ACCORD:-}" ]; then
   read -r w u s m < <(timed "$BASE_ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX.base" --no-sightings --threads 1 "$D/meta.json")
   say "index, BASE_ACCORD ($("$BASE_ACCORD" --version 2>/dev/null | head -1)): $w s (whole command), $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
   rm -f "$IDX.base" "$IDX.base.meta.json"
+fi
 fi
 
 # 1b. Load from a store of 1,000,000 generated indicators (`accord demo --generated

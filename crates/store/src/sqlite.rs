@@ -997,8 +997,16 @@ fn open_reader(path: &Path, memory_map: bool) -> Result<Connection, StoreError> 
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     conn.pragma_update(None, "query_only", true)
         .map_err(open_err)?;
-    conn.pragma_update(None, "cache_size", -65_536)
-        .map_err(open_err)?;
+    // Without the memory map (a reader of most of the store once, such as
+    // a match index build), the OS cache serves the pages: a small page
+    // cache of its own, not 64 MiB filled by one scan and counted as
+    // resident.
+    conn.pragma_update(
+        None,
+        "cache_size",
+        if memory_map { -65_536 } else { -4_096 },
+    )
+    .map_err(open_err)?;
     // Reads through a memory map of the database file rather than read()
     // calls that copy each page: random point reads in a large store (a
     // ledger proof, a match[id]) cost no system call when the page is in

@@ -126,6 +126,9 @@ pub(crate) struct Loader {
     /// Indicators left out of this pass entirely (read again, exactly, in
     /// another: those stored more than once).
     skip: foldhash::HashSet<[u8; 16]>,
+    /// Whether an indicator may come again (`seen` is then kept): not in
+    /// a pass over indicators each stored once.
+    may_repeat: bool,
 }
 
 /// What [`prepare`] read of one object: only what the index and the
@@ -234,6 +237,7 @@ impl Loader {
             seen: Default::default(),
             warninglists: None,
             skip: Default::default(),
+            may_repeat: true,
         }
     }
 
@@ -289,7 +293,7 @@ impl Loader {
         if !meta.is_live(self.now) {
             self.side.stats.dead += 1;
         }
-        if self.seen.contains_key(&id) {
+        if self.may_repeat && self.seen.contains_key(&id) {
             // A second version: ignore (the store's last version came first
             // per collection; a file's duplicates are rare).
             self.side.stats.indicators -= 1;
@@ -311,11 +315,15 @@ impl Loader {
             for l in lists {
                 *self.side.stats.warninglisted_lists.entry(l).or_default() += 1;
             }
-            self.seen.insert(id, u32::MAX);
+            if self.may_repeat {
+                self.seen.insert(id, u32::MAX);
+            }
             return;
         }
         let ord = self.b.add_indicator(meta);
-        self.seen.insert(id, ord);
+        if self.may_repeat {
+            self.seen.insert(id, ord);
+        }
         let p = match ind.created_by_ref {
             Some(p) => match self.producer_ix.get(p.as_str()) {
                 Some(ix) => *ix,
@@ -646,6 +654,8 @@ pub(crate) fn load_indicators(
                     .map_err(store_err("reading the indicators stored more than once"))?
             };
             if let Some(ids) = &repeated {
+                // The others are each read once: nothing to remember.
+                l.may_repeat = false;
                 l.skip = ids
                     .iter()
                     .filter_map(|i| accord_matcher::parse_indicator_id(i))
@@ -658,8 +668,9 @@ pub(crate) fn load_indicators(
             };
             let max_seq = l.side.max_seq;
             // One thread reads the store's pages, the others prepare them.
-            let (tx, rx) = crossbeam_channel::bounded::<Vec<(i64, String)>>(2);
+            let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<(i64, String)>)>(2);
             let reader = std::thread::spawn(move || -> Result<_, MatchError> {
+                let mut n = 0;
                 for c in &cols {
                     let mut q = Query {
                         collection: c.clone(),
@@ -679,9 +690,10 @@ pub(crate) fn load_indicators(
                         if past {
                             page.objects.retain(|o| o.0 <= max_seq);
                         }
-                        if tx.send(page.objects).is_err() {
+                        if tx.send((n, page.objects)).is_err() {
                             return Ok(store);
                         }
+                        n += 1;
                         match next {
                             Some(s) if page.more && !past => q.after_seq = s,
                             _ => break,
@@ -690,27 +702,26 @@ pub(crate) fn load_indicators(
                 }
                 Ok(store)
             });
-            for page in rx {
-                let texts: Vec<&str> = page.iter().map(|o| o.1.as_str()).collect();
-                for o in prepare_all(&texts, lists.as_deref(), threads) {
-                    l.apply(o);
-                }
-            }
+            apply_pages(&rx, lists.as_deref(), threads, &mut l);
             let store = reader
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             if let Some(ids) = repeated {
                 l.skip.clear();
+                l.may_repeat = true;
                 read_last_versions(&*store, &ids, args, lists.as_deref(), &mut l)?;
             }
         }
         (None, None) => unreachable!("a store is opened when no file is given"),
     }
-    let mut side = l.side;
+    let Loader { b, side, .. } = l;
+    let mut side = side;
     side.source = source;
-    let index =
-        l.b.build()
-            .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
+    // The loader's id and producer maps are dropped before the build,
+    // which holds the keys and the laid-out index at once.
+    let index = b
+        .build()
+        .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
     side.index_identity = identity(index.as_bytes());
     if let Some(ix) = &args.index {
         save(ix, &index, &side)?;
@@ -903,6 +914,45 @@ fn catch_up(
         update: Some(update),
         save,
     }))
+}
+
+/// Prepares the pages of `rx` (numbered from 0, in order) on `threads`
+/// threads, a page each, and applies them to `l` in page order on this
+/// one: reading, preparing and applying overlap.
+fn apply_pages(
+    rx: &crossbeam_channel::Receiver<(usize, Vec<(i64, String)>)>,
+    lists: Option<&accord_warninglist::WarninglistSet>,
+    threads: usize,
+    l: &mut Loader,
+) {
+    let (ptx, prx) = crossbeam_channel::bounded::<(usize, Vec<Prepared>)>(threads + 1);
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, 64) {
+            let (rx, ptx) = (rx.clone(), ptx.clone());
+            s.spawn(move || {
+                for (n, page) in rx {
+                    let p = page.iter().map(|o| prepare(&o.1, lists)).collect();
+                    drop(page);
+                    if ptx.send((n, p)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(ptx);
+        // Pages done out of order wait for those before them.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for (n, p) in prx {
+            waiting.insert(n, p);
+            while let Some(p) = waiting.remove(&next) {
+                for o in p {
+                    l.apply(o);
+                }
+                next += 1;
+            }
+        }
+    });
 }
 
 /// Reads the last versions of `ids` into `l`, in a fresh build's order:
