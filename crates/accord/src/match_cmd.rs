@@ -131,7 +131,9 @@ fn index_path(args: &Args) -> Option<PathBuf> {
     match matching::keep::default_path(&args.data, &key) {
         Ok(p) => Some(p),
         Err(e) => {
-            eprintln!("accord: warning: the match index is not kept ({e}); it is built at every run");
+            eprintln!(
+                "accord: warning: the match index is not kept ({e}); it is built at every run"
+            );
             None
         }
     }

@@ -45,10 +45,14 @@ fn ip(n: u32) -> String {
     format!("10.{}.{}.{}", n >> 16 & 255, n >> 8 & 255, n & 255)
 }
 
-const T0: &str = "2024-01-01T00:00:00.000Z";
+const T0: &str = "2024-02-01T00:00:00.000Z";
 const T1: &str = "2024-06-01T00:00:00.000Z";
 
 fn ingest(data: &Path, lines: &[String]) -> Output {
+    ingest_into(data, "c", lines)
+}
+
+fn ingest_into(data: &Path, collection: &str, lines: &[String]) -> Output {
     let f = data.with_extension(format!("in-{}.jsonl", lines.len()));
     std::fs::write(&f, lines.join("\n") + "\n").unwrap();
     run(&[
@@ -57,7 +61,7 @@ fn ingest(data: &Path, lines: &[String]) -> Output {
         "--data",
         data.to_str().unwrap(),
         "--collection",
-        "c",
+        collection,
         f.to_str().unwrap(),
     ])
 }
@@ -169,7 +173,12 @@ fn ingest_keeps_the_kept_index_fresh_and_matches_agree() {
                 "[ipv4-addr:value = '10.0.0.5' AND domain-name:value = 'd5.example']",
                 false,
             ),
-            indicator(6, "2023-01-01T00:00:00.000Z", "[ipv4-addr:value = '10.0.0.51']", false),
+            indicator(
+                6,
+                "2024-01-15T00:00:00.000Z",
+                "[ipv4-addr:value = '10.0.0.51']",
+                false,
+            ),
             indicator(101, T0, "[domain-name:value = 'd8.example']", false),
         ],
     );
@@ -184,21 +193,37 @@ fn ingest_keeps_the_kept_index_fresh_and_matches_agree() {
     let on = |n: u32| hits.iter().filter(|h| h.contains(&id(n))).count();
     assert_eq!(on(3), 0, "revoked");
     assert_eq!(on(4), 1, "its new pattern only");
-    assert!(hits.iter().any(|h| h.contains(&id(4)) && h.contains("10.0.0.50")));
+    assert!(
+        hits.iter()
+            .any(|h| h.contains(&id(4)) && h.contains("10.0.0.50"))
+    );
     assert_eq!(on(5), 0, "the evaluator's pattern needs both in one event");
     assert_eq!(on(6), 1, "an older version stored late changes nothing");
-    assert!(hits.iter().any(|h| h.contains(&id(6)) && h.contains(&ip(6))));
+    assert!(
+        hits.iter()
+            .any(|h| h.contains(&id(6)) && h.contains(&ip(6)))
+    );
     assert_eq!((on(100), on(101)), (1, 1));
 
     // Beyond the delta's bound (10,000 changes): the ingest rebuilds.
     let many: Vec<String> = (1000..11_100)
-        .map(|i| indicator(i, T0, &format!("[domain-name:value = 'x{i}.example']"), false))
+        .map(|i| {
+            indicator(
+                i,
+                T0,
+                &format!("[domain-name:value = 'x{i}.example']"),
+                false,
+            )
+        })
         .collect();
     let o = ingest(&data, &many);
     assert!(err(&o).contains("built ("), "{}", err(&o));
     assert!(!with_suffix(&ix, ".delta").exists());
     let s = agrees(&data, &eve);
-    assert!(s.contains("index reused from file;") || s.contains("index reused from file\n"), "{s}");
+    assert!(
+        s.contains("index reused from file;") || s.contains("index reused from file\n"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -226,7 +251,11 @@ fn a_save_cut_short_or_a_damaged_index_is_never_used() {
     assert!(!s.contains("reused"), "rebuilt: {s}");
     // A torn or damaged index file.
     let saved = std::fs::read(&ix).unwrap();
-    assert_eq!(saved.len(), good.len(), "the rebuild saved the index of this store");
+    assert_eq!(
+        saved.len(),
+        good.len(),
+        "the rebuild saved the index of this store"
+    );
     std::fs::write(&ix, &saved[..saved.len() / 2]).unwrap();
     let s = agrees(&data, &eve);
     assert!(!s.contains("reused"), "rebuilt: {s}");
@@ -243,7 +272,12 @@ fn a_save_cut_short_or_a_damaged_index_is_never_used() {
     // are read again from the store.
     ingest(
         &data,
-        &[indicator(1, T1, &format!("[ipv4-addr:value = '{}']", ip(1)), true)],
+        &[indicator(
+            1,
+            T1,
+            &format!("[ipv4-addr:value = '{}']", ip(1)),
+            true,
+        )],
     );
     let delta = with_suffix(&ix, ".delta");
     let mut d = std::fs::read(&delta).unwrap();
@@ -283,7 +317,9 @@ fn a_running_node_builds_and_refreshes_the_index_in_the_background() {
     let lines: Vec<String> = (0..50)
         .map(|i| indicator(i, T0, &format!("[ipv4-addr:value = '{}']", ip(i)), false))
         .collect();
-    ingest(&data, &lines);
+    // In the collection the node's POSTs go to: a new version there
+    // replaces the stored one.
+    ingest_into(&data, "demo", &lines);
     assert!(!index_dir(&data).exists());
     // `accord demo` loads its data into the store, then serves it.
     let mut child = accord()
@@ -332,7 +368,10 @@ fn a_running_node_builds_and_refreshes_the_index_in_the_background() {
                 .any(|e| e.file_name().to_string_lossy().ends_with(".idx.meta.json"))
     });
     let s = agrees(&data, &eve);
-    assert!(s.contains("index reused from file;") || s.contains("index reused from file\n"), "{s}");
+    assert!(
+        s.contains("index reused from file;") || s.contains("index reused from file\n"),
+        "{s}"
+    );
 
     // Posted to the node while it runs (TAXII, the demo account): a
     // revocation and a new indicator. No command refreshes the index: the
@@ -354,7 +393,9 @@ fn a_running_node_builds_and_refreshes_the_index_in_the_background() {
     std::io::Read::read_to_string(&mut conn, &mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     assert!(answer.contains("\"success_count\":2"), "{answer}");
-    wait_for("save the changes", &|| with_suffix(&ix, ".delta.meta.json").is_file());
+    wait_for("save the changes", &|| {
+        with_suffix(&ix, ".delta.meta.json").is_file()
+    });
     let s = agrees(&data, &eve);
     assert!(s.contains("brought up to date: 2 indicator(s)"), "{s}");
     let (hits, _) = matched(&data, &eve, &[]);

@@ -76,7 +76,10 @@ fn lower_priority() {
 
 /// What a change is seen by: the store's last seq and the warninglists
 /// file's modification time.
-fn mark(store: &dyn accord_store::Backend, data: &Path) -> Option<(i64, Option<std::time::SystemTime>)> {
+fn mark(
+    store: &dyn accord_store::Backend,
+    data: &Path,
+) -> Option<(i64, Option<std::time::SystemTime>)> {
     let seq = store.max_seq().ok()?;
     let lists = std::fs::metadata(data.join(accord_app::warninglists::FILE))
         .and_then(|m| m.modified())

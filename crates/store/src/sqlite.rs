@@ -628,7 +628,10 @@ impl crate::ObjectRead for SqliteStore {
                    AND o.type = ?1
                  LIMIT ?2",
             )
-            .and_then(|mut st| st.query_map(params![type_name, fetch], |r| r.get(0))?.collect())
+            .and_then(|mut st| {
+                st.query_map(params![type_name, fetch], |r| r.get(0))?
+                    .collect()
+            })
             .map_err(self.read_err(format!("the `{type_name}` ids stored more than once")))?;
         Ok((ids.len() <= limit).then_some(ids))
     }

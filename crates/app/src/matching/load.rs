@@ -489,9 +489,13 @@ thread_local! {
 
 fn exact_only() -> bool {
     #[cfg(test)]
-    return EXACT_ONLY.with(std::cell::Cell::get);
+    {
+        EXACT_ONLY.with(std::cell::Cell::get)
+    }
     #[cfg(not(test))]
-    false
+    {
+        false
+    }
 }
 
 /// Indicators per store page, prepared on every thread while the next page
@@ -1092,8 +1096,10 @@ fn read_saved_delta(
 /// between the two is never used.
 fn save_delta(ix: &Path, index: &Index, sd: &SavedDelta) -> Result<(), MatchError> {
     let p = delta_path(ix);
-    write_atomically(&p, index.as_bytes())
-        .map_err(io_err(format!("saving the index changes to {}", p.display())))?;
+    write_atomically(&p, index.as_bytes()).map_err(io_err(format!(
+        "saving the index changes to {}",
+        p.display()
+    )))?;
     let sp = sidecar_path(&p);
     let json = serde_json::to_vec(sd)
         .map_err(|e| MatchError::Invalid(format!("writing {}: {e}", sp.display())))?;
@@ -1346,7 +1352,12 @@ mod tests {
                 indicator(1, t1, &ip(1), true),
                 indicator(2, t1, &ip(32), false),
                 indicator(3, t1, "[ipv4-addr:value = ", false),
-                indicator(4, t1, "[ipv4-addr:value = '10.0.0.4' AND domain-name:value = 'x.example']", false),
+                indicator(
+                    4,
+                    t1,
+                    "[ipv4-addr:value = '10.0.0.4' AND domain-name:value = 'x.example']",
+                    false,
+                ),
                 // An older version stored late, then a newer one.
                 indicator(5, "2025-01-01T00:00:00.000Z", &ip(35), false),
                 indicator(6, t2, &ip(36), false),
@@ -1354,12 +1365,29 @@ mod tests {
             ],
         );
         // In another collection: an older version there, read first or not.
-        put(store, "b", &[indicator(7, t1, &ip(38), true), indicator(100, t0, &ip(39), false)]);
+        put(
+            store,
+            "b",
+            &[
+                indicator(7, t1, &ip(38), true),
+                indicator(100, t0, &ip(39), false),
+            ],
+        );
         put(store, "b", &[indicator(100, t1, &ip(20), false)]);
-        let repeated = store.ids_stored_more_than_once("indicator", 1000).unwrap().unwrap();
+        let repeated = store
+            .ids_stored_more_than_once("indicator", 1000)
+            .unwrap()
+            .unwrap();
         assert_eq!(repeated.len(), 8, "{repeated:?}");
-        assert_eq!(store.ids_stored_more_than_once("indicator", 7).unwrap(), None);
-        for collections in [vec![], vec!["b".to_string(), "a".to_string()], vec!["a".to_string()]] {
+        assert_eq!(
+            store.ids_stored_more_than_once("indicator", 7).unwrap(),
+            None
+        );
+        for collections in [
+            vec![],
+            vec!["b".to_string(), "a".to_string()],
+            vec!["a".to_string()],
+        ] {
             let mut o = opts(&data, None);
             o.collections = collections.clone();
             let once = load_indicators(&o, &open, NOW).unwrap();
