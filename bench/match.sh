@@ -5,7 +5,7 @@
 # hit counts per indicator must be equal) and `grep -F -f` (bytes/s reference).
 #
 #   bash bench/match.sh            # RUNS=3 by default
-#   ONLY=load bash bench/match.sh  # the index loads only (file, store cold and warm)
+#   ONLY=load bash bench/match.sh  # the index loads only (file, store cold and warm, ingest then match)
 #   BASE_ACCORD=/path/to/accord    # also load, and scan on 1 thread (interleaved), with another build
 #
 # Data: `accord generate-logs` (seed 42) into bench/data/match, once.
@@ -22,9 +22,10 @@ LOG="$OUT/output.txt"
 say() { echo "$*" | tee -a "$LOG"; }
 
 (cd "$ROOT" && cargo build --release --locked -p accord >&2)
-if [ ! -f "$D/meta.json" ]; then
+if [ ! -f "$D/meta.json" ] && [ "${ONLY:-}" != load ]; then
   "$ACCORD" generate-logs --out "$D" --indicators 1000000 --lines 2000000 --seed 42
 fi
+mkdir -p "$D"
 PY="$(command -v python3)"
 say "machine: $(machine); load average before: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$ROOT" rev-parse --short HEAD)"
 
@@ -36,7 +37,10 @@ timed() {
 }
 
 IDX="$D/index.bin"
-rm -f "$IDX" "$IDX.meta.json"
+rm -f "$IDX" "$IDX".*
+# (ONLY=load without the generated logs: the file load is left out.)
+if [ -f "$D/meta.json" ]; then
+
 # 1. Load 1,000,000 indicators from JSON lines, compile patterns, build and save the index.
 read -r w u s m < <(timed "$ACCORD" match --indicators "$D/indicators.jsonl" --index "$IDX" --no-sightings --threads 1 "$D/meta.json")
 IDX_BYTES=$(stat -c %s "$IDX")
@@ -48,6 +52,7 @@ if [ -n "${BASE_ACCORD:-}" ]; then
   say "index, BASE_ACCORD ($("$BASE_ACCORD" --version 2>/dev/null | head -1)): $w s (whole command), $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
   rm -f "$IDX.base" "$IDX.base.meta.json"
 fi
+fi
 
 # 1b. Load from a store of 1,000,000 generated indicators (`accord demo --generated
 # 1000000`, as bench/dashboard.sh makes it; MATCH_STORE overrides), copied so the
@@ -58,14 +63,15 @@ SRC_STORE="${MATCH_STORE:-$DATA/dashboard-1m}"
 if [ -f "$SRC_STORE/accord.sqlite" ]; then
   S="$D/store-copy"
   rm -rf "$S"; mkdir -p "$S"
-  cp "$SRC_STORE/accord.sqlite" "$SRC_STORE/ledger.key" "$SRC_STORE/node-identity.json" "$S/"
+  cp "$SRC_STORE/accord.sqlite" "$SRC_STORE/ledger.key" "$S/"
+  [ -f "$SRC_STORE/node-identity.json" ] && cp "$SRC_STORE/node-identity.json" "$S/"
   SIDX="$S.index.bin"
   echo '{"timestamp":"2026-01-01T00:00:00Z","event_type":"dns","src_ip":"192.0.2.1","dns":{"rrname":"x.example"}}' > "$OUT/one.json"
   N_IND=$(sqlite3 "$S/accord.sqlite" "select count(*) from objects where type='indicator'")
   read -r w u s m < <(timed sqlite3 -cmd ".output /dev/null" "$S/accord.sqlite" "select raw from objects where type='indicator'")
   say "floor: sqlite3 reads the $N_IND indicators' JSON: $w s wall, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
   for t in 2 1; do
-    rm -f "$SIDX" "$SIDX.meta.json"
+    rm -f "$SIDX" "$SIDX".*
     read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress --threads "$t" "$OUT/one.json")
     say "store load, cold ($N_IND indicators, $t thread(s)): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
   done
@@ -73,7 +79,9 @@ if [ -f "$SRC_STORE/accord.sqlite" ]; then
     rm -f "$SIDX.base" "$SIDX.base.meta.json"
     read -r w u s m < <(timed "$BASE_ACCORD" match --data "$S" --index "$SIDX.base" --no-sightings --no-progress "$OUT/one.json")
     say "store load, cold, BASE_ACCORD: $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
-    rm -f "$SIDX.base" "$SIDX.base.meta.json"
+    read -r w u s m < <(timed "$BASE_ACCORD" match --data "$S" --index "$SIDX.base" --no-sightings --no-progress "$OUT/one.json")
+    say "store load, warm, BASE_ACCORD: $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+    rm -f "$SIDX.base" "$SIDX.base".*
   fi
   read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
   say "store load, warm (saved index, nothing new): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
@@ -83,12 +91,50 @@ if [ -f "$SRC_STORE/accord.sqlite" ]; then
   say "ingest of the changes: $("$ACCORD" ingest --no-progress --data "$S" --collection demo "$OUT/new.jsonl" 2>&1 | grep -m1 'objects read' || true)"
   read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
   say "store load, warm (saved index + 1,000 new indicator versions applied): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB; $(grep -o 'brought up to date[^;]*' "$LOG" | tail -1)"
-  rm -rf "$S" "$SIDX" "$SIDX.meta.json" "$OUT/new.jsonl"
+  read -r w u s m < <(timed "$ACCORD" match --data "$S" --index "$SIDX" --no-sightings --no-progress "$OUT/one.json")
+  say "store load, warm again (the changes saved beside the index by the previous run, when this build saves them): $w s whole command, $(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}') CPU-s, peak RSS $((m/1024)) MiB"
+  rm -rf "$S" "$SIDX" "$SIDX".* "$OUT/new.jsonl"
 else
   say "store load: skipped ($SRC_STORE has no store; run bench/dashboard.sh or set MATCH_STORE)"
 fi
 
-if [ "${ONLY:-}" = load ]; then echo "raw output: $LOG" >&2; exit 0; fi
+# 1c. Ingest, then the first match (the index kept fresh as indicators
+# arrive): a node that has matched before (its default index kept in
+# DATA_DIR/match-index/, over one indicator) ingests 1,000,000 indicators;
+# `accord ingest` brings the kept index up to date at its end (here past the
+# delta's bound: a rebuild), so the first match after it maps the index.
+# The same with BASE_ACCORD, whose ingest leaves the index behind and whose
+# first match builds it. Also: the ingest alone, into a store with no index.
+J1M="$DATA/indicators-1m.jsonl"
+[ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
+cpu() { awk -v u="$1" -v s="$2" 'BEGIN{print u+s}'; }
+ingest_then_match() { # label binary
+  local label=$1 bin=$2 d="$D/fresh-store"
+  rm -rf "$d"
+  head -1 "$J1M" > "$OUT/first.jsonl"
+  "$bin" ingest --no-progress --data "$d" --collection c "$OUT/first.jsonl" > /dev/null 2>&1
+  "$bin" match --data "$d" --no-sightings --no-progress "$OUT/one.json" > /dev/null 2>&1
+  local before; before=$(wc -l < "$LOG")
+  read -r w u s m < <(timed "$bin" ingest --no-progress --data "$d" --collection c "$J1M")
+  local refresh; refresh=$(tail -n +"$before" "$LOG" | grep -o 'match index .*' | tail -1 || true)
+  say "$label: ingest of 1,000,000 into a store with a kept index: $w s whole command, $(cpu "$u" "$s") CPU-s, peak RSS $((m/1024)) MiB; ${refresh:-no index refreshed}"
+  read -r w u s m < <(timed "$bin" match --data "$d" --no-sightings --no-progress "$OUT/one.json")
+  say "$label: the first match after it: $w s whole command, $(cpu "$u" "$s") CPU-s, peak RSS $((m/1024)) MiB; $(tail -n 4 "$LOG" | grep -o 'index reused[^;]*' | tail -1 || true)"
+  read -r w u s m < <(timed "$bin" match --data "$d" --no-sightings --no-progress "$OUT/one.json")
+  say "$label: the second match: $w s whole command, $(cpu "$u" "$s") CPU-s, peak RSS $((m/1024)) MiB"
+  rm -rf "$d"
+  read -r w u s m < <(timed "$bin" ingest --no-progress --data "$d" --collection c "$J1M")
+  say "$label: ingest of 1,000,000 into a fresh store (no index kept): $w s whole command, $(cpu "$u" "$s") CPU-s, peak RSS $((m/1024)) MiB"
+  rm -rf "$d"
+}
+if [ -f "$SRC_STORE/accord.sqlite" ]; then
+  for i in $(seq "${LOAD_RUNS:-1}"); do
+    ingest_then_match "this build" "$ACCORD"
+    if [ -n "${BASE_ACCORD:-}" ]; then ingest_then_match "BASE_ACCORD" "$BASE_ACCORD"; fi
+  done
+fi
+
+if [ "${ONLY:-}" = load ]; then say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"; echo "raw output: $LOG" >&2; exit 0; fi
 
 EVE_LINES=$(wc -l < "$D/eve.json"); EVE_BYTES=$(stat -L -c %s "$D/eve.json")
 Z_LINES=$(( $(wc -l < "$D/conn.log") + $(wc -l < "$D/dns.log") ))

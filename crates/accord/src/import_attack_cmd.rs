@@ -175,6 +175,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         args.collection,
         kept.display()
     );
+    if t.stored > 0 {
+        drop(store);
+        crate::match_cmd::refresh_kept(&args.data, clock);
+    }
     Ok(if t.rejected + t.conflicts + t.faults == 0 {
         ExitCode::SUCCESS
     } else {

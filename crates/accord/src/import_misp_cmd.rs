@@ -363,6 +363,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         counts.objects as f64 / secs.max(1e-9),
     );
     crate::ingest_cmd::escalate_touches(config.as_ref(), &store, &totals.touches, clock)?;
+    if totals.stored > 0 {
+        drop(store);
+        crate::match_cmd::refresh_kept(&args.data, clock);
+    }
     if let Some(e) = failure {
         return Err(crate::flat(e));
     }

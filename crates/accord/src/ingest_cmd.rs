@@ -144,6 +144,10 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         )
     );
     escalate_touches(config.as_ref(), &store, &t.touches, clock)?;
+    if t.stored > 0 {
+        drop(store);
+        crate::match_cmd::refresh_kept(&data, clock);
+    }
     if let Some(e) = failure {
         return Err(crate::flat(e));
     }

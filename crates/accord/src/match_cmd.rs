@@ -5,7 +5,6 @@ use accord_app::matching::{self, MatchOptions};
 use accord_stix::Clock;
 use accord_store::{Backend, OpenOptions, SqliteStore, StoreError, Timestamp};
 use anyhow::Result;
-use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -149,27 +148,49 @@ fn index_path(args: &Args) -> Option<PathBuf> {
         // No store: the match stops with that error; nothing is made.
         return None;
     }
-    let mut collections = args.collections.clone();
-    collections.sort();
-    collections.dedup();
-    let key = format!(
-        "collections={};warninglisted={}",
-        collections.join("\n"),
-        args.include_warninglisted
-    );
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    let dir = args.data.join("match-index");
-    match std::fs::create_dir_all(&dir) {
-        Ok(()) => Some(dir.join(format!("{name}.idx"))),
+    let key = matching::keep::IndexKey::new(&args.collections, args.include_warninglisted);
+    match matching::keep::default_path(&args.data, &key) {
+        Ok(p) => Some(p),
         Err(e) => {
             eprintln!(
-                "accord: warning: the match index is not kept ({}: {e}); it is built at every run",
-                dir.display()
+                "accord: warning: the match index is not kept ({e}); it is built at every run"
             );
             None
         }
     }
+}
+
+/// After a command stored objects in `data`: brings the match indexes
+/// kept in its `match-index/` up to date (a delta saved beside each, or a
+/// rebuild when the changes pass the delta's bound), so the next `accord
+/// match` maps them instead of reading the store. Only indexes already
+/// kept: the first match over a store still builds its own. A failure is
+/// a warning (what was stored stays stored; the match rebuilds).
+pub fn refresh_kept(data: &Path, clock: &Arc<dyn Clock>) {
+    if matching::keep::kept(data).is_empty() {
+        return;
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let open = |d: &Path| -> Result<Box<dyn Backend>, StoreError> { open_store(d, clock) };
+    for r in matching::keep::refresh_all(data, &open, clock.now_unix_secs(), threads, false) {
+        match r {
+            Ok(r) => eprintln!("{}", r.line()),
+            Err(e) => eprintln!("accord: warning: a match index was not refreshed: {e}"),
+        }
+    }
+}
+
+/// The store for a match: never created, read through the OS cache.
+fn open_store(data: &Path, clock: &Arc<dyn Clock>) -> Result<Box<dyn Backend>, StoreError> {
+    Ok(Box::new(SqliteStore::open_with(
+        data,
+        // Building the index reads most of the store once: through
+        // the OS cache, not a memory map counted as resident.
+        &OpenOptions::new()
+            .create(false)
+            .memory_map(false)
+            .clock(Arc::clone(clock)),
+    )?))
 }
 
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
@@ -237,17 +258,7 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
         })?;
     }
     // The store, opened only when the match needs it.
-    let open = |data: &Path| -> Result<Box<dyn Backend>, StoreError> {
-        Ok(Box::new(SqliteStore::open_with(
-            data,
-            // Building the index reads most of the store once: through
-            // the OS cache, not a memory map counted as resident.
-            &OpenOptions::new()
-                .create(false)
-                .memory_map(false)
-                .clock(Arc::clone(clock)),
-        )?))
-    };
+    let open = |data: &Path| -> Result<Box<dyn Backend>, StoreError> { open_store(data, clock) };
     let report = matching::run(&opts, &open, &**clock, &bar, &mut |line| {
         eprintln!("{line}")
     })

@@ -30,6 +30,7 @@ pub mod hotline_tick;
 pub mod ingest_work;
 pub mod ledger_routes;
 pub mod listener;
+pub mod match_index;
 pub mod match_work;
 pub mod query;
 pub(crate) mod routes;
@@ -126,6 +127,10 @@ pub async fn serve(
             })??
     };
     let (store, exchange, roles, sessions) = setup;
+    // The match indexes follow the store in the background (embedded only).
+    let _keeper = config.cluster.is_none().then(|| {
+        match_index::Keeper::start(config.data_dir.clone(), std::sync::Arc::clone(&clock))
+    });
     let state = server::AppState::with_clock(config, store, exchange, clock);
     let _ = state.ui.followed.set(followed);
     if let Some(s) = sessions {

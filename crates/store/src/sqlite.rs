@@ -660,6 +660,32 @@ impl crate::ObjectRead for SqliteStore {
         Ok(RawPage { objects, more })
     }
 
+    fn ids_stored_more_than_once(
+        &self,
+        type_name: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        // One pass over the id-hash index (covering: no table reads), then
+        // the rows of the repeated hashes only (a hash shared by two ids
+        // names both: a superset, which is all a reader needs).
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+        let ids: Vec<String> = self
+            .read
+            .prepare_cached(
+                "SELECT DISTINCT o.id FROM objects o INDEXED BY objects_idh
+                 WHERE o.idh IN (SELECT idh FROM objects INDEXED BY objects_idh
+                                 GROUP BY idh HAVING count(*) > 1)
+                   AND o.type = ?1
+                 LIMIT ?2",
+            )
+            .and_then(|mut st| {
+                st.query_map(params![type_name, fetch], |r| r.get(0))?
+                    .collect()
+            })
+            .map_err(self.read_err(format!("the `{type_name}` ids stored more than once")))?;
+        Ok((ids.len() <= limit).then_some(ids))
+    }
+
     fn get_versions(&self, collection: &str, id: &str) -> Result<Vec<StoredObject>, StoreError> {
         let Some(coll) = self.coll_id(collection)? else {
             return Ok(Vec::new());
@@ -1024,8 +1050,16 @@ fn open_reader(path: &Path, memory_map: bool) -> Result<Connection, StoreError> 
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     conn.pragma_update(None, "query_only", true)
         .map_err(open_err)?;
-    conn.pragma_update(None, "cache_size", -65_536)
-        .map_err(open_err)?;
+    // Without the memory map (a reader of most of the store once, such as
+    // a match index build), the OS cache serves the pages: a small page
+    // cache of its own, not 64 MiB filled by one scan and counted as
+    // resident.
+    conn.pragma_update(
+        None,
+        "cache_size",
+        if memory_map { -65_536 } else { -4_096 },
+    )
+    .map_err(open_err)?;
     // Reads through a memory map of the database file rather than read()
     // calls that copy each page: random point reads in a large store (a
     // ledger proof, a match[id]) cost no system call when the page is in

@@ -91,6 +91,24 @@ pub trait ObjectRead {
         })
     }
 
+    /// The ids of type `type_name` stored more than once (several
+    /// versions, or in several collections), at most `limit` of them, when
+    /// the backend can tell without reading every row: a reader of the
+    /// whole store then takes every other object's one version as its
+    /// last, and asks for these ids' last versions alone. `Ok(None)`: it
+    /// cannot tell (the default), or more than `limit` are.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn ids_stored_more_than_once(
+        &self,
+        type_name: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let _ = (type_name, limit);
+        Ok(None)
+    }
+
     /// Every version of one object in a collection, oldest first (empty
     /// when there is none).
     ///

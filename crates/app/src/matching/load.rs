@@ -41,7 +41,7 @@ pub const NAMED_SKIPS: usize = 20;
 
 /// What the index does not hold: producers and evaluator patterns. Saved
 /// beside an `--index` file as `<FILE>.meta.json`.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default, Clone, Serialize, Deserialize)]
 pub(crate) struct Sidecar {
     pub(crate) producers: Vec<String>,
     /// Per ordinal: index into `producers`, or `u32::MAX`.
@@ -69,18 +69,66 @@ pub(crate) struct Sidecar {
     /// never updated incrementally).
     #[serde(default)]
     incremental: bool,
+    /// The index file this sidecar describes ([`identity`]: its length
+    /// and body checksum, from its header). A sidecar whose index is
+    /// another (a save interrupted between the two renames) is not used.
+    #[serde(default)]
+    index_identity: Option<(u64, u64)>,
+}
+
+/// The identity of an index's bytes: its total length and body checksum,
+/// as its header records them (both checked when it is loaded).
+fn identity(bytes: &[u8]) -> Option<(u64, u64)> {
+    let word = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    Some((word(16)?, word(24)?))
+}
+
+/// The changes over a saved base index, saved beside it
+/// (`<FILE>.delta`, the delta's index, and `<FILE>.delta.json`, this), so
+/// that the next match maps both instead of reading the changes from the
+/// store again. Bound to the base and to its index file by their
+/// identities; anything that does not match is ignored (the changes are
+/// then read again from the store).
+#[derive(Serialize, Deserialize)]
+struct SavedDelta {
+    /// [`identity`] of the base index.
+    base: (u64, u64),
+    /// [`identity`] of the delta's index file.
+    delta: (u64, u64),
+    /// The highest `seq` read when the delta was made.
+    max_seq: i64,
+    /// The versions per collection at `max_seq`.
+    counts: std::collections::BTreeMap<String, u64>,
+    /// The indicators read again (changed since the base was saved).
+    ids: Vec<String>,
+    /// The base ordinals they replace.
+    masked: Vec<u32>,
+    /// What the delta's index does not hold (its ordinals from 0).
+    side: Sidecar,
 }
 
 pub(crate) struct Loader {
     pub(crate) b: IndexBuilder,
     now: i64,
     pub(crate) side: Sidecar,
-    producer_ix: std::collections::HashMap<String, u32>,
+    /// Producers come from partners too: foldhash (randomly seeded).
+    producer_ix: foldhash::HashMap<String, u32>,
     /// Ids come from partners: a randomly seeded hasher (foldhash), not an
     /// unkeyed one, so crafted ids cannot make it quadratic.
     seen: foldhash::HashMap<[u8; 16], u32>,
     /// Indicators on these lists are left out of the index.
     pub(crate) warninglists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
+    /// Indicators left out of this pass entirely (read again, exactly, in
+    /// another: those stored more than once).
+    skip: foldhash::HashSet<[u8; 16]>,
+    /// Whether an indicator may come again (`seen` is then kept): not in
+    /// a pass over indicators each stored once.
+    may_repeat: bool,
 }
 
 /// What [`prepare`] read of one object: only what the index and the
@@ -188,6 +236,8 @@ impl Loader {
             producer_ix: Default::default(),
             seen: Default::default(),
             warninglists: None,
+            skip: Default::default(),
+            may_repeat: true,
         }
     }
 
@@ -203,6 +253,9 @@ impl Loader {
             self.side.stats.not_indicators += 1;
             return;
         };
+        if self.skip.contains(&ind.id) {
+            return;
+        }
         let ind = *ind;
         let id = ind.id;
         // Several versions of one indicator (a store with VersionFilter::last()
@@ -240,7 +293,7 @@ impl Loader {
         if !meta.is_live(self.now) {
             self.side.stats.dead += 1;
         }
-        if self.seen.contains_key(&id) {
+        if self.may_repeat && self.seen.contains_key(&id) {
             // A second version: ignore (the store's last version came first
             // per collection; a file's duplicates are rare).
             self.side.stats.indicators -= 1;
@@ -262,20 +315,25 @@ impl Loader {
             for l in lists {
                 *self.side.stats.warninglisted_lists.entry(l).or_default() += 1;
             }
-            self.seen.insert(id, u32::MAX);
+            if self.may_repeat {
+                self.seen.insert(id, u32::MAX);
+            }
             return;
         }
         let ord = self.b.add_indicator(meta);
-        self.seen.insert(id, ord);
+        if self.may_repeat {
+            self.seen.insert(id, ord);
+        }
         let p = match ind.created_by_ref {
-            Some(p) => {
-                let n = self.producer_ix.len() as u32;
-                let ix = *self.producer_ix.entry(p.clone()).or_insert(n);
-                if ix == n {
+            Some(p) => match self.producer_ix.get(p.as_str()) {
+                Some(ix) => *ix,
+                None => {
+                    let n = self.producer_ix.len() as u32;
+                    self.producer_ix.insert(p.clone(), n);
                     self.side.producers.push(p);
+                    n
                 }
-                ix
-            }
+            },
             None => u32::MAX,
         };
         self.side.ord_producer.push(p);
@@ -344,6 +402,16 @@ struct Delta {
     masked: Vec<u64>,
 }
 
+/// What [`catch_up`] gives: the sidecar of the base and the changes
+/// merged, the changes, and what to save of them (when they were read
+/// from the store rather than from a saved delta).
+struct CaughtUp {
+    side: Sidecar,
+    delta: Option<Delta>,
+    update: Option<Update>,
+    save: Option<SavedDelta>,
+}
+
 /// What an incremental update applied (for the summary).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Update {
@@ -409,6 +477,27 @@ pub(crate) fn map_with(p: &Path, populate: bool) -> Result<memmap2::Mmap, MatchE
 /// (beyond, and beyond a twentieth of the index, it is rebuilt and saved).
 const MAX_DELTA: usize = 10_000;
 
+/// Beyond this many indicators stored more than once, a build reads every
+/// indicator's last version through the store's version filter.
+const MAX_REPEATED: usize = 100_000;
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: build through the store's version filter alone.
+    static EXACT_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn exact_only() -> bool {
+    #[cfg(test)]
+    {
+        EXACT_ONLY.with(std::cell::Cell::get)
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
+}
+
 /// Indicators per store page, prepared on every thread while the next page
 /// is read.
 const PAGE: usize = 8192;
@@ -460,45 +549,47 @@ pub(crate) fn load_indicators(
             .filter(|s: &Sidecar| s.source == source)
             // An indicator left out as not yet valid has become valid.
             .filter(|s| s.not_before.is_none_or(|nb| now < nb));
-        let reuse = match (side, &store) {
-            (None, _) => None,
-            // A file: the index is newer than it.
-            (Some(side), None) => match (mtime(ix), mtime(&side_path), source_time) {
-                (Some(a), Some(b), Some(s)) if a > s && b > s => Some((side, None)),
+        // The index the sidecar describes, whole (the body checksum
+        // checked: a few milliseconds per 100 MB), or none.
+        let base = match side {
+            Some(side) if side.index_identity.is_some() => match map_file(ix) {
+                Ok(map)
+                    if identity(&map) == side.index_identity
+                        && IndexView::from_bytes(&map).is_ok() =>
+                {
+                    Some((side, map))
+                }
                 _ => None,
             },
-            (Some(side), Some(store)) if side.incremental => {
-                let base = map_file(ix)?;
-                let view = IndexView::from_bytes(&base)
-                    .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?;
-                catch_up(&**store, &view, side, args, now, lists.as_deref())?
-                    .map(|(side, delta)| (side, Some((base, delta))))
-            }
-            // An older sidecar: reused only when no indicator was stored since.
-            (Some(side), Some(store)) => {
-                let q = Query {
-                    types: vec!["indicator".into()],
-                    versions: VersionFilter::all(),
-                    after_seq: side.max_seq,
-                    ..Query::default()
-                };
-                let fresh = store
-                    .query(&q, 1)
-                    .map(|p| p.objects.is_empty())
-                    .unwrap_or(false);
-                fresh.then_some((side, None))
-            }
+            _ => None,
         };
-        if let Some((side, delta)) = reuse {
-            let (map, delta, update) = match delta {
-                Some((map, (delta, update))) => (map, delta, update),
-                None => {
-                    let map = map_file(ix)?;
-                    IndexView::from_bytes(&map)
-                        .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?;
-                    (map, None, None)
+        let reuse = match (base, &store) {
+            (None, _) => None,
+            // A file: the index is newer than it.
+            (Some((side, map)), None) => match (mtime(ix), mtime(&side_path), source_time) {
+                (Some(a), Some(b), Some(s)) if a > s && b > s => Some((side, map, None, None)),
+                _ => None,
+            },
+            (Some((side, map)), Some(store)) if side.incremental => {
+                let view = IndexView::from_bytes_unverified(&map)
+                    .map_err(|e| MatchError::Invalid(format!("reading the index file: {e}")))?;
+                let saved = read_saved_delta(ix, side.index_identity, now);
+                let caught = catch_up(&**store, &view, side, saved, args, now, lists.as_deref())?;
+                match caught {
+                    Some(c) => {
+                        if let (Some(sd), Some(d)) = (&c.save, &c.delta) {
+                            save_delta(ix, &d.index, sd)?;
+                        }
+                        Some((c.side, map, c.delta, c.update))
+                    }
+                    None => None,
                 }
-            };
+            }
+            // A sidecar of a build that did not record the store's counts:
+            // rebuilt once.
+            (Some(_), Some(_)) => None,
+        };
+        if let Some((side, map, delta, update)) = reuse {
             let evaluator = compile_evaluator(&side);
             return Ok(Indicators {
                 bytes: IndexBytes::Mapped(map),
@@ -553,53 +644,96 @@ pub(crate) fn load_indicators(
             } else {
                 args.collections.iter().cloned().map(Some).collect()
             };
+            // An indicator stored once (most of them) is its own last
+            // version: every version is read in one pass (no per-row look
+            // for a newer version), except those of the indicators stored
+            // more than once, whose last versions are read apart, exactly
+            // (the store says which, after `max_seq`: every version up to
+            // it is covered).
+            let repeated = if exact_only() {
+                None
+            } else {
+                store
+                    .ids_stored_more_than_once("indicator", MAX_REPEATED)
+                    .map_err(store_err("reading the indicators stored more than once"))?
+            };
+            if let Some(ids) = &repeated {
+                // The others are each read once: nothing to remember.
+                l.may_repeat = false;
+                l.skip = ids
+                    .iter()
+                    .filter_map(|i| accord_matcher::parse_indicator_id(i))
+                    .collect();
+            }
+            let versions = if repeated.is_some() {
+                VersionFilter::all()
+            } else {
+                VersionFilter::last()
+            };
+            let max_seq = l.side.max_seq;
             // One thread reads the store's pages, the others prepare them.
-            let (tx, rx) = crossbeam_channel::bounded::<Vec<(i64, String)>>(2);
-            let reader = std::thread::spawn(move || -> Result<(), MatchError> {
-                for c in cols {
+            let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<(i64, String)>)>(2);
+            let reader = std::thread::spawn(move || -> Result<_, MatchError> {
+                let mut n = 0;
+                for c in &cols {
                     let mut q = Query {
-                        collection: c,
+                        collection: c.clone(),
                         types: vec!["indicator".into()],
-                        versions: VersionFilter::last(),
+                        versions: versions.clone(),
                         ..Query::default()
                     };
                     loop {
                         // Only the raw JSON: what the index needs.
-                        let page = store
+                        let mut page = store
                             .query_raw(&q, PAGE)
                             .map_err(store_err("reading indicators"))?;
                         let next = page.last_seq();
-                        let more = page.more;
-                        if tx.send(page.objects).is_err() {
-                            return Ok(());
+                        // Up to `max_seq`: later versions are changes
+                        // since the index (`catch_up`).
+                        let past = next.is_some_and(|s| s > max_seq);
+                        if past {
+                            page.objects.retain(|o| o.0 <= max_seq);
                         }
+                        if tx.send((n, page.objects)).is_err() {
+                            return Ok(store);
+                        }
+                        n += 1;
                         match next {
-                            Some(s) if more => q.after_seq = s,
+                            Some(s) if page.more && !past => q.after_seq = s,
                             _ => break,
                         }
                     }
                 }
-                Ok(())
+                Ok(store)
             });
-            for page in rx {
-                let texts: Vec<&str> = page.iter().map(|o| o.1.as_str()).collect();
-                for o in prepare_all(&texts, lists.as_deref(), threads) {
-                    l.apply(o);
-                }
-            }
-            reader
+            apply_pages(&rx, lists.as_deref(), threads, &mut l);
+            let store = reader
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            if let Some(ids) = repeated {
+                l.skip.clear();
+                l.may_repeat = true;
+                read_last_versions(&*store, &ids, args, lists.as_deref(), &mut l)?;
+            }
         }
         (None, None) => unreachable!("a store is opened when no file is given"),
     }
-    let mut side = l.side;
+    let Loader { b, side, .. } = l;
+    let mut side = side;
     side.source = source;
-    let index =
-        l.b.build()
-            .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
+    // The loader's id and producer maps are dropped before the build,
+    // which holds the keys and the laid-out index at once.
+    let index = b
+        .build()
+        .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
+    side.index_identity = identity(index.as_bytes());
     if let Some(ix) = &args.index {
         save(ix, &index, &side)?;
+        // The changes saved over the previous base no longer apply (they
+        // name its identity, so they would be ignored anyway).
+        for p in [delta_path(ix), sidecar_path(&delta_path(ix))] {
+            let _ = std::fs::remove_file(p);
+        }
     }
     let evaluator = compile_evaluator(&side);
     Ok(Indicators {
@@ -613,19 +747,16 @@ pub(crate) fn load_indicators(
     })
 }
 
-/// Writes the index and its sidecar, each through a temporary file.
+/// Writes the index and its sidecar, each through a temporary file; the
+/// sidecar names the index's identity, so a save cut short between the two
+/// renames leaves a sidecar that is not used with the new index.
 fn save(ix: &Path, index: &Index, side: &Sidecar) -> Result<(), MatchError> {
-    // A name of this process's own: two matches saving the same index at
-    // once each rename a whole file.
-    let tmp = ix.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, index.as_bytes())
-        .and_then(|()| std::fs::rename(&tmp, ix))
+    write_atomically(ix, index.as_bytes())
         .map_err(io_err(format!("saving the index to {}", ix.display())))?;
     let side_path = sidecar_path(ix);
-    let side_json = serde_json::to_vec(side).unwrap_or_default();
-    let tmp = side_path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, side_json)
-        .and_then(|()| std::fs::rename(&tmp, &side_path))
+    let side_json = serde_json::to_vec(side)
+        .map_err(|e| MatchError::Invalid(format!("writing {}: {e}", side_path.display())))?;
+    write_atomically(&side_path, &side_json)
         .map_err(io_err(format!("saving {}", side_path.display())))
 }
 
@@ -643,25 +774,33 @@ fn version_counts(
 /// Brings a saved index up to date with the store: the indicators with a
 /// version stored since it was saved are read again (their current
 /// version, exactly as a fresh build reads it) into a small index over the
-/// saved one, their saved entries masked. `None` when it must be rebuilt:
-/// a version was deleted since, or too many changed.
-#[allow(clippy::type_complexity)]
+/// saved one, their saved entries masked. A saved delta (`saved`, the
+/// changes up to its own `max_seq`) is used as it is when nothing was
+/// stored since, and otherwise its indicators are read again with the new
+/// ones. `None` when the index must be rebuilt: a version was deleted
+/// since, or too many changed.
 fn catch_up(
     store: &dyn accord_store::Backend,
     base: &IndexView<'_>,
-    mut side: Sidecar,
+    side: Sidecar,
+    saved: Option<(SavedDelta, Index)>,
     args: &MatchOptions,
     now: i64,
     lists: Option<&accord_warninglist::WarninglistSet>,
-) -> Result<Option<(Sidecar, (Option<Delta>, Option<Update>))>, MatchError> {
+) -> Result<Option<CaughtUp>, MatchError> {
     let counts = version_counts(store)?;
+    let (from_seq, from_counts) = match &saved {
+        Some((d, _)) => (d.max_seq, &d.counts),
+        None => (side.max_seq, &side.counts),
+    };
     // Every version stored since, of any type: counted per collection
     // (deletions), the indicators' ids kept.
     let mut added: std::collections::BTreeMap<String, u64> = Default::default();
     let mut changed: std::collections::BTreeSet<String> = Default::default();
+    let mut last_seq = from_seq;
     let mut q = Query {
         versions: VersionFilter::all(),
-        after_seq: side.max_seq,
+        after_seq: from_seq,
         ..Query::default()
     };
     let limit = MAX_DELTA.max(base.indicator_count() / 20);
@@ -681,32 +820,159 @@ fn catch_up(
             return Ok(None);
         }
         match page.last_seq() {
-            Some(s) if page.more => q.after_seq = s,
-            _ => break,
+            Some(s) => {
+                last_seq = s;
+                if !page.more {
+                    break;
+                }
+                q.after_seq = s;
+            }
+            None => break,
         }
     }
     for (c, n) in &counts {
-        let before = side.counts.get(c).copied().unwrap_or(0);
+        let before = from_counts.get(c).copied().unwrap_or(0);
         if *n != before + added.get(c).copied().unwrap_or(0) {
             // A version was deleted since.
             return Ok(None);
         }
     }
-    if side.counts.keys().any(|c| !counts.contains_key(c)) {
+    if from_counts.keys().any(|c| !counts.contains_key(c)) {
         return Ok(None);
     }
     if changed.is_empty() {
-        return Ok(Some((side, (None, None))));
+        return Ok(Some(match saved {
+            None => CaughtUp {
+                side,
+                delta: None,
+                update: None,
+                save: None,
+            },
+            Some((d, index)) => {
+                let mut masked = super::layers::bitset(base.indicator_count());
+                for o in &d.masked {
+                    set_bit_checked(&mut masked, *o, base.indicator_count());
+                }
+                let update = Update {
+                    changed: d.ids.len() as u64,
+                    replaced: d.masked.len() as u64,
+                };
+                let side = merge(side, d.side, &masked, update.replaced, base, now);
+                CaughtUp {
+                    side,
+                    delta: Some(Delta { index, masked }),
+                    update: Some(update),
+                    save: None,
+                }
+            }
+        }));
     }
-    // The current versions of the changed indicators, in a fresh build's
-    // order: collection by collection, by seq; the first one read is kept.
+    // With the indicators of the saved delta: all changed since the base.
+    if let Some((d, _)) = &saved {
+        changed.extend(d.ids.iter().cloned());
+        if changed.len() > limit {
+            return Ok(None);
+        }
+    }
+    let ids: Vec<String> = changed.iter().cloned().collect();
+    let mut l = Loader::new(now);
+    read_last_versions(store, &ids, args, lists, &mut l)?;
+    // The saved entries of the changed indicators.
+    let wanted: std::collections::HashSet<[u8; 16]> = ids
+        .iter()
+        .filter_map(|i| accord_matcher::parse_indicator_id(i))
+        .collect();
+    let n = base.indicator_count();
+    let mut masked = super::layers::bitset(n);
+    let mut masked_ords = Vec::new();
+    for ord in 0..n as u32 {
+        if base.meta(ord).is_some_and(|m| wanted.contains(&m.id)) {
+            super::layers::set_bit(&mut masked, ord);
+            masked_ords.push(ord);
+        }
+    }
+    let d = l.side;
+    let index =
+        l.b.build()
+            .map_err(|e| MatchError::Invalid(format!("building the index of changes: {e}")))?;
+    let update = Update {
+        changed: ids.len() as u64,
+        replaced: masked_ords.len() as u64,
+    };
+    let save = match (side.index_identity, identity(index.as_bytes())) {
+        (Some(b), Some(di)) => Some(SavedDelta {
+            base: b,
+            delta: di,
+            max_seq: last_seq,
+            counts,
+            ids,
+            masked: masked_ords,
+            side: d.clone(),
+        }),
+        _ => None,
+    };
+    let side = merge(side, d, &masked, update.replaced, base, now);
+    Ok(Some(CaughtUp {
+        side,
+        delta: Some(Delta { index, masked }),
+        update: Some(update),
+        save,
+    }))
+}
+
+/// Prepares the pages of `rx` (numbered from 0, in order) on `threads`
+/// threads, a page each, and applies them to `l` in page order on this
+/// one: reading, preparing and applying overlap.
+fn apply_pages(
+    rx: &crossbeam_channel::Receiver<(usize, Vec<(i64, String)>)>,
+    lists: Option<&accord_warninglist::WarninglistSet>,
+    threads: usize,
+    l: &mut Loader,
+) {
+    let (ptx, prx) = crossbeam_channel::bounded::<(usize, Vec<Prepared>)>(threads + 1);
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, 64) {
+            let (rx, ptx) = (rx.clone(), ptx.clone());
+            s.spawn(move || {
+                for (n, page) in rx {
+                    let p = page.iter().map(|o| prepare(&o.1, lists)).collect();
+                    drop(page);
+                    if ptx.send((n, p)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(ptx);
+        // Pages done out of order wait for those before them.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for (n, p) in prx {
+            waiting.insert(n, p);
+            while let Some(p) = waiting.remove(&next) {
+                for o in p {
+                    l.apply(o);
+                }
+                next += 1;
+            }
+        }
+    });
+}
+
+/// Reads the last versions of `ids` into `l`, in a fresh build's order:
+/// collection by collection, by seq (the loader keeps the first one read).
+fn read_last_versions(
+    store: &dyn accord_store::Backend,
+    ids: &[String],
+    args: &MatchOptions,
+    lists: Option<&accord_warninglist::WarninglistSet>,
+    l: &mut Loader,
+) -> Result<(), MatchError> {
     let cols: Vec<Option<String>> = if args.collections.is_empty() {
         vec![None]
     } else {
         args.collections.iter().cloned().map(Some).collect()
     };
-    let ids: Vec<String> = changed.iter().cloned().collect();
-    let mut l = Loader::new(now);
     for c in cols {
         let mut rows = Vec::new();
         for chunk in ids.chunks(500) {
@@ -719,8 +985,8 @@ fn catch_up(
             };
             loop {
                 let page = store
-                    .query(&q, PAGE)
-                    .map_err(store_err("reading the indicators changed since the index"))?;
+                    .query_raw(&q, PAGE)
+                    .map_err(store_err("reading the last versions of indicators"))?;
                 let next = page.last_seq();
                 let more = page.more;
                 rows.extend(page.objects);
@@ -730,31 +996,33 @@ fn catch_up(
                 }
             }
         }
-        rows.sort_by_key(|o| o.seq);
-        let texts: Vec<&str> = rows.iter().map(|o| o.raw.as_str()).collect();
+        rows.sort_by_key(|o| o.0);
+        let texts: Vec<&str> = rows.iter().map(|o| o.1.as_str()).collect();
         for o in prepare_all(&texts, lists, args.threads.max(1)) {
             l.apply(o);
         }
     }
-    // The saved entries of the changed indicators.
-    let wanted: std::collections::HashSet<[u8; 16]> = ids
-        .iter()
-        .filter_map(|i| accord_matcher::parse_indicator_id(i))
-        .collect();
-    let n = base.indicator_count();
-    let mut masked = super::layers::bitset(n);
-    let mut replaced = 0;
-    for ord in 0..n as u32 {
-        if base.meta(ord).is_some_and(|m| wanted.contains(&m.id)) {
-            super::layers::set_bit(&mut masked, ord);
-            replaced += 1;
-        }
+    Ok(())
+}
+
+/// Sets bit `o` when it is a base ordinal (a saved delta is read from a file).
+fn set_bit_checked(bits: &mut [u64], o: u32, n: usize) {
+    if (o as usize) < n {
+        super::layers::set_bit(bits, o);
     }
-    let d = l.side;
-    let index =
-        l.b.build()
-            .map_err(|e| MatchError::Invalid(format!("building the index of changes: {e}")))?;
-    // The delta's ordinals follow the base's.
+}
+
+/// The base's sidecar with a delta's merged in: the delta's ordinals
+/// follow the base's, the masked base entries' part of the counts taken out.
+fn merge(
+    mut side: Sidecar,
+    d: Sidecar,
+    masked: &[u64],
+    replaced: u64,
+    base: &IndexView<'_>,
+    now: i64,
+) -> Sidecar {
+    let n = base.indicator_count();
     let base_n = n as u32;
     let off = side.producers.len() as u32;
     side.producers.extend(d.producers);
@@ -793,11 +1061,64 @@ fn catch_up(
     st.bad_keys += d.stats.bad_keys;
     st.not_indicators += d.stats.not_indicators;
     st.warninglisted += d.stats.warninglisted;
-    let update = Update {
-        changed: changed.len() as u64,
-        replaced,
-    };
-    Ok(Some((side, (Some(Delta { index, masked }), Some(update)))))
+    side
+}
+
+fn delta_path(ix: &Path) -> PathBuf {
+    let mut s = ix.as_os_str().to_owned();
+    s.push(".delta");
+    PathBuf::from(s)
+}
+
+/// The delta saved over the base of `base_identity`, when it is whole and
+/// still applies at `now`.
+fn read_saved_delta(
+    ix: &Path,
+    base_identity: Option<(u64, u64)>,
+    now: i64,
+) -> Option<(SavedDelta, Index)> {
+    let p = delta_path(ix);
+    let sd: SavedDelta = serde_json::from_slice(&std::fs::read(sidecar_path(&p)).ok()?).ok()?;
+    if Some(sd.base) != base_identity || sd.side.not_before.is_some_and(|nb| now >= nb) {
+        return None;
+    }
+    let bytes = std::fs::read(&p).ok()?;
+    if identity(&bytes) != Some(sd.delta) {
+        return None;
+    }
+    // Index::from_vec checks the header and body checksums.
+    let index = Index::from_vec(bytes).ok()?;
+    Some((sd, index))
+}
+
+/// Writes a delta's index and its description, each through a temporary
+/// file; the description names the index's identity, so a save cut short
+/// between the two is never used.
+fn save_delta(ix: &Path, index: &Index, sd: &SavedDelta) -> Result<(), MatchError> {
+    let p = delta_path(ix);
+    write_atomically(&p, index.as_bytes()).map_err(io_err(format!(
+        "saving the index changes to {}",
+        p.display()
+    )))?;
+    let sp = sidecar_path(&p);
+    let json = serde_json::to_vec(sd)
+        .map_err(|e| MatchError::Invalid(format!("writing {}: {e}", sp.display())))?;
+    write_atomically(&sp, &json).map_err(io_err(format!("saving {}", sp.display())))
+}
+
+/// Writes `bytes` to a temporary file of this process beside `p`, then
+/// renames it over `p`: a reader sees the old file or the new one, whole.
+pub(crate) fn write_atomically(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A name of this process's own: two processes saving the same index
+    // at once each rename a whole file.
+    let mut tmp = p.as_os_str().to_owned();
+    tmp.push(format!(".tmp.{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, p));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
 }
 
 fn sidecar_path(ix: &Path) -> PathBuf {
@@ -1006,6 +1327,85 @@ mod tests {
         let next = load_indicators(&opts(&data, Some(ix)), &open, NOW).unwrap();
         assert!(next.reused);
         assert_eq!(matches(&next), matches(&fresh));
+    }
+
+    #[test]
+    fn a_build_reading_every_version_once_equals_the_version_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Box<dyn Backend> = Box::new(SqliteStore::open(&data).unwrap());
+        let store = &*store;
+        let (t0, t1, t2) = (
+            "2026-01-01T00:00:00.000Z",
+            "2026-02-01T00:00:00.000Z",
+            "2026-03-01T00:00:00.000Z",
+        );
+        let ip = |i: u32| format!("[ipv4-addr:value = '10.0.0.{i}']");
+        let base: Vec<String> = (0..30).map(|i| indicator(i, t0, &ip(i), false)).collect();
+        put(store, "a", &base);
+        put(
+            store,
+            "a",
+            &[
+                // Newer versions: revoked, another pattern, a bad pattern,
+                // a pattern for the evaluator.
+                indicator(1, t1, &ip(1), true),
+                indicator(2, t1, &ip(32), false),
+                indicator(3, t1, "[ipv4-addr:value = ", false),
+                indicator(
+                    4,
+                    t1,
+                    "[ipv4-addr:value = '10.0.0.4' AND domain-name:value = 'x.example']",
+                    false,
+                ),
+                // An older version stored late, then a newer one.
+                indicator(5, "2025-01-01T00:00:00.000Z", &ip(35), false),
+                indicator(6, t2, &ip(36), false),
+                indicator(6, t1, &ip(37), false),
+            ],
+        );
+        // In another collection: an older version there, read first or not.
+        put(
+            store,
+            "b",
+            &[
+                indicator(7, t1, &ip(38), true),
+                indicator(100, t0, &ip(39), false),
+            ],
+        );
+        put(store, "b", &[indicator(100, t1, &ip(20), false)]);
+        let repeated = store
+            .ids_stored_more_than_once("indicator", 1000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(repeated.len(), 8, "{repeated:?}");
+        assert_eq!(
+            store.ids_stored_more_than_once("indicator", 7).unwrap(),
+            None
+        );
+        for collections in [
+            vec![],
+            vec!["b".to_string(), "a".to_string()],
+            vec!["a".to_string()],
+        ] {
+            let mut o = opts(&data, None);
+            o.collections = collections.clone();
+            let once = load_indicators(&o, &open, NOW).unwrap();
+            EXACT_ONLY.with(|e| e.set(true));
+            let exact = load_indicators(&o, &open, NOW).unwrap();
+            EXACT_ONLY.with(|e| e.set(false));
+            assert_eq!(matches(&once), matches(&exact), "{collections:?}");
+            assert_eq!(
+                serde_json::to_string(&once.side.stats).unwrap(),
+                serde_json::to_string(&exact.side.stats).unwrap(),
+                "{collections:?}"
+            );
+            let m = matches(&once);
+            assert!(m["10.0.0.1 www.d1.example"].is_empty());
+            assert_eq!(m["10.0.0.32 www.d32.example"].len(), 1);
+            assert_eq!(m["10.0.0.36 www.d36.example"].len(), 1);
+            assert!(m["10.0.0.37 www.d37.example"].is_empty());
+        }
     }
 
     fn lists(sha: &str, list: &str) -> crate::warninglists::NodeLists {

@@ -12,6 +12,7 @@
 
 pub mod chunk;
 pub mod follow;
+pub mod keep;
 pub mod layers;
 pub mod load;
 pub mod observed;
