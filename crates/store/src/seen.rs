@@ -92,7 +92,25 @@ impl SeenIds {
         self.count += 1;
     }
 
+    /// Whether `idh` may have been inserted before, inserting it if it
+    /// certainly was not (so a second call with the same id answers
+    /// `true`). The count grows only for ids not already present, so ids
+    /// seen again do not bring the rebuild closer.
+    pub(crate) fn check_and_insert(&mut self, idh: i64) -> bool {
+        let (block, bits) = self.locate(idh);
+        let words = &mut self.blocks[block];
+        if words.iter().zip(bits).all(|(w, b)| w & b != 0) {
+            return true;
+        }
+        for (w, b) in words.iter_mut().zip(bits) {
+            *w |= b;
+        }
+        self.count += 1;
+        false
+    }
+
     /// False when `idh` was certainly never inserted.
+    #[cfg(test)]
     pub(crate) fn may_contain(&self, idh: i64) -> bool {
         let (block, bits) = self.locate(idh);
         self.blocks[block].iter().zip(bits).all(|(w, b)| w & b != 0)
