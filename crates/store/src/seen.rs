@@ -151,5 +151,23 @@ mod tests {
                 prop_assert!(s.may_contain(i));
             }
         }
+
+        /// The writer's one pass: an id checked once is "maybe" ever
+        /// after, including later in the same group; it is counted once.
+        #[test]
+        fn check_and_insert_sees_what_it_inserted(ids in proptest::collection::vec(any::<i64>(), 0..2000)) {
+            let mut s = SeenIds::with_capacity(0);
+            let mut fresh = 0;
+            for &i in &ids {
+                if !s.check_and_insert(i) {
+                    fresh += 1;
+                }
+                prop_assert!(s.check_and_insert(i));
+                prop_assert!(s.may_contain(i));
+            }
+            prop_assert_eq!(s.count, fresh);
+            let distinct: std::collections::HashSet<i64> = ids.iter().copied().collect();
+            prop_assert!(s.count <= distinct.len() as u64);
+        }
     }
 }
