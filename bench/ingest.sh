@@ -6,6 +6,8 @@
 #   bash bench/ingest.sh              # ~3 minutes
 #   FLOOR_VARIANTS=1 bash bench/ingest.sh   # also SQLite alone without each
 #                                           # collection index, raw apart
+#   BASE_ACCORD=/path/to/accord bash bench/ingest.sh   # also that binary,
+#       interleaved: rates and CPU seconds of both, and their ratio
 #
 # No peer runs here: OpenCTI (the peer DESIGN.md names) needs Elasticsearch,
 # RabbitMQ, Redis and MinIO and cannot be installed on this machine; its
@@ -23,16 +25,17 @@ J100K="$DATA/indicators-100k.jsonl"
 [ -s "$J1M" ] || "$ACCORD" generate --count 1000000 -o "$J1M"
 [ -s "$J100K" ] || head -n 100000 "$J1M" > "$J100K"
 
-one() { # file -> "objects/s maxrss_kB"
+one() { # file [binary] -> "objects/s maxrss_kB cpu_seconds"
   local dir; dir=$(mktemp -d "$DATA/ingest.XXXX")
-  local out; out=$( { /usr/bin/time -f "RSS %M" "$ACCORD" ingest --no-progress --data "$dir" "$1" >/dev/null; } 2>&1 )
+  local out; out=$( { /usr/bin/time -f "RSS %M CPU %U %S" "${2:-$ACCORD}" ingest --no-progress --data "$dir" "$1" >/dev/null; } 2>&1 )
   rm -rf "$dir"
-  echo "$(echo "$out" | sed -n 's/.*, \([0-9]*\) objects\/s).*/\1/p') $(echo "$out" | sed -n 's/^RSS \([0-9]*\)/\1/p')"
+  echo "$(echo "$out" | sed -n 's/.*, \([0-9]*\) objects\/s).*/\1/p') $(echo "$out" | sed -n 's/^RSS \([0-9]*\).*/\1/p') $(echo "$out" | sed -n 's/^RSS [0-9]* CPU \([0-9.]*\) \([0-9.]*\)/\1 \2/p' | awk '{print $1 + $2}')"
 }
 echo "== accord ingest, 1,000,000 indicators, $RUNS runs, fresh data dir each" >&2
-results=""; floors=""; floors_raw=""
+results=""; base_results=""; floors=""; floors_raw=""
 for _ in $(seq "$RUNS"); do
   results+="$(one "$J1M")"$'\n'
+  [ -n "${BASE_ACCORD:-}" ] && base_results+="$(one "$J1M" "$BASE_ACCORD")"$'\n'
   f=$(TMPDIR="$DATA" "$FLOOR" "$J1M" 2>/dev/null)
   floors_raw+="$f"$'\n'
   rate_of() { echo "$f" | grep -F "$1" | sed -n 's/.*: \([0-9]*\) rows\/s/\1/p'; }
@@ -51,6 +54,13 @@ rss100k=$(one "$J100K" | awk '{print $2}')
   echo "SQLite alone, same rows and table, one thread, nothing else running: $floor_sync rows/s with an fdatasync per commit, $floor_off rows/s with no sync at all; a bare (seq, raw, id hash) table with one index, no sync: $floor_min rows/s (medians of $RUNS, interleaved: $(echo "$floors" | tr '\n' ';'))"
   echo "accord / SQLite-alone-without-sync: $(awk -v a="$rate" -v b="$floor_off" 'BEGIN {printf "%.2f", a / b}')"
   echo "peak RSS: $((rss100k / 1024)) MiB at 100k objects, $((rss1m / 1024)) MiB at 1M objects"
+  echo "CPU seconds (user + sys) of the whole command per run: $(echo "$results" | awk '{print $3}' | tr '\n' ' ')(median $(echo "$results" | awk '{print $3}' | median))"
+  if [ -n "${BASE_ACCORD:-}" ]; then
+    base_results=$(echo "$base_results" | sed '/^$/d')
+    base_rate=$(echo "$base_results" | awk '{print $1}' | median)
+    echo "base $BASE_ACCORD, interleaved: $base_rate objects/s (median of $RUNS: $(echo "$base_results" | awk '{print $1}' | tr '\n' ' ')); CPU seconds $(echo "$base_results" | awk '{print $3}' | tr '\n' ' ')(median $(echo "$base_results" | awk '{print $3}' | median))"
+    echo "accord / base: $(awk -v a="$rate" -v b="$base_rate" 'BEGIN {printf "%.2f", a / b}') objects/s; CPU $(awk -v a="$(echo "$results" | awk '{print $3}' | median)" -v b="$(echo "$base_results" | awk '{print $3}' | median)" 'BEGIN {printf "%.2f", a / b}')"
+  fi
   # FLOOR_VARIANTS=1: what each index and the raw column cost SQLite alone.
   [ -n "${FLOOR_VARIANTS:-}" ] && echo "$floors_raw" | grep -v '^$'
   true

@@ -27,7 +27,8 @@ pub(crate) struct Row {
     pub raw: String,
     /// The id's key in the `objects_idh` index: see [`id_hash`].
     pub idh: i64,
-    /// The JCS bytes of this object's ledger record, should it be stored.
+    /// The JCS bytes of this object's ledger record, should it be stored
+    /// (empty from [`prepare_batch_rebuilt`]).
     pub leaf: Vec<u8>,
     /// Their RFC 9162 leaf hash.
     pub leaf_hash: Hash,
@@ -49,6 +50,29 @@ pub(crate) fn prepare_batch(
     source: &LedgerSource,
     time_micros: i64,
 ) -> Result<Vec<Row>, StoreError> {
+    prepare_rows(objs, batch, source, time_micros, true)
+}
+
+/// [`prepare_batch`] for a backend that rebuilds a stored object's record
+/// from its row (SQLite: the chunk line is `#`): each [`Row::leaf`] is
+/// left empty once hashed, so the bytes are neither kept nor handed across
+/// threads to be freed.
+pub(crate) fn prepare_batch_rebuilt(
+    objs: &[NewObject<'_>],
+    batch: u64,
+    source: &LedgerSource,
+    time_micros: i64,
+) -> Result<Vec<Row>, StoreError> {
+    prepare_rows(objs, batch, source, time_micros, false)
+}
+
+fn prepare_rows(
+    objs: &[NewObject<'_>],
+    batch: u64,
+    source: &LedgerSource,
+    time_micros: i64,
+    keep_leaf: bool,
+) -> Result<Vec<Row>, StoreError> {
     use rayon::prelude::*;
     const PARALLEL_FROM: usize = 256;
     let time = format_micros(time_micros);
@@ -64,7 +88,7 @@ pub(crate) fn prepare_batch(
         id: objs.first().map_or_else(String::new, |o| o.id.to_owned()),
         reason,
     })?;
-    let one = |(o, salt): (&NewObject<'_>, &String)| prepare(o, source, &time, salt);
+    let one = |(o, salt): (&NewObject<'_>, &String)| prepare(o, source, &time, salt, keep_leaf);
     let results: Vec<Result<Row, String>> = if objs.len() >= PARALLEL_FROM {
         objs.par_iter()
             .zip(salts.par_iter())
@@ -93,6 +117,7 @@ fn prepare(
     source: &LedgerSource,
     time: &str,
     salt: &str,
+    keep_leaf: bool,
 ) -> Result<Row, String> {
     for (name, v) in [
         ("id", o.id),
@@ -142,12 +167,13 @@ fn prepare(
         salt: Some(salt.to_owned()),
     }
     .to_leaf_bytes();
+    #[cfg(feature = "bench-no-ledger")]
+    let leaf_hash = Hash([0; 32]);
+    #[cfg(not(feature = "bench-no-ledger"))]
+    let leaf_hash = accord_ledger::leaf_hash(&leaf);
     Ok(Row {
-        #[cfg(feature = "bench-no-ledger")]
-        leaf_hash: Hash([0; 32]),
-        #[cfg(not(feature = "bench-no-ledger"))]
-        leaf_hash: accord_ledger::leaf_hash(&leaf),
-        leaf,
+        leaf_hash,
+        leaf: if keep_leaf { leaf } else { Vec::new() },
         ledger_src,
         collection: o.collection.to_owned(),
         id: o.id.to_owned(),
@@ -216,6 +242,11 @@ pub(crate) fn content_hash(raw: &str) -> [u8; 32] {
 /// the bytes when `raw` has no whitespace between tokens (the usual case:
 /// the two are then equal).
 pub(crate) fn content_and_raw_hash(raw: &str) -> ([u8; 32], [u8; 32]) {
+    if compact_without_escapes(raw.as_bytes()) {
+        // The usual case: one line of JSON as a serializer writes it.
+        let h: [u8; 32] = Sha256::digest(raw.as_bytes()).into();
+        return (h, h);
+    }
     let mut h = Sha256::new();
     let mut whole = false;
     for (i, part) in accord_stix::compact::significant_parts(raw).enumerate() {
@@ -228,6 +259,65 @@ pub(crate) fn content_and_raw_hash(raw: &str) -> ([u8; 32], [u8; 32]) {
     } else {
         (content, Sha256::digest(raw.as_bytes()).into())
     }
+}
+
+/// Whether `raw` has no backslash and no byte below `!` (whitespace or a
+/// control character) outside strings (a quote opens or closes a string),
+/// so that [`content_hash`] is the hash of `raw` itself. False also
+/// whenever it cannot tell cheaply (a backslash anywhere): the general
+/// path then reads the text. 64 bytes at a time, 8 per word (SWAR): a bit
+/// per byte for quotes, low bytes and backslashes, then the quotes'
+/// prefix XOR for "inside a string".
+fn compact_without_escapes(raw: &[u8]) -> bool {
+    // All ones when the previous block ended inside a string.
+    let mut inside: u64 = 0;
+    for block in raw.chunks(64) {
+        let (mut quote, mut low, mut slash) = (0u64, 0u64, 0u64);
+        for (k, word) in block.chunks(8).enumerate() {
+            let mut b = [0x41u8; 8];
+            b[..word.len()].copy_from_slice(word);
+            let x = u64::from_le_bytes(b);
+            quote |=
+                byte_mask(zero_bytes(x ^ (0x0101_0101_0101_0101 * u64::from(b'"')))) << (8 * k);
+            slash |=
+                byte_mask(zero_bytes(x ^ (0x0101_0101_0101_0101 * u64::from(b'\\')))) << (8 * k);
+            // High bit of each byte: its low seven bits reach `!` (0x21),
+            // or it is not ASCII. Exact per byte: no carry crosses bytes.
+            let ge = ((x & 0x7F7F_7F7F_7F7F_7F7F) + 0x5F5F_5F5F_5F5F_5F5F) | x;
+            low |= byte_mask(!ge & 0x8080_8080_8080_8080) << (8 * k);
+        }
+        if slash != 0 {
+            return false;
+        }
+        // Bit i: an odd number of quotes at or before byte i of the block.
+        let mut x = quote;
+        for shift in [1, 2, 4, 8, 16, 32] {
+            x ^= x << shift;
+        }
+        let in_string = x ^ inside;
+        if low & !in_string != 0 {
+            return false;
+        }
+        // The state after the block's last byte.
+        inside = if (in_string >> (block.len() - 1)) & 1 == 1 {
+            u64::MAX
+        } else {
+            0
+        };
+    }
+    true
+}
+
+/// The high bit of each byte of the result is set exactly where the byte
+/// of `t` is zero (no false positives: no carry crosses bytes).
+fn zero_bytes(t: u64) -> u64 {
+    !(((t & 0x7F7F_7F7F_7F7F_7F7F) + 0x7F7F_7F7F_7F7F_7F7F) | t | 0x7F7F_7F7F_7F7F_7F7F)
+}
+
+/// The high bits of the eight bytes of `m` (only high bits set) packed
+/// into the low eight bits, byte 0 first.
+fn byte_mask(m: u64) -> u64 {
+    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
 #[cfg(test)]
@@ -285,7 +375,64 @@ mod tests {
         }
     }
 
+    /// Text made of the bytes that matter to the compactness check.
+    fn jsonish() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('"'),
+                Just(' '),
+                Just('\\'),
+                Just('\n'),
+                Just('\t'),
+                Just('\r'),
+                Just('a'),
+                Just('{'),
+                Just(':'),
+                Just('é'),
+            ],
+            0..300,
+        )
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    #[test]
+    fn compact_check_examples() {
+        assert!(compact_without_escapes(br#"{"a":"x y","b":[1,2]}"#));
+        assert!(!compact_without_escapes(br#"{"a":"x y", "b":[1,2]}"#));
+        assert!(!compact_without_escapes(br#"{"a":"x \"y","b":[1,2]}"#));
+        assert!(!compact_without_escapes(b" {}"));
+        // A string that spans a 64-byte block boundary, then a space
+        // outside it in the next block.
+        let long = format!("{{\"a\":\"{}\", \"b\":1}}", "x y".repeat(30));
+        assert!(!compact_without_escapes(long.as_bytes()));
+        let long = format!("{{\"a\":\"{}\",\"b\":\"p q\"}}", "x y".repeat(30));
+        assert!(compact_without_escapes(long.as_bytes()));
+    }
+
     proptest! {
+        /// The fast check never says "compact" of text the general path
+        /// would change, and both hashes agree with the general path.
+        #[test]
+        fn compact_check_agrees_with_significant_parts(raw in jsonish()) {
+            let parts: Vec<&str> = accord_stix::compact::significant_parts(&raw).collect();
+            let whole = parts.len() == 1 && parts[0].len() == raw.len();
+            if compact_without_escapes(raw.as_bytes()) {
+                prop_assert!(whole || raw.is_empty(), "{:?}", raw);
+            } else if !raw.contains('\\') && !raw.is_empty() {
+                // Only the bytes below `!` outside strings make it answer
+                // no, and those are exactly what the general path drops
+                // (the test's alphabet has no other control character).
+                prop_assert!(!whole, "{:?}", raw);
+            }
+            let mut h = Sha256::new();
+            for p in &parts {
+                h.update(p.as_bytes());
+            }
+            let content: [u8; 32] = h.finalize().into();
+            let raw_hash: [u8; 32] = Sha256::digest(raw.as_bytes()).into();
+            prop_assert_eq!(content_and_raw_hash(&raw), (content, raw_hash));
+        }
+
         #[test]
         fn version_key_order_is_time_order(
             a in -2_000_000_000i64..8_000_000_000, an in 0u32..1_000_000_000,

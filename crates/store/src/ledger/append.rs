@@ -27,7 +27,14 @@ pub(crate) fn append(
     size: u64,
     leaves: &[NewLeaf<'_>],
 ) -> rusqlite::Result<Appended> {
-    super::shared::check_new_leaves(size, leaves.iter().map(|l| l.bytes)).map_err(ledger_err)?;
+    // A rebuilt record's bytes are not stored (its chunk line is `#`).
+    super::shared::check_new_leaves(
+        size,
+        leaves
+            .iter()
+            .map(|l| if l.rebuild { &[][..] } else { l.bytes }),
+    )
+    .map_err(ledger_err)?;
     let appended = append_leaf_hashes(
         &ConnHashes::new(conn),
         size,

@@ -34,7 +34,7 @@ use state::WriterState;
 use sync_thread::{Synced, syncer};
 
 use crate::ledger::LedgerSource;
-use crate::prepare::{Row, prepare_batch};
+use crate::prepare::{Row, prepare_batch_rebuilt};
 use crate::{NewObject, PutOutcome, StoreError, VersionFilter};
 use accord_ledger::ExchangeRecord;
 use accord_stix::Clock;
@@ -209,6 +209,15 @@ impl Writer {
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             // The syncer fsyncs after each commit (see the module docs).
             .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+            // A WAL that starts over is cut back to this size (see
+            // `checkpointer`).
+            .and_then(|()| {
+                conn.pragma_update(
+                    None,
+                    "journal_size_limit",
+                    i64::try_from(WAL_LIMIT_BYTES).unwrap_or(i64::MAX),
+                )
+            })
             .and_then(|()| {
                 let frames = Arc::clone(&wal_frames);
                 conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, n: i32| {
@@ -352,7 +361,7 @@ impl Writer {
     /// when the writer thread is gone.
     pub fn submit(&self, objs: &[NewObject<'_>]) -> Result<Pending, StoreError> {
         let batch = self.inner.next_batch.fetch_add(1, Ordering::Relaxed);
-        let rows = prepare_batch(objs, batch, &self.source, self.inner.clock.now_micros())?;
+        let rows = prepare_batch_rebuilt(objs, batch, &self.source, self.inner.clock.now_micros())?;
         let (reply, rx) = crossbeam_channel::bounded(1);
         self.send(Msg::Put {
             batch,

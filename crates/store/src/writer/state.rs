@@ -451,34 +451,57 @@ impl WriterState {
             .max(now - 1);
         let mut added: HashMap<i64, i64> = HashMap::new();
         let mut all = Vec::with_capacity(group.len());
+        let n_leaves: usize = group.iter().map(|p| p.rows.len() + p.records.len()).sum();
         // The ledger leaves of this transaction, with the object seq each
         // records (built and hashed by the submitters).
-        let mut leaves: Vec<ledger::NewLeaf<'_>> = Vec::new();
+        let mut leaves: Vec<ledger::NewLeaf<'_>> = Vec::with_capacity(n_leaves);
+        // Whether each row's id may be stored already (else its lookup is
+        // skipped), for the whole group in one tight pass before any
+        // insert: the filter's cache misses then overlap instead of each
+        // stalling between two SQLite inserts. An id is put in the filter
+        // as it is checked, so a second version of it later in the group
+        // is looked up (and finds the first, inserted by then). Ids of
+        // rows that turn out not to be stored, or of a group rolled back,
+        // stay in the filter: false positives only, which cost a lookup.
+        let maybe: Vec<bool> = group
+            .iter()
+            .flat_map(|p| &p.rows)
+            .map(|r| self.seen.check_and_insert(r.idh))
+            .collect();
+        let mut maybe = maybe.into_iter();
+        // The collection of the previous row: a group is most often one
+        // collection, so most rows skip the map.
+        let mut last_coll: Option<(&str, i64)> = None;
         {
             let mut insert = self.conn.prepare_cached(INSERT_SQL)?;
             let mut existing = self.conn.prepare_cached(EXISTING_SQL)?;
             for put in group {
                 let mut outcomes = Vec::with_capacity(put.rows.len());
                 for r in &put.rows {
-                    let coll = match self.collections.get(&r.collection) {
-                        Some(&c) => c,
-                        None => {
-                            // Another process may have created it since
-                            // the cache was read.
-                            let c: i64 = self.conn.query_row(
-                                "INSERT INTO collections (name) VALUES (?1)
+                    let may_exist = maybe.next().unwrap_or(true);
+                    let coll = match last_coll {
+                        Some((name, c)) if name == r.collection => c,
+                        _ => match self.collections.get(&r.collection) {
+                            Some(&c) => c,
+                            None => {
+                                // Another process may have created it since
+                                // the cache was read.
+                                let c: i64 = self.conn.query_row(
+                                    "INSERT INTO collections (name) VALUES (?1)
                                  ON CONFLICT (name) DO UPDATE SET name = excluded.name
                                  RETURNING coll_id",
-                                [&r.collection],
-                                |row| row.get(0),
-                            )?;
-                            self.collections.insert(r.collection.clone(), c);
-                            c
-                        }
+                                    [&r.collection],
+                                    |row| row.get(0),
+                                )?;
+                                self.collections.insert(r.collection.clone(), c);
+                                c
+                            }
+                        },
                     };
+                    last_coll = Some((&r.collection, coll));
                     // The only writer checks before inserting, so
                     // (collection, id, version) stays unique.
-                    let found: Option<(i64, Vec<u8>)> = if self.seen.may_contain(r.idh) {
+                    let found: Option<(i64, Vec<u8>)> = if may_exist {
                         existing
                             .query_row(params![r.idh, r.id, r.version, coll], |row| {
                                 Ok((row.get(0)?, row.get(1)?))
@@ -517,7 +540,6 @@ impl WriterState {
                     ])?;
                     let seq = next_seq;
                     next_seq += 1;
-                    self.seen.insert(r.idh);
                     *added.entry(coll).or_default() += 1;
                     leaves.push(ledger::NewLeaf {
                         bytes: &r.leaf,
