@@ -8,9 +8,9 @@
 use crate::ingest_cluster::{Outgoing, Wait, publish_and_wait};
 use crate::match_cmd::{Args, finish};
 use accord_app::config::{ClusterConfig, Config};
+use accord_app::matching;
 use accord_app::matching::chunk::{HitGroup, merge_groups, sightings_of_groups};
 use accord_app::matching::summary::group;
-use accord_app::matching::{self, MatchOptions};
 use accord_app::sighting;
 use accord_logs::Format;
 use accord_node::match_work::{
@@ -92,12 +92,6 @@ fn local(
     data: &Path,
     clock: &Arc<dyn Clock>,
 ) -> Result<ExitCode> {
-    let log_options = matching::log_options(&args.format, args.columns.as_deref(), args.csv_header)
-        .map_err(crate::flat)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
     let index = if args.index.is_some() || args.no_index || args.indicators.is_some() {
         args.index.clone()
     } else {
@@ -108,30 +102,7 @@ fn local(
             "command",
         )
     };
-    let opts = MatchOptions {
-        logs: args.logs.clone(),
-        data: data.to_path_buf(),
-        indicators: args.indicators.clone(),
-        collections: args.collections.clone(),
-        log_options,
-        since: args.since,
-        out: args.out.clone(),
-        hits: args.hits.clone(),
-        evidence: args.evidence,
-        threads,
-        follow: args.follow,
-        flush: args.flush,
-        follow_for: args.follow_for,
-        index,
-        window: args.window,
-        no_sightings: args.no_sightings,
-        node_config: args.follow.then(|| config.clone()),
-        warninglists: if args.include_warninglisted {
-            None
-        } else {
-            accord_app::warninglists::load(data).map_err(crate::flat)?
-        },
-    };
+    let opts = crate::match_cmd::options(args, data, index, args.follow.then(|| config.clone()))?;
     let bar = crate::Bar(if args.follow {
         indicatif::ProgressBar::hidden()
     } else {
@@ -649,50 +620,22 @@ fn summary(
     published: usize,
     here: usize,
 ) -> String {
-    let mut s = String::new();
-    let skipped: u64 = t
-        .skipped
-        .iter()
-        .filter(|(r, _)| r.as_str() != accord_logs::SkipReason::HeaderChanged.as_str())
-        .map(|(_, n)| n)
-        .sum();
-    s.push_str(&format!(
-        "read {} lines from {} file(s): {} events, {} observables, {} lines skipped",
-        group(t.lines),
-        names.len(),
-        group(t.events),
-        group(t.observables),
-        group(skipped)
-    ));
-    if !t.skipped.is_empty() {
-        let parts: Vec<String> = t
-            .skipped
-            .iter()
-            .map(|(r, n)| format!("{} {r}", group(*n)))
-            .collect();
-        s.push_str(&format!(" ({})", parts.join(", ")));
-    }
-    if t.before_since > 0 {
-        s.push_str(&format!(
-            "; {} events before --since ignored",
-            group(t.before_since)
-        ));
-    }
-    s.push('\n');
-    let mut samples = t.samples.clone();
-    samples.sort();
-    let mut per_file: BTreeMap<u32, usize> = BTreeMap::new();
-    for (f, line, r) in &samples {
-        let n = per_file.entry(*f).or_default();
-        *n += 1;
-        if *n <= matching::scan::MAX_SAMPLES {
-            let name = names.get(*f as usize).map_or("?", String::as_str);
-            s.push_str(&format!("  {name}:{line}: skipped: {r}\n"));
-        }
-    }
-    for e in &t.errors {
-        s.push_str(&format!("  {e}\n"));
-    }
+    let mut s = matching::summary::reading(
+        &matching::summary::Reading {
+            lines: t.lines,
+            events: t.events,
+            observables: t.observables,
+            before_since: t.before_since,
+            skipped: t.skipped.iter().map(|(r, n)| (r.as_str(), *n)).collect(),
+            samples: t
+                .samples
+                .iter()
+                .map(|(f, l, r)| (*f, *l, r.as_str()))
+                .collect(),
+            errors: &t.errors,
+        },
+        names,
+    );
     let ix = &t.index;
     s.push_str(&format!(
         "indicators: {} ({} through the index, {} through the pattern evaluator, {} revoked or expired), from the cluster's store\n",

@@ -193,6 +193,49 @@ fn open_store(data: &Path, clock: &Arc<dyn Clock>) -> Result<Box<dyn Backend>, S
     )?))
 }
 
+/// The match's options from the command line, over the data directory
+/// `data` (the node's, or a cluster process's own), with its index file
+/// and, in follow mode, the node's configuration (facility escalation).
+pub(crate) fn options(
+    args: &Args,
+    data: &Path,
+    index: Option<PathBuf>,
+    node_config: Option<accord_app::config::Config>,
+) -> Result<MatchOptions> {
+    let log_options = matching::log_options(&args.format, args.columns.as_deref(), args.csv_header)
+        .map_err(crate::flat)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    Ok(MatchOptions {
+        logs: args.logs.clone(),
+        data: data.to_path_buf(),
+        indicators: args.indicators.clone(),
+        collections: args.collections.clone(),
+        log_options,
+        since: args.since,
+        out: args.out.clone(),
+        hits: args.hits.clone(),
+        evidence: args.evidence,
+        threads,
+        follow: args.follow,
+        flush: args.flush,
+        follow_for: args.follow_for,
+        index,
+        window: args.window,
+        no_sightings: args.no_sightings,
+        node_config,
+        // The node's warninglists (`accord warninglist update`) keep their
+        // indicators out of the index, unless asked otherwise.
+        warninglists: if args.include_warninglisted {
+            None
+        } else {
+            accord_app::warninglists::load(data).map_err(crate::flat)?
+        },
+    })
+}
+
 fn parse_ts(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s).map_err(|e| e.to_string())
 }
@@ -207,38 +250,12 @@ pub fn run(args: &Args, clock: &Arc<dyn Clock>) -> Result<ExitCode> {
     {
         return crate::match_cluster::run(args, c, cluster, clock);
     }
-    let log_options = matching::log_options(&args.format, args.columns.as_deref(), args.csv_header)
-        .map_err(crate::flat)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let opts = MatchOptions {
-        logs: args.logs.clone(),
-        data: args.data.clone(),
-        indicators: args.indicators.clone(),
-        collections: args.collections.clone(),
-        log_options,
-        since: args.since,
-        out: args.out.clone(),
-        hits: args.hits.clone(),
-        evidence: args.evidence,
-        threads,
-        follow: args.follow,
-        flush: args.flush,
-        follow_for: args.follow_for,
-        index: index_path(args),
-        window: args.window,
-        no_sightings: args.no_sightings,
-        node_config: if args.follow { config.clone() } else { None },
-        // The node's warninglists (`accord warninglist update`) keep their
-        // indicators out of the index, unless asked otherwise.
-        warninglists: if args.include_warninglisted {
-            None
-        } else {
-            accord_app::warninglists::load(&args.data).map_err(crate::flat)?
-        },
-    };
+    let opts = options(
+        args,
+        &args.data,
+        index_path(args),
+        if args.follow { config.clone() } else { None },
+    )?;
     let bar = crate::Bar(if args.follow {
         indicatif::ProgressBar::hidden()
     } else {

@@ -20,6 +20,77 @@ pub fn group(n: u64) -> String {
     out
 }
 
+/// What was read, as the first lines of a summary show it (a local
+/// match's [`Counts`], or a cluster match's sums of its chunks' reports).
+#[derive(Debug, Clone, Default)]
+pub struct Reading<'a> {
+    /// Lines read.
+    pub lines: u64,
+    /// Events read.
+    pub events: u64,
+    /// Observables looked up.
+    pub observables: u64,
+    /// Events before `--since`, ignored.
+    pub before_since: u64,
+    /// Lines skipped, by reason ([`SkipReason::as_str`]).
+    pub skipped: Vec<(&'a str, u64)>,
+    /// Some skipped lines: (file, line, reason).
+    pub samples: Vec<(u32, u64, &'a str)>,
+    /// Read errors.
+    pub errors: &'a [String],
+}
+
+/// The summary's reading lines: counts, skips by reason (a changed Zeek
+/// header is not a skipped line), up to [`MAX_SAMPLES`] skipped lines per
+/// file, read errors.
+pub fn reading(r: &Reading<'_>, names: &[String]) -> String {
+    let mut s = String::new();
+    let skipped: u64 = r
+        .skipped
+        .iter()
+        .filter(|(why, _)| *why != SkipReason::HeaderChanged.as_str())
+        .map(|(_, n)| n)
+        .sum();
+    s.push_str(&format!(
+        "read {} lines from {} file(s): {} events, {} observables, {} lines skipped",
+        group(r.lines),
+        names.len(),
+        group(r.events),
+        group(r.observables),
+        group(skipped)
+    ));
+    if !r.skipped.is_empty() {
+        let parts: Vec<String> = r
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{} {why}", group(*n)))
+            .collect();
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if r.before_since > 0 {
+        s.push_str(&format!(
+            "; {} events before --since ignored",
+            group(r.before_since)
+        ));
+    }
+    s.push('\n');
+    let mut samples = r.samples.clone();
+    samples.sort_unstable();
+    let mut per_file: BTreeMap<u32, usize> = BTreeMap::new();
+    for (f, line, why) in &samples {
+        let n = per_file.entry(*f).or_default();
+        *n += 1;
+        if *n <= MAX_SAMPLES {
+            let name = names.get(*f as usize).map_or("?", String::as_str);
+            s.push_str(&format!("  {name}:{line}: skipped: {why}\n"));
+        }
+    }
+    for e in r.errors {
+        s.push_str(&format!("  {e}\n"));
+    }
+    s
+}
+
 /// The summary of a match, several lines.
 #[allow(clippy::too_many_arguments)]
 pub fn summary(
@@ -33,49 +104,22 @@ pub fn summary(
     threads: usize,
     written: &str,
 ) -> String {
-    let mut s = String::new();
-    let skipped: u64 = c
-        .skipped
-        .iter()
-        .filter(|(r, _)| **r != SkipReason::HeaderChanged)
-        .map(|(_, n)| n)
-        .sum();
-    s.push_str(&format!(
-        "read {} lines from {} file(s): {} events, {} observables, {} lines skipped",
-        group(c.lines),
-        names.len(),
-        group(c.events),
-        group(c.observables),
-        group(skipped)
-    ));
-    if !c.skipped.is_empty() {
-        let parts: Vec<String> = c
-            .skipped
-            .iter()
-            .map(|(r, n)| format!("{} {r}", group(*n)))
-            .collect();
-        s.push_str(&format!(" ({})", parts.join(", ")));
-    }
-    if c.before_since > 0 {
-        s.push_str(&format!(
-            "; {} events before --since ignored",
-            group(c.before_since)
-        ));
-    }
-    s.push('\n');
-    let mut samples = c.samples.clone();
-    samples.sort();
-    let mut per_file: BTreeMap<u32, usize> = BTreeMap::new();
-    for (f, line, r) in &samples {
-        let n = per_file.entry(*f).or_default();
-        *n += 1;
-        if *n <= MAX_SAMPLES {
-            s.push_str(&format!("  {}:{line}: skipped: {r}\n", names[*f as usize]));
-        }
-    }
-    for e in &c.errors {
-        s.push_str(&format!("  {e}\n"));
-    }
+    let mut s = reading(
+        &Reading {
+            lines: c.lines,
+            events: c.events,
+            observables: c.observables,
+            before_since: c.before_since,
+            skipped: c.skipped.iter().map(|(r, n)| (r.as_str(), *n)).collect(),
+            samples: c
+                .samples
+                .iter()
+                .map(|(f, l, r)| (*f, *l, r.as_str()))
+                .collect(),
+            errors: &c.errors,
+        },
+        names,
+    );
     let st = &ind.side.stats;
     s.push_str(&format!(
         "indicators: {} ({} through the index, {} through the pattern evaluator, {} revoked or expired, {} not STIX patterns, {} unparsable patterns, {} unusable keys){}\n",
