@@ -248,15 +248,7 @@ pub fn run(
     );
     escalate_touches(Some(config), &store, &totals.touches, clock)?;
     if let Some(e) = waited.error {
-        let unsent = if split.unsent > 0 {
-            format!(
-                "; {} object(s) after them were not published and not stored",
-                split.unsent
-            )
-        } else {
-            String::new()
-        };
-        return Err(anyhow::anyhow!("{e}{unsent}"));
+        return Err(unsent_error(&e, split.unsent, "object(s)", "stored"));
     }
     if let Some(e) = failure {
         return Err(crate::flat(e));
@@ -450,6 +442,21 @@ impl Outgoing for Batch {
     }
     fn weight(&self) -> u64 {
         self.body().len() as u64
+    }
+}
+
+/// The error that stopped a publish-and-wait, with how many `nouns`
+/// after it were never published (so not `done`).
+pub(crate) fn unsent_error(
+    e: &impl std::fmt::Display,
+    unsent: u64,
+    nouns: &str,
+    done: &str,
+) -> anyhow::Error {
+    if unsent > 0 {
+        anyhow::anyhow!("{e}; {unsent} {nouns} after them were not published and not {done}")
+    } else {
+        anyhow::anyhow!("{e}")
     }
 }
 

@@ -591,15 +591,12 @@ fn distributed(
         }
     }
     if let Some(e) = waited.error {
-        let unsent = if read.unsent > 0 {
-            format!(
-                "; {} chunk(s) after them were not published and not matched",
-                read.unsent
-            )
-        } else {
-            String::new()
-        };
-        return Err(anyhow::anyhow!("{e}{unsent}"));
+        return Err(crate::ingest_cluster::unsent_error(
+            &e,
+            read.unsent,
+            "chunk(s)",
+            "matched",
+        ));
     }
     if !t.errors.is_empty() {
         anyhow::bail!(
@@ -651,25 +648,12 @@ fn summary(
         ));
     }
     let inds: std::collections::BTreeSet<&str> = t.groups.keys().map(|(i, _)| i.as_str()).collect();
-    let kinds: Vec<String> = t
-        .by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {}", group(*n)))
-        .collect();
-    s.push_str(&format!(
-        "hits: {} on {} indicators{}\n",
-        group(t.hits),
-        group(inds.len() as u64),
-        if kinds.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", kinds.join(", "))
-        }
+    s.push_str(&matching::summary::hits_line(
+        t.hits,
+        inds.len() as u64,
+        t.by_kind.iter().map(|(k, n)| (k.as_str(), *n)),
+        written,
     ));
-    if !written.is_empty() {
-        s.push_str(written);
-        s.push('\n');
-    }
     let procs: Vec<String> = t
         .by_process
         .iter()

@@ -623,6 +623,28 @@ async fn hotline_task(shared: Arc<Shared>, store: Store, task: Task) -> Result<(
     .await
 }
 
+/// Publishes each of `items` as JSON on core NATS subject `subject` and
+/// flushes, so they have left this process before its task is
+/// acknowledged; `what` names them in errors.
+async fn publish_all<T: serde::Serialize>(
+    q: &WorkQueue,
+    subject: &str,
+    items: &[T],
+    what: &str,
+) -> Result<(), String> {
+    for item in items {
+        let body = serde_json::to_vec(item).map_err(|e| format!("encoding {what}: {e}"))?;
+        q.client()
+            .publish(subject.to_owned(), body.into())
+            .await
+            .map_err(|e| format!("publishing {what} on {subject}: {e}"))?;
+    }
+    q.client()
+        .flush()
+        .await
+        .map_err(|e| format!("publishing {what} on {subject}: {e}"))
+}
+
 /// One `ingest` task: store the batch, publish its result, then (by
 /// returning `Ok`) acknowledge it.
 async fn ingest_task(
@@ -647,19 +669,16 @@ async fn ingest_task(
     };
     let (id, attempt) = (task.id.clone(), task.attempt);
     let result = on_thread("ingest-batch", move || ingest_batch(&shared, &store, &task)).await??;
-    let body = serde_json::to_vec(&result)
-        .map_err(|e| format!("encoding the result of batch {id}: {e}"))?;
-    let subject = crate::ingest_work::done_subject(&run);
     // The result is published before the task is acknowledged: if it is
     // lost, the redone batch's (duplicates) is.
-    q.client()
-        .publish(subject.clone(), body.into())
-        .await
-        .map_err(|e| format!("publishing the result of batch {id} on {subject}: {e}"))?;
-    q.client()
-        .flush()
-        .await
-        .map_err(|e| format!("publishing the result of batch {id} on {subject}: {e}"))?;
+    let subject = crate::ingest_work::done_subject(&run);
+    publish_all(
+        &q,
+        &subject,
+        std::slice::from_ref(&result),
+        &format!("the result of batch {id}"),
+    )
+    .await?;
     tracing::info!(
         process,
         task = id,
@@ -821,18 +840,7 @@ async fn match_task(
     let (hits, lines) = (parts[0].hits, parts[0].lines);
     // The report is published before the task is acknowledged: if it is
     // lost, the redone chunk's is (the command counts a chunk once).
-    for p in &parts {
-        let body =
-            serde_json::to_vec(p).map_err(|e| format!("encoding the report of {id}: {e}"))?;
-        q.client()
-            .publish(subject.clone(), body.into())
-            .await
-            .map_err(|e| format!("publishing the report of {id} on {subject}: {e}"))?;
-    }
-    q.client()
-        .flush()
-        .await
-        .map_err(|e| format!("publishing the report of {id} on {subject}: {e}"))?;
+    publish_all(&q, &subject, &parts, &format!("the report of {id}")).await?;
     tracing::info!(
         process,
         task = id,

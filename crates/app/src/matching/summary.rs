@@ -91,6 +91,32 @@ pub fn reading(r: &Reading<'_>, names: &[String]) -> String {
     s
 }
 
+/// The summary's hits line (hits, indicators hit, hits by observable
+/// kind), then `written` (where the sightings went) when not empty.
+pub fn hits_line<'a>(
+    hits: u64,
+    indicators: u64,
+    by_kind: impl Iterator<Item = (&'a str, u64)>,
+    written: &str,
+) -> String {
+    let kinds: Vec<String> = by_kind.map(|(k, n)| format!("{k} {}", group(n))).collect();
+    let mut s = format!(
+        "hits: {} on {} indicators{}\n",
+        group(hits),
+        group(indicators),
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    );
+    if !written.is_empty() {
+        s.push_str(written);
+        s.push('\n');
+    }
+    s
+}
+
 /// The summary of a match, several lines.
 #[allow(clippy::too_many_arguments)]
 pub fn summary(
@@ -174,24 +200,12 @@ pub fn summary(
             .or_default() += 1;
         inds.insert(h.ord);
     }
-    let kinds: Vec<String> = by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {}", group(*n)))
-        .collect();
-    s.push_str(&format!(
-        "hits: {} on {} indicators{}\n",
-        group(hits.len() as u64),
-        group(inds.len() as u64),
-        if kinds.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", kinds.join(", "))
-        }
+    s.push_str(&hits_line(
+        hits.len() as u64,
+        inds.len() as u64,
+        by_kind.iter().map(|(k, n)| (*k, *n)),
+        written,
     ));
-    if !written.is_empty() {
-        s.push_str(written);
-        s.push('\n');
-    }
     let stats = view.stats();
     s.push_str(&format!(
         "throughput: {:.2} s, {} lines/s, {:.0} MB/s on {threads} thread(s); index {:.1} MB = {:.1} B/indicator, loaded in {:.2} s\n",
