@@ -1,6 +1,6 @@
 //! `accord pattern`: check, match and compile STIX patterns.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Read as _, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -213,32 +213,153 @@ fn run_case(line: &str, default_version: Option<&str>) -> std::result::Result<bo
         .map_err(|e| e.to_string())
 }
 
-fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCode> {
-    let mut input: Box<dyn BufRead> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
-        ))
-    };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut clock = CaseTimes::default();
-    // One buffer for every line (`lines()` would allocate each).
-    let mut buf = String::new();
-    for n in 0.. {
-        buf.clear();
-        let got = input
-            .read_line(&mut buf)
-            .with_context(|| format!("reading {} line {}", path.display(), n + 1))?;
-        if got == 0 {
-            break;
+/// Bytes of input read at a time by `--batch` (whole lines: more when a
+/// line is longer): the unit of work handed to a thread.
+const BLOCK_BYTES: usize = 64 << 10;
+/// Blocks read ahead of the answers written, per thread: memory stays
+/// bounded (about `BLOCK_BYTES` times this, plus the longest line) however
+/// long the batch.
+const BLOCKS_PER_THREAD: usize = 4;
+/// Threads at most (the machine's cores decide below that).
+const MAX_THREADS: usize = 4;
+/// A batch that fits in its first block with fewer lines than this is
+/// answered on the main thread (starting threads costs more).
+const PARALLEL_MIN_LINES: usize = 32;
+
+/// Whole lines of a batch, read together.
+struct Block {
+    /// Position in the batch (answers are written in this order).
+    seq: usize,
+    text: Vec<u8>,
+}
+
+/// What reading the next block found.
+enum Read {
+    Block(Block),
+    /// Reading failed after the blocks before (the bytes of the line it
+    /// was in are not answered, as with `read_line`).
+    Failed(std::io::Error),
+    End,
+}
+
+/// Reads a batch a block at a time: large reads, cut after the last line
+/// end (the rest starts the next block).
+struct Blocks {
+    input: Box<dyn std::io::Read>,
+    seq: usize,
+    /// Bytes read past the last line end of the block before.
+    carry: Vec<u8>,
+    /// A read error, reported after the block of the lines before it.
+    failed: Option<std::io::Error>,
+    done: bool,
+}
+
+impl Blocks {
+    fn new(input: Box<dyn std::io::Read>) -> Blocks {
+        Blocks {
+            input,
+            seq: 0,
+            carry: Vec::new(),
+            failed: None,
+            done: false,
         }
+    }
+
+    /// The next block: whole lines, [`BLOCK_BYTES`] or more when a line
+    /// is longer (a line is never split), or what stopped the reading.
+    fn next(&mut self) -> Read {
+        if let Some(e) = self.failed.take() {
+            return Read::Failed(e);
+        }
+        if self.done {
+            return Read::End;
+        }
+        // What is carried holds no line end.
+        let mut scanned = self.carry.len();
+        let mut text = std::mem::take(&mut self.carry);
+        let cut = loop {
+            if text.len() >= BLOCK_BYTES {
+                if let Some(i) = memchr::memrchr(b'\n', &text[scanned..]) {
+                    break scanned + i + 1;
+                }
+                scanned = text.len();
+            }
+            // Up to a block; past it (a long line), half as much again.
+            let want = if text.len() < BLOCK_BYTES {
+                BLOCK_BYTES - text.len()
+            } else {
+                text.len() / 2
+            };
+            text.reserve(want);
+            match (&mut self.input).take(want as u64).read_to_end(&mut text) {
+                Ok(got) if got < want => {
+                    self.done = true;
+                    break text.len();
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // The whole lines before the error are answered.
+                    self.done = true;
+                    self.failed = Some(e);
+                    let end = memchr::memrchr(b'\n', &text).map_or(0, |i| i + 1);
+                    text.truncate(end);
+                    break end;
+                }
+            }
+        };
+        if cut < text.len() {
+            self.carry = text[cut..].to_vec();
+            text.truncate(cut);
+        }
+        if text.is_empty() {
+            return self.next();
+        }
+        self.seq += 1;
+        Read::Block(Block {
+            seq: self.seq - 1,
+            text,
+        })
+    }
+}
+
+/// The answers to a block.
+struct Answers {
+    seq: usize,
+    out: Vec<u8>,
+    /// Lines in the block (the line numbers below count from its start).
+    lines: usize,
+    clock: CaseTimes,
+    /// A line that is not UTF-8 (its number): the batch stops there,
+    /// after the answers before it.
+    bad_line: Option<usize>,
+}
+
+/// Answers the cases of a block, in order (per-case times on this thread).
+fn answer_block(block: &Block, version: Option<&str>, timings: bool) -> Answers {
+    let mut a = Answers {
+        seq: block.seq,
+        out: Vec::with_capacity(block.text.len() / 64),
+        lines: 0,
+        clock: CaseTimes::default(),
+        bad_line: None,
+    };
+    let mut rest = &block.text[..];
+    while !rest.is_empty() {
+        let (raw, after) = match memchr::memchr(b'\n', rest) {
+            Some(i) => rest.split_at(i + 1),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = after;
+        a.lines += 1;
+        // As `read_line`: the line, its `\n` included, must be UTF-8.
+        let Ok(text) = std::str::from_utf8(raw) else {
+            a.bad_line = Some(a.lines);
+            break;
+        };
         // As `lines()`: the `\n` or `\r\n` ending off.
-        let line = match buf.strip_suffix('\n') {
+        let line = match text.strip_suffix('\n') {
             Some(l) => l.strip_suffix('\r').unwrap_or(l),
-            None => &buf,
+            None => text,
         };
         if line.trim().is_empty() {
             continue;
@@ -246,17 +367,152 @@ fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCod
         let start = timings.then(|| (std::time::Instant::now(), thread_cpu()));
         let r = run_case(line, version);
         if let Some((wall, cpu)) = start {
-            clock.add(wall.elapsed(), thread_cpu().saturating_sub(cpu), n + 1);
+            a.clock
+                .add(wall.elapsed(), thread_cpu().saturating_sub(cpu), a.lines);
         }
         match r {
-            Ok(true) => out.write_all(b"{\"match\":true}\n")?,
-            Ok(false) => out.write_all(b"{\"match\":false}\n")?,
-            Err(e) => writeln!(out, "{}", json!({ "error": e }))?,
+            Ok(true) => a.out.extend_from_slice(b"{\"match\":true}\n"),
+            Ok(false) => a.out.extend_from_slice(b"{\"match\":false}\n"),
+            Err(e) => {
+                // Writing to a vector does not fail.
+                let _ = writeln!(a.out, "{}", json!({ "error": e }));
+            }
         }
     }
-    out.flush()?;
+    a
+}
+
+/// Writes the answers of blocks in the input's order, keeping those that
+/// come early.
+struct Writer<'p, W: Write> {
+    out: W,
+    path: &'p std::path::Path,
+    next: usize,
+    early: std::collections::BTreeMap<usize, Answers>,
+    /// Lines of the blocks written.
+    lines: usize,
+    clock: CaseTimes,
+}
+
+impl<W: Write> Writer<'_, W> {
+    /// Takes a block's answers; writes every block now due.
+    fn take(&mut self, a: Answers) -> Result<()> {
+        self.early.insert(a.seq, a);
+        while let Some(a) = self.early.remove(&self.next) {
+            self.next += 1;
+            self.out.write_all(&a.out)?;
+            self.clock.merge(&a.clock, self.lines);
+            if let Some(line) = a.bad_line {
+                // `read_line`'s error for a line that is not UTF-8.
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                );
+                return Err(e).with_context(|| {
+                    format!("reading {} line {}", self.path.display(), self.lines + line)
+                });
+            }
+            self.lines += a.lines;
+        }
+        Ok(())
+    }
+
+    /// The error of a failed read, after every block before it is written.
+    fn failed(&mut self, e: std::io::Error) -> Result<ExitCode> {
+        self.out.flush()?;
+        Err(e).with_context(|| format!("reading {} line {}", self.path.display(), self.lines + 1))
+    }
+}
+
+fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCode> {
+    let input: Box<dyn std::io::Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
+    };
+    let mut blocks = Blocks::new(input);
+    let stdout = std::io::stdout();
+    let mut w = Writer {
+        out: BufWriter::new(stdout.lock()),
+        path,
+        next: 0,
+        early: std::collections::BTreeMap::new(),
+        lines: 0,
+        clock: CaseTimes::default(),
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(MAX_THREADS);
+    let first = blocks.next();
+    let small = match &first {
+        Read::Block(b) => {
+            blocks.done && memchr::memchr_iter(b'\n', &b.text).count() < PARALLEL_MIN_LINES
+        }
+        _ => true,
+    };
+    if threads < 2 || small {
+        // One thread: each block answered as it is read.
+        let mut next = first;
+        loop {
+            match next {
+                Read::Block(b) => w.take(answer_block(&b, version, timings))?,
+                Read::Failed(e) => return w.failed(e),
+                Read::End => break,
+            }
+            next = blocks.next();
+        }
+    } else {
+        // Blocks go to the threads as they are read; their answers come
+        // back in any order and are written in the input's.
+        let (job_tx, job_rx) = crossbeam_channel::unbounded::<Block>();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Answers>();
+        let failed = std::thread::scope(|s| -> Result<Option<std::io::Error>> {
+            for _ in 0..threads {
+                let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+                s.spawn(move || {
+                    for b in job_rx {
+                        if done_tx.send(answer_block(&b, version, timings)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut in_flight = 0;
+            let mut next = Some(first);
+            let mut failed = None;
+            loop {
+                while failed.is_none() && in_flight < threads * BLOCKS_PER_THREAD {
+                    match next.take().unwrap_or_else(|| blocks.next()) {
+                        Read::Block(b) => {
+                            in_flight += 1;
+                            // The threads hold the receiver until `job_tx`
+                            // is dropped.
+                            let _ = job_tx.send(b);
+                        }
+                        Read::Failed(e) => failed = Some(e),
+                        Read::End => break,
+                    }
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok(a) = done_rx.recv() else { break };
+                in_flight -= 1;
+                // On an error the threads finish the blocks they were
+                // given and stop: `job_tx` goes when this closure returns.
+                w.take(a)?;
+            }
+            drop(job_tx);
+            Ok(failed)
+        })?;
+        if let Some(e) = failed {
+            return w.failed(e);
+        }
+    }
+    w.out.flush()?;
     if timings {
-        eprintln!("{}", clock.summary());
+        eprintln!("{}", w.clock.summary());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -301,6 +557,20 @@ impl CaseTimes {
         }
         if cpu > self.slowest_cpu.0 {
             self.slowest_cpu = (cpu, line);
+        }
+    }
+
+    /// Adds the times of later cases, their line numbers counted after
+    /// `lines` (the earlier slowest case wins ties).
+    fn merge(&mut self, o: &CaseTimes, lines: usize) {
+        self.cases += o.cases;
+        self.wall += o.wall;
+        self.cpu += o.cpu;
+        if o.slowest_wall.0 > self.slowest_wall.0 {
+            self.slowest_wall = (o.slowest_wall.0, lines + o.slowest_wall.1);
+        }
+        if o.slowest_cpu.0 > self.slowest_cpu.0 {
+            self.slowest_cpu = (o.slowest_cpu.0, lines + o.slowest_cpu.1);
         }
     }
 
