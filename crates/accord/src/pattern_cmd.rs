@@ -249,6 +249,9 @@ struct Blocks {
     seq: usize,
     /// Bytes read past the last line end of the block before.
     carry: Vec<u8>,
+    /// Buffers of blocks answered, to read into again (fresh memory costs
+    /// a page fault a page).
+    spare: Vec<Vec<u8>>,
     /// A read error, reported after the block of the lines before it.
     failed: Option<std::io::Error>,
     done: bool,
@@ -260,8 +263,17 @@ impl Blocks {
             input,
             seq: 0,
             carry: Vec::new(),
+            spare: Vec::new(),
             failed: None,
             done: false,
+        }
+    }
+
+    /// Takes back the buffer of a block answered.
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < MAX_THREADS * BLOCKS_PER_THREAD && buf.capacity() <= 4 * BLOCK_BYTES {
+            buf.clear();
+            self.spare.push(buf);
         }
     }
 
@@ -276,7 +288,9 @@ impl Blocks {
         }
         // What is carried holds no line end.
         let mut scanned = self.carry.len();
-        let mut text = std::mem::take(&mut self.carry);
+        let mut text = self.spare.pop().unwrap_or_default();
+        text.extend_from_slice(&self.carry);
+        self.carry.clear();
         let cut = loop {
             if text.len() >= BLOCK_BYTES {
                 if let Some(i) = memchr::memrchr(b'\n', &text[scanned..]) {
@@ -308,7 +322,7 @@ impl Blocks {
             }
         };
         if cut < text.len() {
-            self.carry = text[cut..].to_vec();
+            self.carry.extend_from_slice(&text[cut..]);
             text.truncate(cut);
         }
         if text.is_empty() {
@@ -325,6 +339,8 @@ impl Blocks {
 /// The answers to a block.
 struct Answers {
     seq: usize,
+    /// The block's buffer, to read into again.
+    text: Vec<u8>,
     out: Vec<u8>,
     /// Lines in the block (the line numbers below count from its start).
     lines: usize,
@@ -335,9 +351,10 @@ struct Answers {
 }
 
 /// Answers the cases of a block, in order (per-case times on this thread).
-fn answer_block(block: &Block, version: Option<&str>, timings: bool) -> Answers {
+fn answer_block(block: Block, version: Option<&str>, timings: bool) -> Answers {
     let mut a = Answers {
         seq: block.seq,
+        text: Vec::new(),
         out: Vec::with_capacity(block.text.len() / 64),
         lines: 0,
         clock: CaseTimes::default(),
@@ -379,6 +396,7 @@ fn answer_block(block: &Block, version: Option<&str>, timings: bool) -> Answers 
             }
         }
     }
+    a.text = block.text;
     a
 }
 
@@ -455,7 +473,11 @@ fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCod
         let mut next = first;
         loop {
             match next {
-                Read::Block(b) => w.take(answer_block(&b, version, timings))?,
+                Read::Block(b) => {
+                    let mut a = answer_block(b, version, timings);
+                    blocks.recycle(std::mem::take(&mut a.text));
+                    w.take(a)?;
+                }
                 Read::Failed(e) => return w.failed(e),
                 Read::End => break,
             }
@@ -471,7 +493,7 @@ fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCod
                 let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
                 s.spawn(move || {
                     for b in job_rx {
-                        if done_tx.send(answer_block(&b, version, timings)).is_err() {
+                        if done_tx.send(answer_block(b, version, timings)).is_err() {
                             break;
                         }
                     }
@@ -497,8 +519,9 @@ fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCod
                 if in_flight == 0 {
                     break;
                 }
-                let Ok(a) = done_rx.recv() else { break };
+                let Ok(mut a) = done_rx.recv() else { break };
                 in_flight -= 1;
+                blocks.recycle(std::mem::take(&mut a.text));
                 // On an error the threads finish the blocks they were
                 // given and stop: `job_tx` goes when this closure returns.
                 w.take(a)?;

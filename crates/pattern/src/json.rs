@@ -317,6 +317,31 @@ impl<'s> Json<'s> {
     }
 }
 
+/// Where [`Fast::value`] puts the value it reads.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// The value of `props[i]`.
+    Prop(usize),
+    /// `items[i]`.
+    Item(usize),
+}
+
+/// One of 64 bits for an object key, from its length and its first and
+/// last bytes.
+#[inline]
+fn key_bit(k: &str) -> u64 {
+    let b = k.as_bytes();
+    let (first, last) = match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) => (u32::from(f), u32::from(l)),
+        _ => (0, 0),
+    };
+    let h = (b.len() as u32)
+        .wrapping_mul(0x9E37_79B9)
+        .wrapping_add(first.wrapping_mul(0x85EB_CA6B))
+        .wrapping_add(last.wrapping_mul(0xC2B2_AE35));
+    1u64 << (h >> 26)
+}
+
 /// The strict fast path of [`Json::parse`]: `None` for anything it does
 /// not take (then `serde_json` reads the text).
 struct Fast<'s> {
@@ -332,9 +357,10 @@ struct Fast<'s> {
 
 impl<'s> Fast<'s> {
     fn document(&mut self) -> Option<Json<'s>> {
-        let v = self.value(0)?;
+        self.items.push(Json::Null);
+        self.value(0, Slot::Item(0))?;
         self.ws();
-        (self.i == self.s.len()).then_some(v)
+        (self.i == self.s.len()).then(|| self.items.pop().unwrap_or(Json::Null))
     }
 
     #[inline]
@@ -350,10 +376,21 @@ impl<'s> Fast<'s> {
             .then(|| self.i += lit.len())
     }
 
-    fn value(&mut self, depth: usize) -> Option<Json<'s>> {
+    /// Puts a value read into its place.
+    #[inline]
+    fn put(&mut self, slot: Slot, v: Json<'s>) {
+        match slot {
+            Slot::Prop(i) => self.props[i].1 = v,
+            Slot::Item(i) => self.items[i] = v,
+        }
+    }
+
+    /// Reads a value into `slot` (written in place: a value handed back
+    /// through the stack costs a copy and, read back at once, a stall).
+    fn value(&mut self, depth: usize, slot: Slot) -> Option<()> {
         self.ws();
-        match *self.s.get(self.i)? {
-            b'"' => self.string().map(Json::Str),
+        let v = match *self.s.get(self.i)? {
+            b'"' => Json::Str(self.string()?),
             b'{' => {
                 if depth >= FAST_DEPTH {
                     return None;
@@ -362,20 +399,21 @@ impl<'s> Fast<'s> {
                 self.ws();
                 if self.s.get(self.i) == Some(&b'}') {
                     self.i += 1;
-                    return Some(Json::Object(Object::default()));
-                }
-                let mark = self.props.len();
-                let r = self.members(mark, depth);
-                let entries: Vec<_> = self.props.drain(mark..).collect();
-                let repeats = r?;
-                Some(Json::Object(if repeats || entries.len() > SMALL_OBJECT {
-                    Object::from_entries(entries)
+                    Json::Object(Object::default())
                 } else {
-                    Object {
-                        entries,
-                        sorted: None,
-                    }
-                }))
+                    let mark = self.props.len();
+                    let r = self.members(mark, depth);
+                    let entries: Vec<_> = self.props.drain(mark..).collect();
+                    let repeats = r?;
+                    Json::Object(if repeats || entries.len() > SMALL_OBJECT {
+                        Object::from_entries(entries)
+                    } else {
+                        Object {
+                            entries,
+                            sorted: None,
+                        }
+                    })
+                }
             }
             b'[' => {
                 if depth >= FAST_DEPTH {
@@ -385,19 +423,32 @@ impl<'s> Fast<'s> {
                 self.ws();
                 if self.s.get(self.i) == Some(&b']') {
                     self.i += 1;
-                    return Some(Json::Array(Vec::new()));
+                    Json::Array(Vec::new())
+                } else {
+                    let mark = self.items.len();
+                    let r = self.elements(depth);
+                    let items: Vec<_> = self.items.drain(mark..).collect();
+                    r?;
+                    Json::Array(items)
                 }
-                let mark = self.items.len();
-                let r = self.elements(depth);
-                let items: Vec<_> = self.items.drain(mark..).collect();
-                r.map(|()| Json::Array(items))
             }
-            b't' => self.eat(b"true").map(|()| Json::Bool(true)),
-            b'f' => self.eat(b"false").map(|()| Json::Bool(false)),
-            b'n' => self.eat(b"null").map(|()| Json::Null),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
-        }
+            b't' => {
+                self.eat(b"true")?;
+                Json::Bool(true)
+            }
+            b'f' => {
+                self.eat(b"false")?;
+                Json::Bool(false)
+            }
+            b'n' => {
+                self.eat(b"null")?;
+                return Some(());
+            }
+            b'-' | b'0'..=b'9' => Json::Num(Cow::Borrowed(self.number()?)),
+            _ => return None,
+        };
+        self.put(slot, v);
+        Some(())
     }
 
     /// The properties of an object after its `{`, onto `props` from
@@ -405,6 +456,9 @@ impl<'s> Fast<'s> {
     /// objects fold them once, by sorting).
     fn members(&mut self, mark: usize, depth: usize) -> Option<bool> {
         let mut repeats = false;
+        // One bit per key read, by a cheap hash of it: a key whose bit is
+        // clear is new, with no comparisons (repeats are rare).
+        let mut seen = 0u64;
         loop {
             self.ws();
             if self.s.get(self.i) != Some(&b'"') {
@@ -413,17 +467,23 @@ impl<'s> Fast<'s> {
             let k = self.string()?;
             self.ws();
             self.eat(b":")?;
-            let v = self.value(depth + 1)?;
-            let mine = &mut self.props[mark..];
-            if mine.len() < SMALL_OBJECT {
-                if let Some(slot) = mine.iter_mut().find(|(x, _)| *x == k) {
-                    slot.1 = v;
-                } else {
-                    self.props.push((k, v));
-                }
-            } else {
+            let small = self.props.len() - mark < SMALL_OBJECT;
+            let bit = if small { key_bit(&k) } else { 0 };
+            let at = self.props.len();
+            self.props.push((k, Json::Null));
+            self.value(depth + 1, Slot::Prop(at))?;
+            if !small {
                 repeats = true;
-                self.props.push((k, v));
+            } else if seen & bit == 0 {
+                seen |= bit;
+            } else if let Some(j) = self.props[mark..at]
+                .iter()
+                .position(|(x, _)| *x == self.props[at].0)
+            {
+                // A repeat: the first place, the last value.
+                if let Some((_, v)) = self.props.pop() {
+                    self.props[mark + j].1 = v;
+                }
             }
             self.ws();
             match *self.s.get(self.i)? {
@@ -440,8 +500,9 @@ impl<'s> Fast<'s> {
     /// The items of an array after its `[`, onto `items`.
     fn elements(&mut self, depth: usize) -> Option<()> {
         loop {
-            let v = self.value(depth + 1)?;
-            self.items.push(v);
+            let at = self.items.len();
+            self.items.push(Json::Null);
+            self.value(depth + 1, Slot::Item(at))?;
             self.ws();
             match *self.s.get(self.i)? {
                 b',' => self.i += 1,
@@ -463,7 +524,7 @@ impl<'s> Fast<'s> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as its text.
-    fn number(&mut self) -> Option<Json<'s>> {
+    fn number(&mut self) -> Option<&'s str> {
         let start = self.i;
         if self.s[self.i] == b'-' {
             self.i += 1;
@@ -495,21 +556,29 @@ impl<'s> Fast<'s> {
                 return None;
             }
         }
-        Some(Json::Num(Cow::Borrowed(&self.text[start..self.i])))
+        Some(&self.text[start..self.i])
     }
 
     /// A string at `"`: borrowed when it has no escapes.
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'s, str>> {
         self.i += 1;
         let start = self.i;
         let end = self.special(start)?;
         self.i = end;
-        if self.s[end] < 0x20 {
-            return None;
-        }
         if self.s[end] == b'"' {
             self.i += 1;
             return Some(Cow::Borrowed(&self.text[start..end]));
+        }
+        self.escaped(start)
+    }
+
+    /// The rest of a string with escapes (or a control character, which
+    /// ends the fast path), from its start; `i` is at the first of them.
+    #[inline(never)]
+    fn escaped(&mut self, start: usize) -> Option<Cow<'s, str>> {
+        if self.s[self.i] < 0x20 {
+            return None;
         }
         let mut out = String::from(&self.text[start..self.i]);
         loop {
