@@ -436,7 +436,7 @@ impl<W: Write> Writer<'_, W> {
     }
 
     /// The error of a failed read, after every block before it is written.
-    fn failed(&mut self, e: std::io::Error) -> Result<ExitCode> {
+    fn failed<T>(&mut self, e: std::io::Error) -> Result<T> {
         self.out.flush()?;
         Err(e).with_context(|| format!("reading {} line {}", self.path.display(), self.lines + 1))
     }
@@ -448,19 +448,59 @@ fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCod
     } else {
         Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
     };
-    let mut blocks = Blocks::new(input);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(MAX_THREADS);
     let stdout = std::io::stdout();
+    let clock = answer_batch(
+        input,
+        BufWriter::new(stdout.lock()),
+        path,
+        Options {
+            version,
+            timings,
+            threads,
+        },
+    )?;
+    if timings {
+        eprintln!("{}", clock.summary());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How a batch is answered.
+#[derive(Clone, Copy)]
+struct Options<'a> {
+    /// `--stix-version`.
+    version: Option<&'a str>,
+    /// `--timings`.
+    timings: bool,
+    /// Threads at most.
+    threads: usize,
+}
+
+/// Answers the batch read from `input` onto `out` (one line a case, in
+/// the input's order); the per-case times when `timings`.
+fn answer_batch<W: Write>(
+    input: Box<dyn std::io::Read>,
+    out: W,
+    path: &std::path::Path,
+    o: Options<'_>,
+) -> Result<CaseTimes> {
+    let Options {
+        version,
+        timings,
+        threads,
+    } = o;
+    let mut blocks = Blocks::new(input);
     let mut w = Writer {
-        out: BufWriter::new(stdout.lock()),
+        out,
         path,
         next: 0,
         early: std::collections::BTreeMap::new(),
         lines: 0,
         clock: CaseTimes::default(),
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(MAX_THREADS);
     let first = blocks.next();
     let small = match &first {
         Read::Block(b) => {
@@ -534,10 +574,7 @@ fn batch(path: &PathBuf, version: Option<&str>, timings: bool) -> Result<ExitCod
         }
     }
     w.out.flush()?;
-    if timings {
-        eprintln!("{}", w.clock.summary());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(w.clock)
 }
 
 /// This thread's CPU time (user + system): unlike the wall clock, it does
@@ -646,4 +683,196 @@ fn compile_cmd(a: &CompileArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Serves `data`, in reads of at most `step` bytes, then fails with
+    /// `fail` (or ends).
+    struct Feed {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        fail: bool,
+    }
+
+    impl std::io::Read for Feed {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.at == self.data.len() {
+                return if self.fail {
+                    Err(std::io::Error::other("the disk is gone"))
+                } else {
+                    Ok(0)
+                };
+            }
+            let n = buf.len().min(self.step).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn feed(data: &[u8], step: usize, fail: bool) -> Box<dyn std::io::Read> {
+        Box::new(Feed {
+            data: data.to_vec(),
+            at: 0,
+            step,
+            fail,
+        })
+    }
+
+    const MATCH: &str = r#"{"pattern": "[ipv4-addr:value = '198.51.100.7']", "observed": [{"type": "observed-data", "id": "observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf", "first_observed": "2024-05-01T12:00:00Z", "last_observed": "2024-05-01T12:00:00Z", "number_observed": 1, "object_refs": ["ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"]}, {"type": "ipv4-addr", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "198.51.100.7"}]}"#;
+
+    /// Lines of every kind: matches, non-matches, errors, blank lines,
+    /// `\r\n` endings, a line longer than a block.
+    fn batch_text(lines: usize) -> (Vec<u8>, Vec<String>) {
+        let mut text = Vec::new();
+        let mut answers = Vec::new();
+        for i in 0..lines {
+            match i % 7 {
+                0 | 3 => {
+                    text.extend_from_slice(MATCH.as_bytes());
+                    answers.push(r#"{"match":true}"#.to_string());
+                }
+                1 => {
+                    text.extend_from_slice(MATCH.replace("100.7'", "100.8'").as_bytes());
+                    answers.push(r#"{"match":false}"#.to_string());
+                }
+                2 => text.extend_from_slice(b"  \t"),
+                4 => {
+                    text.extend_from_slice(MATCH.as_bytes());
+                    text.push(b'\r');
+                    answers.push(r#"{"match":true}"#.to_string());
+                }
+                5 if i % 5 == 0 => {
+                    // Longer than a block: a string of spaces in the case.
+                    let long = MATCH.replace(
+                        "\"value\": ",
+                        &format!("\"value\":{}", " ".repeat(BLOCK_BYTES + 10)),
+                    );
+                    text.extend_from_slice(long.as_bytes());
+                    answers.push(r#"{"match":true}"#.to_string());
+                }
+                _ => {
+                    text.extend_from_slice(b"{\"pattern\": 7}");
+                    answers.push(r#"{"error":"case has no \"pattern\" string"}"#.to_string());
+                }
+            }
+            if i + 1 < lines {
+                text.push(b'\n');
+            }
+        }
+        (text, answers)
+    }
+
+    fn run(input: Box<dyn std::io::Read>, threads: usize) -> (String, Result<CaseTimes>) {
+        let mut out = Vec::new();
+        let r = answer_batch(
+            input,
+            &mut out,
+            std::path::Path::new("cases.jsonl"),
+            Options {
+                version: None,
+                timings: true,
+                threads,
+            },
+        );
+        (String::from_utf8(out).expect("UTF-8"), r)
+    }
+
+    #[test]
+    fn answers_in_order_on_any_number_of_threads() {
+        let (text, answers) = batch_text(3000);
+        let want = answers.join("\n") + "\n";
+        for threads in [1, 2, 4] {
+            for step in [1 << 20, 4096, 777] {
+                let (out, r) = run(feed(&text, step, false), threads);
+                assert!(out == want, "{threads} threads, reads of {step}");
+                assert_eq!(r.expect("answered").cases, answers.len() as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_not_utf8_stops_the_batch_there() {
+        let (mut text, answers) = batch_text(2000);
+        // Past the first block: line 1501 (of 2000) is not UTF-8.
+        let at = text
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(1499)
+            .map(|(i, _)| i + 1)
+            .expect("line 1501");
+        assert!(at > BLOCK_BYTES);
+        text.insert(at, 0xff);
+        let answered = text[..at].iter().filter(|b| **b == b'\n').count();
+        let before = batch_text(answered).1.len();
+        for threads in [1, 2] {
+            let (out, r) = run(feed(&text, 1 << 16, false), threads);
+            assert_eq!(out.lines().count(), before, "{threads} threads");
+            assert!(answers[..before].join("\n") + "\n" == out);
+            let e = format!("{:#}", r.err().expect("an error"));
+            assert_eq!(
+                e,
+                "reading cases.jsonl line 1501: stream did not contain valid UTF-8"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_read_names_the_line_after_those_answered() {
+        // 1000 whole lines, then half a line, then the error.
+        let (mut text, answers) = batch_text(1000);
+        text.extend_from_slice(b"\n{\"pattern\": ");
+        for threads in [1, 2] {
+            let (out, r) = run(feed(&text, 5000, true), threads);
+            assert!(answers.join("\n") + "\n" == out, "{threads} threads");
+            let e = format!("{:#}", r.err().expect("an error"));
+            assert_eq!(e, "reading cases.jsonl line 1001: the disk is gone");
+        }
+    }
+
+    #[test]
+    fn blocks_hold_whole_lines() {
+        let (text, _) = batch_text(500);
+        let mut blocks = Blocks::new(feed(&text, 3000, false));
+        let mut all = Vec::new();
+        let mut n = 0;
+        while let Read::Block(b) = blocks.next() {
+            assert_eq!(b.seq, n);
+            n += 1;
+            all.extend_from_slice(&b.text);
+            if all.len() < text.len() {
+                assert_eq!(b.text.last(), Some(&b'\n'));
+            }
+            blocks.recycle(b.text);
+        }
+        assert!(n > 2);
+        assert!(all == text);
+    }
+
+    #[test]
+    fn slowest_case_line_counts_across_blocks() {
+        let mut a = CaseTimes::default();
+        let mut b = CaseTimes::default();
+        a.add(
+            std::time::Duration::from_micros(5),
+            std::time::Duration::from_micros(5),
+            3,
+        );
+        b.add(
+            std::time::Duration::from_micros(9),
+            std::time::Duration::from_micros(2),
+            4,
+        );
+        let mut all = CaseTimes::default();
+        all.merge(&a, 0);
+        all.merge(&b, 100);
+        assert_eq!(all.cases, 2);
+        assert_eq!(all.slowest_wall.1, 104);
+        assert_eq!(all.slowest_cpu.1, 3);
+    }
 }
