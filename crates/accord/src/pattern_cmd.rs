@@ -65,10 +65,11 @@ struct MatchArgs {
     /// `objects`); detected from the data when absent.
     #[arg(long, value_parser = ["2.0", "2.1"])]
     stix_version: Option<String>,
-    /// With --batch: time each case (reading its JSON line, parsing and
-    /// preparing the pattern, reading the observations, matching) by the
-    /// wall clock and by this thread's CPU time, and print the totals, the
-    /// means and the slowest case to standard error.
+    /// With --batch: time each case (finding and reading its JSON line,
+    /// parsing and preparing the pattern, reading the observations,
+    /// matching) by the wall clock and by the CPU time of the thread that
+    /// answered it, and print the totals, the means and the slowest case
+    /// to standard error.
     #[arg(long, requires = "batch")]
     timings: bool,
     /// Files holding observed-data and SCOs.
@@ -360,6 +361,10 @@ fn answer_block(block: Block, version: Option<&str>, timings: bool) -> Answers {
         clock: CaseTimes::default(),
         bad_line: None,
     };
+    // The clocks, read once between cases: a case's time runs from the end
+    // of the one before (its line found, blank lines passed) to its answer.
+    let clocks = || (std::time::Instant::now(), thread_cpu());
+    let mut last = timings.then(clocks);
     let mut rest = &block.text[..];
     while !rest.is_empty() {
         let (raw, after) = match memchr::memchr(b'\n', rest) {
@@ -381,11 +386,15 @@ fn answer_block(block: Block, version: Option<&str>, timings: bool) -> Answers {
         if line.trim().is_empty() {
             continue;
         }
-        let start = timings.then(|| (std::time::Instant::now(), thread_cpu()));
         let r = run_case(line, version);
-        if let Some((wall, cpu)) = start {
-            a.clock
-                .add(wall.elapsed(), thread_cpu().saturating_sub(cpu), a.lines);
+        if let Some((wall, cpu)) = last {
+            let now = clocks();
+            a.clock.add(
+                now.0.duration_since(wall),
+                now.1.saturating_sub(cpu),
+                a.lines,
+            );
+            last = Some(now);
         }
         match r {
             Ok(true) => a.out.extend_from_slice(b"{\"match\":true}\n"),
@@ -524,12 +533,13 @@ fn answer_batch<W: Write>(
             next = blocks.next();
         }
     } else {
-        // Blocks go to the threads as they are read; their answers come
-        // back in any order and are written in the input's.
+        // Blocks go to the threads as they are read, this one answering
+        // some too; the answers come back in any order and are written in
+        // the input's.
         let (job_tx, job_rx) = crossbeam_channel::unbounded::<Block>();
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<Answers>();
         let failed = std::thread::scope(|s| -> Result<Option<std::io::Error>> {
-            for _ in 0..threads {
+            for _ in 1..threads {
                 let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
                 s.spawn(move || {
                     for b in job_rx {
@@ -559,7 +569,18 @@ fn answer_batch<W: Write>(
                 if in_flight == 0 {
                     break;
                 }
-                let Ok(mut a) = done_rx.recv() else { break };
+                // The answers ready, else a block to answer here, else
+                // wait for an answer.
+                let mut a = match done_rx.try_recv() {
+                    Ok(a) => a,
+                    Err(_) => match job_rx.try_recv() {
+                        Ok(b) => answer_block(b, version, timings),
+                        Err(_) => match done_rx.recv() {
+                            Ok(a) => a,
+                            Err(_) => break,
+                        },
+                    },
+                };
                 in_flight -= 1;
                 blocks.recycle(std::mem::take(&mut a.text));
                 // On an error the threads finish the blocks they were
