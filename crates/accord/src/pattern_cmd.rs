@@ -537,13 +537,18 @@ fn answer_batch<W: Write>(
         // some too; the answers come back in any order and are written in
         // the input's.
         let (job_tx, job_rx) = crossbeam_channel::unbounded::<Block>();
-        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Answers>();
+        // A thread that panics sends its panic, raised again here (the
+        // other threads would otherwise wait for its answers for ever).
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<std::thread::Result<Answers>>();
         let failed = std::thread::scope(|s| -> Result<Option<std::io::Error>> {
             for _ in 1..threads {
                 let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
                 s.spawn(move || {
                     for b in job_rx {
-                        if done_tx.send(answer_block(b, version, timings)).is_err() {
+                        let a = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            answer_block(b, version, timings)
+                        }));
+                        if done_tx.send(a).is_err() {
                             break;
                         }
                     }
@@ -574,13 +579,14 @@ fn answer_batch<W: Write>(
                 let mut a = match done_rx.try_recv() {
                     Ok(a) => a,
                     Err(_) => match job_rx.try_recv() {
-                        Ok(b) => answer_block(b, version, timings),
+                        Ok(b) => Ok(answer_block(b, version, timings)),
                         Err(_) => match done_rx.recv() {
                             Ok(a) => a,
                             Err(_) => break,
                         },
                     },
-                };
+                }
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 in_flight -= 1;
                 blocks.recycle(std::mem::take(&mut a.text));
                 // On an error the threads finish the blocks they were
