@@ -173,13 +173,13 @@ enum PreparedPattern {
 /// compiled to keys and checked against the warninglists. Pure and
 /// thread-safe.
 pub(crate) fn prepare(text: &str, lists: Option<&accord_warninglist::WarninglistSet>) -> Prepared {
-    let Some(ind) = indicators::read(text) else {
+    let Some(ind) = super::fast::read(text) else {
         return Prepared::NotIndicator;
     };
     let pattern = match &ind.stix_pattern {
         None => PreparedPattern::NotStix,
         Some(None) => PreparedPattern::Missing,
-        Some(Some(src)) => match indicators::compile_with(src, ind.v20, lists) {
+        Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
             None => PreparedPattern::Bad,
             Some((compiled, hits)) => {
                 let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
