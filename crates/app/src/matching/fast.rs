@@ -78,6 +78,33 @@ struct Scanner<'a> {
     i: usize,
 }
 
+/// The end of the run of bytes from `i` that need nothing in a string:
+/// the first `"`, `\\` or control character at or after `i`, or the end.
+/// Eight bytes at a time: a byte's flag can only be wrong above (after)
+/// a byte rightly flagged in the same word, so the lowest flag is exact.
+fn plain_run(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
+    while let Some(w) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        let x = u64::from_le_bytes(word);
+        let flags = (zero_byte(x ^ (ONES * u64::from(b'"')))
+            | zero_byte(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x))
+            & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(|&c| c != b'"' && c != b'\\' && c >= 0x20) {
+        i += 1;
+    }
+    i
+}
+
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -105,18 +132,16 @@ impl Scanner<'_> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            let rest = &self.b[self.i..];
-            let n = memchr::memchr2(b'"', b'\\', rest)?;
-            // Control characters are not allowed in a string (a fold,
-            // not a search: vectorised).
-            if rest[..n].iter().fold(false, |a, &c| a | (c < 0x20)) {
-                return None;
-            }
-            self.i += n;
-            if self.b[self.i] == b'"' {
-                let end = self.i;
-                self.i += 1;
-                return Some((Span(start, end), escaped));
+            self.i = plain_run(self.b, self.i);
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Some((Span(start, end), escaped));
+                }
+                b'\\' => {}
+                // A control character: not allowed in a string.
+                _ => return None,
             }
             // A backslash: the simple escapes only.
             match self.b.get(self.i + 1)? {
@@ -500,6 +525,34 @@ mod tests {
             assert_eq!(fast, slow, "{c}");
         }
         assert!(scan(BASE.as_bytes()).is_some(), "the plain case is scanned");
+    }
+
+    #[test]
+    fn plain_run_stops_at_the_first_quote_backslash_or_control() {
+        let naive = |b: &[u8], i: usize| {
+            (i..b.len())
+                .find(|&j| b[j] == b'"' || b[j] == b'\\' || b[j] < 0x20)
+                .unwrap_or(b.len())
+        };
+        let alphabet = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'];
+        // Every position of each special byte among plain ones (and next
+        // to bytes that borrow: 0x00, 0x80, 0xff), from every start.
+        for len in 0..20 {
+            for at in 0..len {
+                for &c in &alphabet {
+                    for &fill in &[b'a', 0x80, 0xff, 0x21] {
+                        let mut v = vec![fill; len];
+                        v[at] = c;
+                        if at + 1 < len {
+                            v[at + 1] = 0x00;
+                        }
+                        for start in 0..=len {
+                            assert_eq!(plain_run(&v, start), naive(&v, start), "{v:?} {start}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
