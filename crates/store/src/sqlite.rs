@@ -5,7 +5,7 @@
 use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
-use crate::{CollectionInfo, Page, Query, RawPage, StoreError, StoredObject};
+use crate::{CollectionInfo, Page, Query, RawBuf, RawPage, StoreError, StoredObject};
 use accord_stix::{Clock, SystemClock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -361,7 +361,7 @@ impl SqliteStore {
         q: &Query,
         limit: usize,
         raw_only: bool,
-        read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        mut read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
         (seq_of, size_of): SeqAndSize<T>,
         max_bytes: usize,
     ) -> Result<(Vec<T>, bool), StoreError> {
@@ -403,7 +403,7 @@ impl SqliteStore {
                 .prepare_cached(&sql)
                 .map_err(self.read_err("objects"))?;
             let mut rows = st
-                .query_map(params_from_iter(ps), read)
+                .query_map(params_from_iter(ps), &mut read)
                 .map_err(self.read_err("objects"))?;
             let mut bytes = 0usize;
             for row in &mut rows {
@@ -721,6 +721,35 @@ impl crate::ObjectRead for SqliteStore {
             usize::MAX,
         )?;
         Ok(RawPage { objects, more })
+    }
+
+    fn query_raw_into(
+        &self,
+        q: &Query,
+        limit: usize,
+        buf: &mut RawBuf,
+    ) -> Result<bool, StoreError> {
+        let text = &mut buf.text;
+        // Rows past `limit` (read, then cut) leave their text unused in
+        // the buffer: at most one per sub-query.
+        let (rows, more) = self.run_query(
+            q,
+            limit,
+            true,
+            |r| {
+                let raw = r.get_ref(1)?;
+                let raw = raw.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, raw.data_type(), Box::new(e))
+                })?;
+                let start = text.len();
+                text.push_str(raw);
+                Ok((r.get::<_, i64>(0)?, start, text.len()))
+            },
+            (|o: &(i64, usize, usize)| o.0, |_| 0),
+            usize::MAX,
+        )?;
+        buf.rows.extend(rows);
+        Ok(more)
     }
 
     fn ids_stored_more_than_once(
@@ -1345,6 +1374,17 @@ mod tests {
                         .collect();
                     assert_eq!(raw.objects, want, "{name}, limit {limit}");
                     assert_eq!(raw.more, full.more, "{name}, limit {limit}");
+                    // Into one buffer (after something already in it).
+                    let mut buf = RawBuf {
+                        text: "x".into(),
+                        rows: vec![(0, 0, 1)],
+                    };
+                    let more = s.query_raw_into(&q, limit, &mut buf).expect("into");
+                    let got: Vec<(i64, String)> = (1..buf.rows.len())
+                        .map(|i| (buf.rows[i].0, buf.raw(i).to_string()))
+                        .collect();
+                    assert_eq!(got, want, "{name}, limit {limit}, into");
+                    assert_eq!(more, full.more, "{name}, limit {limit}, into");
                     match raw.last_seq() {
                         Some(last) if raw.more => q.after_seq = last,
                         _ => break,

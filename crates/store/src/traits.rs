@@ -41,7 +41,7 @@
 
 use crate::{
     Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
-    PendingPush, PushStep, PutOutcome, Query, RawPage, SqliteStore, StoreError, StoredObject,
+    PendingPush, PushStep, PutOutcome, Query, RawBuf, RawPage, SqliteStore, StoreError, StoredObject,
     VersionFilter, Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
@@ -89,6 +89,27 @@ pub trait ObjectRead {
             objects: page.objects.into_iter().map(|o| (o.seq, o.raw)).collect(),
             more: page.more,
         })
+    }
+
+    /// [`ObjectRead::query_raw`] appended to `buf` (its JSON to
+    /// `buf.text`, a row to `buf.rows` per version), without a string
+    /// of its own per version; returns whether more versions matched.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn query_raw_into(
+        &self,
+        q: &Query,
+        limit: usize,
+        buf: &mut RawBuf,
+    ) -> Result<bool, StoreError> {
+        let page = self.query_raw(q, limit)?;
+        for (seq, raw) in page.objects {
+            let start = buf.text.len();
+            buf.text.push_str(&raw);
+            buf.rows.push((seq, start, buf.text.len()));
+        }
+        Ok(page.more)
     }
 
     /// The ids of type `type_name` stored more than once (several

@@ -86,16 +86,26 @@ fn plain_run(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
-    while let Some(w) = b.get(i..i + 8) {
+    let flags = |w: &[u8]| {
         let mut word = [0u8; 8];
         word.copy_from_slice(w);
         let x = u64::from_le_bytes(word);
-        let flags = (zero_byte(x ^ (ONES * u64::from(b'"')))
+        (zero_byte(x ^ (ONES * u64::from(b'"')))
             | zero_byte(x ^ (ONES * u64::from(b'\\')))
             | (x.wrapping_sub(ONES * 0x20) & !x))
-            & HIGH;
-        if flags != 0 {
-            return i + (flags.trailing_zeros() / 8) as usize;
+            & HIGH
+    };
+    // Four words at a time while none has a flag, then word by word.
+    while let Some(w) = b.get(i..i + 32) {
+        if (flags(&w[..8]) | flags(&w[8..16]) | flags(&w[16..24]) | flags(&w[24..])) != 0 {
+            break;
+        }
+        i += 32;
+    }
+    while let Some(w) = b.get(i..i + 8) {
+        let f = flags(w);
+        if f != 0 {
+            return i + (f.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
@@ -419,6 +429,14 @@ fn ip_value(s: &str) -> Option<String> {
         None => (s, None),
     };
     let ip: std::net::IpAddr = addr.parse().ok()?;
+    if prefix.is_none() && ip.is_ipv4() {
+        // Rust reads an IPv4 address only in the dotted-quad form it
+        // prints (no leading zeros): the text as written.
+        let mut v = String::with_capacity(s.len() + 3);
+        v.push_str(s);
+        v.push_str("/32");
+        return Some(v);
+    }
     let width = if ip.is_ipv4() { 32 } else { 128 };
     let len = match prefix {
         Some(p) => p.parse::<u8>().ok().filter(|&n| n <= width)?,
@@ -537,16 +555,21 @@ mod tests {
         let alphabet = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'];
         // Every position of each special byte among plain ones (and next
         // to bytes that borrow: 0x00, 0x80, 0xff), from every start.
-        for len in 0..20 {
+        for len in (0..20).chain([31, 32, 33, 40, 64, 70]) {
             for at in 0..len {
                 for &c in &alphabet {
                     for &fill in &[b'a', 0x80, 0xff, 0x21] {
                         let mut v = vec![fill; len];
                         v[at] = c;
-                        if at + 1 < len {
+                        // A borrowing byte right after it, once.
+                        if fill == 0x21 && at + 1 < len {
                             v[at + 1] = 0x00;
                         }
-                        for start in 0..=len {
+                        // Every start on short runs; on long ones, some
+                        // and those around the special byte.
+                        let starts = (0..=len)
+                            .filter(|&st| len < 20 || st % 7 == 0 || (st + 1 >= at && st <= at));
+                        for start in starts {
                             assert_eq!(plain_run(&v, start), naive(&v, start), "{v:?} {start}");
                         }
                     }
