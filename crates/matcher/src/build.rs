@@ -261,11 +261,7 @@ impl IndexBuilder {
 
         // Prefixes.
         let c4 = {
-            let mut v: Vec<_> = v4_cidr
-                .iter()
-                .filter(|e| is_live(e.2))
-                .copied()
-                .collect();
+            let mut v: Vec<_> = v4_cidr.iter().filter(|e| is_live(e.2)).copied().collect();
             v.sort_unstable();
             let mut pre = Vec::new();
             for g in v.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
@@ -280,11 +276,7 @@ impl IndexBuilder {
             cidr::build::<4>(pre)
         };
         let c6 = {
-            let mut v: Vec<_> = v6_cidr
-                .iter()
-                .filter(|e| is_live(e.2))
-                .copied()
-                .collect();
+            let mut v: Vec<_> = v6_cidr.iter().filter(|e| is_live(e.2)).copied().collect();
             v.sort_unstable();
             let mut pre = Vec::new();
             for g in v.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {

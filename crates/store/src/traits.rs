@@ -41,8 +41,8 @@
 
 use crate::{
     Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
-    PendingPush, PushStep, PutOutcome, Query, RawBuf, RawPage, SqliteStore, StoreError, StoredObject,
-    VersionFilter, Witnessed, Writer,
+    PendingPush, PushStep, PutOutcome, Query, RawBuf, RawPage, SqliteStore, StoreError,
+    StoredObject, VersionFilter, Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
 use std::sync::Arc;

@@ -109,7 +109,10 @@ fn plain_run(b: &[u8], mut i: usize) -> usize {
         }
         i += 8;
     }
-    while b.get(i).is_some_and(|&c| c != b'"' && c != b'\\' && c >= 0x20) {
+    while b
+        .get(i)
+        .is_some_and(|&c| c != b'"' && c != b'\\' && c >= 0x20)
+    {
         i += 1;
     }
     i
@@ -485,14 +488,20 @@ mod tests {
             BASE.replace(r#""confidence":58"#, r#""confidence":58,"revoked":false"#),
             BASE.replace(r#""confidence":58"#, r#""confidence":58,"revoked":null"#),
             BASE.replace(r#""confidence":58"#, r#""confidence":58,"revoked":1"#),
-            BASE.replace(r#""confidence":58"#, r#""confidence":58,"revoked":true,"revoked":true"#),
+            BASE.replace(
+                r#""confidence":58"#,
+                r#""confidence":58,"revoked":true,"revoked":true"#,
+            ),
             BASE.replace(r#""confidence":58"#, r#""confidence":-5.25e+3"#),
             BASE.replace(r#""confidence":58"#, r#""confidence":058"#),
             BASE.replace(r#""confidence":58"#, r#""confidence":5."#),
             BASE.replace(r#""confidence":58"#, r#""confidence":-"#),
             BASE.replace(r#""confidence":58"#, r#""confidence":1e"#),
             BASE.replace(r#""confidence":58"#, r#""confidence":truth"#),
-            BASE.replace(r#""confidence":58"#, r#""x":{"a":[1,{"b":null},[]],"c":{}}"#),
+            BASE.replace(
+                r#""confidence":58"#,
+                r#""x":{"a":[1,{"b":null},[]],"c":{}}"#,
+            ),
             BASE.replace(r#""confidence":58"#, r#""x":{"a":[1,{"b":null},[],]}"#),
             BASE.replace(r#""confidence":58"#, r#""x":{"a" 1}"#),
             BASE.replace(r#""confidence":58"#, r#""x" : [ 1 , 2 ] "#),
@@ -506,17 +515,32 @@ mod tests {
             BASE.replace(r#""pattern_type":"stix""#, r#""pattern_type":null"#),
             BASE.replace(r#""pattern_type":"stix""#, r#""pattern_type":5"#),
             BASE.replace(r#""pattern_type":"stix""#, r#""pattern_version":"2.0""#),
-            BASE.replace(r#""pattern_type":"stix""#, r#""pattern_type":"stix","pattern_type":"stix""#),
+            BASE.replace(
+                r#""pattern_type":"stix""#,
+                r#""pattern_type":"stix","pattern_type":"stix""#,
+            ),
             BASE.replace("prapo.top'", "pra\\\\po.top'"),
             BASE.replace(r#""pattern":"[domain-name:value = 'prapo.top']","#, ""),
-            BASE.replace(r#""pattern":"[domain-name:value = 'prapo.top']""#, r#""pattern":null"#),
+            BASE.replace(
+                r#""pattern":"[domain-name:value = 'prapo.top']""#,
+                r#""pattern":null"#,
+            ),
             BASE.replace(
                 r#""valid_from":"2026-01-06T18:52:31.058Z""#,
                 r#""valid_from":"2026-01-06T18:52:31.058Z","valid_until":"2027-01-01T00:00:00.5Z""#,
             ),
-            BASE.replace(r#""valid_from":"2026-01-06T18:52:31.058Z""#, r#""valid_from":"yesterday""#),
-            BASE.replace(r#""created_by_ref":"identity--"#, r#""created_by_ref":"identity\t--"#),
-            BASE.replace(r#""created_by_ref":"identity--7d5b2c9a-3f1e-4b8a-9c6d-2e4f8a1b3c5d","#, ""),
+            BASE.replace(
+                r#""valid_from":"2026-01-06T18:52:31.058Z""#,
+                r#""valid_from":"yesterday""#,
+            ),
+            BASE.replace(
+                r#""created_by_ref":"identity--"#,
+                r#""created_by_ref":"identity\t--"#,
+            ),
+            BASE.replace(
+                r#""created_by_ref":"identity--7d5b2c9a-3f1e-4b8a-9c6d-2e4f8a1b3c5d","#,
+                "",
+            ),
             BASE.replace(r#""labels":["generated"]"#, r#""labels":["generated""#),
             format!("{BASE}x"),
             format!("{BASE}{{}}"),
@@ -552,7 +576,9 @@ mod tests {
                 .find(|&j| b[j] == b'"' || b[j] == b'\\' || b[j] < 0x20)
                 .unwrap_or(b.len())
         };
-        let alphabet = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'];
+        let alphabet = [
+            b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']',
+        ];
         // Every position of each special byte among plain ones (and next
         // to bytes that borrow: 0x00, 0x80, 0xff), from every start.
         for len in (0..20).chain([31, 32, 33, 40, 64, 70]) {
@@ -600,7 +626,10 @@ mod tests {
                 hits.iter().map(|h| h.list.to_string()).collect::<Vec<_>>()
             ),
             Some((CompiledPattern::NeedsEvaluator, hits)) => {
-                format!("evaluator {:?}", hits.iter().map(|h| h.list.to_string()).collect::<Vec<_>>())
+                format!(
+                    "evaluator {:?}",
+                    hits.iter().map(|h| h.list.to_string()).collect::<Vec<_>>()
+                )
             }
         };
         let mut n_simple = 0;
