@@ -752,6 +752,10 @@ impl crate::ObjectRead for SqliteStore {
         Ok(more)
     }
 
+    fn lists_repeated_ids(&self) -> bool {
+        true
+    }
+
     fn ids_stored_more_than_once(
         &self,
         type_name: &str,

@@ -130,6 +130,14 @@ pub trait ObjectRead {
         Ok(None)
     }
 
+    /// Whether [`ObjectRead::ids_stored_more_than_once`] can answer (the
+    /// default's is always `Ok(None)`): a reader of the whole store may
+    /// then start reading on the bet that few ids are repeated while it
+    /// asks.
+    fn lists_repeated_ids(&self) -> bool {
+        false
+    }
+
     /// Every version of one object in a collection, oldest first (empty
     /// when there is none).
     ///

@@ -654,7 +654,8 @@ pub(crate) fn load_indicators(
             // most `MAX_REPEATED` are; else it starts again through the
             // version filter).
             let max_seq = l.side.max_seq;
-            let exact = exact_only();
+            // (A store that cannot tell reads through the version filter.)
+            let exact = exact_only() || !store.lists_repeated_ids();
             let ids_handle = if exact {
                 None
             } else {
