@@ -500,7 +500,7 @@ fn exact_only() -> bool {
 
 /// Indicators per store page, prepared on every thread while the next page
 /// is read.
-const PAGE: usize = 8192;
+const PAGE: usize = 4096;
 
 pub(crate) fn load_indicators(
     args: &MatchOptions,
