@@ -186,9 +186,12 @@ fn open_store(data: &Path, clock: &Arc<dyn Clock>) -> Result<Box<dyn Backend>, S
         data,
         // Building the index reads most of the store once: through
         // the OS cache, not a memory map counted as resident.
+        // The writer starts only if sightings are stored (starting it
+        // reads every stored id).
         &OpenOptions::new()
             .create(false)
             .memory_map(false)
+            .lazy_writer(true)
             .clock(Arc::clone(clock)),
     )?))
 }

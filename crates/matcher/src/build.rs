@@ -212,30 +212,40 @@ impl IndexBuilder {
 
     /// Lays out the index.
     pub fn build(self) -> Result<Index, BuildError> {
-        let now = self.now;
-        let live: Vec<bool> = self.metas.iter().map(|m| m.is_live(now)).collect();
+        // Each part of the builder is dropped once laid out: the keys and
+        // the laid-out index are not all held at once.
+        let IndexBuilder {
+            now,
+            metas,
+            v4_exact,
+            v4_cidr,
+            v6_cidr,
+            tabs: builder_tabs,
+        } = self;
+        let live: Vec<bool> = metas.iter().map(|m| m.is_live(now)).collect();
         let is_live = |o: u32| live[o as usize];
         let mut postings = Postings::default();
         let mut w = Writer::default();
 
         // Indicator table.
-        let n = self.metas.len();
+        let n = metas.len();
         let mut ids = Vec::with_capacity(n * 16);
         let mut valid = Vec::with_capacity(n * 8);
         let mut flags = Vec::with_capacity(n);
-        for m in &self.metas {
+        for m in &metas {
             ids.extend_from_slice(&m.id);
             valid.extend_from_slice(&m.valid_until.unwrap_or(0).to_le_bytes());
             flags.push(u8::from(m.revoked) | (u8::from(m.valid_until.is_some()) << 1));
         }
+        drop(metas);
 
         // IPv4 addresses: fingerprint = fmix32(address), a bijection.
-        let mut v4: Vec<(u64, u32)> = self
-            .v4_exact
+        let mut v4: Vec<(u64, u32)> = v4_exact
             .iter()
             .filter(|e| is_live(e.1))
             .map(|&(a, o)| (v4_hash(a), o))
             .collect();
+        drop(v4_exact);
         v4.sort_unstable();
         let mut v4_entries = Vec::with_capacity(v4.len());
         let mut v4_hashes = Vec::with_capacity(v4.len());
@@ -244,17 +254,14 @@ impl IndexBuilder {
             v4_entries.push((fp_of(group[0].0), p));
             v4_hashes.push(group[0].0);
         }
+        drop(v4);
         let (v4_slots, v4_cap) = table::place(&v4_entries);
         let v4_filter = filter::build(&v4_hashes);
+        drop(v4_hashes);
 
         // Prefixes.
         let c4 = {
-            let mut v: Vec<_> = self
-                .v4_cidr
-                .iter()
-                .filter(|e| is_live(e.2))
-                .copied()
-                .collect();
+            let mut v: Vec<_> = v4_cidr.iter().filter(|e| is_live(e.2)).copied().collect();
             v.sort_unstable();
             let mut pre = Vec::new();
             for g in v.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
@@ -269,12 +276,7 @@ impl IndexBuilder {
             cidr::build::<4>(pre)
         };
         let c6 = {
-            let mut v: Vec<_> = self
-                .v6_cidr
-                .iter()
-                .filter(|e| is_live(e.2))
-                .copied()
-                .collect();
+            let mut v: Vec<_> = v6_cidr.iter().filter(|e| is_live(e.2)).copied().collect();
             v.sort_unstable();
             let mut pre = Vec::new();
             for g in v.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
@@ -291,7 +293,7 @@ impl IndexBuilder {
 
         // Key tables.
         let mut tabs = Vec::with_capacity(Tab::COUNT);
-        for (i, mut t) in self.tabs.into_iter().enumerate() {
+        for (i, mut t) in builder_tabs.into_iter().enumerate() {
             let tab = Tab::ALL[i];
             let arena = &t.arena;
             t.items.retain(|it| is_live(it.ord));

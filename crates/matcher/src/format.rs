@@ -132,9 +132,10 @@ impl Writer {
         let mut out = vec![0u8; HEADER_LEN];
         out.reserve_exact(total - HEADER_LEN);
         let mut table = Vec::with_capacity(N_SECTIONS);
-        for s in &self.sections {
+        // Each section is freed once copied.
+        for s in self.sections {
             table.push((out.len() as u64, s.len() as u64));
-            out.extend_from_slice(s);
+            out.extend_from_slice(&s);
             out.resize(out.len().next_multiple_of(8), 0);
         }
         let body = checksum(&out[HEADER_LEN..]);

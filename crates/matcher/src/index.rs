@@ -344,10 +344,16 @@ pub fn parse_indicator_id(s: &str) -> Option<[u8; 16]> {
     if u.len() != 36 || [8, 13, 18, 23].iter().any(|&i| u[i] != b'-') {
         return None;
     }
-    let hex: Vec<u8> = u.iter().copied().filter(|&b| b != b'-').collect();
+    // The five groups of hex digits (8-4-4-4-12), without the hyphens.
+    let mut hex = [0u8; 32];
+    hex[..8].copy_from_slice(&u[..8]);
+    hex[8..12].copy_from_slice(&u[9..13]);
+    hex[12..16].copy_from_slice(&u[14..18]);
+    hex[16..20].copy_from_slice(&u[19..23]);
+    hex[20..].copy_from_slice(&u[24..]);
     let mut id = [0u8; 16];
     decode_hex(&hex, &mut id)?;
-    (hex.len() == 32).then_some(id)
+    Some(id)
 }
 
 macro_rules! lookup_api {

@@ -384,6 +384,30 @@ impl RawPage {
     }
 }
 
+/// Pages of [`ObjectRead::query_raw_into`](crate::ObjectRead::query_raw_into):
+/// the raw JSON of every version read, one after another in one buffer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawBuf {
+    /// The versions' JSON, back to back.
+    pub text: String,
+    /// Per version, in increasing `seq`: (seq, start, end) of its JSON in
+    /// `text`.
+    pub rows: Vec<(i64, usize, usize)>,
+}
+
+impl RawBuf {
+    /// The JSON of row `i`.
+    pub fn raw(&self, i: usize) -> &str {
+        let (_, a, b) = self.rows[i];
+        &self.text[a..b]
+    }
+
+    /// The last `seq` read.
+    pub fn last_seq(&self) -> Option<i64> {
+        self.rows.last().map(|r| r.0)
+    }
+}
+
 /// One stored version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {

@@ -5,7 +5,7 @@
 use crate::prepare::{content_hash, format_micros, id_hash, to_micros};
 use crate::schema::{self, LATEST};
 use crate::writer::{PAGE_SIZE, Writer};
-use crate::{CollectionInfo, Page, Query, RawPage, StoreError, StoredObject};
+use crate::{CollectionInfo, Page, Query, RawBuf, RawPage, StoreError, StoredObject};
 use accord_stix::{Clock, SystemClock};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -29,6 +29,7 @@ pub struct OpenOptions {
     clock: Arc<dyn Clock>,
     create: bool,
     memory_map: bool,
+    lazy_writer: bool,
 }
 
 impl Default for OpenOptions {
@@ -38,6 +39,7 @@ impl Default for OpenOptions {
             clock: Arc::new(SystemClock),
             create: true,
             memory_map: true,
+            lazy_writer: false,
         }
     }
 }
@@ -48,6 +50,7 @@ impl std::fmt::Debug for OpenOptions {
             .field("max_size_bytes", &self.max_size_bytes)
             .field("create", &self.create)
             .field("memory_map", &self.memory_map)
+            .field("lazy_writer", &self.lazy_writer)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +103,19 @@ impl OpenOptions {
         self
     }
 
+    /// Whether the writer thread starts at the first write rather than
+    /// at the open (the default). Starting it reads every stored id into
+    /// its filter (a twentieth of a match index build over 1,000,000
+    /// indicators, and its page cache stays resident): a command that
+    /// mostly reads, such as `accord match`, pays it only when it
+    /// writes. The schema is checked and migrated at the open either
+    /// way. A writer that then fails to start answers every write with
+    /// [`StoreError::WriterStopped`].
+    pub fn lazy_writer(mut self, lazy: bool) -> OpenOptions {
+        self.lazy_writer = lazy;
+        self
+    }
+
     /// Caps the database file at about `bytes`; writes past it fail with
     /// [`StoreError::Full`] as on a full disk. A quota for shared disks,
     /// and the way tests make the disk "full". Change it later with
@@ -114,7 +130,8 @@ impl OpenOptions {
 /// [`Store`](crate::Store)). See the crate documentation.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Writer,
+    /// Shared by the clones of this store.
+    writer: Arc<LazyWriter>,
     read: Connection,
     /// Shared by the clones of this store (see `ledger::UpperCache`).
     upper: crate::ledger::UpperCache,
@@ -128,6 +145,37 @@ pub struct SqliteStore {
     /// opened on first use and kept: opening one per write (and reading
     /// the schema again) was most of an idle sync round's CPU.
     pub(crate) sync: RefCell<Option<rusqlite::Connection>>,
+}
+
+/// The writer, started at the open or at the first use
+/// ([`OpenOptions::lazy_writer`]).
+struct LazyWriter {
+    started: std::sync::OnceLock<Writer>,
+    /// Until then: the migrated write connection, and what starting needs.
+    pending: std::sync::Mutex<Option<Connection>>,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    max_size_bytes: Option<u64>,
+}
+
+impl LazyWriter {
+    fn get(&self) -> &Writer {
+        self.started.get_or_init(|| {
+            let conn = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let started = conn
+                .map(|c| Writer::start(c, self.path.clone(), Arc::clone(&self.clock)))
+                .and_then(Result::ok)
+                .filter(|w| {
+                    self.max_size_bytes.is_none()
+                        || w.set_max_size_bytes(self.max_size_bytes).is_ok()
+                });
+            started.unwrap_or_else(|| Writer::stopped(self.path.clone(), Arc::clone(&self.clock)))
+        })
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -174,9 +222,24 @@ impl SqliteStore {
         let path = dir.join(DB_FILE_NAME);
         let mut conn = open_writer(&path)?;
         schema::migrate(&mut conn, &path, LATEST)?;
-        let writer = Writer::start(conn, path.clone(), Arc::clone(&opts.clock))?;
-        if opts.max_size_bytes.is_some() {
-            writer.set_max_size_bytes(opts.max_size_bytes)?;
+        let writer = Arc::new(LazyWriter {
+            started: std::sync::OnceLock::new(),
+            pending: std::sync::Mutex::new(None),
+            path: path.clone(),
+            clock: Arc::clone(&opts.clock),
+            max_size_bytes: opts.max_size_bytes,
+        });
+        if opts.lazy_writer {
+            *writer
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
+        } else {
+            let w = Writer::start(conn, path.clone(), Arc::clone(&opts.clock))?;
+            if opts.max_size_bytes.is_some() {
+                w.set_max_size_bytes(opts.max_size_bytes)?;
+            }
+            let _ = writer.started.set(w);
         }
         let read = open_reader(&path, opts.memory_map)?;
         Ok(SqliteStore {
@@ -199,7 +262,7 @@ impl SqliteStore {
     pub fn try_clone(&self) -> Result<SqliteStore, StoreError> {
         Ok(SqliteStore {
             path: self.path.clone(),
-            writer: self.writer.clone(),
+            writer: Arc::clone(&self.writer),
             read: open_reader(&self.path, self.memory_map)?,
             upper: self.upper.clone(),
             coll_ids: RefCell::default(),
@@ -210,7 +273,7 @@ impl SqliteStore {
 
     /// The group-commit writer, to clone into submitter threads.
     pub fn writer(&self) -> &Writer {
-        &self.writer
+        self.writer.get()
     }
 
     /// The database file.
@@ -298,7 +361,7 @@ impl SqliteStore {
         q: &Query,
         limit: usize,
         raw_only: bool,
-        read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        mut read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
         (seq_of, size_of): SeqAndSize<T>,
         max_bytes: usize,
     ) -> Result<(Vec<T>, bool), StoreError> {
@@ -340,7 +403,7 @@ impl SqliteStore {
                 .prepare_cached(&sql)
                 .map_err(self.read_err("objects"))?;
             let mut rows = st
-                .query_map(params_from_iter(ps), read)
+                .query_map(params_from_iter(ps), &mut read)
                 .map_err(self.read_err("objects"))?;
             let mut bytes = 0usize;
             for row in &mut rows {
@@ -658,6 +721,39 @@ impl crate::ObjectRead for SqliteStore {
             usize::MAX,
         )?;
         Ok(RawPage { objects, more })
+    }
+
+    fn query_raw_into(
+        &self,
+        q: &Query,
+        limit: usize,
+        buf: &mut RawBuf,
+    ) -> Result<bool, StoreError> {
+        let text = &mut buf.text;
+        // Rows past `limit` (read, then cut) leave their text unused in
+        // the buffer: at most one per sub-query.
+        let (rows, more) = self.run_query(
+            q,
+            limit,
+            true,
+            |r| {
+                let raw = r.get_ref(1)?;
+                let raw = raw.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, raw.data_type(), Box::new(e))
+                })?;
+                let start = text.len();
+                text.push_str(raw);
+                Ok((r.get::<_, i64>(0)?, start, text.len()))
+            },
+            (|o: &(i64, usize, usize)| o.0, |_| 0),
+            usize::MAX,
+        )?;
+        buf.rows.extend(rows);
+        Ok(more)
+    }
+
+    fn lists_repeated_ids(&self) -> bool {
+        true
     }
 
     fn ids_stored_more_than_once(
@@ -1212,6 +1308,36 @@ mod tests {
         ]
     }
 
+    /// A store opened with a lazy writer reads without starting it, and
+    /// its first write (on it or on a clone) starts it.
+    #[test]
+    fn a_lazy_writer_starts_at_the_first_write() {
+        use crate::ObjectRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let s = SqliteStore::open(dir.path()).expect("open");
+            s.writer()
+                .put_batch(&[obj("{\"n\":1}", "a--1", "indicator", None, "c")])
+                .expect("put");
+        }
+        let opts = OpenOptions::new().create(false).lazy_writer(true);
+        let s = SqliteStore::open_with(dir.path(), &opts).expect("open lazily");
+        assert!(s.writer.started.get().is_none());
+        assert_eq!(ObjectRead::count(&s, None).expect("count"), 1);
+        let q = Query::default();
+        assert_eq!(s.query_raw(&q, 10).expect("read").objects.len(), 1);
+        assert!(s.writer.started.get().is_none(), "reads start no writer");
+        let c = s.try_clone().expect("clone");
+        c.writer()
+            .put_batch(&[obj("{\"n\":2}", "a--2", "indicator", None, "c")])
+            .expect("a write starts it");
+        assert!(s.writer.started.get().is_some(), "shared by the clones");
+        s.writer()
+            .put_batch(&[obj("{\"n\":1}", "a--1", "indicator", None, "c")])
+            .expect("put again");
+        assert_eq!(ObjectRead::count(&s, None).expect("count"), 2);
+    }
+
     /// `query_raw` reads the same versions in the same order as `query`,
     /// page by page, for every kind of query.
     #[test]
@@ -1252,6 +1378,17 @@ mod tests {
                         .collect();
                     assert_eq!(raw.objects, want, "{name}, limit {limit}");
                     assert_eq!(raw.more, full.more, "{name}, limit {limit}");
+                    // Into one buffer (after something already in it).
+                    let mut buf = RawBuf {
+                        text: "x".into(),
+                        rows: vec![(0, 0, 1)],
+                    };
+                    let more = s.query_raw_into(&q, limit, &mut buf).expect("into");
+                    let got: Vec<(i64, String)> = (1..buf.rows.len())
+                        .map(|i| (buf.rows[i].0, buf.raw(i).to_string()))
+                        .collect();
+                    assert_eq!(got, want, "{name}, limit {limit}, into");
+                    assert_eq!(more, full.more, "{name}, limit {limit}, into");
                     match raw.last_seq() {
                         Some(last) if raw.more => q.after_seq = last,
                         _ => break,

@@ -41,8 +41,8 @@
 
 use crate::{
     Alert, CollectionInfo, LedgerCheck, LedgerEntry, NewObject, Page, PartnerHealth, Pending,
-    PendingPush, PushStep, PutOutcome, Query, RawPage, SqliteStore, StoreError, StoredObject,
-    VersionFilter, Witnessed, Writer,
+    PendingPush, PushStep, PutOutcome, Query, RawBuf, RawPage, SqliteStore, StoreError,
+    StoredObject, VersionFilter, Witnessed, Writer,
 };
 use accord_ledger::{ExchangeRecord, Hash, Tile};
 use std::sync::Arc;
@@ -91,6 +91,27 @@ pub trait ObjectRead {
         })
     }
 
+    /// [`ObjectRead::query_raw`] appended to `buf` (its JSON to
+    /// `buf.text`, a row to `buf.rows` per version), without a string
+    /// of its own per version; returns whether more versions matched.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn query_raw_into(
+        &self,
+        q: &Query,
+        limit: usize,
+        buf: &mut RawBuf,
+    ) -> Result<bool, StoreError> {
+        let page = self.query_raw(q, limit)?;
+        for (seq, raw) in page.objects {
+            let start = buf.text.len();
+            buf.text.push_str(&raw);
+            buf.rows.push((seq, start, buf.text.len()));
+        }
+        Ok(page.more)
+    }
+
     /// The ids of type `type_name` stored more than once (several
     /// versions, or in several collections), at most `limit` of them, when
     /// the backend can tell without reading every row: a reader of the
@@ -107,6 +128,14 @@ pub trait ObjectRead {
     ) -> Result<Option<Vec<String>>, StoreError> {
         let _ = (type_name, limit);
         Ok(None)
+    }
+
+    /// Whether [`ObjectRead::ids_stored_more_than_once`] can answer (the
+    /// default's is always `Ok(None)`): a reader of the whole store may
+    /// then start reading on the bet that few ids are repeated while it
+    /// asks.
+    fn lists_repeated_ids(&self) -> bool {
+        false
     }
 
     /// Every version of one object in a collection, oldest first (empty

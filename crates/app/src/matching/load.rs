@@ -7,7 +7,7 @@ use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::indicators::{self, CompiledPattern};
 use accord_matcher::{Index, IndexBuilder, IndexView, IndicatorMeta};
 use accord_pattern::Pattern;
-use accord_store::{Query, Timestamp, VersionFilter};
+use accord_store::{Query, RawBuf, Timestamp, VersionFilter};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -173,13 +173,13 @@ enum PreparedPattern {
 /// compiled to keys and checked against the warninglists. Pure and
 /// thread-safe.
 pub(crate) fn prepare(text: &str, lists: Option<&accord_warninglist::WarninglistSet>) -> Prepared {
-    let Some(ind) = indicators::read(text) else {
+    let Some(ind) = super::fast::read(text) else {
         return Prepared::NotIndicator;
     };
     let pattern = match &ind.stix_pattern {
         None => PreparedPattern::NotStix,
         Some(None) => PreparedPattern::Missing,
-        Some(Some(src)) => match indicators::compile_with(src, ind.v20, lists) {
+        Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
             None => PreparedPattern::Bad,
             Some((compiled, hits)) => {
                 let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
@@ -500,7 +500,7 @@ fn exact_only() -> bool {
 
 /// Indicators per store page, prepared on every thread while the next page
 /// is read.
-const PAGE: usize = 8192;
+const PAGE: usize = 4096;
 
 pub(crate) fn load_indicators(
     args: &MatchOptions,
@@ -649,64 +649,58 @@ pub(crate) fn load_indicators(
             // for a newer version), except those of the indicators stored
             // more than once, whose last versions are read apart, exactly
             // (the store says which, after `max_seq`: every version up to
-            // it is covered).
-            let repeated = if exact_only() {
+            // it is covered). The store is asked which on a handle of its
+            // own while the reader starts on that bet (it holds when at
+            // most `MAX_REPEATED` are; else it starts again through the
+            // version filter).
+            let max_seq = l.side.max_seq;
+            // (A store that cannot tell reads through the version filter.)
+            let exact = exact_only() || !store.lists_repeated_ids();
+            let ids_handle = if exact {
                 None
             } else {
-                store
-                    .ids_stored_more_than_once("indicator", MAX_REPEATED)
-                    .map_err(store_err("reading the indicators stored more than once"))?
+                Some(
+                    store
+                        .new_handle()
+                        .map_err(store_err("opening a second read handle"))?,
+                )
             };
-            if let Some(ids) = &repeated {
-                // The others are each read once: nothing to remember.
-                l.may_repeat = false;
-                l.skip = ids
-                    .iter()
-                    .filter_map(|i| accord_matcher::parse_indicator_id(i))
-                    .collect();
-            }
-            let versions = if repeated.is_some() {
-                VersionFilter::all()
-            } else {
+            let versions = if exact {
                 VersionFilter::last()
+            } else {
+                VersionFilter::all()
             };
-            let max_seq = l.side.max_seq;
-            // One thread reads the store's pages, the others prepare them.
-            let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<(i64, String)>)>(2);
-            let reader = std::thread::spawn(move || -> Result<_, MatchError> {
-                let mut n = 0;
-                for c in &cols {
-                    let mut q = Query {
-                        collection: c.clone(),
-                        types: vec!["indicator".into()],
-                        versions: versions.clone(),
-                        ..Query::default()
-                    };
-                    loop {
-                        // Only the raw JSON: what the index needs.
-                        let mut page = store
-                            .query_raw(&q, PAGE)
-                            .map_err(store_err("reading indicators"))?;
-                        let next = page.last_seq();
-                        // Up to `max_seq`: later versions are changes
-                        // since the index (`catch_up`).
-                        let past = next.is_some_and(|s| s > max_seq);
-                        if past {
-                            page.objects.retain(|o| o.0 <= max_seq);
-                        }
-                        if tx.send((n, page.objects)).is_err() {
-                            return Ok(store);
-                        }
-                        n += 1;
-                        match next {
-                            Some(s) if page.more && !past => q.after_seq = s,
-                            _ => break,
-                        }
-                    }
+            let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<RawBuf>();
+            let (mut reader, mut rx) =
+                spawn_reader(store, cols.clone(), versions, max_seq, spare_rx.clone());
+            let repeated = match ids_handle {
+                None => None,
+                Some(h) => h
+                    .ids_stored_more_than_once("indicator", MAX_REPEATED)
+                    .map_err(store_err("reading the indicators stored more than once"))?,
+            };
+            match &repeated {
+                Some(ids) => {
+                    // The others are each read once: nothing to remember.
+                    l.may_repeat = false;
+                    l.skip = ids
+                        .iter()
+                        .filter_map(|i| accord_matcher::parse_indicator_id(i))
+                        .collect();
                 }
-                Ok(store)
-            });
-            apply_pages(&rx, lists.as_deref(), threads, &mut l);
+                None if !exact => {
+                    // Too many: every indicator's last version through
+                    // the store's version filter, from the start.
+                    drop(rx);
+                    let store = reader
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+                    (reader, rx) =
+                        spawn_reader(store, cols, VersionFilter::last(), max_seq, spare_rx);
+                }
+                None => {}
+            }
+            apply_pages(&rx, &spare_tx, lists.as_deref(), threads, &mut l);
             let store = reader
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
@@ -920,11 +914,66 @@ fn catch_up(
     }))
 }
 
+/// The reader of a build: a thread reading the indicators' pages (up to
+/// `max_seq`, collection by collection) into buffers taken from `spare`
+/// when there are some, and sending them numbered from 0; it gives the
+/// store back when done, or as soon as the pages are no longer received.
+#[allow(clippy::type_complexity)]
+fn spawn_reader(
+    store: Box<dyn accord_store::Backend>,
+    cols: Vec<Option<String>>,
+    versions: VersionFilter,
+    max_seq: i64,
+    spare: crossbeam_channel::Receiver<RawBuf>,
+) -> (
+    std::thread::JoinHandle<Result<Box<dyn accord_store::Backend>, MatchError>>,
+    crossbeam_channel::Receiver<(usize, RawBuf)>,
+) {
+    let (tx, rx) = crossbeam_channel::bounded::<(usize, RawBuf)>(2);
+    let reader = std::thread::spawn(move || -> Result<_, MatchError> {
+        let mut n = 0;
+        for c in &cols {
+            let mut q = Query {
+                collection: c.clone(),
+                types: vec!["indicator".into()],
+                versions: versions.clone(),
+                ..Query::default()
+            };
+            loop {
+                // Only the raw JSON (what the index needs), in one buffer
+                // per page.
+                let mut page = spare.try_recv().unwrap_or_default();
+                let more = store
+                    .query_raw_into(&q, PAGE, &mut page)
+                    .map_err(store_err("reading indicators"))?;
+                let next = page.last_seq();
+                // Up to `max_seq`: later versions are changes since the
+                // index (`catch_up`).
+                let past = next.is_some_and(|s| s > max_seq);
+                if past {
+                    page.rows.retain(|o| o.0 <= max_seq);
+                }
+                if tx.send((n, page)).is_err() {
+                    return Ok(store);
+                }
+                n += 1;
+                match next {
+                    Some(s) if more && !past => q.after_seq = s,
+                    _ => break,
+                }
+            }
+        }
+        Ok(store)
+    });
+    (reader, rx)
+}
+
 /// Prepares the pages of `rx` (numbered from 0, in order) on `threads`
 /// threads, a page each, and applies them to `l` in page order on this
 /// one: reading, preparing and applying overlap.
 fn apply_pages(
-    rx: &crossbeam_channel::Receiver<(usize, Vec<(i64, String)>)>,
+    rx: &crossbeam_channel::Receiver<(usize, RawBuf)>,
+    spare: &crossbeam_channel::Sender<RawBuf>,
     lists: Option<&accord_warninglist::WarninglistSet>,
     threads: usize,
     l: &mut Loader,
@@ -932,11 +981,16 @@ fn apply_pages(
     let (ptx, prx) = crossbeam_channel::bounded::<(usize, Vec<Prepared>)>(threads + 1);
     std::thread::scope(|s| {
         for _ in 0..threads.clamp(1, 64) {
-            let (rx, ptx) = (rx.clone(), ptx.clone());
+            let (rx, ptx, spare) = (rx.clone(), ptx.clone(), spare.clone());
             s.spawn(move || {
-                for (n, page) in rx {
-                    let p = page.iter().map(|o| prepare(&o.1, lists)).collect();
-                    drop(page);
+                for (n, mut page) in rx {
+                    let p = (0..page.rows.len())
+                        .map(|i| prepare(page.raw(i), lists))
+                        .collect();
+                    // The buffer goes back to the reader, for a next page.
+                    page.text.clear();
+                    page.rows.clear();
+                    let _ = spare.send(page);
                     if ptx.send((n, p)).is_err() {
                         return;
                     }

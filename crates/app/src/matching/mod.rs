@@ -11,6 +11,7 @@
 //! sightings; [`summary`] counts.
 
 pub mod chunk;
+mod fast;
 pub mod follow;
 pub mod keep;
 pub mod layers;

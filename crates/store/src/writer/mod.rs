@@ -272,6 +272,22 @@ impl Writer {
         })
     }
 
+    /// A writer with no thread: every write fails with
+    /// [`StoreError::WriterStopped`] (a lazily started writer that could
+    /// not start).
+    pub(crate) fn stopped(path: PathBuf, clock: Arc<dyn Clock>) -> Writer {
+        Writer {
+            inner: Arc::new(Inner {
+                path,
+                clock,
+                tx: None,
+                next_batch: AtomicU64::new(1),
+                thread: None,
+            }),
+            source: LedgerSource::Local,
+        }
+    }
+
     /// The database file this writer writes.
     pub fn db_path(&self) -> &Path {
         &self.inner.path
