@@ -17,7 +17,7 @@ secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(document object pattern pattern_json timestamp taxii logs note tiles config misp_event warninglist work_task)
+  targets=(document object pattern pattern_json timestamp taxii logs note tiles config misp_event warninglist work_task index_fast_paths)
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2
@@ -60,6 +60,7 @@ seed config seeds/config/*
 seed misp_event seeds/misp_event/* ../../shared/data/misp/events/*.json
 seed warninglist seeds/warninglist/* ../../shared/data/misp/warninglists/*.json
 seed work_task seeds/work_task/*
+seed index_fast_paths seeds/index_fast_paths/*
 
 status=0
 for t in "${targets[@]}"; do

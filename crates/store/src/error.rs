@@ -185,6 +185,15 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
+    /// A writer started at the first write (`OpenOptions::lazy_writer`)
+    /// could not start: the batch was not stored.
+    #[error("the writer of {path} could not start ({reason}); batch not stored")]
+    WriterNotStarted {
+        /// The database file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
 }
 
 impl StoreError {

@@ -167,13 +167,19 @@ impl LazyWriter {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
             let started = conn
-                .map(|c| Writer::start(c, self.path.clone(), Arc::clone(&self.clock)))
-                .and_then(Result::ok)
-                .filter(|w| {
-                    self.max_size_bytes.is_none()
-                        || w.set_max_size_bytes(self.max_size_bytes).is_ok()
+                .ok_or_else(|| StoreError::WriterStopped {
+                    path: self.path.clone(),
+                })
+                .and_then(|c| Writer::start(c, self.path.clone(), Arc::clone(&self.clock)))
+                .and_then(|w| {
+                    if self.max_size_bytes.is_some() {
+                        w.set_max_size_bytes(self.max_size_bytes)?;
+                    }
+                    Ok(w)
                 });
-            started.unwrap_or_else(|| Writer::stopped(self.path.clone(), Arc::clone(&self.clock)))
+            started.unwrap_or_else(|e| {
+                Writer::stopped(self.path.clone(), Arc::clone(&self.clock), e.to_string())
+            })
         })
     }
 }

@@ -11,7 +11,8 @@
 //! sightings; [`summary`] counts.
 
 pub mod chunk;
-mod fast;
+#[doc(hidden)]
+pub mod fast;
 pub mod follow;
 pub mod keep;
 pub mod layers;

@@ -146,6 +146,8 @@ struct Inner {
     tx: Option<Sender<Msg>>,
     next_batch: AtomicU64,
     thread: Option<JoinHandle<()>>,
+    /// Why a lazily started writer has no thread ([`Writer::stopped`]).
+    not_started: Option<String>,
 }
 
 impl Drop for Inner {
@@ -267,15 +269,16 @@ impl Writer {
                 tx: Some(tx),
                 next_batch: AtomicU64::new(1),
                 thread: Some(thread),
+                not_started: None,
             }),
             source: LedgerSource::Local,
         })
     }
 
     /// A writer with no thread: every write fails with
-    /// [`StoreError::WriterStopped`] (a lazily started writer that could
-    /// not start).
-    pub(crate) fn stopped(path: PathBuf, clock: Arc<dyn Clock>) -> Writer {
+    /// [`StoreError::WriterNotStarted`] and `reason` (a lazily started
+    /// writer that could not start).
+    pub(crate) fn stopped(path: PathBuf, clock: Arc<dyn Clock>, reason: String) -> Writer {
         Writer {
             inner: Arc::new(Inner {
                 path,
@@ -283,6 +286,7 @@ impl Writer {
                 tx: None,
                 next_batch: AtomicU64::new(1),
                 thread: None,
+                not_started: Some(reason),
             }),
             source: LedgerSource::Local,
         }
@@ -453,8 +457,14 @@ impl Writer {
     }
 
     fn send(&self, msg: Msg) -> Result<(), StoreError> {
-        let stopped = || StoreError::WriterStopped {
-            path: self.inner.path.clone(),
+        let stopped = || match &self.inner.not_started {
+            Some(reason) => StoreError::WriterNotStarted {
+                path: self.inner.path.clone(),
+                reason: reason.clone(),
+            },
+            None => StoreError::WriterStopped {
+                path: self.inner.path.clone(),
+            },
         };
         self.inner
             .tx
