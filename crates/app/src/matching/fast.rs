@@ -206,6 +206,25 @@ impl Scanner<'_> {
         Some(())
     }
 
+    /// After a member or element (spaces allowed): `Some(true)` past the
+    /// `close` that ends the object or array, `Some(false)` past a `,`
+    /// and the spaces after it, `None` for anything else.
+    fn next_item(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                self.ws();
+                Some(false)
+            }
+            c if c == close => {
+                self.i += 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
     /// Skips one value (at a non-space byte), checking its grammar.
     fn skip_value(&mut self, depth: u32) -> Option<()> {
         match self.peek()? {
@@ -223,17 +242,8 @@ impl Scanner<'_> {
                     self.eat(b':')?;
                     self.ws();
                     self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_item(b'}')? {
+                        return Some(());
                     }
                 }
             }
@@ -245,17 +255,8 @@ impl Scanner<'_> {
                 }
                 loop {
                     self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => {
-                            self.i += 1;
-                            self.ws();
-                        }
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_item(b']')? {
+                        return Some(());
                     }
                 }
             }
@@ -333,17 +334,8 @@ fn scan(b: &[u8]) -> Option<Fields> {
                 seen |= 1 << bit;
                 *slot = s.plain_string_or_null()?;
             }
-            s.ws();
-            match s.peek()? {
-                b',' => {
-                    s.i += 1;
-                    s.ws();
-                }
-                b'}' => {
-                    s.i += 1;
-                    break;
-                }
-                _ => return None,
+            if s.next_item(b'}')? {
+                break;
             }
         }
     }
