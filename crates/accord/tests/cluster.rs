@@ -662,19 +662,7 @@ fn touches_of_one_facility_ingested_by_three_processes_at_once_open_one_case() {
     };
     let dir = tmp.path();
     let (config, _) = cluster_config(dir, &format!("postgres = \"{db}\""));
-    let o = accord(&[
-        "facility",
-        "add",
-        "--config",
-        p(&config),
-        "--name",
-        "Grid",
-        "--jurisdiction",
-        "FR",
-        "--network",
-        "198.51.100.0/24",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    cluster_common::add_grid_facility(&config);
     let ind = |n: usize| {
         serde_json::json!({
             "type": "indicator", "spec_version": "2.1",

@@ -359,19 +359,7 @@ fn facility_escalations_happen_once_after_a_redone_batch_or_a_repeated_match() {
             .collect()
     };
     assert!(cases(&config).is_empty());
-    let o = accord(&[
-        "facility",
-        "add",
-        "--config",
-        p(&config),
-        "--name",
-        "Grid",
-        "--jurisdiction",
-        "FR",
-        "--network",
-        "198.51.100.0/24",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    cluster_common::add_grid_facility(&config);
     // The batch again, on NATS: duplicates only, and the escalation the
     // first run missed is done, once.
     // Another origin: another task id, so the batch goes to a worker (the

@@ -173,6 +173,24 @@ pub fn post(dir: &Path, base: &str, pw: &str, objects: &[Value], tag: &str) -> (
     (code, acked)
 }
 
+/// `accord facility add` of the protected facility "Grid" (FR,
+/// 198.51.100.0/24) to the cluster of `config`.
+pub fn add_grid_facility(config: &Path) {
+    let o = accord(&[
+        "facility",
+        "add",
+        "--config",
+        p(config),
+        "--name",
+        "Grid",
+        "--jurisdiction",
+        "FR",
+        "--network",
+        "198.51.100.0/24",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// `accord cluster status --json` with `env`.
 pub fn status(config: &Path, env: &[(&str, &str)]) -> Value {
     let mut c = Command::new(ACCORD);
