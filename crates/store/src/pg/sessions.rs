@@ -86,19 +86,21 @@ impl PgSessions {
     }
 
     /// Runs `f` on the connection; once more on a fresh connection when
-    /// the first attempt met a closed one.
+    /// the first attempt met a closed or dropped one (the server's
+    /// `57P01` "terminating connection" can arrive before the client
+    /// sees the connection closed: [`StoreError::is_unavailable`]).
     fn with_client<T>(
         &self,
         what: &str,
         mut f: impl FnMut(&mut postgres::Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        match f(&mut c) {
-            Err(e) if e.is_closed() || c.is_closed() => {
+        match f(&mut c).map_err(pg_err(&self.server, what)) {
+            Err(e) if e.is_unavailable() || c.is_closed() => {
                 *c = connect(&self.conn_str, &self.server)?;
                 f(&mut c).map_err(pg_err(&self.server, what))
             }
-            r => r.map_err(pg_err(&self.server, what)),
+            r => r,
         }
     }
 
