@@ -123,6 +123,85 @@ fn is_lower_hex(s: &str) -> bool {
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// An [`ExchangeRecord`] whose fields are borrowed, so a record is written
+/// without copying them first (ingest writes one a stored object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// in / out / local.
+    pub direction: Direction,
+    /// The partner node's name (none for local records).
+    pub partner: Option<&'a str>,
+    /// The collection.
+    pub collection: &'a str,
+    /// The STIX id of the object.
+    pub object_id: &'a str,
+    /// The object's `modified`.
+    pub modified: Option<&'a str>,
+    /// Lowercase hex SHA-256 of the exact bytes.
+    pub sha256: &'a str,
+    /// The decision.
+    pub decision: &'a Decision,
+    /// RFC 3339 time of the exchange.
+    pub time: &'a str,
+    /// The salt.
+    pub salt: Option<&'a str>,
+}
+
+impl RecordRef<'_> {
+    /// Appends the leaf bytes, RFC 8785 (JCS) canonical JSON of the
+    /// record, to `s`.
+    pub fn write_leaf(&self, s: &mut String) {
+        // Members in RFC 8785 order (UTF-16 code units; all names are ASCII).
+        s.push_str("{\"collection\":");
+        jcs_string(s, self.collection);
+        s.push_str(",\"decision\":{\"action\":");
+        match self.decision {
+            Decision::Sent => s.push_str("\"sent\""),
+            Decision::Stored => s.push_str("\"stored\""),
+            Decision::Redacted { fields } => {
+                s.push_str("\"redacted\",\"fields\":[");
+                for (i, f) in fields.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    jcs_string(s, f);
+                }
+                s.push(']');
+            }
+            Decision::Withheld { reason } => {
+                s.push_str("\"withheld\",\"reason\":");
+                jcs_string(s, reason);
+            }
+            Decision::Rejected { reason } => {
+                s.push_str("\"rejected\",\"reason\":");
+                jcs_string(s, reason);
+            }
+        }
+        s.push_str("},\"direction\":\"");
+        s.push_str(self.direction.as_str());
+        s.push('"');
+        if let Some(m) = self.modified {
+            s.push_str(",\"modified\":");
+            jcs_string(s, m);
+        }
+        s.push_str(",\"object_id\":");
+        jcs_string(s, self.object_id);
+        if let Some(p) = self.partner {
+            s.push_str(",\"partner\":");
+            jcs_string(s, p);
+        }
+        if let Some(salt) = self.salt {
+            s.push_str(",\"salt\":");
+            jcs_string(s, salt);
+        }
+        s.push_str(",\"sha256\":");
+        jcs_string(s, self.sha256);
+        s.push_str(",\"time\":");
+        jcs_string(s, self.time);
+        s.push('}');
+    }
+}
+
 impl ExchangeRecord {
     /// Checks the record's shape: `sha256` is 64 lowercase hex digits, the
     /// salt (when present) [`SALT_HEX_LEN`] lowercase hex digits, the
@@ -194,55 +273,23 @@ impl ExchangeRecord {
     /// The leaf bytes: RFC 8785 (JCS) canonical JSON of the record.
     pub fn to_leaf_bytes(&self) -> Vec<u8> {
         let mut s = String::with_capacity(256);
-        // Members in RFC 8785 order (UTF-16 code units; all names are ASCII).
-        s.push_str("{\"collection\":");
-        jcs_string(&mut s, &self.collection);
-        s.push_str(",\"decision\":{\"action\":");
-        match &self.decision {
-            Decision::Sent => s.push_str("\"sent\""),
-            Decision::Stored => s.push_str("\"stored\""),
-            Decision::Redacted { fields } => {
-                s.push_str("\"redacted\",\"fields\":[");
-                for (i, f) in fields.iter().enumerate() {
-                    if i > 0 {
-                        s.push(',');
-                    }
-                    jcs_string(&mut s, f);
-                }
-                s.push(']');
-            }
-            Decision::Withheld { reason } => {
-                s.push_str("\"withheld\",\"reason\":");
-                jcs_string(&mut s, reason);
-            }
-            Decision::Rejected { reason } => {
-                s.push_str("\"rejected\",\"reason\":");
-                jcs_string(&mut s, reason);
-            }
-        }
-        s.push_str("},\"direction\":\"");
-        s.push_str(self.direction.as_str());
-        s.push('"');
-        if let Some(m) = &self.modified {
-            s.push_str(",\"modified\":");
-            jcs_string(&mut s, m);
-        }
-        s.push_str(",\"object_id\":");
-        jcs_string(&mut s, &self.object_id);
-        if let Some(p) = &self.partner {
-            s.push_str(",\"partner\":");
-            jcs_string(&mut s, p);
-        }
-        if let Some(salt) = &self.salt {
-            s.push_str(",\"salt\":");
-            jcs_string(&mut s, salt);
-        }
-        s.push_str(",\"sha256\":");
-        jcs_string(&mut s, &self.sha256);
-        s.push_str(",\"time\":");
-        jcs_string(&mut s, &self.time);
-        s.push('}');
+        self.borrowed().write_leaf(&mut s);
         s.into_bytes()
+    }
+
+    /// The record's fields, borrowed.
+    pub fn borrowed(&self) -> RecordRef<'_> {
+        RecordRef {
+            direction: self.direction,
+            partner: self.partner.as_deref(),
+            collection: &self.collection,
+            object_id: &self.object_id,
+            modified: self.modified.as_deref(),
+            sha256: &self.sha256,
+            decision: &self.decision,
+            time: &self.time,
+            salt: self.salt.as_deref(),
+        }
     }
 
     /// Parses leaf bytes, requiring them to be exactly the canonical form

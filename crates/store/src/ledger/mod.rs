@@ -77,12 +77,7 @@ pub enum LedgerSource {
 /// bytes each from the operating system's random source, drawn in one
 /// call). `Err` names what failed.
 pub(crate) fn draw_salts(n: usize) -> Result<Vec<String>, String> {
-    const SALT_BYTES: usize = accord_ledger::SALT_HEX_LEN / 2;
-    let mut random = vec![0u8; n * SALT_BYTES];
-    getrandom::getrandom(&mut random).map_err(|e| {
-        format!("drawing the salts of {n} ledger records from the OS random source: {e}")
-    })?;
-    Ok(random
+    Ok(draw_salt_bytes(n)?
         .chunks_exact(SALT_BYTES)
         .map(|c| {
             let mut b = [0u8; SALT_BYTES];
@@ -90,6 +85,18 @@ pub(crate) fn draw_salts(n: usize) -> Result<Vec<String>, String> {
             accord_ledger::salt_hex(&b)
         })
         .collect())
+}
+
+/// The random bytes of a salt.
+pub(crate) const SALT_BYTES: usize = accord_ledger::SALT_HEX_LEN / 2;
+
+/// The random bytes of `n` salts, [`SALT_BYTES`] each, from the OS.
+pub(crate) fn draw_salt_bytes(n: usize) -> Result<Vec<u8>, String> {
+    let mut random = vec![0u8; n * SALT_BYTES];
+    getrandom::getrandom(&mut random).map_err(|e| {
+        format!("drawing the salts of {n} ledger records from the OS random source: {e}")
+    })?;
+    Ok(random)
 }
 
 /// `records` with a fresh salt given to each that has none (those that

@@ -529,7 +529,7 @@ impl State {
                 match msg {
                     Msg::Put(put) => {
                         n += put.rows.len() + put.records.len() + 1;
-                        bytes += put.rows.iter().map(|r| r.raw.len()).sum::<usize>();
+                        bytes += put.rows.iter().map(|r| r.raw().len()).sum::<usize>();
                         group.push(put);
                     }
                     Msg::SetMaxSize { bytes: cap, reply } => {
@@ -670,7 +670,11 @@ impl State {
     }
 
     fn batch_error(&self, put: &Put, f: Failed) -> StoreError {
-        let first_id = put.rows.first().map(|r| r.id.clone()).unwrap_or_default();
+        let first_id = put
+            .rows
+            .first()
+            .map(|r| r.id().to_owned())
+            .unwrap_or_default();
         let what_batch = || {
             if put.rows.is_empty() {
                 format!(
@@ -812,24 +816,24 @@ fn write_txn(
     let mut colls: HashMap<&str, i32> = HashMap::new();
     let mut created: Vec<(String, i32)> = Vec::new();
     for r in group.iter().flat_map(|p| &p.rows) {
-        if colls.contains_key(r.collection.as_str()) {
+        if colls.contains_key(r.collection()) {
             continue;
         }
-        let c = match cached.get(&r.collection) {
+        let c = match cached.get(r.collection()) {
             Some(&c) => c,
             None => {
                 let c: i32 = tx
-                    .query_one(&st.new_collection, &[&r.collection])
+                    .query_one(&st.new_collection, &[&r.collection()])
                     .map_err(TxError::pg(format!(
                         "creating collection `{}`",
-                        r.collection
+                        r.collection()
                     )))?
                     .get(0);
-                created.push((r.collection.clone(), c));
+                created.push((r.collection().to_owned(), c));
                 c
             }
         };
-        colls.insert(&r.collection, c);
+        colls.insert(r.collection(), c);
     }
 
     // The versions already stored, looked up in bulk.
@@ -837,12 +841,12 @@ fn write_txn(
     let mut known: HashMap<(i32, &str, &str), (i64, [u8; 32])> = HashMap::new();
     let mut by_id: HashMap<&str, Vec<&Row>> = HashMap::new();
     for r in &rows {
-        by_id.entry(r.id.as_str()).or_default().push(r);
+        by_id.entry(r.id()).or_default().push(r);
     }
     for chunk in rows.chunks(INSERT_ROWS) {
-        let cs: Vec<i32> = chunk.iter().map(|r| colls[r.collection.as_str()]).collect();
-        let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
-        let vs: Vec<&str> = chunk.iter().map(|r| r.version.as_str()).collect();
+        let cs: Vec<i32> = chunk.iter().map(|r| colls[r.collection()]).collect();
+        let ids: Vec<&str> = chunk.iter().map(|r| r.id()).collect();
+        let vs: Vec<&str> = chunk.iter().map(|r| r.version()).collect();
         let found = tx
             .query(&st.lookup, &[&cs, &ids, &vs])
             .map_err(TxError::pg("looking up the versions already stored"))?;
@@ -852,14 +856,14 @@ fn write_txn(
             // The key borrowed from the batch's row (the same text).
             let row = by_id.get(id.as_str()).and_then(|rs| {
                 rs.iter()
-                    .find(|r| r.version == v && colls[r.collection.as_str()] == c)
+                    .find(|r| r.version() == v && colls[r.collection()] == c)
             });
             if let Some(r) = row {
                 let mut h = [0u8; 32];
                 if sha.len() == 32 {
                     h.copy_from_slice(&sha);
                 }
-                known.insert((c, r.id.as_str(), r.version.as_str()), (seq, h));
+                known.insert((c, r.id(), r.version()), (seq, h));
             }
         }
     }
@@ -874,8 +878,8 @@ fn write_txn(
     for put in group {
         let mut out = Vec::with_capacity(put.rows.len());
         for r in &put.rows {
-            let c = colls[r.collection.as_str()];
-            let key = (c, r.id.as_str(), r.version.as_str());
+            let c = colls[r.collection()];
+            let key = (c, r.id(), r.version());
             if let Some(&(seq, sha)) = known.get(&key) {
                 out.push(if sha == r.sha256 {
                     PutOutcome::Duplicate { seq }
@@ -960,7 +964,7 @@ fn insert_rows(
             && end - start < INSERT_ROWS
             && (bytes < INSERT_BYTES || end == start)
         {
-            bytes += rows[end].3.raw.len();
+            bytes += rows[end].3.raw().len();
             end += 1;
         }
         let chunk = &rows[start..end];
@@ -971,17 +975,17 @@ fn insert_rows(
         let opt = |f: fn(&Row) -> Option<&str>| -> Vec<Option<&str>> {
             chunk.iter().map(|x| f(x.3)).collect()
         };
-        let ids = col(|r| &r.id);
-        let types = col(|r| &r.type_name);
-        let specs = col(|r| &r.spec_version);
-        let created = opt(|r| r.created.as_deref());
-        let modified = opt(|r| r.modified.as_deref());
-        let versions = col(|r| &r.version);
-        let origins = col(|r| &r.origin);
-        let markings = col(|r| &r.markings);
+        let ids = col(|r| r.id());
+        let types = col(|r| r.type_name());
+        let specs = col(|r| r.spec_version());
+        let created = opt(|r| r.created());
+        let modified = opt(|r| r.modified());
+        let versions = col(|r| r.version());
+        let origins = col(|r| r.origin());
+        let markings = col(|r| r.markings());
         let shas: Vec<&[u8]> = chunk.iter().map(|x| &x.3.sha256[..]).collect();
-        let raws = col(|r| &r.raw);
-        let srcs = opt(|r| r.ledger_src.as_deref());
+        let raws = col(|r| r.raw());
+        let srcs = opt(|r| r.ledger_src());
         tx.execute(
             &st.insert,
             &[
@@ -992,7 +996,7 @@ fn insert_rows(
         .map_err(TxError::pg(format!(
             "inserting {} objects (first id `{}`)",
             chunk.len(),
-            chunk[0].3.id
+            chunk[0].3.id()
         )))?;
         start = end;
     }

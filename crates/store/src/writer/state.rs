@@ -380,7 +380,11 @@ impl WriterState {
     }
 
     fn batch_error(&self, put: &Put, e: &rusqlite::Error) -> StoreError {
-        let first_id = put.rows.first().map(|r| r.id.clone()).unwrap_or_default();
+        let first_id = put
+            .rows
+            .first()
+            .map(|r| r.id().to_owned())
+            .unwrap_or_default();
         if is_sqlite_full(e) {
             StoreError::Full {
                 path: self.path.clone(),
@@ -480,8 +484,8 @@ impl WriterState {
                 for r in &put.rows {
                     let may_exist = maybe.next().unwrap_or(true);
                     let coll = match last_coll {
-                        Some((name, c)) if name == r.collection => c,
-                        _ => match self.collections.get(&r.collection) {
+                        Some((name, c)) if name == r.collection() => c,
+                        _ => match self.collections.get(r.collection()) {
                             Some(&c) => c,
                             None => {
                                 // Another process may have created it since
@@ -490,20 +494,20 @@ impl WriterState {
                                     "INSERT INTO collections (name) VALUES (?1)
                                  ON CONFLICT (name) DO UPDATE SET name = excluded.name
                                  RETURNING coll_id",
-                                    [&r.collection],
+                                    [r.collection()],
                                     |row| row.get(0),
                                 )?;
-                                self.collections.insert(r.collection.clone(), c);
+                                self.collections.insert(r.collection().to_owned(), c);
                                 c
                             }
                         },
                     };
-                    last_coll = Some((&r.collection, coll));
+                    last_coll = Some((r.collection(), coll));
                     // The only writer checks before inserting, so
                     // (collection, id, version) stays unique.
                     let found: Option<(i64, Vec<u8>)> = if may_exist {
                         existing
-                            .query_row(params![r.idh, r.id, r.version, coll], |row| {
+                            .query_row(params![r.idh, r.id(), r.version(), coll], |row| {
                                 Ok((row.get(0)?, row.get(1)?))
                             })
                             .optional()?
@@ -523,20 +527,20 @@ impl WriterState {
                     date += 1;
                     insert.execute(params![
                         coll,
-                        r.id,
-                        r.type_name,
-                        r.spec_version,
-                        r.created,
-                        r.modified,
-                        r.version,
+                        r.id(),
+                        r.type_name(),
+                        r.spec_version(),
+                        r.created(),
+                        r.modified(),
+                        r.version(),
                         date,
-                        r.origin,
-                        r.markings,
+                        r.origin(),
+                        r.markings(),
                         &r.sha256[..],
-                        r.raw,
+                        r.raw(),
                         r.idh,
                         next_seq,
-                        r.ledger_src,
+                        r.ledger_src(),
                     ])?;
                     let seq = next_seq;
                     next_seq += 1;
@@ -545,7 +549,7 @@ impl WriterState {
                         bytes: &r.leaf,
                         hash: r.leaf_hash,
                         seq: Some(seq),
-                        rebuild: r.ledger_src.is_some(),
+                        rebuild: r.ledger_src().is_some(),
                     });
                     outcomes.push(PutOutcome::Stored { seq });
                 }
