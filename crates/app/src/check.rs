@@ -108,7 +108,7 @@ fn check_doc<'a>(
         issues.push(refusal);
     }
     let version_key = match &meta {
-        Some(m) if seam.repeated_versions => m.modified.as_deref().map(|v| version_key(&m.id, v)),
+        Some(m) if seam.repeated_versions => m.modified().map(|v| version_key(m.id(), v)),
         _ => None,
     };
     Checked {
@@ -282,7 +282,7 @@ impl Versions {
             let (Some(key), Some(meta)) = (c.version_key, &c.meta) else {
                 continue;
             };
-            let Some(modified) = meta.modified.as_deref() else {
+            let Some(modified) = meta.modified() else {
                 continue;
             };
             match self.first.entry(key) {
@@ -294,7 +294,7 @@ impl Versions {
                     let Some(text) = object_at(src, earlier) else {
                         continue;
                     };
-                    if text == c.text || !same_version(text, &meta.id, modified) {
+                    if text == c.text || !same_version(text, meta.id(), modified) {
                         continue;
                     }
                     let (line, column) = line_column(src, earlier);
@@ -303,10 +303,10 @@ impl Versions {
                         JsonPath::prop("modified"),
                         format!(
                             "{} with `modified` {modified} appears twice in this file with different content: first at line {line}, column {column} (byte {earlier}), again here; a store keeps one version per `id` and `modified`, so one of them will be lost",
-                            meta.id
+                            meta.id()
                         ),
                     );
-                    issue.object_id = Some(meta.id.clone());
+                    issue.object_id = Some(meta.id().to_owned());
                     c.issues.push(issue);
                 }
             }

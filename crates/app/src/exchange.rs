@@ -496,7 +496,7 @@ mod tests {
         else {
             panic!("refused")
         };
-        assert_eq!(meta.type_name, "indicator");
+        assert_eq!(meta.type_name(), "indicator");
         assert!(issues.iter().all(|i| !i.is_error()));
         let Admission::Rejected(r) = ex.admit(Counterparty::Partner("b"), VALID) else {
             panic!("admitted")

@@ -412,8 +412,8 @@ fn store_facilities(
         if let PutOutcome::Conflict { .. } = o {
             return Err(write(format!(
                 "{} (modified {}) is already stored with other content",
-                m.id,
-                m.modified.as_deref().unwrap_or("")
+                m.id(),
+                m.modified().unwrap_or("")
             )));
         }
     }

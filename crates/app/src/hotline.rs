@@ -432,8 +432,8 @@ impl<'a> Hotline<'a> {
             if !matches!(o, PutOutcome::Stored { .. } | PutOutcome::Duplicate { .. }) {
                 return Err(not_stored(format!(
                     "{} (modified {}): {o:?}",
-                    m.id,
-                    m.modified.as_deref().unwrap_or("")
+                    m.id(),
+                    m.modified().unwrap_or("")
                 )));
             }
         }

@@ -571,7 +571,7 @@ mod tests {
         let m = check(&Exchange::default(), Counterparty::Account("t"), r#"{"type":"ipv4-addr","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}"#)
             .ok()
             .unwrap();
-        assert_eq!(m.spec_version, "2.1");
-        assert_eq!(m.created, None);
+        assert_eq!(m.spec_version(), "2.1");
+        assert_eq!(m.created(), None);
     }
 }

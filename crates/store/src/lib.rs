@@ -179,32 +179,109 @@ pub struct NewObject<'a> {
 /// into the store (file ingest, TAXII POST, partner sync) goes through it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
-    /// `id`.
-    pub id: String,
-    /// `type`.
-    pub type_name: String,
-    /// `spec_version`; cyber-observables may leave it out and are read as 2.1.
-    pub spec_version: String,
-    /// `created`.
-    pub created: Option<String>,
-    /// `modified`.
-    pub modified: Option<String>,
-    /// The ids in `object_marking_refs`.
-    pub markings: Vec<String>,
+    /// `id`, `type`, `spec_version`, `created`, `modified` and then each
+    /// id of `object_marking_refs`, one after another: one allocation
+    /// instead of one a field (ingest builds one of these an object).
+    text: String,
+    /// Where each of them ends in `text`.
+    ends: Vec<u32>,
+    /// Bit 0: no `created`; bit 1: no `modified`.
+    none: u8,
 }
+
+/// The fixed fields of an [`ObjectMeta`], in `text` order.
+const META_ID: usize = 0;
+const META_TYPE: usize = 1;
+const META_SPEC: usize = 2;
+const META_CREATED: usize = 3;
+const META_MODIFIED: usize = 4;
+const META_FIXED: usize = 5;
 
 impl ObjectMeta {
     /// The indexed properties of a parsed object; `None` without a string
-    /// `id` and `type`.
+    /// `id` and `type`, or when they add up to 4 GiB or more.
     pub fn from_doc(obj: &accord_stix::Doc<'_>) -> Option<ObjectMeta> {
-        Some(ObjectMeta {
-            id: obj.id()?.to_owned(),
-            type_name: obj.type_name()?.to_owned(),
-            spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
-            created: obj.created().map(str::to_owned),
-            modified: obj.modified().map(str::to_owned),
-            markings: obj.marking_refs().map(str::to_owned).collect(),
-        })
+        Self::new(
+            obj.id()?,
+            obj.type_name()?,
+            obj.spec_version().unwrap_or("2.1"),
+            obj.created(),
+            obj.modified(),
+            obj.marking_refs(),
+        )
+    }
+
+    /// The indexed properties from their values; `None` when they add up
+    /// to 4 GiB or more.
+    pub fn new<'m>(
+        id: &'m str,
+        type_name: &'m str,
+        spec_version: &'m str,
+        created: Option<&'m str>,
+        modified: Option<&'m str>,
+        markings: impl Iterator<Item = &'m str>,
+    ) -> Option<ObjectMeta> {
+        // Room for the usual one or two marking ids too.
+        let len = id.len()
+            + type_name.len()
+            + spec_version.len()
+            + created.map_or(0, str::len)
+            + modified.map_or(0, str::len)
+            + 96;
+        let mut m = ObjectMeta {
+            text: String::with_capacity(len),
+            ends: Vec::with_capacity(META_FIXED + 1),
+            none: u8::from(created.is_none()) | (u8::from(modified.is_none()) << 1),
+        };
+        for part in [
+            id,
+            type_name,
+            spec_version,
+            created.unwrap_or(""),
+            modified.unwrap_or(""),
+        ]
+        .into_iter()
+        .chain(markings)
+        {
+            m.text.push_str(part);
+            m.ends.push(u32::try_from(m.text.len()).ok()?);
+        }
+        Some(m)
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    /// `id`.
+    pub fn id(&self) -> &str {
+        self.part(META_ID)
+    }
+
+    /// `type`.
+    pub fn type_name(&self) -> &str {
+        self.part(META_TYPE)
+    }
+
+    /// `spec_version`; cyber-observables may leave it out and are read as 2.1.
+    pub fn spec_version(&self) -> &str {
+        self.part(META_SPEC)
+    }
+
+    /// `created`.
+    pub fn created(&self) -> Option<&str> {
+        (self.none & 1 == 0).then(|| self.part(META_CREATED))
+    }
+
+    /// `modified`.
+    pub fn modified(&self) -> Option<&str> {
+        (self.none & 2 == 0).then(|| self.part(META_MODIFIED))
+    }
+
+    /// The ids in `object_marking_refs`.
+    pub fn markings(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (META_FIXED..self.ends.len()).map(|i| self.part(i))
     }
 
     /// The object to store: these fields, its exact text, where it goes and
@@ -217,12 +294,12 @@ impl ObjectMeta {
     ) -> NewObject<'a> {
         NewObject {
             raw,
-            id: &self.id,
-            type_name: &self.type_name,
-            spec_version: &self.spec_version,
-            created: self.created.as_deref(),
-            modified: self.modified.as_deref(),
-            markings: self.markings.iter().map(String::as_str).collect(),
+            id: self.id(),
+            type_name: self.type_name(),
+            spec_version: self.spec_version(),
+            created: self.created(),
+            modified: self.modified(),
+            markings: self.markings().collect(),
             collection,
             origin,
         }
@@ -511,4 +588,41 @@ pub trait Store: Send {
     /// # Errors
     /// [`StoreError::Corrupt`] listing the problems, [`StoreError::Read`].
     fn integrity_check(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ObjectMeta;
+
+    #[test]
+    fn object_meta_keeps_each_field_and_tells_absent_from_empty() {
+        let m = ObjectMeta::new(
+            "indicator--1",
+            "indicator",
+            "2.1",
+            Some(""),
+            None,
+            ["marking-definition--a", "", "marking-definition--b"].into_iter(),
+        )
+        .unwrap();
+        assert_eq!(m.id(), "indicator--1");
+        assert_eq!(m.type_name(), "indicator");
+        assert_eq!(m.spec_version(), "2.1");
+        assert_eq!(m.created(), Some(""));
+        assert_eq!(m.modified(), None);
+        assert_eq!(
+            m.markings().collect::<Vec<_>>(),
+            ["marking-definition--a", "", "marking-definition--b"]
+        );
+        let o = m.new_object("{}", "c", "o");
+        assert_eq!(
+            (o.id, o.created, o.modified),
+            ("indicator--1", Some(""), None)
+        );
+        assert_eq!(o.markings.len(), 3);
+        let none =
+            ObjectMeta::new("x--1", "x", "2.1", None, Some("m"), std::iter::empty()).unwrap();
+        assert_eq!((none.created(), none.modified()), (None, Some("m")));
+        assert_eq!(none.markings().count(), 0);
+    }
 }

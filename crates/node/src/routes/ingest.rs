@@ -214,7 +214,7 @@ fn check_object<'r>(
             for f in &flags {
                 tracing::warn!(
                     "object {} from {}: {f}",
-                    meta.id,
+                    meta.id(),
                     from.label().unwrap_or("local")
                 );
             }
@@ -313,7 +313,7 @@ fn ingest_envelope(
             .collect();
         let texts: Vec<(String, &str)> = checked
             .iter()
-            .map(|(m, raw, _)| (m.type_name.clone(), *raw))
+            .map(|(m, raw, _)| (m.type_name().to_owned(), *raw))
             .collect();
         pieces.push((details, texts, writer.submit(&news)));
     }
