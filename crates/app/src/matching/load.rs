@@ -7,7 +7,7 @@ use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::indicators::{self, CompiledPattern};
 use accord_matcher::{Index, IndexBuilder, IndexView, IndicatorMeta};
 use accord_pattern::Pattern;
-use accord_store::{Query, RawBuf, Timestamp, VersionFilter};
+use accord_store::{Query, Timestamp, VersionFilter};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -487,6 +487,23 @@ thread_local! {
     static EXACT_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: the seqs per reader block.
+    static BLOCK_SEQS: std::cell::Cell<i64> = const { std::cell::Cell::new(BLOCK) };
+}
+
+fn block_seqs() -> i64 {
+    #[cfg(test)]
+    {
+        BLOCK_SEQS.with(std::cell::Cell::get)
+    }
+    #[cfg(not(test))]
+    {
+        BLOCK
+    }
+}
+
 fn exact_only() -> bool {
     #[cfg(test)]
     {
@@ -502,12 +519,21 @@ fn exact_only() -> bool {
 /// is read.
 const PAGE: usize = 4096;
 
+pub fn tmark(what: &str) {
+    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    if std::env::var_os("ACCORD_TIMING").is_some() {
+        let t = T0.get_or_init(Instant::now);
+        eprintln!("TIMING {:>8.1} ms {what}", t.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
 pub(crate) fn load_indicators(
     args: &MatchOptions,
     open: OpenStore<'_>,
     now: i64,
 ) -> Result<Indicators, MatchError> {
     let start = Instant::now();
+    tmark("load start");
     let source_time = match &args.indicators {
         Some(p) => mtime(p),
         None => {
@@ -634,6 +660,7 @@ pub(crate) fn load_indicators(
         (None, Some(store)) => {
             // The seq first, then the counts: a version deleted after the
             // seq was read shows in the counts (`catch_up`).
+            tmark("store opened");
             l.side.max_seq = store
                 .max_seq()
                 .map_err(store_err("reading the store's seq"))?;
@@ -670,9 +697,19 @@ pub(crate) fn load_indicators(
             } else {
                 VersionFilter::all()
             };
-            let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<RawBuf>();
-            let (mut reader, mut rx) =
-                spawn_reader(store, cols.clone(), versions, max_seq, spare_rx.clone());
+            // The readers: the store's handle and one more per thread,
+            // each reading (and preparing) its share of the seq blocks.
+            let n = threads.clamp(1, 64);
+            let mut stores = vec![store];
+            for _ in 1..n {
+                stores.push(
+                    stores[0]
+                        .new_handle()
+                        .map_err(store_err("opening a read handle"))?,
+                );
+            }
+            let mut readers = Readers::spawn(stores, &cols, versions, max_seq, lists.clone());
+            tmark("reader spawned");
             let repeated = match ids_handle {
                 None => None,
                 Some(h) => h
@@ -691,19 +728,25 @@ pub(crate) fn load_indicators(
                 None if !exact => {
                     // Too many: every indicator's last version through
                     // the store's version filter, from the start.
-                    drop(rx);
-                    let store = reader
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-                    (reader, rx) =
-                        spawn_reader(store, cols, VersionFilter::last(), max_seq, spare_rx);
+                    let stores = readers.stop()?;
+                    readers = Readers::spawn(
+                        stores,
+                        &cols,
+                        VersionFilter::last(),
+                        max_seq,
+                        lists.clone(),
+                    );
                 }
                 None => {}
             }
-            apply_pages(&rx, &spare_tx, lists.as_deref(), threads, &mut l);
-            let store = reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            tmark("repeated ids read");
+            readers.apply(&mut l);
+            tmark("applied");
+            let store = readers
+                .stop()?
+                .into_iter()
+                .next()
+                .expect("one reader at least");
             if let Some(ids) = repeated {
                 l.skip.clear();
                 l.may_repeat = true;
@@ -717,12 +760,15 @@ pub(crate) fn load_indicators(
     side.source = source;
     // The loader's id and producer maps are dropped before the build,
     // which holds the keys and the laid-out index at once.
+    tmark("before build");
     let index = b
         .build()
         .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
+    tmark("built");
     side.index_identity = identity(index.as_bytes());
     if let Some(ix) = &args.index {
         save(ix, &index, &side)?;
+        tmark("saved");
         // The changes saved over the previous base no longer apply (they
         // name its identity, so they would be ignored anyway).
         for p in [delta_path(ix), sidecar_path(&delta_path(ix))] {
@@ -914,103 +960,114 @@ fn catch_up(
     }))
 }
 
-/// The reader of a build: a thread reading the indicators' pages (up to
-/// `max_seq`, collection by collection) into buffers taken from `spare`
-/// when there are some, and sending them numbered from 0; it gives the
-/// store back when done, or as soon as the pages are no longer received.
-#[allow(clippy::type_complexity)]
-fn spawn_reader(
-    store: Box<dyn accord_store::Backend>,
-    cols: Vec<Option<String>>,
-    versions: VersionFilter,
-    max_seq: i64,
-    spare: crossbeam_channel::Receiver<RawBuf>,
-) -> (
-    std::thread::JoinHandle<Result<Box<dyn accord_store::Backend>, MatchError>>,
-    crossbeam_channel::Receiver<(usize, RawBuf)>,
-) {
-    let (tx, rx) = crossbeam_channel::bounded::<(usize, RawBuf)>(2);
-    let reader = std::thread::spawn(move || -> Result<_, MatchError> {
-        let mut n = 0;
-        for c in &cols {
-            let mut q = Query {
-                collection: c.clone(),
-                types: vec!["indicator".into()],
-                versions: versions.clone(),
-                ..Query::default()
-            };
-            loop {
-                // Only the raw JSON (what the index needs), in one buffer
-                // per page.
-                let mut page = spare.try_recv().unwrap_or_default();
-                let more = store
-                    .query_raw_into(&q, PAGE, &mut page)
-                    .map_err(store_err("reading indicators"))?;
-                let next = page.last_seq();
-                // Up to `max_seq`: later versions are changes since the
-                // index (`catch_up`).
-                let past = next.is_some_and(|s| s > max_seq);
-                if past {
-                    page.rows.retain(|o| o.0 <= max_seq);
-                }
-                if tx.send((n, page)).is_err() {
-                    return Ok(store);
-                }
-                n += 1;
-                match next {
-                    Some(s) if more && !past => q.after_seq = s,
-                    _ => break,
-                }
-            }
-        }
-        Ok(store)
-    });
-    (reader, rx)
+/// Seqs per block read by one reader at a time.
+const BLOCK: i64 = 8192;
+
+/// The readers of a build: a thread per store handle, each reading its
+/// share of the blocks (a collection's indicators with `seq` in one
+/// block up to `max_seq`; the `k`th of `n` readers reads blocks `k`,
+/// `k + n`, …) and preparing them as it reads, each with a channel of its
+/// own: block `i` comes on channel `i % n`, so taking one from each in
+/// turn gives them in a fresh build's order (collection by collection,
+/// by seq). SQLite's reading and the preparing run on every thread; the
+/// apply on the caller's.
+struct Readers {
+    threads: Vec<std::thread::JoinHandle<Result<Box<dyn accord_store::Backend>, MatchError>>>,
+    rx: Vec<crossbeam_channel::Receiver<Vec<Prepared>>>,
+    blocks: usize,
 }
 
-/// Prepares the pages of `rx` (numbered from 0, in order) on `threads`
-/// threads, a page each, and applies them to `l` in page order on this
-/// one: reading, preparing and applying overlap.
-fn apply_pages(
-    rx: &crossbeam_channel::Receiver<(usize, RawBuf)>,
-    spare: &crossbeam_channel::Sender<RawBuf>,
-    lists: Option<&accord_warninglist::WarninglistSet>,
-    threads: usize,
-    l: &mut Loader,
-) {
-    let (ptx, prx) = crossbeam_channel::bounded::<(usize, Vec<Prepared>)>(threads + 1);
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, 64) {
-            let (rx, ptx, spare) = (rx.clone(), ptx.clone(), spare.clone());
-            s.spawn(move || {
-                for (n, mut page) in rx {
-                    let p = (0..page.rows.len())
-                        .map(|i| prepare(page.raw(i), lists))
-                        .collect();
-                    // The buffer goes back to the reader, for a next page.
-                    page.text.clear();
-                    page.rows.clear();
-                    let _ = spare.send(page);
-                    if ptx.send((n, p)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(ptx);
-        // Pages done out of order wait for those before them.
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0;
-        for (n, p) in prx {
-            waiting.insert(n, p);
-            while let Some(p) = waiting.remove(&next) {
-                for o in p {
-                    l.apply(o);
-                }
-                next += 1;
+impl Readers {
+    fn spawn(
+        stores: Vec<Box<dyn accord_store::Backend>>,
+        cols: &[Option<String>],
+        versions: VersionFilter,
+        max_seq: i64,
+        lists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
+    ) -> Readers {
+        let mut blocks = Vec::new();
+        for c in cols {
+            let mut lo = 0;
+            while lo < max_seq {
+                let hi = lo.saturating_add(block_seqs()).min(max_seq);
+                blocks.push((c.clone(), lo, hi));
+                lo = hi;
             }
         }
-    });
+        let n = stores.len();
+        let count = blocks.len();
+        let blocks = std::sync::Arc::new(blocks);
+        let mut threads = Vec::with_capacity(n);
+        let mut rx = Vec::with_capacity(n);
+        for (k, store) in stores.into_iter().enumerate() {
+            // A few blocks ahead: the readers start before the apply does.
+            let (tx, r) = crossbeam_channel::bounded::<Vec<Prepared>>(4);
+            let (blocks, versions, lists) = (blocks.clone(), versions.clone(), lists.clone());
+            threads.push(std::thread::spawn(move || -> Result<_, MatchError> {
+                for (c, lo, hi) in blocks.iter().skip(k).step_by(n) {
+                    let q = Query {
+                        collection: c.clone(),
+                        types: vec!["indicator".into()],
+                        versions: versions.clone(),
+                        after_seq: *lo,
+                        ..Query::default()
+                    };
+                    let mut out = Vec::new();
+                    store
+                        .each_raw_until(&q, *hi, &mut |_, text| {
+                            out.push(prepare(text, lists.as_deref()));
+                        })
+                        .map_err(store_err("reading indicators"))?;
+                    if tx.send(out).is_err() {
+                        return Ok(store);
+                    }
+                }
+                Ok(store)
+            }));
+            rx.push(r);
+        }
+        Readers {
+            threads,
+            rx,
+            blocks: count,
+        }
+    }
+
+    /// Applies every block to `l`, in order (until a reader stops on an
+    /// error, which [`Readers::stop`] then gives).
+    fn apply(&self, l: &mut Loader) {
+        for i in 0..self.blocks {
+            match self.rx[i % self.rx.len()].recv() {
+                Ok(p) => {
+                    for o in p {
+                        l.apply(o);
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Stops the readers (those still reading stop at their next block)
+    /// and gives the store handles back, in order; the first error of a
+    /// reader, if any.
+    fn stop(self) -> Result<Vec<Box<dyn accord_store::Backend>>, MatchError> {
+        drop(self.rx);
+        let mut stores = Vec::with_capacity(self.threads.len());
+        let mut first_err = None;
+        for t in self.threads {
+            match t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                Ok(s) => stores.push(s),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(stores),
+        }
+    }
 }
 
 /// Reads the last versions of `ids` into `l`, in a fresh build's order:
@@ -1459,6 +1516,103 @@ mod tests {
             assert_eq!(m["10.0.0.32 www.d32.example"].len(), 1);
             assert_eq!(m["10.0.0.36 www.d36.example"].len(), 1);
             assert!(m["10.0.0.37 www.d37.example"].is_empty());
+        }
+    }
+
+    #[test]
+    fn readers_over_seq_blocks_build_the_index_of_one_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Box<dyn Backend> = Box::new(SqliteStore::open(&data).unwrap());
+        let store = &*store;
+        let (t0, t1) = ("2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z");
+        let ip = |i: u32| format!("[ipv4-addr:value = '10.0.0.{i}']");
+        let other = |ty: &str, i: u32| {
+            serde_json::json!({
+                "type": ty, "spec_version": "2.1",
+                "id": format!("{ty}--00000000-0000-4000-8000-{i:012x}"),
+                "created": t0, "modified": t0, "name": "x",
+            })
+            .to_string()
+        };
+        // Indicators between other objects, in two collections, some
+        // stored again (revoked, another pattern, an older version late).
+        for round in 0..3u32 {
+            let mut batch: Vec<String> = Vec::new();
+            for i in 0..12 {
+                let n = round * 12 + i;
+                batch.push(indicator(n, t0, &ip(n), false));
+                if i % 3 == 0 {
+                    batch.push(other("malware", n));
+                }
+            }
+            put(store, "a", &batch);
+            put(
+                store,
+                "b",
+                &[
+                    other("identity", round),
+                    indicator(100 + round, t0, &ip(100 + round), false),
+                ],
+            );
+        }
+        put(
+            store,
+            "a",
+            &[
+                indicator(1, t1, &ip(1), true),
+                indicator(2, t1, &ip(38), false),
+                indicator(3, "2025-01-01T00:00:00.000Z", &ip(39), false),
+                indicator(
+                    4,
+                    t1,
+                    "[ipv4-addr:value = '10.0.0.4' AND domain-name:value = 'x.example']",
+                    false,
+                ),
+            ],
+        );
+        put(
+            store,
+            "b",
+            &[
+                indicator(5, t1, &ip(5), true),
+                indicator(100, t1, &ip(37), false),
+            ],
+        );
+        let bytes = |i: &Indicators| match &i.bytes {
+            IndexBytes::Owned(x) => x.as_bytes().to_vec(),
+            IndexBytes::Mapped(m) => m.to_vec(),
+        };
+        for collections in [vec![], vec!["b".to_string(), "a".to_string()]] {
+            for exact in [false, true] {
+                EXACT_ONLY.with(|e| e.set(exact));
+                let mut o = opts(&data, None);
+                o.collections = collections.clone();
+                o.threads = 1;
+                let one = load_indicators(&o, &open, NOW).unwrap();
+                for (threads, block) in [(2, 1), (2, 5), (3, 2), (3, 7), (1, 4)] {
+                    BLOCK_SEQS.with(|b| b.set(block));
+                    o.threads = threads;
+                    let many = load_indicators(&o, &open, NOW).unwrap();
+                    BLOCK_SEQS.with(|b| b.set(BLOCK));
+                    let what = format!(
+                        "{collections:?} exact {exact}, {threads} threads, blocks of {block}"
+                    );
+                    assert_eq!(bytes(&many), bytes(&one), "{what}");
+                    assert_eq!(
+                        serde_json::to_string(&many.side).unwrap(),
+                        serde_json::to_string(&one.side).unwrap(),
+                        "{what}"
+                    );
+                }
+                EXACT_ONLY.with(|e| e.set(false));
+                let m = matches(&one);
+                assert!(m["10.0.0.1 www.d1.example"].is_empty());
+                assert_eq!(m["10.0.0.38 www.d38.example"].len(), 1);
+                assert_eq!(m["10.0.0.3 www.d3.example"].len(), 1);
+                assert_eq!(m["evaluator"].len(), 1);
+                assert_eq!(one.side.stats.not_indicators, 0);
+            }
         }
     }
 
