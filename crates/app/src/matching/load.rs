@@ -131,14 +131,24 @@ pub(crate) struct Loader {
     may_repeat: bool,
 }
 
-/// What [`prepare`] read of one object: only what the index and the
-/// sidecar need, owned, so objects are prepared on several threads and
-/// applied in order.
+/// What [`Batch::prepare`] read of one object: only what the index and
+/// the sidecar need, owned, so objects are prepared on several threads
+/// and applied in order.
 pub(crate) enum Prepared {
     /// Not an indicator with a valid id.
     NotIndicator,
     /// An indicator.
-    Indicator(Box<PreparedIndicator>),
+    Indicator(PreparedIndicator),
+}
+
+/// Objects prepared in order, and the producers they name, each once (a
+/// store's indicators mostly share a few producers).
+#[derive(Default)]
+pub(crate) struct Batch {
+    items: Vec<Prepared>,
+    producers: Vec<String>,
+    /// `producers` by text, past the first.
+    producer_ix: foldhash::HashMap<String, u32>,
 }
 
 pub(crate) struct PreparedIndicator {
@@ -147,7 +157,8 @@ pub(crate) struct PreparedIndicator {
     /// ([`LoadStats::bad_pattern_ids`]).
     id_text: Option<String>,
     validity: indicators::Validity,
-    created_by_ref: Option<String>,
+    /// Its producer, in [`Batch::producers`].
+    created_by_ref: Option<u32>,
     pattern: PreparedPattern,
 }
 
@@ -169,60 +180,91 @@ enum PreparedPattern {
     },
 }
 
-/// Reads one object's text: the fields the index needs, its pattern
-/// compiled to keys and checked against the warninglists. Pure and
-/// thread-safe.
-pub(crate) fn prepare(text: &str, lists: Option<&accord_warninglist::WarninglistSet>) -> Prepared {
-    let Some(ind) = super::fast::read(text) else {
-        return Prepared::NotIndicator;
-    };
-    let pattern = match &ind.stix_pattern {
-        None => PreparedPattern::NotStix,
-        Some(None) => PreparedPattern::Missing,
-        Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
-            None => PreparedPattern::Bad,
-            Some((compiled, hits)) => {
-                let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
-                match compiled {
-                    CompiledPattern::Keys(keys, bad) => PreparedPattern::Keys { keys, bad, lists },
-                    CompiledPattern::NeedsEvaluator => PreparedPattern::Evaluator {
-                        src: src.to_string(),
-                        v20: ind.v20,
-                        lists,
-                    },
+impl Batch {
+    /// Reads one object's text: the fields the index needs, its pattern
+    /// compiled to keys and checked against the warninglists. Pure and
+    /// thread-safe.
+    pub(crate) fn prepare(
+        &mut self,
+        text: &str,
+        lists: Option<&accord_warninglist::WarninglistSet>,
+    ) {
+        let Some(ind) = super::fast::read(text) else {
+            self.items.push(Prepared::NotIndicator);
+            return;
+        };
+        let pattern = match &ind.stix_pattern {
+            None => PreparedPattern::NotStix,
+            Some(None) => PreparedPattern::Missing,
+            Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
+                None => PreparedPattern::Bad,
+                Some((compiled, hits)) => {
+                    let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
+                    match compiled {
+                        CompiledPattern::Keys(keys, bad) => {
+                            PreparedPattern::Keys { keys, bad, lists }
+                        }
+                        CompiledPattern::NeedsEvaluator => PreparedPattern::Evaluator {
+                            src: src.to_string(),
+                            v20: ind.v20,
+                            lists,
+                        },
+                    }
                 }
-            }
-        },
-    };
-    let bad = matches!(pattern, PreparedPattern::Bad);
-    Prepared::Indicator(Box::new(PreparedIndicator {
-        id: ind.id_bytes,
-        id_text: bad.then(|| ind.id.into_owned()),
-        validity: ind.validity,
-        created_by_ref: ind.created_by_ref.map(|c| c.into_owned()),
-        pattern,
-    }))
+            },
+        };
+        let bad = matches!(pattern, PreparedPattern::Bad);
+        let created_by_ref = ind.created_by_ref.map(|c| self.producer(&c));
+        self.items.push(Prepared::Indicator(PreparedIndicator {
+            id: ind.id_bytes,
+            id_text: bad.then(|| ind.id.into_owned()),
+            validity: ind.validity,
+            created_by_ref,
+            pattern,
+        }));
+    }
+
+    /// The index of producer `p` in this batch.
+    fn producer(&mut self, p: &str) -> u32 {
+        if let Some(last) = self.producers.last()
+            && last == p
+        {
+            return self.producers.len() as u32 - 1;
+        }
+        if let Some(&i) = self.producer_ix.get(p) {
+            return i;
+        }
+        let i = self.producers.len() as u32;
+        self.producers.push(p.to_owned());
+        self.producer_ix.insert(p.to_owned(), i);
+        i
+    }
 }
 
-/// [`prepare`] on each text, on up to `threads` threads; results in order.
+/// [`Batch::prepare`] on each text, on up to `threads` threads; the
+/// batches in order.
 pub(crate) fn prepare_all(
     texts: &[&str],
     lists: Option<&accord_warninglist::WarninglistSet>,
     threads: usize,
-) -> Vec<Prepared> {
+) -> Vec<Batch> {
+    let one = |c: &[&str]| {
+        let mut b = Batch::default();
+        for t in c {
+            b.prepare(t, lists);
+        }
+        b
+    };
     let threads = threads.clamp(1, 64);
     if threads == 1 || texts.len() < 256 {
-        return texts.iter().map(|t| prepare(t, lists)).collect();
+        return vec![one(texts)];
     }
     let per = texts.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let parts: Vec<_> = texts
-            .chunks(per)
-            .map(|c| s.spawn(move || c.iter().map(|t| prepare(t, lists)).collect::<Vec<_>>()))
-            .collect();
+        let parts: Vec<_> = texts.chunks(per).map(|c| s.spawn(move || one(c))).collect();
         parts
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
 }
@@ -243,12 +285,23 @@ impl Loader {
 
     #[cfg(test)]
     pub(crate) fn add(&mut self, text: &str) {
-        let p = prepare(text, self.warninglists.as_deref());
-        self.apply(p);
+        let mut b = Batch::default();
+        b.prepare(text, self.warninglists.as_deref());
+        self.apply_batch(b);
     }
 
-    /// Adds one prepared object (in the order a fresh build reads them).
-    pub(crate) fn apply(&mut self, p: Prepared) {
+    /// Adds a batch of prepared objects (in the order a fresh build reads
+    /// them).
+    pub(crate) fn apply_batch(&mut self, b: Batch) {
+        // The loader's index of each of the batch's producers, once used.
+        let mut global = vec![u32::MAX; b.producers.len()];
+        for p in b.items {
+            self.apply(p, &b.producers, &mut global);
+        }
+    }
+
+    /// Adds one prepared object.
+    fn apply(&mut self, p: Prepared, producers: &[String], global: &mut [u32]) {
         let Prepared::Indicator(ind) = p else {
             self.side.stats.not_indicators += 1;
             return;
@@ -256,7 +309,6 @@ impl Loader {
         if self.skip.contains(&ind.id) {
             return;
         }
-        let ind = *ind;
         let id = ind.id;
         // Several versions of one indicator (a store with VersionFilter::last()
         // gives one per collection): the first one read is kept.
@@ -325,15 +377,22 @@ impl Loader {
             self.seen.insert(id, ord);
         }
         let p = match ind.created_by_ref {
-            Some(p) => match self.producer_ix.get(p.as_str()) {
-                Some(ix) => *ix,
-                None => {
-                    let n = self.producer_ix.len() as u32;
-                    self.producer_ix.insert(p.clone(), n);
-                    self.side.producers.push(p);
-                    n
+            Some(i) => {
+                let g = &mut global[i as usize];
+                if *g == u32::MAX {
+                    let p = &producers[i as usize];
+                    *g = match self.producer_ix.get(p.as_str()) {
+                        Some(ix) => *ix,
+                        None => {
+                            let n = self.producer_ix.len() as u32;
+                            self.producer_ix.insert(p.clone(), n);
+                            self.side.producers.push(p.clone());
+                            n
+                        }
+                    };
                 }
-            },
+                *g
+            }
             None => u32::MAX,
         };
         self.side.ord_producer.push(p);
@@ -639,8 +698,8 @@ pub(crate) fn load_indicators(
             let r = each_object(bytes, |t| {
                 batch.push(t);
                 if batch.len() == PAGE {
-                    for o in prepare_all(&batch, lists.as_deref(), threads) {
-                        l.apply(o);
+                    for b in prepare_all(&batch, lists.as_deref(), threads) {
+                        l.apply_batch(b);
                     }
                     batch.clear();
                     // What was read is owned now: its pages need not stay
@@ -650,8 +709,8 @@ pub(crate) fn load_indicators(
                     );
                 }
             });
-            for o in prepare_all(&batch, lists.as_deref(), threads) {
-                l.apply(o);
+            for b in prepare_all(&batch, lists.as_deref(), threads) {
+                l.apply_batch(b);
             }
             r.map_err(|e| {
                 MatchError::Invalid(format!("reading indicators from {}: {e}", p.display()))
@@ -973,7 +1032,7 @@ const BLOCK: i64 = 8192;
 /// apply on the caller's.
 struct Readers {
     threads: Vec<std::thread::JoinHandle<Result<Box<dyn accord_store::Backend>, MatchError>>>,
-    rx: Vec<crossbeam_channel::Receiver<Vec<Prepared>>>,
+    rx: Vec<crossbeam_channel::Receiver<Batch>>,
     blocks: usize,
 }
 
@@ -1001,7 +1060,7 @@ impl Readers {
         let mut rx = Vec::with_capacity(n);
         for (k, store) in stores.into_iter().enumerate() {
             // A few blocks ahead: the readers start before the apply does.
-            let (tx, r) = crossbeam_channel::bounded::<Vec<Prepared>>(4);
+            let (tx, r) = crossbeam_channel::bounded::<Batch>(4);
             let (blocks, versions, lists) = (blocks.clone(), versions.clone(), lists.clone());
             threads.push(std::thread::spawn(move || -> Result<_, MatchError> {
                 for (c, lo, hi) in blocks.iter().skip(k).step_by(n) {
@@ -1012,10 +1071,10 @@ impl Readers {
                         after_seq: *lo,
                         ..Query::default()
                     };
-                    let mut out = Vec::new();
+                    let mut out = Batch::default();
                     store
                         .each_raw_until(&q, *hi, &mut |_, text| {
-                            out.push(prepare(text, lists.as_deref()));
+                            out.prepare(text, lists.as_deref());
                         })
                         .map_err(store_err("reading indicators"))?;
                     if tx.send(out).is_err() {
@@ -1038,11 +1097,7 @@ impl Readers {
     fn apply(&self, l: &mut Loader) {
         for i in 0..self.blocks {
             match self.rx[i % self.rx.len()].recv() {
-                Ok(p) => {
-                    for o in p {
-                        l.apply(o);
-                    }
-                }
+                Ok(b) => l.apply_batch(b),
                 Err(_) => return,
             }
         }
@@ -1109,8 +1164,8 @@ fn read_last_versions(
         }
         rows.sort_by_key(|o| o.0);
         let texts: Vec<&str> = rows.iter().map(|o| o.1.as_str()).collect();
-        for o in prepare_all(&texts, lists, args.threads.max(1)) {
-            l.apply(o);
+        for b in prepare_all(&texts, lists, args.threads.max(1)) {
+            l.apply_batch(b);
         }
     }
     Ok(())
