@@ -212,6 +212,13 @@ impl IndexBuilder {
 
     /// Lays out the index.
     pub fn build(self) -> Result<Index, BuildError> {
+        self.build_with_threads(1)
+    }
+
+    /// [`IndexBuilder::build`] with its sorts (the IPv4 addresses', each
+    /// key table's) spread over up to `threads` threads: the same index,
+    /// byte for byte.
+    pub fn build_with_threads(self, threads: usize) -> Result<Index, BuildError> {
         // Each part of the builder is dropped once laid out: the keys and
         // the laid-out index are not all held at once.
         let IndexBuilder {
@@ -222,6 +229,7 @@ impl IndexBuilder {
             v6_cidr,
             tabs: builder_tabs,
         } = self;
+        let mut builder_tabs = builder_tabs;
         let live: Vec<bool> = metas.iter().map(|m| m.is_live(now)).collect();
         let is_live = |o: u32| live[o as usize];
         let mut postings = Postings::default();
@@ -239,14 +247,9 @@ impl IndexBuilder {
         }
         drop(metas);
 
-        // IPv4 addresses: fingerprint = fmix32(address), a bijection.
-        let mut v4: Vec<(u64, u32)> = v4_exact
-            .iter()
-            .filter(|e| is_live(e.1))
-            .map(|&(a, o)| (v4_hash(a), o))
-            .collect();
-        drop(v4_exact);
-        v4.sort_unstable();
+        // IPv4 addresses: fingerprint = fmix32(address), a bijection;
+        // sorted with the key tables.
+        let v4 = sort_keys(&live, v4_exact, &mut builder_tabs, threads);
         let mut v4_entries = Vec::with_capacity(v4.len());
         let mut v4_hashes = Vec::with_capacity(v4.len());
         for group in v4.chunk_by(|a, b| a.0 == b.0) {
@@ -293,17 +296,11 @@ impl IndexBuilder {
 
         // Key tables.
         let mut tabs = Vec::with_capacity(Tab::COUNT);
-        for (i, mut t) in builder_tabs.into_iter().enumerate() {
+        for (i, t) in builder_tabs.into_iter().enumerate() {
             let tab = Tab::ALL[i];
             let arena = &t.arena;
-            t.items.retain(|it| is_live(it.ord));
+            // (Live items only, sorted: `sort_keys`.)
             let key = |it: &Item| &arena[it.off..it.off + it.len as usize];
-            t.items.sort_unstable_by(|a, b| {
-                a.hash
-                    .cmp(&b.hash)
-                    .then_with(|| key(a).cmp(key(b)))
-                    .then(a.ord.cmp(&b.ord))
-            });
             let mut recs = Vec::new();
             let mut entries = Vec::new();
             let mut hashes = Vec::new();
@@ -380,6 +377,81 @@ impl IndexBuilder {
         let bytes = w.finish();
         Ok(Index::from_vec_trusted(bytes))
     }
+}
+
+/// The live IPv4 addresses as (hash, ordinal), sorted, and each key
+/// table's live items sorted by (hash, key, ordinal): the build's sorts,
+/// on up to `threads` threads (each part whole on one, so the order is
+/// the same however they are spread).
+fn sort_keys(
+    live: &[bool],
+    v4_exact: Vec<(u32, u32)>,
+    tabs: &mut [TabKeys; Tab::COUNT],
+    threads: usize,
+) -> Vec<(u64, u32)> {
+    enum Part<'a> {
+        V4(Vec<(u32, u32)>),
+        Tab(&'a mut TabKeys),
+    }
+    let is_live = |o: u32| live[o as usize];
+    let run = |p: Part<'_>| -> Option<Vec<(u64, u32)>> {
+        match p {
+            Part::V4(v4_exact) => {
+                let mut v4: Vec<(u64, u32)> = v4_exact
+                    .iter()
+                    .filter(|e| is_live(e.1))
+                    .map(|&(a, o)| (v4_hash(a), o))
+                    .collect();
+                drop(v4_exact);
+                v4.sort_unstable();
+                Some(v4)
+            }
+            Part::Tab(t) => {
+                let arena = &t.arena;
+                t.items.retain(|it| is_live(it.ord));
+                let key = |it: &Item| &arena[it.off..it.off + it.len as usize];
+                t.items.sort_unstable_by(|a, b| {
+                    a.hash
+                        .cmp(&b.hash)
+                        .then_with(|| key(a).cmp(key(b)))
+                        .then(a.ord.cmp(&b.ord))
+                });
+                None
+            }
+        }
+    };
+    let size = |p: &Part<'_>| match p {
+        Part::V4(v) => v.len(),
+        Part::Tab(t) => t.items.len(),
+    };
+    let mut parts: Vec<Part<'_>> = vec![Part::V4(v4_exact)];
+    parts.extend(tabs.iter_mut().map(Part::Tab));
+    // The largest first, each to the least loaded thread.
+    parts.sort_by_key(|p| std::cmp::Reverse(size(p)));
+    let n = threads.clamp(1, 16).min(parts.len());
+    let mut groups: Vec<(usize, Vec<Part<'_>>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for p in parts {
+        let g = groups
+            .iter_mut()
+            .min_by_key(|g| g.0)
+            .expect("one group at least");
+        g.0 += size(&p);
+        g.1.push(p);
+    }
+    // Every part of a group (the IPv4 part's result kept).
+    let run_all = |g: Vec<Part<'_>>| g.into_iter().fold(None, |v4, p| run(p).or(v4));
+    let mut groups = groups.into_iter().map(|g| g.1);
+    let first = groups.next().unwrap_or_default();
+    std::thread::scope(|s| {
+        let others: Vec<_> = groups.map(|g| s.spawn(move || run_all(g))).collect();
+        let mut v4 = run_all(first);
+        for h in others {
+            if let Some(v) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                v4 = Some(v);
+            }
+        }
+        v4.unwrap_or_default()
+    })
 }
 
 /// Multi-indicator posting lists: `[count, ordinal…]` in one `u32` array;

@@ -197,6 +197,28 @@ fn got(f: impl FnOnce(&mut Vec<u32>) -> usize) -> Vec<u32> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
+    /// The sorts spread over threads lay out the same bytes.
+    #[test]
+    fn a_build_on_threads_is_the_same_index(inds in indicators(), threads in 2usize..5) {
+        let fill = || {
+            let mut b = IndexBuilder::new(NOW);
+            for (i, (valid_until, revoked, keys)) in inds.iter().enumerate() {
+                let o = b.add_indicator(IndicatorMeta {
+                    id: [i as u8; 16],
+                    valid_until: *valid_until,
+                    revoked: *revoked,
+                });
+                for k in keys {
+                    b.add_key(o, k.clone()).unwrap();
+                }
+            }
+            b
+        };
+        let one = fill().build().unwrap();
+        let many = fill().build_with_threads(threads).unwrap();
+        prop_assert_eq!(one.as_bytes(), many.as_bytes());
+    }
+
     #[test]
     fn index_agrees_with_reference(
         inds in indicators(),

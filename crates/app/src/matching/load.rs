@@ -821,7 +821,7 @@ pub(crate) fn load_indicators(
     // which holds the keys and the laid-out index at once.
     tmark("before build");
     let index = b
-        .build()
+        .build_with_threads(threads)
         .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
     tmark("built");
     side.index_identity = identity(index.as_bytes());
