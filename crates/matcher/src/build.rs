@@ -116,6 +116,40 @@ impl IndexBuilder {
         self.metas.len()
     }
 
+    /// [`IndexBuilder::add_key`] for a key in normal form, as
+    /// [`Key::domain`], [`Key::url`], [`Key::email`], [`Key::ip_cidr`],
+    /// [`Key::hash_hex`] and [`Key::normalized`] give it: a domain, URL or
+    /// e-mail address is not normalised again (normalising is
+    /// idempotent, so the index is the same). A text key in another form
+    /// is stored as given, and then not found.
+    pub fn add_normalized_key(&mut self, ordinal: u32, key: Key) -> Result<(), BuildError> {
+        let (tab, s) = match key {
+            Key::Domain(s) => (Tab::Domain, s),
+            Key::Url(s) => (Tab::Url, s),
+            Key::Email(s) => (Tab::Email, s),
+            other => return self.add_key(ordinal, other),
+        };
+        if ordinal as usize >= self.metas.len() {
+            return Err(BuildError::UnknownOrdinal {
+                ordinal,
+                count: self.metas.len(),
+            });
+        }
+        if s.len() > MAX_KEY_LEN && tab != Tab::Domain {
+            let reason = "longer than 8192 bytes";
+            return Err(match tab {
+                Tab::Url => KeyError::Url { input: s, reason },
+                _ => KeyError::Email { input: s, reason },
+            }
+            .into());
+        }
+        let t = &mut self.tabs[tab as usize];
+        let start = t.arena.len();
+        t.arena.extend_from_slice(s.as_bytes());
+        t.finish_item(tab, start, ordinal);
+        Ok(())
+    }
+
     /// Adds a key of indicator `ordinal`. The key is normalised again (a
     /// key made directly from the [`Key`] variants is fine); the same key
     /// may belong to many indicators and an indicator may have many keys.

@@ -401,7 +401,8 @@ impl Loader {
                 self.side.stats.keyed += 1;
                 self.side.stats.bad_keys += bad;
                 for k in keys {
-                    if self.b.add_key(ord, k).is_err() {
+                    // In normal form: made by `indicators::to_key`.
+                    if self.b.add_normalized_key(ord, k).is_err() {
                         self.side.stats.bad_keys += 1;
                     }
                 }
