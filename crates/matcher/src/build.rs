@@ -36,6 +36,17 @@ pub enum BuildError {
     },
 }
 
+/// An index could not be built and written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// It could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// It could not be written.
+    #[error("writing the index: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 #[derive(Default)]
 struct TabKeys {
     arena: Vec<u8>,
@@ -253,6 +264,18 @@ impl IndexBuilder {
     /// key table's) spread over up to `threads` threads: the same index,
     /// byte for byte.
     pub fn build_with_threads(self, threads: usize) -> Result<Index, BuildError> {
+        Ok(Index::from_vec_trusted(self.lay_out(threads)?.finish()))
+    }
+
+    /// [`IndexBuilder::build_with_threads`]'s bytes written to `out`
+    /// (an index file), without laying them out in memory first.
+    pub fn build_to(self, threads: usize, out: &mut impl std::io::Write) -> Result<(), WriteError> {
+        self.lay_out(threads)?.finish_to(out)?;
+        Ok(())
+    }
+
+    /// The index's parts, for [`Writer::finish`] or [`Writer::finish_to`].
+    fn lay_out(self, threads: usize) -> Result<Writer, BuildError> {
         // Each part of the builder is dropped once laid out: the keys and
         // the laid-out index are not all held at once.
         let IndexBuilder {
@@ -408,8 +431,7 @@ impl IndexBuilder {
             w.section(t.slots);
             w.section(t.recs);
         }
-        let bytes = w.finish();
-        Ok(Index::from_vec_trusted(bytes))
+        Ok(w)
     }
 }
 

@@ -239,6 +239,10 @@ proptest! {
         let one = fill().build().unwrap();
         let many = fill().build_with_threads(threads).unwrap();
         prop_assert_eq!(one.as_bytes(), many.as_bytes());
+        // Written out in pieces: the same bytes.
+        let mut written = Vec::new();
+        fill().build_to(threads, &mut written).unwrap();
+        prop_assert_eq!(one.as_bytes(), &written[..]);
     }
 
     #[test]

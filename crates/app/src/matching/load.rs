@@ -454,6 +454,15 @@ enum IndexBytes {
     Mapped(memmap2::Mmap),
 }
 
+impl IndexBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            IndexBytes::Owned(i) => i.as_bytes(),
+            IndexBytes::Mapped(m) => m,
+        }
+    }
+}
+
 /// The indicators changed in the store since a saved index: their
 /// current versions, and the base ordinals they replace.
 struct Delta {
@@ -821,13 +830,18 @@ pub(crate) fn load_indicators(
     // The loader's id and producer maps are dropped before the build,
     // which holds the keys and the laid-out index at once.
     tmark("before build");
-    let index = b
-        .build_with_threads(threads)
-        .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
+    let bytes = match &args.index {
+        // Written to its file as it is laid out, then mapped.
+        Some(ix) => IndexBytes::Mapped(write_index(ix, b, threads)?),
+        None => IndexBytes::Owned(Box::new(
+            b.build_with_threads(threads)
+                .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?,
+        )),
+    };
     tmark("built");
-    side.index_identity = identity(index.as_bytes());
+    side.index_identity = identity(bytes.bytes());
     if let Some(ix) = &args.index {
-        save(ix, &index, &side)?;
+        save_sidecar(ix, &side)?;
         tmark("saved");
         // The changes saved over the previous base no longer apply (they
         // name its identity, so they would be ignored anyway).
@@ -837,7 +851,7 @@ pub(crate) fn load_indicators(
     }
     let evaluator = compile_evaluator(&side);
     Ok(Indicators {
-        bytes: IndexBytes::Owned(Box::new(index)),
+        bytes,
         delta: None,
         side,
         evaluator,
@@ -847,12 +861,38 @@ pub(crate) fn load_indicators(
     })
 }
 
-/// Writes the index and its sidecar, each through a temporary file; the
-/// sidecar names the index's identity, so a save cut short between the two
-/// renames leaves a sidecar that is not used with the new index.
-fn save(ix: &Path, index: &Index, side: &Sidecar) -> Result<(), MatchError> {
-    write_atomically(ix, index.as_bytes())
-        .map_err(io_err(format!("saving the index to {}", ix.display())))?;
+/// Builds the index into a temporary file of this process beside `ix`,
+/// maps it, then renames it over `ix` (a reader sees the old index or the
+/// new one, whole): the index is never laid out in memory besides.
+fn write_index(ix: &Path, b: IndexBuilder, threads: usize) -> Result<memmap2::Mmap, MatchError> {
+    let tmp = tmp_path(ix);
+    let saving = || io_err(format!("saving the index to {}", ix.display()));
+    let r = (|| {
+        let f = std::fs::File::create(&tmp).map_err(saving())?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        b.build_to(threads, &mut w).map_err(|e| match e {
+            accord_matcher::WriteError::Build(e) => {
+                MatchError::Invalid(format!("building the index: {e}"))
+            }
+            accord_matcher::WriteError::Io(e) => saving()(e),
+        })?;
+        w.into_inner().map_err(|e| saving()(e.into_error()))?;
+        // Mapped before the rename: the file this build wrote, whatever
+        // another process renames over `ix` meanwhile.
+        let map = map_file(&tmp)?;
+        std::fs::rename(&tmp, ix).map_err(saving())?;
+        Ok(map)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Writes an index's sidecar through a temporary file; it names the
+/// index's identity, so a save cut short between the index and it
+/// leaves a sidecar that is not used with the new index.
+fn save_sidecar(ix: &Path, side: &Sidecar) -> Result<(), MatchError> {
     let side_path = sidecar_path(ix);
     let side_json = serde_json::to_vec(side)
         .map_err(|e| MatchError::Invalid(format!("writing {}: {e}", side_path.display())))?;
@@ -1276,16 +1316,20 @@ fn save_delta(ix: &Path, index: &Index, sd: &SavedDelta) -> Result<(), MatchErro
 /// Writes `bytes` to a temporary file of this process beside `p`, then
 /// renames it over `p`: a reader sees the old file or the new one, whole.
 pub(crate) fn write_atomically(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    // A name of this process's own: two processes saving the same index
-    // at once each rename a whole file.
-    let mut tmp = p.as_os_str().to_owned();
-    tmp.push(format!(".tmp.{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
+    let tmp = tmp_path(p);
     let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, p));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     r
+}
+
+/// A temporary name beside `p`, of this process's own: two processes
+/// saving the same file at once each rename a whole file.
+fn tmp_path(p: &Path) -> PathBuf {
+    let mut tmp = p.as_os_str().to_owned();
+    tmp.push(format!(".tmp.{}", std::process::id()));
+    PathBuf::from(tmp)
 }
 
 fn sidecar_path(ix: &Path) -> PathBuf {
