@@ -584,17 +584,9 @@ fn exact_only() -> bool {
     }
 }
 
-/// Indicators per store page, prepared on every thread while the next page
-/// is read.
+/// Objects per batch of an indicator file, and per page of the store's
+/// queries of a few ids (an incremental update, the last versions).
 const PAGE: usize = 4096;
-
-pub fn tmark(what: &str) {
-    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    if std::env::var_os("ACCORD_TIMING").is_some() {
-        let t = T0.get_or_init(Instant::now);
-        eprintln!("TIMING {:>8.1} ms {what}", t.elapsed().as_secs_f64() * 1e3);
-    }
-}
 
 pub(crate) fn load_indicators(
     args: &MatchOptions,
@@ -602,7 +594,6 @@ pub(crate) fn load_indicators(
     now: i64,
 ) -> Result<Indicators, MatchError> {
     let start = Instant::now();
-    tmark("load start");
     let source_time = match &args.indicators {
         Some(p) => mtime(p),
         None => {
@@ -729,7 +720,6 @@ pub(crate) fn load_indicators(
         (None, Some(store)) => {
             // The seq first, then the counts: a version deleted after the
             // seq was read shows in the counts (`catch_up`).
-            tmark("store opened");
             l.side.max_seq = store
                 .max_seq()
                 .map_err(store_err("reading the store's seq"))?;
@@ -778,7 +768,6 @@ pub(crate) fn load_indicators(
                 );
             }
             let mut readers = Readers::spawn(stores, &cols, versions, max_seq, lists.clone());
-            tmark("reader spawned");
             let repeated = match ids_handle {
                 None => None,
                 Some(h) => h
@@ -808,9 +797,7 @@ pub(crate) fn load_indicators(
                 }
                 None => {}
             }
-            tmark("repeated ids read");
             readers.apply(&mut l);
-            tmark("applied");
             let store = readers
                 .stop()?
                 .into_iter()
@@ -829,7 +816,6 @@ pub(crate) fn load_indicators(
     side.source = source;
     // The loader's id and producer maps are dropped before the build,
     // which holds the keys and the laid-out index at once.
-    tmark("before build");
     let bytes = match &args.index {
         // Written to its file as it is laid out, then mapped.
         Some(ix) => IndexBytes::Mapped(write_index(ix, b, threads)?),
@@ -838,11 +824,9 @@ pub(crate) fn load_indicators(
                 .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?,
         )),
     };
-    tmark("built");
     side.index_identity = identity(bytes.bytes());
     if let Some(ix) = &args.index {
         save_sidecar(ix, &side)?;
-        tmark("saved");
         // The changes saved over the previous base no longer apply (they
         // name its identity, so they would be ignored anyway).
         for p in [delta_path(ix), sidecar_path(&delta_path(ix))] {
