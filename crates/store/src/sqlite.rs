@@ -842,24 +842,51 @@ impl crate::ObjectRead for SqliteStore {
         type_name: &str,
         limit: usize,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        // One pass over the id-hash index (covering: no table reads), then
-        // the rows of the repeated hashes only (a hash shared by two ids
-        // names both: a superset, which is all a reader needs).
-        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-        let ids: Vec<String> = self
+        // One pass over the id-hash index (covering: no table reads; the
+        // repeated hashes are adjacent in it), then the rows of the
+        // repeated hashes only (a hash shared by two ids names both: a
+        // superset, which is all a reader needs); in one snapshot.
+        let what = || format!("the `{type_name}` ids stored more than once");
+        let tx = self
+            .read
+            .unchecked_transaction()
+            .map_err(self.read_err("a read transaction"))?;
+        let mut repeated: Vec<i64> = Vec::new();
+        {
+            let mut st = self
+                .read
+                .prepare_cached("SELECT idh FROM objects INDEXED BY objects_idh")
+                .map_err(|e| self.read_err(what())(e))?;
+            let mut rows = st.query([]).map_err(|e| self.read_err(what())(e))?;
+            let mut prev = None;
+            while let Some(r) = rows.next().map_err(|e| self.read_err(what())(e))? {
+                let h: i64 = r.get(0).map_err(|e| self.read_err(what())(e))?;
+                if prev == Some(h) && repeated.last() != Some(&h) {
+                    repeated.push(h);
+                }
+                prev = Some(h);
+            }
+        }
+        let mut st = self
             .read
             .prepare_cached(
-                "SELECT DISTINCT o.id FROM objects o INDEXED BY objects_idh
-                 WHERE o.idh IN (SELECT idh FROM objects INDEXED BY objects_idh
-                                 GROUP BY idh HAVING count(*) > 1)
-                   AND o.type = ?1
-                 LIMIT ?2",
+                "SELECT DISTINCT id FROM objects INDEXED BY objects_idh
+                 WHERE idh = ?1 AND type = ?2",
             )
-            .and_then(|mut st| {
-                st.query_map(params![type_name, fetch], |r| r.get(0))?
-                    .collect()
-            })
-            .map_err(self.read_err(format!("the `{type_name}` ids stored more than once")))?;
+            .map_err(|e| self.read_err(what())(e))?;
+        let mut ids: Vec<String> = Vec::new();
+        for h in repeated {
+            let some = st
+                .query_map(params![h, type_name], |r| r.get(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+                .map_err(|e| self.read_err(what())(e))?;
+            ids.extend(some);
+            if ids.len() > limit {
+                return Ok(None);
+            }
+        }
+        drop(st);
+        drop(tx);
         Ok((ids.len() <= limit).then_some(ids))
     }
 
@@ -1477,6 +1504,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The ids of a type stored more than once (several versions, or in
+    /// several collections), and `None` past the limit.
+    #[test]
+    fn ids_stored_more_than_once_lists_the_repeated_ids_of_a_type() {
+        use crate::ObjectRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = SqliteStore::open(dir.path()).expect("open");
+        let mut put = |id: &str, ty: &str, t: &str, coll: &str| {
+            let raw = format!("{{\"id\":\"{id}\",\"t\":\"{t}\",\"c\":\"{coll}\"}}");
+            s.put_batch(&[obj(&raw, id, ty, Some(t), coll)])
+                .expect("put");
+        };
+        let (t1, t2) = ("2021-01-01T00:00:00Z", "2021-02-01T00:00:00Z");
+        for i in 0..20 {
+            put(&format!("indicator--{i}"), "indicator", t1, "c");
+        }
+        put("indicator--3", "indicator", t2, "c");
+        put("indicator--7", "indicator", t1, "d");
+        put("indicator--11", "indicator", t2, "c");
+        put("indicator--11", "indicator", t1, "d");
+        put("malware--1", "malware", t1, "c");
+        put("malware--1", "malware", t2, "c");
+        put("malware--2", "malware", t1, "c");
+        let mut got = s
+            .ids_stored_more_than_once("indicator", 10)
+            .expect("read")
+            .expect("under the limit");
+        got.sort();
+        assert_eq!(got, ["indicator--11", "indicator--3", "indicator--7"]);
+        assert_eq!(
+            s.ids_stored_more_than_once("malware", 10).expect("read"),
+            Some(vec!["malware--1".to_string()])
+        );
+        assert_eq!(
+            s.ids_stored_more_than_once("indicator", 3)
+                .expect("read")
+                .map(|v| v.len()),
+            Some(3)
+        );
+        assert_eq!(
+            s.ids_stored_more_than_once("indicator", 2).expect("read"),
+            None
+        );
+        assert_eq!(
+            s.ids_stored_more_than_once("identity", 2).expect("read"),
+            Some(vec![])
+        );
     }
 
     /// A seq range read row by row gives what the pages of `query` give
