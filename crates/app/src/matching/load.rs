@@ -162,6 +162,12 @@ pub(crate) struct PreparedIndicator {
     pattern: PreparedPattern,
 }
 
+/// An indicator's keys: most have one.
+enum Keys {
+    One(Option<accord_matcher::Key>),
+    Many(Vec<accord_matcher::Key>),
+}
+
 enum PreparedPattern {
     NotStix,
     /// No `pattern`.
@@ -169,7 +175,7 @@ enum PreparedPattern {
     /// A pattern that does not parse.
     Bad,
     Keys {
-        keys: Vec<accord_matcher::Key>,
+        keys: Keys,
         bad: u64,
         lists: Vec<String>,
     },
@@ -196,14 +202,26 @@ impl Batch {
         let pattern = match &ind.stix_pattern {
             None => PreparedPattern::NotStix,
             Some(None) => PreparedPattern::Missing,
+            // The most common shape, without warninglists: its one key.
+            Some(Some(src))
+                if let (None, Some(key)) = (lists, super::fast::simple_compiled_key(src)) =>
+            {
+                PreparedPattern::Keys {
+                    bad: u64::from(key.is_none()),
+                    keys: Keys::One(key),
+                    lists: Vec::new(),
+                }
+            }
             Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
                 None => PreparedPattern::Bad,
                 Some((compiled, hits)) => {
                     let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
                     match compiled {
-                        CompiledPattern::Keys(keys, bad) => {
-                            PreparedPattern::Keys { keys, bad, lists }
-                        }
+                        CompiledPattern::Keys(keys, bad) => PreparedPattern::Keys {
+                            keys: Keys::Many(keys),
+                            bad,
+                            lists,
+                        },
                         CompiledPattern::NeedsEvaluator => PreparedPattern::Evaluator {
                             src: src.to_string(),
                             v20: ind.v20,
@@ -400,7 +418,11 @@ impl Loader {
             (Some(keys), _) => {
                 self.side.stats.keyed += 1;
                 self.side.stats.bad_keys += bad;
-                for k in keys {
+                let (one, many) = match keys {
+                    Keys::One(k) => (k, Vec::new()),
+                    Keys::Many(v) => (None, v),
+                };
+                for k in one.into_iter().chain(many) {
                     // In normal form: made by `indicators::to_key`.
                     if self.b.add_normalized_key(ord, k).is_err() {
                         self.side.stats.bad_keys += 1;
