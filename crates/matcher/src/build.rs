@@ -36,6 +36,17 @@ pub enum BuildError {
     },
 }
 
+/// An index could not be built and written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// It could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// It could not be written.
+    #[error("writing the index: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 #[derive(Default)]
 struct TabKeys {
     arena: Vec<u8>,
@@ -114,6 +125,40 @@ impl IndexBuilder {
     /// Number of indicators added so far.
     pub fn indicator_count(&self) -> usize {
         self.metas.len()
+    }
+
+    /// [`IndexBuilder::add_key`] for a key in normal form, as
+    /// [`Key::domain`], [`Key::url`], [`Key::email`], [`Key::ip_cidr`],
+    /// [`Key::hash_hex`] and [`Key::normalized`] give it: a domain, URL or
+    /// e-mail address is not normalised again (normalising is
+    /// idempotent, so the index is the same). A text key in another form
+    /// is stored as given, and then not found.
+    pub fn add_normalized_key(&mut self, ordinal: u32, key: Key) -> Result<(), BuildError> {
+        let (tab, s) = match key {
+            Key::Domain(s) => (Tab::Domain, s),
+            Key::Url(s) => (Tab::Url, s),
+            Key::Email(s) => (Tab::Email, s),
+            other => return self.add_key(ordinal, other),
+        };
+        if ordinal as usize >= self.metas.len() {
+            return Err(BuildError::UnknownOrdinal {
+                ordinal,
+                count: self.metas.len(),
+            });
+        }
+        if s.len() > MAX_KEY_LEN && tab != Tab::Domain {
+            let reason = "longer than 8192 bytes";
+            return Err(match tab {
+                Tab::Url => KeyError::Url { input: s, reason },
+                _ => KeyError::Email { input: s, reason },
+            }
+            .into());
+        }
+        let t = &mut self.tabs[tab as usize];
+        let start = t.arena.len();
+        t.arena.extend_from_slice(s.as_bytes());
+        t.finish_item(tab, start, ordinal);
+        Ok(())
     }
 
     /// Adds a key of indicator `ordinal`. The key is normalised again (a
@@ -212,6 +257,25 @@ impl IndexBuilder {
 
     /// Lays out the index.
     pub fn build(self) -> Result<Index, BuildError> {
+        self.build_with_threads(1)
+    }
+
+    /// [`IndexBuilder::build`] with its sorts (the IPv4 addresses', each
+    /// key table's) spread over up to `threads` threads: the same index,
+    /// byte for byte.
+    pub fn build_with_threads(self, threads: usize) -> Result<Index, BuildError> {
+        Ok(Index::from_vec_trusted(self.lay_out(threads)?.finish()))
+    }
+
+    /// [`IndexBuilder::build_with_threads`]'s bytes written to `out`
+    /// (an index file), without laying them out in memory first.
+    pub fn build_to(self, threads: usize, out: &mut impl std::io::Write) -> Result<(), WriteError> {
+        self.lay_out(threads)?.finish_to(out)?;
+        Ok(())
+    }
+
+    /// The index's parts, for [`Writer::finish`] or [`Writer::finish_to`].
+    fn lay_out(self, threads: usize) -> Result<Writer, BuildError> {
         // Each part of the builder is dropped once laid out: the keys and
         // the laid-out index are not all held at once.
         let IndexBuilder {
@@ -222,6 +286,7 @@ impl IndexBuilder {
             v6_cidr,
             tabs: builder_tabs,
         } = self;
+        let mut builder_tabs = builder_tabs;
         let live: Vec<bool> = metas.iter().map(|m| m.is_live(now)).collect();
         let is_live = |o: u32| live[o as usize];
         let mut postings = Postings::default();
@@ -239,14 +304,9 @@ impl IndexBuilder {
         }
         drop(metas);
 
-        // IPv4 addresses: fingerprint = fmix32(address), a bijection.
-        let mut v4: Vec<(u64, u32)> = v4_exact
-            .iter()
-            .filter(|e| is_live(e.1))
-            .map(|&(a, o)| (v4_hash(a), o))
-            .collect();
-        drop(v4_exact);
-        v4.sort_unstable();
+        // IPv4 addresses: fingerprint = fmix32(address), a bijection;
+        // sorted with the key tables.
+        let v4 = sort_keys(&live, v4_exact, &mut builder_tabs, threads);
         let mut v4_entries = Vec::with_capacity(v4.len());
         let mut v4_hashes = Vec::with_capacity(v4.len());
         for group in v4.chunk_by(|a, b| a.0 == b.0) {
@@ -293,17 +353,11 @@ impl IndexBuilder {
 
         // Key tables.
         let mut tabs = Vec::with_capacity(Tab::COUNT);
-        for (i, mut t) in builder_tabs.into_iter().enumerate() {
+        for (i, t) in builder_tabs.into_iter().enumerate() {
             let tab = Tab::ALL[i];
             let arena = &t.arena;
-            t.items.retain(|it| is_live(it.ord));
+            // (Live items only, sorted: `sort_keys`.)
             let key = |it: &Item| &arena[it.off..it.off + it.len as usize];
-            t.items.sort_unstable_by(|a, b| {
-                a.hash
-                    .cmp(&b.hash)
-                    .then_with(|| key(a).cmp(key(b)))
-                    .then(a.ord.cmp(&b.ord))
-            });
             let mut recs = Vec::new();
             let mut entries = Vec::new();
             let mut hashes = Vec::new();
@@ -377,9 +431,83 @@ impl IndexBuilder {
             w.section(t.slots);
             w.section(t.recs);
         }
-        let bytes = w.finish();
-        Ok(Index::from_vec_trusted(bytes))
+        Ok(w)
     }
+}
+
+/// The live IPv4 addresses as (hash, ordinal), sorted, and each key
+/// table's live items sorted by (hash, key, ordinal): the build's sorts,
+/// on up to `threads` threads (each part whole on one, so the order is
+/// the same however they are spread).
+fn sort_keys(
+    live: &[bool],
+    v4_exact: Vec<(u32, u32)>,
+    tabs: &mut [TabKeys; Tab::COUNT],
+    threads: usize,
+) -> Vec<(u64, u32)> {
+    enum Part<'a> {
+        V4(Vec<(u32, u32)>),
+        Tab(&'a mut TabKeys),
+    }
+    let is_live = |o: u32| live[o as usize];
+    let run = |p: Part<'_>| -> Option<Vec<(u64, u32)>> {
+        match p {
+            Part::V4(v4_exact) => {
+                let mut v4: Vec<(u64, u32)> = v4_exact
+                    .iter()
+                    .filter(|e| is_live(e.1))
+                    .map(|&(a, o)| (v4_hash(a), o))
+                    .collect();
+                drop(v4_exact);
+                v4.sort_unstable();
+                Some(v4)
+            }
+            Part::Tab(t) => {
+                let arena = &t.arena;
+                t.items.retain(|it| is_live(it.ord));
+                let key = |it: &Item| &arena[it.off..it.off + it.len as usize];
+                t.items.sort_unstable_by(|a, b| {
+                    a.hash
+                        .cmp(&b.hash)
+                        .then_with(|| key(a).cmp(key(b)))
+                        .then(a.ord.cmp(&b.ord))
+                });
+                None
+            }
+        }
+    };
+    let size = |p: &Part<'_>| match p {
+        Part::V4(v) => v.len(),
+        Part::Tab(t) => t.items.len(),
+    };
+    let mut parts: Vec<Part<'_>> = vec![Part::V4(v4_exact)];
+    parts.extend(tabs.iter_mut().map(Part::Tab));
+    // The largest first, each to the least loaded thread.
+    parts.sort_by_key(|p| std::cmp::Reverse(size(p)));
+    let n = threads.clamp(1, 16).min(parts.len());
+    let mut groups: Vec<(usize, Vec<Part<'_>>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    for p in parts {
+        let g = groups
+            .iter_mut()
+            .min_by_key(|g| g.0)
+            .expect("one group at least");
+        g.0 += size(&p);
+        g.1.push(p);
+    }
+    // Every part of a group (the IPv4 part's result kept).
+    let run_all = |g: Vec<Part<'_>>| g.into_iter().fold(None, |v4, p| run(p).or(v4));
+    let mut groups = groups.into_iter().map(|g| g.1);
+    let first = groups.next().unwrap_or_default();
+    std::thread::scope(|s| {
+        let others: Vec<_> = groups.map(|g| s.spawn(move || run_all(g))).collect();
+        let mut v4 = run_all(first);
+        for h in others {
+            if let Some(v) = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                v4 = Some(v);
+            }
+        }
+        v4.unwrap_or_default()
+    })
 }
 
 /// Multi-indicator posting lists: `[count, ordinal…]` in one `u32` array;

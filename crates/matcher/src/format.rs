@@ -25,7 +25,7 @@
 
 use std::ops::Range;
 
-use crate::hash::{checksum, hash_bytes};
+use crate::hash::{Checksum, checksum, hash_bytes};
 
 /// Magic bytes at the start of an index.
 pub const MAGIC: [u8; 8] = *b"ACCIDX\0\x01";
@@ -121,42 +121,70 @@ impl Writer {
     }
 
     pub fn finish(self) -> Vec<u8> {
-        assert_eq!(self.params.len(), N_PARAMS);
-        assert_eq!(self.sections.len(), N_SECTIONS);
-        let total: usize = HEADER_LEN
-            + self
-                .sections
-                .iter()
-                .map(|s| s.len().next_multiple_of(8))
-                .sum::<usize>();
+        let (table, total) = self.table();
         let mut out = vec![0u8; HEADER_LEN];
         out.reserve_exact(total - HEADER_LEN);
-        let mut table = Vec::with_capacity(N_SECTIONS);
         // Each section is freed once copied.
         for s in self.sections {
-            table.push((out.len() as u64, s.len() as u64));
             out.extend_from_slice(&s);
             out.resize(out.len().next_multiple_of(8), 0);
         }
         let body = checksum(&out[HEADER_LEN..]);
-        let mut h = Vec::with_capacity(HEADER_LEN);
-        h.extend_from_slice(&MAGIC);
-        h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        h.extend_from_slice(&(HEADER_LEN as u32).to_le_bytes());
-        h.extend_from_slice(&(out.len() as u64).to_le_bytes());
-        h.extend_from_slice(&body.to_le_bytes());
-        for p in &self.params {
-            h.extend_from_slice(&p.to_le_bytes());
-        }
-        for (off, len) in table {
-            h.extend_from_slice(&off.to_le_bytes());
-            h.extend_from_slice(&len.to_le_bytes());
-        }
-        let hc = hash_bytes(0x4845_4144, &h);
-        h.extend_from_slice(&hc.to_le_bytes());
+        let h = header(&self.params, &table, out.len(), body);
         out[..HEADER_LEN].copy_from_slice(&h);
         out
     }
+
+    /// [`Writer::finish`]'s bytes written to `w`, without laying them
+    /// out in memory first.
+    pub fn finish_to(self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        let (table, total) = self.table();
+        let pad = |s: &[u8]| &[0u8; 8][..s.len().next_multiple_of(8) - s.len()];
+        let mut c = Checksum::new();
+        for s in &self.sections {
+            c.update(s);
+            c.update(pad(s));
+        }
+        w.write_all(&header(&self.params, &table, total, c.finish()))?;
+        for s in &self.sections {
+            w.write_all(s)?;
+            w.write_all(pad(s))?;
+        }
+        Ok(())
+    }
+
+    /// Each section's (offset, length), and the total length.
+    fn table(&self) -> (Vec<(u64, u64)>, usize) {
+        assert_eq!(self.params.len(), N_PARAMS);
+        assert_eq!(self.sections.len(), N_SECTIONS);
+        let mut table = Vec::with_capacity(N_SECTIONS);
+        let mut at = HEADER_LEN;
+        for s in &self.sections {
+            table.push((at as u64, s.len() as u64));
+            at += s.len().next_multiple_of(8);
+        }
+        (table, at)
+    }
+}
+
+/// The header of an index of `total` bytes whose body has checksum `body`.
+fn header(params: &[u64], table: &[(u64, u64)], total: usize, body: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(HEADER_LEN);
+    h.extend_from_slice(&MAGIC);
+    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h.extend_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+    h.extend_from_slice(&(total as u64).to_le_bytes());
+    h.extend_from_slice(&body.to_le_bytes());
+    for p in params {
+        h.extend_from_slice(&p.to_le_bytes());
+    }
+    for (off, len) in table {
+        h.extend_from_slice(&off.to_le_bytes());
+        h.extend_from_slice(&len.to_le_bytes());
+    }
+    let hc = hash_bytes(0x4845_4144, &h);
+    h.extend_from_slice(&hc.to_le_bytes());
+    h
 }
 
 /// Bytes that are not a usable index.

@@ -58,6 +58,63 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     mix(h ^ bytes.len() as u64, K3)
 }
 
+/// [`checksum`] of bytes given in pieces.
+pub(crate) struct Checksum {
+    lanes: [u64; 4],
+    /// The bytes of a block not yet whole.
+    buf: [u8; 32],
+    n: usize,
+    len: u64,
+}
+
+impl Checksum {
+    pub(crate) fn new() -> Checksum {
+        Checksum {
+            lanes: [K0, K1, K2, K3],
+            buf: [0; 32],
+            n: 0,
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn block(lanes: &mut [u64; 4], b: &[u8; 32]) {
+        let (words, _) = b.as_chunks::<8>();
+        for (lane, w) in lanes.iter_mut().zip(words) {
+            *lane = mix(*lane ^ u64::from_le_bytes(*w), K1 ^ (*lane >> 7));
+        }
+    }
+
+    pub(crate) fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if self.n > 0 {
+            let take = (32 - self.n).min(bytes.len());
+            self.buf[self.n..self.n + take].copy_from_slice(&bytes[..take]);
+            self.n += take;
+            bytes = &bytes[take..];
+            if self.n < 32 {
+                return;
+            }
+            let b = self.buf;
+            Self::block(&mut self.lanes, &b);
+            self.n = 0;
+        }
+        let (blocks, rest) = bytes.as_chunks::<32>();
+        for b in blocks {
+            Self::block(&mut self.lanes, b);
+        }
+        self.buf[..rest.len()].copy_from_slice(rest);
+        self.n = rest.len();
+    }
+
+    pub(crate) fn finish(&self) -> u64 {
+        let l = &self.lanes;
+        let mut h = hash_bytes(l[0] ^ l[1].rotate_left(17), &self.buf[..self.n]);
+        h = mix(h ^ l[2], l[3] ^ K2);
+        mix(h ^ self.len, K3)
+    }
+}
+
 /// Murmur3's 32-bit finaliser: a bijection on `u32`, so the mixed value
 /// identifies the address and needs no verification.
 #[inline(always)]
@@ -80,6 +137,31 @@ pub(crate) fn v4_hash(a: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checksum_in_pieces_is_the_checksum() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for len in [0, 1, 31, 32, 33, 64, 100, 1000] {
+            let b = &bytes[..len];
+            for cuts in [
+                vec![],
+                vec![0],
+                vec![1],
+                vec![5, 31],
+                vec![32, 33],
+                vec![3, 40, 71],
+            ] {
+                let mut c = Checksum::new();
+                let mut at = 0;
+                for cut in cuts.into_iter().filter(|&c| c <= len) {
+                    c.update(&b[at..cut.max(at)]);
+                    at = cut.max(at);
+                }
+                c.update(&b[at..]);
+                assert_eq!(c.finish(), checksum(b), "{len}");
+            }
+        }
+    }
 
     #[test]
     fn hash_is_stable() {

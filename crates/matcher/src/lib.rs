@@ -119,7 +119,7 @@ mod index;
 mod key;
 mod table;
 
-pub use build::{BuildError, IndexBuilder, MAX_INDICATORS};
+pub use build::{BuildError, IndexBuilder, MAX_INDICATORS, WriteError};
 pub use format::{FORMAT_VERSION, LoadError, MAGIC};
 pub use index::{Index, IndexStats, IndexView, indicator_id_string, parse_indicator_id};
 pub use key::{HashAlg, Key, KeyError, MAX_DOMAIN_LEN, MAX_KEY_LEN};

@@ -384,7 +384,7 @@ impl SqliteStore {
         } else {
             None
         };
-        let Some(plans) = self.plan_columns(q, limit, raw_only)? else {
+        let Some(plans) = self.plan_columns(q, limit, raw_only, None)? else {
             return Ok((Vec::new(), false));
         };
         let mut objects = Vec::new();
@@ -473,16 +473,18 @@ impl SqliteStore {
     /// after `added_after`).
     #[cfg(test)]
     fn plan(&self, q: &Query, limit: usize) -> Result<Option<Vec<SubQuery>>, StoreError> {
-        self.plan_columns(q, limit, false)
+        self.plan_columns(q, limit, false, None)
     }
 
     /// [`SqliteStore::plan`], reading only (seq, raw) when `raw_only`
-    /// (no join with `collections` either).
+    /// (no join with `collections` either), and only up to seq `until`
+    /// when given.
     fn plan_columns(
         &self,
         q: &Query,
         limit: usize,
         raw_only: bool,
+        until: Option<i64>,
     ) -> Result<Option<Vec<SubQuery>>, StoreError> {
         let coll = match &q.collection {
             Some(name) => match self.coll_id(name)? {
@@ -620,24 +622,32 @@ impl SqliteStore {
             residual.push_str(&format!(" AND ({})", parts.join(" OR ")));
         }
 
+        let upto = if until.is_some() {
+            " AND o.seq <= ?"
+        } else {
+            ""
+        };
         let plans = drivers
             .into_iter()
             .map(|(index, cond, mut ps)| {
                 let sql = if raw_only {
                     format!(
                         "SELECT o.seq, o.raw FROM objects o {index}
-                         WHERE {cond} AND o.seq > ?{residual}
+                         WHERE {cond} AND o.seq > ?{upto}{residual}
                          ORDER BY o.seq LIMIT ?"
                     )
                 } else {
                     format!(
                         "SELECT {OBJECT_COLUMNS} FROM objects o {index}
                          CROSS JOIN collections c ON c.coll_id = o.coll_id
-                         WHERE {cond} AND o.seq > ?{residual}
+                         WHERE {cond} AND o.seq > ?{upto}{residual}
                          ORDER BY o.seq LIMIT ?"
                     )
                 };
                 ps.push(Value::Integer(after));
+                if let Some(u) = until {
+                    ps.push(Value::Integer(u));
+                }
                 ps.extend(residual_ps.iter().cloned());
                 ps.push(Value::Integer(fetch));
                 (sql, ps)
@@ -673,6 +683,15 @@ type SubQuery = (String, Vec<Value>);
 /// The columns [`read_object`] reads, in order.
 const OBJECT_COLUMNS: &str = "o.seq, c.name, o.id, o.type, o.spec_version, o.created, o.modified,
     o.version, o.date_added, o.origin, o.markings, o.sha256, o.raw";
+
+/// A (seq, raw) row's seq and JSON text, borrowed.
+fn seq_and_text<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<(i64, &'r str)> {
+    let raw = r.get_ref(1)?;
+    let text = raw
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, raw.data_type(), Box::new(e)))?;
+    Ok((r.get(0)?, text))
+}
 
 fn read_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredObject> {
     let markings: String = r.get(10)?;
@@ -758,6 +777,62 @@ impl crate::ObjectRead for SqliteStore {
         Ok(more)
     }
 
+    fn each_raw_until(
+        &self,
+        q: &Query,
+        until_seq: i64,
+        f: &mut dyn FnMut(i64, &str),
+    ) -> Result<(), StoreError> {
+        let err = |e| self.read_err("objects")(e);
+        // As in `run_query`: types across every collection list the
+        // collections in the snapshot the sub-queries read.
+        let early = if q.collection.is_none() && q.ids.is_empty() && !q.types.is_empty() {
+            Some(
+                self.read
+                    .unchecked_transaction()
+                    .map_err(self.read_err("a read transaction"))?,
+            )
+        } else {
+            None
+        };
+        let Some(plans) = self.plan_columns(q, usize::MAX, true, Some(until_seq))? else {
+            return Ok(());
+        };
+        let tx = match early {
+            Some(t) => Some(t),
+            None if plans.len() > 1 => Some(
+                self.read
+                    .unchecked_transaction()
+                    .map_err(self.read_err("a read transaction"))?,
+            ),
+            None => None,
+        };
+        // A single sub-query's rows are in seq order: each is handed on
+        // as it is read; several are merged by seq.
+        let single = plans.len() == 1;
+        let mut buf = RawBuf::default();
+        for (sql, ps) in &plans {
+            let mut st = self.read.prepare_cached(sql).map_err(err)?;
+            let mut rows = st.query(params_from_iter(ps.iter())).map_err(err)?;
+            while let Some(r) = rows.next().map_err(err)? {
+                let (seq, text) = seq_and_text(r).map_err(err)?;
+                if single {
+                    f(seq, text);
+                } else {
+                    let start = buf.text.len();
+                    buf.text.push_str(text);
+                    buf.rows.push((seq, start, buf.text.len()));
+                }
+            }
+        }
+        buf.rows.sort_unstable_by_key(|r| r.0);
+        for (i, row) in buf.rows.iter().enumerate() {
+            f(row.0, buf.raw(i));
+        }
+        drop(tx);
+        Ok(())
+    }
+
     fn lists_repeated_ids(&self) -> bool {
         true
     }
@@ -767,24 +842,51 @@ impl crate::ObjectRead for SqliteStore {
         type_name: &str,
         limit: usize,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        // One pass over the id-hash index (covering: no table reads), then
-        // the rows of the repeated hashes only (a hash shared by two ids
-        // names both: a superset, which is all a reader needs).
-        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-        let ids: Vec<String> = self
+        // One pass over the id-hash index (covering: no table reads; the
+        // repeated hashes are adjacent in it), then the rows of the
+        // repeated hashes only (a hash shared by two ids names both: a
+        // superset, which is all a reader needs); in one snapshot.
+        let what = || format!("the `{type_name}` ids stored more than once");
+        let tx = self
+            .read
+            .unchecked_transaction()
+            .map_err(self.read_err("a read transaction"))?;
+        let mut repeated: Vec<i64> = Vec::new();
+        {
+            let mut st = self
+                .read
+                .prepare_cached("SELECT idh FROM objects INDEXED BY objects_idh")
+                .map_err(|e| self.read_err(what())(e))?;
+            let mut rows = st.query([]).map_err(|e| self.read_err(what())(e))?;
+            let mut prev = None;
+            while let Some(r) = rows.next().map_err(|e| self.read_err(what())(e))? {
+                let h: i64 = r.get(0).map_err(|e| self.read_err(what())(e))?;
+                if prev == Some(h) && repeated.last() != Some(&h) {
+                    repeated.push(h);
+                }
+                prev = Some(h);
+            }
+        }
+        let mut st = self
             .read
             .prepare_cached(
-                "SELECT DISTINCT o.id FROM objects o INDEXED BY objects_idh
-                 WHERE o.idh IN (SELECT idh FROM objects INDEXED BY objects_idh
-                                 GROUP BY idh HAVING count(*) > 1)
-                   AND o.type = ?1
-                 LIMIT ?2",
+                "SELECT DISTINCT id FROM objects INDEXED BY objects_idh
+                 WHERE idh = ?1 AND type = ?2",
             )
-            .and_then(|mut st| {
-                st.query_map(params![type_name, fetch], |r| r.get(0))?
-                    .collect()
-            })
-            .map_err(self.read_err(format!("the `{type_name}` ids stored more than once")))?;
+            .map_err(|e| self.read_err(what())(e))?;
+        let mut ids: Vec<String> = Vec::new();
+        for h in repeated {
+            let some = st
+                .query_map(params![h, type_name], |r| r.get(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<String>>>())
+                .map_err(|e| self.read_err(what())(e))?;
+            ids.extend(some);
+            if ids.len() > limit {
+                return Ok(None);
+            }
+        }
+        drop(st);
+        drop(tx);
         Ok((ids.len() <= limit).then_some(ids))
     }
 
@@ -1400,6 +1502,171 @@ mod tests {
                         _ => break,
                     }
                 }
+            }
+        }
+    }
+
+    /// The ids of a type stored more than once (several versions, or in
+    /// several collections), and `None` past the limit.
+    #[test]
+    fn ids_stored_more_than_once_lists_the_repeated_ids_of_a_type() {
+        use crate::ObjectRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = SqliteStore::open(dir.path()).expect("open");
+        let mut put = |id: &str, ty: &str, t: &str, coll: &str| {
+            let raw = format!("{{\"id\":\"{id}\",\"t\":\"{t}\",\"c\":\"{coll}\"}}");
+            s.put_batch(&[obj(&raw, id, ty, Some(t), coll)])
+                .expect("put");
+        };
+        let (t1, t2) = ("2021-01-01T00:00:00Z", "2021-02-01T00:00:00Z");
+        for i in 0..20 {
+            put(&format!("indicator--{i}"), "indicator", t1, "c");
+        }
+        put("indicator--3", "indicator", t2, "c");
+        put("indicator--7", "indicator", t1, "d");
+        put("indicator--11", "indicator", t2, "c");
+        put("indicator--11", "indicator", t1, "d");
+        put("malware--1", "malware", t1, "c");
+        put("malware--1", "malware", t2, "c");
+        put("malware--2", "malware", t1, "c");
+        let mut got = s
+            .ids_stored_more_than_once("indicator", 10)
+            .expect("read")
+            .expect("under the limit");
+        got.sort();
+        assert_eq!(got, ["indicator--11", "indicator--3", "indicator--7"]);
+        assert_eq!(
+            s.ids_stored_more_than_once("malware", 10).expect("read"),
+            Some(vec!["malware--1".to_string()])
+        );
+        assert_eq!(
+            s.ids_stored_more_than_once("indicator", 3)
+                .expect("read")
+                .map(|v| v.len()),
+            Some(3)
+        );
+        assert_eq!(
+            s.ids_stored_more_than_once("indicator", 2).expect("read"),
+            None
+        );
+        assert_eq!(
+            s.ids_stored_more_than_once("identity", 2).expect("read"),
+            Some(vec![])
+        );
+    }
+
+    /// A seq range read row by row gives what the pages of `query` give
+    /// in that range, through SQLite and through the trait's default.
+    #[test]
+    fn each_raw_until_reads_the_range_query_reads() {
+        use crate::ObjectRead;
+        /// The trait's default body, over SQLite's pages.
+        struct Paged<'a>(&'a SqliteStore);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = SqliteStore::open(dir.path()).expect("open");
+        for i in 0..12 {
+            let (ty, coll) = match i % 3 {
+                0 => ("indicator", "c"),
+                1 => ("malware", "c"),
+                _ => ("indicator", "d"),
+            };
+            let t = format!("2021-01-0{}T00:00:00Z", 1 + i % 2);
+            let raw = format!("{{\"n\":{i}}}");
+            let id = format!("a--{}", i % 5);
+            s.put_batch(&[obj(&raw, &id, ty, Some(&t), coll)])
+                .expect("put");
+        }
+        let paged = |q: &Query, until: i64| {
+            let mut q = q.clone();
+            let mut out = Vec::new();
+            loop {
+                let page = s.query_raw(&q, 5).expect("query_raw");
+                out.extend(page.objects.iter().filter(|o| o.0 <= until).cloned());
+                match page.last_seq() {
+                    Some(last) if page.more && last < until => q.after_seq = last,
+                    _ => return out,
+                }
+            }
+        };
+        for (name, q) in queries() {
+            for (after, until) in [
+                (0, 100),
+                (0, 0),
+                (2, 7),
+                (3, 4),
+                (5, 12),
+                (11, 12),
+                (12, 20),
+            ] {
+                let mut q = q.clone();
+                q.after_seq = after;
+                let want = paged(&q, until);
+                let mut got = Vec::new();
+                s.each_raw_until(&q, until, &mut |seq, raw| got.push((seq, raw.to_string())))
+                    .expect("each_raw_until");
+                assert_eq!(got, want, "{name}, ({after}, {until}]");
+                let mut got = Vec::new();
+                Paged(&s)
+                    .each_raw_until(&q, until, &mut |seq, raw| got.push((seq, raw.to_string())))
+                    .expect("each_raw_until, default");
+                assert_eq!(got, want, "{name}, ({after}, {until}], default");
+            }
+        }
+        impl crate::ObjectRead for Paged<'_> {
+            fn query_bounded(
+                &self,
+                q: &Query,
+                limit: usize,
+                max_bytes: usize,
+            ) -> Result<crate::Page, StoreError> {
+                self.0.query_bounded(q, limit, max_bytes)
+            }
+            fn get_versions(&self, c: &str, id: &str) -> Result<Vec<StoredObject>, StoreError> {
+                crate::ObjectRead::get_versions(self.0, c, id)
+            }
+            fn count(&self, c: Option<&str>) -> Result<u64, StoreError> {
+                crate::ObjectRead::count(self.0, c)
+            }
+            fn collections(&self) -> Result<Vec<crate::CollectionInfo>, StoreError> {
+                crate::ObjectRead::collections(self.0)
+            }
+            fn tally(&self, c: &str) -> Result<Vec<crate::Tally>, StoreError> {
+                self.0.tally(c)
+            }
+            fn newest(
+                &self,
+                c: &str,
+                types: &[String],
+                before: i64,
+                limit: usize,
+            ) -> Result<Vec<StoredObject>, StoreError> {
+                self.0.newest(c, types, before, limit)
+            }
+            fn max_seq(&self) -> Result<i64, StoreError> {
+                self.0.max_seq()
+            }
+            fn objects_after(
+                &self,
+                after: i64,
+                limit: usize,
+            ) -> Result<Vec<StoredObject>, StoreError> {
+                self.0.objects_after(after, limit)
+            }
+            fn objects_by_seq(&self, seqs: &[i64]) -> Result<Vec<StoredObject>, StoreError> {
+                self.0.objects_by_seq(seqs)
+            }
+            fn find_text(
+                &self,
+                c: &str,
+                text: &str,
+                types: &[String],
+                scan: usize,
+                limit: usize,
+            ) -> Result<Vec<StoredObject>, StoreError> {
+                self.0.find_text(c, text, types, scan, limit)
+            }
+            fn integrity_check(&self) -> Result<(), StoreError> {
+                crate::ObjectRead::integrity_check(self.0)
             }
         }
     }

@@ -112,6 +112,38 @@ pub trait ObjectRead {
         Ok(page.more)
     }
 
+    /// The versions `q` matches with `seq` up to `until_seq` (and above
+    /// `q.after_seq`), in increasing `seq`: `f` is called with each one's
+    /// seq and raw JSON, borrowed (readers of a seq range of the whole
+    /// store, several at once on handles of their own, copy nothing).
+    ///
+    /// # Errors
+    /// [`StoreError::Read`].
+    fn each_raw_until(
+        &self,
+        q: &Query,
+        until_seq: i64,
+        f: &mut dyn FnMut(i64, &str),
+    ) -> Result<(), StoreError> {
+        let mut q = q.clone();
+        let mut buf = RawBuf::default();
+        loop {
+            buf.text.clear();
+            buf.rows.clear();
+            let more = self.query_raw_into(&q, 4096, &mut buf)?;
+            for (i, row) in buf.rows.iter().enumerate() {
+                if row.0 > until_seq {
+                    return Ok(());
+                }
+                f(row.0, buf.raw(i));
+            }
+            match buf.last_seq() {
+                Some(s) if more => q.after_seq = s,
+                _ => return Ok(()),
+            }
+        }
+    }
+
     /// The ids of type `type_name` stored more than once (several
     /// versions, or in several collections), at most `limit` of them, when
     /// the backend can tell without reading every row: a reader of the

@@ -345,6 +345,15 @@ fn scan(b: &[u8]) -> Option<Fields> {
 
 /// [`indicators::compile_with`]: the same answer, without the parser for
 /// a pattern of one equality on an indexed path.
+/// [`compile_with`] without warninglists, for a pattern of one equality
+/// on an indexed path: its one key (`None` when the value is not a
+/// usable key: one bad key), with no list of keys around it; `None` for
+/// any other pattern.
+pub(crate) fn simple_compiled_key(pattern: &str) -> Option<Option<accord_matcher::Key>> {
+    let (kind, value) = simple_key(pattern)?;
+    Some(indicators::to_key(kind, &value))
+}
+
 pub(crate) fn compile_with(
     pattern: &str,
     v20: bool,
@@ -377,7 +386,7 @@ const MAX_SIMPLE: usize = 4096;
 /// on an indexed path: the compiler's key (its kind and value), when the
 /// compiler gives one (an address that does not parse or a hash of the
 /// wrong length needs the evaluator: left to the full path).
-fn simple_key(p: &str) -> Option<(KeyKind, String)> {
+fn simple_key(p: &str) -> Option<(KeyKind, Cow<'_, str>)> {
     if p.len() > MAX_SIMPLE {
         return None;
     }
@@ -398,7 +407,7 @@ fn simple_key(p: &str) -> Option<(KeyKind, String)> {
         _ => return None,
     };
     let value = match kind {
-        KeyKind::Ip => ip_value(lit)?,
+        KeyKind::Ip => Cow::Owned(ip_value(lit)?),
         KeyKind::Hash(a) => {
             let len = match a {
                 HashAlg::Md5 => 32,
@@ -409,9 +418,9 @@ fn simple_key(p: &str) -> Option<(KeyKind, String)> {
             if lit.len() != len || !lit.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return None;
             }
-            lit.to_ascii_lowercase()
+            Cow::Owned(lit.to_ascii_lowercase())
         }
-        _ => lit.to_owned(),
+        _ => Cow::Borrowed(lit),
     };
     Some((kind, value))
 }
@@ -585,6 +594,47 @@ mod tests {
             assert_eq!(fast, slow, "{c}");
         }
         assert!(scan(BASE.as_bytes()).is_some(), "the plain case is scanned");
+    }
+
+    #[test]
+    fn the_one_key_is_compile_withs() {
+        let patterns = [
+            "[ipv4-addr:value = '10.0.0.1']",
+            "[ipv4-addr:value = '10.0.0.0/8']",
+            "[ipv4-addr:value = '10.0.0.1/33']",
+            "[ipv6-addr:value = '2001:db8::1']",
+            "[domain-name:value = 'Evil.Example.']",
+            "[domain-name:value = 'bad domain']",
+            "[url:value = 'HTTP://Evil.Example/a%7eb']",
+            "[email-addr:value = 'A@Evil.Example']",
+            "[file:hashes.'SHA-256' = 'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855']",
+            "[file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e']",
+            "[domain-name:value = 'a.example' OR domain-name:value = 'b.example']",
+            "[x-custom:value = 'a']",
+        ];
+        let mut simple = 0;
+        for p in patterns {
+            let one = simple_compiled_key(p);
+            simple += usize::from(one.is_some());
+            let Some(key) = one else { continue };
+            match compile_with(p, false, None) {
+                Some((CompiledPattern::Keys(keys, bad), hits)) => {
+                    assert!(hits.is_empty());
+                    assert_eq!(
+                        format!("{keys:?} {bad}"),
+                        format!(
+                            "{:?} {}",
+                            key.iter().collect::<Vec<_>>(),
+                            u64::from(key.is_none())
+                        ),
+                        "{p}"
+                    );
+                }
+                _ => panic!("{p}: compile_with gives no keys"),
+            }
+        }
+        // (A prefix past 32 is left to the parser, and the last two.)
+        assert_eq!(simple, 9);
     }
 
     #[test]

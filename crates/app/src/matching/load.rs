@@ -7,7 +7,7 @@ use super::{MatchError, MatchOptions, OpenStore, io_err, store_err};
 use crate::indicators::{self, CompiledPattern};
 use accord_matcher::{Index, IndexBuilder, IndexView, IndicatorMeta};
 use accord_pattern::Pattern;
-use accord_store::{Query, RawBuf, Timestamp, VersionFilter};
+use accord_store::{Query, Timestamp, VersionFilter};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -131,14 +131,24 @@ pub(crate) struct Loader {
     may_repeat: bool,
 }
 
-/// What [`prepare`] read of one object: only what the index and the
-/// sidecar need, owned, so objects are prepared on several threads and
-/// applied in order.
+/// What [`Batch::prepare`] read of one object: only what the index and
+/// the sidecar need, owned, so objects are prepared on several threads
+/// and applied in order.
 pub(crate) enum Prepared {
     /// Not an indicator with a valid id.
     NotIndicator,
     /// An indicator.
-    Indicator(Box<PreparedIndicator>),
+    Indicator(PreparedIndicator),
+}
+
+/// Objects prepared in order, and the producers they name, each once (a
+/// store's indicators mostly share a few producers).
+#[derive(Default)]
+pub(crate) struct Batch {
+    items: Vec<Prepared>,
+    producers: Vec<String>,
+    /// `producers` by text, past the first.
+    producer_ix: foldhash::HashMap<String, u32>,
 }
 
 pub(crate) struct PreparedIndicator {
@@ -147,8 +157,15 @@ pub(crate) struct PreparedIndicator {
     /// ([`LoadStats::bad_pattern_ids`]).
     id_text: Option<String>,
     validity: indicators::Validity,
-    created_by_ref: Option<String>,
+    /// Its producer, in [`Batch::producers`].
+    created_by_ref: Option<u32>,
     pattern: PreparedPattern,
+}
+
+/// An indicator's keys: most have one.
+enum Keys {
+    One(Option<accord_matcher::Key>),
+    Many(Vec<accord_matcher::Key>),
 }
 
 enum PreparedPattern {
@@ -158,7 +175,7 @@ enum PreparedPattern {
     /// A pattern that does not parse.
     Bad,
     Keys {
-        keys: Vec<accord_matcher::Key>,
+        keys: Keys,
         bad: u64,
         lists: Vec<String>,
     },
@@ -169,60 +186,103 @@ enum PreparedPattern {
     },
 }
 
-/// Reads one object's text: the fields the index needs, its pattern
-/// compiled to keys and checked against the warninglists. Pure and
-/// thread-safe.
-pub(crate) fn prepare(text: &str, lists: Option<&accord_warninglist::WarninglistSet>) -> Prepared {
-    let Some(ind) = super::fast::read(text) else {
-        return Prepared::NotIndicator;
-    };
-    let pattern = match &ind.stix_pattern {
-        None => PreparedPattern::NotStix,
-        Some(None) => PreparedPattern::Missing,
-        Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
-            None => PreparedPattern::Bad,
-            Some((compiled, hits)) => {
-                let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
-                match compiled {
-                    CompiledPattern::Keys(keys, bad) => PreparedPattern::Keys { keys, bad, lists },
-                    CompiledPattern::NeedsEvaluator => PreparedPattern::Evaluator {
-                        src: src.to_string(),
-                        v20: ind.v20,
-                        lists,
-                    },
+impl Batch {
+    /// Reads one object's text: the fields the index needs, its pattern
+    /// compiled to keys and checked against the warninglists. Pure and
+    /// thread-safe.
+    pub(crate) fn prepare(
+        &mut self,
+        text: &str,
+        lists: Option<&accord_warninglist::WarninglistSet>,
+    ) {
+        let Some(ind) = super::fast::read(text) else {
+            self.items.push(Prepared::NotIndicator);
+            return;
+        };
+        let pattern = match &ind.stix_pattern {
+            None => PreparedPattern::NotStix,
+            Some(None) => PreparedPattern::Missing,
+            // The most common shape, without warninglists: its one key.
+            Some(Some(src))
+                if let (None, Some(key)) = (lists, super::fast::simple_compiled_key(src)) =>
+            {
+                PreparedPattern::Keys {
+                    bad: u64::from(key.is_none()),
+                    keys: Keys::One(key),
+                    lists: Vec::new(),
                 }
             }
-        },
-    };
-    let bad = matches!(pattern, PreparedPattern::Bad);
-    Prepared::Indicator(Box::new(PreparedIndicator {
-        id: ind.id_bytes,
-        id_text: bad.then(|| ind.id.into_owned()),
-        validity: ind.validity,
-        created_by_ref: ind.created_by_ref.map(|c| c.into_owned()),
-        pattern,
-    }))
+            Some(Some(src)) => match super::fast::compile_with(src, ind.v20, lists) {
+                None => PreparedPattern::Bad,
+                Some((compiled, hits)) => {
+                    let lists = hits.into_iter().map(|h| h.list.to_string()).collect();
+                    match compiled {
+                        CompiledPattern::Keys(keys, bad) => PreparedPattern::Keys {
+                            keys: Keys::Many(keys),
+                            bad,
+                            lists,
+                        },
+                        CompiledPattern::NeedsEvaluator => PreparedPattern::Evaluator {
+                            src: src.to_string(),
+                            v20: ind.v20,
+                            lists,
+                        },
+                    }
+                }
+            },
+        };
+        let bad = matches!(pattern, PreparedPattern::Bad);
+        let created_by_ref = ind.created_by_ref.map(|c| self.producer(&c));
+        self.items.push(Prepared::Indicator(PreparedIndicator {
+            id: ind.id_bytes,
+            id_text: bad.then(|| ind.id.into_owned()),
+            validity: ind.validity,
+            created_by_ref,
+            pattern,
+        }));
+    }
+
+    /// The index of producer `p` in this batch.
+    fn producer(&mut self, p: &str) -> u32 {
+        if let Some(last) = self.producers.last()
+            && last == p
+        {
+            return self.producers.len() as u32 - 1;
+        }
+        if let Some(&i) = self.producer_ix.get(p) {
+            return i;
+        }
+        let i = self.producers.len() as u32;
+        self.producers.push(p.to_owned());
+        self.producer_ix.insert(p.to_owned(), i);
+        i
+    }
 }
 
-/// [`prepare`] on each text, on up to `threads` threads; results in order.
+/// [`Batch::prepare`] on each text, on up to `threads` threads; the
+/// batches in order.
 pub(crate) fn prepare_all(
     texts: &[&str],
     lists: Option<&accord_warninglist::WarninglistSet>,
     threads: usize,
-) -> Vec<Prepared> {
+) -> Vec<Batch> {
+    let one = |c: &[&str]| {
+        let mut b = Batch::default();
+        for t in c {
+            b.prepare(t, lists);
+        }
+        b
+    };
     let threads = threads.clamp(1, 64);
     if threads == 1 || texts.len() < 256 {
-        return texts.iter().map(|t| prepare(t, lists)).collect();
+        return vec![one(texts)];
     }
     let per = texts.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let parts: Vec<_> = texts
-            .chunks(per)
-            .map(|c| s.spawn(move || c.iter().map(|t| prepare(t, lists)).collect::<Vec<_>>()))
-            .collect();
+        let parts: Vec<_> = texts.chunks(per).map(|c| s.spawn(move || one(c))).collect();
         parts
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
 }
@@ -243,12 +303,23 @@ impl Loader {
 
     #[cfg(test)]
     pub(crate) fn add(&mut self, text: &str) {
-        let p = prepare(text, self.warninglists.as_deref());
-        self.apply(p);
+        let mut b = Batch::default();
+        b.prepare(text, self.warninglists.as_deref());
+        self.apply_batch(b);
     }
 
-    /// Adds one prepared object (in the order a fresh build reads them).
-    pub(crate) fn apply(&mut self, p: Prepared) {
+    /// Adds a batch of prepared objects (in the order a fresh build reads
+    /// them).
+    pub(crate) fn apply_batch(&mut self, b: Batch) {
+        // The loader's index of each of the batch's producers, once used.
+        let mut global = vec![u32::MAX; b.producers.len()];
+        for p in b.items {
+            self.apply(p, &b.producers, &mut global);
+        }
+    }
+
+    /// Adds one prepared object.
+    fn apply(&mut self, p: Prepared, producers: &[String], global: &mut [u32]) {
         let Prepared::Indicator(ind) = p else {
             self.side.stats.not_indicators += 1;
             return;
@@ -256,7 +327,6 @@ impl Loader {
         if self.skip.contains(&ind.id) {
             return;
         }
-        let ind = *ind;
         let id = ind.id;
         // Several versions of one indicator (a store with VersionFilter::last()
         // gives one per collection): the first one read is kept.
@@ -325,15 +395,22 @@ impl Loader {
             self.seen.insert(id, ord);
         }
         let p = match ind.created_by_ref {
-            Some(p) => match self.producer_ix.get(p.as_str()) {
-                Some(ix) => *ix,
-                None => {
-                    let n = self.producer_ix.len() as u32;
-                    self.producer_ix.insert(p.clone(), n);
-                    self.side.producers.push(p);
-                    n
+            Some(i) => {
+                let g = &mut global[i as usize];
+                if *g == u32::MAX {
+                    let p = &producers[i as usize];
+                    *g = match self.producer_ix.get(p.as_str()) {
+                        Some(ix) => *ix,
+                        None => {
+                            let n = self.producer_ix.len() as u32;
+                            self.producer_ix.insert(p.clone(), n);
+                            self.side.producers.push(p.clone());
+                            n
+                        }
+                    };
                 }
-            },
+                *g
+            }
             None => u32::MAX,
         };
         self.side.ord_producer.push(p);
@@ -341,8 +418,13 @@ impl Loader {
             (Some(keys), _) => {
                 self.side.stats.keyed += 1;
                 self.side.stats.bad_keys += bad;
-                for k in keys {
-                    if self.b.add_key(ord, k).is_err() {
+                let (one, many) = match keys {
+                    Keys::One(k) => (k, Vec::new()),
+                    Keys::Many(v) => (None, v),
+                };
+                for k in one.into_iter().chain(many) {
+                    // In normal form: made by `indicators::to_key`.
+                    if self.b.add_normalized_key(ord, k).is_err() {
                         self.side.stats.bad_keys += 1;
                     }
                 }
@@ -392,6 +474,15 @@ fn mtime(p: &Path) -> Option<std::time::SystemTime> {
 enum IndexBytes {
     Owned(Box<Index>),
     Mapped(memmap2::Mmap),
+}
+
+impl IndexBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            IndexBytes::Owned(i) => i.as_bytes(),
+            IndexBytes::Mapped(m) => m,
+        }
+    }
 }
 
 /// The indicators changed in the store since a saved index: their
@@ -487,6 +578,23 @@ thread_local! {
     static EXACT_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: the seqs per reader block.
+    static BLOCK_SEQS: std::cell::Cell<i64> = const { std::cell::Cell::new(BLOCK) };
+}
+
+fn block_seqs() -> i64 {
+    #[cfg(test)]
+    {
+        BLOCK_SEQS.with(std::cell::Cell::get)
+    }
+    #[cfg(not(test))]
+    {
+        BLOCK
+    }
+}
+
 fn exact_only() -> bool {
     #[cfg(test)]
     {
@@ -498,8 +606,8 @@ fn exact_only() -> bool {
     }
 }
 
-/// Indicators per store page, prepared on every thread while the next page
-/// is read.
+/// Objects per batch of an indicator file, and per page of the store's
+/// queries of a few ids (an incremental update, the last versions).
 const PAGE: usize = 4096;
 
 pub(crate) fn load_indicators(
@@ -613,8 +721,8 @@ pub(crate) fn load_indicators(
             let r = each_object(bytes, |t| {
                 batch.push(t);
                 if batch.len() == PAGE {
-                    for o in prepare_all(&batch, lists.as_deref(), threads) {
-                        l.apply(o);
+                    for b in prepare_all(&batch, lists.as_deref(), threads) {
+                        l.apply_batch(b);
                     }
                     batch.clear();
                     // What was read is owned now: its pages need not stay
@@ -624,8 +732,8 @@ pub(crate) fn load_indicators(
                     );
                 }
             });
-            for o in prepare_all(&batch, lists.as_deref(), threads) {
-                l.apply(o);
+            for b in prepare_all(&batch, lists.as_deref(), threads) {
+                l.apply_batch(b);
             }
             r.map_err(|e| {
                 MatchError::Invalid(format!("reading indicators from {}: {e}", p.display()))
@@ -670,9 +778,18 @@ pub(crate) fn load_indicators(
             } else {
                 VersionFilter::all()
             };
-            let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<RawBuf>();
-            let (mut reader, mut rx) =
-                spawn_reader(store, cols.clone(), versions, max_seq, spare_rx.clone());
+            // The readers: the store's handle and one more per thread,
+            // each reading (and preparing) its share of the seq blocks.
+            let n = threads.clamp(1, 64);
+            let mut stores = vec![store];
+            for _ in 1..n {
+                stores.push(
+                    stores[0]
+                        .new_handle()
+                        .map_err(store_err("opening a read handle"))?,
+                );
+            }
+            let mut readers = Readers::spawn(stores, &cols, versions, max_seq, lists.clone());
             let repeated = match ids_handle {
                 None => None,
                 Some(h) => h
@@ -691,19 +808,23 @@ pub(crate) fn load_indicators(
                 None if !exact => {
                     // Too many: every indicator's last version through
                     // the store's version filter, from the start.
-                    drop(rx);
-                    let store = reader
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-                    (reader, rx) =
-                        spawn_reader(store, cols, VersionFilter::last(), max_seq, spare_rx);
+                    let stores = readers.stop()?;
+                    readers = Readers::spawn(
+                        stores,
+                        &cols,
+                        VersionFilter::last(),
+                        max_seq,
+                        lists.clone(),
+                    );
                 }
                 None => {}
             }
-            apply_pages(&rx, &spare_tx, lists.as_deref(), threads, &mut l);
-            let store = reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            readers.apply(&mut l);
+            let store = readers
+                .stop()?
+                .into_iter()
+                .next()
+                .expect("one reader at least");
             if let Some(ids) = repeated {
                 l.skip.clear();
                 l.may_repeat = true;
@@ -717,12 +838,17 @@ pub(crate) fn load_indicators(
     side.source = source;
     // The loader's id and producer maps are dropped before the build,
     // which holds the keys and the laid-out index at once.
-    let index = b
-        .build()
-        .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?;
-    side.index_identity = identity(index.as_bytes());
+    let bytes = match &args.index {
+        // Written to its file as it is laid out, then mapped.
+        Some(ix) => IndexBytes::Mapped(write_index(ix, b, threads)?),
+        None => IndexBytes::Owned(Box::new(
+            b.build_with_threads(threads)
+                .map_err(|e| MatchError::Invalid(format!("building the index: {e}")))?,
+        )),
+    };
+    side.index_identity = identity(bytes.bytes());
     if let Some(ix) = &args.index {
-        save(ix, &index, &side)?;
+        save_sidecar(ix, &side)?;
         // The changes saved over the previous base no longer apply (they
         // name its identity, so they would be ignored anyway).
         for p in [delta_path(ix), sidecar_path(&delta_path(ix))] {
@@ -731,7 +857,7 @@ pub(crate) fn load_indicators(
     }
     let evaluator = compile_evaluator(&side);
     Ok(Indicators {
-        bytes: IndexBytes::Owned(Box::new(index)),
+        bytes,
         delta: None,
         side,
         evaluator,
@@ -741,12 +867,38 @@ pub(crate) fn load_indicators(
     })
 }
 
-/// Writes the index and its sidecar, each through a temporary file; the
-/// sidecar names the index's identity, so a save cut short between the two
-/// renames leaves a sidecar that is not used with the new index.
-fn save(ix: &Path, index: &Index, side: &Sidecar) -> Result<(), MatchError> {
-    write_atomically(ix, index.as_bytes())
-        .map_err(io_err(format!("saving the index to {}", ix.display())))?;
+/// Builds the index into a temporary file of this process beside `ix`,
+/// maps it, then renames it over `ix` (a reader sees the old index or the
+/// new one, whole): the index is never laid out in memory besides.
+fn write_index(ix: &Path, b: IndexBuilder, threads: usize) -> Result<memmap2::Mmap, MatchError> {
+    let tmp = tmp_path(ix);
+    let saving = || io_err(format!("saving the index to {}", ix.display()));
+    let r = (|| {
+        let f = std::fs::File::create(&tmp).map_err(saving())?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        b.build_to(threads, &mut w).map_err(|e| match e {
+            accord_matcher::WriteError::Build(e) => {
+                MatchError::Invalid(format!("building the index: {e}"))
+            }
+            accord_matcher::WriteError::Io(e) => saving()(e),
+        })?;
+        w.into_inner().map_err(|e| saving()(e.into_error()))?;
+        // Mapped before the rename: the file this build wrote, whatever
+        // another process renames over `ix` meanwhile.
+        let map = map_file(&tmp)?;
+        std::fs::rename(&tmp, ix).map_err(saving())?;
+        Ok(map)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Writes an index's sidecar through a temporary file; it names the
+/// index's identity, so a save cut short between the index and it
+/// leaves a sidecar that is not used with the new index.
+fn save_sidecar(ix: &Path, side: &Sidecar) -> Result<(), MatchError> {
     let side_path = sidecar_path(ix);
     let side_json = serde_json::to_vec(side)
         .map_err(|e| MatchError::Invalid(format!("writing {}: {e}", side_path.display())))?;
@@ -914,103 +1066,110 @@ fn catch_up(
     }))
 }
 
-/// The reader of a build: a thread reading the indicators' pages (up to
-/// `max_seq`, collection by collection) into buffers taken from `spare`
-/// when there are some, and sending them numbered from 0; it gives the
-/// store back when done, or as soon as the pages are no longer received.
-#[allow(clippy::type_complexity)]
-fn spawn_reader(
-    store: Box<dyn accord_store::Backend>,
-    cols: Vec<Option<String>>,
-    versions: VersionFilter,
-    max_seq: i64,
-    spare: crossbeam_channel::Receiver<RawBuf>,
-) -> (
-    std::thread::JoinHandle<Result<Box<dyn accord_store::Backend>, MatchError>>,
-    crossbeam_channel::Receiver<(usize, RawBuf)>,
-) {
-    let (tx, rx) = crossbeam_channel::bounded::<(usize, RawBuf)>(2);
-    let reader = std::thread::spawn(move || -> Result<_, MatchError> {
-        let mut n = 0;
-        for c in &cols {
-            let mut q = Query {
-                collection: c.clone(),
-                types: vec!["indicator".into()],
-                versions: versions.clone(),
-                ..Query::default()
-            };
-            loop {
-                // Only the raw JSON (what the index needs), in one buffer
-                // per page.
-                let mut page = spare.try_recv().unwrap_or_default();
-                let more = store
-                    .query_raw_into(&q, PAGE, &mut page)
-                    .map_err(store_err("reading indicators"))?;
-                let next = page.last_seq();
-                // Up to `max_seq`: later versions are changes since the
-                // index (`catch_up`).
-                let past = next.is_some_and(|s| s > max_seq);
-                if past {
-                    page.rows.retain(|o| o.0 <= max_seq);
-                }
-                if tx.send((n, page)).is_err() {
-                    return Ok(store);
-                }
-                n += 1;
-                match next {
-                    Some(s) if more && !past => q.after_seq = s,
-                    _ => break,
-                }
-            }
-        }
-        Ok(store)
-    });
-    (reader, rx)
+/// Seqs per block read by one reader at a time.
+const BLOCK: i64 = 8192;
+
+/// The readers of a build: a thread per store handle, each reading its
+/// share of the blocks (a collection's indicators with `seq` in one
+/// block up to `max_seq`; the `k`th of `n` readers reads blocks `k`,
+/// `k + n`, …) and preparing them as it reads, each with a channel of its
+/// own: block `i` comes on channel `i % n`, so taking one from each in
+/// turn gives them in a fresh build's order (collection by collection,
+/// by seq). SQLite's reading and the preparing run on every thread; the
+/// apply on the caller's.
+struct Readers {
+    threads: Vec<std::thread::JoinHandle<Result<Box<dyn accord_store::Backend>, MatchError>>>,
+    rx: Vec<crossbeam_channel::Receiver<Batch>>,
+    blocks: usize,
 }
 
-/// Prepares the pages of `rx` (numbered from 0, in order) on `threads`
-/// threads, a page each, and applies them to `l` in page order on this
-/// one: reading, preparing and applying overlap.
-fn apply_pages(
-    rx: &crossbeam_channel::Receiver<(usize, RawBuf)>,
-    spare: &crossbeam_channel::Sender<RawBuf>,
-    lists: Option<&accord_warninglist::WarninglistSet>,
-    threads: usize,
-    l: &mut Loader,
-) {
-    let (ptx, prx) = crossbeam_channel::bounded::<(usize, Vec<Prepared>)>(threads + 1);
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, 64) {
-            let (rx, ptx, spare) = (rx.clone(), ptx.clone(), spare.clone());
-            s.spawn(move || {
-                for (n, mut page) in rx {
-                    let p = (0..page.rows.len())
-                        .map(|i| prepare(page.raw(i), lists))
-                        .collect();
-                    // The buffer goes back to the reader, for a next page.
-                    page.text.clear();
-                    page.rows.clear();
-                    let _ = spare.send(page);
-                    if ptx.send((n, p)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(ptx);
-        // Pages done out of order wait for those before them.
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0;
-        for (n, p) in prx {
-            waiting.insert(n, p);
-            while let Some(p) = waiting.remove(&next) {
-                for o in p {
-                    l.apply(o);
-                }
-                next += 1;
+impl Readers {
+    fn spawn(
+        stores: Vec<Box<dyn accord_store::Backend>>,
+        cols: &[Option<String>],
+        versions: VersionFilter,
+        max_seq: i64,
+        lists: Option<std::sync::Arc<accord_warninglist::WarninglistSet>>,
+    ) -> Readers {
+        let mut blocks = Vec::new();
+        for c in cols {
+            let mut lo = 0;
+            while lo < max_seq {
+                let hi = lo.saturating_add(block_seqs()).min(max_seq);
+                blocks.push((c.clone(), lo, hi));
+                lo = hi;
             }
         }
-    });
+        let n = stores.len();
+        let count = blocks.len();
+        let blocks = std::sync::Arc::new(blocks);
+        let mut threads = Vec::with_capacity(n);
+        let mut rx = Vec::with_capacity(n);
+        for (k, store) in stores.into_iter().enumerate() {
+            // A few blocks ahead: the readers start before the apply does.
+            let (tx, r) = crossbeam_channel::bounded::<Batch>(4);
+            let (blocks, versions, lists) = (blocks.clone(), versions.clone(), lists.clone());
+            threads.push(std::thread::spawn(move || -> Result<_, MatchError> {
+                for (c, lo, hi) in blocks.iter().skip(k).step_by(n) {
+                    let q = Query {
+                        collection: c.clone(),
+                        types: vec!["indicator".into()],
+                        versions: versions.clone(),
+                        after_seq: *lo,
+                        ..Query::default()
+                    };
+                    let mut out = Batch::default();
+                    store
+                        .each_raw_until(&q, *hi, &mut |_, text| {
+                            out.prepare(text, lists.as_deref());
+                        })
+                        .map_err(store_err("reading indicators"))?;
+                    if tx.send(out).is_err() {
+                        return Ok(store);
+                    }
+                }
+                Ok(store)
+            }));
+            rx.push(r);
+        }
+        Readers {
+            threads,
+            rx,
+            blocks: count,
+        }
+    }
+
+    /// Applies every block to `l`, in order (until a reader stops on an
+    /// error, which [`Readers::stop`] then gives).
+    fn apply(&self, l: &mut Loader) {
+        for i in 0..self.blocks {
+            match self.rx[i % self.rx.len()].recv() {
+                Ok(b) => l.apply_batch(b),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Stops the readers (those still reading stop at their next block)
+    /// and gives the store handles back, in order; the first error of a
+    /// reader, if any.
+    fn stop(self) -> Result<Vec<Box<dyn accord_store::Backend>>, MatchError> {
+        drop(self.rx);
+        let mut stores = Vec::with_capacity(self.threads.len());
+        let mut first_err = None;
+        for t in self.threads {
+            match t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                Ok(s) => stores.push(s),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(stores),
+        }
+    }
 }
 
 /// Reads the last versions of `ids` into `l`, in a fresh build's order:
@@ -1052,8 +1211,8 @@ fn read_last_versions(
         }
         rows.sort_by_key(|o| o.0);
         let texts: Vec<&str> = rows.iter().map(|o| o.1.as_str()).collect();
-        for o in prepare_all(&texts, lists, args.threads.max(1)) {
-            l.apply(o);
+        for b in prepare_all(&texts, lists, args.threads.max(1)) {
+            l.apply_batch(b);
         }
     }
     Ok(())
@@ -1163,16 +1322,20 @@ fn save_delta(ix: &Path, index: &Index, sd: &SavedDelta) -> Result<(), MatchErro
 /// Writes `bytes` to a temporary file of this process beside `p`, then
 /// renames it over `p`: a reader sees the old file or the new one, whole.
 pub(crate) fn write_atomically(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    // A name of this process's own: two processes saving the same index
-    // at once each rename a whole file.
-    let mut tmp = p.as_os_str().to_owned();
-    tmp.push(format!(".tmp.{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
+    let tmp = tmp_path(p);
     let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, p));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     r
+}
+
+/// A temporary name beside `p`, of this process's own: two processes
+/// saving the same file at once each rename a whole file.
+fn tmp_path(p: &Path) -> PathBuf {
+    let mut tmp = p.as_os_str().to_owned();
+    tmp.push(format!(".tmp.{}", std::process::id()));
+    PathBuf::from(tmp)
 }
 
 fn sidecar_path(ix: &Path) -> PathBuf {
@@ -1459,6 +1622,103 @@ mod tests {
             assert_eq!(m["10.0.0.32 www.d32.example"].len(), 1);
             assert_eq!(m["10.0.0.36 www.d36.example"].len(), 1);
             assert!(m["10.0.0.37 www.d37.example"].is_empty());
+        }
+    }
+
+    #[test]
+    fn readers_over_seq_blocks_build_the_index_of_one_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store: Box<dyn Backend> = Box::new(SqliteStore::open(&data).unwrap());
+        let store = &*store;
+        let (t0, t1) = ("2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z");
+        let ip = |i: u32| format!("[ipv4-addr:value = '10.0.0.{i}']");
+        let other = |ty: &str, i: u32| {
+            serde_json::json!({
+                "type": ty, "spec_version": "2.1",
+                "id": format!("{ty}--00000000-0000-4000-8000-{i:012x}"),
+                "created": t0, "modified": t0, "name": "x",
+            })
+            .to_string()
+        };
+        // Indicators between other objects, in two collections, some
+        // stored again (revoked, another pattern, an older version late).
+        for round in 0..3u32 {
+            let mut batch: Vec<String> = Vec::new();
+            for i in 0..12 {
+                let n = round * 12 + i;
+                batch.push(indicator(n, t0, &ip(n), false));
+                if i % 3 == 0 {
+                    batch.push(other("malware", n));
+                }
+            }
+            put(store, "a", &batch);
+            put(
+                store,
+                "b",
+                &[
+                    other("identity", round),
+                    indicator(100 + round, t0, &ip(100 + round), false),
+                ],
+            );
+        }
+        put(
+            store,
+            "a",
+            &[
+                indicator(1, t1, &ip(1), true),
+                indicator(2, t1, &ip(38), false),
+                indicator(3, "2025-01-01T00:00:00.000Z", &ip(39), false),
+                indicator(
+                    4,
+                    t1,
+                    "[ipv4-addr:value = '10.0.0.4' AND domain-name:value = 'x.example']",
+                    false,
+                ),
+            ],
+        );
+        put(
+            store,
+            "b",
+            &[
+                indicator(5, t1, &ip(5), true),
+                indicator(100, t1, &ip(37), false),
+            ],
+        );
+        let bytes = |i: &Indicators| match &i.bytes {
+            IndexBytes::Owned(x) => x.as_bytes().to_vec(),
+            IndexBytes::Mapped(m) => m.to_vec(),
+        };
+        for collections in [vec![], vec!["b".to_string(), "a".to_string()]] {
+            for exact in [false, true] {
+                EXACT_ONLY.with(|e| e.set(exact));
+                let mut o = opts(&data, None);
+                o.collections = collections.clone();
+                o.threads = 1;
+                let one = load_indicators(&o, &open, NOW).unwrap();
+                for (threads, block) in [(2, 1), (2, 5), (3, 2), (3, 7), (1, 4)] {
+                    BLOCK_SEQS.with(|b| b.set(block));
+                    o.threads = threads;
+                    let many = load_indicators(&o, &open, NOW).unwrap();
+                    BLOCK_SEQS.with(|b| b.set(BLOCK));
+                    let what = format!(
+                        "{collections:?} exact {exact}, {threads} threads, blocks of {block}"
+                    );
+                    assert_eq!(bytes(&many), bytes(&one), "{what}");
+                    assert_eq!(
+                        serde_json::to_string(&many.side).unwrap(),
+                        serde_json::to_string(&one.side).unwrap(),
+                        "{what}"
+                    );
+                }
+                EXACT_ONLY.with(|e| e.set(false));
+                let m = matches(&one);
+                assert!(m["10.0.0.1 www.d1.example"].is_empty());
+                assert_eq!(m["10.0.0.38 www.d38.example"].len(), 1);
+                assert_eq!(m["10.0.0.3 www.d3.example"].len(), 1);
+                assert_eq!(m["evaluator"].len(), 1);
+                assert_eq!(one.side.stats.not_indicators, 0);
+            }
         }
     }
 
