@@ -63,7 +63,9 @@ SRC_STORE="${MATCH_STORE:-$DATA/dashboard-1m}"
 if [ -f "$SRC_STORE/accord.sqlite" ]; then
   S="$D/store-copy"
   rm -rf "$S"; mkdir -p "$S"
-  cp "$SRC_STORE/accord.sqlite" "$SRC_STORE/ledger.key" "$S/"
+  cp "$SRC_STORE/accord.sqlite" "$S/"
+  # A store made by `accord ingest` alone has no signing key yet.
+  [ -f "$SRC_STORE/ledger.key" ] && cp "$SRC_STORE/ledger.key" "$S/"
   [ -f "$SRC_STORE/node-identity.json" ] && cp "$SRC_STORE/node-identity.json" "$S/"
   SIDX="$S.index.bin"
   echo '{"timestamp":"2026-01-01T00:00:00Z","event_type":"dns","src_ip":"192.0.2.1","dns":{"rrname":"x.example"}}' > "$OUT/one.json"
