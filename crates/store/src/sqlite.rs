@@ -1446,14 +1446,10 @@ mod tests {
         assert_eq!(ObjectRead::count(&s, None).expect("count"), 2);
     }
 
-    /// `query_raw` reads the same versions in the same order as `query`,
-    /// page by page, for every kind of query.
-    #[test]
-    fn query_raw_reads_what_query_reads() {
-        use crate::ObjectRead;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = SqliteStore::open(dir.path()).expect("open");
-        let mut objs = Vec::new();
+    /// A store of twelve versions, one batch each: five ids, two types,
+    /// two collections, two `modified` times.
+    fn twelve_versions(dir: &Path) -> SqliteStore {
+        let mut s = SqliteStore::open(dir).expect("open");
         for i in 0..12 {
             let (ty, coll) = match i % 3 {
                 0 => ("indicator", "c"),
@@ -1461,18 +1457,21 @@ mod tests {
                 _ => ("indicator", "d"),
             };
             let t = format!("2021-01-0{}T00:00:00Z", 1 + i % 2);
-            objs.push((
-                format!("{{\"n\":{i}}}"),
-                format!("a--{}", i % 5),
-                ty,
-                t,
-                coll,
-            ));
-        }
-        for (raw, id, ty, t, coll) in &objs {
-            s.put_batch(&[obj(raw, id, ty, Some(t), coll)])
+            let raw = format!("{{\"n\":{i}}}");
+            let id = format!("a--{}", i % 5);
+            s.put_batch(&[obj(&raw, &id, ty, Some(&t), coll)])
                 .expect("put");
         }
+        s
+    }
+
+    /// `query_raw` reads the same versions in the same order as `query`,
+    /// page by page, for every kind of query.
+    #[test]
+    fn query_raw_reads_what_query_reads() {
+        use crate::ObjectRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = twelve_versions(dir.path());
         for (name, q) in queries() {
             for limit in [1, 3, 100] {
                 let mut q = q.clone();
@@ -1563,19 +1562,7 @@ mod tests {
         /// The trait's default body, over SQLite's pages.
         struct Paged<'a>(&'a SqliteStore);
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = SqliteStore::open(dir.path()).expect("open");
-        for i in 0..12 {
-            let (ty, coll) = match i % 3 {
-                0 => ("indicator", "c"),
-                1 => ("malware", "c"),
-                _ => ("indicator", "d"),
-            };
-            let t = format!("2021-01-0{}T00:00:00Z", 1 + i % 2);
-            let raw = format!("{{\"n\":{i}}}");
-            let id = format!("a--{}", i % 5);
-            s.put_batch(&[obj(&raw, &id, ty, Some(&t), coll)])
-                .expect("put");
-        }
+        let s = twelve_versions(dir.path());
         let paged = |q: &Query, until: i64| {
             let mut q = q.clone();
             let mut out = Vec::new();
