@@ -27,12 +27,7 @@ impl Hash {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        s
+        lower_hex(&self.0, &mut [0; 2 * HASH_SIZE]).to_owned()
     }
 
     /// Parses 64 hex digits (either case).
@@ -82,6 +77,21 @@ impl Hash {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `bytes` as lowercase hex, written into the first `2 * bytes.len()`
+/// bytes of `out` (without allocating; hashes and salts on ingest's path).
+///
+/// # Panics
+/// When `out` is shorter than twice `bytes`.
+pub fn lower_hex<'o>(bytes: &[u8], out: &'o mut [u8]) -> &'o str {
+    let out = &mut out[..2 * bytes.len()];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
+    }
+    // Hex digits are ASCII.
+    std::str::from_utf8(out).unwrap_or_default()
+}
 
 fn hex_val(c: u8) -> Option<u8> {
     match c {

@@ -109,13 +109,7 @@ pub const SALT_HEX_LEN: usize = 32;
 /// A salt for [`ExchangeRecord::salt`] from 16 bytes the caller drew from
 /// a cryptographic random source.
 pub fn salt_hex(random: &[u8; SALT_HEX_LEN / 2]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(SALT_HEX_LEN);
-    for b in random {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
+    crate::lower_hex(random, &mut [0; SALT_HEX_LEN]).to_owned()
 }
 
 fn is_lower_hex(s: &str) -> bool {

@@ -197,7 +197,13 @@ fn prepare_rows(
     })?;
     let one = |(o, salt): (&NewObject<'_>, &[u8])| {
         let mut hex = [0u8; 2 * SALT_BYTES];
-        prepare(o, source, &time, hex_of(salt, &mut hex), keep_leaf)
+        prepare(
+            o,
+            source,
+            &time,
+            accord_ledger::lower_hex(salt, &mut hex),
+            keep_leaf,
+        )
     };
     let results: Vec<Result<Row, String>> = if objs.len() >= PARALLEL_FROM {
         objs.par_iter()
@@ -277,7 +283,7 @@ fn prepare(
             collection: o.collection,
             object_id: o.id,
             modified: o.modified,
-            sha256: hex_of(&raw_sha256, &mut hex),
+            sha256: accord_ledger::lower_hex(&raw_sha256, &mut hex),
             decision: &accord_ledger::Decision::Stored,
             time,
             salt: Some(salt),
@@ -336,19 +342,6 @@ fn prepare(
 thread_local! {
     /// The ledger record being hashed, reused from one object to the next.
     static LEAF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-/// `bytes` as lowercase hex in `out` (twice as long; the rest of `out`
-/// is left out).
-fn hex_of<'b>(bytes: &[u8], out: &'b mut [u8]) -> &'b str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let out = &mut out[..2 * bytes.len()];
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 15)];
-    }
-    // Hex digits are ASCII.
-    std::str::from_utf8(out).unwrap_or_default()
 }
 
 /// The version key as stored: the empty string for unversioned objects,
