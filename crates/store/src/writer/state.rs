@@ -2,7 +2,8 @@
 //! objects and their ledger leaves, deletes, and hands committed work to
 //! the syncer.
 
-use super::{MAX_GROUP_OBJECTS, Msg, Reply, Synced, WAL_LIMIT_BYTES};
+use super::checkpointer::WalShared;
+use super::{MAX_GROUP_OBJECTS, Msg, Reply, Synced, WAL_LIMIT_BYTES, WAL_RESTART_BYTES};
 use crate::error::{copy_sqlite_error, is_sqlite_full};
 use crate::ledger;
 use crate::prepare::Row;
@@ -55,6 +56,9 @@ pub(super) struct WriterState {
     /// process (`accord hotline`, `accord sync` beside a running server)
     /// wrote since, so the caches catch up before this transaction.
     known_seq: i64,
+    /// The WAL's frame count and the checkpoint lock, shared with the
+    /// checkpoint thread.
+    wal: Arc<WalShared>,
 }
 
 struct Put {
@@ -72,6 +76,7 @@ impl WriterState {
         clock: Arc<dyn Clock>,
         checkpoint: Sender<()>,
         sync: Sender<Vec<Synced>>,
+        wal: Arc<WalShared>,
     ) -> Result<WriterState, StoreError> {
         let mut s = WriterState {
             conn,
@@ -84,6 +89,7 @@ impl WriterState {
             seen: SeenIds::with_capacity(0),
             ledger_size: 0,
             known_seq: 0,
+            wal,
         };
         s.reload().map_err(|source| StoreError::Open {
             path: s.path.clone(),
@@ -303,19 +309,35 @@ impl WriterState {
         Ok(n as u64)
     }
 
-    /// The hard bound on the WAL: the checkpoint thread's RESTART can lose
-    /// the race for the write lock against back-to-back commits, so past
-    /// four times [`WAL_LIMIT_BYTES`] the writer stops and truncates the WAL
-    /// itself (it holds no transaction here, so only readers of old
-    /// snapshots can delay it). Nothing is lost if it fails: the frames stay
-    /// in the WAL for the next checkpoint.
-    fn bound_wal(&mut self) {
-        let wal = self.path.with_extension("sqlite-wal");
-        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 4 * WAL_LIMIT_BYTES) {
-            let _ = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    /// Makes the WAL start over once it holds [`WAL_RESTART_BYTES`].
+    /// SQLite does that at the start of a write transaction when every
+    /// frame has been copied into the database and no reader still reads
+    /// the WAL; while commits follow each other the checkpoint thread never
+    /// copies the last one in time, so the WAL would grow without end (1.4
+    /// GB for a bulk ingest of 1,000,000 indicators), every commit writing
+    /// pages the kernel must allocate anew. Here, between two
+    /// transactions, the writer waits for the thread's checkpoint and
+    /// copies the rest itself (a PASSIVE checkpoint: it never waits for a
+    /// reader). If a reader's old snapshot keeps the WAL from starting
+    /// over and it passes four times [`WAL_LIMIT_BYTES`], the writer
+    /// truncates it (waiting for readers, up to the busy timeout). Nothing
+    /// is lost if either fails: the frames stay in the WAL for the next
+    /// checkpoint.
+    fn restart_wal(&mut self) {
+        let frames = self.wal.frames.load(std::sync::atomic::Ordering::Relaxed);
+        let bytes = frames.saturating_mul(self.wal.page_size);
+        if bytes < WAL_RESTART_BYTES {
+            return;
         }
+        let _one = self.wal.lock();
+        let mode = if bytes > 4 * WAL_LIMIT_BYTES {
+            "TRUNCATE"
+        } else {
+            "PASSIVE"
+        };
+        let _ = self
+            .conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()));
     }
 
     fn set_max_pages(&mut self, pages: i64) -> Result<(), StoreError> {
@@ -338,8 +360,6 @@ impl WriterState {
         }
         match self.write_txn(&group) {
             Ok(outcomes) => {
-                // A full channel means a checkpoint is already due.
-                let _ = self.checkpoint.try_send(());
                 self.after_sync(
                     group
                         .into_iter()
@@ -347,7 +367,9 @@ impl WriterState {
                         .map(|(put, out)| Synced::Put(put.reply, out, put.rows))
                         .collect(),
                 );
-                self.bound_wal();
+                self.restart_wal();
+                // A full channel means a checkpoint is already due.
+                let _ = self.checkpoint.try_send(());
             }
             Err(e) if group.len() == 1 => {
                 let put = &group[0];
