@@ -176,11 +176,14 @@ fn a_feed_directory_is_read_and_its_hashes_checked() {
         "event-with-sighting-galaxy.json",
     ] {
         let v: Value = serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap();
-        let ev = accord_misp::events(v, &Default::default())
-            .unwrap()
-            .remove(0);
+        let ev = match v.get("Event") {
+            Some(e) => e.clone(),
+            None => v,
+        };
         let uuid = ev["uuid"].as_str().unwrap().to_owned();
-        for h in accord_misp::feed_hashes(&ev) {
+        let text = ev.to_string();
+        let parsed = accord_misp::parse_document(text.as_bytes(), &Default::default()).unwrap();
+        for h in accord_misp::feed_hashes(&parsed[0]) {
             hashes.push_str(&format!("{h},{uuid}\n"));
         }
         manifest.insert(uuid.clone(), json!({"info": ev["info"]}));
@@ -236,7 +239,9 @@ fn label_type(o: &Value) -> String {
 }
 
 fn ours(ev: &Value) -> Side {
-    let c = accord_misp::convert_event(ev, &Default::default(), &accord_misp::NoAttack);
+    let text = ev.to_string();
+    let parsed = accord_misp::parse_document(text.as_bytes(), &Default::default()).unwrap();
+    let c = accord_misp::convert_event(&parsed[0], &Default::default(), &accord_misp::NoAttack);
     let mut s = Side::default();
     for o in &c.values().unwrap() {
         let t = label_type(o);
@@ -331,12 +336,13 @@ fn differential_against_misp_stix() {
     let mut compared = 0;
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
-        let Ok(events) =
-            accord_misp::parse_document(&std::fs::read(f).unwrap(), &Default::default())
-        else {
+        let bytes = std::fs::read(f).unwrap();
+        if accord_misp::parse_document(&bytes, &Default::default()).is_err() {
             continue;
-        };
-        let ev = &events[0];
+        }
+        // The samples hold one event each, bare or as `{"Event": …}`.
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        let ev = v.get("Event").unwrap_or(&v);
         let us = ours(ev);
         // Every IDS-flagged value is in one of our patterns.
         for (ty, v) in ids_values(ev) {

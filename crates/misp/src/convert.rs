@@ -1,9 +1,11 @@
 //! One MISP event → STIX 2.1 objects.
 
 use crate::json::{Obj, ext_ref};
+use crate::model::{Attribute, Event, Galaxy, Object, Org, Tag};
 use crate::values::{self, quote, stix_time};
 use crate::{EventConversion, Limits, MISP_TYPES, Problem, ProblemKind};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 // Keyed by uuids and ids of the event: foldhash (randomly seeded per
 // process) instead of SipHash, which was ~5% of the conversion.
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
@@ -441,10 +443,10 @@ fn attribute_kind(ty: &str, v: &str) -> Result<Kind, String> {
 
 /// An attribute's fields, checked.
 struct Attr<'a> {
-    raw: &'a Value,
+    raw: &'a Attribute<'a>,
     uuid: String,
     ty: &'a str,
-    value: String,
+    value: Cow<'a, str>,
     to_ids: bool,
     ts: i64,
     relation: Option<&'a str>,
@@ -477,8 +479,12 @@ struct Ctx<'l> {
 /// [`EventConversion::problems`] with the event and attribute uuid, and the
 /// rest of the event is converted. An event with no valid uuid converts to
 /// nothing (one problem).
-pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) -> EventConversion {
-    let raw_uuid = event.get("uuid").and_then(Value::as_str).unwrap_or("");
+pub fn convert_event(
+    event: &Event<'_>,
+    limits: &Limits,
+    attack: &dyn AttackLookup,
+) -> EventConversion {
+    let raw_uuid = event.uuid.as_str().unwrap_or("");
     let mut c = Ctx {
         limits,
         attack,
@@ -509,11 +515,8 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
         return c.out;
     };
     c.out.uuid = ev_uuid.clone();
-    c.event_ts = event.get("timestamp").and_then(values::epoch);
-    c.floor = event
-        .get("date")
-        .and_then(Value::as_str)
-        .and_then(values::date);
+    c.event_ts = event.timestamp.epoch();
+    c.floor = event.date.as_str().and_then(values::date);
     if c.event_ts.is_none() {
         c.event_ts = c.floor;
     }
@@ -524,11 +527,11 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
         );
         return c.out;
     };
-    c.creator = c.identity(event.get("Orgc"));
-    c.event_tags = c.tagging(event, None);
+    c.creator = c.identity(event.orgc.as_ref());
+    c.event_tags = c.tagging(&event.tags, &event.galaxies, None);
 
-    let attrs = list(event, "Attribute");
-    let objects = list(event, "Object");
+    let attrs = &event.attributes;
+    let objects = &event.objects;
     if objects.len() > limits.max_objects {
         c.problem(
             None,
@@ -587,13 +590,13 @@ pub fn convert_event(event: &Value, limits: &Limits, attack: &dyn AttackLookup) 
     }
     let ts = stix_time(event_ts);
     let published = event
-        .get("publish_timestamp")
-        .and_then(values::epoch)
+        .publish_timestamp
+        .epoch()
         .filter(|&p| p > 0)
         .unwrap_or(event_ts);
     let name = event
-        .get("info")
-        .and_then(Value::as_str)
+        .info
+        .as_str()
         .filter(|s| !s.trim().is_empty())
         .map(|s| c.text(s, None, "info"))
         .unwrap_or_else(|| format!("MISP event {ev_uuid}"));
@@ -664,13 +667,6 @@ fn misp_ext(uuid: &str) -> String {
     ext
 }
 
-fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    match v.get(key) {
-        Some(Value::Array(a)) => a,
-        _ => &[],
-    }
-}
-
 fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
@@ -698,15 +694,6 @@ fn relationship_type(s: &str) -> String {
         .collect();
     let t = t.trim_matches('-').to_owned();
     if t.is_empty() { "related-to".into() } else { t }
-}
-
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => matches!(s.as_str(), "1" | "true" | "True"),
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        _ => false,
-    }
 }
 
 impl Ctx<'_> {
@@ -754,13 +741,10 @@ impl Ctx<'_> {
 
     /// The identity of a MISP organisation (`Orgc`, a sighting's
     /// `Organisation`), emitted once; its id.
-    fn identity(&mut self, org: Option<&Value>) -> Option<String> {
+    fn identity(&mut self, org: Option<&Org<'_>>) -> Option<String> {
         let org = org?;
-        let uuid = values::uuid(org.get("uuid").and_then(Value::as_str)?)?;
-        let name = org
-            .get("name")
-            .and_then(Value::as_str)
-            .filter(|n| !n.trim().is_empty())?;
+        let uuid = values::uuid(org.uuid.as_str()?)?;
+        let name = org.name.as_str().filter(|n| !n.trim().is_empty())?;
         let name = self.text(name, None, "organisation name");
         let id = format!("identity--{uuid}");
         if self.emitted.contains(&id) {
@@ -779,10 +763,14 @@ impl Ctx<'_> {
         Some(id)
     }
 
-    /// Tags and galaxies of `v` (an event, attribute or object).
-    fn tagging(&mut self, v: &Value, attr: Option<&str>) -> Tagging {
+    /// Tags and galaxies of an event, attribute or object.
+    fn tagging(
+        &mut self,
+        tags: &[Tag<'_>],
+        galaxies: &[Galaxy<'_>],
+        attr: Option<&str>,
+    ) -> Tagging {
         let mut t = Tagging::default();
-        let tags = list(v, "Tag");
         if tags.len() > self.limits.max_tags {
             self.problem(
                 attr,
@@ -794,7 +782,7 @@ impl Ctx<'_> {
             );
         }
         for tag in tags.iter().take(self.limits.max_tags) {
-            let Some(name) = tag.get("name").and_then(Value::as_str) else {
+            let Some(name) = tag.name.as_str() else {
                 continue;
             };
             if let Some(m) = tlp_marking(name) {
@@ -813,15 +801,14 @@ impl Ctx<'_> {
                 t.labels.push(label);
             }
         }
-        for g in list(v, "Galaxy").iter().take(self.limits.max_tags) {
-            for cl in list(g, "GalaxyCluster").iter().take(self.limits.max_tags) {
+        for g in galaxies.iter().take(self.limits.max_tags) {
+            for cl in g.clusters.iter().take(self.limits.max_tags) {
                 let mut found = false;
-                let ext = cl.get("meta").and_then(|m| m.get("external_id"));
-                let exts: Vec<&str> = match ext {
-                    Some(Value::String(s)) => vec![s.as_str()],
-                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-                    _ => vec![],
-                };
+                let exts: Vec<&str> = cl
+                    .meta
+                    .as_ref()
+                    .map(|m| m.external_id.strs())
+                    .unwrap_or_default();
                 for e in exts {
                     if is_technique(e.trim()) {
                         t.add_technique(e.trim().to_owned());
@@ -829,16 +816,15 @@ impl Ctx<'_> {
                     }
                 }
                 if !found {
-                    for key in ["tag_name", "value"] {
-                        if let Some(id) = cl.get(key).and_then(Value::as_str).and_then(technique_id)
-                        {
+                    for key in [&cl.tag_name, &cl.value] {
+                        if let Some(id) = key.as_str().and_then(technique_id) {
                             t.add_technique(id);
                             found = true;
                             break;
                         }
                     }
                 }
-                if !found && let Some(tn) = cl.get("tag_name").and_then(Value::as_str) {
+                if !found && let Some(tn) = cl.tag_name.as_str() {
                     let label = self.text(tn, attr, "galaxy tag");
                     if !t.labels.contains(&label) {
                         t.labels.push(label);
@@ -851,8 +837,8 @@ impl Ctx<'_> {
 
     /// Reads and checks an attribute's fields; `None` (with a problem) when
     /// it is to be skipped.
-    fn read_attr<'a>(&mut self, a: &'a Value) -> Option<Attr<'a>> {
-        if truthy(a.get("deleted")) {
+    fn read_attr<'a>(&mut self, a: &'a Attribute<'a>) -> Option<Attr<'a>> {
+        if a.deleted.truthy() {
             return None;
         }
         if self.budget == 0 {
@@ -861,7 +847,7 @@ impl Ctx<'_> {
         }
         self.budget -= 1;
         self.out.attributes += 1;
-        let raw_uuid = a.get("uuid").and_then(Value::as_str).unwrap_or("");
+        let raw_uuid = a.uuid.as_str().unwrap_or("");
         let Some(uuid) = values::uuid(raw_uuid) else {
             let shown = if raw_uuid.is_empty() {
                 "(none)"
@@ -878,7 +864,7 @@ impl Ctx<'_> {
             );
             return None;
         }
-        let Some(ty) = a.get("type").and_then(Value::as_str) else {
+        let Some(ty) = a.ty.as_str() else {
             self.problem(
                 Some(&uuid),
                 ProblemKind::Malformed("no `type` string".into()),
@@ -889,10 +875,9 @@ impl Ctx<'_> {
             self.problem(Some(&uuid), ProblemKind::UnknownType(cut(ty, 80)));
             return None;
         }
-        let value = match a.get("value") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => {
+        let value = match a.value.value_text() {
+            Some(v) => v,
+            None => {
                 self.problem(
                     Some(&uuid),
                     ProblemKind::Malformed("no `value` string".into()),
@@ -922,19 +907,15 @@ impl Ctx<'_> {
             );
             return None;
         }
-        let ts = a
-            .get("timestamp")
-            .and_then(values::epoch)
-            .or(self.event_ts)
-            .unwrap_or(0);
+        let ts = a.timestamp.epoch().or(self.event_ts).unwrap_or(0);
         Some(Attr {
             raw: a,
             uuid,
             ty,
             value,
-            to_ids: truthy(a.get("to_ids")),
+            to_ids: a.to_ids.truthy(),
             ts,
-            relation: a.get("object_relation").and_then(Value::as_str),
+            relation: a.object_relation.as_str(),
         })
     }
 
@@ -1102,7 +1083,7 @@ impl Ctx<'_> {
 
     /// A standalone attribute (of the event, or of an object converted
     /// attribute by attribute); the id of what it became.
-    fn standalone(&mut self, raw: &Value) -> Option<String> {
+    fn standalone(&mut self, raw: &Attribute<'_>) -> Option<String> {
         let a = self.read_attr(raw)?;
         let kind = match attribute_kind(a.ty, &a.value) {
             Ok(k) => k,
@@ -1111,9 +1092,9 @@ impl Ctx<'_> {
                 return None;
             }
         };
-        let tags = self.tagging(a.raw, Some(&a.uuid));
+        let tags = self.tagging(&a.raw.tags, &a.raw.galaxies, Some(&a.uuid));
         let mut labels = vec![format!("misp:type=\"{}\"", a.ty)];
-        if let Some(cat) = a.raw.get("category").and_then(Value::as_str) {
+        if let Some(cat) = a.raw.category.as_str() {
             labels.push(format!("misp:category=\"{}\"", cut(cat, 200)));
         }
         if let Some(rel) = a.relation {
@@ -1121,8 +1102,8 @@ impl Ctx<'_> {
         }
         let comment = a
             .raw
-            .get("comment")
-            .and_then(Value::as_str)
+            .comment
+            .as_str()
             .filter(|c| !c.trim().is_empty())
             .map(|c| c.to_owned());
         let comment = comment.map(|c| self.text(&c, Some(&a.uuid), "comment"));
@@ -1183,7 +1164,7 @@ impl Ctx<'_> {
     }
 
     fn sightings(&mut self, a: &Attr<'_>, of: &str) {
-        let s = list(a.raw, "Sighting");
+        let s = &a.raw.sightings;
         if s.len() > self.limits.max_sightings {
             self.problem(
                 Some(&a.uuid),
@@ -1195,12 +1176,12 @@ impl Ctx<'_> {
             );
         }
         for s in s.iter().take(self.limits.max_sightings) {
-            let raw = s.get("uuid").and_then(Value::as_str).unwrap_or("");
+            let raw = s.uuid.as_str().unwrap_or("");
             let Some(su) = values::uuid(raw) else {
                 self.problem(Some(&a.uuid), ProblemKind::BadUuid(cut(raw, 80)));
                 continue;
             };
-            match s.get("type").and_then(Value::as_str).unwrap_or("0") {
+            match s.ty.as_str().unwrap_or("0") {
                 "0" => {}
                 other => {
                     let what = if other == "1" {
@@ -1218,16 +1199,13 @@ impl Ctx<'_> {
                     continue;
                 }
             }
-            let ts = s
-                .get("date_sighting")
-                .and_then(values::epoch)
-                .unwrap_or(a.ts);
+            let ts = s.date_sighting.epoch().unwrap_or(a.ts);
             let t = stix_time(ts);
             let id = format!("sighting--{su}");
-            let w = self.identity(s.get("Organisation"));
+            let w = self.identity(s.organisation.as_ref());
             let d = s
-                .get("source")
-                .and_then(Value::as_str)
+                .source
+                .as_str()
                 .filter(|x| !x.is_empty())
                 .map(|src| self.text(src, Some(&su), "source"));
             let mut m = Obj::with_capacity(640);
@@ -1260,8 +1238,8 @@ impl Ctx<'_> {
     }
 
     /// A MISP object; the id of what it became.
-    fn object(&mut self, o: &Value) -> Option<String> {
-        let raw = o.get("uuid").and_then(Value::as_str).unwrap_or("");
+    fn object(&mut self, o: &Object<'_>) -> Option<String> {
+        let raw = o.uuid.as_str().unwrap_or("");
         let Some(uuid) = values::uuid(raw) else {
             self.problem(
                 Some(if raw.is_empty() {
@@ -1273,15 +1251,15 @@ impl Ctx<'_> {
             );
             return None;
         };
-        if truthy(o.get("deleted")) {
+        if o.deleted.truthy() {
             return None;
         }
-        let name = o.get("name").and_then(Value::as_str).unwrap_or("");
+        let name = o.name.as_str().unwrap_or("");
         let known = matches!(
             name,
             "file" | "domain-ip" | "url" | "ip-port" | "email" | "registry-key"
         );
-        let attrs = list(o, "Attribute");
+        let attrs = &o.attributes;
         if !known {
             return self.grouping(o, &uuid, name, attrs);
         }
@@ -1294,7 +1272,7 @@ impl Ctx<'_> {
         let mut obs = Obs::default();
         let mut extra = Vec::new();
         let mut to_ids = false;
-        let mut ts = o.get("timestamp").and_then(values::epoch);
+        let mut ts = o.timestamp.epoch();
         match self.template(name, &read, &mut obs, &mut extra, &mut to_ids) {
             Ok(()) => {}
             Err((i, why)) => {
@@ -1316,14 +1294,14 @@ impl Ctx<'_> {
             ts = Some(ts.map_or(a.ts, |t| t.max(a.ts)));
         }
         let ts = ts.or(self.event_ts).unwrap_or(0);
-        let tags = self.tagging(o, Some(&uuid));
+        let tags = self.tagging(&o.tags, &o.galaxies, Some(&uuid));
         let mut labels = vec![format!("misp:name=\"{}\"", cut(name, 200))];
-        if let Some(mc) = o.get("meta-category").and_then(Value::as_str) {
+        if let Some(mc) = o.meta_category.as_str() {
             labels.push(format!("misp:meta-category=\"{}\"", cut(mc, 200)));
         }
         let mut desc = o
-            .get("comment")
-            .and_then(Value::as_str)
+            .comment
+            .as_str()
             .filter(|c| !c.trim().is_empty())
             .map(|c| c.to_owned())
             .unwrap_or_default();
@@ -1360,7 +1338,7 @@ impl Ctx<'_> {
         let mut domains: Vec<String> = Vec::new();
         for (i, a) in read.iter().enumerate() {
             let rel = a.relation.unwrap_or(a.ty);
-            let v = a.value.as_str();
+            let v = &*a.value;
             let mut used = true;
             let r: Result<(), String> = (|| {
                 match (name, rel) {
@@ -1539,7 +1517,13 @@ impl Ctx<'_> {
 
     /// The fallback for an object of another template: a grouping of its
     /// attributes, each converted as a standalone attribute.
-    fn grouping(&mut self, o: &Value, uuid: &str, name: &str, attrs: &[Value]) -> Option<String> {
+    fn grouping(
+        &mut self,
+        o: &Object<'_>,
+        uuid: &str,
+        name: &str,
+        attrs: &[Attribute<'_>],
+    ) -> Option<String> {
         let mut members = Vec::new();
         for a in attrs {
             if let Some(id) = self.standalone(a) {
@@ -1557,14 +1541,10 @@ impl Ctx<'_> {
             return None;
         }
         self.refs.extend(members.iter().cloned());
-        let ts = o
-            .get("timestamp")
-            .and_then(values::epoch)
-            .or(self.event_ts)
-            .unwrap_or(0);
-        let tags = self.tagging(o, Some(uuid));
+        let ts = o.timestamp.epoch().or(self.event_ts).unwrap_or(0);
+        let tags = self.tagging(&o.tags, &o.galaxies, Some(uuid));
         let mut labels = vec![format!("misp:name=\"{}\"", cut(name, 200))];
-        if let Some(mc) = o.get("meta-category").and_then(Value::as_str) {
+        if let Some(mc) = o.meta_category.as_str() {
             labels.push(format!("misp:meta-category=\"{}\"", cut(mc, 200)));
         }
         let mut m = self.common("grouping", uuid, ts, labels, &tags, None);
@@ -1578,19 +1558,16 @@ impl Ctx<'_> {
         Some(id)
     }
 
-    fn references(&mut self, o: &Value, event_ts: i64) {
-        let Some(src_uuid) = o.get("uuid").and_then(Value::as_str).and_then(values::uuid) else {
+    fn references(&mut self, o: &Object<'_>, event_ts: i64) {
+        let Some(src_uuid) = o.uuid.as_str().and_then(values::uuid) else {
             return;
         };
         let Some(src) = self.ids.get(&src_uuid).cloned() else {
             return;
         };
-        for r in list(o, "ObjectReference").iter().take(self.limits.max_tags) {
-            let ru = r.get("uuid").and_then(Value::as_str).and_then(values::uuid);
-            let target = r
-                .get("referenced_uuid")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+        for r in o.references.iter().take(self.limits.max_tags) {
+            let ru = r.uuid.as_str().and_then(values::uuid);
+            let target = r.referenced_uuid.as_str().unwrap_or("");
             let Some(tu) = values::uuid(target) else {
                 self.problem(
                     Some(ru.as_deref().unwrap_or(&src_uuid)),
@@ -1605,16 +1582,9 @@ impl Ctx<'_> {
                 );
                 continue;
             };
-            let ty = relationship_type(
-                r.get("relationship_type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("related-to"),
-            );
+            let ty = relationship_type(r.relationship_type.as_str().unwrap_or("related-to"));
             let ty = cut(&ty, 200);
-            let ts = r
-                .get("timestamp")
-                .and_then(values::epoch)
-                .unwrap_or(event_ts);
+            let ts = r.timestamp.epoch().unwrap_or(event_ts);
             self.relationship(ru.as_deref(), &src, &ty, &dst, ts);
         }
     }

@@ -12,8 +12,19 @@ use std::fmt::Write as _;
 pub(crate) fn push_str(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
+    // Most strings need no escape at all: skip 8 bytes at a time while
+    // none of them is `"`, `\\` or a control character.
+    let mut clean = 0;
+    while let Some(chunk) = bytes.get(clean..clean + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        if needs_escape(u64::from_le_bytes(w)) {
+            break;
+        }
+        clean += 8;
+    }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
         let esc: &str = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -35,6 +46,16 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether any of the 8 bytes of `w` is below 0x20, `"` or `\\` (exact:
+/// the classic "has a zero byte" and "has a byte less than n" tests).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+    below_space || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
 /// Appends a JSON list of strings.
@@ -144,6 +165,26 @@ mod tests {
             let mut out = String::new();
             push_str(&mut out, &s);
             prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    /// The 8-byte test finds every byte that needs an escape, wherever it is.
+    #[test]
+    fn word_test_is_exact() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = [b'a'; 8];
+                w[at] = b;
+                let want = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(needs_escape(u64::from_le_bytes(w)), want, "{b} at {at}");
+                let mut w = [0xffu8; 8];
+                w[at] = b;
+                assert_eq!(
+                    needs_escape(u64::from_le_bytes(w)),
+                    want,
+                    "{b} at {at} among 0xff"
+                );
+            }
         }
     }
 

@@ -30,12 +30,15 @@
 
 mod convert;
 mod json;
+mod model;
 mod types;
 pub mod values;
 
 pub use convert::{AttackLookup, NoAttack, convert_event, technique_id, tlp_marking};
+pub use model::Event;
 pub use types::MISP_TYPES;
 
+use model::{Document, Slot};
 use serde_json::Value;
 
 /// The deliberate differences from `misp-stix` 2026.10.12, one line each
@@ -193,23 +196,18 @@ pub struct EventConversion {
 /// Splits a document into its MISP events: `{"Event": …}`, a REST
 /// `{"response": [{"Event": …}, …]}`, a bare list of either, or a bare
 /// event object (with `Attribute`, `Object` or `info`).
-pub fn events(doc: Value, limits: &Limits) -> Result<Vec<Value>, DocumentError> {
+fn events<'a>(doc: Document<'a>, limits: &Limits) -> Result<Vec<Event<'a>>, DocumentError> {
     let items = match doc {
-        Value::Array(a) => a,
-        Value::Object(mut m) => {
-            if let Some(r) = m.remove("response") {
-                match r {
-                    Value::Array(a) => a,
-                    other => vec![other],
-                }
-            } else {
-                vec![Value::Object(m)]
-            }
-        }
-        other => {
+        Document::List(a) => a,
+        Document::Object(_, Some(r)) => match *r {
+            Document::List(a) => a,
+            Document::Object(item, _) => vec![Slot::Object(*item)],
+            Document::Other(kind) => vec![Slot::Other(kind)],
+        },
+        Document::Object(item, None) => vec![Slot::Object(*item)],
+        Document::Other(kind) => {
             return Err(DocumentError::NotMisp(format!(
-                "a JSON {}, not an object or a list",
-                json_kind(&other)
+                "a JSON {kind}, not an object or a list"
             )));
         }
     };
@@ -222,28 +220,23 @@ pub fn events(doc: Value, limits: &Limits) -> Result<Vec<Value>, DocumentError> 
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let ev = match item {
-            Value::Object(mut m) => match m.remove("Event") {
-                Some(e @ Value::Object(_)) => e,
-                Some(other) => {
+            Slot::Object(item) => match item.wrapped {
+                Some(Slot::Object(e)) => e,
+                Some(Slot::Other(kind)) => {
                     return Err(DocumentError::NotMisp(format!(
-                        "item {i}: `Event` is a JSON {}",
-                        json_kind(&other)
+                        "item {i}: `Event` is a JSON {kind}"
                     )));
                 }
-                None => Value::Object(m),
+                None => item.event,
             },
-            other => {
-                return Err(DocumentError::NotMisp(format!(
-                    "item {i} is a JSON {}",
-                    json_kind(&other)
-                )));
+            Slot::Other(kind) => {
+                return Err(DocumentError::NotMisp(format!("item {i} is a JSON {kind}")));
             }
         };
-        let looks = ev.get("Attribute").is_some()
-            || ev.get("Object").is_some()
-            || (ev.get("info").is_some() && ev.get("uuid").is_some());
+        let looks =
+            ev.has_attributes || ev.has_objects || (ev.info.is_present() && ev.uuid.is_present());
         if !looks {
-            let hint = if ev.get("type").and_then(Value::as_str) == Some("bundle") {
+            let hint = if ev.ty.as_str() == Some("bundle") {
                 " (it is a STIX bundle; use `accord ingest` for STIX 2.1)".to_owned()
             } else {
                 String::new()
@@ -260,9 +253,13 @@ pub fn events(doc: Value, limits: &Limits) -> Result<Vec<Value>, DocumentError> 
     Ok(out)
 }
 
-/// Parses `bytes` and splits it with [`events`].
-pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Vec<Value>, DocumentError> {
-    let doc: Value = serde_json::from_slice(bytes)?;
+/// Parses `bytes` into its MISP events (see [`Event`] for the shapes a
+/// document may have); the events borrow their strings from `bytes`.
+pub fn parse_document<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+) -> Result<Vec<Event<'a>>, DocumentError> {
+    let doc: Document<'a> = serde_json::from_slice(bytes)?;
     events(doc, limits)
 }
 
@@ -270,20 +267,18 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Vec<Value>, Docum
 /// of each attribute (object attributes included), a composite value
 /// (`a|b`) and `malware-sample` giving one per part (PyMISP's
 /// `MISPAttribute.hash_values`). Lower-case hex.
-pub fn feed_hashes(event: &Value) -> Vec<String> {
+pub fn feed_hashes(event: &Event<'_>) -> Vec<String> {
     use md5::Digest;
     let mut out = Vec::new();
-    let mut one = |a: &Value| {
-        let ty = a.get("type").and_then(Value::as_str).unwrap_or("");
-        let value = match a.get("value") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => return,
-            Some(other) => other.to_string(),
+    let mut one = |a: &model::Attribute<'_>| {
+        let ty = a.ty.as_str().unwrap_or("");
+        let Some(value) = a.value.display_text() else {
+            return;
         };
         let parts: Vec<&str> = if ty.contains('|') || ty == "malware-sample" {
             value.split('|').collect()
         } else {
-            vec![value.as_str()]
+            vec![&value]
         };
         for p in parts {
             let d = md5::Md5::digest(p.as_bytes());
@@ -295,15 +290,9 @@ pub fn feed_hashes(event: &Value) -> Vec<String> {
             out.push(hex);
         }
     };
-    if let Some(Value::Array(attrs)) = event.get("Attribute") {
-        attrs.iter().for_each(&mut one);
-    }
-    if let Some(Value::Array(objs)) = event.get("Object") {
-        for o in objs {
-            if let Some(Value::Array(attrs)) = o.get("Attribute") {
-                attrs.iter().for_each(&mut one);
-            }
-        }
+    event.attributes.iter().for_each(&mut one);
+    for o in &event.objects {
+        o.attributes.iter().for_each(&mut one);
     }
     out
 }
@@ -321,56 +310,145 @@ impl EventConversion {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "list",
-        Value::Object(_) => "object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
+    fn split(v: Value) -> Result<usize, DocumentError> {
+        parse_document(v.to_string().as_bytes(), &Limits::default()).map(|e| e.len())
+    }
+
     #[test]
     fn splits_every_shape() {
-        let l = Limits::default();
         let ev =
             json!({"uuid": "5758ebf5-c898-48e6-9fe9-5665c0a83866", "info": "x", "Attribute": []});
-        assert_eq!(events(json!({"Event": ev.clone()}), &l).unwrap().len(), 1);
+        assert_eq!(split(json!({"Event": ev.clone()})).unwrap(), 1);
         assert_eq!(
-            events(
-                json!({"response": [{"Event": ev.clone()}, {"Event": ev.clone()}]}),
-                &l
-            )
-            .unwrap()
-            .len(),
+            split(json!({"response": [{"Event": ev.clone()}, {"Event": ev.clone()}]})).unwrap(),
             2
         );
         assert_eq!(
-            events(json!([ev.clone(), {"Event": ev.clone()}]), &l)
-                .unwrap()
-                .len(),
+            split(json!({"response": {"Event": ev.clone()}})).unwrap(),
+            1
+        );
+        assert_eq!(
+            split(json!([ev.clone(), {"Event": ev.clone()}])).unwrap(),
             2
         );
-        assert_eq!(events(ev, &l).unwrap().len(), 1);
+        assert_eq!(split(ev).unwrap(), 1);
     }
 
     #[test]
     fn a_stix_bundle_is_not_misp() {
-        let e = events(
+        let e = split(
             json!({"type": "bundle", "id": "bundle--811070d5-8e95-43c1-8af3-0b5e799dc15c", "objects": []}),
-            &Limits::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("STIX bundle"), "{e}");
-        assert!(events(json!(7), &Limits::default()).is_err());
-        assert!(events(json!([]), &Limits::default()).is_err());
+        assert!(split(json!(7)).is_err());
+        assert!(split(json!([])).is_err());
+    }
+
+    /// Every document error is the one splitting a `Value` gave (recorded
+    /// when the typed parse replaced that walk).
+    #[test]
+    fn document_errors_are_the_values_ones() {
+        let ev = r#"{"uuid": "5758ebf5-c898-48e6-9fe9-5665c0a83866", "info": "x"}"#;
+        let docs = [
+            "7".to_owned(),
+            "1.5e3".to_owned(),
+            "\"x\"".to_owned(),
+            "null".to_owned(),
+            "true".to_owned(),
+            "[]".to_owned(),
+            "{}".to_owned(),
+            "[1]".to_owned(),
+            "[[]]".to_owned(),
+            "[null]".to_owned(),
+            r#"{"response": 3}"#.to_owned(),
+            r#"{"response": []}"#.to_owned(),
+            r#"{"response": {"response": [1]}}"#.to_owned(),
+            r#"{"Event": 3}"#.to_owned(),
+            r#"{"Event": [1]}"#.to_owned(),
+            r#"{"Event": null}"#.to_owned(),
+            r#"[{"Event": "x"}]"#.to_owned(),
+            r#"{"Attribute": null}"#.to_owned(),
+            r#"{"Object": 5}"#.to_owned(),
+            r#"{"info": null, "uuid": 1}"#.to_owned(),
+            r#"{"info": null}"#.to_owned(),
+            r#"{"type": "bundle"}"#.to_owned(),
+            r#"{"\u0074ype": "bun\u0064le"}"#.to_owned(),
+            r#"{"Event": {"type": "bundle"}, "Attribute": []}"#.to_owned(),
+            format!(r#"{{"Event": {ev}, "Event": 1}}"#),
+            format!(r#"{{"Event": 1, "Event": {ev}}}"#),
+            format!("[{ev}, 1]"),
+            format!(r#"{{"response": [{ev}, {{"Event": {ev}}}, []]}}"#),
+            format!("[{ev}, {ev}, {ev}]"),
+            "[1, 2".to_owned(),
+            "{\"a\": \"\\ud800\"}".to_owned(),
+            format!("{}1{}", "[".repeat(200), "]".repeat(200)),
+            format!(
+                r#"{{"uuid": "u", "info": "x", "deep": {}1{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
+            r#"{"uuid": "u", "info": "x", "n": 1e999}"#.to_owned(),
+        ];
+        let want = [
+            "Err(NotMisp(\"a JSON number, not an object or a list\"))",
+            "Err(NotMisp(\"a JSON number, not an object or a list\"))",
+            "Err(NotMisp(\"a JSON string, not an object or a list\"))",
+            "Err(NotMisp(\"a JSON null, not an object or a list\"))",
+            "Err(NotMisp(\"a JSON boolean, not an object or a list\"))",
+            "Err(NotMisp(\"no events\"))",
+            "Err(NotMisp(\"item 0 has none of `Attribute`, `Object`, `info`+`uuid`\"))",
+            "Err(NotMisp(\"item 0 is a JSON number\"))",
+            "Err(NotMisp(\"item 0 is a JSON list\"))",
+            "Err(NotMisp(\"item 0 is a JSON null\"))",
+            "Err(NotMisp(\"item 0 is a JSON number\"))",
+            "Err(NotMisp(\"no events\"))",
+            "Err(NotMisp(\"item 0 has none of `Attribute`, `Object`, `info`+`uuid`\"))",
+            "Err(NotMisp(\"item 0: `Event` is a JSON number\"))",
+            "Err(NotMisp(\"item 0: `Event` is a JSON list\"))",
+            "Err(NotMisp(\"item 0: `Event` is a JSON null\"))",
+            "Err(NotMisp(\"item 0: `Event` is a JSON string\"))",
+            "Ok(1)",
+            "Ok(1)",
+            "Ok(1)",
+            "Err(NotMisp(\"item 0 has none of `Attribute`, `Object`, `info`+`uuid`\"))",
+            "Err(NotMisp(\"item 0 has none of `Attribute`, `Object`, `info`+`uuid` (it is a STIX bundle; use `accord ingest` for STIX 2.1)\"))",
+            "Err(NotMisp(\"item 0 has none of `Attribute`, `Object`, `info`+`uuid` (it is a STIX bundle; use `accord ingest` for STIX 2.1)\"))",
+            "Err(NotMisp(\"item 0 has none of `Attribute`, `Object`, `info`+`uuid` (it is a STIX bundle; use `accord ingest` for STIX 2.1)\"))",
+            "Err(NotMisp(\"item 0: `Event` is a JSON number\"))",
+            "Ok(1)",
+            "Err(NotMisp(\"item 1 is a JSON number\"))",
+            "Err(TooManyEvents { found: 3, limit: 2 })",
+            "Err(TooManyEvents { found: 3, limit: 2 })",
+            "Err(Json(Error(\"EOF while parsing a list\", line: 1, column: 5)))",
+            "Err(Json(Error(\"unexpected end of hex escape\", line: 1, column: 14)))",
+            "Err(Json(Error(\"recursion limit exceeded\", line: 1, column: 128)))",
+            "Err(Json(Error(\"recursion limit exceeded\", line: 1, column: 162)))",
+            "Ok(1)",
+        ];
+        assert_eq!(docs.len(), want.len());
+        let limits = Limits {
+            max_events: 2,
+            ..Limits::default()
+        };
+        for (doc, want) in docs.iter().zip(want) {
+            let got = parse_document(doc.as_bytes(), &limits).map(|e| e.len());
+            assert_eq!(format!("{got:?}"), want, "{doc}");
+        }
+        // Bytes that are not UTF-8 inside a string nobody reads.
+        let bad = b"{\"uuid\": \"u\", \"info\": \"x\", \"z\": \"\xff\"}";
+        assert_eq!(
+            format!(
+                "{:?}",
+                parse_document(bad, &Limits::default()).map(|e| e.len())
+            ),
+            "Err(Json(Error(\"invalid unicode code point\", line: 1, column: 34)))"
+        );
     }
 
     #[test]
@@ -379,9 +457,49 @@ mod tests {
             {"type": "ip-dst|port", "value": "1.2.3.4|80"},
             {"type": "domain", "value": "a.example"}
         ]});
-        let h = feed_hashes(&ev);
+        let text = ev.to_string();
+        let evs = parse_document(text.as_bytes(), &Limits::default()).unwrap();
+        let h = feed_hashes(&evs[0]);
         assert_eq!(h.len(), 3);
         // md5("80")
         assert_eq!(h[1], "f033ab37c30201f73f142449d037028d");
+    }
+
+    /// Values of any JSON type hash as the `Value` walk hashed them.
+    #[test]
+    fn feed_hashes_are_the_values_ones() {
+        let text = r#"{"Attribute": [
+            {"type": "ip-dst|port", "value": "1.2.3.4|80"},
+            {"type": "port", "value": 80},
+            {"type": "float", "value": 1.50e+3},
+            {"type": "text", "value": "a\u00e9|b"},
+            {"type": "malware-sample", "value": "f.exe|0749bae92ca336a02c83d126e04ec628"},
+            {"type": "text", "value": true},
+            {"type": "text", "value": null},
+            {"type": "text"},
+            {"type": "text", "value": [1, "a|b", {"z": 1, "a": [ 2 ]}]},
+            {"type": "x|y", "value": {"k": "v|w", "k": "last"}},
+            "not an attribute",
+            {"type": 7, "value": "q"}
+        ], "Object": [{"Attribute": [{"type": "domain", "value": "a.example"}]}, 3, {"Attribute": 4}]}"#;
+        let new = parse_document(text.as_bytes(), &Limits::default()).unwrap();
+        let h = feed_hashes(&new[0]);
+        assert_eq!(
+            h,
+            [
+                "6465ec74397c9126916786bbcd6d7601",
+                "f033ab37c30201f73f142449d037028d",
+                "f033ab37c30201f73f142449d037028d",
+                "3733a8f7fe3eae12454a915308472ab9",
+                "26bea08e47db56e9ab721926116669f4",
+                "52ff0ae8eeade5d6d853a3bddd9fef95",
+                "420b3bc35ca39aff2c3ce0b218d936ef",
+                "b326b5062b2f0e69046810717534cb09",
+                "d701a688ca1cd74716ec435977449c72",
+                "175f0561391a46f005904673cf5f2a4d",
+                "7694f4a66316e53c8cdd9d9954bd611d",
+                "af60befa758e782df5bdf9901187616d"
+            ]
+        );
     }
 }

@@ -188,7 +188,11 @@ pub fn epoch(v: &serde_json::Value) -> Option<i64> {
         serde_json::Value::Number(n) => n.as_i64()?,
         _ => return None,
     };
-    // 1970 to the end of 9999.
+    epoch_in_range(n)
+}
+
+/// `n` when it is a second from 1970 to the end of 9999.
+pub(crate) fn epoch_in_range(n: i64) -> Option<i64> {
     (0..253_402_300_800).contains(&n).then_some(n)
 }
 

@@ -42,7 +42,56 @@ fn parsed(c: EventConversion) -> Conv {
 }
 
 fn conv(ev: &Value) -> Conv {
-    parsed(convert_event(ev, &Limits::default(), &NoAttack))
+    parsed(convert_value(ev, &Limits::default(), &NoAttack))
+}
+
+/// Converts `ev` (its first event) through its JSON text, checking on the
+/// way that its layout changes nothing ([`converts_alike`]).
+fn convert_value(ev: &Value, limits: &Limits, attack: &dyn AttackLookup) -> EventConversion {
+    let text = ev.to_string();
+    converts_alike(text.as_bytes(), limits, attack);
+    let evs = crate::parse_document(text.as_bytes(), limits).expect("a MISP event");
+    convert_event(&evs[0], limits, attack)
+}
+
+/// Everything converting `bytes` gives, as text: per event its uuid,
+/// attribute count, problems, objects (byte for byte) and feed hashes; or
+/// that the document was refused.
+fn conversion_of(bytes: &[u8], limits: &Limits, attack: &dyn AttackLookup) -> String {
+    use std::fmt::Write as _;
+    let evs = match crate::parse_document(bytes, limits) {
+        Ok(evs) => evs,
+        Err(_) => return "not a MISP document".to_owned(),
+    };
+    let mut out = String::new();
+    for ev in &evs {
+        let c = convert_event(ev, limits, attack);
+        let _ = writeln!(out, "event {:?}: {} attributes", c.uuid, c.attributes);
+        for p in &c.problems {
+            let _ = writeln!(out, "problem {p:?}");
+        }
+        for o in &c.objects {
+            let _ = writeln!(out, "{o}");
+        }
+        let _ = writeln!(out, "feed hashes {:?}", crate::feed_hashes(ev));
+    }
+    out
+}
+
+/// Converting `bytes` gives the same each time, and the same as the same
+/// JSON pretty-printed (where it is JSON a `Value` holds): layout never
+/// changes what an event converts to.
+fn converts_alike(bytes: &[u8], limits: &Limits, attack: &dyn AttackLookup) {
+    let once = conversion_of(bytes, limits, attack);
+    assert_eq!(once, conversion_of(bytes, limits, attack));
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        let pretty = serde_json::to_string_pretty(&v).expect("a Value serializes");
+        assert_eq!(
+            once,
+            conversion_of(pretty.as_bytes(), limits, attack),
+            "{pretty}"
+        );
+    }
 }
 
 /// Every object validates under Accord's validator (no errors).
@@ -359,7 +408,7 @@ fn objects_references_sightings_and_attack() {
     let lookup = |t: &str| {
         (t == "T1059").then(|| "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830".to_owned())
     };
-    let c = parsed(convert_event(&ev, &Limits::default(), &lookup));
+    let c = parsed(convert_value(&ev, &Limits::default(), &lookup));
     assert_valid(&c.objects);
     let f = by_id(&c, "indicator--5a3cd5b6-9568-4342-b2ab-4c62950d210f");
     assert_eq!(
@@ -444,7 +493,7 @@ fn bounds_hold() {
             true,
         ));
     }
-    let c = parsed(convert_event(&event(attrs), &limits, &NoAttack));
+    let c = parsed(convert_value(&event(attrs), &limits, &NoAttack));
     assert_eq!(c.attributes, 3);
     assert!(
         c.problems
@@ -479,6 +528,7 @@ fn technique_ids() {
 proptest::proptest! {
     #[test]
     fn arbitrary_json_never_panics(s in "\\PC{0,400}") {
+        converts_alike(s.as_bytes(), &Limits::default(), &NoAttack);
         if let Ok(evs) = crate::parse_document(s.as_bytes(), &Limits::default()) {
             for e in &evs { let _ = convert_event(e, &Limits::default(), &NoAttack); }
         }
@@ -579,4 +629,246 @@ fn conversion_rate() {
         attrs as f64 / s,
         objs as f64 / s
     );
+}
+
+/// Every MISP sample of the shared data directory (`ACCORD_MISP_SAMPLES`,
+/// else `/work/shared/data/misp` beside the repository), the fuzz seeds and
+/// the fuzz regressions convert to what they converted to when the typed
+/// parse replaced the `serde_json::Value` walk (checked equal to it byte
+/// for byte then): the SHA-256 of [`conversion_of`] each, with default and
+/// with tight limits, is in `tests/golden-conversions.txt`. A deliberate
+/// change of the mapping rewrites that file:
+/// `ACCORD_MISP_GOLDEN=update cargo test -p accord-misp samples_convert`
+/// (then read its diff: every line that moved is a sample whose STIX
+/// changed).
+#[test]
+fn samples_convert_as_recorded() {
+    use sha2::{Digest, Sha256};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in [root.join("../../fuzz/seeds/misp_event"), root.join("tests")] {
+        json_files(&dir, &mut files);
+    }
+    let shared = std::env::var_os("ACCORD_MISP_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("../../../shared/data/misp"));
+    let have_shared = shared.is_dir();
+    if have_shared {
+        json_files(&shared, &mut files);
+    } else {
+        eprintln!("no {}: shared MISP samples skipped", shared.display());
+    }
+    assert!(files.len() >= 4, "{files:?}");
+    let lookup = |t: &str| {
+        (t == "T1059").then(|| "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830".to_owned())
+    };
+    // Tight bounds: the limit problems are held too.
+    let tight = Limits {
+        max_attributes: 5,
+        max_objects: 2,
+        max_value_bytes: 20,
+        max_text_bytes: 10,
+        max_tags: 1,
+        max_sightings: 1,
+        max_report_refs: 3,
+        ..Limits::default()
+    };
+    let name = |f: &std::path::Path| match f.strip_prefix(&shared) {
+        Ok(rel) => format!("shared:{}", rel.display()),
+        Err(_) => f.strip_prefix(root).unwrap_or(f).display().to_string(),
+    };
+    let mut got = std::collections::BTreeMap::new();
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        converts_alike(&bytes, &Limits::default(), &lookup);
+        for (which, limits, attack) in [
+            ("default", &Limits::default(), &lookup as &dyn AttackLookup),
+            ("tight", &tight, &NoAttack),
+        ] {
+            let digest = Sha256::digest(conversion_of(&bytes, limits, attack).as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            got.insert(format!("{} {which}", name(f)), hex);
+        }
+    }
+    let golden_path = root.join("tests/golden-conversions.txt");
+    if std::env::var("ACCORD_MISP_GOLDEN").as_deref() == Ok("update") {
+        assert!(
+            have_shared,
+            "update the golden file with the shared samples present"
+        );
+        let text: String = got.iter().map(|(k, v)| format!("{v} {k}\n")).collect();
+        std::fs::write(&golden_path, text).unwrap();
+        return;
+    }
+    let golden = std::fs::read_to_string(&golden_path).unwrap();
+    let want: std::collections::BTreeMap<String, String> = golden
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(h, k)| (k.to_owned(), h.to_owned()))
+        .collect();
+    for (k, v) in &got {
+        assert_eq!(
+            want.get(k),
+            Some(v),
+            "{k}: converts otherwise than recorded in {} (a deliberate change: see this test's doc)",
+            golden_path.display()
+        );
+    }
+    // Every recorded sample was converted (the shared ones when present).
+    for k in want.keys() {
+        assert!(
+            got.contains_key(k) || (!have_shared && k.starts_with("shared:")),
+            "{k} is recorded but was not found"
+        );
+    }
+}
+
+fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            json_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(p);
+        }
+    }
+}
+
+/// A JSON value of any type for a field MISP usually gives as `good`.
+fn odd(good: Vec<Value>) -> impl proptest::strategy::Strategy<Value = Option<Value>> {
+    use proptest::prelude::*;
+    let good = proptest::sample::select(good);
+    prop_oneof![
+        4 => good.prop_map(Some),
+        1 => Just(None),
+        1 => prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (0u64..3).prop_map(Value::from),
+            Just(serde_json::from_str::<Value>("1.50e3").unwrap()),
+            Just(serde_json::from_str::<Value>("1472541011.0").unwrap()),
+            Just(serde_json::from_str::<Value>("-0").unwrap()),
+            Just(json!("1")),
+            Just(json!("True")),
+            Just(json!(" 1472541011 ")),
+            Just(json!("a\"b\\c\u{e9}\n")),
+            Just(json!([])),
+            Just(json!(["T1059", 3, "x"])),
+            Just(json!({})),
+            Just(json!({"name": "tlp:red", "uuid": U})),
+        ]
+        .prop_map(Some),
+    ]
+}
+
+fn put(m: &mut serde_json::Map<String, Value>, k: &str, v: Option<Value>) {
+    if let Some(v) = v {
+        m.insert(k.to_owned(), v);
+    }
+}
+
+/// An attribute with fields of odd JSON types.
+fn odd_attr() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    (
+        (odd(vec![json!(U), json!("57c4448a-fb04-457d-87e7-4127950d2100"), json!("57C4448A-FB04-457D-87E7-4127950D2101"), json!("bad")]),
+        odd(vec![json!("ip-dst"), json!("domain"), json!("md5"), json!("port"), json!("text"), json!("filename|sha1"), json!("vulnerability"), json!("yara"), json!("nope")]),
+        odd(vec![json!("1.2.3.4"), json!("evil.example"), json!("0749bae92ca336a02c83d126e04ec628"), json!(80), json!("CVE-2016-1234"), json!("x.exe|da39a3ee5e6b4b0d3255bfef95601890afd80709"), json!("rule a {}"), json!("  ")]),
+        odd(vec![json!(true), json!(false), json!("1"), json!("0"), json!(1)]),
+        odd(vec![json!("1472541011"), json!(1472541011), json!("-5")]),
+        odd(vec![json!("Network activity")])),
+        odd(vec![json!("a comment"), json!("")]),
+        odd(vec![json!(false), json!("1")]),
+        odd(vec![json!([{"name": "tlp:green"}, {"name": "my tag"}, {"name": 3}, "x"])]),
+        odd(vec![json!([{"uuid": "5d1c5d6e-1111-4c6b-9a2c-0a1b2c3d4e5f", "type": "0", "date_sighting": "1472541111", "source": "s", "Organisation": {"uuid": "55f6ea5e-2c60-40e5-964f-47a8950d210f", "name": "CIRCL"}}, {"uuid": "5d1c5d6e-2222-4c6b-9a2c-0a1b2c3d4e5f", "type": "1"}, 7])]),
+        odd(vec![json!([{"GalaxyCluster": [{"tag_name": "misp-galaxy:mitre-attack-pattern=\"X - T1059\"", "meta": {"external_id": ["T1059"]}}, {"value": "Sofacy", "tag_name": "misp-galaxy:threat-actor=\"Sofacy\""}]}])]),
+        odd(vec![json!("ip-dst"), json!("domain"), json!("filename"), json!("md5"), json!("dst-port")]),
+    )
+        .prop_map(|((uuid, ty, value, to_ids, ts, cat), comment, deleted, tags, sightings, galaxies, rel)| {
+            let mut m = serde_json::Map::new();
+            put(&mut m, "uuid", uuid);
+            put(&mut m, "type", ty);
+            put(&mut m, "value", value);
+            put(&mut m, "to_ids", to_ids);
+            put(&mut m, "timestamp", ts);
+            put(&mut m, "category", cat);
+            put(&mut m, "comment", comment);
+            put(&mut m, "deleted", deleted);
+            put(&mut m, "Tag", tags);
+            put(&mut m, "Sighting", sightings);
+            put(&mut m, "Galaxy", galaxies);
+            put(&mut m, "object_relation", rel);
+            Value::Object(m)
+        })
+}
+
+/// An event with fields of odd JSON types, attributes, an object and
+/// references.
+fn odd_event() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    (
+        odd(vec![json!(EV), json!("nope")]),
+        odd(vec![json!("1472541011"), json!(1472541011)]),
+        odd(vec![json!("2016-08-29"), json!("2016-13-01")]),
+        odd(vec![json!("1472548231"), json!(0)]),
+        odd(vec![json!("an event"), json!(" ")]),
+        (odd(vec![json!({"uuid": "55f6ea5e-2c60-40e5-964f-47a8950d210f", "name": "CIRCL"})]),
+        odd(vec![json!([{"name": "tlp:amber"}, {"name": "misp-galaxy:mitre-attack-pattern=\"Y - T1059.001\""}])]),
+        proptest::collection::vec(odd_attr(), 0..5),
+        proptest::collection::vec(odd_attr(), 0..4),
+        odd(vec![json!("file"), json!("domain-ip"), json!("ip-port"), json!("other")]),
+        odd(vec![json!("5d1c5d6e-3333-4c6b-9a2c-0a1b2c3d4e5f")]),
+        odd(vec![json!([{"uuid": "5d1c5d6e-4444-4c6b-9a2c-0a1b2c3d4e5f", "referenced_uuid": U, "relationship_type": "Related To", "timestamp": "1472541012"}, {"referenced_uuid": "57c4448a-fb04-457d-87e7-4127950d2100"}, {"referenced_uuid": 5}])]),
+        any::<bool>()),
+    )
+        .prop_map(|(uuid, ts, date, pts, info, (orgc, tags, attrs, oattrs, oname, ouuid, refs, wrap))| {
+            let mut m = serde_json::Map::new();
+            put(&mut m, "uuid", uuid);
+            put(&mut m, "timestamp", ts);
+            put(&mut m, "date", date);
+            put(&mut m, "publish_timestamp", pts);
+            put(&mut m, "info", info);
+            put(&mut m, "Orgc", orgc);
+            put(&mut m, "Tag", tags);
+            m.insert("Attribute".into(), Value::from(attrs));
+            let mut o = serde_json::Map::new();
+            put(&mut o, "name", oname);
+            put(&mut o, "uuid", ouuid);
+            put(&mut o, "ObjectReference", refs);
+            o.insert("meta-category".into(), json!("network"));
+            o.insert("Attribute".into(), Value::from(oattrs));
+            m.insert("Object".into(), json!([Value::Object(o), "not an object"]));
+            m.insert("unknown".into(), json!({"deep": [1, {"x": null}]}));
+            let ev = Value::Object(m);
+            if wrap { json!({"response": [{"Event": ev}]}) } else { ev }
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    /// Events whose fields have odd JSON types convert without a panic,
+    /// the same whatever the layout, and the same bare or in a REST
+    /// `response`.
+    #[test]
+    fn odd_events_convert_alike(ev in odd_event()) {
+        let lookup = |t: &str| {
+            (t == "T1059").then(|| "attack-pattern--7385dfaf-6886-4229-9ecd-6fd678040830".to_owned())
+        };
+        converts_alike(ev.to_string().as_bytes(), &Limits::default(), &lookup);
+        let bare = match &ev {
+            Value::Object(m) => m.get("response").and_then(|r| r.get(0)).and_then(|e| e.get("Event")).cloned(),
+            _ => None,
+        };
+        if let Some(bare) = bare {
+            proptest::prop_assert_eq!(
+                conversion_of(ev.to_string().as_bytes(), &Limits::default(), &lookup),
+                conversion_of(bare.to_string().as_bytes(), &Limits::default(), &lookup)
+            );
+        }
+    }
 }
