@@ -139,6 +139,12 @@ impl Totals {
 /// (the total is the sum of the sources' sizes). Stops at the first store
 /// failure (a full disk), which is returned with the totals so far: what
 /// they count as stored is on disk.
+///
+/// The sources follow each other without a pause: a file's last batches
+/// are still being written when the next file's first is submitted (see
+/// [`submit_source`]). Waiting for each file's last commit to be durable
+/// before reading the next made a directory of 2,000 files of ten
+/// indicators take 7.7 s, against 0.3 s for the same objects in one file.
 pub fn ingest<'s>(
     writer: &dyn ObjectWrite,
     sources: &'s [Source],
@@ -148,136 +154,223 @@ pub fn ingest<'s>(
 ) -> (Totals, Option<IngestError>) {
     let mut t = Totals::default();
     let mut done_bytes = 0u64;
+    let mut prev: Option<Submitted<'s>> = None;
     for source in sources {
-        let src = source.bytes();
-        let mut rep = report(source);
-        let rep = rep.as_mut();
-        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-        let mut failure: Option<StoreError> = None;
-        let seam = crate::check::Seam {
-            exchange: &opts.exchange,
-            from: crate::exchange::Counterparty::Local,
-            // The store reports a version stored twice with other content.
-            repeated_versions: false,
-        };
-        check_file(
-            seam,
+        let rep = report(source);
+        match submit_source(
+            writer,
             source,
-            opts.format,
-            opts.max_object_bytes,
-            opts.batch,
-            |batch| {
-                if failure.is_some() {
-                    return;
-                }
-                let mut objs = Vec::with_capacity(batch.len());
-                let mut origins = Vec::with_capacity(batch.len());
-                let mut touches = Vec::new();
-                let mut listed = Vec::new();
-                let mut last_offset = 0;
-                for outcome in &batch {
-                    match outcome {
-                        Outcome::Object(c) => {
-                            t.seen += 1;
-                            last_offset = c.offset;
-                            rep.checked(c);
-                            if let Some(new) = new_object(c, opts.collection, opts.origin) {
-                                if let Some(reg) = &opts.facilities
-                                    && let Some(touch) = crate::facility::touch_of(
-                                        reg,
-                                        new.type_name,
-                                        new.id,
-                                        new.raw,
-                                        &source.name,
-                                    )
-                                {
-                                    touches.push((objs.len(), touch));
-                                }
-                                if let Some(set) = &opts.warninglists
-                                    && new.type_name == "indicator"
-                                {
-                                    let hits = crate::warninglists::indicator_hits(set, new.raw);
-                                    if !hits.is_empty() {
-                                        listed.push((
-                                            objs.len(),
-                                            hits.iter().map(|h| h.list.to_string()).collect(),
-                                        ));
-                                    }
-                                }
-                                origins.push((c.anchor, c.offset, new.id.to_owned()));
-                                objs.push(new);
-                            } else {
-                                t.rejected += 1;
-                            }
-                        }
-                        Outcome::Other(Item::BundleIssues {
-                            anchor,
-                            offset,
-                            text,
-                            issues,
-                        }) => {
-                            rep.issues(*anchor, *offset, text, issues);
-                        }
-                        Outcome::Other(Item::Error {
-                            anchor,
-                            offset,
-                            message,
-                        }) => {
-                            t.faults += 1;
-                            rep.fault(*anchor, *offset, message);
-                        }
-                        Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
-                    }
-                }
-                progress.set_position(done_bytes + last_offset as u64);
-                if objs.is_empty() {
-                    return;
-                }
-                match writer.submit(&objs) {
-                    Ok(pending) => in_flight.push_back(InFlight {
-                        pending,
-                        origins,
-                        touches,
-                        listed,
-                    }),
-                    Err(e) => {
-                        failure = Some(e);
-                        return;
-                    }
-                }
-                // Keep a few batches in flight so validation overlaps the commits.
-                while in_flight.len() > 8 {
-                    if let Err(e) = settle(in_flight.pop_front(), rep, &mut t) {
-                        failure = Some(e);
-                        return;
-                    }
-                }
-            },
-        );
-        while let Some(f) = in_flight.pop_front() {
-            if failure.is_none()
-                && let Err(e) = settle(Some(f), rep, &mut t)
-            {
-                failure = Some(e);
+            opts,
+            progress,
+            done_bytes,
+            rep,
+            prev.take(),
+            &mut t,
+        ) {
+            Ok(s) => prev = Some(s),
+            Err(e) => {
+                progress.finish();
+                return (t, Some(*e));
             }
         }
-        done_bytes += src.len() as u64;
+        done_bytes += source.bytes().len() as u64;
         // The batches report where their last object starts: the file's
         // end (its last object's bytes, a closing bracket) is done too.
         progress.set_position(done_bytes);
-        if let Some(source_err) = failure {
-            progress.finish();
-            return (
-                t,
-                Some(IngestError {
-                    file: source.name.clone(),
-                    source: source_err,
-                }),
-            );
-        }
     }
+    let failure = prev.and_then(|p| p.settle(&mut t).err()).map(|e| *e);
     progress.finish();
-    (t, None)
+    (t, failure)
+}
+
+/// One source's batches, submitted and not all acknowledged yet, with the
+/// report their outcomes go to.
+pub struct Submitted<'r> {
+    rep: Box<dyn IngestReport + 'r>,
+    in_flight: VecDeque<InFlight>,
+    file: String,
+}
+
+impl Submitted<'_> {
+    /// Waits until every batch is durable (or failed), counting the
+    /// outcomes into `t` and reporting conflicts.
+    ///
+    /// # Errors
+    /// The store's failure of a batch; the batches after it are not
+    /// counted.
+    pub fn settle(mut self, t: &mut Totals) -> Result<(), Box<IngestError>> {
+        while let Some(f) = self.in_flight.pop_front() {
+            if let Err(source) = settle(Some(f), self.rep.as_mut(), t) {
+                return Err(Box::new(IngestError {
+                    file: self.file,
+                    source,
+                }));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Validates one source and submits its valid objects, keeping a few
+/// batches in flight so that validation overlaps the commits; returns its
+/// batches not yet acknowledged (settle them with [`Submitted::settle`],
+/// or hand them to the next source's call as `prev`).
+///
+/// `prev`, the previous source's batches, is settled once this source's
+/// first batch is submitted, so the writer never waits between two
+/// sources, and before this source's own problems are reported, so the
+/// messages stay in file order (a source with nothing to store settles it
+/// before its first message too). `done_bytes` is where this source starts
+/// in `progress`.
+///
+/// # Errors
+/// The store's failure (of one of this source's batches, or of `prev`'s):
+/// the objects counted into `t` as stored are on disk.
+#[allow(clippy::too_many_arguments)]
+pub fn submit_source<'r>(
+    writer: &dyn ObjectWrite,
+    source: &Source,
+    opts: &Options<'_>,
+    progress: &dyn Progress,
+    done_bytes: u64,
+    rep: Box<dyn IngestReport + 'r>,
+    prev: Option<Submitted<'r>>,
+    t: &mut Totals,
+) -> Result<Submitted<'r>, Box<IngestError>> {
+    let mut cur = Submitted {
+        rep,
+        in_flight: VecDeque::new(),
+        file: source.name.clone(),
+    };
+    let mut prev = prev;
+    let mut failure: Option<Box<IngestError>> = None;
+    let seam = crate::check::Seam {
+        exchange: &opts.exchange,
+        from: crate::exchange::Counterparty::Local,
+        // The store reports a version stored twice with other content.
+        repeated_versions: false,
+    };
+    let failed = |e| {
+        Box::new(IngestError {
+            file: source.name.clone(),
+            source: e,
+        })
+    };
+    check_file(
+        seam,
+        source,
+        opts.format,
+        opts.max_object_bytes,
+        opts.batch,
+        |batch| {
+            if failure.is_some() {
+                return;
+            }
+            let mut objs = Vec::with_capacity(batch.len());
+            let mut origins = Vec::with_capacity(batch.len());
+            let mut touches = Vec::new();
+            let mut listed = Vec::new();
+            let mut last_offset = 0;
+            for outcome in &batch {
+                let Outcome::Object(c) = outcome else {
+                    continue;
+                };
+                last_offset = c.offset;
+                let Some(new) = new_object(c, opts.collection, opts.origin) else {
+                    continue;
+                };
+                if let Some(reg) = &opts.facilities
+                    && let Some(touch) =
+                        crate::facility::touch_of(reg, new.type_name, new.id, new.raw, &source.name)
+                {
+                    touches.push((objs.len(), touch));
+                }
+                if let Some(set) = &opts.warninglists
+                    && new.type_name == "indicator"
+                {
+                    let hits = crate::warninglists::indicator_hits(set, new.raw);
+                    if !hits.is_empty() {
+                        listed.push((
+                            objs.len(),
+                            hits.iter().map(|h| h.list.to_string()).collect(),
+                        ));
+                    }
+                }
+                origins.push((c.anchor, c.offset, new.id.to_owned()));
+                objs.push(new);
+            }
+            let submitted = (!objs.is_empty()).then(|| writer.submit(&objs));
+            // The writer has this batch queued behind the previous
+            // source's (if it holds any object): wait for those now,
+            // before this batch's problems are reported.
+            if let Some(p) = prev.take()
+                && let Err(e) = p.settle(t)
+            {
+                failure = Some(e);
+            }
+            for outcome in &batch {
+                match outcome {
+                    Outcome::Object(c) => {
+                        t.seen += 1;
+                        cur.rep.checked(c);
+                        if c.meta.is_none() {
+                            t.rejected += 1;
+                        }
+                    }
+                    Outcome::Other(Item::BundleIssues {
+                        anchor,
+                        offset,
+                        text,
+                        issues,
+                    }) => {
+                        cur.rep.issues(*anchor, *offset, text, issues);
+                    }
+                    Outcome::Other(Item::Error {
+                        anchor,
+                        offset,
+                        message,
+                    }) => {
+                        t.faults += 1;
+                        cur.rep.fault(*anchor, *offset, message);
+                    }
+                    Outcome::Other(Item::Object { .. } | Item::Line { .. }) => {}
+                }
+            }
+            progress.set_position(done_bytes + last_offset as u64);
+            match submitted {
+                None => {}
+                Some(Ok(pending)) => cur.in_flight.push_back(InFlight {
+                    pending,
+                    origins,
+                    touches,
+                    listed,
+                }),
+                Some(Err(e)) => {
+                    failure.get_or_insert_with(|| failed(e));
+                }
+            }
+            if failure.is_some() {
+                return;
+            }
+            // Keep a few batches in flight so validation overlaps the commits.
+            while cur.in_flight.len() > 8 {
+                if let Err(e) = settle(cur.in_flight.pop_front(), cur.rep.as_mut(), t) {
+                    failure = Some(failed(e));
+                    return;
+                }
+            }
+        },
+    );
+    // A source with no batch at all: the previous one's batches still wait.
+    if let Some(p) = prev
+        && let Err(e) = p.settle(t)
+    {
+        failure.get_or_insert(e);
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(cur),
+    }
 }
 
 fn new_object<'c>(
@@ -329,4 +422,97 @@ fn settle(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Writes down what each source's report is told, in order.
+    struct Log(Rc<RefCell<Vec<String>>>, String);
+
+    impl IngestReport for Log {
+        fn checked(&mut self, c: &Checked<'_>) {
+            let what = if c.meta.is_some() { "valid" } else { "invalid" };
+            self.0.borrow_mut().push(format!("{} {what}", self.1));
+        }
+        fn issues(&mut self, _: Option<Anchor>, _: usize, _: &str, _: &[Issue]) {
+            self.0
+                .borrow_mut()
+                .push(format!("{} bundle issues", self.1));
+        }
+        fn fault(&mut self, _: Option<Anchor>, _: usize, _: &str) {
+            self.0.borrow_mut().push(format!("{} fault", self.1));
+        }
+        fn object_error(&mut self, _: Option<Anchor>, _: usize, id: &str, rule: &str, _: &str) {
+            self.0.borrow_mut().push(format!("{} {rule} {id}", self.1));
+        }
+    }
+
+    fn indicator(n: u32, name: &str) -> String {
+        format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-{n:012}","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"{name}","pattern":"[ipv4-addr:value = '10.0.0.{n}']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}}"#
+        )
+    }
+
+    /// Sources follow each other with batches still in flight, yet every
+    /// outcome is counted and each message goes to its own source's report
+    /// in file order: a conflict found in `b` (a version stored from `a`
+    /// with other content) is reported on `b`, before anything of `c`.
+    #[test]
+    fn sources_overlap_and_report_in_file_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = accord_store::SqliteStore::open(dir.path()).expect("open");
+        let src = |name: &str, lines: Vec<String>| {
+            Source::from_bytes(name, (lines.join("\n") + "\n").into_bytes())
+        };
+        let sources = [
+            src("a", vec![indicator(1, "one"), indicator(2, "two")]),
+            src(
+                "b",
+                vec![
+                    r#"{"type":"indicator","id":"not an id"}"#.to_owned(),
+                    indicator(1, "other content"),
+                    indicator(3, "three"),
+                ],
+            ),
+            src("c", vec!["{not json".to_owned()]),
+            src("d", vec![indicator(4, "four")]),
+        ];
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let opts = Options {
+            collection: "c",
+            origin: "test",
+            format: Format::Jsonl,
+            max_object_bytes: 1 << 20,
+            batch: 1,
+            exchange: crate::exchange::Exchange::default(),
+            facilities: None,
+            warninglists: None,
+        };
+        let (t, failure) = ingest(store.writer(), &sources, &opts, &(), |s| {
+            Box::new(Log(Rc::clone(&log), s.name.clone()))
+        });
+        assert!(failure.is_none(), "{failure:?}");
+        assert_eq!(
+            (t.seen, t.stored, t.conflicts, t.rejected, t.faults),
+            (6, 4, 1, 1, 1),
+            "{t:?}"
+        );
+        assert_eq!(
+            *log.borrow(),
+            [
+                "a valid",
+                "a valid",
+                "b invalid",
+                "b valid",
+                "b valid",
+                "b conflict indicator--00000000-0000-4000-8000-000000000001",
+                "c fault",
+                "d valid",
+            ]
+        );
+    }
 }
