@@ -117,6 +117,24 @@ fn main() -> ExitCode {
     // The one clock of the command: the stores it opens stamp with it, and
     // whatever it does at "now" reads it.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if matches!(
+        cli.command,
+        Command::Ingest(_)
+            | Command::Import(_)
+            | Command::Serve(_)
+            | Command::Sync(_)
+            | Command::Demo(_)
+    ) {
+        // Commands that write through the store prepare rows on rayon's
+        // pool: bulk work, which yields the CPU to the store's writer
+        // thread (see `accord_store::yield_to_writer`). Nothing has used
+        // the pool yet, so this cannot fail but for a spawn error, after
+        // which rayon makes its default pool.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("accord-bulk-{i}"))
+            .start_handler(|_| accord_store::yield_to_writer())
+            .build_global();
+    }
     let result = match cli.command {
         Command::Validate(args) => validate_cmd::run(&args),
         Command::Ingest(args) => ingest_cmd::run(&args, &clock),

@@ -69,6 +69,10 @@ pub struct Seam<'s> {
     /// since the store reports such a conflict itself and the check keeps
     /// 16 bytes per version for the whole file.
     pub repeated_versions: bool,
+    /// Whether the outcomes go on to the store's writer (an ingest): the
+    /// threads that scan and check then yield the CPU to it, the one
+    /// serial stage after them (`accord_store::yield_to_writer`).
+    pub feeds_writer: bool,
 }
 
 /// The seam of a check that stores nothing: validation only.
@@ -81,6 +85,7 @@ impl Seam<'static> {
             exchange: &VALIDATION,
             from: Counterparty::Local,
             repeated_versions: true,
+            feeds_writer: false,
         }
     }
 }
@@ -199,6 +204,9 @@ pub fn check_file<'a>(
     let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Vec<Outcome<'a>>)>(workers * 2);
     std::thread::scope(|s| {
         s.spawn(move || {
+            if seam.feeds_writer {
+                accord_store::yield_to_writer();
+            }
             let mut seq = 0u64;
             let mut pending: Vec<Item<'a>> = Vec::with_capacity(batch);
             let skipped = |end| source.release_before(end);
@@ -224,6 +232,9 @@ pub fn check_file<'a>(
             let raw_rx = raw_rx.clone();
             let done_tx = done_tx.clone();
             s.spawn(move || {
+                if seam.feeds_writer {
+                    accord_store::yield_to_writer();
+                }
                 for (seq, items) in raw_rx {
                     let mut out = Vec::with_capacity(items.len());
                     for item in items {

@@ -534,6 +534,7 @@ mod tests {
             exchange: &ex,
             from: Counterparty::Partner("b"),
             repeated_versions: false,
+            feeds_writer: false,
         };
         let refused = check_text(seam, None, 0, VALID);
         assert!(!refused.is_valid());

@@ -249,6 +249,7 @@ pub fn submit_source<'r>(
         from: crate::exchange::Counterparty::Local,
         // The store reports a version stored twice with other content.
         repeated_versions: false,
+        feeds_writer: true,
     };
     let failed = |e| {
         Box::new(IngestError {

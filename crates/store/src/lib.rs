@@ -125,6 +125,7 @@ mod error;
 mod ledger;
 pub mod pg;
 mod prepare;
+mod priority;
 mod schema;
 pub mod search;
 mod seen;
@@ -139,6 +140,7 @@ pub use error::StoreError;
 pub use ledger::{Alert, LedgerCheck, LedgerEntry, LedgerProblem, LedgerSource, Witnessed};
 #[doc(hidden)]
 pub use prepare::id_hash as object_id_hash;
+pub use priority::{BULK_NICENESS, yield_to_writer};
 pub use sqlite::{DB_FILE_NAME, OpenOptions, SqliteStore};
 pub use sync_state::{PartnerHealth, PendingPush};
 pub use traits::{
