@@ -554,6 +554,8 @@ fn convert_all(
         for _ in 0..threads {
             let job_rx = job_rx.clone();
             s.spawn(move || {
+                // Converting is bulk work in front of the store's writer.
+                accord_store::yield_to_writer();
                 for (i, one_tx) in job_rx {
                     if stop.load(std::sync::atomic::Ordering::Relaxed) {
                         break;
