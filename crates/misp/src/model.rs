@@ -280,6 +280,35 @@ pub(crate) enum Slot<T> {
     Other(&'static str),
 }
 
+/// The `visit_*` methods of a visitor that takes any JSON scalar as
+/// `$other(kind)`, the kind named as in messages ("boolean", "number",
+/// "string", "null").
+macro_rules! scalars_are_other {
+    ($($other:ident)::+) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($($other)::+("boolean"))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($($other)::+("number"))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($($other)::+("number"))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($($other)::+("number"))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($($other)::+("string"))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($($other)::+("null"))
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($($other)::+("null"))
+        }
+    };
+}
+
 struct SlotVisitor<T>(PhantomData<T>);
 
 impl<'de, T: Fields<'de>> Visitor<'de> for SlotVisitor<T> {
@@ -287,27 +316,7 @@ impl<'de, T: Fields<'de>> Visitor<'de> for SlotVisitor<T> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Slot::Other("boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Slot::Other("number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Slot::Other("number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Slot::Other("number"))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Slot::Other("string"))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Slot::Other("null"))
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Slot::Other("null"))
-    }
+    scalars_are_other!(Slot::Other);
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
@@ -633,27 +642,7 @@ impl<'de> Visitor<'de> for DocVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Document::Other("boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Document::Other("number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Document::Other("number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Document::Other("number"))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Document::Other("string"))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Document::Other("null"))
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Document::Other("null"))
-    }
+    scalars_are_other!(Document::Other);
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
